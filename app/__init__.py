@@ -1,0 +1,1 @@
+"""Trellis: the system that makes AI trustworthy for real work in Slack."""
