@@ -1,0 +1,19 @@
+"""Slack adapters: each module registers thin listeners that ack, parse, call the
+pipeline and render. No business logic lives here."""
+
+from __future__ import annotations
+
+from app.services import Services
+from handlers import commands, events
+
+
+def register(app, services: Services) -> None:
+    """Attach every listener to a Bolt AsyncApp, with `services` in each context."""
+
+    async def provide_services(context, next):
+        context["services"] = services
+        await next()
+
+    app.middleware(provide_services)
+    events.register(app)
+    commands.register(app)

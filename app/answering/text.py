@@ -1,0 +1,371 @@
+"""Plain-text helpers shared by the extractive answerer and the knowledge index.
+
+Everything here is deterministic and dependency-free:
+
+- `tokenize` / `content_terms`: lower-cased words, stopwords dropped, light stemming, and
+  hyphenated or split compounds indexed both ways ("carry-over", "carry over" and
+  "carryover" all yield the term "carryover").
+- `split_sentences`: sentence and list-item spans of a (markdown or plain) text, as exact
+  offsets into it, so a quote is always a substring of the source.
+- `TermWeights`: idf weights of a question's terms over a set of passages, and the weighted
+  share of the question a set of terms covers.
+- `numbers`: the figures a sentence states, for conflict detection.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren't as at be because
+    been before being below between both but by can can't cannot could couldn't did didn't
+    do does doesn't doing don't down during each either else etc ever every few for from
+    further get gets getting got had hadn't has hasn't have haven't having he her here hers
+    herself him himself his how however i i'd i'll i'm i've if in into is isn't it it's its
+    itself just let's like many may me might more most much must mustn't my myself need
+    needs no nor not now of off often on once only or other ought our ours ourselves out
+    over own per please same shall shan't she should shouldn't so some such than that that's
+    the their theirs them themselves then there there's these they they'd they'll they're
+    they've this those through thus to too under until up upon us very via was wasn't we
+    we'd we'll we're we've were weren't what what's when when's where where's whether which
+    while who who's whom whose why why's will with within without won't would wouldn't yes
+    yet you you'd you'll you're you've your yours yourself yourselves
+    anyone anybody anything someone somebody something thing things way ways hi hello hey
+    thanks thank tell know explain want wondering question questions answer currently
+    actually really still
+    """.split()
+)
+"""Function words and conversational filler that carry no topic."""
+
+WEAK_TERMS = frozenset(
+    {
+        "policy",
+        "policies",
+        "rule",
+        "process",
+        "procedure",
+        "guideline",
+        "information",
+        "info",
+        "detail",
+        "option",
+        "limit",
+        "amount",
+        "number",
+        "long",
+        "allow",
+        "allowed",
+        "company",
+    }
+)
+"""Words that frame a question rather than name its topic ("what is the policy on ...").
+
+They are matched like any other term but weigh half, so their absence from a source does
+not sink an otherwise well-supported answer. Compared after stemming (see `WEAK_STEMS`).
+"""
+
+_PARTICLES = frozenset({"off", "over", "up", "out", "in", "down", "back"})
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_HYPHENATED = re.compile(r"[^\W_]+(?:[-\u2010\u2011][^\W_]+)+")
+
+
+def fold(text: str) -> str:
+    """Unicode-normalise and case-fold, with typographic apostrophes made plain."""
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).casefold()
+
+
+def tokenize(text: str) -> list[str]:
+    """Every word of `text`, folded; possessives and apostrophes removed."""
+    words = []
+    for raw in _WORD.findall(fold(text)):
+        word = raw[:-2] if raw.endswith("'s") else raw
+        words.append(word.replace("'", ""))
+    return [w for w in words if w]
+
+
+def stem(word: str) -> str:
+    """A light, predictable suffix stripper (plurals, -ing, -ed, final e).
+
+    It is deliberately conservative: the goal is that "days"/"day", "approved"/"approve"/
+    "approving" and "policies"/"policy" meet, not linguistic accuracy.
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            if suffix == "ed" and base.endswith("i"):
+                base = base[:-1] + "y"
+            if len(base) >= 4 and base[-1] == base[-2] and base[-1] not in "aeiouslz":
+                base = base[:-1]
+            word = base
+            break
+    if word.endswith("e") and len(word) >= 4:
+        word = word[:-1]
+    return word
+
+
+WEAK_STEMS = frozenset(stem(w) for w in WEAK_TERMS)
+
+
+def term_sequence(text: str) -> list[str]:
+    """The content terms of `text` in order (stopwords dropped, stemmed)."""
+    return [stem(w) for w in tokenize(text) if w not in STOPWORDS]
+
+
+def content_terms(text: str) -> set[str]:
+    """The content terms of `text`, compounds included both joined and split.
+
+    "carry-over" and "carry over" also yield "carryover"; "full-time" also yields
+    "fulltime", so a question and a source that spell a compound differently still meet.
+    """
+    words = tokenize(text)
+    terms = {stem(w) for w in words if w not in STOPWORDS}
+    for left, right in zip(words, words[1:], strict=False):
+        if left.isalpha() and right.isalpha() and left not in STOPWORDS:
+            if right not in STOPWORDS or right in _PARTICLES:
+                terms.add(stem(left + right))
+    for compound in _HYPHENATED.findall(fold(text)):
+        parts = re.split(r"[-\u2010\u2011]", compound)
+        terms.add(stem("".join(parts)))
+    return terms
+
+
+def question_sequence(question: str) -> list[str]:
+    """The content terms of a question in order, hyphenated compounds kept joined.
+
+    "full-time" becomes "fulltime" so that its parts do not count twice; sources index
+    both forms (see `content_terms`).
+    """
+    folded = fold(question)
+    for compound in _HYPHENATED.findall(folded):
+        folded = folded.replace(compound, "".join(re.split(r"[-\u2010\u2011]", compound)))
+    return term_sequence(folded)
+
+
+def question_terms(question: str) -> list[str]:
+    """The distinct content terms of a question, in the order they are asked."""
+    return list(dict.fromkeys(question_sequence(question)))
+
+
+def bigrams(terms: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(terms, terms[1:], strict=False))
+
+
+# --- sentences -----------------------------------------------------------------------------
+
+_ABBREVIATIONS = frozenset(
+    "e.g i.e etc vs mr mrs ms dr prof inc ltd co corp jr sr st no nos approx incl dept est fig "
+    "min max mt ft jan feb mar apr jun jul aug sep sept oct nov dec".split()
+)
+_BULLET = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]+|\d{1,3}[.)][ \t]+|>[ \t]?)")
+_HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+")
+_TABLE_ROW = re.compile(r"[ \t]*\|")
+_TABLE_RULE = re.compile(r"[ \t]*\|?[ \t]*:?-{3,}")
+_SENTENCE_END = re.compile(r"[.!?][\"')\]\u201d\u2019*_]*(?=\s+|$)")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence, list item, heading or table row: `source[start:end] == text`."""
+
+    text: str
+    start: int
+    end: int
+    kind: str = "sentence"  # sentence | heading | row
+
+    @property
+    def is_heading(self) -> bool:
+        return self.kind == "heading"
+
+
+def _lines(text: str) -> Iterable[tuple[int, str]]:
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        yield offset, line.rstrip("\r\n")
+        offset += len(line)
+
+
+def _looks_like_title(line: str, following: str | None) -> bool:
+    """A short unpunctuated line followed by a capitalised one, as in plain-text files."""
+    stripped = line.strip()
+    if not stripped or following is None or not following.strip():
+        return False
+    if stripped[-1] in ".!?:;,)" or len(stripped) > 60 or len(stripped.split()) > 8:
+        return False
+    nxt = following.strip()
+    return nxt[0].isupper() or nxt[0].isdigit()
+
+
+def _units(text: str) -> list[tuple[int, int, str]]:
+    """Paragraph-level units as (start, end, kind); wrapped lines are joined."""
+    lines = list(_lines(text))
+    units: list[tuple[int, int, str]] = []
+    current: list[int] | None = None  # [start, end]
+    current_kind = "sentence"
+
+    def close() -> None:
+        nonlocal current
+        if current is not None:
+            units.append((current[0], current[1], current_kind))
+        current = None
+
+    for index, (offset, line) in enumerate(lines):
+        if not line.strip():
+            close()
+            continue
+        following = lines[index + 1][1] if index + 1 < len(lines) else None
+        if _TABLE_RULE.match(line) and set(line.strip()) <= set("|-: "):
+            close()
+            continue
+        heading = _HEADING.match(line)
+        if heading or _TABLE_ROW.match(line):
+            close()
+            start = offset + (heading.end() if heading else 0)
+            units.append((start, offset + len(line), "heading" if heading else "row"))
+            continue
+        bullet = _BULLET.match(line)
+        starts_new = bullet is not None or current is None or current_kind != "sentence"
+        if starts_new:
+            close()
+            current = [offset + (bullet.end() if bullet else 0), offset + len(line)]
+            current_kind = "sentence"
+        else:
+            assert current is not None
+            current[1] = offset + len(line)
+        if bullet is None and _looks_like_title(line, following):
+            current_kind = "heading"
+            close()
+            current_kind = "sentence"
+    close()
+    return units
+
+
+def _split_unit(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    cursor = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        stop = match.end()
+        before = text[cursor : match.start()].split()
+        last_word = before[-1].lower().rstrip(".") if before else ""
+        last_word = last_word.lstrip("(\"'*_")
+        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+            continue
+        rest = text[stop:end].lstrip()
+        if rest and not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "\"'(*_[\u201c"):
+            continue
+        spans.append((cursor, stop))
+        cursor = stop
+    if cursor < end:
+        spans.append((cursor, end))
+    return spans
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences, list items, headings and table rows of `text`, in order.
+
+    Each `Sentence` is an exact slice of `text` with surrounding whitespace and list or
+    heading markers trimmed, so it can be quoted verbatim.
+    """
+    sentences = []
+    for unit_start, unit_end, kind in _units(text):
+        pieces = (
+            [(unit_start, unit_end)] if kind != "sentence" else _split_unit(text, unit_start, unit_end)
+        )
+        for start, end in pieces:
+            while start < end and text[start].isspace():
+                start += 1
+            while end > start and text[end - 1].isspace():
+                end -= 1
+            if start < end:
+                sentences.append(Sentence(text[start:end], start, end, kind))
+    return sentences
+
+
+# --- weighting -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """How much each question term matters, given the passages at hand.
+
+    `weight(t) = idf(t) x (0.5 if t is a framing word) x (2 if no passage mentions t)`,
+    with `idf(t) = 1 + ln((N + 1) / (df(t) + 0.5))` over the N passages. A term that no
+    passage mentions is the clearest sign the question is about something the sources do
+    not cover, so it counts double.
+    """
+
+    weights: dict[str, float]
+    missing: frozenset[str]
+
+    @classmethod
+    def for_question(cls, terms: Sequence[str], documents: Sequence[set[str]]) -> TermWeights:
+        n = len(documents)
+        weights = {}
+        missing = set()
+        for term in terms:
+            df = sum(1 for doc in documents if term in doc)
+            weight = 1.0 + math.log((n + 1) / (df + 0.5))
+            if term in WEAK_STEMS:
+                weight *= 0.5
+            if df == 0:
+                weight *= 2.0
+                missing.add(term)
+            weights[term] = weight
+        return cls(weights, frozenset(missing))
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    def of(self, terms: Iterable[str]) -> float:
+        return sum(self.weights.get(t, 0.0) for t in set(terms))
+
+    def coverage(self, full: Iterable[str], partial: Iterable[str] = ()) -> float:
+        """Weighted share of the question found: `full` terms count once, `partial` half."""
+        total = self.total
+        if total <= 0:
+            return 0.0
+        full_set = set(full) & self.weights.keys()
+        partial_set = (set(partial) & self.weights.keys()) - full_set
+        return min(1.0, (self.of(full_set) + 0.5 * self.of(partial_set)) / total)
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"(?<![\w.,:])\d+(?:[.,]\d+)*(?![\w:])")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
+def numbers(text: str) -> frozenset[float]:
+    """The figures `text` states, years (1900-2100) left out.
+
+    "25 days", "2.08", "1,500" -> {25.0, 2.08, 1500.0}.
+    """
+    found = set()
+    for raw in _NUMBER.findall(text):
+        raw = raw.rstrip(".,")
+        if _THOUSANDS.fullmatch(raw):
+            raw = raw.replace(",", "")
+        elif "," in raw:
+            raw = raw.replace(",", ".", 1) if raw.count(",") == 1 else raw.replace(",", "")
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        if len(raw) == 4 and raw.isdigit() and 1900 <= value <= 2100:
+            continue
+        found.add(value)
+    return frozenset(found)

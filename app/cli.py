@@ -1,0 +1,162 @@
+"""The `trellis` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from app.config import Settings
+from app.errors import TrellisError, WorkspaceError
+
+T = TypeVar("T")
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Trellis: trustworthy AI answers and approvals in Slack.")
+db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
+audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail.")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(audit_cli, name="audit")
+
+console = Console()
+errors = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
+                 exists=True, file_okay=False, resolve_path=True),
+]
+
+
+def _settings(workspace: Path | None) -> Settings:
+    settings = Settings()
+    if workspace is not None:
+        settings = settings.model_copy(update={"workspace": workspace})
+    return settings
+
+
+def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro_factory())
+    except WorkspaceError as exc:
+        errors.print(f"[red]Workspace error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    except TrellisError as exc:
+        errors.print(f"[red]Error[/red] {exc.user_message}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@cli.command()
+def run(workspace: WorkspaceOption = None) -> None:
+    """Run Trellis: on Slack when SLACK_BOT_TOKEN and SLACK_APP_TOKEN are set, otherwise
+    on the local sandbox."""
+    from handlers.runtime import serve
+
+    _run(lambda: serve(_settings(workspace), console=console))
+
+
+@cli.command()
+def ingest(
+    workspace: WorkspaceOption = None,
+    path: Annotated[Path | None, typer.Argument(help="Only this file or folder of knowledge/.")] = None,
+) -> None:
+    """Index the workspace's knowledge; prints counts."""
+    from app.operations import ingest_workspace
+
+    report = _run(lambda: ingest_workspace(_settings(workspace), only=path, console=console))
+    table = Table(title="Knowledge index", show_header=True)
+    for column in ("added", "updated", "unchanged", "removed", "chunks", "visible to nobody", "errors"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in (report.added, report.updated, report.unchanged, report.removed,
+                                     report.chunks, report.visible_to_nobody, len(report.errors))))
+    console.print(table)
+    for error in report.errors:
+        errors.print(f"[red]error[/red] {error}", highlight=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_: Annotated[str, typer.Option("--as", help="Ask as this person (their directory email).")],
+    channel: Annotated[str | None, typer.Option("--channel", help="Answer for this channel's members.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Answer a question as a person would get it in Slack."""
+    from app.operations import ask_as
+
+    result = _run(lambda: ask_as(_settings(workspace), email=as_, question=question, channel_id=channel))
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    _print_answer(result)
+
+
+def _print_answer(result: dict[str, Any]) -> None:
+    console.print(f"[bold]{result['status']}[/bold]  confidence {result['confidence']:.2f}")
+    console.print(result["answer"], highlight=False, markup=False)
+    for i, citation in enumerate(result["citations"], start=1):
+        console.print(f"  [{i}] {citation['title']} ({citation['doc_id']})", highlight=False, markup=False)
+        console.print(f"      “{citation['quote']}”", highlight=False, markup=False)
+    if result.get("private"):
+        console.print("\n[bold]Fuller answer shown only to the asker:[/bold]")
+        _print_answer(result["private"])
+    console.print(f"[dim]audit {result['audit_id']}[/dim]")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration."""
+    from app.operations import upgrade_database
+
+    _run(lambda: upgrade_database(Settings()))
+    console.print("Database is up to date.")
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    head: Annotated[str | None, typer.Option(help="A recorded head as SEQ:HASH, to detect a cut tail.")] = None,
+) -> None:
+    """Check the hash chain; exits non-zero on any edited, deleted or reordered record."""
+    from app.operations import verify_audit
+
+    expected = None
+    if head:
+        seq, _, digest = head.partition(":")
+        expected = (int(seq), digest)
+    report = _run(lambda: verify_audit(Settings(), expected_head=expected))
+    if report.ok:
+        console.print(f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}")
+        return
+    for problem in report.problems:
+        errors.print(f"[red]✗[/red] {problem}", highlight=False)
+    errors.print(f"{len(report.problems)} problem(s) in {report.records} records.")
+    raise typer.Exit(1)
+
+
+@audit_cli.command("show")
+def audit_show(record_id: Annotated[str, typer.Argument(help="An audit id (as printed by ask).")]) -> None:
+    """Print one question's whole story."""
+    from app.operations import audit_story
+
+    records = _run(lambda: audit_story(Settings(), record_id))
+    if not records:
+        errors.print(f"No audit record {record_id}.")
+        raise typer.Exit(1)
+    for record in records:
+        console.print(f"[bold]{record.kind}[/bold] #{record.seq} at {record.occurred_at} "
+                      f"by {record.actor_email or record.actor_slack_id or '-'} in {record.channel_id or '-'}")
+        console.print_json(json.dumps(record.payload, ensure_ascii=False))
+
+
+def main() -> None:
+    cli()

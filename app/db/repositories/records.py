@@ -1,0 +1,104 @@
+"""SQL for the audit trail, handled events and posted answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models.records import AuditRecord, HandledEvent, PostedAnswer
+
+# Any constant works; it names the lock that serialises appends to the audit chain.
+AUDIT_CHAIN_LOCK = 7_340_031
+
+
+def _insert(session: AsyncSession):
+    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_chain(self) -> None:
+        """Serialise appenders. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
+        if self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK})
+
+    async def head(self) -> AuditRecord | None:
+        result = await self.session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1))
+        return result.scalar_one_or_none()
+
+    async def add(self, record: AuditRecord) -> None:
+        self.session.add(record)
+        await self.session.flush()
+
+    async def get(self, record_id: str) -> AuditRecord | None:
+        result = await self.session.execute(select(AuditRecord).where(AuditRecord.id == record_id))
+        return result.scalar_one_or_none()
+
+    async def for_subject(self, subject_id: str) -> Sequence[AuditRecord]:
+        result = await self.session.execute(
+            select(AuditRecord).where(AuditRecord.subject_id == subject_id).order_by(AuditRecord.seq)
+        )
+        return result.scalars().all()
+
+    async def batch(self, after_seq: int, limit: int) -> Sequence[AuditRecord]:
+        result = await self.session.execute(
+            select(AuditRecord).where(AuditRecord.seq > after_seq).order_by(AuditRecord.seq).limit(limit)
+        )
+        return result.scalars().all()
+
+    async def count(self, kind: str | None = None) -> int:
+        query = select(func.count()).select_from(AuditRecord)
+        if kind:
+            query = query.where(AuditRecord.kind == kind)
+        return (await self.session.execute(query)).scalar_one()
+
+
+class HandledEventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, keys: Sequence[str]) -> bool:
+        """Record every key; False when any of them was already taken."""
+        fresh = True
+        for key in keys:
+            statement = _insert(self.session)(HandledEvent).values(key=key).on_conflict_do_nothing()
+            result = await self.session.execute(statement)
+            fresh = fresh and result.rowcount == 1
+        return fresh
+
+
+class AnswerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, answer: PostedAnswer) -> None:
+        self.session.add(answer)
+        await self.session.flush()
+
+    async def set_message(self, answer_id: str, *, message_ts: str, thread_ts: str | None) -> None:
+        row = await self.session.get(PostedAnswer, answer_id)
+        if row is not None:
+            row.message_ts = message_ts
+            row.thread_ts = thread_ts or message_ts
+
+    async def by_message(self, channel_id: str, message_ts: str) -> PostedAnswer | None:
+        result = await self.session.execute(
+            select(PostedAnswer).where(
+                PostedAnswer.channel_id == channel_id, PostedAnswer.message_ts == message_ts
+            )
+        )
+        return result.scalars().first()
+
+    async def in_thread(self, channel_id: str, thread_ts: str) -> Sequence[PostedAnswer]:
+        result = await self.session.execute(
+            select(PostedAnswer)
+            .where(PostedAnswer.channel_id == channel_id, PostedAnswer.thread_ts == thread_ts)
+            .order_by(PostedAnswer.created_at)
+        )
+        return result.scalars().all()

@@ -1,0 +1,92 @@
+"""Who is asking: a Slack user becomes a Person from the directory, or is refused.
+
+The join is the Slack profile email (a directory `slack_id` overrides it). Anyone Slack
+cannot vouch for as a full member of this workspace (a guest, an external Slack Connect
+user, a deactivated account, a bot) or who is not in the directory is not a Person: they
+get a clear refusal, and nothing else.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.domain import Person
+from app.errors import IdentityUnknown
+from app.slack_api import SlackDirectory, SlackUser
+
+USER_CACHE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The outcome for one Slack user: a person, or why there is none."""
+
+    slack_id: str
+    person: Person | None
+    reason: str | None = None
+    slack_user: SlackUser | None = None
+
+    @property
+    def is_human(self) -> bool:
+        return self.slack_user is None or not self.slack_user.is_bot
+
+
+class IdentityResolver:
+    def __init__(self, directory, slack: SlackDirectory | None, *, admins_hint: str,
+                 clock: Callable[[], float] = time.monotonic,
+                 ttl_seconds: float = USER_CACHE_SECONDS) -> None:
+        self.directory = directory
+        self.slack = slack
+        self.admins_hint = admins_hint
+        self.clock = clock
+        self.ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, SlackUser | None]] = {}
+
+    async def _slack_user(self, slack_id: str) -> SlackUser | None:
+        now = self.clock()
+        cached = self._cache.get(slack_id)
+        if cached and now - cached[0] < self.ttl:
+            return cached[1]
+        user = await self.slack.user(slack_id) if self.slack else None
+        self._cache[slack_id] = (now, user)
+        return user
+
+    def forget(self, slack_id: str | None = None) -> None:
+        if slack_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(slack_id, None)
+
+    async def identify(self, slack_id: str) -> Identity:
+        user = await self._slack_user(slack_id)
+        if user is None:
+            return Identity(slack_id, None, "not_found")
+        if user.is_bot:
+            return Identity(slack_id, None, "bot", user)
+        if user.deleted:
+            return Identity(slack_id, None, "deactivated", user)
+        if user.is_external:
+            return Identity(slack_id, None, "external", user)
+        if user.is_guest:
+            return Identity(slack_id, None, "guest", user)
+        person = self.directory.by_slack_id(slack_id)
+        if person is None and user.email:
+            person = self.directory.by_email(user.email)
+        if person is None:
+            return Identity(slack_id, None, "not_in_directory", user)
+        return Identity(slack_id, person, None, user)
+
+    async def resolve(self, slack_id: str) -> Person:
+        """The person behind a Slack user, or IdentityUnknown with the refusal to show."""
+        identity = await self.identify(slack_id)
+        if identity.person is None:
+            raise IdentityUnknown(self.refusal(), detail=f"{slack_id}: {identity.reason}")
+        return identity.person
+
+    def refusal(self) -> str:
+        return (
+            "I can't verify who you are, so I can't answer here. "
+            f"If you work here, ask {self.admins_hint} to add you to Trellis's directory."
+        )

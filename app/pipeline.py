@@ -1,0 +1,237 @@
+"""The chain, spelled out once.
+
+    Slack user ─► identity ─► allowed data ─► business rules ─► AI output ─► review ─► logs
+
+`answer_question` is the whole path of a question, top to bottom. Each stage lives in its
+own module; this file only decides the order and what passes between them. It never sees
+a Slack payload: handlers turn those into a `Question` and render the `Outcome`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from app import access
+from app.answering.citations import verify_citations
+from app.db.models.records import PostedAnswer
+from app.db.repositories.records import AnswerRepository
+from app.domain import (
+    AccessScope,
+    AnswerStatus,
+    Citation,
+    ModelAnswer,
+    Passage,
+    Person,
+    Turn,
+    Usage,
+)
+from app.errors import IdentityUnknown
+from app.knowledge.search import search
+from app.services import Services
+from app.slack_api import SlackChannel
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    channel: SlackChannel
+    slack_user_id: str | None = None
+    person: Person | None = None
+    """Set when the asker is already known (the CLI's --as); otherwise resolved from Slack."""
+    thread_ts: str | None = None
+    message_ts: str | None = None
+    private: bool = False
+    """Only the asker will see the answer, so their own scope applies."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer as a reader will see it."""
+
+    status: AnswerStatus
+    text: str
+    citations: tuple[Citation, ...] = ()
+    confidence: float = 0.0
+    notes: tuple[str, ...] = ()
+    scope_label: str = ""
+    owners: tuple[str, ...] = ()
+    answer_id: str | None = None
+    backend: str | None = None
+    model: str | None = None
+    usage: Usage = Usage()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    audit_id: str
+    status: AnswerStatus
+    public: Reply
+    private: Reply | None = None
+    person: Person | None = None
+
+
+@dataclass
+class _Timer:
+    stages: dict[str, float] = field(default_factory=dict)
+    _start: float = field(default_factory=time.perf_counter)
+    _last: float = 0.0
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] = round((now - (self._last or self._start)) * 1000, 2)
+        self._last = now
+
+    def total(self) -> float:
+        return round((time.perf_counter() - self._start) * 1000, 2)
+
+
+async def answer_question(services: Services, question: Question) -> Outcome:
+    timer = _Timer()
+    audit_id = str(uuid.uuid4())
+
+    # 1. Identity: who is asking. Unknown people are refused, and the refusal is audited.
+    try:
+        person = question.person or await services.identity.resolve(question.slack_user_id or "")
+    except IdentityUnknown as refusal:
+        await _audit_refusal(services, question, audit_id, str(refusal))
+        return Outcome(audit_id, AnswerStatus.REFUSED,
+                       Reply(AnswerStatus.REFUSED, refusal.user_message))
+    timer.lap("identity")
+
+    # 2. Allowed data: what everyone who will read the answer may see.
+    audience = await access.audience_for(asker=person, channel=question.channel,
+                                         slack=services.slack, identity=services.identity,
+                                         private=question.private)
+    history = await _thread_history(services, question)
+    query = " ".join([*(t.question for t in history[-1:]), question.text])
+    passages = await search(services.database, query=query, scope=audience.scope,
+                            limit=services.retrieval_limit)
+    fuller: list[Passage] = []
+    if audience.narrower_than_asker:
+        fuller = await search(services.database, query=query, scope=audience.asker_scope,
+                              limit=services.retrieval_limit)
+    timer.lap("retrieval")
+
+    # 3. Business rules, 4. AI output: answer from the allowed passages only, and check it.
+    public = await _compose(services, question.text, passages, history, audience.scope)
+    private = None
+    if _adds_sources(fuller, passages):
+        private = await _compose(services, question.text, fuller, history, audience.asker_scope)
+        if private.status != AnswerStatus.ANSWERED:
+            private = None
+    timer.lap("answer")
+
+    # 5. Review and 6. logs: one audit record for the whole question.
+    status = public.status if not private else AnswerStatus.ANSWERED
+    public, private = await _record(services, question, person, audience, audit_id, timer,
+                                    passages, fuller, public, private, status)
+    return Outcome(audit_id, status, public, private, person)
+
+
+async def _compose(services: Services, text: str, passages: Sequence[Passage],
+                   history: Sequence[Turn], scope: AccessScope) -> Reply:
+    model_answer: ModelAnswer | None = None
+    if passages:
+        model_answer = await services.answerer.answer(
+            question=text, passages=passages, history=history,
+            instructions=services.answer_instructions, model=services.answer_model)
+    owners = _owners(passages, services)
+    if model_answer is None:
+        return Reply(AnswerStatus.NO_ANSWER, services.no_answer_message(owners),
+                     owners=owners, scope_label=scope.label)
+    facts = {"backend": model_answer.backend, "model": model_answer.model,
+             "usage": model_answer.usage, "notes": model_answer.notes}
+    kept, _rejected = verify_citations(model_answer.citations, passages)
+    if (not model_answer.text.strip() or not kept
+            or model_answer.confidence < services.min_confidence):
+        return Reply(AnswerStatus.NO_ANSWER, services.no_answer_message(owners),
+                     confidence=model_answer.confidence, owners=owners,
+                     scope_label=scope.label, **facts)
+    return Reply(AnswerStatus.ANSWERED, model_answer.text, tuple(kept),
+                 model_answer.confidence, owners=owners, scope_label=scope.label, **facts)
+
+
+def _adds_sources(fuller: Sequence[Passage], passages: Sequence[Passage]) -> bool:
+    return bool({p.doc_id for p in fuller} - {p.doc_id for p in passages})
+
+
+def _owners(passages: Sequence[Passage], services: Services) -> tuple[str, ...]:
+    owners = [p.owner for p in passages if p.owner]
+    return tuple(dict.fromkeys(owners))[:3] or services.default_owners
+
+
+async def _thread_history(services: Services, question: Question) -> list[Turn]:
+    if not question.thread_ts:
+        return []
+    async with services.database.session() as session:
+        earlier = await AnswerRepository(session).in_thread(question.channel.id, question.thread_ts)
+    return [Turn(a.question, a.answer) for a in earlier if not a.private][-5:]
+
+
+async def _audit_refusal(services: Services, question: Question, audit_id: str, reason: str) -> None:
+    await services.audit.record(
+        kind="question.refused", record_id=audit_id, subject_id=audit_id,
+        actor_slack_id=question.slack_user_id, channel_id=question.channel.id,
+        payload={"question": question.text, "reason": reason, "status": "refused",
+                 "version": services.workspace.version})
+
+
+async def _record(services: Services, question: Question, person: Person, audience: access.Audience,
+                  audit_id: str, timer: _Timer, passages: Sequence[Passage],
+                  fuller: Sequence[Passage], public: Reply, private: Reply | None,
+                  status: AnswerStatus) -> tuple[Reply, Reply | None]:
+    stages = dict(timer.stages, total=timer.total())
+    usage = public.usage + (private.usage if private else Usage())
+    payload = {
+        "question": question.text,
+        "person": {"email": person.email, "name": person.name, "groups": sorted(person.groups)},
+        "channel": {"id": audience.channel.id, "label": audience.channel.label,
+                    "readers": audience.readers, "outsiders": audience.outsiders},
+        "scope": {"label": audience.scope.label, "viewers": audience.scope.describe()},
+        "retrieved": [{"doc_id": p.doc_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
+                      for p in passages],
+        "cited": [c.doc_id for c in public.citations],
+        "status": status.value,
+        "public_status": public.status.value,
+        "confidence": round(public.confidence, 4),
+        "notes": list(public.notes),
+        "backend": public.backend or (private.backend if private else None),
+        "model": public.model or (private.model if private else None),
+        "usage": usage.__dict__,
+        "latency_ms": stages,
+        "version": services.workspace.version,
+    }
+    if private is not None:
+        payload["private"] = {
+            "scope": audience.asker_scope.describe(),
+            "retrieved": [p.doc_id for p in fuller],
+            "cited": [c.doc_id for c in private.citations],
+            "confidence": round(private.confidence, 4),
+        }
+    public_id, private_id = str(uuid.uuid4()), str(uuid.uuid4()) if private else None
+    async with services.database.session() as session:
+        answers = AnswerRepository(session)
+        await answers.add(_posted(public_id, audit_id, question, person, public, private=False))
+        if private is not None:
+            await answers.add(_posted(private_id, audit_id, question, person, private, private=True))
+        await services.audit.append(
+            session, kind="question", record_id=audit_id, subject_id=audit_id,
+            actor_slack_id=question.slack_user_id or person.slack_id, actor_email=person.email,
+            channel_id=audience.channel.id, payload=payload)
+    public = Reply(**{**public.__dict__, "answer_id": public_id})
+    if private is not None:
+        private = Reply(**{**private.__dict__, "answer_id": private_id})
+    return public, private
+
+
+def _posted(answer_id: str, audit_id: str, question: Question, person: Person, reply: Reply,
+            *, private: bool) -> PostedAnswer:
+    return PostedAnswer(
+        id=answer_id, audit_id=audit_id, channel_id=question.channel.id,
+        thread_ts=question.thread_ts or question.message_ts, asker_slack_id=question.slack_user_id,
+        asker_email=person.email, question=question.text, answer=reply.text,
+        status=reply.status.value, confidence=reply.confidence,
+        citations=[c.as_dict() for c in reply.citations], private=private)

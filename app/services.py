@@ -1,0 +1,121 @@
+"""One explicit container that wires Trellis's services; no module-level singletons.
+
+Everything from outside (the Slack client, the Anthropic client, the database, the clock)
+is passed in, so tests swap in local servers at the same seams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from app.answering.base import Answerer
+from app.answering.extractive import ExtractiveAnswerer
+from app.audit import AuditLog
+from app.config import Settings
+from app.db.repositories.records import AnswerRepository, HandledEventRepository
+from app.db.session import Database
+from app.identity import IdentityResolver
+from app.slack_api import SlackGateway
+from app.workspace import Workspace
+
+RETRIEVAL_LIMIT = 8
+
+
+@dataclass
+class Services:
+    settings: Settings
+    workspace: Workspace
+    database: Database
+    identity: IdentityResolver
+    answerer: Answerer
+    audit: AuditLog
+    slack: SlackGateway | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    retrieval_limit: int = RETRIEVAL_LIMIT
+
+    # Answering settings, read from the workspace so a reload takes effect at once.
+
+    @property
+    def min_confidence(self) -> float:
+        return self.workspace.config.answers.min_confidence
+
+    @property
+    def answer_model(self) -> str | None:
+        return self.workspace.config.models.answer
+
+    @property
+    def answer_instructions(self) -> str | None:
+        return self.workspace.prompts.get("answer")
+
+    @property
+    def admins_hint(self) -> str:
+        return admins_hint(self.workspace)
+
+    @property
+    def default_owners(self) -> tuple[str, ...]:
+        config = self.workspace.config
+        return tuple(x for x in (config.support,) if x) or tuple(config.admins)
+
+    async def remember_message(self, answer_id: str | None, *, message_ts: str,
+                               thread_ts: str | None) -> None:
+        """Link a stored answer to the Slack message that shows it."""
+        if answer_id is None:
+            return
+        async with self.database.session() as session:
+            await AnswerRepository(session).set_message(answer_id, message_ts=message_ts,
+                                                        thread_ts=thread_ts)
+
+    async def claim_event(self, keys: list[str]) -> bool:
+        """True the first time any Slack delivery with these keys is seen."""
+        async with self.database.session() as session:
+            return await HandledEventRepository(session).claim(keys)
+
+    async def is_answer_thread(self, channel_id: str, thread_ts: str) -> bool:
+        async with self.database.session() as session:
+            return bool(await AnswerRepository(session).in_thread(channel_id, thread_ts))
+
+    def no_answer_message(self, owners: tuple[str, ...]) -> str:
+        who = ", ".join(owners) if owners else self.admins_hint
+        return (
+            "I couldn't find a well-supported answer in the documents available here, "
+            "and I'd rather say so than guess. "
+            f"The people who own this topic are: {who}. They can help, or add the missing document."
+        )
+
+    def help_text(self) -> str:
+        config = self.workspace.config
+        return (
+            f"*Trellis for {config.name or 'your company'}* answers questions from documents "
+            "you are allowed to see, and cites every source.\n"
+            "• Mention me in a channel or send me a direct message with your question.\n"
+            "• `/trellis ask QUESTION` asks privately.\n"
+            "• In a channel, I only use sources every member may see; if you could see more, "
+            "I send you the fuller answer privately.\n"
+            "• Reply in the thread of my answer to ask a follow-up.\n"
+            f"Owned by: {', '.join(config.admins) or 'the Trellis admins'}. "
+            f"Help and questions: {config.support or 'ask an admin'}."
+        )
+
+
+def admins_hint(workspace: Workspace) -> str:
+    config = workspace.config
+    return config.support or ", ".join(config.admins) or "your Trellis admins"
+
+
+def build_services(settings: Settings, workspace: Workspace, database: Database, *,
+                   slack: SlackGateway | None = None, answerer: Answerer | None = None,
+                   clock: Callable[[], datetime] | None = None) -> Services:
+    identity = IdentityResolver(workspace.directory, slack, admins_hint=admins_hint(workspace))
+    clock = clock or (lambda: datetime.now(UTC))
+    return Services(
+        settings=settings,
+        workspace=workspace,
+        database=database,
+        identity=identity,
+        answerer=answerer or ExtractiveAnswerer(),
+        audit=AuditLog(database, clock=clock),
+        slack=slack,
+        clock=clock,
+    )

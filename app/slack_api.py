@@ -1,0 +1,168 @@
+"""The only place in app/ that talks to Slack's Web API.
+
+`SlackGateway` wraps slack_sdk's AsyncWebClient with the few calls the core needs and
+turns Slack's answers into plain dataclasses. Rate limits (429 with Retry-After) and
+dropped connections are retried by slack_sdk's retry handlers; anything that still fails
+becomes `SlackUnavailable`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app.errors import SlackUnavailable
+
+
+@dataclass(frozen=True)
+class SlackUser:
+    id: str
+    email: str | None
+    name: str = ""
+    team_id: str | None = None
+    is_bot: bool = False
+    deleted: bool = False
+    is_guest: bool = False
+    is_external: bool = False
+
+
+@dataclass(frozen=True)
+class SlackChannel:
+    id: str
+    name: str = ""
+    is_im: bool = False
+    is_private: bool = False
+    is_shared: bool = False
+
+    @property
+    def label(self) -> str:
+        return "a direct message" if self.is_im else f"#{self.name or self.id}"
+
+
+class SlackDirectory(Protocol):
+    """What identity and audience checks need to know about a Slack workspace."""
+
+    async def user(self, user_id: str) -> SlackUser | None: ...
+
+    async def channel(self, channel_id: str) -> SlackChannel: ...
+
+    async def members(self, channel_id: str) -> Sequence[str]: ...
+
+
+def retrying_client(token: str, *, base_url: str | None = None, timeout: int = 15) -> AsyncWebClient:
+    kwargs: dict[str, Any] = {"token": token, "timeout": timeout}
+    if base_url:
+        kwargs["base_url"] = base_url
+    client = AsyncWebClient(**kwargs)
+    client.retry_handlers.extend([
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+    ])
+    if not any(isinstance(h, AsyncConnectionErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+class SlackGateway:
+    """The Web API calls Trellis makes, over an injected AsyncWebClient."""
+
+    def __init__(self, client: AsyncWebClient, *, team_id: str | None = None) -> None:
+        self.client = client
+        self.team_id = team_id
+        self.bot_user_id: str | None = None
+
+    async def connect(self) -> None:
+        """Learn who the bot is and which team is home (`auth.test`)."""
+        response = await self._call("auth_test")
+        self.bot_user_id = response.get("user_id")
+        self.team_id = self.team_id or response.get("team_id")
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.client, method)(**kwargs)
+        except SlackApiError:
+            raise
+        except Exception as exc:  # network failures after slack_sdk's own retries
+            raise SlackUnavailable(
+                "Slack could not be reached just now. Please try again in a minute.",
+                detail=f"{method}: {exc!r}",
+            ) from exc
+
+    # Directory -------------------------------------------------------------------
+
+    async def user(self, user_id: str) -> SlackUser | None:
+        try:
+            response = await self._call("users_info", user=user_id)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("user_not_found", "users_not_found"):
+                return None
+            raise
+        return user_from_api(response["user"], home_team=self.team_id)
+
+    async def channel(self, channel_id: str) -> SlackChannel:
+        response = await self._call("conversations_info", channel=channel_id)
+        data = response["channel"]
+        return SlackChannel(
+            id=data["id"],
+            name=data.get("name") or "",
+            is_im=bool(data.get("is_im")),
+            is_private=bool(data.get("is_private") or data.get("is_group")),
+            is_shared=bool(data.get("is_ext_shared") or data.get("is_shared")
+                           or data.get("is_org_shared") or data.get("is_pending_ext_shared")),
+        )
+
+    async def members(self, channel_id: str) -> list[str]:
+        members: list[str] = []
+        cursor = None
+        while True:
+            kwargs: dict[str, Any] = {"channel": channel_id, "limit": 200}
+            if cursor:
+                kwargs["cursor"] = cursor
+            response = await self._call("conversations_members", **kwargs)
+            members.extend(response.get("members", []))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+
+    async def replies(self, channel_id: str, thread_ts: str) -> list[dict[str, Any]]:
+        response = await self._call("conversations_replies", channel=channel_id, ts=thread_ts, limit=50)
+        return list(response.get("messages", []))
+
+    # Messages --------------------------------------------------------------------
+
+    async def post(self, *, channel: str, text: str, blocks: list[dict] | None = None,
+                   thread_ts: str | None = None) -> str:
+        response = await self._call("chat_postMessage", channel=channel, text=text, blocks=blocks,
+                                    thread_ts=thread_ts, unfurl_links=False, unfurl_media=False)
+        return response["ts"]
+
+    async def update(self, *, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
+        await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def post_private(self, *, channel: str, user: str, text: str,
+                           blocks: list[dict] | None = None, thread_ts: str | None = None) -> None:
+        await self._call("chat_postEphemeral", channel=channel, user=user, text=text, blocks=blocks,
+                         thread_ts=thread_ts)
+
+
+def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:
+    profile = data.get("profile") or {}
+    team = data.get("team_id") or profile.get("team")
+    external = bool(data.get("is_stranger")) or bool(home_team and team and team != home_team)
+    return SlackUser(
+        id=data["id"],
+        email=(profile.get("email") or "").lower() or None,
+        name=data.get("real_name") or profile.get("real_name") or data.get("name") or "",
+        team_id=team,
+        is_bot=bool(data.get("is_bot")) or data["id"] == "USLACKBOT",
+        deleted=bool(data.get("deleted")),
+        is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
+        is_external=external,
+    )

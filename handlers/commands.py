@@ -1,0 +1,39 @@
+"""The /trellis slash command: ask, help (and workflows as they are added)."""
+
+from __future__ import annotations
+
+from app.pipeline import Question, answer_question
+from app.services import Services
+from app.slack_api import SlackChannel
+from handlers import blocks
+from handlers.asking import failure_text
+
+
+def register(app) -> None:
+    app.command("/trellis")(on_trellis)
+
+
+async def on_trellis(ack, command: dict, respond, services: Services) -> None:
+    verb, _, rest = (command.get("text") or "").strip().partition(" ")
+    verb = verb.lower()
+    if verb in ("", "help"):
+        await ack(text=services.help_text(), blocks=blocks.help_blocks(services.help_text()))
+        return
+    if verb != "ask":
+        await ack(text=f"I don't know `{blocks.escape(verb)}`.\n\n{services.help_text()}")
+        return
+    if not rest.strip():
+        await ack(text="Ask me something, like `/trellis ask how many PTO days do I get?`")
+        return
+    await ack(text="Looking through the documents you can see…")
+    try:
+        # The reply is ephemeral: only the asker reads it, so no channel lookup is needed.
+        channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
+        outcome = await answer_question(services, Question(
+            text=rest.strip(), channel=channel, slack_user_id=command["user_id"], private=True))
+    except Exception as exc:  # the person is always told
+        await respond(text=failure_text(exc), response_type="ephemeral")
+        return
+    await respond(text=blocks.answer_text(outcome.public),
+                  blocks=blocks.answer_blocks(outcome.public), response_type="ephemeral",
+                  replace_original=False)
