@@ -13,33 +13,51 @@ import csv
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from app.domain import EVERYONE, PUBLIC, Person
 from app.errors import WorkspaceError
 from app.yamlfile import load_yaml, validate
 
-EMAIL_RE = re.compile(r"^[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
 GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 RESERVED_GROUPS = frozenset({EVERYONE, PUBLIC})
-CSV_COLUMNS = ("email", "name", "slack_id", "employee_id", "title", "department", "groups",
-               "manager", "region")
+CSV_COLUMNS = (
+    "email",
+    "name",
+    "slack_id",
+    "employee_id",
+    "title",
+    "department",
+    "groups",
+    "manager",
+    "region",
+)
+
+
+def invalid(problem: str) -> PydanticCustomError:
+    """A validation error whose message is exactly `problem` (no "Value error," prefix)."""
+    return PydanticCustomError("invalid", "{problem}", {"problem": problem})
 
 
 def normalize_email(value: str) -> str:
-    """The lower-cased address, or ValueError in words a person understands."""
+    """The lower-cased address, or a ValueError in words a person understands."""
     email = value.strip().lower()
     if not EMAIL_RE.match(email):
-        raise ValueError(f"{value!r} is not a valid email address")
+        raise invalid(f"{value!r} is not a valid email address")
     return email
 
 
 def check_group_name(name: str) -> str:
     if name in RESERVED_GROUPS:
-        raise ValueError(f"{name!r} is built in and cannot be used as a group name")
+        raise invalid(f"{name!r} is built in and cannot be used as a group name")
     if not GROUP_RE.match(name):
-        raise ValueError(
+        raise invalid(
             f"{name!r} is not a valid group name: use lower-case letters, digits, '-' and '_'"
         )
     return name
@@ -48,7 +66,7 @@ def check_group_name(name: str) -> str:
 class PersonEntry(BaseModel):
     """One person as written in directory.yml or one row of directory.csv."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
     email: str
     name: str
@@ -56,7 +74,7 @@ class PersonEntry(BaseModel):
     employee_id: str | None = None
     title: str | None = None
     department: str | None = None
-    groups: list[str] = []
+    groups: list[Annotated[str, AfterValidator(check_group_name)]] = []
     manager: str | None = None
     region: str | None = None
 
@@ -74,13 +92,8 @@ class PersonEntry(BaseModel):
     @classmethod
     def _name(cls, value: str) -> str:
         if not value:
-            raise ValueError("a person needs a name")
+            raise invalid("a person needs a name")
         return value
-
-    @field_validator("groups")
-    @classmethod
-    def _groups(cls, value: list[str]) -> list[str]:
-        return [check_group_name(g.strip()) for g in value]
 
     def person(self) -> Person:
         return Person(
@@ -147,12 +160,15 @@ class Directory:
         try:
             header = next(reader)
         except StopIteration:
-            raise WorkspaceError(name, "is empty: the first line must name the columns", line=1) from None
+            raise WorkspaceError(
+                name, "is empty: the first line must name the columns", line=1
+            ) from None
         columns = [h.strip().lower() for h in header]
         unknown = [c for c in columns if c not in CSV_COLUMNS]
         if unknown:
             raise WorkspaceError(
-                name, f"unknown column {unknown[0]!r}; the columns are {', '.join(CSV_COLUMNS)}",
+                name,
+                f"unknown column {unknown[0]!r}; the columns are {', '.join(CSV_COLUMNS)}",
                 line=1,
             )
         missing = [c for c in ("email", "name") if c not in columns]
@@ -166,8 +182,9 @@ class Directory:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(columns):
-                raise WorkspaceError(name, f"{len(row)} cells but only {len(columns)} columns",
-                                     line=line)
+                raise WorkspaceError(
+                    name, f"{len(row)} cells but only {len(columns)} columns", line=line
+                )
             raw = {c: v.strip() for c, v in zip(columns, row, strict=False) if v.strip()}
             if "groups" in raw:
                 raw["groups"] = [g for g in re.split(r"[;|]", raw["groups"]) if g.strip()]
@@ -225,8 +242,11 @@ class Directory:
 
     def knows_principal(self, principal: str) -> bool:
         """True for `everyone`, `public`, a group someone is in, or a listed email."""
-        return (principal in RESERVED_GROUPS or principal in self._groups
-                or ("@" in principal and self.by_email(principal) is not None))
+        return (
+            principal in RESERVED_GROUPS
+            or principal in self._groups
+            or ("@" in principal and self.by_email(principal) is not None)
+        )
 
     def expand(self, principals: Iterable[str]) -> set[Person]:
         """The people named by emails, groups, `everyone` or `public`."""
@@ -241,9 +261,14 @@ class Directory:
         return found
 
 
-def _check(people: tuple[Person, ...] | list[Person], *, file: str, lines: list[int | None],
-           manager_lines: list[int | None] | None = None,
-           slack_lines: list[int | None] | None = None) -> None:
+def _check(
+    people: tuple[Person, ...] | list[Person],
+    *,
+    file: str,
+    lines: list[int | None],
+    manager_lines: list[int | None] | None = None,
+    slack_lines: list[int | None] | None = None,
+) -> None:
     """Reject duplicates, unknown managers and loops in the management chain."""
     manager_lines = manager_lines or lines
     slack_lines = slack_lines or lines
@@ -258,39 +283,49 @@ def _check(people: tuple[Person, ...] | list[Person], *, file: str, lines: list[
                 raise WorkspaceError(file, f"groups: {exc}", line=lines[i]) from None
         email = person.email.lower()
         if email in seen_email:
-            raise WorkspaceError(file, f"{email} is listed twice{_also(lines, seen_email[email])}",
-                                 line=lines[i])
+            raise WorkspaceError(
+                file, f"{email} is listed twice{_also(lines, seen_email[email])}", line=lines[i]
+            )
         seen_email[email] = i
         if person.slack_id:
             if person.slack_id in seen_slack:
                 other = people[seen_slack[person.slack_id]].email
                 raise WorkspaceError(
-                    file, f"slack_id {person.slack_id} is already used by {other}"
-                    f"{_also(lines, seen_slack[person.slack_id])}", line=slack_lines[i])
+                    file,
+                    f"slack_id {person.slack_id} is already used by {other}"
+                    f"{_also(lines, seen_slack[person.slack_id])}",
+                    line=slack_lines[i],
+                )
             seen_slack[person.slack_id] = i
         if person.employee_id:
             if person.employee_id in seen_employee:
                 other = people[seen_employee[person.employee_id]].email
                 raise WorkspaceError(
-                    file, f"employee_id {person.employee_id} is already used by {other}"
-                    f"{_also(lines, seen_employee[person.employee_id])}", line=lines[i])
+                    file,
+                    f"employee_id {person.employee_id} is already used by {other}"
+                    f"{_also(lines, seen_employee[person.employee_id])}",
+                    line=lines[i],
+                )
             seen_employee[person.employee_id] = i
     for i, person in enumerate(people):
         if person.manager and person.manager.lower() not in seen_email:
             raise WorkspaceError(
-                file, f"manager {person.manager} of {person.email} is not in the directory",
-                line=manager_lines[i])
+                file,
+                f"manager {person.manager} of {person.email} is not in the directory",
+                line=manager_lines[i],
+            )
     for person in people:
         chain = [person.email.lower()]
         manager = person.manager.lower() if person.manager else None
         while manager is not None:
             if manager in chain:
-                loop = chain[chain.index(manager):]
+                loop = chain[chain.index(manager) :]
                 first = min(seen_email[email] for email in loop)
                 start = loop.index(people[first].email.lower())
                 shown = " -> ".join([*loop[start:], *loop[:start], loop[start]])
-                raise WorkspaceError(file, f"managers form a loop: {shown}",
-                                     line=manager_lines[first])
+                raise WorkspaceError(
+                    file, f"managers form a loop: {shown}", line=manager_lines[first]
+                )
             chain.append(manager)
             boss = people[seen_email[manager]]
             manager = boss.manager.lower() if boss.manager else None

@@ -97,6 +97,7 @@ async def answer_question(services: Services, question: Question) -> Outcome:
         person = question.person or await services.identity.resolve(question.slack_user_id or "")
     except IdentityUnknown as refusal:
         await _audit_refusal(services, question, audit_id, str(refusal))
+        services.metrics.questions.labels(status=AnswerStatus.REFUSED.value).inc()
         return Outcome(audit_id, AnswerStatus.REFUSED,
                        Reply(AnswerStatus.REFUSED, refusal.user_message))
     timer.lap("identity")
@@ -221,6 +222,9 @@ async def _record(services: Services, question: Question, person: Person, audien
             session, kind="question", record_id=audit_id, subject_id=audit_id,
             actor_slack_id=question.slack_user_id or person.slack_id, actor_email=person.email,
             channel_id=audience.channel.id, payload=payload)
+    services.metrics.observe_question(status=status.value, stages_ms=stages,
+                                      confidence=public.confidence, usage=usage,
+                                      model=payload["model"])
     public = Reply(**{**public.__dict__, "answer_id": public_id})
     if private is not None:
         private = Reply(**{**private.__dict__, "answer_id": private_id})

@@ -10,17 +10,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import anthropic
+
+from app import answering
 from app.answering.base import Answerer
 from app.answering.extractive import ExtractiveAnswerer
+from app.answering.prompts import answer_system_prompt
 from app.audit import AuditLog
 from app.config import Settings
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
 from app.db.session import Database
 from app.identity import IdentityResolver
+from app.metrics import Metrics
 from app.slack_api import SlackGateway
 from app.workspace import Workspace
 
 RETRIEVAL_LIMIT = 8
+DEFAULT_ANSWER_MODEL = "claude-sonnet-4-5"
 
 
 @dataclass
@@ -32,6 +38,7 @@ class Services:
     answerer: Answerer
     audit: AuditLog
     slack: SlackGateway | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     retrieval_limit: int = RETRIEVAL_LIMIT
 
@@ -47,7 +54,8 @@ class Services:
 
     @property
     def answer_instructions(self) -> str | None:
-        return self.workspace.prompts.get("answer")
+        # The workspace's answer prompt is built into the answerer (see build_answerer).
+        return None
 
     @property
     def admins_hint(self) -> str:
@@ -119,3 +127,26 @@ def build_services(settings: Settings, workspace: Workspace, database: Database,
         slack=slack,
         clock=clock,
     )
+
+
+def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
+    if not settings.anthropic_enabled:
+        return None
+    return anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key.get_secret_value(),
+        base_url=settings.anthropic_base_url or None,
+        max_retries=0,  # ResilientAnswerer counts and paces the attempts
+    )
+
+
+def build_answerer(settings: Settings, workspace: Workspace,
+                   client: anthropic.AsyncAnthropic | None = None) -> Answerer:
+    """Claude with fallbacks when a key is set, otherwise the offline extractive answerer."""
+    client = client or anthropic_client(settings)
+    if client is None:
+        return ExtractiveAnswerer()
+    models = workspace.config.models
+    prompt = answer_system_prompt(workspace.prompts.get("answer"),
+                                  company=workspace.config.name or "the company")
+    return answering.build_answerer(client=client, model=models.answer or DEFAULT_ANSWER_MODEL,
+                                    fallback_model=models.classify, system_prompt=prompt)

@@ -33,8 +33,8 @@ C = TypeVar("C", bound="ConnectorConfig")
 class ApprovedAction:
     """One approved action, ready to be carried into a downstream system.
 
-    Only `app/approvals.py` creates one, once the draft's approval is final; a handler can
-    therefore trust that every field has been reviewed by `approved_by`.
+    Only `app/approvals.py` creates one, and only once the draft's approval is final, so a
+    handler never sees a draft that is still pending, rejected or changed since approval.
     """
 
     action_id: str
@@ -167,26 +167,31 @@ def error_for_status(
     system: str, status: int, *, retry_after: str | None = None, problem: str = ""
 ) -> DownstreamError:
     """The DownstreamError for an HTTP failure status from `system`."""
-    said = f": {problem}" if problem else ""
+    problem = problem.strip().rstrip(".")
+    detail = f"{system} answered {status}" + (f": {problem}" if problem else "")
     if status == 429:
         return DownstreamUnavailable(
             f"{system} is throttling requests (HTTP 429); Trellis will try again.",
             retry_after=parse_retry_after(retry_after),
-            detail=f"{system} answered 429{said}",
+            detail=detail,
         )
     if status >= 500 or status == 408:
         return DownstreamUnavailable(
             f"{system} is having trouble (HTTP {status}); Trellis will try again.",
             retry_after=parse_retry_after(retry_after),
-            detail=f"{system} answered {status}{said}",
+            detail=detail,
         )
+    said = f": {problem}" if problem else ""
     if status in (401, 403):
         return DownstreamError(
-            f"{system} refused Trellis's credentials (HTTP {status}). Ask an admin to check "
-            f"the connector's settings{said}.",
+            f"{system} refused Trellis's credentials (HTTP {status}{said}). "
+            "Ask an admin to check the connector's settings.",
             retryable=False,
+            detail=detail,
         )
-    return DownstreamError(f"{system} rejected the request (HTTP {status}){said}.", retryable=False)
+    return DownstreamError(
+        f"{system} rejected the request (HTTP {status}){said}.", retryable=False, detail=detail
+    )
 
 
 @runtime_checkable

@@ -139,7 +139,7 @@ async def _deliver(engine: AsyncEngine, params: SqlParams, key: str) -> str:
             target = await conn.run_sync(_reflect, params.table)
             row = _bind_values(target, params.values)
             result = await conn.execute(insert(target).values(row))
-            reference = _reference(target, result.inserted_primary_key, key)
+            reference = _reference(result.inserted_primary_key, key)
             await conn.execute(
                 deliveries.update().where(deliveries.c.key == key).values(reference=reference)
             )
@@ -203,15 +203,16 @@ def _coerce(column: Column[Any], value: Any) -> Any:
         ) from error
 
 
-def _reference(table: Table, primary_key: Any, key: str) -> str:
+def _reference(primary_key: Any, key: str) -> str:
     if primary_key and all(part is not None for part in primary_key):
         return ",".join(str(part) for part in primary_key)
     return key
 
 
 def _first_line(error: BaseException | None) -> str:
-    text = str(error or "").strip()
-    return text.splitlines()[0] if text else "constraint violated"
+    """The database's own message, without the driver's class name in front of it."""
+    text = re.sub(r"^<class '[\w.]+'>:\s*", "", str(error or "").strip())
+    return text.splitlines()[0].rstrip(".") if text else "constraint violated"
 
 
 def _database_error(error: exc.SQLAlchemyError | OSError) -> DownstreamError:

@@ -8,6 +8,7 @@ comments) and returns what it finds instead of creating a second one.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -73,8 +74,9 @@ def marker_for(idempotency_key: str) -> str:
 def adf_document(text: str, *, footer: str | None = None) -> dict[str, Any]:
     """Plain text as an Atlassian Document: blank lines split paragraphs, newlines break."""
     content: list[dict[str, Any]] = []
-    normalized = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-    for block in re.split(r"\n[ \t]*\n", normalized):
+    normalized = text.replace("\r\n", "\n").replace("\r", "\n")
+    for block in re.split(r"\n(?:[ \t]*\n)+", normalized):
+        block = block.strip("\n")
         if not block.strip():
             continue
         nodes: list[dict[str, Any]] = []
@@ -139,70 +141,67 @@ class TicketingHandler:
     ) -> ActionResult:
         settings = require_config(JiraConfig, config)
         params = parse_params(JiraParams, approved)
-        jira = _Jira(settings, settings.secret("token_env"))
+        token = settings.secret("token_env")
         marker = marker_for(idempotency_key)
         if self._session is not None:
-            return await self._deliver(jira, self._session, approved, params, marker)
+            return await _deliver(_Jira(settings, token, self._session), approved, params, marker)
         async with aiohttp.ClientSession() as session:
-            return await self._deliver(jira, session, approved, params, marker)
+            return await _deliver(_Jira(settings, token, session), approved, params, marker)
 
-    async def _deliver(
-        self,
-        jira: _Jira,
-        session: aiohttp.ClientSession,
-        approved: ApprovedAction,
-        params: JiraParams,
-        marker: str,
-    ) -> ActionResult:
-        text = params.description if params.description is not None else approved.text
-        if params.comment_on:
-            key = params.comment_on
-            comment_id = await jira.find_comment(session, key, marker)
-            if comment_id is None:
-                body = {"body": adf_document(text, footer=f"Trellis delivery {marker}")}
-                created = await jira.call(session, "POST", f"/issue/{key}/comment", body=body)
-                comment_id = str(created.get("id", ""))
-            return ActionResult(
-                reference=key,
-                summary=f"Commented on {key} in Jira (comment {comment_id})",
-                url=f"{jira.browse(key)}?focusedCommentId={comment_id}",
+
+async def _deliver(
+    jira: _Jira, approved: ApprovedAction, params: JiraParams, marker: str
+) -> ActionResult:
+    text = params.description if params.description is not None else approved.text
+    if params.comment_on:
+        key = params.comment_on
+        comment_id = await jira.find_comment(key, marker)
+        if comment_id is None:
+            body = {"body": adf_document(text, footer=f"Trellis delivery {marker}")}
+            created = await jira.call("POST", f"/issue/{key}/comment", body=body)
+            comment_id = str(created.get("id", ""))
+        return ActionResult(
+            reference=key,
+            summary=f"Commented on {key} in Jira (comment {comment_id})",
+            url=f"{jira.browse(key)}?focusedCommentId={comment_id}",
+        )
+
+    key = await jira.find_issue(marker)
+    if key is None:
+        summary = " ".join((params.summary or approved.title).split())[:SUMMARY_LIMIT]
+        fields = {
+            "project": {"key": jira.settings.project},
+            "summary": summary,
+            "issuetype": {"name": jira.settings.issue_type},
+            "description": adf_document(text),
+            "labels": [*dict.fromkeys(params.labels), marker],
+        }
+        created = await jira.call("POST", "/issue", body={"fields": fields})
+        key = created.get("key")
+        if not isinstance(key, str) or not key:
+            raise DownstreamUnavailable(
+                "Jira did not say which issue it created; Trellis will check and try again.",
+                detail=repr(created),
             )
-
-        key = await jira.find_issue(session, marker)
-        if key is None:
-            summary = " ".join((params.summary or approved.title).split())[:SUMMARY_LIMIT]
-            fields = {
-                "project": {"key": jira.settings.project},
-                "summary": summary,
-                "issuetype": {"name": jira.settings.issue_type},
-                "description": adf_document(text),
-                "labels": [*dict.fromkeys(params.labels), marker],
-            }
-            created = await jira.call(session, "POST", "/issue", body={"fields": fields})
-            key = created.get("key")
-            if not isinstance(key, str) or not key:
-                raise DownstreamUnavailable(
-                    "Jira did not say which issue it created; Trellis will check and try again.",
-                    detail=repr(created),
-                )
-        return ActionResult(reference=key, summary=f"Created {key} in Jira", url=jira.browse(key))
+    return ActionResult(reference=key, summary=f"Created {key} in Jira", url=jira.browse(key))
 
 
 class _Jira:
     """The few Jira Cloud REST v3 calls the handler needs."""
 
-    def __init__(self, settings: JiraConfig, token: str) -> None:
+    def __init__(self, settings: JiraConfig, token: str, session: aiohttp.ClientSession) -> None:
         self.settings = settings
+        self.session = session
         self.base = str(settings.base_url).rstrip("/")
-        self.auth = aiohttp.BasicAuth(settings.email, token)
+        credentials = base64.b64encode(f"{settings.email}:{token}".encode()).decode()
+        self.headers = {"Accept": "application/json", "Authorization": f"Basic {credentials}"}
 
     def browse(self, key: str) -> str:
         return f"{self.base}/browse/{key}"
 
-    async def find_issue(self, session: aiohttp.ClientSession, marker: str) -> str | None:
+    async def find_issue(self, marker: str) -> str | None:
         jql = f'project = "{self.settings.project}" AND labels = "{marker}"'
         found = await self.call(
-            session,
             "POST",
             "/search/jql",
             body={"jql": jql, "fields": ["summary", "labels"], "maxResults": 1},
@@ -212,13 +211,10 @@ class _Jira:
                 return str(issue["key"])
         return None
 
-    async def find_comment(
-        self, session: aiohttp.ClientSession, key: str, marker: str
-    ) -> str | None:
+    async def find_comment(self, key: str, marker: str) -> str | None:
         start = 0
         while True:
             page = await self.call(
-                session,
                 "GET",
                 f"/issue/{key}/comment",
                 query={"startAt": str(start), "maxResults": str(COMMENTS_PAGE)},
@@ -233,7 +229,6 @@ class _Jira:
 
     async def call(
         self,
-        session: aiohttp.ClientSession,
         method: str,
         path: str,
         *,
@@ -243,13 +238,12 @@ class _Jira:
         url = f"{self.base}/rest/api/3{path}"
         timeout = self.settings.timeout
         try:
-            async with session.request(
+            async with self.session.request(
                 method,
                 url,
                 json=body,
                 params=query,
-                auth=self.auth,
-                headers={"Accept": "application/json"},
+                headers=self.headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
             ) as response:

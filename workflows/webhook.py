@@ -133,13 +133,8 @@ class WebhookHandler:
                 allow_redirects=False,
             ) as response:
                 text = await response.text(errors="replace")
-                if response.status >= 300:
-                    raise error_for_status(
-                        system,
-                        response.status,
-                        retry_after=response.headers.get("Retry-After"),
-                        problem=text[:200].strip(),
-                    )
+                status = response.status
+                retry_after = response.headers.get("Retry-After")
         except TimeoutError as exc:
             raise DownstreamUnavailable(
                 f"{system} did not answer within {settings.timeout:g}s; Trellis will try again.",
@@ -153,9 +148,23 @@ class WebhookHandler:
                 detail=repr(exc),
             ) from exc
         try:
-            return json.loads(text) if text.strip() else None
+            reply = json.loads(text) if text.strip() else None
         except json.JSONDecodeError:
-            return None
+            reply = None
+        if status >= 300:
+            raise error_for_status(
+                system, status, retry_after=retry_after, problem=_problem(reply, text)
+            )
+        return reply
+
+
+def _problem(reply: Any, text: str) -> str:
+    """What the receiver said went wrong: its JSON error message, else the start of its body."""
+    if isinstance(reply, dict):
+        for name in ("error", "message", "detail"):
+            if isinstance(reply.get(name), str):
+                return reply[name][:200]
+    return text[:200]
 
 
 def _reply_id(reply: Any) -> str | None:

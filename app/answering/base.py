@@ -77,7 +77,9 @@ def drop_superseded(passages: Sequence[Passage]) -> tuple[list[Passage], set[str
     original order and the doc_ids that were left out.
     """
     superseded: set[str] = set()
-    frontier = [p.supersedes for p in passages if p.status == DocumentStatus.CURRENT and p.supersedes]
+    frontier = [
+        p.supersedes for p in passages if p.status == DocumentStatus.CURRENT and p.supersedes
+    ]
     while frontier:
         doc_id = frontier.pop()
         if doc_id in superseded:

@@ -21,24 +21,238 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 STOPWORDS = frozenset(
-    """
-    a about above after again against all also am an and any are aren't as at be because
-    been before being below between both but by can can't cannot could couldn't did didn't
-    do does doesn't doing don't down during each either else etc ever every few for from
-    further get gets getting got had hadn't has hasn't have haven't having he her here hers
-    herself him himself his how however i i'd i'll i'm i've if in into is isn't it it's its
-    itself just let's like many may me might more most much must mustn't my myself need
-    needs no nor not now of off often on once only or other ought our ours ourselves out
-    over own per please same shall shan't she should shouldn't so some such than that that's
-    the their theirs them themselves then there there's these they they'd they'll they're
-    they've this those through thus to too under until up upon us very via was wasn't we
-    we'd we'll we're we've were weren't what what's when when's where where's whether which
-    while who who's whom whose why why's will with within without won't would wouldn't yes
-    yet you you'd you'll you're you've your yours yourself yourselves
-    anyone anybody anything someone somebody something thing things way ways hi hello hey
-    thanks thank tell know explain want wondering question questions answer currently
-    actually really still
-    """.split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "aren't",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "can't",
+        "cannot",
+        "could",
+        "couldn't",
+        "did",
+        "didn't",
+        "do",
+        "does",
+        "doesn't",
+        "doing",
+        "don't",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "etc",
+        "ever",
+        "every",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "getting",
+        "got",
+        "had",
+        "hadn't",
+        "has",
+        "hasn't",
+        "have",
+        "haven't",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "however",
+        "i",
+        "i'd",
+        "i'll",
+        "i'm",
+        "i've",
+        "if",
+        "in",
+        "into",
+        "is",
+        "isn't",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "just",
+        "let's",
+        "like",
+        "many",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "mustn't",
+        "my",
+        "myself",
+        "need",
+        "needs",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "often",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "ought",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "per",
+        "please",
+        "same",
+        "shall",
+        "shan't",
+        "she",
+        "should",
+        "shouldn't",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "that's",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "there's",
+        "these",
+        "they",
+        "they'd",
+        "they'll",
+        "they're",
+        "they've",
+        "this",
+        "those",
+        "through",
+        "thus",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "very",
+        "via",
+        "was",
+        "wasn't",
+        "we",
+        "we'd",
+        "we'll",
+        "we're",
+        "we've",
+        "were",
+        "weren't",
+        "what",
+        "what's",
+        "when",
+        "when's",
+        "where",
+        "where's",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "who's",
+        "whom",
+        "whose",
+        "why",
+        "why's",
+        "will",
+        "with",
+        "within",
+        "without",
+        "won't",
+        "would",
+        "wouldn't",
+        "yes",
+        "yet",
+        "you",
+        "you'd",
+        "you'll",
+        "you're",
+        "you've",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "anyone",
+        "anybody",
+        "anything",
+        "someone",
+        "somebody",
+        "something",
+        "thing",
+        "things",
+        "way",
+        "ways",
+        "hi",
+        "hello",
+        "hey",
+        "thanks",
+        "thank",
+        "tell",
+        "know",
+        "explain",
+        "want",
+        "wondering",
+        "question",
+        "questions",
+        "answer",
+        "currently",
+        "actually",
+        "really",
+        "still",
+    ]
 )
 """Function words and conversational filler that carry no topic."""
 
@@ -70,6 +284,7 @@ not sink an otherwise well-supported answer. Compared after stemming (see `WEAK_
 """
 
 _PARTICLES = frozenset({"off", "over", "up", "out", "in", "down", "back"})
+_QUESTION_PARTICLES = frozenset({"off", "over", "up", "out"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _HYPHENATED = re.compile(r"[^\W_]+(?:[-\u2010\u2011][^\W_]+)+")
@@ -134,9 +349,9 @@ def content_terms(text: str) -> set[str]:
     words = tokenize(text)
     terms = {stem(w) for w in words if w not in STOPWORDS}
     for left, right in zip(words, words[1:], strict=False):
-        if left.isalpha() and right.isalpha() and left not in STOPWORDS:
-            if right not in STOPWORDS or right in _PARTICLES:
-                terms.add(stem(left + right))
+        joinable = right not in STOPWORDS or right in _PARTICLES
+        if left.isalpha() and right.isalpha() and left not in STOPWORDS and joinable:
+            terms.add(stem(left + right))
     for compound in _HYPHENATED.findall(fold(text)):
         parts = re.split(r"[-\u2010\u2011]", compound)
         terms.add(stem("".join(parts)))
@@ -152,7 +367,16 @@ def question_sequence(question: str) -> list[str]:
     folded = fold(question)
     for compound in _HYPHENATED.findall(folded):
         folded = folded.replace(compound, "".join(re.split(r"[-\u2010\u2011]", compound)))
-    return term_sequence(folded)
+    words = [w for w in tokenize(folded)]
+    sequence: list[str] = []
+    for index, word in enumerate(words):
+        if word in STOPWORDS:
+            if word in _QUESTION_PARTICLES and index and words[index - 1] not in STOPWORDS:
+                # "time off", "carry over": the phrase is the topic, not its head word.
+                sequence[-1] = stem(words[index - 1] + word)
+            continue
+        sequence.append(stem(word))
+    return sequence
 
 
 def question_terms(question: str) -> list[str]:
@@ -167,8 +391,47 @@ def bigrams(terms: Sequence[str]) -> set[tuple[str, str]]:
 # --- sentences -----------------------------------------------------------------------------
 
 _ABBREVIATIONS = frozenset(
-    "e.g i.e etc vs mr mrs ms dr prof inc ltd co corp jr sr st no nos approx incl dept est fig "
-    "min max mt ft jan feb mar apr jun jul aug sep sept oct nov dec".split()
+    [
+        "e.g",
+        "i.e",
+        "etc",
+        "vs",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "inc",
+        "ltd",
+        "co",
+        "corp",
+        "jr",
+        "sr",
+        "st",
+        "no",
+        "nos",
+        "approx",
+        "incl",
+        "dept",
+        "est",
+        "fig",
+        "min",
+        "max",
+        "mt",
+        "ft",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+    ]
 )
 _BULLET = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]+|\d{1,3}[.)][ \t]+|>[ \t]?)")
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+")
@@ -184,11 +447,18 @@ class Sentence:
     text: str
     start: int
     end: int
-    kind: str = "sentence"  # sentence | heading | row
+    kind: str = "sentence"  # sentence | heading | row | header (a table's first row)
 
     @property
     def is_heading(self) -> bool:
         return self.kind == "heading"
+
+    @property
+    def cells(self) -> list[str]:
+        """The cells of a table row (empty for anything else)."""
+        if self.kind not in ("row", "header"):
+            return []
+        return [cell.strip() for cell in self.text.strip().strip("|").split("|")]
 
 
 def _lines(text: str) -> Iterable[tuple[int, str]]:
@@ -229,6 +499,8 @@ def _units(text: str) -> list[tuple[int, int, str]]:
         following = lines[index + 1][1] if index + 1 < len(lines) else None
         if _TABLE_RULE.match(line) and set(line.strip()) <= set("|-: "):
             close()
+            if units and units[-1][2] == "row":
+                units[-1] = (units[-1][0], units[-1][1], "header")
             continue
         heading = _HEADING.match(line)
         if heading or _TABLE_ROW.match(line):
@@ -282,7 +554,9 @@ def split_sentences(text: str) -> list[Sentence]:
     sentences = []
     for unit_start, unit_end, kind in _units(text):
         pieces = (
-            [(unit_start, unit_end)] if kind != "sentence" else _split_unit(text, unit_start, unit_end)
+            [(unit_start, unit_end)]
+            if kind != "sentence"
+            else _split_unit(text, unit_start, unit_end)
         )
         for start, end in pieces:
             while start < end and text[start].isspace():
@@ -304,7 +578,7 @@ class TermWeights:
     `weight(t) = idf(t) x (0.5 if t is a framing word) x (2 if no passage mentions t)`,
     with `idf(t) = 1 + ln((N + 1) / (df(t) + 0.5))` over the N passages. A term that no
     passage mentions is the clearest sign the question is about something the sources do
-    not cover, so it counts double.
+    not cover, so it counts double. A bare number weighs half and is never "missing".
     """
 
     weights: dict[str, float]
@@ -318,6 +592,11 @@ class TermWeights:
         for term in terms:
             df = sum(1 for doc in documents if term in doc)
             weight = 1.0 + math.log((n + 1) / (df + 0.5))
+            if term.isdigit():
+                # "a 20% discount", "after 5 years": a parameter of the question, which
+                # the answer often states as a range; it weighs half and is never missing.
+                weights[term] = 0.5 * weight
+                continue
             if term in WEAK_STEMS:
                 weight *= 0.5
             if df == 0:
@@ -333,20 +612,34 @@ class TermWeights:
     def of(self, terms: Iterable[str]) -> float:
         return sum(self.weights.get(t, 0.0) for t in set(terms))
 
-    def coverage(self, full: Iterable[str], partial: Iterable[str] = ()) -> float:
-        """Weighted share of the question found: `full` terms count once, `partial` half."""
+    def coverage(
+        self, full: Iterable[str], partial: Iterable[str] = (), *, partial_credit: float = 0.5
+    ) -> float:
+        """Weighted share of the question found; `partial` terms count `partial_credit`."""
         total = self.total
         if total <= 0:
             return 0.0
         full_set = set(full) & self.weights.keys()
         partial_set = (set(partial) & self.weights.keys()) - full_set
-        return min(1.0, (self.of(full_set) + 0.5 * self.of(partial_set)) / total)
+        found = self.of(full_set) + partial_credit * self.of(partial_set)
+        return min(1.0, found / total)
 
 
 # --- figures ---------------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"(?<![\w.,:])\d+(?:[.,]\d+)*(?![\w:])")
 _THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
+
+
+_FIGURE_QUESTION = re.compile(
+    r"\b(how (many|much|long|often|soon|quickly|far|old)|when|what (date|day|time|year)|"
+    r"which (date|day)|deadline|by what|until when)\b"
+)
+
+
+def asks_for_figure(question: str) -> bool:
+    """True when the question wants a number, a date or a duration ("how many", "when")."""
+    return bool(_FIGURE_QUESTION.search(fold(question)))
 
 
 def numbers(text: str) -> frozenset[float]:
@@ -369,3 +662,23 @@ def numbers(text: str) -> frozenset[float]:
             continue
         found.add(value)
     return frozenset(found)
+
+
+def quantities(text: str) -> dict[str, frozenset[float]]:
+    """The figures of `text` by what they count: "25 days of PTO" -> {"day": {25}, "pto": {25}}.
+
+    A figure counts the (at most two) content words right after it, so two sentences
+    disagree only when they give different values for the same thing.
+    """
+    found: dict[str, set[float]] = {}
+    for match in _NUMBER.finditer(text):
+        value = numbers(match.group())
+        if not value:
+            continue
+        following = [
+            w for w in tokenize(text[match.end() : match.end() + 60]) if w not in STOPWORDS
+        ]
+        for word in following[:2]:
+            if word.isalpha():
+                found.setdefault(stem(word), set()).update(value)
+    return {unit: frozenset(values) for unit, values in found.items()}

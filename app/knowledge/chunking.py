@@ -10,7 +10,7 @@ sentences, never inside one; only a run of text with no sentence end longer than
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.knowledge.loaders import Block
@@ -131,8 +131,3 @@ def chunk_blocks(
             section.append(block)
     close_section()
     return chunks
-
-
-def chunk_texts(chunks: Sequence[TextChunk]) -> str:
-    """All chunk text, for tests and debugging."""
-    return "\n\n".join(chunk.text for chunk in chunks)

@@ -173,7 +173,11 @@ def _split_front_matter(text: str, path: Path, name: str) -> tuple[FrontMatter, 
     else:
         raise WorkspaceError(name, "front matter starts with --- but is never closed", line=1)
     yaml_text = "\n".join(lines[1:index])
-    doc = load_yaml(path, display_name=name, text=yaml_text, line_offset=1)
+    try:
+        doc = load_yaml(path, display_name=name, text=yaml_text, line_offset=1)
+    except ValueError as exc:
+        # PyYAML raises a bare ValueError for impossible dates such as 2025-13-45.
+        raise WorkspaceError(name, f"front matter has an invalid value: {exc}") from exc
     if not isinstance(doc.data, dict):
         raise WorkspaceError(name, "front matter must be a mapping of keys to values", line=2)
     meta = validate(doc, FrontMatter)

@@ -25,8 +25,12 @@ def user_id_for(email: str) -> str:
 
 def seed_for(workspace) -> dict[str, Any]:
     extra = workspace.sandbox or {}
-    team = {"id": "T0SANDBOX", "name": workspace.config.name or "Sandbox", "domain": "sandbox",
-            **(extra.get("team") or {})}
+    team = {
+        "id": "T0SANDBOX",
+        "name": workspace.config.name or "Sandbox",
+        "domain": "sandbox",
+        **(extra.get("team") or {}),
+    }
     users: list[dict[str, Any]] = []
     by_email: dict[str, str] = {}
     for person in workspace.directory.people:
@@ -37,21 +41,44 @@ def seed_for(workspace) -> dict[str, Any]:
     for entry in extra.get("users") or []:
         email = (entry.get("email") or "").lower()
         uid = entry.get("id") or user_id_for(email or entry["name"])
-        external = entry.get("team_id") if entry.get("external") and entry.get("team_id") else entry.get("external", False)
-        users.append({"id": uid, "name": entry.get("name", uid.lower()),
-                      "real_name": entry.get("real_name", entry.get("name", uid)),
-                      "email": email or None, "guest": entry.get("guest", False),
-                      "external": external, "deleted": entry.get("deleted", False)})
+        external = (
+            entry.get("team_id")
+            if entry.get("external") and entry.get("team_id")
+            else entry.get("external", False)
+        )
+        users.append(
+            {
+                "id": uid,
+                "name": entry.get("name", uid.lower()),
+                "real_name": entry.get("real_name", entry.get("name", uid)),
+                "email": email or None,
+                "guest": entry.get("guest", False),
+                "external": external,
+                "deleted": entry.get("deleted", False),
+            }
+        )
         if email:
             by_email[email] = uid
     channels = []
-    for entry in extra.get("channels") or [{"id": "C0GENERAL1", "name": "general", "members": ["everyone"]}]:
+    for entry in extra.get("channels") or [
+        {"id": "C0GENERAL1", "name": "general", "members": ["everyone"]}
+    ]:
         members = _members(entry.get("members", []), workspace, by_email, entry)
-        channels.append({"id": entry["id"], "name": entry.get("name", entry["id"].lower()),
-                         "members": [*members, BOT_USER_ID], "is_private": entry.get("is_private", False),
-                         "is_ext_shared": entry.get("is_ext_shared", False)})
-    return {"team": team, "bot": {"user_id": BOT_USER_ID, "name": "trellis", "real_name": "Trellis"},
-            "users": users, "channels": channels}
+        channels.append(
+            {
+                "id": entry["id"],
+                "name": entry.get("name", entry["id"].lower()),
+                "members": [*members, BOT_USER_ID],
+                "is_private": entry.get("is_private", False),
+                "is_ext_shared": entry.get("is_ext_shared", False),
+            }
+        )
+    return {
+        "team": team,
+        "bot": {"user_id": BOT_USER_ID, "name": "trellis", "real_name": "Trellis"},
+        "users": users,
+        "channels": channels,
+    }
 
 
 def _members(spec: Sequence[str], workspace, by_email: dict[str, str], entry: dict) -> list[str]:
@@ -66,8 +93,11 @@ def _members(spec: Sequence[str], workspace, by_email: dict[str, str], entry: di
         for email in emails:
             uid = by_email.get(email.lower())
             if uid is None:
-                raise WorkspaceError("sandbox.yml", f"channel {entry.get('name', entry['id'])}: "
-                                     f"{email} is neither in the directory nor in users")
+                raise WorkspaceError(
+                    "sandbox.yml",
+                    f"channel {entry.get('name', entry['id'])}: "
+                    f"{email} is neither in the directory nor in users",
+                )
             if uid not in members:
                 members.append(uid)
     return members
@@ -86,16 +116,30 @@ class SandboxDirectory:
         user = self.state.user(user_id)
         if user is None:
             return None
-        return user_from_api({"id": user.id, "name": user.name, "real_name": user.real_name,
-                              "team_id": user.team_id, "is_bot": user.is_bot, "deleted": user.deleted,
-                              "is_restricted": user.is_restricted,
-                              "is_ultra_restricted": user.is_ultra_restricted,
-                              "profile": {"email": user.email}}, home_team=self.team_id)
+        return user_from_api(
+            {
+                "id": user.id,
+                "name": user.name,
+                "real_name": user.real_name,
+                "team_id": user.team_id,
+                "is_bot": user.is_bot,
+                "deleted": user.deleted,
+                "is_restricted": user.is_restricted,
+                "is_ultra_restricted": user.is_ultra_restricted,
+                "profile": {"email": user.email},
+            },
+            home_team=self.team_id,
+        )
 
     async def channel(self, channel_id: str) -> SlackChannel:
         conversation = self.find(channel_id)
-        return SlackChannel(id=conversation.id, name=conversation.name, is_im=conversation.is_im,
-                            is_private=conversation.is_private, is_shared=conversation.is_ext_shared)
+        return SlackChannel(
+            id=conversation.id,
+            name=conversation.name,
+            is_im=conversation.is_im,
+            is_private=conversation.is_private,
+            is_shared=conversation.is_ext_shared,
+        )
 
     async def members(self, channel_id: str) -> list[str]:
         return list(self.find(channel_id).members)

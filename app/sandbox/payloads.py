@@ -254,7 +254,9 @@ def message_event(ws: SandboxWorkspace, message: Message, conversation: Conversa
         event.pop(key, None)
     event.pop("is_locked", None)
     event.pop("subscribed", None)
-    event.update(channel=conversation.id, event_ts=message.ts, channel_type=conversation.channel_type)
+    event.update(
+        channel=conversation.id, event_ts=message.ts, channel_type=conversation.channel_type
+    )
     _mark_external(ws, event, message)
     return event
 
@@ -277,9 +279,7 @@ def app_mention_event(ws: SandboxWorkspace, message: Message) -> dict:
     return event
 
 
-def reaction_event(
-    kind: str, *, user: str, reaction: str, message: Message, event_ts: str
-) -> dict:
+def reaction_event(kind: str, *, user: str, reaction: str, message: Message, event_ts: str) -> dict:
     return {
         "type": kind,
         "user": user,
@@ -314,7 +314,9 @@ def _mark_external(ws: SandboxWorkspace, event: dict, message: Message) -> None:
 # -- interactivity ----------------------------------------------------------------------------
 
 
-def find_element(blocks: list[dict], action_id: str, block_id: str | None = None) -> tuple[str, dict]:
+def find_element(
+    blocks: list[dict], action_id: str, block_id: str | None = None
+) -> tuple[str, dict]:
     """The (block_id, element) holding `action_id` in `blocks`."""
     for block in blocks or []:
         if block_id is not None and block.get("block_id") != block_id:

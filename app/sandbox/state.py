@@ -180,6 +180,7 @@ class Change:
 class Trigger:
     user: str
     expires_at: float
+    view_id: str | None = None
     exchanged: bool = False
 
 
@@ -392,7 +393,9 @@ class SandboxWorkspace:
 
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         return [
-            m for m in self.messages.get(channel, []) if m.ts == thread_ts or m.thread_ts == thread_ts
+            m
+            for m in self.messages.get(channel, [])
+            if m.ts == thread_ts or m.thread_ts == thread_ts
         ]
 
     def add_reaction(self, message: Message, *, user: str, name: str) -> None:
@@ -401,7 +404,9 @@ class SandboxWorkspace:
             raise SlackError("already_reacted")
         reactors.append(user)
         self.notify(
-            Change("reaction_added", channel=message.channel, user=user, message=message, reaction=name)
+            Change(
+                "reaction_added", channel=message.channel, user=user, message=message, reaction=name
+            )
         )
 
     def remove_reaction(self, message: Message, *, user: str, name: str) -> None:
@@ -413,7 +418,11 @@ class SandboxWorkspace:
             del message.reactions[name]
         self.notify(
             Change(
-                "reaction_removed", channel=message.channel, user=user, message=message, reaction=name
+                "reaction_removed",
+                channel=message.channel,
+                user=user,
+                message=message,
+                reaction=name,
             )
         )
 
@@ -444,16 +453,28 @@ class SandboxWorkspace:
     def find_ephemeral(self, user: str, ts: str) -> Ephemeral | None:
         return next((e for e in self.ephemerals if e.user == user and e.ts == ts), None)
 
-    def replace_ephemeral(self, ephemeral: Ephemeral, *, text: str, blocks: list[dict] | None):
+    def replace_ephemeral(
+        self, ephemeral: Ephemeral, *, text: str, blocks: list[dict] | None
+    ) -> None:
         ephemeral.text, ephemeral.blocks = text, blocks
         self.notify(
-            Change("ephemeral_changed", channel=ephemeral.channel, user=ephemeral.user, ephemeral=ephemeral)
+            Change(
+                "ephemeral_changed",
+                channel=ephemeral.channel,
+                user=ephemeral.user,
+                ephemeral=ephemeral,
+            )
         )
 
     def delete_ephemeral(self, ephemeral: Ephemeral) -> None:
         self.ephemerals.remove(ephemeral)
         self.notify(
-            Change("ephemeral_deleted", channel=ephemeral.channel, user=ephemeral.user, ephemeral=ephemeral)
+            Change(
+                "ephemeral_deleted",
+                channel=ephemeral.channel,
+                user=ephemeral.user,
+                ephemeral=ephemeral,
+            )
         )
 
     # -- views ------------------------------------------------------------------------------
@@ -504,7 +525,9 @@ class SandboxWorkspace:
         view = self.home_views.get(user)
         if view is None:
             view_id = self.new_id("V")
-            view = View(id=view_id, user=user, spec=spec, hash=self._view_hash(), root_view_id=view_id)
+            view = View(
+                id=view_id, user=user, spec=spec, hash=self._view_hash(), root_view_id=view_id
+            )
             self.home_views[user] = view
         else:
             view.spec, view.hash = spec, self._view_hash()
@@ -517,10 +540,11 @@ class SandboxWorkspace:
 
     # -- triggers, response URLs, calls -------------------------------------------------------
 
-    def issue_trigger(self, user: str) -> str:
+    def issue_trigger(self, user: str, *, view_id: str | None = None) -> str:
         self._serial += 1
         trigger_id = f"{self._serial}.{int(self.clock())}.{self._serial * 7919:032x}"
-        self.triggers[trigger_id] = Trigger(user=user, expires_at=self.clock() + self.trigger_ttl)
+        expires_at = self.clock() + self.trigger_ttl
+        self.triggers[trigger_id] = Trigger(user=user, expires_at=expires_at, view_id=view_id)
         return trigger_id
 
     def exchange_trigger(self, trigger_id: str) -> str:
@@ -554,7 +578,9 @@ def _user_from_seed(entry: dict, team_id: str) -> User:
         name=name,
         real_name=entry.get("real_name", name),
         email=entry.get("email"),
-        team_id=(external if isinstance(external, str) else EXTERNAL_TEAM_ID) if external else team_id,
+        team_id=(external if isinstance(external, str) else EXTERNAL_TEAM_ID)
+        if external
+        else team_id,
         is_bot=bool(entry.get("is_bot", False)),
         is_admin=bool(entry.get("is_admin", False)),
         deleted=bool(entry.get("deleted", False)),

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import socket
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Self
 
 from aiohttp import web
@@ -44,10 +44,9 @@ class FaultScript:
 
     def __init__(self) -> None:
         self._queue: list[Fault] = []
-        self.applied: list[Fault] = []
 
     def _add(self, fault: Fault, times: int) -> None:
-        self._queue.extend(Fault(**vars(fault)) for _ in range(times))
+        self._queue.extend(replace(fault) for _ in range(times))
 
     def status(
         self,
@@ -96,13 +95,8 @@ class FaultScript:
     def take(self, request: web.Request) -> Fault | None:
         for i, fault in enumerate(self._queue):
             if fault.matches(request):
-                self.applied.append(fault)
                 return self._queue.pop(i)
         return None
-
-    @property
-    def pending(self) -> int:
-        return len(self._queue)
 
 
 class HttpPeer:

@@ -250,7 +250,10 @@ class JiraPeer(HttpPeer):
         page = found[start : start + limit]
         more = start + limit < len(found)
         reply: dict[str, Any] = {
-            "issues": [self._issue_json(i, wanted if wanted is not None else ["id"]) for i in page],
+            # As the enhanced search does: without `fields`, only the issue ids come back.
+            "issues": [
+                self._issue_json(i, wanted) if wanted is not None else {"id": i.id} for i in page
+            ],
             "isLast": not more,
         }
         if more:

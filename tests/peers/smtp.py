@@ -50,9 +50,10 @@ class _Handler:
                 asyncio.get_running_loop().call_soon(transport.close)
             return fault
         raw = envelope.original_content or envelope.content or b""
-        parsed = message_from_bytes(
-            raw if isinstance(raw, bytes) else raw.encode(), policy=policy.default
-        )
+        if isinstance(raw, str):
+            raw = raw.encode()
+        # Stored as a mailbox would: SMTP's CRLF line ends become plain newlines.
+        parsed = message_from_bytes(raw.replace(b"\r\n", b"\n"), policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         with peer._lock:
             peer.messages.append(
@@ -102,7 +103,7 @@ class SmtpPeer:
         )
         login = auth_data.login.decode() if isinstance(auth_data, LoginPassword) else "?"
         self.logins.append((login, ok))
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     async def __aenter__(self) -> Self:
         await asyncio.to_thread(self._controller.start)

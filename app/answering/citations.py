@@ -1,0 +1,93 @@
+"""Citation checks: a quote counts only if it really is text of an allowed passage.
+
+Whatever a backend (or a model) claims, a citation is kept only when its quote, after
+normalising whitespace, quotation marks, dashes and markdown emphasis, occurs in the text
+of a passage of the same document (and the same chunk, when the citation names one)
+among the passages the asker may see. Kept citations take their title, url and chunk id
+from that passage, never from the claim.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from app.domain import Citation, Passage
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2026": "...",
+    }
+)
+_EMPHASIS = re.compile(r"[*_`]")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_quote(text: str) -> str:
+    """Comparable form of a quote: NFKC, plain quotes and dashes, no * _ ` marks, one space."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = _EMPHASIS.sub("", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def quote_in(quote: str, text: str) -> bool:
+    """True when `quote` is (normalised) text of `text`."""
+    wanted = normalize_quote(quote)
+    if not wanted or not any(ch.isalnum() for ch in wanted):
+        return False
+    return wanted in normalize_quote(text)
+
+
+def verify_citations(
+    citations: Iterable[Citation], passages: Sequence[Passage]
+) -> tuple[list[Citation], list[Citation]]:
+    """Split `citations` into (kept, rejected); see the module docstring for the rule.
+
+    Duplicates of an already kept citation (same chunk, same normalised quote) are
+    dropped silently.
+    """
+    kept: list[Citation] = []
+    rejected: list[Citation] = []
+    seen: set[tuple[str, str]] = set()
+    for citation in citations:
+        match = _matching_passage(citation, passages)
+        if match is None:
+            rejected.append(citation)
+            continue
+        key = (match.chunk_id, normalize_quote(citation.quote))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(replace(citation, title=match.title, url=match.url, chunk_id=match.chunk_id))
+    return kept, rejected
+
+
+def _matching_passage(citation: Citation, passages: Sequence[Passage]) -> Passage | None:
+    for passage in passages:
+        if passage.doc_id != citation.doc_id:
+            continue
+        if citation.chunk_id is not None and passage.chunk_id != citation.chunk_id:
+            continue
+        if quote_in(citation.quote, passage.text):
+            return passage
+    return None

@@ -1,0 +1,288 @@
+"""Bring the knowledge index in line with the files in `knowledge/`.
+
+Each document is fingerprinted over its bytes *and* its resolved metadata and access, so
+only what changed is re-indexed, and an `_access.yml` edit re-indexes what it governs.
+Documents whose files are gone are removed. A broken file (or a broken `_access.yml`
+above it, or an id used twice) is reported and its previously indexed version is kept:
+the index always serves the last good version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from app.db.models.knowledge import Document
+from app.db.repositories.knowledge import Fingerprint, KnowledgeRepository
+from app.db.session import Database
+from app.errors import WorkspaceError
+from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
+from app.knowledge.chunking import TextChunk, chunk_blocks
+from app.knowledge.loaders import LoadedDocument, is_document, load_document
+
+CHUNKER_VERSION = 1
+"""Part of every fingerprint: bump it when chunking changes so everything re-indexes."""
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    """Chunks written in this run (added and updated documents)."""
+    visible_to_nobody: int = 0
+    """Documents with no access rule anywhere: indexed, but never returned."""
+    nobody: list[str] = field(default_factory=list)
+    """Their paths, relative to `knowledge/`."""
+    skipped: int = 0
+    """Files of unsupported types."""
+    errors: list[WorkspaceError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        parts = [
+            f"{self.added} added",
+            f"{self.updated} updated",
+            f"{self.unchanged} unchanged",
+            f"{self.removed} removed",
+            f"{self.chunks} chunks written",
+        ]
+        if self.visible_to_nobody:
+            parts.append(f"{self.visible_to_nobody} visible to nobody")
+        if self.errors:
+            parts.append(f"{len(self.errors)} errors")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    document: LoadedDocument
+    access: tuple[str, ...]
+    chunks: list[TextChunk]
+    fingerprint: str
+
+
+async def ingest(
+    database: Database,
+    knowledge_dir: Path,
+    *,
+    workspace_root: Path | None = None,
+    only: Path | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Index `knowledge_dir` (or only the file or folder `only` inside it).
+
+    Files are read and parsed in worker threads, so the event loop keeps serving.
+    """
+    report = IngestReport()
+    knowledge_dir, root, scope, rules, files = await asyncio.to_thread(
+        _survey, knowledge_dir, workspace_root, only, report
+    )
+
+    prepared: dict[str, list[_Prepared]] = {}
+    kept_paths: set[str] = set()
+    for done, path in enumerate(files, start=1):
+        relative = path.relative_to(knowledge_dir).as_posix()
+        try:
+            item = await asyncio.to_thread(_prepare, path, knowledge_dir, root, rules)
+        except WorkspaceError as exc:
+            report.errors.append(exc)
+            kept_paths.add(relative)
+        else:
+            if item is None:
+                kept_paths.add(relative)
+            else:
+                prepared.setdefault(item.document.id, []).append(item)
+        if progress is not None:
+            progress(done, len(files))
+
+    async with database.session() as session:
+        indexed = await KnowledgeRepository(session).fingerprints()
+
+    ready: list[_Prepared] = []
+    for doc_id, items in prepared.items():
+        conflict = await asyncio.to_thread(
+            _duplicate_of, doc_id, items, indexed, scope, knowledge_dir, root
+        )
+        if conflict is None:
+            ready.append(items[0])
+            continue
+        report.errors.append(conflict)
+        kept_paths.update(item.document.path for item in items)
+
+    for item in ready:
+        if not item.access:
+            report.visible_to_nobody += 1
+            report.nobody.append(item.document.path)
+        known = indexed.get(item.document.id)
+        if known is not None and known.content_hash == item.fingerprint:
+            report.unchanged += 1
+            continue
+        async with database.session() as session:
+            await KnowledgeRepository(session).save_document(
+                _record(item), access=item.access, chunks=item.chunks
+            )
+        report.chunks += len(item.chunks)
+        if known is None:
+            report.added += 1
+        else:
+            report.updated += 1
+
+    current_ids = {item.document.id for item in ready}
+    gone = {
+        doc_id
+        for doc_id, known in indexed.items()
+        if doc_id not in current_ids and known.path not in kept_paths and _within(known.path, scope)
+    }
+    if gone:
+        async with database.session() as session:
+            report.removed = await KnowledgeRepository(session).delete_documents(gone)
+    report.nobody.sort()
+    return report
+
+
+def _survey(
+    knowledge_dir: Path, workspace_root: Path | None, only: Path | None, report: IngestReport
+) -> tuple[Path, Path, str | None, AccessRules, list[Path]]:
+    knowledge_dir = knowledge_dir.resolve()
+    root = (workspace_root or knowledge_dir.parent).resolve()
+    if not knowledge_dir.is_dir():
+        raise WorkspaceError(display_name(knowledge_dir, root), "the knowledge folder is missing")
+    scope = _scope_of(only, knowledge_dir, root)
+    rules = AccessRules.load(knowledge_dir, display_root=root)
+    report.errors.extend(rules.errors)
+    return knowledge_dir, root, scope, rules, _document_files(knowledge_dir, scope, report)
+
+
+def _prepare(path: Path, knowledge_dir: Path, root: Path, rules: AccessRules) -> _Prepared | None:
+    """Load, resolve access, chunk and fingerprint one file; None when its rules are broken."""
+    document = load_document(path, knowledge_dir=knowledge_dir, workspace_root=root)
+    if document.access is None and rules.broken_rule_for(document.path) is not None:
+        return None
+    access = rules.resolve(document.path, document.access).principals
+    chunks = chunk_blocks(document.blocks)
+    return _Prepared(document, access, chunks, _fingerprint(document, access))
+
+
+def _fingerprint(document: LoadedDocument, access: tuple[str, ...]) -> str:
+    facts = {
+        "chunker": CHUNKER_VERSION,
+        "bytes": document.content_hash,
+        "id": document.id,
+        "path": document.path,
+        "title": document.title,
+        "url": document.url,
+        "owner": document.owner,
+        "status": str(document.status),
+        "updated": document.updated.isoformat() if document.updated else None,
+        "supersedes": document.supersedes,
+        "tags": list(document.tags),
+        "access": sorted(access),
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _record(item: _Prepared) -> Document:
+    document = item.document
+    return Document(
+        id=document.id,
+        path=document.path,
+        title=document.title,
+        url=document.url,
+        owner=document.owner,
+        status=str(document.status),
+        updated=document.updated,
+        supersedes=document.supersedes,
+        tags=list(document.tags),
+        content_hash=item.fingerprint,
+    )
+
+
+def _scope_of(only: Path | None, knowledge_dir: Path, root: Path) -> str | None:
+    """`only` as a posix path relative to `knowledge/`, or None for everything."""
+    if only is None:
+        return None
+    if only.is_absolute():
+        candidates = [only]
+    else:
+        candidates = [Path.cwd() / only, knowledge_dir / only, root / only]
+    existing = [c for c in candidates if c.exists()]
+    for candidate in existing + candidates:
+        try:
+            relative = candidate.resolve().relative_to(knowledge_dir)
+        except ValueError:
+            continue
+        scope = relative.as_posix()
+        return None if scope == "." else scope
+    raise WorkspaceError(str(only), f"is not inside {display_name(knowledge_dir, root)}")
+
+
+def _within(relative: str, scope: str | None) -> bool:
+    return scope is None or relative == scope or relative.startswith(scope + "/")
+
+
+def _document_files(knowledge_dir: Path, scope: str | None, report: IngestReport) -> list[Path]:
+    start = knowledge_dir / scope if scope else knowledge_dir
+    if start.is_file():
+        candidates = [start]
+    elif start.is_dir():
+        candidates = sorted(p for p in start.rglob("*") if p.is_file())
+    else:
+        return []
+    files = []
+    for path in candidates:
+        relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())
+        if any(part.startswith(".") for part in relative.parts) or path.name == ACCESS_FILE:
+            continue
+        if is_document(path):
+            files.append(path)
+        else:
+            report.skipped += 1
+    return files
+
+
+def _duplicate_of(
+    doc_id: str,
+    items: list[_Prepared],
+    indexed: dict[str, Fingerprint],
+    scope: str | None,
+    knowledge_dir: Path,
+    root: Path,
+) -> WorkspaceError | None:
+    """An error when `doc_id` is claimed by more than one file, else None."""
+    paths = [item.document.path for item in items]
+    known = indexed.get(doc_id)
+    if (
+        len(paths) == 1
+        and known is not None
+        and known.path != paths[0]
+        and not _within(known.path, scope)
+    ):
+        # Ingesting part of the tree: the indexed copy may come from a file outside it.
+        other = knowledge_dir / known.path
+        if other.is_file():
+            try:
+                other_id = load_document(other, knowledge_dir=knowledge_dir, workspace_root=root).id
+            except WorkspaceError:
+                other_id = doc_id
+            if other_id == doc_id:
+                paths.append(known.path)
+    if len(paths) == 1:
+        return None
+    names = [display_name(knowledge_dir / p, root) for p in sorted(paths)]
+    return WorkspaceError(
+        names[0],
+        f"id {doc_id!r} is used by more than one file: {', '.join(names)}; "
+        "give each document its own id",
+    )

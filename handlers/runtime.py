@@ -1,0 +1,124 @@
+"""Running Trellis: the Bolt app over Socket Mode, on Slack or on the local sandbox.
+
+`connect_bolt` is what both `trellis run` and the end-to-end tests use, so the tests
+drive exactly the app that runs in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import structlog
+from aiohttp import web
+from rich.console import Console
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.db.session import Database
+from app.operations import sync_knowledge
+from app.sandbox.company import seed_for
+from app.sandbox.server import SandboxServer
+from app.sandbox.state import SandboxWorkspace
+from app.services import Services, build_answerer, build_services
+from app.slack_api import SlackGateway, retrying_client
+from app.workspace import load_workspace
+from handlers import register
+from handlers.errors import report_unexpected
+
+log = structlog.get_logger(__name__)
+
+
+def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
+    app = AsyncApp(client=client, token_verification_enabled=False,
+                   ignoring_self_events_enabled=True)
+    register(app, services)
+    app.error(report_unexpected)
+    return app
+
+
+@asynccontextmanager
+async def connect_bolt(services: Services, *, client: AsyncWebClient,
+                       app_token: str) -> AsyncIterator[AsyncApp]:
+    """The Bolt app, connected over Socket Mode until the block ends."""
+    app = build_bolt_app(services, client)
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()
+    try:
+        yield app
+    finally:
+        await handler.close_async()
+
+
+async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner:
+    """/healthz and /metrics on a small HTTP port."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        async with services.database.session() as session:
+            await session.connection()
+        return web.json_response({"status": "ok", "version": services.workspace.version})
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=services.metrics.exposition(),
+                            headers={"Content-Type": services.metrics.content_type})
+
+    ops = web.Application()
+    ops.router.add_get("/healthz", healthz)
+    ops.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(ops, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | None = None) -> None:
+    """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`)."""
+    workspace = load_workspace(settings.workspace_path())
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    async with AsyncExitStack() as stack:
+        database = Database(settings.database_url)
+        stack.push_async_callback(database.dispose)
+        await upgrade(database)
+        report = await sync_knowledge(database, workspace, console=console)
+        console.print(f"Knowledge: {report.added + report.updated + report.unchanged} documents "
+                      f"({report.added} new, {report.updated} updated, {report.removed} removed).")
+        for error in report.errors:
+            console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
+
+        if settings.slack_enabled:
+            bot_token = settings.slack_bot_token.get_secret_value()
+            app_token = settings.slack_app_token.get_secret_value()
+            api_url = settings.slack_api_url
+            where = "Slack"
+        else:
+            sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)),
+                                    host=settings.sandbox_host, port=settings.sandbox_port)
+            await sandbox.start()
+            stack.push_async_callback(sandbox.stop)
+            bot_token, app_token, api_url = sandbox.bot_token, sandbox.app_token, sandbox.api_url
+            where = f"the local sandbox at {sandbox.url}"
+
+        client = retrying_client(bot_token, base_url=api_url)
+        gateway = SlackGateway(client)
+        await gateway.connect()
+        services = build_services(settings, workspace, database, slack=gateway,
+                                  answerer=build_answerer(settings, workspace))
+        await stack.enter_async_context(connect_bolt(services, client=client, app_token=app_token))
+        ops = await _ops_server(services, settings.http_host, settings.http_port)
+        stack.push_async_callback(ops.cleanup)
+        console.print(f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
+                      f"version {workspace.version}, answers by {services.answerer.name}).")
+        console.print(f"Health: http://{settings.http_host}:{settings.http_port}/healthz  ·  Ctrl-C stops.")
+        await stop.wait()
+        console.print("Stopping…")

@@ -1,0 +1,122 @@
+"""`_access.yml` resolution: nearest folder wins, globs before defaults, front matter first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.errors import WorkspaceError
+from app.knowledge.access_rules import AccessRules
+
+
+def _rules(tmp_path: Path, files: dict[str, str]) -> AccessRules:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir(exist_ok=True)
+    for relative, text in files.items():
+        path = knowledge / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return AccessRules.load(knowledge, display_root=tmp_path)
+
+
+@pytest.fixture
+def rules(tmp_path) -> AccessRules:
+    return _rules(
+        tmp_path,
+        {
+            "_access.yml": "default: [everyone]\n",
+            "hr/_access.yml": (
+                "default: [everyone]\n"
+                "files:\n"
+                '  "salary-bands-*": [people-ops, Leadership@Acme.Example]\n'
+                '  "reviews/*.md": [hr-partners]\n'
+            ),
+            "hr/reviews/_access.yml": 'files:\n  "ceo-*": [board]\n',
+            "sales/_access.yml": "default: [sales]\n",
+            "sales/deals/emea/notes.md": "",
+            "legal/_access.yml": 'files:\n  "nda-*": [legal]\n',
+        },
+    )
+
+
+def test_root_default_applies_to_files_without_a_nearer_rule(rules):
+    assert rules.resolve("handbook.md").principals == ("everyone",)
+    assert rules.resolve("it/help.txt").principals == ("everyone",)
+
+
+def test_nearest_folder_wins(rules):
+    assert rules.resolve("sales/discounts.md").principals == ("sales",)
+    assert rules.resolve("sales/deals/emea/notes.md").principals == ("sales",)
+
+
+def test_files_glob_beats_the_default_and_emails_are_lower_cased(rules):
+    resolved = rules.resolve("hr/salary-bands-2026.md")
+    assert resolved.principals == ("people-ops", "leadership@acme.example")
+    assert "salary-bands-*" in resolved.source
+    assert rules.resolve("hr/pto.md").principals == ("everyone",)
+
+
+def test_globs_match_paths_relative_to_their_folder(rules):
+    assert rules.resolve("hr/reviews/2025.md").principals == ("hr-partners",)
+    assert rules.resolve("hr/reviews/ceo-2025.md").principals == ("board",)
+
+
+def test_a_folder_without_a_matching_rule_defers_to_its_parent(rules):
+    assert rules.resolve("legal/nda-template.md").principals == ("legal",)
+    assert rules.resolve("legal/msa.md").principals == ("everyone",)
+
+
+def test_front_matter_access_wins_over_every_folder_rule(rules):
+    resolved = rules.resolve("hr/salary-bands-2026.md", ("ana@acme.example",))
+    assert resolved.principals == ("ana@acme.example",)
+    assert resolved.source == "front matter"
+    assert rules.resolve("sales/x.md", ()).principals == ()
+
+
+def test_no_rule_anywhere_means_nobody(tmp_path):
+    rules = _rules(tmp_path, {"sales/_access.yml": "default: [sales]\n"})
+    resolved = rules.resolve("drafts/plan.md")
+    assert resolved.principals == ()
+    assert resolved.source == "none"
+    assert rules.resolve("sales/plan.md").principals == ("sales",)
+
+
+def test_an_empty_access_file_is_no_rule(tmp_path):
+    rules = _rules(tmp_path, {"_access.yml": "default: [everyone]\n", "eng/_access.yml": ""})
+    assert rules.resolve("eng/runbook.md").principals == ("everyone",)
+    assert rules.errors == []
+
+
+def test_an_explicit_empty_default_means_nobody_even_below_a_broader_rule(tmp_path):
+    rules = _rules(
+        tmp_path, {"_access.yml": "default: [everyone]\n", "vault/_access.yml": "default: []\n"}
+    )
+    assert rules.resolve("vault/keys.md").principals == ()
+
+
+def test_hidden_folders_are_ignored(tmp_path):
+    rules = _rules(tmp_path, {".git/_access.yml": "default: [everyone]\n"})
+    assert rules.resolve("x.md").principals == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "problem"),
+    [
+        ("default: [sales]\ndefualt: [hr]\n", 2, "defualt"),
+        ("default: [sales]\nfiles:\n  '*.md': [sales team]\n", 3, "no spaces"),
+        ("default: [sales\n", 2, "invalid YAML"),
+        ("- sales\n", 1, "mapping"),
+        ("files: [a, b]\n", 1, "files"),
+    ],
+)
+def test_broken_access_file_names_file_and_line(tmp_path, text, line, problem):
+    rules = _rules(tmp_path, {"_access.yml": "default: [everyone]\n", "hr/_access.yml": text})
+    [error] = rules.errors
+    assert isinstance(error, WorkspaceError)
+    assert error.file == "knowledge/hr/_access.yml"
+    assert error.line == line
+    assert problem in error.problem
+    assert rules.broken_rule_for("hr/pto.md") is error
+    assert rules.broken_rule_for("hr/sub/pto.md") is error
+    assert rules.broken_rule_for("sales/pto.md") is None

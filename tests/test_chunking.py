@@ -1,0 +1,129 @@
+"""Chunks: roughly 600–1000 characters, whole sentences, one section each, stable ids."""
+
+from __future__ import annotations
+
+import random
+
+from app.knowledge.chunking import (
+    HARD_MAX_CHARS,
+    MAX_CHARS,
+    MIN_CHARS,
+    chunk_blocks,
+    chunk_id,
+    split_sentences,
+)
+from app.knowledge.loaders import Block, csv_blocks, markdown_blocks
+
+WORDS = "policy employee leave days manager request approval holiday travel receipt".split()
+
+
+def _sentence(rng: random.Random, index: int) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(4, 18))]
+    return f"Rule {index} says " + " ".join(words) + "."
+
+
+def _prose(seed: int, paragraphs: int) -> tuple[list[Block], list[str]]:
+    rng = random.Random(seed)
+    blocks, sentences = [], []
+    counter = 0
+    for _ in range(paragraphs):
+        paragraph = []
+        for _ in range(rng.randint(1, 14)):
+            counter += 1
+            paragraph.append(_sentence(rng, counter))
+        sentences.extend(paragraph)
+        blocks.append(Block("text", " ".join(paragraph)))
+    return blocks, sentences
+
+
+def test_long_sections_make_chunks_of_roughly_600_to_1000_characters():
+    for seed in range(20):
+        blocks, _ = _prose(seed, 12)
+        chunks = chunk_blocks([Block("heading", "Policy", 1), *blocks])
+        assert len(chunks) >= 2
+        for chunk in chunks:
+            assert len(chunk.text) <= MAX_CHARS
+        for chunk in chunks[:-1]:
+            assert len(chunk.text) >= MIN_CHARS, (seed, len(chunk.text))
+
+
+def test_no_sentence_is_ever_split():
+    for seed in range(20):
+        blocks, sentences = _prose(seed, 10)
+        chunks = chunk_blocks(blocks)
+        for sentence in sentences:
+            holders = [c for c in chunks if sentence in c.text]
+            assert holders, sentence
+        total = sum(len(split_sentences(c.text.replace("\n\n", " "))) for c in chunks)
+        assert total == len(sentences)
+
+
+def test_chunks_never_cross_headings_and_remember_the_heading_path():
+    body = markdown_blocks(
+        "# Handbook\n\nWelcome.\n\n## Leave\n\nTake leave.\n\n### Sick days\n\nTen days.\n\n"
+        "## Travel\n\nBook early.\n"
+    )
+    chunks = chunk_blocks(body)
+    assert [(c.heading, c.text) for c in chunks] == [
+        ("Handbook", "Welcome."),
+        ("Handbook > Leave", "Take leave."),
+        ("Handbook > Leave > Sick days", "Ten days."),
+        ("Handbook > Travel", "Book early."),
+    ]
+    assert [c.ordinal for c in chunks] == [0, 1, 2, 3]
+
+
+def test_chunk_ids_are_stable():
+    blocks, _ = _prose(7, 8)
+    first = chunk_blocks(blocks)
+    second = chunk_blocks(list(blocks))
+    assert first == second
+    assert [chunk_id("hr-pto", c.ordinal) for c in first][:2] == ["hr-pto#0", "hr-pto#1"]
+
+
+def test_table_rows_are_grouped_and_never_split():
+    header = "sku,product,category,msrp_usd,wholesale_usd,lead_time_days"
+    rows = [
+        f"NW-{i:03d},Product number {i},Tents,{100 + i}.00,{50 + i}.00,{i % 30}" for i in range(80)
+    ]
+    blocks = csv_blocks("\n".join([header, *rows]), "prices.csv")
+    chunks = chunk_blocks(blocks)
+    assert 1 < len(chunks) < len(rows)
+    rendered = [b.text for b in blocks]
+    seen = []
+    for chunk in chunks:
+        assert len(chunk.text) <= MAX_CHARS
+        lines = chunk.text.split("\n")
+        assert all(line in rendered for line in lines)
+        seen.extend(lines)
+    assert seen == rendered
+
+
+def test_text_without_sentence_ends_is_cut_between_words_only_when_huge():
+    run_on = " ".join(f"word{i}" for i in range(600))
+    assert len(run_on) > HARD_MAX_CHARS
+    chunks = chunk_blocks([Block("text", run_on)])
+    assert all(len(c.text) <= MAX_CHARS for c in chunks)
+    assert " ".join(c.text for c in chunks) == run_on
+
+
+def test_a_long_sentence_stays_whole():
+    sentence = "This sentence " + "keeps going " * 100 + "and ends here."
+    assert MAX_CHARS < len(sentence) < HARD_MAX_CHARS
+    chunks = chunk_blocks([Block("text", "Short intro."), Block("text", sentence)])
+    assert any(c.text.endswith(sentence) for c in chunks)
+
+
+def test_sentence_splitting_keeps_abbreviations_and_decimals():
+    text = "Meals cost up to 45.50 USD per day, e.g. lunch. Hotels are booked centrally! Ask? Yes."
+    assert split_sentences(text) == [
+        "Meals cost up to 45.50 USD per day, e.g. lunch.",
+        "Hotels are booked centrally!",
+        "Ask?",
+        "Yes.",
+    ]
+
+
+def test_empty_document_has_no_chunks():
+    assert chunk_blocks([]) == []
+    assert chunk_blocks([Block("heading", "Only a title", 1)]) == []

@@ -1,0 +1,425 @@
+"""Ingest keeps the index in line with the files; search never leaves the AccessScope."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from app.db.models.knowledge import search_index_ddl
+from app.domain import OUTSIDER_PRINCIPALS, AccessScope, Person
+from app.knowledge import (
+    count_documents,
+    get_document,
+    get_documents,
+    ingest,
+    search,
+    visible_document_count,
+)
+
+ANA = Person(email="ana@acme.example", name="Ana", groups=frozenset({"support"}))
+BO = Person(email="bo@acme.example", name="Bo", groups=frozenset({"sales"}))
+CY = Person(email="cy@acme.example", name="Cy", groups=frozenset({"sales", "support"}))
+OUTSIDER = AccessScope(viewers=(OUTSIDER_PRINCIPALS,), label="guest")
+
+PTO = """---
+id: hr-pto-2025
+title: Paid Time Off Policy
+url: https://wiki.acme.example/hr/pto
+owner: people-ops
+updated: 2025-01-15
+supersedes: hr-pto-2023
+tags: [hr, leave]
+---
+# Paid Time Off Policy
+
+## Allowance
+
+Full-time employees receive 25 days of paid time off (PTO) per year. PTO accrues monthly.
+
+## Carry-over
+
+Up to five unused PTO days carry over into the next year.
+"""
+
+PTO_OLD = """---
+id: hr-pto-2023
+title: Paid Time Off Policy (2023)
+status: deprecated
+---
+# PTO 2023
+
+Full-time employees received 20 days of paid time off (PTO) per year.
+"""
+
+EXPENSES = """# Travel and Expense Policy
+
+Book flights through the travel desk. Meals are reimbursed up to 50 USD per day.
+Employees may take a day off after long-haul travel.
+"""
+
+
+def _write(knowledge: Path, relative: str, content: str) -> Path:
+    path = knowledge / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def workspace(tmp_path) -> Path:
+    knowledge = tmp_path / "knowledge"
+    _write(knowledge, "_access.yml", "default: [everyone]\n")
+    _write(knowledge, "hr/pto-2025.md", PTO)
+    _write(knowledge, "hr/pto-2023.md", PTO_OLD)
+    _write(knowledge, "finance/expenses.md", EXPENSES)
+    _write(knowledge, "sales/_access.yml", "default: [sales]\n")
+    _write(
+        knowledge,
+        "sales/discounts.md",
+        "# Discounts\n\nDiscounts above 10 percent need approval.\n",
+    )
+    _write(knowledge, "support/_access.yml", "default: [support]\n")
+    _write(
+        knowledge,
+        "support/macros.txt",
+        "Refund macro: apologise and offer a refund within 30 days.\n",
+    )
+    _write(knowledge, "shared/_access.yml", "default: [sales, support]\n")
+    _write(
+        knowledge, "shared/sla.csv", "tier,response\nGold,1 hour refund review\nSilver,8 hours\n"
+    )
+    _write(
+        knowledge,
+        "public/returns.md",
+        "---\naccess: [public]\n---\n# Returns\n\nReturn any item within 30 days for a refund.\n",
+    )
+    return tmp_path
+
+
+def _ids(passages) -> list[str]:
+    return [p.doc_id for p in passages]
+
+
+async def _search(database, question: str, *people: Person, limit: int = 8):
+    scope = AccessScope.for_viewers(p.principals for p in people)
+    return await search(database, query=question, scope=scope, limit=limit)
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def test_search_index_ddl_is_available_for_both_dialects():
+    sqlite = search_index_ddl("sqlite")
+    postgres = search_index_ddl("postgresql")
+    assert any("USING fts5" in s and "porter unicode61" in s for s in sqlite)
+    assert any("tsvector" in s and "'english'" in s for s in postgres)
+    assert any("USING gin" in s for s in postgres)
+    with pytest.raises(ValueError):
+        search_index_ddl("mysql")
+
+
+async def test_create_all_builds_the_full_text_index(database):
+    async with database.session() as session:
+        if database.is_postgres:
+            found = await session.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_name = 'chunks' AND column_name = 'search_vector'"
+                )
+            )
+        else:
+            found = await session.execute(
+                text("SELECT name FROM sqlite_master WHERE name = 'chunks_fts'")
+            )
+        assert found.scalar_one()
+
+
+# --- ingest -------------------------------------------------------------------------------
+
+
+async def test_first_ingest_adds_everything_and_skips_access_files(database, workspace):
+    (workspace / "knowledge" / "deck.pptx").write_bytes(b"PK")
+    (workspace / "knowledge" / ".hidden.md").write_text("# secret\n")
+    ticks: list[tuple[int, int]] = []
+    report = await ingest(
+        database, workspace / "knowledge", progress=lambda done, total: ticks.append((done, total))
+    )
+    assert report.errors == []
+    assert (report.added, report.updated, report.unchanged, report.removed) == (7, 0, 0, 0)
+    assert report.skipped == 1
+    assert report.chunks >= 7
+    assert ticks[-1] == (7, 7)
+    assert await count_documents(database) == 7
+    ids = {d.id for d in await get_documents(database)}
+    assert ids == {
+        "hr-pto-2025",
+        "hr-pto-2023",
+        "finance/expenses",
+        "sales/discounts",
+        "support/macros",
+        "shared/sla",
+        "public/returns",
+    }
+
+
+async def test_reingest_without_changes_touches_nothing(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    report = await ingest(database, workspace / "knowledge")
+    assert (report.added, report.updated, report.unchanged, report.removed) == (0, 0, 7, 0)
+    assert report.chunks == 0
+
+
+async def test_changed_file_is_updated_and_deleted_file_removed(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    _write(knowledge, "finance/expenses.md", EXPENSES.replace("50 USD", "65 USD"))
+    (knowledge / "support" / "macros.txt").unlink()
+    report = await ingest(database, knowledge)
+    assert (report.added, report.updated, report.unchanged, report.removed) == (0, 1, 5, 1)
+    assert await get_document(database, "support/macros") is None
+    [passage] = await _search(database, "meals reimbursed", ANA, limit=1)
+    assert "65 USD" in passage.text
+    assert not await _search(database, "apologise macro", ANA)
+
+
+async def test_access_file_change_reindexes_what_it_governs(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    assert _ids(await _search(database, "discounts approval", BO)) == ["sales/discounts"]
+    _write(knowledge, "sales/_access.yml", "default: [sales-managers]\n")
+    report = await ingest(database, knowledge)
+    assert (report.updated, report.unchanged) == (1, 6)
+    assert await _search(database, "discounts approval", BO) == []
+    document = await get_document(database, "sales/discounts")
+    assert document is not None and document.access == ("sales-managers",)
+
+
+async def test_broken_file_keeps_its_previous_version(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    _write(
+        knowledge,
+        "hr/pto-2025.md",
+        PTO.replace("owner: people-ops", "owner: people-ops\nstatus: gone"),
+    )
+    report = await ingest(database, knowledge)
+    [error] = report.errors
+    assert error.file == "knowledge/hr/pto-2025.md"
+    assert error.line == 6
+    assert "status" in error.problem
+    assert report.removed == 0
+    assert _ids(await _search(database, "How many PTO days do I get?", ANA, limit=1)) == [
+        "hr-pto-2025"
+    ]
+
+
+async def test_broken_access_file_keeps_the_documents_it_governs(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    _write(knowledge, "sales/_access.yml", "default: [sales\n")
+    _write(knowledge, "sales/discounts.md", "# Discounts\n\nEverything is free now.\n")
+    report = await ingest(database, knowledge)
+    assert [e.file for e in report.errors] == ["knowledge/sales/_access.yml"]
+    assert (report.updated, report.removed) == (0, 0)
+    [passage] = await _search(database, "discounts", BO)
+    assert "approval" in passage.text
+
+
+async def test_duplicate_ids_are_an_error_naming_both_files(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    _write(knowledge, "hr/copy.md", PTO.replace("25 days", "99 days"))
+    report = await ingest(database, knowledge)
+    [error] = report.errors
+    assert "hr-pto-2025" in error.problem
+    assert "knowledge/hr/copy.md" in str(error) and "knowledge/hr/pto-2025.md" in str(error)
+    assert report.removed == 0
+    [passage] = await _search(database, "PTO days per year", ANA, limit=1)
+    assert "25 days" in passage.text
+
+
+async def test_only_limits_ingest_and_removal_to_a_folder(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    (knowledge / "finance" / "expenses.md").unlink()
+    _write(knowledge, "hr/parental.md", "# Parental leave\n\nSixteen weeks of paid leave.\n")
+    report = await ingest(database, knowledge, only=Path("hr"))
+    assert (report.added, report.unchanged, report.removed) == (1, 2, 0)
+    assert await get_document(database, "finance/expenses") is not None
+    report = await ingest(database, knowledge, only=knowledge / "finance")
+    assert report.removed == 1
+    assert await get_document(database, "finance/expenses") is None
+
+
+async def test_documents_without_any_rule_are_indexed_but_visible_to_nobody(database, workspace):
+    knowledge = workspace / "knowledge"
+    (knowledge / "_access.yml").unlink()
+    report = await ingest(database, knowledge)
+    assert report.visible_to_nobody == 3
+    assert report.nobody == ["finance/expenses.md", "hr/pto-2023.md", "hr/pto-2025.md"]
+    assert await count_documents(database) == 7
+    everyone = (ANA, BO, CY)
+    for person in everyone:
+        assert not await _search(database, "paid time off meals reimbursed", person)
+    assert await visible_document_count(database, AccessScope.for_person(CY)) == 4
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+async def test_natural_question_ranks_the_right_document_first(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    passages = await _search(database, "How many PTO days do I get?", ANA)
+    assert passages[0].doc_id == "hr-pto-2025"
+    assert passages[0].score >= passages[-1].score
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    top = passages[0]
+    assert top.chunk_id.startswith("hr-pto-2025#")
+    assert top.title == "Paid Time Off Policy"
+    assert top.url == "https://wiki.acme.example/hr/pto"
+    assert top.owner == "people-ops"
+    assert top.updated.isoformat() == "2025-01-15"
+    assert top.supersedes == "hr-pto-2023"
+    assert top.tags == ("hr", "leave")
+    assert top.access == ("everyone",)
+    assert top.status == "current"
+
+
+async def test_question_of_only_stopwords_finds_nothing(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    assert await _search(database, "What is it, and how do I get it?", ANA) == []
+
+
+async def test_scope_filters_by_group(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    assert "support/macros" in _ids(await _search(database, "refund", ANA))
+    assert "support/macros" not in _ids(await _search(database, "refund", BO))
+    assert "sales/discounts" not in _ids(await _search(database, "discounts", ANA))
+
+
+async def test_several_viewers_see_only_what_all_of_them_may_see(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    together = set(_ids(await _search(database, "refund", ANA, BO, limit=20)))
+    assert together == {"shared/sla", "public/returns"}
+    assert "support/macros" in _ids(await _search(database, "refund", ANA, CY, limit=20))
+
+
+async def test_public_documents_reach_outsiders_and_everyone_documents_do_not(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    passages = await search(database, query="refund days", scope=OUTSIDER)
+    assert _ids(passages) == ["public/returns"]
+    assert not await search(database, query="PTO allowance", scope=OUTSIDER)
+
+
+async def test_empty_scope_returns_nothing(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    assert await search(database, query="PTO", scope=AccessScope(viewers=())) == []
+    empty_viewer = AccessScope(viewers=(frozenset(),))
+    assert await search(database, query="PTO", scope=empty_viewer) == []
+    assert await visible_document_count(database, AccessScope(viewers=())) == 0
+
+
+async def test_superseded_document_is_left_out_when_its_replacement_is_visible(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    ids = _ids(await _search(database, "paid time off PTO", ANA, limit=20))
+    assert "hr-pto-2025" in ids and "hr-pto-2023" not in ids
+
+
+async def test_deprecated_document_returns_when_its_replacement_is_not_visible(database, workspace):
+    knowledge = workspace / "knowledge"
+    _write(
+        knowledge,
+        "hr/pto-2025.md",
+        PTO.replace("tags: [hr, leave]", "tags: [hr]\naccess: [people-ops]"),
+    )
+    await ingest(database, knowledge)
+    passages = await _search(database, "paid time off PTO", ANA, limit=20)
+    assert _ids(passages) == ["hr-pto-2023"]
+    assert passages[0].status == "deprecated"
+    hr = Person(email="hr@acme.example", name="Hr", groups=frozenset({"people-ops"}))
+    assert _ids(await _search(database, "paid time off PTO", hr, limit=20))[0] == "hr-pto-2025"
+    assert "hr-pto-2023" not in _ids(await _search(database, "paid time off PTO", hr, limit=20))
+
+
+async def test_drafts_are_never_returned(database, workspace):
+    knowledge = workspace / "knowledge"
+    _write(
+        knowledge, "hr/sabbatical.md", "---\nstatus: draft\n---\n# Sabbatical\n\nSabbatical plan.\n"
+    )
+    await ingest(database, knowledge)
+    assert await _search(database, "sabbatical", ANA) == []
+    document = await get_document(database, "hr/sabbatical")
+    assert document is not None and document.status == "draft"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        'refund" OR "x',
+        "refund NEAR(days, 3)",
+        "refund*",
+        "title:refund",
+        "refund'; DROP TABLE documents; --",
+        "refund & !days | (x <-> y)",
+        '"unterminated',
+        "^refund + -days {}[]",
+        "NOT AND OR",
+        "\x00 refund \\ \u2019s",
+        "🙂 refund",
+    ],
+)
+async def test_hostile_query_text_is_just_words(database, workspace, question):
+    await ingest(database, workspace / "knowledge")
+    passages = await _search(database, question, BO, limit=20)
+    assert all(AccessScope.for_person(BO).allows(p.access) for p in passages)
+    if "refund" in question:
+        assert "shared/sla" in _ids(passages)
+    assert await count_documents(database) == 7
+
+
+async def test_search_accepts_an_open_session(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    async with database.session() as session:
+        passages = await search(session, query="meals", scope=AccessScope.for_person(ANA))
+    assert _ids(passages) == ["finance/expenses"]
+
+
+async def test_document_listings_respect_the_scope(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    visible = {d.id for d in await get_documents(database, scope=AccessScope.for_person(BO))}
+    assert visible == {
+        "hr-pto-2025",
+        "hr-pto-2023",
+        "finance/expenses",
+        "sales/discounts",
+        "shared/sla",
+        "public/returns",
+    }
+    assert await visible_document_count(database, AccessScope.for_person(BO)) == 6
+    assert await visible_document_count(database, OUTSIDER) == 1
+    assert await get_document(database, "support/macros", scope=AccessScope.for_person(BO)) is None
+    document = await get_document(database, "support/macros")
+    assert document is not None and document.chunks == 1 and document.path == "support/macros.txt"
+
+
+async def test_removed_documents_leave_nothing_searchable_behind(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    _write(knowledge, "finance/expenses.md", "# Travel\n\nTrains only.\n")
+    await ingest(database, knowledge)
+    assert await _search(database, "meals reimbursed", ANA) == []
+    assert _ids(await _search(database, "trains", ANA)) == ["finance/expenses"]
+    for path in knowledge.rglob("*.*"):
+        if path.name != "_access.yml":
+            path.unlink()
+    report = await ingest(database, knowledge)
+    assert report.removed == 7
+    assert await _search(database, "trains refund PTO discounts", CY) == []
+    async with database.session() as session:
+        if not database.is_postgres:
+            leftover = await session.execute(
+                text("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'trains'")
+            )
+            assert leftover.scalar_one() == 0

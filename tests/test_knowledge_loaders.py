@@ -1,0 +1,284 @@
+"""Each knowledge format loads into blocks; broken front matter names the file and line."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from app.domain import DocumentStatus
+from app.errors import WorkspaceError
+from app.knowledge.loaders import load_document
+
+
+def _write(workspace: Path, relative: str, content: str | bytes) -> Path:
+    path = workspace / "knowledge" / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _load(workspace: Path, relative: str):
+    return load_document(
+        workspace / "knowledge" / relative,
+        knowledge_dir=workspace / "knowledge",
+        workspace_root=workspace,
+    )
+
+
+def _pdf_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def make_pdf(pages: list[list[str]], *, title: str | None = None) -> bytes:
+    """A minimal, valid PDF with one text line per entry (an empty entry leaves a gap)."""
+    page_count = len(pages)
+    font_id = 3
+    first_page_id = 4
+    objects: dict[int, bytes] = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: (
+            "<< /Type /Pages /Kids ["
+            + " ".join(f"{first_page_id + 2 * i} 0 R" for i in range(page_count))
+            + f"] /Count {page_count} >>"
+        ).encode(),
+        font_id: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    }
+    for i, lines in enumerate(pages):
+        page_id, content_id = first_page_id + 2 * i, first_page_id + 2 * i + 1
+        operations = ["BT", "/F1 12 Tf", "72 740 Td"]
+        for line in lines:
+            if line:
+                operations.append(f"({_pdf_escape(line)}) Tj")
+            operations.append("0 -18 Td")
+        operations.append("ET")
+        stream = "\n".join(operations).encode("latin-1")
+        objects[page_id] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 {font_id} 0 R >> >> /Contents {content_id} 0 R >>"
+        ).encode()
+        objects[content_id] = (
+            f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream"
+        )
+    info_id = None
+    if title is not None:
+        info_id = max(objects) + 1
+        objects[info_id] = f"<< /Title ({_pdf_escape(title)}) >>".encode("latin-1")
+
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = {}
+    for number in sorted(objects):
+        offsets[number] = len(out)
+        out += f"{number} 0 obj\n".encode() + objects[number] + b"\nendobj\n"
+    xref_at = len(out)
+    size = max(objects) + 1
+    out += f"xref\n0 {size}\n".encode() + b"0000000000 65535 f \n"
+    for number in range(1, size):
+        out += f"{offsets[number]:010d} 00000 n \n".encode()
+    trailer = f"<< /Size {size} /Root 1 0 R" + (f" /Info {info_id} 0 R" if info_id else "") + " >>"
+    out += f"trailer\n{trailer}\nstartxref\n{xref_at}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def test_markdown_front_matter_is_read(tmp_path):
+    _write(
+        tmp_path,
+        "hr/pto.md",
+        "---\n"
+        "id: hr-pto-2025\n"
+        "title: Paid Time Off Policy\n"
+        "url: https://wiki.example/hr/pto\n"
+        "owner: People-Ops@Acme.Example\n"
+        "access: [everyone, Ana@Acme.Example]\n"
+        "updated: 2025-01-15\n"
+        "supersedes: hr-pto-2023\n"
+        "status: current\n"
+        "tags: [hr, leave]\n"
+        "---\n"
+        "# Paid time off\n\n"
+        "Full-time employees receive **25 days** of [paid time off](https://x.example).\n",
+    )
+    doc = _load(tmp_path, "hr/pto.md")
+    assert doc.id == "hr-pto-2025"
+    assert doc.path == "hr/pto.md"
+    assert doc.title == "Paid Time Off Policy"
+    assert doc.url == "https://wiki.example/hr/pto"
+    assert doc.owner == "people-ops@acme.example"
+    assert doc.access == ("everyone", "ana@acme.example")
+    assert doc.updated == date(2025, 1, 15)
+    assert doc.supersedes == "hr-pto-2023"
+    assert doc.status is DocumentStatus.CURRENT
+    assert doc.tags == ("hr", "leave")
+    assert doc.blocks[0].kind == "heading"
+    assert doc.blocks[1].text == "Full-time employees receive 25 days of paid time off."
+
+
+def test_markdown_defaults_come_from_path_and_first_heading(tmp_path):
+    _write(tmp_path, "hr/leave/parental.md", "Intro line.\n\n## Parental leave\n\nSixteen weeks.\n")
+    _write(tmp_path, "notes.md", "Just text, no heading.\n")
+    doc = _load(tmp_path, "hr/leave/parental.md")
+    assert doc.id == "hr/leave/parental"
+    assert doc.title == "Parental leave"
+    assert doc.access is None
+    assert doc.status is DocumentStatus.CURRENT
+    assert _load(tmp_path, "notes.md").title == "notes"
+
+
+def test_markdown_tables_become_self_describing_rows_and_code_is_not_a_heading(tmp_path):
+    _write(
+        tmp_path,
+        "tiers.md",
+        "# Tiers\n\n| Tier | Response |\n|---|:---:|\n| Gold | 1 hour |\n| Silver | 8 hours |\n\n"
+        "```\n# not a heading\n```\n",
+    )
+    doc = _load(tmp_path, "tiers.md")
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Tiers"),
+        ("row", "Tier: Gold; Response: 1 hour"),
+        ("row", "Tier: Silver; Response: 8 hours"),
+        ("text", "# not a heading"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("front_matter", "line", "problem"),
+    [
+        ("title: PTO\nstatus: archived\n", 3, "status"),
+        ("title: PTO\nowner: hr\ncolour: blue\n", 4, "colour"),
+        ("title: PTO\nupdated: next tuesday\n", 3, "updated"),
+        ("title: PTO\naccess: [sales team]\n", 3, "access"),
+        ("title: PTO\ntags: [a, b\n", 3, "invalid YAML"),
+        ("title: PTO\ntitle: again\n", 3, "duplicate key"),
+    ],
+)
+def test_broken_front_matter_names_file_line_and_problem(tmp_path, front_matter, line, problem):
+    _write(tmp_path, "hr/pto.md", f"---\n{front_matter}---\n# PTO\n")
+    with pytest.raises(WorkspaceError) as caught:
+        _load(tmp_path, "hr/pto.md")
+    error = caught.value
+    assert error.file == "knowledge/hr/pto.md"
+    assert error.line == line
+    assert problem in error.problem
+    assert str(error).startswith(f"knowledge/hr/pto.md:{line}: ")
+
+
+def test_impossible_date_is_an_error_naming_the_file(tmp_path):
+    _write(tmp_path, "hr/pto.md", "---\ntitle: PTO\nupdated: 2025-13-45\n---\n# PTO\n")
+    with pytest.raises(WorkspaceError, match="month must be in 1..12") as caught:
+        _load(tmp_path, "hr/pto.md")
+    assert caught.value.file == "knowledge/hr/pto.md"
+
+
+def test_unclosed_front_matter_is_an_error(tmp_path):
+    _write(tmp_path, "a.md", "---\ntitle: A\n# A\n")
+    with pytest.raises(WorkspaceError, match="never closed") as caught:
+        _load(tmp_path, "a.md")
+    assert caught.value.line == 1
+
+
+def test_front_matter_must_be_a_mapping(tmp_path):
+    _write(tmp_path, "a.md", "---\n- just\n- a list\n---\n# A\n")
+    with pytest.raises(WorkspaceError, match="mapping") as caught:
+        _load(tmp_path, "a.md")
+    assert caught.value.line == 2
+
+
+def test_text_that_is_not_utf8_is_an_error(tmp_path):
+    _write(tmp_path, "old.txt", "caf\xe9 menu".encode("latin-1"))
+    with pytest.raises(WorkspaceError, match="UTF-8") as caught:
+        _load(tmp_path, "old.txt")
+    assert caught.value.file == "knowledge/old.txt"
+
+
+def test_plain_text_paragraphs_and_file_name_title(tmp_path):
+    _write(tmp_path, "it/it-help.txt", "Reset your password at\nid.example.\n\n\nCall the desk.\n")
+    doc = _load(tmp_path, "it/it-help.txt")
+    assert doc.id == "it/it-help"
+    assert doc.title == "it-help"
+    assert [b.text for b in doc.blocks] == ["Reset your password at id.example.", "Call the desk."]
+    assert doc.format == "txt"
+
+
+def test_html_keeps_visible_text_and_drops_scripts_and_styles(tmp_path):
+    _write(
+        tmp_path,
+        "support/warranty.html",
+        "<html><head><title>Warranty Claims</title><style>p { color: red }</style>"
+        "<script>alert('secret')</script></head><body>"
+        "<h1>Claims</h1><p>Every product has a <b>2-year</b> warranty.</p>"
+        "<ul><li>Order number</li><li>Two photos</li></ul>"
+        "<table><tr><th>Tier</th><th>Days</th></tr><tr><td>Gold</td><td>2</td></tr></table>"
+        "<script type='text/javascript'>var x = 'hidden';</script></body></html>",
+    )
+    doc = _load(tmp_path, "support/warranty.html")
+    assert doc.title == "Warranty Claims"
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Claims"),
+        ("text", "Every product has a 2-year warranty."),
+        ("text", "Order number"),
+        ("text", "Two photos"),
+        ("row", "Tier: Gold; Days: 2"),
+    ]
+    assert "secret" not in doc.text and "hidden" not in doc.text and "color" not in doc.text
+
+
+def test_html_without_title_uses_first_h1(tmp_path):
+    _write(tmp_path, "page.htm", "<body><h2>Sub</h2><h1>Main &amp; more</h1><p>x</p></body>")
+    assert _load(tmp_path, "page.htm").title == "Main & more"
+
+
+def test_pdf_is_read_page_by_page(tmp_path):
+    pdf = make_pdf(
+        [["Expense policy", "", "Meals are reimbursed up to 50 USD."], ["Hotels need receipts."]],
+        title="Travel and Expenses",
+    )
+    _write(tmp_path, "finance/expenses.pdf", pdf)
+    doc = _load(tmp_path, "finance/expenses.pdf")
+    assert doc.title == "Travel and Expenses"
+    assert doc.format == "pdf"
+    headings = [b.text for b in doc.blocks if b.kind == "heading"]
+    assert headings == ["Page 1", "Page 2"]
+    assert "Meals are reimbursed up to 50 USD." in doc.text
+    assert "Hotels need receipts." in doc.text
+
+
+def test_pdf_without_title_uses_file_name(tmp_path):
+    _write(tmp_path, "scan.pdf", make_pdf([["Hello."]]))
+    assert _load(tmp_path, "scan.pdf").title == "scan"
+
+
+def test_corrupt_pdf_is_an_error(tmp_path):
+    _write(tmp_path, "broken.pdf", b"%PDF-1.4\nthis is not really a pdf")
+    with pytest.raises(WorkspaceError, match="PDF") as caught:
+        _load(tmp_path, "broken.pdf")
+    assert caught.value.file == "knowledge/broken.pdf"
+
+
+def test_csv_rows_are_rendered_with_their_headers(tmp_path):
+    _write(
+        tmp_path,
+        "sales/price-list.csv",
+        'sku,product,msrp_usd\nNW-1,"Ridgeline 2P Tent, green",449.00\n\nNW-2,Cascade Pack,229.00\n',
+    )
+    doc = _load(tmp_path, "sales/price-list.csv")
+    assert doc.title == "price-list"
+    assert doc.id == "sales/price-list"
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("row", "sku: NW-1; product: Ridgeline 2P Tent, green; msrp_usd: 449.00"),
+        ("row", "sku: NW-2; product: Cascade Pack; msrp_usd: 229.00"),
+    ]
+
+
+def test_semicolon_separated_csv(tmp_path):
+    _write(tmp_path, "eu.csv", "Land;Feiertage\nDeutschland;9\n")
+    assert _load(tmp_path, "eu.csv").blocks[0].text == "Land: Deutschland; Feiertage: 9"
+
+
+def test_unsupported_file_type_is_refused(tmp_path):
+    _write(tmp_path, "slides.pptx", b"PK")
+    with pytest.raises(WorkspaceError, match="unsupported"):
+        _load(tmp_path, "slides.pptx")

@@ -1,0 +1,143 @@
+"""Property: search returns exactly the matching documents the whole scope may see.
+
+Random documents with random access lists, statuses and supersedes links; random viewer
+sets; random query words. An independent oracle written here in plain Python decides
+which documents may come back. Runs on SQLite only, to stay fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.db.migrate import upgrade
+from app.db.session import Database
+from app.domain import AccessScope
+from app.knowledge import ingest, search
+
+PRINCIPALS = ["everyone", "public", "sales", "support", "hr", "ana@acme.example", "bo@acme.example"]
+WORDS = ["apple", "river", "quartz", "mango", "violet", "copper", "falcon", "meadow"]
+STATUSES = ["current", "current", "draft", "deprecated"]
+
+
+@dataclass(frozen=True)
+class Doc:
+    access: tuple[str, ...] | None
+    words: tuple[str, ...]
+    status: str
+    supersedes: int | None
+
+
+def _spelled(principal: str, upper: bool) -> str:
+    return principal.upper() if upper and "@" in principal else principal
+
+
+access_lists = st.one_of(
+    st.none(),
+    st.lists(
+        st.builds(_spelled, st.sampled_from(PRINCIPALS), st.booleans()), max_size=3, unique=True
+    ).map(tuple),
+)
+
+documents = st.lists(
+    st.builds(
+        Doc,
+        access=access_lists,
+        words=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).map(tuple),
+        status=st.sampled_from(STATUSES),
+        supersedes=st.none() | st.integers(min_value=0, max_value=7),
+    ),
+    min_size=2,
+    max_size=8,
+)
+
+viewer_sets = st.lists(st.frozensets(st.sampled_from(PRINCIPALS), max_size=4), max_size=3).map(
+    tuple
+)
+
+questions = st.lists(
+    st.sampled_from([*WORDS, "how", "many", "the", "?", "*", '"', "NEAR", ":", "OR"]),
+    min_size=1,
+    max_size=5,
+).map(" ".join)
+
+
+def _normalized(access: tuple[str, ...] | None) -> set[str]:
+    return {p.lower() if "@" in p else p for p in access or ()}
+
+
+def _may_see(access: set[str], viewers: tuple[frozenset[str], ...]) -> bool:
+    if not viewers:
+        return False
+    for viewer in viewers:
+        if not any(principal in viewer for principal in access):
+            return False
+    return True
+
+
+def expected_ids(docs: list[Doc], viewers, question: str) -> set[str]:
+    asked = set(question.lower().split())
+    allowed = {i for i, d in enumerate(docs) if _may_see(_normalized(d.access), viewers)}
+    result = set()
+    for i, doc in enumerate(docs):
+        if i not in allowed or doc.status == "draft" or not asked & set(doc.words):
+            continue
+        replaced = any(
+            newer.supersedes == i and newer.status == "current" and j in allowed
+            for j, newer in enumerate(docs)
+        )
+        if doc.status == "deprecated" and replaced:
+            continue
+        result.add(f"doc-{i}")
+    return result
+
+
+def _markdown(index: int, doc: Doc) -> str:
+    front = [f"id: doc-{index}", f"title: Doc {index}", f"status: {doc.status}"]
+    if doc.access is not None:
+        front.append(f"access: [{', '.join(doc.access)}]")
+    if doc.supersedes is not None:
+        front.append(f"supersedes: doc-{doc.supersedes}")
+    body = f"Entry {index}. " + " ".join(doc.words) + "."
+    return "---\n" + "\n".join(front) + "\n---\n" + body + "\n"
+
+
+async def _run(docs: list[Doc], viewers, question: str, workdir: Path) -> None:
+    knowledge = workdir / "knowledge"
+    knowledge.mkdir()
+    for i, doc in enumerate(docs):
+        (knowledge / f"doc{i}.md").write_text(_markdown(i, doc), encoding="utf-8")
+    database = Database(f"sqlite+aiosqlite:///{workdir / 'trellis.db'}")
+    try:
+        await upgrade(database)
+        report = await ingest(database, knowledge)
+        assert report.errors == []
+        assert report.visible_to_nobody == sum(1 for d in docs if not _normalized(d.access))
+        scope = AccessScope(viewers=viewers)
+        passages = await search(database, query=question, scope=scope, limit=100)
+    finally:
+        await database.dispose()
+
+    returned = {p.doc_id for p in passages}
+    for passage in passages:
+        doc = docs[int(passage.doc_id.removeprefix("doc-"))]
+        assert _may_see(_normalized(doc.access), viewers), passage
+        assert set(passage.access) == _normalized(doc.access)
+        assert passage.status == doc.status
+    assert returned == expected_ids(docs, viewers, question)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(docs=documents, viewers=viewer_sets, question=questions)
+def test_search_returns_exactly_what_the_whole_scope_may_see(docs, viewers, question):
+    with tempfile.TemporaryDirectory() as workdir:
+        asyncio.run(_run(docs, viewers, question, Path(workdir)))
