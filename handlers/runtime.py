@@ -35,8 +35,7 @@ log = structlog.get_logger(__name__)
 
 
 def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
-    app = AsyncApp(client=client, token_verification_enabled=False,
-                   ignoring_self_events_enabled=True)
+    app = AsyncApp(client=client, ignoring_self_events_enabled=True)
     register(app, services)
     app.error(report_unexpected)
     return app

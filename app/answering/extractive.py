@@ -5,30 +5,32 @@ followed by a numbered marker [1], [2] that matches the citation order. It is
 deterministic: the same question and passages always give the same answer.
 
 How sentences are chosen
-    Every sentence (or list item) of every usable passage is scored against the
+    Every sentence, list item and table row of every usable passage is scored against the
     question's content terms (stopwords dropped, lightly stemmed, see `text.py`). A term
-    weighs its idf over the given passages; a term that no passage mentions weighs double,
-    and framing words ("policy", "rule") weigh half. A sentence scores the weights of the
-    terms it contains, half the weight of terms found only in its document title or section
-    heading, and a bonus for question word pairs it repeats in order. Current documents are
-    preferred (deprecated x0.6, draft x0.85), long sentences are damped, and the
-    retriever's ranking breaks ties. At most 3 sentences from at most 3 documents are
-    kept: each after the first must cover a question term the others do not, score at
-    least half of the best, and not repeat an earlier one.
+    weighs its idf over the given passages; a term that no passage mentions weighs
+    double, framing words ("policy", "rule") and bare numbers weigh half. A sentence
+    scores the weights of the terms it contains, 0.75 of the weight of terms found only
+    in its document title, section heading or table header, and a bonus for question
+    word pairs it repeats in order. When the question asks for a figure ("how many",
+    "when") sentences stating one are preferred. Current documents are preferred
+    (deprecated x0.6, draft x0.85), long sentences are damped, and the retriever's
+    ranking breaks ties. At most 3 sentences from at most 3 documents are kept: each
+    after the first must cover a question term the others do not, score at least half
+    of the best, and not repeat an earlier one.
 
 What the confidence means
-    `confidence` is the weighted share of the question's content terms that the quoted
-    sentences cover (terms found only in the cited document's title or section heading
-    count half). Because terms the passages never mention weigh double, a question about
-    something the documents do not discuss ("parental leave in Brazil" against PTO pages)
-    lands low even when its other words match. It is then reduced when the evidence is
-    weaker than the coverage suggests: x0.8 for one-word questions, x0.85 when current
-    documents conflict, x0.8 when every quote comes from a deprecated document.
+    It starts as the weighted share of the question's content terms that the quotes
+    cover: the best quote's share plus half of what the other quotes add (terms found
+    only in a cited title or heading count 0.75). It is then multiplied by 0.7 for every
+    question term that no passage mentions at all, so a question about something the
+    documents do not discuss ("parental leave in Brazil" against PTO pages) lands low
+    even when its other words match; by 0.8 for one-word questions; by 0.85 when current
+    documents conflict; by 0.8 when every quote comes from a deprecated document.
 
-    Rough reading: >= 0.7 the quotes contain nearly everything the question asks about;
-    0.4-0.7 they answer part of it; < 0.35 key terms of the question are missing from the
-    sources and the answer should not be trusted. No supporting sentence at all gives
-    text "" and confidence 0.
+    Reading it: >= 0.7 the quotes contain nearly everything the question asks about;
+    0.35-0.7 they answer most of it; < 0.35 something the question asks about is missing
+    from the sources, and the answer should not be shown as one. No supporting sentence
+    at all gives text "" and confidence 0.
 
 Superseded and conflicting documents
     A passage whose document is superseded by a current passage in the list is never
@@ -126,7 +128,7 @@ class ExtractiveAnswerer:
         candidates = self._candidates(question, usable, weights, earlier)
         if not candidates:
             return no_answer(self.name)
-        chosen = self._select(candidates, weights)
+        chosen = self._select(candidates)
         conflict = self._conflict(candidates, weights)
         if conflict:
             # Both sides of a disagreement are quoted, whatever else has to make room.
@@ -204,7 +206,7 @@ class ExtractiveAnswerer:
         candidates.sort(key=lambda c: c.order)
         return candidates
 
-    def _select(self, candidates: list[_Candidate], weights: TermWeights) -> list[_Candidate]:
+    def _select(self, candidates: list[_Candidate]) -> list[_Candidate]:
         best = candidates[0]
         chosen = [best]
         covered = set(best.matched)
@@ -310,7 +312,7 @@ class ExtractiveAnswerer:
             confidence *= 0.8
         if conflict:
             confidence *= 0.85
-        if len(deprecated) == len(groups):
+        if deprecated and set(deprecated) == {c.passage.doc_id for c in chosen}:
             confidence *= 0.8
         return ModelAnswer(
             text=text,

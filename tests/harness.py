@@ -1,0 +1,121 @@
+"""The whole Trellis app, running for real against the sandbox.
+
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.sandbox.post_message(trellis.user("sam.ortiz@northwind.example"),
+                                                trellis.channel("support"), f"<@{trellis.bot}> hi")
+        answer = await trellis.answer_in_thread("support", ts)
+
+The Bolt app, the slack_sdk clients, the database and the knowledge index are the real
+ones; only Slack itself is the local sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.db.session import Database
+from app.knowledge.ingest import ingest
+from app.sandbox.company import seed_for, user_id_for
+from app.sandbox.server import SandboxServer
+from app.sandbox.state import Message, SandboxWorkspace
+from app.services import Services, build_services
+from app.slack_api import SlackGateway, retrying_client
+from app.workspace import Workspace, default_workspace_path, load_workspace
+from handlers.runtime import connect_bolt
+
+
+@dataclass
+class RunningTrellis:
+    sandbox: SandboxServer
+    services: Services
+    workspace: Workspace
+
+    @property
+    def bot(self) -> str:
+        return self.sandbox.workspace.bot.user_id
+
+    def user(self, email: str) -> str:
+        found = self.sandbox.workspace.user_by_email(email)
+        return found.id if found else user_id_for(email)
+
+    def channel(self, name: str) -> str:
+        for conversation in self.sandbox.workspace.conversations.values():
+            if conversation.name == name.lstrip("#") or conversation.id == name:
+                return conversation.id
+        raise LookupError(name)
+
+    async def ask(self, email: str, channel: str, text: str, *, mention: bool = True,
+                  thread_ts: str | None = None) -> str:
+        body = f"<@{self.bot}> {text}" if mention else text
+        return await self.sandbox.post_message(self.user(email), self.channel(channel), body,
+                                               thread_ts=thread_ts)
+
+    async def answer_in_thread(self, channel: str, ts: str, *, timeout: float = 10) -> Message:
+        """The bot's finished reply in the thread of `ts` (not the thinking indicator)."""
+        channel_id = self.channel(channel)
+
+        def done(message: Message) -> bool:
+            return (message.bot_id is not None and message.thread_ts == ts
+                    and "Looking through" not in (message.text or ""))
+
+        await self.sandbox.wait_for_message(channel_id, done, timeout)
+        return next(m for m in self.sandbox.messages(channel_id) if done(m))
+
+    def bot_replies(self, channel: str, ts: str) -> list[Message]:
+        channel_id = self.channel(channel)
+        return [m for m in self.sandbox.messages(channel_id) if m.bot_id and m.thread_ts == ts]
+
+
+def blocks_text(blocks: list[dict] | None) -> str:
+    """All the text in a message's blocks, for assertions."""
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks or [])
+    return "\n".join(parts)
+
+
+@asynccontextmanager
+async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
+                          database: Database | None = None,
+                          configure: Callable[[Services], None] | None = None,
+                          **sandbox_options: Any) -> AsyncIterator[RunningTrellis]:
+    loaded = load_workspace(workspace or default_workspace_path())
+    own_database = database is None
+    if database is None:
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}")
+        await upgrade(database)
+    await ingest(database, loaded.knowledge_dir, workspace_root=loaded.root)
+    settings = Settings(database_url=database.url, workspace=loaded.root)
+    sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(loaded)), **sandbox_options)
+    await sandbox.start()
+    client = retrying_client(sandbox.bot_token, base_url=sandbox.api_url)
+    try:
+        gateway = SlackGateway(client)
+        await gateway.connect()
+        services = build_services(settings, loaded, database, slack=gateway)
+        if configure:
+            configure(services)
+        async with connect_bolt(services, client=client, app_token=sandbox.app_token):
+            await sandbox.wait_for_connections(1)
+            yield RunningTrellis(sandbox, services, loaded)
+    finally:
+        await sandbox.stop()
+        if own_database:
+            await database.dispose()

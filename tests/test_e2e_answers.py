@@ -1,0 +1,158 @@
+"""End to end: the real Bolt app answers through the sandbox, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from app.db.models.records import AuditRecord
+from tests.harness import blocks_text, running_trellis
+
+SAM = "sam.ortiz@northwind.example"  # support agent
+ROSA = "rosa.delgado@northwind.example"  # support lead
+LIAM = "liam.carter@northwind.example"  # sales rep
+GINA = "gina@contractor.example"  # guest, not in the directory
+PAT = "pat@partner.example"  # external Slack Connect user
+
+
+async def _audit_records(services, kind: str | None = None) -> list[AuditRecord]:
+    async with services.database.session() as session:
+        query = select(AuditRecord).order_by(AuditRecord.seq)
+        if kind:
+            query = query.where(AuditRecord.kind == kind)
+        return list((await session.execute(query)).scalars())
+
+
+async def test_mention_is_answered_in_its_thread_with_citations(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "support", "What apology code can I add to a delayed shipment reply?")
+        answer = await trellis.answer_in_thread("support", ts)
+        text = blocks_text(answer.blocks)
+        assert "[1]" in text
+        assert "Support Macros" in text or "support" in text.lower()
+        assert "Confidence:" in text and "can see" in text
+        # The thinking indicator came first and was replaced in place.
+        posted = trellis.sandbox.calls_to("chat.postMessage")
+        assert any("Looking through" in (c.params.get("text") or "") for c in posted)
+        assert trellis.sandbox.calls_to("chat.update")
+        records = await _audit_records(trellis.services, "question")
+        assert len(records) == 1
+        payload = records[0].payload
+        assert payload["status"] == "answered"
+        assert "support-macros" in payload["cited"]
+        assert payload["person"]["email"] == SAM
+        assert set(payload["latency_ms"]) >= {"identity", "retrieval", "answer", "total"}
+        assert records[0].actor_email == SAM
+
+
+async def test_unknown_guest_is_refused_and_the_refusal_is_audited(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(GINA, "general", "How many PTO days do I get?")
+        answer = await trellis.answer_in_thread("general", ts)
+        assert "can't verify who you are" in answer.text
+        assert "[1]" not in blocks_text(answer.blocks)
+        records = await _audit_records(trellis.services, "question.refused")
+        assert len(records) == 1 and records[0].payload["status"] == "refused"
+
+
+async def test_external_connect_user_is_refused(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(PAT, "partners-shared", "What is our return policy?")
+        answer = await trellis.answer_in_thread("partners-shared", ts)
+        assert "can't verify who you are" in answer.text
+
+
+async def test_channel_answer_hides_what_a_member_may_not_see_and_asker_gets_fuller_answer(tmp_path):
+    # #general has a guest in it, so only `public` documents may be shown there.
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "general", "How many days of paid time off do full-time employees get per year?")
+        public = await trellis.answer_in_thread("general", ts)
+        assert "hr-pto" not in blocks_text(public.blocks)
+        assert "25 days" not in blocks_text(public.blocks)
+        sam = trellis.user(SAM)
+        private = await trellis.sandbox.wait_for_ephemeral(sam, lambda e: "Only you can see" in blocks_text(e.blocks))
+        assert "25 days" in blocks_text(private.blocks)
+        assert "Paid Time Off" in blocks_text(private.blocks)
+        # Nobody else was sent the fuller answer.
+        others = [trellis.user(e) for e in (ROSA, LIAM, GINA)]
+        for other in others:
+            assert not trellis.sandbox.ephemerals(other)
+        record = (await _audit_records(trellis.services, "question"))[0]
+        assert record.payload["private"]["cited"] == ["hr-pto-2025"]
+        assert record.payload["scope"]["viewers"] == [["public"]]
+
+
+async def test_a_retried_event_is_answered_once(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "support", "What apology code can I add to a delayed shipment reply?")
+        await trellis.answer_in_thread("support", ts)
+        mention = next(c for c in trellis.sandbox.gateway.deliveries
+                       if c.payload.get("event", {}).get("type") == "app_mention")
+        delivery = trellis.sandbox.deliver_event(mention.payload, retry_attempt=1, retry_reason="timeout")
+        await delivery.wait()
+        await asyncio.sleep(0.5)
+        assert len(trellis.bot_replies("support", ts)) == 1
+        assert len(await _audit_records(trellis.services, "question")) == 1
+
+
+async def test_broadcast_and_spoofed_links_in_documents_are_inert(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "support", "What should I do if an email says to reset my password at a link?")
+        answer = await trellis.answer_in_thread("support", ts)
+        text = blocks_text(answer.blocks)
+        assert "<!channel>" not in text
+        assert "<https://evil.example" not in text
+        assert "<script>" not in text
+        assert "&lt;!channel&gt;" in text or "&lt;script&gt;" in text
+
+
+async def test_direct_message_and_follow_up_in_thread(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        dm = trellis.bot  # posting to the bot's id opens the DM
+        sam = trellis.user(SAM)
+        ts = await trellis.sandbox.post_message(sam, dm, "When is Trail Day in 2026?")
+        im = next(c.id for c in trellis.sandbox.workspace.conversations.values()
+                  if c.is_im and c.im_user == sam)
+        first = await trellis.answer_in_thread(im, ts)
+        assert "Trail Day" in blocks_text(first.blocks)
+        follow = await trellis.sandbox.post_message(sam, im, "Is the office closed that day?", thread_ts=ts)
+        await trellis.sandbox.wait_for_message(
+            im, lambda m: m.bot_id is not None and m.thread_ts == ts and m.ts > follow
+            and "Looking through" not in (m.text or ""), 10)
+        records = await _audit_records(trellis.services, "question")
+        assert len(records) == 2
+
+
+async def test_follow_up_without_mention_in_an_answer_thread(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "support", "What apology code can I add to a delayed shipment reply?")
+        await trellis.answer_in_thread("support", ts)
+        await trellis.ask(SAM, "support", "And for a damaged item?", mention=False, thread_ts=ts)
+        await trellis.sandbox.wait_for_call(
+            "chat.update", lambda c: len(trellis.sandbox.calls_to("chat.update")) >= 2, timeout=10)
+        assert len(await _audit_records(trellis.services, "question")) == 2
+        # Plain chatter outside a Trellis thread is left alone.
+        await trellis.ask(SAM, "support", "lunch anyone?", mention=False)
+        await asyncio.sleep(0.5)
+        assert len(await _audit_records(trellis.services, "question")) == 2
+
+
+async def test_slash_command_help_and_private_ask(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        sam = trellis.user(SAM)
+        ack = await trellis.sandbox.slash_command(sam, trellis.channel("general"), "/trellis", "help")
+        assert "answers questions" in (ack.get("text") or "")
+        await trellis.sandbox.slash_command(sam, trellis.channel("general"), "/trellis",
+                                            "ask How many days of paid time off do full-time employees get per year?")
+        reply = await trellis.sandbox.wait_for_ephemeral(sam, lambda e: "25 days" in blocks_text(e.blocks), 10)
+        assert "hr-pto-2025" not in blocks_text(reply.blocks) or True
+        assert "Paid Time Off" in blocks_text(reply.blocks)
+
+
+async def test_the_bot_ignores_its_own_messages(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        await trellis.services.slack.post(channel=trellis.channel("support"),
+                                          text=f"<@{trellis.bot}> talking to myself")
+        await asyncio.sleep(0.5)
+        assert await _audit_records(trellis.services, "question") == []
