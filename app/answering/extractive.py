@@ -360,13 +360,13 @@ def _plain(candidate: _Candidate) -> str:
     """
     sentence = candidate.sentence
     if sentence.kind == "row":
-        cells = sentence.cells
+        cells = sentence.cells or [sentence.text]
         names = candidate.header.cells if candidate.header else []
         if len(names) == len(cells):
             text = "; ".join(f"{n}: {c}" for n, c in zip(names, cells, strict=True) if c)
         else:
             text = " | ".join(c for c in cells if c)
-        return _one_line(text) + "."
+        return _one_line(text).rstrip(".;") + "."
     return _one_line(sentence.text)
 
 

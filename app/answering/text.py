@@ -221,6 +221,8 @@ _ABBREVIATIONS = frozenset(
 _BULLET = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]+|\d{1,3}[.)][ \t]+|>[ \t]?)")
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+")
 _TABLE_ROW = re.compile(r"[ \t]*\|")
+_RENDERED_ROW = re.compile(r"[ \t]*[^\s:;][^:;]{0,60}: [^;]+(?:; [^:;]{1,60}: [^;]*)+$")
+"""A table row the knowledge loader already spelled out: "Region: EMEA; Allowance: EUR 60"."""
 _TABLE_RULE = re.compile(r"[ \t]*\|?[ \t]*:?-{3,}")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]\u201d\u2019*_]*(?=\s+|$)")
 
@@ -241,7 +243,7 @@ class Sentence:
     @property
     def cells(self) -> list[str]:
         """The cells of a table row (empty for anything else)."""
-        if self.kind not in ("row", "header"):
+        if self.kind not in ("row", "header") or not self.text.lstrip().startswith("|"):
             return []
         return [cell.strip() for cell in self.text.strip().strip("|").split("|")]
 
@@ -288,7 +290,7 @@ def _units(text: str) -> list[tuple[int, int, str]]:
                 units[-1] = (units[-1][0], units[-1][1], "header")
             continue
         heading = _HEADING.match(line)
-        if heading or _TABLE_ROW.match(line):
+        if heading or _TABLE_ROW.match(line) or _RENDERED_ROW.match(line):
             close()
             start = offset + (heading.end() if heading else 0)
             units.append((start, offset + len(line), "heading" if heading else "row"))
