@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from app import access
+from app import access, budgets, feedback
 from app.answering.citations import verify_citations
 from app.db.models.records import PostedAnswer
 from app.db.repositories.records import AnswerRepository
@@ -117,10 +117,12 @@ async def answer_question(services: Services, question: Question) -> Outcome:
     timer.lap("retrieval")
 
     # 3. Business rules, 4. AI output: answer from the allowed passages only, and check it.
-    public = await _compose(services, question.text, passages, history, audience.scope)
+    route = await budgets.route(services, person=person, task="answer")
+    public = await _compose(services, question.text, passages, history, audience.scope, route)
     private = None
     if _adds_sources(fuller, passages):
-        private = await _compose(services, question.text, fuller, history, audience.asker_scope)
+        private = await _compose(services, question.text, fuller, history, audience.asker_scope,
+                                 route)
         if private.status != AnswerStatus.ANSWERED:
             private = None
     timer.lap("answer")
@@ -133,12 +135,22 @@ async def answer_question(services: Services, question: Question) -> Outcome:
 
 
 async def _compose(services: Services, text: str, passages: Sequence[Passage],
-                   history: Sequence[Turn], scope: AccessScope) -> Reply:
+                   history: Sequence[Turn], scope: AccessScope, route: budgets.Route) -> Reply:
+    # Before the model: an owner-approved correction for this question, if the audience may
+    # see every source it rests on.
+    curated = await feedback.curated_answer_for(services.database, question=text, scope=scope)
+    if curated is not None:
+        return Reply(AnswerStatus.ANSWERED, curated.text, curated.citations,
+                     curated.confidence, notes=(curated.note,),
+                     owners=_owners(passages, services), scope_label=scope.label,
+                     backend="curated")
     model_answer: ModelAnswer | None = None
     if passages:
-        model_answer = await services.answerer.answer(
+        model_answer = await route.answerer.answer(
             question=text, passages=passages, history=history,
-            instructions=services.answer_instructions, model=services.answer_model)
+            instructions=services.answer_instructions, model=route.model)
+        if route.note:
+            model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
     owners = _owners(passages, services)
     if model_answer is None:
         return Reply(AnswerStatus.NO_ANSWER, services.no_answer_message(owners),

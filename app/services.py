@@ -6,7 +6,8 @@ is passed in, so tests swap in local servers at the same seams.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,12 +17,14 @@ from app import answering
 from app.answering.base import Answerer
 from app.answering.extractive import ExtractiveAnswerer
 from app.answering.prompts import answer_system_prompt
+from app.approvals import Approvals
 from app.audit import AuditLog
 from app.config import Settings
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
 from app.db.session import Database
 from app.identity import IdentityResolver
 from app.metrics import Metrics
+from app.notifications import Notifier, QuietNotifier
 from app.slack_api import SlackGateway
 from app.workspace import Workspace
 
@@ -41,6 +44,10 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     retrieval_limit: int = RETRIEVAL_LIMIT
+    approvals: Approvals | None = None
+    notifier: Notifier = field(default_factory=QuietNotifier)
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    """Where connector secrets (`*_env` settings in rules.yml) are read from."""
 
     # Answering settings, read from the workspace so a reload takes effect at once.
 
@@ -117,15 +124,17 @@ def build_services(settings: Settings, workspace: Workspace, database: Database,
                    clock: Callable[[], datetime] | None = None) -> Services:
     identity = IdentityResolver(workspace.directory, slack, admins_hint=admins_hint(workspace))
     clock = clock or (lambda: datetime.now(UTC))
+    audit = AuditLog(database, clock=clock)
     return Services(
         settings=settings,
         workspace=workspace,
         database=database,
         identity=identity,
         answerer=answerer or ExtractiveAnswerer(),
-        audit=AuditLog(database, clock=clock),
+        audit=audit,
         slack=slack,
         clock=clock,
+        approvals=Approvals(database, audit, clock=clock),
     )
 
 

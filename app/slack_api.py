@@ -77,6 +77,7 @@ class SlackGateway:
         self.client = client
         self.team_id = team_id
         self.bot_user_id: str | None = None
+        self._channel_ids: dict[str, str] = {}
 
     async def connect(self) -> None:
         """Learn who the bot is and which team is home (`auth.test`)."""
@@ -130,6 +131,57 @@ class SlackGateway:
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return members
+
+    async def user_id_by_email(self, email: str) -> str | None:
+        """The Slack user id of an email in this workspace, or None."""
+        try:
+            response = await self._call("users_lookupByEmail", email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("users_not_found", "user_not_found"):
+                return None
+            raise
+        return response["user"]["id"]
+
+    async def channel_id(self, reference: str) -> str | None:
+        """A channel id for "C0123", "#name" or "name"; None when the bot cannot see it."""
+        if reference in self._channel_ids:
+            return self._channel_ids[reference]
+        found: str | None = None
+        if not reference.startswith("#") and reference[:1] in "CGD" and reference.isupper():
+            found = reference
+        else:
+            found = await self._channel_by_name(reference.lstrip("#"))
+        if found:
+            self._channel_ids[reference] = found
+        return found
+
+    async def _channel_by_name(self, name: str) -> str | None:
+        try:  # accepted by the local sandbox; Slack itself wants conversations.list
+            response = await self._call("conversations_info", channel=f"#{name}")
+            return response["channel"]["id"]
+        except SlackApiError:
+            pass
+        cursor = None
+        while True:
+            kwargs: dict[str, Any] = {"types": "public_channel,private_channel", "limit": 200,
+                                      "exclude_archived": True}
+            if cursor:
+                kwargs["cursor"] = cursor
+            try:
+                response = await self._call("conversations_list", **kwargs)
+            except SlackApiError:
+                return None
+            for channel in response.get("channels", []):
+                if channel.get("name") == name:
+                    return channel["id"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    async def open_dm(self, user_id: str) -> str:
+        """The id of the bot's direct message with a person (opened when needed)."""
+        response = await self._call("conversations_open", users=user_id)
+        return response["channel"]["id"]
 
     async def replies(self, channel_id: str, thread_ts: str) -> list[dict[str, Any]]:
         response = await self._call("conversations_replies", channel=channel_id, ts=thread_ts, limit=50)

@@ -83,6 +83,15 @@ class BudgetsConfig(_Strict):
         return value
 
 
+class EvalsConfig(_Strict):
+    """The eval gate: a version scoring below these, or below the live version, stays out."""
+
+    min_status_accuracy: float = Field(default=0.8, ge=0, le=1)
+    min_source_recall: float = Field(default=0.8, ge=0, le=1)
+    allowed_regression: float = Field(default=0.0, ge=0, le=1)
+    """How far below the live version's scores a new version may fall and still go live."""
+
+
 class TrellisConfig(_Strict):
     name: str | None = None
     admins: list[Principal] = []
@@ -92,6 +101,7 @@ class TrellisConfig(_Strict):
     flags: FlagsConfig = FlagsConfig()
     models: ModelsConfig = ModelsConfig()
     budgets: BudgetsConfig = BudgetsConfig()
+    evals: EvalsConfig = EvalsConfig()
 
     def principal_refs(self) -> Iterator[tuple[Loc, str]]:
         for i, p in enumerate(self.admins):

@@ -4,7 +4,7 @@ pipeline and render. No business logic lives here."""
 from __future__ import annotations
 
 from app.services import Services
-from handlers import commands, events
+from handlers import commands, events, feedback, home, reactions
 
 
 def register(app, services: Services) -> None:
@@ -17,3 +17,6 @@ def register(app, services: Services) -> None:
     app.middleware(provide_services)
     events.register(app)
     commands.register(app)
+    reactions.register(app)
+    feedback.register(app)
+    home.register(app)

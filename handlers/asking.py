@@ -6,6 +6,7 @@ import uuid
 
 import structlog
 
+from app import owners
 from app.domain import AnswerStatus
 from app.errors import TrellisError
 from app.pipeline import Outcome, Question, answer_question
@@ -41,6 +42,7 @@ async def answer_in_thread(services: Services, question: Question) -> Outcome | 
                                  thread_ts=thread_ts, text=blocks.answer_text(outcome.private),
                                  blocks=blocks.answer_blocks(outcome.private,
                                                              private_note=PRIVATE_NOTE))
+    await owners.after_question(services, outcome=outcome, question=question.text)
     return outcome
 
 

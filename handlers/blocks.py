@@ -76,7 +76,37 @@ def answer_blocks(reply: Reply, *, private_note: str | None = None,
         context = (f"Confidence: {confidence_label(reply.confidence)} ({reply.confidence:.2f})"
                    f" · Based on sources {scope} can see · {state}")
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+        if final and reply.answer_id:
+            blocks.append(feedback_buttons(reply.answer_id))
+    if reply.answer_id:
+        add_why_button(blocks, reply.answer_id)
     return blocks
+
+
+WHY = "trellis_why"
+
+
+def add_why_button(blocks: list[dict], answer_id: str) -> None:
+    """"Why this answer?" (handlers/story.py shows the answer's story to whoever clicks)."""
+    button = {"type": "button", "action_id": WHY, "value": answer_id,
+              "text": {"type": "plain_text", "text": "Why this answer?"}}
+    row = next((b for b in blocks if b.get("type") == "actions"), None)
+    if row is not None and len(row["elements"]) < 25:
+        row["elements"].append(button)
+    else:
+        blocks.append({"type": "actions", "block_id": WHY, "elements": [button]})
+
+
+FEEDBACK_UP, FEEDBACK_DOWN = "trellis_feedback_up", "trellis_feedback_down"
+
+
+def feedback_buttons(answer_id: str) -> dict:
+    """Helpful / Not helpful under an answer (handlers/feedback.py records the click)."""
+    return {"type": "actions", "block_id": "trellis_feedback", "elements": [
+        {"type": "button", "action_id": FEEDBACK_UP, "value": answer_id,
+         "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True}},
+        {"type": "button", "action_id": FEEDBACK_DOWN, "value": answer_id,
+         "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True}}]}
 
 
 def answer_text(reply: Reply) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app import owners
 from app.pipeline import Question, answer_question
 from app.services import Services
 from app.slack_api import SlackChannel
@@ -37,3 +38,4 @@ async def on_trellis(ack, command: dict, respond, services: Services) -> None:
     await respond(text=blocks.answer_text(outcome.public),
                   blocks=blocks.answer_blocks(outcome.public), response_type="ephemeral",
                   replace_original=False)
+    await owners.after_question(services, outcome=outcome, question=rest.strip())

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import anthropic
 import pytest
 
+from app.answering import build_answerer
 from app.answering.anthropic_backend import AnthropicAnswerer
 from app.answering.extractive import ExtractiveAnswerer
 from app.answering.resilience import ResilientAnswerer, classify, retry_after_seconds
@@ -287,3 +288,32 @@ def test_retry_after_is_read_in_its_three_forms():
     future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
     assert 25 <= retry_after_seconds({"retry-after": future}) <= 31
     assert retry_after_seconds({}) is None
+
+
+# --- wiring -----------------------------------------------------------------------------------
+
+
+def test_build_answerer_is_extractive_without_a_client_and_a_chain_with_one(server):
+    assert isinstance(build_answerer(), ExtractiveAnswerer)
+    sdk = anthropic.AsyncAnthropic(api_key="k", base_url=server.base_url)
+    chain = build_answerer(client=sdk, model="claude-big", fallback_model="claude-small")
+    assert isinstance(chain, ResilientAnswerer)
+    assert [getattr(b, "model", b.name) for b in (chain.primary, *chain.fallbacks)] == [
+        "claude-big",
+        "claude-small",
+        "extractive",
+    ]
+    assert chain.primary.client.max_retries == 0
+
+
+async def test_a_spend_limit_skips_the_cheaper_model_on_the_same_account(server, client, clock):
+    server.fail_next("billing", times=3)
+    chain = resilient(
+        claude(client, "claude-big"),
+        [claude(client, "claude-small"), ExtractiveAnswerer()],
+        clock=clock,
+    )
+    result = await chain.answer(question=QUESTION, passages=PASSAGES)
+    assert [r.body["model"] for r in server.message_requests] == ["claude-big"]
+    assert result.backend == "extractive"
+    assert "(spending limit reached)" in result.notes[-1]

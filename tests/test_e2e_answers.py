@@ -156,3 +156,20 @@ async def test_the_bot_ignores_its_own_messages(tmp_path):
                                           text=f"<@{trellis.bot}> talking to myself")
         await asyncio.sleep(0.5)
         assert await _audit_records(trellis.services, "question") == []
+
+
+async def test_the_same_app_answers_on_sqlite_and_postgresql(tmp_path, database):
+    async with running_trellis(tmp_path, database=database) as trellis:
+        ts = await trellis.ask(SAM, "general", "How many days of paid time off do full-time employees get per year?")
+        await trellis.answer_in_thread("general", ts)
+        sam = trellis.user(SAM)
+        private = await trellis.sandbox.wait_for_ephemeral(sam, lambda e: "Only you can see" in blocks_text(e.blocks))
+        assert "25 days" in blocks_text(private.blocks)
+        # A retry of the same delivery is still answered once.
+        mention = next(c for c in trellis.sandbox.gateway.deliveries
+                       if c.payload.get("event", {}).get("type") == "app_mention")
+        await trellis.sandbox.deliver_event(mention.payload, retry_attempt=1, retry_reason="timeout").wait()
+        await asyncio.sleep(0.3)
+        assert len(trellis.bot_replies("general", ts)) == 1
+        report = await trellis.services.audit.verify()
+        assert report.ok and report.records == 1

@@ -38,7 +38,7 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
-from app.answering.base import MalformedResponse, drop_superseded, no_answer
+from app.answering.base import MalformedResponse, describe_source, drop_superseded, no_answer
 from app.answering.citations import normalize_quote, verify_citations
 from app.answering.prompts import ANSWER_PROTOCOL, NO_ANSWER, answer_system_prompt
 from app.answering.text import (
@@ -62,7 +62,7 @@ class SentResult:
     sentences: tuple[Sentence, ...]
 
     def block(self) -> dict[str, Any]:
-        title = self.passage.title or self.passage.doc_id
+        title = describe_source(self.passage)
         if self.passage.status in (DocumentStatus.DEPRECATED, DocumentStatus.DRAFT):
             title = f"{title} ({self.passage.status})"
         return {
@@ -274,11 +274,15 @@ def _claim(raw: Any, sent: Sequence[SentResult]) -> Citation | None:
     if getattr(raw, "type", None) != "search_result_location":
         return None
     index = getattr(raw, "search_result_index", None)
-    if not isinstance(index, int) or not 0 <= index < len(sent):
-        return None
-    result = sent[index]
-    if getattr(raw, "source", None) != result.source:
-        return None
+    source = getattr(raw, "source", None)
+    if isinstance(index, int) and 0 <= index < len(sent) and sent[index].source == source:
+        result = sent[index]
+    else:
+        # The index and the source disagree: trust neither blindly, follow the source.
+        matching = [r for r in sent if r.source == source]
+        if not matching:
+            return None
+        result = matching[0]
     cited_text = str(getattr(raw, "cited_text", "") or "")
     start = getattr(raw, "start_block_index", None)
     end = getattr(raw, "end_block_index", None)
@@ -305,7 +309,7 @@ def _grounding(question: str, sent: Sequence[SentResult], cited: set[str]) -> fl
     asked = question_terms(question)
     if not asked:
         return 0.0
-    documents = [content_terms(f"{s.passage.title}\n{s.passage.text}") for s in sent]
+    documents = [content_terms(f"{describe_source(s.passage)}\n{s.passage.text}") for s in sent]
     weights = TermWeights.for_question(asked, documents)
     found: set[str] = set()
     for result, terms in zip(sent, documents, strict=True):

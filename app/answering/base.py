@@ -94,3 +94,18 @@ def drop_superseded(passages: Sequence[Passage]) -> tuple[list[Passage], set[str
         # should not silence every source.
         return list(passages), set()
     return kept, {p.doc_id for p in passages if p.doc_id in superseded}
+
+
+def section_heading(passage: Passage) -> str:
+    """The heading path of the passage's section ("Policy > Carry-over"), when it carries one.
+
+    `Passage` may gain a `heading` field from the knowledge index; until then this is "".
+    """
+    return str(getattr(passage, "heading", "") or "")
+
+
+def describe_source(passage: Passage) -> str:
+    """Document title and section, as the reader would name the source."""
+    heading = section_heading(passage)
+    title = passage.title or passage.doc_id
+    return f"{title} > {heading}" if heading and heading != title else title

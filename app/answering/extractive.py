@@ -10,7 +10,8 @@ How sentences are chosen
     weighs its idf over the given passages; a term that no passage mentions weighs
     double, framing words ("policy", "rule") and bare numbers weigh half. A sentence
     scores the weights of the terms it contains, 0.75 of the weight of terms found only
-    in its document title, section heading or table header, and a bonus for question
+    in its document title, section heading (the passage's own or one inside its text) or
+    table header, and a bonus for question
     word pairs it repeats in order. When the question asks for a figure ("how many",
     "when") sentences stating one are preferred. Current documents are preferred
     (deprecated x0.6, draft x0.85), long sentences are damped, and the retriever's
@@ -44,7 +45,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.answering.base import NOTE_CONFLICT, NOTE_DEPRECATED, drop_superseded, no_answer
+from app.answering.base import (
+    NOTE_CONFLICT,
+    NOTE_DEPRECATED,
+    describe_source,
+    drop_superseded,
+    no_answer,
+)
 from app.answering.text import (
     WEAK_STEMS,
     Sentence,
@@ -122,7 +129,7 @@ class ExtractiveAnswerer:
         if not asked or not usable:
             return no_answer(self.name)
         weights = TermWeights.for_question(
-            asked, [content_terms(f"{p.title}\n{p.text}") for p in usable]
+            asked, [content_terms(f"{describe_source(p)}\n{p.text}") for p in usable]
         )
         earlier = self._earlier_terms(history, asked)
         candidates = self._candidates(question, usable, weights, earlier)
@@ -158,7 +165,7 @@ class ExtractiveAnswerer:
         wants_figure = asks_for_figure(question)
         candidates = []
         for rank, passage in enumerate(passages):
-            title_terms = content_terms(passage.title)
+            title_terms = content_terms(describe_source(passage))
             heading_terms: set[str] = set()
             header: Sentence | None = None
             for position, sentence in enumerate(split_sentences(passage.text)):

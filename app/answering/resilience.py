@@ -6,7 +6,9 @@ may pass (rate limits, overload, server errors, timeouts, dropped connections) a
 `retry-after` asks. Failures that will not pass by waiting (a bad key, a bad request, a
 spend limit or billing problem) are not retried. Then it tries each fallback in order
 (a cheaper model, the extractive answerer) and adds a plain note for the person saying
-what happened. If every backend fails it raises `ModelUnavailable`.
+what happened. A fallback on the same backend as a failure of the account (bad key,
+spend limit) is skipped, since it would fail the same way. If every backend fails it
+raises `ModelUnavailable`.
 
 All of it happens within `deadline_s`. Each backend's turn ends `reserve_s` per remaining
 fallback before the deadline, so the last resort (usually the extractive answerer,
@@ -52,6 +54,9 @@ SPEND_LIMIT_CODES = frozenset(
         "linked_organization_billing_unavailable",
     }
 )
+
+ACCOUNT_FAILURES = frozenset({"authentication", "permission", "spend_limit"})
+"""Failures of the account, not the model: a fallback on the same backend would fail too."""
 
 REASONS = {
     "rate_limited": "rate limit reached",
@@ -182,6 +187,8 @@ class ResilientAnswerer:
         failures: list[Failure] = []
         primary_failure: Failure | None = None
         for position, backend in enumerate(backends):
+            if any(f.backend == backend.name and f.reason in ACCOUNT_FAILURES for f in failures):
+                continue
             remaining_after = len(backends) - position - 1
             turn_ends = deadline - self.reserve_s * remaining_after
             result = await self._try(

@@ -34,6 +34,8 @@ def user_json(ws: SandboxWorkspace, user: User) -> dict:
     }
     if user.email:
         profile["email"] = user.email
+    if user.title:
+        profile["title"] = user.title
     if user.bot_id:
         profile["bot_id"] = user.bot_id
         if user.bot_id == ws.bot.bot_id:
@@ -189,16 +191,21 @@ def view_json(ws: SandboxWorkspace, view: View) -> dict:
 
 
 def rich_text_blocks(text: str) -> list[dict]:
-    """The rich_text block Slack's clients attach to a typed message, mentions included."""
+    """The rich_text block Slack's clients attach to a typed message, mentions included.
+
+    `text` is mrkdwn (&, < and > escaped); the rich_text elements carry the plain text."""
     elements: list[dict] = []
     position = 0
-    for match in MENTION.finditer(text):
+    for match in REFERENCE.finditer(text):
         if match.start() > position:
-            elements.append({"type": "text", "text": text[position : match.start()]})
-        elements.append({"type": "user", "user_id": match.group(1)})
+            elements.append({"type": "text", "text": _unescape(text[position : match.start()])})
+        if match.group("user"):
+            elements.append({"type": "user", "user_id": match.group("user")})
+        else:
+            elements.append({"type": "channel", "channel_id": match.group("channel")})
         position = match.end()
     if position < len(text):
-        elements.append({"type": "text", "text": text[position:]})
+        elements.append({"type": "text", "text": _unescape(text[position:])})
     block_id = base64.b32encode(text.encode()[:3].ljust(3, b"_")).decode()[:5]
     return [
         {
@@ -207,6 +214,13 @@ def rich_text_blocks(text: str) -> list[dict]:
             "elements": [{"type": "rich_text_section", "elements": elements}],
         }
     ]
+
+
+REFERENCE = re.compile(r"<(?:@(?P<user>[UW][A-Z0-9]+)|#(?P<channel>[CGD][A-Z0-9]+))(?:\|[^>]*)?>")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def user_ref(user: User) -> dict:
@@ -340,6 +354,10 @@ def action_json(block_id: str, element: dict, *, value: str | None, action_ts: s
     }
     if "text" in element:
         action["text"] = element["text"]
+    if SELECTED.get(action["type"]) == "selected_option" and value is not None:
+        options = {o["value"]: o for o in _options(element)}
+        action["selected_option"] = options.get(value, _option(value))
+        return action
     if value is not None or "value" in element:
         action["value"] = value if value is not None else element["value"]
     if "style" in element:

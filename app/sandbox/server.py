@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from app.sandbox import payloads
+from app.sandbox.browser import BrowserView
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway, new_event_id
 from app.sandbox.state import (
     ApiCall,
@@ -51,6 +52,7 @@ class SandboxServer:
         port: int = 0,
         ack_timeout: float = 3.0,
         max_retries: int = 3,
+        message_shortcuts: list[dict[str, str]] | None = None,
     ) -> None:
         self.workspace = workspace
         self.bot_token = bot_token
@@ -70,6 +72,9 @@ class SandboxServer:
         self.app.router.add_route("*", "/api/{method}", self.web_api.handle)
         self.app.router.add_get("/link/", self.gateway.handle_link)
         self.app.router.add_post("/hooks/{token}", self.web_api.handle_response_url)
+        # The browser view at `url`; message_shortcuts: [{"callback_id": …, "name": …}]
+        self.browser = BrowserView(self, message_shortcuts=message_shortcuts)
+        self.browser.add_routes(self.app)
         self._runner: web.AppRunner | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
@@ -88,6 +93,7 @@ class SandboxServer:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self.browser.close()
         await self.gateway.close()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -14,7 +14,7 @@ required; everything else has defaults)::
               "name": "trellis",
               "events": ["app_mention", "message.im", ...]},   # subscriptions; default: all
       "users": [{"id": "U01ANA", "name": "ana", "real_name": "Ana Souza",
-                 "email": "ana@acme.example",
+                 "email": "ana@acme.example", "title": "Support Lead",
                  "is_bot": false, "is_admin": false, "deleted": false,
                  "guest": false | true | "single",   # multi- or single-channel guest
                  "external": false | true | "T0PARTNER"}],   # Slack Connect user (own team)
@@ -85,6 +85,7 @@ class User:
     is_restricted: bool = False
     is_ultra_restricted: bool = False
     bot_id: str | None = None
+    title: str = ""
 
 
 @dataclass
@@ -587,4 +588,5 @@ def _user_from_seed(entry: dict, team_id: str) -> User:
         is_restricted=bool(guest),
         is_ultra_restricted=guest == "single",
         bot_id=entry.get("bot_id"),
+        title=entry.get("title") or "",
     )

@@ -1,0 +1,104 @@
+"""SQL for App Home and the owners' digest: questions, failures, and drafts when they exist.
+
+Drafts belong to the approvals module; they are read here only through the table in the
+models' metadata, so this keeps working in a build without approvals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Table, func, not_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import Base
+from app.db.models.records import AuditRecord, PostedAnswer
+
+QUESTION_KINDS = ("question", "question.refused")
+FAILURE_SUFFIXES = (".failed", ".dead_lettered")
+WAITING_STATES = ("drafted", "pending")
+DRAFT_COLUMNS = {"state", "requester_email", "title", "created_at", "requirement", "approvals"}
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    kind: str
+    actor_email: str | None
+    payload: dict
+
+
+@dataclass(frozen=True)
+class WaitingDraft:
+    id: str
+    title: str
+    requester_email: str
+    created_at: datetime
+    eligible: tuple[frozenset[str], ...]
+    approved_by: frozenset[str]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def drafts_table() -> Table | None:
+    table = Base.metadata.tables.get("drafts")
+    if table is None or not set(table.c.keys()) >= DRAFT_COLUMNS:
+        return None
+    return table
+
+
+class DashboardRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def questions(self, *, since: datetime) -> list[QuestionRecord]:
+        rows = await self.session.execute(
+            select(AuditRecord.kind, AuditRecord.actor_email, AuditRecord.payload)
+            .where(AuditRecord.occurred_at >= since, AuditRecord.kind.in_(QUESTION_KINDS)))
+        return [QuestionRecord(kind, email, payload if isinstance(payload, dict) else {})
+                for kind, email, payload in rows]
+
+    async def failures(self, *, since: datetime) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(AuditRecord.kind, func.count())
+            .where(AuditRecord.occurred_at >= since,
+                   or_(*(AuditRecord.kind.endswith(s) for s in FAILURE_SUFFIXES)),
+                   not_(AuditRecord.kind.startswith("eval.")))
+            .group_by(AuditRecord.kind))
+        return dict(rows.all())
+
+    async def unanswered(self, *, since: datetime, limit: int = 5) -> list[tuple[str, int]]:
+        """The questions most often left without an answer (by their exact wording)."""
+        count = func.count().label("n")
+        rows = await self.session.execute(
+            select(PostedAnswer.question, count)
+            .where(PostedAnswer.created_at >= since, PostedAnswer.status == "no_answer",
+                   PostedAnswer.private.is_(False))
+            .group_by(PostedAnswer.question).order_by(count.desc(), PostedAnswer.question)
+            .limit(limit))
+        return [(question, n) for question, n in rows.all()]
+
+    async def waiting_drafts(self, *, limit: int = 200) -> list[WaitingDraft] | None:
+        """Drafts waiting for a decision, oldest first; None when there are no drafts here."""
+        table = drafts_table()
+        if table is None:
+            return None
+        rows = await self.session.execute(
+            select(table.c.id, table.c.title, table.c.requester_email, table.c.created_at,
+                   table.c.requirement, table.c.approvals)
+            .where(table.c.state.in_(WAITING_STATES)).order_by(table.c.created_at).limit(limit))
+        return [WaitingDraft(
+            id=row.id, title=row.title, requester_email=row.requester_email,
+            created_at=_aware(row.created_at),
+            eligible=tuple(frozenset(g) for g in (row.requirement or {}).get("eligible", ())),
+            approved_by=frozenset(a.get("email", "") for a in row.approvals or ()))
+            for row in rows]
+
+    async def my_drafts(self, email: str, *, limit: int = 10) -> Sequence[WaitingDraft] | None:
+        waiting = await self.waiting_drafts()
+        if waiting is None:
+            return None
+        return [d for d in waiting if d.requester_email.lower() == email.lower()][:limit]

@@ -1,0 +1,286 @@
+"""Telling document owners: flags, questions nobody could answer, conflicts, dead letters.
+
+Where a notice goes. An owner is a group or an email (a document's `owner`). Its people
+are told in the owners channel (trellis.yml `owners_channel`, an id or "#name"), with a
+mention, when they are members of it and every member of that channel may see the
+documents the notice is about; otherwise each of them (at most `MAX_DIRECT` people) by
+direct message, if they may see those documents. When no owner person can be reached,
+the notice goes to the owners channel: in full when its members may see the documents,
+otherwise as a short pointer without the content. Nothing here ever shows a document's
+content to someone outside its access list.
+
+Bursts. Questions nobody could answer and conflicts are queued in the database and sent
+per route (the owners they go to): at once when that route heard nothing within its
+window (`WINDOWS`), otherwise together in one message by `flush_notices`, which the
+scheduler runs every minute. A burst of fifty unanswered questions is two messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from app.answering.base import NOTE_CONFLICT, note_value
+from app.db.models.feedback import OwnerNotice
+from app.db.repositories.feedback import OwnerNoticeRepository
+from app.domain import AccessScope, AnswerStatus, Person
+from app.knowledge.search import get_documents
+from app.services import Services
+
+log = structlog.get_logger(__name__)
+
+MAX_DIRECT = 5
+NO_ANSWER, CONFLICT = "no_answer", "conflict"
+WINDOWS = {NO_ANSWER: timedelta(minutes=15), CONFLICT: timedelta(hours=24)}
+BATCH_LINES = 10
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str
+    """A channel id, or a person's Slack user id for a direct message."""
+    mentions: tuple[str, ...] = ()
+    full: bool = True
+    direct: bool = False
+
+
+# --- Routing ---------------------------------------------------------------------------
+
+
+async def owners_channel(services: Services) -> str | None:
+    reference = services.workspace.config.owners_channel
+    if not reference or services.slack is None:
+        return None
+    return await services.slack.channel_id(reference)
+
+
+async def _slack_id(services: Services, person: Person) -> str | None:
+    return person.slack_id or await services.slack.user_id_by_email(person.email)
+
+
+async def _sees_all(services: Services, scope: AccessScope, doc_ids: Sequence[str]) -> bool:
+    if not doc_ids:
+        return True
+    visible = await get_documents(services.database, scope=scope, doc_ids=doc_ids)
+    return len(visible) == len(set(doc_ids))
+
+
+async def _channel_scope(services: Services, channel: str) -> tuple[AccessScope, set[str]]:
+    members = set(await services.slack.members(channel))
+    viewers = []
+    for member in members:
+        found = await services.identity.identify(member)
+        if found.is_human:
+            viewers.append(found.person.principals if found.person else frozenset({"public"}))
+    return AccessScope.for_viewers(viewers), members
+
+
+def owner_people(services: Services, owners: Iterable[str]) -> list[Person]:
+    principals = [o for o in owners if o and not o.startswith("#")]
+    people = services.workspace.directory.expand(principals)
+    return sorted(people, key=lambda p: p.email)
+
+
+async def plan(services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = ()) -> list[Delivery]:
+    """Where a notice about `doc_ids` for `owners` goes (see the module docstring)."""
+    if services.slack is None:
+        return []
+    channel = await owners_channel(services)
+    channel_ok, members = False, set()
+    if channel:
+        scope, members = await _channel_scope(services, channel)
+        channel_ok = await _sees_all(services, scope, doc_ids)
+    mentions: list[str] = []
+    direct: list[Delivery] = []
+    for person in owner_people(services, owners):
+        slack_id = await _slack_id(services, person)
+        if slack_id is None:
+            continue
+        if channel_ok and slack_id in members:
+            mentions.append(slack_id)
+        elif len(direct) < MAX_DIRECT and await _sees_all(
+                services, AccessScope.for_person(person), doc_ids):
+            direct.append(Delivery(slack_id, direct=True))
+    deliveries = list(direct)
+    if channel and (mentions or not direct):
+        deliveries.insert(0, Delivery(channel, tuple(mentions), full=channel_ok))
+    if not deliveries:  # no owners channel and nobody reachable: the admins hear it
+        for person in owner_people(services, services.workspace.config.admins)[:MAX_DIRECT]:
+            slack_id = await _slack_id(services, person)
+            if slack_id and await _sees_all(services, AccessScope.for_person(person), doc_ids):
+                deliveries.append(Delivery(slack_id, direct=True))
+    return deliveries
+
+
+async def deliver(services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = (),
+                  text: str, blocks: list[dict], pointer: str) -> list[dict]:
+    """Post a notice where `plan` says; returns [{"channel", "ts"}] of what was posted.
+
+    `pointer` is what a channel that may not see the documents is shown instead."""
+    posted: list[dict] = []
+    for delivery in await plan(services, owners=owners, doc_ids=doc_ids):
+        try:
+            channel = (await services.slack.open_dm(delivery.channel) if delivery.direct
+                       else delivery.channel)
+            if delivery.full:
+                mention = " ".join(f"<@{m}>" for m in delivery.mentions)
+                shown = [section(mention)] + blocks if mention else blocks
+                ts = await services.slack.post(channel=channel, text=text, blocks=shown)
+            else:
+                ts = await services.slack.post(channel=channel, text=pointer,
+                                               blocks=[section(escape(pointer))])
+            posted.append({"channel": channel, "ts": ts, "full": delivery.full})
+        except Exception:  # one unreachable owner must not keep the others from hearing
+            log.warning("owner_notice_failed", channel=delivery.channel, exc_info=True)
+    if not posted:
+        log.warning("owner_notice_undelivered", owners=list(owners), text=text[:200])
+    return posted
+
+
+# --- Questions nobody could answer, and conflicts -------------------------------------
+
+
+async def after_question(services: Services, *, outcome, question: str) -> None:
+    """Tell owners what they should hear about a question's `Outcome`; never raises, so
+    the person who asked is never affected by it."""
+    try:
+        if outcome.status == AnswerStatus.NO_ANSWER:
+            await queue_notice(services, kind=NO_ANSWER, owners=outcome.public.owners,
+                               payload={"question": question, "audit_id": outcome.audit_id})
+        for reply in (r for r in (outcome.public, outcome.private) if r is not None):
+            docs = note_value(reply.notes, NOTE_CONFLICT)
+            if len(docs) >= 2:
+                await notify_conflict(services, doc_ids=docs, question=question,
+                                      audit_id=outcome.audit_id)
+                break
+    except Exception:
+        log.warning("owner_notice_failed", audit_id=outcome.audit_id, exc_info=True)
+
+
+async def notify_conflict(services: Services, *, doc_ids: Sequence[str], question: str,
+                          audit_id: str | None = None) -> None:
+    """Both documents' owners hear that current documents disagree."""
+    documents = await get_documents(services.database, doc_ids=doc_ids)
+    owners = sorted({d.owner for d in documents if d.owner})
+    await queue_notice(services, kind=CONFLICT, owners=owners, doc_ids=sorted(doc_ids),
+                       payload={"question": question, "audit_id": audit_id,
+                                "documents": [{"id": d.id, "title": d.title} for d in documents]})
+
+
+async def queue_notice(services: Services, *, kind: str, owners: Sequence[str],
+                       payload: dict, doc_ids: Sequence[str] = ()) -> None:
+    if services.slack is None:
+        return  # nobody to tell outside Slack (the CLI, eval runs)
+    route = f"{kind}:{','.join(sorted(doc_ids) if kind == CONFLICT else sorted(set(owners)))}"
+    async with services.database.session() as session:
+        repository = OwnerNoticeRepository(session)
+        await repository.add(OwnerNotice(
+            id=str(uuid.uuid4()), kind=kind, route=route, created_at=services.clock(),
+            payload={**payload, "owners": list(owners), "doc_ids": list(doc_ids)}))
+    await _send_if_due(services, route, now=services.clock())
+
+
+async def flush_notices(services: Services, *, now: datetime | None = None) -> int:
+    """Send every queued batch whose window has passed; returns how many messages went."""
+    now = now or services.clock()
+    async with services.database.session() as session:
+        routes = await OwnerNoticeRepository(session).routes_waiting()
+    sent = 0
+    for route in routes:
+        sent += await _send_if_due(services, route, now=now)
+    return sent
+
+
+async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
+    kind = route.split(":", 1)[0]
+    claim = str(uuid.uuid4())
+    async with services.database.session() as session:
+        repository = OwnerNoticeRepository(session)
+        last = await repository.last_sent(route)
+        if last is not None and _aware(last) > now - WINDOWS.get(kind, WINDOWS[NO_ANSWER]):
+            return 0
+        notices = await repository.claim(route, claim_id=claim, now=now)
+    if not notices:
+        return 0
+    owners = sorted({o for n in notices for o in n.payload.get("owners", ())})
+    doc_ids = sorted({d for n in notices for d in n.payload.get("doc_ids", ())})
+    text, blocks, pointer = _render_batch(kind, notices, owners)
+    posted = await deliver(services, owners=owners, doc_ids=doc_ids, text=text, blocks=blocks,
+                           pointer=pointer)
+    if not posted:
+        async with services.database.session() as session:
+            await OwnerNoticeRepository(session).release(claim)
+        return 0
+    return 1
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _render_batch(kind: str, notices: Sequence[OwnerNotice], owners: Sequence[str]) -> tuple[str, list[dict], str]:
+    questions = list(dict.fromkeys(n.payload.get("question", "") for n in notices))
+    lines = [f"• {escape(q[:300])}" for q in questions[:BATCH_LINES]]
+    if len(questions) > BATCH_LINES:
+        lines.append(f"…and {len(questions) - BATCH_LINES} more.")
+    who = escape(", ".join(owners) or "the Trellis owners")
+    if kind == CONFLICT:
+        documents = notices[-1].payload.get("documents", [])
+        names = " and ".join(f"*{escape(d['title'])}* (`{escape(d['id'])}`)" for d in documents)
+        head = (f":twisted_rightwards_arrows: *Documents disagree.* {names} are both current but "
+                f"give different answers to:")
+        tail = ("Trellis shows both and says they conflict until one is corrected, marked "
+                "`status: deprecated`, or `supersedes` the other.")
+        text = "Two current documents disagree; please reconcile them."
+        pointer = (f"Two current documents owned by {', '.join(owners)} disagree. Their owners "
+                   "could not be reached here; please ask them to reconcile the documents.")
+    else:
+        count = len(questions)
+        head = (f":grey_question: *{count} question{'s' if count != 1 else ''} Trellis could not "
+                f"answer* from the documents owned by {who}:")
+        tail = ("If the answer belongs in your documents, add it; the next question will find it. "
+                "These are from the last few minutes; more will come in one message, not one each.")
+        text = f"{count} question{'s' if count != 1 else ''} Trellis could not answer."
+        pointer = text
+    blocks = [section(head), section("\n".join(lines) or "•"),
+              {"type": "context", "elements": [{"type": "mrkdwn", "text": tail}]}]
+    return text, blocks, pointer
+
+
+# --- Dead letters ----------------------------------------------------------------------
+
+
+async def notify_dead_letter(services: Services, *, summary: str, error: str,
+                             owners: Sequence[str] = (), requester_email: str | None = None,
+                             reference: str | None = None, actions: Sequence[dict] = ()) -> list[dict]:
+    """An approved action failed for good: tell the owners (channel or the given owners).
+
+    `actions` are Block Kit buttons to add (e.g. Retry). Returns [{"channel", "ts"}] of the
+    notices, so the caller can update them later."""
+    requester = services.workspace.directory.by_email(requester_email)
+    lines = [":rotating_light: *An approved action failed and was not carried out.*",
+             escape(summary[:1500]), f"*Error:* {escape(error[:800])}"]
+    if requester:
+        lines.append(f"*Requested by:* {escape(requester.name)}")
+    if reference:
+        lines.append(f"*Reference:* `{escape(reference[:100])}`")
+    blocks = [section("\n".join(lines)),
+              {"type": "context", "elements": [{"type": "mrkdwn", "text":
+               "Nothing more will be tried automatically. Fix the cause, then retry, or tell "
+               "the requester what happens instead."}]}]
+    if actions:
+        blocks.append({"type": "actions", "block_id": "trellis_dead_letter", "elements": list(actions)})
+    return await deliver(services, owners=owners, text=f"An approved action failed: {summary[:200]}",
+                         blocks=blocks, pointer=f"An approved action failed: {summary[:200]}")

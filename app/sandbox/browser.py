@@ -1,0 +1,299 @@
+"""The sandbox in a browser: a Slack-like page served by the `SandboxServer` itself.
+
+    GET  /                      the page (static/index.html; no build step, nothing remote)
+    GET  /static/NAME           its scripts and styles
+    GET  /ui/state?as=USER      what USER sees (app.sandbox.snapshot)
+    GET  /ui/events?as=USER     Server-Sent Events: one `change` per change USER can see
+    POST /ui/actions/NAME       what a person does, as JSON {"as": USER, ...}
+
+Every action goes through the server's simulation API, so the app receives the same
+Socket Mode envelopes as from Slack: a click is a `block_actions` payload, a modal's
+submit a `view_submission`, a typed `/command` a `slash_commands` payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from app.sandbox import payloads
+from app.sandbox.snapshot import default_person, snapshot, typed_text
+from app.sandbox.state import Change, User
+
+if TYPE_CHECKING:
+    from app.sandbox.server import SandboxServer
+
+STATIC = Path(__file__).with_name("static")
+STATIC_NAME = re.compile(r"^[a-z][a-z0-9_-]*\.(js|css|svg|png)$")
+CONTENT_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".html": "text/html",
+}
+# The page runs only its own files: no inline script, nothing fetched from elsewhere.
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+KEEPALIVE_SECONDS = 15.0
+PERSONAL_KINDS = ("ephemeral_", "view_", "home_")
+
+Action = Callable[[User, dict], Awaitable[dict]]
+
+
+class BrowserView:
+    """Routes of the browser view over one running `SandboxServer`."""
+
+    def __init__(
+        self, server: SandboxServer, *, message_shortcuts: list[dict[str, str]] | None = None
+    ) -> None:
+        self.server = server
+        self.message_shortcuts = list(message_shortcuts or [])
+        self._streams: set[asyncio.Queue[str | None]] = set()
+        self._actions: dict[str, Action] = {
+            "post": self.post,
+            "react": self.react,
+            "unreact": self.unreact,
+            "click": self.click,
+            "click_view": self.click_view,
+            "command": self.command,
+            "shortcut": self.shortcut,
+            "submit": self.submit,
+            "close": self.close_view,
+            "home": self.open_home,
+        }
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self.page)
+        app.router.add_get("/static/{name}", self.static)
+        app.router.add_get("/ui/state", self.state)
+        app.router.add_get("/ui/events", self.events)
+        app.router.add_post("/ui/actions/{name}", self.act)
+
+    def close(self) -> None:
+        """End every open event stream (the server is stopping)."""
+        for queue in list(self._streams):
+            queue.put_nowait(None)
+
+    # -- the page ---------------------------------------------------------------------------
+
+    async def page(self, request: web.Request) -> web.Response:
+        return _file_response(STATIC / "index.html")
+
+    async def static(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        path = STATIC / name
+        if not STATIC_NAME.match(name) or not path.is_file():
+            raise web.HTTPNotFound(text=f"no file {name}")
+        return _file_response(path)
+
+    # -- what a person sees -----------------------------------------------------------------
+
+    async def state(self, request: web.Request) -> web.Response:
+        user = self._viewer(request.query.get("as"))
+        ws = self.server.workspace
+        return web.json_response(
+            snapshot(ws, user, message_shortcuts=self.message_shortcuts),
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def events(self, request: web.Request) -> web.StreamResponse:
+        user = self._viewer(request.query.get("as"))
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
+        )
+        await response.prepare(request)
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def relay(change: Change) -> None:
+            if self._concerns(change, user):
+                queue.put_nowait(change.kind)
+
+        unsubscribe = self.server.workspace.subscribe(relay)
+        self._streams.add(queue)
+        try:
+            await response.write(b"retry: 1000\nevent: ready\ndata: {}\n\n")
+            while True:
+                try:
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        kind = await queue.get()
+                except TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                    continue
+                if kind is None:
+                    break
+                data = json.dumps({"kind": kind})
+                await response.write(f"event: change\ndata: {data}\n\n".encode())
+        except (ConnectionResetError, ConnectionError):
+            pass
+        finally:
+            unsubscribe()
+            self._streams.discard(queue)
+        with contextlib.suppress(ConnectionError):
+            await response.write_eof()
+        return response
+
+    def _concerns(self, change: Change, user: User) -> bool:
+        if change.kind == "api_call":
+            return False
+        if change.kind.startswith(PERSONAL_KINDS):
+            return change.user == user.id
+        conversation = self.server.workspace.conversation(change.channel or "")
+        return conversation is None or user.id in conversation.members
+
+    # -- what a person does -----------------------------------------------------------------
+
+    async def act(self, request: web.Request) -> web.Response:
+        from app.sandbox.server import OperationTimeout, SimulationError
+
+        name = request.match_info["name"]
+        action = self._actions.get(name)
+        if action is None:
+            raise web.HTTPNotFound(text=f"no action {name}")
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            return _refusal(400, "bad_request", "Send a JSON object.")
+        try:
+            user = self._viewer(body.get("as"))
+            result = await action(user, body)
+        except web.HTTPException:
+            raise
+        except OperationTimeout:
+            return _refusal(
+                504,
+                "operation_timeout",
+                "The app did not answer in time. Is Trellis running and connected?",
+            )
+        except (SimulationError, LookupError, ValueError, TypeError) as error:
+            return _refusal(400, "refused", str(error).strip("'\""))
+        return web.json_response({"ok": True, **result})
+
+    async def post(self, user: User, body: dict) -> dict:
+        text = typed_text(self.server.workspace, _required(body, "text"))
+        ts = await self.server.post_message(
+            user.id, _required(body, "channel"), text, thread_ts=body.get("thread_ts") or None
+        )
+        return {"ts": ts, "text": text}
+
+    async def react(self, user: User, body: dict) -> dict:
+        await self.server.add_reaction(
+            user.id, _required(body, "channel"), _required(body, "ts"), _emoji(body)
+        )
+        return {}
+
+    async def unreact(self, user: User, body: dict) -> dict:
+        await self.server.remove_reaction(
+            user.id, _required(body, "channel"), _required(body, "ts"), _emoji(body)
+        )
+        return {}
+
+    async def click(self, user: User, body: dict) -> dict:
+        ack = await self.server.click_button(
+            user.id,
+            _required(body, "channel"),
+            _required(body, "ts"),
+            _required(body, "action_id"),
+            value=body.get("value"),
+            block_id=body.get("block_id"),
+        )
+        return {"ack": ack}
+
+    async def click_view(self, user: User, body: dict) -> dict:
+        ack = await self.server.click_view_button(
+            user.id,
+            _required(body, "view_id"),
+            _required(body, "action_id"),
+            value=body.get("value"),
+            block_id=body.get("block_id"),
+            values=body.get("values") if isinstance(body.get("values"), dict) else None,
+        )
+        return {"ack": ack}
+
+    async def command(self, user: User, body: dict) -> dict:
+        command = _required(body, "command").strip()
+        if not command.startswith("/") or len(command) < 2:
+            raise ValueError(f"{command} is not a slash command")
+        ack = await self.server.slash_command(
+            user.id, _required(body, "channel"), command, str(body.get("text") or "")
+        )
+        return {"ack": ack}
+
+    async def shortcut(self, user: User, body: dict) -> dict:
+        ack = await self.server.message_shortcut(
+            user.id, _required(body, "channel"), _required(body, "ts"), _required(body, "callback_id")
+        )
+        return {"ack": ack}
+
+    async def submit(self, user: User, body: dict) -> dict:
+        view_id = _required(body, "view_id")
+        values = body.get("values") if isinstance(body.get("values"), dict) else {}
+        view = self.server.workspace.find_view(view_id)
+        if view is not None:
+            blocks = view.spec.get("blocks", [])
+            missing = payloads.missing_inputs(blocks, payloads.state_values(blocks, values))
+            if missing:
+                errors = {block_id: "Please complete this required field." for block_id in missing}
+                return {"ack": {"response_action": "errors", "errors": errors}}
+        ack = await self.server.submit_view(user.id, view_id, values)
+        return {"ack": ack}
+
+    async def close_view(self, user: User, body: dict) -> dict:
+        await self.server.close_view(user.id, _required(body, "view_id"))
+        return {}
+
+    async def open_home(self, user: User, body: dict) -> dict:
+        await self.server.open_home(user.id)
+        return {}
+
+    # -- lookups ----------------------------------------------------------------------------
+
+    def _viewer(self, user_id: Any) -> User:
+        ws = self.server.workspace
+        if not user_id:
+            user = default_person(ws)
+            if user is None:
+                raise web.HTTPNotFound(text="this workspace has nobody in it")
+            return user
+        user = ws.user(str(user_id))
+        if user is None or user.deleted or user.is_bot:
+            raise web.HTTPNotFound(text=f"no person {user_id} in this workspace")
+        return user
+
+
+def _required(body: dict, key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"missing {key}")
+    return value
+
+
+def _emoji(body: dict) -> str:
+    name = _required(body, "name").strip(":").strip()
+    if not re.fullmatch(r"[a-z0-9_+'-]+", name):
+        raise ValueError(f"{name} is not an emoji name")
+    return name
+
+
+def _refusal(status: int, error: str, message: str) -> web.Response:
+    return web.json_response({"ok": False, "error": error, "message": message}, status=status)
+
+
+def _file_response(path: Path) -> web.Response:
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if path.suffix == ".html":
+        headers["Content-Security-Policy"] = POLICY
+    kind = CONTENT_TYPES[path.suffix]
+    charset = "utf-8" if kind.startswith("text/") or kind.endswith("+xml") else None
+    return web.Response(body=path.read_bytes(), content_type=kind, charset=charset, headers=headers)

@@ -1,0 +1,55 @@
+"""Reactions on Trellis answers: a flag emoji from a permitted flagger opens a flag.
+
+The rules (who may flag, one flag per person, what a removed reaction does) live in
+app/feedback.py; this module only turns the events into calls and tells people.
+"""
+
+from __future__ import annotations
+
+from app import feedback
+from app.services import Services
+from handlers import flag_blocks
+from handlers.feedback import refresh_notices, send_flag_to_owners
+
+
+def register(app) -> None:
+    app.event("reaction_added")(on_reaction_added)
+    app.event("reaction_removed")(on_reaction_removed)
+
+
+def _on_a_message(event: dict) -> bool:
+    item = event.get("item") or {}
+    return item.get("type") == "message" and bool(item.get("channel")) and bool(item.get("ts"))
+
+
+async def _first_delivery(services: Services, body: dict) -> bool:
+    event_id = body.get("event_id")
+    return not event_id or await services.claim_event([f"event:{event_id}"])
+
+
+async def on_reaction_added(body: dict, event: dict, services: Services) -> None:
+    if not _on_a_message(event) or not feedback.is_flag_reaction(services, event.get("reaction", "")):
+        return
+    if not await _first_delivery(services, body):
+        return
+    recorded = await feedback.flag_answer(
+        services, channel_id=event["item"]["channel"], message_ts=event["item"]["ts"],
+        reactor_slack_id=event["user"], reaction=event["reaction"])
+    if recorded is None or not recorded.created:
+        return
+    await send_flag_to_owners(services, recorded.case)
+    text, blocks = flag_blocks.flagger_prompt(recorded.case)
+    await services.slack.post_private(channel=recorded.case.channel_id, user=event["user"],
+                                      thread_ts=recorded.case.thread_ts, text=text, blocks=blocks)
+
+
+async def on_reaction_removed(body: dict, event: dict, services: Services) -> None:
+    if not _on_a_message(event) or not feedback.is_flag_reaction(services, event.get("reaction", "")):
+        return
+    if not await _first_delivery(services, body):
+        return
+    withdrawn = await feedback.unflag_answer(
+        services, channel_id=event["item"]["channel"], message_ts=event["item"]["ts"],
+        reactor_slack_id=event["user"], reaction=event["reaction"])
+    if withdrawn is not None:
+        await refresh_notices(services, withdrawn)
