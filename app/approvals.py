@@ -33,7 +33,7 @@ from app.audit import AuditLog
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
-from app.domain import Person
+from app.domain import Person, Usage
 from app.drafts import (
     APPROVED_STATES,
     ActionView,
@@ -109,7 +109,8 @@ class Approvals:
                      text: str, citations: Sequence[dict[str, Any]], confidence: float,
                      actions: Sequence[dict[str, Any]], requirement: ApprovalRequirement,
                      rule: str, rule_version: str, timing: Timing = Timing(),
-                     private: bool = False, answer_id: str | None = None) -> DraftView:
+                     private: bool = False, answer_id: str | None = None,
+                     usage: Usage | None = None, model: str | None = None) -> DraftView:
         now = self.clock()
         draft = Draft(
             id=str(uuid.uuid4()), kind=kind, workflow=workflow, title=title, mode=mode,
@@ -125,11 +126,14 @@ class Approvals:
             expires_at=_after(now, timing.expire_after))
         async with self.database.session() as session:
             await DraftRepository(session).add(draft)
-            await self._record(session, draft, "draft.created", None, to=S.DRAFTED,
-                               extra={"inputs": draft.inputs, "text": text,
-                                      "citations": [c.get("doc_id") for c in citations],
-                                      "approvers": list(requirement.approvers),
-                                      "require": requirement.require})
+            facts = {"inputs": draft.inputs, "text": text,
+                     "citations": [c.get("doc_id") for c in citations],
+                     "approvers": list(requirement.approvers), "require": requirement.require,
+                     "actions": [a.get("description") for a in actions]}
+            if usage is not None and model:
+                facts.update(usage=usage.__dict__, model=model)
+            await self._record(session, draft, "draft.created", requester, to=S.DRAFTED,
+                               extra=facts)
             return await self._view(session, draft)
 
     async def submit(self, *, draft_id: str, card_channel: str, card_ts: str) -> DraftView:

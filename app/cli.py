@@ -35,6 +35,13 @@ WorkspaceOption = Annotated[
 ]
 
 
+@cli.callback()
+def _configure() -> None:
+    from app.logging import configure_logging
+
+    configure_logging(Settings())
+
+
 def _settings(workspace: Path | None) -> Settings:
     settings = Settings()
     if workspace is not None:
@@ -125,17 +132,19 @@ def db_upgrade() -> None:
 @audit_cli.command("verify")
 def audit_verify(
     head: Annotated[str | None, typer.Option(help="A recorded head as SEQ:HASH, to detect a cut tail.")] = None,
+    head_file: Annotated[Path | None, typer.Option(
+        help="Check against the head recorded in this file, then record the new head in it.")] = None,
 ) -> None:
     """Check the hash chain; exits non-zero on any edited, deleted or reordered record."""
+    from app.audit_heads import parse_head, read_head, write_head
     from app.operations import verify_audit
 
-    expected = None
-    if head:
-        seq, _, digest = head.partition(":")
-        expected = (int(seq), digest)
+    expected = parse_head(head) if head else read_head(head_file) if head_file else None
     report = _run(lambda: verify_audit(Settings(), expected_head=expected))
     if report.ok:
         console.print(f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}")
+        if head_file:
+            write_head(head_file, report.head_seq, report.head_hash)
         return
     for problem in report.problems:
         errors.print(f"[red]✗[/red] {problem}", highlight=False)
@@ -144,18 +153,30 @@ def audit_verify(
 
 
 @audit_cli.command("show")
-def audit_show(record_id: Annotated[str, typer.Argument(help="An audit id (as printed by ask).")]) -> None:
+def audit_show(
+    record_id: Annotated[str, typer.Argument(help="An audit id (as printed by ask), or an answer id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw audit records.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
     """Print one question's whole story."""
-    from app.operations import audit_story
+    from app.stories import for_operator, render
 
-    records = _run(lambda: audit_story(Settings(), record_id))
-    if not records:
+    story = _run(lambda: for_operator(_settings(workspace), record_id))
+    if story is None:
         errors.print(f"No audit record {record_id}.")
         raise typer.Exit(1)
-    for record in records:
+    if not as_json:
+        render(story, console)
+        return
+    for record in story.records:
         console.print(f"[bold]{record.kind}[/bold] #{record.seq} at {record.occurred_at} "
                       f"by {record.actor_email or record.actor_slack_id or '-'} in {record.channel_id or '-'}")
         console.print_json(json.dumps(record.payload, ensure_ascii=False))
+
+
+from app import cli_trust  # noqa: E402  (its commands use the helpers above)
+
+cli_trust.register(cli, audit_cli)
 
 
 def main() -> None:

@@ -100,6 +100,8 @@ class Passage:
     supersedes: str | None = None
     tags: tuple[str, ...] = ()
     access: tuple[str, ...] = ()
+    heading: str | None = None
+    """The section heading the chunk sits under, when the document has one."""
 
 
 @dataclass(frozen=True)

@@ -40,13 +40,14 @@ from app.db.session import Database
 from app.domain import AccessScope, Usage
 from app.knowledge.ingest import ingest
 from app.knowledge.search import get_documents
+from app.operations import open_database
 from app.pipeline import Outcome, Question, answer_question
 from app.pricing import cost_of, usage_from
 from app.sandbox.company import SandboxDirectory, seed_for
 from app.sandbox.state import SandboxWorkspace
-from app.services import Services, build_services
+from app.services import Services, build_answerer, build_services
 from app.slack_api import SlackChannel
-from app.workspace import EvalCase, EvalsConfig, Workspace
+from app.workspace import EvalCase, EvalsConfig, Workspace, load_workspace
 
 LEAK_MIN_CHARS = 60
 """Sentences shorter than this are too generic to count as leaked text."""
@@ -253,3 +254,12 @@ def _score(results: Sequence[CaseResult], cases: Sequence[EvalCase], cost: float
         cases_hash=cases_hash(cases),
         cost_usd=round(cost, 6),
     )
+
+
+async def evaluate(settings: Settings) -> EvalReport:
+    """`trellis eval`: the workspace's golden set against its own configuration."""
+    workspace = load_workspace(settings.workspace_path())
+    report = await run_evals(settings, workspace, answerer=build_answerer(settings, workspace))
+    async with open_database(settings) as database:
+        await record_run(AuditLog(database), report, purpose="cli")
+    return report

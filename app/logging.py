@@ -5,8 +5,8 @@ redacted before anything is written.
 `logging` (slack_bolt, httpx, anthropic, Trellis modules that use it) through the same
 processors, so every line goes through `redact`:
 
-- values under keys that name a secret (token, secret, password, api_key, authorization,
-  cookie, signature …) become "[redacted]";
+- text under keys that name a secret (token, secret, password, api_key, authorization,
+  cookie, signature …) becomes "[redacted]";
 - Slack tokens (xoxb-, xoxp-, xapp- …), Anthropic keys (sk-ant-…), bearer tokens and the
   password in a URL (postgresql://user:PASSWORD@host) are cut out of any text;
 - email addresses become a stable hash that keeps the domain, e.g.
@@ -99,11 +99,22 @@ def processors(*, json_lines: bool) -> tuple[list, Any]:
     return shared, renderer
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of writing."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(settings: Settings, *, stream: Any = None, json_lines: bool | None = None) -> None:
     """Set up structlog and the standard library's logging for this process."""
-    stream = stream or sys.stderr
     if json_lines is None:
-        json_lines = settings.log_json or not getattr(stream, "isatty", lambda: False)()
+        json_lines = settings.log_json or not getattr(stream or sys.stderr, "isatty", bool)()
     shared, renderer = processors(json_lines=json_lines)
     structlog.configure(
         processors=[structlog.stdlib.filter_by_level, *shared,
@@ -112,7 +123,7 @@ def configure_logging(settings: Settings, *, stream: Any = None, json_lines: boo
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from app import access, budgets, feedback
+from app import access, budgets, drafting, feedback, review
+from app.actions import plan
 from app.answering.citations import verify_citations
+from app.approvals import Timing
 from app.db.models.records import PostedAnswer
 from app.db.repositories.records import AnswerRepository
 from app.domain import (
@@ -28,8 +31,10 @@ from app.domain import (
     Turn,
     Usage,
 )
-from app.errors import IdentityUnknown
+from app.drafts import DraftView
+from app.errors import AccessDenied, IdentityUnknown, RuleViolation
 from app.knowledge.search import search
+from app.rules import InvalidInput
 from app.services import Services
 from app.slack_api import SlackChannel
 
@@ -127,10 +132,25 @@ async def answer_question(services: Services, question: Question) -> Outcome:
             private = None
     timer.lap("answer")
 
-    # 5. Review and 6. logs: one audit record for the whole question.
+    # 5. Review: an answer the rules mark as sensitive waits for a reviewer.
+    held = public.status == AnswerStatus.ANSWERED and review.needs_review(
+        services, person=person, channel=question.channel, text=public.text,
+        confidence=public.confidence, citations=public.citations, passages=passages)
     status = public.status if not private else AnswerStatus.ANSWERED
+    status = AnswerStatus.NEEDS_APPROVAL if held else status
+
+    # 6. Logs: one audit record for the whole question.
     public, private = await _record(services, question, person, audience, audit_id, timer,
                                     passages, fuller, public, private, status)
+    if held:
+        notice = await review.hold_answer(
+            services, person=person, slack_user_id=question.slack_user_id,
+            channel=question.channel, thread_ts=question.thread_ts or question.message_ts,
+            private=question.private, question=question.text, answer_id=public.answer_id,
+            text=public.text, citations=public.citations, confidence=public.confidence,
+            scope_label=public.scope_label)
+        return Outcome(audit_id, status, Reply(status, notice, scope_label=public.scope_label),
+                       None, person)
     return Outcome(audit_id, status, public, private, person)
 
 
@@ -251,3 +271,102 @@ def _posted(answer_id: str, audit_id: str, question: Question, person: Person, r
         asker_email=person.email, question=question.text, answer=reply.text,
         status=reply.status.value, confidence=reply.confidence,
         citations=[c.as_dict() for c in reply.citations], private=private)
+
+
+# --- Workflows ---------------------------------------------------------------------------
+#
+#   Slack user ─► identity ─► may start ─► input ─► allowed data ─► draft ─► approval rule
+#              ─► card (or approved at once) ─► outbox ─► downstream system
+
+
+@dataclass(frozen=True)
+class WorkflowRequest:
+    workflow: str
+    inputs: Mapping[str, Any]
+    channel: SlackChannel
+    slack_user_id: str | None = None
+    person: Person | None = None
+    thread_ts: str | None = None
+    """The message whose thread the requester hears back in."""
+
+
+@dataclass(frozen=True)
+class WorkflowOutcome:
+    """`status`: refused, invalid, pending (a card awaits approvers), approved (no approval
+    needed; the outbox carries it out), waiting (saved, but no card could be posted yet)."""
+
+    status: str
+    message: str
+    draft: DraftView | None = None
+    problems: Mapping[str, str] = field(default_factory=dict)
+    person: Person | None = None
+
+
+async def start_workflow(services: Services, request: WorkflowRequest) -> WorkflowOutcome:
+    rulebook = services.workspace.rulebook
+
+    # 1. Identity: who is asking. Unknown people are refused.
+    try:
+        person = request.person or await services.identity.resolve(request.slack_user_id or "")
+    except IdentityUnknown as refusal:
+        return WorkflowOutcome("refused", refusal.user_message)
+
+    # 2. Business rules: may this person start it, and does the input fit?
+    try:
+        workflow = rulebook.workflow(request.workflow)
+        if not rulebook.may_start(request.workflow, person):
+            raise AccessDenied(f"Only {', '.join(workflow.started_by)} can start "
+                               f"{workflow.title}. Ask one of them, or an admin.")
+        inputs = rulebook.validate_input(request.workflow, request.inputs)
+    except InvalidInput as bad:
+        return WorkflowOutcome("invalid", bad.user_message, problems=bad.problems, person=person)
+    except (AccessDenied, RuleViolation) as refusal:
+        return WorkflowOutcome("refused", refusal.user_message, person=person)
+
+    # 3. Allowed data: only documents the requester may see.
+    passages = await drafting.allowed_passages(services, workflow=workflow, inputs=inputs,
+                                               person=person)
+
+    # 4. AI output: the draft, and what approving it will do.
+    draft = await drafting.compose(services, workflow=workflow, inputs=inputs, person=person,
+                                   passages=passages)
+    try:
+        actions = [] if workflow.mode == "draft_only" else plan(
+            workflow, inputs=inputs, text=draft.text, requester_email=person.email,
+            requester_name=person.name)
+        # 5. Approval rule: who must approve (nobody, one person, several).
+        needs = rulebook.approval_for(request.workflow, requester=person,
+                                      channel=request.channel, input=inputs, draft=draft.facts)
+    except RuleViolation as refusal:
+        return WorkflowOutcome("refused", refusal.user_message, person=person)
+    view = await services.approvals.create(
+        kind="workflow", workflow=request.workflow, title=workflow.title, mode=workflow.mode,
+        requester=person, requester_slack_id=request.slack_user_id or person.slack_id,
+        channel_id=request.channel.id, thread_ts=request.thread_ts, inputs=inputs,
+        text=draft.text, citations=[c.as_dict() for c in draft.citations],
+        confidence=draft.confidence, actions=[a.as_dict() for a in actions], requirement=needs,
+        rule=drafting.rule_for(workflow, needs), rule_version=services.workspace.version,
+        timing=Timing(workflow.remind_after, workflow.escalate_after, workflow.expire_after),
+        usage=draft.usage, model=draft.model)
+
+    # 6. Approved at once when nobody needs to approve; otherwise a card for the approvers.
+    if needs.auto or workflow.mode == "act":
+        reason = "mode act" if workflow.mode == "act" else drafting.rule_for(workflow, needs)
+        view = await services.approvals.approve_automatically(draft_id=view.id, reason=reason)
+        # 7. The outbox carries the actions out; the worker was woken by the approval.
+        return WorkflowOutcome("approved", f"{workflow.title} needs no approval ({reason}); "
+                               "Trellis is carrying it out now.", view, person=person)
+    try:
+        card = await services.notifier.post_card(view)
+    except Exception as exc:  # saved; the scheduler posts the card when Slack is back
+        return WorkflowOutcome("waiting", "Your request is saved, but its approval card could "
+                               f"not be posted yet ({exc}). Trellis will post it shortly.",
+                               view, person=person)
+    if card is None:
+        return WorkflowOutcome("waiting", "Your request is saved and waits for approval; "
+                               "there is no approvals channel to post it in, so ask an approver "
+                               "to look at their Trellis home.", view, person=person)
+    view = await services.approvals.submit(draft_id=view.id, card_channel=card[0],
+                                           card_ts=card[1])
+    return WorkflowOutcome("pending", f"{workflow.title} is waiting for approval by "
+                           f"{drafting.approvers_text(needs)}.", view, person=person)

@@ -11,6 +11,7 @@ and reloads when a versioned file changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 import structlog
@@ -18,7 +19,7 @@ import structlog
 from app.answering.base import Answerer
 from app.identity import IdentityResolver
 from app.services import Services, admins_hint, build_answerer
-from app.versions import Gate, Verdict, signature
+from app.versions import Gate, Verdict, refusal_text, signature
 from app.workspace import Workspace
 
 log = structlog.get_logger(__name__)
@@ -68,18 +69,6 @@ async def reload(services: Services, *, force: bool = False,
     return verdict
 
 
-def refusal_text(verdict: Verdict, *, live_version: str) -> str:
-    if verdict.outcome == "broken":
-        return (f":warning: A workspace change could not be loaded: {verdict.reason}. "
-                f"Trellis keeps answering with version `{live_version}`. Fix the file and save "
-                "it again (or run `trellis reload`).")
-    failed = [r.case_id for r in verdict.report.results if not r.passed] if verdict.report else []
-    cases = f" Failing eval cases: {', '.join(failed[:10])}." if failed else ""
-    return (f":no_entry: Version `{verdict.version}` did not go live: {verdict.reason}. "
-            f"Trellis keeps answering with version `{live_version}`.{cases} "
-            "Run `trellis eval` to see every case.")
-
-
 async def tell_owners(services: Services, text: str) -> None:
     channel = services.workspace.config.owners_channel
     post = getattr(services.slack, "post", None)
@@ -122,3 +111,16 @@ async def watch(services: Services, *, stop: asyncio.Event, interval_s: float = 
             await reload(services, answerer_for=answerer_for)
         except Exception:
             log.exception("reload_failed")
+
+
+async def start(services: Services, *, stop: asyncio.Event) -> asyncio.Task:
+    """Record the version this process starts with as live, then watch the folder."""
+    await gate_for(services).register(services.workspace)
+    services.metrics.observe_version(version=services.workspace.version, scores=None)
+    return asyncio.create_task(watch(services, stop=stop), name="trellis-workspace-watcher")
+
+
+async def finish(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

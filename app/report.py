@@ -12,15 +12,17 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from app.config import Settings
 from app.db.repositories.measurements import MeasurementRepository
 from app.db.session import Database
 from app.domain import Usage
+from app.operations import open_database
 from app.pricing import Cost, cost_of, usage_from
 
 QUESTION_KINDS = ("question", "question.refused")
@@ -250,3 +252,10 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f}m"
     return f"{seconds / 3600:.1f}h"
+
+
+async def report_for(settings: Settings, *, since: timedelta | None) -> Report:
+    """`trellis report`: the period up to now, from the configured database."""
+    now = datetime.now(UTC)
+    async with open_database(settings) as database:
+        return await build_report(database, since=now - since if since else None, now=now)

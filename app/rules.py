@@ -674,7 +674,7 @@ class RuleBook:
     def _resolve(
         self,
         slug: str,
-        wf: Workflow,
+        wf: Workflow | AnswerReview,
         requester: Person,
         principals: list[str],
         require: Literal["any", "all"],
@@ -733,6 +733,12 @@ class RuleBook:
         )
 
     # Answers --------------------------------------------------------------------------
+
+    def review_requirement(self, *, requester: Person) -> ApprovalRequirement:
+        """Who reviews an answer that `answer_needs_review` holds back (answers.reviewers)."""
+        review = self.rules.answers
+        return self._resolve("answers", review, requester, list(review.reviewers), "any", None,
+                             failed_safe=False, reason="")
 
     def answer_needs_review(
         self, *, requester: Person, channel: Any = None, draft: Any = None

@@ -11,8 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import anthropic
-
 from app import answering
 from app.answering.base import Answerer
 from app.answering.extractive import ExtractiveAnswerer
@@ -138,9 +136,12 @@ def build_services(settings: Settings, workspace: Workspace, database: Database,
     )
 
 
-def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
+def anthropic_client(settings: Settings):
+    """An AsyncAnthropic client when a key is set (imported only then: the SDK is large)."""
     if not settings.anthropic_enabled:
         return None
+    import anthropic
+
     return anthropic.AsyncAnthropic(
         api_key=settings.anthropic_api_key.get_secret_value(),
         base_url=settings.anthropic_base_url or None,
@@ -149,7 +150,7 @@ def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
 
 
 def build_answerer(settings: Settings, workspace: Workspace,
-                   client: anthropic.AsyncAnthropic | None = None) -> Answerer:
+                   client=None) -> Answerer:
     """Claude with fallbacks when a key is set, otherwise the offline extractive answerer."""
     client = client or anthropic_client(settings)
     if client is None:

@@ -17,13 +17,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from app.config import Settings
 from app.db.models.records import AuditRecord
 from app.db.repositories.stories import StoryRepository
 from app.db.session import Database
 from app.directory import Directory
 from app.domain import AccessScope, Person, Usage
+from app.errors import AccessDenied
 from app.knowledge.search import get_documents
+from app.operations import open_database
 from app.pricing import Cost, cost_of, usage_from
+from app.workspace import load_workspace
 
 QUESTION_KINDS = ("question", "question.refused")
 
@@ -207,3 +211,25 @@ def render(story: Story, console: Console) -> None:
             table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", escape(event.kind), escape(event.actor),
                           escape(event.detail))
         console.print(table)
+
+
+async def for_viewer(database: Database, *, answer_id: str, viewer: Person,
+                     directory: Directory) -> Story:
+    """The story of a posted answer as `viewer` may see it (the "Why this answer?" button)."""
+    async with database.session() as session:
+        answer = await StoryRepository(session).answer(answer_id)
+    if answer is None:
+        raise AccessDenied("Trellis has no record of this answer any more.")
+    if answer.private and (answer.asker_email or "").lower() != viewer.email.lower():
+        raise AccessDenied("Only the person who asked can see how this private answer was made.")
+    story = await tell(database, answer.audit_id, directory=directory, viewer=viewer)
+    if story is None:
+        raise AccessDenied("The record of this answer could not be found.")
+    return story
+
+
+async def for_operator(settings: Settings, record_id: str) -> Story | None:
+    """`trellis audit show`: the whole story, nothing withheld."""
+    directory = load_workspace(settings.workspace_path()).directory
+    async with open_database(settings) as database:
+        return await tell(database, record_id, directory=directory)

@@ -42,6 +42,9 @@ from app.db.repositories.versions import LIVE, REFUSED, VersionRepository
 from app.db.session import Database
 from app.errors import TrellisError, WorkspaceError
 from app.evals import EvalReport, EvalScores, cases_hash, record_run, run_evals
+from app.operations import open_database
+from app.services import build_answerer
+from app.slack_api import SlackGateway, retrying_client
 from app.workspace import (
     DIRECTORY_FILES,
     PROMPT_SUFFIXES,
@@ -273,6 +276,18 @@ class Gate:
             return list(await VersionRepository(session).all())
 
 
+def refusal_text(verdict: Verdict, *, live_version: str) -> str:
+    if verdict.outcome == "broken":
+        return (f":warning: A workspace change could not be loaded: {verdict.reason}. "
+                f"Trellis keeps answering with version `{live_version}`. Fix the file and save "
+                "it again (or run `trellis reload`).")
+    failed = [r.case_id for r in verdict.report.results if not r.passed] if verdict.report else []
+    cases = f" Failing eval cases: {', '.join(failed[:10])}." if failed else ""
+    return (f":no_entry: Version `{verdict.version}` did not go live: {verdict.reason}. "
+            f"Trellis keeps answering with version `{live_version}`.{cases} "
+            "Run `trellis eval` to see every case.")
+
+
 def _regressions(report: EvalReport, baseline: EvalScores | None) -> list[str]:
     if baseline is None:
         return []
@@ -289,3 +304,65 @@ def _scores_text(scores: EvalScores) -> str:
     return (f"status accuracy {scores.status_accuracy:.0%}, source precision "
             f"{scores.source_precision:.0%}, source recall {scores.source_recall:.0%} "
             f"on {scores.cases} cases")
+
+
+# --- From the command line --------------------------------------------------------------
+
+
+def _gate(settings: Settings, database: Database) -> Gate:
+    return Gate(settings=settings, database=database, audit=AuditLog(database),
+                answerer_for=lambda ws: build_answerer(settings, ws))
+
+
+async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict:
+    """`trellis reload`: gate the folder; a running Trellis follows what is recorded here."""
+    root = settings.workspace_path()
+    async with open_database(settings) as database:
+        gate = _gate(settings, database)
+        live = await gate.live_version()
+        verdict, _ = await gate.consider(root, live_version=live, force=force)
+        if verdict.repeated or verdict.outcome == "unchanged":
+            return verdict
+        kind = "version.live" if verdict.outcome == "live" else "version.refused"
+        await gate.audit.record(kind=kind, subject_id=verdict.version, payload={
+            "version": verdict.version, "previous": live, "reason": verdict.reason,
+            "broken": verdict.outcome == "broken", "by": "cli",
+            "scores": verdict.report.scores.as_dict() if verdict.report else None})
+        if verdict.outcome != "live":
+            await _tell_owners_from_cli(settings, root, verdict, live)
+    return verdict
+
+
+async def _tell_owners_from_cli(settings: Settings, root: Path, verdict: Verdict,
+                                live: str | None) -> None:
+    if not settings.slack_enabled:
+        return
+    try:
+        channel = load_workspace(root).config.owners_channel
+    except WorkspaceError:
+        channel = None
+    if not channel:
+        return
+    client = retrying_client(settings.slack_bot_token.get_secret_value(),
+                             base_url=settings.slack_api_url)
+    text = refusal_text(verdict, live_version=live or "the last good one")
+    try:
+        await SlackGateway(client).post(channel=channel, text=text)
+    except Exception:
+        log.exception("owners_notice_failed", channel=channel)
+
+
+async def list_versions(settings: Settings) -> tuple[list[ConfigVersion], str | None]:
+    """Every version seen, newest first, and the version of the folder as it is now."""
+    async with open_database(settings) as database:
+        rows = await _gate(settings, database).versions()
+    try:
+        current = files_version(snapshot(settings.workspace_path()))
+    except WorkspaceError:
+        current = None
+    return rows, current
+
+
+async def rollback_from_cli(settings: Settings, version: str) -> ConfigVersion:
+    async with open_database(settings) as database:
+        return await _gate(settings, database).rollback(settings.workspace_path(), version)

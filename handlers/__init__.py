@@ -4,7 +4,7 @@ pipeline and render. No business logic lives here."""
 from __future__ import annotations
 
 from app.services import Services
-from handlers import commands, events, feedback, home, reactions
+from handlers import commands, events, feedback, home, reactions, story
 
 
 def register(app, services: Services) -> None:
@@ -20,3 +20,4 @@ def register(app, services: Services) -> None:
     reactions.register(app)
     feedback.register(app)
     home.register(app)
+    story.register(app)

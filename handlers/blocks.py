@@ -87,7 +87,7 @@ WHY = "trellis_why"
 
 
 def add_why_button(blocks: list[dict], answer_id: str) -> None:
-    """"Why this answer?" (handlers/story.py shows the answer's story to whoever clicks)."""
+    """The "Why this answer?" button; handlers/story.py shows the story to whoever clicks."""
     button = {"type": "button", "action_id": WHY, "value": answer_id,
               "text": {"type": "plain_text", "text": "Why this answer?"}}
     row = next((b for b in blocks if b.get("type") == "actions"), None)

@@ -18,9 +18,11 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from app import reload
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import Database
+from app.logging import configure_logging
 from app.operations import sync_knowledge
 from app.sandbox.company import seed_for
 from app.sandbox.server import SandboxServer
@@ -77,6 +79,7 @@ async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner
 
 async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | None = None) -> None:
     """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`)."""
+    configure_logging(settings)
     workspace = load_workspace(settings.workspace_path())
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -116,6 +119,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         await stack.enter_async_context(connect_bolt(services, client=client, app_token=app_token))
         ops = await _ops_server(services, settings.http_host, settings.http_port)
         stack.push_async_callback(ops.cleanup)
+        watcher = await reload.start(services, stop=stop)
+        stack.push_async_callback(reload.finish, watcher)
         console.print(f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
                       f"version {workspace.version}, answers by {services.answerer.name}).")
         console.print(f"Health: http://{settings.http_host}:{settings.http_port}/healthz  ·  Ctrl-C stops.")

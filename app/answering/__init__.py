@@ -8,9 +8,8 @@
 
 from __future__ import annotations
 
-import anthropic
+from typing import TYPE_CHECKING, Any
 
-from app.answering.anthropic_backend import AnthropicAnswerer
 from app.answering.base import Answerer, MalformedResponse, drop_superseded, no_answer
 from app.answering.citations import verify_citations
 from app.answering.extractive import ExtractiveAnswerer
@@ -21,7 +20,27 @@ from app.answering.prompts import (
     answer_system_prompt,
     render,
 )
-from app.answering.resilience import ResilientAnswerer, classify
+
+if TYPE_CHECKING:
+    import anthropic
+
+    from app.answering.anthropic_backend import AnthropicAnswerer
+    from app.answering.resilience import ResilientAnswerer, classify
+
+# The Anthropic SDK takes seconds to import; only a configured key needs it.
+_LAZY = {
+    "AnthropicAnswerer": "app.answering.anthropic_backend",
+    "ResilientAnswerer": "app.answering.resilience",
+    "classify": "app.answering.resilience",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)
 
 __all__ = [
     "ANSWER_PROTOCOL",
@@ -44,7 +63,7 @@ __all__ = [
 
 def build_answerer(
     *,
-    client: anthropic.AsyncAnthropic | None = None,
+    client: anthropic.AsyncAnthropic | None = None,  # noqa: F821
     model: str | None = None,
     fallback_model: str | None = None,
     system_prompt: str | None = None,
@@ -60,6 +79,9 @@ def build_answerer(
     extractive = ExtractiveAnswerer()
     if client is None or not model:
         return extractive
+    from app.answering.anthropic_backend import AnthropicAnswerer
+    from app.answering.resilience import ResilientAnswerer
+
     primary = AnthropicAnswerer(
         client, model=model, max_tokens=max_tokens, system_prompt=system_prompt
     )

@@ -87,7 +87,6 @@ def visible_to(doc_id: ColumnElement[str], viewers: Viewers) -> ColumnElement[bo
     for viewer in viewers:
         grant = aliased(DocumentAccess)
         conditions.append(
-            true() if len(conditions) else
             exists().where(grant.doc_id == doc_id, grant.principal.in_(sorted(viewer)))
         )
     return and_(*conditions)

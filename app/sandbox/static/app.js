@@ -12,7 +12,7 @@ import { ModalLayer, confirmDialog } from "./modal.js";
 
 const $ = (id) => document.getElementById(id);
 const KIND_LABELS = { guest: "guest", external: "external", member: "" };
-const CHANNEL_ICONS = { public: "#", private: "🔒", shared: "⇄", im: "●" };
+const CHANNEL_ICONS = { public: "#", private: "🔒", shared: "⇄" };
 
 const page = {
   me: null,
@@ -228,7 +228,7 @@ function renderSidebar() {
   const dm = appDm();
   const dmSelected = page.selection.kind === "app";
   const dmUnread = dm ? markSeen(dm.id, dmSelected) : false;
-  const app = navItem(page.state.bot.real_name, "🌱", dmSelected, dmUnread, () => select({ kind: "app", tab: "home" }), el("span", "badge-app", "APP"));
+  const app = navItem(page.state.bot.real_name, "T", dmSelected, dmUnread, () => select({ kind: "app", tab: "home" }), el("span", "badge-app", "APP"));
   app.dataset.channel = "app";
   apps.append(app);
   nav.replaceChildren(channels, apps);
@@ -268,7 +268,7 @@ function renderHeader() {
     header.replaceChildren(title, details);
     return;
   }
-  title.append(el("span", "header-icon", "🌱"), el("span", "header-name", page.state.bot.real_name), el("span", "badge-app", "APP"));
+  title.append(el("span", "avatar avatar-app", "T"), el("span", "header-name", page.state.bot.real_name), el("span", "badge-app", "APP"));
   const tabs = el("div", "tabs");
   tabs.setAttribute("role", "tablist");
   for (const [tab, label] of [["home", "Home"], ["messages", "Messages"]]) {
