@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -39,11 +40,21 @@ WorkspaceOption = Annotated[
 def _configure() -> None:
     from app.logging import configure_logging
 
-    configure_logging(Settings())
+    configure_logging(_load_settings())
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "_".join(str(p) for p in error["loc"]).upper()
+            errors.print(f"[red]Configuration error[/red] {name}: {error['msg']}", highlight=False)
+        raise typer.Exit(2) from exc
 
 
 def _settings(workspace: Path | None) -> Settings:
-    settings = Settings()
+    settings = _load_settings()
     if workspace is not None:
         settings = settings.model_copy(update={"workspace": workspace})
     return settings
@@ -125,7 +136,7 @@ def db_upgrade() -> None:
     """Apply every database migration."""
     from app.operations import upgrade_database
 
-    _run(lambda: upgrade_database(Settings()))
+    _run(lambda: upgrade_database(_load_settings()))
     console.print("Database is up to date.")
 
 
@@ -140,7 +151,7 @@ def audit_verify(
     from app.operations import verify_audit
 
     expected = parse_head(head) if head else read_head(head_file) if head_file else None
-    report = _run(lambda: verify_audit(Settings(), expected_head=expected))
+    report = _run(lambda: verify_audit(_load_settings(), expected_head=expected))
     if report.ok:
         console.print(f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}")
         if head_file:

@@ -36,9 +36,9 @@ class Settings(BaseSettings):
     """A Slack Web API base other than Slack's own, e.g. the local sandbox."""
 
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8787, ge=1, le=65535)
+    http_port: int = Field(default=8787, ge=0, le=65535)  # 0: any free port
     sandbox_host: str = "127.0.0.1"
-    sandbox_port: int = Field(default=3000, ge=1, le=65535)
+    sandbox_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     log_level: str = "INFO"
     log_json: bool = False
 

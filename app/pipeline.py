@@ -34,7 +34,7 @@ from app.domain import (
 from app.drafts import DraftView
 from app.errors import AccessDenied, IdentityUnknown, RuleViolation
 from app.knowledge.search import search
-from app.rules import InvalidInput
+from app.rules import InvalidInput, Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
 
@@ -302,14 +302,25 @@ class WorkflowOutcome:
     person: Person | None = None
 
 
-async def start_workflow(services: Services, request: WorkflowRequest) -> WorkflowOutcome:
+@dataclass(frozen=True)
+class Admission:
+    """A request that passed identity and the workflow's rules, or the outcome that stops it."""
+
+    outcome: WorkflowOutcome | None
+    person: Person | None = None
+    workflow: Workflow | None = None
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+async def admit_workflow(services: Services, request: WorkflowRequest) -> Admission:
+    """Stages 1 and 2 alone: quick enough to check a form before a modal closes."""
     rulebook = services.workspace.rulebook
 
     # 1. Identity: who is asking. Unknown people are refused.
     try:
         person = request.person or await services.identity.resolve(request.slack_user_id or "")
     except IdentityUnknown as refusal:
-        return WorkflowOutcome("refused", refusal.user_message)
+        return Admission(WorkflowOutcome("refused", refusal.user_message))
 
     # 2. Business rules: may this person start it, and does the input fit?
     try:
@@ -319,9 +330,21 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
                                f"{workflow.title}. Ask one of them, or an admin.")
         inputs = rulebook.validate_input(request.workflow, request.inputs)
     except InvalidInput as bad:
-        return WorkflowOutcome("invalid", bad.user_message, problems=bad.problems, person=person)
+        return Admission(WorkflowOutcome("invalid", bad.user_message, problems=bad.problems,
+                                         person=person), person)
     except (AccessDenied, RuleViolation) as refusal:
-        return WorkflowOutcome("refused", refusal.user_message, person=person)
+        return Admission(WorkflowOutcome("refused", refusal.user_message, person=person), person)
+    return Admission(None, person, workflow, inputs)
+
+
+async def start_workflow(services: Services, request: WorkflowRequest) -> WorkflowOutcome:
+    rulebook = services.workspace.rulebook
+
+    # 1. Identity, 2. business rules: who asks, may they, and does the input fit.
+    admission = await admit_workflow(services, request)
+    if admission.outcome is not None:
+        return admission.outcome
+    person, workflow, inputs = admission.person, admission.workflow, admission.inputs
 
     # 3. Allowed data: only documents the requester may see.
     passages = await drafting.allowed_passages(services, workflow=workflow, inputs=inputs,

@@ -158,7 +158,7 @@ class BrowserView:
         name = request.match_info["name"]
         action = self._actions.get(name)
         if action is None:
-            raise web.HTTPNotFound(text=f"no action {name}")
+            return _refusal(404, "unknown_action", f"There is no action {name}.")
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -168,8 +168,8 @@ class BrowserView:
         try:
             user = self._viewer(body.get("as"))
             result = await action(user, body)
-        except web.HTTPException:
-            raise
+        except web.HTTPNotFound as error:
+            return _refusal(404, "not_found", error.text or "Not found.")
         except OperationTimeout:
             return _refusal(
                 504,

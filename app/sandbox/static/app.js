@@ -357,10 +357,11 @@ function renderThread() {
   $("thread-where").textContent = c?.kind === "im" ? page.state.bot.real_name : `#${c?.name}`;
   const list = $("thread-messages");
   const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-  const replies = [...all.filter((m) => m.thread_ts === ts && m.ts !== ts), ...ephemeralsIn(channelId, ts)].sort(byTs);
+  const replies = all.filter((m) => m.thread_ts === ts && m.ts !== ts);
+  const shown = [...replies, ...ephemeralsIn(channelId, ts)].sort(byTs);
   const nodes = [renderMessage(parent, messagePage, { inThread: true })];
   nodes.push(el("div", "thread-divider", `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`));
-  for (const reply of replies) nodes.push(renderMessage(reply, messagePage, { inThread: true }));
+  for (const reply of shown) nodes.push(renderMessage(reply, messagePage, { inThread: true }));
   list.replaceChildren(...nodes);
   if (stick) list.scrollTop = list.scrollHeight;
 }

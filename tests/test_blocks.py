@@ -1,0 +1,50 @@
+"""Nothing from a document, a person or the model can broadcast, mention or spoof a link."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import Block
+
+from app.domain import AnswerStatus, Citation
+from app.pipeline import Reply
+from handlers.blocks import answer_blocks, escape, link
+
+HOSTILE = "<!channel> hi <@U123> <https://evil.example|https://wiki.acme.example/reset> <script>x</script> & co"
+
+
+def _all_text(blocks: list[dict]) -> str:
+    out = []
+    for block in blocks:
+        for key in ("text",):
+            if key in block:
+                out.append(block[key]["text"])
+        for element in block.get("elements", []):
+            out.append(element.get("text", ""))
+    return "\n".join(out)
+
+
+def test_escape_neutralises_slacks_control_characters():
+    assert escape(HOSTILE).count("<") == 0
+    assert "&lt;!channel&gt;" in escape(HOSTILE)
+    assert "&amp; co" in escape(HOSTILE)
+
+
+def test_links_only_from_http_urls_and_labels_cannot_break_out():
+    assert link("javascript:alert(1)", "Policy") == "Policy"
+    assert link(None, "Policy") == "Policy"
+    built = link("https://wiki.acme.example/a b>|c", "Pol|icy <b>")
+    assert built.startswith("<https://wiki.acme.example/a%20b%3E%7Cc|")
+    assert built.count("|") == 1 and built.count("<") == 1
+
+
+def test_answer_blocks_render_hostile_document_text_inert_and_are_valid_block_kit():
+    reply = Reply(AnswerStatus.ANSWERED, f"It says: {HOSTILE} [1]",
+                  (Citation("d1", "Title <!here>", HOSTILE, "https://wiki.acme.example/d1"),),
+                  confidence=0.8, scope_label="every member of #support")
+    blocks = answer_blocks(reply)
+    text = _all_text(blocks)
+    assert "<!channel>" not in text and "<!here>" not in text and "<@U123>" not in text
+    assert "<https://evil.example" not in text
+    assert "<https://wiki.acme.example/d1|Title &lt;!here&gt;>" in text
+    assert "Based on sources every member of #support can see" in text
+    for block in blocks:
+        Block.parse(block).validate_json()
