@@ -49,6 +49,8 @@ def _load_settings() -> Settings:
     except ValidationError as exc:
         for error in exc.errors():
             name = "_".join(str(p) for p in error["loc"]).upper()
+            if not name.startswith(("SLACK_", "ANTHROPIC_")):
+                name = f"{Settings.model_config.get('env_prefix', '')}{name}"
             errors.print(f"[red]Configuration error[/red] {name}: {error['msg']}", highlight=False)
         raise typer.Exit(2) from exc
 

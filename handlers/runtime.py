@@ -24,7 +24,7 @@ from app.db.migrate import upgrade
 from app.db.session import Database
 from app.logging import configure_logging
 from app.operations import sync_knowledge
-from app.sandbox.company import seed_for
+from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
 from app.sandbox.server import SandboxServer
 from app.sandbox.state import SandboxWorkspace
 from app.services import Services, build_answerer, build_services
@@ -105,7 +105,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             where = "Slack"
         else:
             sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)),
-                                    host=settings.sandbox_host, port=settings.sandbox_port)
+                                    host=settings.sandbox_host, port=settings.sandbox_port,
+                                    message_shortcuts=MESSAGE_SHORTCUTS)
             await sandbox.start()
             stack.push_async_callback(sandbox.stop)
             bot_token, app_token, api_url = sandbox.bot_token, sandbox.app_token, sandbox.api_url
@@ -124,5 +125,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         console.print(f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
                       f"version {workspace.version}, answers by {services.answerer.name}).")
         console.print(f"Health: http://{settings.http_host}:{settings.http_port}/healthz  ·  Ctrl-C stops.")
+        if not settings.slack_enabled:
+            console.print(f"\n[bold]Open {sandbox.url} in your browser[/bold] to try Trellis: pick anyone "
+                          "under “Acting as”, mention @trellis with a question, approve as a manager.")
         await stop.wait()
         console.print("Stopping…")

@@ -14,7 +14,18 @@ from app.knowledge.chunking import (
 )
 from app.knowledge.loaders import Block, csv_blocks, markdown_blocks
 
-WORDS = "policy employee leave days manager request approval holiday travel receipt".split()
+WORDS = [
+    "policy",
+    "employee",
+    "leave",
+    "days",
+    "manager",
+    "request",
+    "approval",
+    "holiday",
+    "travel",
+    "receipt",
+]
 
 
 def _sentence(rng: random.Random, index: int) -> str:

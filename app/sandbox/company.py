@@ -17,6 +17,8 @@ from app.sandbox.state import SandboxWorkspace
 from app.slack_api import SlackChannel, SlackUser, user_from_api
 
 BOT_USER_ID = "U0TRELLIS"
+# The message shortcuts of manifest.yml, offered in the browser view's message menu.
+MESSAGE_SHORTCUTS = [{"callback_id": "trellis_start_workflow", "name": "Start Trellis workflow"}]
 
 
 def user_id_for(email: str) -> str:
