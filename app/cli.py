@@ -83,6 +83,19 @@ def run(workspace: WorkspaceOption = None) -> None:
 
 
 @cli.command()
+def demo() -> None:
+    """Play the Trellis story in the terminal: the demo company on a local sandbox, no Slack
+    and no browser needed. Exits non-zero when a step that this build supports fails."""
+    from app.demo_story import play_demo, summary
+    from handlers.runtime import connect_bolt
+
+    results = _run(lambda: play_demo(_settings(None), console=console, connect=connect_bolt))
+    console.print(summary(results))
+    if any(outcome.status == "failed" for _, outcome in results):
+        raise typer.Exit(1)
+
+
+@cli.command()
 def ingest(
     workspace: WorkspaceOption = None,
     path: Annotated[Path | None, typer.Argument(help="Only this file or folder of knowledge/.")] = None,

@@ -118,15 +118,21 @@ def versions_command(workspace: WorkspaceOption = None) -> None:
     cli = _cli()
     rows, current = cli._run(lambda: list_versions(cli._settings(workspace)))
     table = Table(title="Workspace versions", title_justify="left")
-    for column in ("version", "status", "seen", "status acc.", "precision", "recall", "cases", "why"):
-        table.add_column(column)
+    table.add_column("version", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("seen (UTC)")
+    for column in ("acc.", "prec.", "recall", "cases"):
+        table.add_column(column, justify="right")
+    table.add_column("why", ratio=1, overflow="fold")
     for row in rows:
         scores = row.eval_scores or {}
         marks = [f"{scores[k]:.0%}" if k in scores else "-"
                  for k in ("status_accuracy", "source_precision", "source_recall")]
-        name = row.version + (" (folder)" if row.version == current else "")
-        table.add_row(name, row.status, f"{row.created_at:%Y-%m-%d %H:%M}", *marks,
-                      str(scores.get("cases", "-")), escape(row.reason[:80]))
+        name = row.version + (" *" if row.version == current else "")
+        why = "" if row.status == "live" and scores else row.reason
+        table.add_row(name, row.status, f"{row.created_at:%m-%d %H:%M}", *marks,
+                      str(scores.get("cases", "-")), escape(why[:160]))
+    table.caption = "* the version in the workspace folder now"
     cli.console.print(table)
     if current and current not in {r.version for r in rows}:
         cli.console.print(f"The folder holds version {current}, not evaluated yet: run `trellis reload`.")

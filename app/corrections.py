@@ -79,8 +79,9 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-async def curated_answer_for(database: Database, *, question: str,
-                             scope: AccessScope) -> Curated | None:
+async def curated_answer_for(
+    database: Database, *, question: str, scope: AccessScope
+) -> Curated | None:
     """The curated answer for `question` whose every source `scope` may see, if any."""
     wanted = terms_of(question)
     if not wanted or not scope.viewers:
@@ -89,7 +90,9 @@ async def curated_answer_for(database: Database, *, question: str,
         candidates = await CuratedAnswerRepository(session).active()
         ranked = sorted(
             ((similarity(wanted, frozenset(c.terms.split())), c) for c in candidates),
-            key=lambda pair: (pair[0], pair[1].created_at), reverse=True)
+            key=lambda pair: (pair[0], pair[1].created_at),
+            reverse=True,
+        )
         for score, curated in ranked:
             if score < MATCH_THRESHOLD:
                 return None
@@ -102,39 +105,74 @@ async def curated_answer_for(database: Database, *, question: str,
 
 def _curated(row: CuratedAnswer, score: float) -> Curated:
     citations = tuple(
-        Citation(doc_id=c["doc_id"], title=c.get("title") or c["doc_id"], quote=c.get("quote") or "",
-                 url=c.get("url"))
-        for c in row.citations or ())
-    return Curated(id=row.id, question=row.question, text=row.answer, citations=citations,
-                   approved_by=row.approved_by_name, approved_on=row.created_at, similarity=score)
+        Citation(
+            doc_id=c["doc_id"],
+            title=c.get("title") or c["doc_id"],
+            quote=c.get("quote") or "",
+            url=c.get("url"),
+        )
+        for c in row.citations or ()
+    )
+    return Curated(
+        id=row.id,
+        question=row.question,
+        text=row.answer,
+        citations=citations,
+        approved_by=row.approved_by_name,
+        approved_on=row.created_at,
+        similarity=score,
+    )
 
 
 async def retire_matching(repository: CuratedAnswerRepository, question: str) -> list[str]:
     """Retire curated answers the new one replaces (same or closely matching question)."""
     wanted = terms_of(question)
-    replaced = [c.id for c in await repository.active()
-                if similarity(wanted, frozenset(c.terms.split())) >= MATCH_THRESHOLD]
+    replaced = [
+        c.id
+        for c in await repository.active()
+        if similarity(wanted, frozenset(c.terms.split())) >= MATCH_THRESHOLD
+    ]
     await repository.retire(replaced)
     return replaced
 
 
-def new_curated(*, curated_id: str, flag_id: str | None, question: str, answer: str,
-                citations: Sequence[Citation], approver_email: str, approver_name: str,
-                now: datetime) -> CuratedAnswer:
+def new_curated(
+    *,
+    curated_id: str,
+    flag_id: str | None,
+    question: str,
+    answer: str,
+    citations: Sequence[Citation],
+    approver_email: str,
+    approver_name: str,
+    now: datetime,
+) -> CuratedAnswer:
     return CuratedAnswer(
-        id=curated_id, flag_id=flag_id, question=question,
-        terms=" ".join(sorted(terms_of(question))), answer=answer,
-        doc_ids=[c.doc_id for c in citations], citations=[c.as_dict() for c in citations],
-        approved_by_email=approver_email, approved_by_name=approver_name, active=True,
-        created_at=now)
+        id=curated_id,
+        flag_id=flag_id,
+        question=question,
+        terms=" ".join(sorted(terms_of(question))),
+        answer=answer,
+        doc_ids=[c.doc_id for c in citations],
+        citations=[c.as_dict() for c in citations],
+        approved_by_email=approver_email,
+        approved_by_name=approver_name,
+        active=True,
+        created_at=now,
+    )
 
 
 # --- The eval set ----------------------------------------------------------------------
 
 
 def eval_case(*, case_id: str, question: str, asker: str, doc_ids: Sequence[str]) -> dict[str, Any]:
-    return {"id": case_id, "question": question, "asker": asker,
-            "expect_status": "answered", "expect_sources": list(doc_ids)}
+    return {
+        "id": case_id,
+        "question": question,
+        "asker": asker,
+        "expect_status": "answered",
+        "expect_sources": list(doc_ids),
+    }
 
 
 def append_eval_case(workspace_root: Path, case: dict[str, Any]) -> Path:

@@ -59,22 +59,53 @@ def _render(board: Dashboard) -> tuple[str, list[dict]]:
         age = f", the oldest waiting {_age(board.oldest_pending)}" if board.oldest_pending else ""
         lines.append(f"*Approvals waiting:* {board.approvals_pending}{age}")
     if board.failures:
-        lines.append("*Failures:* " + ", ".join(f"{k} {v}" for k, v in sorted(board.failures.items())))
-    blocks = [{"type": "header", "text": {"type": "plain_text",
-                                          "text": f"Trellis this week ({board.since:%b %d} – {board.now:%b %d})"}},
-              owners.section("\n".join(lines))]
+        lines.append(
+            "*Failures:* " + ", ".join(f"{k} {v}" for k, v in sorted(board.failures.items()))
+        )
+    blocks = [
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "text": f"Trellis this week ({board.since:%b %d} – {board.now:%b %d})",
+            },
+        },
+        owners.section("\n".join(lines)),
+    ]
     if board.top_unanswered:
-        blocks.append(owners.section("*Questions Trellis could not answer most often:*\n" + "\n".join(
-            f"• {e(q[:200])} ({n}×)" for q, n in board.top_unanswered)))
+        blocks.append(
+            owners.section(
+                "*Questions Trellis could not answer most often:*\n"
+                + "\n".join(f"• {e(q[:200])} ({n}×)" for q, n in board.top_unanswered)
+            )
+        )
     if board.most_flagged:
-        blocks.append(owners.section("*Most-flagged documents:*\n" + "\n".join(
-            f"• {e(title)} ({n} flag{'s' if n != 1 else ''})" for title, n in board.most_flagged)))
+        blocks.append(
+            owners.section(
+                "*Most-flagged documents:*\n"
+                + "\n".join(
+                    f"• {e(title)} ({n} flag{'s' if n != 1 else ''})"
+                    for title, n in board.most_flagged
+                )
+            )
+        )
     if board.flags_open:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                       "Open flags wait for their documents' owners: use the buttons on each "
-                       "flag notice, or see them on Trellis's Home tab."}]})
-    text = (f"Trellis this week: {board.questions} questions, {answered:.0%} answered, "
-            f"{board.flags_open} open flags.")
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "Open flags wait for their documents' owners: use the buttons on each "
+                        "flag notice, or see them on Trellis's Home tab.",
+                    }
+                ],
+            }
+        )
+    text = (
+        f"Trellis this week: {board.questions} questions, {answered:.0%} answered, "
+        f"{board.flags_open} open flags."
+    )
     return text, blocks
 
 
@@ -98,8 +129,21 @@ async def send_weekly_digest(services: Services, *, now: datetime | None = None)
 
 
 def add_owner_jobs(scheduler: AsyncIOScheduler, services: Services) -> None:
-    scheduler.add_job(send_weekly_digest, CronTrigger(day_of_week="mon", hour=9, timezone="UTC"),
-                      args=[services], id=DIGEST_JOB, replace_existing=True,
-                      coalesce=True, misfire_grace_time=6 * 3600)
-    scheduler.add_job(owners.flush_notices, IntervalTrigger(minutes=1), args=[services],
-                      id=FLUSH_JOB, replace_existing=True, coalesce=True, max_instances=1)
+    scheduler.add_job(
+        send_weekly_digest,
+        CronTrigger(day_of_week="mon", hour=9, timezone="UTC"),
+        args=[services],
+        id=DIGEST_JOB,
+        replace_existing=True,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
+    )
+    scheduler.add_job(
+        owners.flush_notices,
+        IntervalTrigger(minutes=1),
+        args=[services],
+        id=FLUSH_JOB,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+    )

@@ -11,11 +11,7 @@ yet: the flagger changed their mind before saying anything. Once they have said 
 wrong, or an owner has decided, removing the emoji changes nothing: the note stands.
 Adding a flag emoji again reopens a withdrawn flag.
 
-Decisions. Only an owner of a cited document (its `owner` group or email) or a Trellis
-admin decides a flag, and never the person who raised it. Each decision (accept the
-correction, dismiss, ask for the source to be updated) is a compare-and-set on the flag's
-status: of two owners clicking at once, one decides and the other is told who did.
-An accepted correction becomes a curated answer (app/corrections.py).
+Decisions. The documents' owners decide what happens to a flag: see app/flag_review.py.
 
 Feedback. Helpful / Not helpful is kept once per person and answer; clicking the other
 button changes it.
@@ -27,28 +23,35 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app import corrections
 from app.corrections import curated_answer_for  # noqa: F401  (the pipeline's entry point)
 from app.db.models.feedback import Flag
 from app.db.models.records import PostedAnswer
 from app.db.repositories.feedback import (
     AnswerFeedbackRepository,
-    CuratedAnswerRepository,
     FlagRepository,
 )
 from app.db.repositories.records import AnswerRepository
-from app.domain import AccessScope, Citation, Person
+from app.domain import Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
-from app.knowledge.search import get_documents, search
+from app.knowledge.search import get_documents
 from app.services import Services
 
 OPEN, ACCEPTED, DISMISSED, SOURCE_UPDATE, WITHDRAWN = (
-    "open", "accepted", "dismissed", "source_update", "withdrawn")
+    "open",
+    "accepted",
+    "dismissed",
+    "source_update",
+    "withdrawn",
+)
 MISSING_SOURCE = "missing"
 CORRECTION_LIMIT = 2800
 
-STATUS_WORDS = {ACCEPTED: "accepted", DISMISSED: "dismissed",
-                SOURCE_UPDATE: "sent back for a source update", WITHDRAWN: "withdrawn"}
+STATUS_WORDS = {
+    ACCEPTED: "accepted",
+    DISMISSED: "dismissed",
+    SOURCE_UPDATE: "sent back for a source update",
+    WITHDRAWN: "withdrawn",
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +81,9 @@ class FlagCase:
     def source_title(self, doc_id: str | None) -> str | None:
         if doc_id == MISSING_SOURCE:
             return "a source is missing"
-        return next((c.get("title") or doc_id for c in self.citations if c["doc_id"] == doc_id),
-                    doc_id)
+        return next(
+            (c.get("title") or doc_id for c in self.citations if c["doc_id"] == doc_id), doc_id
+        )
 
 
 @dataclass(frozen=True)
@@ -102,21 +106,33 @@ def is_admin(services: Services, person: Person) -> bool:
     return bool(set(services.workspace.config.admins) & person.principals)
 
 
-def _name(services: Services, email: str | None) -> str:
+def person_name(services: Services, email: str | None) -> str:
     person = services.workspace.directory.by_email(email)
     return person.name if person else (email or "someone")
 
 
 def _case(services: Services, flag: Flag, answer: PostedAnswer) -> FlagCase:
     return FlagCase(
-        id=flag.id, status=flag.status, answer_id=answer.id, audit_id=answer.audit_id,
-        question=answer.question, answer=answer.answer, citations=tuple(answer.citations or ()),
-        channel_id=answer.channel_id, thread_ts=answer.thread_ts, message_ts=answer.message_ts,
-        flagger_email=flag.flagger_email, flagger_name=_name(services, flag.flagger_email),
-        flagger_slack_id=flag.flagger_slack_id, correction=flag.correction,
-        wrong_source=flag.wrong_source, owners=tuple(flag.owners or ()),
-        doc_ids=tuple(flag.doc_ids or ()), notices=tuple(flag.notices or ()),
-        decided_by=_name(services, flag.decided_by_email) if flag.decided_by_email else None)
+        id=flag.id,
+        status=flag.status,
+        answer_id=answer.id,
+        audit_id=answer.audit_id,
+        question=answer.question,
+        answer=answer.answer,
+        citations=tuple(answer.citations or ()),
+        channel_id=answer.channel_id,
+        thread_ts=answer.thread_ts,
+        message_ts=answer.message_ts,
+        flagger_email=flag.flagger_email,
+        flagger_name=person_name(services, flag.flagger_email),
+        flagger_slack_id=flag.flagger_slack_id,
+        correction=flag.correction,
+        wrong_source=flag.wrong_source,
+        owners=tuple(flag.owners or ()),
+        doc_ids=tuple(flag.doc_ids or ()),
+        notices=tuple(flag.notices or ()),
+        decided_by=person_name(services, flag.decided_by_email) if flag.decided_by_email else None,
+    )
 
 
 async def get_case(services: Services, flag_id: str) -> FlagCase:
@@ -124,16 +140,19 @@ async def get_case(services: Services, flag_id: str) -> FlagCase:
         flag = await FlagRepository(session).get(flag_id)
         answer = await session.get(PostedAnswer, flag.answer_id) if flag else None
     if flag is None or answer is None:
-        raise RuleViolation("I can't find that flag any more. It may have been removed; "
-                            "flag the answer again if it is still wrong.")
+        raise RuleViolation(
+            "I can't find that flag any more. It may have been removed; "
+            "flag the answer again if it is still wrong."
+        )
     return _case(services, flag, answer)
 
 
 # --- Reactions -------------------------------------------------------------------------
 
 
-async def flag_answer(services: Services, *, channel_id: str, message_ts: str,
-                      reactor_slack_id: str, reaction: str) -> FlagRecorded | None:
+async def flag_answer(
+    services: Services, *, channel_id: str, message_ts: str, reactor_slack_id: str, reaction: str
+) -> FlagRecorded | None:
     """Record a flag, or None when this reaction is not a flag (see the module docstring)."""
     if not is_flag_reaction(services, reaction):
         return None
@@ -149,15 +168,32 @@ async def flag_answer(services: Services, *, channel_id: str, message_ts: str,
         doc_ids = list(dict.fromkeys(c["doc_id"] for c in answer.citations or ()))
         owners = await _owners_of(session, doc_ids)
         flags = FlagRepository(session)
-        created = await flags.insert_if_absent({
-            "id": str(uuid.uuid4()), "answer_id": answer.id, "audit_id": answer.audit_id,
-            "flagger_email": person.email, "flagger_slack_id": reactor_slack_id,
-            "reactions": [reaction], "status": OPEN, "doc_ids": doc_ids, "owners": owners,
-            "notices": [], "created_at": now, "updated_at": now})
+        created = await flags.insert_if_absent(
+            {
+                "id": str(uuid.uuid4()),
+                "answer_id": answer.id,
+                "audit_id": answer.audit_id,
+                "flagger_email": person.email,
+                "flagger_slack_id": reactor_slack_id,
+                "reactions": [reaction],
+                "status": OPEN,
+                "doc_ids": doc_ids,
+                "owners": owners,
+                "notices": [],
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         flag = await flags.find(answer.id, person.email)
         if not created:
-            reopened = await flags.change_status(flag.id, expected=[WITHDRAWN], status=OPEN,
-                                                 now=now, notices=[], reactions=[reaction])
+            reopened = await flags.change_status(
+                flag.id,
+                expected=[WITHDRAWN],
+                status=OPEN,
+                now=now,
+                notices=[],
+                reactions=[reaction],
+            )
             if not reopened:
                 flag.reactions = sorted({*(flag.reactions or ()), reaction})
                 await session.flush()
@@ -165,10 +201,20 @@ async def flag_answer(services: Services, *, channel_id: str, message_ts: str,
             flag = await flags.get(flag.id)
         if created:
             await services.audit.append(
-                session, kind="answer.flagged", subject_id=answer.audit_id,
-                actor_slack_id=reactor_slack_id, actor_email=person.email, channel_id=channel_id,
-                payload={"flag_id": flag.id, "answer_id": answer.id, "reaction": reaction,
-                         "doc_ids": doc_ids, "owners": owners})
+                session,
+                kind="answer.flagged",
+                subject_id=answer.audit_id,
+                actor_slack_id=reactor_slack_id,
+                actor_email=person.email,
+                channel_id=channel_id,
+                payload={
+                    "flag_id": flag.id,
+                    "answer_id": answer.id,
+                    "reaction": reaction,
+                    "doc_ids": doc_ids,
+                    "owners": owners,
+                },
+            )
         return FlagRecorded(_case(services, flag, answer), created)
 
 
@@ -177,8 +223,9 @@ async def _owners_of(session, doc_ids: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(d.owner for d in documents if d.owner))
 
 
-async def unflag_answer(services: Services, *, channel_id: str, message_ts: str,
-                        reactor_slack_id: str, reaction: str) -> FlagCase | None:
+async def unflag_answer(
+    services: Services, *, channel_id: str, message_ts: str, reactor_slack_id: str, reaction: str
+) -> FlagCase | None:
     """A removed flag emoji; returns the flag when this withdrew it."""
     if not is_flag_reaction(services, reaction):
         return None
@@ -198,13 +245,19 @@ async def unflag_answer(services: Services, *, channel_id: str, message_ts: str,
         await session.flush()
         if remaining or flag.status != OPEN or flag.correction:
             return None
-        if not await flags.change_status(flag.id, expected=[OPEN], status=WITHDRAWN,
-                                         now=services.clock()):
+        if not await flags.change_status(
+            flag.id, expected=[OPEN], status=WITHDRAWN, now=services.clock()
+        ):
             return None
         await services.audit.append(
-            session, kind="answer.flag_withdrawn", subject_id=answer.audit_id,
-            actor_slack_id=reactor_slack_id, actor_email=identity.person.email,
-            channel_id=channel_id, payload={"flag_id": flag.id, "answer_id": answer.id})
+            session,
+            kind="answer.flag_withdrawn",
+            subject_id=answer.audit_id,
+            actor_slack_id=reactor_slack_id,
+            actor_email=identity.person.email,
+            channel_id=channel_id,
+            payload={"flag_id": flag.id, "answer_id": answer.id},
+        )
         flag = await flags.get(flag.id)
         return _case(services, flag, answer)
 
@@ -219,8 +272,9 @@ async def remember_notices(services: Services, *, flag_id: str, notices: Sequenc
 # --- What the flagger says -------------------------------------------------------------
 
 
-async def explain_flag(services: Services, *, flag_id: str, person: Person, correction: str,
-                       wrong_source: str | None) -> FlagCase:
+async def explain_flag(
+    services: Services, *, flag_id: str, person: Person, correction: str, wrong_source: str | None
+) -> FlagCase:
     correction = correction.strip()[:CORRECTION_LIMIT]
     if not correction:
         raise RuleViolation("Please write what the correct answer is.")
@@ -228,137 +282,40 @@ async def explain_flag(services: Services, *, flag_id: str, person: Person, corr
         flags = FlagRepository(session)
         flag = await flags.get(flag_id)
         if flag is None or flag.flagger_email != person.email:
-            raise AccessDenied("Only the person who flagged this answer can say what is wrong with it.")
+            raise AccessDenied(
+                "Only the person who flagged this answer can say what is wrong with it."
+            )
         answer = await session.get(PostedAnswer, flag.answer_id)
-        if wrong_source and wrong_source != MISSING_SOURCE and wrong_source not in (flag.doc_ids or ()):
+        if (
+            wrong_source
+            and wrong_source != MISSING_SOURCE
+            and wrong_source not in (flag.doc_ids or ())
+        ):
             raise RuleViolation("Pick one of the answer's sources, or “a source is missing”.")
-        changed = await flags.change_status(flag_id, expected=[OPEN, WITHDRAWN], status=OPEN,
-                                            now=services.clock(), correction=correction,
-                                            wrong_source=wrong_source)
+        changed = await flags.change_status(
+            flag_id,
+            expected=[OPEN, WITHDRAWN],
+            status=OPEN,
+            now=services.clock(),
+            correction=correction,
+            wrong_source=wrong_source,
+        )
         if not changed:
             flag = await flags.get(flag_id)
             raise ApprovalConflict(
                 f"This flag was already {STATUS_WORDS.get(flag.status, flag.status)} by "
-                f"{_name(services, flag.decided_by_email)}, so your note was not added.")
+                f"{person_name(services, flag.decided_by_email)}, so your note was not added."
+            )
         await services.audit.append(
-            session, kind="answer.flag_explained", subject_id=answer.audit_id,
-            actor_slack_id=flag.flagger_slack_id, actor_email=person.email,
+            session,
+            kind="answer.flag_explained",
+            subject_id=answer.audit_id,
+            actor_slack_id=flag.flagger_slack_id,
+            actor_email=person.email,
             channel_id=answer.channel_id,
-            payload={"flag_id": flag_id, "correction": correction, "wrong_source": wrong_source})
+            payload={"flag_id": flag_id, "correction": correction, "wrong_source": wrong_source},
+        )
         return _case(services, await flags.get(flag_id), answer)
-
-
-# --- What owners decide ----------------------------------------------------------------
-
-
-def check_may_decide(services: Services, case: FlagCase, person: Person) -> None:
-    if person.email == case.flagger_email:
-        raise AccessDenied("You raised this flag, so one of the document's owners decides on it.")
-    if set(case.owners) & person.principals or is_admin(services, person):
-        return
-    who = ", ".join(case.owners) or "the Trellis admins"
-    raise AccessDenied(f"Only the owners of the cited documents ({who}) or a Trellis admin can "
-                       "decide on this flag.")
-
-
-async def _decide(services: Services, session, case: FlagCase, person: Person, status: str,
-                  kind: str, payload: dict) -> None:
-    flags = FlagRepository(session)
-    if not await flags.change_status(case.id, expected=[OPEN], status=status,
-                                     now=services.clock(), decided_by_email=person.email,
-                                     decided_at=services.clock()):
-        flag = await flags.get(case.id)
-        if flag.status == WITHDRAWN:
-            raise ApprovalConflict(f"{case.flagger_name} withdrew this flag.")
-        raise ApprovalConflict(
-            f"{_name(services, flag.decided_by_email)} already "
-            f"{STATUS_WORDS.get(flag.status, flag.status).replace('sent back', 'sent it back')} this flag.")
-    await services.audit.append(
-        session, kind=kind, subject_id=case.audit_id, actor_slack_id=person.slack_id,
-        actor_email=person.email, channel_id=case.channel_id,
-        payload={"flag_id": case.id, "answer_id": case.answer_id, **payload})
-
-
-async def decide_flag(services: Services, *, flag_id: str, person: Person,
-                      verdict: str) -> FlagCase:
-    """`dismiss`, or `update_source`: the document's owner is asked to fix the source."""
-    case = await get_case(services, flag_id)
-    check_may_decide(services, case, person)
-    status = {"dismiss": DISMISSED, "update_source": SOURCE_UPDATE}[verdict]
-    async with services.database.session() as session:
-        await _decide(services, session, case, person, status, f"answer.flag_{status}",
-                      {"assigned_to": list(source_owners(case)) if status == SOURCE_UPDATE else []})
-    return await get_case(services, flag_id)
-
-
-def source_owners(case: FlagCase) -> tuple[str, ...]:
-    """Whom a source update goes to: the owners of the flagged documents."""
-    return case.owners
-
-
-async def accept_correction(services: Services, *, flag_id: str, person: Person, text: str,
-                            doc_ids: Sequence[str]) -> tuple[FlagCase, corrections.Curated]:
-    """The owner's approved answer becomes a curated answer and an eval case."""
-    text = text.strip()[:CORRECTION_LIMIT]
-    if not text:
-        raise RuleViolation("Write the corrected answer that Trellis should give.")
-    doc_ids = list(dict.fromkeys(d.strip() for d in doc_ids if d.strip()))
-    if not doc_ids:
-        raise RuleViolation("Choose at least one source the corrected answer rests on, so "
-                            "Trellis only shows it to people who may see that source.")
-    case = await get_case(services, flag_id)
-    check_may_decide(services, case, person)
-    citations = await _citations(services, case, person, doc_ids)
-    now = services.clock()
-    curated_id = str(uuid.uuid4())
-    async with services.database.session() as session:
-        await _decide(services, session, case, person, ACCEPTED, "answer.flag_accepted",
-                      {"curated_id": curated_id, "doc_ids": doc_ids, "correction": text})
-        repository = CuratedAnswerRepository(session)
-        replaced = await corrections.retire_matching(repository, case.question)
-        await repository.add(corrections.new_curated(
-            curated_id=curated_id, flag_id=flag_id, question=case.question, answer=text,
-            citations=citations, approver_email=person.email, approver_name=person.name, now=now))
-        await services.audit.append(
-            session, kind="correction.curated", subject_id=case.audit_id,
-            actor_slack_id=person.slack_id, actor_email=person.email,
-            payload={"curated_id": curated_id, "flag_id": flag_id, "question": case.question,
-                     "doc_ids": doc_ids, "replaced": replaced})
-    asker = await _asker(services, case)
-    corrections.append_eval_case(services.workspace.root, corrections.eval_case(
-        case_id=f"correction-{curated_id[:8]}", question=case.question, asker=asker,
-        doc_ids=doc_ids))
-    curated = corrections.Curated(id=curated_id, question=case.question, text=text,
-                                  citations=tuple(citations), approved_by=person.name,
-                                  approved_on=now, similarity=1.0)
-    return await get_case(services, flag_id), curated
-
-
-async def _citations(services: Services, case: FlagCase, person: Person,
-                     doc_ids: Sequence[str]) -> list[Citation]:
-    """The sources as citations; the approver must be able to see every one of them."""
-    scope = AccessScope.for_person(person)
-    visible = {d.id: d for d in await get_documents(services.database, scope=scope, doc_ids=doc_ids)}
-    unknown = [d for d in doc_ids if d not in visible]
-    if unknown:
-        raise RuleViolation(f"These sources don't exist or you can't see them: {', '.join(unknown)}. "
-                            "Use document ids from the answer's sources or the knowledge index.")
-    quoted = {c["doc_id"]: c for c in case.citations}
-    passages = await search(services.database, query=case.question, scope=scope, limit=20)
-    citations = []
-    for doc_id in doc_ids:
-        document = visible[doc_id]
-        quote = (quoted.get(doc_id) or {}).get("quote") or next(
-            (p.text for p in passages if p.doc_id == doc_id), "")
-        citations.append(Citation(doc_id=doc_id, title=document.title, url=document.url,
-                                  quote=quote))
-    return citations
-
-
-async def _asker(services: Services, case: FlagCase) -> str:
-    async with services.database.session() as session:
-        answer = await session.get(PostedAnswer, case.answer_id)
-    return (answer.asker_email if answer and answer.asker_email else case.flagger_email)
 
 
 # --- Helpful / Not helpful -------------------------------------------------------------
@@ -375,20 +332,35 @@ class FeedbackRecorded:
         return self.previous is not None and self.previous != self.helpful
 
 
-async def record_feedback(services: Services, *, answer_id: str, person: Person,
-                          helpful: bool) -> FeedbackRecorded:
+async def record_feedback(
+    services: Services, *, answer_id: str, person: Person, helpful: bool
+) -> FeedbackRecorded:
     async with services.database.session() as session:
         answer = await session.get(PostedAnswer, answer_id)
         if answer is None:
-            raise RuleViolation("I can't find that answer any more, so I couldn't record your feedback.")
+            raise RuleViolation(
+                "I can't find that answer any more, so I couldn't record your feedback."
+            )
         previous = await AnswerFeedbackRepository(session).record(
-            feedback_id=str(uuid.uuid4()), answer_id=answer_id, person_email=person.email,
-            helpful=helpful, now=services.clock())
+            feedback_id=str(uuid.uuid4()),
+            answer_id=answer_id,
+            person_email=person.email,
+            helpful=helpful,
+            now=services.clock(),
+        )
         if previous != helpful:
             await services.audit.append(
-                session, kind="answer.feedback", subject_id=answer.audit_id,
-                actor_slack_id=person.slack_id, actor_email=person.email,
+                session,
+                kind="answer.feedback",
+                subject_id=answer.audit_id,
+                actor_slack_id=person.slack_id,
+                actor_email=person.email,
                 channel_id=answer.channel_id,
-                payload={"answer_id": answer_id, "helpful": helpful, "previous": previous,
-                         "status": answer.status})
+                payload={
+                    "answer_id": answer_id,
+                    "helpful": helpful,
+                    "previous": previous,
+                    "status": answer.status,
+                },
+            )
     return FeedbackRecorded(helpful, previous)

@@ -85,9 +85,11 @@ async def home_for(services: Services, person: Person) -> Home:
 
 async def personal_home(services: Services, person: Person) -> PersonalHome:
     workspace = services.workspace
-    documents = [d for d in await get_documents(services.database,
-                                                scope=AccessScope.for_person(person))
-                 if d.status != DocumentStatus.DRAFT]
+    documents = [
+        d
+        for d in await get_documents(services.database, scope=AccessScope.for_person(person))
+        if d.status != DocumentStatus.DRAFT
+    ]
     folders = Counter(_folder(d.path) for d in documents)
     owners = Counter(d.owner or "no owner" for d in documents)
     async with services.database.session() as session:
@@ -98,20 +100,34 @@ async def personal_home(services: Services, person: Person) -> PersonalHome:
     mine = approvals = None
     if waiting is not None:
         mine = tuple(d for d in waiting if d.requester_email.lower() == email)
-        approvals = tuple(d for d in waiting if d.requester_email.lower() != email
-                          and any(email in group for group in d.eligible)
-                          and email not in d.approved_by)
-    workflows = tuple((slug, workspace.rulebook.workflows[slug].title)
-                      for slug in workspace.rulebook.startable_by(person))
+        approvals = tuple(
+            d
+            for d in waiting
+            if d.requester_email.lower() != email
+            and any(email in group for group in d.eligible)
+            and email not in d.approved_by
+        )
+    workflows = tuple(
+        (slug, workspace.rulebook.workflows[slug].title)
+        for slug in workspace.rulebook.startable_by(person)
+    )
     return PersonalHome(
-        person=person, workflows=workflows, documents=len(documents),
-        by_folder=tuple(sorted(folders.items())), by_owner=tuple(owners.most_common()),
-        my_requests=mine, my_approvals=approvals,
+        person=person,
+        workflows=workflows,
+        documents=len(documents),
+        by_folder=tuple(sorted(folders.items())),
+        by_owner=tuple(owners.most_common()),
+        my_requests=mine,
+        my_approvals=approvals,
         flags_raised=sum(1 for f in open_flags if f.flagger_email == person.email),
-        flags_to_decide=sum(1 for f in open_flags if set(f.owners or ()) & person.principals
-                            and f.flagger_email != person.email),
+        flags_to_decide=sum(
+            1
+            for f in open_flags
+            if set(f.owners or ()) & person.principals and f.flagger_email != person.email
+        ),
         flag_emoji=tuple(workspace.config.flags.reactions),
-        may_flag=bool(set(workspace.config.flags.flaggers) & person.principals))
+        may_flag=bool(set(workspace.config.flags.flaggers) & person.principals),
+    )
 
 
 def _folder(path: str) -> str:
@@ -119,8 +135,9 @@ def _folder(path: str) -> str:
     return parts[0] if len(parts) > 1 else "(top level)"
 
 
-async def dashboard(services: Services, *, now: datetime | None = None,
-                    days: int = DASHBOARD_DAYS) -> Dashboard:
+async def dashboard(
+    services: Services, *, now: datetime | None = None, days: int = DASHBOARD_DAYS
+) -> Dashboard:
     """The week in numbers, from the audit trail and Trellis's own tables."""
     now = now or services.clock()
     since = now - timedelta(days=days)
@@ -136,25 +153,41 @@ async def dashboard(services: Services, *, now: datetime | None = None,
         flagged = await flags.most_flagged_documents(since=since, limit=TOP)
         corrections = await CuratedAnswerRepository(session).count(since=since)
         votes = await AnswerFeedbackRepository(session).counts(since=since)
-    titles = {d.id: d.title for d in await get_documents(services.database,
-                                                         doc_ids=[d for d, _ in flagged])}
-    statuses = Counter(r.payload.get("status", "refused" if r.kind == "question.refused" else "?")
-                       for r in records)
+    titles = {
+        d.id: d.title
+        for d in await get_documents(services.database, doc_ids=[d for d, _ in flagged])
+    }
+    statuses = Counter(
+        r.payload.get("status", "refused" if r.kind == "question.refused" else "?") for r in records
+    )
     askers = {r.actor_email for r in records if r.actor_email}
-    cost = sum(cost_of(usage_from(r.payload.get("usage")), r.payload.get("model")).total
-               for r in records)
+    cost = sum(
+        cost_of(usage_from(r.payload.get("usage")), r.payload.get("model")).total for r in records
+    )
     budget, note = _budget(services, askers=len(askers), days=days)
     oldest = None
     if waiting:
         oldest = now - min(d.created_at for d in waiting)
     return Dashboard(
-        since=since, now=now, questions=len(records), statuses=dict(statuses), askers=len(askers),
-        flags_open=flags_open, flags_this_week=flags_week, corrections=corrections,
-        helpful=votes.get(True, 0), not_helpful=votes.get(False, 0),
-        approvals_pending=None if waiting is None else len(waiting), oldest_pending=oldest,
-        cost_usd=round(cost, 4), budget_usd=budget, budget_note=note, failures=failures,
+        since=since,
+        now=now,
+        questions=len(records),
+        statuses=dict(statuses),
+        askers=len(askers),
+        flags_open=flags_open,
+        flags_this_week=flags_week,
+        corrections=corrections,
+        helpful=votes.get(True, 0),
+        not_helpful=votes.get(False, 0),
+        approvals_pending=None if waiting is None else len(waiting),
+        oldest_pending=oldest,
+        cost_usd=round(cost, 4),
+        budget_usd=budget,
+        budget_note=note,
+        failures=failures,
         top_unanswered=tuple(unanswered),
-        most_flagged=tuple((titles.get(d, d), n) for d, n in flagged))
+        most_flagged=tuple((titles.get(d, d), n) for d, n in flagged),
+    )
 
 
 def _budget(services: Services, *, askers: int, days: int) -> tuple[float | None, str]:
@@ -163,6 +196,8 @@ def _budget(services: Services, *, askers: int, days: int) -> tuple[float | None
     if budgets.per_person_daily_usd is None:
         return None, (f"team budgets: {groups}" if groups else "no budget set in trellis.yml")
     total = budgets.per_person_daily_usd * askers * days
-    note = (f"${budgets.per_person_daily_usd:,.2f} per person per day × {askers} "
-            f"{'person' if askers == 1 else 'people'} who asked × {days} days")
+    note = (
+        f"${budgets.per_person_daily_usd:,.2f} per person per day × {askers} "
+        f"{'person' if askers == 1 else 'people'} who asked × {days} days"
+    )
     return total, note + (f"; team budgets: {groups}" if groups else "")

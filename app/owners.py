@@ -93,7 +93,9 @@ def owner_people(services: Services, owners: Iterable[str]) -> list[Person]:
     return sorted(people, key=lambda p: p.email)
 
 
-async def plan(services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = ()) -> list[Delivery]:
+async def plan(
+    services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = ()
+) -> list[Delivery]:
     """Where a notice about `doc_ids` for `owners` goes (see the module docstring)."""
     if services.slack is None:
         return []
@@ -111,7 +113,8 @@ async def plan(services: Services, *, owners: Sequence[str], doc_ids: Sequence[s
         if channel_ok and slack_id in members:
             mentions.append(slack_id)
         elif len(direct) < MAX_DIRECT and await _sees_all(
-                services, AccessScope.for_person(person), doc_ids):
+            services, AccessScope.for_person(person), doc_ids
+        ):
             direct.append(Delivery(slack_id, direct=True))
     deliveries = list(direct)
     if channel and (mentions or not direct):
@@ -124,23 +127,34 @@ async def plan(services: Services, *, owners: Sequence[str], doc_ids: Sequence[s
     return deliveries
 
 
-async def deliver(services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = (),
-                  text: str, blocks: list[dict], pointer: str) -> list[dict]:
+async def deliver(
+    services: Services,
+    *,
+    owners: Sequence[str],
+    doc_ids: Sequence[str] = (),
+    text: str,
+    blocks: list[dict],
+    pointer: str,
+) -> list[dict]:
     """Post a notice where `plan` says; returns [{"channel", "ts"}] of what was posted.
 
     `pointer` is what a channel that may not see the documents is shown instead."""
     posted: list[dict] = []
     for delivery in await plan(services, owners=owners, doc_ids=doc_ids):
         try:
-            channel = (await services.slack.open_dm(delivery.channel) if delivery.direct
-                       else delivery.channel)
+            channel = (
+                await services.slack.open_dm(delivery.channel)
+                if delivery.direct
+                else delivery.channel
+            )
             if delivery.full:
                 mention = " ".join(f"<@{m}>" for m in delivery.mentions)
                 shown = [section(mention)] + blocks if mention else blocks
                 ts = await services.slack.post(channel=channel, text=text, blocks=shown)
             else:
-                ts = await services.slack.post(channel=channel, text=pointer,
-                                               blocks=[section(escape(pointer))])
+                ts = await services.slack.post(
+                    channel=channel, text=pointer, blocks=[section(escape(pointer))]
+                )
             posted.append({"channel": channel, "ts": ts, "full": delivery.full})
         except Exception:  # one unreachable owner must not keep the others from hearing
             log.warning("owner_notice_failed", channel=delivery.channel, exc_info=True)
@@ -157,38 +171,64 @@ async def after_question(services: Services, *, outcome, question: str) -> None:
     the person who asked is never affected by it."""
     try:
         if outcome.status == AnswerStatus.NO_ANSWER:
-            await queue_notice(services, kind=NO_ANSWER, owners=outcome.public.owners,
-                               payload={"question": question, "audit_id": outcome.audit_id})
+            await queue_notice(
+                services,
+                kind=NO_ANSWER,
+                owners=outcome.public.owners,
+                payload={"question": question, "audit_id": outcome.audit_id},
+            )
         for reply in (r for r in (outcome.public, outcome.private) if r is not None):
             docs = note_value(reply.notes, NOTE_CONFLICT)
             if len(docs) >= 2:
-                await notify_conflict(services, doc_ids=docs, question=question,
-                                      audit_id=outcome.audit_id)
+                await notify_conflict(
+                    services, doc_ids=docs, question=question, audit_id=outcome.audit_id
+                )
                 break
     except Exception:
         log.warning("owner_notice_failed", audit_id=outcome.audit_id, exc_info=True)
 
 
-async def notify_conflict(services: Services, *, doc_ids: Sequence[str], question: str,
-                          audit_id: str | None = None) -> None:
+async def notify_conflict(
+    services: Services, *, doc_ids: Sequence[str], question: str, audit_id: str | None = None
+) -> None:
     """Both documents' owners hear that current documents disagree."""
     documents = await get_documents(services.database, doc_ids=doc_ids)
     owners = sorted({d.owner for d in documents if d.owner})
-    await queue_notice(services, kind=CONFLICT, owners=owners, doc_ids=sorted(doc_ids),
-                       payload={"question": question, "audit_id": audit_id,
-                                "documents": [{"id": d.id, "title": d.title} for d in documents]})
+    await queue_notice(
+        services,
+        kind=CONFLICT,
+        owners=owners,
+        doc_ids=sorted(doc_ids),
+        payload={
+            "question": question,
+            "audit_id": audit_id,
+            "documents": [{"id": d.id, "title": d.title} for d in documents],
+        },
+    )
 
 
-async def queue_notice(services: Services, *, kind: str, owners: Sequence[str],
-                       payload: dict, doc_ids: Sequence[str] = ()) -> None:
+async def queue_notice(
+    services: Services,
+    *,
+    kind: str,
+    owners: Sequence[str],
+    payload: dict,
+    doc_ids: Sequence[str] = (),
+) -> None:
     if services.slack is None:
         return  # nobody to tell outside Slack (the CLI, eval runs)
     route = f"{kind}:{','.join(sorted(doc_ids) if kind == CONFLICT else sorted(set(owners)))}"
     async with services.database.session() as session:
         repository = OwnerNoticeRepository(session)
-        await repository.add(OwnerNotice(
-            id=str(uuid.uuid4()), kind=kind, route=route, created_at=services.clock(),
-            payload={**payload, "owners": list(owners), "doc_ids": list(doc_ids)}))
+        await repository.add(
+            OwnerNotice(
+                id=str(uuid.uuid4()),
+                kind=kind,
+                route=route,
+                created_at=services.clock(),
+                payload={**payload, "owners": list(owners), "doc_ids": list(doc_ids)},
+            )
+        )
     await _send_if_due(services, route, now=services.clock())
 
 
@@ -217,8 +257,9 @@ async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
     owners = sorted({o for n in notices for o in n.payload.get("owners", ())})
     doc_ids = sorted({d for n in notices for d in n.payload.get("doc_ids", ())})
     text, blocks, pointer = _render_batch(kind, notices, owners)
-    posted = await deliver(services, owners=owners, doc_ids=doc_ids, text=text, blocks=blocks,
-                           pointer=pointer)
+    posted = await deliver(
+        services, owners=owners, doc_ids=doc_ids, text=text, blocks=blocks, pointer=pointer
+    )
     if not posted:
         async with services.database.session() as session:
             await OwnerNoticeRepository(session).release(claim)
@@ -230,7 +271,9 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _render_batch(kind: str, notices: Sequence[OwnerNotice], owners: Sequence[str]) -> tuple[str, list[dict], str]:
+def _render_batch(
+    kind: str, notices: Sequence[OwnerNotice], owners: Sequence[str]
+) -> tuple[str, list[dict], str]:
     questions = list(dict.fromkeys(n.payload.get("question", "") for n in notices))
     lines = [f"• {escape(q[:300])}" for q in questions[:BATCH_LINES]]
     if len(questions) > BATCH_LINES:
@@ -239,48 +282,87 @@ def _render_batch(kind: str, notices: Sequence[OwnerNotice], owners: Sequence[st
     if kind == CONFLICT:
         documents = notices[-1].payload.get("documents", [])
         names = " and ".join(f"*{escape(d['title'])}* (`{escape(d['id'])}`)" for d in documents)
-        head = (f":twisted_rightwards_arrows: *Documents disagree.* {names} are both current but "
-                f"give different answers to:")
-        tail = ("Trellis shows both and says they conflict until one is corrected, marked "
-                "`status: deprecated`, or `supersedes` the other.")
+        head = (
+            f":twisted_rightwards_arrows: *Documents disagree.* {names} are both current but "
+            f"give different answers to:"
+        )
+        tail = (
+            "Trellis shows both and says they conflict until one is corrected, marked "
+            "`status: deprecated`, or `supersedes` the other."
+        )
         text = "Two current documents disagree; please reconcile them."
-        pointer = (f"Two current documents owned by {', '.join(owners)} disagree. Their owners "
-                   "could not be reached here; please ask them to reconcile the documents.")
+        pointer = (
+            f"Two current documents owned by {', '.join(owners)} disagree. Their owners "
+            "could not be reached here; please ask them to reconcile the documents."
+        )
     else:
         count = len(questions)
-        head = (f":grey_question: *{count} question{'s' if count != 1 else ''} Trellis could not "
-                f"answer* from the documents owned by {who}:")
-        tail = ("If the answer belongs in your documents, add it; the next question will find it. "
-                "These are from the last few minutes; more will come in one message, not one each.")
+        head = (
+            f":grey_question: *{count} question{'s' if count != 1 else ''} Trellis could not "
+            f"answer* from the documents owned by {who}:"
+        )
+        tail = (
+            "If the answer belongs in your documents, add it; the next question will find it. "
+            "These are from the last few minutes; more will come in one message, not one each."
+        )
         text = f"{count} question{'s' if count != 1 else ''} Trellis could not answer."
         pointer = text
-    blocks = [section(head), section("\n".join(lines) or "•"),
-              {"type": "context", "elements": [{"type": "mrkdwn", "text": tail}]}]
+    blocks = [
+        section(head),
+        section("\n".join(lines) or "•"),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": tail}]},
+    ]
     return text, blocks, pointer
 
 
 # --- Dead letters ----------------------------------------------------------------------
 
 
-async def notify_dead_letter(services: Services, *, summary: str, error: str,
-                             owners: Sequence[str] = (), requester_email: str | None = None,
-                             reference: str | None = None, actions: Sequence[dict] = ()) -> list[dict]:
+async def notify_dead_letter(
+    services: Services,
+    *,
+    summary: str,
+    error: str,
+    owners: Sequence[str] = (),
+    requester_email: str | None = None,
+    reference: str | None = None,
+    actions: Sequence[dict] = (),
+) -> list[dict]:
     """An approved action failed for good: tell the owners (channel or the given owners).
 
     `actions` are Block Kit buttons to add (e.g. Retry). Returns [{"channel", "ts"}] of the
     notices, so the caller can update them later."""
     requester = services.workspace.directory.by_email(requester_email)
-    lines = [":rotating_light: *An approved action failed and was not carried out.*",
-             escape(summary[:1500]), f"*Error:* {escape(error[:800])}"]
+    lines = [
+        ":rotating_light: *An approved action failed and was not carried out.*",
+        escape(summary[:1500]),
+        f"*Error:* {escape(error[:800])}",
+    ]
     if requester:
         lines.append(f"*Requested by:* {escape(requester.name)}")
     if reference:
         lines.append(f"*Reference:* `{escape(reference[:100])}`")
-    blocks = [section("\n".join(lines)),
-              {"type": "context", "elements": [{"type": "mrkdwn", "text":
-               "Nothing more will be tried automatically. Fix the cause, then retry, or tell "
-               "the requester what happens instead."}]}]
+    blocks = [
+        section("\n".join(lines)),
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "Nothing more will be tried automatically. Fix the cause, then retry, or tell "
+                    "the requester what happens instead.",
+                }
+            ],
+        },
+    ]
     if actions:
-        blocks.append({"type": "actions", "block_id": "trellis_dead_letter", "elements": list(actions)})
-    return await deliver(services, owners=owners, text=f"An approved action failed: {summary[:200]}",
-                         blocks=blocks, pointer=f"An approved action failed: {summary[:200]}")
+        blocks.append(
+            {"type": "actions", "block_id": "trellis_dead_letter", "elements": list(actions)}
+        )
+    return await deliver(
+        services,
+        owners=owners,
+        text=f"An approved action failed: {summary[:200]}",
+        blocks=blocks,
+        pointer=f"An approved action failed: {summary[:200]}",
+    )

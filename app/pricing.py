@@ -7,9 +7,11 @@ input. The answer backend reports all four counts separately (`Usage`), and each
 priced on its own.
 
     model prefix          input   output   cache write   cache read
+    claude-opus-4-6        5.00    25.00        6.25         0.50
     claude-opus-4-5        5.00    25.00        6.25         0.50
     claude-opus-4-1       15.00    75.00       18.75         1.50
     claude-opus-4         15.00    75.00       18.75         1.50
+    claude-sonnet-4-6      3.00    15.00        3.75         0.30
     claude-sonnet-4-5      3.00    15.00        3.75         0.30
     claude-sonnet-4        3.00    15.00        3.75         0.30
     claude-3-7-sonnet      3.00    15.00        3.75         0.30
@@ -42,9 +44,11 @@ class Price:
 
 
 PRICES: dict[str, Price] = {
+    "claude-opus-4-6": Price(5.00, 25.00, 6.25, 0.50),
     "claude-opus-4-5": Price(5.00, 25.00, 6.25, 0.50),
     "claude-opus-4-1": Price(15.00, 75.00, 18.75, 1.50),
     "claude-opus-4": Price(15.00, 75.00, 18.75, 1.50),
+    "claude-sonnet-4-6": Price(3.00, 15.00, 3.75, 0.30),
     "claude-sonnet-4-5": Price(3.00, 15.00, 3.75, 0.30),
     "claude-sonnet-4": Price(3.00, 15.00, 3.75, 0.30),
     "claude-3-7-sonnet": Price(3.00, 15.00, 3.75, 0.30),

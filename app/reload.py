@@ -90,7 +90,7 @@ async def watch(services: Services, *, stop: asyncio.Event, interval_s: float = 
                 answerer_for: Callable[[Workspace], Answerer] | None = None) -> None:
     """Reload whenever a versioned file of the workspace changes, until `stop` is set."""
     root = services.workspace.root
-    seen = signature(root)
+    seen: tuple | None = None  # the first look compares the folder with the live version
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), interval_s)

@@ -220,11 +220,12 @@ async def for_viewer(database: Database, *, answer_id: str, viewer: Person,
         answer = await StoryRepository(session).answer(answer_id)
     if answer is None:
         raise AccessDenied("Trellis has no record of this answer any more.")
-    if answer.private and (answer.asker_email or "").lower() != viewer.email.lower():
-        raise AccessDenied("Only the person who asked can see how this private answer was made.")
     story = await tell(database, answer.audit_id, directory=directory, viewer=viewer)
     if story is None:
         raise AccessDenied("The record of this answer could not be found.")
+    only_asker = answer.private or story.readers <= 1
+    if only_asker and (answer.asker_email or "").lower() != viewer.email.lower():
+        raise AccessDenied("Only the person who asked can see how this private answer was made.")
     return story
 
 

@@ -4,7 +4,8 @@ pipeline and render. No business logic lives here."""
 from __future__ import annotations
 
 from app.services import Services
-from handlers import commands, events, feedback, home, reactions, story
+from handlers import approvals, commands, events, feedback, home, reactions, story, workflows
+from handlers.notifier import SlackNotifier
 
 
 def register(app, services: Services) -> None:
@@ -15,9 +16,13 @@ def register(app, services: Services) -> None:
         await next()
 
     app.middleware(provide_services)
+    if services.slack is not None:
+        services.notifier = SlackNotifier(services)
     events.register(app)
     commands.register(app)
     reactions.register(app)
     feedback.register(app)
     home.register(app)
     story.register(app)
+    approvals.register(app)
+    workflows.register(app)

@@ -124,7 +124,7 @@ def card_blocks(draft: DraftView) -> list[dict]:
     blocks.append(_context(f"{rule}\n*Mode:* {mode_line(draft)}"))
     if line := approvals_line(draft):
         blocks.append(_context(line))
-    if draft.state == DraftState.PENDING:
+    if draft.waiting:  # a new card is posted just before its draft becomes pending
         value = f"{draft.id}:{draft.short_hash}"
         blocks.append({"type": "actions", "block_id": DECISION_BLOCK, "elements": [
             _button("Approve", APPROVE, value, "primary"),

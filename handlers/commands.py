@@ -6,7 +6,7 @@ from app import owners
 from app.pipeline import Question, answer_question
 from app.services import Services
 from app.slack_api import SlackChannel
-from handlers import blocks
+from handlers import blocks, workflows
 from handlers.asking import failure_text
 
 
@@ -14,11 +14,14 @@ def register(app) -> None:
     app.command("/trellis")(on_trellis)
 
 
-async def on_trellis(ack, command: dict, respond, services: Services) -> None:
+async def on_trellis(ack, command: dict, respond, client, services: Services) -> None:
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
         await ack(text=services.help_text(), blocks=blocks.help_blocks(services.help_text()))
+        return
+    if verb in services.workspace.rulebook.workflows:
+        await workflows.on_workflow_command(ack, command, client, services, slug=verb, rest=rest)
         return
     if verb != "ask":
         await ack(text=f"I don't know `{blocks.escape(verb)}`.\n\n{services.help_text()}")

@@ -7,7 +7,7 @@ import dataclasses
 
 import structlog
 
-from app import feedback, owners
+from app import feedback, flag_review, owners
 from app.domain import Person
 from app.errors import TrellisError
 from app.services import Services
@@ -46,8 +46,11 @@ async def on_feedback(ack, body: dict, action: dict, respond, services: Services
     try:
         person = await person_of(services, body["user"]["id"])
         recorded = await feedback.record_feedback(
-            services, answer_id=action["value"], person=person,
-            helpful=action["action_id"] == FEEDBACK_UP)
+            services,
+            answer_id=action["value"],
+            person=person,
+            helpful=action["action_id"] == FEEDBACK_UP,
+        )
     except Exception as exc:
         await _say(respond, failure_text(exc))
         return
@@ -69,8 +72,14 @@ async def on_feedback(ack, body: dict, action: dict, respond, services: Services
 
 async def send_flag_to_owners(services: Services, case: feedback.FlagCase) -> None:
     text, blocks = flag_blocks.owner_notice(case)
-    posted = await owners.deliver(services, owners=case.owners, doc_ids=case.doc_ids, text=text,
-                                  blocks=blocks, pointer=flag_blocks.pointer_notice(case))
+    posted = await owners.deliver(
+        services,
+        owners=case.owners,
+        doc_ids=case.doc_ids,
+        text=text,
+        blocks=blocks,
+        pointer=flag_blocks.pointer_notice(case),
+    )
     await feedback.remember_notices(services, flag_id=case.id, notices=posted)
 
 
@@ -81,23 +90,34 @@ async def refresh_notices(services: Services, case: feedback.FlagCase) -> None:
     for notice in case.notices:
         try:
             if notice.get("full", True):
-                await services.slack.update(channel=notice["channel"], ts=notice["ts"], text=text,
-                                            blocks=blocks)
+                await services.slack.update(
+                    channel=notice["channel"], ts=notice["ts"], text=text, blocks=blocks
+                )
             else:
-                await services.slack.update(channel=notice["channel"], ts=notice["ts"], text=pointer,
-                                            blocks=notice_blocks(pointer, emoji=":triangular_flag_on_post:"))
+                await services.slack.update(
+                    channel=notice["channel"],
+                    ts=notice["ts"],
+                    text=pointer,
+                    blocks=notice_blocks(pointer, emoji=":triangular_flag_on_post:"),
+                )
         except Exception:
             log.warning("flag_notice_update_failed", flag=case.id, exc_info=True)
 
 
-async def tell_flagger(services: Services, case: feedback.FlagCase, text: str,
-                       blocks: list[dict] | None = None) -> None:
+async def tell_flagger(
+    services: Services, case: feedback.FlagCase, text: str, blocks: list[dict] | None = None
+) -> None:
     if not case.flagger_slack_id:
         return
     blocks = blocks or notice_blocks(text, emoji=":triangular_flag_on_post:")
     try:
-        await services.slack.post_private(channel=case.channel_id, user=case.flagger_slack_id,
-                                          thread_ts=case.thread_ts, text=text, blocks=blocks)
+        await services.slack.post_private(
+            channel=case.channel_id,
+            user=case.flagger_slack_id,
+            thread_ts=case.thread_ts,
+            text=text,
+            blocks=blocks,
+        )
     except Exception:  # e.g. they left the channel: a direct message still reaches them
         await services.slack.post(channel=case.flagger_slack_id, text=text, blocks=blocks)
 
@@ -107,8 +127,11 @@ async def on_explain(ack, body: dict, action: dict, respond, client, services: S
     try:
         case = await feedback.get_case(services, action["value"])
         if case.status not in (feedback.OPEN, feedback.WITHDRAWN):
-            await _say(respond, f"This flag was already {feedback.STATUS_WORDS[case.status]} by "
-                                f"{case.decided_by or 'an owner'}.")
+            await _say(
+                respond,
+                f"This flag was already {feedback.STATUS_WORDS[case.status]} by "
+                f"{case.decided_by or 'an owner'}.",
+            )
             return
         await client.views_open(trigger_id=body["trigger_id"], view=flag_blocks.note_modal(case))
     except Exception as exc:
@@ -121,15 +144,23 @@ async def on_note(ack, body: dict, view: dict, services: Services) -> None:
     chosen = (values.get("source", {}).get("doc", {}) or {}).get("selected_option") or {}
     try:
         person = await person_of(services, body["user"]["id"])
-        case = await feedback.explain_flag(services, flag_id=view["private_metadata"], person=person,
-                                           correction=correction, wrong_source=chosen.get("value"))
+        case = await feedback.explain_flag(
+            services,
+            flag_id=view["private_metadata"],
+            person=person,
+            correction=correction,
+            wrong_source=chosen.get("value"),
+        )
     except TrellisError as exc:
         await ack(response_action="errors", errors={"correction": exc.user_message[:150]})
         return
     await ack()
     await refresh_notices(services, case)
-    await tell_flagger(services, case, "Thanks, the owners can now see what you said. "
-                                       "You'll hear back here when they decide.")
+    await tell_flagger(
+        services,
+        case,
+        "Thanks, the owners can now see what you said. You'll hear back here when they decide.",
+    )
 
 
 # --- The owners ------------------------------------------------------------------------
@@ -140,11 +171,13 @@ async def on_accept(ack, body: dict, action: dict, respond, client, services: Se
     try:
         person = await person_of(services, body["user"]["id"])
         case = await feedback.get_case(services, action["value"])
-        feedback.check_may_decide(services, case, person)
+        flag_review.check_may_decide(services, case, person)
         if case.status != feedback.OPEN:
             await _say(respond, _already(case))
             return
-        await client.views_open(trigger_id=body["trigger_id"], view=flag_blocks.correction_modal(case))
+        await client.views_open(
+            trigger_id=body["trigger_id"], view=flag_blocks.correction_modal(case)
+        )
     except Exception as exc:
         await _say(respond, failure_text(exc))
 
@@ -157,17 +190,21 @@ async def on_correction(ack, body: dict, view: dict, services: Services) -> None
     doc_ids = [o["value"] for o in chosen] + [d for d in extra.replace(" ", ",").split(",") if d]
     try:
         person = await person_of(services, body["user"]["id"])
-        case, curated = await feedback.accept_correction(
-            services, flag_id=view["private_metadata"], person=person, text=text, doc_ids=doc_ids)
+        case, curated = await flag_review.accept_correction(
+            services, flag_id=view["private_metadata"], person=person, text=text, doc_ids=doc_ids
+        )
     except TrellisError as exc:
         field = "extra" if "source" in exc.user_message else "answer"
         await ack(response_action="errors", errors={field: exc.user_message[:150]})
         return
     await ack()
     await refresh_notices(services, case)
-    await tell_flagger(services, case,
-                       f"{person.name} accepted your correction. Trellis now answers "
-                       f"“{case.question[:150]}” with the corrected answer.")
+    await tell_flagger(
+        services,
+        case,
+        f"{person.name} accepted your correction. Trellis now answers "
+        f"“{case.question[:150]}” with the corrected answer.",
+    )
 
 
 async def on_decision(ack, body: dict, action: dict, respond, services: Services) -> None:
@@ -175,29 +212,46 @@ async def on_decision(ack, body: dict, action: dict, respond, services: Services
     verdict = "dismiss" if action["action_id"] == flag_blocks.DISMISS else "update_source"
     try:
         person = await person_of(services, body["user"]["id"])
-        case = await feedback.decide_flag(services, flag_id=action["value"], person=person,
-                                          verdict=verdict)
+        case = await flag_review.decide_flag(
+            services, flag_id=action["value"], person=person, verdict=verdict
+        )
     except Exception as exc:
         await _say(respond, failure_text(exc))
         return
     await refresh_notices(services, case)
     if verdict == "dismiss":
-        await tell_flagger(services, case, f"{person.name} reviewed your flag and kept the answer "
-                                           "as it is. Ask them if you think it is still wrong.")
+        await tell_flagger(
+            services,
+            case,
+            f"{person.name} reviewed your flag and kept the answer "
+            "as it is. Ask them if you think it is still wrong.",
+        )
         return
     await ask_for_source_update(services, case, person)
-    await tell_flagger(services, case, f"{person.name} asked the document's owners "
-                                       f"({', '.join(case.owners)}) to update the source.")
+    await tell_flagger(
+        services,
+        case,
+        f"{person.name} asked the document's owners "
+        f"({', '.join(case.owners)}) to update the source.",
+    )
 
 
-async def ask_for_source_update(services: Services, case: feedback.FlagCase, person: Person) -> None:
+async def ask_for_source_update(
+    services: Services, case: feedback.FlagCase, person: Person
+) -> None:
     text, blocks = flag_blocks.owner_notice(case)
-    head = (f":memo: *{person.name} asks you to update the source* of this answer: "
-            "please correct the document; Trellis answers from it as soon as it is re-indexed.")
-    await owners.deliver(services, owners=feedback.source_owners(case), doc_ids=case.doc_ids,
-                         text=f"Please update the source: {text}",
-                         blocks=[owners.section(owners.escape(head)), *blocks[1:]],
-                         pointer="A document you own needs an update after a flag; ask a Trellis admin for details.")
+    head = (
+        f":memo: *{person.name} asks you to update the source* of this answer: "
+        "please correct the document; Trellis answers from it as soon as it is re-indexed."
+    )
+    await owners.deliver(
+        services,
+        owners=flag_review.source_owners(case),
+        doc_ids=case.doc_ids,
+        text=f"Please update the source: {text}",
+        blocks=[owners.section(owners.escape(head)), *blocks[1:]],
+        pointer="A document you own needs an update after a flag; ask a Trellis admin for details.",
+    )
 
 
 def _already(case: feedback.FlagCase) -> str:

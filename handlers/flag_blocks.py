@@ -14,7 +14,11 @@ from app.feedback import (
 from handlers.blocks import clip, escape, link
 
 EXPLAIN = "trellis_flag_explain"
-ACCEPT, DISMISS, UPDATE_SOURCE = "trellis_flag_accept", "trellis_flag_dismiss", "trellis_flag_update_source"
+ACCEPT, DISMISS, UPDATE_SOURCE = (
+    "trellis_flag_accept",
+    "trellis_flag_dismiss",
+    "trellis_flag_update_source",
+)
 NOTE_VIEW, CORRECTION_VIEW = "trellis_flag_note", "trellis_correction"
 
 
@@ -39,18 +43,27 @@ def _button(action_id: str, text: str, value: str, style: str | None = None) -> 
 
 def flagger_prompt(case: FlagCase) -> tuple[str, list[dict]]:
     owners = ", ".join(case.owners) or "the Trellis owners"
-    text = (f"Thanks, your flag is recorded and {owners} have been told. Saying what is wrong "
-            "helps them fix it.")
-    return text, [_section(f":triangular_flag_on_post: {escape(text)}"),
-                  {"type": "actions", "block_id": "trellis_flag", "elements": [
-                      _button(EXPLAIN, "Say what's wrong", case.id, "primary")]}]
+    text = (
+        f"Thanks, your flag is recorded and {owners} have been told. Saying what is wrong "
+        "helps them fix it."
+    )
+    return text, [
+        _section(f":triangular_flag_on_post: {escape(text)}"),
+        {
+            "type": "actions",
+            "block_id": "trellis_flag",
+            "elements": [_button(EXPLAIN, "Say what's wrong", case.id, "primary")],
+        },
+    ]
 
 
 def _sources(case: FlagCase) -> str:
     if not case.citations:
         return "_none_"
-    return "\n".join(f"[{i}] {link(c.get('url'), c.get('title') or c['doc_id'])} (`{escape(c['doc_id'])}`)"
-                     for i, c in enumerate(case.citations, start=1))
+    return "\n".join(
+        f"[{i}] {link(c.get('url'), c.get('title') or c['doc_id'])} (`{escape(c['doc_id'])}`)"
+        for i, c in enumerate(case.citations, start=1)
+    )
 
 
 def _outcome(case: FlagCase) -> str:
@@ -60,8 +73,10 @@ def _outcome(case: FlagCase) -> str:
     if case.status == DISMISSED:
         return f":heavy_minus_sign: *Dismissed by {who}.* The answer stands."
     if case.status == SOURCE_UPDATE:
-        return (f":memo: *{who} asked {escape(', '.join(case.owners) or 'the owners')} to update "
-                "the source.* The answer will change once the document does.")
+        return (
+            f":memo: *{who} asked {escape(', '.join(case.owners) or 'the owners')} to update "
+            "the source.* The answer will change once the document does."
+        )
     if case.status == WITHDRAWN:
         return f":leftwards_arrow_with_hook: *{escape(case.flagger_name)} withdrew this flag.*"
     return ""
@@ -71,7 +86,9 @@ def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
     where = f"<#{case.channel_id}>" if case.channel_id[:1] in "CG" else "a direct message"
     text = f"{case.flagger_name} flagged a Trellis answer: {clip(case.question, 150)}"
     blocks = [
-        _section(f":triangular_flag_on_post: *{escape(case.flagger_name)} flagged an answer* in {where}"),
+        _section(
+            f":triangular_flag_on_post: *{escape(case.flagger_name)} flagged an answer* in {where}"
+        ),
         _section(f"*Question:* {escape(clip(case.question, 600))}"),
         _section(f"*Answer:* {escape(clip(case.answer, 1500))}"),
         _section(f"*Sources:*\n{_sources(case)}"),
@@ -79,16 +96,29 @@ def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
     if case.correction:
         note = f"*What's wrong, says {escape(case.flagger_name)}:* {escape(clip(case.correction, 1500))}"
         if case.wrong_source:
-            note += f"\n*Source wrong or missing:* {escape(case.source_title(case.wrong_source) or '')}"
+            note += (
+                f"\n*Source wrong or missing:* {escape(case.source_title(case.wrong_source) or '')}"
+            )
         blocks.append(_section(note))
     elif case.status == OPEN:
-        blocks.append(_context(f"{escape(case.flagger_name)} hasn't said what is wrong yet; "
-                               "this message will show it when they do."))
+        blocks.append(
+            _context(
+                f"{escape(case.flagger_name)} hasn't said what is wrong yet; "
+                "this message will show it when they do."
+            )
+        )
     if case.status == OPEN:
-        blocks.append({"type": "actions", "block_id": "trellis_flag_decision", "elements": [
-            _button(ACCEPT, "Accept correction", case.id, "primary"),
-            _button(UPDATE_SOURCE, "Update source", case.id),
-            _button(DISMISS, "Dismiss", case.id, "danger")]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "trellis_flag_decision",
+                "elements": [
+                    _button(ACCEPT, "Accept correction", case.id, "primary"),
+                    _button(UPDATE_SOURCE, "Update source", case.id),
+                    _button(DISMISS, "Dismiss", case.id, "danger"),
+                ],
+            }
+        )
     else:
         blocks.append(_section(_outcome(case)))
     return text, blocks
@@ -96,67 +126,132 @@ def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
 
 def pointer_notice(case: FlagCase) -> str:
     state = {OPEN: "is open"}.get(case.status, f"is {case.status.replace('_', ' ')}")
-    return (f"A flag on a Trellis answer citing documents owned by {', '.join(case.owners) or 'nobody'} "
-            f"{state}. Its owners were told directly, since not everyone here may see those documents.")
+    return (
+        f"A flag on a Trellis answer citing documents owned by {', '.join(case.owners) or 'nobody'} "
+        f"{state}. Its owners were told directly, since not everyone here may see those documents."
+    )
 
 
 def _text_input(action_id: str, initial: str | None) -> dict:
-    element = {"type": "plain_text_input", "action_id": action_id, "multiline": True,
-               "max_length": 2800}
+    element = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": True,
+        "max_length": 2800,
+    }
     if initial:
         element["initial_value"] = clip(initial, 2800)
     return element
 
 
 def _options(case: FlagCase) -> list[dict]:
-    return [{"text": _plain(c.get("title") or c["doc_id"]), "value": c["doc_id"][:150]}
-            for c in case.citations]
+    return [
+        {"text": _plain(c.get("title") or c["doc_id"]), "value": c["doc_id"][:150]}
+        for c in case.citations
+    ]
 
 
 def note_modal(case: FlagCase) -> dict:
     options = [*_options(case), {"text": _plain("A source is missing"), "value": MISSING_SOURCE}]
     return {
-        "type": "modal", "callback_id": NOTE_VIEW, "private_metadata": case.id,
-        "title": _plain("What's wrong?", 24), "submit": _plain("Send to owners", 24),
+        "type": "modal",
+        "callback_id": NOTE_VIEW,
+        "private_metadata": case.id,
+        "title": _plain("What's wrong?", 24),
+        "submit": _plain("Send to owners", 24),
         "close": _plain("Cancel", 24),
         "blocks": [
-            _section(f"*Question:* {escape(clip(case.question, 500))}\n"
-                     f"*Answer:* {escape(clip(case.answer, 800))}"),
-            {"type": "input", "block_id": "correction", "label": _plain("The correct answer", 2000),
-             "element": _text_input("text", case.correction)},
-            {"type": "input", "block_id": "source", "optional": True,
-             "label": _plain("Which source is wrong or missing?", 2000),
-             "element": {"type": "static_select", "action_id": "doc", "options": options,
-                         "placeholder": _plain("Choose a source")}},
+            _section(
+                f"*Question:* {escape(clip(case.question, 500))}\n"
+                f"*Answer:* {escape(clip(case.answer, 800))}"
+            ),
+            {
+                "type": "input",
+                "block_id": "correction",
+                "label": _plain("The correct answer", 2000),
+                "element": _text_input("text", case.correction),
+            },
+            {
+                "type": "input",
+                "block_id": "source",
+                "optional": True,
+                "label": _plain("Which source is wrong or missing?", 2000),
+                "element": {
+                    "type": "static_select",
+                    "action_id": "doc",
+                    "options": options,
+                    "placeholder": _plain("Choose a source"),
+                },
+            },
         ],
     }
 
 
 def correction_modal(case: FlagCase) -> dict:
-    blocks = [_section(f"*Question:* {escape(clip(case.question, 500))}\n"
-                       f"*Trellis answered:* {escape(clip(case.answer, 800))}")]
+    blocks = [
+        _section(
+            f"*Question:* {escape(clip(case.question, 500))}\n"
+            f"*Trellis answered:* {escape(clip(case.answer, 800))}"
+        )
+    ]
     if case.correction:
-        blocks.append(_context(f"{escape(case.flagger_name)} says: {escape(clip(case.correction, 1500))}"))
-    blocks.append({"type": "input", "block_id": "answer",
-                   "label": _plain("The corrected answer Trellis will give", 2000),
-                   "element": _text_input("text", case.correction or case.answer)})
+        blocks.append(
+            _context(f"{escape(case.flagger_name)} says: {escape(clip(case.correction, 1500))}")
+        )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "answer",
+            "label": _plain("The corrected answer Trellis will give", 2000),
+            "element": _text_input("text", case.correction or case.answer),
+        }
+    )
     options = _options(case)
     if options:
         keep = [o for o in options if o["value"] != case.wrong_source]
-        element = {"type": "multi_static_select", "action_id": "docs", "options": options,
-                   "placeholder": _plain("Choose sources")}
+        element = {
+            "type": "multi_static_select",
+            "action_id": "docs",
+            "options": options,
+            "placeholder": _plain("Choose sources"),
+        }
         if keep:
             element["initial_options"] = keep
-        blocks.append({"type": "input", "block_id": "sources", "optional": True,
-                       "label": _plain("Sources the corrected answer rests on", 2000),
-                       "element": element})
-    blocks.append({"type": "input", "block_id": "extra", "optional": True,
-                   "label": _plain("Other source document ids (comma-separated)", 2000),
-                   "element": {"type": "plain_text_input", "action_id": "ids",
-                               "placeholder": _plain("e.g. support-return-policy", 150)}})
-    blocks.append(_context("Trellis will give this answer to the same or a closely matching "
-                           "question, only to people who may see every source chosen here, and "
-                           "adds it to the workspace's eval set."))
-    return {"type": "modal", "callback_id": CORRECTION_VIEW, "private_metadata": case.id,
-            "title": _plain("Accept correction", 24), "submit": _plain("Accept", 24),
-            "close": _plain("Cancel", 24), "blocks": blocks}
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "sources",
+                "optional": True,
+                "label": _plain("Sources the corrected answer rests on", 2000),
+                "element": element,
+            }
+        )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": "extra",
+            "optional": True,
+            "label": _plain("Other source document ids (comma-separated)", 2000),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "ids",
+                "placeholder": _plain("e.g. support-return-policy", 150),
+            },
+        }
+    )
+    blocks.append(
+        _context(
+            "Trellis will give this answer to the same or a closely matching "
+            "question, only to people who may see every source chosen here, and "
+            "adds it to the workspace's eval set."
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": CORRECTION_VIEW,
+        "private_metadata": case.id,
+        "title": _plain("Accept correction", 24),
+        "submit": _plain("Accept", 24),
+        "close": _plain("Cancel", 24),
+        "blocks": blocks,
+    }

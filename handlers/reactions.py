@@ -28,28 +28,45 @@ async def _first_delivery(services: Services, body: dict) -> bool:
 
 
 async def on_reaction_added(body: dict, event: dict, services: Services) -> None:
-    if not _on_a_message(event) or not feedback.is_flag_reaction(services, event.get("reaction", "")):
+    if not _on_a_message(event) or not feedback.is_flag_reaction(
+        services, event.get("reaction", "")
+    ):
         return
     if not await _first_delivery(services, body):
         return
     recorded = await feedback.flag_answer(
-        services, channel_id=event["item"]["channel"], message_ts=event["item"]["ts"],
-        reactor_slack_id=event["user"], reaction=event["reaction"])
+        services,
+        channel_id=event["item"]["channel"],
+        message_ts=event["item"]["ts"],
+        reactor_slack_id=event["user"],
+        reaction=event["reaction"],
+    )
     if recorded is None or not recorded.created:
         return
     await send_flag_to_owners(services, recorded.case)
     text, blocks = flag_blocks.flagger_prompt(recorded.case)
-    await services.slack.post_private(channel=recorded.case.channel_id, user=event["user"],
-                                      thread_ts=recorded.case.thread_ts, text=text, blocks=blocks)
+    await services.slack.post_private(
+        channel=recorded.case.channel_id,
+        user=event["user"],
+        thread_ts=recorded.case.thread_ts,
+        text=text,
+        blocks=blocks,
+    )
 
 
 async def on_reaction_removed(body: dict, event: dict, services: Services) -> None:
-    if not _on_a_message(event) or not feedback.is_flag_reaction(services, event.get("reaction", "")):
+    if not _on_a_message(event) or not feedback.is_flag_reaction(
+        services, event.get("reaction", "")
+    ):
         return
     if not await _first_delivery(services, body):
         return
     withdrawn = await feedback.unflag_answer(
-        services, channel_id=event["item"]["channel"], message_ts=event["item"]["ts"],
-        reactor_slack_id=event["user"], reaction=event["reaction"])
+        services,
+        channel_id=event["item"]["channel"],
+        message_ts=event["item"]["ts"],
+        reactor_slack_id=event["user"],
+        reaction=event["reaction"],
+    )
     if withdrawn is not None:
         await refresh_notices(services, withdrawn)

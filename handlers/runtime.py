@@ -7,23 +7,28 @@ drive exactly the app that runs in production.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app import reload
+from app.actions import check_rules
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import Database
+from app.digest import add_owner_jobs
 from app.logging import configure_logging
 from app.operations import sync_knowledge
+from app.scheduler import Background
 from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
 from app.sandbox.server import SandboxServer
 from app.sandbox.state import SandboxWorkspace
@@ -81,6 +86,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
     """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`)."""
     configure_logging(settings)
     workspace = load_workspace(settings.workspace_path())
+    connector_warnings = check_rules(workspace.rules, os.environ)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,6 +128,15 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(ops.cleanup)
         watcher = await reload.start(services, stop=stop)
         stack.push_async_callback(reload.finish, watcher)
+        jobs = AsyncIOScheduler(timezone="UTC")
+        add_owner_jobs(jobs, services)  # the owners' digest and batched notices
+        jobs.start()
+        stack.callback(jobs.shutdown, wait=False)
+        background = Background(services)  # the outbox worker, reminders, escalations, expiry
+        await background.start()
+        stack.push_async_callback(background.stop)
+        for warning in connector_warnings:
+            console.print(f"[yellow]rules.yml[/yellow] {warning}", highlight=False)
         console.print(f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
                       f"version {workspace.version}, answers by {services.answerer.name}).")
         console.print(f"Health: http://{settings.http_host}:{settings.http_port}/healthz  ·  Ctrl-C stops.")

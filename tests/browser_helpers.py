@@ -40,14 +40,18 @@ WAIT_MS = 15_000
 _page_errors: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
 
 
-@asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+def require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.fail(
             f"Chromium is not installed at {CHROMIUM}: the browser tests need Debian's "
             "package (`apt-get update && apt-get install -y chromium`; .ci/run installs it).",
             pytrace=False,
         )
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    require_chromium()
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS

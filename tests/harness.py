@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import Database
+from app.outbox import OutboxPolicy
+from app.scheduler import Background
 from app.knowledge.ingest import ingest
 from app.sandbox.company import seed_for, user_id_for
 from app.sandbox.server import SandboxServer
@@ -35,6 +38,7 @@ class RunningTrellis:
     sandbox: SandboxServer
     services: Services
     workspace: Workspace
+    background: Background | None = None
 
     @property
     def bot(self) -> str:
@@ -95,7 +99,10 @@ def blocks_text(blocks: list[dict] | None) -> str:
 async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
                           database: Database | None = None,
                           configure: Callable[[Services], None] | None = None,
+                          background: OutboxPolicy | None = None,
+                          clock: Callable[[], datetime] | None = None,
                           **sandbox_options: Any) -> AsyncIterator[RunningTrellis]:
+    """`background`: also run the outbox worker and the scheduled jobs, with that policy."""
     loaded = load_workspace(workspace or default_workspace_path())
     own_database = database is None
     if database is None:
@@ -109,12 +116,21 @@ async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
     try:
         gateway = SlackGateway(client)
         await gateway.connect()
-        services = build_services(settings, loaded, database, slack=gateway)
+        services = build_services(settings, loaded, database, slack=gateway, clock=clock)
         if configure:
             configure(services)
         async with connect_bolt(services, client=client, app_token=sandbox.app_token):
             await sandbox.wait_for_connections(1)
-            yield RunningTrellis(sandbox, services, loaded)
+            jobs = None
+            if background is not None:
+                jobs = Background(services, policy=background, drafts_every=3600,
+                                  outbox_every=background.poll)
+                await jobs.start()
+            try:
+                yield RunningTrellis(sandbox, services, loaded, jobs)
+            finally:
+                if jobs is not None:
+                    await jobs.stop()
     finally:
         await sandbox.stop()
         if own_database:

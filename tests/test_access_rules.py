@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import WorkspaceError
-from app.knowledge.access_rules import AccessRules
+from app.knowledge.access_rules import AccessRules, BrokenAccessRule
 
 
 def _rules(tmp_path: Path, files: dict[str, str]) -> AccessRules:
@@ -117,6 +117,19 @@ def test_broken_access_file_names_file_and_line(tmp_path, text, line, problem):
     assert error.file == "knowledge/hr/_access.yml"
     assert error.line == line
     assert problem in error.problem
-    assert rules.broken_rule_for("hr/pto.md") is error
-    assert rules.broken_rule_for("hr/sub/pto.md") is error
-    assert rules.broken_rule_for("sales/pto.md") is None
+    for path in ("hr/pto.md", "hr/sub/pto.md"):
+        with pytest.raises(BrokenAccessRule) as caught:
+            rules.resolve(path)
+        assert caught.value.error is error
+    assert rules.resolve("sales/pto.md").principals == ("everyone",)
+    assert rules.resolve("hr/pto.md", ("hr",)).principals == ("hr",)
+
+
+def test_a_nearer_rule_shields_documents_from_a_broken_parent(tmp_path):
+    rules = _rules(
+        tmp_path, {"_access.yml": "default: [everyone\n", "hr/_access.yml": "default: [hr]\n"}
+    )
+    assert [e.file for e in rules.errors] == ["knowledge/_access.yml"]
+    assert rules.resolve("hr/pto.md").principals == ("hr",)
+    with pytest.raises(BrokenAccessRule):
+        rules.resolve("handbook.md")

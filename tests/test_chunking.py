@@ -84,6 +84,16 @@ def test_chunks_never_cross_headings_and_remember_the_heading_path():
     assert [c.ordinal for c in chunks] == [0, 1, 2, 3]
 
 
+def test_a_top_heading_that_repeats_the_title_is_left_out_of_heading_paths():
+    body = markdown_blocks("# Handbook\n\nWelcome.\n\n## Leave\n\nTake leave.\n")
+    chunks = chunk_blocks(body, title="handbook")
+    assert [c.heading for c in chunks] == ["", "Leave"]
+    assert [c.heading for c in chunk_blocks(body, title="Other")] == [
+        "Handbook",
+        "Handbook > Leave",
+    ]
+
+
 def test_chunk_ids_are_stable():
     blocks, _ = _prose(7, 8)
     first = chunk_blocks(blocks)

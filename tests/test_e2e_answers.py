@@ -173,3 +173,13 @@ async def test_the_same_app_answers_on_sqlite_and_postgresql(tmp_path, database)
         assert len(trellis.bot_replies("general", ts)) == 1
         report = await trellis.services.audit.verify()
         assert report.ok and report.records == 1
+
+
+async def test_slack_rate_limits_are_waited_out_and_the_answer_still_arrives(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        trellis.sandbox.rate_limit("chat.update", times=1, retry_after=1)
+        ts = await trellis.ask(SAM, "general", "When is Trail Day in 2026?")
+        answer = await trellis.answer_in_thread("general", ts, timeout=15)
+        assert answer.text
+        limited = [c for c in trellis.sandbox.calls_to("chat.update") if c.status == 429]
+        assert len(limited) == 1

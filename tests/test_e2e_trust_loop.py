@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app import owners
+from app import feedback, flag_review, owners
 from app.db.models.feedback import AnswerFeedback, Flag, OwnerNotice
 from app.db.models.records import AuditRecord
 from app.domain import AccessScope
@@ -22,8 +22,10 @@ KENJI = "kenji.watanabe@northwind.example"  # support: may flag
 ROSA = "rosa.delgado@northwind.example"  # support lead (owns support-macros), Trellis admin
 LIAM = "liam.carter@northwind.example"  # sales: may not flag
 QUESTION = "What is the prepaid return label fee?"
-CORRECT = ("Return labels are free for defective items. For any other return the USD 8.95 "
-           "label fee is deducted from the refund, except for Trail Club members, who pay nothing.")
+CORRECT = (
+    "Return labels are free for defective items. For any other return the USD 8.95 "
+    "label fee is deducted from the refund, except for Trail Club members, who pay nothing."
+)
 
 
 def workspace_copy(tmp_path):
@@ -60,17 +62,25 @@ async def opened_view(trellis, email: str, callback_id: str):
         return isinstance(view, dict) and view.get("callback_id") == callback_id
 
     await trellis.sandbox.wait_for_call("views.open", opened, timeout=10)
-    return next(v for v in trellis.sandbox.open_views(user) if v.spec.get("callback_id") == callback_id)
+    return next(
+        v for v in trellis.sandbox.open_views(user) if v.spec.get("callback_id") == callback_id
+    )
 
 
-async def flag_notice(trellis, email: str, predicate=lambda m: True, timeout: float = 10):
+async def flag_notice(trellis, email: str, predicate=lambda m: True):
+    """The flag notice in the bot's DM with `email` once it matches `predicate`."""
     return await trellis.sandbox.wait_for_message(
         dm_with(trellis, email),
-        lambda m: m.bot_id is not None and "flagged an answer" in blocks_text(m.blocks) and predicate(m),
-        timeout)
+        lambda m: (
+            m.bot_id is not None and "flagged an answer" in blocks_text(m.blocks) and predicate(m)
+        ),
+        10,
+    )
 
 
-async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_the_curated_answer(tmp_path):
+async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_the_curated_answer(
+    tmp_path,
+):
     folder = workspace_copy(tmp_path)
     async with running_trellis(tmp_path, workspace=folder) as trellis:
         sandbox, services = trellis.sandbox, trellis.services
@@ -79,7 +89,9 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
         assert "8.95" in blocks_text(answer.blocks)
 
         await sandbox.add_reaction(sam, support, answer.ts, "x")
-        prompt = await sandbox.wait_for_ephemeral(sam, lambda e: "Say what's wrong" in blocks_text(e.blocks))
+        prompt = await sandbox.wait_for_ephemeral(
+            sam, lambda e: "Say what's wrong" in blocks_text(e.blocks)
+        )
         notice = await flag_notice(trellis, ROSA)
         shown = blocks_text(notice.blocks)
         assert QUESTION in shown and "8.95" in shown and "Support Macros" in shown
@@ -90,8 +102,11 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
 
         await sandbox.click_button(sam, support, prompt.ts, "trellis_flag_explain")
         note_view = await opened_view(trellis, SAM, "trellis_flag_note")
-        await sandbox.submit_view(sam, note_view.id, {"correction": {"text": CORRECT},
-                                                      "source": {"doc": "support-macros"}})
+        await sandbox.submit_view(
+            sam,
+            note_view.id,
+            {"correction": {"text": CORRECT}, "source": {"doc": "support-macros"}},
+        )
         notice = await flag_notice(trellis, ROSA, lambda m: "Trail Club" in blocks_text(m.blocks))
         assert notice.ts == notice.ts  # the same notice, updated in place
         assert len([m for m in sandbox.messages(dm_with(trellis, ROSA)) if m.bot_id]) == 1
@@ -99,10 +114,15 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
         await sandbox.click_button(rosa, dm_with(trellis, ROSA), notice.ts, "trellis_flag_accept")
         correction_view = await opened_view(trellis, ROSA, "trellis_correction")
         assert CORRECT in str(correction_view.spec)  # the flagger's answer is the starting point
-        ack = await sandbox.submit_view(rosa, correction_view.id, {
-            "answer": {"text": CORRECT}, "sources": {"docs": ["support-macros"]}})
+        ack = await sandbox.submit_view(
+            rosa,
+            correction_view.id,
+            {"answer": {"text": CORRECT}, "sources": {"docs": ["support-macros"]}},
+        )
         assert ack.get("response_action") != "errors", ack
-        await flag_notice(trellis, ROSA, lambda m: "Correction accepted by Rosa Delgado" in blocks_text(m.blocks))
+        await flag_notice(
+            trellis, ROSA, lambda m: "Correction accepted by Rosa Delgado" in blocks_text(m.blocks)
+        )
         await sandbox.wait_for_ephemeral(sam, lambda e: "accepted your correction" in e.text)
 
         again = await ask_and_wait(trellis, KENJI, "support", "what's the prepaid return label fee")
@@ -116,14 +136,16 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
         assert case.expect_sources == ["support-macros"] and case.expect_status == "answered"
         assert (folder / "evals" / "corrections.yml").is_file()
         recorded = await kinds(services)
-        for kind in ("answer.flagged", "answer.flag_explained", "answer.flag_accepted",
-                     "correction.curated"):
+        for kind in (
+            "answer.flagged",
+            "answer.flag_explained",
+            "answer.flag_accepted",
+            "correction.curated",
+        ):
             assert kind in recorded
 
 
 async def test_a_curated_answer_is_not_given_where_a_reader_may_not_see_its_sources(tmp_path):
-    from app import feedback
-
     async with running_trellis(tmp_path, workspace=workspace_copy(tmp_path)) as trellis:
         sandbox, services = trellis.sandbox, trellis.services
         answer = await ask_and_wait(trellis, SAM, "support", QUESTION)
@@ -131,15 +153,24 @@ async def test_a_curated_answer_is_not_given_where_a_reader_may_not_see_its_sour
         await flag_notice(trellis, ROSA)
         flag = (await rows(services, Flag))[0]
         rosa = services.workspace.directory.by_email(ROSA)
-        await feedback.accept_correction(services, flag_id=flag.id, person=rosa, text=CORRECT,
-                                         doc_ids=["support-macros"])
+        await flag_review.accept_correction(
+            services, flag_id=flag.id, person=rosa, text=CORRECT, doc_ids=["support-macros"]
+        )
         # Sales may not see support documents: Liam gets the ordinary answer, never the curated one.
         liam_scope = AccessScope.for_person(services.workspace.directory.by_email(LIAM))
-        assert await feedback.curated_answer_for(services.database, question=QUESTION,
-                                                 scope=liam_scope) is None
+        assert (
+            await feedback.curated_answer_for(
+                services.database, question=QUESTION, scope=liam_scope
+            )
+            is None
+        )
         kenji_scope = AccessScope.for_person(services.workspace.directory.by_email(KENJI))
-        assert await feedback.curated_answer_for(services.database, question=QUESTION,
-                                                 scope=kenji_scope) is not None
+        assert (
+            await feedback.curated_answer_for(
+                services.database, question=QUESTION, scope=kenji_scope
+            )
+            is not None
+        )
 
 
 async def test_a_non_flaggers_reaction_and_reactions_on_other_messages_do_nothing(tmp_path):
@@ -148,13 +179,21 @@ async def test_a_non_flaggers_reaction_and_reactions_on_other_messages_do_nothin
         channel = trellis.channel("help-trellis")
         question_ts = await trellis.ask(LIAM, "help-trellis", "When is Trail Day in 2026?")
         answer = await trellis.answer_in_thread("help-trellis", question_ts)
-        await sandbox.add_reaction(trellis.user(LIAM), channel, answer.ts, "x")  # sales may not flag
-        await sandbox.add_reaction(trellis.user(SAM), channel, answer.ts, "tada")  # not a flag emoji
-        await sandbox.add_reaction(trellis.user(SAM), channel, question_ts, "x")  # not a Trellis answer
+        await sandbox.add_reaction(
+            trellis.user(LIAM), channel, answer.ts, "x"
+        )  # sales may not flag
+        await sandbox.add_reaction(
+            trellis.user(SAM), channel, answer.ts, "tada"
+        )  # not a flag emoji
+        await sandbox.add_reaction(
+            trellis.user(SAM), channel, question_ts, "x"
+        )  # not a Trellis answer
         await asyncio.sleep(1.0)
         assert await rows(services, Flag) == []
         for user in (trellis.user(LIAM), trellis.user(SAM)):
-            assert not [e for e in sandbox.ephemerals(user) if "Say what's wrong" in blocks_text(e.blocks)]
+            assert not [
+                e for e in sandbox.ephemerals(user) if "Say what's wrong" in blocks_text(e.blocks)
+            ]
         assert "answer.flagged" not in await kinds(services)
 
 
@@ -166,14 +205,20 @@ async def test_flagging_twice_records_one_flag_and_tells_the_owners_once(tmp_pat
         await sandbox.add_reaction(sam, support, answer.ts, "x")
         await sandbox.add_reaction(sam, support, answer.ts, "warning")
         await flag_notice(trellis, ROSA)
-        reaction = next(d.payload for d in sandbox.gateway.deliveries
-                        if d.payload.get("event", {}).get("type") == "reaction_added")
+        reaction = next(
+            d.payload
+            for d in sandbox.gateway.deliveries
+            if d.payload.get("event", {}).get("type") == "reaction_added"
+        )
         await sandbox.deliver_event(reaction, retry_attempt=1, retry_reason="timeout").wait()
         await asyncio.sleep(1.0)
         flags = await rows(services, Flag)
         assert len(flags) == 1 and sorted(flags[0].reactions) == ["warning", "x"]
         assert len([m for m in sandbox.messages(dm_with(trellis, ROSA)) if m.bot_id]) == 1
-        assert len([e for e in sandbox.ephemerals(sam) if "Say what's wrong" in blocks_text(e.blocks)]) == 1
+        assert (
+            len([e for e in sandbox.ephemerals(sam) if "Say what's wrong" in blocks_text(e.blocks)])
+            == 1
+        )
         assert (await kinds(services)).count("answer.flagged") == 1
 
 
@@ -194,7 +239,9 @@ async def test_removing_the_reaction_withdraws_a_flag_that_has_no_note_yet(tmp_p
 
         # A flag with a note stands, whatever happens to the emoji.
         await sandbox.add_reaction(kenji, support, answer.ts, "x")
-        prompt = await sandbox.wait_for_ephemeral(kenji, lambda e: "Say what's wrong" in blocks_text(e.blocks))
+        prompt = await sandbox.wait_for_ephemeral(
+            kenji, lambda e: "Say what's wrong" in blocks_text(e.blocks)
+        )
         await sandbox.click_button(kenji, support, prompt.ts, "trellis_flag_explain")
         view = await opened_view(trellis, KENJI, "trellis_flag_note")
         await sandbox.submit_view(kenji, view.id, {"correction": {"text": CORRECT}})
@@ -205,8 +252,14 @@ async def test_removing_the_reaction_withdraws_a_flag_that_has_no_note_yet(tmp_p
 
         # Adding the emoji again reopens the withdrawn flag instead of making a second one.
         await sandbox.add_reaction(sam, support, answer.ts, "x")
-        await flag_notice(trellis, ROSA, lambda m: "Sam Ortiz flagged" in blocks_text(m.blocks)
-                          and "Accept correction" in blocks_text(m.blocks))
+        await flag_notice(
+            trellis,
+            ROSA,
+            lambda m: (
+                "Sam Ortiz flagged" in blocks_text(m.blocks)
+                and "Accept correction" in blocks_text(m.blocks)
+            ),
+        )
         assert len(await rows(services, Flag)) == 2
         assert [f.status for f in await rows(services, Flag) if f.flagger_email == SAM] == ["open"]
 
@@ -216,7 +269,9 @@ async def test_feedback_is_recorded_once_per_person_and_a_change_of_mind_updates
         sandbox, services = trellis.sandbox, trellis.services
         sam, support = trellis.user(SAM), trellis.channel("support")
         answer = await ask_and_wait(trellis, SAM, "support", QUESTION)
-        assert "Helpful" in blocks_text(answer.blocks) and "Not helpful" in blocks_text(answer.blocks)
+        assert "Helpful" in blocks_text(answer.blocks) and "Not helpful" in blocks_text(
+            answer.blocks
+        )
         await sandbox.click_button(sam, support, answer.ts, "trellis_feedback_up")
         await sandbox.wait_for_ephemeral(sam, lambda e: "Thanks" in e.text)
         await sandbox.click_button(sam, support, answer.ts, "trellis_feedback_up")
@@ -240,8 +295,10 @@ async def test_app_home_shows_everyone_their_view_and_admins_the_dashboard(tmp_p
         await sandbox.open_home(sam)
         await sandbox.wait_for_call("views.publish", lambda c: c.params.get("user_id") == sam)
         home = blocks_text(sandbox.home_view(sam).spec["blocks"])
-        sam_docs = await get_documents(services.database, scope=AccessScope.for_person(
-            services.workspace.directory.by_email(SAM)))
+        sam_docs = await get_documents(
+            services.database,
+            scope=AccessScope.for_person(services.workspace.directory.by_email(SAM)),
+        )
         visible = len([d for d in sam_docs if d.status != "draft"])
         assert f"{visible} documents" in home
         assert "support" in home and "support-leads" in home  # by folder and by owner
@@ -252,7 +309,11 @@ async def test_app_home_shows_everyone_their_view_and_admins_the_dashboard(tmp_p
         await sandbox.wait_for_call("views.publish", lambda c: c.params.get("user_id") == rosa)
         admin = blocks_text(sandbox.home_view(rosa).spec["blocks"])
         assert "Dashboard" in admin
-        assert "Questions:* 2" in admin and "answer rate* 50%" in admin and "no-answer rate* 50%" in admin
+        assert (
+            "Questions:* 2" in admin
+            and "answer rate* 50%" in admin
+            and "no-answer rate* 50%" in admin
+        )
         assert "parental leave policy in Brazil" in admin  # top unanswered
         assert "Open flags:* 0" in admin and "Model cost this week" in admin
         assert "Approvals pending" in admin or "Approvals:" in admin
@@ -262,25 +323,38 @@ async def test_a_question_nobody_can_answer_reaches_the_owners_and_a_burst_is_ba
     async with running_trellis(tmp_path) as trellis:
         sandbox, services = trellis.sandbox, trellis.services
         channel = trellis.channel("trellis-owners")
-        answer = await ask_and_wait(trellis, SAM, "support", "What is the parental leave policy in Brazil?")
+        answer = await ask_and_wait(
+            trellis, SAM, "support", "What is the parental leave policy in Brazil?"
+        )
         assert "couldn't find" in blocks_text(answer.blocks)
         notice = await sandbox.wait_for_message(
-            channel, lambda m: "could not answer" in blocks_text(m.blocks), 10)
+            channel, lambda m: "could not answer" in blocks_text(m.blocks), 10
+        )
         assert "parental leave policy in Brazil" in blocks_text(notice.blocks)
         assert f"<@{trellis.user('grace.adeyemi@northwind.example')}>" in blocks_text(notice.blocks)
 
         for topic in ("Mars", "Venus", "Jupiter"):
-            await ask_and_wait(trellis, SAM, "support", f"What is the parental leave policy on {topic}?")
+            await ask_and_wait(
+                trellis, SAM, "support", f"What is the parental leave policy on {topic}?"
+            )
         await asyncio.sleep(0.5)
-        notices = [m for m in sandbox.messages(channel) if "could not answer" in blocks_text(m.blocks)]
+        notices = [
+            m for m in sandbox.messages(channel) if "could not answer" in blocks_text(m.blocks)
+        ]
         assert len(notices) == 1  # the burst waits for the window instead of spamming
         async with services.database.session() as session:
-            waiting = (await session.execute(select(OwnerNotice).where(OwnerNotice.sent_at.is_(None)))).scalars().all()
+            waiting = (
+                (await session.execute(select(OwnerNotice).where(OwnerNotice.sent_at.is_(None))))
+                .scalars()
+                .all()
+            )
         assert len(waiting) == 3
 
         sent = await owners.flush_notices(services, now=services.clock() + timedelta(minutes=16))
         assert sent == 1
-        batch = [m for m in sandbox.messages(channel) if "could not answer" in blocks_text(m.blocks)][-1]
+        batch = [
+            m for m in sandbox.messages(channel) if "could not answer" in blocks_text(m.blocks)
+        ][-1]
         assert "3 questions" in blocks_text(batch.blocks)
         for topic in ("Mars", "Venus", "Jupiter"):
             assert topic in blocks_text(batch.blocks)

@@ -285,6 +285,7 @@ async def test_natural_question_ranks_the_right_document_first(database, workspa
     assert top.tags == ("hr", "leave")
     assert top.access == ("everyone",)
     assert top.status == "current"
+    assert top.heading == "Allowance"
 
 
 async def test_question_of_only_stopwords_finds_nothing(database, workspace):
@@ -423,3 +424,19 @@ async def test_removed_documents_leave_nothing_searchable_behind(database, works
                 text("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'trains'")
             )
             assert leftover.scalar_one() == 0
+
+
+async def test_a_match_in_the_title_outranks_the_same_match_in_the_text(database, tmp_path):
+    knowledge = tmp_path / "knowledge"
+    _write(knowledge, "_access.yml", "default: [everyone]\n")
+    body = "Ask your manager about the first week and the onboarding buddy programme.\n"
+    _write(knowledge, "a.md", f"---\ntitle: Team Practices\n---\n{body}")
+    _write(knowledge, "b.md", f"---\ntitle: Onboarding Guide\n---\n{body}")
+    _write(knowledge, "c.md", "---\ntitle: Lunch\n---\nThe canteen opens at noon.\n")
+    await ingest(database, knowledge)
+    assert _ids(await _search(database, "onboarding", ANA)) == ["b", "a"]
+
+
+async def test_words_that_are_only_stopwords_to_the_database_are_harmless(database, workspace):
+    await ingest(database, workspace / "knowledge")
+    assert await _search(database, "ll ve re ma", ANA) == []

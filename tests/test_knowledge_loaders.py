@@ -144,6 +144,12 @@ def test_markdown_tables_become_self_describing_rows_and_code_is_not_a_heading(t
     ]
 
 
+def test_markdown_blockquotes_and_rules_are_plain_text(tmp_path):
+    _write(tmp_path, "macros.md", "> Hi there,\n> thanks for writing.\n\n---\n\n- one\n- two\n")
+    doc = _load(tmp_path, "macros.md")
+    assert [b.text for b in doc.blocks] == ["Hi there, thanks for writing.", "- one", "- two"]
+
+
 @pytest.mark.parametrize(
     ("front_matter", "line", "problem"),
     [

@@ -26,7 +26,7 @@ LIAM = "liam.carter@northwind.example"
 PRIYA = "priya.nair@northwind.example"
 QUESTION = "When is Trail Day in 2026?"
 DEADLINE_S = 5.0
-ANSWER_MODEL, CHEAPER_MODEL = "claude-sonnet-4-5", "claude-haiku-4-5"
+ANSWER_MODEL, CHEAPER_MODEL = "claude-sonnet-4-6", "claude-haiku-4-5"
 
 
 @pytest.fixture
@@ -56,12 +56,14 @@ async def with_claude(claude: FakeAnthropic) -> AsyncIterator[Callable[[Services
         await client.close()
 
 
-def workspace_with(tmp_path: Path, budgets_yaml: str) -> Path:
+def workspace_with(tmp_path: Path, *, models: str = "", budgets: str = "") -> Path:
+    """The demo workspace with its own model routing and budgets (trellis.yml ends with them)."""
     root = tmp_path / "workspace"
     shutil.copytree(default_workspace_path(), root)
     config = (root / "trellis.yml").read_text()
-    head = config[: config.index("budgets:")]
-    (root / "trellis.yml").write_text(head + budgets_yaml)
+    head = config[: config.index("models:")]
+    models = models or f"models:\n  answer: {ANSWER_MODEL}\n  classify: {CHEAPER_MODEL}\n"
+    (root / "trellis.yml").write_text(head + models + budgets)
     return root
 
 
@@ -70,7 +72,8 @@ def requests_for(fake: FakeAnthropic, model: str) -> int:
 
 
 async def test_answers_use_the_answer_model_and_their_cost_is_recorded(tmp_path, claude, with_claude):
-    async with running_trellis(tmp_path, configure=with_claude) as trellis:
+    async with running_trellis(tmp_path, workspace=workspace_with(tmp_path),
+                               configure=with_claude) as trellis:
         ts = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", ts)
         assert "[1]" in blocks_text(answer.blocks)
@@ -80,7 +83,7 @@ async def test_answers_use_the_answer_model_and_their_cost_is_recorded(tmp_path,
 
 
 async def test_over_the_personal_budget_the_answer_comes_from_the_sources_and_says_so(tmp_path, claude, with_claude):
-    root = workspace_with(tmp_path, "budgets:\n  per_person_daily_usd: 0.0001\n")
+    root = workspace_with(tmp_path, budgets="budgets:\n  per_person_daily_usd: 0.0001\n")
     async with running_trellis(tmp_path, workspace=root, configure=with_claude) as trellis:
         first = await trellis.answer_in_thread("support", await trellis.ask(SAM, "support", QUESTION))
         assert "budget" not in blocks_text(first.blocks)
@@ -95,7 +98,7 @@ async def test_over_the_personal_budget_the_answer_comes_from_the_sources_and_sa
 
 
 async def test_a_team_over_its_budget_falls_back_for_every_member(tmp_path, claude, with_claude):
-    root = workspace_with(tmp_path, "budgets:\n  per_group_daily_usd:\n    sales: 0.0001\n")
+    root = workspace_with(tmp_path, budgets="budgets:\n  per_group_daily_usd:\n    sales: 0.0001\n")
     async with running_trellis(tmp_path, workspace=root, configure=with_claude) as trellis:
         await trellis.answer_in_thread("sales", await trellis.ask(LIAM, "sales", QUESTION))
         ts = await trellis.ask(PRIYA, "sales", QUESTION)
@@ -117,7 +120,8 @@ async def test_a_team_over_its_budget_falls_back_for_every_member(tmp_path, clau
 async def test_model_faults_end_in_a_clear_answer_within_the_deadline(tmp_path, claude, with_claude,
                                                                       fault, times, note):
     claude.fail_next(fault, times=times, retry_after=0.1)
-    async with running_trellis(tmp_path, configure=with_claude) as trellis:
+    async with running_trellis(tmp_path, workspace=workspace_with(tmp_path),
+                               configure=with_claude) as trellis:
         started = time.monotonic()
         ts = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", ts, timeout=DEADLINE_S + 5)
@@ -135,12 +139,9 @@ async def test_model_faults_end_in_a_clear_answer_within_the_deadline(tmp_path, 
 
 
 async def test_the_answer_model_follows_the_workspace(tmp_path, claude, with_claude):
-    root = tmp_path / "workspace"
-    shutil.copytree(default_workspace_path(), root)
-    config = (root / "trellis.yml").read_text().replace("answer: claude-sonnet-4-5",
-                                                         "answer: claude-opus-4-5")
-    (root / "trellis.yml").write_text(config)
-    assert load_workspace(root).config.models.answer == "claude-opus-4-5"
+    root = workspace_with(tmp_path, models="models:\n  answer: claude-opus-4-6\n")
+    assert load_workspace(root).config.models.answer == "claude-opus-4-6"
     async with running_trellis(tmp_path, workspace=root, configure=with_claude) as trellis:
         await trellis.answer_in_thread("support", await trellis.ask(SAM, "support", QUESTION))
-        assert requests_for(claude, "claude-opus-4-5") == 1
+        assert requests_for(claude, "claude-opus-4-6") == 1
+        assert requests_for(claude, ANSWER_MODEL) == 0

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select
 
-from app import digest, feedback, owners
+from app import digest, feedback, flag_review, owners
+from app.db.models.feedback import Flag
 from app.domain import AnswerStatus
 from app.errors import AccessDenied, ApprovalConflict
 from app.pipeline import Outcome, Reply
@@ -26,11 +28,15 @@ def owners_messages(trellis, words: str):
 async def test_conflicting_current_documents_reach_both_owners_once_per_window(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         services = trellis.services
-        reply = Reply(AnswerStatus.ANSWERED, "Both.", notes=("conflict: hr-pto-2025, company-handbook",))
+        reply = Reply(
+            AnswerStatus.ANSWERED, "Both.", notes=("conflict: hr-pto-2025, company-handbook",)
+        )
         outcome = Outcome("audit-1", AnswerStatus.ANSWERED, reply)
         await owners.after_question(services, outcome=outcome, question="How many PTO days?")
         notice = await trellis.sandbox.wait_for_message(
-            trellis.channel("trellis-owners"), lambda m: "Documents disagree" in blocks_text(m.blocks))
+            trellis.channel("trellis-owners"),
+            lambda m: "Documents disagree" in blocks_text(m.blocks),
+        )
         text = blocks_text(notice.blocks)
         assert "Paid Time Off" in text and "How many PTO days?" in text
         assert f"<@{trellis.user(GRACE)}>" in text  # people-ops owns both documents
@@ -41,11 +47,20 @@ async def test_conflicting_current_documents_reach_both_owners_once_per_window(t
 
 async def test_a_dead_letter_reaches_the_owners_channel_with_the_callers_buttons(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        retry = {"type": "button", "action_id": "trellis_outbox_retry", "value": "action-1",
-                 "text": {"type": "plain_text", "text": "Retry"}}
+        retry = {
+            "type": "button",
+            "action_id": "trellis_outbox_retry",
+            "value": "action-1",
+            "text": {"type": "plain_text", "text": "Retry"},
+        }
         posted = await owners.notify_dead_letter(
-            trellis.services, summary="Email to buying@summitsports.example", error="SMTP 554 <rejected>",
-            requester_email=SAM, reference="draft-42", actions=[retry])
+            trellis.services,
+            summary="Email to buying@summitsports.example",
+            error="SMTP 554 <rejected>",
+            requester_email=SAM,
+            reference="draft-42",
+            actions=[retry],
+        )
         assert len(posted) == 1 and posted[0]["channel"] == trellis.channel("trellis-owners")
         message = owners_messages(trellis, "failed and was not carried out")[0]
         text = blocks_text(message.blocks)
@@ -59,7 +74,10 @@ async def test_the_weekly_digest_is_built_from_the_database_and_posted_once_a_we
         await ask_and_wait(trellis, SAM, "support", QUESTION)
         await ask_and_wait(trellis, SAM, "support", "What is the parental leave policy in Brazil?")
         built = await digest.build_digest(services)
-        assert built.board.questions == 2 and built.board.statuses == {"answered": 1, "no_answer": 1}
+        assert built.board.questions == 2 and built.board.statuses == {
+            "answered": 1,
+            "no_answer": 1,
+        }
         text = blocks_text(built.blocks)
         assert "answered 50%" in text and "parental leave policy in Brazil" in text
         sent = await digest.send_weekly_digest(services)
@@ -87,16 +105,15 @@ async def test_the_owner_jobs_are_scheduled_on_apscheduler(tmp_path):
 async def flagged(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         answer = await ask_and_wait(trellis, SAM, "support", QUESTION)
-        await trellis.sandbox.add_reaction(trellis.user(SAM), trellis.channel("support"), answer.ts, "x")
+        await trellis.sandbox.add_reaction(
+            trellis.user(SAM), trellis.channel("support"), answer.ts, "x"
+        )
         notice = await flag_notice(trellis, ROSA)
         case = (await feedback_cases(trellis))[0]
         yield trellis, notice, case
 
 
 async def feedback_cases(trellis):
-    from sqlalchemy import select
-
-    from app.db.models.feedback import Flag
     async with trellis.services.database.session() as session:
         flags = (await session.execute(select(Flag))).scalars().all()
     return [await feedback.get_case(trellis.services, f.id) for f in flags]
@@ -106,33 +123,53 @@ async def test_only_owners_and_admins_decide_and_never_the_flagger(flagged):
     trellis, _, case = flagged
     directory = trellis.services.workspace.directory
     with pytest.raises(AccessDenied, match="support-leads"):
-        await feedback.decide_flag(trellis.services, flag_id=case.id,
-                                   person=directory.by_email(KENJI), verdict="dismiss")
+        await flag_review.decide_flag(
+            trellis.services, flag_id=case.id, person=directory.by_email(KENJI), verdict="dismiss"
+        )
     with pytest.raises(AccessDenied, match="You raised this flag"):
-        await feedback.decide_flag(trellis.services, flag_id=case.id,
-                                   person=directory.by_email(SAM), verdict="dismiss")
+        await flag_review.decide_flag(
+            trellis.services, flag_id=case.id, person=directory.by_email(SAM), verdict="dismiss"
+        )
 
 
 async def test_a_dismissal_tells_the_flagger_and_a_second_decision_is_told_who_decided(flagged):
     trellis, notice, case = flagged
     sandbox = trellis.sandbox
-    await sandbox.click_button(trellis.user(ROSA), dm_with(trellis, ROSA), notice.ts, "trellis_flag_dismiss")
+    await sandbox.click_button(
+        trellis.user(ROSA), dm_with(trellis, ROSA), notice.ts, "trellis_flag_dismiss"
+    )
     await flag_notice(trellis, ROSA, lambda m: "Dismissed by Rosa Delgado" in blocks_text(m.blocks))
     await sandbox.wait_for_ephemeral(trellis.user(SAM), lambda e: "kept the answer" in e.text)
-    jonas = trellis.services.workspace.directory.by_email("jonas.berg@northwind.example")  # an admin
+    jonas = trellis.services.workspace.directory.by_email(
+        "jonas.berg@northwind.example"
+    )  # an admin
     with pytest.raises(ApprovalConflict, match="Rosa Delgado already dismissed"):
-        await feedback.decide_flag(trellis.services, flag_id=case.id, person=jonas, verdict="update_source")
+        await flag_review.decide_flag(
+            trellis.services, flag_id=case.id, person=jonas, verdict="update_source"
+        )
 
 
 async def test_update_source_assigns_the_documents_owner_and_tells_them(flagged):
     trellis, notice, _ = flagged
     sandbox = trellis.sandbox
-    await sandbox.click_button(trellis.user(ROSA), dm_with(trellis, ROSA), notice.ts,
-                               "trellis_flag_update_source")
-    await sandbox.wait_for_message(dm_with(trellis, ROSA),
-                                   lambda m: "asks you to update the source" in blocks_text(m.blocks), 10)
-    await flag_notice(trellis, ROSA, lambda m: "update the source" in blocks_text(m.blocks)
-                      and "Accept correction" not in blocks_text(m.blocks))
+    await sandbox.click_button(
+        trellis.user(ROSA), dm_with(trellis, ROSA), notice.ts, "trellis_flag_update_source"
+    )
+    await sandbox.wait_for_message(
+        dm_with(trellis, ROSA),
+        lambda m: "asks you to update the source" in blocks_text(m.blocks),
+        10,
+    )
+    await flag_notice(
+        trellis,
+        ROSA,
+        lambda m: (
+            "update the source" in blocks_text(m.blocks)
+            and "Accept correction" not in blocks_text(m.blocks)
+        ),
+    )
     await sandbox.wait_for_ephemeral(trellis.user(SAM), lambda e: "to update the source" in e.text)
-    assert "answer.flag_source_update" in [r.kind for r in await trellis.services.audit.story(
-        (await feedback_cases(trellis))[0].audit_id)]
+    assert "answer.flag_source_update" in [
+        r.kind
+        for r in await trellis.services.audit.story((await feedback_cases(trellis))[0].audit_id)
+    ]

@@ -4,7 +4,6 @@ typing in the sandbox's page in headless Chromium."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -28,6 +27,7 @@ pytestmark = pytest.mark.browser
 SAM = "sam.ortiz@northwind.example"  # support agent
 ROSA = "rosa.delgado@northwind.example"  # support lead
 SOFIA = "sofia.marino@northwind.example"  # sales manager
+LIAM = "liam.carter@northwind.example"  # sales rep
 GINA = "gina@contractor.example"  # guest, not in the directory
 
 INJECTION = """---
@@ -63,7 +63,7 @@ async def test_question_in_a_channel_is_answered_live_with_citations(tmp_path):
     async with running_trellis(tmp_path) as trellis, chromium() as browser:
         page = await open_sandbox(browser, trellis.sandbox, as_user=trellis.user(SAM))
         await open_channel(page, "support")
-        await post(page, "@trellis What apology code can I add to a delayed shipment reply?")
+        await post(page, "@trellis When is Trail Day in 2026?")
 
         answer = app_replies(page).filter(has_text="[1]")
         await answer.wait_for()
@@ -73,7 +73,7 @@ async def test_question_in_a_channel_is_answered_live_with_citations(tmp_path):
         assert await source.get_attribute("rel") == "noopener noreferrer"
         assert await source.get_attribute("target") == "_blank"
         # The question shows its thread in the channel, and the mention as a chip.
-        question = message(page, "delayed shipment")
+        question = message(page, "Trail Day")
         await question.locator(".thread-summary").wait_for()
         assert await question.locator(".mention").inner_text() == "@Trellis"
         await screenshot(page, "answer-with-citations", for_readme=True)
@@ -96,7 +96,9 @@ async def test_fuller_answer_is_shown_to_the_asker_only(tmp_path):
     async with running_trellis(tmp_path) as trellis, chromium() as browser:
         page = await open_sandbox(browser, trellis.sandbox, as_user=trellis.user(SAM))
         await open_channel(page, "general")
-        await post(page, "@trellis How many days of paid time off do full-time employees get per year?")
+        await post(
+            page, "@trellis How many days of paid time off do full-time employees get per year?"
+        )
         private = thread_panel(page).locator(".msg-ephemeral").filter(has_text="25 days")
         await private.wait_for()
         assert "Only visible to you" in await private.inner_text()
@@ -167,6 +169,53 @@ async def test_reactions_are_added_and_removed(tmp_path):
         await chip.click()
         await chip.wait_for(state="detached")
         assert stored.reactions == {}
-        kinds = [d.payload["event"]["type"] for d in trellis.sandbox.gateway.deliveries
-                 if d.type == "events_api"]
+        kinds = [
+            d.payload["event"]["type"]
+            for d in trellis.sandbox.gateway.deliveries
+            if d.type == "events_api"
+        ]
         assert "reaction_added" in kinds and "reaction_removed" in kinds
+
+
+async def test_manager_approves_a_draft_and_the_requester_sees_it_in_their_thread(tmp_path):
+    async with running_trellis(tmp_path) as trellis, chromium() as browser:
+        page = await open_sandbox(browser, trellis.sandbox, as_user=trellis.user(LIAM))
+        await open_channel(page, "sales")
+        await post(
+            page,
+            '/trellis discount_request customer="Initech" percent=15 '
+            'reason="Two-year volume commitment"',
+        )
+        request = message(page, "asked for a Discount request")
+        await request.wait_for()
+
+        await act_as(page, trellis.user(SOFIA))
+        await open_channel(page, "deal-approvals")
+        approve = page.locator("#messages .msg").get_by_role("button", name="Approve")
+        await approve.wait_for()
+        card = page.locator("#messages .msg").filter(has=page.get_by_role("button", name="Approve"))
+        ts = await card.get_attribute("data-ts")
+        assert "bk-primary" in (await approve.get_attribute("class") or "")
+        await screenshot(page, "approval-card")
+        await approve.click()
+        updated = page.locator(f'#messages .msg[data-ts="{ts}"]')
+        await updated.filter(has_text="Approved by Sofia Marino").wait_for()
+        assert await updated.get_by_role("button", name="Approve").count() == 0
+        await screenshot(page, "approval-card-approved")
+        clicks = [
+            d.payload
+            for d in trellis.sandbox.gateway.deliveries
+            if d.type == "interactive" and d.payload["type"] == "block_actions"
+        ]
+        assert [(c["actions"][0]["action_id"], c["user"]["id"]) for c in clicks] == [
+            ("trellis_approve", trellis.user(SOFIA))
+        ]
+
+        await act_as(page, trellis.user(LIAM))
+        await open_channel(page, "sales")
+        await request.locator(".thread-summary").click()
+        await (
+            thread_panel(page).get_by_text("Sofia Marino approved your Discount request").wait_for()
+        )
+        await screenshot(page, "approval-in-requester-thread")
+        assert_no_page_errors(page)

@@ -118,8 +118,15 @@ def register(app) -> None:
             channel=body["channel"]["id"],
             ts=body["message"]["ts"],
             text="Approved",
-            blocks=[{"type": "section", "text": {"type": "mrkdwn",
-                                                 "text": f":white_check_mark: Approved by <@{body['user']['id']}>"}}],
+            blocks=[
+                {
+                    "type": "section",
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": f":white_check_mark: Approved by <@{body['user']['id']}>",
+                    },
+                }
+            ],
         )
 
     @app.action("reject")
@@ -149,31 +156,61 @@ def register(app) -> None:
 
     @app.event("app_home_opened")
     async def home(event, client):
-        await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "Your Trellis"}},
-            {"type": "actions", "elements": [{"type": "button", "action_id": "refresh",
-                                              "text": {"type": "plain_text", "text": "Refresh"}}]},
-        ]})
+        await client.views_publish(
+            user_id=event["user"],
+            view={
+                "type": "home",
+                "blocks": [
+                    {"type": "header", "text": {"type": "plain_text", "text": "Your Trellis"}},
+                    {
+                        "type": "actions",
+                        "elements": [
+                            {
+                                "type": "button",
+                                "action_id": "refresh",
+                                "text": {"type": "plain_text", "text": "Refresh"},
+                            }
+                        ],
+                    },
+                ],
+            },
+        )
 
     @app.action("refresh")
     async def refresh(ack, body, client):
         await ack()
-        await client.views_publish(user_id=body["user"]["id"], view={"type": "home", "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"Refreshed for <@{body['user']['id']}>"}},
-        ]})
+        await client.views_publish(
+            user_id=body["user"]["id"],
+            view={
+                "type": "home",
+                "blocks": [
+                    {
+                        "type": "section",
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": f"Refreshed for <@{body['user']['id']}>",
+                        },
+                    },
+                ],
+            },
+        )
 
 
 @pytest.fixture
 async def server() -> AsyncIterator:
-    async with running_sandbox(message_shortcuts=[SHORTCUT]) as server, running_bolt_app(server, register):
+    async with (
+        running_sandbox(message_shortcuts=[SHORTCUT]) as server,
+        running_bolt_app(server, register),
+    ):
         yield server
 
 
 async def _card(server) -> str:
     from tests.sandbox_helpers import sandbox_client
 
-    posted = await sandbox_client(server).chat_postMessage(channel=GENERAL, text="Discount request",
-                                                            blocks=CARD)
+    posted = await sandbox_client(server).chat_postMessage(
+        channel=GENERAL, text="Discount request", blocks=CARD
+    )
     return posted["ts"]
 
 
@@ -199,8 +236,12 @@ async def test_blocks_render_and_a_confirmed_click_sends_block_actions(server):
         unsupported = card.locator(".bk-unsupported")
         assert "Unsupported block" in await unsupported.inner_text()
         assert "file" in await unsupported.inner_text()
-        assert "bk-primary" in (await card.get_by_role("button", name="Approve").get_attribute("class") or "")
-        assert "bk-danger" in (await card.get_by_role("button", name="Reject").get_attribute("class") or "")
+        assert "bk-primary" in (
+            await card.get_by_role("button", name="Approve").get_attribute("class") or ""
+        )
+        assert "bk-danger" in (
+            await card.get_by_role("button", name="Reject").get_attribute("class") or ""
+        )
 
         await card.get_by_role("button", name="Approve").click()
         dialog = page.locator(".confirm-dialog")
@@ -234,7 +275,9 @@ async def test_a_modal_opens_shows_errors_under_its_input_and_submits(server):
 
         await modal.get_by_role("button", name="Send").click()
         assert await modal.locator(".bk-error").count() == 3  # the three required inputs
-        assert not [d for d in server.gateway.deliveries if d.payload.get("type") == "view_submission"]
+        assert not [
+            d for d in server.gateway.deliveries if d.payload.get("type") == "view_submission"
+        ]
 
         await modal.get_by_label("Question").fill("Can Initech get a discount?")
         await modal.get_by_label("Team").select_option("sales")
@@ -249,11 +292,21 @@ async def test_a_modal_opens_shows_errors_under_its_input_and_submits(server):
         await modal.get_by_label("Discount %").fill("15")
         await modal.get_by_role("button", name="Send").click()
         await modal.wait_for(state="detached")
-        await page.locator("#messages .msg").filter(has_text="Can Initech get a discount? (sales, 15%)").wait_for()
-        submissions = [d.payload for d in server.gateway.deliveries
-                       if d.payload.get("type") == "view_submission"]
+        await (
+            page.locator("#messages .msg")
+            .filter(has_text="Can Initech get a discount? (sales, 15%)")
+            .wait_for()
+        )
+        submissions = [
+            d.payload
+            for d in server.gateway.deliveries
+            if d.payload.get("type") == "view_submission"
+        ]
         assert len(submissions) == 2
-        assert submissions[-1]["view"]["state"]["values"]["team"]["pick"]["selected_option"]["value"] == "sales"
+        assert (
+            submissions[-1]["view"]["state"]["values"]["team"]["pick"]["selected_option"]["value"]
+            == "sales"
+        )
         assert server.open_views(BO) == []
         assert_no_page_errors(page)
 
@@ -272,14 +325,14 @@ async def test_app_home_renders_what_the_app_publishes(server):
 
 
 MRKDWN_CASES = {
-    "*bold* _italic_ ~strike~ `x < y`": "<strong class=\"mk-strong\">bold</strong> <em class=\"mk-em\">italic</em> <del class=\"mk-del\">strike</del> <code class=\"mk-code\">x &lt; y</code>",
+    "*bold* _italic_ ~strike~ `x < y`": '<strong class="mk-strong">bold</strong> <em class="mk-em">italic</em> <del class="mk-del">strike</del> <code class="mk-code">x &lt; y</code>',
     "snake_case_name and 2*3*4": "snake_case_name and 2*3*4",
     "&lt;b&gt; &amp;amp;": "&lt;b&gt; &amp;amp;",
-    "<javascript:alert(1)|click me>": "<span class=\"mk-unlinked\">click me</span>",
-    "<!here> and <!date^1700000000^{date}|Nov 14>": "<span class=\"mention mention-broadcast\">@here</span> and <span class=\"mk-date\">Nov 14</span>",
-    "> quoted\nplain": "<blockquote class=\"mk-quote\">quoted</blockquote>plain",
-    "```<b>code</b>```": "<pre class=\"mk-pre\">&lt;b&gt;code&lt;/b&gt;</pre>",
-    ":white_check_mark: done": "<span class=\"emoji\" title=\":white_check_mark:\">✅</span> done",
+    "<javascript:alert(1)|click me>": '<span class="mk-unlinked">click me</span>',
+    "<!here> and <!date^1700000000^{date}|Nov 14>": '<span class="mention mention-broadcast">@here</span> and <span class="mk-date">Nov 14</span>',
+    "> quoted\nplain": '<blockquote class="mk-quote">quoted</blockquote>plain',
+    "```<b>code</b>```": '<pre class="mk-pre">&lt;b&gt;code&lt;/b&gt;</pre>',
+    ":white_check_mark: done": '<span class="emoji" title=":white_check_mark:">✅</span> done',
 }
 
 
@@ -309,4 +362,9 @@ async def test_mrkdwn_renders_like_slack_and_never_as_markup(server):
                 return [a.href, a.textContent, a.rel, a.target];
             }"""
         )
-        assert link == ["https://docs.acme.example/a?b=1&c=2", "Docs & more", "noopener noreferrer", "_blank"]
+        assert link == [
+            "https://docs.acme.example/a?b=1&c=2",
+            "Docs & more",
+            "noopener noreferrer",
+            "_blank",
+        ]

@@ -4,29 +4,48 @@ No model and no key: the answer is made of sentences copied from the passages, e
 followed by a numbered marker [1], [2] that matches the citation order. It is
 deterministic: the same question and passages always give the same answer.
 
+What the question asks
+    A question is split into its parts ("When is the desk open on Saturdays, and what time
+    does the canteen close?" is two, see `questions.py`); each part is answered on its own.
+    A part's terms are its content words, stopwords dropped and lightly stemmed (see
+    `text.py`). Question and framing words ("how far ahead", "allowed", "policy") never
+    count as missing: a source answers "How far ahead must a vessel request a berth?"
+    without saying "far" or "ahead". A compound the sources write apart ("locked out",
+    "e-filing") falls back to its words.
+
+How much each term weighs
+    Its idf over everything the audience may see, when the retriever passed corpus
+    statistics along (`RetrievedPassages`), otherwise over the given passages: a word the
+    knowledge base uses everywhere ("staff") says little, a rare one ("OneDrive") a lot.
+    A term that no passage mentions is *missing* and weighs double; framing words and bare
+    numbers weigh half.
+
 How sentences are chosen
-    Every sentence, list item and table row of every usable passage is scored against the
-    question's content terms (stopwords dropped, lightly stemmed, see `text.py`). A term
-    weighs its idf over the given passages; a term that no passage mentions weighs
-    double, framing words ("policy", "rule") and bare numbers weigh half. A sentence
-    scores the weights of the terms it contains, 0.75 of the weight of terms found only
-    in its document title, section heading (the passage's own or one inside its text) or
-    table header, and a bonus for question
-    word pairs it repeats in order. When the question asks for a figure ("how many",
-    "when") sentences stating one are preferred. Current documents are preferred
-    (deprecated x0.6, draft x0.85), long sentences are damped, and the retriever's
-    ranking breaks ties. At most 3 sentences from at most 3 documents are kept: each
-    after the first must cover a question term the others do not, score at least half
-    of the best, and not repeat an earlier one.
+    Every sentence, list item and table row of every usable passage is scored: the weights
+    of the question terms it contains, 0.75 of the weight of terms found only in its
+    context (document title, section heading, the document's id or folder, a table
+    header), a bonus for question word pairs it repeats in order and for words of an
+    earlier question or another part of this one. A part that wants a kind of answer
+    ("how long", "who", "where", see `answer_kind`) prefers sentences that state one
+    (x1.25, else /1.25). Current documents are preferred (deprecated x0.6, draft x0.85),
+    long sentences are damped, and the retriever's ranking breaks ties. At most 3
+    sentences from at most 3 documents are kept per part: each after the first must cover
+    a question term the others do not, score at least half of the best, and not repeat an
+    earlier one. A sentence that continues the best one ("After checking your ID they
+    issue a code") is quoted with it.
 
 What the confidence means
-    It starts as the weighted share of the question's content terms that the quotes
-    cover: the best quote's share plus half of what the other quotes add (terms found
-    only in a cited title or heading count 0.75). It is then multiplied by 0.7 for every
-    question term that no passage mentions at all, so a question about something the
-    documents do not discuss ("parental leave in Brazil" against PTO pages) lands low
-    even when its other words match; by 0.8 for one-word questions; by 0.85 when current
-    documents conflict; by 0.8 when every quote comes from a deprecated document.
+    For one part it starts as the weighted share of its terms that the quotes cover (the
+    best quote's share plus half of what the others add; context terms count 0.75), so
+    missing terms pull it down by their weight. It is then multiplied by 0.5 for every
+    missing term written like a name ("Brazil", "Zoom", "GPU"): a question naming
+    something the sources never mention is about something else; by 0.8 when the part
+    wants a kind of answer no quote states; by 0.8 for one-word questions; by 0.85 when
+    current documents conflict; by 0.8 when every quote comes from a deprecated document.
+
+    A question with several parts is answered from the parts whose confidence reaches
+    `part_support` (0.35); the answer names the parts nothing supports, and its confidence
+    is the mean of the answered parts, x0.85 for each part left unanswered.
 
     Reading it: >= 0.7 the quotes contain nearly everything the question asks about;
     0.35-0.7 they answer most of it; < 0.35 something the question asks about is missing
@@ -42,8 +61,10 @@ Superseded and conflicting documents
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from app.answering.base import (
     NOTE_CONFLICT,
@@ -52,18 +73,21 @@ from app.answering.base import (
     drop_superseded,
     no_answer,
 )
+from app.answering.corpus import CorpusStatistics, corpus_of
+from app.answering.questions import answer_kind, question_parts, states_kind
 from app.answering.text import (
-    WEAK_STEMS,
+    FRAMING_STEMS,
+    STOPWORDS,
+    QuestionWord,
     Sentence,
     TermWeights,
-    asks_for_figure,
     bigrams,
     content_terms,
-    numbers,
     quantities,
     question_sequence,
-    question_terms,
+    question_words,
     split_sentences,
+    stem,
     term_sequence,
 )
 from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn
@@ -74,13 +98,47 @@ STATUS_FACTOR = {
     DocumentStatus.DEPRECATED: 0.6,
 }
 CONTEXT_CREDIT = 0.75
-"""Credit for a question term found only in the sentence's document title or heading."""
-FIGURE_BONUS = 1.25
-"""Sentence score factor when the question asks for a figure and the sentence gives one."""
-MISSING_TERM_FACTOR = 0.7
-"""Confidence factor for each question term that no passage mentions at all."""
+"""Credit for a question term found only in the sentence's context (title, heading...)."""
+KIND_BONUS = 1.25
+"""Sentence score factor when the part wants a kind of answer and the sentence states one."""
+MISSING_WEIGHT = 2.0
+"""Weight factor of a question term that no passage mentions."""
+MISSING_NAME_FACTOR = 0.5
+"""Confidence factor for each missing question term written like a name."""
+MISSING_KIND_FACTOR = 0.8
+"""Confidence factor when the part wants a kind of answer that no quote states."""
+PART_SUPPORT = 0.35
+"""Confidence a part of a several-part question needs for its quotes to be used."""
+UNANSWERED_PART_FACTOR = 0.85
+"""Confidence factor for each part of a question that nothing supports."""
 MERGE_GAP_CHARS = 300
 """Sentences of one passage closer than this are quoted as one span (one citation)."""
+_CONTINUATION = re.compile(
+    r"(they|this|these|that|it|after|then|otherwise|once|so|however|unless|until|there)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A usable passage with what scoring needs from it, computed once."""
+
+    rank: int
+    passage: Passage
+
+    @cached_property
+    def sentences(self) -> list[Sentence]:
+        return split_sentences(self.passage.text)
+
+    @cached_property
+    def context_terms(self) -> frozenset[str]:
+        """Terms of the document's title, section heading, id and folder."""
+        names = " ".join(re.split(r"[/_.#-]+", self.passage.doc_id))
+        return frozenset(content_terms(f"{describe_source(self.passage)}\n{names}"))
+
+    @cached_property
+    def terms(self) -> frozenset[str]:
+        return self.context_terms | content_terms(self.passage.text)
 
 
 @dataclass(frozen=True)
@@ -100,14 +158,27 @@ class _Candidate:
         return (-self.score, self.rank, self.position)
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One part of the question, the quotes that answer it and how well they do."""
+
+    text: str
+    chosen: tuple[_Candidate, ...] = ()
+    conflict: tuple[_Candidate, ...] = ()
+    confidence: float = 0.0
+
+
 class ExtractiveAnswerer:
     """Answers by quoting the passages; see the module docstring for the scoring."""
 
     name = "extractive"
 
-    def __init__(self, *, max_sentences: int = 3, max_documents: int = 3) -> None:
+    def __init__(
+        self, *, max_sentences: int = 3, max_documents: int = 3, part_support: float = PART_SUPPORT
+    ) -> None:
         self.max_sentences = max_sentences
         self.max_documents = max_documents
+        self.part_support = part_support
 
     async def answer(
         self,
@@ -118,23 +189,66 @@ class ExtractiveAnswerer:
         instructions: str | None = None,
         model: str | None = None,
     ) -> ModelAnswer:
-        return self.compose(question=question, passages=passages, history=history)
+        return self.compose(
+            question=question, passages=passages, history=history, corpus=corpus_of(passages)
+        )
 
     def compose(
-        self, *, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn] = (),
+        corpus: CorpusStatistics | None = None,
     ) -> ModelAnswer:
         """The synchronous core of `answer`: pure, no I/O."""
         usable, _ = drop_superseded(passages)
-        asked = question_terms(question)
-        if not asked or not usable:
+        if not usable or not question_words(question):
             return no_answer(self.name)
+        sources = [_Source(rank, passage) for rank, passage in enumerate(usable)]
+        idf = corpus.idf if corpus is not None and corpus.documents else None
+        texts = question_parts(question)
+        earlier = self._earlier_terms(history)
+        parts = []
+        for index, text in enumerate(texts):
+            others = {w.term for j, t in enumerate(texts) if j != index for w in question_words(t)}
+            parts.append(self._answer_part(text, sources, idf, earlier | others))
+        answered = [p for p in parts if p.chosen and p.confidence >= self.part_support]
+        if len(parts) == 1 or not answered:
+            best = max(parts, key=lambda p: p.confidence)
+            return self._compose([best], []) if best.chosen else no_answer(self.name)
+        return self._compose(answered, [p for p in parts if p not in answered])
+
+    # --- scoring -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _earlier_terms(history: Sequence[Turn]) -> frozenset[str]:
+        """Terms of the previous question, which give a short follow-up its topic."""
+        if not history:
+            return frozenset()
+        return frozenset(w.term for w in question_words(history[-1].question))
+
+    def _answer_part(
+        self,
+        text: str,
+        sources: Sequence[_Source],
+        idf: Callable[[str], float | None] | None,
+        earlier: set[str] | frozenset[str],
+    ) -> _Part:
+        words = question_words(text)
+        documents = [set(source.terms) for source in sources]
+        resolved = [(word, _resolve(word, documents)) for word in words]
+        terms = list(dict.fromkeys(t for _, found in resolved for t in found))
+        names = {t for word, found in resolved if word.name_like for t in found}
         weights = TermWeights.for_question(
-            asked, [content_terms(f"{describe_source(p)}\n{p.text}") for p in usable]
+            terms, documents, framing=FRAMING_STEMS, corpus_idf=idf, missing_weight=MISSING_WEIGHT
         )
-        earlier = self._earlier_terms(history, asked)
-        candidates = self._candidates(question, usable, weights, earlier)
+        if not weights.weights:
+            return _Part(text)
+        kind = answer_kind(text)
+        candidates = self._candidates(text, sources, weights, frozenset(earlier) - set(terms), kind)
         if not candidates:
-            return no_answer(self.name)
+            return _Part(text)
         chosen = self._select(candidates)
         conflict = self._conflict(candidates, weights)
         if conflict:
@@ -142,33 +256,35 @@ class ExtractiveAnswerer:
             others = [c for c in chosen if c not in conflict]
             room = max(self.max_sentences - len(conflict), 0)
             chosen = sorted([*conflict, *others[:room]], key=lambda c: c.order)
-        return self._compose(chosen, conflict, weights)
-
-    # --- scoring -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _earlier_terms(history: Sequence[Turn], asked: Sequence[str]) -> frozenset[str]:
-        """Terms of the previous question, which give a short follow-up its topic."""
-        if not history:
-            return frozenset()
-        return frozenset(question_terms(history[-1].question)) - set(asked)
+        chosen = _with_continuation(chosen, sources)
+        confidence = _coverage(chosen, weights)
+        confidence *= MISSING_NAME_FACTOR ** len(weights.missing & names)
+        if kind and not any(states_kind(c.sentence.text, kind) for c in chosen):
+            confidence *= MISSING_KIND_FACTOR
+        if len(set(weights.weights) - FRAMING_STEMS) <= 1:
+            confidence *= 0.8
+        if conflict:
+            confidence *= 0.85
+        if all(c.passage.status == DocumentStatus.DEPRECATED for c in chosen):
+            confidence *= 0.8
+        return _Part(text, tuple(chosen), tuple(conflict), max(0.0, min(1.0, confidence)))
 
     def _candidates(
         self,
         question: str,
-        passages: Sequence[Passage],
+        sources: Sequence[_Source],
         weights: TermWeights,
         earlier: frozenset[str],
+        kind: str | None,
     ) -> list[_Candidate]:
         asked = set(weights.weights)
         pairs = bigrams(question_sequence(question))
-        wants_figure = asks_for_figure(question)
         candidates = []
-        for rank, passage in enumerate(passages):
-            title_terms = content_terms(describe_source(passage))
+        for source in sources:
+            passage, rank = source.passage, source.rank
             heading_terms: set[str] = set()
             header: Sentence | None = None
-            for position, sentence in enumerate(split_sentences(passage.text)):
+            for position, sentence in enumerate(source.sentences):
                 if sentence.is_heading:
                     heading_terms = content_terms(sentence.text)
                     continue
@@ -181,9 +297,9 @@ class ExtractiveAnswerer:
                     continue
                 terms = content_terms(sentence.text)
                 matched = asked & terms
-                if not matched - WEAK_STEMS:
+                if not matched - FRAMING_STEMS:
                     continue
-                around = title_terms | heading_terms
+                around = source.context_terms | heading_terms
                 if header is not None:
                     around = around | content_terms(header.text)
                 context = (asked & around) - matched
@@ -191,9 +307,9 @@ class ExtractiveAnswerer:
                 sequence = term_sequence(sentence.text)
                 for left, right in pairs & bigrams(sequence):
                     score += 0.25 * (weights.weights[left] + weights.weights[right])
-                score += 0.3 * len(earlier & terms)
-                if wants_figure:
-                    score *= FIGURE_BONUS if numbers(sentence.text) else 1 / FIGURE_BONUS
+                score += 0.3 * len(earlier & (terms | around))
+                if kind:
+                    score *= KIND_BONUS if states_kind(sentence.text, kind) else 1 / KIND_BONUS
                 score *= STATUS_FACTOR.get(passage.status, 1.0)
                 score /= 1.0 + max(0, len(sequence) - 35) / 35
                 score *= 1.0 - 0.03 * min(rank, 10)
@@ -262,16 +378,19 @@ class ExtractiveAnswerer:
 
     # --- composing ---------------------------------------------------------------------------
 
-    def _compose(
-        self, chosen: list[_Candidate], conflict: list[_Candidate], weights: TermWeights
-    ) -> ModelAnswer:
+    def _compose(self, parts: list[_Part], unanswered: list[_Part]) -> ModelAnswer:
+        chosen: list[_Candidate] = []
+        conflict: list[_Candidate] = []
+        for part in parts:
+            chosen += [c for c in part.chosen if not any(_same(c, o) for o in chosen)]
+            conflict += [c for c in part.conflict if not any(_same(c, o) for o in conflict)]
         groups: dict[tuple[str, str], list[_Candidate]] = {}
         for candidate in chosen:
             groups.setdefault((candidate.passage.doc_id, candidate.passage.chunk_id), []).append(
                 candidate
             )
         citations: list[Citation] = []
-        parts: list[str] = []
+        said_parts: list[str] = []
         markers: dict[str, list[int]] = {}
         for members in groups.values():
             passage = members[0].passage
@@ -289,8 +408,8 @@ class ExtractiveAnswerer:
                 number = len(citations)
                 markers.setdefault(passage.doc_id, []).append(number)
                 said = " ".join(_plain(c) for c in span)
-                parts.append(f"{said} [{number}]")
-        text = " ".join(parts)
+                said_parts.append(f"{said} [{number}]")
+        text = " ".join(said_parts)
         notes: list[str] = []
         if conflict:
             ids = list(dict.fromkeys(c.passage.doc_id for c in conflict))
@@ -312,15 +431,11 @@ class ExtractiveAnswerer:
             notes.append(f"{NOTE_DEPRECATED}: {', '.join(deprecated)}")
             numbered = ", ".join(f"[{n}]" for d in deprecated for n in markers[d])
             text += f"\n\nSource {numbered} is marked deprecated and may be out of date."
-
-        confidence = _coverage(chosen, weights)
-        confidence *= MISSING_TERM_FACTOR ** len(weights.missing - WEAK_STEMS)
-        if len(set(weights.weights) - WEAK_STEMS) <= 1:
-            confidence *= 0.8
-        if conflict:
-            confidence *= 0.85
-        if deprecated and set(deprecated) == {c.passage.doc_id for c in chosen}:
-            confidence *= 0.8
+        if unanswered:
+            asked = "; ".join(f'"{p.text}"' for p in unanswered)
+            text += f"\n\nI found nothing in the sources about this part of the question: {asked}."
+        confidence = sum(p.confidence for p in parts) / len(parts)
+        confidence *= UNANSWERED_PART_FACTOR ** len(unanswered)
         return ModelAnswer(
             text=text,
             citations=tuple(citations),
@@ -330,16 +445,62 @@ class ExtractiveAnswerer:
         )
 
 
-def _coverage(chosen: list[_Candidate], weights: TermWeights) -> float:
-    """The best single quote's coverage plus half of what the other quotes add to it."""
+def _resolve(word: QuestionWord, documents: Sequence[set[str]]) -> list[str]:
+    """The term(s) to look for: the word itself, or the words of a compound the sources
+    only write apart ("locked out" -> "lock" when no source says "locked out")."""
+    parts = word.surface.split()
+    if len(parts) < 2 or any(word.term in d for d in documents):
+        return [word.term]
+    stems = [stem(p) for p in parts if p not in STOPWORDS and len(p) > 1]
+    found = [s for s in stems if any(s in d for d in documents)]
+    return found or [word.term]
+
+
+def _coverage(chosen: Sequence[_Candidate], weights: TermWeights) -> float:
+    """The best single quote's coverage plus half of what the other quotes of its document
+    add to it. Quotes from other documents do not add: scattered words matched across
+    unrelated documents are not an answer."""
 
     def covered(group: Sequence[_Candidate]) -> float:
         matched = set().union(*(c.matched for c in group))
         context = set().union(*(c.context for c in group))
         return weights.coverage(matched, context, partial_credit=CONTEXT_CREDIT)
 
-    single = max(covered([c]) for c in chosen)
-    return single + 0.5 * (covered(chosen) - single)
+    best = max(chosen, key=lambda c: covered([c]))
+    single = covered([best])
+    together = covered([c for c in chosen if c.passage.doc_id == best.passage.doc_id])
+    return single + 0.5 * (together - single)
+
+
+def _with_continuation(chosen: list[_Candidate], sources: Sequence[_Source]) -> list[_Candidate]:
+    """The chosen quotes, with the sentence right after the best one when it continues it
+    ("They issue a code...", "After that..."), in the same paragraph."""
+    best = chosen[0]
+    source = next(s for s in sources if s.passage is best.passage)
+    if best.position + 1 >= len(source.sentences):
+        return chosen
+    following = source.sentences[best.position + 1]
+    gap = best.passage.text[best.sentence.end : following.start]
+    if following.kind != "sentence" or "\n\n" in gap or not _CONTINUATION.match(following.text):
+        return chosen
+    if any(c.passage is best.passage and c.sentence == following for c in chosen):
+        return chosen
+    extra = _Candidate(
+        rank=best.rank,
+        passage=best.passage,
+        sentence=following,
+        position=best.position + 1,
+        matched=frozenset(),
+        context=frozenset(),
+        terms=frozenset(content_terms(following.text)),
+        score=best.score,
+        header=None,
+    )
+    return [best, extra, *chosen[1:]]
+
+
+def _same(a: _Candidate, b: _Candidate) -> bool:
+    return a.passage.chunk_id == b.passage.chunk_id and a.sentence.start == b.sentence.start
 
 
 def _similar(a: _Candidate, b: _Candidate) -> bool:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 _STOPWORD_TEXT = """
-    a about above after again against all also am an and any are aren't as at be because
+    a about above after again against all also am an and another any are aren't as at be because
     been before being below between both but by can can't cannot could couldn't did didn't
     do does doesn't doing don't down during each either else etc ever every few for from
     further get gets getting got had hadn't has hasn't have haven't having he her here hers
@@ -67,7 +67,36 @@ They are matched like any other term but weigh half, so their absence from a sou
 not sink an otherwise well-supported answer. Compared after stemming (see `WEAK_STEMS`).
 """
 
+QUESTION_WORDS = frozenset(
+    """
+    far ahead advance beforehand long longest soon soonest quickly quick fast often
+    frequently usually typically normally generally exactly roughly approximately
+    need needed required require allowed allow permitted permit able possible supposed
+    okay ok happen happens happened get go find ask someone anyone whom kind type sort
+    take use used using best right correct proper way steps step keep
+    """.split()
+)
+"""Words that only say how a question is asked ("how far ahead", "am I allowed to").
+
+A source answers "How far ahead must a vessel request a berth?" without using "far" or
+"ahead", so these words never count as missing; when a source does use one, it counts at
+half weight like a framing word.
+"""
+
 _PARTICLES = frozenset({"off", "over", "up", "out", "in", "down", "back"})
+_IRREGULAR = {
+    "kept": "keep", "paid": "pay", "sent": "send", "spent": "spend", "lost": "lose",
+    "held": "hold", "made": "make", "taken": "take", "took": "take", "given": "give",
+    "gave": "give", "chosen": "choose", "chose": "choose", "bought": "buy", "sold": "sell",
+    "built": "build", "met": "meet", "ran": "run", "began": "begin", "begun": "begin",
+    "written": "write", "wrote": "write", "told": "tell", "found": "find", "brought": "bring",
+    "caught": "catch", "stolen": "steal", "stole": "steal", "broken": "break", "broke": "break",
+    "forgotten": "forget", "forgot": "forget", "went": "go", "gone": "go", "led": "lead",
+    "driven": "drive", "drove": "drive", "hidden": "hide", "worn": "wear", "wore": "wear",
+    "won": "win", "felt": "feel", "daily": "day", "children": "child", "people": "person",
+    "men": "man", "women": "woman",
+}
+"""Irregular forms mapped to the form their regular relatives stem to."""
 _QUESTION_PARTICLES = frozenset({"off", "over", "up", "out"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -93,8 +122,10 @@ def stem(word: str) -> str:
     """A light, predictable suffix stripper (plurals, -ing, -ed, final e).
 
     It is deliberately conservative: the goal is that "days"/"day", "approved"/"approve"/
-    "approving" and "policies"/"policy" meet, not linguistic accuracy.
+    "approving", "policies"/"policy", "hourly"/"hour" and the common irregular verbs
+    ("kept"/"keep", "paid"/"pay") meet, not linguistic accuracy.
     """
+    word = _IRREGULAR.get(word, word)
     if len(word) <= 3 or not word.isalpha():
         return word
     if word.endswith("ies") and len(word) > 4:
@@ -103,6 +134,9 @@ def stem(word: str) -> str:
         word = word[:-2]
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
+    if word.endswith("ly") and len(word) >= 6:
+        # "hourly"/"hour", "weekly"/"week", "quickly"/"quick".
+        word = word[:-2]
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: -len(suffix)]
@@ -118,6 +152,8 @@ def stem(word: str) -> str:
 
 
 WEAK_STEMS = frozenset(stem(w) for w in WEAK_TERMS)
+FRAMING_STEMS = WEAK_STEMS | frozenset(stem(w) for w in QUESTION_WORDS)
+"""Stems of framing and question words: never missing, half weight when a source has them."""
 
 
 def term_sequence(text: str) -> list[str]:
@@ -143,25 +179,67 @@ def content_terms(text: str) -> set[str]:
     return terms
 
 
-def question_sequence(question: str) -> list[str]:
-    """The content terms of a question in order, hyphenated compounds kept joined.
+@dataclass(frozen=True)
+class QuestionWord:
+    """A content term of a question, with the words it was asked in."""
 
-    "full-time" becomes "fulltime" so that its parts do not count twice; sources index
-    both forms (see `content_terms`).
+    term: str
+    """Stemmed, as `content_terms` would index it: "locked out" -> "lockedout"."""
+    surface: str
+    """Folded words as asked, compounds spaced: "sign-in" -> "sign in"."""
+    name_like: bool = False
+    """Written like a name: capitalised inside the question ("Heron"), several capitals
+    ("OneDrive", "GPU"), or letters with digits ("SEV1")."""
+
+
+_QUESTION_TOKEN = re.compile(r"[^\W_]+(?:(?:[-\u2010\u2011]|')[^\W_]+)*")
+
+
+def _name_like(raw: str, first: bool) -> bool:
+    letters = [c for c in raw if c.isalpha()]
+    if not letters:
+        return False
+    if any(c.isdigit() for c in raw):
+        return True
+    if sum(c.isupper() for c in letters) >= 2:
+        return True
+    return letters[0].isupper() and not first and raw[0] == letters[0]
+
+
+def question_words(question: str) -> list[QuestionWord]:
+    """The content terms of a question in order, with how each was written.
+
+    Hyphenated compounds are kept joined ("full-time" -> "fulltime") so that their parts
+    do not count twice (sources index both forms, see `content_terms`), and a phrasal
+    particle joins its verb ("time off" -> "timeoff").
     """
-    folded = fold(question)
-    for compound in _HYPHENATED.findall(folded):
-        folded = folded.replace(compound, "".join(re.split(r"[-\u2010\u2011]", compound)))
-    words = [w for w in tokenize(folded)]
-    sequence: list[str] = []
-    for index, word in enumerate(words):
+    text = unicodedata.normalize("NFKC", question).translate(_APOSTROPHES)
+    words: list[tuple[str, str, bool]] = []  # (folded word, surface, name-like)
+    for index, match in enumerate(_QUESTION_TOKEN.finditer(text)):
+        raw = match.group()
+        if raw.casefold().endswith("'s"):
+            raw = raw[:-2]
+        parts = re.split(r"[-\u2010\u2011]", raw)
+        surface = " ".join(parts).casefold()
+        words.append(("".join(parts).casefold(), surface, _name_like(raw, index == 0)))
+    found: list[QuestionWord] = []
+    for index, (word, surface, name_like) in enumerate(words):
         if word in STOPWORDS:
-            if word in _QUESTION_PARTICLES and index and words[index - 1] not in STOPWORDS:
+            previous = words[index - 1][0] if index else None
+            if word in _QUESTION_PARTICLES and previous and previous not in STOPWORDS and found:
                 # "time off", "carry over": the phrase is the topic, not its head word.
-                sequence[-1] = stem(words[index - 1] + word)
+                last = found[-1]
+                found[-1] = QuestionWord(
+                    stem(previous + word), f"{last.surface} {word}", last.name_like
+                )
             continue
-        sequence.append(stem(word))
-    return sequence
+        found.append(QuestionWord(stem(word), surface, name_like))
+    return found
+
+
+def question_sequence(question: str) -> list[str]:
+    """The content terms of a question in order (see `question_words`)."""
+    return [word.term for word in question_words(question)]
 
 
 def question_terms(question: str) -> list[str]:
@@ -360,34 +438,49 @@ def split_sentences(text: str) -> list[Sentence]:
 
 @dataclass(frozen=True)
 class TermWeights:
-    """How much each question term matters, given the passages at hand.
+    """How much each question term matters.
 
-    `weight(t) = idf(t) x (0.5 if t is a framing word) x (2 if no passage mentions t)`,
-    with `idf(t) = 1 + ln((N + 1) / (df(t) + 0.5))` over the N passages. A term that no
-    passage mentions is the clearest sign the question is about something the sources do
-    not cover, so it counts double. A bare number weighs half and is never "missing".
+    `weight(t) = idf(t) x (0.5 for a framing word or a bare number) x (2 if missing)`,
+    with `idf(t) = 1 + ln((N + 1) / (df(t) + 0.5))`. N and df come from the corpus the
+    audience may see when `corpus` gives them (see `app.answering.corpus`), otherwise from
+    the passages at hand. A content term that no passage mentions is `missing`: the
+    clearest sign the question is about something the sources do not cover, so it counts
+    double. Framing and question words (`FRAMING_STEMS`) and bare numbers are never missing:
+    a framing word no passage uses is left out altogether.
     """
 
     weights: dict[str, float]
     missing: frozenset[str]
 
     @classmethod
-    def for_question(cls, terms: Sequence[str], documents: Sequence[set[str]]) -> TermWeights:
+    def for_question(
+        cls,
+        terms: Sequence[str],
+        documents: Sequence[set[str]],
+        *,
+        framing: Collection[str] = WEAK_STEMS,
+        corpus_idf: Callable[[str], float | None] | None = None,
+        missing_weight: float = 2.0,
+    ) -> TermWeights:
         n = len(documents)
         weights = {}
         missing = set()
         for term in terms:
             df = sum(1 for doc in documents if term in doc)
-            weight = 1.0 + math.log((n + 1) / (df + 0.5))
+            weight = corpus_idf(term) if corpus_idf is not None else None
+            if weight is None:
+                weight = 1.0 + math.log((n + 1) / (df + 0.5))
             if term.isdigit():
                 # "a 20% discount", "after 5 years": a parameter of the question, which
                 # the answer often states as a range; it weighs half and is never missing.
                 weights[term] = 0.5 * weight
                 continue
-            if term in WEAK_STEMS:
-                weight *= 0.5
+            if term in framing:
+                if df:
+                    weights[term] = 0.5 * weight
+                continue
             if df == 0:
-                weight *= 2.0
+                weight *= missing_weight
                 missing.add(term)
             weights[term] = weight
         return cls(weights, frozenset(missing))

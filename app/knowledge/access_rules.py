@@ -68,6 +68,14 @@ class ResolvedAccess:
     """Where the rule came from: `front matter`, an `_access.yml` (with the glob), or `none`."""
 
 
+class BrokenAccessRule(Exception):
+    """A document's access depends on an `_access.yml` that is broken."""
+
+    def __init__(self, error: WorkspaceError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class AccessRules:
     """Every `_access.yml` under `knowledge/`, ready to resolve a document's access."""
 
@@ -105,19 +113,18 @@ class AccessRules:
     def errors(self) -> list[WorkspaceError]:
         return list(self._broken.values())
 
-    def broken_rule_for(self, doc_path: str) -> WorkspaceError | None:
-        """The error of a broken `_access.yml` that could decide this document's access."""
-        for folder in _folders_nearest_first(PurePosixPath(doc_path)):
-            if folder in self._broken:
-                return self._broken[folder]
-        return None
-
     def resolve(self, doc_path: str, front_matter: tuple[str, ...] | None = None) -> ResolvedAccess:
-        """Access for the document at `doc_path` (posix, relative to `knowledge/`)."""
+        """Access for the document at `doc_path` (posix, relative to `knowledge/`).
+
+        Raises BrokenAccessRule when a broken `_access.yml` is reached before any rule
+        decides: the document's access cannot be known.
+        """
         if front_matter is not None:
             return ResolvedAccess(tuple(front_matter), "front matter")
         path = PurePosixPath(doc_path)
         for folder in _folders_nearest_first(path):
+            if folder in self._broken:
+                raise BrokenAccessRule(self._broken[folder])
             rule = self._rules.get(folder)
             if rule is None:
                 continue

@@ -100,9 +100,17 @@ class _Packer:
 
 
 def chunk_blocks(
-    blocks: Iterable[Block], *, min_chars: int = MIN_CHARS, max_chars: int = MAX_CHARS
+    blocks: Iterable[Block],
+    *,
+    title: str | None = None,
+    min_chars: int = MIN_CHARS,
+    max_chars: int = MAX_CHARS,
 ) -> list[TextChunk]:
-    """Chunks in document order; ordinals count from 0."""
+    """Chunks in document order; ordinals count from 0.
+
+    A top heading that merely repeats the document `title` is left out of heading paths,
+    since every passage is shown with its title anyway.
+    """
     chunks: list[TextChunk] = []
     headings: list[tuple[int, str]] = []
     section: list[Block] = []
@@ -116,7 +124,10 @@ def chunk_blocks(
             packer.add_block(block, previous)
             previous = block
         packer.flush()
-        path = HEADING_SEPARATOR.join(text for _, text in headings)
+        names = [text for _, text in headings]
+        if names and title is not None and names[0].casefold() == title.casefold():
+            names = names[1:]
+        path = HEADING_SEPARATOR.join(names)
         for text in packer.texts:
             chunks.append(TextChunk(ordinal=len(chunks), heading=path, text=text))
         section.clear()

@@ -20,11 +20,16 @@ from app.db.models.knowledge import Document
 from app.db.repositories.knowledge import Fingerprint, KnowledgeRepository
 from app.db.session import Database
 from app.errors import WorkspaceError
-from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
+from app.knowledge.access_rules import (
+    ACCESS_FILE,
+    AccessRules,
+    BrokenAccessRule,
+    display_name,
+)
 from app.knowledge.chunking import TextChunk, chunk_blocks
 from app.knowledge.loaders import LoadedDocument, is_document, load_document
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 """Part of every fingerprint: bump it when chunking changes so everything re-indexes."""
 
 Progress = Callable[[int, int], None]
@@ -89,55 +94,25 @@ async def ingest(
     knowledge_dir, root, scope, rules, files = await asyncio.to_thread(
         _survey, knowledge_dir, workspace_root, only, report
     )
-
-    prepared: dict[str, list[_Prepared]] = {}
+    # Paths whose indexed version stays as it is: broken files, or ids claimed twice.
     kept_paths: set[str] = set()
-    for done, path in enumerate(files, start=1):
-        relative = path.relative_to(knowledge_dir).as_posix()
-        try:
-            item = await asyncio.to_thread(_prepare, path, knowledge_dir, root, rules)
-        except WorkspaceError as exc:
-            report.errors.append(exc)
-            kept_paths.add(relative)
-        else:
-            if item is None:
-                kept_paths.add(relative)
-            else:
-                prepared.setdefault(item.document.id, []).append(item)
-        if progress is not None:
-            progress(done, len(files))
+    prepared = await _prepare_all(files, knowledge_dir, root, rules, report, kept_paths, progress)
 
     async with database.session() as session:
         indexed = await KnowledgeRepository(session).fingerprints()
-
-    ready: list[_Prepared] = []
+    ready = []
     for doc_id, items in prepared.items():
         conflict = await asyncio.to_thread(
             _duplicate_of, doc_id, items, indexed, scope, knowledge_dir, root
         )
         if conflict is None:
             ready.append(items[0])
-            continue
-        report.errors.append(conflict)
-        kept_paths.update(item.document.path for item in items)
+        else:
+            report.errors.append(conflict)
+            kept_paths.update(item.document.path for item in items)
 
     for item in ready:
-        if not item.access:
-            report.visible_to_nobody += 1
-            report.nobody.append(item.document.path)
-        known = indexed.get(item.document.id)
-        if known is not None and known.content_hash == item.fingerprint:
-            report.unchanged += 1
-            continue
-        async with database.session() as session:
-            await KnowledgeRepository(session).save_document(
-                _record(item), access=item.access, chunks=item.chunks
-            )
-        report.chunks += len(item.chunks)
-        if known is None:
-            report.added += 1
-        else:
-            report.updated += 1
+        await _save(database, item, indexed.get(item.document.id), report)
 
     current_ids = {item.document.id for item in ready}
     gone = {
@@ -150,6 +125,52 @@ async def ingest(
             report.removed = await KnowledgeRepository(session).delete_documents(gone)
     report.nobody.sort()
     return report
+
+
+async def _prepare_all(
+    files: list[Path],
+    knowledge_dir: Path,
+    root: Path,
+    rules: AccessRules,
+    report: IngestReport,
+    kept_paths: set[str],
+    progress: Progress | None,
+) -> dict[str, list[_Prepared]]:
+    """Every readable file, grouped by document id."""
+    prepared: dict[str, list[_Prepared]] = {}
+    for done, path in enumerate(files, start=1):
+        try:
+            item = await asyncio.to_thread(_prepare, path, knowledge_dir, root, rules)
+        except WorkspaceError as exc:
+            report.errors.append(exc)
+            item = None
+        if item is None:
+            kept_paths.add(path.relative_to(knowledge_dir).as_posix())
+        else:
+            prepared.setdefault(item.document.id, []).append(item)
+        if progress is not None:
+            progress(done, len(files))
+    return prepared
+
+
+async def _save(
+    database: Database, item: _Prepared, known: Fingerprint | None, report: IngestReport
+) -> None:
+    if not item.access:
+        report.visible_to_nobody += 1
+        report.nobody.append(item.document.path)
+    if known is not None and known.content_hash == item.fingerprint:
+        report.unchanged += 1
+        return
+    async with database.session() as session:
+        await KnowledgeRepository(session).save_document(
+            _record(item), access=item.access, chunks=item.chunks
+        )
+    report.chunks += len(item.chunks)
+    if known is None:
+        report.added += 1
+    else:
+        report.updated += 1
 
 
 def _survey(
@@ -166,12 +187,16 @@ def _survey(
 
 
 def _prepare(path: Path, knowledge_dir: Path, root: Path, rules: AccessRules) -> _Prepared | None:
-    """Load, resolve access, chunk and fingerprint one file; None when its rules are broken."""
+    """Load, resolve access, chunk and fingerprint one file.
+
+    None when a broken `_access.yml` would decide its access (that error is reported once).
+    """
     document = load_document(path, knowledge_dir=knowledge_dir, workspace_root=root)
-    if document.access is None and rules.broken_rule_for(document.path) is not None:
+    try:
+        access = rules.resolve(document.path, document.access).principals
+    except BrokenAccessRule:
         return None
-    access = rules.resolve(document.path, document.access).principals
-    chunks = chunk_blocks(document.blocks)
+    chunks = chunk_blocks(document.blocks, title=document.title)
     return _Prepared(document, access, chunks, _fingerprint(document, access))
 
 

@@ -159,6 +159,7 @@ _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _EMPHASIS = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _INLINE_CODE = re.compile(r"`([^`]+)`")
+_BLOCKQUOTE = re.compile(r"^ {0,3}(> ?)+")
 _THEMATIC_BREAK = re.compile(r"^ {0,3}([-*_])(\s*\1){2,}\s*$")
 _FRONT_MATTER_END = {"---", "..."}
 
@@ -223,10 +224,11 @@ def markdown_blocks(body: str) -> list[Block]:
 
     i = 0
     while i < len(lines):
-        line = lines[i]
-        if _FENCE.match(line):
+        line = _BLOCKQUOTE.sub("", lines[i])
+        fence_match = _FENCE.match(line)
+        if fence_match:
             flush()
-            fence = _FENCE.match(line).group(1)  # type: ignore[union-attr]
+            fence = fence_match.group(1)
             code: list[str] = []
             i += 1
             while i < len(lines) and not lines[i].strip().startswith(fence):

@@ -159,6 +159,9 @@ class BrowserView:
         action = self._actions.get(name)
         if action is None:
             return _refusal(404, "unknown_action", f"There is no action {name}.")
+        # JSON only: another site's page cannot send that without a preflight this server refuses.
+        if request.content_type != "application/json":
+            return _refusal(415, "unsupported_media_type", "Send the action as application/json.")
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -232,7 +235,10 @@ class BrowserView:
 
     async def shortcut(self, user: User, body: dict) -> dict:
         ack = await self.server.message_shortcut(
-            user.id, _required(body, "channel"), _required(body, "ts"), _required(body, "callback_id")
+            user.id,
+            _required(body, "channel"),
+            _required(body, "ts"),
+            _required(body, "callback_id"),
         )
         return {"ack": ack}
 

@@ -414,6 +414,15 @@ class SandboxServer:
 
         return await self._wait(find, timeout, f"ephemeral for {user_id}")
 
+    async def wait_until(
+        self,
+        find: Callable[[], T | None],
+        timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline
+        what: str = "change",
+    ) -> T:
+        """The first non-None `find()`, re-checked after every change in the workspace."""
+        return await self._wait(find, timeout, what)
+
     async def _wait(self, find: Callable[[], T | None], seconds: float, what: str) -> T:
         found = find()
         if found is not None:

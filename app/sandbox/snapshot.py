@@ -104,9 +104,7 @@ def snapshot(
 ) -> dict[str, Any]:
     conversations = visible_conversations(ws, user)
     messages = {
-        c.id: [
-            {**payloads.message_json(ws, m), "channel": c.id} for m in ws.messages.get(c.id, [])
-        ]
+        c.id: [{**payloads.message_json(ws, m), "channel": c.id} for m in ws.messages.get(c.id, [])]
         for c in conversations
     }
     ephemerals = [

@@ -56,18 +56,25 @@ class DashboardRepository:
 
     async def questions(self, *, since: datetime) -> list[QuestionRecord]:
         rows = await self.session.execute(
-            select(AuditRecord.kind, AuditRecord.actor_email, AuditRecord.payload)
-            .where(AuditRecord.occurred_at >= since, AuditRecord.kind.in_(QUESTION_KINDS)))
-        return [QuestionRecord(kind, email, payload if isinstance(payload, dict) else {})
-                for kind, email, payload in rows]
+            select(AuditRecord.kind, AuditRecord.actor_email, AuditRecord.payload).where(
+                AuditRecord.occurred_at >= since, AuditRecord.kind.in_(QUESTION_KINDS)
+            )
+        )
+        return [
+            QuestionRecord(kind, email, payload if isinstance(payload, dict) else {})
+            for kind, email, payload in rows
+        ]
 
     async def failures(self, *, since: datetime) -> dict[str, int]:
         rows = await self.session.execute(
             select(AuditRecord.kind, func.count())
-            .where(AuditRecord.occurred_at >= since,
-                   or_(*(AuditRecord.kind.endswith(s) for s in FAILURE_SUFFIXES)),
-                   not_(AuditRecord.kind.startswith("eval.")))
-            .group_by(AuditRecord.kind))
+            .where(
+                AuditRecord.occurred_at >= since,
+                or_(*(AuditRecord.kind.endswith(s) for s in FAILURE_SUFFIXES)),
+                not_(AuditRecord.kind.startswith("eval.")),
+            )
+            .group_by(AuditRecord.kind)
+        )
         return dict(rows.all())
 
     async def unanswered(self, *, since: datetime, limit: int = 5) -> list[tuple[str, int]]:
@@ -75,10 +82,15 @@ class DashboardRepository:
         count = func.count().label("n")
         rows = await self.session.execute(
             select(PostedAnswer.question, count)
-            .where(PostedAnswer.created_at >= since, PostedAnswer.status == "no_answer",
-                   PostedAnswer.private.is_(False))
-            .group_by(PostedAnswer.question).order_by(count.desc(), PostedAnswer.question)
-            .limit(limit))
+            .where(
+                PostedAnswer.created_at >= since,
+                PostedAnswer.status == "no_answer",
+                PostedAnswer.private.is_(False),
+            )
+            .group_by(PostedAnswer.question)
+            .order_by(count.desc(), PostedAnswer.question)
+            .limit(limit)
+        )
         return [(question, n) for question, n in rows.all()]
 
     async def waiting_drafts(self, *, limit: int = 200) -> list[WaitingDraft] | None:
@@ -87,15 +99,29 @@ class DashboardRepository:
         if table is None:
             return None
         rows = await self.session.execute(
-            select(table.c.id, table.c.title, table.c.requester_email, table.c.created_at,
-                   table.c.requirement, table.c.approvals)
-            .where(table.c.state.in_(WAITING_STATES)).order_by(table.c.created_at).limit(limit))
-        return [WaitingDraft(
-            id=row.id, title=row.title, requester_email=row.requester_email,
-            created_at=_aware(row.created_at),
-            eligible=tuple(frozenset(g) for g in (row.requirement or {}).get("eligible", ())),
-            approved_by=frozenset(a.get("email", "") for a in row.approvals or ()))
-            for row in rows]
+            select(
+                table.c.id,
+                table.c.title,
+                table.c.requester_email,
+                table.c.created_at,
+                table.c.requirement,
+                table.c.approvals,
+            )
+            .where(table.c.state.in_(WAITING_STATES))
+            .order_by(table.c.created_at)
+            .limit(limit)
+        )
+        return [
+            WaitingDraft(
+                id=row.id,
+                title=row.title,
+                requester_email=row.requester_email,
+                created_at=_aware(row.created_at),
+                eligible=tuple(frozenset(g) for g in (row.requirement or {}).get("eligible", ())),
+                approved_by=frozenset(a.get("email", "") for a in row.approvals or ()),
+            )
+            for row in rows
+        ]
 
     async def my_drafts(self, email: str, *, limit: int = 10) -> Sequence[WaitingDraft] | None:
         waiting = await self.waiting_drafts()

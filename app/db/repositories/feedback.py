@@ -33,8 +33,10 @@ class FlagRepository:
 
     async def find(self, answer_id: str, flagger_email: str) -> Flag | None:
         result = await self.session.execute(
-            select(Flag).where(Flag.answer_id == answer_id, Flag.flagger_email == flagger_email)
-            .execution_options(populate_existing=True))
+            select(Flag)
+            .where(Flag.answer_id == answer_id, Flag.flagger_email == flagger_email)
+            .execution_options(populate_existing=True)
+        )
         return result.scalar_one_or_none()
 
     async def insert_if_absent(self, values: dict[str, Any]) -> bool:
@@ -43,19 +45,22 @@ class FlagRepository:
         result = await self.session.execute(statement)
         return result.rowcount == 1
 
-    async def change_status(self, flag_id: str, *, expected: Collection[str], status: str,
-                            now: datetime, **values: Any) -> bool:
+    async def change_status(
+        self, flag_id: str, *, expected: Collection[str], status: str, now: datetime, **values: Any
+    ) -> bool:
         """Compare-and-set: True only for the one caller that found the flag in `expected`."""
         result = await self.session.execute(
             update(Flag)
             .where(Flag.id == flag_id, Flag.status.in_(sorted(expected)))
             .values(status=status, updated_at=now, **values)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         return result.rowcount == 1
 
     async def open_flags(self, *, limit: int = 500) -> Sequence[Flag]:
         result = await self.session.execute(
-            select(Flag).where(Flag.status == "open").order_by(Flag.created_at).limit(limit))
+            select(Flag).where(Flag.status == "open").order_by(Flag.created_at).limit(limit)
+        )
         return result.scalars().all()
 
     async def count_by_status(self, *, since: datetime | None = None) -> dict[str, int]:
@@ -64,10 +69,13 @@ class FlagRepository:
             statement = statement.where(Flag.created_at >= since)
         return {status: count for status, count in (await self.session.execute(statement)).all()}
 
-    async def most_flagged_documents(self, *, since: datetime, limit: int = 5) -> list[tuple[str, int]]:
+    async def most_flagged_documents(
+        self, *, since: datetime, limit: int = 5
+    ) -> list[tuple[str, int]]:
         """Document ids by how many flags (withdrawn ones aside) cited them."""
         rows = await self.session.execute(
-            select(Flag.doc_ids).where(Flag.created_at >= since, Flag.status != "withdrawn"))
+            select(Flag.doc_ids).where(Flag.created_at >= since, Flag.status != "withdrawn")
+        )
         counts: Counter[str] = Counter()
         for (doc_ids,) in rows:
             counts.update(set(doc_ids or ()))
@@ -84,15 +92,20 @@ class CuratedAnswerRepository:
 
     async def active(self) -> Sequence[CuratedAnswer]:
         result = await self.session.execute(
-            select(CuratedAnswer).where(CuratedAnswer.active.is_(True))
-            .order_by(CuratedAnswer.created_at.desc()))
+            select(CuratedAnswer)
+            .where(CuratedAnswer.active.is_(True))
+            .order_by(CuratedAnswer.created_at.desc())
+        )
         return result.scalars().all()
 
     async def retire(self, curated_ids: Collection[str]) -> None:
         if curated_ids:
             await self.session.execute(
-                update(CuratedAnswer).where(CuratedAnswer.id.in_(sorted(curated_ids)))
-                .values(active=False).execution_options(synchronize_session=False))
+                update(CuratedAnswer)
+                .where(CuratedAnswer.id.in_(sorted(curated_ids)))
+                .values(active=False)
+                .execution_options(synchronize_session=False)
+            )
 
     async def count(self, *, since: datetime | None = None) -> int:
         statement = select(func.count()).select_from(CuratedAnswer)
@@ -107,32 +120,44 @@ class AnswerFeedbackRepository:
 
     async def find(self, answer_id: str, person_email: str) -> AnswerFeedback | None:
         result = await self.session.execute(
-            select(AnswerFeedback).where(AnswerFeedback.answer_id == answer_id,
-                                         AnswerFeedback.person_email == person_email))
+            select(AnswerFeedback).where(
+                AnswerFeedback.answer_id == answer_id, AnswerFeedback.person_email == person_email
+            )
+        )
         return result.scalar_one_or_none()
 
-    async def record(self, *, feedback_id: str, answer_id: str, person_email: str, helpful: bool,
-                     now: datetime) -> bool | None:
+    async def record(
+        self, *, feedback_id: str, answer_id: str, person_email: str, helpful: bool, now: datetime
+    ) -> bool | None:
         """Insert or update one person's verdict; returns the verdict it replaced (None: new)."""
         before = await self.find(answer_id, person_email)
         statement = _insert(self.session)(AnswerFeedback).values(
-            id=feedback_id, answer_id=answer_id, person_email=person_email, helpful=helpful,
-            created_at=now, updated_at=now)
+            id=feedback_id,
+            answer_id=answer_id,
+            person_email=person_email,
+            helpful=helpful,
+            created_at=now,
+            updated_at=now,
+        )
         statement = statement.on_conflict_do_update(
             index_elements=["answer_id", "person_email"],
-            set_={"helpful": helpful, "updated_at": now})
+            set_={"helpful": helpful, "updated_at": now},
+        )
         await self.session.execute(statement)
         return None if before is None else before.helpful
 
     async def for_answer(self, answer_id: str) -> Sequence[AnswerFeedback]:
         result = await self.session.execute(
-            select(AnswerFeedback).where(AnswerFeedback.answer_id == answer_id))
+            select(AnswerFeedback).where(AnswerFeedback.answer_id == answer_id)
+        )
         return result.scalars().all()
 
     async def counts(self, *, since: datetime) -> dict[bool, int]:
         rows = await self.session.execute(
-            select(AnswerFeedback.helpful, func.count()).where(AnswerFeedback.updated_at >= since)
-            .group_by(AnswerFeedback.helpful))
+            select(AnswerFeedback.helpful, func.count())
+            .where(AnswerFeedback.updated_at >= since)
+            .group_by(AnswerFeedback.helpful)
+        )
         return {bool(helpful): count for helpful, count in rows.all()}
 
 
@@ -145,12 +170,16 @@ class OwnerNoticeRepository:
         await self.session.flush()
 
     async def last_sent(self, route: str) -> datetime | None:
-        return (await self.session.execute(
-            select(func.max(OwnerNotice.sent_at)).where(OwnerNotice.route == route))).scalar_one()
+        return (
+            await self.session.execute(
+                select(func.max(OwnerNotice.sent_at)).where(OwnerNotice.route == route)
+            )
+        ).scalar_one()
 
     async def routes_waiting(self) -> list[str]:
         rows = await self.session.execute(
-            select(OwnerNotice.route).where(OwnerNotice.sent_at.is_(None)).distinct())
+            select(OwnerNotice.route).where(OwnerNotice.sent_at.is_(None)).distinct()
+        )
         return sorted(route for (route,) in rows)
 
     async def claim(self, route: str, *, claim_id: str, now: datetime) -> list[OwnerNotice]:
@@ -159,19 +188,27 @@ class OwnerNoticeRepository:
             update(OwnerNotice)
             .where(OwnerNotice.route == route, OwnerNotice.sent_at.is_(None))
             .values(sent_at=now, claimed_by=claim_id)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         result = await self.session.execute(
-            select(OwnerNotice).where(OwnerNotice.claimed_by == claim_id)
-            .order_by(OwnerNotice.created_at))
+            select(OwnerNotice)
+            .where(OwnerNotice.claimed_by == claim_id)
+            .order_by(OwnerNotice.created_at)
+        )
         return list(result.scalars().all())
 
     async def release(self, claim_id: str) -> None:
         """Put claimed notices back (sending them failed) for the next attempt."""
         await self.session.execute(
-            update(OwnerNotice).where(OwnerNotice.claimed_by == claim_id)
-            .values(sent_at=None, claimed_by=None).execution_options(synchronize_session=False))
+            update(OwnerNotice)
+            .where(OwnerNotice.claimed_by == claim_id)
+            .values(sent_at=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
 
     async def count_waiting(self) -> int:
-        return (await self.session.execute(
-            select(func.count()).select_from(OwnerNotice).where(OwnerNotice.sent_at.is_(None))
-        )).scalar_one()
+        return (
+            await self.session.execute(
+                select(func.count()).select_from(OwnerNotice).where(OwnerNotice.sent_at.is_(None))
+            )
+        ).scalar_one()

@@ -196,6 +196,7 @@ class KnowledgeRepository:
                 supersedes=row.supersedes,
                 tags=tuple(row.tags or ()),
                 access=access.get(row.doc_id, ()),
+                heading=row.heading or None,
             )
             for row in rows
         ]
@@ -205,6 +206,7 @@ class KnowledgeRepository:
         return (
             Chunk.chunk_id,
             Chunk.doc_id,
+            Chunk.heading,
             Chunk.text,
             Document.title,
             Document.url,

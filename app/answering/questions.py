@@ -1,0 +1,115 @@
+"""What a question asks: its parts, and the kind of answer each part wants.
+
+- `question_parts`: "When is the desk open on Saturdays, and what time does the canteen
+  close?" is two questions; each is answered (or found unanswerable) on its own.
+- `answer_kind`: "how long", "when" want a time; "how often" a frequency; "how much",
+  "how many" an amount; "who" a person or team; "where" a place. `states_kind` tells
+  whether a sentence gives that kind of answer at all ("Every library floor has a printer"
+  does not answer "Who replaces the toner?").
+
+Deterministic and dependency-free, like `text.py`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.answering.text import fold, numbers, question_words
+
+_PART_BREAK = re.compile(
+    r"\?\s+|;\s+|(?:,\s*|\s+)(?:and|or|also|plus|but)\s+"
+    r"(?=(?:what|when|where|who|whom|which|how|why|is|are|do|does|did|can|could|should|"
+    r"will|would|may|must|has|have)\b)",
+    re.IGNORECASE,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate questions inside `question`, each with at least one content term.
+
+    A question is split at a question mark followed by more text, at a semicolon, and at
+    "and"/"or"/"but" followed by a question word ("..., and what time ..."). "PTO and sick
+    days" stays one part.
+    """
+    pieces = [p.strip(" ,;?") for p in _PART_BREAK.split(question.strip())]
+    parts = [p for p in pieces if p and question_words(p)]
+    return parts or [question.strip()]
+
+
+# --- the kind of answer a question wants -------------------------------------------------
+
+_KINDS = (
+    ("frequency", r"\bhow (often|frequently)\b"),
+    (
+        "time",
+        r"\bhow (long|soon|quickly|fast|far|early|late)\b|\bwhen\b|\bby when\b|\buntil when\b|"
+        r"\bwhat (date|day|days|time|times|year|month|hours)\b|\bwhich (date|day|days|month)\b|"
+        r"\bdeadline\b|\bcut ?-?off\b",
+    ),
+    ("amount", r"\bhow (many|much|big|large|old)\b|\bwhat (percentage|percent|price|fee)\b"),
+    ("person", r"\bwho\b|\bwhom\b|\bwhich (person|people|team|department|manager)\b"),
+    ("place", r"\bwhere\b"),
+)
+
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|sixty|ninety|hundred|thousand|million|once|twice|half|dozen|a few"
+)
+_FIGURE = re.compile(rf"\d|\b({_NUMBER_WORDS})\b")
+_CALENDAR = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|weekend|"
+    r"january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|immediately|today|tomorrow|noon|midnight|same day|next day|"
+    r"next working day|next business day|annually|yearly|monthly|weekly|daily|nightly|"
+    r"quarterly)\b"
+)
+_FREQUENCY = re.compile(
+    r"\b(every|each|per|once|twice|annually|yearly|monthly|weekly|daily|nightly|"
+    r"quarterly|a (year|month|week|day))\b"
+)
+_AMOUNT = re.compile(r"\b(free|no charge|unlimited|none|nothing)\b")
+_ROLES = re.compile(
+    r"\b(manager|supervisor|partner|lead|leader|team|desk|officer|counsel|head|director|"
+    r"owner|sponsor|administrator|committee|board|investigator|coordinator|controller|"
+    r"vp|ceo|cfo|cto|chief|president|clerk|secretary|assistant|specialist|analyst|"
+    r"engineer|staff|department|hr|finance|legal|support|helpdesk|employee|"
+    r"agent|representative|executive|approver|reviewer)s?\b"
+)
+_NAME_PAIR = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'&-]+ (?:of |and |& )?[A-Z][\w'&-]+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_PLACES = re.compile(
+    r"\b(room|floor|building|office|desk|library|gate|site|campus|basement|street|road|"
+    r"portal|website|page|reception|centre|center|hall|lab|wing|level|location|address|"
+    r"online|strongroom|warehouse|store|branch|drive|folder|system)s?\b|https?://|"
+    r"\b\w+\.(example|com|org|net|edu|io)\b"
+)
+_PLACE_NAME = re.compile(r"\b(in|at|on|from|to|inside)\s+(the\s+)?[A-Z][\w.-]+")
+
+
+def answer_kind(question: str) -> str | None:
+    """"time" | "frequency" | "amount" | "person" | "place", or None for any other question."""
+    folded = fold(question)
+    for kind, pattern in _KINDS:
+        if re.search(pattern, folded):
+            return kind
+    return None
+
+
+def states_kind(sentence: str, kind: str | None) -> bool:
+    """Whether `sentence` gives an answer of `kind` at all (always true for no kind)."""
+    if kind is None:
+        return True
+    folded = fold(sentence)
+    if kind == "time":
+        return bool(numbers(sentence) or _FIGURE.search(folded) or _CALENDAR.search(folded))
+    if kind == "frequency":
+        return bool(_FREQUENCY.search(folded))
+    if kind == "amount":
+        return bool(numbers(sentence) or _FIGURE.search(folded) or _AMOUNT.search(folded))
+    if kind == "person":
+        return bool(
+            _ROLES.search(folded) or _NAME_PAIR.search(sentence) or _EMAIL.search(sentence)
+        )
+    if kind == "place":
+        return bool(_PLACES.search(folded) or _PLACE_NAME.search(sentence))
+    return True

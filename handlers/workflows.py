@@ -1,0 +1,180 @@
+"""Starting workflows: `/trellis WORKFLOW field=value …`, the message shortcut, the form.
+
+With every required field on the command line the workflow starts at once; otherwise a
+modal asks for the rest. The message shortcut opens the same form, with the message's
+text in the first long-text field. The requester's status message is posted where they
+asked (or in a direct message when Trellis cannot post there); its thread is where they
+hear back: the decision, the result, or a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import replace
+
+import structlog
+from slack_sdk.errors import SlackApiError
+
+from app.pipeline import WorkflowOutcome, WorkflowRequest, admit_workflow, start_workflow
+from app.rules import Workflow
+from app.services import Services
+from app.slack_api import SlackChannel
+from handlers import blocks, cards
+from handlers.asking import failure_text
+
+log = structlog.get_logger(__name__)
+
+SHORTCUT = "trellis_start_workflow"
+QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
+
+
+def register(app) -> None:
+    app.shortcut(SHORTCUT)(on_shortcut)
+    app.view(cards.CHOOSE_VIEW)(on_choice_submitted)
+    app.view(cards.FORM_VIEW)(on_form_submitted)
+
+
+def parse_fields(text: str) -> dict[str, str]:
+    """`customer="Alpine Co." percent=15` -> {"customer": "Alpine Co.", "percent": "15"}."""
+    try:
+        tokens = shlex.split(text.translate(QUOTES))
+    except ValueError as exc:
+        raise ValueError(f"I could not read that ({exc}): put values with spaces in quotes, "
+                         'like customer="Alpine Co."') from None
+    fields: dict[str, str] = {}
+    for token in tokens:
+        name, sep, value = token.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"“{token}” is not field=value. Write it like "
+                             'reason="volume commitment".')
+        fields[name.strip()] = value
+    return fields
+
+
+def usage(slug: str, workflow: Workflow) -> str:
+    fields = " ".join(f"{name}=…" for name in workflow.inputs)
+    return f"`/trellis {slug} {fields}` (or just `/trellis {slug}` for a form)"
+
+
+async def on_workflow_command(ack, command: dict, client, services: Services, *,
+                              slug: str, rest: str) -> None:
+    workflow = services.workspace.rulebook.workflow(slug)
+    try:
+        given = parse_fields(rest)
+    except ValueError as exc:
+        await ack(text=f"{exc}\nUsage: {usage(slug, workflow)}")
+        return
+    channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
+    request = WorkflowRequest(slug, given, channel, slack_user_id=command["user_id"])
+    admission = await admit_workflow(services, request)
+    outcome = admission.outcome
+    missing = [n for n, spec in workflow.inputs.items()
+               if spec.required and spec.default is None and not given.get(n, "").strip()]
+    if outcome is None:
+        await ack(text=f"Starting {workflow.title}…")
+        await begin(services, request)
+    elif outcome.status == "invalid" and missing:
+        await ack()
+        others = [m for n, m in outcome.problems.items() if n not in missing]
+        await client.views_open(trigger_id=command["trigger_id"], view=cards.workflow_form(
+            slug, workflow, values=given, channel_id=channel.id, thread_ts=None,
+            note=" ".join(others) or None))
+    elif outcome.status == "invalid":
+        await ack(text=f"{outcome.message}\nUsage: {usage(slug, workflow)}")
+    else:
+        await ack(text=outcome.message)
+
+
+async def on_shortcut(ack, shortcut: dict, client, respond, services: Services) -> None:
+    await ack()
+    message = shortcut.get("message") or {}
+    channel_id = shortcut["channel"]["id"]
+    thread_ts = message.get("thread_ts") or message.get("ts")
+    try:
+        person = await services.identity.resolve(shortcut["user"]["id"])
+    except Exception as exc:
+        await respond(text=failure_text(exc), response_type="ephemeral")
+        return
+    rulebook = services.workspace.rulebook
+    startable = rulebook.startable_by(person)
+    if not startable:
+        await respond(text="You cannot start any Trellis workflow. Ask an admin if you should.",
+                      response_type="ephemeral")
+        return
+    text = message.get("text") or ""
+    if len(startable) == 1:
+        slug = startable[0]
+        view = cards.workflow_form(slug, rulebook.workflow(slug), channel_id=channel_id,
+                                   thread_ts=thread_ts, values=_prefill(rulebook.workflow(slug), text))
+    else:
+        view = cards.choose_modal([(s, rulebook.workflow(s).title) for s in startable],
+                                  channel_id=channel_id, thread_ts=thread_ts, text=text)
+    await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
+
+
+def _prefill(workflow: Workflow, text: str) -> dict[str, str]:
+    for name, spec in workflow.inputs.items():
+        if spec.type == "text" and text.strip():
+            return {name: text.strip()}
+    return {}
+
+
+async def on_choice_submitted(ack, view: dict, services: Services) -> None:
+    meta = json.loads(view.get("private_metadata") or "{}")
+    slug = cards.input_value(view.get("state") or {}, cards.CHOICE_BLOCK, cards.CHOICE_INPUT)
+    workflow = services.workspace.rulebook.workflows.get(slug)
+    if workflow is None:
+        await ack(response_action="errors", errors={cards.CHOICE_BLOCK: "Pick a workflow."})
+        return
+    await ack(response_action="update", view=cards.workflow_form(
+        slug, workflow, values=_prefill(workflow, meta.get("text") or ""),
+        channel_id=meta["channel_id"], thread_ts=meta.get("thread_ts")))
+
+
+async def on_form_submitted(ack, body: dict, view: dict, services: Services) -> None:
+    meta = json.loads(view.get("private_metadata") or "{}")
+    values = cards.form_values(view.get("state") or {})
+    request = WorkflowRequest(meta["workflow"], values, SlackChannel(id=meta["channel_id"]),
+                              slack_user_id=body["user"]["id"], thread_ts=meta.get("thread_ts"))
+    outcome = (await admit_workflow(services, request)).outcome
+    if outcome is not None:
+        workflow = services.workspace.rulebook.workflows.get(meta["workflow"])
+        first = next(iter(workflow.inputs), None) if workflow else None
+        errors = {name: message[:150] for name, message in outcome.problems.items()
+                  if workflow and name in workflow.inputs}
+        if not errors and first:
+            errors = {first: outcome.message[:150]}
+        await ack(response_action="errors", errors=errors)
+        return
+    await ack()
+    await begin(services, request)
+
+
+async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome | None:
+    """Post the requester's status message, run the workflow, show how it went."""
+    slack = services.slack
+    title = services.workspace.rulebook.workflow(request.workflow).title
+    user = request.slack_user_id
+    channel_id, thread_ts = request.channel.id, request.thread_ts
+    opening = f"<@{user}> asked for a {blocks.escape(title)}. Drafting it…"
+    try:
+        ts = await slack.post(channel=channel_id, thread_ts=thread_ts, text=opening)
+        channel = await slack.channel(channel_id)
+    except SlackApiError:  # Trellis is not in that conversation: tell them directly
+        channel_id, thread_ts = await slack.open_dm(user), None
+        ts = await slack.post(channel=channel_id, text=opening)
+        channel = SlackChannel(id=channel_id, is_im=True)
+    request = replace(request, channel=channel, thread_ts=thread_ts or ts)
+    try:
+        outcome = await start_workflow(services, request)
+    except Exception as exc:  # the person is always told
+        text = failure_text(exc)
+        await slack.update(channel=channel_id, ts=ts, text=text, blocks=blocks.notice_blocks(text))
+        return None
+    text = f"<@{user}> asked for a {blocks.escape(title)}. {blocks.escape(outcome.message)}"
+    emoji = {"pending": ":hourglass_flowing_sand:", "approved": ":white_check_mark:",
+             "waiting": ":hourglass_flowing_sand:"}.get(outcome.status, ":warning:")
+    await slack.update(channel=channel_id, ts=ts, text=text, blocks=[
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{emoji} {text}"}}])
+    return outcome

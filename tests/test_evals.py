@@ -1,0 +1,116 @@
+"""The golden set runs through the real pipeline, scores it, and catches leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from app.answering.extractive import ExtractiveAnswerer
+from app.cli import cli
+from app.config import Settings
+from app.db.models.records import AuditRecord, PostedAnswer
+from app.db.session import Database
+from app.domain import ModelAnswer, Passage, Turn
+from app.evals import run_evals
+from app.workspace import EvalCase, default_workspace_path, load_workspace
+
+LIAM = "liam.carter@northwind.example"
+SALARY_SENTENCE = ("New hires are offered between the minimum and the midpoint of the band; "
+                   "offers above the midpoint need approval from the CEO.")
+
+
+class LeakyAnswerer:
+    """Answers like the extractive backend, then repeats a confidential sentence uncited."""
+
+    name = "leaky"
+
+    async def answer(self, *, question: str, passages: Sequence[Passage],
+                     history: Sequence[Turn] = (), instructions: str | None = None,
+                     model: str | None = None) -> ModelAnswer:
+        answer = await ExtractiveAnswerer().answer(question=question, passages=passages)
+        return dataclasses.replace(answer, text=f"{answer.text} {SALARY_SENTENCE}")
+
+
+def demo_copy(tmp_path: Path, *, config_tail: str = "") -> Path:
+    root = tmp_path / "workspace"
+    shutil.copytree(default_workspace_path(), root)
+    if config_tail:
+        (root / "trellis.yml").write_text((root / "trellis.yml").read_text() + config_tail)
+    return root
+
+
+async def test_the_golden_set_is_asked_by_each_asker_and_scored_from_the_results():
+    workspace = load_workspace(default_workspace_path())
+    report = await run_evals(Settings(), workspace)
+    results = {r.case_id: r for r in report.results}
+    assert list(results) == [case.id for case in workspace.evals]
+    assert results["unknown-asker-refused"].status == "refused"
+    for denied in ("hr-salary-band-denied", "eng-sev1-acknowledge-denied", "drafts-visible-to-nobody"):
+        assert results[denied].status == "no_answer" and results[denied].cited == ()
+    assert "hr-pto-2023" not in results["hr-pto-current-policy"].cited
+    assert report.scores.leaks == 0
+    assert report.scores.cases == len(workspace.evals)
+    expected_accuracy = sum(r.status_ok for r in report.results) / len(report.results)
+    assert report.scores.status_accuracy == round(expected_accuracy, 4)
+    hits = sum(len(set(r.cited) & set(r.expected_sources)) for r in report.results)
+    expected = sum(len(r.expected_sources) for r in report.results)
+    assert report.scores.source_recall == round(hits / expected, 4)
+
+
+async def test_restricted_text_in_an_answer_is_a_leak_even_without_a_citation():
+    workspace = load_workspace(default_workspace_path())
+    case = EvalCase(id="trail-day", question="When is Trail Day in 2026?", asker=LIAM,
+                    expect_status="answered", expect_sources=["company-holidays-2026"])
+    report = await run_evals(Settings(), workspace, answerer=LeakyAnswerer(), cases=[case])
+    assert report.results[0].leaked == ("hr-salary-bands-2026",)
+    assert not report.passed
+    assert any("may not see" in reason for reason in report.shortfalls())
+    clean = await run_evals(Settings(), workspace, cases=[case])
+    assert clean.results[0].leaked == ()
+
+
+def _cli_env(monkeypatch, tmp_path: Path, root: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'production.db'}"
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", url)
+    monkeypatch.setenv("TRELLIS_WORKSPACE", str(root))
+    return url
+
+
+def test_trellis_eval_exits_non_zero_below_the_thresholds(tmp_path, monkeypatch):
+    root = demo_copy(tmp_path, config_tail="evals: {min_status_accuracy: 0.0, min_source_recall: 0.0}\n")
+    _cli_env(monkeypatch, tmp_path, root)
+    passing = CliRunner().invoke(cli, ["eval"])
+    assert passing.exit_code == 0, passing.output
+    assert "status accuracy" in passing.output and "passed" in passing.output
+    text = (root / "trellis.yml").read_text().replace("min_confidence: 0.35", "min_confidence: 0.99")
+    (root / "trellis.yml").write_text(text.replace("min_status_accuracy: 0.0", "min_status_accuracy: 0.9"))
+    failing = CliRunner().invoke(cli, ["eval", "--json"])
+    assert failing.exit_code == 1
+    result = json.loads(failing.stdout)
+    assert result["passed"] is False
+    assert result["scores"]["status_accuracy"] < 0.9
+    assert any("status accuracy" in reason for reason in result["shortfalls"])
+    missed = [case for case in result["cases"] if not case["status_ok"]]
+    assert missed and all(case["status"] == "no_answer" for case in missed)
+
+
+async def test_an_eval_run_leaves_only_an_eval_record_in_production(tmp_path, monkeypatch):
+    root = demo_copy(tmp_path)
+    url = _cli_env(monkeypatch, tmp_path, root)
+    await asyncio.to_thread(CliRunner().invoke, cli, ["eval"])
+    database = Database(url)
+    try:
+        async with database.session() as session:
+            kinds = (await session.execute(select(AuditRecord.kind))).scalars().all()
+            answers = (await session.execute(select(PostedAnswer))).scalars().all()
+    finally:
+        await database.dispose()
+    assert kinds == ["eval.run"]
+    assert answers == []

@@ -1,0 +1,125 @@
+"""An answer's story: `trellis audit show` tells all of it; the "Why this answer?" button
+shows the clicker only what they may see."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from app import stories
+from app.cli import cli
+from app.config import Settings
+from app.errors import AccessDenied
+from app.knowledge.ingest import ingest
+from app.operations import offline_services
+from app.pipeline import Question, answer_question
+from app.sandbox.state import View
+from app.slack_api import SlackChannel
+from app.workspace import default_workspace_path, load_workspace
+from handlers.blocks import WHY
+from tests.harness import RunningTrellis, blocks_text, running_trellis
+
+SAM = "sam.ortiz@northwind.example"
+ROSA = "rosa.delgado@northwind.example"
+LIAM = "liam.carter@northwind.example"
+GRACE = "grace.adeyemi@northwind.example"
+PTO = "How many days of paid time off do full-time employees get per year?"
+SALARY = "What is the base salary range for a Senior Software Engineer?"
+
+
+def why_button(blocks: list[dict] | None) -> dict:
+    for block in blocks or []:
+        for element in block.get("elements", []):
+            if element.get("action_id") == WHY:
+                return element
+    raise AssertionError("no Why this answer? button")
+
+
+async def opened_view(trellis: RunningTrellis, user_id: str, within: float = 5) -> View:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not (views := trellis.sandbox.open_views(user_id)):
+        if loop.time() > deadline:
+            raise AssertionError(f"no modal opened for {user_id}")
+        await asyncio.sleep(0.05)
+    return views[-1]
+
+
+async def test_why_this_answer_opens_the_story_for_a_channel_member(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "support", "When is Trail Day in 2026?")
+        answer = await trellis.answer_in_thread("support", ts)
+        button = why_button(answer.blocks)
+        rosa = trellis.user(ROSA)
+        await trellis.sandbox.click_button(rosa, trellis.channel("support"), answer.ts, WHY,
+                                           value=button["value"])
+        view = await opened_view(trellis, rosa)
+        text = blocks_text(view.spec["blocks"])
+        assert view.spec["title"]["text"] == "Why this answer?"
+        assert "When is Trail Day in 2026?" in text and "Asked by Sam Ortiz" in text
+        assert "Company Holidays 2026" in text and "cited" in text
+        assert f"version `{trellis.workspace.version}`" in text
+        assert "every member of #support" in text
+
+
+async def test_the_private_fuller_answer_stays_out_of_other_peoples_story(tmp_path):
+    # #general has a guest, so Sam's fuller PTO answer came to him alone.
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "general", PTO)
+        public = await trellis.answer_in_thread("general", ts)
+        liam = trellis.user(LIAM)
+        await trellis.sandbox.click_button(liam, trellis.channel("general"), public.ts, WHY,
+                                           value=why_button(public.blocks)["value"])
+        seen_by_liam = blocks_text((await opened_view(trellis, liam)).spec["blocks"])
+        assert "Paid Time Off" not in seen_by_liam and "hr-pto" not in seen_by_liam
+
+        sam = trellis.user(SAM)
+        private = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "Only you can see" in blocks_text(e.blocks))
+        await trellis.sandbox.click_button(sam, trellis.channel("general"), private.ts, WHY,
+                                           value=why_button(private.blocks)["value"])
+        seen_by_sam = blocks_text((await opened_view(trellis, sam)).spec["blocks"])
+        assert "Paid Time Off Policy" in seen_by_sam and "in your private answer" in seen_by_sam
+
+
+async def test_documents_a_viewer_may_not_see_are_counted_never_named(database):
+    workspace = load_workspace(default_workspace_path())
+    await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+    services = offline_services(Settings(database_url=database.url), workspace, database)
+    grace = workspace.directory.by_email(GRACE)
+    outcome = await answer_question(services, Question(
+        text=SALARY, channel=SlackChannel(id="D0GRACE01", is_im=True), person=grace,
+        slack_user_id=grace.slack_id))
+    full = await stories.tell(database, outcome.audit_id, directory=workspace.directory)
+    assert "Salary Bands 2026" in [d.title for d in full.documents]
+    liam = workspace.directory.by_email(LIAM)
+    limited = await stories.tell(database, outcome.audit_id, directory=workspace.directory,
+                                 viewer=liam)
+    assert "Salary Bands 2026" not in [d.title for d in limited.documents]
+    assert "hr-salary-bands-2026" not in [d.doc_id for d in limited.documents]
+    assert limited.hidden_documents >= 1
+    assert len(limited.documents) + limited.hidden_documents == len(full.documents)
+    # Grace's answer was a direct message: only she may open its story.
+    with pytest.raises(AccessDenied):
+        await stories.for_viewer(database, answer_id=outcome.public.answer_id, viewer=liam,
+                                 directory=workspace.directory)
+
+
+def test_audit_show_prints_the_whole_story(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}")
+    runner = CliRunner()
+    asked = runner.invoke(cli, ["ask", "--as", GRACE, "--json", SALARY])
+    assert asked.exit_code == 0, asked.output
+    audit_id = json.loads(asked.stdout)["audit_id"]
+    shown = runner.invoke(cli, ["audit", "show", audit_id])
+    assert shown.exit_code == 0, shown.output
+    output = " ".join(shown.output.split())
+    for expected in (SALARY, "Grace Adeyemi", "grace.adeyemi@northwind.example",
+                     "Documents considered", "hr-salary-bands-2026", "Salary Bands 2026",
+                     "version", "cost", "latency"):
+        assert expected in output
+    missing = runner.invoke(cli, ["audit", "show", "no-such-id"])
+    assert missing.exit_code == 1
