@@ -65,6 +65,14 @@ CAS_ATTEMPTS = 8
 T = TypeVar("T")
 
 
+class DraftExpired(ApprovalConflict):
+    """Too late to decide. `just_now`: this call is what expired it (tell the requester)."""
+
+    def __init__(self, user_message: str, *, just_now: bool) -> None:
+        super().__init__(user_message)
+        self.just_now = just_now
+
+
 class _Lost(Exception):
     """Another writer changed the draft between our read and our write."""
 
@@ -87,12 +95,10 @@ class Decision:
 
 class Approvals:
     def __init__(self, database: Database, audit: AuditLog, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 max_attempts: int = 5) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.database = database
         self.audit = audit
         self.clock = clock
-        self.max_attempts = max_attempts
         self.on_approved: list[Callable[[], None]] = []
 
     # Reading -----------------------------------------------------------------------------
@@ -364,20 +370,20 @@ class Approvals:
                 id=action_id, draft_id=draft.id, position=position,
                 connector=action["connector"], params=fill(action.get("settings", {}), context),
                 draft_hash=draft.text_hash, idempotency_key=f"trellis:{draft.id}:{position}",
-                state="pending", version=1, attempts=0, max_attempts=self.max_attempts,
+                state="pending", version=1, attempts=0,
                 next_attempt_at=now, created_at=now, updated_at=now))
         if not draft.actions:
             approved = await self._get(session, draft.id)
             await self._move(session, approved, S.DONE, "draft.done", None)
 
-    async def _expire_if_due(self, session: AsyncSession, draft: Draft) -> ApprovalConflict | None:
+    async def _expire_if_due(self, session: AsyncSession, draft: Draft) -> DraftExpired | None:
         expires = as_utc(draft.expires_at)
         if draft.state not in (S.DRAFTED, S.PENDING) or expires is None or self.clock() < expires:
             if draft.state == S.EXPIRED:
-                return ApprovalConflict(_expired_message(draft))
+                return DraftExpired(_expired_message(draft), just_now=False)
             return None
         await self._move(session, draft, S.EXPIRED, "draft.expired", None)
-        return ApprovalConflict(_expired_message(draft))
+        return DraftExpired(_expired_message(draft), just_now=True)
 
     def _check_decider(self, draft: Draft, person: Person, seen_hash: str | None, *,
                        verb: str) -> None:

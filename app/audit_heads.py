@@ -20,8 +20,10 @@ HEAD = re.compile(r"^\s*(\d+):([0-9a-f]{64})\s*$")
 def parse_head(text: str) -> tuple[int, str]:
     match = HEAD.match(text or "")
     if not match:
-        raise TrellisError(f"{text.strip()!r} is not an audit head; expected SEQ:HASH as "
-                           "printed by `trellis audit head`.")
+        raise TrellisError(
+            f"{text.strip()!r} is not an audit head; expected SEQ:HASH as "
+            "printed by `trellis audit head`."
+        )
     return int(match.group(1)), match.group(2)
 
 

@@ -73,8 +73,14 @@ def budgeted_groups(person: Person, budgets: BudgetsConfig) -> list[str]:
     return sorted(g for g in budgets.per_group_daily_usd if g in person.principals)
 
 
-async def spend_today(database: Database, *, person: Person, directory: Directory,
-                      budgets: BudgetsConfig, now: datetime) -> Spend:
+async def spend_today(
+    database: Database,
+    *,
+    person: Person,
+    directory: Directory,
+    budgets: BudgetsConfig,
+    now: datetime,
+) -> Spend:
     since = day_start(now)
     groups = budgeted_groups(person, budgets)
     emails = {person.email.lower()}
@@ -90,8 +96,9 @@ async def spend_today(database: Database, *, person: Person, directory: Director
         group: sum(by_email.get(m.email.lower(), 0.0) for m in directory.members(group))
         for group in groups
     }
-    return Spend(since=since, person_usd=by_email.get(person.email.lower(), 0.0),
-                 groups_usd=groups_usd)
+    return Spend(
+        since=since, person_usd=by_email.get(person.email.lower(), 0.0), groups_usd=groups_usd
+    )
 
 
 def over_budget(spend: Spend, budgets: BudgetsConfig, *, team_of: Iterable[str] = ()) -> str | None:
@@ -115,15 +122,21 @@ async def route(services: Services, *, person: Person, task: Task = "answer") ->
     budgets = services.workspace.config.budgets
     if budgets.per_person_daily_usd is None and not budgeted_groups(person, budgets):
         return Route(task, answerer, model)
-    spend = await spend_today(services.database, person=person,
-                              directory=services.workspace.directory, budgets=budgets,
-                              now=services.clock())
+    spend = await spend_today(
+        services.database,
+        person=person,
+        directory=services.workspace.directory,
+        budgets=budgets,
+        now=services.clock(),
+    )
     reason = over_budget(spend, budgets)
     if reason is None:
         return Route(task, answerer, model)
     services.metrics.budget_fallbacks.labels(task=task).inc()
-    note = (f"The AI model was not used because {reason}, so this answer was composed "
-            "directly from the sources. The budget starts again at midnight UTC.")
+    note = (
+        f"The AI model was not used because {reason}, so this answer was composed "
+        "directly from the sources. The budget starts again at midnight UTC."
+    )
     return Route(task, ExtractiveAnswerer(), None, note=note, over_budget=True)
 
 

@@ -17,8 +17,14 @@ from app.evals import EvalReport
 
 WorkspaceOption = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
-                 exists=True, file_okay=False, resolve_path=True),
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
+        exists=True,
+        file_okay=False,
+        resolve_path=True,
+    ),
 ]
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"
 
@@ -57,14 +63,26 @@ def eval_command(
 
 def eval_json(report: EvalReport) -> dict:
     return {
-        "version": report.version, "passed": report.passed, "shortfalls": report.shortfalls(),
+        "version": report.version,
+        "passed": report.passed,
+        "shortfalls": report.shortfalls(),
         "scores": report.scores.as_dict(),
         "thresholds": report.thresholds.model_dump(),
-        "cases": [{"id": r.case_id, "status": r.status, "expected_status": r.expected_status,
-                   "status_ok": r.status_ok, "cited": list(r.cited),
-                   "expected_sources": list(r.expected_sources), "sources_ok": r.sources_ok,
-                   "leaked": list(r.leaked), "error": r.error, "passed": r.passed}
-                  for r in report.results],
+        "cases": [
+            {
+                "id": r.case_id,
+                "status": r.status,
+                "expected_status": r.expected_status,
+                "status_ok": r.status_ok,
+                "cited": list(r.cited),
+                "expected_sources": list(r.expected_sources),
+                "sources_ok": r.sources_ok,
+                "leaked": list(r.leaked),
+                "error": r.error,
+                "passed": r.passed,
+            }
+            for r in report.results
+        ],
     }
 
 
@@ -73,16 +91,20 @@ def print_eval(report: EvalReport, console: Console) -> None:
     for column in ("case", "status", "sources", "leak", "cited"):
         table.add_column(column, overflow="fold")
     for r in report.results:
-        status = f"{OK} {r.status}" if r.status_ok else f"{NO} {r.status} (expected {r.expected_status})"
+        status = (
+            f"{OK} {r.status}" if r.status_ok else f"{NO} {r.status} (expected {r.expected_status})"
+        )
         sources = OK if r.sources_ok else f"{NO} expected {', '.join(r.expected_sources) or 'none'}"
         leak = f"{NO} {', '.join(r.leaked)}" if r.leaked else OK
         cited = escape(", ".join(r.cited) or (r.error or "-"))
         table.add_row(escape(r.case_id), status, sources, leak, cited)
     console.print(table)
     s, t = report.scores, report.thresholds
-    console.print(f"status accuracy {s.status_accuracy:.0%} (minimum {t.min_status_accuracy:.0%}) · "
-                  f"source precision {s.source_precision:.0%} · source recall {s.source_recall:.0%} "
-                  f"(minimum {t.min_source_recall:.0%}) · leaks {s.leaks} · cost ${s.cost_usd:.4f}")
+    console.print(
+        f"status accuracy {s.status_accuracy:.0%} (minimum {t.min_status_accuracy:.0%}) · "
+        f"source precision {s.source_precision:.0%} · source recall {s.source_recall:.0%} "
+        f"(minimum {t.min_source_recall:.0%}) · leaks {s.leaks} · cost ${s.cost_usd:.4f}"
+    )
     if report.passed:
         console.print(f"{OK} passed")
     for reason in report.shortfalls():
@@ -91,7 +113,9 @@ def print_eval(report: EvalReport, console: Console) -> None:
 
 def reload_command(
     workspace: WorkspaceOption = None,
-    force: Annotated[bool, typer.Option(help="Evaluate again even if this version was refused.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Evaluate again even if this version was refused.")
+    ] = False,
 ) -> None:
     """Put the workspace's current files through the eval gate; a running Trellis follows."""
     from app.versions import reload_from_cli
@@ -104,10 +128,14 @@ def reload_command(
     if verdict.outcome == "unchanged":
         cli.console.print(f"Version {verdict.version} is already live; nothing to do.")
     elif verdict.outcome == "live":
-        cli.console.print(f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}")
+        cli.console.print(
+            f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}"
+        )
     else:
-        cli.errors.print(f"{NO} Version {verdict.version} did not go live{earlier}: "
-                         f"{escape(verdict.reason)}. The live version keeps answering.")
+        cli.errors.print(
+            f"{NO} Version {verdict.version} did not go live{earlier}: "
+            f"{escape(verdict.reason)}. The live version keeps answering."
+        )
         raise typer.Exit(2 if verdict.outcome == "broken" else 1)
 
 
@@ -126,16 +154,26 @@ def versions_command(workspace: WorkspaceOption = None) -> None:
     table.add_column("why", ratio=1, overflow="fold")
     for row in rows:
         scores = row.eval_scores or {}
-        marks = [f"{scores[k]:.0%}" if k in scores else "-"
-                 for k in ("status_accuracy", "source_precision", "source_recall")]
+        marks = [
+            f"{scores[k]:.0%}" if k in scores else "-"
+            for k in ("status_accuracy", "source_precision", "source_recall")
+        ]
         name = row.version + (" *" if row.version == current else "")
         why = "" if row.status == "live" and scores else row.reason
-        table.add_row(name, row.status, f"{row.created_at:%m-%d %H:%M}", *marks,
-                      str(scores.get("cases", "-")), escape(why[:160]))
+        table.add_row(
+            name,
+            row.status,
+            f"{row.created_at:%m-%d %H:%M}",
+            *marks,
+            str(scores.get("cases", "-")),
+            escape(why[:160]),
+        )
     table.caption = "* the version in the workspace folder now"
     cli.console.print(table)
     if current and current not in {r.version for r in rows}:
-        cli.console.print(f"The folder holds version {current}, not evaluated yet: run `trellis reload`.")
+        cli.console.print(
+            f"The folder holds version {current}, not evaluated yet: run `trellis reload`."
+        )
 
 
 def rollback_command(
@@ -148,12 +186,16 @@ def rollback_command(
     cli = _cli()
     settings = cli._settings(workspace)
     row = cli._run(lambda: rollback_from_cli(settings, version))
-    cli.console.print(f"{OK} Version {row.version} is live again; its files are back in "
-                      f"{settings.workspace_path()}. A running Trellis switches within seconds.")
+    cli.console.print(
+        f"{OK} Version {row.version} is live again; its files are back in "
+        f"{settings.workspace_path()}. A running Trellis switches within seconds."
+    )
 
 
 def report_command(
-    since: Annotated[str, typer.Option(help="How far back: 30m, 24h, 7d, 2w; 'all' for everything.")] = "7d",
+    since: Annotated[
+        str, typer.Option(help="How far back: 30m, 24h, 7d, 2w; 'all' for everything.")
+    ] = "7d",
 ) -> None:
     """Usage, quality, latency, tokens and cost from the audit trail."""
     from app.report import parse_period, render, report_for

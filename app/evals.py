@@ -117,11 +117,15 @@ class EvalReport:
         reasons = []
         s, t = self.scores, self.thresholds
         if s.status_accuracy < t.min_status_accuracy:
-            reasons.append(f"status accuracy {s.status_accuracy:.0%} is below the minimum "
-                           f"{t.min_status_accuracy:.0%}")
+            reasons.append(
+                f"status accuracy {s.status_accuracy:.0%} is below the minimum "
+                f"{t.min_status_accuracy:.0%}"
+            )
         if s.source_recall < t.min_source_recall:
-            reasons.append(f"source recall {s.source_recall:.0%} is below the minimum "
-                           f"{t.min_source_recall:.0%}")
+            reasons.append(
+                f"source recall {s.source_recall:.0%} is below the minimum "
+                f"{t.min_source_recall:.0%}"
+            )
         if s.leaks:
             reasons.append(f"{s.leaks} answer(s) showed a document to someone who may not see it")
         return reasons
@@ -136,8 +140,13 @@ def cases_hash(cases: Sequence[EvalCase]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-async def run_evals(settings: Settings, workspace: Workspace, *, answerer: Answerer | None = None,
-                    cases: Sequence[EvalCase] | None = None) -> EvalReport:
+async def run_evals(
+    settings: Settings,
+    workspace: Workspace,
+    *,
+    answerer: Answerer | None = None,
+    cases: Sequence[EvalCase] | None = None,
+) -> EvalReport:
     """Run `cases` (default: the workspace's own) against `workspace` in a scratch database."""
     cases = tuple(workspace.evals if cases is None else cases)
     with tempfile.TemporaryDirectory(prefix="trellis-eval-") as scratch:
@@ -146,54 +155,88 @@ async def run_evals(settings: Settings, workspace: Workspace, *, answerer: Answe
             await upgrade(database)
             await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
             directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))
-            services = build_services(settings, workspace, database, slack=directory,
-                                      answerer=answerer)
+            services = build_services(
+                settings, workspace, database, slack=directory, answerer=answerer
+            )
             results = [await _run_case(services, directory, case) for case in cases]
             usage, cost = await _spend(services.audit)
         finally:
             await database.dispose()
-    return EvalReport(workspace.version, tuple(results), _score(results, cases, cost),
-                      workspace.config.evals, usage)
+    return EvalReport(
+        workspace.version,
+        tuple(results),
+        _score(results, cases, cost),
+        workspace.config.evals,
+        usage,
+    )
 
 
 async def record_run(audit: AuditLog, report: EvalReport, *, purpose: str) -> None:
     """One `eval.run` record in production: what was evaluated, how it scored, what it cost."""
-    await audit.record(kind="eval.run", subject_id=report.version, payload={
-        "version": report.version, "purpose": purpose, "scores": report.scores.as_dict(),
-        "passed": report.passed, "failed_cases": [r.case_id for r in report.results if not r.passed],
-        "usage": report.usage.__dict__})
+    await audit.record(
+        kind="eval.run",
+        subject_id=report.version,
+        payload={
+            "version": report.version,
+            "purpose": purpose,
+            "scores": report.scores.as_dict(),
+            "passed": report.passed,
+            "failed_cases": [r.case_id for r in report.results if not r.passed],
+            "usage": report.usage.__dict__,
+        },
+    )
 
 
 async def _run_case(services: Services, directory: SandboxDirectory, case: EvalCase) -> CaseResult:
     person = services.workspace.directory.by_email(case.asker)
-    base = {"case_id": case.id, "question": case.question, "expected_status": case.expect_status,
-            "expected_sources": tuple(case.expect_sources)}
+    base = {
+        "case_id": case.id,
+        "question": case.question,
+        "expected_status": case.expect_status,
+        "expected_sources": tuple(case.expect_sources),
+    }
     try:
-        channel = (await directory.channel(case.channel) if case.channel
-                   else SlackChannel(id="eval", name="eval", is_im=True))
+        channel = (
+            await directory.channel(case.channel)
+            if case.channel
+            else SlackChannel(id="eval", name="eval", is_im=True)
+        )
     except LookupError:
-        return CaseResult(**base, status="error", cited=(),
-                          error=f"channel {case.channel} is not in sandbox.yml")
+        return CaseResult(
+            **base, status="error", cited=(), error=f"channel {case.channel} is not in sandbox.yml"
+        )
     try:
-        outcome = await answer_question(services, Question(
-            text=case.question, channel=channel, person=person,
-            slack_user_id=person.slack_id if person else f"eval:{case.asker}"))
+        outcome = await answer_question(
+            services,
+            Question(
+                text=case.question,
+                channel=channel,
+                person=person,
+                slack_user_id=person.slack_id if person else f"eval:{case.asker}",
+            ),
+        )
     except Exception as exc:  # a crash is a failed case, not a failed run
         return CaseResult(**base, status="error", cited=(), error=f"{type(exc).__name__}: {exc}")
     cited = [c.doc_id for c in outcome.public.citations]
     if outcome.private is not None:
         cited += [c.doc_id for c in outcome.private.citations]
     leaked = await _leaks(services, outcome, channel) if person is not None else ()
-    return CaseResult(**base, status=outcome.status.value, cited=tuple(dict.fromkeys(cited)),
-                      leaked=leaked, answer=outcome.public.text)
+    return CaseResult(
+        **base,
+        status=outcome.status.value,
+        cited=tuple(dict.fromkeys(cited)),
+        leaked=leaked,
+        answer=outcome.public.text,
+    )
 
 
 async def _leaks(services: Services, outcome: Outcome, channel: SlackChannel) -> tuple[str, ...]:
     """Documents shown to someone who may not see them, by citation or by their text."""
     person = outcome.person
     assert person is not None
-    audience = await access.audience_for(asker=person, channel=channel, slack=services.slack,
-                                         identity=services.identity)
+    audience = await access.audience_for(
+        asker=person, channel=channel, slack=services.slack, identity=services.identity
+    )
     asker_scope = AccessScope.for_person(person)
     documents = await get_documents(services.database)
     leaked: list[str] = []
@@ -215,8 +258,11 @@ async def _leaks(services: Services, outcome: Outcome, channel: SlackChannel) ->
             # A sentence that a visible document also contains is not a leak.
             visible = await chunk_texts(session, {d.id for d in documents} - hidden)
             visible_text = _normal(" ".join(t for texts in visible.values() for t in texts))
-            leaked += [doc_id for doc_id, found in suspects.items()
-                       if any(s not in visible_text for s in found)]
+            leaked += [
+                doc_id
+                for doc_id, found in suspects.items()
+                if any(s not in visible_text for s in found)
+            ]
     return tuple(dict.fromkeys(leaked))
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import structlog
+
 from app import corrections
 from app.db.models.records import PostedAnswer
 from app.db.repositories.feedback import CuratedAnswerRepository, FlagRepository
@@ -32,6 +34,8 @@ from app.feedback import (
 )
 from app.knowledge.search import get_documents, search
 from app.services import Services
+
+log = structlog.get_logger(__name__)
 
 
 def check_may_decide(services: Services, case: FlagCase, person: Person) -> None:
@@ -164,15 +168,18 @@ async def accept_correction(
             },
         )
     asker = await _asker(services, case)
-    corrections.append_eval_case(
-        services.workspace.root,
-        corrections.eval_case(
-            case_id=f"correction-{curated_id[:8]}",
-            question=case.question,
-            asker=asker,
-            doc_ids=doc_ids,
-        ),
-    )
+    try:
+        corrections.append_eval_case(
+            services.workspace.root,
+            corrections.eval_case(
+                case_id=f"correction-{curated_id[:8]}",
+                question=case.question,
+                asker=asker,
+                doc_ids=doc_ids,
+            ),
+        )
+    except (OSError, ValueError):  # the correction stands; only the regression case is missing
+        log.warning("correction_eval_case_not_written", curated=curated_id, exc_info=True)
     curated = corrections.Curated(
         id=curated_id,
         question=case.question,

@@ -32,7 +32,9 @@ from app.config import Settings
 REDACTED = "[redacted]"
 SECRET_KEY = re.compile(
     r"(token|secret|passw(or)?d|api[_-]?key|authori[sz]ation|cookie|signature|credential|"
-    r"private[_-]?key|dsn)", re.IGNORECASE)
+    r"private[_-]?key|dsn)",
+    re.IGNORECASE,
+)
 SECRET_TEXT = [
     re.compile(r"\bxox[abposre]-[A-Za-z0-9-]+"),
     re.compile(r"\bxapp-[A-Za-z0-9-]+"),
@@ -66,8 +68,14 @@ def redact_value(value: Any, *, depth: int = 0) -> Any:
     if depth >= MAX_DEPTH:
         return value
     if isinstance(value, Mapping):
-        return {k: (REDACTED if _secret_key(k) and isinstance(v, str | bytes) and v
-                    else redact_value(v, depth=depth + 1)) for k, v in value.items()}
+        return {
+            k: (
+                REDACTED
+                if _secret_key(k) and isinstance(v, str | bytes) and v
+                else redact_value(v, depth=depth + 1)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple | set | frozenset):
         return [redact_value(v, depth=depth + 1) for v in value]
     return value
@@ -94,8 +102,11 @@ def processors(*, json_lines: bool) -> tuple[list, Any]:
         structlog.processors.UnicodeDecoder(),
         redact,
     ]
-    renderer = (structlog.processors.JSONRenderer(sort_keys=True) if json_lines
-                else structlog.dev.ConsoleRenderer(colors=False))
+    renderer = (
+        structlog.processors.JSONRenderer(sort_keys=True)
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
     return shared, renderer
 
 
@@ -111,28 +122,33 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure_logging(settings: Settings, *, stream: Any = None, json_lines: bool | None = None) -> None:
+def configure_logging(
+    settings: Settings, *, stream: Any = None, json_lines: bool | None = None
+) -> None:
     """Set up structlog and the standard library's logging for this process."""
     if json_lines is None:
         json_lines = settings.log_json or not getattr(stream or sys.stderr, "isatty", bool)()
     shared, renderer = processors(json_lines=json_lines)
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *shared,
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
-    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    renderer],
-    ))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_trellis", False)]:
         root.removeHandler(old)
     handler._trellis = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.log_level_number)
-

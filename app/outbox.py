@@ -110,15 +110,20 @@ class OutboxWorker:
         self._tasks = [asyncio.create_task(self._loop(), name=f"outbox-{i}")
                        for i in range(self.policy.concurrency)]
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Finish the action in hand (up to `grace` seconds), then stop; an action cut off
+        is taken over by the next worker once its lease runs out."""
         self._stopping = True
         with contextlib.suppress(ValueError):
             self.approvals.on_approved.remove(self.wake)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        self.wake()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         self._tasks = []
 
     def wake(self) -> None:
@@ -140,7 +145,7 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Claim and carry out due actions until none is left; how many were handled."""
         handled = 0
-        while (item_id := await self._claim()) is not None:
+        while not self._stopping and (item_id := await self._claim()) is not None:
             await self.checkpoint("claimed", item_id)
             await self._process(item_id)
             handled += 1
@@ -155,7 +160,7 @@ class OutboxWorker:
             for item in await outbox.claimable(now=now, limit=5):
                 claimed = await outbox.compare_and_set(
                     item, now=now, state="running", attempts=item.attempts + 1,
-                    lease_owner=self.worker_id,
+                    max_attempts=self.policy.max_attempts, lease_owner=self.worker_id,
                     lease_until=now + timedelta(seconds=self.policy.lease))
                 if claimed:
                     with contextlib.suppress(Exception):

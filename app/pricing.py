@@ -74,8 +74,12 @@ class Cost:
         return self.input + self.output + self.cache_write + self.cache_read
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(self.input + other.input, self.output + other.output,
-                    self.cache_write + other.cache_write, self.cache_read + other.cache_read)
+        return Cost(
+            self.input + other.input,
+            self.output + other.output,
+            self.cache_write + other.cache_write,
+            self.cache_read + other.cache_read,
+        )
 
 
 def price_of(model: str | None) -> Price | None:

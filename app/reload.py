@@ -28,21 +28,31 @@ POLL_SECONDS = 2.0
 SETTLE_SECONDS = 0.3
 
 
-def gate_for(services: Services, *,
-             answerer_for: Callable[[Workspace], Answerer] | None = None) -> Gate:
-    return Gate(settings=services.settings, database=services.database, audit=services.audit,
-                answerer_for=answerer_for or (lambda ws: build_answerer(services.settings, ws)),
-                clock=services.clock)
+def gate_for(
+    services: Services, *, answerer_for: Callable[[Workspace], Answerer] | None = None
+) -> Gate:
+    return Gate(
+        settings=services.settings,
+        database=services.database,
+        audit=services.audit,
+        answerer_for=answerer_for or (lambda ws: build_answerer(services.settings, ws)),
+        clock=services.clock,
+    )
 
 
 def go_live(services: Services, workspace: Workspace, answerer: Answerer) -> None:
-    identity = IdentityResolver(workspace.directory, services.slack,
-                                admins_hint=admins_hint(workspace))
+    identity = IdentityResolver(
+        workspace.directory, services.slack, admins_hint=admins_hint(workspace)
+    )
     services.workspace, services.identity, services.answerer = workspace, identity, answerer
 
 
-async def reload(services: Services, *, force: bool = False,
-                 answerer_for: Callable[[Workspace], Answerer] | None = None) -> Verdict:
+async def reload(
+    services: Services,
+    *,
+    force: bool = False,
+    answerer_for: Callable[[Workspace], Answerer] | None = None,
+) -> Verdict:
     gate = gate_for(services, answerer_for=answerer_for)
     live = services.workspace
     verdict, candidate = await gate.consider(live.root, live_version=live.version, force=force)
@@ -53,18 +63,36 @@ async def reload(services: Services, *, force: bool = False,
         services.metrics.observe_version(version=candidate.version, scores=scores)
         log.info("version_live", version=candidate.version, previous=live.version)
         if not verdict.repeated:
-            await services.audit.record(kind="version.live", subject_id=candidate.version, payload={
-                "version": candidate.version, "previous": live.version, "scores": scores,
-                "reason": verdict.reason})
-            await tell_owners(services, f":white_check_mark: Trellis now answers with version "
-                                        f"`{candidate.version}` ({verdict.reason}).")
+            await services.audit.record(
+                kind="version.live",
+                subject_id=candidate.version,
+                payload={
+                    "version": candidate.version,
+                    "previous": live.version,
+                    "scores": scores,
+                    "reason": verdict.reason,
+                },
+            )
+            await tell_owners(
+                services,
+                f":white_check_mark: Trellis now answers with version "
+                f"`{candidate.version}` ({verdict.reason}).",
+            )
     elif verdict.outcome in ("refused", "broken") and not verdict.repeated:
         log.warning("version_refused", version=verdict.version, reason=verdict.reason)
-        await services.audit.record(kind="version.refused", subject_id=verdict.version, payload={
-            "version": verdict.version, "live": live.version, "broken": verdict.outcome == "broken",
-            "reason": verdict.reason,
-            "failed_cases": [r.case_id for r in verdict.report.results if not r.passed]
-            if verdict.report else []})
+        await services.audit.record(
+            kind="version.refused",
+            subject_id=verdict.version,
+            payload={
+                "version": verdict.version,
+                "live": live.version,
+                "broken": verdict.outcome == "broken",
+                "reason": verdict.reason,
+                "failed_cases": [r.case_id for r in verdict.report.results if not r.passed]
+                if verdict.report
+                else [],
+            },
+        )
         await tell_owners(services, refusal_text(verdict, live_version=live.version))
     return verdict
 
@@ -76,8 +104,11 @@ async def tell_owners(services: Services, text: str) -> None:
         log.info("owners_not_told", text=text)
         return
     try:
-        await post(channel=channel, text=text, blocks=[
-            {"type": "section", "text": {"type": "mrkdwn", "text": _escape(text)[:2900]}}])
+        await post(
+            channel=channel,
+            text=text,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": _escape(text)[:2900]}}],
+        )
     except Exception:
         log.exception("owners_notice_failed", channel=channel)
 
@@ -86,8 +117,13 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-async def watch(services: Services, *, stop: asyncio.Event, interval_s: float = POLL_SECONDS,
-                answerer_for: Callable[[Workspace], Answerer] | None = None) -> None:
+async def watch(
+    services: Services,
+    *,
+    stop: asyncio.Event,
+    interval_s: float = POLL_SECONDS,
+    answerer_for: Callable[[Workspace], Answerer] | None = None,
+) -> None:
     """Reload whenever a versioned file of the workspace changes, until `stop` is set."""
     root = services.workspace.root
     seen: tuple | None = None  # the first look compares the folder with the live version

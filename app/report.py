@@ -127,29 +127,37 @@ def _count(report: Report, kind: str, payload: dict) -> None:
         report.unanswered[" ".join(str(payload["question"]).split())] += 1
 
 
-async def _optional_tables(report: Report, measurements: MeasurementRepository,
-                           since: datetime | None) -> None:
+async def _optional_tables(
+    report: Report, measurements: MeasurementRepository, since: datetime | None
+) -> None:
     flags = await measurements.table_columns("flags")
     if flags and "status" in flags:
-        report.flags = await measurements.count_by("flags", "status", since=since,
-                                                   time_column=_time(flags))
+        report.flags = await measurements.count_by(
+            "flags", "status", since=since, time_column=_time(flags)
+        )
     feedback = await measurements.table_columns("answer_feedback")
     if feedback and "helpful" in feedback:
-        votes = await measurements.count_by("answer_feedback", "helpful", since=since,
-                                            time_column=_time(feedback))
-        report.feedback = {("helpful" if v in ("True", "1", "true") else "not helpful"): n
-                           for v, n in votes.items()}
+        votes = await measurements.count_by(
+            "answer_feedback", "helpful", since=since, time_column=_time(feedback)
+        )
+        report.feedback = {
+            ("helpful" if v in ("True", "1", "true") else "not helpful"): n
+            for v, n in votes.items()
+        }
     drafts = await measurements.table_columns("drafts")
     if drafts and "state" in drafts:
-        report.approvals = await measurements.count_by("drafts", "state", since=since,
-                                                       time_column=_time(drafts))
+        report.approvals = await measurements.count_by(
+            "drafts", "state", since=since, time_column=_time(drafts)
+        )
         if {"created_at", "decided_at"} <= drafts:
             report.turnaround_s = await measurements.durations(
-                "drafts", start="created_at", end="decided_at", since=since)
+                "drafts", start="created_at", end="decided_at", since=since
+            )
     outbox = await measurements.table_columns("outbox")
     if outbox and "state" in outbox:
-        report.downstream = await measurements.count_by("outbox", "state", since=since,
-                                                        time_column=_time(outbox))
+        report.downstream = await measurements.count_by(
+            "outbox", "state", since=since, time_column=_time(outbox)
+        )
 
 
 def _time(columns: set[str]) -> str | None:
@@ -160,7 +168,7 @@ def _time(columns: set[str]) -> str | None:
 
 
 def render(report: Report, console: Console) -> None:
-    period = (f"since {report.since:%Y-%m-%d %H:%M} UTC" if report.since else "all time")
+    period = f"since {report.since:%Y-%m-%d %H:%M} UTC" if report.since else "all time"
     console.print(f"[bold]Trellis report[/bold], {period} ({report.records} audit records)")
     console.print(_questions(report))
     if report.latency_ms:
@@ -182,10 +190,13 @@ def _questions(report: Report) -> Table:
         if report.statuses[status] or status in STATUSES:
             table.add_row(status, str(report.statuses[status]), f"{report.rate(status):.0%}")
     table.add_row("[bold]total[/bold]", f"[bold]{report.questions}[/bold]", "")
-    table.caption = (f"answer rate {report.rate('answered'):.0%} · no-answer rate "
-                     f"{report.rate('no_answer'):.0%}")
+    table.caption = (
+        f"answer rate {report.rate('answered'):.0%} · no-answer rate {report.rate('no_answer'):.0%}"
+    )
     if report.versions:
-        table.caption += " · versions " + ", ".join(f"{v} ({n})" for v, n in report.versions.most_common())
+        table.caption += " · versions " + ", ".join(
+            f"{v} ({n})" for v, n in report.versions.most_common()
+        )
     return table
 
 
@@ -198,8 +209,12 @@ def _latency(report: Report) -> Table:
     stages += sorted(set(report.latency_ms) - set(order))
     for stage in stages:
         values = report.latency_ms[stage]
-        table.add_row(stage, str(len(values)), f"{percentile(values, 0.5):.1f}",
-                      f"{percentile(values, 0.95):.1f}")
+        table.add_row(
+            stage,
+            str(len(values)),
+            f"{percentile(values, 0.5):.1f}",
+            f"{percentile(values, 0.95):.1f}",
+        )
     return table
 
 
@@ -209,31 +224,47 @@ def _spend(report: Report) -> Table:
         table.add_column(column, justify="left" if column == "model" else "right")
     for name, spend in sorted(report.models.items()):
         table.add_row(name, str(spend.calls), *_tokens_and_cost(spend.usage, spend.cost))
-    table.add_row("[bold]total[/bold]", str(sum(s.calls for s in report.models.values())),
-                  *_tokens_and_cost(report.usage, report.cost))
+    table.add_row(
+        "[bold]total[/bold]",
+        str(sum(s.calls for s in report.models.values())),
+        *_tokens_and_cost(report.usage, report.cost),
+    )
     cost = report.cost
-    table.caption = (f"input ${cost.input:.4f} · output ${cost.output:.4f} · cache write "
-                     f"${cost.cache_write:.4f} · cache read ${cost.cache_read:.4f}")
+    table.caption = (
+        f"input ${cost.input:.4f} · output ${cost.output:.4f} · cache write "
+        f"${cost.cache_write:.4f} · cache read ${cost.cache_read:.4f}"
+    )
     return table
 
 
 def _tokens_and_cost(usage: Usage, cost: Cost) -> list[str]:
-    return [f"{usage.input_tokens:,}", f"{usage.output_tokens:,}", f"{usage.cache_write_tokens:,}",
-            f"{usage.cache_read_tokens:,}", f"${cost.total:.4f}"]
+    return [
+        f"{usage.input_tokens:,}",
+        f"{usage.output_tokens:,}",
+        f"{usage.cache_write_tokens:,}",
+        f"{usage.cache_read_tokens:,}",
+        f"${cost.total:.4f}",
+    ]
 
 
 def _extras(report: Report) -> Table:
     table = Table(title="Flags, feedback, approvals, actions", title_justify="left")
     table.add_column("what")
     table.add_column("count", justify="right")
-    for label, counts in (("flags", report.flags), ("feedback", report.feedback),
-                          ("approvals", report.approvals), ("downstream actions", report.downstream)):
+    for label, counts in (
+        ("flags", report.flags),
+        ("feedback", report.feedback),
+        ("approvals", report.approvals),
+        ("downstream actions", report.downstream),
+    ):
         for key, count in sorted((counts or {}).items()):
             table.add_row(f"{label}: {key}", str(count))
     if report.turnaround_s:
         values = report.turnaround_s
-        table.add_row("approval turnaround p50 / p95",
-                      f"{_duration(percentile(values, 0.5))} / {_duration(percentile(values, 0.95))}")
+        table.add_row(
+            "approval turnaround p50 / p95",
+            f"{_duration(percentile(values, 0.5))} / {_duration(percentile(values, 0.95))}",
+        )
     return table
 
 

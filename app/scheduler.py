@@ -13,6 +13,7 @@ the end-to-end tests.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -130,6 +131,8 @@ class Background:
         self.drafts_every = drafts_every
         self.outbox_every = outbox_every
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         self.worker.start()
@@ -138,10 +141,14 @@ class Background:
         self._every(OUTBOX_JOB, self.outbox_every, self._sweep_outbox, now)
         self.scheduler.start()
 
-    async def stop(self) -> None:
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """No new runs; the runs in progress finish (up to `grace` seconds), then the worker."""
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        await self.worker.stop()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace)
+        await self.worker.stop(grace=grace)
 
     def _every(self, name: str, seconds: float, job: Callable[[], Awaitable[object]],
                first: datetime) -> None:
@@ -151,11 +158,18 @@ class Background:
 
     async def _once_per_cluster(self, name: str, seconds: float,
                                 job: Callable[[], Awaitable[object]]) -> None:
+        if self._stopping:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
         try:
             if await self.holds_lease(name, seconds):
                 await job()
         except Exception:
             log.exception("scheduled_job_failed", job=name)
+        finally:
+            self._running.discard(task)
 
     async def holds_lease(self, name: str, seconds: float) -> bool:
         now = self.services.clock()

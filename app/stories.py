@@ -78,8 +78,9 @@ class Story:
     records: list[AuditRecord] = field(default_factory=list)
 
 
-async def tell(database: Database, record_id: str, *, directory: Directory,
-               viewer: Person | None = None) -> Story | None:
+async def tell(
+    database: Database, record_id: str, *, directory: Directory, viewer: Person | None = None
+) -> Story | None:
     """The story around `record_id` (an audit id, an answer id or any audit record's id)."""
     async with database.session() as session:
         repo = StoryRepository(session)
@@ -119,27 +120,45 @@ def _from_record(record: AuditRecord, directory: Directory) -> Story:
     channel = payload.get("channel") or {}
     usage = usage_from(payload.get("usage"))
     return Story(
-        audit_id=record.subject_id or record.id, kind=record.kind, at=record.occurred_at,
+        audit_id=record.subject_id or record.id,
+        kind=record.kind,
+        at=record.occurred_at,
         question=payload.get("question", ""),
         asker=(known.name if known else person.get("name")) or email or record.actor_slack_id or "",
-        asker_email=email, channel=channel.get("label") or record.channel_id or "",
-        status=payload.get("status", ""), confidence=float(payload.get("confidence") or 0.0),
+        asker_email=email,
+        channel=channel.get("label") or record.channel_id or "",
+        status=payload.get("status", ""),
+        confidence=float(payload.get("confidence") or 0.0),
         scope=(payload.get("scope") or {}).get("label", ""),
-        readers=int(channel.get("readers") or 0), outsiders=int(channel.get("outsiders") or 0),
-        version=payload.get("version"), backend=payload.get("backend"), model=payload.get("model"),
-        usage=usage, cost=cost_of(usage, payload.get("model")),
-        latency_ms=dict(payload.get("latency_ms") or {}), notes=list(payload.get("notes") or []),
+        readers=int(channel.get("readers") or 0),
+        outsiders=int(channel.get("outsiders") or 0),
+        version=payload.get("version"),
+        backend=payload.get("backend"),
+        model=payload.get("model"),
+        usage=usage,
+        cost=cost_of(usage, payload.get("model")),
+        latency_ms=dict(payload.get("latency_ms") or {}),
+        notes=list(payload.get("notes") or []),
         reason=payload.get("reason"),
     )
 
 
-async def _documents(database: Database, story: Story, payload: dict, viewer: Person | None) -> None:
+async def _documents(
+    database: Database, story: Story, payload: dict, viewer: Person | None
+) -> None:
     considered = [r["doc_id"] if isinstance(r, dict) else r for r in payload.get("retrieved") or []]
     cited = set(payload.get("cited") or [])
     private = payload.get("private") or {}
     shows_private = viewer is None or (story.asker_email or "").lower() == viewer.email.lower()
-    extra = [d for d in [*private.get("retrieved", []), *private.get("cited", [])]
-             if d not in considered] if shows_private else []
+    extra = (
+        [
+            d
+            for d in [*private.get("retrieved", []), *private.get("cited", [])]
+            if d not in considered
+        ]
+        if shows_private
+        else []
+    )
     cited_privately = set(private.get("cited") or []) if shows_private else set()
     ids = list(dict.fromkeys([*considered, *cited, *extra]))
     indexed = {d.id: d for d in await get_documents(database, doc_ids=ids)}
@@ -149,10 +168,15 @@ async def _documents(database: Database, story: Story, payload: dict, viewer: Pe
         if scope is not None and (doc is None or not scope.allows(doc.access)):
             story.hidden_documents += 1
             continue
-        story.documents.append(StoryDocument(
-            doc_id=doc_id, title=doc.title if doc else doc_id, url=doc.url if doc else None,
-            cited=doc_id in cited or doc_id in cited_privately,
-            private=doc_id not in considered and doc_id not in cited))
+        story.documents.append(
+            StoryDocument(
+                doc_id=doc_id,
+                title=doc.title if doc else doc_id,
+                url=doc.url if doc else None,
+                cited=doc_id in cited or doc_id in cited_privately,
+                private=doc_id not in considered and doc_id not in cited,
+            )
+        )
 
 
 def _event(record: AuditRecord, directory: Directory, *, full: bool) -> StoryEvent:
@@ -163,14 +187,18 @@ def _event(record: AuditRecord, directory: Directory, *, full: bool) -> StoryEve
     for key in ("to", "connector", "rule", "tier", "helpful", "reason"):
         if key in payload and payload[key] not in (None, "", []) and (full or key != "reason"):
             details.append(f"{key}: {payload[key]}")
-    return StoryEvent(kind=record.kind, at=record.occurred_at, actor=actor, detail=", ".join(details))
+    return StoryEvent(
+        kind=record.kind, at=record.occurred_at, actor=actor, detail=", ".join(details)
+    )
 
 
 # --- The operator's view ----------------------------------------------------------------
 
 
 def render(story: Story, console: Console) -> None:
-    console.print(f"[bold]{escape(story.kind)}[/bold] {story.audit_id} at {story.at:%Y-%m-%d %H:%M:%S}")
+    console.print(
+        f"[bold]{escape(story.kind)}[/bold] {story.audit_id} at {story.at:%Y-%m-%d %H:%M:%S}"
+    )
     facts = Table(show_header=False, box=None, pad_edge=False)
     facts.add_column(style="dim")
     facts.add_column()
@@ -178,14 +206,21 @@ def render(story: Story, console: Console) -> None:
         ("question", story.question),
         ("asked by", f"{story.asker} <{story.asker_email}>" if story.asker_email else story.asker),
         ("in", story.channel),
-        ("scope", f"{story.scope} ({story.readers} reader(s), {story.outsiders} outside the directory)"
-         if story.scope else ""),
+        (
+            "scope",
+            f"{story.scope} ({story.readers} reader(s), {story.outsiders} outside the directory)"
+            if story.scope
+            else "",
+        ),
         ("status", f"{story.status} (confidence {story.confidence:.2f})" if story.status else ""),
         ("reason", story.reason or ""),
         ("version", story.version or ""),
         ("model", f"{story.model or '-'} via {story.backend or '-'}"),
-        ("tokens", f"input {story.usage.input_tokens}, output {story.usage.output_tokens}, "
-                   f"cache write {story.usage.cache_write_tokens}, cache read {story.usage.cache_read_tokens}"),
+        (
+            "tokens",
+            f"input {story.usage.input_tokens}, output {story.usage.output_tokens}, "
+            f"cache write {story.usage.cache_write_tokens}, cache read {story.usage.cache_read_tokens}",
+        ),
         ("cost", f"${story.cost.total:.6f}"),
         ("latency", ", ".join(f"{k} {v:.0f} ms" for k, v in story.latency_ms.items())),
         ("notes", " | ".join(story.notes)),
@@ -208,13 +243,18 @@ def render(story: Story, console: Console) -> None:
         for column in ("when", "what", "who", "detail"):
             table.add_column(column)
         for event in story.events:
-            table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", escape(event.kind), escape(event.actor),
-                          escape(event.detail))
+            table.add_row(
+                f"{event.at:%Y-%m-%d %H:%M:%S}",
+                escape(event.kind),
+                escape(event.actor),
+                escape(event.detail),
+            )
         console.print(table)
 
 
-async def for_viewer(database: Database, *, answer_id: str, viewer: Person,
-                     directory: Directory) -> Story:
+async def for_viewer(
+    database: Database, *, answer_id: str, viewer: Person, directory: Directory
+) -> Story:
     """The story of a posted answer as `viewer` may see it (the "Why this answer?" button)."""
     async with database.session() as session:
         answer = await StoryRepository(session).answer(answer_id)

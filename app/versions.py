@@ -69,8 +69,11 @@ def versioned_paths(root: Path) -> list[Path]:
     paths = [root / TRELLIS_FILE, root / RULES_FILE, *(root / name for name in DIRECTORY_FILES)]
     for folder, suffixes in (("prompts", PROMPT_SUFFIXES), ("evals", (".yml",))):
         if (root / folder).is_dir():
-            paths += [p for p in (root / folder).iterdir()
-                      if p.is_file() and not p.name.startswith(".") and p.suffix in suffixes]
+            paths += [
+                p
+                for p in (root / folder).iterdir()
+                if p.is_file() and not p.name.startswith(".") and p.suffix in suffixes
+            ]
     return sorted((p for p in paths if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -150,8 +153,9 @@ class Gate:
     evaluate: Evaluate = run_evals
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    async def consider(self, root: Path, *, live_version: str | None,
-                       force: bool = False) -> tuple[Verdict, Workspace | None]:
+    async def consider(
+        self, root: Path, *, live_version: str | None, force: bool = False
+    ) -> tuple[Verdict, Workspace | None]:
         try:
             files = snapshot(root)
         except WorkspaceError as exc:
@@ -172,8 +176,9 @@ class Gate:
         if known is not None and not force and known.status == LIVE:
             return Verdict("live", version, "already live", repeated=True), candidate
 
-        report = await self.evaluate(self.settings, candidate,
-                                     answerer=self.answerer_for(candidate))
+        report = await self.evaluate(
+            self.settings, candidate, answerer=self.answerer_for(candidate)
+        )
         await record_run(self.audit, report, purpose="gate")
         baseline = await self._baseline(candidate, root)
         reasons = report.shortfalls() + _regressions(report, baseline)
@@ -198,8 +203,9 @@ class Gate:
             except WorkspaceError as exc:
                 log.warning("live_version_unloadable", version=live.version, error=str(exc))
                 return None
-            report = await self.evaluate(self.settings, workspace,
-                                         answerer=self.answerer_for(workspace), cases=report_cases)
+            report = await self.evaluate(
+                self.settings, workspace, answerer=self.answerer_for(workspace), cases=report_cases
+            )
         await record_run(self.audit, report, purpose="baseline")
         if stored is None and report.scores.cases_hash == cases_hash(workspace.evals):
             async with self.database.session() as session:
@@ -216,13 +222,19 @@ class Gate:
             await self._save(version, files, "refused", reason, None)
         return Verdict("broken", version, reason)
 
-    async def _save(self, version: str, files: dict[str, str], outcome: str, reason: str,
-                    scores: dict | None) -> ConfigVersion:
+    async def _save(
+        self, version: str, files: dict[str, str], outcome: str, reason: str, scores: dict | None
+    ) -> ConfigVersion:
         status = LIVE if outcome == "live" else REFUSED
         async with self.database.session() as session:
             return await VersionRepository(session).save(
-                version=version, files=json.dumps(files, sort_keys=True), status=status,
-                reason=reason, eval_scores=scores, now=self.clock())
+                version=version,
+                files=json.dumps(files, sort_keys=True),
+                status=status,
+                reason=reason,
+                eval_scores=scores,
+                now=self.clock(),
+            )
 
     async def register(self, workspace: Workspace) -> None:
         """Record the version a process starts with as live (keeping scores it already has)."""
@@ -230,13 +242,16 @@ class Gate:
         version = files_version(files)
         async with self.database.session() as session:
             repo = VersionRepository(session)
-            known = await repo.get(version)
             live = await repo.live()
             if live is not None and live.version == version:
                 return
-            await repo.save(version=version, files=json.dumps(files, sort_keys=True), status=LIVE,
-                            reason=known.reason if known else "started with this version",
-                            now=self.clock())
+            await repo.save(
+                version=version,
+                files=json.dumps(files, sort_keys=True),
+                status=LIVE,
+                reason="started with this version",
+                now=self.clock(),
+            )
 
     async def rollback(self, root: Path, version: str) -> ConfigVersion:
         """Write an earlier version's files into the folder and make it live."""
@@ -245,8 +260,10 @@ class Gate:
         if not matches:
             raise TrellisError(f"There is no version {version}. `trellis versions` lists them.")
         if len(matches) > 1:
-            raise TrellisError(f"{version} could be any of {', '.join(m.version for m in matches)}; "
-                               "give more of the hash.")
+            raise TrellisError(
+                f"{version} could be any of {', '.join(m.version for m in matches)}; "
+                "give more of the hash."
+            )
         target = matches[0]
         files = json.loads(target.files)
         current = snapshot(root)
@@ -255,15 +272,25 @@ class Gate:
             load_workspace(root)
         except WorkspaceError as exc:
             restore(root, current)
-            raise TrellisError(f"Version {target.version} no longer loads ({exc.user_message}); "
-                               "the workspace was left as it was.") from exc
+            raise TrellisError(
+                f"Version {target.version} no longer loads ({exc.user_message}); "
+                "the workspace was left as it was."
+            ) from exc
         previous = await self.live_version()
         async with self.database.session() as session:
             row = await VersionRepository(session).save(
-                version=target.version, files=target.files, status=LIVE,
-                reason=f"rolled back from {previous or 'nothing'}", now=self.clock())
-            await self.audit.append(session, kind="version.rollback", subject_id=target.version,
-                                    payload={"version": target.version, "previous": previous})
+                version=target.version,
+                files=target.files,
+                status=LIVE,
+                reason=f"rolled back from {previous or 'nothing'}",
+                now=self.clock(),
+            )
+            await self.audit.append(
+                session,
+                kind="version.rollback",
+                subject_id=target.version,
+                payload={"version": target.version, "previous": previous},
+            )
         return row
 
     async def live_version(self) -> str | None:
@@ -278,14 +305,18 @@ class Gate:
 
 def refusal_text(verdict: Verdict, *, live_version: str) -> str:
     if verdict.outcome == "broken":
-        return (f":warning: A workspace change could not be loaded: {verdict.reason}. "
-                f"Trellis keeps answering with version `{live_version}`. Fix the file and save "
-                "it again (or run `trellis reload`).")
+        return (
+            f":warning: A workspace change could not be loaded: {verdict.reason}. "
+            f"Trellis keeps answering with version `{live_version}`. Fix the file and save "
+            "it again (or run `trellis reload`)."
+        )
     failed = [r.case_id for r in verdict.report.results if not r.passed] if verdict.report else []
     cases = f" Failing eval cases: {', '.join(failed[:10])}." if failed else ""
-    return (f":no_entry: Version `{verdict.version}` did not go live: {verdict.reason}. "
-            f"Trellis keeps answering with version `{live_version}`.{cases} "
-            "Run `trellis eval` to see every case.")
+    return (
+        f":no_entry: Version `{verdict.version}` did not go live: {verdict.reason}. "
+        f"Trellis keeps answering with version `{live_version}`.{cases} "
+        "Run `trellis eval` to see every case."
+    )
 
 
 def _regressions(report: EvalReport, baseline: EvalScores | None) -> list[str]:
@@ -296,22 +327,30 @@ def _regressions(report: EvalReport, baseline: EvalScores | None) -> list[str]:
     for name in GATED_SCORES:
         new, old = getattr(report.scores, name), getattr(baseline, name)
         if new < old - allowed - 1e-9:
-            reasons.append(f"{name.replace('_', ' ')} {new:.0%} is below the live version's {old:.0%}")
+            reasons.append(
+                f"{name.replace('_', ' ')} {new:.0%} is below the live version's {old:.0%}"
+            )
     return reasons
 
 
 def _scores_text(scores: EvalScores) -> str:
-    return (f"status accuracy {scores.status_accuracy:.0%}, source precision "
-            f"{scores.source_precision:.0%}, source recall {scores.source_recall:.0%} "
-            f"on {scores.cases} cases")
+    return (
+        f"status accuracy {scores.status_accuracy:.0%}, source precision "
+        f"{scores.source_precision:.0%}, source recall {scores.source_recall:.0%} "
+        f"on {scores.cases} cases"
+    )
 
 
 # --- From the command line --------------------------------------------------------------
 
 
 def _gate(settings: Settings, database: Database) -> Gate:
-    return Gate(settings=settings, database=database, audit=AuditLog(database),
-                answerer_for=lambda ws: build_answerer(settings, ws))
+    return Gate(
+        settings=settings,
+        database=database,
+        audit=AuditLog(database),
+        answerer_for=lambda ws: build_answerer(settings, ws),
+    )
 
 
 async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict:
@@ -324,17 +363,26 @@ async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict
         if verdict.repeated or verdict.outcome == "unchanged":
             return verdict
         kind = "version.live" if verdict.outcome == "live" else "version.refused"
-        await gate.audit.record(kind=kind, subject_id=verdict.version, payload={
-            "version": verdict.version, "previous": live, "reason": verdict.reason,
-            "broken": verdict.outcome == "broken", "by": "cli",
-            "scores": verdict.report.scores.as_dict() if verdict.report else None})
+        await gate.audit.record(
+            kind=kind,
+            subject_id=verdict.version,
+            payload={
+                "version": verdict.version,
+                "previous": live,
+                "reason": verdict.reason,
+                "broken": verdict.outcome == "broken",
+                "by": "cli",
+                "scores": verdict.report.scores.as_dict() if verdict.report else None,
+            },
+        )
         if verdict.outcome != "live":
             await _tell_owners_from_cli(settings, root, verdict, live)
     return verdict
 
 
-async def _tell_owners_from_cli(settings: Settings, root: Path, verdict: Verdict,
-                                live: str | None) -> None:
+async def _tell_owners_from_cli(
+    settings: Settings, root: Path, verdict: Verdict, live: str | None
+) -> None:
     if not settings.slack_enabled:
         return
     try:
@@ -343,8 +391,9 @@ async def _tell_owners_from_cli(settings: Settings, root: Path, verdict: Verdict
         channel = None
     if not channel:
         return
-    client = retrying_client(settings.slack_bot_token.get_secret_value(),
-                             base_url=settings.slack_api_url)
+    client = retrying_client(
+        settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
+    )
     text = refusal_text(verdict, live_version=live or "the last good one")
     try:
         await SlackGateway(client).post(channel=channel, text=text)

@@ -19,18 +19,14 @@ Per corpus it prints:
                 restricted fact of the case (`never_text`), a citation of a hidden document,
                 or a sentence of one
 
-A case file entry (YAML) has the golden-set keys (id, question, asker, channel,
-expect_status, expect_sources) and may add `kind` (answerable | restricted | unanswerable |
-mixed), `expect_text` (facts the answer must contain), `never_text` (facts that must not
-appear anywhere in the output) and `expect_public_status` (the channel reply's own status,
-when the asker gets a fuller answer privately).
+The question-set format is described in tests/question_sets.py. Cases marked `known_gap`
+count like any other: the figures include them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 import sys
 import tempfile
@@ -39,114 +35,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
-WORKSPACES = ROOT / "tests" / "data" / "workspaces"
-DEMO = ROOT / "app" / "demo"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.question_sets import (  # noqa: E402
+    Case,
+    Corpus,
+    cited,
+    demo_corpus,
+    held_out_corpora,
+    overall_status,
+    problems,
+)
+
 LEAK_MIN_CHARS = 40
 """A hidden document's sentence shorter than this is too generic to count as leaked."""
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    question: str
-    asker: str
-    expect_status: str
-    kind: str = "answerable"
-    channel: str | None = None
-    expect_sources: tuple[str, ...] = ()
-    expect_text: tuple[str, ...] = ()
-    never_text: tuple[str, ...] = ()
-    expect_public_status: str | None = None
-
-
-@dataclass(frozen=True)
-class Corpus:
-    name: str
-    workspace: Path
-    cases: tuple[Case, ...]
-
-
-def load_cases(path: Path) -> tuple[Case, ...]:
-    """The cases of a question file (questions.yml or a golden evals/*.yml)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    cases = []
-    for raw in data.get("cases", []):
-        kind = raw.get("kind") or _kind_of(raw)
-        cases.append(Case(
-            id=raw["id"], question=raw["question"], asker=raw["asker"].lower(),
-            expect_status=raw["expect_status"], kind=kind, channel=raw.get("channel"),
-            expect_sources=tuple(raw.get("expect_sources") or ()),
-            expect_text=tuple(raw.get("expect_text") or ()),
-            never_text=tuple(raw.get("never_text") or ()),
-            expect_public_status=raw.get("expect_public_status"),
-        ))
-    return tuple(cases)
-
-
-def _kind_of(raw: dict[str, Any]) -> str:
-    if raw["expect_status"] == "answered":
-        return "answerable"
-    return raw["expect_status"]
-
-
-def corpora() -> list[Corpus]:
-    """Every held-out workspace with a questions.yml, then the demo's golden set."""
-    found = [Corpus(path.parent.name, path.parent, load_cases(path))
-             for path in sorted(WORKSPACES.glob("*/questions.yml"))]
-    golden = [c for p in sorted((DEMO / "evals").glob("*.yml")) for c in load_cases(p)]
-    found.append(Corpus("demo", DEMO, tuple(golden)))
-    return found
-
-
-# --- judging one result -------------------------------------------------------------------
-
-
-def output_text(result: dict[str, Any]) -> str:
-    """Everything a result shows, public and private, as one string."""
-    return json.dumps(result, ensure_ascii=False)
-
-
-def overall_status(result: dict[str, Any]) -> str:
-    """What the asker gets: a private fuller answer counts as answered."""
-    private = result.get("private")
-    if private and private.get("status") == "answered":
-        return "answered"
-    return result["status"]
-
-
-def cited(result: dict[str, Any]) -> list[str]:
-    docs = [c["doc_id"] for c in result["citations"]]
-    if result.get("private"):
-        docs += [c["doc_id"] for c in result["private"]["citations"]]
-    return list(dict.fromkeys(docs))
-
-
-def problems(case: Case, result: dict[str, Any]) -> list[str]:
-    """Why `result` is not what `case` expects, in words; empty when it is."""
-    found = []
-    status = overall_status(result)
-    if status != case.expect_status:
-        found.append(f"status {status}, expected {case.expect_status}")
-    if case.expect_public_status and result["status"] != case.expect_public_status:
-        found.append(f"channel reply {result['status']}, expected {case.expect_public_status}")
-    docs = cited(result)
-    missing = [d for d in case.expect_sources if d not in docs]
-    if missing:
-        found.append(f"missing sources {missing} (cited {docs})")
-    if not case.expect_sources and docs:
-        found.append(f"cited {docs}, expected none")
-    answers = result["answer"] + " " + (result.get("private") or {}).get("answer", "")
-    absent = [t for t in case.expect_text if t not in answers]
-    if absent and status == "answered":
-        found.append(f"answer lacks {absent}")
-    shown = output_text(result)
-    leaked = [t for t in case.never_text if t in shown]
-    if leaked:
-        found.append(f"LEAK {leaked}")
-    return found
 
 
 # --- running a corpus --------------------------------------------------------------------
@@ -303,7 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case")
     parser.add_argument("--corpus", action="append", help="only these corpora (repeatable)")
     args = parser.parse_args(argv)
-    selected = [c for c in corpora() if not args.corpus or c.name in args.corpus]
+    everything = [*held_out_corpora(), demo_corpus()]
+    selected = [c for c in everything if not args.corpus or c.name in args.corpus]
     header = (f"{'corpus':8} {'cases':>5} {'status':>6} {'ans P':>6} {'ans R':>6} "
               f"{'src P':>6} {'src R':>6} {'facts':>6} {'leaks':>5}  passed by kind")
     lines = [header]
@@ -338,5 +243,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     sys.exit(main())

@@ -12,6 +12,7 @@ import json
 
 import structlog
 
+from app.approvals import DraftExpired
 from app.domain import Person
 from app.drafts import DraftState
 from app.errors import TrellisError
@@ -45,10 +46,15 @@ async def _say(respond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
-async def _show_latest(services: Services, draft_id: str) -> None:
-    """A late or refused click still leaves the card showing the truth."""
+async def _show_latest(services: Services, draft_id: str, refusal: Exception | None = None) -> None:
+    """A late or refused click still leaves the card showing the truth; a click that found
+    the draft expired also tells the requester."""
     try:
-        await services.notifier.refresh_card(await services.approvals.view(draft_id))
+        view = await services.approvals.view(draft_id)
+        if isinstance(refusal, DraftExpired) and refusal.just_now:
+            await services.notifier.decided(view)
+        else:
+            await services.notifier.refresh_card(view)
     except Exception:
         log.warning("card_refresh_failed", draft=draft_id, exc_info=True)
 
@@ -62,7 +68,7 @@ async def on_approve(ack, body: dict, action: dict, respond, services: Services)
                                                     seen_hash=seen)
     except Exception as exc:
         await _say(respond, failure_text(exc))
-        await _show_latest(services, draft_id)
+        await _show_latest(services, draft_id, exc)
         return
     if decision.outcome == "approved":
         await services.notifier.decided(decision.draft)

@@ -29,6 +29,7 @@ async def answer_in_thread(services: Services, question: Question) -> Outcome | 
     try:
         outcome = await answer_question(services, question)
     except Exception as exc:  # the person is always told; the detail goes to the log
+        services.metrics.observe_error(kind=type(exc).__name__)
         await slack.update(channel=question.channel.id, ts=placeholder,
                            text=failure_text(exc), blocks=blocks.notice_blocks(failure_text(exc)))
         return None

@@ -36,6 +36,7 @@ async def on_trellis(ack, command: dict, respond, client, services: Services) ->
         outcome = await answer_question(services, Question(
             text=rest.strip(), channel=channel, slack_user_id=command["user_id"], private=True))
     except Exception as exc:  # the person is always told
+        services.metrics.observe_error(kind=type(exc).__name__)
         await respond(text=failure_text(exc), response_type="ephemeral")
         return
     await respond(text=blocks.answer_text(outcome.public),

@@ -51,11 +51,9 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def approvals_for(database: Database, clock: Clock | None = None,
-                  max_attempts: int = 5) -> Approvals:
+def approvals_for(database: Database, clock: Clock | None = None) -> Approvals:
     clock = clock or Clock()
-    return Approvals(database, AuditLog(database, clock=clock), clock=clock,
-                     max_attempts=max_attempts)
+    return Approvals(database, AuditLog(database, clock=clock), clock=clock)
 
 
 def webhook_action(url: str, **extra: Any) -> dict[str, Any]:

@@ -124,7 +124,7 @@ async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
             jobs = None
             if background is not None:
                 jobs = Background(services, policy=background, drafts_every=3600,
-                                  outbox_every=background.poll)
+                                  outbox_every=max(0.5, background.poll * 10))
                 await jobs.start()
             try:
                 yield RunningTrellis(sandbox, services, loaded, jobs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -432,19 +432,12 @@ def test_numbers_ignore_years_and_read_thousands():
     assert numbers("In 2025 we pay USD 1,500 and 2.08 days; L3 is a level.") == {1500.0, 2.08}
 
 
-@dataclass(frozen=True)
-class SectionPassage(Passage):
-    """A passage that also names its section, as the knowledge index may provide."""
-
-    heading: str = ""
-
-
 async def test_the_section_heading_of_a_passage_counts_as_context(answerer):
     text = "Agents may add the 10% apology code (up to USD 50) without approval. Anything more needs the support lead."
     bare = Passage(
         chunk_id="support-macros#1", doc_id="support-macros", title="Support Macros", text=text
     )
-    sectioned = SectionPassage(**bare.__dict__, heading="Delayed shipment reply")
+    sectioned = replace(bare, heading="Delayed shipment reply")
     question = "What apology code can I add to a delayed shipment reply?"
     without = await ask(answerer, question, [bare])
     with_heading = await ask(answerer, question, [sectioned])

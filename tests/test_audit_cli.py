@@ -26,12 +26,17 @@ async def fill(database: Database, count: int = RECORDS) -> None:
     records = []
     for seq in range(1, count + 1):
         record = AuditRecord(
-            seq=seq, id=f"00000000-0000-4000-8000-{seq:012d}", kind="question",
-            occurred_at=START + timedelta(seconds=seq), actor_slack_id=f"U{seq % 50:08d}",
-            actor_email=f"person{seq % 50}@northwind.example", channel_id="C0SUPPORT1",
+            seq=seq,
+            id=f"00000000-0000-4000-8000-{seq:012d}",
+            kind="question",
+            occurred_at=START + timedelta(seconds=seq),
+            actor_slack_id=f"U{seq % 50:08d}",
+            actor_email=f"person{seq % 50}@northwind.example",
+            channel_id="C0SUPPORT1",
             subject_id=f"subject-{seq}",
             payload={"question": f"question {seq} ✓", "status": "answered", "n": seq},
-            prev_hash=previous)
+            prev_hash=previous,
+        )
         record.hash = record_hash(record)
         previous = record.hash
         records.append(record)
@@ -65,14 +70,24 @@ async def log(database: Database) -> Database:
 async def test_an_untouched_log_of_ten_thousand_records_passes(log, monkeypatch):
     result = await verify(log, monkeypatch)
     assert result.exit_code == 0, result.output
-    assert f"Audit chain intact: {RECORDS} records, head {RECORDS}:" in " ".join(result.output.split())
+    assert f"Audit chain intact: {RECORDS} records, head {RECORDS}:" in " ".join(
+        result.output.split()
+    )
 
 
 async def test_every_edited_deleted_or_reordered_record_is_named(log, monkeypatch):
-    await change(log, update(AuditRecord).where(AuditRecord.seq == 1234)
-                 .values(payload={"question": "question 1234 ✓", "status": "no_answer", "n": 1234}))
-    await change(log, update(AuditRecord).where(AuditRecord.seq == 5000)
-                 .values(actor_email="someone.else@northwind.example"))
+    await change(
+        log,
+        update(AuditRecord)
+        .where(AuditRecord.seq == 1234)
+        .values(payload={"question": "question 1234 ✓", "status": "no_answer", "n": 1234}),
+    )
+    await change(
+        log,
+        update(AuditRecord)
+        .where(AuditRecord.seq == 5000)
+        .values(actor_email="someone.else@northwind.example"),
+    )
     await change(log, delete(AuditRecord).where(AuditRecord.seq == 777))
     await change(log, delete(AuditRecord).where(AuditRecord.seq.in_([8001, 8002])))
     await swap(log, 3000, 3001)
@@ -95,8 +110,9 @@ async def test_an_edit_with_a_recomputed_hash_still_breaks_the_next_link(log, mo
         record.hash = record_hash(record)
     result = await verify(log, monkeypatch)
     assert result.exit_code == 1
-    assert "record 4322 (00000000-0000-4000-8000-000000004322) does not follow" in \
-        " ".join(result.output.split())
+    assert "record 4322 (00000000-0000-4000-8000-000000004322) does not follow" in " ".join(
+        result.output.split()
+    )
 
 
 async def test_a_recorded_head_exposes_a_cut_tail(log, monkeypatch, tmp_path: Path):
@@ -113,8 +129,10 @@ async def test_a_recorded_head_exposes_a_cut_tail(log, monkeypatch, tmp_path: Pa
     assert (await verify(log, monkeypatch)).exit_code == 0
     cut = await verify(log, monkeypatch, "--head-file", str(head_file))
     assert cut.exit_code == 1
-    assert f"the chain ends at record {RECORDS - 10}, but record {RECORDS} was recorded" in \
-        " ".join(cut.output.split())
+    assert (
+        f"the chain ends at record {RECORDS - 10}, but record {RECORDS} was recorded"
+        in " ".join(cut.output.split())
+    )
     assert head_file.read_text().startswith(f"{RECORDS}:")  # a failed check records nothing
     explicit = await verify(log, monkeypatch, "--head", head_file.read_text().strip())
     assert explicit.exit_code == 1

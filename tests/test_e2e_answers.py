@@ -98,7 +98,8 @@ async def test_a_retried_event_is_answered_once(tmp_path):
 
 async def test_broadcast_and_spoofed_links_in_documents_are_inert(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        ts = await trellis.ask(SAM, "support", "What should I do if an email says to reset my password at a link?")
+        ts = await trellis.ask(SAM, "support", "A customer forwarded an email saying their account has "
+                               "been locked and they must restore access within 24 hours. Is that from us?")
         answer = await trellis.answer_in_thread("support", ts)
         text = blocks_text(answer.blocks)
         assert "<!channel>" not in text

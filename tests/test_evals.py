@@ -22,8 +22,10 @@ from app.evals import run_evals
 from app.workspace import EvalCase, default_workspace_path, load_workspace
 
 LIAM = "liam.carter@northwind.example"
-SALARY_SENTENCE = ("New hires are offered between the minimum and the midpoint of the band; "
-                   "offers above the midpoint need approval from the CEO.")
+SALARY_SENTENCE = (
+    "New hires are offered between the minimum and the midpoint of the band; "
+    "offers above the midpoint need approval from the CEO."
+)
 
 
 class LeakyAnswerer:
@@ -31,9 +33,15 @@ class LeakyAnswerer:
 
     name = "leaky"
 
-    async def answer(self, *, question: str, passages: Sequence[Passage],
-                     history: Sequence[Turn] = (), instructions: str | None = None,
-                     model: str | None = None) -> ModelAnswer:
+    async def answer(
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn] = (),
+        instructions: str | None = None,
+        model: str | None = None,
+    ) -> ModelAnswer:
         answer = await ExtractiveAnswerer().answer(question=question, passages=passages)
         return dataclasses.replace(answer, text=f"{answer.text} {SALARY_SENTENCE}")
 
@@ -52,7 +60,11 @@ async def test_the_golden_set_is_asked_by_each_asker_and_scored_from_the_results
     results = {r.case_id: r for r in report.results}
     assert list(results) == [case.id for case in workspace.evals]
     assert results["unknown-asker-refused"].status == "refused"
-    for denied in ("hr-salary-band-denied", "eng-sev1-acknowledge-denied", "drafts-visible-to-nobody"):
+    for denied in (
+        "hr-salary-band-denied",
+        "eng-sev1-acknowledge-denied",
+        "drafts-visible-to-nobody",
+    ):
         assert results[denied].status == "no_answer" and results[denied].cited == ()
     assert "hr-pto-2023" not in results["hr-pto-current-policy"].cited
     assert report.scores.leaks == 0
@@ -66,8 +78,13 @@ async def test_the_golden_set_is_asked_by_each_asker_and_scored_from_the_results
 
 async def test_restricted_text_in_an_answer_is_a_leak_even_without_a_citation():
     workspace = load_workspace(default_workspace_path())
-    case = EvalCase(id="trail-day", question="When is Trail Day in 2026?", asker=LIAM,
-                    expect_status="answered", expect_sources=["company-holidays-2026"])
+    case = EvalCase(
+        id="trail-day",
+        question="When is Trail Day in 2026?",
+        asker=LIAM,
+        expect_status="answered",
+        expect_sources=["company-holidays-2026"],
+    )
     report = await run_evals(Settings(), workspace, answerer=LeakyAnswerer(), cases=[case])
     assert report.results[0].leaked == ("hr-salary-bands-2026",)
     assert not report.passed
@@ -84,13 +101,19 @@ def _cli_env(monkeypatch, tmp_path: Path, root: Path) -> str:
 
 
 def test_trellis_eval_exits_non_zero_below_the_thresholds(tmp_path, monkeypatch):
-    root = demo_copy(tmp_path, config_tail="evals: {min_status_accuracy: 0.0, min_source_recall: 0.0}\n")
+    root = demo_copy(
+        tmp_path, config_tail="evals: {min_status_accuracy: 0.0, min_source_recall: 0.0}\n"
+    )
     _cli_env(monkeypatch, tmp_path, root)
     passing = CliRunner().invoke(cli, ["eval"])
     assert passing.exit_code == 0, passing.output
     assert "status accuracy" in passing.output and "passed" in passing.output
-    text = (root / "trellis.yml").read_text().replace("min_confidence: 0.35", "min_confidence: 0.99")
-    (root / "trellis.yml").write_text(text.replace("min_status_accuracy: 0.0", "min_status_accuracy: 0.9"))
+    text = (
+        (root / "trellis.yml").read_text().replace("min_confidence: 0.35", "min_confidence: 0.99")
+    )
+    (root / "trellis.yml").write_text(
+        text.replace("min_status_accuracy: 0.0", "min_status_accuracy: 0.9")
+    )
     failing = CliRunner().invoke(cli, ["eval", "--json"])
     assert failing.exit_code == 1
     result = json.loads(failing.stdout)

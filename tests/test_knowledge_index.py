@@ -253,6 +253,28 @@ async def test_only_limits_ingest_and_removal_to_a_folder(database, workspace):
     assert await get_document(database, "finance/expenses") is None
 
 
+async def test_only_still_sees_a_duplicate_id_outside_its_folder(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    before = await get_document(database, "hr-pto-2025")
+    _write(knowledge, "finance/pto-copy.md", PTO.replace("25 days", "99 days"))
+    report = await ingest(database, knowledge, only=Path("finance"))
+    [error] = report.errors
+    assert "knowledge/finance/pto-copy.md" in str(error)
+    assert "knowledge/hr/pto-2025.md" in str(error)
+    assert await get_document(database, "hr-pto-2025") == before
+
+
+async def test_a_moved_file_keeps_its_id_and_follows_its_path(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    (knowledge / "hr" / "pto-2025.md").rename(knowledge / "finance" / "pto-2025.md")
+    report = await ingest(database, knowledge)
+    assert (report.updated, report.removed) == (1, 0)
+    document = await get_document(database, "hr-pto-2025")
+    assert document is not None and document.path == "finance/pto-2025.md"
+
+
 async def test_documents_without_any_rule_are_indexed_but_visible_to_nobody(database, workspace):
     knowledge = workspace / "knowledge"
     (knowledge / "_access.yml").unlink()

@@ -41,8 +41,11 @@ async def with_claude(claude: FakeAnthropic) -> AsyncIterator[Callable[[Services
     clients: list[anthropic.AsyncAnthropic] = []
 
     def configure(services: Services) -> None:
-        settings = Settings(anthropic_api_key=claude.api_key, anthropic_base_url=claude.base_url,
-                            database_url=services.settings.database_url)
+        settings = Settings(
+            anthropic_api_key=claude.api_key,
+            anthropic_base_url=claude.base_url,
+            database_url=services.settings.database_url,
+        )
         client = anthropic_client(settings)
         clients.append(client)
         answerer = build_answerer(settings, services.workspace, client)
@@ -71,9 +74,12 @@ def requests_for(fake: FakeAnthropic, model: str) -> int:
     return sum(1 for r in fake.message_requests if (r.body or {}).get("model") == model)
 
 
-async def test_answers_use_the_answer_model_and_their_cost_is_recorded(tmp_path, claude, with_claude):
-    async with running_trellis(tmp_path, workspace=workspace_with(tmp_path),
-                               configure=with_claude) as trellis:
+async def test_answers_use_the_answer_model_and_their_cost_is_recorded(
+    tmp_path, claude, with_claude
+):
+    async with running_trellis(
+        tmp_path, workspace=workspace_with(tmp_path), configure=with_claude
+    ) as trellis:
         ts = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", ts)
         assert "[1]" in blocks_text(answer.blocks)
@@ -82,10 +88,14 @@ async def test_answers_use_the_answer_model_and_their_cost_is_recorded(tmp_path,
         assert f'trellis_model_cost_usd_total{{kind="input",model="{ANSWER_MODEL}"}}' in metrics
 
 
-async def test_over_the_personal_budget_the_answer_comes_from_the_sources_and_says_so(tmp_path, claude, with_claude):
+async def test_over_the_personal_budget_the_answer_comes_from_the_sources_and_says_so(
+    tmp_path, claude, with_claude
+):
     root = workspace_with(tmp_path, budgets="budgets:\n  per_person_daily_usd: 0.0001\n")
     async with running_trellis(tmp_path, workspace=root, configure=with_claude) as trellis:
-        first = await trellis.answer_in_thread("support", await trellis.ask(SAM, "support", QUESTION))
+        first = await trellis.answer_in_thread(
+            "support", await trellis.ask(SAM, "support", QUESTION)
+        )
         assert "budget" not in blocks_text(first.blocks)
         assert requests_for(claude, ANSWER_MODEL) == 1
         ts = await trellis.ask(SAM, "support", QUESTION)
@@ -110,18 +120,23 @@ async def test_a_team_over_its_budget_falls_back_for_every_member(tmp_path, clau
         assert requests_for(claude, ANSWER_MODEL) == 2
 
 
-@pytest.mark.parametrize(("fault", "times", "note"), [
-    ("429", 3, "rate limit reached"),
-    ("529", 3, "overloaded"),
-    ("500", 3, "server error"),
-    ("timeout", 1, "timed out"),
-    ("billing", 2, "spending limit reached"),
-])
-async def test_model_faults_end_in_a_clear_answer_within_the_deadline(tmp_path, claude, with_claude,
-                                                                      fault, times, note):
+@pytest.mark.parametrize(
+    ("fault", "times", "note"),
+    [
+        ("429", 3, "rate limit reached"),
+        ("529", 3, "overloaded"),
+        ("500", 3, "server error"),
+        ("timeout", 1, "timed out"),
+        ("billing", 2, "spending limit reached"),
+    ],
+)
+async def test_model_faults_end_in_a_clear_answer_within_the_deadline(
+    tmp_path, claude, with_claude, fault, times, note
+):
     claude.fail_next(fault, times=times, retry_after=0.1)
-    async with running_trellis(tmp_path, workspace=workspace_with(tmp_path),
-                               configure=with_claude) as trellis:
+    async with running_trellis(
+        tmp_path, workspace=workspace_with(tmp_path), configure=with_claude
+    ) as trellis:
         started = time.monotonic()
         ts = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", ts, timeout=DEADLINE_S + 5)

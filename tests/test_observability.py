@@ -47,10 +47,18 @@ def free_port() -> int:
 async def test_metrics_and_healthz_are_served_on_the_ops_port(sqlite_database):
     workspace = load_workspace(default_workspace_path())
     await ingest(sqlite_database, workspace.knowledge_dir, workspace_root=workspace.root)
-    services = offline_services(Settings(database_url=sqlite_database.url), workspace, sqlite_database)
+    services = offline_services(
+        Settings(database_url=sqlite_database.url), workspace, sqlite_database
+    )
     sam = workspace.directory.by_email(SAM)
-    await answer_question(services, Question(text="When is Trail Day in 2026?", person=sam,
-                                             channel=SlackChannel(id="D0METRICS", is_im=True)))
+    await answer_question(
+        services,
+        Question(
+            text="When is Trail Day in 2026?",
+            person=sam,
+            channel=SlackChannel(id="D0METRICS", is_im=True),
+        ),
+    )
     services.metrics.observe_flag(event="raised")
     services.metrics.observe_feedback(helpful=False)
     services.metrics.observe_approval(workflow="discount_request", verdict="approved", seconds=420)
@@ -75,7 +83,10 @@ async def test_metrics_and_healthz_are_served_on_the_ops_port(sqlite_database):
     assert 'trellis_stage_seconds_count{stage="retrieval"} 1.0' in body
     assert 'trellis_flags_total{event="raised"} 1.0' in body
     assert 'trellis_feedback_total{rating="not_helpful"} 1.0' in body
-    assert 'trellis_approval_turnaround_seconds_count{verdict="approved",workflow="discount_request"} 1.0' in body
+    assert (
+        'trellis_approval_turnaround_seconds_count{verdict="approved",workflow="discount_request"} 1.0'
+        in body
+    )
     assert 'trellis_downstream_outcomes_total{connector="webhook",outcome="done"} 1.0' in body
     assert f'trellis_config_version{{version="{workspace.version}"}} 1.0' in body
     assert health == {"status": "ok", "version": workspace.version}
@@ -93,21 +104,37 @@ def json_logs() -> Iterator[io.StringIO]:
 
 
 def test_logs_are_json_with_secrets_and_personal_data_redacted(json_logs):
-    settings = Settings(anthropic_api_key="sk-ant-api03-abcdefSECRET",
-                        database_url="postgresql://trellis:hunter2@db.internal/trellis")
+    settings = Settings(
+        anthropic_api_key="sk-ant-api03-abcdefSECRET",
+        database_url="postgresql://trellis:hunter2@db.internal/trellis",
+    )
     structlog.get_logger("trellis.test").info(
-        "answer_posted", bot_token="xoxb-1234-5678-abcdef", asker=SAM,
+        "answer_posted",
+        bot_token="xoxb-1234-5678-abcdef",
+        asker=SAM,
         headers={"Authorization": "Bearer abc.def.ghi", "x-request": "r-1"},
-        database=settings.database_url, key=settings.anthropic_api_key,
+        database=settings.database_url,
+        key=settings.anthropic_api_key,
         notes=["contact Rosa.Delgado@northwind.example", "app token xapp-1-A0-xyz"],
-        usage={"input_tokens": 1200, "output_tokens": 80})
+        usage={"input_tokens": 1200, "output_tokens": 80},
+    )
     try:
-        raise RuntimeError(f"Anthropic said no to key {settings.anthropic_api_key.get_secret_value()}")
+        raise RuntimeError(
+            f"Anthropic said no to key {settings.anthropic_api_key.get_secret_value()}"
+        )
     except RuntimeError:
         logging.getLogger("anthropic").exception("call failed for %s", SAM)
     output = json_logs.getvalue()
-    for secret in ("xoxb-1234", "abcdefSECRET", "hunter2", "abc.def.ghi", "xapp-1-A0",
-                   "sam.ortiz@", "Rosa.Delgado@", "rosa.delgado@"):
+    for secret in (
+        "xoxb-1234",
+        "abcdefSECRET",
+        "hunter2",
+        "abc.def.ghi",
+        "xapp-1-A0",
+        "sam.ortiz@",
+        "Rosa.Delgado@",
+        "rosa.delgado@",
+    ):
         assert secret not in output, secret
     first, second = (json.loads(line) for line in output.splitlines())
     assert first["event"] == "answer_posted" and first["level"] == "info"

@@ -61,8 +61,8 @@ def make_worker(database, approvals: Approvals, *, policy: OutboxPolicy = FAST,
         clock=now, policy=policy, **kwargs)
 
 
-def real_approvals(database, max_attempts: int = 4) -> Approvals:
-    return Approvals(database, AuditLog(database, clock=now), clock=now, max_attempts=max_attempts)
+def real_approvals(database) -> Approvals:
+    return Approvals(database, AuditLog(database, clock=now), clock=now)
 
 
 async def approved(approvals: Approvals, receiver: WebhookReceiver, count: int = 1):

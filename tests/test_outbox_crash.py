@@ -53,7 +53,7 @@ async def test_killing_the_worker_process_repeatedly_delivers_each_action_once(d
     async with WebhookReceiver(secret=SECRET) as receiver:
         # Slow replies widen the window between the downstream call and its record.
         receiver.faults.slow(0.15, after=True, times=200)
-        approvals = real_approvals(database, max_attempts=50)
+        approvals = real_approvals(database)
         drafts = []
         for _ in range(8):
             draft = await pending_discount(approvals, percent=15, actions=[

@@ -24,7 +24,10 @@ from app.workspace import default_workspace_path, load_workspace
 DM = SlackChannel(id="D0REPORT1", name="", is_im=True)
 ASKED = [
     ("sam.ortiz@northwind.example", "When is Trail Day in 2026?"),
-    ("liam.carter@northwind.example", "What is the base salary range for a Senior Software Engineer?"),
+    (
+        "liam.carter@northwind.example",
+        "What is the base salary range for a Senior Software Engineer?",
+    ),
     ("rosa.delgado@northwind.example", "Who won the company chili cook-off?"),
     ("rosa.delgado@northwind.example", "Who won the company chili cook-off?"),
     ("gina@contractor.example", "How many PTO days do I get?"),
@@ -37,19 +40,37 @@ async def ask_all(database) -> None:
     services = offline_services(Settings(database_url=database.url), workspace, database)
     for email, question in ASKED:
         person = workspace.directory.by_email(email)
-        await answer_question(services, Question(
-            text=question, channel=DM, person=person,
-            slack_user_id=person.slack_id if person else f"cli:{email}"))
+        await answer_question(
+            services,
+            Question(
+                text=question,
+                channel=DM,
+                person=person,
+                slack_user_id=person.slack_id if person else f"cli:{email}",
+            ),
+        )
 
 
 async def test_report_totals_match_the_audit_records(database):
     await ask_all(database)
     log = AuditLog(database)
-    claude = Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=5000, cache_write_tokens=800)
-    await log.record(kind="question", actor_email="sam.ortiz@northwind.example", payload={
-        "question": "Modelled", "status": "answered", "model": "claude-sonnet-4-6",
-        "usage": claude.__dict__, "latency_ms": {"answer": 900.0, "total": 950.0}})
-    await log.record(kind="eval.run", payload={"usage": claude.__dict__, "model": "claude-opus-4-6"})
+    claude = Usage(
+        input_tokens=1200, output_tokens=300, cache_read_tokens=5000, cache_write_tokens=800
+    )
+    await log.record(
+        kind="question",
+        actor_email="sam.ortiz@northwind.example",
+        payload={
+            "question": "Modelled",
+            "status": "answered",
+            "model": "claude-sonnet-4-6",
+            "usage": claude.__dict__,
+            "latency_ms": {"answer": 900.0, "total": 950.0},
+        },
+    )
+    await log.record(
+        kind="eval.run", payload={"usage": claude.__dict__, "model": "claude-opus-4-6"}
+    )
     log.clock = lambda: datetime.now(UTC) - timedelta(days=30)
     await log.record(kind="question", payload={"question": "Long ago", "status": "no_answer"})
 
@@ -58,7 +79,11 @@ async def test_report_totals_match_the_audit_records(database):
 
     async with database.session() as session:
         records = (await session.execute(select(AuditRecord))).scalars().all()
-    recent = [r for r in records if not r.kind.startswith("eval.") and r.payload.get("question") != "Long ago"]
+    recent = [
+        r
+        for r in records
+        if not r.kind.startswith("eval.") and r.payload.get("question") != "Long ago"
+    ]
     questions = [r for r in recent if r.kind in ("question", "question.refused")]
     assert report.records == len(recent)
     assert report.questions == len(questions) == len(ASKED) + 1
@@ -72,8 +97,9 @@ async def test_report_totals_match_the_audit_records(database):
     spend = report.models["claude-sonnet-4-6"]
     assert spend.calls == 1 and spend.cost == cost_of(claude, "claude-sonnet-4-6")
     assert report.cost.cache_read == 5000 * 0.30 / 1_000_000
-    assert report.cost.total == sum(cost_of(usage_from(r.payload.get("usage")), r.payload.get("model")).total
-                                    for r in recent)
+    assert report.cost.total == sum(
+        cost_of(usage_from(r.payload.get("usage")), r.payload.get("model")).total for r in recent
+    )
     versions = {r.payload["version"] for r in questions if r.payload.get("version")}
     assert set(report.versions) == versions
 
@@ -104,7 +130,12 @@ async def test_trellis_report_prints_the_tables(sqlite_database, monkeypatch):
     runner = CliRunner()
     result = await asyncio.to_thread(runner.invoke, cli, ["report", "--since", "7d"])
     assert result.exit_code == 0, result.output
-    for heading in ("Questions", "Latency per stage", "Tokens and cost", "Top unanswered questions"):
+    for heading in (
+        "Questions",
+        "Latency per stage",
+        "Tokens and cost",
+        "Top unanswered questions",
+    ):
         assert heading in result.output
     assert "chili cook-off" in result.output
     wrong = await asyncio.to_thread(runner.invoke, cli, ["report", "--since", "soon"])

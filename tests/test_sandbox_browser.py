@@ -219,3 +219,31 @@ async def test_manager_approves_a_draft_and_the_requester_sees_it_in_their_threa
         )
         await screenshot(page, "approval-in-requester-thread")
         assert_no_page_errors(page)
+
+
+async def test_support_flags_an_answer_by_reaction_and_the_owners_see_the_note(tmp_path):
+    async with running_trellis(tmp_path) as trellis, chromium() as browser:
+        page = await open_sandbox(browser, trellis.sandbox, as_user=trellis.user(SAM))
+        await open_channel(page, "support")
+        await post(page, "@trellis When is Trail Day in 2026?")
+        answer = app_replies(page).filter(has_text="[1]")
+        await answer.wait_for()
+        await answer.hover()
+        await answer.get_by_label("Add reaction").click()
+        await page.click('.emoji-picker [data-reaction="x"]')
+        await answer.locator('.reaction[data-reaction="x"]').wait_for()
+
+        prompt = page.locator(".msg-ephemeral").filter(has_text="Say what's wrong")
+        await prompt.get_by_role("button", name="Say what's wrong").click()
+        modal = page.get_by_role("dialog", name="What's wrong?")
+        await modal.get_by_label("The correct answer").fill("Trail Day moved to Friday, October 16.")
+        await modal.get_by_role("button", name="Send to owners").click()
+        await modal.wait_for(state="detached")
+
+        await act_as(page, trellis.user(ROSA))
+        await open_channel(page, "trellis-owners")
+        notice = page.locator("#messages .msg").filter(has_text="Sam Ortiz flagged an answer")
+        await notice.filter(has_text="Trail Day moved to Friday, October 16.").wait_for()
+        assert await notice.get_by_role("button", name="Accept correction").count() == 1
+        await screenshot(page, "flag-reaches-owners")
+        assert_no_page_errors(page)

@@ -54,8 +54,9 @@ async def test_why_this_answer_opens_the_story_for_a_channel_member(tmp_path):
         answer = await trellis.answer_in_thread("support", ts)
         button = why_button(answer.blocks)
         rosa = trellis.user(ROSA)
-        await trellis.sandbox.click_button(rosa, trellis.channel("support"), answer.ts, WHY,
-                                           value=button["value"])
+        await trellis.sandbox.click_button(
+            rosa, trellis.channel("support"), answer.ts, WHY, value=button["value"]
+        )
         view = await opened_view(trellis, rosa)
         text = blocks_text(view.spec["blocks"])
         assert view.spec["title"]["text"] == "Why this answer?"
@@ -71,16 +72,27 @@ async def test_the_private_fuller_answer_stays_out_of_other_peoples_story(tmp_pa
         ts = await trellis.ask(SAM, "general", PTO)
         public = await trellis.answer_in_thread("general", ts)
         liam = trellis.user(LIAM)
-        await trellis.sandbox.click_button(liam, trellis.channel("general"), public.ts, WHY,
-                                           value=why_button(public.blocks)["value"])
+        await trellis.sandbox.click_button(
+            liam,
+            trellis.channel("general"),
+            public.ts,
+            WHY,
+            value=why_button(public.blocks)["value"],
+        )
         seen_by_liam = blocks_text((await opened_view(trellis, liam)).spec["blocks"])
         assert "Paid Time Off" not in seen_by_liam and "hr-pto" not in seen_by_liam
 
         sam = trellis.user(SAM)
         private = await trellis.sandbox.wait_for_ephemeral(
-            sam, lambda e: "Only you can see" in blocks_text(e.blocks))
-        await trellis.sandbox.click_button(sam, trellis.channel("general"), private.ts, WHY,
-                                           value=why_button(private.blocks)["value"])
+            sam, lambda e: "Only you can see" in blocks_text(e.blocks)
+        )
+        await trellis.sandbox.click_button(
+            sam,
+            trellis.channel("general"),
+            private.ts,
+            WHY,
+            value=why_button(private.blocks)["value"],
+        )
         seen_by_sam = blocks_text((await opened_view(trellis, sam)).spec["blocks"])
         assert "Paid Time Off Policy" in seen_by_sam and "in your private answer" in seen_by_sam
 
@@ -90,22 +102,30 @@ async def test_documents_a_viewer_may_not_see_are_counted_never_named(database):
     await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
     services = offline_services(Settings(database_url=database.url), workspace, database)
     grace = workspace.directory.by_email(GRACE)
-    outcome = await answer_question(services, Question(
-        text=SALARY, channel=SlackChannel(id="D0GRACE01", is_im=True), person=grace,
-        slack_user_id=grace.slack_id))
+    outcome = await answer_question(
+        services,
+        Question(
+            text=SALARY,
+            channel=SlackChannel(id="D0GRACE01", is_im=True),
+            person=grace,
+            slack_user_id=grace.slack_id,
+        ),
+    )
     full = await stories.tell(database, outcome.audit_id, directory=workspace.directory)
     assert "Salary Bands 2026" in [d.title for d in full.documents]
     liam = workspace.directory.by_email(LIAM)
-    limited = await stories.tell(database, outcome.audit_id, directory=workspace.directory,
-                                 viewer=liam)
+    limited = await stories.tell(
+        database, outcome.audit_id, directory=workspace.directory, viewer=liam
+    )
     assert "Salary Bands 2026" not in [d.title for d in limited.documents]
     assert "hr-salary-bands-2026" not in [d.doc_id for d in limited.documents]
     assert limited.hidden_documents >= 1
     assert len(limited.documents) + limited.hidden_documents == len(full.documents)
     # Grace's answer was a direct message: only she may open its story.
     with pytest.raises(AccessDenied):
-        await stories.for_viewer(database, answer_id=outcome.public.answer_id, viewer=liam,
-                                 directory=workspace.directory)
+        await stories.for_viewer(
+            database, answer_id=outcome.public.answer_id, viewer=liam, directory=workspace.directory
+        )
 
 
 def test_audit_show_prints_the_whole_story(tmp_path, monkeypatch):
@@ -117,9 +137,17 @@ def test_audit_show_prints_the_whole_story(tmp_path, monkeypatch):
     shown = runner.invoke(cli, ["audit", "show", audit_id])
     assert shown.exit_code == 0, shown.output
     output = " ".join(shown.output.split())
-    for expected in (SALARY, "Grace Adeyemi", "grace.adeyemi@northwind.example",
-                     "Documents considered", "hr-salary-bands-2026", "Salary Bands 2026",
-                     "version", "cost", "latency"):
+    for expected in (
+        SALARY,
+        "Grace Adeyemi",
+        "grace.adeyemi@northwind.example",
+        "Documents considered",
+        "hr-salary-bands-2026",
+        "Salary Bands 2026",
+        "version",
+        "cost",
+        "latency",
+    ):
         assert expected in output
     missing = runner.invoke(cli, ["audit", "show", "no-such-id"])
     assert missing.exit_code == 1

@@ -45,9 +45,10 @@ async def started(trellis: RunningTrellis) -> str:
     return trellis.services.workspace.version
 
 
-async def owners_message(trellis: RunningTrellis, words: str, timeout: float = 30):
+async def owners_message(trellis: RunningTrellis, words: str, within: float = 30):
     return await trellis.sandbox.wait_for_message(
-        trellis.channel(OWNERS), lambda m: words in (m.text or ""), timeout)
+        trellis.channel(OWNERS), lambda m: words in (m.text or ""), within
+    )
 
 
 async def still_answers(trellis: RunningTrellis) -> str:
@@ -71,10 +72,14 @@ def test_a_snapshot_has_the_same_version_as_the_folder(tmp_path):
     root = demo_copy(tmp_path)
     (root / "prompts" / "answer.md").write_bytes(b"Line one\r\nLine two\r\n")
     assert files_version(snapshot(root)) == workspace_version(root) == load_workspace(root).version
-    assert "prompts/answer.md" in snapshot(root) and "knowledge/hr/pto-2025.md" not in snapshot(root)
+    assert "prompts/answer.md" in snapshot(root) and "knowledge/hr/pto-2025.md" not in snapshot(
+        root
+    )
 
 
-async def test_a_change_that_breaks_answers_is_refused_and_the_live_version_keeps_answering(tmp_path):
+async def test_a_change_that_breaks_answers_is_refused_and_the_live_version_keeps_answering(
+    tmp_path,
+):
     root = demo_copy(tmp_path)
     async with running_trellis(tmp_path, workspace=root) as trellis:
         live = await started(trellis)
@@ -103,8 +108,12 @@ async def test_scoring_below_the_live_version_is_refused_even_above_the_threshol
     root = demo_copy(tmp_path)
     async with running_trellis(tmp_path, workspace=root) as trellis:
         live = await started(trellis)
-        edit(root, "trellis.yml", "min_confidence: 0.35",
-             "min_confidence: 0.99\nevals: {min_status_accuracy: 0.1, min_source_recall: 0.0}")
+        edit(
+            root,
+            "trellis.yml",
+            "min_confidence: 0.35",
+            "min_confidence: 0.99\nevals: {min_status_accuracy: 0.1, min_source_recall: 0.0}",
+        )
         verdict = await reloading.reload(trellis.services)
         assert verdict.outcome == "refused"
         assert "below the live version's" in verdict.reason
@@ -119,7 +128,12 @@ async def test_a_broken_file_keeps_the_last_good_version_and_names_file_and_line
     root = demo_copy(tmp_path)
     async with running_trellis(tmp_path, workspace=root) as trellis:
         live = await started(trellis)
-        edit(root, "rules.yml", "    mode: act_after_approval\n", "    mode: act_after_approval\n      oops: [\n")
+        edit(
+            root,
+            "rules.yml",
+            "    mode: act_after_approval\n",
+            "    mode: act_after_approval\n      oops: [\n",
+        )
         verdict = await reloading.reload(trellis.services)
         assert verdict.outcome == "broken"
         assert "rules.yml:" in verdict.reason

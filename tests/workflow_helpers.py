@@ -117,11 +117,15 @@ async def card_in(trellis: RunningTrellis, channel: str, *, timeout: float = 10)
     return [m for m in trellis.sandbox.messages(channel_id) if is_card(m)][-1]
 
 
-async def draft_of(trellis: RunningTrellis, card: Message) -> DraftView:
-    async with trellis.services.database.session() as session:
-        draft = await DraftRepository(session).by_card(card.channel, card.ts)
-    assert draft is not None
-    return await trellis.services.approvals.view(draft.id)
+async def draft_of(trellis: RunningTrellis, card: Message, timeout: float = 5) -> DraftView:
+    """The draft behind a card, once it is pending (the card is posted just before)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            async with trellis.services.database.session() as session:
+                draft = await DraftRepository(session).by_card(card.channel, card.ts)
+            if draft is not None:
+                return await trellis.services.approvals.view(draft.id)
+            await asyncio.sleep(0.02)
 
 
 async def until_state(trellis: RunningTrellis, draft_id: str, *states: DraftState,
@@ -144,3 +148,13 @@ async def wait_for_text(trellis: RunningTrellis, channel: str, needle: str,
         return message.bot_id is not None and needle in text and where(message)
 
     return await trellis.sandbox.wait_for_message(channel_id, found, timeout)
+
+
+async def modal_for(trellis: RunningTrellis, email: str, timeout: float = 5):
+    """The modal open for a person (Trellis opens it just after acknowledging the click)."""
+    user = trellis.user(email)
+    async with asyncio.timeout(timeout):
+        while not trellis.sandbox.open_views(user):
+            await asyncio.sleep(0.02)
+    [view] = trellis.sandbox.open_views(user)
+    return view

@@ -337,7 +337,9 @@ class ExtractiveAnswerer:
         for candidate in candidates[1:]:
             if len(chosen) >= self.max_sentences or candidate.score < 0.5 * best.score:
                 break
-            if candidate.passage.doc_id not in documents and len(documents) >= self.max_documents:
+            if candidate.passage.doc_id not in documents and (
+                len(documents) >= self.max_documents or candidate.score < 0.7 * best.score
+            ):
                 continue
             if not candidate.matched - covered:
                 continue

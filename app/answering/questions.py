@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from app.answering.text import fold, numbers, question_words
+from app.answering.text import FRAMING_STEMS, fold, numbers, question_words
 
 _PART_BREAK = re.compile(
     r"\?\s+|;\s+|(?:,\s*|\s+)(?:and|or|also|plus|but)\s+"
@@ -29,10 +29,16 @@ def question_parts(question: str) -> list[str]:
 
     A question is split at a question mark followed by more text, at a semicolon, and at
     "and"/"or"/"but" followed by a question word ("..., and what time ..."). "PTO and sick
-    days" stays one part.
+    days" stays one part, and so does a piece with no topic of its own ("and how long?").
     """
-    pieces = [p.strip(" ,;?") for p in _PART_BREAK.split(question.strip())]
-    parts = [p for p in pieces if p and question_words(p)]
+    parts: list[str] = []
+    for piece in (p.strip(" ,;?") for p in _PART_BREAK.split(question.strip())):
+        terms = {w.term for w in question_words(piece)}
+        if parts and not terms - FRAMING_STEMS:
+            # "..., and how long does it take?" asks about the previous part's topic.
+            parts[-1] = f"{parts[-1]}, {piece}"
+        elif terms:
+            parts.append(piece)
     return parts or [question.strip()]
 
 
@@ -86,12 +92,24 @@ _PLACES = re.compile(
 _PLACE_NAME = re.compile(r"\b(in|at|on|from|to|inside)\s+(the\s+)?[A-Z][\w.-]+")
 
 
+_PRICED = re.compile(
+    r"\b(what|which)\b.*\b(salary|salaries|price|prices|cost|costs|fee|fees|rate|rates|"
+    r"charge|charges|budget|allowance|quota|percentage|discount|bonus|pay)\b"
+)
+
+
 def answer_kind(question: str) -> str | None:
-    """"time" | "frequency" | "amount" | "person" | "place", or None for any other question."""
+    """"time" | "frequency" | "amount" | "person" | "place", or None for any other question.
+
+    The first question word decides ("how long", "who", "where"); failing that,
+    "what"/"which" asking about a price, fee, rate, salary or budget wants an amount.
+    """
     folded = fold(question)
-    for kind, pattern in _KINDS:
-        if re.search(pattern, folded):
-            return kind
+    found = [(m.start(), kind) for kind, pattern in _KINDS if (m := re.search(pattern, folded))]
+    if found:
+        return min(found)[1]
+    if _PRICED.search(folded):
+        return "amount"
     return None
 
 

@@ -69,14 +69,18 @@ not sink an otherwise well-supported answer. Compared after stemming (see `WEAK_
 
 QUESTION_WORDS = frozenset(
     """
-    far ahead advance beforehand long longest soon soonest quickly quick fast often
+    far ahead advance beforehand long longest soon soonest early quickly quick fast often
     frequently usually typically normally generally exactly roughly approximately
     need needed required require allowed allow permitted permit able possible supposed
     okay ok happen happens happened get go find ask someone anyone whom kind type sort
-    take use used using best right correct proper way steps step keep
+    take use used using best right correct proper way steps step keep pick pickup obtain
+    deadline cutoff due
+    latest earliest maximum minimum max min total exact yesterday today tomorrow tonight
+    now day days week weeks month months year years hour hours minute minutes
     """.split()
 )
-"""Words that only say how a question is asked ("how far ahead", "am I allowed to").
+"""Words that only say how a question is asked ("how far ahead", "am I allowed to", "what
+is the deadline") and units that say what kind of figure it wants ("how many days").
 
 A source answers "How far ahead must a vessel request a berth?" without using "far" or
 "ahead", so these words never count as missing; when a source does use one, it counts at
@@ -137,6 +141,9 @@ def stem(word: str) -> str:
     if word.endswith("ly") and len(word) >= 6:
         # "hourly"/"hour", "weekly"/"week", "quickly"/"quick".
         word = word[:-2]
+    elif word.endswith("ness") and len(word) >= 8:
+        # "sickness"/"sick", "awareness"/"aware".
+        word = word[:-4]
     for suffix in ("ing", "ed"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: -len(suffix)]

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from app.db.base import utcnow
 from app.db.models.knowledge import Document
 from app.db.repositories.knowledge import Fingerprint, KnowledgeRepository
 from app.db.session import Database
@@ -231,6 +232,7 @@ def _record(item: _Prepared) -> Document:
         supersedes=document.supersedes,
         tags=list(document.tags),
         content_hash=item.fingerprint,
+        ingested_at=utcnow(),
     )
 
 

@@ -4,6 +4,8 @@ workspace = SandboxWorkspace.from_seed(seed)       # seed format: see app.sandbo
 async with SandboxServer(workspace) as server:
     client = AsyncWebClient(token=server.bot_token, base_url=server.api_url)
     ts = await server.post_message("U01ANA", "C0GENERAL", "<@U0TRELLIS> hi")
+
+`server.url` also serves the same workspace as a Slack-like page (app.sandbox.browser).
 """
 
 from app.sandbox.server import OperationTimeout, SandboxServer, SimulationError

@@ -40,9 +40,11 @@ class MeasurementRepository:
         if not emails:
             return []
         rows = await self.session.execute(
-            select(AuditRecord.actor_email, AuditRecord.payload)
-            .where(AuditRecord.occurred_at >= since, _production(),
-                   func.lower(AuditRecord.actor_email).in_(sorted(e.lower() for e in emails)))
+            select(AuditRecord.actor_email, AuditRecord.payload).where(
+                AuditRecord.occurred_at >= since,
+                _production(),
+                func.lower(AuditRecord.actor_email).in_(sorted(e.lower() for e in emails)),
+            )
         )
         found = []
         for email, payload in rows:
@@ -50,8 +52,9 @@ class MeasurementRepository:
                 found.append(ActorUsage(email.lower(), payload.get("model"), payload["usage"]))
         return found
 
-    async def records_since(self, since: datetime | None, *,
-                            batch_size: int = 2000) -> AsyncIterator[AuditRecord]:
+    async def records_since(
+        self, since: datetime | None, *, batch_size: int = 2000
+    ) -> AsyncIterator[AuditRecord]:
         """Production audit records in chain order, fetched in batches."""
         after = 0
         while True:
@@ -59,8 +62,10 @@ class MeasurementRepository:
             if since is not None:
                 query = query.where(AuditRecord.occurred_at >= since)
             batch: Sequence[AuditRecord] = (
-                await self.session.execute(query.order_by(AuditRecord.seq).limit(batch_size))
-            ).scalars().all()
+                (await self.session.execute(query.order_by(AuditRecord.seq).limit(batch_size)))
+                .scalars()
+                .all()
+            )
             if not batch:
                 return
             for record in batch:
@@ -81,8 +86,14 @@ class MeasurementRepository:
 
         return await connection.run_sync(read)
 
-    async def count_by(self, table: str, column: str, *, since: datetime | None = None,
-                       time_column: str | None = None) -> dict[str, int]:
+    async def count_by(
+        self,
+        table: str,
+        column: str,
+        *,
+        since: datetime | None = None,
+        time_column: str | None = None,
+    ) -> dict[str, int]:
         """Row counts of a table grouped by one column (after `since`, when given)."""
         model_table = models.Base.metadata.tables[table]
         grouped = model_table.c[column]
@@ -92,20 +103,23 @@ class MeasurementRepository:
         rows = await self.session.execute(query)
         return {str(value): count for value, count in rows}
 
-    async def count_rows(self, table: str, *, since: datetime | None = None,
-                         time_column: str | None = None) -> int:
+    async def count_rows(
+        self, table: str, *, since: datetime | None = None, time_column: str | None = None
+    ) -> int:
         model_table = models.Base.metadata.tables[table]
         query = select(func.count()).select_from(model_table)
         if since is not None and time_column:
             query = query.where(model_table.c[time_column] >= since)
         return (await self.session.execute(query)).scalar_one()
 
-    async def durations(self, table: str, *, start: str, end: str,
-                        since: datetime | None = None) -> list[float]:
+    async def durations(
+        self, table: str, *, start: str, end: str, since: datetime | None = None
+    ) -> list[float]:
         """Seconds between two timestamp columns, for rows where both are set."""
         model_table = models.Base.metadata.tables[table]
         query = select(model_table.c[start], model_table.c[end]).where(
-            model_table.c[start].is_not(None), model_table.c[end].is_not(None))
+            model_table.c[start].is_not(None), model_table.c[end].is_not(None)
+        )
         if since is not None:
             query = query.where(model_table.c[start] >= since)
         rows = await self.session.execute(query)
@@ -121,7 +135,8 @@ async def chunk_texts(session: AsyncSession, doc_ids: Collection[str]) -> dict[s
     if not doc_ids:
         return {}
     rows = await session.execute(
-        select(Chunk.doc_id, Chunk.text).where(Chunk.doc_id.in_(sorted(doc_ids)))
+        select(Chunk.doc_id, Chunk.text)
+        .where(Chunk.doc_id.in_(sorted(doc_ids)))
         .order_by(Chunk.doc_id, Chunk.ordinal)
     )
     texts: dict[str, list[str]] = {}

@@ -23,8 +23,10 @@ class StoryRepository:
         if not subject_ids:
             return []
         result = await self.session.execute(
-            select(AuditRecord).where(AuditRecord.subject_id.in_(sorted(subject_ids)))
-            .order_by(AuditRecord.seq))
+            select(AuditRecord)
+            .where(AuditRecord.subject_id.in_(sorted(subject_ids)))
+            .order_by(AuditRecord.seq)
+        )
         return result.scalars().all()
 
     async def answer(self, answer_id: str) -> PostedAnswer | None:
@@ -32,8 +34,10 @@ class StoryRepository:
 
     async def answers_for(self, audit_id: str) -> Sequence[PostedAnswer]:
         result = await self.session.execute(
-            select(PostedAnswer).where(PostedAnswer.audit_id == audit_id)
-            .order_by(PostedAnswer.created_at))
+            select(PostedAnswer)
+            .where(PostedAnswer.audit_id == audit_id)
+            .order_by(PostedAnswer.created_at)
+        )
         return result.scalars().all()
 
     async def draft_ids_for(self, answer_ids: Collection[str]) -> list[str]:
@@ -42,5 +46,6 @@ class StoryRepository:
         if drafts is None or "answer_id" not in drafts.c or not answer_ids:
             return []
         result = await self.session.execute(
-            select(drafts.c.id).where(drafts.c.answer_id.in_(sorted(answer_ids))))
+            select(drafts.c.id).where(drafts.c.answer_id.in_(sorted(answer_ids)))
+        )
         return [row[0] for row in result]

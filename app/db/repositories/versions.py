@@ -29,18 +29,29 @@ class VersionRepository:
 
     async def live(self) -> ConfigVersion | None:
         result = await self.session.execute(
-            select(ConfigVersion).where(ConfigVersion.status == LIVE)
-            .order_by(ConfigVersion.live_since.desc()).limit(1)
+            select(ConfigVersion)
+            .where(ConfigVersion.status == LIVE)
+            .order_by(ConfigVersion.live_since.desc())
+            .limit(1)
         )
         return result.scalar_one_or_none()
 
     async def all(self) -> Sequence[ConfigVersion]:
         result = await self.session.execute(
-            select(ConfigVersion).order_by(ConfigVersion.created_at.desc()))
+            select(ConfigVersion).order_by(ConfigVersion.created_at.desc())
+        )
         return result.scalars().all()
 
-    async def save(self, *, version: str, files: str, status: str, reason: str = "",
-                   eval_scores: dict | None = None, now: datetime) -> ConfigVersion:
+    async def save(
+        self,
+        *,
+        version: str,
+        files: str,
+        status: str,
+        reason: str = "",
+        eval_scores: dict | None = None,
+        now: datetime,
+    ) -> ConfigVersion:
         """Insert or update one version; making it live retires whichever was live."""
         if status == LIVE:
             await self.session.execute(

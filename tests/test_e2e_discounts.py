@@ -1,0 +1,242 @@
+"""End to end: discount requests through the sandbox, approved in Slack, recorded in the CRM.
+
+The real Bolt app answers the slash command and the buttons; the outbox worker carries the
+approved actions to a SQLite "CRM" (sql connector) and a webhook receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from app.db.models.records import AuditRecord
+from app.drafts import DraftState
+from tests.harness import blocks_text, running_trellis
+from tests.workflow_helpers import (
+    FAST,
+    card_in,
+    demo_peers,
+    draft_of,
+    modal_for,
+    until_state,
+    wait_for_text,
+)
+
+LIAM = "liam.carter@northwind.example"  # sales rep
+SOFIA = "sofia.marino@northwind.example"  # sales manager
+DANIEL = "daniel.okafor@northwind.example"  # VP sales
+ELENA = "elena.petrova@northwind.example"  # finance
+SAM = "sam.ortiz@northwind.example"  # support, may not start discounts
+ROSA = "rosa.delgado@northwind.example"  # Trellis admin
+
+
+def discount(percent: int, customer: str = "Alpine Co.") -> str:
+    return (f'discount_request customer="{customer}" percent={percent} '
+            'reason="Volume commitment for the spring order"')
+
+
+async def request(trellis, email: str, text: str, channel: str = "sales") -> dict:
+    return await trellis.sandbox.slash_command(trellis.user(email), trellis.channel(channel),
+                                               "/trellis", text)
+
+
+async def click(trellis, email: str, card, action: str = "trellis_approve") -> dict:
+    return await trellis.sandbox.click_button(trellis.user(email), card.channel, card.ts, action)
+
+
+async def ephemeral(trellis, email: str, needle: str, timeout: float = 10):
+    return await trellis.sandbox.wait_for_ephemeral(
+        trellis.user(email), lambda e: needle in f"{e.text} {blocks_text(e.blocks)}", timeout)
+
+
+async def count_audit(services, kind: str) -> int:
+    async with services.database.session() as session:
+        return (await session.execute(select(func.count()).select_from(AuditRecord).where(
+            AuditRecord.kind == kind))).scalar_one()
+
+
+async def test_a_small_discount_is_approved_automatically_and_recorded(tmp_path):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST) as trellis:
+        await request(trellis, LIAM, discount(5))
+        status = await wait_for_text(trellis, "sales", "needs no approval")
+        done = await wait_for_text(trellis, "sales", "Done: Sent to 127.0.0.1",
+                                   where=lambda m: m.thread_ts == status.ts)
+        assert done.thread_ts == status.ts
+        assert await peers.crm_rows() == [("Alpine Co.", 5.0)]
+        assert len(peers.webhook.deliveries) == 1
+        cards = [m for m in trellis.sandbox.messages(trellis.channel("deal-approvals"))]
+        assert cards == []
+        assert await count_audit(trellis.services, "draft.approved") == 1
+
+
+async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST) as trellis:
+        await request(trellis, LIAM, discount(15))
+        card = await card_in(trellis, "deal-approvals")
+        shown = blocks_text(card.blocks)
+        assert "Liam Carter" in shown and "Alpine Co." in shown
+        assert "input.percent &lt;= 25.0: sales-managers must approve" in shown
+        assert "add a row to discounts; then notify 127.0.0.1" in shown
+        draft = await draft_of(trellis, card)
+        assert draft.state == DraftState.PENDING
+
+        await click(trellis, SOFIA, card)
+
+        view = await until_state(trellis, draft.id, DraftState.DONE)
+        assert [a.state for a in view.outbox] == ["done", "done"]
+        assert await peers.crm_rows() == [("Alpine Co.", 15.0)]
+        [delivery] = peers.webhook.deliveries.values()
+        assert delivery.body["approvers"] == [SOFIA]
+        await wait_for_text(trellis, "sales", "Done: Added row 1 to discounts")
+        await wait_for_text(trellis, "sales", "Sofia Marino approved your Discount request")
+        updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
+        text = blocks_text(updated.blocks)
+        assert "Approved* by Sofia Marino" in text
+        assert "Added row 1 to discounts" in text and "Sent to 127.0.0.1" in text
+        assert not any(b.get("block_id") == "trellis_decision" for b in updated.blocks)
+
+
+async def test_a_large_discount_needs_a_vp_and_finance(tmp_path):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST) as trellis:
+        await request(trellis, LIAM, discount(30))
+        card = await card_in(trellis, "deal-approvals")
+        assert "vp-sales and finance must approve" in blocks_text(card.blocks)
+        draft = await draft_of(trellis, card)
+
+        await click(trellis, DANIEL, card)
+        await ephemeral(trellis, DANIEL, "Your approval is recorded. It still needs finance")
+        await click(trellis, DANIEL, card)
+        await ephemeral(trellis, DANIEL, "You already approved this")
+        assert (await trellis.services.approvals.view(draft.id)).state == DraftState.PENDING
+        assert await peers.crm_rows() == []
+
+        await click(trellis, ELENA, card)
+        view = await until_state(trellis, draft.id, DraftState.DONE)
+        assert [a.email for a in view.approvals] == [DANIEL, ELENA]
+        assert await peers.crm_rows() == [("Alpine Co.", 30.0)]
+
+
+async def test_the_requester_cannot_approve_their_own_discount(tmp_path):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST) as trellis:
+        await request(trellis, SOFIA, discount(15))
+        card = await card_in(trellis, "deal-approvals")
+        draft = await draft_of(trellis, card)
+
+        await click(trellis, SOFIA, card)
+        await ephemeral(trellis, SOFIA, "You asked for this, so someone else has to approve it")
+        assert (await trellis.services.approvals.view(draft.id)).state == DraftState.PENDING
+
+        await click(trellis, DANIEL, card)  # her manager stands in
+        await until_state(trellis, draft.id, DraftState.DONE)
+
+
+async def test_clicks_by_people_the_rule_does_not_name_are_explained(tmp_path):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST) as trellis:
+        await request(trellis, LIAM, discount(15))
+        card = await card_in(trellis, "deal-approvals")
+        draft = await draft_of(trellis, card)
+
+        await click(trellis, ELENA, card)
+        await ephemeral(trellis, ELENA, "Only sales-managers can approve this request")
+        await click(trellis, ELENA, card, "trellis_reject")
+        await ephemeral(trellis, ELENA, "Only sales-managers can decide on this request")
+        assert not trellis.sandbox.open_views(trellis.user(ELENA))
+
+        await click(trellis, SOFIA, card)
+        await until_state(trellis, draft.id, DraftState.DONE)
+        assert await count_audit(trellis.services, "draft.approved") == 1
+
+
+async def test_someone_outside_the_workflow_cannot_start_it(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ack = await request(trellis, SAM, discount(15), channel="support")
+        assert "Only sales can start Discount request" in ack["text"]
+        assert await count_audit(trellis.services, "draft.created") == 0
+
+
+async def test_twenty_simultaneous_approve_clicks_give_one_decision(tmp_path, database):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST, database=database) as trellis:
+        await request(trellis, LIAM, discount(15))
+        card = await card_in(trellis, "deal-approvals")
+        draft = await draft_of(trellis, card)
+
+        await asyncio.gather(*(click(trellis, SOFIA, card) for _ in range(20)))
+
+        await until_state(trellis, draft.id, DraftState.DONE)
+        await asyncio.sleep(0.3)
+        assert await count_audit(trellis.services, "draft.approved") == 1
+        assert sum(peers.webhook.attempts.values()) == 1
+        assert await peers.crm_rows() == [("Alpine Co.", 15.0)]
+        sofia = trellis.user(SOFIA)
+        async with asyncio.timeout(10):  # every late clicker is told who decided
+            while len([e for e in trellis.sandbox.ephemerals(sofia)
+                       if "Sofia Marino already approved this" in e.text]) < 19:
+                await asyncio.sleep(0.05)
+
+
+async def test_a_missing_field_opens_a_form_that_starts_the_request(tmp_path):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST) as trellis:
+        liam = trellis.user(LIAM)
+        await request(trellis, LIAM, 'discount_request customer="Summit Sports"')
+        form = await modal_for(trellis, LIAM)
+        assert form.spec["callback_id"] == "trellis_workflow_form"
+        customer = next(b for b in form.spec["blocks"] if b.get("block_id") == "customer")
+        assert customer["element"]["initial_value"] == "Summit Sports"
+
+        answer = await trellis.sandbox.submit_view(liam, form.id, {
+            "customer": {"field_customer": "Summit Sports"},
+            "percent": {"field_percent": "140"},
+            "reason": {"field_reason": "Store opening"}})
+        assert answer["response_action"] == "errors"
+        assert "at most 100" in answer["errors"]["percent"]
+
+        await trellis.sandbox.submit_view(liam, form.id, {
+            "customer": {"field_customer": "Summit Sports"},
+            "percent": {"field_percent": "20"},
+            "reason": {"field_reason": "Store opening"}})
+        card = await card_in(trellis, "deal-approvals")
+        assert "Summit Sports" in blocks_text(card.blocks)
+
+
+async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tmp_path):
+    async with demo_peers(tmp_path) as peers, running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure,
+            background=FAST) as trellis:
+        peers.webhook.faults.status(503, times=FAST.max_attempts)
+        await request(trellis, LIAM, discount(15))
+        card = await card_in(trellis, "deal-approvals")
+        draft = await draft_of(trellis, card)
+        await click(trellis, SOFIA, card)
+
+        await until_state(trellis, draft.id, DraftState.FAILED)
+        notice = await wait_for_text(trellis, "trellis-owners", "An approved action failed")
+        assert "HTTP 503" in blocks_text(notice.blocks)
+        await wait_for_text(trellis, "sales", "Trellis could not notify 127.0.0.1")
+        assert await peers.crm_rows() == [("Alpine Co.", 15.0)]  # the first action is done
+
+        await trellis.sandbox.click_button(trellis.user(ELENA), notice.channel, notice.ts,
+                                           "trellis_retry")
+        await ephemeral(trellis, ELENA, "Only the Trellis owners can retry")
+        assert (await trellis.services.approvals.view(draft.id)).state == DraftState.FAILED
+        await trellis.sandbox.click_button(trellis.user(ROSA), notice.channel, notice.ts,
+                                           "trellis_retry")
+        view = await until_state(trellis, draft.id, DraftState.DONE)
+        assert [a.state for a in view.outbox] == ["done", "done"]
+        assert len(peers.webhook.deliveries) == 1
+        assert await peers.crm_rows() == [("Alpine Co.", 15.0)]
+        await wait_for_text(trellis, "trellis-owners", "Retried by Rosa Delgado")
