@@ -90,7 +90,8 @@ def rule_for(workflow: Workflow, needs: ApprovalRequirement) -> str:
     if needs.tier is None or needs.tier >= len(workflow.approval):
         return needs.reason or "no approval rule"
     tier = workflow.approval[needs.tier]
-    condition = tier.when.source if tier.when is not None else "every other request"
+    condition = tier.when.source if tier.when is not None else (
+        "every request" if len(workflow.approval) == 1 else "every other request")
     if needs.auto:
         return f"{condition}: approved automatically"
     who = ("one of " if needs.require == "any" and len(needs.approvers) > 1 else "") + \

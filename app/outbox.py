@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -245,7 +246,7 @@ class OutboxWorker:
                             delay=round(delay, 3), error=failure.detail or failure.message)
                 return False
             if not await outbox.compare_and_set(
-                    item, now=now, state="dead", last_error=failure.message,
+                    item, now=now, state="dead", last_error=_final(failure.message),
                     lease_owner=None, lease_until=None):
                 return False
             await self.approvals.settle(session, item.draft_id)
@@ -314,6 +315,11 @@ def _failure(exc: Exception, timeout: float) -> _Failure:
     log.error("outbox_unexpected_error", reference=reference, exc_info=exc)
     return _Failure(f"Something unexpected went wrong (reference {reference}); "
                     "Trellis will try again.", True, detail=repr(exc))
+
+
+def _final(message: str) -> str:
+    """A failure message for a dead letter: nothing will be tried again on its own."""
+    return re.sub(r"[;,]?\s*Trellis will (check and )?try again\.?\s*$", ".", message).rstrip(". ") + "."
 
 
 def _utc(moment: datetime) -> datetime:

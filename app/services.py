@@ -107,9 +107,18 @@ class Services:
             "• In a channel, I only use sources every member may see; if you could see more, "
             "I send you the fuller answer privately.\n"
             "• Reply in the thread of my answer to ask a follow-up.\n"
+            f"{self._workflows_help()}"
             f"Owned by: {', '.join(config.admins) or 'the Trellis admins'}. "
             f"Help and questions: {config.support or 'ask an admin'}."
         )
+
+    def _workflows_help(self) -> str:
+        slugs = sorted(self.workspace.rulebook.workflows)
+        if not slugs:
+            return ""
+        return ("• `/trellis WORKFLOW field=value …` starts a workflow ("
+                + ", ".join(f"`{s}`" for s in slugs) + "); leave fields out to get a form, or "
+                "use the “Start Trellis workflow” shortcut on a message.\n")
 
 
 def admins_hint(workspace: Workspace) -> str:

@@ -72,7 +72,7 @@ def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, name: 
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _scalar(key_node, name)
+            key = _scalar(key_node, name, offset)
             if key in result:
                 raise WorkspaceError(name, f"duplicate key {key!r}",
                                      line=key_node.start_mark.line + 1 + offset)
@@ -81,15 +81,19 @@ def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, name: 
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_build(item, (*loc, i), lines, offset, name) for i, item in enumerate(node.value)]
-    return _scalar(node, name)
+    return _scalar(node, name, offset)
 
 
-def _scalar(node: yaml.Node, name: str) -> Any:
+def _scalar(node: yaml.Node, name: str, offset: int = 0) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        raise WorkspaceError(name, "keys must be plain values", line=node.start_mark.line + 1)
+        raise WorkspaceError(name, "keys must be plain values", line=node.start_mark.line + 1 + offset)
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
+    except (ValueError, yaml.constructor.ConstructorError) as exc:
+        # e.g. a date that does not exist, such as 2025-13-45
+        raise WorkspaceError(name, f"invalid value {node.value!r}: {exc}",
+                             line=node.start_mark.line + 1 + offset) from exc
     finally:
         loader.dispose()
 

@@ -202,6 +202,27 @@ def by_kind(outcomes: Sequence[Outcome]) -> dict[str, str]:
             for kind, group in sorted(kinds.items())}
 
 
+THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45)
+
+
+def threshold_sweep(outcomes: Sequence[Outcome]) -> dict[float, float]:
+    """Status accuracy had `answers.min_confidence` been each of `THRESHOLDS`.
+
+    A reply counts as answered when it has citations and its confidence reaches the
+    threshold (a several-part question keeps the parts the answerer found supported).
+    """
+    def status_at(result: dict[str, Any], threshold: float) -> str:
+        if result["status"] == "refused":
+            return "refused"
+        replies = [result, *([result["private"]] if result.get("private") else [])]
+        supported = any(r["citations"] and r["confidence"] >= threshold for r in replies)
+        return "answered" if supported else "no_answer"
+
+    judged = [o for o in outcomes if o.case.expect_status != "needs_approval"]
+    return {t: round(sum(status_at(o.result, t) == o.case.expect_status for o in judged)
+                     / len(judged), 3) for t in THRESHOLDS}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case")
@@ -213,8 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{'src P':>6} {'src R':>6} {'facts':>6} {'leaks':>5}  passed by kind")
     lines = [header]
     failures = []
+    everything_asked: list[Outcome] = []
     for corpus in selected:
         outcomes = asyncio.run(run_corpus(corpus))
+        everything_asked += outcomes
         s = score(outcomes)
         kinds = ", ".join(f"{k} {v}" for k, v in by_kind(outcomes).items())
         lines.append(f"{corpus.name:8} {s.cases:>5} {s.status_accuracy:>6.3f} "
@@ -236,6 +259,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if bad:
                     print(f"       {r['answer'][:200]!r}")
     print("\n".join(lines))
+    sweep = threshold_sweep(everything_asked)
+    print("\nStatus accuracy of all cases by min_confidence: "
+          + ", ".join(f"{t:.2f}: {a:.3f}" for t, a in sweep.items()))
     if failures:
         print("\nFailed cases:")
         print("\n".join(f"  {f}" for f in failures))

@@ -99,7 +99,7 @@ def action_line(action: ActionView) -> str:
 
 def card_blocks(draft: DraftView) -> list[dict]:
     requester = person_ref(draft.requester_slack_id, draft.requester_name)
-    asked = "an answer to post" if draft.kind == "answer" else escape(draft.title)
+    asked = "an answer to be posted" if draft.kind == "answer" else f"*{escape(draft.title)}*"
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "emoji": True,
                                      "text": clip(f"{draft.title}: {draft.requester_name}", 150)}},

@@ -137,9 +137,21 @@ class SlackNotifier:
                                           f"waits for a decision. {who} can decide.")
 
     async def escalated(self, draft: DraftView, people: Sequence[Person]) -> None:
+        """Said in the card's thread, and each of them gets the card in a direct message,
+        since they may not be in the approvals channel."""
         who = await self._mentions(people)
         await self._in_card_thread(draft, f":arrow_double_up: Escalated to {who}: nobody decided "
                                           "in time. You can now approve, edit or reject it.")
+        intro = {"type": "section", "text": {"type": "mrkdwn", "text": (
+            f":arrow_double_up: This {blocks.escape(draft.title)} from "
+            f"{blocks.escape(draft.requester_name)} waited too long, so it was escalated to you. "
+            "You can decide here.")}}
+        for person in people:
+            slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
+            if slack_id:
+                channel = await self.slack.open_dm(slack_id)
+                await self.slack.post(channel=channel, text=f"Escalated to you: {draft.title}",
+                                      blocks=[intro, *cards.card_blocks(draft)])
 
     async def _in_card_thread(self, draft: DraftView, text: str) -> None:
         if draft.card_channel and draft.card_ts:

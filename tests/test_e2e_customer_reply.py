@@ -189,3 +189,26 @@ async def test_an_answer_held_for_review_is_posted_once_a_reviewer_approves(tmp_
         assert "Return Policy" in blocks_text(answer.blocks)
         assert (await trellis.services.approvals.view(draft.id)).state == DraftState.DONE
 
+
+
+async def test_with_the_demo_connectors_and_no_peer_running_the_action_dead_letters_visibly(
+        tmp_path):
+    # The bundled rules.yml sends email to 127.0.0.1:2525, where nothing listens here.
+    async with running_trellis(tmp_path, background=FAST) as trellis:
+        await trellis.sandbox.slash_command(trellis.user(SAM), trellis.channel("support"),
+                                            "/trellis", reply_command("SUP-4121"))
+        card = await card_in(trellis, "support-approvals")
+        draft = await draft_of(trellis, card)
+        await trellis.sandbox.click_button(trellis.user(ROSA), card.channel, card.ts,
+                                           "trellis_approve")
+
+        view = await until_state(trellis, draft.id, DraftState.FAILED)
+        assert [a.state for a in view.outbox] == ["dead", "pending"]
+        assert "Error connecting to 127.0.0.1 on port 2525" in view.outbox[0].last_error
+        assert "try again" not in view.outbox[0].last_error
+        notice = await wait_for_text(trellis, "trellis-owners", "An approved action failed")
+        assert any(e.get("action_id") == "trellis_retry"
+                   for b in notice.blocks for e in b.get("elements", []))
+        await wait_for_text(trellis, "support", "Trellis could not send email to")
+        updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
+        assert "an action failed" in blocks_text(updated.blocks)

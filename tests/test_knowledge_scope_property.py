@@ -141,7 +141,7 @@ def _check(docs: list[Doc], viewers, question: str, passages) -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

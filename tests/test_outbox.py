@@ -160,7 +160,7 @@ async def test_a_failure_that_persists_is_dead_lettered_visibly_and_an_owner_can
     assert view.state == DraftState.FAILED
     assert view.outbox[0].state == "dead" and view.outbox[0].attempts == 4
     assert notifier.finished == [("dead", "The webhook at 127.0.0.1 is having trouble "
-                                          "(HTTP 503); Trellis will try again.")]
+                                          "(HTTP 503).")]
     assert len(await audit_kinds(database, "action.dead_lettered")) == 1
     assert receiver.deliveries == {}
 

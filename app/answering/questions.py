@@ -3,7 +3,8 @@
 - `question_parts`: "When is the desk open on Saturdays, and what time does the canteen
   close?" is two questions; each is answered (or found unanswerable) on its own.
 - `answer_kind`: "how long", "when" want a time; "how often" a frequency; "how much",
-  "how many" an amount; "who" a person or team; "where" a place. `states_kind` tells
+  "how many" an amount; "what is the fee/salary/rate" money; "who" a person or team;
+  "where" a place. `states_kind` tells
   whether a sentence gives that kind of answer at all ("Every library floor has a printer"
   does not answer "Who replaces the toner?").
 
@@ -74,6 +75,10 @@ _FREQUENCY = re.compile(
     r"quarterly|a (year|month|week|day))\b"
 )
 _AMOUNT = re.compile(r"\b(free|no charge|unlimited|none|nothing)\b")
+_MONEY = re.compile(
+    r"[$£€¥%]|\b(usd|gbp|eur|aud|cad|chf|pounds?|euros?|dollars?|pence|cents?|percent|"
+    r"free|no charge)\b|\d+p\b"
+)
 _ROLES = re.compile(
     r"\b(manager|supervisor|partner|lead|leader|team|desk|officer|counsel|head|director|"
     r"owner|sponsor|administrator|committee|board|investigator|coordinator|controller|"
@@ -99,17 +104,17 @@ _PRICED = re.compile(
 
 
 def answer_kind(question: str) -> str | None:
-    """"time" | "frequency" | "amount" | "person" | "place", or None for any other question.
+    """The kind of answer wanted: time, frequency, amount, person, place, or None.
 
     The first question word decides ("how long", "who", "where"); failing that,
-    "what"/"which" asking about a price, fee, rate, salary or budget wants an amount.
+    "what"/"which" asking about a price, fee, rate, salary or budget wants money.
     """
     folded = fold(question)
     found = [(m.start(), kind) for kind, pattern in _KINDS if (m := re.search(pattern, folded))]
     if found:
         return min(found)[1]
     if _PRICED.search(folded):
-        return "amount"
+        return "money"
     return None
 
 
@@ -124,10 +129,10 @@ def states_kind(sentence: str, kind: str | None) -> bool:
         return bool(_FREQUENCY.search(folded))
     if kind == "amount":
         return bool(numbers(sentence) or _FIGURE.search(folded) or _AMOUNT.search(folded))
+    if kind == "money":
+        return bool(_MONEY.search(folded))
     if kind == "person":
-        return bool(
-            _ROLES.search(folded) or _NAME_PAIR.search(sentence) or _EMAIL.search(sentence)
-        )
+        return bool(_ROLES.search(folded) or _NAME_PAIR.search(sentence) or _EMAIL.search(sentence))
     if kind == "place":
         return bool(_PLACES.search(folded) or _PLACE_NAME.search(sentence))
     return True

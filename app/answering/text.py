@@ -5,10 +5,14 @@ Everything here is deterministic and dependency-free:
 - `tokenize` / `content_terms`: lower-cased words, stopwords dropped, light stemming, and
   hyphenated or split compounds indexed both ways ("carry-over", "carry over" and
   "carryover" all yield the term "carryover").
+- `question_words`: a question's content terms with the words they were asked in and
+  whether they are written like a name; `QUESTION_WORDS` and `WEAK_TERMS` are the words
+  that only frame a question ("how far ahead", "what is the policy on").
 - `split_sentences`: sentence and list-item spans of a (markdown or plain) text, as exact
   offsets into it, so a quote is always a substring of the source.
-- `TermWeights`: idf weights of a question's terms over a set of passages, and the weighted
-  share of the question a set of terms covers.
+- `TermWeights`: idf weights of a question's terms (over the corpus when its statistics
+  are given, else over the passages), and the weighted share of the question a set of
+  terms covers.
 - `numbers`: the figures a sentence states, for conflict detection.
 """
 
@@ -67,18 +71,17 @@ They are matched like any other term but weigh half, so their absence from a sou
 not sink an otherwise well-supported answer. Compared after stemming (see `WEAK_STEMS`).
 """
 
-QUESTION_WORDS = frozenset(
-    """
+_QUESTION_WORD_TEXT = """
     far ahead advance beforehand long longest soon soonest early quickly quick fast often
     frequently usually typically normally generally exactly roughly approximately
     need needed required require allowed allow permitted permit able possible supposed
     okay ok happen happens happened get go find ask someone anyone whom kind type sort
     take use used using best right correct proper way steps step keep pick pickup obtain
-    deadline cutoff due
-    latest earliest maximum minimum max min total exact yesterday today tomorrow tonight
-    now day days week weeks month months year years hour hours minute minutes
-    """.split()
-)
+    deadline cutoff due latest earliest maximum minimum max min total exact
+    yesterday today tomorrow tonight now
+    day days week weeks month months year years hour hours minute minutes
+"""
+QUESTION_WORDS = frozenset(_QUESTION_WORD_TEXT.split())
 """Words that only say how a question is asked ("how far ahead", "am I allowed to", "what
 is the deadline") and units that say what kind of figure it wants ("how many days").
 
@@ -88,18 +91,16 @@ half weight like a framing word.
 """
 
 _PARTICLES = frozenset({"off", "over", "up", "out", "in", "down", "back"})
-_IRREGULAR = {
-    "kept": "keep", "paid": "pay", "sent": "send", "spent": "spend", "lost": "lose",
-    "held": "hold", "made": "make", "taken": "take", "took": "take", "given": "give",
-    "gave": "give", "chosen": "choose", "chose": "choose", "bought": "buy", "sold": "sell",
-    "built": "build", "met": "meet", "ran": "run", "began": "begin", "begun": "begin",
-    "written": "write", "wrote": "write", "told": "tell", "found": "find", "brought": "bring",
-    "caught": "catch", "stolen": "steal", "stole": "steal", "broken": "break", "broke": "break",
-    "forgotten": "forget", "forgot": "forget", "went": "go", "gone": "go", "led": "lead",
-    "driven": "drive", "drove": "drive", "hidden": "hide", "worn": "wear", "wore": "wear",
-    "won": "win", "felt": "feel", "daily": "day", "children": "child", "people": "person",
-    "men": "man", "women": "woman",
-}
+_IRREGULAR_TEXT = """
+    kept:keep paid:pay sent:send spent:spend lost:lose held:hold made:make taken:take
+    took:take given:give gave:give chosen:choose chose:choose bought:buy sold:sell
+    built:build met:meet ran:run began:begin begun:begin written:write wrote:write told:tell
+    found:find brought:bring caught:catch stolen:steal stole:steal broken:break broke:break
+    forgotten:forget forgot:forget went:go gone:go led:lead driven:drive drove:drive
+    hidden:hide worn:wear wore:wear won:win felt:feel daily:day children:child people:person
+    men:man women:woman
+"""
+_IRREGULAR = dict(pair.split(":") for pair in _IRREGULAR_TEXT.split())
 """Irregular forms mapped to the form their regular relatives stem to."""
 _QUESTION_PARTICLES = frozenset({"off", "over", "up", "out"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})

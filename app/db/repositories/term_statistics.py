@@ -24,8 +24,10 @@ class TermStatisticsRepository:
 
     async def visible_documents(self, viewers: Viewers) -> int:
         """Documents (drafts aside) every viewer may see."""
-        statement = select(func.count()).select_from(Document).where(
-            visible_to(Document.id, viewers), Document.status != DocumentStatus.DRAFT.value
+        statement = (
+            select(func.count())
+            .select_from(Document)
+            .where(visible_to(Document.id, viewers), Document.status != DocumentStatus.DRAFT.value)
         )
         return (await self.session.execute(statement)).scalar_one()
 

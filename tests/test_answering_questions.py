@@ -1,0 +1,184 @@
+"""What a question asks, and how the extractive answerer weighs what the sources lack."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.answering.corpus import CorpusStatistics, RetrievedPassages, corpus_of
+from app.answering.extractive import ExtractiveAnswerer
+from app.answering.questions import answer_kind, question_parts, states_kind
+from app.answering.text import question_terms, question_words, stem
+from app.domain import Passage
+
+MIN_CONFIDENCE = 0.35
+
+BERTHS = Passage(
+    chunk_id="ops-berths#0", doc_id="ops-berths", title="Berth Booking Procedure",
+    text="Vessels must request a berth at least 72 hours before arrival through the port "
+    "community system. The harbour master confirms the berth window within 12 hours.",
+)
+PASSWORDS = Passage(
+    chunk_id="it-passwords#0", doc_id="it-passwords", title="Passwords",
+    text="After 10 failed sign-in attempts your account is locked for 30 minutes.",
+)
+MFA = Passage(
+    chunk_id="it-passwords#1", doc_id="it-passwords", title="Passwords",
+    heading="Passwords > Lost or replaced phone",
+    text="If you lose the phone that holds your authenticator, call the Service Desk. After "
+    "checking your photo ID they issue a one-time bypass code that is valid for 24 hours.",
+)
+SOFTWARE = Passage(
+    chunk_id="software#0", doc_id="software/catalogue", title="Software Catalogue",
+    text="| Software | Who can use it | Cost |\n|---|---|---|\n"
+    "| MATLAB | Students and staff | Free |\n"
+    "| Adobe Creative Cloud | Staff only | 240 pounds a year |",
+)
+QUOTAS = Passage(
+    chunk_id="storage/quotas#0", doc_id="storage/quotas", title="quotas",
+    text="Service: OneDrive; Who: Students; Quota: 100 GB; Kept after you leave: 90 days",
+)
+DESK = Passage(
+    chunk_id="service-desk#0", doc_id="it-service-desk", title="IT Service Desk",
+    heading="IT Service Desk > Opening hours",
+    text="- Monday to Friday: 08:00 to 18:00\n- Saturday, during term only: 10:00 to 14:00",
+)
+LIBRARY = Passage(
+    chunk_id="printing#0", doc_id="printing-faq", title="Printing FAQ",
+    text="Every library floor and every computer lab has a multifunction printer.",
+)
+
+
+async def ask(question: str, passages, **kw):
+    return await ExtractiveAnswerer().answer(question=question, passages=passages, **kw)
+
+
+# --- reading the question -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("When is the desk open on Saturdays, and what time does the canteen close?",
+         ["When is the desk open on Saturdays", "what time does the canteen close"]),
+        ("What SLA tier is Alpine Co. on and when is their renewal date?",
+         ["What SLA tier is Alpine Co. on", "when is their renewal date"]),
+        ("How many days of PTO and sick leave do I get?",
+         ["How many days of PTO and sick leave do I get"]),
+        ("Who approves overtime, and how long does it take?",
+         ["Who approves overtime, how long does it take"]),
+        ("Is it real? What should I do with the email?", ["Is it real", "What should I do with the email"]),
+    ],
+)
+def test_a_question_splits_into_the_questions_it_asks(question, parts):
+    assert question_parts(question) == parts
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How far ahead must a vessel request a berth?", "time"),
+        ("When is crane 4 out of service?", "time"),
+        ("How often are laptops replaced?", "frequency"),
+        ("How much does Adobe Creative Cloud cost?", "amount"),
+        ("What is the starting salary for a trainee?", "money"),
+        ("Who has to approve a discount of more than 25%?", "person"),
+        ("Where can I find the service desk?", "place"),
+        ("Can a student sponsor a guest account?", None),
+    ],
+)
+def test_the_first_question_word_says_what_kind_of_answer_is_wanted(question, kind):
+    assert answer_kind(question) == kind
+
+
+def test_a_sentence_states_a_kind_of_answer_or_not():
+    assert states_kind("Lost badges must be reported within one hour.", "time")
+    assert states_kind("Laptops are replaced every four years.", "frequency")
+    assert not states_kind("Every library floor has a multifunction printer.", "person")
+    assert states_kind("The General Counsel decides whether it can be managed.", "person")
+    assert states_kind("The Service Desk is on the ground floor, room G.14.", "place")
+    assert states_kind("Grade: Partner; Hourly rate 2026 (GBP): 695", "money")
+    assert not states_kind("Engagement letters are sent within five business days.", "money")
+
+
+def test_words_are_read_with_how_they_were_written():
+    words = {w.term: w for w in question_words("How many GPU hours does a project get on Heron?")}
+    assert words["gpu"].name_like and words["heron"].name_like
+    assert not words["project"].name_like
+    assert question_terms("How long am I locked out?") == ["long", "lockedout"]
+    assert question_words("Who signs the sign-in sheet?")[-2].surface == "sign in"
+
+
+def test_the_stemmer_meets_irregular_verbs_adverbs_and_nouns_in_ness():
+    assert stem("kept") == stem("keep") and stem("paid") == stem("pay")
+    assert stem("hourly") == stem("hours") and stem("weekly") == stem("week")
+    assert stem("sickness") == stem("sick")
+    assert stem("supplies") == stem("supply")
+
+
+# --- weighing what the sources lack ---------------------------------------------------------
+
+
+async def test_question_words_are_never_missing_content():
+    result = await ask("How far ahead must a vessel request a berth?", [BERTHS])
+    assert result.confidence >= 0.7
+    assert "72 hours" in result.text
+
+
+async def test_a_compound_the_source_writes_apart_falls_back_to_its_words():
+    result = await ask("How long am I locked out after too many failed sign-in attempts?",
+                       [PASSWORDS])
+    assert result.confidence >= 0.7
+    assert "30 minutes" in result.text
+
+
+async def test_a_missing_name_sinks_the_answer():
+    result = await ask("How do I get a Zoom Pro licence?", [SOFTWARE])
+    assert result.confidence < MIN_CONFIDENCE
+
+
+async def test_a_sentence_of_the_wrong_kind_is_not_an_answer():
+    result = await ask("Who replaces the toner in the library printers?", [LIBRARY])
+    assert result.confidence < MIN_CONFIDENCE
+
+
+async def test_a_word_the_whole_corpus_uses_everywhere_counts_for_little():
+    question = "How much OneDrive space do students get?"
+    rare = CorpusStatistics(documents=40, frequencies={"onedriv": 1, "student": 30, "spac": 0})
+    common = CorpusStatistics(documents=40, frequencies={"onedriv": 30, "student": 30, "spac": 0})
+    with_rare = await ask(question, RetrievedPassages([QUOTAS], rare))
+    with_common = await ask(question, RetrievedPassages([QUOTAS], common))
+    assert with_rare.confidence > with_common.confidence
+
+
+def test_retrieved_passages_carry_their_corpus_and_stay_a_sequence():
+    corpus = CorpusStatistics(documents=3, frequencies={"berth": 1, "toner": 0})
+    retrieved = RetrievedPassages([BERTHS], corpus)
+    assert list(retrieved) == [BERTHS] and retrieved[0] is BERTHS
+    assert corpus_of(retrieved) is corpus and corpus_of([BERTHS]) is None
+    assert corpus.idf("toner") > corpus.idf("berth") and corpus.idf("unknown") is None
+
+
+# --- composing the answer -------------------------------------------------------------------
+
+
+async def test_a_sentence_that_continues_the_best_one_is_quoted_with_it():
+    result = await ask("I lost my phone with the authenticator app on it, what do I do?", [MFA])
+    assert "bypass code" in result.text
+    assert len(result.citations) == 1
+
+
+async def test_a_mixed_question_answers_the_supported_part_and_names_the_other():
+    whole = await ask("Is the service desk open on Saturdays?", [DESK])
+    mixed = await ask("Is the service desk open on Saturdays, and what time does the canteen close?",
+                      [DESK])
+    assert mixed.confidence >= MIN_CONFIDENCE
+    assert "10:00 to 14:00" in mixed.text
+    assert '"what time does the canteen close"' in mixed.text
+    assert mixed.confidence < whole.confidence
+
+
+async def test_each_part_of_a_question_gets_its_own_quote():
+    result = await ask("How much does Adobe Creative Cloud cost, and when is the desk open on Saturdays?",
+                       [SOFTWARE, DESK])
+    assert "240 pounds" in result.text and "10:00 to 14:00" in result.text
+    assert {c.doc_id for c in result.citations} == {"software/catalogue", "it-service-desk"}

@@ -1,0 +1,129 @@
+"""Reminders, escalations, expiry and leases: all computed from what the database holds."""
+
+from __future__ import annotations
+
+import asyncio
+from app.approvals import Timing
+from app.drafts import DraftState
+from app.outbox import OutboxPolicy
+from app.scheduler import Background, sweep_drafts
+from tests.approval_helpers import Clock, demo, person
+from tests.harness import blocks_text, running_trellis
+from tests.workflow_helpers import card_in, draft_of, wait_for_text
+
+SAM = "sam.ortiz@northwind.example"
+ROSA = "rosa.delgado@northwind.example"  # support lead; her manager is Maya
+MAYA = "maya.lindqvist@northwind.example"
+QUESTION = 'question="Can Alpine return two unused tents bought 40 days ago?"'
+REPLY = f'customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example ticket=SUP-9 {QUESTION}'
+
+
+async def reply_card(trellis):
+    await trellis.sandbox.slash_command(trellis.user(SAM), trellis.channel("support"),
+                                        "/trellis", REPLY)
+    card = await card_in(trellis, "support-approvals")
+    return card, await draft_of(trellis, card)
+
+
+def in_thread(card):
+    return lambda message: message.thread_ts == card.ts
+
+
+async def test_a_waiting_reply_is_reminded_once_then_escalated_to_the_leads_manager(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        card, draft = await reply_card(trellis)
+        assert (await sweep_drafts(trellis.services)).reminded == 0
+
+        clock.advance(hours=1, seconds=1)  # remind_after: 1h
+        assert (await sweep_drafts(trellis.services)).reminded == 1
+        reminder = await wait_for_text(trellis, "support-approvals", "Reminder", where=in_thread(card))
+        assert f"<@{trellis.user(ROSA)}> can decide" in reminder.text
+        assert (await sweep_drafts(trellis.services)).reminded == 0  # once
+
+        clock.advance(hours=3)  # escalate_after: 4h, to the approvers' manager
+        assert (await sweep_drafts(trellis.services)).escalated == 1
+        notice = await wait_for_text(trellis, "support-approvals", "Escalated to",
+                                     where=in_thread(card))
+        maya = trellis.user(MAYA)
+        assert f"<@{maya}>" in notice.text
+        view = await trellis.services.approvals.view(draft.id)
+        assert view.escalated_to == (MAYA,)
+
+        # Maya is not in #support-approvals: she decides from the card sent to her directly.
+        im = next(c.id for c in trellis.sandbox.workspace.conversations.values()
+                  if c.is_im and c.im_user == maya)
+        copy = await trellis.sandbox.wait_for_message(
+            im, lambda m: any(b.get("block_id") == "trellis_decision" for b in m.blocks or []))
+        await trellis.sandbox.click_button(maya, im, copy.ts, "trellis_approve")
+        async with asyncio.timeout(5):
+            while (await trellis.services.approvals.view(draft.id)).state == DraftState.PENDING:
+                await asyncio.sleep(0.05)
+        decided = await trellis.services.approvals.view(draft.id)
+        assert decided.decided_by_email == MAYA
+
+
+async def test_a_draft_nobody_decides_expires_and_the_requester_is_told(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        card, draft = await reply_card(trellis)
+        clock.advance(days=1, seconds=1)
+        report = await sweep_drafts(trellis.services)
+        assert report.expired == 1
+        assert (await trellis.services.approvals.view(draft.id)).state == DraftState.EXPIRED
+        await wait_for_text(trellis, "support", "expired: nobody decided in time")
+        updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
+        assert "Expired" in blocks_text(updated.blocks)
+        assert (await sweep_drafts(trellis.services)).expired == 0
+
+
+async def test_a_card_that_could_not_be_posted_is_posted_by_the_sweep(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        workspace = demo()
+        requester = person(SAM)
+        needs = workspace.rulebook.approval_for("customer_reply", requester=requester)
+        view = await trellis.services.approvals.create(
+            kind="workflow", workflow="customer_reply", title="Customer reply",
+            mode="act_after_approval", requester=requester, requester_slack_id=None,
+            channel_id=None, thread_ts=None, inputs={"customer": "Alpine Co."},
+            text="Hello Jordan", citations=[], confidence=0.5, actions=[], requirement=needs,
+            rule="every request", rule_version=workspace.version, timing=Timing())
+        assert (await sweep_drafts(trellis.services)).cards == 0  # give the pipeline time
+        clock.advance(minutes=1)
+        assert (await sweep_drafts(trellis.services)).cards == 1
+        card = await card_in(trellis, "support-approvals")
+        assert (await draft_of(trellis, card)).id == view.id
+        assert (await trellis.services.approvals.view(view.id)).state == DraftState.PENDING
+
+
+async def test_only_one_replica_holds_a_job_at_a_time(tmp_path, database):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock, database=database) as trellis:
+        first = Background(trellis.services, replica="replica-a")
+        second = Background(trellis.services, replica="replica-b")
+        assert await first.holds_lease("trellis-drafts", 10)
+        assert not await second.holds_lease("trellis-drafts", 10)
+        assert await first.holds_lease("trellis-drafts", 10)  # renewed by its holder
+        assert await second.holds_lease("trellis-outbox", 10)  # another job is free
+        clock.advance(seconds=31)  # replica-a stopped renewing: its lease ran out
+        assert await second.holds_lease("trellis-drafts", 10)
+        assert not await first.holds_lease("trellis-drafts", 10)
+
+
+async def test_the_scheduler_expires_drafts_on_its_own(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        card, draft = await reply_card(trellis)
+        clock.advance(days=2)
+        background = Background(trellis.services, drafts_every=0.1, outbox_every=0.1,
+                                policy=OutboxPolicy(poll=0.1))
+        await background.start()
+        try:
+            async with asyncio.timeout(10):
+                while (await trellis.services.approvals.view(draft.id)).state != DraftState.EXPIRED:
+                    await asyncio.sleep(0.05)
+        finally:
+            await background.stop()
+        await wait_for_text(trellis, "support", "expired: nobody decided in time")
+
