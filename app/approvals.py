@@ -47,6 +47,7 @@ from app.drafts import (
     text_hash,
 )
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
+from app.notifications import Notifier
 from app.rules import ApprovalRequirement
 from workflows.base import ApprovedAction
 
@@ -142,18 +143,33 @@ class Approvals:
                                extra=facts)
             return await self._view(session, draft)
 
-    async def submit(self, *, draft_id: str, card_channel: str, card_ts: str) -> DraftView:
-        """drafted -> pending: the card is in the approvals channel."""
+    async def put_before_approvers(self, *, draft_id: str, notifier: Notifier) -> DraftView:
+        """drafted -> pending, then the card: it is posted only once a click on it can count.
+        Where the card went is recorded after; a draft still without one gets it from the
+        scheduler's sweep."""
 
-        async def change(session: AsyncSession) -> DraftView:
+        async def submit(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)
-            if draft.state != S.DRAFTED:
-                return await self._view(session, draft)
-            await self._move(session, draft, S.PENDING, "draft.submitted", None,
-                             card_channel=card_channel, card_ts=card_ts)
+            if draft.state == S.DRAFTED:
+                await self._move(session, draft, S.PENDING, "draft.submitted", None)
+                draft = await self._get(session, draft_id)
+            return await self._view(session, draft)
+
+        view = await self._retrying(submit)
+        if view.state != S.PENDING or view.card_ts:
+            return view
+        card = await notifier.post_card(view)
+        if card is None:
+            return view
+
+        async def attach(session: AsyncSession) -> DraftView:
+            draft = await self._get(session, draft_id)
+            if draft.card_ts is None and not await DraftRepository(session).compare_and_set(
+                    draft, now=self.clock(), card_channel=card[0], card_ts=card[1]):
+                raise _Lost()
             return await self._view(session, await self._get(session, draft_id))
 
-        return await self._retrying(change)
+        return await self._retrying(attach)
 
     async def approve_automatically(self, *, draft_id: str, reason: str) -> DraftView:
         async def change(session: AsyncSession) -> DraftView:

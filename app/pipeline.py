@@ -386,16 +386,15 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
         return WorkflowOutcome("approved", f"{workflow.title} needs no approval ({reason}); "
                                "Trellis is carrying it out now.", view, person=person)
     try:
-        card = await services.notifier.post_card(view)
+        view = await services.approvals.put_before_approvers(draft_id=view.id,
+                                                             notifier=services.notifier)
     except Exception as exc:  # saved; the scheduler posts the card when Slack is back
         return WorkflowOutcome("waiting", "Your request is saved, but its approval card could "
                                f"not be posted yet ({exc}). Trellis will post it shortly.",
                                view, person=person)
-    if card is None:
+    if view.card_ts is None:
         return WorkflowOutcome("waiting", "Your request is saved and waits for approval; "
                                "there is no approvals channel to post it in, so ask an approver "
                                "to look at their Trellis home.", view, person=person)
-    view = await services.approvals.submit(draft_id=view.id, card_channel=card[0],
-                                           card_ts=card[1])
     return WorkflowOutcome("pending", f"{workflow.title} is waiting for approval by "
                            f"{drafting.approvers_text(needs)}.", view, person=person)

@@ -52,10 +52,8 @@ async def hold_answer(services: Services, *, person: Person, slack_user_id: str 
         rule=f"answers.review_when: {condition.source}" if condition else "answers.review_when",
         rule_version=services.workspace.version, timing=Timing())
     try:
-        card = await services.notifier.post_card(view)
-        if card is not None:
-            await services.approvals.submit(draft_id=view.id, card_channel=card[0],
-                                            card_ts=card[1])
+        await services.approvals.put_before_approvers(draft_id=view.id,
+                                                      notifier=services.notifier)
     except Exception:  # the draft waits in the database; the scheduler posts its card later
         log.warning("review_card_failed", draft=view.id, exc_info=True)
     who = ", ".join(needs.approvers) or "a reviewer"

@@ -208,14 +208,16 @@ THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45)
 def threshold_sweep(outcomes: Sequence[Outcome]) -> dict[float, float]:
     """Status accuracy had `answers.min_confidence` been each of `THRESHOLDS`.
 
-    A reply counts as answered when it has citations and its confidence reaches the
-    threshold (a several-part question keeps the parts the answerer found supported).
+    A reply counts as answered when its confidence reaches the threshold: the pipeline
+    turns any reply below `min_confidence` into `no_answer`, and the answerer gives
+    confidence 0 when it has nothing to quote. (A several-part question keeps the parts
+    the answerer itself found supported.)
     """
     def status_at(result: dict[str, Any], threshold: float) -> str:
         if result["status"] == "refused":
             return "refused"
         replies = [result, *([result["private"]] if result.get("private") else [])]
-        supported = any(r["citations"] and r["confidence"] >= threshold for r in replies)
+        supported = any(r["confidence"] > 0 and r["confidence"] >= threshold for r in replies)
         return "answered" if supported else "no_answer"
 
     judged = [o for o in outcomes if o.case.expect_status != "needs_approval"]

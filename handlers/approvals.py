@@ -42,6 +42,15 @@ def _draft_ref(value: str) -> tuple[str, str | None]:
     return draft_id, seen or None
 
 
+def explain(exc: Exception) -> str:
+    """What the person is told. A refusal (not theirs to decide, too late) is an answer,
+    not a failure; anything unexpected gets a reference id in the log."""
+    if isinstance(exc, TrellisError):
+        log.info("approval_click_refused", reason=exc.user_message)
+        return exc.user_message
+    return failure_text(exc)
+
+
 async def _say(respond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
@@ -67,7 +76,7 @@ async def on_approve(ack, body: dict, action: dict, respond, services: Services)
         decision = await services.approvals.approve(draft_id=draft_id, approver=person,
                                                     seen_hash=seen)
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, explain(exc))
         await _show_latest(services, draft_id, exc)
         return
     if decision.outcome == "approved":
@@ -85,7 +94,7 @@ async def on_edit(ack, body: dict, action: dict, respond, client, services: Serv
         person = await person_of(services, body["user"]["id"])
         draft = await services.approvals.view(draft_id)
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, explain(exc))
         return
     refusal = _refusal(services, draft, person, seen)
     if refusal:
@@ -102,7 +111,7 @@ async def on_reject(ack, body: dict, action: dict, respond, client, services: Se
         person = await person_of(services, body["user"]["id"])
         draft = await services.approvals.view(draft_id)
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, explain(exc))
         return
     refusal = _refusal(services, draft, person, None)
     if refusal:
@@ -159,7 +168,7 @@ async def on_retry(ack, body: dict, action: dict, respond, services: Services) -
         draft = await services.approvals.retry(draft_id=action["value"], owner=person,
                                                admins=services.workspace.config.admins)
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, explain(exc))
         return
     message = body.get("message") or {}
     shown = [b for b in message.get("blocks", []) if b.get("block_id") != "trellis_dead_letter"]

@@ -33,11 +33,12 @@ async def answer_in_thread(services: Services, question: Question) -> Outcome | 
         await slack.update(channel=question.channel.id, ts=placeholder,
                            text=failure_text(exc), blocks=blocks.notice_blocks(failure_text(exc)))
         return None
+    # Known before anyone can see it, so a reaction on the answer always finds it.
+    await services.remember_message(outcome.public.answer_id, message_ts=placeholder,
+                                    thread_ts=thread_ts)
     await slack.update(channel=question.channel.id, ts=placeholder,
                        text=blocks.answer_text(outcome.public),
                        blocks=blocks.answer_blocks(outcome.public))
-    await services.remember_message(outcome.public.answer_id, message_ts=placeholder,
-                                    thread_ts=thread_ts)
     if outcome.private is not None and question.slack_user_id:
         await slack.post_private(channel=question.channel.id, user=question.slack_user_id,
                                  thread_ts=thread_ts, text=blocks.answer_text(outcome.private),

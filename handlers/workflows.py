@@ -21,6 +21,7 @@ from app.rules import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
 from handlers import blocks, cards
+from handlers.approvals import explain
 from handlers.asking import failure_text
 
 log = structlog.get_logger(__name__)
@@ -94,7 +95,7 @@ async def on_shortcut(ack, shortcut: dict, client, respond, services: Services) 
     try:
         person = await services.identity.resolve(shortcut["user"]["id"])
     except Exception as exc:
-        await respond(text=failure_text(exc), response_type="ephemeral")
+        await respond(text=explain(exc), response_type="ephemeral")
         return
     rulebook = services.workspace.rulebook
     startable = rulebook.startable_by(person)

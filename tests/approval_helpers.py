@@ -83,4 +83,11 @@ async def discount_draft(approvals: Approvals, *, percent: float, requester: str
 
 async def pending_discount(approvals: Approvals, **kwargs: Any) -> DraftView:
     draft = await discount_draft(approvals, **kwargs)
-    return await approvals.submit(draft_id=draft.id, card_channel="C0DEALS01", card_ts="2.000")
+    return await approvals.put_before_approvers(draft_id=draft.id, notifier=FixedCard())
+
+
+class FixedCard:
+    """Posts every card at the same made-up place."""
+
+    async def post_card(self, draft: DraftView) -> tuple[str, str]:
+        return "C0DEALS01", "2.000"

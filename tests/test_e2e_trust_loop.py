@@ -44,6 +44,15 @@ async def rows(services, model, *where):
         return list((await session.execute(select(model).where(*where))).scalars())
 
 
+async def eventually(check, seconds: float = 10) -> None:
+    """Wait until `await check()` is true: for database state that no Slack message shows."""
+    for _ in range(int(seconds / 0.05)):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{check.__name__} did not hold within {seconds} s")
+
+
 async def kinds(services) -> list[str]:
     return [r.kind for r in await rows(services, AuditRecord)]
 
@@ -229,7 +238,16 @@ async def test_removing_the_reaction_withdraws_a_flag_that_has_no_note_yet(tmp_p
         answer = await ask_and_wait(trellis, SAM, "support", QUESTION)
         await sandbox.add_reaction(sam, support, answer.ts, "x")
         await sandbox.add_reaction(sam, support, answer.ts, "warning")
-        await flag_notice(trellis, ROSA)
+
+        async def both_emoji_recorded() -> bool:
+            flags = await rows(services, Flag)
+            return (
+                bool(flags)
+                and sorted(flags[0].reactions) == ["warning", "x"]
+                and bool(flags[0].notices)
+            )
+
+        await eventually(both_emoji_recorded)
         await sandbox.remove_reaction(sam, support, answer.ts, "x")  # still flagged by :warning:
         await asyncio.sleep(0.5)
         assert (await rows(services, Flag))[0].status == "open"
@@ -337,18 +355,15 @@ async def test_a_question_nobody_can_answer_reaches_the_owners_and_a_burst_is_ba
             await ask_and_wait(
                 trellis, SAM, "support", f"What is the parental leave policy on {topic}?"
             )
-        await asyncio.sleep(0.5)
+
+        async def three_waiting() -> bool:
+            return len(await rows(services, OwnerNotice, OwnerNotice.sent_at.is_(None))) == 3
+
+        await eventually(three_waiting)
         notices = [
             m for m in sandbox.messages(channel) if "could not answer" in blocks_text(m.blocks)
         ]
         assert len(notices) == 1  # the burst waits for the window instead of spamming
-        async with services.database.session() as session:
-            waiting = (
-                (await session.execute(select(OwnerNotice).where(OwnerNotice.sent_at.is_(None))))
-                .scalars()
-                .all()
-            )
-        assert len(waiting) == 3
 
         sent = await owners.flush_notices(services, now=services.clock() + timedelta(minutes=16))
         assert sent == 1

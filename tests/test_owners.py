@@ -109,6 +109,10 @@ async def flagged(tmp_path):
             trellis.user(SAM), trellis.channel("support"), answer.ts, "x"
         )
         notice = await flag_notice(trellis, ROSA)
+        # The flagger's prompt comes once the owners' notices are remembered.
+        await trellis.sandbox.wait_for_ephemeral(
+            trellis.user(SAM), lambda e: "Say what's wrong" in blocks_text(e.blocks)
+        )
         case = (await feedback_cases(trellis))[0]
         yield trellis, notice, case
 

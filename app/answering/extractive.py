@@ -217,7 +217,7 @@ class ExtractiveAnswerer:
         if len(parts) == 1 or not answered:
             best = max(parts, key=lambda p: p.confidence)
             return self._compose([best], []) if best.chosen else no_answer(self.name)
-        return self._compose(answered, [p for p in parts if p not in answered])
+        return self._compose(answered, [p for p in parts if all(p is not a for a in answered)])
 
     # --- scoring -----------------------------------------------------------------------------
 

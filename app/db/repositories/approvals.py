@@ -73,10 +73,10 @@ class DraftRepository:
         return result.scalars().all()
 
     async def without_card(self, *, created_before: datetime, limit: int = 20) -> Sequence[Draft]:
-        """Drafts that needed a card but never got one posted (Slack was down)."""
+        """Drafts waiting for approvers whose card was never posted (Slack was down)."""
         result = await self.session.execute(
             select(Draft)
-            .where(Draft.state == "drafted", Draft.card_ts.is_(None),
+            .where(Draft.state.in_(WAITING), Draft.card_ts.is_(None),
                    Draft.created_at <= created_before)
             .order_by(Draft.created_at)
             .limit(limit)

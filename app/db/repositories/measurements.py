@@ -36,14 +36,14 @@ class MeasurementRepository:
         self.session = session
 
     async def usage_by_actor(self, *, since: datetime, emails: Collection[str]) -> list[ActorUsage]:
-        """Model usage recorded since `since` by any of these people."""
+        """Model usage recorded since `since` by any of these people (emails are stored lower case)."""
         if not emails:
             return []
         rows = await self.session.execute(
             select(AuditRecord.actor_email, AuditRecord.payload).where(
                 AuditRecord.occurred_at >= since,
                 _production(),
-                func.lower(AuditRecord.actor_email).in_(sorted(e.lower() for e in emails)),
+                AuditRecord.actor_email.in_(sorted(e.lower() for e in emails)),
             )
         )
         found = []
