@@ -38,12 +38,16 @@ class PlannedAction:
     description: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"connector": self.connector, "settings": self.settings,
-                "description": self.description}
+        return {
+            "connector": self.connector,
+            "settings": self.settings,
+            "description": self.description,
+        }
 
 
-def context_for(*, inputs: Mapping[str, Any], text: str, requester_email: str,
-                requester_name: str, title: str) -> dict[str, Any]:
+def context_for(
+    *, inputs: Mapping[str, Any], text: str, requester_email: str, requester_name: str, title: str
+) -> dict[str, Any]:
     return {
         "input": dict(inputs),
         "draft": {"text": text},
@@ -52,12 +56,23 @@ def context_for(*, inputs: Mapping[str, Any], text: str, requester_email: str,
     }
 
 
-def plan(workflow: Workflow, *, inputs: Mapping[str, Any], text: str,
-         requester_email: str, requester_name: str) -> list[PlannedAction]:
+def plan(
+    workflow: Workflow,
+    *,
+    inputs: Mapping[str, Any],
+    text: str,
+    requester_email: str,
+    requester_name: str,
+) -> list[PlannedAction]:
     """Every action of `workflow`, filled in for this request and checked against the
     connector's settings, so a mistake shows before anyone approves."""
-    context = context_for(inputs=inputs, text=text, requester_email=requester_email,
-                          requester_name=requester_name, title=workflow.title)
+    context = context_for(
+        inputs=inputs,
+        text=text,
+        requester_email=requester_email,
+        requester_name=requester_name,
+        title=workflow.title,
+    )
     planned = []
     for spec in workflow.actions:
         params = fill(spec.with_, context)
@@ -70,8 +85,11 @@ def plan(workflow: Workflow, *, inputs: Mapping[str, Any], text: str,
                     f"{workflow.title} cannot {describe(spec.connector, params)} with these "
                     f"values ({validation_problem(exc)}). Check the fields and try again."
                 ) from exc
-        planned.append(PlannedAction(spec.connector, dict(spec.with_), params,
-                                     describe(spec.connector, params)))
+        planned.append(
+            PlannedAction(
+                spec.connector, dict(spec.with_), params, describe(spec.connector, params)
+            )
+        )
     return planned
 
 
@@ -132,32 +150,44 @@ def check_rules(rules: RulesConfig, env: Mapping[str, str]) -> list[str]:
     for slug, raw in rules.connectors.items():
         if slug not in HANDLERS:
             raise WorkspaceError(
-                "rules.yml", f"connectors.{slug}: there is no such connector "
-                f"(known: {', '.join(sorted(HANDLERS))})")
+                "rules.yml",
+                f"connectors.{slug}: there is no such connector "
+                f"(known: {', '.join(sorted(HANDLERS))})",
+            )
         try:
             config = validate_config(slug, raw, env, require_secrets=False)
         except Exception as exc:
             raise WorkspaceError("rules.yml", f"connectors.{slug}: {_message(exc)}") from exc
         for setting, variable in getattr(config, "secret_names", dict)().items():
             if not env.get(variable):
-                warnings.append(f"connectors.{slug}.{setting}: the environment variable "
-                                f"{variable} is not set; {slug} actions will fail until it is")
+                warnings.append(
+                    f"connectors.{slug}.{setting}: the environment variable "
+                    f"{variable} is not set; {slug} actions will fail until it is"
+                )
     for slug, workflow in rules.workflows.items():
         for i, spec in enumerate(workflow.actions):
             where = f"workflows.{slug}.actions.{i}"
             if spec.connector not in HANDLERS:
-                raise WorkspaceError("rules.yml", f"{where}.connector: there is no connector "
-                                     f"{spec.connector!r} (known: {', '.join(sorted(HANDLERS))})")
+                raise WorkspaceError(
+                    "rules.yml",
+                    f"{where}.connector: there is no connector "
+                    f"{spec.connector!r} (known: {', '.join(sorted(HANDLERS))})",
+                )
             if spec.connector not in rules.connectors:
-                warnings.append(f"{where}: connectors.{spec.connector} is not configured; "
-                                "these actions will fail until it is")
+                warnings.append(
+                    f"{where}: connectors.{spec.connector} is not configured; "
+                    "these actions will fail until it is"
+                )
             for path in _placeholders(spec.with_):
                 root, _, rest = path.partition(".")
                 field_name = rest.partition(".")[0]
                 if root not in ROOTS or (root == "input" and field_name not in workflow.inputs):
-                    raise WorkspaceError("rules.yml", f"{where}.with: {{{{ {path} }}}} names "
-                                         "nothing a request has (input.<field>, draft.text, "
-                                         "requester.email, requester.name, workflow.title)")
+                    raise WorkspaceError(
+                        "rules.yml",
+                        f"{where}.with: {{{{ {path} }}}} names "
+                        "nothing a request has (input.<field>, draft.text, "
+                        "requester.email, requester.name, workflow.title)",
+                    )
     return warnings
 
 

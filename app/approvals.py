@@ -21,22 +21,20 @@ approved hash is still the hash of its text.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.actions import context_for, fill
-from app.audit import AuditLog
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
-from app.db.session import Database
 from app.domain import Person, Usage
+from app.draft_store import DraftStore, Lost, S, T
 from app.drafts import (
     APPROVED_STATES,
-    ActionView,
     Approval,
     DraftState,
     DraftView,
@@ -45,25 +43,12 @@ from app.drafts import (
     requirement_data,
     requirement_from,
     text_hash,
+    to_view,
 )
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
 from app.notifications import Notifier
 from app.rules import ApprovalRequirement
 from workflows.base import ApprovedAction
-
-S = DraftState
-TRANSITIONS: dict[DraftState, frozenset[DraftState]] = {
-    S.DRAFTED: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.EXPIRED}),
-    S.PENDING: frozenset({S.PENDING, S.APPROVED, S.REJECTED, S.EXPIRED}),
-    S.APPROVED: frozenset({S.EXECUTING, S.DONE, S.FAILED}),
-    S.EXECUTING: frozenset({S.DONE, S.FAILED}),
-    S.FAILED: frozenset({S.EXECUTING}),
-    S.REJECTED: frozenset(),
-    S.EXPIRED: frozenset(),
-    S.DONE: frozenset(),
-}
-CAS_ATTEMPTS = 8
-T = TypeVar("T")
 
 
 class DraftExpired(ApprovalConflict):
@@ -72,10 +57,6 @@ class DraftExpired(ApprovalConflict):
     def __init__(self, user_message: str, *, just_now: bool) -> None:
         super().__init__(user_message)
         self.just_now = just_now
-
-
-class _Lost(Exception):
-    """Another writer changed the draft between our read and our write."""
 
 
 @dataclass(frozen=True)
@@ -94,53 +75,83 @@ class Decision:
     draft: DraftView
 
 
-class Approvals:
-    def __init__(self, database: Database, audit: AuditLog, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self.database = database
-        self.audit = audit
-        self.clock = clock
-        self.on_approved: list[Callable[[], None]] = []
-
-    # Reading -----------------------------------------------------------------------------
-
-    async def view(self, draft_id: str) -> DraftView:
-        async with self.database.session() as session:
-            return await self._view(session, await self._get(session, draft_id))
+class Approvals(DraftStore):
+    """Every transition of a draft, as the people and jobs of Trellis make them."""
 
     # Creating ----------------------------------------------------------------------------
 
-    async def create(self, *, kind: str, workflow: str, title: str, mode: str,
-                     requester: Person, requester_slack_id: str | None,
-                     channel_id: str | None, thread_ts: str | None, inputs: dict[str, Any],
-                     text: str, citations: Sequence[dict[str, Any]], confidence: float,
-                     actions: Sequence[dict[str, Any]], requirement: ApprovalRequirement,
-                     rule: str, rule_version: str, timing: Timing = Timing(),
-                     private: bool = False, answer_id: str | None = None,
-                     usage: Usage | None = None, model: str | None = None) -> DraftView:
+    async def create(
+        self,
+        *,
+        kind: str,
+        workflow: str,
+        title: str,
+        mode: str,
+        requester: Person,
+        requester_slack_id: str | None,
+        channel_id: str | None,
+        thread_ts: str | None,
+        inputs: dict[str, Any],
+        text: str,
+        citations: Sequence[dict[str, Any]],
+        confidence: float,
+        actions: Sequence[dict[str, Any]],
+        requirement: ApprovalRequirement,
+        rule: str,
+        rule_version: str,
+        timing: Timing = Timing(),
+        private: bool = False,
+        answer_id: str | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+    ) -> DraftView:
         now = self.clock()
         draft = Draft(
-            id=str(uuid.uuid4()), kind=kind, workflow=workflow, title=title, mode=mode,
-            state=S.DRAFTED.value, version=1, requester_email=requester.email.lower(),
-            requester_name=requester.name, requester_slack_id=requester_slack_id,
-            channel_id=channel_id, thread_ts=thread_ts, private=private, answer_id=answer_id,
-            inputs=_plain(inputs), text=text, original_text=text, text_hash=text_hash(text),
-            citations=list(citations), confidence=confidence, actions=list(actions),
-            requirement=requirement_data(requirement, rule=rule), approvals=[],
-            rule_version=rule_version, created_at=now, updated_at=now,
+            id=str(uuid.uuid4()),
+            kind=kind,
+            workflow=workflow,
+            title=title,
+            mode=mode,
+            state=S.DRAFTED.value,
+            version=1,
+            requester_email=requester.email.lower(),
+            requester_name=requester.name,
+            requester_slack_id=requester_slack_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            private=private,
+            answer_id=answer_id,
+            inputs=_plain(inputs),
+            text=text,
+            original_text=text,
+            text_hash=text_hash(text),
+            citations=list(citations),
+            confidence=confidence,
+            actions=list(actions),
+            requirement=requirement_data(requirement, rule=rule),
+            approvals=[],
+            rule_version=rule_version,
+            created_at=now,
+            updated_at=now,
             remind_at=_after(now, timing.remind_after),
             escalate_at=_after(now, timing.escalate_after),
-            expires_at=_after(now, timing.expire_after))
+            expires_at=_after(now, timing.expire_after),
+        )
         async with self.database.session() as session:
             await DraftRepository(session).add(draft)
-            facts = {"inputs": draft.inputs, "text": text,
-                     "citations": [c.get("doc_id") for c in citations],
-                     "approvers": list(requirement.approvers), "require": requirement.require,
-                     "actions": [a.get("description") for a in actions]}
+            facts = {
+                "inputs": draft.inputs,
+                "text": text,
+                "citations": [c.get("doc_id") for c in citations],
+                "approvers": list(requirement.approvers),
+                "require": requirement.require,
+                "actions": [a.get("description") for a in actions],
+            }
             if usage is not None and model:
                 facts.update(usage=usage.__dict__, model=model)
-            await self._record(session, draft, "draft.created", requester, to=S.DRAFTED,
-                               extra=facts)
+            await self._record(
+                session, draft, "draft.created", requester, to=S.DRAFTED, extra=facts
+            )
             return await self._view(session, draft)
 
     async def put_before_approvers(self, *, draft_id: str, notifier: Notifier) -> DraftView:
@@ -165,8 +176,9 @@ class Approvals:
         async def attach(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)
             if draft.card_ts is None and not await DraftRepository(session).compare_and_set(
-                    draft, now=self.clock(), card_channel=card[0], card_ts=card[1]):
-                raise _Lost()
+                draft, now=self.clock(), card_channel=card[0], card_ts=card[1]
+            ):
+                raise Lost()
             return await self._view(session, await self._get(session, draft_id))
 
         return await self._retrying(attach)
@@ -185,8 +197,9 @@ class Approvals:
 
     # Deciding ----------------------------------------------------------------------------
 
-    async def approve(self, *, draft_id: str, approver: Person,
-                      seen_hash: str | None = None) -> Decision:
+    async def approve(
+        self, *, draft_id: str, approver: Person, seen_hash: str | None = None
+    ) -> Decision:
         async def change(session: AsyncSession) -> Decision | ApprovalConflict:
             draft = await self._get(session, draft_id)
             if expired := await self._expire_if_due(session, draft):
@@ -199,19 +212,23 @@ class Approvals:
             if me in given:
                 raise ApprovalConflict(f"You already approved this. {_waiting_for(draft)}")
             if needs.require == "all" and covered(needs.eligible, given | {me}) <= covered(
-                    needs.eligible, given):
+                needs.eligible, given
+            ):
                 raise ApprovalConflict(
                     "Your approval would not count: someone already approved for your group. "
-                    f"{_waiting_for(draft)}")
-            mine = Approval(me, approver.name, approver.slack_id, self.clock().isoformat(),
-                            draft.text_hash).as_dict()
+                    f"{_waiting_for(draft)}"
+                )
+            mine = Approval(
+                me, approver.name, approver.slack_id, self.clock().isoformat(), draft.text_hash
+            ).as_dict()
             approvals = [*current, mine]
             if needs.is_satisfied({a["email"] for a in approvals}):
                 await self._approve(session, draft, approvals=approvals, by=approver)
                 outcome = "approved"
             else:
-                await self._move(session, draft, S.PENDING, "draft.approval_given", approver,
-                                 approvals=approvals)
+                await self._move(
+                    session, draft, S.PENDING, "draft.approval_given", approver, approvals=approvals
+                )
                 outcome = "recorded"
             return Decision(outcome, await self._view(session, await self._get(session, draft_id)))
 
@@ -230,19 +247,32 @@ class Approvals:
             if expired := await self._expire_if_due(session, draft):
                 return expired
             self._check_decider(draft, approver, None, verb="reject")
-            await self._move(session, draft, S.REJECTED, "draft.rejected", approver,
-                             extra={"reason": reason}, reason=reason,
-                             decided_by_email=approver.email.lower(),
-                             decided_by_name=approver.name, decided_at=self.clock())
-            return Decision("rejected", await self._view(session, await self._get(session, draft_id)))
+            await self._move(
+                session,
+                draft,
+                S.REJECTED,
+                "draft.rejected",
+                approver,
+                extra={"reason": reason},
+                reason=reason,
+                decided_by_email=approver.email.lower(),
+                decided_by_name=approver.name,
+                decided_at=self.clock(),
+            )
+            return Decision(
+                "rejected", await self._view(session, await self._get(session, draft_id))
+            )
 
         return _raise_returned(await self._retrying(change))
 
-    async def edit(self, *, draft_id: str, editor: Person, text: str,
-                   seen_hash: str | None = None) -> Decision:
+    async def edit(
+        self, *, draft_id: str, editor: Person, text: str, seen_hash: str | None = None
+    ) -> Decision:
         """The text that will execute changes; earlier approvals were for the old text."""
         if not text.strip():
-            raise RuleViolation("The draft cannot be empty. Reject it instead if it should not go out.")
+            raise RuleViolation(
+                "The draft cannot be empty. Reject it instead if it should not go out."
+            )
 
         async def change(session: AsyncSession) -> Decision | ApprovalConflict:
             draft = await self._get(session, draft_id)
@@ -251,11 +281,23 @@ class Approvals:
             self._check_decider(draft, editor, seen_hash, verb="edit")
             if text == draft.text:
                 return Decision("edited", await self._view(session, draft))
-            await self._move(session, draft, S.PENDING, "draft.edited", editor,
-                             extra={"before": draft.text, "after": text,
-                                    "before_hash": draft.text_hash, "after_hash": text_hash(text)},
-                             text=text, text_hash=text_hash(text), approvals=[],
-                             edited_by=editor.name)
+            await self._move(
+                session,
+                draft,
+                S.PENDING,
+                "draft.edited",
+                editor,
+                extra={
+                    "before": draft.text,
+                    "after": text,
+                    "before_hash": draft.text_hash,
+                    "after_hash": text_hash(text),
+                },
+                text=text,
+                text_hash=text_hash(text),
+                approvals=[],
+                edited_by=editor.name,
+            )
             return Decision("edited", await self._view(session, await self._get(session, draft_id)))
 
         return _raise_returned(await self._retrying(change))
@@ -288,8 +330,9 @@ class Approvals:
             draft = await self._get(session, draft_id)
             if draft.state != S.PENDING or draft.reminded_at is not None:
                 return None
-            await self._move(session, draft, S.PENDING, "draft.reminded", None,
-                             reminded_at=self.clock())
+            await self._move(
+                session, draft, S.PENDING, "draft.reminded", None, reminded_at=self.clock()
+            )
             return await self._view(session, await self._get(session, draft_id))
 
         return await self._retrying(change)
@@ -304,9 +347,17 @@ class Approvals:
             extra = {p.email.lower() for p in to} - {draft.requester_email}
             requirement = dict(draft.requirement)
             requirement["eligible"] = [sorted(set(g) | extra) for g in requirement["eligible"]]
-            await self._move(session, draft, S.PENDING, "draft.escalated", None,
-                             extra={"to": sorted(extra)}, requirement=requirement,
-                             escalated_at=self.clock(), escalated_to=sorted(extra))
+            await self._move(
+                session,
+                draft,
+                S.PENDING,
+                "draft.escalated",
+                None,
+                extra={"to": sorted(extra)},
+                requirement=requirement,
+                escalated_at=self.clock(),
+                escalated_to=sorted(extra),
+            )
             return await self._view(session, await self._get(session, draft_id))
 
         return await self._retrying(change)
@@ -316,8 +367,9 @@ class Approvals:
     async def begin_execution(self, session: AsyncSession, draft_id: str) -> None:
         draft = await self._get(session, draft_id)
         if draft.state in (S.APPROVED, S.FAILED) and not await self._cas(
-                session, draft, S.EXECUTING, "draft.executing", None):
-            raise _Lost()
+            session, draft, S.EXECUTING, "draft.executing", None
+        ):
+            raise Lost()
 
     async def settle(self, session: AsyncSession, draft_id: str) -> DraftState:
         """done when every action is done, failed when one is dead-lettered."""
@@ -333,9 +385,10 @@ class Approvals:
         else:
             return state
         references = [i.reference for i in items if i.reference]
-        if not await self._cas(session, draft, target, kind, None,
-                               extra={"references": references}):
-            raise _Lost()
+        if not await self._cas(
+            session, draft, target, kind, None, extra={"references": references}
+        ):
+            raise Lost()
         return target
 
     async def retry(self, *, draft_id: str, owner: Person, admins: Collection[str]) -> DraftView:
@@ -346,15 +399,22 @@ class Approvals:
         async def change(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)
             if draft.state != S.FAILED:
-                raise ApprovalConflict(
-                    f"Nothing to retry: this request is {draft.state} now.")
+                raise ApprovalConflict(f"Nothing to retry: this request is {draft.state} now.")
             now = self.clock()
             outbox = OutboxRepository(session)
             for item in await outbox.for_draft(draft_id):
                 if item.state == "dead" and not await outbox.compare_and_set(
-                        item, now=now, state="pending", attempts=0, next_attempt_at=now,
-                        lease_owner=None, lease_until=None, reported=False, report_until=None):
-                    raise _Lost()
+                    item,
+                    now=now,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_owner=None,
+                    lease_until=None,
+                    reported=False,
+                    report_until=None,
+                ):
+                    raise Lost()
             await self._move(session, draft, S.EXECUTING, "draft.retried", owner)
             return await self._view(session, await self._get(session, draft_id))
 
@@ -364,30 +424,59 @@ class Approvals:
 
     # Internals ---------------------------------------------------------------------------
 
-    async def _approve(self, session: AsyncSession, draft: Draft, *,
-                       approvals: list[dict[str, Any]], by: Person | None,
-                       reason: str | None = None) -> None:
+    async def _approve(
+        self,
+        session: AsyncSession,
+        draft: Draft,
+        *,
+        approvals: list[dict[str, Any]],
+        by: Person | None,
+        reason: str | None = None,
+    ) -> None:
         now = self.clock()
         extra = {"approved_by": [a["email"] for a in approvals]}
         if reason:
             extra["reason"] = reason
-        await self._move(session, draft, S.APPROVED, "draft.approved", by, extra=extra,
-                         approvals=approvals, approved_hash=draft.text_hash,
-                         decided_by_email=by.email.lower() if by else None,
-                         decided_by_name=by.name if by else "Trellis (no approval needed)",
-                         decided_at=now)
-        context = context_for(inputs=draft.inputs, text=draft.text,
-                              requester_email=draft.requester_email,
-                              requester_name=draft.requester_name, title=draft.title)
+        await self._move(
+            session,
+            draft,
+            S.APPROVED,
+            "draft.approved",
+            by,
+            extra=extra,
+            approvals=approvals,
+            approved_hash=draft.text_hash,
+            decided_by_email=by.email.lower() if by else None,
+            decided_by_name=by.name if by else "Trellis (no approval needed)",
+            decided_at=now,
+        )
+        context = context_for(
+            inputs=draft.inputs,
+            text=draft.text,
+            requester_email=draft.requester_email,
+            requester_name=draft.requester_name,
+            title=draft.title,
+        )
         outbox = OutboxRepository(session)
         for position, action in enumerate(draft.actions):
             action_id = str(uuid.uuid4())
-            await outbox.add(OutboxAction(
-                id=action_id, draft_id=draft.id, position=position,
-                connector=action["connector"], params=fill(action.get("settings", {}), context),
-                draft_hash=draft.text_hash, idempotency_key=f"trellis:{draft.id}:{position}",
-                state="pending", version=1, attempts=0,
-                next_attempt_at=now, created_at=now, updated_at=now))
+            await outbox.add(
+                OutboxAction(
+                    id=action_id,
+                    draft_id=draft.id,
+                    position=position,
+                    connector=action["connector"],
+                    params=fill(action.get("settings", {}), context),
+                    draft_hash=draft.text_hash,
+                    idempotency_key=f"trellis:{draft.id}:{position}",
+                    state="pending",
+                    version=1,
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         if not draft.actions:
             approved = await self._get(session, draft.id)
             await self._move(session, approved, S.DONE, "draft.done", None)
@@ -401,8 +490,9 @@ class Approvals:
         await self._move(session, draft, S.EXPIRED, "draft.expired", None)
         return DraftExpired(_expired_message(draft), just_now=True)
 
-    def _check_decider(self, draft: Draft, person: Person, seen_hash: str | None, *,
-                       verb: str) -> None:
+    def _check_decider(
+        self, draft: Draft, person: Person, seen_hash: str | None, *, verb: str
+    ) -> None:
         if draft.state != S.PENDING:
             raise ApprovalConflict(_already_decided(draft))
         _check_person(draft.requester_email, _requirement(draft), person, verb)
@@ -410,127 +500,52 @@ class Approvals:
             who = draft.edited_by or "an approver"
             raise ApprovalConflict(
                 f"The draft changed after this card was shown ({who} edited it). "
-                "Read the updated card and decide again.")
-
-    async def _move(self, session: AsyncSession, draft: Draft, to: DraftState, kind: str,
-                    actor: Person | None, *, extra: dict[str, Any] | None = None,
-                    **values: Any) -> None:
-        if not await self._cas(session, draft, to, kind, actor, extra=extra, **values):
-            raise _Lost()
-
-    async def _cas(self, session: AsyncSession, draft: Draft, to: DraftState, kind: str,
-                   actor: Person | None, *, extra: dict[str, Any] | None = None,
-                   **values: Any) -> bool:
-        current = S(draft.state)
-        if to not in TRANSITIONS[current]:
-            raise ApprovalConflict(f"A {current} request cannot become {to}.")
-        changed = await DraftRepository(session).compare_and_set(
-            draft, now=self.clock(), state=to.value, **values)
-        if changed:
-            after = {**{c: getattr(draft, c) for c in ("text_hash", "card_channel")}, **values}
-            await self._record(session, draft, kind, actor, to=to, extra=extra,
-                               draft_hash=after["text_hash"], channel=after["card_channel"])
-        return changed
-
-    async def _record(self, session: AsyncSession, draft: Draft, kind: str,
-                      actor: Person | None, *, to: DraftState, extra: dict[str, Any] | None = None,
-                      draft_hash: str | None = None, channel: str | None = None) -> None:
-        payload = {
-            "draft_id": draft.id, "workflow": draft.workflow, "kind": draft.kind,
-            "from": draft.state if kind != "draft.created" else None, "to": to.value,
-            "draft_hash": draft_hash or draft.text_hash,
-            "rule": draft.requirement.get("rule"), "tier": draft.requirement.get("tier"),
-            "rule_version": draft.rule_version, "requester": draft.requester_email,
-            **(extra or {}),
-        }
-        await self.audit.append(
-            session, kind=kind, payload=payload, subject_id=draft.id,
-            actor_slack_id=actor.slack_id if actor else None,
-            actor_email=actor.email.lower() if actor else None,
-            channel_id=channel or draft.card_channel or draft.channel_id)
-
-    async def _get(self, session: AsyncSession, draft_id: str) -> Draft:
-        draft = await DraftRepository(session).get(draft_id)
-        if draft is None:
-            raise ApprovalConflict("Trellis has no record of this request any more.",
-                                   detail=f"no draft {draft_id}")
-        return draft
-
-    async def _view(self, session: AsyncSession, draft: Draft) -> DraftView:
-        items = await OutboxRepository(session).for_draft(draft.id)
-        return to_view(draft, items)
-
-    async def _retrying(self, operation: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        for _ in range(CAS_ATTEMPTS):
-            try:
-                async with self.database.session() as session:
-                    return await operation(session)
-            except _Lost:
-                continue
-        raise ApprovalConflict("Many people changed this request at once. Please try again.")
-
-    def _wake(self) -> None:
-        for callback in self.on_approved:
-            callback()
+                "Read the updated card and decide again."
+            )
 
 
 def approved_action(draft: Draft, item: OutboxAction) -> ApprovedAction:
     """The action a handler may carry out, only for a draft approved as it stands."""
     current = text_hash(draft.text)
-    if (draft.state not in APPROVED_STATES or draft.approved_hash != current
-            or item.draft_hash != current):
+    if (
+        draft.state not in APPROVED_STATES
+        or draft.approved_hash != current
+        or item.draft_hash != current
+    ):
         raise ApprovalConflict(
             "This action was not carried out: the draft is not approved as it stands now.",
             detail=f"draft {draft.id} state={draft.state} approved={draft.approved_hash} "
-                   f"text={current} action={item.draft_hash}")
+            f"text={current} action={item.draft_hash}",
+        )
     return ApprovedAction(
-        action_id=item.id, draft_id=draft.id, workflow=draft.workflow,
-        connector=item.connector, params=dict(item.params), text=draft.text, title=draft.title,
+        action_id=item.id,
+        draft_id=draft.id,
+        workflow=draft.workflow,
+        connector=item.connector,
+        params=dict(item.params),
+        text=draft.text,
+        title=draft.title,
         requester_email=draft.requester_email,
-        approved_by=tuple(a["email"] for a in draft.approvals), draft_hash=current,
-        thread=f"{draft.channel_id}/{draft.thread_ts}" if draft.thread_ts else None)
-
-
-def to_view(draft: Draft, items: Sequence[OutboxAction] = ()) -> DraftView:
-    descriptions = [a.get("description", a.get("connector", "")) for a in draft.actions]
-    return DraftView(
-        id=draft.id, kind=draft.kind, workflow=draft.workflow, title=draft.title,
-        mode=draft.mode, state=S(draft.state), version=draft.version,
-        requester_email=draft.requester_email, requester_name=draft.requester_name,
-        requester_slack_id=draft.requester_slack_id, channel_id=draft.channel_id,
-        thread_ts=draft.thread_ts, private=draft.private, answer_id=draft.answer_id,
-        inputs=dict(draft.inputs), text=draft.text, original_text=draft.original_text,
-        text_hash=draft.text_hash, citations=tuple(draft.citations),
-        confidence=draft.confidence, actions=tuple(draft.actions),
-        requirement=dict(draft.requirement),
-        approvals=tuple(Approval(**a) for a in draft.approvals),
-        rule_version=draft.rule_version, card_channel=draft.card_channel,
-        card_ts=draft.card_ts, decided_by_email=draft.decided_by_email,
-        decided_by_name=draft.decided_by_name, decided_at=as_utc(draft.decided_at),
-        reason=draft.reason, edited_by=draft.edited_by, created_at=as_utc(draft.created_at),
-        expires_at=as_utc(draft.expires_at), escalated_to=tuple(draft.escalated_to),
-        outbox=tuple(
-            ActionView(id=i.id, position=i.position, connector=i.connector,
-                       description=descriptions[i.position] if i.position < len(descriptions)
-                       else i.connector, state=i.state, attempts=i.attempts,
-                       max_attempts=i.max_attempts, idempotency_key=i.idempotency_key,
-                       reference=i.reference, summary=i.summary, url=i.url,
-                       last_error=i.last_error)
-            for i in items))
+        approved_by=tuple(a["email"] for a in draft.approvals),
+        draft_hash=current,
+        thread=f"{draft.channel_id}/{draft.thread_ts}" if draft.thread_ts else None,
+    )
 
 
 def _requirement(draft: Draft) -> ApprovalRequirement:
     return requirement_from(draft.requirement, draft.workflow)
 
 
-def _check_person(requester_email: str, needs: ApprovalRequirement, person: Person,
-                  verb: str) -> None:
+def _check_person(
+    requester_email: str, needs: ApprovalRequirement, person: Person, verb: str
+) -> None:
     if person.email.lower() == requester_email.lower():
         raise AccessDenied(f"You asked for this, so someone else has to {verb} it.")
     if not needs.may_approve(person.email):
         who = ", ".join(needs.approvers) or "nobody"
-        raise AccessDenied(f"Only {who} can {verb} this request, and you are not one of them. "
-                           "Nothing was changed.")
+        raise AccessDenied(
+            f"Only {who} can {verb} this request, and you are not one of them. Nothing was changed."
+        )
 
 
 def _already_decided(draft: Draft) -> str:
@@ -549,8 +564,10 @@ def _already_decided(draft: Draft) -> str:
 def _expired_message(draft: Draft) -> str:
     when = as_utc(draft.expires_at)
     at = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
-    return (f"This request expired{at} and can no longer be approved. "
-            f"{draft.requester_name or 'The requester'} can start it again.")
+    return (
+        f"This request expired{at} and can no longer be approved. "
+        f"{draft.requester_name or 'The requester'} can start it again."
+    )
 
 
 def _waiting_for(draft: Draft) -> str:
@@ -571,5 +588,7 @@ def _after(now: datetime, delta: timedelta | None) -> datetime | None:
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
-            for k, v in values.items()}
+    return {
+        k: v if isinstance(v, str | int | float | bool) or v is None else str(v)
+        for k, v in values.items()
+    }

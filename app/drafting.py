@@ -45,44 +45,71 @@ def summary(workflow: Workflow, inputs: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-async def allowed_passages(services: Services, *, workflow: Workflow, inputs: Mapping[str, Any],
-                           person: Person) -> list[Passage]:
+async def allowed_passages(
+    services: Services, *, workflow: Workflow, inputs: Mapping[str, Any], person: Person
+) -> list[Passage]:
     if workflow.draft is None:
         return []
-    query = " ".join(str(v) for name, v in inputs.items()
-                     if isinstance(v, str) and workflow.inputs.get(name) is not None
-                     and workflow.inputs[name].type in ("string", "text", "choice"))
-    return await search(services.database, query=query, scope=AccessScope.for_person(person),
-                        limit=services.retrieval_limit)
+    query = " ".join(
+        str(v)
+        for name, v in inputs.items()
+        if isinstance(v, str)
+        and workflow.inputs.get(name) is not None
+        and workflow.inputs[name].type in ("string", "text", "choice")
+    )
+    return await search(
+        services.database,
+        query=query,
+        scope=AccessScope.for_person(person),
+        limit=services.retrieval_limit,
+    )
 
 
-async def compose(services: Services, *, workflow: Workflow, inputs: Mapping[str, Any],
-                  person: Person, passages: list[Passage]) -> ComposedDraft:
+async def compose(
+    services: Services,
+    *,
+    workflow: Workflow,
+    inputs: Mapping[str, Any],
+    person: Person,
+    passages: list[Passage],
+) -> ComposedDraft:
     plain = summary(workflow, inputs)
     if workflow.draft is None or not passages:
         return ComposedDraft(plain, (), 0.0, DraftFacts(text=plain))
     route = await budgets.route(services, person=person, task="draft")
     prompt = services.workspace.prompts.get(workflow.draft.prompt, "")
-    instructions = render(prompt, {**_fields(inputs),
-                                   "company": services.workspace.config.name or "the company"})
+    instructions = render(
+        prompt, {**_fields(inputs), "company": services.workspace.config.name or "the company"}
+    )
     task = " ".join(str(v) for v in _fields(inputs).values() if v)
-    answer = await route.answerer.answer(question=task, passages=passages, history=(),
-                                         instructions=instructions, model=route.model)
+    answer = await route.answerer.answer(
+        question=task, passages=passages, history=(), instructions=instructions, model=route.model
+    )
     if route.note:
         answer = replace(answer, notes=(*answer.notes, route.note))
     kept, _ = verify_citations(answer.citations, passages)
     text = answer.text.strip() if answer.text.strip() and kept else plain
     confidence = answer.confidence if text != plain else 0.0
     kept = kept if text != plain else []
-    facts = DraftFacts.from_passages(text=text, confidence=confidence,
-                                     cited=[c.doc_id for c in kept], passages=passages)
-    return ComposedDraft(text, tuple(kept), confidence, facts, answer.backend, answer.model,
-                         answer.usage, answer.notes)
+    facts = DraftFacts.from_passages(
+        text=text, confidence=confidence, cited=[c.doc_id for c in kept], passages=passages
+    )
+    return ComposedDraft(
+        text,
+        tuple(kept),
+        confidence,
+        facts,
+        answer.backend,
+        answer.model,
+        answer.usage,
+        answer.notes,
+    )
 
 
 def _fields(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (int(v) if isinstance(v, float) and v.is_integer() else v)
-            for k, v in inputs.items()}
+    return {
+        k: (int(v) if isinstance(v, float) and v.is_integer() else v) for k, v in inputs.items()
+    }
 
 
 def rule_for(workflow: Workflow, needs: ApprovalRequirement) -> str:
@@ -90,12 +117,16 @@ def rule_for(workflow: Workflow, needs: ApprovalRequirement) -> str:
     if needs.tier is None or needs.tier >= len(workflow.approval):
         return needs.reason or "no approval rule"
     tier = workflow.approval[needs.tier]
-    condition = tier.when.source if tier.when is not None else (
-        "every request" if len(workflow.approval) == 1 else "every other request")
+    condition = (
+        tier.when.source
+        if tier.when is not None
+        else ("every request" if len(workflow.approval) == 1 else "every other request")
+    )
     if needs.auto:
         return f"{condition}: approved automatically"
-    who = ("one of " if needs.require == "any" and len(needs.approvers) > 1 else "") + \
-        (" and ".join if needs.require == "all" else ", ".join)(needs.approvers)
+    who = ("one of " if needs.require == "any" and len(needs.approvers) > 1 else "") + (
+        " and ".join if needs.require == "all" else ", ".join
+    )(needs.approvers)
     rule = f"{condition}: {who} must approve"
     return f"{rule} ({needs.reason})" if needs.reason else rule
 

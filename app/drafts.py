@@ -7,11 +7,13 @@ from the database in one transaction. Handlers render it; nothing changes throug
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from app.db.models.approvals import Draft, OutboxAction
 from app.rules import ApprovalRequirement
 
 
@@ -28,7 +30,8 @@ class DraftState(StrEnum):
 
 WAITING = frozenset({DraftState.DRAFTED, DraftState.PENDING})
 APPROVED_STATES = frozenset(
-    {DraftState.APPROVED, DraftState.EXECUTING, DraftState.DONE, DraftState.FAILED})
+    {DraftState.APPROVED, DraftState.EXECUTING, DraftState.DONE, DraftState.FAILED}
+)
 
 
 def text_hash(text: str) -> str:
@@ -187,5 +190,65 @@ class DraftView:
             return []
         if needs.require == "any":
             return [] if needs.is_satisfied(given) else list(needs.approvers)
-        return [p for p, group in zip(needs.approvers, needs.eligible, strict=True)
-                if not group & given]
+        return [
+            p for p, group in zip(needs.approvers, needs.eligible, strict=True) if not group & given
+        ]
+
+
+def to_view(draft: Draft, items: Sequence[OutboxAction] = ()) -> DraftView:
+    descriptions = [a.get("description", a.get("connector", "")) for a in draft.actions]
+    return DraftView(
+        id=draft.id,
+        kind=draft.kind,
+        workflow=draft.workflow,
+        title=draft.title,
+        mode=draft.mode,
+        state=DraftState(draft.state),
+        version=draft.version,
+        requester_email=draft.requester_email,
+        requester_name=draft.requester_name,
+        requester_slack_id=draft.requester_slack_id,
+        channel_id=draft.channel_id,
+        thread_ts=draft.thread_ts,
+        private=draft.private,
+        answer_id=draft.answer_id,
+        inputs=dict(draft.inputs),
+        text=draft.text,
+        original_text=draft.original_text,
+        text_hash=draft.text_hash,
+        citations=tuple(draft.citations),
+        confidence=draft.confidence,
+        actions=tuple(draft.actions),
+        requirement=dict(draft.requirement),
+        approvals=tuple(Approval(**a) for a in draft.approvals),
+        rule_version=draft.rule_version,
+        card_channel=draft.card_channel,
+        card_ts=draft.card_ts,
+        decided_by_email=draft.decided_by_email,
+        decided_by_name=draft.decided_by_name,
+        decided_at=as_utc(draft.decided_at),
+        reason=draft.reason,
+        edited_by=draft.edited_by,
+        created_at=as_utc(draft.created_at),
+        expires_at=as_utc(draft.expires_at),
+        escalated_to=tuple(draft.escalated_to),
+        outbox=tuple(
+            ActionView(
+                id=i.id,
+                position=i.position,
+                connector=i.connector,
+                description=descriptions[i.position]
+                if i.position < len(descriptions)
+                else i.connector,
+                state=i.state,
+                attempts=i.attempts,
+                max_attempts=i.max_attempts,
+                idempotency_key=i.idempotency_key,
+                reference=i.reference,
+                summary=i.summary,
+                url=i.url,
+                last_error=i.last_error,
+            )
+            for i in items
+        ),
+    )

@@ -29,11 +29,12 @@ from typing import Any
 
 import structlog
 
-from app.approvals import Approvals, approved_action, to_view
+from app.approvals import Approvals, approved_action
 from app.audit import AuditLog
 from app.db.models.approvals import OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
+from app.drafts import to_view
 from app.errors import ApprovalConflict, DownstreamError
 from app.notifications import Notifier, QuietNotifier
 from workflows.base import ActionResult, ConnectorConfigError, WorkflowHandler
@@ -79,14 +80,22 @@ async def _no_checkpoint(step: str, item_id: str) -> None:
 
 
 class OutboxWorker:
-    def __init__(self, *, database: Database, approvals: Approvals, audit: AuditLog,
-                 connectors: Callable[[], Mapping[str, Mapping[str, Any]]],
-                 env: Mapping[str, str], notifier: Callable[[], Notifier] | None = None,
-                 handlers: Mapping[str, WorkflowHandler] = HANDLERS,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 policy: OutboxPolicy = OutboxPolicy(), checkpoint: Checkpoint = _no_checkpoint,
-                 worker_id: str | None = None,
-                 on_dead_letter: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        approvals: Approvals,
+        audit: AuditLog,
+        connectors: Callable[[], Mapping[str, Mapping[str, Any]]],
+        env: Mapping[str, str],
+        notifier: Callable[[], Notifier] | None = None,
+        handlers: Mapping[str, WorkflowHandler] = HANDLERS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: OutboxPolicy = OutboxPolicy(),
+        checkpoint: Checkpoint = _no_checkpoint,
+        worker_id: str | None = None,
+        on_dead_letter: Callable[[], None] | None = None,
+    ) -> None:
         self.database = database
         self.approvals = approvals
         self.audit = audit
@@ -108,8 +117,10 @@ class OutboxWorker:
     def start(self) -> None:
         self._stopping = False
         self.approvals.on_approved.append(self.wake)
-        self._tasks = [asyncio.create_task(self._loop(), name=f"outbox-{i}")
-                       for i in range(self.policy.concurrency)]
+        self._tasks = [
+            asyncio.create_task(self._loop(), name=f"outbox-{i}")
+            for i in range(self.policy.concurrency)
+        ]
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """Finish the action in hand (up to `grace` seconds), then stop; an action cut off
@@ -160,9 +171,14 @@ class OutboxWorker:
             outbox = OutboxRepository(session)
             for item in await outbox.claimable(now=now, limit=5):
                 claimed = await outbox.compare_and_set(
-                    item, now=now, state="running", attempts=item.attempts + 1,
-                    max_attempts=self.policy.max_attempts, lease_owner=self.worker_id,
-                    lease_until=now + timedelta(seconds=self.policy.lease))
+                    item,
+                    now=now,
+                    state="running",
+                    attempts=item.attempts + 1,
+                    max_attempts=self.policy.max_attempts,
+                    lease_owner=self.worker_id,
+                    lease_until=now + timedelta(seconds=self.policy.lease),
+                )
                 if claimed:
                     with contextlib.suppress(Exception):
                         await self.approvals.begin_execution(session, item.draft_id)
@@ -183,8 +199,9 @@ class OutboxWorker:
                 raise ConnectorConfigError(f"There is no connector called {item.connector!r}.")
             config = self._config(item.connector)
             async with asyncio.timeout(self.policy.execute_timeout):
-                result = await handler.execute(action, config=config,
-                                               idempotency_key=item.idempotency_key)
+                result = await handler.execute(
+                    action, config=config, idempotency_key=item.idempotency_key
+                )
         except Exception as exc:  # every failure is recorded and reported, never dropped
             failure = _failure(exc, self.policy.execute_timeout)
             await self.checkpoint("executed", item_id)
@@ -202,7 +219,8 @@ class OutboxWorker:
         if raw is None:
             raise ConnectorConfigError(
                 f"The {connector} connector is not set up in rules.yml (connectors.{connector}). "
-                "Ask a Trellis admin to configure it.")
+                "Ask a Trellis admin to configure it."
+            )
         return validate_config(connector, raw, self.env, require_secrets=False)
 
     def _holds(self, item: OutboxAction) -> bool:
@@ -216,13 +234,26 @@ class OutboxWorker:
             if item is None or not self._holds(item):
                 return False  # our lease ran out and another worker has the row
             if not await outbox.compare_and_set(
-                    item, now=now, state="done", reference=result.reference,
-                    summary=result.summary, url=result.url, last_error=None,
-                    lease_owner=None, lease_until=None):
+                item,
+                now=now,
+                state="done",
+                reference=result.reference,
+                summary=result.summary,
+                url=result.url,
+                last_error=None,
+                lease_owner=None,
+                lease_until=None,
+            ):
                 return False
             await self.approvals.settle(session, item.draft_id)
-            await self._audit(session, item, "action.done", reference=result.reference,
-                              summary=result.summary, url=result.url)
+            await self._audit(
+                session,
+                item,
+                "action.done",
+                reference=result.reference,
+                summary=result.summary,
+                url=result.url,
+            )
         return True
 
     async def _record_failure(self, item_id: str, failure: _Failure) -> bool:
@@ -236,22 +267,50 @@ class OutboxWorker:
                 delay = self.policy.backoff(item.attempts, failure.retry_after)
                 due = now + timedelta(seconds=delay)
                 if not await outbox.compare_and_set(
-                        item, now=now, state="pending", next_attempt_at=due,
-                        last_error=failure.message, lease_owner=None, lease_until=None):
+                    item,
+                    now=now,
+                    state="pending",
+                    next_attempt_at=due,
+                    last_error=failure.message,
+                    lease_owner=None,
+                    lease_until=None,
+                ):
                     return False
-                await self._audit(session, item, "action.retry_scheduled", error=failure.message,
-                                  detail=failure.detail, retry_after=failure.retry_after,
-                                  next_attempt_at=due.isoformat())
-                log.warning("outbox_retry", action=item_id, attempt=item.attempts,
-                            delay=round(delay, 3), error=failure.detail or failure.message)
+                await self._audit(
+                    session,
+                    item,
+                    "action.retry_scheduled",
+                    error=failure.message,
+                    detail=failure.detail,
+                    retry_after=failure.retry_after,
+                    next_attempt_at=due.isoformat(),
+                )
+                log.warning(
+                    "outbox_retry",
+                    action=item_id,
+                    attempt=item.attempts,
+                    delay=round(delay, 3),
+                    error=failure.detail or failure.message,
+                )
                 return False
             if not await outbox.compare_and_set(
-                    item, now=now, state="dead", last_error=_final(failure.message),
-                    lease_owner=None, lease_until=None):
+                item,
+                now=now,
+                state="dead",
+                last_error=_final(failure.message),
+                lease_owner=None,
+                lease_until=None,
+            ):
                 return False
             await self.approvals.settle(session, item.draft_id)
-            await self._audit(session, item, "action.dead_lettered", error=failure.message,
-                              detail=failure.detail, retryable=failure.retryable)
+            await self._audit(
+                session,
+                item,
+                "action.dead_lettered",
+                error=failure.message,
+                detail=failure.detail,
+                retryable=failure.retryable,
+            )
         log.error("outbox_dead_letter", action=item_id, error=failure.detail or failure.message)
         if self.on_dead_letter:
             self.on_dead_letter()
@@ -259,10 +318,20 @@ class OutboxWorker:
 
     async def _audit(self, session: Any, item: OutboxAction, kind: str, **extra: Any) -> None:
         await self.audit.append(
-            session, kind=kind, subject_id=item.draft_id,
-            payload={"draft_id": item.draft_id, "action_id": item.id, "position": item.position,
-                     "connector": item.connector, "idempotency_key": item.idempotency_key,
-                     "attempt": item.attempts, "draft_hash": item.draft_hash, **extra})
+            session,
+            kind=kind,
+            subject_id=item.draft_id,
+            payload={
+                "draft_id": item.draft_id,
+                "action_id": item.id,
+                "position": item.position,
+                "connector": item.connector,
+                "idempotency_key": item.idempotency_key,
+                "attempt": item.attempts,
+                "draft_hash": item.draft_hash,
+                **extra,
+            },
+        )
 
     # Reporting ---------------------------------------------------------------------------
 
@@ -278,7 +347,8 @@ class OutboxWorker:
             if report_until and report_until > now:
                 return
             if not await outbox.compare_and_set(
-                    item, now=now, report_until=now + timedelta(seconds=self.policy.report_lease)):
+                item, now=now, report_until=now + timedelta(seconds=self.policy.report_lease)
+            ):
                 return
             draft = await DraftRepository(session).get(item.draft_id)
             view = to_view(draft, await outbox.for_draft(item.draft_id))
@@ -304,22 +374,32 @@ class OutboxWorker:
 
 def _failure(exc: Exception, timeout: float) -> _Failure:
     if isinstance(exc, DownstreamError):
-        return _Failure(exc.user_message, exc.retryable, getattr(exc, "retry_after", None),
-                        detail=str(exc))
+        return _Failure(
+            exc.user_message, exc.retryable, getattr(exc, "retry_after", None), detail=str(exc)
+        )
     if isinstance(exc, ApprovalConflict):
         return _Failure(exc.user_message, False, detail=str(exc))
     if isinstance(exc, TimeoutError):
-        return _Failure(f"The downstream system did not finish within {timeout:g}s; "
-                        "Trellis will try again.", True, detail=repr(exc))
+        return _Failure(
+            f"The downstream system did not finish within {timeout:g}s; Trellis will try again.",
+            True,
+            detail=repr(exc),
+        )
     reference = uuid.uuid4().hex[:8]
     log.error("outbox_unexpected_error", reference=reference, exc_info=exc)
-    return _Failure(f"Something unexpected went wrong (reference {reference}); "
-                    "Trellis will try again.", True, detail=repr(exc))
+    return _Failure(
+        f"Something unexpected went wrong (reference {reference}); Trellis will try again.",
+        True,
+        detail=repr(exc),
+    )
 
 
 def _final(message: str) -> str:
     """A failure message for a dead letter: nothing will be tried again on its own."""
-    return re.sub(r"[;,]?\s*Trellis will (check and )?try again\.?\s*$", ".", message).rstrip(". ") + "."
+    return (
+        re.sub(r"[;,]?\s*Trellis will (check and )?try again\.?\s*$", ".", message).rstrip(". ")
+        + "."
+    )
 
 
 def _utc(moment: datetime) -> datetime:

@@ -22,41 +22,73 @@ log = structlog.get_logger(__name__)
 REVIEW_WORKFLOW = "answer_review"
 
 
-def needs_review(services: Services, *, person: Person, channel: SlackChannel, text: str,
-                 confidence: float, citations: Sequence[Citation],
-                 passages: Sequence[Passage]) -> bool:
+def needs_review(
+    services: Services,
+    *,
+    person: Person,
+    channel: SlackChannel,
+    text: str,
+    confidence: float,
+    citations: Sequence[Citation],
+    passages: Sequence[Passage],
+) -> bool:
     if services.approvals is None:
         return False
-    facts = DraftFacts.from_passages(text=text, confidence=confidence,
-                                     cited=[c.doc_id for c in citations], passages=passages)
-    return services.workspace.rulebook.answer_needs_review(requester=person, channel=channel,
-                                                           draft=facts)
+    facts = DraftFacts.from_passages(
+        text=text, confidence=confidence, cited=[c.doc_id for c in citations], passages=passages
+    )
+    return services.workspace.rulebook.answer_needs_review(
+        requester=person, channel=channel, draft=facts
+    )
 
 
-async def hold_answer(services: Services, *, person: Person, slack_user_id: str | None,
-                      channel: SlackChannel, thread_ts: str | None, private: bool,
-                      question: str, answer_id: str | None, text: str,
-                      citations: Sequence[Citation], confidence: float,
-                      scope_label: str) -> str:
+async def hold_answer(
+    services: Services,
+    *,
+    person: Person,
+    slack_user_id: str | None,
+    channel: SlackChannel,
+    thread_ts: str | None,
+    private: bool,
+    question: str,
+    answer_id: str | None,
+    text: str,
+    citations: Sequence[Citation],
+    confidence: float,
+    scope_label: str,
+) -> str:
     """Send the answer to its reviewers; what the asker is told meanwhile."""
     rulebook = services.workspace.rulebook
     needs = rulebook.review_requirement(requester=person)
     condition = rulebook.rules.answers.review_when
     view = await services.approvals.create(
-        kind="answer", workflow=REVIEW_WORKFLOW, title="Answer review", mode="post_after_review",
-        requester=person, requester_slack_id=slack_user_id, channel_id=channel.id,
-        thread_ts=thread_ts, private=private, answer_id=answer_id,
+        kind="answer",
+        workflow=REVIEW_WORKFLOW,
+        title="Answer review",
+        mode="post_after_review",
+        requester=person,
+        requester_slack_id=slack_user_id,
+        channel_id=channel.id,
+        thread_ts=thread_ts,
+        private=private,
+        answer_id=answer_id,
         inputs={"question": question, "scope": scope_label, "channel": channel.label},
-        text=text, citations=[c.as_dict() for c in citations], confidence=confidence,
-        actions=[], requirement=needs,
+        text=text,
+        citations=[c.as_dict() for c in citations],
+        confidence=confidence,
+        actions=[],
+        requirement=needs,
         rule=f"answers.review_when: {condition.source}" if condition else "answers.review_when",
-        rule_version=services.workspace.version, timing=Timing())
+        rule_version=services.workspace.version,
+        timing=Timing(),
+    )
     try:
-        await services.approvals.put_before_approvers(draft_id=view.id,
-                                                      notifier=services.notifier)
+        await services.approvals.put_before_approvers(draft_id=view.id, notifier=services.notifier)
     except Exception:  # the draft waits in the database; the scheduler posts its card later
         log.warning("review_card_failed", draft=view.id, exc_info=True)
     who = ", ".join(needs.approvers) or "a reviewer"
-    return (f"This answer needs a check by a reviewer ({who}) before it is posted here, "
-            "because of where it is going or the documents it uses. You will see it in this "
-            "thread as soon as it is approved.")
+    return (
+        f"This answer needs a check by a reviewer ({who}) before it is posted here, "
+        "because of where it is going or the documents it uses. You will see it in this "
+        "thread as soon as it is approved."
+    )

@@ -52,18 +52,28 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
     async with services.database.session() as session:
         drafts = DraftRepository(session)
         cardless = [d.id for d in await drafts.without_card(created_before=now - CARD_GRACE)]
-        due = [(d.id, as_utc(d.expires_at), as_utc(d.escalate_at), d.escalated_at,
-                as_utc(d.remind_at), d.reminded_at)
-               for d in await drafts.waiting(due_before=now)]
+        due = [
+            (
+                d.id,
+                as_utc(d.expires_at),
+                as_utc(d.escalate_at),
+                d.escalated_at,
+                as_utc(d.remind_at),
+                d.reminded_at,
+            )
+            for d in await drafts.waiting(due_before=now)
+        ]
     for draft_id in cardless:
         try:
             view = await services.approvals.view(draft_id)
             if view.needs().auto:  # the process stopped before approving it automatically
                 await services.approvals.approve_automatically(
-                    draft_id=draft_id, reason="no approval needed (resumed after a restart)")
+                    draft_id=draft_id, reason="no approval needed (resumed after a restart)"
+                )
                 continue
-            view = await services.approvals.put_before_approvers(draft_id=draft_id,
-                                                                 notifier=services.notifier)
+            view = await services.approvals.put_before_approvers(
+                draft_id=draft_id, notifier=services.notifier
+            )
             report.cards += view.card_ts is not None
         except Exception:
             log.warning("card_repost_failed", draft=draft_id, exc_info=True)
@@ -108,28 +118,44 @@ def escalation_targets(services: Services, draft: DraftView) -> list[Person]:
     if target is None:
         return []
     if target == MANAGER:
-        found = {m.email: m for p in waiting_approvers(services, draft)
-                 if (m := directory.manager_of(p)) is not None}
+        found = {
+            m.email: m
+            for p in waiting_approvers(services, draft)
+            if (m := directory.manager_of(p)) is not None
+        }
     else:
         found = {p.email: p for p in directory.expand(list(target))}
-    return [p for email, p in sorted(found.items())
-            if email.lower() != draft.requester_email.lower()]
+    return [
+        p for email, p in sorted(found.items()) if email.lower() != draft.requester_email.lower()
+    ]
 
 
 class Background:
     """The outbox worker and the scheduled jobs of one replica."""
 
-    def __init__(self, services: Services, *, policy: OutboxPolicy = OutboxPolicy(),
-                 drafts_every: float = 30.0, outbox_every: float = 5.0,
-                 replica: str | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        policy: OutboxPolicy = OutboxPolicy(),
+        drafts_every: float = 30.0,
+        outbox_every: float = 5.0,
+        replica: str | None = None,
+    ) -> None:
         self.services = services
         self.replica = replica or f"replica-{uuid.uuid4().hex[:12]}"
         self.worker = OutboxWorker(
-            database=services.database, approvals=services.approvals, audit=services.audit,
-            connectors=lambda: services.workspace.rules.connectors, env=services.environ,
-            notifier=lambda: services.notifier, clock=services.clock, policy=policy,
+            database=services.database,
+            approvals=services.approvals,
+            audit=services.audit,
+            connectors=lambda: services.workspace.rules.connectors,
+            env=services.environ,
+            notifier=lambda: services.notifier,
+            clock=services.clock,
+            policy=policy,
             worker_id=f"{self.replica}-outbox",
-            on_dead_letter=lambda: services.metrics.errors.labels(kind="dead_letter").inc())
+            on_dead_letter=lambda: services.metrics.errors.labels(kind="dead_letter").inc(),
+        )
         self.drafts_every = drafts_every
         self.outbox_every = outbox_every
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -152,14 +178,23 @@ class Background:
             await asyncio.wait(set(self._running), timeout=grace)
         await self.worker.stop(grace=grace)
 
-    def _every(self, name: str, seconds: float, job: Callable[[], Awaitable[object]],
-               first: datetime) -> None:
-        self.scheduler.add_job(self._once_per_cluster, IntervalTrigger(seconds=seconds),
-                               args=[name, seconds, job], id=name, replace_existing=True,
-                               coalesce=True, max_instances=1, next_run_time=first)
+    def _every(
+        self, name: str, seconds: float, job: Callable[[], Awaitable[object]], first: datetime
+    ) -> None:
+        self.scheduler.add_job(
+            self._once_per_cluster,
+            IntervalTrigger(seconds=seconds),
+            args=[name, seconds, job],
+            id=name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=first,
+        )
 
-    async def _once_per_cluster(self, name: str, seconds: float,
-                                job: Callable[[], Awaitable[object]]) -> None:
+    async def _once_per_cluster(
+        self, name: str, seconds: float, job: Callable[[], Awaitable[object]]
+    ) -> None:
         if self._stopping:
             return
         task = asyncio.current_task()
@@ -177,7 +212,8 @@ class Background:
         now = self.services.clock()
         async with self.services.database.session() as session:
             return await JobLeaseRepository(session).acquire(
-                name, owner=self.replica, now=now, until=now + timedelta(seconds=3 * seconds))
+                name, owner=self.replica, now=now, until=now + timedelta(seconds=3 * seconds)
+            )
 
     async def _sweep_outbox(self) -> None:
         await self.worker.run_once()

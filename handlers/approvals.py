@@ -73,8 +73,9 @@ async def on_approve(ack, body: dict, action: dict, respond, services: Services)
     draft_id, seen = _draft_ref(action["value"])
     try:
         person = await person_of(services, body["user"]["id"])
-        decision = await services.approvals.approve(draft_id=draft_id, approver=person,
-                                                    seen_hash=seen)
+        decision = await services.approvals.approve(
+            draft_id=draft_id, approver=person, seen_hash=seen
+        )
     except Exception as exc:
         await _say(respond, explain(exc))
         await _show_latest(services, draft_id, exc)
@@ -138,8 +139,9 @@ async def on_edit_submitted(ack, body: dict, view: dict, services: Services) -> 
     text = cards.input_value(view.get("state") or {}, cards.TEXT_BLOCK)
     try:
         person = await person_of(services, body["user"]["id"])
-        decision = await services.approvals.edit(draft_id=meta["draft_id"], editor=person,
-                                                 text=text, seen_hash=meta.get("hash"))
+        decision = await services.approvals.edit(
+            draft_id=meta["draft_id"], editor=person, text=text, seen_hash=meta.get("hash")
+        )
     except TrellisError as exc:
         await ack(response_action="errors", errors={cards.TEXT_BLOCK: exc.user_message[:150]})
         return
@@ -152,8 +154,9 @@ async def on_reject_submitted(ack, body: dict, view: dict, services: Services) -
     reason = cards.input_value(view.get("state") or {}, cards.REASON_BLOCK)
     try:
         person = await person_of(services, body["user"]["id"])
-        decision = await services.approvals.reject(draft_id=meta["draft_id"], approver=person,
-                                                   reason=reason)
+        decision = await services.approvals.reject(
+            draft_id=meta["draft_id"], approver=person, reason=reason
+        )
     except TrellisError as exc:
         await ack(response_action="errors", errors={cards.REASON_BLOCK: exc.user_message[:150]})
         return
@@ -165,17 +168,25 @@ async def on_retry(ack, body: dict, action: dict, respond, services: Services) -
     await ack()
     try:
         person = await person_of(services, body["user"]["id"])
-        draft = await services.approvals.retry(draft_id=action["value"], owner=person,
-                                               admins=services.workspace.config.admins)
+        draft = await services.approvals.retry(
+            draft_id=action["value"], owner=person, admins=services.workspace.config.admins
+        )
     except Exception as exc:
         await _say(respond, explain(exc))
         return
     message = body.get("message") or {}
     shown = [b for b in message.get("blocks", []) if b.get("block_id") != "trellis_dead_letter"]
-    shown.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                  f":repeat: Retried by {blocks.escape(person.name)}."}]})
+    shown.append(
+        {
+            "type": "context",
+            "elements": [
+                {"type": "mrkdwn", "text": f":repeat: Retried by {blocks.escape(person.name)}."}
+            ],
+        }
+    )
     channel = (body.get("channel") or {}).get("id")
     if channel and message.get("ts"):
-        await services.slack.update(channel=channel, ts=message["ts"],
-                                    text=message.get("text") or "Retried", blocks=shown)
+        await services.slack.update(
+            channel=channel, ts=message["ts"], text=message.get("text") or "Retried", blocks=shown
+        )
     await services.notifier.refresh_card(draft)

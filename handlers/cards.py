@@ -30,7 +30,7 @@ STATE_LINES = {
     DraftState.EXECUTING: ":white_check_mark: *Approved* by {who}{when}. Carrying it out…",
     DraftState.DONE: ":white_check_mark: *Approved* by {who}{when}. Done.",
     DraftState.FAILED: ":rotating_light: *Approved* by {who}{when}, but an action failed. "
-                       "The Trellis owners were told and can retry it.",
+    "The Trellis owners were told and can retry it.",
     DraftState.REJECTED: ":no_entry: *Rejected* by {who}{when}.",
     DraftState.EXPIRED: ":hourglass: *Expired*: nobody decided in time. Nothing was done.",
 }
@@ -62,7 +62,9 @@ def quoted(text: str) -> str:
 def mode_line(draft: DraftView) -> str:
     if draft.kind == "answer":
         where = draft.inputs.get("channel") or "the conversation"
-        return f"When approved, the answer is posted in {escape(str(where))}, in the asker's thread."
+        return (
+            f"When approved, the answer is posted in {escape(str(where))}, in the asker's thread."
+        )
     if draft.mode == "draft_only":
         return "When approved, the text goes back to the requester, who sends it themselves."
     doing = [escape(a.get("description", a.get("connector", ""))) for a in draft.actions]
@@ -91,8 +93,11 @@ def action_line(action: ActionView) -> str:
     if action.state == "dead":
         return f":x: {what}: failed after {action.attempts} attempt(s). {escape(action.last_error or '')}"
     if action.attempts:
-        note = f" (attempt {action.attempts} of {action.max_attempts}: {escape(action.last_error)})" \
-            if action.last_error else ""
+        note = (
+            f" (attempt {action.attempts} of {action.max_attempts}: {escape(action.last_error)})"
+            if action.last_error
+            else ""
+        )
         return f":hourglass_flowing_sand: {what}{note}"
     return f":hourglass_flowing_sand: {what}"
 
@@ -101,39 +106,65 @@ def card_blocks(draft: DraftView) -> list[dict]:
     requester = person_ref(draft.requester_slack_id, draft.requester_name)
     asked = "an answer to be posted" if draft.kind == "answer" else f"*{escape(draft.title)}*"
     blocks: list[dict] = [
-        {"type": "header", "text": {"type": "plain_text", "emoji": True,
-                                     "text": clip(f"{draft.title}: {draft.requester_name}", 150)}},
+        {
+            "type": "header",
+            "text": {
+                "type": "plain_text",
+                "emoji": True,
+                "text": clip(f"{draft.title}: {draft.requester_name}", 150),
+            },
+        },
         _section(f"{requester} asks for {asked}."),
     ]
-    fields = [{"type": "mrkdwn", "text": clip(f"*{escape(_label(k))}*\n{escape(_value(v))}", 2000)}
-              for k, v in draft.inputs.items() if k not in ("scope", "channel")][:10]
+    fields = [
+        {"type": "mrkdwn", "text": clip(f"*{escape(_label(k))}*\n{escape(_value(v))}", 2000)}
+        for k, v in draft.inputs.items()
+        if k not in ("scope", "channel")
+    ][:10]
     if fields:
         blocks.append({"type": "section", "fields": fields})
-    edited = f" _(edited by {escape(draft.edited_by)}; the audit keeps the original)_" \
-        if draft.edited and draft.edited_by else ""
+    edited = (
+        f" _(edited by {escape(draft.edited_by)}; the audit keeps the original)_"
+        if draft.edited and draft.edited_by
+        else ""
+    )
     heading = "*Answer*" if draft.kind == "answer" else "*Draft*"
     blocks.append(_section(f"{heading}{edited}\n{quoted(draft.text)}"))
     if draft.citations:
-        lines = [f"[{i}] {link(c.get('url'), c.get('title') or c.get('doc_id') or 'source')}"
-                 for i, c in enumerate(draft.citations, start=1)]
+        lines = [
+            f"[{i}] {link(c.get('url'), c.get('title') or c.get('doc_id') or 'source')}"
+            for i, c in enumerate(draft.citations, start=1)
+        ]
         blocks.append(_context("*Sources:* " + "  ".join(lines)))
     elif draft.kind == "workflow":
-        blocks.append(_context("*Sources:* none: the documents the requester may see do not "
-                               "cover this, so the draft only restates the request."))
+        blocks.append(
+            _context(
+                "*Sources:* none: the documents the requester may see do not "
+                "cover this, so the draft only restates the request."
+            )
+        )
     rule = f"*Rule:* {escape(draft.rule)} · rules version `{escape(draft.rule_version)}`"
     blocks.append(_context(f"{rule}\n*Mode:* {mode_line(draft)}"))
     if line := approvals_line(draft):
         blocks.append(_context(line))
     if draft.waiting:  # a new card is posted just before its draft becomes pending
         value = f"{draft.id}:{draft.short_hash}"
-        blocks.append({"type": "actions", "block_id": DECISION_BLOCK, "elements": [
-            _button("Approve", APPROVE, value, "primary"),
-            _button("Edit", EDIT, value),
-            _button("Reject", REJECT, value, "danger"),
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": DECISION_BLOCK,
+                "elements": [
+                    _button("Approve", APPROVE, value, "primary"),
+                    _button("Edit", EDIT, value),
+                    _button("Reject", REJECT, value, "danger"),
+                ],
+            }
+        )
     elif draft.state in STATE_LINES:
         who = escape(draft.decided_by_name or "someone")
-        blocks.append(_section(STATE_LINES[draft.state].format(who=who, when=when(draft.decided_at))))
+        blocks.append(
+            _section(STATE_LINES[draft.state].format(who=who, when=when(draft.decided_at)))
+        )
         if draft.state == DraftState.REJECTED and draft.reason:
             blocks.append(_section(f"*Reason:* {escape(draft.reason)}"))
     for action in draft.outbox:
@@ -146,8 +177,12 @@ def card_text(draft: DraftView) -> str:
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {"type": "button", "action_id": action_id, "value": value,
-              "text": {"type": "plain_text", "text": text}}
+    button = {
+        "type": "button",
+        "action_id": action_id,
+        "value": value,
+        "text": {"type": "plain_text", "text": text},
+    }
     if style:
         button["style"] = style
     return button
@@ -173,40 +208,67 @@ def _value(value: object) -> str:
 def edit_modal(draft: DraftView) -> dict:
     meta = json.dumps({"draft_id": draft.id, "hash": draft.short_hash})
     return {
-        "type": "modal", "callback_id": EDIT_VIEW, "private_metadata": meta,
+        "type": "modal",
+        "callback_id": EDIT_VIEW,
+        "private_metadata": meta,
         "title": {"type": "plain_text", "text": "Edit draft"},
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _context(f"{escape(draft.title)} from {escape(draft.requester_name)}. What you save "
-                     "here is what will be sent; approvals given so far must be given again."),
-            {"type": "input", "block_id": TEXT_BLOCK, "label": {"type": "plain_text", "text": "Text"},
-             "element": {"type": "plain_text_input", "action_id": TEXT_INPUT, "multiline": True,
-                         "max_length": TEXT_INPUT_LIMIT,
-                         "initial_value": draft.text[:TEXT_INPUT_LIMIT]}},
+            _context(
+                f"{escape(draft.title)} from {escape(draft.requester_name)}. What you save "
+                "here is what will be sent; approvals given so far must be given again."
+            ),
+            {
+                "type": "input",
+                "block_id": TEXT_BLOCK,
+                "label": {"type": "plain_text", "text": "Text"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": TEXT_INPUT,
+                    "multiline": True,
+                    "max_length": TEXT_INPUT_LIMIT,
+                    "initial_value": draft.text[:TEXT_INPUT_LIMIT],
+                },
+            },
         ],
     }
 
 
 def reject_modal(draft: DraftView) -> dict:
     return {
-        "type": "modal", "callback_id": REJECT_VIEW,
+        "type": "modal",
+        "callback_id": REJECT_VIEW,
         "private_metadata": json.dumps({"draft_id": draft.id}),
         "title": {"type": "plain_text", "text": "Reject"},
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
             _context(f"{escape(draft.requester_name)} will read your reason."),
-            {"type": "input", "block_id": REASON_BLOCK,
-             "label": {"type": "plain_text", "text": "Why do you reject it?"},
-             "element": {"type": "plain_text_input", "action_id": TEXT_INPUT, "multiline": True,
-                         "max_length": 1000}},
+            {
+                "type": "input",
+                "block_id": REASON_BLOCK,
+                "label": {"type": "plain_text", "text": "Why do you reject it?"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": TEXT_INPUT,
+                    "multiline": True,
+                    "max_length": 1000,
+                },
+            },
         ],
     }
 
 
-def workflow_form(slug: str, workflow: Workflow, *, values: dict[str, str], channel_id: str,
-                  thread_ts: str | None, note: str | None = None) -> dict:
+def workflow_form(
+    slug: str,
+    workflow: Workflow,
+    *,
+    values: dict[str, str],
+    channel_id: str,
+    thread_ts: str | None,
+    note: str | None = None,
+) -> dict:
     blocks: list[dict] = []
     if workflow.description:
         blocks.append(_context(escape(workflow.description)))
@@ -216,7 +278,9 @@ def workflow_form(slug: str, workflow: Workflow, *, values: dict[str, str], chan
         blocks.append(_field_block(name, spec, values.get(name)))
     meta = {"workflow": slug, "channel_id": channel_id, "thread_ts": thread_ts}
     return {
-        "type": "modal", "callback_id": FORM_VIEW, "private_metadata": json.dumps(meta),
+        "type": "modal",
+        "callback_id": FORM_VIEW,
+        "private_metadata": json.dumps(meta),
         "title": {"type": "plain_text", "text": clip(workflow.title, 24)},
         "submit": {"type": "plain_text", "text": "Start"},
         "close": {"type": "plain_text", "text": "Cancel"},
@@ -230,39 +294,62 @@ def _field_block(name: str, spec, value: str | None) -> dict:
     if spec.type == "text":
         element["multiline"] = True
     elif spec.type in ("number", "integer"):
-        element = {"type": "number_input", "action_id": action_id,
-                   "is_decimal_allowed": spec.type == "number"}
+        element = {
+            "type": "number_input",
+            "action_id": action_id,
+            "is_decimal_allowed": spec.type == "number",
+        }
         for key in ("min", "max"):
             bound = getattr(spec, key)
             if bound is not None:
                 element[f"{key}_value"] = _value(float(bound))
     elif spec.type in ("choice", "boolean"):
         options = spec.choices if spec.type == "choice" else ["yes", "no"]
-        element = {"type": "static_select", "action_id": action_id, "options": [
-            {"text": {"type": "plain_text", "text": o}, "value": o} for o in options]}
+        element = {
+            "type": "static_select",
+            "action_id": action_id,
+            "options": [{"text": {"type": "plain_text", "text": o}, "value": o} for o in options],
+        }
         if value is not None and str(value) in options:
             element["initial_option"] = element["options"][options.index(str(value))]
         value = None
     if value not in (None, "") and element["type"] in ("plain_text_input", "number_input"):
         element["initial_value"] = str(value)
-    return {"type": "input", "block_id": name, "optional": not spec.required,
-            "label": {"type": "plain_text", "text": clip(spec.title(name), 2000)},
-            "element": element}
+    return {
+        "type": "input",
+        "block_id": name,
+        "optional": not spec.required,
+        "label": {"type": "plain_text", "text": clip(spec.title(name), 2000)},
+        "element": element,
+    }
 
 
-def choose_modal(options: list[tuple[str, str]], *, channel_id: str, thread_ts: str | None,
-                 text: str) -> dict:
+def choose_modal(
+    options: list[tuple[str, str]], *, channel_id: str, thread_ts: str | None, text: str
+) -> dict:
     meta = json.dumps({"channel_id": channel_id, "thread_ts": thread_ts, "text": text[:2000]})
     return {
-        "type": "modal", "callback_id": CHOOSE_VIEW, "private_metadata": meta,
+        "type": "modal",
+        "callback_id": CHOOSE_VIEW,
+        "private_metadata": meta,
         "title": {"type": "plain_text", "text": "Start a workflow"},
         "submit": {"type": "plain_text", "text": "Next"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [{"type": "input", "block_id": CHOICE_BLOCK,
-                    "label": {"type": "plain_text", "text": "Which workflow?"},
-                    "element": {"type": "static_select", "action_id": CHOICE_INPUT, "options": [
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": CHOICE_BLOCK,
+                "label": {"type": "plain_text", "text": "Which workflow?"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": CHOICE_INPUT,
+                    "options": [
                         {"text": {"type": "plain_text", "text": clip(title, 75)}, "value": slug}
-                        for slug, title in options]}}],
+                        for slug, title in options
+                    ],
+                },
+            }
+        ],
     }
 
 

@@ -33,19 +33,26 @@ class SlackNotifier:
     # The card ---------------------------------------------------------------------------
 
     async def post_card(self, draft: DraftView) -> tuple[str, str] | None:
-        reference = draft.requirement.get("channel") or self.services.workspace.config.owners_channel
+        reference = (
+            draft.requirement.get("channel") or self.services.workspace.config.owners_channel
+        )
         channel = await self.slack.channel_id(reference) if reference else None
         if channel is None:
             log.warning("no_approvals_channel", draft=draft.id, channel=reference)
             return None
-        ts = await self.slack.post(channel=channel, text=cards.card_text(draft),
-                                   blocks=cards.card_blocks(draft))
+        ts = await self.slack.post(
+            channel=channel, text=cards.card_text(draft), blocks=cards.card_blocks(draft)
+        )
         return channel, ts
 
     async def refresh_card(self, draft: DraftView) -> None:
         if draft.card_channel and draft.card_ts:
-            await self.slack.update(channel=draft.card_channel, ts=draft.card_ts,
-                                    text=cards.card_text(draft), blocks=cards.card_blocks(draft))
+            await self.slack.update(
+                channel=draft.card_channel,
+                ts=draft.card_ts,
+                text=cards.card_text(draft),
+                blocks=cards.card_blocks(draft),
+            )
 
     # The requester ----------------------------------------------------------------------
 
@@ -54,22 +61,31 @@ class SlackNotifier:
         who = blocks.escape(draft.decided_by_name or "A reviewer")
         if draft.state == DraftState.REJECTED:
             what = "the answer" if draft.kind == "answer" else f"your {blocks.escape(draft.title)}"
-            await self.tell_requester(draft, f"{who} did not approve {what}. "
-                                             f"*Reason:* {blocks.escape(draft.reason or '')}")
+            await self.tell_requester(
+                draft,
+                f"{who} did not approve {what}. *Reason:* {blocks.escape(draft.reason or '')}",
+            )
         elif draft.state == DraftState.EXPIRED:
-            await self.tell_requester(draft, f"Your {blocks.escape(draft.title)} expired: nobody "
-                                             "decided in time, so nothing was done. Start it "
-                                             "again if it is still needed.")
+            await self.tell_requester(
+                draft,
+                f"Your {blocks.escape(draft.title)} expired: nobody "
+                "decided in time, so nothing was done. Start it "
+                "again if it is still needed.",
+            )
         elif draft.kind == "answer" and draft.state == DraftState.DONE:
             await self._post_answer(draft)
         elif draft.mode == "draft_only" and draft.state == DraftState.DONE:
-            await self.tell_requester(draft, f"{who} approved your {blocks.escape(draft.title)}. "
-                                             f"The approved text:\n{cards.quoted(draft.text)}")
+            await self.tell_requester(
+                draft,
+                f"{who} approved your {blocks.escape(draft.title)}. "
+                f"The approved text:\n{cards.quoted(draft.text)}",
+            )
         elif draft.state in (DraftState.APPROVED, DraftState.EXECUTING, DraftState.DONE):
             doing = "; ".join(blocks.escape(a.description) for a in draft.outbox)
             rest = f" Trellis will now {doing}." if doing else ""
-            await self.tell_requester(draft, f"{who} approved your "
-                                             f"{blocks.escape(draft.title)}.{rest}")
+            await self.tell_requester(
+                draft, f"{who} approved your {blocks.escape(draft.title)}.{rest}"
+            )
 
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
         await self.refresh_card(draft)
@@ -79,24 +95,35 @@ class SlackNotifier:
             await self.tell_requester(draft, f":white_check_mark: Done: {shown}")
             return
         await owners.notify_dead_letter(
-            self.services, summary=f"{draft.title} from {draft.requester_name}: "
-                                   f"{action.description} (after {action.attempts} attempts)",
-            error=action.last_error or "unknown error", requester_email=draft.requester_email,
-            reference=action.idempotency_key, actions=[cards.retry_button(draft.id)])
+            self.services,
+            summary=f"{draft.title} from {draft.requester_name}: "
+            f"{action.description} (after {action.attempts} attempts)",
+            error=action.last_error or "unknown error",
+            requester_email=draft.requester_email,
+            reference=action.idempotency_key,
+            actions=[cards.retry_button(draft.id)],
+        )
         await self.tell_requester(
-            draft, f":rotating_light: Trellis could not {blocks.escape(action.description)}: "
-                   f"{blocks.escape(action.last_error or 'unknown error')} The Trellis owners "
-                   "were told and can retry it; nothing more happens until they do.")
+            draft,
+            f":rotating_light: Trellis could not {blocks.escape(action.description)}: "
+            f"{blocks.escape(action.last_error or 'unknown error')} The Trellis owners "
+            "were told and can retry it; nothing more happens until they do.",
+        )
 
     async def tell_requester(self, draft: DraftView, text: str) -> None:
         mention = f"<@{draft.requester_slack_id}> " if draft.requester_slack_id else ""
         message = mention + text
-        shown = [{"type": "section", "text": {"type": "mrkdwn",
-                                              "text": blocks.clip(message, blocks.SECTION_LIMIT)}}]
+        shown = [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": blocks.clip(message, blocks.SECTION_LIMIT)},
+            }
+        ]
         if draft.channel_id and draft.thread_ts:
             try:
-                await self.slack.post(channel=draft.channel_id, thread_ts=draft.thread_ts,
-                                      text=message, blocks=shown)
+                await self.slack.post(
+                    channel=draft.channel_id, thread_ts=draft.thread_ts, text=message, blocks=shown
+                )
                 return
             except SlackApiError:
                 log.warning("requester_thread_unreachable", draft=draft.id, exc_info=True)
@@ -105,53 +132,92 @@ class SlackNotifier:
             await self.slack.post(channel=channel, text=message, blocks=shown)
 
     async def _post_answer(self, draft: DraftView) -> None:
-        reply = Reply(AnswerStatus.ANSWERED, draft.text,
-                      tuple(Citation(doc_id=c.get("doc_id", ""), title=c.get("title", ""),
-                                     quote=c.get("quote", ""), url=c.get("url"))
-                            for c in draft.citations),
-                      draft.confidence, scope_label=str(draft.inputs.get("scope", "")),
-                      answer_id=draft.answer_id)
+        reply = Reply(
+            AnswerStatus.ANSWERED,
+            draft.text,
+            tuple(
+                Citation(
+                    doc_id=c.get("doc_id", ""),
+                    title=c.get("title", ""),
+                    quote=c.get("quote", ""),
+                    url=c.get("url"),
+                )
+                for c in draft.citations
+            ),
+            draft.confidence,
+            scope_label=str(draft.inputs.get("scope", "")),
+            answer_id=draft.answer_id,
+        )
         note = f"Checked by {draft.decided_by_name}." if draft.decided_by_name else None
         shown = blocks.answer_blocks(reply)
         if note:
-            shown.append({"type": "context", "elements": [
-                {"type": "mrkdwn", "text": f":white_check_mark: {blocks.escape(note)}"}]})
+            shown.append(
+                {
+                    "type": "context",
+                    "elements": [
+                        {"type": "mrkdwn", "text": f":white_check_mark: {blocks.escape(note)}"}
+                    ],
+                }
+            )
         text = blocks.answer_text(reply)
         if draft.private and draft.requester_slack_id and draft.channel_id:
-            await self.slack.post_private(channel=draft.channel_id, user=draft.requester_slack_id,
-                                          thread_ts=draft.thread_ts, text=text, blocks=shown)
+            await self.slack.post_private(
+                channel=draft.channel_id,
+                user=draft.requester_slack_id,
+                thread_ts=draft.thread_ts,
+                text=text,
+                blocks=shown,
+            )
             return
         if not draft.channel_id:
             return
-        ts = await self.slack.post(channel=draft.channel_id, thread_ts=draft.thread_ts,
-                                   text=text, blocks=shown)
-        await self.services.remember_message(draft.answer_id, message_ts=ts,
-                                             thread_ts=draft.thread_ts)
+        ts = await self.slack.post(
+            channel=draft.channel_id, thread_ts=draft.thread_ts, text=text, blocks=shown
+        )
+        await self.services.remember_message(
+            draft.answer_id, message_ts=ts, thread_ts=draft.thread_ts
+        )
 
     # Time -------------------------------------------------------------------------------
 
     async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
         who = await self._mentions(people)
-        await self._in_card_thread(draft, f":bell: Reminder: this {blocks.escape(draft.title)} "
-                                          f"from {blocks.escape(draft.requester_name)} still "
-                                          f"waits for a decision. {who} can decide.")
+        await self._in_card_thread(
+            draft,
+            f":bell: Reminder: this {blocks.escape(draft.title)} "
+            f"from {blocks.escape(draft.requester_name)} still "
+            f"waits for a decision. {who} can decide.",
+        )
 
     async def escalated(self, draft: DraftView, people: Sequence[Person]) -> None:
         """Said in the card's thread, and each of them gets the card in a direct message,
         since they may not be in the approvals channel."""
         who = await self._mentions(people)
-        await self._in_card_thread(draft, f":arrow_double_up: Escalated to {who}: nobody decided "
-                                          "in time. You can now approve, edit or reject it.")
-        intro = {"type": "section", "text": {"type": "mrkdwn", "text": (
-            f":arrow_double_up: This {blocks.escape(draft.title)} from "
-            f"{blocks.escape(draft.requester_name)} waited too long, so it was escalated to you. "
-            "You can decide here.")}}
+        await self._in_card_thread(
+            draft,
+            f":arrow_double_up: Escalated to {who}: nobody decided "
+            "in time. You can now approve, edit or reject it.",
+        )
+        intro = {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f":arrow_double_up: This {blocks.escape(draft.title)} from "
+                    f"{blocks.escape(draft.requester_name)} waited too long, so it was escalated to you. "
+                    "You can decide here."
+                ),
+            },
+        }
         for person in people:
             slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
             if slack_id:
                 channel = await self.slack.open_dm(slack_id)
-                await self.slack.post(channel=channel, text=f"Escalated to you: {draft.title}",
-                                      blocks=[intro, *cards.card_blocks(draft)])
+                await self.slack.post(
+                    channel=channel,
+                    text=f"Escalated to you: {draft.title}",
+                    blocks=[intro, *cards.card_blocks(draft)],
+                )
 
     async def _in_card_thread(self, draft: DraftView, text: str) -> None:
         if draft.card_channel and draft.card_ts:

@@ -41,14 +41,17 @@ def parse_fields(text: str) -> dict[str, str]:
     try:
         tokens = shlex.split(text.translate(QUOTES))
     except ValueError as exc:
-        raise ValueError(f"I could not read that ({exc}): put values with spaces in quotes, "
-                         'like customer="Alpine Co."') from None
+        raise ValueError(
+            f"I could not read that ({exc}): put values with spaces in quotes, "
+            'like customer="Alpine Co."'
+        ) from None
     fields: dict[str, str] = {}
     for token in tokens:
         name, sep, value = token.partition("=")
         if not sep or not name.strip():
-            raise ValueError(f"“{token}” is not field=value. Write it like "
-                             'reason="volume commitment".')
+            raise ValueError(
+                f'“{token}” is not field=value. Write it like reason="volume commitment".'
+            )
         fields[name.strip()] = value
     return fields
 
@@ -58,8 +61,9 @@ def usage(slug: str, workflow: Workflow) -> str:
     return f"`/trellis {slug} {fields}` (or just `/trellis {slug}` for a form)"
 
 
-async def on_workflow_command(ack, command: dict, client, services: Services, *,
-                              slug: str, rest: str) -> None:
+async def on_workflow_command(
+    ack, command: dict, client, services: Services, *, slug: str, rest: str
+) -> None:
     workflow = services.workspace.rulebook.workflow(slug)
     try:
         given = parse_fields(rest)
@@ -70,17 +74,28 @@ async def on_workflow_command(ack, command: dict, client, services: Services, *,
     request = WorkflowRequest(slug, given, channel, slack_user_id=command["user_id"])
     admission = await admit_workflow(services, request)
     outcome = admission.outcome
-    missing = [n for n, spec in workflow.inputs.items()
-               if spec.required and spec.default is None and not given.get(n, "").strip()]
+    missing = [
+        n
+        for n, spec in workflow.inputs.items()
+        if spec.required and spec.default is None and not given.get(n, "").strip()
+    ]
     if outcome is None:
         await ack(text=f"Starting {workflow.title}…")
         await begin(services, request)
     elif outcome.status == "invalid" and missing:
         await ack()
         others = [m for n, m in outcome.problems.items() if n not in missing]
-        await client.views_open(trigger_id=command["trigger_id"], view=cards.workflow_form(
-            slug, workflow, values=given, channel_id=channel.id, thread_ts=None,
-            note=" ".join(others) or None))
+        await client.views_open(
+            trigger_id=command["trigger_id"],
+            view=cards.workflow_form(
+                slug,
+                workflow,
+                values=given,
+                channel_id=channel.id,
+                thread_ts=None,
+                note=" ".join(others) or None,
+            ),
+        )
     elif outcome.status == "invalid":
         await ack(text=f"{outcome.message}\nUsage: {usage(slug, workflow)}")
     else:
@@ -100,17 +115,28 @@ async def on_shortcut(ack, shortcut: dict, client, respond, services: Services) 
     rulebook = services.workspace.rulebook
     startable = rulebook.startable_by(person)
     if not startable:
-        await respond(text="You cannot start any Trellis workflow. Ask an admin if you should.",
-                      response_type="ephemeral")
+        await respond(
+            text="You cannot start any Trellis workflow. Ask an admin if you should.",
+            response_type="ephemeral",
+        )
         return
     text = message.get("text") or ""
     if len(startable) == 1:
         slug = startable[0]
-        view = cards.workflow_form(slug, rulebook.workflow(slug), channel_id=channel_id,
-                                   thread_ts=thread_ts, values=_prefill(rulebook.workflow(slug), text))
+        view = cards.workflow_form(
+            slug,
+            rulebook.workflow(slug),
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            values=_prefill(rulebook.workflow(slug), text),
+        )
     else:
-        view = cards.choose_modal([(s, rulebook.workflow(s).title) for s in startable],
-                                  channel_id=channel_id, thread_ts=thread_ts, text=text)
+        view = cards.choose_modal(
+            [(s, rulebook.workflow(s).title) for s in startable],
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            text=text,
+        )
     await client.views_open(trigger_id=shortcut["trigger_id"], view=view)
 
 
@@ -128,22 +154,37 @@ async def on_choice_submitted(ack, view: dict, services: Services) -> None:
     if workflow is None:
         await ack(response_action="errors", errors={cards.CHOICE_BLOCK: "Pick a workflow."})
         return
-    await ack(response_action="update", view=cards.workflow_form(
-        slug, workflow, values=_prefill(workflow, meta.get("text") or ""),
-        channel_id=meta["channel_id"], thread_ts=meta.get("thread_ts")))
+    await ack(
+        response_action="update",
+        view=cards.workflow_form(
+            slug,
+            workflow,
+            values=_prefill(workflow, meta.get("text") or ""),
+            channel_id=meta["channel_id"],
+            thread_ts=meta.get("thread_ts"),
+        ),
+    )
 
 
 async def on_form_submitted(ack, body: dict, view: dict, services: Services) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
     values = cards.form_values(view.get("state") or {})
-    request = WorkflowRequest(meta["workflow"], values, SlackChannel(id=meta["channel_id"]),
-                              slack_user_id=body["user"]["id"], thread_ts=meta.get("thread_ts"))
+    request = WorkflowRequest(
+        meta["workflow"],
+        values,
+        SlackChannel(id=meta["channel_id"]),
+        slack_user_id=body["user"]["id"],
+        thread_ts=meta.get("thread_ts"),
+    )
     outcome = (await admit_workflow(services, request)).outcome
     if outcome is not None:
         workflow = services.workspace.rulebook.workflows.get(meta["workflow"])
         first = next(iter(workflow.inputs), None) if workflow else None
-        errors = {name: message[:150] for name, message in outcome.problems.items()
-                  if workflow and name in workflow.inputs}
+        errors = {
+            name: message[:150]
+            for name, message in outcome.problems.items()
+            if workflow and name in workflow.inputs
+        }
         if not errors and first:
             errors = {first: outcome.message[:150]}
         await ack(response_action="errors", errors=errors)
@@ -174,8 +215,15 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
         await slack.update(channel=channel_id, ts=ts, text=text, blocks=blocks.notice_blocks(text))
         return None
     text = f"<@{user}> asked for a {blocks.escape(title)}. {blocks.escape(outcome.message)}"
-    emoji = {"pending": ":hourglass_flowing_sand:", "approved": ":white_check_mark:",
-             "waiting": ":hourglass_flowing_sand:"}.get(outcome.status, ":warning:")
-    await slack.update(channel=channel_id, ts=ts, text=text, blocks=[
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{emoji} {text}"}}])
+    emoji = {
+        "pending": ":hourglass_flowing_sand:",
+        "approved": ":white_check_mark:",
+        "waiting": ":hourglass_flowing_sand:",
+    }.get(outcome.status, ":warning:")
+    await slack.update(
+        channel=channel_id,
+        ts=ts,
+        text=text,
+        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": f"{emoji} {text}"}}],
+    )
     return outcome

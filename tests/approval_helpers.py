@@ -57,14 +57,20 @@ def approvals_for(database: Database, clock: Clock | None = None) -> Approvals:
 
 
 def webhook_action(url: str, **extra: Any) -> dict[str, Any]:
-    return PlannedAction("webhook", {"url": url, **extra}, {"url": url, **extra},
-                         "notify the CRM").as_dict()
+    return PlannedAction(
+        "webhook", {"url": url, **extra}, {"url": url, **extra}, "notify the CRM"
+    ).as_dict()
 
 
-async def discount_draft(approvals: Approvals, *, percent: float, requester: str = LIAM,
-                         actions: list[dict[str, Any]] | None = None,
-                         text: str = "Alpine Co. asks for a discount on the spring order.",
-                         expire_after: timedelta | None = timedelta(days=2)) -> DraftView:
+async def discount_draft(
+    approvals: Approvals,
+    *,
+    percent: float,
+    requester: str = LIAM,
+    actions: list[dict[str, Any]] | None = None,
+    text: str = "Alpine Co. asks for a discount on the spring order.",
+    expire_after: timedelta | None = timedelta(days=2),
+) -> DraftView:
     """A discount request at `percent`, with the demo's approval tiers."""
     workspace = demo()
     asker = person(requester)
@@ -74,11 +80,24 @@ async def discount_draft(approvals: Approvals, *, percent: float, requester: str
     spec = workspace.rules.workflows["discount_request"].approval[tier]
     rule = spec.when.source if spec.when else "otherwise"
     return await approvals.create(
-        kind="workflow", workflow="discount_request", title="Discount request",
-        mode="act_after_approval", requester=asker, requester_slack_id=None,
-        channel_id="C0SALES01", thread_ts="1.000", inputs=inputs, text=text, citations=[],
-        confidence=0.8, actions=actions or [], requirement=needs, rule=rule,
-        rule_version=workspace.version, timing=Timing(expire_after=expire_after))
+        kind="workflow",
+        workflow="discount_request",
+        title="Discount request",
+        mode="act_after_approval",
+        requester=asker,
+        requester_slack_id=None,
+        channel_id="C0SALES01",
+        thread_ts="1.000",
+        inputs=inputs,
+        text=text,
+        citations=[],
+        confidence=0.8,
+        actions=actions or [],
+        requirement=needs,
+        rule=rule,
+        rule_version=workspace.version,
+        timing=Timing(expire_after=expire_after),
+    )
 
 
 async def pending_discount(approvals: Approvals, **kwargs: Any) -> DraftView:

@@ -18,8 +18,16 @@ from app.audit import AuditLog
 from app.db.session import Database
 from app.outbox import OutboxPolicy, OutboxWorker
 
-POLICY = OutboxPolicy(max_attempts=50, base_delay=0.01, max_delay=0.05, jitter=0.0,
-                      execute_timeout=1.0, lease=1.5, poll=0.02, concurrency=2)
+POLICY = OutboxPolicy(
+    max_attempts=50,
+    base_delay=0.01,
+    max_delay=0.05,
+    jitter=0.0,
+    execute_timeout=1.0,
+    lease=1.5,
+    poll=0.02,
+    concurrency=2,
+)
 
 
 def now() -> datetime:
@@ -31,9 +39,14 @@ async def main(url: str) -> None:
     audit = AuditLog(database, clock=now)
     approvals = Approvals(database, audit, clock=now)
     worker = OutboxWorker(
-        database=database, approvals=approvals, audit=audit,
+        database=database,
+        approvals=approvals,
+        audit=audit,
         connectors=lambda: {"webhook": {"secret_env": "HOOK_SECRET", "timeout": 1.0}},
-        env={"HOOK_SECRET": os.environ["HOOK_SECRET"]}, clock=now, policy=POLICY)
+        env={"HOOK_SECRET": os.environ["HOOK_SECRET"]},
+        clock=now,
+        policy=POLICY,
+    )
     worker.start()
     print("ready", flush=True)
     await asyncio.Event().wait()

@@ -35,8 +35,10 @@ HOOK = "http://127.0.0.1:9/hooks/discounts"
 async def audit_kinds(database, draft_id: str) -> list[str]:
     async with database.session() as session:
         rows = await session.execute(
-            select(AuditRecord.kind).where(AuditRecord.subject_id == draft_id)
-            .order_by(AuditRecord.seq))
+            select(AuditRecord.kind)
+            .where(AuditRecord.subject_id == draft_id)
+            .order_by(AuditRecord.seq)
+        )
         return list(rows.scalars())
 
 
@@ -51,7 +53,9 @@ async def test_small_discount_is_approved_automatically_with_its_actions_queued(
     draft = await discount_draft(approvals, percent=5, actions=[webhook_action(HOOK)])
     assert draft.needs().auto
 
-    approved = await approvals.approve_automatically(draft_id=draft.id, reason="input.percent <= 10.0")
+    approved = await approvals.approve_automatically(
+        draft_id=draft.id, reason="input.percent <= 10.0"
+    )
 
     assert approved.state == DraftState.APPROVED
     assert approved.decided_by_email is None
@@ -65,16 +69,22 @@ async def test_one_sales_manager_approves_a_mid_discount(database):
     approvals = approvals_for(database)
     draft = await pending_discount(approvals, percent=15, actions=[webhook_action(HOOK)])
 
-    decision = await approvals.approve(draft_id=draft.id, approver=person(SOFIA),
-                                       seen_hash=draft.short_hash)
+    decision = await approvals.approve(
+        draft_id=draft.id, approver=person(SOFIA), seen_hash=draft.short_hash
+    )
 
     assert decision.outcome == "approved"
     assert decision.draft.state == DraftState.APPROVED
     assert decision.draft.decided_by_name == "Sofia Marino"
     assert len(await outbox_rows(database, draft.id)) == 1
     async with database.session() as session:
-        record = (await session.execute(select(AuditRecord).where(
-            AuditRecord.subject_id == draft.id, AuditRecord.kind == "draft.approved"))).scalar_one()
+        record = (
+            await session.execute(
+                select(AuditRecord).where(
+                    AuditRecord.subject_id == draft.id, AuditRecord.kind == "draft.approved"
+                )
+            )
+        ).scalar_one()
     assert record.actor_email == SOFIA
     assert record.payload["draft_hash"] == draft.text_hash
     assert record.payload["rule"] == "input.percent <= 25.0"
@@ -129,16 +139,20 @@ async def test_an_edit_changes_what_executes_and_the_audit_keeps_both_versions(d
     draft = await pending_discount(approvals, percent=30, actions=[webhook_action(HOOK)])
     await approvals.approve(draft_id=draft.id, approver=person(DANIEL))
 
-    edited = await approvals.edit(draft_id=draft.id, editor=person(ELENA),
-                                  text="Alpine Co.: 30% only with net 30 terms.",
-                                  seen_hash=draft.short_hash)
+    edited = await approvals.edit(
+        draft_id=draft.id,
+        editor=person(ELENA),
+        text="Alpine Co.: 30% only with net 30 terms.",
+        seen_hash=draft.short_hash,
+    )
     view = edited.draft
     assert view.text == "Alpine Co.: 30% only with net 30 terms."
     assert view.original_text == draft.text
     assert view.current_approvals() == ()  # Daniel approved the old text
     with pytest.raises(ApprovalConflict, match="changed after this card"):
-        await approvals.approve(draft_id=draft.id, approver=person(DANIEL),
-                                seen_hash=draft.short_hash)
+        await approvals.approve(
+            draft_id=draft.id, approver=person(DANIEL), seen_hash=draft.short_hash
+        )
 
     await approvals.approve(draft_id=draft.id, approver=person(DANIEL), seen_hash=view.short_hash)
     final = await approvals.approve(draft_id=draft.id, approver=person(ELENA))
@@ -146,8 +160,13 @@ async def test_an_edit_changes_what_executes_and_the_audit_keeps_both_versions(d
     [row] = await outbox_rows(database, draft.id)
     assert row.draft_hash == text_hash("Alpine Co.: 30% only with net 30 terms.")
     async with database.session() as session:
-        record = (await session.execute(select(AuditRecord).where(
-            AuditRecord.subject_id == draft.id, AuditRecord.kind == "draft.edited"))).scalar_one()
+        record = (
+            await session.execute(
+                select(AuditRecord).where(
+                    AuditRecord.subject_id == draft.id, AuditRecord.kind == "draft.edited"
+                )
+            )
+        ).scalar_one()
         stored = await session.get(Draft, draft.id)
         action = approved_action(stored, row)
     assert record.payload["before"] == draft.text
@@ -176,8 +195,9 @@ async def test_reject_needs_a_reason_and_records_it(database):
     with pytest.raises(RuleViolation, match="Say why"):
         await approvals.reject(draft_id=draft.id, approver=person(SOFIA), reason="  ")
 
-    decision = await approvals.reject(draft_id=draft.id, approver=person(SOFIA),
-                                      reason="Margin too thin this quarter")
+    decision = await approvals.reject(
+        draft_id=draft.id, approver=person(SOFIA), reason="Margin too thin this quarter"
+    )
     assert decision.draft.state == DraftState.REJECTED
     assert decision.draft.reason == "Margin too thin this quarter"
     with pytest.raises(ApprovalConflict, match="Sofia Marino already rejected"):
@@ -207,7 +227,8 @@ async def test_twenty_simultaneous_clicks_give_one_decision(database):
 
     results = await asyncio.gather(
         *(approvals.approve(draft_id=draft.id, approver=person(SOFIA)) for _ in range(20)),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
 
     decisions = [r for r in results if not isinstance(r, Exception)]
     refusals = [r for r in results if isinstance(r, Exception)]
@@ -224,7 +245,8 @@ async def test_two_approvers_at_once_on_a_two_person_tier_both_count(database):
     draft = await pending_discount(approvals, percent=30, actions=[webhook_action(HOOK)])
     results = await asyncio.gather(
         approvals.approve(draft_id=draft.id, approver=person(DANIEL)),
-        approvals.approve(draft_id=draft.id, approver=person(ELENA)))
+        approvals.approve(draft_id=draft.id, approver=person(ELENA)),
+    )
     assert sorted(r.outcome for r in results) == ["approved", "recorded"]
     assert len(await outbox_rows(database, draft.id)) == 1
 

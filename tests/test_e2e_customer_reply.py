@@ -18,6 +18,7 @@ from tests.peers.jira import adf_plain_text
 from tests.workflow_helpers import (
     FAST,
     card_in,
+    card_showing,
     demo_peers,
     draft_of,
     modal_for,
@@ -33,27 +34,34 @@ QUESTION = "Two Ridgeline 4P tents arrived without pole bags again. What happens
 
 
 def reply_command(ticket: str) -> str:
-    return (f'customer_reply customer="Alpine Co." contact={CONTACT} ticket={ticket} '
-            f'question="{QUESTION}"')
+    return (
+        f'customer_reply customer="Alpine Co." contact={CONTACT} ticket={ticket} '
+        f'question="{QUESTION}"'
+    )
 
 
 async def start_reply(trellis, peers) -> str:
     issue = peers.jira.add_issue("SUP", "Missing pole bags on Ridgeline 4P")
-    await trellis.sandbox.slash_command(trellis.user(SAM), trellis.channel("support"),
-                                        "/trellis", reply_command(issue.key))
+    await trellis.sandbox.slash_command(
+        trellis.user(SAM), trellis.channel("support"), "/trellis", reply_command(issue.key)
+    )
     return issue.key
 
 
 async def audit(services, kind: str) -> list[AuditRecord]:
     async with services.database.session() as session:
-        return list((await session.execute(
-            select(AuditRecord).where(AuditRecord.kind == kind))).scalars())
+        return list(
+            (await session.execute(select(AuditRecord).where(AuditRecord.kind == kind))).scalars()
+        )
 
 
 async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         key = await start_reply(trellis, peers)
         card = await card_in(trellis, "support-approvals")
         shown = blocks_text(card.blocks)
@@ -64,11 +72,12 @@ async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_
 
         await trellis.sandbox.click_button(rosa, card.channel, card.ts, "trellis_edit")
         modal = await modal_for(trellis, ROSA)
-        edited = ("Hi Jordan,\n\nWe are sorry the pole bags were missing again. Replacement "
-                  f"bags ship today under ticket {key}.\n\nThe Northwind Outfitters Support Team")
+        edited = (
+            "Hi Jordan,\n\nWe are sorry the pole bags were missing again. Replacement "
+            f"bags ship today under ticket {key}.\n\nThe Northwind Outfitters Support Team"
+        )
         await trellis.sandbox.submit_view(rosa, modal.id, {"draft_text": {"text": edited}})
-        updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
-        assert "Replacement bags ship today" in blocks_text(updated.blocks)
+        updated = await card_showing(trellis, card, "Replacement bags ship today")
         assert "edited by Rosa Delgado" in blocks_text(updated.blocks)
 
         await trellis.sandbox.click_button(rosa, card.channel, card.ts, "trellis_approve")
@@ -88,16 +97,21 @@ async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_
         assert results[1].startswith(f"Commented on {key} in Jira")
         await wait_for_text(trellis, "support", f"Commented on {key} in Jira")
         message = await wait_for_text(trellis, "support", "Done: Emailed")
-        assert mail.message_id in message.text or mail.message_id.replace(
-            "<", "&lt;").replace(">", "&gt;") in message.text
+        assert (
+            mail.message_id in message.text
+            or mail.message_id.replace("<", "&lt;").replace(">", "&gt;") in message.text
+        )
         final = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
         assert f"/browse/{key}" in blocks_text(final.blocks)
 
 
 async def test_a_rejection_reaches_the_requester_with_the_reason(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         await start_reply(trellis, peers)
         card = await card_in(trellis, "support-approvals")
         draft = await draft_of(trellis, card)
@@ -107,8 +121,11 @@ async def test_a_rejection_reaches_the_requester_with_the_reason(tmp_path):
         modal = await modal_for(trellis, ROSA)
         blank = await trellis.sandbox.submit_view(rosa, modal.id, {"reason": {"text": "   "}})
         assert "Say why" in blank["errors"]["reason"]
-        await trellis.sandbox.submit_view(rosa, modal.id, {"reason": {
-            "text": "We promised Jordan a call first; phone them before emailing."}})
+        await trellis.sandbox.submit_view(
+            rosa,
+            modal.id,
+            {"reason": {"text": "We promised Jordan a call first; phone them before emailing."}},
+        )
 
         told = await wait_for_text(trellis, "support", "did not approve your Customer reply")
         assert "phone them before emailing" in told.text
@@ -121,9 +138,16 @@ async def test_a_rejection_reaches_the_requester_with_the_reason(tmp_path):
 
 async def test_an_expired_reply_cannot_be_approved(tmp_path):
     clock = Clock()
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST, clock=clock) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path,
+            workspace=peers.workspace,
+            configure=peers.configure,
+            background=FAST,
+            clock=clock,
+        ) as trellis,
+    ):
         await start_reply(trellis, peers)
         card = await card_in(trellis, "support-approvals")
         draft = await draft_of(trellis, card)
@@ -141,25 +165,36 @@ async def test_an_expired_reply_cannot_be_approved(tmp_path):
 
 
 async def test_the_message_shortcut_starts_a_reply_from_a_customer_message(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         issue = peers.jira.add_issue("SUP", "Return question")
         kenji = trellis.user(KENJI)
         ts = await trellis.sandbox.post_message(
-            kenji, trellis.channel("support"),
-            "Summit Sports asks: can they return unused tents after 45 days?")
+            kenji,
+            trellis.channel("support"),
+            "Summit Sports asks: can they return unused tents after 45 days?",
+        )
 
-        await trellis.sandbox.message_shortcut(kenji, trellis.channel("support"), ts,
-                                               "trellis_start_workflow")
+        await trellis.sandbox.message_shortcut(
+            kenji, trellis.channel("support"), ts, "trellis_start_workflow"
+        )
         form = await modal_for(trellis, KENJI)
         question = next(b for b in form.spec["blocks"] if b.get("block_id") == "question")
         assert "return unused tents" in question["element"]["initial_value"]
-        await trellis.sandbox.submit_view(kenji, form.id, {
-            "customer": {"field_customer": "Summit Sports"},
-            "contact": {"field_contact": "orders@summit.example"},
-            "ticket": {"field_ticket": issue.key},
-            "question": {"field_question": question["element"]["initial_value"]}})
+        await trellis.sandbox.submit_view(
+            kenji,
+            form.id,
+            {
+                "customer": {"field_customer": "Summit Sports"},
+                "contact": {"field_contact": "orders@summit.example"},
+                "ticket": {"field_ticket": issue.key},
+                "question": {"field_question": question["element"]["initial_value"]},
+            },
+        )
 
         status = await wait_for_text(trellis, "support", "is waiting for approval by support-leads")
         assert status.thread_ts == ts  # the requester hears back in the message's thread
@@ -180,35 +215,42 @@ async def test_an_answer_held_for_review_is_posted_once_a_reviewer_approves(tmp_
         assert "60 days" in blocks_text(card.blocks)
         assert "answers.review_when" in blocks_text(card.blocks)
         draft = await draft_of(trellis, card)
-        await trellis.sandbox.click_button(trellis.user(ROSA), card.channel, card.ts,
-                                           "trellis_approve")
+        await trellis.sandbox.click_button(
+            trellis.user(ROSA), card.channel, card.ts, "trellis_approve"
+        )
 
-        answer = await wait_for_text(trellis, "support", "Checked by Rosa Delgado",
-                                     where=lambda m: m.thread_ts == ts)
+        answer = await wait_for_text(
+            trellis, "support", "Checked by Rosa Delgado", where=lambda m: m.thread_ts == ts
+        )
         assert "60 days" in blocks_text(answer.blocks)
         assert "Return Policy" in blocks_text(answer.blocks)
         assert (await trellis.services.approvals.view(draft.id)).state == DraftState.DONE
 
 
-
 async def test_with_the_demo_connectors_and_no_peer_running_the_action_dead_letters_visibly(
-        tmp_path):
+    tmp_path,
+):
     # The bundled rules.yml sends email to 127.0.0.1:2525, where nothing listens here.
     async with running_trellis(tmp_path, background=FAST) as trellis:
-        await trellis.sandbox.slash_command(trellis.user(SAM), trellis.channel("support"),
-                                            "/trellis", reply_command("SUP-4121"))
+        await trellis.sandbox.slash_command(
+            trellis.user(SAM), trellis.channel("support"), "/trellis", reply_command("SUP-4121")
+        )
         card = await card_in(trellis, "support-approvals")
         draft = await draft_of(trellis, card)
-        await trellis.sandbox.click_button(trellis.user(ROSA), card.channel, card.ts,
-                                           "trellis_approve")
+        await trellis.sandbox.click_button(
+            trellis.user(ROSA), card.channel, card.ts, "trellis_approve"
+        )
 
         view = await until_state(trellis, draft.id, DraftState.FAILED)
         assert [a.state for a in view.outbox] == ["dead", "pending"]
         assert "Error connecting to 127.0.0.1 on port 2525" in view.outbox[0].last_error
         assert "try again" not in view.outbox[0].last_error
         notice = await wait_for_text(trellis, "trellis-owners", "An approved action failed")
-        assert any(e.get("action_id") == "trellis_retry"
-                   for b in notice.blocks for e in b.get("elements", []))
+        assert any(
+            e.get("action_id") == "trellis_retry"
+            for b in notice.blocks
+            for e in b.get("elements", [])
+        )
         await wait_for_text(trellis, "support", "Trellis could not send email to")
         updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
         assert "an action failed" in blocks_text(updated.blocks)

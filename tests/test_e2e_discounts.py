@@ -18,6 +18,7 @@ from tests.workflow_helpers import (
     card_in,
     demo_peers,
     draft_of,
+    eventually,
     modal_for,
     until_state,
     wait_for_text,
@@ -32,38 +33,49 @@ ROSA = "rosa.delgado@northwind.example"  # Trellis admin
 
 
 def discount(percent: int, customer: str = "Alpine Co.") -> str:
-    return (f'discount_request customer="{customer}" percent={percent} '
-            'reason="Volume commitment for the spring order"')
+    return (
+        f'discount_request customer="{customer}" percent={percent} '
+        'reason="Volume commitment for the spring order"'
+    )
 
 
 async def request(trellis, email: str, text: str, channel: str = "sales") -> dict:
-    return await trellis.sandbox.slash_command(trellis.user(email), trellis.channel(channel),
-                                               "/trellis", text)
+    return await trellis.sandbox.slash_command(
+        trellis.user(email), trellis.channel(channel), "/trellis", text
+    )
 
 
 async def click(trellis, email: str, card, action: str = "trellis_approve") -> dict:
     return await trellis.sandbox.click_button(trellis.user(email), card.channel, card.ts, action)
 
 
-async def ephemeral(trellis, email: str, needle: str, timeout: float = 10):
+async def ephemeral(trellis, email: str, needle: str):
     return await trellis.sandbox.wait_for_ephemeral(
-        trellis.user(email), lambda e: needle in f"{e.text} {blocks_text(e.blocks)}", timeout)
+        trellis.user(email), lambda e: needle in f"{e.text} {blocks_text(e.blocks)}", 10
+    )
 
 
 async def count_audit(services, kind: str) -> int:
     async with services.database.session() as session:
-        return (await session.execute(select(func.count()).select_from(AuditRecord).where(
-            AuditRecord.kind == kind))).scalar_one()
+        return (
+            await session.execute(
+                select(func.count()).select_from(AuditRecord).where(AuditRecord.kind == kind)
+            )
+        ).scalar_one()
 
 
 async def test_a_small_discount_is_approved_automatically_and_recorded(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         await request(trellis, LIAM, discount(5))
         status = await wait_for_text(trellis, "sales", "needs no approval")
-        done = await wait_for_text(trellis, "sales", "Done: Sent to 127.0.0.1",
-                                   where=lambda m: m.thread_ts == status.ts)
+        done = await wait_for_text(
+            trellis, "sales", "Done: Sent to 127.0.0.1", where=lambda m: m.thread_ts == status.ts
+        )
         assert done.thread_ts == status.ts
         assert await peers.crm_rows() == [("Alpine Co.", 5.0)]
         assert len(peers.webhook.deliveries) == 1
@@ -73,9 +85,12 @@ async def test_a_small_discount_is_approved_automatically_and_recorded(tmp_path)
 
 
 async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         await request(trellis, LIAM, discount(15))
         card = await card_in(trellis, "deal-approvals")
         shown = blocks_text(card.blocks)
@@ -102,9 +117,12 @@ async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path):
 
 
 async def test_a_large_discount_needs_a_vp_and_finance(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         await request(trellis, LIAM, discount(30))
         card = await card_in(trellis, "deal-approvals")
         assert "vp-sales and finance must approve" in blocks_text(card.blocks)
@@ -124,9 +142,12 @@ async def test_a_large_discount_needs_a_vp_and_finance(tmp_path):
 
 
 async def test_the_requester_cannot_approve_their_own_discount(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         await request(trellis, SOFIA, discount(15))
         card = await card_in(trellis, "deal-approvals")
         draft = await draft_of(trellis, card)
@@ -140,9 +161,12 @@ async def test_the_requester_cannot_approve_their_own_discount(tmp_path):
 
 
 async def test_clicks_by_people_the_rule_does_not_name_are_explained(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         await request(trellis, LIAM, discount(15))
         card = await card_in(trellis, "deal-approvals")
         draft = await draft_of(trellis, card)
@@ -166,9 +190,16 @@ async def test_someone_outside_the_workflow_cannot_start_it(tmp_path):
 
 
 async def test_twenty_simultaneous_approve_clicks_give_one_decision(tmp_path, database):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST, database=database) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path,
+            workspace=peers.workspace,
+            configure=peers.configure,
+            background=FAST,
+            database=database,
+        ) as trellis,
+    ):
         await request(trellis, LIAM, discount(15))
         card = await card_in(trellis, "deal-approvals")
         draft = await draft_of(trellis, card)
@@ -181,16 +212,25 @@ async def test_twenty_simultaneous_approve_clicks_give_one_decision(tmp_path, da
         assert sum(peers.webhook.attempts.values()) == 1
         assert await peers.crm_rows() == [("Alpine Co.", 15.0)]
         sofia = trellis.user(SOFIA)
-        async with asyncio.timeout(10):  # every late clicker is told who decided
-            while len([e for e in trellis.sandbox.ephemerals(sofia)
-                       if "Sofia Marino already approved this" in e.text]) < 19:
-                await asyncio.sleep(0.05)
+
+        async def every_late_clicker_told() -> bool:
+            told = [
+                e
+                for e in trellis.sandbox.ephemerals(sofia)
+                if "Sofia Marino already approved this" in e.text
+            ]
+            return len(told) == 19
+
+        await eventually(every_late_clicker_told)
 
 
 async def test_a_missing_field_opens_a_form_that_starts_the_request(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         liam = trellis.user(LIAM)
         await request(trellis, LIAM, 'discount_request customer="Summit Sports"')
         form = await modal_for(trellis, LIAM)
@@ -198,25 +238,38 @@ async def test_a_missing_field_opens_a_form_that_starts_the_request(tmp_path):
         customer = next(b for b in form.spec["blocks"] if b.get("block_id") == "customer")
         assert customer["element"]["initial_value"] == "Summit Sports"
 
-        answer = await trellis.sandbox.submit_view(liam, form.id, {
-            "customer": {"field_customer": "Summit Sports"},
-            "percent": {"field_percent": "140"},
-            "reason": {"field_reason": "Store opening"}})
+        answer = await trellis.sandbox.submit_view(
+            liam,
+            form.id,
+            {
+                "customer": {"field_customer": "Summit Sports"},
+                "percent": {"field_percent": "140"},
+                "reason": {"field_reason": "Store opening"},
+            },
+        )
         assert answer["response_action"] == "errors"
         assert "at most 100" in answer["errors"]["percent"]
 
-        await trellis.sandbox.submit_view(liam, form.id, {
-            "customer": {"field_customer": "Summit Sports"},
-            "percent": {"field_percent": "20"},
-            "reason": {"field_reason": "Store opening"}})
+        await trellis.sandbox.submit_view(
+            liam,
+            form.id,
+            {
+                "customer": {"field_customer": "Summit Sports"},
+                "percent": {"field_percent": "20"},
+                "reason": {"field_reason": "Store opening"},
+            },
+        )
         card = await card_in(trellis, "deal-approvals")
         assert "Summit Sports" in blocks_text(card.blocks)
 
 
 async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tmp_path):
-    async with demo_peers(tmp_path) as peers, running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure,
-            background=FAST) as trellis:
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+        ) as trellis,
+    ):
         peers.webhook.faults.status(503, times=FAST.max_attempts)
         await request(trellis, LIAM, discount(15))
         card = await card_in(trellis, "deal-approvals")
@@ -229,12 +282,14 @@ async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tm
         await wait_for_text(trellis, "sales", "Trellis could not notify 127.0.0.1")
         assert await peers.crm_rows() == [("Alpine Co.", 15.0)]  # the first action is done
 
-        await trellis.sandbox.click_button(trellis.user(ELENA), notice.channel, notice.ts,
-                                           "trellis_retry")
+        await trellis.sandbox.click_button(
+            trellis.user(ELENA), notice.channel, notice.ts, "trellis_retry"
+        )
         await ephemeral(trellis, ELENA, "Only the Trellis owners can retry")
         assert (await trellis.services.approvals.view(draft.id)).state == DraftState.FAILED
-        await trellis.sandbox.click_button(trellis.user(ROSA), notice.channel, notice.ts,
-                                           "trellis_retry")
+        await trellis.sandbox.click_button(
+            trellis.user(ROSA), notice.channel, notice.ts, "trellis_retry"
+        )
         view = await until_state(trellis, draft.id, DraftState.DONE)
         assert [a.state for a in view.outbox] == ["done", "done"]
         assert len(peers.webhook.deliveries) == 1

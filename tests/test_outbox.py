@@ -22,10 +22,19 @@ from app.errors import AccessDenied
 from app.outbox import STEPS, OutboxPolicy, OutboxWorker
 from tests.approval_helpers import ROSA, SAM, SOFIA, pending_discount, person, webhook_action
 from tests.peers.webhook_receiver import WebhookReceiver
+from tests.workflow_helpers import eventually
 
 SECRET = "whsec-test"
-FAST = OutboxPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, jitter=0.0,
-                    execute_timeout=2.0, lease=0.4, poll=0.02, concurrency=1)
+FAST = OutboxPolicy(
+    max_attempts=4,
+    base_delay=0.01,
+    max_delay=0.05,
+    jitter=0.0,
+    execute_timeout=2.0,
+    lease=0.4,
+    poll=0.02,
+    concurrency=1,
+)
 
 
 def now() -> datetime:
@@ -50,15 +59,28 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
         yield peer
 
 
-def make_worker(database, approvals: Approvals, *, policy: OutboxPolicy = FAST,
-                notifier: RecordingNotifier | None = None, env: dict | None = None,
-                timeout: float = 0.5, **kwargs) -> OutboxWorker:
+def make_worker(
+    database,
+    approvals: Approvals,
+    *,
+    policy: OutboxPolicy = FAST,
+    notifier: RecordingNotifier | None = None,
+    env: dict | None = None,
+    timeout: float = 0.5,
+    **kwargs,
+) -> OutboxWorker:
     recorder = notifier or RecordingNotifier()
     return OutboxWorker(
-        database=database, approvals=approvals, audit=approvals.audit,
+        database=database,
+        approvals=approvals,
+        audit=approvals.audit,
         connectors=lambda: {"webhook": {"secret_env": "HOOK_SECRET", "timeout": timeout}},
-        env={"HOOK_SECRET": SECRET} if env is None else env, notifier=lambda: recorder,
-        clock=now, policy=policy, **kwargs)
+        env={"HOOK_SECRET": SECRET} if env is None else env,
+        notifier=lambda: recorder,
+        clock=now,
+        policy=policy,
+        **kwargs,
+    )
 
 
 def real_approvals(database) -> Approvals:
@@ -68,8 +90,9 @@ def real_approvals(database) -> Approvals:
 async def approved(approvals: Approvals, receiver: WebhookReceiver, count: int = 1):
     drafts = []
     for _ in range(count):
-        draft = await pending_discount(approvals, percent=15,
-                                       actions=[webhook_action(receiver.hook_url)])
+        draft = await pending_discount(
+            approvals, percent=15, actions=[webhook_action(receiver.hook_url)]
+        )
         await approvals.approve(draft_id=draft.id, approver=person(SOFIA))
         drafts.append(draft)
     return drafts
@@ -82,8 +105,17 @@ async def drain(worker: OutboxWorker, seconds: float = 5.0) -> None:
             await worker.run_once()
             await worker.report_unreported()
             async with worker.database.session() as session:
-                open_rows = (await session.execute(select(OutboxAction).where(
-                    OutboxAction.state.in_(("pending", "running"))))).scalars().all()
+                open_rows = (
+                    (
+                        await session.execute(
+                            select(OutboxAction).where(
+                                OutboxAction.state.in_(("pending", "running"))
+                            )
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
             if not open_rows:
                 return
             await asyncio.sleep(0.02)
@@ -91,8 +123,9 @@ async def drain(worker: OutboxWorker, seconds: float = 5.0) -> None:
 
 async def audit_kinds(database, kind: str) -> list[AuditRecord]:
     async with database.session() as session:
-        return list((await session.execute(
-            select(AuditRecord).where(AuditRecord.kind == kind))).scalars())
+        return list(
+            (await session.execute(select(AuditRecord).where(AuditRecord.kind == kind))).scalars()
+        )
 
 
 async def test_an_approved_action_is_delivered_once_and_reported(database, receiver):
@@ -119,7 +152,8 @@ async def test_an_approved_action_is_delivered_once_and_reported(database, recei
 
 @pytest.mark.parametrize("fault", ["status500", "throttle", "timeout", "reset"])
 async def test_downstream_faults_are_retried_with_the_same_key_until_done(
-        database, receiver, fault):
+    database, receiver, fault
+):
     if fault == "status500":
         receiver.faults.status(500, times=2)
     elif fault == "throttle":
@@ -147,7 +181,8 @@ async def test_downstream_faults_are_retried_with_the_same_key_until_done(
 
 
 async def test_a_failure_that_persists_is_dead_lettered_visibly_and_an_owner_can_retry(
-        database, receiver):
+    database, receiver
+):
     receiver.faults.status(503, times=4)
     approvals = real_approvals(database)
     [draft] = await approved(approvals, receiver)
@@ -159,14 +194,15 @@ async def test_a_failure_that_persists_is_dead_lettered_visibly_and_an_owner_can
     view = await approvals.view(draft.id)
     assert view.state == DraftState.FAILED
     assert view.outbox[0].state == "dead" and view.outbox[0].attempts == 4
-    assert notifier.finished == [("dead", "The webhook at 127.0.0.1 is having trouble "
-                                          "(HTTP 503).")]
+    assert notifier.finished == [("dead", "The webhook at 127.0.0.1 is having trouble (HTTP 503).")]
     assert len(await audit_kinds(database, "action.dead_lettered")) == 1
     assert receiver.deliveries == {}
 
     with pytest.raises(AccessDenied):
         await approvals.retry(draft_id=draft.id, owner=person(SAM), admins=["trellis-admins"])
-    retried = await approvals.retry(draft_id=draft.id, owner=person(ROSA), admins=["trellis-admins"])
+    retried = await approvals.retry(
+        draft_id=draft.id, owner=person(ROSA), admins=["trellis-admins"]
+    )
     assert retried.state == DraftState.EXECUTING
     await drain(worker)
     assert (await approvals.view(draft.id)).state == DraftState.DONE
@@ -197,8 +233,7 @@ async def test_a_missing_secret_dead_letters_with_what_to_set(database, receiver
 
 
 @pytest.mark.parametrize("step", STEPS)
-async def test_a_worker_crashing_at_any_step_still_delivers_exactly_once(
-        database, receiver, step):
+async def test_a_worker_crashing_at_any_step_still_delivers_exactly_once(database, receiver, step):
     approvals = real_approvals(database)
     drafts = await approved(approvals, receiver, count=3)
     crashes: list[str] = []
@@ -253,11 +288,13 @@ async def test_two_workers_share_the_outbox_without_double_delivery(database, re
 
 async def test_twenty_clicks_give_one_downstream_call(database, receiver):
     approvals = real_approvals(database)
-    draft = await pending_discount(approvals, percent=15,
-                                   actions=[webhook_action(receiver.hook_url)])
+    draft = await pending_discount(
+        approvals, percent=15, actions=[webhook_action(receiver.hook_url)]
+    )
     await asyncio.gather(
         *(approvals.approve(draft_id=draft.id, approver=person(SOFIA)) for _ in range(20)),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     await drain(make_worker(database, approvals))
     assert sum(receiver.attempts.values()) == 1
     assert len(await audit_kinds(database, "draft.approved")) == 1
@@ -271,9 +308,11 @@ async def test_the_running_worker_wakes_up_on_approval(database, receiver):
     try:
         await asyncio.sleep(0.1)
         [draft] = await approved(approvals, receiver)
-        async with asyncio.timeout(5):
-            while (await approvals.view(draft.id)).state != DraftState.DONE:
-                await asyncio.sleep(0.02)
+
+        async def done() -> bool:
+            return (await approvals.view(draft.id)).state == DraftState.DONE
+
+        await eventually(done, within=5)
     finally:
         await worker.stop()
     assert len(receiver.deliveries) == 1

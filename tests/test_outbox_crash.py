@@ -21,6 +21,7 @@ from app.drafts import DraftState
 from tests.approval_helpers import SOFIA, pending_discount, person, webhook_action
 from tests.peers.webhook_receiver import WebhookReceiver
 from tests.test_outbox import SECRET, real_approvals
+from tests.workflow_helpers import eventually
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLS = 10
@@ -28,8 +29,14 @@ KILLS = 10
 
 async def start_child(url: str) -> asyncio.subprocess.Process:
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.outbox_child", url, cwd=ROOT,
-        env={**os.environ, "HOOK_SECRET": SECRET}, stdout=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "tests.outbox_child",
+        url,
+        cwd=ROOT,
+        env={**os.environ, "HOOK_SECRET": SECRET},
+        stdout=asyncio.subprocess.PIPE,
+    )
     assert child.stdout is not None
     async with asyncio.timeout(30):
         assert (await child.stdout.readline()).strip() == b"ready"
@@ -44,8 +51,11 @@ async def kill(child: asyncio.subprocess.Process) -> None:
 
 async def open_actions(database) -> int:
     async with database.session() as session:
-        return (await session.execute(select(func.count()).select_from(OutboxAction).where(
-            OutboxAction.state != "done"))).scalar_one()
+        return (
+            await session.execute(
+                select(func.count()).select_from(OutboxAction).where(OutboxAction.state != "done")
+            )
+        ).scalar_one()
 
 
 async def test_killing_the_worker_process_repeatedly_delivers_each_action_once(database):
@@ -56,9 +66,14 @@ async def test_killing_the_worker_process_repeatedly_delivers_each_action_once(d
         approvals = real_approvals(database)
         drafts = []
         for _ in range(8):
-            draft = await pending_discount(approvals, percent=15, actions=[
-                webhook_action(receiver.hook_url, step="record"),
-                webhook_action(receiver.hook_url, step="notify")])
+            draft = await pending_discount(
+                approvals,
+                percent=15,
+                actions=[
+                    webhook_action(receiver.hook_url, step="record"),
+                    webhook_action(receiver.hook_url, step="notify"),
+                ],
+            )
             await approvals.approve(draft_id=draft.id, approver=person(SOFIA))
             drafts.append(draft)
 
@@ -69,9 +84,11 @@ async def test_killing_the_worker_process_repeatedly_delivers_each_action_once(d
 
         child = await start_child(database.url)
         try:
-            async with asyncio.timeout(60):
-                while await open_actions(database):
-                    await asyncio.sleep(0.1)
+
+            async def all_done() -> bool:
+                return await open_actions(database) == 0
+
+            await eventually(all_done, within=60, every=0.1)
         finally:
             await kill(child)
 

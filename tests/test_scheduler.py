@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from app.approvals import Timing
 from app.drafts import DraftState
 from app.outbox import OutboxPolicy
 from app.scheduler import Background, sweep_drafts
 from tests.approval_helpers import Clock, demo, person
 from tests.harness import blocks_text, running_trellis
-from tests.workflow_helpers import card_in, draft_of, wait_for_text
+from tests.workflow_helpers import card_in, draft_of, until_state, wait_for_text
 
 SAM = "sam.ortiz@northwind.example"
 ROSA = "rosa.delgado@northwind.example"  # support lead; her manager is Maya
@@ -19,8 +18,9 @@ REPLY = f'customer_reply customer="Alpine Co." contact=purchasing@alpine-co.exam
 
 
 async def reply_card(trellis):
-    await trellis.sandbox.slash_command(trellis.user(SAM), trellis.channel("support"),
-                                        "/trellis", REPLY)
+    await trellis.sandbox.slash_command(
+        trellis.user(SAM), trellis.channel("support"), "/trellis", REPLY
+    )
     card = await card_in(trellis, "support-approvals")
     return card, await draft_of(trellis, card)
 
@@ -37,29 +37,40 @@ async def test_a_waiting_reply_is_reminded_once_then_escalated_to_the_leads_mana
 
         clock.advance(hours=1, seconds=1)  # remind_after: 1h
         assert (await sweep_drafts(trellis.services)).reminded == 1
-        reminder = await wait_for_text(trellis, "support-approvals", "Reminder", where=in_thread(card))
+        reminder = await wait_for_text(
+            trellis, "support-approvals", "Reminder", where=in_thread(card)
+        )
         assert f"<@{trellis.user(ROSA)}> can decide" in reminder.text
         assert (await sweep_drafts(trellis.services)).reminded == 0  # once
 
         clock.advance(hours=3)  # escalate_after: 4h, to the approvers' manager
         assert (await sweep_drafts(trellis.services)).escalated == 1
-        notice = await wait_for_text(trellis, "support-approvals", "Escalated to",
-                                     where=in_thread(card))
+        notice = await wait_for_text(
+            trellis, "support-approvals", "Escalated to", where=in_thread(card)
+        )
         maya = trellis.user(MAYA)
         assert f"<@{maya}>" in notice.text
         view = await trellis.services.approvals.view(draft.id)
         assert view.escalated_to == (MAYA,)
 
         # Maya is not in #support-approvals: she decides from the card sent to her directly.
-        im = next(c.id for c in trellis.sandbox.workspace.conversations.values()
-                  if c.is_im and c.im_user == maya)
+        im = next(
+            c.id
+            for c in trellis.sandbox.workspace.conversations.values()
+            if c.is_im and c.im_user == maya
+        )
         copy = await trellis.sandbox.wait_for_message(
-            im, lambda m: any(b.get("block_id") == "trellis_decision" for b in m.blocks or []))
+            im, lambda m: any(b.get("block_id") == "trellis_decision" for b in m.blocks or [])
+        )
         await trellis.sandbox.click_button(maya, im, copy.ts, "trellis_approve")
-        async with asyncio.timeout(5):
-            while (await trellis.services.approvals.view(draft.id)).state == DraftState.PENDING:
-                await asyncio.sleep(0.05)
-        decided = await trellis.services.approvals.view(draft.id)
+        decided = await until_state(
+            trellis,
+            draft.id,
+            DraftState.APPROVED,
+            DraftState.DONE,
+            DraftState.EXECUTING,
+            DraftState.FAILED,
+        )
         assert decided.decided_by_email == MAYA
 
 
@@ -84,11 +95,24 @@ async def test_a_card_that_could_not_be_posted_is_posted_by_the_sweep(tmp_path):
         requester = person(SAM)
         needs = workspace.rulebook.approval_for("customer_reply", requester=requester)
         view = await trellis.services.approvals.create(
-            kind="workflow", workflow="customer_reply", title="Customer reply",
-            mode="act_after_approval", requester=requester, requester_slack_id=None,
-            channel_id=None, thread_ts=None, inputs={"customer": "Alpine Co."},
-            text="Hello Jordan", citations=[], confidence=0.5, actions=[], requirement=needs,
-            rule="every request", rule_version=workspace.version, timing=Timing())
+            kind="workflow",
+            workflow="customer_reply",
+            title="Customer reply",
+            mode="act_after_approval",
+            requester=requester,
+            requester_slack_id=None,
+            channel_id=None,
+            thread_ts=None,
+            inputs={"customer": "Alpine Co."},
+            text="Hello Jordan",
+            citations=[],
+            confidence=0.5,
+            actions=[],
+            requirement=needs,
+            rule="every request",
+            rule_version=workspace.version,
+            timing=Timing(),
+        )
         assert (await sweep_drafts(trellis.services)).cards == 0  # give the pipeline time
         clock.advance(minutes=1)
         assert (await sweep_drafts(trellis.services)).cards == 1
@@ -116,14 +140,12 @@ async def test_the_scheduler_expires_drafts_on_its_own(tmp_path):
     async with running_trellis(tmp_path, clock=clock) as trellis:
         card, draft = await reply_card(trellis)
         clock.advance(days=2)
-        background = Background(trellis.services, drafts_every=0.1, outbox_every=0.1,
-                                policy=OutboxPolicy(poll=0.1))
+        background = Background(
+            trellis.services, drafts_every=0.1, outbox_every=0.1, policy=OutboxPolicy(poll=0.1)
+        )
         await background.start()
         try:
-            async with asyncio.timeout(10):
-                while (await trellis.services.approvals.view(draft.id)).state != DraftState.EXPIRED:
-                    await asyncio.sleep(0.05)
+            await until_state(trellis, draft.id, DraftState.EXPIRED, within=10)
         finally:
             await background.stop()
         await wait_for_text(trellis, "support", "expired: nobody decided in time")
-

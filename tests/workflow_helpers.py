@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository
 from app.drafts import DraftState, DraftView
 from app.outbox import OutboxPolicy
@@ -33,14 +34,23 @@ from tests.peers.jira import JiraPeer
 from tests.peers.smtp import SmtpPeer
 from tests.peers.webhook_receiver import WebhookReceiver
 
-FAST = OutboxPolicy(max_attempts=3, base_delay=0.02, max_delay=0.1, jitter=0.0,
-                    execute_timeout=5.0, lease=6.0, poll=0.05, concurrency=1)
+FAST = OutboxPolicy(
+    max_attempts=3,
+    base_delay=0.02,
+    max_delay=0.1,
+    jitter=0.0,
+    execute_timeout=5.0,
+    lease=6.0,
+    poll=0.05,
+    concurrency=1,
+)
 HOOK_SECRET = "whsec-demo"
 JIRA_TOKEN = "jira-demo-token"
 
 crm = MetaData()
 discounts = Table(
-    "discounts", crm,
+    "discounts",
+    crm,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("customer", String(100), nullable=False),
     Column("percent", Float, nullable=False),
@@ -57,8 +67,11 @@ class Peers:
 
     @property
     def environ(self) -> dict[str, str]:
-        return {"TRELLIS_WEBHOOK_SECRET": HOOK_SECRET, "TRELLIS_TICKETING_TOKEN": JIRA_TOKEN,
-                "CRM_DATABASE_URL": self.crm_url}
+        return {
+            "TRELLIS_WEBHOOK_SECRET": HOOK_SECRET,
+            "TRELLIS_TICKETING_TOKEN": JIRA_TOKEN,
+            "CRM_DATABASE_URL": self.crm_url,
+        }
 
     def configure(self, services: Services) -> None:
         services.environ = self.environ
@@ -90,19 +103,24 @@ async def demo_peers(tmp_path: Path) -> AsyncIterator[Peers]:
     async with AsyncExitStack() as stack:
         smtp = await stack.enter_async_context(SmtpPeer())
         jira = await stack.enter_async_context(
-            JiraPeer(email="trellis@northwind.example", token=JIRA_TOKEN))
+            JiraPeer(email="trellis@northwind.example", token=JIRA_TOKEN)
+        )
         webhook = await stack.enter_async_context(
-            WebhookReceiver(secret=HOOK_SECRET, path="/hooks/discounts"))
+            WebhookReceiver(secret=HOOK_SECRET, path="/hooks/discounts")
+        )
         crm_url = f"sqlite+aiosqlite:///{tmp_path / 'crm.db'}"
         engine = create_async_engine(crm_url)
         async with engine.begin() as conn:
             await conn.run_sync(crm.create_all)
         await engine.dispose()
-        workspace = copy_demo(tmp_path, {
-            "port: 2525": f"port: {smtp.port}",
-            "http://127.0.0.1:8088": jira.url,
-            "http://127.0.0.1:8089/hooks/discounts": webhook.hook_url,
-        })
+        workspace = copy_demo(
+            tmp_path,
+            {
+                "port: 2525": f"port: {smtp.port}",
+                "http://127.0.0.1:8088": jira.url,
+                "http://127.0.0.1:8089/hooks/discounts": webhook.hook_url,
+            },
+        )
         yield Peers(workspace, smtp, jira, webhook, crm_url)
 
 
@@ -110,51 +128,77 @@ def is_card(message: Message) -> bool:
     return any(b.get("block_id") == "trellis_decision" for b in message.blocks or [])
 
 
-async def card_in(trellis: RunningTrellis, channel: str, *, timeout: float = 10) -> Message:
+async def card_in(trellis: RunningTrellis, channel: str, *, within: float = 10) -> Message:
     """The newest approval card (with its buttons) in `channel`."""
     channel_id = trellis.channel(channel)
-    await trellis.sandbox.wait_for_message(channel_id, is_card, timeout)
+    await trellis.sandbox.wait_for_message(channel_id, is_card, within)
     return [m for m in trellis.sandbox.messages(channel_id) if is_card(m)][-1]
 
 
-async def draft_of(trellis: RunningTrellis, card: Message, timeout: float = 5) -> DraftView:
-    """The draft behind a card, once it is pending (the card is posted just before)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            async with trellis.services.database.session() as session:
-                draft = await DraftRepository(session).by_card(card.channel, card.ts)
-            if draft is not None:
-                return await trellis.services.approvals.view(draft.id)
-            await asyncio.sleep(0.02)
+async def eventually(
+    condition: Callable[[], Awaitable[object]], within: float = 10, every: float = 0.02
+) -> object:
+    """The first truthy result of `condition`, polled: the database has no event to await."""
+    async with asyncio.timeout(within):
+        while not (result := await condition()):  # noqa: ASYNC110 - state kept in a database
+            await asyncio.sleep(every)
+    return result
 
 
-async def until_state(trellis: RunningTrellis, draft_id: str, *states: DraftState,
-                      timeout: float = 15) -> DraftView:
-    async with asyncio.timeout(timeout):
-        while True:
-            view = await trellis.services.approvals.view(draft_id)
-            if view.state in states:
-                return view
-            await asyncio.sleep(0.05)
+async def draft_of(trellis: RunningTrellis, card: Message) -> DraftView:
+    """The draft behind a card (its place is recorded just after the card is posted)."""
+
+    async def found() -> Draft | None:
+        async with trellis.services.database.session() as session:
+            return await DraftRepository(session).by_card(card.channel, card.ts)
+
+    draft = await eventually(found, within=5)
+    return await trellis.services.approvals.view(draft.id)
 
 
-async def wait_for_text(trellis: RunningTrellis, channel: str, needle: str,
-                        timeout: float = 10, where: Callable[[Message], bool] = lambda m: True
-                        ) -> Message:
+async def until_state(
+    trellis: RunningTrellis, draft_id: str, *states: DraftState, within: float = 15
+) -> DraftView:
+    async def reached() -> DraftView | None:
+        view = await trellis.services.approvals.view(draft_id)
+        return view if view.state in states else None
+
+    return await eventually(reached, within=within, every=0.05)
+
+
+async def wait_for_text(
+    trellis: RunningTrellis,
+    channel: str,
+    needle: str,
+    within: float = 10,
+    where: Callable[[Message], bool] = lambda m: True,
+) -> Message:
     channel_id = trellis.channel(channel)
 
     def found(message: Message) -> bool:
         text = f"{message.text}\n{blocks_text(message.blocks)}"
         return message.bot_id is not None and needle in text and where(message)
 
-    return await trellis.sandbox.wait_for_message(channel_id, found, timeout)
+    return await trellis.sandbox.wait_for_message(channel_id, found, within)
 
 
-async def modal_for(trellis: RunningTrellis, email: str, timeout: float = 5):
+async def modal_for(trellis: RunningTrellis, email: str):
     """The modal open for a person (Trellis opens it just after acknowledging the click)."""
     user = trellis.user(email)
-    async with asyncio.timeout(timeout):
-        while not trellis.sandbox.open_views(user):
-            await asyncio.sleep(0.02)
-    [view] = trellis.sandbox.open_views(user)
+
+    async def opened() -> list:
+        return trellis.sandbox.open_views(user)
+
+    [view] = await eventually(opened, within=5)
     return view
+
+
+async def card_showing(
+    trellis: RunningTrellis, card: Message, needle: str, within: float = 5
+) -> Message:
+    """The card once its update in place shows `needle`."""
+
+    def updated(message: Message) -> bool:
+        return message.ts == card.ts and needle in blocks_text(message.blocks)
+
+    return await trellis.sandbox.wait_for_message(card.channel, updated, within)

@@ -61,14 +61,23 @@ class DraftRepository:
     async def waiting(self, *, due_before: datetime, limit: int = 100) -> Sequence[Draft]:
         """Drafts awaiting a decision whose reminder, escalation or expiry is due."""
         due = or_(
-            and_(Draft.remind_at.is_not(None), Draft.remind_at <= due_before,
-                 Draft.reminded_at.is_(None)),
-            and_(Draft.escalate_at.is_not(None), Draft.escalate_at <= due_before,
-                 Draft.escalated_at.is_(None)),
+            and_(
+                Draft.remind_at.is_not(None),
+                Draft.remind_at <= due_before,
+                Draft.reminded_at.is_(None),
+            ),
+            and_(
+                Draft.escalate_at.is_not(None),
+                Draft.escalate_at <= due_before,
+                Draft.escalated_at.is_(None),
+            ),
             and_(Draft.expires_at.is_not(None), Draft.expires_at <= due_before),
         )
         result = await self.session.execute(
-            select(Draft).where(Draft.state.in_(WAITING), due).order_by(Draft.created_at).limit(limit)
+            select(Draft)
+            .where(Draft.state.in_(WAITING), due)
+            .order_by(Draft.created_at)
+            .limit(limit)
         )
         return result.scalars().all()
 
@@ -76,8 +85,11 @@ class DraftRepository:
         """Drafts waiting for approvers whose card was never posted (Slack was down)."""
         result = await self.session.execute(
             select(Draft)
-            .where(Draft.state.in_(WAITING), Draft.card_ts.is_(None),
-                   Draft.created_at <= created_before)
+            .where(
+                Draft.state.in_(WAITING),
+                Draft.card_ts.is_(None),
+                Draft.created_at <= created_before,
+            )
             .order_by(Draft.created_at)
             .limit(limit)
         )
