@@ -35,7 +35,7 @@ from app.answering.base import Answerer
 from app.audit import AuditLog
 from app.config import Settings
 from app.db.migrate import upgrade
-from app.db.repositories.measurements import MeasurementRepository, chunk_texts
+from app.db.repositories.measurements import MeasurementRepository, chunk_texts, copy_tables
 from app.db.session import Database
 from app.domain import AccessScope, Usage
 from app.knowledge.ingest import ingest
@@ -48,6 +48,9 @@ from app.sandbox.state import SandboxWorkspace
 from app.services import Services, build_answerer, build_services
 from app.slack_api import SlackChannel
 from app.workspace import EvalCase, EvalsConfig, Workspace, load_workspace
+
+CARRIED_TABLES = ("curated_answers",)
+"""Production tables an eval run starts from, when they exist."""
 
 LEAK_MIN_CHARS = 60
 """Sentences shorter than this are too generic to count as leaked text."""
@@ -146,14 +149,21 @@ async def run_evals(
     *,
     answerer: Answerer | None = None,
     cases: Sequence[EvalCase] | None = None,
+    production: Database | None = None,
 ) -> EvalReport:
-    """Run `cases` (default: the workspace's own) against `workspace` in a scratch database."""
+    """Run `cases` (default: the workspace's own) against `workspace` in a scratch database.
+
+    With `production`, what owners curated there (accepted corrections) is carried into
+    the scratch database, so the eval cases written for corrections test them.
+    """
     cases = tuple(workspace.evals if cases is None else cases)
     with tempfile.TemporaryDirectory(prefix="trellis-eval-") as scratch:
         database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'eval.db'}")
         try:
             await upgrade(database)
             await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+            if production is not None:
+                await copy_tables(production, database, CARRIED_TABLES)
             directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))
             services = build_services(
                 settings, workspace, database, slack=directory, answerer=answerer
@@ -305,7 +315,9 @@ def _score(results: Sequence[CaseResult], cases: Sequence[EvalCase], cost: float
 async def evaluate(settings: Settings) -> EvalReport:
     """`trellis eval`: the workspace's golden set against its own configuration."""
     workspace = load_workspace(settings.workspace_path())
-    report = await run_evals(settings, workspace, answerer=build_answerer(settings, workspace))
     async with open_database(settings) as database:
+        report = await run_evals(
+            settings, workspace, answerer=build_answerer(settings, workspace), production=database
+        )
         await record_run(AuditLog(database), report, purpose="cli")
     return report

@@ -14,6 +14,7 @@ the end-to-end tests.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -163,6 +164,8 @@ class Background:
         self._stopping = False
 
     async def start(self) -> None:
+        # A line per run of a job every few seconds says nothing; failures still show.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self.worker.start()
         now = datetime.now(UTC)
         self._every(DRAFTS_JOB, self.drafts_every, lambda: sweep_drafts(self.services), now)

@@ -177,7 +177,10 @@ class Gate:
             return Verdict("live", version, "already live", repeated=True), candidate
 
         report = await self.evaluate(
-            self.settings, candidate, answerer=self.answerer_for(candidate)
+            self.settings,
+            candidate,
+            answerer=self.answerer_for(candidate),
+            production=self.database,
         )
         await record_run(self.audit, report, purpose="gate")
         baseline = await self._baseline(candidate, root)
@@ -204,7 +207,11 @@ class Gate:
                 log.warning("live_version_unloadable", version=live.version, error=str(exc))
                 return None
             report = await self.evaluate(
-                self.settings, workspace, answerer=self.answerer_for(workspace), cases=report_cases
+                self.settings,
+                workspace,
+                answerer=self.answerer_for(workspace),
+                cases=report_cases,
+                production=self.database,
             )
         await record_run(self.audit, report, purpose="baseline")
         if stored is None and report.scores.cases_hash == cases_hash(workspace.evals):

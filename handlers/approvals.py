@@ -97,7 +97,7 @@ async def on_edit(ack, body: dict, action: dict, respond, client, services: Serv
     except Exception as exc:
         await _say(respond, explain(exc))
         return
-    refusal = _refusal(services, draft, person, seen)
+    refusal = _refusal(services, draft, person, seen) or _too_long_to_edit(draft)
     if refusal:
         await _say(respond, refusal)
         await _show_latest(services, draft_id)
@@ -132,6 +132,16 @@ def _refusal(services: Services, draft, person: Person, seen: str | None) -> str
     if seen and not draft.text_hash.startswith(seen):
         return "The draft changed since this card was shown. Read the updated card first."
     return services.approvals.may_decide(draft, person)
+
+
+def _too_long_to_edit(draft) -> str | None:
+    if len(draft.text) > cards.TEXT_INPUT_LIMIT:
+        return (
+            f"This draft is longer than a Slack text box holds ({cards.TEXT_INPUT_LIMIT} "
+            "characters), so it cannot be edited here without cutting it. Reject it with what "
+            "to change, and the requester can start it again."
+        )
+    return None
 
 
 async def on_edit_submitted(ack, body: dict, view: dict, services: Services) -> None:

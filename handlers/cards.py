@@ -55,6 +55,28 @@ def _context(text: str) -> dict:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
 
 
+def text_sections(heading: str, text: str, *, most: int = 10) -> list[dict]:
+    """The whole text as quoted sections (one section holds at most 3000 characters), so
+    approvers read every word of what they approve."""
+    sections, current = [], heading
+    for line in quoted(text).split("\n"):
+        while len(line) > SECTION_LIMIT - 10:
+            sections.append(current)
+            current, line = line[: SECTION_LIMIT - 10], ">" + line[SECTION_LIMIT - 10 :]
+        if len(current) + len(line) + 1 > SECTION_LIMIT:
+            sections.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    sections.append(current)
+    if len(sections) > most:
+        sections = sections[: most - 1] + [
+            "_…the text goes on; it is too long for one card. "
+            "Reject it and ask for a shorter draft._"
+        ]
+    return [_section(s) for s in sections]
+
+
 def quoted(text: str) -> str:
     return "\n".join(f">{line}" if line else ">" for line in escape(text).split("\n"))
 
@@ -129,7 +151,7 @@ def card_blocks(draft: DraftView) -> list[dict]:
         else ""
     )
     heading = "*Answer*" if draft.kind == "answer" else "*Draft*"
-    blocks.append(_section(f"{heading}{edited}\n{quoted(draft.text)}"))
+    blocks.extend(text_sections(f"{heading}{edited}", draft.text))
     if draft.citations:
         lines = [
             f"[{i}] {link(c.get('url'), c.get('title') or c.get('doc_id') or 'source')}"

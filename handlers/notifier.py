@@ -21,6 +21,8 @@ from handlers import blocks, cards
 
 log = structlog.get_logger(__name__)
 
+MENTIONS = 10
+
 
 class SlackNotifier:
     def __init__(self, services: Services) -> None:
@@ -75,10 +77,12 @@ class SlackNotifier:
         elif draft.kind == "answer" and draft.state == DraftState.DONE:
             await self._post_answer(draft)
         elif draft.mode == "draft_only" and draft.state == DraftState.DONE:
+            # The draft rests on documents the requester may see: it goes to them alone.
             await self.tell_requester(
                 draft,
                 f"{who} approved your {blocks.escape(draft.title)}. "
                 f"The approved text:\n{cards.quoted(draft.text)}",
+                privately=True,
             )
         elif draft.state in (DraftState.APPROVED, DraftState.EXECUTING, DraftState.DONE):
             doing = "; ".join(blocks.escape(a.description) for a in draft.outbox)
@@ -110,7 +114,7 @@ class SlackNotifier:
             "were told and can retry it; nothing more happens until they do.",
         )
 
-    async def tell_requester(self, draft: DraftView, text: str) -> None:
+    async def tell_requester(self, draft: DraftView, text: str, *, privately: bool = False) -> None:
         mention = f"<@{draft.requester_slack_id}> " if draft.requester_slack_id else ""
         message = mention + text
         shown = [
@@ -119,7 +123,7 @@ class SlackNotifier:
                 "text": {"type": "mrkdwn", "text": blocks.clip(message, blocks.SECTION_LIMIT)},
             }
         ]
-        if draft.channel_id and draft.thread_ts:
+        if draft.channel_id and draft.thread_ts and not privately:
             try:
                 await self.slack.post(
                     channel=draft.channel_id, thread_ts=draft.thread_ts, text=message, blocks=shown
@@ -225,7 +229,9 @@ class SlackNotifier:
 
     async def _mentions(self, people: Sequence[Person]) -> str:
         shown = []
-        for person in people:
+        for person in people[:MENTIONS]:
             slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
             shown.append(f"<@{slack_id}>" if slack_id else blocks.escape(person.name))
+        if len(people) > MENTIONS:
+            shown.append(f"{len(people) - MENTIONS} more")
         return ", ".join(shown) or "an approver"

@@ -14,7 +14,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from rich.console import Console
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
@@ -128,11 +127,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(ops.cleanup)
         watcher = await reload.start(services, stop=stop)
         stack.push_async_callback(reload.finish, watcher)
-        jobs = AsyncIOScheduler(timezone="UTC")
-        add_owner_jobs(jobs, services)  # the owners' digest and batched notices
-        jobs.start()
-        stack.callback(jobs.shutdown, wait=False)
         background = Background(services)  # the outbox worker, reminders, escalations, expiry
+        add_owner_jobs(background.scheduler, services)  # the owners' digest and batched notices
         await background.start()
         stack.push_async_callback(background.stop)
         for warning in connector_warnings:

@@ -72,8 +72,11 @@ async def on_workflow_command(
         return
     channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
     request = WorkflowRequest(slug, given, channel, slack_user_id=command["user_id"])
-    admission = await admit_workflow(services, request)
-    outcome = admission.outcome
+    try:
+        outcome = (await admit_workflow(services, request)).outcome
+    except Exception as exc:  # the person is always told
+        await ack(text=explain(exc))
+        return
     missing = [
         n
         for n, spec in workflow.inputs.items()
@@ -176,7 +179,10 @@ async def on_form_submitted(ack, body: dict, view: dict, services: Services) -> 
         slack_user_id=body["user"]["id"],
         thread_ts=meta.get("thread_ts"),
     )
-    outcome = (await admit_workflow(services, request)).outcome
+    try:
+        outcome = (await admit_workflow(services, request)).outcome
+    except Exception as exc:  # shown on the form, which stays open
+        outcome = WorkflowOutcome("refused", explain(exc))
     if outcome is not None:
         workflow = services.workspace.rulebook.workflows.get(meta["workflow"])
         first = next(iter(workflow.inputs), None) if workflow else None

@@ -15,6 +15,9 @@ from app.audit import GENESIS_HASH, record_hash
 from app.cli import cli
 from app.db.models.records import AuditRecord
 from app.db.session import Database
+from tests.logging_state import restore_logging  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 RECORDS = 10_000
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

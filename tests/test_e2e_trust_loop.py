@@ -116,8 +116,9 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
             note_view.id,
             {"correction": {"text": CORRECT}, "source": {"doc": "support-macros"}},
         )
+        first_ts = notice.ts
         notice = await flag_notice(trellis, ROSA, lambda m: "Trail Club" in blocks_text(m.blocks))
-        assert notice.ts == notice.ts  # the same notice, updated in place
+        assert notice.ts == first_ts  # the same notice, updated in place
         assert len([m for m in sandbox.messages(dm_with(trellis, ROSA)) if m.bot_id]) == 1
 
         await sandbox.click_button(rosa, dm_with(trellis, ROSA), notice.ts, "trellis_flag_accept")

@@ -7,21 +7,28 @@ import dataclasses
 import json
 import shutil
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.answering.extractive import ExtractiveAnswerer
 from app.cli import cli
 from app.config import Settings
+from app.corrections import new_curated
 from app.db.models.records import AuditRecord, PostedAnswer
 from app.db.session import Database
-from app.domain import ModelAnswer, Passage, Turn
+from app.domain import Citation, ModelAnswer, Passage, Turn
 from app.evals import run_evals
 from app.workspace import EvalCase, default_workspace_path, load_workspace
+from tests.logging_state import restore_logging  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 LIAM = "liam.carter@northwind.example"
+ROSA = "rosa.delgado@northwind.example"
 SALARY_SENTENCE = (
     "New hires are offered between the minimum and the midpoint of the band; "
     "offers above the midpoint need approval from the CEO."
@@ -137,3 +144,38 @@ async def test_an_eval_run_leaves_only_an_eval_record_in_production(tmp_path, mo
         await database.dispose()
     assert kinds == ["eval.run"]
     assert answers == []
+
+
+async def test_accepted_corrections_in_production_are_part_of_the_eval_run(sqlite_database):
+    workspace = load_workspace(default_workspace_path())
+    case = EvalCase(
+        id="chili",
+        question="Who won the company chili cook-off?",
+        asker=ROSA,
+        expect_status="answered",
+        expect_sources=["company-handbook"],
+    )
+    async with sqlite_database.session() as session:
+        session.add(
+            new_curated(
+                curated_id="c-1",
+                flag_id=None,
+                question=case.question,
+                answer="The support team won the 2026 chili cook-off.",
+                citations=[
+                    Citation(
+                        doc_id="company-handbook",
+                        title="Employee Handbook",
+                        quote="Northwind Outfitters",
+                    )
+                ],
+                approver_email="grace.adeyemi@northwind.example",
+                approver_name="Grace Adeyemi",
+                now=datetime.now(UTC),
+            )
+        )
+    without = await run_evals(Settings(), workspace, cases=[case])
+    assert without.results[0].status == "no_answer"
+    carried = await run_evals(Settings(), workspace, cases=[case], production=sqlite_database)
+    assert carried.results[0].status == "answered"
+    assert carried.results[0].cited == ("company-handbook",)

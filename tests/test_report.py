@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -20,6 +21,9 @@ from app.pricing import cost_of, usage_from
 from app.report import build_report, parse_period, percentile
 from app.slack_api import SlackChannel
 from app.workspace import default_workspace_path, load_workspace
+from tests.logging_state import restore_logging  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 DM = SlackChannel(id="D0REPORT1", name="", is_im=True)
 ASKED = [

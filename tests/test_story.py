@@ -21,6 +21,9 @@ from app.slack_api import SlackChannel
 from app.workspace import default_workspace_path, load_workspace
 from handlers.blocks import WHY
 from tests.harness import RunningTrellis, blocks_text, running_trellis
+from tests.logging_state import restore_logging  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 SAM = "sam.ortiz@northwind.example"
 ROSA = "rosa.delgado@northwind.example"

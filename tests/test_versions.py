@@ -11,6 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from app import reload as reloading
@@ -20,6 +21,9 @@ from app.db.models.versions import ConfigVersion
 from app.versions import files_version, rollback_from_cli, snapshot
 from app.workspace import default_workspace_path, load_workspace, workspace_version
 from tests.harness import RunningTrellis, blocks_text, running_trellis
+from tests.logging_state import restore_logging  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 SAM = "sam.ortiz@northwind.example"
 QUESTION = "When is Trail Day in 2026?"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import models
 from app.db.models.knowledge import Chunk
 from app.db.models.records import AuditRecord
+from app.db.session import Database
 
 EVAL_KIND_PREFIX = "eval."
 
@@ -143,3 +144,18 @@ async def chunk_texts(session: AsyncSession, doc_ids: Collection[str]) -> dict[s
     for doc_id, text in rows:
         texts.setdefault(doc_id, []).append(text)
     return texts
+
+
+async def copy_tables(source: Database, target: Database, tables: Sequence[str]) -> None:
+    """Copy every row of these tables (those both databases have) from source to target."""
+    for name in tables:
+        table = models.Base.metadata.tables.get(name)
+        if table is None:
+            continue
+        async with source.session() as session:
+            if await MeasurementRepository(session).table_columns(name) is None:
+                continue
+            rows = [dict(row._mapping) for row in await session.execute(select(table))]
+        if rows:
+            async with target.session() as session:
+                await session.execute(table.insert(), rows)
