@@ -192,6 +192,7 @@ class Approvals(DraftStore):
             return await self._view(session, await self._get(session, draft_id))
 
         view = await self._retrying(change)
+        self._observe(view, "auto")
         self._wake()
         return view
 
@@ -234,6 +235,7 @@ class Approvals(DraftStore):
 
         decision = _raise_returned(await self._retrying(change))
         if decision.outcome == "approved":
+            self._observe(decision.draft, "approved")
             self._wake()
         return decision
 
@@ -263,7 +265,9 @@ class Approvals(DraftStore):
                 "rejected", await self._view(session, await self._get(session, draft_id))
             )
 
-        return _raise_returned(await self._retrying(change))
+        decision = _raise_returned(await self._retrying(change))
+        self._observe(decision.draft, "rejected")
+        return decision
 
     async def edit(
         self, *, draft_id: str, editor: Person, text: str, seen_hash: str | None = None
@@ -323,7 +327,10 @@ class Approvals(DraftStore):
                 return None
             return await self._view(session, await self._get(session, draft_id))
 
-        return await self._retrying(change)
+        view = await self._retrying(change)
+        if view is not None:
+            self._observe(view, "expired")
+        return view
 
     async def mark_reminded(self, *, draft_id: str) -> DraftView | None:
         async def change(session: AsyncSession) -> DraftView | None:

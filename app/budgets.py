@@ -3,7 +3,7 @@
 trellis.yml routes each task to a model and caps what a person, and a team, may spend
 on models per day (UTC):
 
-    models:  {answer: claude-sonnet-4-5, draft: claude-sonnet-4-5, classify: claude-haiku-4-5}
+    models:  {answer: claude-sonnet-4-6, draft: claude-sonnet-4-6, classify: claude-haiku-4-5}
     budgets: {per_person_daily_usd: 2.0, per_group_daily_usd: {sales: 50}}
 
 Spend is what the audit trail says: every record with a "usage" and a "model" in its

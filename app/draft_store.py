@@ -21,6 +21,7 @@ from app.db.session import Database
 from app.domain import Person
 from app.drafts import DraftState, DraftView, to_view
 from app.errors import ApprovalConflict
+from app.metrics import Metrics
 
 S = DraftState
 TRANSITIONS: dict[DraftState, frozenset[DraftState]] = {
@@ -48,10 +49,12 @@ class DraftStore:
         audit: AuditLog,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
         self.audit = audit
         self.clock = clock
+        self.metrics = metrics
         self.on_approved: list[Callable[[], None]] = []
 
     async def view(self, draft_id: str) -> DraftView:
@@ -158,6 +161,12 @@ class DraftStore:
             except Lost:
                 continue
         raise ApprovalConflict("Many people changed this request at once. Please try again.")
+
+    def _observe(self, draft: DraftView, verdict: str) -> None:
+        """How long the decision took, once it is committed."""
+        if self.metrics is not None and draft.created_at is not None:
+            seconds = ((draft.decided_at or self.clock()) - draft.created_at).total_seconds()
+            self.metrics.observe_approval(workflow=draft.workflow, verdict=verdict, seconds=seconds)
 
     def _wake(self) -> None:
         for callback in self.on_approved:

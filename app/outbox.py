@@ -36,6 +36,7 @@ from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
 from app.drafts import to_view
 from app.errors import ApprovalConflict, DownstreamError
+from app.metrics import Metrics
 from app.notifications import Notifier, QuietNotifier
 from workflows.base import ActionResult, ConnectorConfigError, WorkflowHandler
 from workflows.registry import HANDLERS, validate_config
@@ -94,7 +95,7 @@ class OutboxWorker:
         policy: OutboxPolicy = OutboxPolicy(),
         checkpoint: Checkpoint = _no_checkpoint,
         worker_id: str | None = None,
-        on_dead_letter: Callable[[], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.database = database
         self.approvals = approvals
@@ -107,7 +108,7 @@ class OutboxWorker:
         self.policy = policy
         self.checkpoint = checkpoint
         self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
-        self.on_dead_letter = on_dead_letter
+        self.metrics = metrics
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -254,44 +255,61 @@ class OutboxWorker:
                 summary=result.summary,
                 url=result.url,
             )
+        self._count(item.connector, "done")
         return True
 
     async def _record_failure(self, item_id: str, failure: _Failure) -> bool:
+        """Retry later when that may help, else dead-letter; True when the row is final."""
+        if failure.retryable and await self._retry_later(item_id, failure):
+            return False
+        return await self._dead_letter(item_id, failure)
+
+    async def _retry_later(self, item_id: str, failure: _Failure) -> bool:
+        """Put the row back for a later attempt; False when its attempts are used up (or
+        the row is no longer ours, in which case the dead-letter step finds that too)."""
+        now = self.clock()
+        async with self.database.session() as session:
+            outbox = OutboxRepository(session)
+            item = await outbox.get(item_id)
+            if item is None or not self._holds(item) or item.attempts >= item.max_attempts:
+                return False
+            delay = self.policy.backoff(item.attempts, failure.retry_after)
+            due = now + timedelta(seconds=delay)
+            if not await outbox.compare_and_set(
+                item,
+                now=now,
+                state="pending",
+                next_attempt_at=due,
+                last_error=failure.message,
+                lease_owner=None,
+                lease_until=None,
+            ):
+                return False
+            await self._audit(
+                session,
+                item,
+                "action.retry_scheduled",
+                error=failure.message,
+                detail=failure.detail,
+                retry_after=failure.retry_after,
+                next_attempt_at=due.isoformat(),
+            )
+        log.warning(
+            "outbox_retry",
+            action=item_id,
+            attempt=item.attempts,
+            delay=round(delay, 3),
+            error=failure.detail or failure.message,
+        )
+        self._count(item.connector, "retried")
+        return True
+
+    async def _dead_letter(self, item_id: str, failure: _Failure) -> bool:
         now = self.clock()
         async with self.database.session() as session:
             outbox = OutboxRepository(session)
             item = await outbox.get(item_id)
             if item is None or not self._holds(item):
-                return False
-            if failure.retryable and item.attempts < item.max_attempts:
-                delay = self.policy.backoff(item.attempts, failure.retry_after)
-                due = now + timedelta(seconds=delay)
-                if not await outbox.compare_and_set(
-                    item,
-                    now=now,
-                    state="pending",
-                    next_attempt_at=due,
-                    last_error=failure.message,
-                    lease_owner=None,
-                    lease_until=None,
-                ):
-                    return False
-                await self._audit(
-                    session,
-                    item,
-                    "action.retry_scheduled",
-                    error=failure.message,
-                    detail=failure.detail,
-                    retry_after=failure.retry_after,
-                    next_attempt_at=due.isoformat(),
-                )
-                log.warning(
-                    "outbox_retry",
-                    action=item_id,
-                    attempt=item.attempts,
-                    delay=round(delay, 3),
-                    error=failure.detail or failure.message,
-                )
                 return False
             if not await outbox.compare_and_set(
                 item,
@@ -312,9 +330,12 @@ class OutboxWorker:
                 retryable=failure.retryable,
             )
         log.error("outbox_dead_letter", action=item_id, error=failure.detail or failure.message)
-        if self.on_dead_letter:
-            self.on_dead_letter()
+        self._count(item.connector, "dead_lettered")
         return True
+
+    def _count(self, connector: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_downstream(connector=connector, outcome=outcome)
 
     async def _audit(self, session: Any, item: OutboxAction, kind: str, **extra: Any) -> None:
         await self.audit.append(

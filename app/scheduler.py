@@ -155,7 +155,7 @@ class Background:
             clock=services.clock,
             policy=policy,
             worker_id=f"{self.replica}-outbox",
-            on_dead_letter=lambda: services.metrics.errors.labels(kind="dead_letter").inc(),
+            metrics=services.metrics,
         )
         self.drafts_every = drafts_every
         self.outbox_every = outbox_every

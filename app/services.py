@@ -27,7 +27,7 @@ from app.slack_api import SlackGateway
 from app.workspace import Workspace
 
 RETRIEVAL_LIMIT = 8
-DEFAULT_ANSWER_MODEL = "claude-sonnet-4-5"
+DEFAULT_ANSWER_MODEL = "claude-sonnet-4-6"
 
 
 @dataclass
@@ -132,6 +132,7 @@ def build_services(settings: Settings, workspace: Workspace, database: Database,
     identity = IdentityResolver(workspace.directory, slack, admins_hint=admins_hint(workspace))
     clock = clock or (lambda: datetime.now(UTC))
     audit = AuditLog(database, clock=clock)
+    metrics = Metrics()
     return Services(
         settings=settings,
         workspace=workspace,
@@ -140,8 +141,9 @@ def build_services(settings: Settings, workspace: Workspace, database: Database,
         answerer=answerer or ExtractiveAnswerer(),
         audit=audit,
         slack=slack,
+        metrics=metrics,
         clock=clock,
-        approvals=Approvals(database, audit, clock=clock),
+        approvals=Approvals(database, audit, clock=clock, metrics=metrics),
     )
 
 
