@@ -55,11 +55,15 @@ async def audit(services, kind: str) -> list[AuditRecord]:
         )
 
 
-async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_path):
+async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_path, database):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path,
+            workspace=peers.workspace,
+            configure=peers.configure,
+            background=FAST,
+            database=database,
         ) as trellis,
     ):
         key = await start_reply(trellis, peers)
@@ -202,8 +206,8 @@ async def test_the_message_shortcut_starts_a_reply_from_a_customer_message(tmp_p
         assert "Summit Sports" in blocks_text(card.blocks)
 
 
-async def test_an_answer_held_for_review_is_posted_once_a_reviewer_approves(tmp_path):
-    async with running_trellis(tmp_path, background=FAST) as trellis:
+async def test_an_answer_held_for_review_is_posted_once_a_reviewer_approves(tmp_path, database):
+    async with running_trellis(tmp_path, background=FAST, database=database) as trellis:
         ts = await trellis.ask(SAM, "support", "Within how many days can unused gear be returned?")
         notice = await trellis.answer_in_thread("support", ts)
         assert "needs a check by a reviewer (support-leads)" in notice.text

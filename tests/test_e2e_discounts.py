@@ -84,11 +84,15 @@ async def test_a_small_discount_is_approved_automatically_and_recorded(tmp_path)
         assert await count_audit(trellis.services, "draft.approved") == 1
 
 
-async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path):
+async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path, database):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path,
+            workspace=peers.workspace,
+            configure=peers.configure,
+            background=FAST,
+            database=database,
         ) as trellis,
     ):
         await request(trellis, LIAM, discount(15))
@@ -113,14 +117,30 @@ async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path):
         text = blocks_text(updated.blocks)
         assert "Approved* by Sofia Marino" in text
         assert "Added row 1 to discounts" in text and "Sent to 127.0.0.1" in text
+        sample = trellis.services.metrics.registry.get_sample_value
+        assert (
+            sample(
+                "trellis_approval_turnaround_seconds_count",
+                {"workflow": "discount_request", "verdict": "approved"},
+            )
+            == 1
+        )
+        assert (
+            sample("trellis_downstream_outcomes_total", {"connector": "sql", "outcome": "done"})
+            == 1
+        )
         assert not any(b.get("block_id") == "trellis_decision" for b in updated.blocks)
 
 
-async def test_a_large_discount_needs_a_vp_and_finance(tmp_path):
+async def test_a_large_discount_needs_a_vp_and_finance(tmp_path, database):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path,
+            workspace=peers.workspace,
+            configure=peers.configure,
+            background=FAST,
+            database=database,
         ) as trellis,
     ):
         await request(trellis, LIAM, discount(30))
@@ -263,11 +283,15 @@ async def test_a_missing_field_opens_a_form_that_starts_the_request(tmp_path):
         assert "Summit Sports" in blocks_text(card.blocks)
 
 
-async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tmp_path):
+async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tmp_path, database):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path,
+            workspace=peers.workspace,
+            configure=peers.configure,
+            background=FAST,
+            database=database,
         ) as trellis,
     ):
         peers.webhook.faults.status(503, times=FAST.max_attempts)
@@ -295,3 +319,9 @@ async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tm
         assert len(peers.webhook.deliveries) == 1
         assert await peers.crm_rows() == [("Alpine Co.", 15.0)]
         await wait_for_text(trellis, "trellis-owners", "Retried by Rosa Delgado")
+        sample = trellis.services.metrics.registry.get_sample_value
+        outcomes = {
+            o: sample("trellis_downstream_outcomes_total", {"connector": "webhook", "outcome": o})
+            for o in ("retried", "dead_lettered", "done")
+        }
+        assert outcomes == {"retried": FAST.max_attempts - 1, "dead_lettered": 1, "done": 1}
