@@ -19,6 +19,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from app import owners
 from app.db.repositories.records import HandledEventRepository
+from app.domain import AccessScope
 from app.home import Dashboard, dashboard
 from app.services import Services
 
@@ -36,9 +37,12 @@ class Digest:
     blocks: list[dict]
 
 
-async def build_digest(services: Services, *, now: datetime | None = None) -> Digest:
+async def build_digest(
+    services: Services, *, now: datetime | None = None, scope: AccessScope | None = None
+) -> Digest:
+    """`scope`: who will read it (documents they may not see are left out)."""
     now = now or services.clock()
-    board = await dashboard(services, now=now, days=7)
+    board = await dashboard(services, now=now, days=7, scope=scope)
     year, week, _ = now.isocalendar()
     return Digest(f"{year}-W{week:02d}", board, *_render(board))
 
@@ -116,11 +120,12 @@ def _age(delta) -> str:
 
 async def send_weekly_digest(services: Services, *, now: datetime | None = None) -> Digest | None:
     """Post this week's digest to the owners channel; None when it was already posted."""
-    digest = await build_digest(services, now=now)
     channel = await owners.owners_channel(services)
     if channel is None:
         log.warning("digest_not_sent", reason="no owners channel in trellis.yml")
         return None
+    readers, _ = await owners.channel_scope(services, channel)
+    digest = await build_digest(services, now=now, scope=readers)
     async with services.database.session() as session:
         if not await HandledEventRepository(session).claim([f"digest:{digest.week}"]):
             return None

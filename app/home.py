@@ -79,7 +79,11 @@ class Home:
 
 async def home_for(services: Services, person: Person) -> Home:
     personal = await personal_home(services, person)
-    board = await dashboard(services) if is_admin(services, person) else None
+    board = (
+        await dashboard(services, scope=AccessScope.for_person(person))
+        if is_admin(services, person)
+        else None
+    )
     return Home(personal, board)
 
 
@@ -136,9 +140,14 @@ def _folder(path: str) -> str:
 
 
 async def dashboard(
-    services: Services, *, now: datetime | None = None, days: int = DASHBOARD_DAYS
+    services: Services,
+    *,
+    now: datetime | None = None,
+    days: int = DASHBOARD_DAYS,
+    scope: AccessScope | None = None,
 ) -> Dashboard:
-    """The week in numbers, from the audit trail and Trellis's own tables."""
+    """The week in numbers, from the audit trail and Trellis's own tables. With a `scope`,
+    the most-flagged documents are only those its readers may see."""
     now = now or services.clock()
     since = now - timedelta(days=days)
     async with services.database.session() as session:
@@ -155,7 +164,9 @@ async def dashboard(
         votes = await AnswerFeedbackRepository(session).counts(since=since)
     titles = {
         d.id: d.title
-        for d in await get_documents(services.database, doc_ids=[d for d, _ in flagged])
+        for d in await get_documents(
+            services.database, scope=scope, doc_ids=[d for d, _ in flagged]
+        )
     }
     statuses = Counter(
         r.payload.get("status", "refused" if r.kind == "question.refused" else "?") for r in records
@@ -186,7 +197,9 @@ async def dashboard(
         budget_note=note,
         failures=failures,
         top_unanswered=tuple(unanswered),
-        most_flagged=tuple((titles.get(d, d), n) for d, n in flagged),
+        most_flagged=tuple(
+            (titles.get(d, d), n) for d, n in flagged if scope is None or d in titles
+        ),
     )
 
 

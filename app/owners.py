@@ -77,7 +77,7 @@ async def _sees_all(services: Services, scope: AccessScope, doc_ids: Sequence[st
     return len(visible) == len(set(doc_ids))
 
 
-async def _channel_scope(services: Services, channel: str) -> tuple[AccessScope, set[str]]:
+async def channel_scope(services: Services, channel: str) -> tuple[AccessScope, set[str]]:
     members = set(await services.slack.members(channel))
     viewers = []
     for member in members:
@@ -102,7 +102,7 @@ async def plan(
     channel = await owners_channel(services)
     channel_ok, members = False, set()
     if channel:
-        scope, members = await _channel_scope(services, channel)
+        scope, members = await channel_scope(services, channel)
         channel_ok = await _sees_all(services, scope, doc_ids)
     mentions: list[str] = []
     direct: list[Delivery] = []

@@ -34,7 +34,7 @@ from app.domain import (
 )
 from app.drafts import DraftView
 from app.errors import AccessDenied, IdentityUnknown, RuleViolation
-from app.knowledge.search import search
+from app.knowledge.search import get_documents, search
 from app.rules import InvalidInput, Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
@@ -112,7 +112,7 @@ async def answer_question(services: Services, question: Question) -> Outcome:
     audience = await access.audience_for(asker=person, channel=question.channel,
                                          slack=services.slack, identity=services.identity,
                                          private=question.private)
-    history = await _thread_history(services, question)
+    history = await _thread_history(services, question, audience.scope)
     query = " ".join([*(t.question for t in history[-1:]), question.text])
     passages = await search(services.database, query=query, scope=audience.scope,
                             limit=services.retrieval_limit)
@@ -132,7 +132,8 @@ async def answer_question(services: Services, question: Question) -> Outcome:
     public = await _compose(services, question.text, passages, history, audience.scope, route)
     private = None
     if _adds_sources(fuller, passages):
-        private = await _compose(services, question.text, fuller, history, audience.asker_scope,
+        asker_history = await _thread_history(services, question, audience.asker_scope)
+        private = await _compose(services, question.text, fuller, asker_history, audience.asker_scope,
                                  route)
         if private.status != AnswerStatus.ANSWERED:
             private = None
@@ -202,12 +203,19 @@ def _owners(passages: Sequence[Passage], services: Services) -> tuple[str, ...]:
     return tuple(dict.fromkeys(owners))[:3] or services.default_owners
 
 
-async def _thread_history(services: Services, question: Question) -> list[Turn]:
+async def _thread_history(services: Services, question: Question,
+                          scope: AccessScope) -> list[Turn]:
+    """Earlier answers in the thread that were posted for all to read (not private, not
+    held for review) and rest only on documents `scope` may see."""
     if not question.thread_ts:
         return []
     async with services.database.session() as session:
-        earlier = await AnswerRepository(session).in_thread(question.channel.id, question.thread_ts)
-    return [Turn(a.question, a.answer) for a in earlier if not a.private][-5:]
+        earlier = [a for a in await AnswerRepository(session).in_thread(
+            question.channel.id, question.thread_ts) if not a.private and a.message_ts]
+        cited = {c["doc_id"] for a in earlier for c in a.citations or ()}
+        visible = {d.id for d in await get_documents(session, scope=scope, doc_ids=cited)}
+    return [Turn(a.question, a.answer) for a in earlier
+            if {c["doc_id"] for c in a.citations or ()} <= visible][-5:]
 
 
 async def _audit_refusal(services: Services, question: Question, audit_id: str, reason: str) -> None:

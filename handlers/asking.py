@@ -28,17 +28,16 @@ async def answer_in_thread(services: Services, question: Question) -> Outcome | 
                                    blocks=blocks.thinking_blocks())
     try:
         outcome = await answer_question(services, question)
+        # Known before anyone can see it, so a reaction on the answer always finds it.
+        await services.remember_message(outcome.public.answer_id, message_ts=placeholder,
+                                        thread_ts=thread_ts)
+        await slack.update(channel=question.channel.id, ts=placeholder,
+                           text=blocks.answer_text(outcome.public),
+                           blocks=blocks.answer_blocks(outcome.public))
     except Exception as exc:  # the person is always told; the detail goes to the log
         services.metrics.observe_error(kind=type(exc).__name__)
-        await slack.update(channel=question.channel.id, ts=placeholder,
-                           text=failure_text(exc), blocks=blocks.notice_blocks(failure_text(exc)))
+        await _tell_failure(services, question, placeholder, failure_text(exc))
         return None
-    # Known before anyone can see it, so a reaction on the answer always finds it.
-    await services.remember_message(outcome.public.answer_id, message_ts=placeholder,
-                                    thread_ts=thread_ts)
-    await slack.update(channel=question.channel.id, ts=placeholder,
-                       text=blocks.answer_text(outcome.public),
-                       blocks=blocks.answer_blocks(outcome.public))
     if outcome.private is not None and question.slack_user_id:
         await slack.post_private(channel=question.channel.id, user=question.slack_user_id,
                                  thread_ts=thread_ts, text=blocks.answer_text(outcome.private),
@@ -46,6 +45,22 @@ async def answer_in_thread(services: Services, question: Question) -> Outcome | 
                                                              private_note=PRIVATE_NOTE))
     await owners.after_question(services, outcome=outcome, question=question.text)
     return outcome
+
+
+async def _tell_failure(services: Services, question: Question, placeholder: str,
+                        text: str) -> None:
+    """In place of the thinking indicator, or privately when Slack refuses that too."""
+    try:
+        await services.slack.update(channel=question.channel.id, ts=placeholder, text=text,
+                                    blocks=blocks.notice_blocks(text))
+        return
+    except Exception:
+        log.warning("failure_notice_not_shown", channel=question.channel.id, exc_info=True)
+    if question.slack_user_id:
+        await services.slack.post_private(channel=question.channel.id,
+                                          user=question.slack_user_id, text=text,
+                                          thread_ts=question.thread_ts or question.message_ts,
+                                          blocks=blocks.notice_blocks(text))
 
 
 def failure_text(exc: Exception) -> str:

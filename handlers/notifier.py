@@ -7,6 +7,7 @@ approvals channel, updated in place; the owners get dead letters with a Retry bu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 import structlog
@@ -22,11 +23,15 @@ from handlers import blocks, cards
 log = structlog.get_logger(__name__)
 
 MENTIONS = 10
+CARD_LOCKS = 64
 
 
 class SlackNotifier:
     def __init__(self, services: Services) -> None:
         self.services = services
+        # Updates of one card are made one at a time, each from the state just read, so
+        # a slower earlier update never overwrites a newer one.
+        self._card_locks = [asyncio.Lock() for _ in range(CARD_LOCKS)]
 
     @property
     def slack(self):
@@ -48,7 +53,10 @@ class SlackNotifier:
         return channel, ts
 
     async def refresh_card(self, draft: DraftView) -> None:
-        if draft.card_channel and draft.card_ts:
+        if not (draft.card_channel and draft.card_ts):
+            return
+        async with self._card_locks[hash(draft.id) % CARD_LOCKS]:
+            draft = await self.services.approvals.view(draft.id)
             await self.slack.update(
                 channel=draft.card_channel,
                 ts=draft.card_ts,

@@ -16,6 +16,7 @@ from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import (
     FAST,
     card_in,
+    card_showing,
     demo_peers,
     draft_of,
     eventually,
@@ -113,7 +114,7 @@ async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path, databas
         assert delivery.body["approvers"] == [SOFIA]
         await wait_for_text(trellis, "sales", "Done: Added row 1 to discounts")
         await wait_for_text(trellis, "sales", "Sofia Marino approved your Discount request")
-        updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
+        updated = await card_showing(trellis, card, "Sent to 127.0.0.1")
         text = blocks_text(updated.blocks)
         assert "Approved* by Sofia Marino" in text
         assert "Added row 1 to discounts" in text and "Sent to 127.0.0.1" in text
