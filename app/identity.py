@@ -74,6 +74,8 @@ class IdentityResolver:
         person = self.directory.by_slack_id(slack_id)
         if person is None and user.email:
             person = self.directory.by_email(user.email)
+            if person is not None and person.slack_id and person.slack_id != slack_id:
+                person = None  # pinned to another Slack account
         if person is None:
             return Identity(slack_id, None, "not_in_directory", user)
         return Identity(slack_id, person, None, user)

@@ -153,7 +153,7 @@ async def deliver(
                 ts = await services.slack.post(channel=channel, text=text, blocks=shown)
             else:
                 ts = await services.slack.post(
-                    channel=channel, text=pointer, blocks=[section(escape(pointer))]
+                    channel=channel, text=escape(pointer), blocks=[section(escape(pointer))]
                 )
             posted.append({"channel": channel, "ts": ts, "full": delivery.full})
         except Exception:  # one unreachable owner must not keep the others from hearing
@@ -362,7 +362,7 @@ async def notify_dead_letter(
     return await deliver(
         services,
         owners=owners,
-        text=f"An approved action failed: {summary[:200]}",
+        text=escape(f"An approved action failed: {summary[:200]}"),
         blocks=blocks,
         pointer=f"An approved action failed: {summary[:200]}",
     )

@@ -86,8 +86,10 @@ class Services:
             return await HandledEventRepository(session).claim(keys)
 
     async def is_answer_thread(self, channel_id: str, thread_ts: str) -> bool:
+        """A thread Trellis answered in, or whose first message it is answering right now."""
         async with self.database.session() as session:
-            return bool(await AnswerRepository(session).in_thread(channel_id, thread_ts))
+            return bool(await AnswerRepository(session).in_thread(channel_id, thread_ts)) or (
+                await HandledEventRepository(session).taken(f"msg:{channel_id}:{thread_ts}"))
 
     def no_answer_message(self, owners: tuple[str, ...]) -> str:
         who = ", ".join(owners) if owners else self.admins_hint
@@ -98,9 +100,10 @@ class Services:
         )
 
     def help_text(self) -> str:
+        """Slack mrkdwn; the workspace's own names in it are escaped."""
         config = self.workspace.config
         return (
-            f"*Trellis for {config.name or 'your company'}* answers questions from documents "
+            f"*Trellis for {_escape(config.name or 'your company')}* answers questions from documents "
             "you are allowed to see, and cites every source.\n"
             "• Mention me in a channel or send me a direct message with your question.\n"
             "• `/trellis ask QUESTION` asks privately.\n"
@@ -108,8 +111,8 @@ class Services:
             "I send you the fuller answer privately.\n"
             "• Reply in the thread of my answer to ask a follow-up.\n"
             f"{self._workflows_help()}"
-            f"Owned by: {', '.join(config.admins) or 'the Trellis admins'}. "
-            f"Help and questions: {config.support or 'ask an admin'}."
+            f"Owned by: {_escape(', '.join(config.admins) or 'the Trellis admins')}. "
+            f"Help and questions: {_escape(config.support or 'ask an admin')}."
         )
 
     def _workflows_help(self) -> str:
@@ -119,6 +122,10 @@ class Services:
         return ("• `/trellis WORKFLOW field=value …` starts a workflow ("
                 + ", ".join(f"`{s}`" for s in slugs) + "); leave fields out to get a form, or "
                 "use the “Start Trellis workflow” shortcut on a message.\n")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def admins_hint(workspace: Workspace) -> str:

@@ -110,9 +110,10 @@ def feedback_buttons(answer_id: str) -> dict:
 
 
 def answer_text(reply: Reply) -> str:
-    """The plain-text fallback that notifications show."""
-    return clip(reply.text, 3000) if reply.status != AnswerStatus.ANSWERED else clip(
-        f"{reply.text} ({len(reply.citations)} source{'s' if len(reply.citations) != 1 else ''})", 3000)
+    """The fallback text that notifications show (Slack reads it as mrkdwn too)."""
+    text = escape(reply.text)
+    return clip(text, 3000) if reply.status != AnswerStatus.ANSWERED else clip(
+        f"{text} ({len(reply.citations)} source{'s' if len(reply.citations) != 1 else ''})", 3000)
 
 
 def notice_blocks(text: str, *, emoji: str = ":warning:") -> list[dict]:

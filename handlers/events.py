@@ -10,7 +10,7 @@ from handlers.asking import answer_in_thread
 
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join",
-                    "channel_leave", "thread_broadcast", "me_message", "ekm_access_denied"}
+                    "channel_leave", "me_message", "ekm_access_denied"}
 
 
 def register(app) -> None:

@@ -84,7 +84,7 @@ def _outcome(case: FlagCase) -> str:
 
 def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
     where = f"<#{case.channel_id}>" if case.channel_id[:1] in "CG" else "a direct message"
-    text = f"{case.flagger_name} flagged a Trellis answer: {clip(case.question, 150)}"
+    text = escape(f"{case.flagger_name} flagged a Trellis answer: {clip(case.question, 150)}")
     blocks = [
         _section(
             f":triangular_flag_on_post: *{escape(case.flagger_name)} flagged an answer* in {where}"

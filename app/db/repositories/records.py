@@ -72,6 +72,9 @@ class HandledEventRepository:
             fresh = fresh and result.rowcount == 1
         return fresh
 
+    async def taken(self, key: str) -> bool:
+        return await self.session.get(HandledEvent, key) is not None
+
 
 class AnswerRepository:
     def __init__(self, session: AsyncSession) -> None:
