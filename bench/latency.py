@@ -33,9 +33,12 @@ from app.slack_api import SlackChannel
 from app.workspace import load_workspace
 
 GROUPS = ["sales", "support", "finance", "engineering", "legal", "hr"]
-WORDS = ("policy request approval customer invoice refund shipment warranty contract renewal "
-         "discount budget laptop password incident release holiday travel expense payroll "
-         "badge onboarding training vendor quote escalation outage backup audit").split()
+WORDS = [
+    "policy", "request", "approval", "customer", "invoice", "refund", "shipment", "warranty",
+    "contract", "renewal", "discount", "budget", "laptop", "password", "incident", "release",
+    "holiday", "travel", "expense", "payroll", "badge", "onboarding", "training", "vendor",
+    "quote", "escalation", "outage", "backup", "audit",
+]
 
 
 def _document(rng: random.Random, i: int) -> str:

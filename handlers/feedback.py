@@ -54,6 +54,8 @@ async def on_feedback(ack, body: dict, action: dict, respond, services: Services
     except Exception as exc:
         await _say(respond, failure_text(exc))
         return
+    if recorded.changed or recorded.previous is None:
+        services.metrics.observe_feedback(helpful=recorded.helpful)
     verdict = "helpful" if recorded.helpful else "not helpful"
     if recorded.changed:
         text = f"Changed: your feedback on this answer is now “{verdict}”."
@@ -198,6 +200,7 @@ async def on_correction(ack, body: dict, view: dict, services: Services) -> None
         await ack(response_action="errors", errors={field: exc.user_message[:150]})
         return
     await ack()
+    services.metrics.observe_flag(event="accepted")
     await refresh_notices(services, case)
     await tell_flagger(
         services,
@@ -218,6 +221,7 @@ async def on_decision(ack, body: dict, action: dict, respond, services: Services
     except Exception as exc:
         await _say(respond, failure_text(exc))
         return
+    services.metrics.observe_flag(event="dismissed" if verdict == "dismiss" else "source_update")
     await refresh_notices(services, case)
     if verdict == "dismiss":
         await tell_flagger(

@@ -43,6 +43,7 @@ async def on_reaction_added(body: dict, event: dict, services: Services) -> None
     )
     if recorded is None or not recorded.created:
         return
+    services.metrics.observe_flag(event="raised")
     await send_flag_to_owners(services, recorded.case)
     text, blocks = flag_blocks.flagger_prompt(recorded.case)
     await services.slack.post_private(

@@ -10,7 +10,7 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
 
 import structlog
 from aiohttp import web
@@ -27,10 +27,10 @@ from app.db.session import Database
 from app.digest import add_owner_jobs
 from app.logging import configure_logging
 from app.operations import sync_knowledge
-from app.scheduler import Background
 from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
 from app.sandbox.server import SandboxServer
 from app.sandbox.state import SandboxWorkspace
+from app.scheduler import Background
 from app.services import Services, build_answerer, build_services
 from app.slack_api import SlackGateway, retrying_client
 from app.workspace import load_workspace
@@ -89,10 +89,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
+        with suppress(NotImplementedError, RuntimeError):  # not on every platform
             loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
     async with AsyncExitStack() as stack:
         database = Database(settings.database_url)
         stack.push_async_callback(database.dispose)

@@ -21,12 +21,12 @@ from typing import Any
 from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import Database
-from app.outbox import OutboxPolicy
-from app.scheduler import Background
 from app.knowledge.ingest import ingest
+from app.outbox import OutboxPolicy
 from app.sandbox.company import seed_for, user_id_for
 from app.sandbox.server import SandboxServer
 from app.sandbox.state import Message, SandboxWorkspace
+from app.scheduler import Background
 from app.services import Services, build_services
 from app.slack_api import SlackGateway, retrying_client
 from app.workspace import Workspace, default_workspace_path, load_workspace
@@ -60,7 +60,8 @@ class RunningTrellis:
         return await self.sandbox.post_message(self.user(email), self.channel(channel), body,
                                                thread_ts=thread_ts)
 
-    async def answer_in_thread(self, channel: str, ts: str, *, timeout: float = 10) -> Message:
+    async def answer_in_thread(self, channel: str, ts: str, *,
+                               timeout: float = 10) -> Message:  # noqa: ASYNC109
         """The bot's finished reply in the thread of `ts` (not the thinking indicator)."""
         channel_id = self.channel(channel)
 

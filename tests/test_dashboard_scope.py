@@ -16,7 +16,9 @@ QUESTION = "What apology code can I add to a delayed shipment reply?"
 async def _flag_a_support_only_answer(trellis) -> list[str]:
     """Sam flags an answer in #support; the titles of its support-only sources."""
     answer = await ask_and_wait(trellis, SAM, "support", QUESTION)
-    await trellis.sandbox.add_reaction(trellis.user(SAM), trellis.channel("support"), answer.ts, "x")
+    await trellis.sandbox.add_reaction(
+        trellis.user(SAM), trellis.channel("support"), answer.ts, "x"
+    )
 
     async def flagged() -> bool:
         return bool(await rows(trellis.services, Flag))
@@ -37,7 +39,9 @@ async def test_an_admin_dashboard_does_not_name_flagged_documents_the_admin_may_
         for email in (JONAS, ROSA):
             user = trellis.user(email)
             await sandbox.open_home(user)
-            await sandbox.wait_for_call("views.publish", lambda c, u=user: c.params.get("user_id") == u)
+            await sandbox.wait_for_call(
+                "views.publish", lambda c, u=user: c.params.get("user_id") == u
+            )
 
         jonas_home = blocks_text(sandbox.home_view(trellis.user(JONAS)).spec["blocks"])
         assert "Dashboard" in jonas_home and "Open flags:* 1" in jonas_home
@@ -54,7 +58,10 @@ async def test_the_weekly_digest_does_not_name_flagged_documents_the_owners_chan
         hidden = await _flag_a_support_only_answer(trellis)
         sent = await digest.send_weekly_digest(trellis.services)
         assert sent is not None and "1 still open" in blocks_text(sent.blocks)
-        posted = [m for m in trellis.sandbox.messages(trellis.channel("trellis-owners"))
-                  if "Trellis this week" in blocks_text(m.blocks)]
+        posted = [
+            m
+            for m in trellis.sandbox.messages(trellis.channel("trellis-owners"))
+            if "Trellis this week" in blocks_text(m.blocks)
+        ]
         assert len(posted) == 1
         assert not any(title in blocks_text(posted[0].blocks) for title in hidden)

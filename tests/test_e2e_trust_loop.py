@@ -153,6 +153,9 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
             "correction.curated",
         ):
             assert kind in recorded
+        sample = services.metrics.registry.get_sample_value
+        assert sample("trellis_flags_total", {"event": "raised"}) == 1
+        assert sample("trellis_flags_total", {"event": "accepted"}) == 1
 
 
 async def test_a_curated_answer_is_not_given_where_a_reader_may_not_see_its_sources(tmp_path):
@@ -302,6 +305,9 @@ async def test_feedback_is_recorded_once_per_person_and_a_change_of_mind_updates
         votes = await rows(services, AnswerFeedback)
         assert sorted((v.person_email, v.helpful) for v in votes) == [(KENJI, True), (SAM, False)]
         assert (await kinds(services)).count("answer.feedback") == 3
+        sample = services.metrics.registry.get_sample_value
+        assert sample("trellis_feedback_total", {"rating": "helpful"}) == 2  # Sam's first, Kenji's
+        assert sample("trellis_feedback_total", {"rating": "not_helpful"}) == 1  # Sam's change
 
 
 async def test_app_home_shows_everyone_their_view_and_admins_the_dashboard(tmp_path):

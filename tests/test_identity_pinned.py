@@ -15,14 +15,18 @@ BO = Person(email="bo@acme.example", name="Bo", slack_id="U0BOSPECIAL", groups=f
 
 
 async def test_another_slack_account_with_a_pinned_persons_email_is_not_that_person():
-    slack = SandboxDirectory(SandboxWorkspace.from_seed({
-        "team": {"id": "T0ACME"},
-        "users": [
-            {"id": "U0BOSPECIAL", "name": "bo", "email": "bo.personal@mail.example"},
-            {"id": "U0OTHER", "name": "other", "email": "bo@acme.example"},
-        ],
-        "channels": [],
-    }))
+    slack = SandboxDirectory(
+        SandboxWorkspace.from_seed(
+            {
+                "team": {"id": "T0ACME"},
+                "users": [
+                    {"id": "U0BOSPECIAL", "name": "bo", "email": "bo.personal@mail.example"},
+                    {"id": "U0OTHER", "name": "other", "email": "bo@acme.example"},
+                ],
+                "channels": [],
+            }
+        )
+    )
     resolver = IdentityResolver(Directory([BO]), slack, admins_hint="#help")
     assert (await resolver.resolve("U0BOSPECIAL")).email == "bo@acme.example"
     with pytest.raises(IdentityUnknown):

@@ -28,7 +28,8 @@ async def test_a_mention_that_fails_before_any_reply_tells_the_asker_privately(t
         sam = trellis.user(SAM)
         ts = await trellis.ask(SAM, "support", QUESTION)
         notice = await trellis.sandbox.wait_for_ephemeral(
-            sam, lambda e: "went wrong" in (e.text or ""), 20)
+            sam, lambda e: "went wrong" in (e.text or ""), 20
+        )
         assert notice.channel == trellis.channel("support") and notice.thread_ts == ts
         assert "try again" in notice.text and "reference" in notice.text
 
@@ -37,14 +38,18 @@ async def test_a_button_whose_listener_fails_tells_the_person_who_clicked(tmp_pa
     async with running_trellis(tmp_path) as trellis:
         sandbox = trellis.sandbox
         await sandbox.slash_command(
-            trellis.user("liam.carter@northwind.example"), trellis.channel("sales"), "/trellis",
-            'discount_request customer="Alpine Co." percent=15 reason="Spring order volume"')
+            trellis.user("liam.carter@northwind.example"),
+            trellis.channel("sales"),
+            "/trellis",
+            'discount_request customer="Alpine Co." percent=15 reason="Spring order volume"',
+        )
         card = await card_in(trellis, "deal-approvals")
         sandbox.rate_limit("views.open", times=4, retry_after=0)  # the Edit modal cannot open
         sofia = trellis.user("sofia.marino@northwind.example")
         await sandbox.click_button(sofia, card.channel, card.ts, "trellis_edit")
-        notice = await sandbox.wait_for_ephemeral(sofia, lambda e: "went wrong" in (e.text or ""),
-                                                  20)
+        notice = await sandbox.wait_for_ephemeral(
+            sofia, lambda e: "went wrong" in (e.text or ""), 20
+        )
         assert "try again" in notice.text and "reference" in notice.text
 
 
@@ -53,18 +58,34 @@ async def test_a_follow_up_also_sent_to_the_channel_is_answered_in_the_thread(tm
         support = trellis.channel("support")
         ts = await trellis.ask(SAM, "support", QUESTION)
         await trellis.answer_in_thread("support", ts)
-        asked = next(d.payload for d in trellis.sandbox.gateway.deliveries
-                     if d.payload.get("event", {}).get("type") == "message"
-                     and d.payload["event"].get("ts") == ts)
+        asked = next(
+            d.payload
+            for d in trellis.sandbox.gateway.deliveries
+            if d.payload.get("event", {}).get("type") == "message"
+            and d.payload["event"].get("ts") == ts
+        )
         # The reply with "Also send to #support" ticked: Slack sends it as a thread_broadcast.
         reply_ts = trellis.sandbox.workspace.next_ts()
-        event = {**asked["event"], "subtype": "thread_broadcast", "ts": reply_ts,
-                 "event_ts": reply_ts, "thread_ts": ts, "text": "Is there one for lost parcels too?"}
+        event = {
+            **asked["event"],
+            "subtype": "thread_broadcast",
+            "ts": reply_ts,
+            "event_ts": reply_ts,
+            "thread_ts": ts,
+            "text": "Is there one for lost parcels too?",
+        }
         event.pop("client_msg_id", None)
         trellis.sandbox.deliver_event({**asked, "event": event, "event_id": "Ev0BROADCAST1"})
         await trellis.sandbox.wait_for_message(
-            support, lambda m: m.bot_id is not None and m.thread_ts == ts and m.ts > reply_ts
-            and "Looking through" not in (m.text or ""), 10)
+            support,
+            lambda m: (
+                m.bot_id is not None
+                and m.thread_ts == ts
+                and m.ts > reply_ts
+                and "Looking through" not in (m.text or "")
+            ),
+            10,
+        )
 
 
 async def test_a_follow_up_posted_while_trellis_is_still_thinking_is_answered(tmp_path):
@@ -74,12 +95,22 @@ async def test_a_follow_up_posted_while_trellis_is_still_thinking_is_answered(tm
         trellis.sandbox.rate_limit("conversations.members", times=1, retry_after=2)
         ts = await trellis.ask(SAM, "support", QUESTION)
         await trellis.sandbox.wait_for_message(
-            support, lambda m: m.bot_id is not None and m.thread_ts == ts, 10)
-        await trellis.ask(SAM, "support", "Is there one for lost parcels too?", mention=False,
-                          thread_ts=ts)
+            support, lambda m: m.bot_id is not None and m.thread_ts == ts, 10
+        )
+        await trellis.ask(
+            SAM, "support", "Is there one for lost parcels too?", mention=False, thread_ts=ts
+        )
 
         def answered_twice(_message) -> bool:
-            return len([m for m in trellis.bot_replies("support", ts)
-                        if "Looking through" not in (m.text or "")]) == 2
+            return (
+                len(
+                    [
+                        m
+                        for m in trellis.bot_replies("support", ts)
+                        if "Looking through" not in (m.text or "")
+                    ]
+                )
+                == 2
+            )
 
         await trellis.sandbox.wait_for_message(support, answered_twice, 15)

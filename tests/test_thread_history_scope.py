@@ -25,9 +25,11 @@ async def with_claude() -> AsyncIterator[tuple[FakeAnthropic, Callable[[Services
     async with FakeAnthropic(min_cache_tokens=0) as claude:
 
         def configure(services: Services) -> None:
-            settings = Settings(anthropic_api_key=claude.api_key,
-                                anthropic_base_url=claude.base_url,
-                                database_url=services.settings.database_url)
+            settings = Settings(
+                anthropic_api_key=claude.api_key,
+                anthropic_base_url=claude.base_url,
+                database_url=services.settings.database_url,
+            )
             client = anthropic_client(settings)
             clients.append(client)
             services.answerer = build_answerer(settings, services.workspace, client)
@@ -53,11 +55,23 @@ async def test_a_follow_up_does_not_give_the_model_an_earlier_answer_a_new_membe
         # A guest joins the channel; the next answer in the thread is read by them too.
         sales = trellis.sandbox.workspace.conversation(trellis.channel("sales"))
         sales.members.append(trellis.user(GINA))
-        follow = await trellis.ask(LIAM, "sales", "Can a customer return unused gear after 30 days?",
-                                   mention=False, thread_ts=ts)
+        follow = await trellis.ask(
+            LIAM,
+            "sales",
+            "Can a customer return unused gear after 30 days?",
+            mention=False,
+            thread_ts=ts,
+        )
         await trellis.sandbox.wait_for_message(
-            sales.id, lambda m: m.bot_id is not None and m.thread_ts == ts and m.ts > follow
-            and "Looking through" not in (m.text or ""), 10)
+            sales.id,
+            lambda m: (
+                m.bot_id is not None
+                and m.thread_ts == ts
+                and m.ts > follow
+                and "Looking through" not in (m.text or "")
+            ),
+            10,
+        )
 
         # The first request after the follow-up is the channel's answer (the asker's fuller
         # private answer may draw on the earlier turn; the channel's may not).
@@ -74,8 +88,9 @@ async def test_a_follow_up_does_not_give_the_model_an_answer_still_held_for_revi
     daniel = "daniel.okafor@northwind.example"
     async with running_trellis(tmp_path, configure=configure) as trellis:
         shared = trellis.channel("partners-shared")  # shared with a partner: answers are held
-        ts = await trellis.ask(daniel, "partners-shared",
-                               "Can a customer return unused gear after 30 days?")
+        ts = await trellis.ask(
+            daniel, "partners-shared", "Can a customer return unused gear after 30 days?"
+        )
         held = await trellis.answer_in_thread("partners-shared", ts)
         assert "needs a check by a reviewer" in json.dumps(held.blocks)
         async with trellis.services.database.session() as session:
@@ -84,11 +99,19 @@ async def test_a_follow_up_does_not_give_the_model_an_answer_still_held_for_revi
         assert earlier.answer.strip() and earlier.status == "answered"
         asked = len(claude.message_requests)
 
-        follow = await trellis.ask(daniel, "partners-shared", "What about gear used outdoors?",
-                                   mention=False, thread_ts=ts)
+        follow = await trellis.ask(
+            daniel, "partners-shared", "What about gear used outdoors?", mention=False, thread_ts=ts
+        )
         await trellis.sandbox.wait_for_message(
-            shared, lambda m: m.bot_id is not None and m.thread_ts == ts and m.ts > follow
-            and "Looking through" not in (m.text or ""), 10)
+            shared,
+            lambda m: (
+                m.bot_id is not None
+                and m.thread_ts == ts
+                and m.ts > follow
+                and "Looking through" not in (m.text or "")
+            ),
+            10,
+        )
 
         prompt = json.dumps(claude.message_requests[asked].body)
         assert json.dumps(earlier.answer)[1:-1] not in prompt
