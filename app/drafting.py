@@ -1,6 +1,7 @@
 """Writing a workflow's draft: the same retrieval, access rules and backends as answers.
 
-The draft draws only on documents the requester may see (their own AccessScope), and the
+The draft draws only on documents that the requester and everyone who will read its
+approval card (the members of the workflow's approvals channel) may see, and the
 workspace's prompt for the workflow (`prompts/<name>.md`) is filled with the request's
 fields and given to the answerer as instructions. When the documents support nothing,
 the draft is a plain summary of the request, so an approver always has something to read.
@@ -12,10 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app import budgets
+from app import access, budgets
 from app.answering.citations import verify_citations
 from app.answering.prompts import render
 from app.domain import AccessScope, Citation, Passage, Person, Usage
+from app.errors import SlackUnavailable
 from app.knowledge.search import search
 from app.rules import ApprovalRequirement, DraftFacts, Workflow
 from app.services import Services
@@ -57,12 +59,26 @@ async def allowed_passages(
         and workflow.inputs.get(name) is not None
         and workflow.inputs[name].type in ("string", "text", "choice")
     )
-    return await search(
-        services.database,
-        query=query,
-        scope=AccessScope.for_person(person),
-        limit=services.retrieval_limit,
-    )
+    scope = await readers_scope(services, person=person, channel=workflow.channel)
+    return await search(services.database, query=query, scope=scope,
+                        limit=services.retrieval_limit)
+
+
+async def readers_scope(services: Services, *, person: Person, channel: str | None) -> AccessScope:
+    """What `person` and every member of `channel` (an approvals channel) may all see.
+
+    Without a channel (or without Slack) only the person reads the draft. A channel that
+    cannot be found fails the request rather than risk showing the card to anyone.
+    """
+    if not channel or services.slack is None or not hasattr(services.slack, "channel_id"):
+        return AccessScope.for_person(person)
+    channel_id = await services.slack.channel_id(channel)
+    if channel_id is None:
+        raise SlackUnavailable(f"Trellis cannot find the approvals channel {channel}; "
+                               "ask an admin to check rules.yml and invite Trellis there.")
+    audience = await access.audience_for(asker=person, channel=await services.slack.channel(channel_id),
+                                         slack=services.slack, identity=services.identity)
+    return audience.scope
 
 
 async def compose(

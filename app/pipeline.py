@@ -139,10 +139,17 @@ async def answer_question(services: Services, question: Question) -> Outcome:
             private = None
     timer.lap("answer")
 
-    # 5. Review: an answer the rules mark as sensitive waits for a reviewer.
-    held = public.status == AnswerStatus.ANSWERED and review.needs_review(
-        services, person=person, channel=question.channel, text=public.text,
-        confidence=public.confidence, citations=public.citations, passages=passages)
+    # 5. Review: an answer the rules mark as sensitive waits for a reviewer, and rests only
+    #    on sources the reviewers may read too (otherwise it is answered from fewer).
+    held = _needs_review(services, person, question, public, passages)
+    if held:
+        reviewers = await review.reviewers_scope(services, person=person)
+        readable = [p for p in passages if reviewers.allows(p.access)]
+        if len(readable) < len(passages):
+            passages = readable
+            public = await _compose(services, question.text, passages, history, audience.scope,
+                                    route)
+            held = _needs_review(services, person, question, public, passages)
     status = public.status if not private else AnswerStatus.ANSWERED
     status = AnswerStatus.NEEDS_APPROVAL if held else status
 
@@ -192,6 +199,13 @@ async def _compose(services: Services, text: str, passages: Sequence[Passage],
                      scope_label=scope.label, **facts)
     return Reply(AnswerStatus.ANSWERED, model_answer.text, tuple(kept),
                  model_answer.confidence, owners=owners, scope_label=scope.label, **facts)
+
+
+def _needs_review(services: Services, person: Person, question: Question, reply: Reply,
+                  passages: Sequence[Passage]) -> bool:
+    return reply.status == AnswerStatus.ANSWERED and review.needs_review(
+        services, person=person, channel=question.channel, text=reply.text,
+        confidence=reply.confidence, citations=reply.citations, passages=passages)
 
 
 def _adds_sources(fuller: Sequence[Passage], passages: Sequence[Passage]) -> bool:

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import structlog
 
+from app import drafting
 from app.approvals import Timing
-from app.domain import Citation, Passage, Person
+from app.domain import AccessScope, Citation, Passage, Person
 from app.rules import DraftFacts
 from app.services import Services
 from app.slack_api import SlackChannel
@@ -40,6 +41,13 @@ def needs_review(
     return services.workspace.rulebook.answer_needs_review(
         requester=person, channel=channel, draft=facts
     )
+
+
+async def reviewers_scope(services: Services, *, person: Person) -> AccessScope:
+    """What the asker and every member of the reviewers' channel may all see: a held answer
+    may rest only on that, or the review card would show reviewers what they may not read."""
+    return await drafting.readers_scope(services, person=person,
+                                        channel=services.workspace.rulebook.rules.answers.channel)
 
 
 async def hold_answer(

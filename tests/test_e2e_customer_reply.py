@@ -28,6 +28,7 @@ from tests.workflow_helpers import (
 
 SAM = "sam.ortiz@northwind.example"  # support agent
 ROSA = "rosa.delgado@northwind.example"  # support lead
+LIAM = "liam.carter@northwind.example"  # sales rep
 KENJI = "kenji.watanabe@northwind.example"  # support agent
 CONTACT = "purchasing@alpine-co.example"
 QUESTION = "Two Ridgeline 4P tents arrived without pole bags again. What happens now?"
@@ -258,3 +259,21 @@ async def test_with_the_demo_connectors_and_no_peer_running_the_action_dead_lett
         await wait_for_text(trellis, "support", "Trellis could not send email to")
         updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
         assert "an action failed" in blocks_text(updated.blocks)
+
+
+async def test_a_held_answer_rests_only_on_sources_its_reviewers_may_read(tmp_path):
+    # Liam (sales) asks about returns and wholesale discounts. The return policy is tagged for
+    # review, so the answer goes to #support-approvals, whose support leads may not read the
+    # sales-only discount guidelines: the card must not show them.
+    async with running_trellis(tmp_path, background=FAST) as trellis:
+        ts = await trellis.ask(LIAM, "sales", "Within how many days can unused gear be returned, "
+                               "and what volume discount can a wholesale account get?")
+        await trellis.answer_in_thread("sales", ts)
+        [question] = await audit(trellis.services, "question")
+        assert question.payload["status"] == "needs_approval"
+        card = await card_in(trellis, "support-approvals")
+        shown = f"{card.text} {blocks_text(card.blocks)}"
+        assert "Return Policy" in shown
+        assert "Wholesale Discount Guidelines" not in shown
+        for message in trellis.sandbox.messages(trellis.channel("support-approvals")):
+            assert "Wholesale Discount Guidelines" not in blocks_text(message.blocks)

@@ -326,3 +326,15 @@ async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tm
             for o in ("retried", "dead_lettered", "done")
         }
         assert outcomes == {"retried": FAST.max_attempts - 1, "dead_lettered": 1, "done": 1}
+
+
+async def test_a_draft_uses_only_sources_every_reader_of_its_card_may_see(tmp_path):
+    # #deal-approvals includes finance, who may not read the sales-only guidelines, so the
+    # draft on the card must not quote or name them.
+    async with running_trellis(tmp_path) as trellis:
+        await request(trellis, LIAM, discount(30))
+        card = await card_in(trellis, "deal-approvals")
+        shown = f"{card.text} {blocks_text(card.blocks)}"
+        assert "Wholesale Discount Guidelines" not in shown
+        assert "Quoting and Order Terms" not in shown
+        assert "Alpine Co." in shown  # the request itself is on the card
