@@ -146,6 +146,7 @@ async def test_the_scheduler_expires_drafts_on_its_own(tmp_path):
         await background.start()
         try:
             await until_state(trellis, draft.id, DraftState.EXPIRED, within=10)
+            # The requester is told by the same job run; let it finish before stopping.
+            await wait_for_text(trellis, "support", "expired: nobody decided in time")
         finally:
             await background.stop()
-        await wait_for_text(trellis, "support", "expired: nobody decided in time")
