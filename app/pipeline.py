@@ -181,8 +181,7 @@ async def _compose(services: Services, text: str, passages: Sequence[Passage],
     model_answer: ModelAnswer | None = None
     if passages:
         model_answer = await route.answerer.answer(
-            question=text, passages=passages, history=history,
-            instructions=services.answer_instructions, model=route.model)
+            question=text, passages=passages, history=history, model=route.model)
         if route.note:
             model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
     owners = _owners(passages, services)

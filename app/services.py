@@ -58,11 +58,6 @@ class Services:
         return self.workspace.config.models.answer
 
     @property
-    def answer_instructions(self) -> str | None:
-        # The workspace's answer prompt is built into the answerer (see build_answerer).
-        return None
-
-    @property
     def admins_hint(self) -> str:
         return admins_hint(self.workspace)
 
