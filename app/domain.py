@@ -102,6 +102,10 @@ class Passage:
     access: tuple[str, ...] = ()
     heading: str | None = None
     """The section heading the chunk sits under, when the document has one."""
+    similarity: float = 0.0
+    """Cosine similarity of the question with the chunk's best segment (0 without vectors)."""
+    segment_scores: tuple[tuple[int, int, float], ...] = ()
+    """(start, end, similarity) of each segment of `text`: which sentences carry the match."""
 
 
 @dataclass(frozen=True)

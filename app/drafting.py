@@ -61,7 +61,7 @@ async def allowed_passages(
     )
     scope = await readers_scope(services, person=person, channel=workflow.channel)
     return await search(services.database, query=query, scope=scope,
-                        limit=services.retrieval_limit)
+                        limit=services.retrieval_limit, mode=services.retrieval_mode)
 
 
 async def readers_scope(services: Services, *, person: Person, channel: str | None) -> AccessScope:

@@ -161,7 +161,8 @@ async def run_evals(
         database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'eval.db'}")
         try:
             await upgrade(database)
-            await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+            await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
+                         retrieval=workspace.config.retrieval)
             if production is not None:
                 await copy_tables(production, database, CARRIED_TABLES)
             directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))

@@ -44,8 +44,10 @@ async def upgrade_database(settings: Settings) -> None:
 async def sync_knowledge(database: Database, workspace: Workspace, *, only: Path | None = None,
                          console: Console | None = None) -> IngestReport:
     """Bring the index in line with the workspace's knowledge/ (only what changed)."""
+    retrieval = workspace.config.retrieval
     if console is None or not console.is_terminal:
-        return await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root, only=only)
+        return await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
+                            only=only, retrieval=retrieval)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Indexing documents", total=None)
 
@@ -53,7 +55,7 @@ async def sync_knowledge(database: Database, workspace: Workspace, *, only: Path
             progress.update(task, completed=done, total=total)
 
         return await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                            only=only, progress=advance)
+                            only=only, progress=advance, retrieval=retrieval)
 
 
 async def ingest_workspace(settings: Settings, *, only: Path | None = None,

@@ -18,7 +18,6 @@ from typing import Any
 from app import access, budgets, drafting, feedback, review
 from app.actions import plan
 from app.answering.citations import verify_citations
-from app.answering.corpus import with_corpus_statistics
 from app.approvals import Timing
 from app.db.models.records import PostedAnswer
 from app.db.repositories.records import AnswerRepository
@@ -114,17 +113,14 @@ async def answer_question(services: Services, question: Question) -> Outcome:
                                          private=question.private)
     history = await _thread_history(services, question, audience.scope)
     query = " ".join([*(t.question for t in history[-1:]), question.text])
+    # Search also measures how specific each word is, and how well the best passage
+    # matches, across everything this audience may see (for confidence).
     passages = await search(services.database, query=query, scope=audience.scope,
-                            limit=services.retrieval_limit)
-    # How specific each word is across everything this audience may see (for confidence).
-    passages = await with_corpus_statistics(services.database, passages, question=query,
-                                            scope=audience.scope)
+                            limit=services.retrieval_limit, mode=services.retrieval_mode)
     fuller: Sequence[Passage] = ()
     if audience.narrower_than_asker:
         fuller = await search(services.database, query=query, scope=audience.asker_scope,
-                              limit=services.retrieval_limit)
-        fuller = await with_corpus_statistics(services.database, fuller, question=query,
-                                              scope=audience.asker_scope)
+                              limit=services.retrieval_limit, mode=services.retrieval_mode)
     timer.lap("retrieval")
 
     # 3. Business rules, 4. AI output: answer from the allowed passages only, and check it.

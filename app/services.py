@@ -54,6 +54,10 @@ class Services:
         return self.workspace.config.answers.min_confidence
 
     @property
+    def retrieval_mode(self) -> str:
+        return self.workspace.config.retrieval
+
+    @property
     def answer_model(self) -> str | None:
         return self.workspace.config.models.answer
 

@@ -102,6 +102,8 @@ class TrellisConfig(_Strict):
     models: ModelsConfig = ModelsConfig()
     budgets: BudgetsConfig = BudgetsConfig()
     evals: EvalsConfig = EvalsConfig()
+    retrieval: Literal["hybrid", "keyword"] = "hybrid"
+    """hybrid: keyword and meaning (a local embedding model); keyword: words only."""
 
     def principal_refs(self) -> Iterator[tuple[Loc, str]]:
         for i, p in enumerate(self.admins):

@@ -1,37 +1,44 @@
 """Answer quality of the offline path on every corpus with a question set.
 
-    python3 bench/answer_quality.py [--verbose] [--corpus NAME]
+    python3 bench/answer_quality.py [--verbose] [--corpus NAME] [--postgres URL]
+                                    [--retrieval] [--curve] [--dump FILE]
 
-Each corpus is a workspace: the held-out ones in tests/data/workspaces/*/ (questions in
-their questions.yml) and the bundled demo (its evals/golden.yml). Every question is asked
-as its asker would ask it, through the real pipeline (`answer_question`: identity, access,
-retrieval, the extractive answerer, the confidence threshold), against a fresh SQLite
-index of the corpus. Nothing is tuned per corpus: every workspace runs with its own
-trellis.yml.
+Corpora (tests/question_sets.py): the real public ones in bench/corpora/*/ (text nobody on
+the team wrote, questions written blind), the held-out ones the team wrote in
+tests/data/workspaces/*/, and the bundled demo. Every question is asked as its asker would
+ask it, through the real pipeline (`answer_question`: identity, access, retrieval, the
+extractive answerer, the "I don't know" gate), against a fresh index of the corpus.
+Nothing is tuned per corpus: every workspace runs with its own trellis.yml.
 
-Per corpus it prints:
+The pipeline runs with the gate's threshold at 0 so every case gets its would-be answer
+and confidence; each figure then applies a threshold afterwards (the workspace's own
+`answers.min_confidence` for the main table), so one run gives the whole curve.
 
-    status      accuracy, and precision / recall of `answered` (an answer that should not
-                have been given costs precision; a missed answer costs recall)
-    sources     precision / recall of cited documents against the expected ones
-    facts       answered cases whose answer contains every expected fact
-    leaks       cases where the output showed a reader anything outside their access: a
-                restricted fact of the case (`never_text`), a citation of a hidden document,
-                or a sentence of one
-
-The question-set format is described in tests/question_sets.py. Cases marked `known_gap`
-count like any other: the figures include them.
+Per corpus:
+    right      answerable cases answered citing a gold source, with every expected fact
+    refused    unanswerable (and restricted) cases that got `no_answer`
+    wrong src  answers given (by status) that cite a document outside the case's gold
+               sources (any citation, for a case that should have had no answer)
+    leaks      cases that showed a reader anything outside their access
+    --retrieval  hit@1, hit@5 and MRR of the first gold document among what the asker may
+                 see, by keyword, meaning (dense) and both (hybrid)
+    --curve      for each threshold: answered right / answered wrong / wrongly refused
+    --postgres   the same run on PostgreSQL too, and how often the two agree
+    --dump       one JSON line per case with the gate's inputs, for fitting it
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import re
 import sys
 import tempfile
+import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,35 +52,95 @@ from tests.question_sets import (  # noqa: E402
     cited,
     demo_corpus,
     held_out_corpora,
-    overall_status,
-    problems,
+    real_corpora,
 )
 
 LEAK_MIN_CHARS = 40
 """A hidden document's sentence shorter than this is too generic to count as leaked."""
-
-
-# --- running a corpus --------------------------------------------------------------------
+CURVE = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8)
+MODES = ("keyword", "dense", "hybrid")
 
 
 @dataclass
 class Outcome:
     case: Case
     result: dict[str, Any]
-    problems: list[str]
     leaked_docs: list[str] = field(default_factory=list)
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    features: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def leaked(self) -> bool:
-        return bool(self.leaked_docs) or any(p.startswith("LEAK") for p in self.problems)
+    def replies(self) -> list[dict[str, Any]]:
+        private = self.result.get("private")
+        return [self.result, *([private] if private else [])]
+
+    def answered_at(self, threshold: float) -> list[dict[str, Any]]:
+        """The replies that would have been given as answers at `threshold`."""
+        return [r for r in self.replies() if r["citations"] and r["confidence"] > 0
+                and r["confidence"] >= threshold]
+
+    def judge(self, threshold: float) -> str:
+        """right | wrong | refused_ok | refused_wrong | other, at `threshold`."""
+        if self.result["status"] == "refused":
+            return "refused_ok" if self.case.expect_status == "refused" else "other"
+        given = self.answered_at(threshold)
+        expect = self.case.expect_status
+        if not given:
+            return "refused_wrong" if expect == "answered" else "refused_ok"
+        if expect != "answered":
+            return "wrong"
+        docs = {c["doc_id"] for r in given for c in r["citations"]}
+        text = " ".join(r["answer"] for r in given).casefold()
+        gold = set(self.case.expect_sources)
+        facts = all(t.casefold() in text for t in self.case.expect_text)
+        if gold and not docs & gold:
+            return "wrong"
+        return "right" if facts else "other"
+
+    def wrong_source(self, threshold: float) -> bool:
+        given = self.answered_at(threshold)
+        docs = {c["doc_id"] for r in given for c in r["citations"]}
+        gold = set(self.case.expect_sources)
+        return bool(given) and (self.case.expect_status != "answered" or bool(docs - gold))
 
 
-async def run_corpus(corpus: Corpus) -> list[Outcome]:
+# --- running a corpus --------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def scratch_database(postgres: str | None):
+    from app.db.migrate import upgrade
+    from app.db.session import Database
+
+    if postgres is None:
+        with tempfile.TemporaryDirectory(prefix="trellis-bench-") as scratch:
+            database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}")
+            await upgrade(database)
+            try:
+                yield database
+            finally:
+                await database.dispose()
+        return
+    import asyncpg
+
+    name = f"trellis_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(postgres)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    base = postgres.rsplit("/", 1)[0]
+    database = Database(f"{base}/{name}")
+    try:
+        await upgrade(database)
+        yield database
+    finally:
+        await database.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def run_corpus(corpus: Corpus, *, postgres: str | None = None,
+                     retrieval: bool = False) -> list[Outcome]:
     """Ask every case of `corpus` through the real pipeline, in a scratch database."""
     from app import access
     from app.config import Settings
-    from app.db.migrate import upgrade
-    from app.db.session import Database
     from app.knowledge.ingest import ingest
     from app.operations import offline_services
     from app.pipeline import Question, answer_question
@@ -81,36 +148,60 @@ async def run_corpus(corpus: Corpus) -> list[Outcome]:
     from app.workspace import load_workspace
 
     workspace = load_workspace(corpus.workspace)
+    # Every would-be answer is kept; thresholds are applied afterwards (see the docstring).
+    answers = workspace.config.answers.model_copy(update={"min_confidence": 0.0})
+    workspace = replace(workspace, config=workspace.config.model_copy(update={"answers": answers}))
     outcomes = []
-    with tempfile.TemporaryDirectory(prefix="trellis-bench-") as scratch:
-        database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'bench.db'}")
-        try:
-            await upgrade(database)
-            await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
-            services = offline_services(Settings(workspace=corpus.workspace), workspace, database)
-            for case in corpus.cases:
-                person = workspace.directory.by_email(case.asker)
-                channel = (await services.slack.channel(case.channel) if case.channel
-                           else SlackChannel(id="bench", name="bench", is_im=True))
-                outcome = await answer_question(services, Question(
-                    text=case.question, channel=channel, person=person,
-                    slack_user_id=person.slack_id if person else f"bench:{case.asker}"))
-                result = _as_json(outcome)
-                leaked: list[str] = []
-                if person is not None:
-                    audience = await access.audience_for(
-                        asker=person, channel=channel, slack=services.slack,
-                        identity=services.identity)
-                    leaked = await _hidden_shown(database, outcome, audience)
-                outcomes.append(Outcome(case, result, problems(case, result), leaked))
-        finally:
-            await database.dispose()
+    async with scratch_database(postgres) as database:
+        await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
+                     retrieval=workspace.config.retrieval)
+        services = offline_services(Settings(workspace=corpus.workspace), workspace, database)
+        for case in corpus.cases:
+            person = workspace.directory.by_email(case.asker)
+            channel = (await services.slack.channel(case.channel) if case.channel
+                       else SlackChannel(id="bench", name="bench", is_im=True))
+            outcome = await answer_question(services, Question(
+                text=case.question, channel=channel, person=person,
+                slack_user_id=person.slack_id if person else f"bench:{case.asker}"))
+            found = Outcome(case, _as_json(outcome))
+            if person is not None:
+                audience = await access.audience_for(
+                    asker=person, channel=channel, slack=services.slack,
+                    identity=services.identity)
+                found.leaked_docs = await _hidden_shown(database, outcome, audience)
+                found.features = await _gate_inputs(database, case.question, audience.scope)
+                if retrieval and case.expect_sources:
+                    found.ranks = await _ranks(database, case, audience.asker_scope)
+            outcomes.append(found)
     return outcomes
+
+
+async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
+    from app.knowledge.search import RetrievalMode, search
+
+    ranks: dict[str, int | None] = {}
+    for mode in MODES:
+        found = await search(
+            database, query=case.question, scope=scope, limit=20,
+            mode=RetrievalMode.KEYWORD if mode == "keyword" else RetrievalMode.HYBRID,
+            fusion="dense" if mode == "dense" else "rrf")
+        docs = list(dict.fromkeys(p.doc_id for p in found))
+        ranks[mode] = next((i + 1 for i, d in enumerate(docs) if d in case.expect_sources),
+                           None)
+    return ranks
+
+
+async def _gate_inputs(database, question: str, scope) -> dict[str, float]:
+    from app.answering.gate import gate_inputs
+    from app.knowledge.search import search
+
+    passages = await search(database, query=question, scope=scope)
+    return gate_inputs(question, passages).as_dict()
 
 
 def _as_json(outcome) -> dict[str, Any]:
     def reply(r) -> dict[str, Any]:
-        return {"status": r.status.value, "answer": r.text, "confidence": round(r.confidence, 3),
+        return {"status": r.status.value, "answer": r.text, "confidence": round(r.confidence, 4),
                 "citations": [c.as_dict() for c in r.citations]}
 
     result = reply(outcome.public)
@@ -155,118 +246,100 @@ def _sentences(text: str) -> list[str]:
 # --- scoring -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scores:
-    cases: int
-    status_accuracy: float
-    answered_precision: float
-    answered_recall: float
-    source_precision: float
-    source_recall: float
-    facts: str
-    leaks: int
-    failed: tuple[str, ...]
+def _share(hit: int, total: int) -> str:
+    return f"{hit / total:.3f}" if total else "  -  "
 
 
-def score(outcomes: Sequence[Outcome]) -> Scores:
-    def ratio(hit: int, total: int) -> float:
-        return round(hit / total, 3) if total else 1.0
-
-    statuses = [(o.case.expect_status, overall_status(o.result)) for o in outcomes]
-    answered = [e for e, got in statuses if got == "answered"]
-    expected_answered = [got for e, got in statuses if e == "answered"]
-    hits = sum(len(set(cited(o.result)) & set(o.case.expect_sources)) for o in outcomes)
-    cited_total = sum(len(cited(o.result)) for o in outcomes)
-    expected_total = sum(len(set(o.case.expect_sources)) for o in outcomes)
-    with_facts = [o for o in outcomes if o.case.expect_text and o.case.expect_status == "answered"]
-    facts_ok = sum(1 for o in with_facts if not any("answer lacks" in p or p.startswith("status")
-                                                    for p in o.problems))
-    return Scores(
-        cases=len(outcomes),
-        status_accuracy=ratio(sum(e == got for e, got in statuses), len(statuses)),
-        answered_precision=ratio(answered.count("answered"), len(answered)),
-        answered_recall=ratio(expected_answered.count("answered"), len(expected_answered)),
-        source_precision=ratio(hits, cited_total),
-        source_recall=ratio(hits, expected_total),
-        facts=f"{facts_ok}/{len(with_facts)}",
-        leaks=sum(1 for o in outcomes if o.leaked),
-        failed=tuple(o.case.id for o in outcomes if o.problems or o.leaked),
-    )
+def summary(outcomes: Sequence[Outcome], threshold: float) -> dict[str, Any]:
+    answerable = [o for o in outcomes if o.case.expect_status == "answered"]
+    declinable = [o for o in outcomes if o.case.expect_status == "no_answer"]
+    given = [o for o in outcomes if o.answered_at(threshold)]
+    return {
+        "cases": len(outcomes),
+        "right": _share(sum(o.judge(threshold) == "right" for o in answerable), len(answerable)),
+        "refused": _share(sum(not o.answered_at(threshold) for o in declinable), len(declinable)),
+        "wrong_src": _share(sum(o.wrong_source(threshold) for o in given), len(given)),
+        "leaks": sum(1 for o in outcomes if o.leaked_docs),
+        "n": f"{len(answerable)}/{len(declinable)}",
+    }
 
 
-def by_kind(outcomes: Sequence[Outcome]) -> dict[str, str]:
-    kinds: dict[str, list[Outcome]] = {}
-    for outcome in outcomes:
-        kinds.setdefault(outcome.case.kind, []).append(outcome)
-    return {kind: f"{sum(not (o.problems or o.leaked) for o in group)}/{len(group)}"
-            for kind, group in sorted(kinds.items())}
+def retrieval_table(outcomes: Sequence[Outcome]) -> dict[str, tuple[float, float, float]]:
+    ranked = [o for o in outcomes if o.ranks]
+    table = {}
+    for mode in MODES:
+        ranks = [o.ranks.get(mode) for o in ranked]
+        if not ranks:
+            continue
+        table[mode] = (sum(r == 1 for r in ranks) / len(ranks),
+                       sum(r is not None and r <= 5 for r in ranks) / len(ranks),
+                       sum(1 / r for r in ranks if r) / len(ranks))
+    return table
 
 
-THRESHOLDS = (0.25, 0.30, 0.35, 0.40, 0.45)
-
-
-def threshold_sweep(outcomes: Sequence[Outcome]) -> dict[float, float]:
-    """Status accuracy had `answers.min_confidence` been each of `THRESHOLDS`.
-
-    A reply counts as answered when its confidence reaches the threshold: the pipeline
-    turns any reply below `min_confidence` into `no_answer`, and the answerer gives
-    confidence 0 when it has nothing to quote. (A several-part question keeps the parts
-    the answerer itself found supported.)
-    """
-    def status_at(result: dict[str, Any], threshold: float) -> str:
-        if result["status"] == "refused":
-            return "refused"
-        replies = [result, *([result["private"]] if result.get("private") else [])]
-        supported = any(r["confidence"] > 0 and r["confidence"] >= threshold for r in replies)
-        return "answered" if supported else "no_answer"
-
-    judged = [o for o in outcomes if o.case.expect_status != "needs_approval"]
-    return {t: round(sum(status_at(o.result, t) == o.case.expect_status for o in judged)
-                     / len(judged), 3) for t in THRESHOLDS}
+def curve(outcomes: Sequence[Outcome]) -> list[tuple[float, float, float, float]]:
+    """(threshold, answered right, answered wrong, wrongly refused), shares of all cases."""
+    judged = [o for o in outcomes if o.case.expect_status in ("answered", "no_answer")]
+    rows = []
+    for t in CURVE:
+        verdicts = [o.judge(t) for o in judged]
+        rows.append((t, verdicts.count("right") / len(judged),
+                     verdicts.count("wrong") / len(judged),
+                     verdicts.count("refused_wrong") / len(judged)))
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", "-v", action="store_true", help="print every case")
     parser.add_argument("--corpus", action="append", help="only these corpora (repeatable)")
+    parser.add_argument("--postgres", help="also run on this PostgreSQL server URL")
+    parser.add_argument("--retrieval", action="store_true", help="hit@k and MRR by mode")
+    parser.add_argument("--curve", action="store_true", help="the no-answer curve")
+    parser.add_argument("--dump", type=Path, help="write the gate's inputs per case (JSONL)")
     args = parser.parse_args(argv)
-    everything = [*held_out_corpora(), demo_corpus()]
+    from app.workspace import load_workspace
+
+    everything = [*real_corpora(), *held_out_corpora(), demo_corpus()]
     selected = [c for c in everything if not args.corpus or c.name in args.corpus]
-    header = (f"{'corpus':8} {'cases':>5} {'status':>6} {'ans P':>6} {'ans R':>6} "
-              f"{'src P':>6} {'src R':>6} {'facts':>6} {'leaks':>5}  passed by kind")
-    lines = [header]
-    failures = []
-    everything_asked: list[Outcome] = []
+    print(f"{'corpus':14} {'db':8} {'right':>6} {'refused':>7} {'wrong src':>9} {'leaks':>5}"
+          f"  answerable/declinable")
+    dump = args.dump.open("w") if args.dump else None
     for corpus in selected:
-        outcomes = asyncio.run(run_corpus(corpus))
-        everything_asked += outcomes
-        s = score(outcomes)
-        kinds = ", ".join(f"{k} {v}" for k, v in by_kind(outcomes).items())
-        lines.append(f"{corpus.name:8} {s.cases:>5} {s.status_accuracy:>6.3f} "
-                     f"{s.answered_precision:>6.3f} {s.answered_recall:>6.3f} "
-                     f"{s.source_precision:>6.3f} {s.source_recall:>6.3f} {s.facts:>6} "
-                     f"{s.leaks:>5}  {kinds}")
-        for outcome in outcomes:
-            bad = outcome.problems + [f"LEAK of {d}" for d in outcome.leaked_docs]
-            if bad:
-                failures.append(f"{corpus.name}/{outcome.case.id}: {'; '.join(bad)}")
-            if args.verbose:
-                r = outcome.result
-                conf = r["confidence"]
-                private = r.get("private")
-                extra = f" private {private['confidence']}" if private else ""
-                mark = "FAIL" if bad else "ok  "
-                print(f"{mark} {corpus.name}/{outcome.case.id}: {overall_status(r)} "
-                      f"{conf}{extra} {cited(r)} | {outcome.case.question}")
-                if bad:
-                    print(f"       {r['answer'][:200]!r}")
-    print("\n".join(lines))
-    sweep = threshold_sweep(everything_asked)
-    print("\nStatus accuracy of all cases by min_confidence: "
-          + ", ".join(f"{t:.2f}: {a:.3f}" for t, a in sweep.items()))
-    if failures:
-        print("\nFailed cases:")
-        print("\n".join(f"  {f}" for f in failures))
+        threshold = load_workspace(corpus.workspace).config.answers.min_confidence
+        runs = {"sqlite": asyncio.run(run_corpus(corpus, retrieval=args.retrieval))}
+        if args.postgres:
+            runs["postgres"] = asyncio.run(run_corpus(corpus, postgres=args.postgres))
+        for db, outcomes in runs.items():
+            s = summary(outcomes, threshold)
+            print(f"{corpus.name:14} {db:8} {s['right']:>6} {s['refused']:>7} "
+                  f"{s['wrong_src']:>9} {s['leaks']:>5}  {s['n']}")
+        if args.postgres:
+            a, b = runs["sqlite"], runs["postgres"]
+            same = sum(x.judge(threshold) == y.judge(threshold) for x, y in zip(a, b, strict=True))
+            print(f"{'':14} {'agree':8} {same / len(a):.3f} of cases judged alike")
+        outcomes = runs["sqlite"]
+        if args.retrieval:
+            for mode, (h1, h5, mrr) in retrieval_table(outcomes).items():
+                print(f"{'':14}   {mode:8} hit@1 {h1:.3f}  hit@5 {h5:.3f}  MRR {mrr:.3f}")
+        if args.curve:
+            for t, right, wrong, refused in curve(outcomes):
+                print(f"{'':14}   t={t:.2f} right {right:.3f} wrong {wrong:.3f} "
+                      f"wrongly refused {refused:.3f}")
+        for o in outcomes:
+            verdict = o.judge(threshold)
+            if dump is not None:
+                dump.write(json.dumps({"corpus": corpus.name, "id": o.case.id,
+                                       "expect": o.case.expect_status, "verdict": verdict,
+                                       "confidence": o.result["confidence"],
+                                       "gold_rank": o.ranks.get("hybrid"),
+                                       **o.features}) + "\n")
+            if args.verbose and verdict not in ("right", "refused_ok"):
+                print(f"  {verdict:13} {corpus.name}/{o.case.id} conf {o.result['confidence']} "
+                      f"cited {cited(o.result)} | {o.case.question}")
+                print(f"                {o.result['answer'][:220]!r}")
+    if dump is not None:
+        dump.close()
     return 0
 
 

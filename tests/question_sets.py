@@ -24,6 +24,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKSPACES = ROOT / "tests" / "data" / "workspaces"
+REAL_CORPORA = ROOT / "bench" / "corpora"
+"""Real public documents nobody on the team wrote, with question sets written blind."""
 DEMO = ROOT / "app" / "demo"
 
 
@@ -75,6 +77,12 @@ def held_out_corpora() -> list[Corpus]:
             for path in sorted(WORKSPACES.glob("*/questions.yml"))]
 
 
+def real_corpora() -> list[Corpus]:
+    """Every workspace under bench/corpora/ (real public text) that has a questions.yml."""
+    return [Corpus(path.parent.name, path.parent, load_cases(path))
+            for path in sorted(REAL_CORPORA.glob("*/questions.yml"))]
+
+
 def demo_corpus() -> Corpus:
     """The bundled demo workspace with its golden set."""
     cases = [c for path in sorted((DEMO / "evals").glob("*.yml")) for c in load_cases(path)]
@@ -115,11 +123,11 @@ def problems(case: Case, result: dict[str, Any]) -> list[str]:
     if not case.expect_sources and docs:
         found.append(f"cited {docs}, expected none")
     answers = result["answer"] + " " + (result.get("private") or {}).get("answer", "")
-    absent = [t for t in case.expect_text if t not in answers]
+    absent = [t for t in case.expect_text if t.casefold() not in answers.casefold()]
     if absent and status == "answered":
         found.append(f"answer lacks {absent}")
-    shown = json.dumps(result, ensure_ascii=False)
-    leaked = [t for t in case.never_text if t in shown]
+    shown = json.dumps(result, ensure_ascii=False).casefold()
+    leaked = [t for t in case.never_text if t.casefold() in shown]
     if leaked:
         found.append(f"LEAK {leaked}")
     return found

@@ -422,10 +422,11 @@ def test_light_stemming_meets_common_forms():
 
 
 def test_compounds_meet_however_they_are_spelled():
-    assert "carryover" in question_terms("What is the carryover?")
-    assert "carryover" in content_terms("Up to 5 days carry over.")
-    assert "carryover" in content_terms("The carry-over rule")
-    assert question_terms("Who approves my time off?") == ["approv", "timeoff"]
+    carryover = stem("carryover")
+    assert carryover in question_terms("What is the carryover?")
+    assert carryover in content_terms("Up to 5 days carry over.")
+    assert carryover in content_terms("The carry-over rule")
+    assert question_terms("Who approves my time off?") == [stem("approves"), stem("timeoff")]
 
 
 def test_numbers_ignore_years_and_read_thousands():

@@ -143,8 +143,9 @@ async def test_a_sentence_of_the_wrong_kind_is_not_an_answer():
 
 async def test_a_word_the_whole_corpus_uses_everywhere_counts_for_little():
     question = "How much OneDrive space do students get?"
-    rare = CorpusStatistics(documents=40, frequencies={"onedriv": 1, "student": 30, "spac": 0})
-    common = CorpusStatistics(documents=40, frequencies={"onedriv": 30, "student": 30, "spac": 0})
+    onedrive, student, space = stem("OneDrive".lower()), stem("students"), stem("space")
+    rare = CorpusStatistics(documents=40, frequencies={onedrive: 1, student: 30, space: 0})
+    common = CorpusStatistics(documents=40, frequencies={onedrive: 30, student: 30, space: 0})
     with_rare = await ask(question, RetrievedPassages([QUOTAS], rare))
     with_common = await ask(question, RetrievedPassages([QUOTAS], common))
     assert with_rare.confidence > with_common.confidence

@@ -1,13 +1,16 @@
-"""Corpus statistics count only what the audience may see, on SQLite and PostgreSQL."""
+"""Corpus statistics, gathered by search, count only what the audience may see, on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from app.answering.corpus import RetrievedPassages, corpus_of, with_corpus_statistics
+from app.answering.corpus import RetrievedPassages, corpus_of
 from app.answering.extractive import ExtractiveAnswerer
+from app.answering.text import stem
 from app.domain import AccessScope, Person
 from app.knowledge import ingest, search
+from app.knowledge.search import RetrievalMode
 
 OPS = Person(email="tom@port.example", name="Tom", groups=frozenset({"ops"}))
 HR = Person(email="wei@port.example", name="Wei", groups=frozenset({"hr"}))
@@ -34,9 +37,7 @@ def _write(root: Path) -> Path:
 
 async def _statistics(database, tmp_path, person: Person, question: str):
     await ingest(database, _write(tmp_path), workspace_root=tmp_path)
-    scope = AccessScope.for_person(person)
-    passages = await search(database, query=question, scope=scope)
-    return await with_corpus_statistics(database, passages, question=question, scope=scope)
+    return await search(database, query=question, scope=AccessScope.for_person(person))
 
 
 async def test_document_frequencies_count_only_documents_the_audience_may_see(database, tmp_path):
@@ -44,27 +45,28 @@ async def test_document_frequencies_count_only_documents_the_audience_may_see(da
     ops = await _statistics(database, tmp_path, OPS, question)
     assert isinstance(ops, RetrievedPassages)
     assert ops.corpus.documents == 3  # not the hidden merger note, not the draft
-    assert ops.corpus.frequencies["vessel"] == 2
-    assert ops.corpus.frequencies["lighthous"] == 0
-    assert ops.corpus.frequencies["merger"] == 0
-    hr = await with_corpus_statistics(
-        database, await search(database, query=question, scope=AccessScope.for_person(HR)),
-        question=question, scope=AccessScope.for_person(HR))
+    assert ops.corpus.frequencies[stem("vessels")] == 2
+    assert ops.corpus.frequencies[stem("lighthouse")] == 0
+    assert ops.corpus.frequencies[stem("merger")] == 0
+    hr = await search(database, query=question, scope=AccessScope.for_person(HR))
     assert hr.corpus.documents == 4
-    assert hr.corpus.frequencies["lighthous"] == 1
+    assert hr.corpus.frequencies[stem("lighthouse")] == 1
 
 
 async def test_a_compound_is_counted_as_written_and_by_its_words(database, tmp_path):
     retrieved = await _statistics(database, tmp_path, OPS, "Who gets locked out after failed sign-ins?")
     frequencies = retrieved.corpus.frequencies
-    assert frequencies["lockedout"] == 1
-    assert frequencies["lock"] == 1
-    assert frequencies["signin"] == 1
+    assert frequencies[stem("lockedout")] == 1
+    assert frequencies[stem("locked")] == 1
+    assert frequencies[stem("signin")] == 1
 
 
-async def test_nothing_retrieved_means_no_statistics_are_gathered(database, tmp_path):
-    retrieved = await _statistics(database, tmp_path, OPS, "cafeteria menu")
-    assert list(retrieved) == [] and corpus_of(retrieved) is None
+async def test_words_no_document_uses_are_counted_as_absent(database, tmp_path):
+    await ingest(database, _write(tmp_path), workspace_root=tmp_path)
+    retrieved = await search(database, query="cafeteria menu", scope=AccessScope.for_person(OPS),
+                             mode=RetrievalMode.KEYWORD)
+    assert list(retrieved) == []
+    assert corpus_of(retrieved).frequencies == {"cafeteria": 0, "menu": 0}
 
 
 async def test_the_confidence_does_not_depend_on_what_a_hidden_document_says(database, tmp_path):
@@ -74,8 +76,6 @@ async def test_the_confidence_does_not_depend_on_what_a_hidden_document_says(dat
     answers = []
     for name in ("Lighthouse", "Seagull"):
         question = f"Is {name} the code name of the plan for vessels?"
-        passages = await with_corpus_statistics(
-            database, await search(database, query=question, scope=scope),
-            question=question, scope=scope)
+        passages = await search(database, query=question, scope=scope)
         answers.append(await ExtractiveAnswerer().answer(question=question, passages=passages))
     assert answers[0].confidence == answers[1].confidence

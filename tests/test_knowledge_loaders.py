@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from app.answering.text import split_sentences
 from app.domain import DocumentStatus
 from app.errors import WorkspaceError
-from app.knowledge.loaders import load_document
+from app.knowledge.chunking import chunk_blocks
+from app.knowledge.loaders import load_document, render_row
 
 
 def _write(workspace: Path, relative: str, content: str | bytes) -> Path:
@@ -138,8 +140,8 @@ def test_markdown_tables_become_self_describing_rows_and_code_is_not_a_heading(t
     doc = _load(tmp_path, "tiers.md")
     assert [(b.kind, b.text) for b in doc.blocks] == [
         ("heading", "Tiers"),
-        ("row", "Tier: Gold; Response: 1 hour"),
-        ("row", "Tier: Silver; Response: 8 hours"),
+        ("row", "Tier: Gold; Response: 1 hour."),
+        ("row", "Tier: Silver; Response: 8 hours."),
         ("text", "# not a heading"),
     ]
 
@@ -147,7 +149,65 @@ def test_markdown_tables_become_self_describing_rows_and_code_is_not_a_heading(t
 def test_markdown_blockquotes_and_rules_are_plain_text(tmp_path):
     _write(tmp_path, "macros.md", "> Hi there,\n> thanks for writing.\n\n---\n\n- one\n- two\n")
     doc = _load(tmp_path, "macros.md")
-    assert [b.text for b in doc.blocks] == ["Hi there, thanks for writing.", "- one", "- two"]
+    assert [b.text for b in doc.blocks] == ["Hi there, thanks for writing.", "one", "two"]
+
+
+def test_a_markdown_table_reads_as_sentences_that_stay_whole(tmp_path):
+    _write(
+        tmp_path,
+        "legal/playbook.md",
+        "# Playbook\n\n"
+        "| Clause | Standard position | Fallback |\n"
+        "|---|---|---|\n"
+        "| 10. Limitation of liability | Capped at fees paid in 12 months | 24 months |\n"
+        "| 11. Governing law | **English** law | Law of `Ireland` |\n"
+        "| 12. Term | 3 years. Renews yearly. | |\n"
+        "| 13. Notices | Email to a \\| b | Post |\n",
+    )
+    doc = _load(tmp_path, "legal/playbook.md")
+    rows = [b.text for b in doc.blocks if b.kind == "row"]
+    assert rows == [
+        "10. Limitation of liability: Standard position: Capped at fees paid in 12 months; "
+        "Fallback: 24 months.",
+        "11. Governing law: Standard position: English law; Fallback: Law of Ireland.",
+        "Clause: 12. Term; Standard position: 3 years. Renews yearly.",
+        "13. Notices: Standard position: Email to a | b; Fallback: Post.",
+    ]
+    # The answerer quotes sentence by sentence: each rendered row is exactly one unit,
+    # even with a full stop inside a value, and is never merged with the next row.
+    (chunk,) = chunk_blocks(doc.blocks, title=doc.title)
+    units = split_sentences(chunk.text)
+    assert [(u.kind, u.text) for u in units] == [("row", row) for row in rows]
+
+
+def test_nested_lists_links_and_markup_flatten_to_plain_text(tmp_path):
+    _write(
+        tmp_path,
+        "it/setup.md",
+        "Set up\n======\n\n"
+        "1. Open the [portal](https://portal.example) and *sign in*.\n"
+        "2. Pick a plan:\n"
+        "   - **Basic**, see ![the chart](chart.png)\n"
+        "   - Pro, run `setup --pro`\n"
+        "     with admin rights\n\n"
+        "Call us on\\\n0800 123 &amp; ask for <em>Ana</em>.\n\n"
+        "<div><p>Raw <b>HTML</b> block</p></div>\n\n"
+        "    indented code\n"
+        "## Notes ##\n",
+    )
+    doc = _load(tmp_path, "it/setup.md")
+    assert [(b.kind, b.text, b.level) for b in doc.blocks] == [
+        ("heading", "Set up", 1),
+        ("text", "1. Open the portal and sign in.", 0),
+        ("text", "2. Pick a plan:", 0),
+        ("text", "Basic, see the chart", 0),
+        ("text", "Pro, run setup --pro with admin rights", 0),
+        ("text", "Call us on 0800 123 & ask for Ana.", 0),
+        ("text", "Raw HTML block", 0),
+        ("text", "indented code", 0),
+        ("heading", "Notes", 2),
+    ]
+    assert doc.title == "Set up"
 
 
 @pytest.mark.parametrize(
@@ -170,6 +230,26 @@ def test_broken_front_matter_names_file_line_and_problem(tmp_path, front_matter,
     assert error.line == line
     assert problem in error.problem
     assert str(error).startswith(f"knowledge/hr/pto.md:{line}: ")
+
+
+def test_front_matter_lines_count_from_the_top_of_the_file(tmp_path):
+    # A blank line after the opening --- and Windows line endings must not shift lines.
+    _write(
+        tmp_path,
+        "hr/pto.md",
+        "---\r\n\r\ntitle: PTO\r\nowner: hr\r\nstatus: old\r\n---\r\n# PTO\r\n",
+    )
+    with pytest.raises(WorkspaceError) as caught:
+        _load(tmp_path, "hr/pto.md")
+    assert (caught.value.file, caught.value.line) == ("knowledge/hr/pto.md", 5)
+    assert "status" in caught.value.problem
+
+
+def test_front_matter_is_split_off_and_the_body_is_read(tmp_path):
+    _write(tmp_path, "a.md", "---\ntitle: A\n---\nBody text.\n\n---\n\nMore text.\n")
+    doc = _load(tmp_path, "a.md")
+    assert doc.title == "A"
+    assert [b.text for b in doc.blocks] == ["Body text.", "More text."]
 
 
 def test_impossible_date_is_an_error_naming_the_file(tmp_path):
@@ -227,9 +307,41 @@ def test_html_keeps_visible_text_and_drops_scripts_and_styles(tmp_path):
         ("text", "Every product has a 2-year warranty."),
         ("text", "Order number"),
         ("text", "Two photos"),
-        ("row", "Tier: Gold; Days: 2"),
+        ("row", "Tier: Gold; Days: 2."),
     ]
     assert "secret" not in doc.text and "hidden" not in doc.text and "color" not in doc.text
+
+
+def test_html_page_with_a_table_scripts_and_navigation(tmp_path):
+    _write(
+        tmp_path,
+        "support/sla.html",
+        "<!doctype html><html><head><title>SLA</title>"
+        "<script>var token = 'secret';</script></head><body>"
+        "<nav><a href='/'>Home</a> | <a href='/help'>Help</a></nav>"
+        "<header><h1>Service levels</h1></header>"
+        "<main><p>Response   times\n are <a href='#t'>below</a>.</p>"
+        "<table><caption>Tiers</caption>"
+        "<thead><tr><th>Tier</th><th>First response</th><th>Resolution</th></tr></thead>"
+        "<tbody><tr><th>Gold</th><td>1 hour</td><td>1 <b>business</b> day</td></tr>"
+        "<tr><td>Silver</td><td>8 hours<br>(weekdays)</td><td></td></tr>"
+        "<tr><td> </td><td></td><td></td></tr></tbody></table>"
+        "<table><tr><td>Rome</td><td>Italy</td></tr></table>"
+        "<!-- internal note --><noscript>Enable JavaScript</noscript></main>"
+        "<footer>&copy; 2026 Example Ltd</footer>"
+        "<script>track('page')</script></body></html>",
+    )
+    doc = _load(tmp_path, "support/sla.html")
+    assert doc.title == "SLA"
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Service levels"),
+        ("text", "Response times are below."),
+        ("row", "Gold: First response: 1 hour; Resolution: 1 business day."),
+        ("row", "Tier: Silver; First response: 8 hours (weekdays)."),
+        ("row", "Rome; Italy."),
+    ]
+    for noise in ("secret", "track", "Home", "Help", "Example Ltd", "internal", "JavaScript"):
+        assert noise not in doc.text
 
 
 def test_html_without_title_uses_first_h1(tmp_path):
@@ -274,14 +386,55 @@ def test_csv_rows_are_rendered_with_their_headers(tmp_path):
     assert doc.title == "price-list"
     assert doc.id == "sales/price-list"
     assert [(b.kind, b.text) for b in doc.blocks] == [
-        ("row", "sku: NW-1; product: Ridgeline 2P Tent, green; msrp_usd: 449.00"),
-        ("row", "sku: NW-2; product: Cascade Pack; msrp_usd: 229.00"),
+        ("row", "NW-1: product: Ridgeline 2P Tent, green; msrp_usd: 449.00."),
+        ("row", "NW-2: product: Cascade Pack; msrp_usd: 229.00."),
     ]
+
+
+def test_a_csv_record_reads_as_one_sentence(tmp_path):
+    _write(
+        tmp_path,
+        "billing/rates.csv",
+        "Grade,Hourly rate 2026 (GBP),Hourly rate 2025 (GBP)\n"
+        "Partner,695,650\n"
+        "Senior Associate,510,\n",
+    )
+    doc = _load(tmp_path, "billing/rates.csv")
+    rows = [b.text for b in doc.blocks]
+    assert rows == [
+        "Partner: Hourly rate 2026 (GBP): 695; Hourly rate 2025 (GBP): 650.",
+        "Grade: Senior Associate; Hourly rate 2026 (GBP): 510.",
+    ]
+    (chunk,) = chunk_blocks(doc.blocks)
+    assert [(u.kind, u.text) for u in split_sentences(chunk.text)] == [("row", r) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("header", "cells", "sentence"),
+    [
+        (["Region", "Allowance"], ["EMEA", "EUR 60"], "Region: EMEA; Allowance: EUR 60."),
+        (
+            ["Item", "Note", "Cost"],
+            ["Taxi", "Receipt needed!", ""],
+            "Item: Taxi; Note: Receipt needed!",
+        ),
+        (["Item", "Note", "Cost"], ["", "Shared", "EUR 5"], "Note: Shared; Cost: EUR 5."),
+        (["Item", "", "Cost"], ["Bus", "Day ticket", "EUR 7"], "Bus: Day ticket; Cost: EUR 7."),
+        (["Time", "Room", "Host"], ["09:00", "B2", "Ana"], "Time: 09:00; Room: B2; Host: Ana."),
+        (["Topic", "A", "B"], ["x" * 61, "1", "2"], f"Topic: {'x' * 61}; A: 1; B: 2."),
+        (None, ["Gold", " 1  hour "], "Gold; 1 hour."),
+        (["Grade", "Rate"], ["Trainee", ""], "Grade: Trainee."),
+        (["Only"], ["a", "b"], "a; b."),
+        (["A", "B"], ["", " "], ""),
+    ],
+)
+def test_render_row(header, cells, sentence):
+    assert render_row(header, cells) == sentence
 
 
 def test_semicolon_separated_csv(tmp_path):
     _write(tmp_path, "eu.csv", "Land;Feiertage\nDeutschland;9\n")
-    assert _load(tmp_path, "eu.csv").blocks[0].text == "Land: Deutschland; Feiertage: 9"
+    assert _load(tmp_path, "eu.csv").blocks[0].text == "Land: Deutschland; Feiertage: 9."
 
 
 def test_unsupported_file_type_is_refused(tmp_path):

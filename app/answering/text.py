@@ -1,8 +1,8 @@
 """Plain-text helpers shared by the extractive answerer and the knowledge index.
 
-Everything here is deterministic and dependency-free:
+Everything here is deterministic; stemming is Snowball's English stemmer (PyStemmer):
 
-- `tokenize` / `content_terms`: lower-cased words, stopwords dropped, light stemming, and
+- `tokenize` / `content_terms`: lower-cased words, stopwords dropped, stemmed, and
   hyphenated or split compounds indexed both ways ("carry-over", "carry over" and
   "carryover" all yield the term "carryover").
 - `question_words`: a question's content terms with the words they were asked in and
@@ -23,6 +23,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+import Stemmer
 
 _STOPWORD_TEXT = """
     a about above after again against all also am an and another any are aren't as at be because
@@ -102,6 +105,7 @@ _IRREGULAR_TEXT = """
 """
 _IRREGULAR = dict(pair.split(":") for pair in _IRREGULAR_TEXT.split())
 """Irregular forms mapped to the form their regular relatives stem to."""
+_stem = lru_cache(maxsize=65536)(Stemmer.Stemmer("english").stemWord)
 _QUESTION_PARTICLES = frozenset({"off", "over", "up", "out"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
@@ -124,39 +128,13 @@ def tokenize(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    """A light, predictable suffix stripper (plurals, -ing, -ed, final e).
+    """The Snowball (Porter 2) English stem of a folded word; irregular forms are first
+    mapped to their regular relatives ("kept" -> "keep", "paid" -> "pay").
 
-    It is deliberately conservative: the goal is that "days"/"day", "approved"/"approve"/
-    "approving", "policies"/"policy", "hourly"/"hour" and the common irregular verbs
-    ("kept"/"keep", "paid"/"pay") meet, not linguistic accuracy.
+    The same stemmer indexes the knowledge base (`app.knowledge.index`), so a question and
+    a passage always meet on the same terms, whatever the database.
     """
-    word = _IRREGULAR.get(word, word)
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if word.endswith("ly") and len(word) >= 6:
-        # "hourly"/"hour", "weekly"/"week", "quickly"/"quick".
-        word = word[:-2]
-    elif word.endswith("ness") and len(word) >= 8:
-        # "sickness"/"sick", "awareness"/"aware".
-        word = word[:-4]
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            base = word[: -len(suffix)]
-            if suffix == "ed" and base.endswith("i"):
-                base = base[:-1] + "y"
-            if len(base) >= 4 and base[-1] == base[-2] and base[-1] not in "aeiouslz":
-                base = base[:-1]
-            word = base
-            break
-    if word.endswith("e") and len(word) >= 4:
-        word = word[:-1]
-    return word
+    return _stem(_IRREGULAR.get(word, word))
 
 
 WEAK_STEMS = frozenset(stem(w) for w in WEAK_TERMS)
@@ -167,6 +145,23 @@ FRAMING_STEMS = WEAK_STEMS | frozenset(stem(w) for w in QUESTION_WORDS)
 def term_sequence(text: str) -> list[str]:
     """The content terms of `text` in order (stopwords dropped, stemmed)."""
     return [stem(w) for w in tokenize(text) if w not in STOPWORDS]
+
+
+def index_terms(text: str) -> list[str]:
+    """The terms keyword search indexes for `text`, in order, repeats kept (they count).
+
+    The stems of its content words, plus the joined forms a question may ask for: a
+    hyphenated compound ("carry-over" -> "carryover") and a verb with its particle ("time
+    off" -> "timeoff"), as `question_words` forms them.
+    """
+    words = tokenize(text)
+    terms = [stem(w) for w in words if w not in STOPWORDS]
+    for left, right in zip(words, words[1:], strict=False):
+        if right in _QUESTION_PARTICLES and left.isalpha() and left not in STOPWORDS:
+            terms.append(stem(left + right))
+    for compound in _HYPHENATED.findall(fold(text)):
+        terms.append(stem("".join(re.split(r"[-\u2010\u2011]", compound))))
+    return terms
 
 
 def content_terms(text: str) -> set[str]:

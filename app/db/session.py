@@ -1,8 +1,10 @@
 """The database: one async engine and a session factory, on SQLite or PostgreSQL.
 
-SQLite runs in WAL mode with a busy timeout, and every transaction starts with
+SQLite runs in WAL mode with a busy timeout, and every `session()` starts with
 `BEGIN IMMEDIATE`: a writer takes the write lock up front instead of upgrading a read
-lock later, so two writers can never deadlock each other, they simply queue.
+lock later, so two writers can never deadlock each other, they simply queue. `reading()`
+is a read-only transaction on a second engine that starts with a plain `BEGIN`, so reads
+never wait for the write lock (WAL lets them run beside a writer).
 """
 
 from __future__ import annotations
@@ -44,9 +46,14 @@ class Database:
         else:
             kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        self.read_engine: AsyncEngine = self.engine
         if self.dialect == "sqlite":
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, begin="BEGIN IMMEDIATE")
+            # Reads take no write lock: a search never queues behind an answer being saved.
+            self.read_engine = create_async_engine(self.url, **kwargs)
+            _configure_sqlite(self.read_engine, begin="BEGIN")
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_postgres(self) -> bool:
@@ -58,11 +65,22 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A read-only transaction (on SQLite it takes no write lock); nothing is committed."""
+        async with self.read_sessions() as session:
+            try:
+                yield session
+            finally:
+                await session.rollback()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -78,4 +96,4 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)

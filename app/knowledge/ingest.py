@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from app.answering.text import index_terms
 from app.db.base import utcnow
 from app.db.models.knowledge import Document
 from app.db.repositories.knowledge import Fingerprint, KnowledgeRepository
@@ -28,10 +29,13 @@ from app.knowledge.access_rules import (
     display_name,
 )
 from app.knowledge.chunking import TextChunk, chunk_blocks
+from app.knowledge.embeddings import Embedder, pack, shared_embedder
 from app.knowledge.loaders import LoadedDocument, is_document, load_document
+from app.knowledge.segments import embedding_text, segment
 
-CHUNKER_VERSION = 2
-"""Part of every fingerprint: bump it when chunking changes so everything re-indexes."""
+CHUNKER_VERSION = 3
+"""Part of every fingerprint: bump it when chunking or indexing changes so everything
+re-indexes."""
 
 Progress = Callable[[int, int], None]
 
@@ -79,6 +83,53 @@ class _Prepared:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class IndexedChunk:
+    """A chunk with what search needs: its stems, segments and their vectors."""
+
+    ordinal: int
+    heading: str
+    text: str
+    terms: str
+    segments: tuple[tuple[int, int], ...]
+    vectors: bytes | None
+    embedder: str | None
+
+
+def index_chunks(
+    chunks: list[TextChunk], *, title: str, embedder: Embedder | None
+) -> list[IndexedChunk]:
+    """Stems and segments of every chunk, and one vector per segment when there is a model.
+
+    CPU-bound: run it in a worker thread.
+    """
+    spans = [segment(chunk.text) for chunk in chunks]
+    vectors: list[bytes | None] = [None] * len(chunks)
+    if embedder is not None:
+        texts = [
+            embedding_text(chunk.text, piece, title=title, heading=chunk.heading)
+            for chunk, pieces in zip(chunks, spans, strict=True)
+            for piece in pieces
+        ]
+        embedded = embedder.embed(texts)
+        start = 0
+        for number, pieces in enumerate(spans):
+            vectors[number] = pack(embedded[start : start + len(pieces)])
+            start += len(pieces)
+    return [
+        IndexedChunk(
+            ordinal=chunk.ordinal,
+            heading=chunk.heading,
+            text=chunk.text,
+            terms=" ".join(index_terms(chunk.text)),
+            segments=tuple((p.start, p.end) for p in pieces),
+            vectors=vector,
+            embedder=embedder.model_id if embedder is not None else None,
+        )
+        for chunk, pieces, vector in zip(chunks, spans, vectors, strict=True)
+    ]
+
+
 async def ingest(
     database: Database,
     knowledge_dir: Path,
@@ -86,18 +137,29 @@ async def ingest(
     workspace_root: Path | None = None,
     only: Path | None = None,
     progress: Progress | None = None,
+    retrieval: str = "hybrid",
+    embedder: Embedder | None = None,
 ) -> IngestReport:
     """Index `knowledge_dir` (or only the file or folder `only` inside it).
 
-    Files are read and parsed in worker threads, so the event loop keeps serving.
+    With `retrieval` hybrid (the default), every changed chunk's segments are embedded by
+    `embedder` (default: the process's shared model); keyword needs no model. Files are
+    read, parsed and embedded in worker threads, so the event loop keeps serving.
     """
+    if retrieval == "hybrid" and embedder is None:
+        embedder = shared_embedder()
+    elif retrieval != "hybrid":
+        embedder = None
     report = IngestReport()
     knowledge_dir, root, scope, rules, files = await asyncio.to_thread(
         _survey, knowledge_dir, workspace_root, only, report
     )
     # Paths whose indexed version stays as it is: broken files, or ids claimed twice.
     kept_paths: set[str] = set()
-    prepared = await _prepare_all(files, knowledge_dir, root, rules, report, kept_paths, progress)
+    model = embedder.model_id if embedder is not None else None
+    prepared = await _prepare_all(
+        files, knowledge_dir, root, rules, report, kept_paths, None, model
+    )
 
     async with database.session() as session:
         indexed = await KnowledgeRepository(session).fingerprints()
@@ -112,8 +174,10 @@ async def ingest(
             report.errors.append(conflict)
             kept_paths.update(item.document.path for item in items)
 
-    for item in ready:
-        await _save(database, item, indexed.get(item.document.id), report)
+    for done, item in enumerate(ready, start=1):
+        await _save(database, item, indexed.get(item.document.id), report, embedder)
+        if progress is not None:
+            progress(done, len(ready))
 
     current_ids = {item.document.id for item in ready}
     gone = {
@@ -136,12 +200,13 @@ async def _prepare_all(
     report: IngestReport,
     kept_paths: set[str],
     progress: Progress | None,
+    model: str | None,
 ) -> dict[str, list[_Prepared]]:
     """Every readable file, grouped by document id."""
     prepared: dict[str, list[_Prepared]] = {}
     for done, path in enumerate(files, start=1):
         try:
-            item = await asyncio.to_thread(_prepare, path, knowledge_dir, root, rules)
+            item = await asyncio.to_thread(_prepare, path, knowledge_dir, root, rules, model)
         except WorkspaceError as exc:
             report.errors.append(exc)
             item = None
@@ -155,7 +220,11 @@ async def _prepare_all(
 
 
 async def _save(
-    database: Database, item: _Prepared, known: Fingerprint | None, report: IngestReport
+    database: Database,
+    item: _Prepared,
+    known: Fingerprint | None,
+    report: IngestReport,
+    embedder: Embedder | None,
 ) -> None:
     if not item.access:
         report.visible_to_nobody += 1
@@ -163,9 +232,12 @@ async def _save(
     if known is not None and known.content_hash == item.fingerprint:
         report.unchanged += 1
         return
+    chunks = await asyncio.to_thread(
+        index_chunks, item.chunks, title=item.document.title, embedder=embedder
+    )
     async with database.session() as session:
         await KnowledgeRepository(session).save_document(
-            _record(item), access=item.access, chunks=item.chunks
+            _record(item), access=item.access, chunks=chunks
         )
     report.chunks += len(item.chunks)
     if known is None:
@@ -187,7 +259,9 @@ def _survey(
     return knowledge_dir, root, scope, rules, _document_files(knowledge_dir, scope, report)
 
 
-def _prepare(path: Path, knowledge_dir: Path, root: Path, rules: AccessRules) -> _Prepared | None:
+def _prepare(
+    path: Path, knowledge_dir: Path, root: Path, rules: AccessRules, model: str | None
+) -> _Prepared | None:
     """Load, resolve access, chunk and fingerprint one file.
 
     None when a broken `_access.yml` would decide its access (that error is reported once).
@@ -198,12 +272,13 @@ def _prepare(path: Path, knowledge_dir: Path, root: Path, rules: AccessRules) ->
     except BrokenAccessRule:
         return None
     chunks = chunk_blocks(document.blocks, title=document.title)
-    return _Prepared(document, access, chunks, _fingerprint(document, access))
+    return _Prepared(document, access, chunks, _fingerprint(document, access, model))
 
 
-def _fingerprint(document: LoadedDocument, access: tuple[str, ...]) -> str:
+def _fingerprint(document: LoadedDocument, access: tuple[str, ...], model: str | None) -> str:
     facts = {
         "chunker": CHUNKER_VERSION,
+        "embedder": model,
         "bytes": document.content_hash,
         "id": document.id,
         "path": document.path,

@@ -1,22 +1,36 @@
 """Access-filtered search over the knowledge index, and the listings the CLI and App Home use.
 
-Every function takes either the `Database` (a transaction of its own) or an open session
-(part of the caller's unit of work).
+`search` ranks with the process's `SearchIndex` (keyword and meaning, see `index.py`),
+rebuilt from the database when the knowledge generation moves on. Every function takes
+either the `Database` (a read-only transaction of its own) or an open session (part of
+the caller's unit of work).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.answering.corpus import CorpusStatistics, RetrievedPassages
 from app.db.repositories.knowledge import IndexedDocument, KnowledgeRepository
 from app.db.session import Database
-from app.domain import AccessScope, Passage
-from app.knowledge.query import content_terms, fts5_match
+from app.domain import AccessScope
+from app.knowledge.embeddings import Embedder, shared_embedder
+from app.knowledge.index import FUSION, SearchIndex
 
 DatabaseOrSession = Database | AsyncSession
+
+
+class RetrievalMode(StrEnum):
+    HYBRID = "hybrid"
+    """Keyword and meaning (the default)."""
+    KEYWORD = "keyword"
+    """Words only: no model is loaded (for tiny installs)."""
 
 
 @asynccontextmanager
@@ -24,25 +38,92 @@ async def _repository(database_or_session: DatabaseOrSession) -> AsyncIterator[K
     if isinstance(database_or_session, AsyncSession):
         yield KnowledgeRepository(database_or_session)
         return
-    async with database_or_session.session() as session:
+    async with database_or_session.reading() as session:
         yield KnowledgeRepository(session)
 
 
+class _IndexCache:
+    """The current `SearchIndex` of one database, and who may search which documents."""
+
+    def __init__(self) -> None:
+        self.index: SearchIndex | None = None
+        self.lock = asyncio.Lock()
+        self.allowed: dict[tuple[int, tuple[tuple[str, ...], ...]], list[str]] = {}
+
+    async def current(self, repository: KnowledgeRepository) -> SearchIndex:
+        generation = await repository.generation()
+        if self.index is not None and self.index.generation == generation:
+            return self.index
+        async with self.lock:
+            if self.index is None or self.index.generation != generation:
+                rows = await repository.index_rows()
+                self.index = await asyncio.to_thread(SearchIndex, rows, generation)
+                self.allowed.clear()
+        return self.index
+
+    async def allowed_documents(
+        self, repository: KnowledgeRepository, index: SearchIndex, scope: AccessScope
+    ) -> list[str]:
+        key = (index.generation, tuple(tuple(sorted(v)) for v in scope.viewers))
+        if key not in self.allowed:
+            if len(self.allowed) > 256:
+                self.allowed.clear()
+            self.allowed[key] = await repository.searchable_documents(scope.viewers)
+        return self.allowed[key]
+
+
+_caches: dict[str, _IndexCache] = {}
+
+
+def _cache_for(repository: KnowledgeRepository) -> _IndexCache:
+    """One cache per database URL: a generation is random, so a new database at the same
+    address never matches an old index."""
+    engine = repository.session.bind
+    url = str(getattr(engine, "sync_engine", engine).url)
+    return _caches.setdefault(url, _IndexCache())
+
+
 async def search(
-    database_or_session: DatabaseOrSession, *, query: str, scope: AccessScope, limit: int = 8
-) -> list[Passage]:
+    database_or_session: DatabaseOrSession,
+    *,
+    query: str,
+    scope: AccessScope,
+    limit: int = 8,
+    mode: RetrievalMode = RetrievalMode.HYBRID,
+    embedder: Embedder | None = None,
+    fusion: str = FUSION,
+) -> RetrievedPassages:
     """The passages that best match `query`, from documents everyone in `scope` may see.
 
-    Higher `Passage.score` is better. Drafts are never returned; a deprecated document is
-    left out when a current document that supersedes it is visible in the same scope.
+    Best first (`Passage.score`, with `similarity` and `segment_scores` from the model).
+    Drafts are never returned; a deprecated document is left out when a current document
+    that supersedes it is visible in the same scope. The result also carries the corpus
+    statistics and the `Evidence` of the whole scope, for the answerer and the gate.
     """
-    terms = content_terms(query)
-    if not terms or not scope.viewers or limit <= 0:
-        return []
+    if not query.strip() or not scope.viewers or limit <= 0:
+        return RetrievedPassages(())
     async with _repository(database_or_session) as repository:
-        return await repository.search(
-            terms=terms, match=fts5_match(terms), viewers=scope.viewers, limit=limit
-        )
+        cache = _cache_for(repository)
+        index = await cache.current(repository)
+        allowed = await cache.allowed_documents(repository, index, scope)
+        if not allowed:
+            return RetrievedPassages(())
+        vector = None
+        if mode == RetrievalMode.HYBRID and index.has_vectors:
+            vector = await asyncio.to_thread((embedder or shared_embedder()).embed_one, query)
+        ranking = index.rank(query=query, allowed_docs=allowed, question_vector=vector,
+                             limit=limit, fusion=fusion)
+        found = await repository.passages([hit.rowid for hit in ranking.hits], scope.viewers)
+    passages = [
+        replace(found[hit.rowid], score=hit.score, similarity=hit.similarity,
+                segment_scores=hit.segment_scores)
+        for hit in ranking.hits
+        if hit.rowid in found
+    ]
+    evidence = ranking.evidence
+    corpus = CorpusStatistics(documents=evidence.documents,
+                              frequencies=evidence.document_frequencies)
+    return RetrievedPassages(passages, corpus, evidence)
 
 
 async def get_documents(

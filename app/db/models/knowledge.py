@@ -1,14 +1,9 @@
 """Tables for the knowledge index: documents, who may see them, and their chunks.
 
-Full-text search is dialect specific and is not part of the ORM model:
-
-- SQLite: an FTS5 table `chunks_fts` with external content over `chunks`, tokenizer
-  `porter unicode61`, kept in sync by triggers on `chunks`.
-- PostgreSQL: a generated `tsvector` column `chunks.search_vector` (english; the document
-  title weighs more than the heading, which weighs more than the text) with a GIN index.
-
-`search_index_ddl` gives the statements, so `create_all` (below) and an Alembic migration
-run exactly the same DDL.
+Each chunk carries what search needs, computed once at ingest and identical on SQLite and
+PostgreSQL: `terms`, the Snowball stems of its text (keyword ranking), and `vectors`, one
+embedding per segment (`segments`, spans of the text) from the model named in `embedder`.
+The search index of each process is built from these rows (see `app/knowledge/index.py`).
 """
 
 from __future__ import annotations
@@ -16,22 +11,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    DDL,
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, utcnow
-
-FTS_TABLE = "chunks_fts"
-SEARCH_VECTOR = "search_vector"
-TEXT_SEARCH_CONFIG = "english"
 
 
 class Document(Base):
@@ -78,58 +69,22 @@ class Chunk(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     heading: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text)
+    terms: Mapped[str] = mapped_column(Text, default="")
+    """Stems of the text, space-separated, stopwords left out."""
+    segments: Mapped[list] = mapped_column(default=list)
+    """[[start, end], ...]: the spans of `text` that have a vector each."""
+    vectors: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """float16, one row of `embeddings.DIMENSIONS` per segment; None without a model."""
+    embedder: Mapped[str | None] = mapped_column(String(64))
 
 
-_SQLITE_COLUMNS = "title, heading, text"
+class KnowledgeState(Base):
+    """One row: the generation of the index, bumped by every change to documents or chunks.
 
-_SQLITE_DDL = [
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-    f"{_SQLITE_COLUMNS}, content='chunks', content_rowid='id', "
-    "tokenize='porter unicode61')",
-    f"CREATE TRIGGER IF NOT EXISTS chunks_fts_insert AFTER INSERT ON chunks BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, {_SQLITE_COLUMNS}) "
-    "VALUES (new.id, new.title, new.heading, new.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS chunks_fts_delete AFTER DELETE ON chunks BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_SQLITE_COLUMNS}) "
-    "VALUES ('delete', old.id, old.title, old.heading, old.text); END",
-    f"CREATE TRIGGER IF NOT EXISTS chunks_fts_update AFTER UPDATE ON chunks BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {_SQLITE_COLUMNS}) "
-    "VALUES ('delete', old.id, old.title, old.heading, old.text); "
-    f"INSERT INTO {FTS_TABLE}(rowid, {_SQLITE_COLUMNS}) "
-    "VALUES (new.id, new.title, new.heading, new.text); END",
-]
+    Each process rebuilds its search index when the generation it built from is behind.
+    """
 
-_POSTGRES_DDL = [
-    f"ALTER TABLE chunks ADD COLUMN IF NOT EXISTS {SEARCH_VECTOR} tsvector "
-    "GENERATED ALWAYS AS ("
-    f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(title, '')), 'A') || "
-    f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(heading, '')), 'B') || "
-    f"setweight(to_tsvector('{TEXT_SEARCH_CONFIG}', coalesce(text, '')), 'C')"
-    ") STORED",
-    f"CREATE INDEX IF NOT EXISTS ix_chunks_{SEARCH_VECTOR} ON chunks USING gin ({SEARCH_VECTOR})",
-]
+    __tablename__ = "knowledge_state"
 
-
-def search_index_ddl(dialect: str) -> list[str]:
-    """The statements that add full-text search to an existing `chunks` table."""
-    if dialect == "sqlite":
-        return list(_SQLITE_DDL)
-    if dialect == "postgresql":
-        return list(_POSTGRES_DDL)
-    raise ValueError(f"no full-text search for the {dialect!r} dialect")
-
-
-def drop_search_index_ddl(dialect: str) -> list[str]:
-    """The statements that remove what `search_index_ddl` created (triggers go with `chunks`)."""
-    if dialect == "sqlite":
-        return [f"DROP TABLE IF EXISTS {FTS_TABLE}"]
-    if dialect == "postgresql":
-        return [f"DROP INDEX IF EXISTS ix_chunks_{SEARCH_VECTOR}"]
-    raise ValueError(f"no full-text search for the {dialect!r} dialect")
-
-
-for _dialect in ("sqlite", "postgresql"):
-    for _statement in search_index_ddl(_dialect):
-        event.listen(Chunk.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
-    for _statement in drop_search_index_ddl(_dialect):
-        event.listen(Chunk.__table__, "after_drop", DDL(_statement).execute_if(dialect=_dialect))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -1,49 +1,36 @@
-"""SQL for the knowledge index: documents, their access rows, chunks, full-text search.
+"""SQL for the knowledge index: documents, their access rows, chunks, the generation.
 
 The AccessScope filter is part of every query that returns documents or passages: for
 each viewer, the document must have an access row naming one of that viewer's principals.
-Nothing outside the scope is ever read into Python.
+No text outside the scope is ever read for a question. Ranking itself happens in
+`app/knowledge/index.py`, over the stems and vectors `index_rows` hands it.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import reduce
 from typing import Protocol
 
 from sqlalchemy import (
     ColumnElement,
     and_,
-    column,
     delete,
     exists,
     false,
     func,
     insert,
-    literal_column,
     not_,
     select,
-    table,
-    true,
+    update,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.models.knowledge import (
-    FTS_TABLE,
-    SEARCH_VECTOR,
-    TEXT_SEARCH_CONFIG,
-    Chunk,
-    Document,
-    DocumentAccess,
-)
+from app.db.models.knowledge import Chunk, Document, DocumentAccess, KnowledgeState
 from app.domain import DocumentStatus, Passage
-
-# bm25 column weights for (title, heading, text) in the FTS5 table.
-_BM25_WEIGHTS = (5.0, 3.0, 1.0)
 
 Viewers = Sequence[Collection[str]]
 
@@ -52,6 +39,10 @@ class ChunkLike(Protocol):
     ordinal: int
     heading: str
     text: str
+    terms: str
+    segments: Sequence[Sequence[int]]
+    vectors: bytes | None
+    embedder: str | None
 
 
 @dataclass(frozen=True)
@@ -71,6 +62,19 @@ class IndexedDocument:
     content_hash: str
     ingested_at: datetime
     chunks: int
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One chunk as ingest stored it, with what ranking needs."""
+
+    rowid: int
+    doc_id: str
+    title: str
+    heading: str
+    terms: str
+    segments: Sequence[Sequence[int]]
+    vectors: bytes | None
 
 
 @dataclass(frozen=True)
@@ -145,11 +149,16 @@ class KnowledgeRepository:
                 "title": document.title,
                 "heading": chunk.heading,
                 "text": chunk.text,
+                "terms": chunk.terms,
+                "segments": [list(span) for span in chunk.segments],
+                "vectors": chunk.vectors,
+                "embedder": chunk.embedder,
             }
             for chunk in chunks
         ]
         if rows:
             await self.session.execute(insert(Chunk), rows)
+        await self._next_generation()
 
     async def delete_documents(self, doc_ids: Collection[str]) -> int:
         if not doc_ids:
@@ -158,37 +167,63 @@ class KnowledgeRepository:
         await self.session.execute(delete(Chunk).where(Chunk.doc_id.in_(ids)))
         await self.session.execute(delete(DocumentAccess).where(DocumentAccess.doc_id.in_(ids)))
         result = await self.session.execute(delete(Document).where(Document.id.in_(ids)))
+        await self._next_generation()
         return result.rowcount or 0
+
+    async def _next_generation(self) -> None:
+        generation = secrets.randbits(62) or 1
+        bumped = await self.session.execute(
+            update(KnowledgeState).where(KnowledgeState.id == 1).values(generation=generation)
+        )
+        if not bumped.rowcount:
+            self.session.add(KnowledgeState(id=1, generation=generation))
+            await self.session.flush()
+
+    async def generation(self) -> int:
+        """Changes with every saved or removed document (0 for an empty index). Random, not
+        counted, so no two databases (or two states of one) share a generation."""
+        statement = select(KnowledgeState.generation).where(KnowledgeState.id == 1)
+        return (await self.session.execute(statement)).scalar_one_or_none() or 0
+
+    async def index_rows(self) -> list[IndexRow]:
+        """Every chunk with what ranking needs, in document and chunk order."""
+        statement = select(
+            Chunk.id, Chunk.doc_id, Chunk.title, Chunk.heading, Chunk.terms, Chunk.segments,
+            Chunk.vectors,
+        ).order_by(Chunk.doc_id, Chunk.ordinal)
+        return [
+            IndexRow(row.id, row.doc_id, row.title or "", row.heading or "", row.terms or "",
+                     row.segments or [], row.vectors)
+            for row in await self.session.execute(statement)
+        ]
 
     # --- searching -----------------------------------------------------------------------
 
-    async def search(
-        self, *, terms: Sequence[str], match: str, viewers: Viewers, limit: int
-    ) -> list[Passage]:
-        """Passages matching any term, best first, only from documents the viewers may see.
-
-        `match` is the FTS5 expression (SQLite); PostgreSQL binds each term on its own.
-        """
-        if not terms or limit <= 0 or not viewers:
+    async def searchable_documents(self, viewers: Viewers) -> list[str]:
+        """Ids of the documents search may return to the viewers: in scope, not drafts, and
+        not deprecated in favour of a current document they may see."""
+        if not viewers:
             return []
-        if self.dialect == "postgresql":
-            statement = self._postgres_search(terms)
-        else:
-            statement = self._sqlite_search(match)
+        statement = select(Document.id).where(_searchable(viewers)).order_by(Document.id)
+        return list((await self.session.execute(statement)).scalars())
+
+    async def passages(self, rowids: Sequence[int], viewers: Viewers) -> dict[int, Passage]:
+        """The chunks `rowids` as passages, by row id; the access filter is applied again."""
+        if not rowids or not viewers:
+            return {}
         statement = (
-            statement.where(_searchable(viewers))
-            .order_by(literal_column("score").desc(), Chunk.id)
-            .limit(limit)
+            select(Chunk.id, *self._columns())
+            .join(Document, Document.id == Chunk.doc_id)
+            .where(Chunk.id.in_(sorted(rowids)), _searchable(viewers))
         )
         rows = (await self.session.execute(statement)).all()
         access = await self._access_of({row.doc_id for row in rows})
-        return [
-            Passage(
+        return {
+            row.id: Passage(
                 chunk_id=row.chunk_id,
                 doc_id=row.doc_id,
                 title=row.title,
                 text=row.text,
-                score=float(row.score),
                 url=row.url,
                 owner=row.owner,
                 status=row.status,
@@ -199,7 +234,7 @@ class KnowledgeRepository:
                 heading=row.heading or None,
             )
             for row in rows
-        ]
+        }
 
     @staticmethod
     def _columns():
@@ -215,33 +250,6 @@ class KnowledgeRepository:
             Document.updated,
             Document.supersedes,
             Document.tags,
-        )
-
-    def _sqlite_search(self, match: str):
-        fts = table(FTS_TABLE, column("rowid"))
-        fts_name = literal_column(FTS_TABLE)
-        score = (-func.bm25(fts_name, *_BM25_WEIGHTS)).label("score")
-        return (
-            select(*self._columns(), score)
-            .select_from(fts)
-            .join(Chunk, Chunk.id == fts.c.rowid)
-            .join(Document, Document.id == Chunk.doc_id)
-            .where(fts_name.op("MATCH")(match))
-        )
-
-    def _postgres_search(self, terms: Sequence[str]):
-        config = literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig")
-        parts = [func.plainto_tsquery(config, term, type_=TSQUERY) for term in terms]
-        query = reduce(lambda a, b: a.op("||", return_type=TSQUERY)(b), parts)
-        question = select(query.label("q")).subquery("question")
-        vector = literal_column(f"chunks.{SEARCH_VECTOR}", TSVECTOR)
-        score = func.ts_rank_cd(vector, question.c.q).label("score")
-        return (
-            select(*self._columns(), score)
-            .select_from(Chunk)
-            .join(Document, Document.id == Chunk.doc_id)
-            .join(question, true())
-            .where(vector.bool_op("@@")(question.c.q))
         )
 
     async def _access_of(self, doc_ids: Collection[str]) -> dict[str, tuple[str, ...]]:

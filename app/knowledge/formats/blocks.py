@@ -1,0 +1,82 @@
+"""The blocks every format loads into, and how a table row is written as a sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+BlockKind = Literal["heading", "text", "row"]
+
+_SENTENCE_END = (".", "!", "?", "\u2026")
+_SUBJECT_MAX_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Block:
+    """A heading (with its level), a paragraph of text, or one table row."""
+
+    kind: BlockKind
+    text: str
+    level: int = 0
+
+
+def collapse(text: str) -> str:
+    """Runs of whitespace (newlines included) as single spaces, trimmed."""
+    return " ".join(text.split())
+
+
+def render_row(header: Sequence[str] | None, cells: Sequence[str]) -> str:
+    """A table row as one sentence that stands on its own, or "" for an empty row.
+
+    The first cell is the row's subject and leads the sentence; every other non-empty
+    cell follows as `Header: value`, separated by "; ", and the sentence ends with a
+    full stop:
+
+        | Clause                      | Standard position                | Fallback  |
+        | 10. Limitation of liability | Capped at fees paid in 12 months | 24 months |
+        -> "10. Limitation of liability: Standard position: Capped at fees paid in
+            12 months; Fallback: 24 months."
+
+    The subject leads only when it is a short name (at most 60 characters, no ":" or
+    ";") followed by at least two values; otherwise it is labelled like the others
+    ("Tier: Gold; Response: 1 hour."). Either way the sentence has the shape the
+    answerer's splitter keeps whole as one row (`_RENDERED_ROW` in
+    `app.answering.text`), so a row is never cut at a full stop inside a value nor
+    merged with the next row. Without a header (or with more cells than header names)
+    the non-empty cells are joined with "; ".
+
+    Cell values and header names are kept exactly, only whitespace is collapsed: a
+    header may be a proper noun or a word in another language, so its case is kept.
+    """
+    values = [collapse(cell) for cell in cells]
+    if not any(values):
+        return ""
+    if not header or len(header) < len(values):
+        return _full_stop("; ".join(value for value in values if value))
+    labels = [collapse(name) for name in header]
+    pairs = [
+        f"{label}: {value}" if label else value
+        for label, value in zip(labels, values, strict=False)
+        if value
+    ]
+    subject = values[0]
+    if _is_short_name(subject) and len(pairs) >= 3:
+        return _full_stop(f"{subject}: " + "; ".join(pairs[1:]))
+    return _full_stop("; ".join(pairs))
+
+
+def table_blocks(rows: Sequence[Sequence[str]], header: Sequence[str] | None) -> list[Block]:
+    """The rows of one table; a table that is only a header row is kept as a plain row."""
+    if header is not None and not rows:
+        rows, header = [header], None
+    rendered = (render_row(header, row) for row in rows)
+    return [Block("row", text) for text in rendered if text]
+
+
+def _is_short_name(text: str) -> bool:
+    return 0 < len(text) <= _SUBJECT_MAX_CHARS and not any(mark in text for mark in ":;")
+
+
+def _full_stop(text: str) -> str:
+    return text if text.endswith(_SENTENCE_END) else f"{text}."

@@ -1,0 +1,116 @@
+"""HTML into blocks, parsed by selectolax (the lexbor engine, an HTML5 parser).
+
+Only what a reader sees in the page body counts: scripts, styles and the site chrome
+(`nav`, `footer`) are dropped before reading. Block elements (paragraphs, list items,
+divs, ...) become paragraphs; whitespace is collapsed as a browser would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from app.knowledge.formats.blocks import Block, collapse, table_blocks
+
+_NOISE = "script, style, noscript, template, svg, iframe, object, nav, footer"
+_HEADINGS = {f"h{n}": n for n in range(1, 7)}
+_BLOCKS = frozenset(
+    {
+        "p", "div", "section", "article", "main", "header", "aside", "blockquote", "pre",
+        "ul", "ol", "li", "dl", "dt", "dd", "figure", "figcaption", "caption", "br", "hr",
+        "form", "address", "details", "summary", "table", "tr", "td", "th",
+    }
+)  # fmt: skip
+"""Elements that start a new paragraph (and, inside a heading or cell, a new word)."""
+_CELLS = frozenset({"td", "th"})
+
+
+def html_blocks(text: str) -> tuple[str | None, list[Block]]:
+    """The `<title>` (else the first h1) and the visible text of an HTML page."""
+    tree = LexborHTMLParser(text)
+    title_node = tree.css_first("title")
+    title = collapse(title_node.text()) if title_node is not None else ""
+    for node in tree.css(_NOISE):
+        node.decompose()
+    root = tree.body if tree.body is not None else tree.root
+    blocks = _read(root) if root is not None else []
+    if not title:
+        title = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), "")
+    return title or None, blocks
+
+
+def _read(root: LexborNode) -> list[Block]:
+    """Walk the tree in document order without recursion (pages can nest deeply)."""
+    blocks: list[Block] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        paragraph = collapse("".join(buffer))
+        buffer.clear()
+        if paragraph:
+            blocks.append(Block("text", paragraph))
+
+    frames: list[tuple[Iterator[LexborNode], bool]] = [(root.iter(include_text=True), False)]
+    while frames:
+        children, is_block = frames[-1]
+        child = next(children, None)
+        if child is None:
+            frames.pop()
+            if is_block:
+                flush()
+        elif child.is_text_node:
+            buffer.append(child.text(deep=False))
+        elif not child.is_element_node:
+            continue  # a comment
+        elif child.tag in _HEADINGS:
+            flush()
+            heading = _text(child)
+            if heading:
+                blocks.append(Block("heading", heading, _HEADINGS[child.tag]))
+        elif child.tag == "table":
+            flush()
+            blocks.extend(_table(child))
+        else:
+            block = child.tag in _BLOCKS
+            if block:
+                flush()
+            frames.append((child.iter(include_text=True), block))
+    flush()
+    return blocks
+
+
+def _text(node: LexborNode) -> str:
+    """A heading's or a cell's text; block elements and `<br>` inside it separate words."""
+    parts = []
+    for child in node.traverse(include_text=True):
+        if child.is_text_node:
+            parts.append(child.text(deep=False))
+        elif child.tag in _BLOCKS:
+            parts.append(" ")
+    return collapse("".join(parts))
+
+
+def _table(table: LexborNode) -> list[Block]:
+    """A table's rows; a first row made only of `<th>` cells is the header."""
+    rows: list[list[str]] = []
+    header: list[str] | None = None
+    for row in table.css("tr"):
+        if _owning_table(row) != table:
+            continue  # a row of a table nested in a cell, already part of that cell's text
+        cells = [cell for cell in row.iter() if cell.tag in _CELLS]
+        texts = [_text(cell) for cell in cells]
+        if not any(texts):
+            continue
+        if not rows and header is None and all(cell.tag == "th" for cell in cells):
+            header = texts
+        else:
+            rows.append(texts)
+    return table_blocks(rows, header)
+
+
+def _owning_table(row: LexborNode) -> LexborNode | None:
+    node = row.parent
+    while node is not None and node.tag != "table":
+        node = node.parent
+    return node

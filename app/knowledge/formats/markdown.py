@@ -1,0 +1,95 @@
+"""Markdown (CommonMark plus pipe tables) into blocks, parsed by markdown-it-py.
+
+The token stream already knows headings, paragraphs, lists, quotes, code and tables; this
+module only flattens each one into plain text: emphasis markers go, link and image text
+stays, inline code is kept as text. Front matter is split off before this (see `loaders`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from app.knowledge.formats.blocks import Block, collapse, table_blocks
+from app.knowledge.formats.html import html_blocks
+
+_PARSER = MarkdownIt("commonmark").enable("table")
+
+_INLINE_TEXT = frozenset({"text", "code_inline", "image"})
+"""Inline tokens whose `content` is visible text (an image's content is its alt text)."""
+_INLINE_SPACE = frozenset({"softbreak", "hardbreak"})
+
+
+def markdown_blocks(body: str) -> list[Block]:
+    """Headings, paragraphs (one per list item), code and table rows, in document order."""
+    tokens = _PARSER.parse(body)
+    blocks: list[Block] = []
+    marker = ""  # an ordered list item's number, put before its first paragraph
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.type == "heading_open":
+            text = _inline_text(tokens[index + 1])
+            if text:
+                blocks.append(Block("heading", text, int(token.tag[1:])))
+            index += 3
+            continue
+        if token.type == "table_open":
+            index = _table(tokens, index, blocks)
+            continue
+        if token.type == "list_item_open":
+            # Numbers carry the order of steps; bullet markers carry nothing.
+            marker = f"{token.info}{token.markup} " if token.info else ""
+        elif token.type == "list_item_close":
+            marker = ""
+        elif token.type == "inline":  # a paragraph's content
+            text = _inline_text(token)
+            if text:
+                blocks.append(Block("text", marker + text))
+                marker = ""
+        elif token.type in ("fence", "code_block"):
+            code = token.content.strip("\n")
+            if code.strip():
+                blocks.append(Block("text", code))
+        elif token.type == "html_block":
+            blocks.extend(html_blocks(token.content)[1])
+        index += 1
+    return blocks
+
+
+def _inline_text(token: Token) -> str:
+    parts = []
+    for child in token.children or ():
+        if child.type in _INLINE_TEXT:
+            parts.append(child.content)
+        elif child.type in _INLINE_SPACE:
+            parts.append(" ")
+    return collapse("".join(parts))
+
+
+def _table(tokens: Sequence[Token], index: int, blocks: list[Block]) -> int:
+    """Add the rows of the table opening at `index`; the index just past it."""
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    cells: list[str] = []
+    in_head = False
+    while tokens[index].type != "table_close":
+        token = tokens[index]
+        if token.type == "thead_open":
+            in_head = True
+        elif token.type == "thead_close":
+            in_head = False
+        elif token.type == "tr_open":
+            cells = []
+        elif token.type == "inline":
+            cells.append(_inline_text(token))
+        elif token.type == "tr_close":
+            if in_head:
+                header = cells
+            else:
+                rows.append(cells)
+        index += 1
+    blocks.extend(table_blocks(rows, header))
+    return index + 1

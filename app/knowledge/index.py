@@ -1,0 +1,276 @@
+"""The search index of one process: keyword and meaning, ranked together, access first.
+
+The database holds the truth (documents, access rows, chunks with their stems and segment
+vectors, all computed at ingest). Each process keeps a read-only copy of what ranking
+needs in arrays, rebuilt whenever the knowledge generation in the database moves on, so
+SQLite and PostgreSQL rank exactly alike and one question costs a few array operations
+instead of SQL per term.
+
+Access comes first: the documents an audience may search are read from the database (the
+access filter is part of that query, see `KnowledgeRepository.searchable_documents`), and
+only chunks of those documents are scored at all, by either ranking.
+
+    keyword   BM25 (k1 1.2, b 0.75) over Snowball stems; the title counts three times and
+              the section heading twice, so a chunk under "Parking" matches "parking".
+    meaning   cosine similarity of the question's vector with each segment's vector; a
+              chunk scores as its best segment.
+    together  reciprocal-rank fusion by default (`FUSION`): each ranking contributes
+              1 / (RRF_K + rank). Chosen by bench/answer_quality.py --retrieval on the
+              tuning corpus, see bench/RESULTS.md.
+
+`Evidence` carries what the "I don't know" decision needs: how far the best segment
+stands above everything else the audience may see, and how much of the question the
+best chunks' words cover.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.answering.text import index_terms, question_words
+from app.db.repositories.knowledge import IndexRow
+from app.knowledge.embeddings import DIMENSIONS, unpack
+
+K1, B = 1.2, 0.75
+TITLE_WEIGHT, HEADING_WEIGHT = 3, 2
+RRF_K = 60
+FUSION = "rrf"
+"""rrf | dense | keyword: how the two rankings are combined."""
+DENSE_FLOOR = 0.3
+"""A chunk that shares no word with the question is a candidate only from this similarity
+up: below it, all-MiniLM-L6-v2 puts texts about unrelated things."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk the question matched, with its place in each ranking."""
+
+    rowid: int
+    doc_id: str
+    score: float
+    keyword: float = 0.0
+    similarity: float = 0.0
+    segment_scores: tuple[tuple[int, int, float], ...] = ()
+    """(start, end, similarity) of each segment of the chunk's text."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How well the audience's documents can answer the question (for the gate)."""
+
+    best_similarity: float = 0.0
+    """The best segment's cosine similarity with the question."""
+    typical_similarity: float = 0.0
+    """The mean similarity over every segment the audience may see."""
+    spread: float = 0.0
+    """Their standard deviation."""
+    documents: int = 0
+    """Documents the audience may search."""
+    document_frequencies: dict[str, int] = field(default_factory=dict)
+    """Per question term (stem): documents in scope containing it."""
+
+    @property
+    def standing(self) -> float:
+        """How many standard deviations the best segment stands above the typical one."""
+        if self.spread <= 1e-6:
+            return 0.0
+        return (self.best_similarity - self.typical_similarity) / self.spread
+
+
+@dataclass(frozen=True)
+class Ranking:
+    hits: tuple[Hit, ...]
+    evidence: Evidence
+
+
+class SearchIndex:
+    """Arrays built from every chunk; `rank` scores only the chunks of allowed documents."""
+
+    def __init__(self, rows: Sequence[IndexRow], generation: int) -> None:
+        self.generation = generation
+        self.rowids = np.array([r.rowid for r in rows], dtype=np.int64)
+        self.doc_ids = sorted({r.doc_id for r in rows})
+        self.doc_number = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
+        self.chunk_doc = np.array([self.doc_number[r.doc_id] for r in rows], dtype=np.int32)
+        self.rows = list(rows)
+        self._build_keyword(rows)
+        self._build_dense(rows)
+
+    # --- building ------------------------------------------------------------------------
+
+    def _build_keyword(self, rows: Sequence[IndexRow]) -> None:
+        vocabulary: dict[str, int] = {}
+        chunk_of: list[int] = []
+        term_of: list[int] = []
+        lengths = np.zeros(len(rows), dtype=np.float32)
+        context_terms: dict[str, list[str]] = {}
+        for number, row in enumerate(rows):
+            terms = row.terms.split()
+            for text, weight in ((row.title, TITLE_WEIGHT), (row.heading, HEADING_WEIGHT)):
+                if text:
+                    if text not in context_terms:
+                        context_terms[text] = index_terms(text)
+                    terms = terms + context_terms[text] * weight
+            lengths[number] = len(terms)
+            for term in terms:
+                term_of.append(vocabulary.setdefault(term, len(vocabulary)))
+                chunk_of.append(number)
+        terms_array = np.array(term_of, dtype=np.int64)
+        chunks_array = np.array(chunk_of, dtype=np.int64)
+        # Postings: for each term, the chunks holding it and how often (sorted by term).
+        pairs = terms_array * max(len(rows), 1) + chunks_array
+        unique, counts = np.unique(pairs, return_counts=True)
+        post_term = unique // max(len(rows), 1)
+        self.post_chunk = (unique % max(len(rows), 1)).astype(np.int32)
+        self.post_tf = counts.astype(np.float32)
+        self.indptr = np.searchsorted(post_term, np.arange(len(vocabulary) + 1)).astype(np.int64)
+        self.vocabulary = vocabulary
+        self.lengths = lengths
+
+    def _build_dense(self, rows: Sequence[IndexRow]) -> None:
+        blocks, owners, spans = [], [], []
+        for number, row in enumerate(rows):
+            vectors = unpack(row.vectors)
+            if not len(vectors) or len(vectors) != len(row.segments):
+                continue
+            blocks.append(vectors)
+            owners.extend([number] * len(vectors))
+            spans.extend((int(s), int(e)) for s, e in row.segments)
+        self.vectors = (
+            np.vstack(blocks).astype(np.float32)
+            if blocks
+            else np.zeros((0, DIMENSIONS), dtype=np.float32)
+        )
+        self.segment_chunk = np.array(owners, dtype=np.int32)
+        self.segment_spans = spans
+
+    @property
+    def has_vectors(self) -> bool:
+        return len(self.vectors) > 0
+
+    # --- ranking -------------------------------------------------------------------------
+
+    def rank(
+        self,
+        *,
+        query: str,
+        allowed_docs: Sequence[str],
+        question_vector: np.ndarray | None,
+        limit: int,
+        fusion: str = FUSION,
+    ) -> Ranking:
+        allowed = self._allowed_chunks(allowed_docs)
+        if not query_terms(query):
+            return Ranking((), Evidence())
+        keyword, frequencies = self._keyword(query, allowed)
+        similarity, evidence = self._dense(question_vector, allowed)
+        evidence = Evidence(
+            best_similarity=evidence[0],
+            typical_similarity=evidence[1],
+            spread=evidence[2],
+            documents=sum(1 for d in allowed_docs if d in self.doc_number),
+            document_frequencies=frequencies,
+        )
+        fused = self._fuse(keyword, similarity, allowed, fusion)
+        order = [i for i in np.argsort(-fused, kind="stable") if fused[i] > 0][:limit]
+        hits = tuple(
+            Hit(
+                rowid=int(self.rowids[i]),
+                doc_id=self.doc_ids[self.chunk_doc[i]],
+                score=float(fused[i]),
+                keyword=float(keyword[i]),
+                similarity=float(similarity[i]) if similarity is not None else 0.0,
+                segment_scores=self._segment_scores(i, question_vector),
+            )
+            for i in order
+        )
+        return Ranking(hits, evidence)
+
+    def _allowed_chunks(self, allowed_docs: Sequence[str]) -> np.ndarray:
+        wanted = np.zeros(len(self.doc_ids), dtype=bool)
+        numbers = [self.doc_number[d] for d in allowed_docs if d in self.doc_number]
+        wanted[numbers] = True
+        return wanted[self.chunk_doc] if len(self.chunk_doc) else np.zeros(0, dtype=bool)
+
+    def _keyword(self, query: str, allowed: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
+        scores = np.zeros(len(self.rowids), dtype=np.float32)
+        frequencies: dict[str, int] = {}
+        total = int(allowed.sum())
+        if not total:
+            return scores, frequencies
+        average = float(self.lengths[allowed].mean()) or 1.0
+        for term in query_terms(query):
+            number = self.vocabulary.get(term)
+            if number is None:
+                frequencies[term] = 0
+                continue
+            chunks = self.post_chunk[self.indptr[number] : self.indptr[number + 1]]
+            tf = self.post_tf[self.indptr[number] : self.indptr[number + 1]]
+            keep = allowed[chunks]
+            chunks, tf = chunks[keep], tf[keep]
+            frequencies[term] = int(len(np.unique(self.chunk_doc[chunks])))
+            if not len(chunks):
+                continue
+            idf = np.log(1.0 + (total - len(chunks) + 0.5) / (len(chunks) + 0.5))
+            norm = K1 * (1.0 - B + B * self.lengths[chunks] / average)
+            scores[chunks] += idf * tf * (K1 + 1.0) / (tf + norm)
+        return scores, frequencies
+
+    def _dense(
+        self, question_vector: np.ndarray | None, allowed: np.ndarray
+    ) -> tuple[np.ndarray | None, tuple[float, float, float]]:
+        if question_vector is None or not self.has_vectors:
+            return None, (0.0, 0.0, 0.0)
+        segments = np.flatnonzero(allowed[self.segment_chunk])
+        best = np.full(len(self.rowids), -1.0, dtype=np.float32)
+        if not len(segments):
+            return best, (0.0, 0.0, 0.0)
+        sims = self.vectors[segments] @ question_vector.astype(np.float32)
+        owners = self.segment_chunk[segments]
+        np.maximum.at(best, owners, sims)
+        return best, (float(sims.max()), float(sims.mean()), float(sims.std()))
+
+    @staticmethod
+    def _fuse(
+        keyword: np.ndarray, similarity: np.ndarray | None, allowed: np.ndarray, fusion: str
+    ) -> np.ndarray:
+        if similarity is None or fusion == "keyword":
+            return np.where(allowed, keyword, 0.0)
+        candidate = allowed & ((keyword > 0) | (similarity >= DENSE_FLOOR))
+        dense = np.where(candidate, similarity + 1.0, 0.0)  # cosine in (0, 2]: candidate > 0
+        if fusion == "dense":
+            return dense
+        fused = np.zeros(len(keyword), dtype=np.float64)
+        for scores, present in ((keyword, keyword > 0), (dense, dense > 0)):
+            candidates = np.flatnonzero(present & candidate)
+            order = candidates[np.argsort(-scores[candidates], kind="stable")]
+            fused[order] += 1.0 / (RRF_K + np.arange(1, len(order) + 1))
+        return fused
+
+    def _segment_scores(
+        self, chunk: int, question_vector: np.ndarray | None
+    ) -> tuple[tuple[int, int, float], ...]:
+        if question_vector is None or not self.has_vectors:
+            return ()
+        first, last = np.searchsorted(self.segment_chunk, [chunk, chunk + 1])
+        numbers = range(int(first), int(last))
+        sims = self.vectors[numbers] @ question_vector.astype(np.float32)
+        return tuple(
+            (*self.segment_spans[n], float(s)) for n, s in zip(numbers, sims, strict=True)
+        )
+
+
+def query_terms(query: str) -> list[str]:
+    """The stems keyword search looks for: each content word of the question, and the
+    parts of a compound as well as the compound ("time off" -> "timeoff", "time")."""
+    terms: dict[str, None] = {}
+    for word in question_words(query):
+        terms[word.term] = None
+        parts = word.surface.split()
+        if len(parts) > 1:
+            for part in index_terms(" ".join(parts)):
+                terms[part] = None
+    return list(terms)
