@@ -1,20 +1,25 @@
 """Writing a workflow's draft: the same retrieval, access rules and backends as answers.
 
 The draft draws only on documents that the requester and everyone who will read its
-approval card (the members of the workflow's approvals channel) may see, and the
-workspace's prompt for the workflow (`prompts/<name>.md`) is filled with the request's
-fields and given to the answerer as instructions. When the documents support nothing,
-the draft is a plain summary of the request, so an approver always has something to read.
+approval card (the members of the workflow's approvals channel) may see. The workspace's
+prompt for the workflow (`prompts/<name>.md`) shapes it: offline, the draft follows the
+prompt's sections and quotes only passages that pass the relevance gate for each of them
+(`app/answering/drafter.py`); with a model, the prompt is filled with the request's fields
+and given as instructions, with only the passages that pass some section's gate. When the
+documents support nothing, the draft says what is not on file, or (for a prompt without
+sections) is a plain summary of the request, so an approver always has something to read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from app import access, budgets
 from app.answering.citations import verify_citations
+from app.answering.corpus import RetrievedPassages
+from app.answering.drafter import RequestField, Section, SectionDrafter, parse_sections
 from app.answering.prompts import render
 from app.domain import AccessScope, Citation, Passage, Person, Usage
 from app.errors import SlackUnavailable
@@ -89,26 +94,54 @@ async def compose(
     person: Person,
     passages: list[Passage],
 ) -> ComposedDraft:
+    """The draft for the card. It searches again, one question per fact the prompt asks
+    for (see `app/answering/drafter.py`), so `passages` (the request's own search) only
+    tells whether the readers may see anything at all."""
     plain = summary(workflow, inputs)
-    if workflow.draft is None or not passages:
+    if workflow.draft is None:
         return ComposedDraft(plain, (), 0.0, DraftFacts(text=plain))
-    route = await budgets.route(services, person=person, task="draft")
     prompt = services.workspace.prompts.get(workflow.draft.prompt, "")
+    sections = parse_sections(prompt) or (Section(""),)
+    scope = await readers_scope(services, person=person, channel=workflow.channel)
+
+    async def retrieve(query: str) -> RetrievedPassages:
+        return await search(services.database, query=query, scope=scope,
+                            limit=services.retrieval_limit, mode=services.retrieval_mode)
+
+    drafter = SectionDrafter(retrieve, min_confidence=services.min_confidence)
+    fields = request_fields(workflow, inputs)
+    route = await budgets.route(services, person=person, task="draft")
+    notes = (route.note,) if route.note else ()
+    if route.answerer.name == "extractive":
+        draft = await drafter.draft(sections=sections, fields=fields, title=workflow.title,
+                                    requester=person.name)
+        if not draft.citations and not sections[0].title:
+            return ComposedDraft(plain, (), 0.0, DraftFacts(text=plain), notes=notes)
+        used = _union(f.passages for f in draft.findings)
+        confidence = draft.confidence if draft.citations else 0.0
+        facts = DraftFacts.from_passages(text=draft.text, confidence=confidence,
+                                         cited=[c.doc_id for c in draft.citations], passages=used)
+        return ComposedDraft(draft.text, draft.citations, confidence, facts, route.answerer.name,
+                             None, Usage(), notes)
+    # A model writes the draft from the passages that pass some section's relevance gate.
+    relevant = _union(f.passages for f in await drafter.findings(sections, fields))
+    if not relevant:
+        return ComposedDraft(plain, (), 0.0, DraftFacts(text=plain), notes=notes)
     instructions = render(
         prompt, {**_fields(inputs), "company": services.workspace.config.name or "the company"}
     )
     task = " ".join(str(v) for v in _fields(inputs).values() if v)
     answer = await route.answerer.answer(
-        question=task, passages=passages, history=(), instructions=instructions, model=route.model
+        question=task, passages=relevant, history=(), instructions=instructions, model=route.model
     )
     if route.note:
         answer = replace(answer, notes=(*answer.notes, route.note))
-    kept, _ = verify_citations(answer.citations, passages)
+    kept, _ = verify_citations(answer.citations, relevant)
     text = answer.text.strip() if answer.text.strip() and kept else plain
     confidence = answer.confidence if text != plain else 0.0
     kept = kept if text != plain else []
     facts = DraftFacts.from_passages(
-        text=text, confidence=confidence, cited=[c.doc_id for c in kept], passages=passages
+        text=text, confidence=confidence, cited=[c.doc_id for c in kept], passages=relevant
     )
     return ComposedDraft(
         text,
@@ -120,6 +153,32 @@ async def compose(
         answer.usage,
         answer.notes,
     )
+
+
+def request_fields(workflow: Workflow, inputs: Mapping[str, Any]) -> list[RequestField]:
+    """The request's fields as the drafter reads them: label, value as written, kind."""
+    fields = []
+    for name, spec in workflow.inputs.items():
+        value = inputs.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        label, text = spec.title(name), " ".join(str(value).split())
+        kind = {"number": "number", "integer": "number", "text": "text"}.get(spec.type, "string")
+        if kind == "number" and ("%" in label or "percent" in name.lower()):
+            text, label = f"{text}%", label.replace("%", "").strip() or label
+        fields.append(RequestField(name, label, text, kind))
+    return fields
+
+
+def _union(groups: Iterable[Iterable[Passage]]) -> RetrievedPassages:
+    """Passages of several searches, each chunk once, in the order first found."""
+    seen: dict[str, Passage] = {}
+    for group in groups:
+        for passage in group:
+            seen.setdefault(passage.chunk_id, passage)
+    return RetrievedPassages(seen.values())
 
 
 def _fields(inputs: Mapping[str, Any]) -> dict[str, Any]:

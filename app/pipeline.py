@@ -17,6 +17,7 @@ from typing import Any
 
 from app import access, budgets, drafting, feedback, review
 from app.actions import plan
+from app.answering import gate
 from app.answering.citations import verify_citations
 from app.approvals import Timing
 from app.db.models.records import PostedAnswer
@@ -25,7 +26,6 @@ from app.domain import (
     AccessScope,
     AnswerStatus,
     Citation,
-    ModelAnswer,
     Passage,
     Person,
     Turn,
@@ -174,26 +174,29 @@ async def _compose(services: Services, text: str, passages: Sequence[Passage],
                      curated.confidence, notes=(curated.note,),
                      owners=_owners(passages, services), scope_label=scope.label,
                      backend="curated")
-    model_answer: ModelAnswer | None = None
-    if passages:
-        model_answer = await route.answerer.answer(
-            question=text, passages=passages, history=history, model=route.model)
-        if route.note:
-            model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
     owners = _owners(passages, services)
-    if model_answer is None:
+    # The gate: how likely these passages answer the question. Below the threshold no
+    # model is asked at all, and the question goes to the owners.
+    support = gate.confidence(gate.gate_inputs(text, passages)) if passages else 0.0
+    if support <= 0.0 or support < services.min_confidence:
         return Reply(AnswerStatus.NO_ANSWER, services.no_answer_message(owners),
-                     owners=owners, scope_label=scope.label)
+                     confidence=support, owners=owners, scope_label=scope.label)
+    model_answer = await route.answerer.answer(
+        question=text, passages=passages, history=history, model=route.model)
+    if route.note:
+        model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
     facts = {"backend": model_answer.backend, "model": model_answer.model,
              "usage": model_answer.usage, "notes": model_answer.notes}
     kept, _rejected = verify_citations(model_answer.citations, passages)
-    if (not model_answer.text.strip() or not kept
-            or model_answer.confidence < services.min_confidence):
+    # The extractive answer is the gate's own reading; a model's answer is only as good as
+    # the share of it its citations carry, too.
+    confidence = support if model_answer.backend == "extractive" else min(
+        support, model_answer.confidence)
+    if not model_answer.text.strip() or not kept or confidence < services.min_confidence:
         return Reply(AnswerStatus.NO_ANSWER, services.no_answer_message(owners),
-                     confidence=model_answer.confidence, owners=owners,
-                     scope_label=scope.label, **facts)
+                     confidence=confidence, owners=owners, scope_label=scope.label, **facts)
     return Reply(AnswerStatus.ANSWERED, model_answer.text, tuple(kept),
-                 model_answer.confidence, owners=owners, scope_label=scope.label, **facts)
+                 round(confidence, 3), owners=owners, scope_label=scope.label, **facts)
 
 
 def _needs_review(services: Services, person: Person, question: Question, reply: Reply,

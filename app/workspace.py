@@ -50,7 +50,8 @@ class _Strict(BaseModel):
 
 
 class AnswersConfig(_Strict):
-    min_confidence: float = Field(default=0.35, ge=0, le=1)
+    min_confidence: float = Field(default=0.5, ge=0, le=1)
+    """The gate's threshold: the least probability of being right an answer needs."""
     max_sources: int = Field(default=5, ge=1, le=50)
 
 

@@ -58,7 +58,7 @@ from tests.question_sets import (  # noqa: E402
 LEAK_MIN_CHARS = 40
 """A hidden document's sentence shorter than this is too generic to count as leaked."""
 CURVE = (0.0, 0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8)
-MODES = ("keyword", "dense", "hybrid")
+MODES = ("keyword", "dense", "rrf", "hybrid")
 
 
 @dataclass
@@ -153,8 +153,7 @@ async def run_corpus(corpus: Corpus, *, postgres: str | None = None,
     workspace = replace(workspace, config=workspace.config.model_copy(update={"answers": answers}))
     outcomes = []
     async with scratch_database(postgres) as database:
-        await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                     retrieval=workspace.config.retrieval)
+        await _ingest(ingest, database, workspace)
         services = offline_services(Settings(workspace=corpus.workspace), workspace, database)
         for case in corpus.cases:
             person = workspace.directory.by_email(case.asker)
@@ -176,6 +175,16 @@ async def run_corpus(corpus: Corpus, *, postgres: str | None = None,
     return outcomes
 
 
+async def _ingest(ingest, database, workspace) -> None:
+    """Index the corpus; also with an older Trellis (before retrieval modes), to compare."""
+    retrieval = getattr(workspace.config, "retrieval", None)
+    if retrieval is None:
+        await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+    else:
+        await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
+                     retrieval=retrieval)
+
+
 async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
     from app.knowledge.search import RetrievalMode, search
 
@@ -184,7 +193,7 @@ async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
         found = await search(
             database, query=case.question, scope=scope, limit=20,
             mode=RetrievalMode.KEYWORD if mode == "keyword" else RetrievalMode.HYBRID,
-            fusion="dense" if mode == "dense" else "rrf")
+            fusion={"dense": "dense", "rrf": "rrf"}.get(mode, "blend"))
         docs = list(dict.fromkeys(p.doc_id for p in found))
         ranks[mode] = next((i + 1 for i, d in enumerate(docs) if d in case.expect_sources),
                            None)
@@ -192,7 +201,10 @@ async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
 
 
 async def _gate_inputs(database, question: str, scope) -> dict[str, float]:
-    from app.answering.gate import gate_inputs
+    try:
+        from app.answering.gate import gate_inputs
+    except ImportError:  # an older Trellis, run for comparison: no gate to feed
+        return {}
     from app.knowledge.search import search
 
     passages = await search(database, query=question, scope=scope)
@@ -329,8 +341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for o in outcomes:
             verdict = o.judge(threshold)
             if dump is not None:
+                # The gate is fitted on what Trellis would say without it: the verdict at 0.
                 dump.write(json.dumps({"corpus": corpus.name, "id": o.case.id,
-                                       "expect": o.case.expect_status, "verdict": verdict,
+                                       "expect": o.case.expect_status, "verdict": o.judge(0.0),
                                        "confidence": o.result["confidence"],
                                        "gold_rank": o.ranks.get("hybrid"),
                                        **o.features}) + "\n")

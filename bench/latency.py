@@ -1,11 +1,14 @@
 """Speed and size of the offline path at a larger scale than the demo.
 
-    python3 bench/latency.py [--docs 2000] [--questions 200] [--postgres URL]
+    python3 bench/latency.py [--docs 2000] [--questions 200] [--postgres URL] [--mode M]
 
 Builds a synthetic workspace (documents in several access groups, a directory of people),
-then measures: ingest time and rate, a second (unchanged) ingest, search latency, and the
-whole `answer_question` chain (identity, scope, retrieval, answer, audit) per question,
-with the peak memory of the process. Prints the figures; bench/RESULTS.md records them.
+then measures, once with hybrid retrieval (the embedding model on) and once with keyword
+retrieval as the baseline, in the same run: ingest time and rate (chunks per second,
+embeddings included), a second (unchanged) ingest, search latency, and the whole
+`answer_question` chain (identity, scope, retrieval with the question's embedding, the
+gate, the answer, audit) per question, with the peak memory of the process. Prints the
+figures and the ratios; bench/RESULTS.md records them.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from app.db.migrate import upgrade
 from app.db.session import Database
 from app.domain import AccessScope
 from app.knowledge.ingest import ingest
-from app.knowledge.search import search
+from app.knowledge.search import RetrievalMode, search
 from app.pipeline import Question, answer_question
 from app.services import build_services
 from app.slack_api import SlackChannel
@@ -73,47 +76,75 @@ def _percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered):7.1f} ms  p95 {p(0.95):7.1f} ms  max {ordered[-1]:7.1f} ms"
 
 
-async def main(docs: int, questions: int, database_url: str | None) -> None:
+async def run(root: Path, workspace, questions: int, database_url: str | None,
+              retrieval: str) -> dict[str, float]:
+    """One pass over the workspace with `retrieval` (hybrid or keyword); figures in ms."""
+    rng = random.Random(11)
+    database = Database(database_url or f"sqlite+aiosqlite:///{root / f'bench-{retrieval}.db'}")
+    await upgrade(database)
+    figures: dict[str, float] = {}
+    started = time.perf_counter()
+    report = await ingest(database, workspace.knowledge_dir, workspace_root=root,
+                          retrieval=retrieval)
+    took = time.perf_counter() - started
+    figures.update(docs=report.added, chunks=report.chunks, ingest_s=took,
+                   chunks_per_s=report.chunks / took)
+    started = time.perf_counter()
+    await ingest(database, workspace.knowledge_dir, workspace_root=root, retrieval=retrieval)
+    figures["reingest_s"] = time.perf_counter() - started
+
+    person = workspace.directory.by_email("p1@bench.example")
+    scope = AccessScope.for_person(person)
+    mode = RetrievalMode(retrieval)
+    await search(database, query="warm up the index", scope=scope, limit=8, mode=mode)
+    search_ms = []
+    for _ in range(questions):
+        query = " ".join(rng.sample(WORDS, 3))
+        t = time.perf_counter()
+        await search(database, query=query, scope=scope, limit=8, mode=mode)
+        search_ms.append((time.perf_counter() - t) * 1000)
+    figures.update(_percentiles("search", search_ms))
+
+    services = build_services(Settings(database_url=database.url), workspace, database)
+    chain_ms = []
+    for _ in range(questions):
+        text = f"How many days for the {rng.choice(WORDS)} {rng.choice(WORDS)} case?"
+        t = time.perf_counter()
+        await answer_question(services, Question(text=text, person=person,
+                                                 channel=SlackChannel(id="D0BENCH", is_im=True)))
+        chain_ms.append((time.perf_counter() - t) * 1000)
+    figures.update(_percentiles("answer", chain_ms))
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    await database.dispose()
+    return figures
+
+
+def _percentiles(name: str, samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {f"{name}_p50": statistics.median(ordered),
+            f"{name}_p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]}
+
+
+async def main(docs: int, questions: int, database_url: str | None, modes: list[str]) -> None:
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _workspace(root, docs, rng)
         workspace = load_workspace(root)
-        database = Database(database_url or f"sqlite+aiosqlite:///{root / 'bench.db'}")
-        await upgrade(database)
-
-        started = time.perf_counter()
-        report = await ingest(database, workspace.knowledge_dir, workspace_root=root)
-        took = time.perf_counter() - started
-        print(f"database            {database.dialect}")
-        print(f"ingest              {report.added} documents, {report.chunks} chunks in {took:.1f} s "
-              f"({report.added / took:.0f} documents/s)")
-        started = time.perf_counter()
-        await ingest(database, workspace.knowledge_dir, workspace_root=root)
-        print(f"re-ingest unchanged {time.perf_counter() - started:.1f} s")
-
-        person = workspace.directory.by_email("p1@bench.example")
-        scope = AccessScope.for_person(person)
-        search_ms = []
-        for _ in range(questions):
-            query = " ".join(rng.sample(WORDS, 3))
-            t = time.perf_counter()
-            await search(database, query=query, scope=scope, limit=8)
-            search_ms.append((time.perf_counter() - t) * 1000)
-        print(f"search              {_percentiles(search_ms)}")
-
-        services = build_services(Settings(database_url=database.url), workspace, database)
-        chain_ms = []
-        for _ in range(questions):
-            text = f"How many days for the {rng.choice(WORDS)} {rng.choice(WORDS)} case?"
-            t = time.perf_counter()
-            await answer_question(services, Question(text=text, person=person,
-                                                     channel=SlackChannel(id="D0BENCH", is_im=True)))
-            chain_ms.append((time.perf_counter() - t) * 1000)
-        print(f"answer_question     {_percentiles(chain_ms)}")
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak memory         {peak_mb:.0f} MB")
-        await database.dispose()
+        results = {}
+        for retrieval in modes:
+            results[retrieval] = await run(root, workspace, questions, database_url, retrieval)
+            if database_url and len(modes) > 1:
+                print("note: one PostgreSQL database is reused across modes")
+    dialect = "postgresql" if database_url else "sqlite"
+    print(f"{docs} documents, {questions} questions, {dialect}")
+    print(f"{'figure':16}" + "".join(f"{m:>12}" for m in modes)
+          + ("       ratio" if len(modes) == 2 else ""))
+    for key in results[modes[0]]:
+        values = [results[m][key] for m in modes]
+        ratio = f"{values[0] / values[1]:>12.2f}" if len(modes) == 2 and values[1] else ""
+        print(f"{key:16}" + "".join(f"{v:>12.1f}" for v in values) + ratio)
+    print("peak_rss_mb is the process's peak so far: the second column includes the first.")
 
 
 if __name__ == "__main__":
@@ -121,5 +152,7 @@ if __name__ == "__main__":
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--postgres", metavar="URL", help="run on this PostgreSQL database")
+    parser.add_argument("--mode", action="append", choices=["hybrid", "keyword"],
+                        help="retrieval modes to run, in order (default: hybrid, keyword)")
     args = parser.parse_args()
-    asyncio.run(main(args.docs, args.questions, args.postgres))
+    asyncio.run(main(args.docs, args.questions, args.postgres, args.mode or ["hybrid", "keyword"]))

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.db.migrate import upgrade
 from app.db.session import Database
 from app.digest import add_owner_jobs
+from app.knowledge.embeddings import shared_embedder
 from app.logging import configure_logging
 from app.operations import sync_knowledge
 from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
@@ -81,6 +82,11 @@ async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner
     return runner
 
 
+async def _settle(task: asyncio.Task) -> None:
+    with suppress(Exception):
+        await task
+
+
 async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | None = None) -> None:
     """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`)."""
     configure_logging(settings)
@@ -125,6 +131,10 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(ops.cleanup)
         watcher = await reload.start(services, stop=stop)
         stack.push_async_callback(reload.finish, watcher)
+        if workspace.config.retrieval == "hybrid":
+            # The model loads beside the running app, so no ack or first answer waits on it.
+            warm = asyncio.create_task(asyncio.to_thread(shared_embedder().warm_up))
+            stack.push_async_callback(_settle, warm)
         background = Background(services)  # the outbox worker, reminders, escalations, expiry
         add_owner_jobs(background.scheduler, services)  # the owners' digest and batched notices
         await background.start()

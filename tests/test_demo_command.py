@@ -36,7 +36,7 @@ def test_demo_plays_every_step_of_the_story(tmp_path):
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "Trail Day: Friday, October 9, 2026. [1]" in output
+    assert "Trail Day: Friday, October 9, 2026. Every office closes" in output
     assert "Only you can see this fuller answer" in output and "25 days" in output
     assert "can't verify who you are" in output
     assert "Sofia Marino clicks Approve." in output

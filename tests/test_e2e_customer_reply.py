@@ -73,6 +73,9 @@ async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_
         assert f"send email to {CONTACT}; then comment on ticket {key}" in shown
         assert "support-leads must approve" in shown
         draft = await draft_of(trellis, card)
+        # The draft quotes the customer's account summary (the pole bags of August 2026).
+        assert [c["doc_id"] for c in draft.citations][:1] == ["customer-alpine-co"]
+        assert "Customer Summary: Alpine Co." in shown
         rosa = trellis.user(ROSA)
 
         await trellis.sandbox.click_button(rosa, card.channel, card.ts, "trellis_edit")

@@ -329,12 +329,19 @@ async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tm
 
 
 async def test_a_draft_uses_only_sources_every_reader_of_its_card_may_see(tmp_path):
-    # #deal-approvals includes finance, who may not read the sales-only guidelines, so the
-    # draft on the card must not quote or name them.
+    # #deal-approvals includes finance, who may read the discount guidelines and the customer
+    # summaries but not the sales-only quoting terms or price list, so the draft on the card
+    # must not quote or name those. (tests/test_drafting.py hides the guidelines from
+    # finance too: then the card cites no policy at all.)
     async with running_trellis(tmp_path) as trellis:
         await request(trellis, LIAM, discount(30))
         card = await card_in(trellis, "deal-approvals")
         shown = f"{card.text} {blocks_text(card.blocks)}"
-        assert "Wholesale Discount Guidelines" not in shown
+        draft = await draft_of(trellis, card)
+        assert {c["doc_id"] for c in draft.citations} <= {
+            "customer-alpine-co",
+            "sales-discount-guidelines",
+        }
         assert "Quoting and Order Terms" not in shown
+        assert "price-list-2026" not in shown and "net 30" not in shown
         assert "Alpine Co." in shown  # the request itself is on the card

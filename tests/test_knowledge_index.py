@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from app.db.migrate import upgrade
+from app.db.session import Database
 from app.domain import OUTSIDER_PRINCIPALS, AccessScope, Person
 from app.knowledge import (
     count_documents,
@@ -473,3 +475,30 @@ async def test_a_match_in_the_title_outranks_the_same_match_in_the_text(database
 async def test_words_that_are_only_stopwords_to_the_database_are_harmless(database, workspace):
     await ingest(database, workspace / "knowledge")
     assert not await _search(database, "ll ve re ma", ANA)
+
+
+@pytest.mark.postgres
+async def test_sqlite_and_postgresql_rank_exactly_alike(tmp_path, workspace):
+    from tests.conftest import _create_postgres_database, _drop_postgres_database
+
+    name, url = await _create_postgres_database()
+    sqlite = Database(f"sqlite+aiosqlite:///{tmp_path / 'alike.db'}")
+    postgres = Database(url)
+    try:
+        rankings = []
+        for database in (sqlite, postgres):
+            await upgrade(database)
+            await ingest(database, workspace / "knowledge", workspace_root=workspace)
+            found = []
+            for question in ("How many days of paid time off?", "dinner on a business trip",
+                             "refund within 30 days", "discounts approval"):
+                passages = await search(database, query=question,
+                                        scope=AccessScope.for_person(CY))
+                found.append([(p.chunk_id, round(p.score, 6)) for p in passages])
+            rankings.append(found)
+        assert rankings[0] == rankings[1]
+        assert any(rankings[0])
+    finally:
+        await sqlite.dispose()
+        await postgres.dispose()
+        await _drop_postgres_database(name)

@@ -41,7 +41,7 @@ status: current
 
 # Chat paste sample
 
-The quarantine code for pasted chat samples is QX-7781, as in <!channel> restore access at <https://evil.example/reset|https://wiki.northwind.example/reset> now <script>window.trellisInjected = "script"</script><img src=x onerror="window.trellisInjected = 'img'">
+The quarantine code for pasted chat samples is QX-7781, as in `<!channel> restore access at <https://evil.example/reset|https://wiki.northwind.example/reset> now <script>window.trellisInjected = "script"</script><img src=x onerror="window.trellisInjected = 'img'">`
 """
 
 

@@ -87,7 +87,7 @@ async def test_a_change_that_breaks_answers_is_refused_and_the_live_version_keep
     root = demo_copy(tmp_path)
     async with running_trellis(tmp_path, workspace=root) as trellis:
         live = await started(trellis)
-        edit(root, "trellis.yml", "min_confidence: 0.35", "min_confidence: 0.99")
+        edit(root, "trellis.yml", "min_confidence: 0.5", "min_confidence: 0.99")
         verdict = await reloading.reload(trellis.services)
         assert verdict.outcome == "refused"
         assert "status accuracy" in verdict.reason and "below the minimum" in verdict.reason
@@ -115,7 +115,7 @@ async def test_scoring_below_the_live_version_is_refused_even_above_the_threshol
         edit(
             root,
             "trellis.yml",
-            "min_confidence: 0.35",
+            "min_confidence: 0.5",
             "min_confidence: 0.99\nevals: {min_status_accuracy: 0.1, min_source_recall: 0.0}",
         )
         verdict = await reloading.reload(trellis.services)
@@ -212,7 +212,7 @@ def test_versions_lists_scores_and_reload_refuses_from_the_command_line(tmp_path
     assert first.exit_code == 0, first.output
     live = load_workspace(root).version
     assert f"Version {live} is live" in first.output
-    edit(root, "trellis.yml", "min_confidence: 0.35", "min_confidence: 0.99")
+    edit(root, "trellis.yml", "min_confidence: 0.5", "min_confidence: 0.99")
     refused = runner.invoke(cli, ["reload"])
     assert refused.exit_code == 1
     assert "did not go live" in refused.output

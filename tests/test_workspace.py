@@ -109,7 +109,7 @@ def test_a_directory_and_knowledge_are_enough(tmp_path):
     assert ws.root == tmp_path.resolve()
     assert ws.knowledge_dir == tmp_path.resolve() / "knowledge"
     assert len(ws.directory.people) == 3
-    assert ws.config.answers.min_confidence == 0.35
+    assert ws.config.answers.min_confidence == 0.5
     assert ws.config.answers.max_sources == 5
     assert ws.config.flags.reactions == ["x", "warning"]
     assert ws.config.flags.flaggers == ["support"]

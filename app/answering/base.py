@@ -11,6 +11,8 @@ NOTE_CONFLICT = "conflict"
 """Prefix of the note naming current documents that disagree: "conflict: doc-a, doc-b"."""
 
 NOTE_DEPRECATED = "deprecated"
+NOTE_UNANSWERED = "unanswered parts"
+"""Note prefix: how many parts of a several-part question nothing supports."""
 """Prefix of the note naming cited documents marked deprecated: "deprecated: doc-a"."""
 
 

@@ -69,6 +69,7 @@ from functools import cached_property
 from app.answering.base import (
     NOTE_CONFLICT,
     NOTE_DEPRECATED,
+    NOTE_UNANSWERED,
     describe_source,
     drop_superseded,
     no_answer,
@@ -112,11 +113,18 @@ PART_SUPPORT = 0.35
 UNANSWERED_PART_FACTOR = 0.85
 """Confidence factor for each part of a question that nothing supports."""
 MERGE_GAP_CHARS = 300
-"""Sentences of one passage closer than this are quoted as one span (one citation)."""
-_CONTINUATION = re.compile(
-    r"(they|this|these|that|it|after|then|otherwise|once|so|however|unless|until|there)\b",
-    re.IGNORECASE,
-)
+"""Sentences of one passage closer than this are quoted as one span."""
+MEANING_WEIGHT = 2.0
+"""How much a sentence's similarity of meaning with the question counts, against the
+weighted share of the question's words it contains (0..1)."""
+MEANING_FLOOR = 0.35
+"""A sentence sharing no word with the question is quoted only from this similarity up."""
+RANK_STEP = 0.1
+"""Each place further down the retrieval ranking costs a sentence this share of its score."""
+CONTEXT_AFTER = 1
+"""Sentences after the best one (same paragraph) quoted with it."""
+CONTEXT_BEFORE = 1
+"""Sentences before the best one (same paragraph) quoted with it."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,7 @@ class ExtractiveAnswerer:
     name = "extractive"
 
     def __init__(
-        self, *, max_sentences: int = 3, max_documents: int = 3, part_support: float = PART_SUPPORT
+        self, *, max_sentences: int = 3, max_documents: int = 1, part_support: float = PART_SUPPORT
     ) -> None:
         self.max_sentences = max_sentences
         self.max_documents = max_documents
@@ -297,22 +305,24 @@ class ExtractiveAnswerer:
                     continue
                 terms = content_terms(sentence.text)
                 matched = asked & terms
-                if not matched - FRAMING_STEMS:
+                meaning = _meaning(passage, sentence)
+                if not matched - FRAMING_STEMS and meaning < MEANING_FLOOR:
                     continue
                 around = source.context_terms | heading_terms
                 if header is not None:
                     around = around | content_terms(header.text)
                 context = (asked & around) - matched
-                score = weights.of(matched) + CONTEXT_CREDIT * weights.of(context)
+                words = weights.of(matched) + CONTEXT_CREDIT * weights.of(context)
                 sequence = term_sequence(sentence.text)
                 for left, right in pairs & bigrams(sequence):
-                    score += 0.25 * (weights.weights[left] + weights.weights[right])
-                score += 0.3 * len(earlier & (terms | around))
+                    words += 0.25 * (weights.weights[left] + weights.weights[right])
+                words += 0.3 * len(earlier & (terms | around))
+                score = words / max(weights.total, 1e-9) + MEANING_WEIGHT * max(meaning, 0.0)
                 if kind:
                     score *= KIND_BONUS if states_kind(sentence.text, kind) else 1 / KIND_BONUS
                 score *= STATUS_FACTOR.get(passage.status, 1.0)
                 score /= 1.0 + max(0, len(sequence) - 35) / 35
-                score *= 1.0 - 0.03 * min(rank, 10)
+                score *= 1.0 - RANK_STEP * min(rank, 10)
                 candidates.append(
                     _Candidate(
                         rank=rank,
@@ -386,29 +396,39 @@ class ExtractiveAnswerer:
         for part in parts:
             chosen += [c for c in part.chosen if not any(_same(c, o) for o in chosen)]
             conflict += [c for c in part.conflict if not any(_same(c, o) for o in conflict)]
-        groups: dict[tuple[str, str], list[_Candidate]] = {}
+        # One citation per document: its best quote; its other sentences carry its number.
+        groups: dict[str, list[_Candidate]] = {}
         for candidate in chosen:
-            groups.setdefault((candidate.passage.doc_id, candidate.passage.chunk_id), []).append(
-                candidate
-            )
+            groups.setdefault(candidate.passage.doc_id, []).append(candidate)
         citations: list[Citation] = []
         said_parts: list[str] = []
         markers: dict[str, list[int]] = {}
-        for members in groups.values():
-            passage = members[0].passage
-            for span in _spans(sorted(members, key=lambda c: c.sentence.start)):
-                start, end = span[0].sentence.start, span[-1].sentence.end
-                citations.append(
-                    Citation(
-                        doc_id=passage.doc_id,
-                        title=passage.title,
-                        quote=passage.text[start:end],
-                        url=passage.url,
-                        chunk_id=passage.chunk_id,
+        for doc_id, members in groups.items():
+            best = members[0]
+            spans = [
+                span
+                for chunk in dict.fromkeys(m.passage.chunk_id for m in members)
+                for span in _spans(
+                    sorted(
+                        (m for m in members if m.passage.chunk_id == chunk),
+                        key=lambda c: c.sentence.start,
                     )
                 )
-                number = len(citations)
-                markers.setdefault(passage.doc_id, []).append(number)
+            ]
+            quoted = next(span for span in spans if best in span)
+            passage = best.passage
+            citations.append(
+                Citation(
+                    doc_id=doc_id,
+                    title=passage.title,
+                    quote=passage.text[quoted[0].sentence.start : quoted[-1].sentence.end],
+                    url=passage.url,
+                    chunk_id=passage.chunk_id,
+                )
+            )
+            number = len(citations)
+            markers[doc_id] = [number]
+            for span in sorted(spans, key=lambda sp: sp is not quoted):
                 said = " ".join(_plain(c) for c in span)
                 said_parts.append(f"{said} [{number}]")
         text = " ".join(said_parts)
@@ -434,6 +454,7 @@ class ExtractiveAnswerer:
             numbered = ", ".join(f"[{n}]" for d in deprecated for n in markers[d])
             text += f"\n\nSource {numbered} is marked deprecated and may be out of date."
         if unanswered:
+            notes.append(f"{NOTE_UNANSWERED}: {len(unanswered)}")
             asked = "; ".join(f'"{p.text}"' for p in unanswered)
             text += f"\n\nI found nothing in the sources about this part of the question: {asked}."
         confidence = sum(p.confidence for p in parts) / len(parts)
@@ -445,6 +466,15 @@ class ExtractiveAnswerer:
             backend=self.name,
             notes=tuple(notes),
         )
+
+
+def _meaning(passage: Passage, sentence: Sentence) -> float:
+    """The similarity of meaning of the segment holding `sentence` (0 without vectors)."""
+    best = 0.0
+    for start, end, similarity in passage.segment_scores:
+        if start <= sentence.start < end or start < sentence.end <= end:
+            best = max(best, similarity)
+    return best
 
 
 def _resolve(word: QuestionWord, documents: Sequence[set[str]]) -> list[str]:
@@ -475,30 +505,40 @@ def _coverage(chosen: Sequence[_Candidate], weights: TermWeights) -> float:
 
 
 def _with_continuation(chosen: list[_Candidate], sources: Sequence[_Source]) -> list[_Candidate]:
-    """The chosen quotes, with the sentence right after the best one when it continues it
-    ("They issue a code...", "After that..."), in the same paragraph."""
+    """The chosen quotes, with the sentences around the best one in its paragraph: the one
+    after it (it often carries the figure or the condition: "They issue a code...", "The
+    limit is..."), and up to `CONTEXT_BEFORE` before it. A quote of the surrounding
+    sentences costs a reader a line; a quote that stops short of the fact costs trust."""
     best = chosen[0]
     source = next(s for s in sources if s.passage is best.passage)
-    if best.position + 1 >= len(source.sentences):
-        return chosen
-    following = source.sentences[best.position + 1]
-    gap = best.passage.text[best.sentence.end : following.start]
-    if following.kind != "sentence" or "\n\n" in gap or not _CONTINUATION.match(following.text):
-        return chosen
-    if any(c.passage is best.passage and c.sentence == following for c in chosen):
-        return chosen
-    extra = _Candidate(
-        rank=best.rank,
-        passage=best.passage,
-        sentence=following,
-        position=best.position + 1,
-        matched=frozenset(),
-        context=frozenset(),
-        terms=frozenset(content_terms(following.text)),
-        score=best.score,
-        header=None,
-    )
-    return [best, extra, *chosen[1:]]
+    sentences = source.sentences
+    extra: list[_Candidate] = []
+    wanted = [best.position + 1 + i for i in range(CONTEXT_AFTER)]
+    wanted += [best.position - 1 - i for i in range(CONTEXT_BEFORE)]
+    for position in wanted:
+        if not 0 <= position < len(sentences):
+            continue
+        neighbour = sentences[position]
+        low, high = sorted((neighbour, best.sentence), key=lambda x: x.start)
+        gap = best.passage.text[low.end : high.start]
+        if neighbour.kind != "sentence" or best.sentence.kind != "sentence" or "\n\n" in gap:
+            continue
+        if any(c.passage is best.passage and c.sentence == neighbour for c in chosen):
+            continue
+        extra.append(
+            _Candidate(
+                rank=best.rank,
+                passage=best.passage,
+                sentence=neighbour,
+                position=position,
+                matched=frozenset(),
+                context=frozenset(),
+                terms=frozenset(content_terms(neighbour.text)),
+                score=best.score,
+                header=None,
+            )
+        )
+    return [best, *extra, *chosen[1:]]
 
 
 def _same(a: _Candidate, b: _Candidate) -> bool:

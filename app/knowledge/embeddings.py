@@ -14,6 +14,7 @@ threads (onnxruntime releases the GIL while it computes).
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,9 +23,15 @@ import numpy as np
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 """Stored with every indexed chunk: vectors from another model are recomputed."""
 DIMENSIONS = 384
-MAX_TOKENS = 256
-"""Longer texts are cut; segments (see `segments.py`) stay well below it."""
-BATCH = 32
+MAX_TOKENS = 128
+"""Longer texts are cut (the length the model was trained on); segments (see
+`segments.py`) stay below it."""
+CACHE_SIZE = 4096
+"""Recently embedded texts kept (6 MB): a re-indexed document whose text did not change,
+or a question asked again, costs no model run."""
+BATCH = 8
+"""Texts per run of the model: larger batches are no faster on a CPU, and their
+activations cost hundreds of megabytes."""
 TOKENIZER_FILE = Path(__file__).parent / "model" / "tokenizer.json"
 
 
@@ -49,9 +56,11 @@ class Embedder:
     model_id = MODEL_ID
     dimensions = DIMENSIONS
 
-    def __init__(self, *, threads: int = 1) -> None:
+    def __init__(self, *, threads: int = 1, cache_size: int = CACHE_SIZE) -> None:
         self._threads = threads
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
         self._session = None
         self._tokenizer = None
         self._wants_token_types = False
@@ -69,6 +78,8 @@ class Embedder:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
+            # No arena: a batch's activations are given back instead of kept for the next.
+            options.enable_cpu_mem_arena = False
             session = onnxruntime.InferenceSession(
                 str(_model_file()), options, providers=["CPUExecutionProvider"]
             )
@@ -77,17 +88,38 @@ class Embedder:
             )
             self._tokenizer, self._session = tokenizer, session
 
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first text (blocking: use a thread)."""
+        if self._session is None:
+            self._load()
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        result = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        missing = []
+        with self._lock:
+            for i, text in enumerate(texts):
+                known = self._cache.get(text)
+                if known is None:
+                    missing.append(i)
+                else:
+                    self._cache.move_to_end(text)
+                    result[i] = known
+        if not missing:
+            return result
         if self._session is None:
             self._load()
         # Similar lengths batched together waste less time on padding.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        result = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        order = sorted(missing, key=lambda i: len(texts[i]))
         for start in range(0, len(order), BATCH):
             batch = order[start : start + BATCH]
             result[batch] = self._embed_batch([texts[i] or " " for i in batch])
+        with self._lock:
+            for i in missing:
+                self._cache[texts[i]] = result[i]
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
         return result
 
     def embed_one(self, text: str) -> np.ndarray:

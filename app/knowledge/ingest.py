@@ -33,6 +33,8 @@ from app.knowledge.embeddings import Embedder, pack, shared_embedder
 from app.knowledge.loaders import LoadedDocument, is_document, load_document
 from app.knowledge.segments import embedding_text, segment
 
+EMBED_DOCUMENTS = 16
+"""Changed documents embedded together in one call to the model."""
 CHUNKER_VERSION = 3
 """Part of every fingerprint: bump it when chunking or indexing changes so everything
 re-indexes."""
@@ -97,9 +99,10 @@ class IndexedChunk:
 
 
 def index_chunks(
-    chunks: list[TextChunk], *, title: str, embedder: Embedder | None
+    chunks: list[TextChunk], *, titles: list[str], embedder: Embedder | None
 ) -> list[IndexedChunk]:
-    """Stems and segments of every chunk, and one vector per segment when there is a model.
+    """Stems and segments of every chunk (its document's title in `titles`), and one
+    vector per segment when there is a model.
 
     CPU-bound: run it in a worker thread.
     """
@@ -108,7 +111,7 @@ def index_chunks(
     if embedder is not None:
         texts = [
             embedding_text(chunk.text, piece, title=title, heading=chunk.heading)
-            for chunk, pieces in zip(chunks, spans, strict=True)
+            for chunk, title, pieces in zip(chunks, titles, spans, strict=True)
             for piece in pieces
         ]
         embedded = embedder.embed(texts)
@@ -174,10 +177,27 @@ async def ingest(
             report.errors.append(conflict)
             kept_paths.update(item.document.path for item in items)
 
-    for done, item in enumerate(ready, start=1):
-        await _save(database, item, indexed.get(item.document.id), report, embedder)
+    changed = []
+    for item in ready:
+        if not item.access:
+            report.visible_to_nobody += 1
+            report.nobody.append(item.document.path)
+        known = indexed.get(item.document.id)
+        if known is not None and known.content_hash == item.fingerprint:
+            report.unchanged += 1
+        else:
+            changed.append(item)
+    # Changed documents are embedded a batch at a time (the model works best on many
+    # segments at once) and each is saved in a transaction of its own.
+    done = 0
+    for start in range(0, len(changed), EMBED_DOCUMENTS):
+        batch = changed[start : start + EMBED_DOCUMENTS]
+        indexed_batch = await asyncio.to_thread(_index_batch, batch, embedder)
+        for item, chunks in zip(batch, indexed_batch, strict=True):
+            await _save(database, item, chunks, indexed.get(item.document.id), report)
+        done += len(batch)
         if progress is not None:
-            progress(done, len(ready))
+            progress(done, len(changed))
 
     current_ids = {item.document.id for item in ready}
     gone = {
@@ -219,22 +239,30 @@ async def _prepare_all(
     return prepared
 
 
+def _index_batch(items: list[_Prepared], embedder: Embedder | None) -> list[list[IndexedChunk]]:
+    """`index_chunks` for several documents with one call to the model."""
+    everything = [
+        (item.document.title, chunk) for item in items for chunk in item.chunks
+    ]
+    indexed = index_chunks(
+        [chunk for _, chunk in everything],
+        titles=[title for title, _ in everything],
+        embedder=embedder,
+    )
+    result, start = [], 0
+    for item in items:
+        result.append(indexed[start : start + len(item.chunks)])
+        start += len(item.chunks)
+    return result
+
+
 async def _save(
     database: Database,
     item: _Prepared,
+    chunks: list[IndexedChunk],
     known: Fingerprint | None,
     report: IngestReport,
-    embedder: Embedder | None,
 ) -> None:
-    if not item.access:
-        report.visible_to_nobody += 1
-        report.nobody.append(item.document.path)
-    if known is not None and known.content_hash == item.fingerprint:
-        report.unchanged += 1
-        return
-    chunks = await asyncio.to_thread(
-        index_chunks, item.chunks, title=item.document.title, embedder=embedder
-    )
     async with database.session() as session:
         await KnowledgeRepository(session).save_document(
             _record(item), access=item.access, chunks=chunks

@@ -1,0 +1,90 @@
+"""Fit the "I don't know" gate on one corpus and show how it does on the others.
+
+    python3 bench/answer_quality.py --dump cases.jsonl
+    python3 bench/fit_gate.py cases.jsonl --train python-faq [--target-wrong 0.05]
+
+Each line of the dump is one case: the gate's inputs (`similarity`, `standing`,
+`coverage`), and whether the answer Trellis would give with no gate at all was right
+(`verdict` "right"). A logistic regression (plain Newton steps, L2 0.01) learns
+P(right | inputs) on the training corpus only. It prints the weights to put in
+`app/answering/gate.py` and, for each corpus, answered-right / answered-wrong /
+wrongly-refused at a range of thresholds, so the default can be chosen where wrong answers
+stay rarer than refusals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+FEATURES = ("similarity", "standing", "coverage")
+THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    x = np.array([[1.0, *(r[f] for f in FEATURES)] for r in rows])
+    y = np.array([1.0 if r["verdict"] == "right" else 0.0 for r in rows])
+    return x, y
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01) -> np.ndarray:
+    w = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ w))
+        gradient = x.T @ (p - y) + l2 * np.r_[0, w[1:]]
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + l2 * np.diag(np.r_[0, np.ones(len(w) - 1)])
+        w -= np.linalg.solve(hessian, gradient)
+    return w
+
+
+def outcomes(rows: list[dict], w: np.ndarray, threshold: float) -> tuple[float, float, float]:
+    """Shares of the cases: answered right, answered wrong, wrongly refused."""
+    x, _ = matrix(rows)
+    p = 1 / (1 + np.exp(-x @ w))
+    right = wrong = refused = 0
+    for row, prob in zip(rows, p, strict=True):
+        answered = prob >= threshold
+        if answered and row["verdict"] == "right":
+            right += 1
+        elif answered and row["verdict"] != "right":
+            wrong += 1
+        elif not answered and row["expect"] == "answered":
+            refused += 1
+    n = len(rows)
+    return right / n, wrong / n, refused / n
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dump", type=Path)
+    parser.add_argument("--train", required=True, help="the corpus the weights are fitted on")
+    args = parser.parse_args(argv)
+    rows = [r for r in load(args.dump) if r["expect"] in ("answered", "no_answer")
+            and "similarity" in r]
+    by_corpus: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        by_corpus[row["corpus"]].append(row)
+    x, y = matrix(by_corpus[args.train])
+    w = fit(x, y)
+    print("WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")  # intercept, "
+          + ", ".join(FEATURES))
+    for name, group in by_corpus.items():
+        mark = " (fitted here)" if name == args.train else ""
+        print(f"\n{name}{mark}: {len(group)} cases")
+        for t in THRESHOLDS:
+            right, wrong, refused = outcomes(group, w, t)
+            print(f"  t={t:.2f}  right {right:.3f}  wrong {wrong:.3f}  wrongly refused {refused:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The in-process search index: access before ranking, keyword and meaning fused."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.answering.text import index_terms
+from app.db.repositories.knowledge import IndexRow
+from app.knowledge.embeddings import DIMENSIONS, pack
+from app.knowledge.index import DENSE_FLOOR, SearchIndex, query_terms
+
+
+def _unit(*hot: int) -> np.ndarray:
+    vector = np.zeros(DIMENSIONS, dtype=np.float32)
+    for i in hot:
+        vector[i] = 1.0
+    return vector / np.linalg.norm(vector)
+
+
+def _row(rowid: int, doc_id: str, text: str, *vectors: np.ndarray, title: str = "") -> IndexRow:
+    spans = [[0, len(text)]] * len(vectors)
+    blob = pack(np.vstack(vectors)) if vectors else None
+    return IndexRow(rowid, doc_id, title, "", " ".join(index_terms(text)), spans, blob)
+
+
+ROWS = [
+    _row(1, "pto", "Full-time employees receive 25 days of paid time off.", _unit(0)),
+    _row(2, "meals", "Meals are reimbursed up to 50 USD per day.", _unit(1)),
+    _row(3, "secret", "Paid time off for the merger team is unlimited.", _unit(0)),
+    _row(4, "parking", "Park in lot B after 6 pm.", _unit(2)),
+]
+
+
+def _rank(query, allowed, vector=None, **kwargs):
+    return SearchIndex(ROWS, generation=1).rank(
+        query=query, allowed_docs=allowed, question_vector=vector, limit=10, **kwargs
+    )
+
+
+def test_chunks_of_documents_outside_the_scope_are_never_scored():
+    ranking = _rank("paid time off", ["pto", "meals", "parking"], _unit(0))
+    assert "secret" not in [hit.doc_id for hit in ranking.hits]
+    everything = _rank("paid time off", ["pto", "meals", "parking", "secret"], _unit(0))
+    assert "secret" in [hit.doc_id for hit in everything.hits]
+
+
+def test_scope_statistics_count_only_allowed_documents():
+    ranking = _rank("merger paid", ["pto", "meals"], _unit(0))
+    assert ranking.evidence.documents == 2
+    assert ranking.evidence.document_frequencies["merger"] == 0
+
+
+def test_meaning_finds_a_chunk_that_shares_no_word():
+    ranking = _rank("dinner allowance on trips", ["pto", "meals", "parking"], _unit(1))
+    assert ranking.hits[0].doc_id == "meals"
+    assert ranking.hits[0].keyword == 0.0 and ranking.hits[0].similarity > 0.99
+
+
+def test_words_decide_when_there_is_no_vector():
+    ranking = _rank("paid time off", ["pto", "meals", "parking"], None)
+    assert [hit.doc_id for hit in ranking.hits] == ["pto"]
+
+
+def test_a_chunk_neither_matching_words_nor_close_in_meaning_is_no_candidate():
+    far = _unit(5)
+    ranking = _rank("helicopter", ["pto", "meals", "parking"], far)
+    assert ranking.hits == ()
+    assert all(hit.similarity >= DENSE_FLOOR or hit.keyword > 0 for hit in ranking.hits)
+
+
+def test_blend_lets_words_break_a_tie_in_meaning():
+    tie = (_unit(0) + _unit(1)) / np.sqrt(2)
+    ranking = _rank("meals reimbursed", ["pto", "meals"], tie)
+    assert [hit.doc_id for hit in ranking.hits][:2] == ["meals", "pto"]
+
+
+def test_each_fusion_ranks_only_candidates():
+    for fusion in ("blend", "rrf", "dense", "keyword"):
+        ranking = _rank("paid time off", ["pto", "parking"], _unit(0), fusion=fusion)
+        assert ranking.hits[0].doc_id == "pto"
+
+
+def test_a_title_match_counts_more_than_the_same_word_in_the_text():
+    rows = [
+        _row(1, "a", "Ask your manager about onboarding.", title="Team practices"),
+        _row(2, "b", "Ask your manager about onboarding.", title="Onboarding guide"),
+    ]
+    index = SearchIndex(rows, generation=1)
+    ranking = index.rank(query="onboarding", allowed_docs=["a", "b"], question_vector=None,
+                         limit=5)
+    assert ranking.hits[0].doc_id == "b"
+
+
+def test_a_question_of_only_stopwords_has_no_terms_and_no_hits():
+    assert query_terms("What is it, and how do I get it?") == []
+    assert _rank("What is it, and how do I get it?", ["pto"], _unit(0)).hits == ()
+
+
+def test_standing_measures_how_far_the_best_segment_is_above_the_rest():
+    ranking = _rank("paid time off", ["pto", "meals", "parking"], _unit(0))
+    evidence = ranking.evidence
+    assert evidence.best_similarity > evidence.typical_similarity
+    assert evidence.standing > 0
