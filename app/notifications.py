@@ -33,7 +33,11 @@ class Notifier(Protocol):
 
     async def remind(self, draft: DraftView, people: Sequence[Person]) -> None: ...
 
-    async def escalated(self, draft: DraftView, people: Sequence[Person]) -> None: ...
+    async def escalated(
+        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+    ) -> None:
+        """`people` may now decide and get the card; `withheld` were due to, but may not
+        read its sources: they are only told where it waits."""
 
 
 class QuietNotifier:
@@ -53,5 +57,7 @@ class QuietNotifier:
     async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
         return None
 
-    async def escalated(self, draft: DraftView, people: Sequence[Person]) -> None:
+    async def escalated(
+        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+    ) -> None:
         return None

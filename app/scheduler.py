@@ -25,8 +25,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
-from app.domain import Person
+from app.domain import AccessScope, Person
 from app.drafts import DraftView, as_utc
+from app.knowledge.search import get_documents
 from app.outbox import OutboxPolicy, OutboxWorker
 from app.rules import MANAGER
 from app.services import Services
@@ -89,10 +90,14 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
             if escalate and escalate <= now and escalated is None:
                 view = await services.approvals.view(draft_id)
                 people = escalation_targets(services, view)
-                view = await services.approvals.escalate(draft_id=draft_id, to=people)
+                # Only people who may read every source of the card see it and may decide;
+                # the others are told where it waits, and nothing of what it says.
+                readers = await readers_of_sources(services, view, people)
+                withheld = [p for p in people if p not in readers]
+                view = await services.approvals.escalate(draft_id=draft_id, to=readers)
                 if view is not None:
                     report.escalated += 1
-                    await services.notifier.escalated(view, people)
+                    await services.notifier.escalated(view, readers, withheld=withheld)
             if remind and remind <= now and reminded is None:
                 view = await services.approvals.mark_reminded(draft_id=draft_id)
                 if view is not None:
@@ -109,6 +114,23 @@ def waiting_approvers(services: Services, draft: DraftView) -> list[Person]:
     emails = sorted({e for group in draft.needs().eligible for e in group} - given)
     directory = services.workspace.directory
     return [p for p in (directory.by_email(e) for e in emails) if p is not None]
+
+
+async def readers_of_sources(
+    services: Services, draft: DraftView, people: list[Person]
+) -> list[Person]:
+    """Those of `people` who may read every document the draft cites (a cited document
+    that is gone from the index counts as unreadable)."""
+    cited = {c["doc_id"] for c in draft.citations}
+    if not cited:
+        return list(people)
+    documents = await get_documents(services.database, doc_ids=cited)
+    if len(documents) < len(cited):
+        return []
+    return [
+        p for p in people
+        if all(AccessScope.for_person(p).allows(d.access) for d in documents)
+    ]
 
 
 def escalation_targets(services: Services, draft: DraftView) -> list[Person]:

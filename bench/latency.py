@@ -88,7 +88,7 @@ async def run(root: Path, workspace, questions: int, database_url: str | None,
                           retrieval=retrieval)
     took = time.perf_counter() - started
     figures.update(docs=report.added, chunks=report.chunks, ingest_s=took,
-                   chunks_per_s=report.chunks / took)
+                   chunks_per_s=report.chunks / took, rss_after_ingest_mb=_rss_mb())
     started = time.perf_counter()
     await ingest(database, workspace.knowledge_dir, workspace_root=root, retrieval=retrieval)
     figures["reingest_s"] = time.perf_counter() - started
@@ -97,6 +97,7 @@ async def run(root: Path, workspace, questions: int, database_url: str | None,
     scope = AccessScope.for_person(person)
     mode = RetrievalMode(retrieval)
     await search(database, query="warm up the index", scope=scope, limit=8, mode=mode)
+    figures["rss_index_built_mb"] = _rss_mb()
     search_ms = []
     for _ in range(questions):
         query = " ".join(rng.sample(WORDS, 3))
@@ -114,9 +115,16 @@ async def run(root: Path, workspace, questions: int, database_url: str | None,
                                                  channel=SlackChannel(id="D0BENCH", is_im=True)))
         chain_ms.append((time.perf_counter() - t) * 1000)
     figures.update(_percentiles("answer", chain_ms))
+    figures["rss_end_mb"] = _rss_mb()
     figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     await database.dispose()
     return figures
+
+
+def _rss_mb() -> float:
+    """The process's resident memory now (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
 
 
 def _percentiles(name: str, samples: list[float]) -> dict[str, float]:

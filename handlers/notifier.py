@@ -201,15 +201,38 @@ class SlackNotifier:
             f"waits for a decision. {who} can decide.",
         )
 
-    async def escalated(self, draft: DraftView, people: Sequence[Person]) -> None:
+    async def escalated(
+        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+    ) -> None:
         """Said in the card's thread, and each of them gets the card in a direct message,
-        since they may not be in the approvals channel."""
-        who = await self._mentions(people)
-        await self._in_card_thread(
-            draft,
-            f":arrow_double_up: Escalated to {who}: nobody decided "
-            "in time. You can now approve, edit or reject it.",
-        )
+        since they may not be in the approvals channel. Those who may not read its sources
+        get only a pointer: what kind of request waits, and where."""
+        if people:
+            who = await self._mentions(people)
+            await self._in_card_thread(
+                draft,
+                f":arrow_double_up: Escalated to {who}: nobody decided "
+                "in time. You can now approve, edit or reject it.",
+            )
+        elif withheld:
+            await self._in_card_thread(
+                draft,
+                ":arrow_double_up: Nobody decided in time, and the people it escalates to may "
+                "not read its sources, so they were only told that it waits here.",
+            )
+        where = f"<#{draft.card_channel}>" if draft.card_channel else "its approvals channel"
+        for person in withheld:
+            slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
+            if slack_id:
+                await self.slack.post(
+                    channel=await self.slack.open_dm(slack_id),
+                    text=(
+                        f":arrow_double_up: A {blocks.escape(draft.title)} from "
+                        f"{blocks.escape(draft.requester_name)} has waited too long for a "
+                        f"decision in {where}. It rests on documents you may not read, so it "
+                        "is not shown here; please nudge its approvers."
+                    ),
+                )
         intro = {
             "type": "section",
             "text": {

@@ -1,4 +1,5 @@
-"""Property: search returns exactly the matching documents the whole scope may see.
+"""Property: search by words returns exactly the matching documents the whole scope may
+see; search by words and meaning returns at least those, and nothing outside the scope.
 
 Random documents with random access lists, statuses and supersedes links; random viewer
 sets; random query words. An independent oracle written here in plain Python decides
@@ -19,6 +20,7 @@ from app.db.migrate import upgrade
 from app.db.session import Database
 from app.domain import AccessScope
 from app.knowledge import ingest, search
+from app.knowledge.search import RetrievalMode
 
 PRINCIPALS = ["everyone", "public", "sales", "support", "hr", "ana@acme.example", "bo@acme.example"]
 WORDS = ["apple", "river", "quartz", "mango", "violet"]
@@ -86,11 +88,21 @@ def _may_see(access: set[str], viewers: tuple[frozenset[str], ...]) -> bool:
 
 
 def expected_ids(docs: list[Doc], viewers, question: str) -> set[str]:
+    """The searchable documents that contain a word of the question."""
     asked = set(question.lower().split())
+    return {f"doc-{i}" for i in _searchable(docs, viewers) if asked & set(docs[i].words)}
+
+
+def searchable_ids(docs: list[Doc], viewers) -> set[str]:
+    return {f"doc-{i}" for i in _searchable(docs, viewers)}
+
+
+def _searchable(docs: list[Doc], viewers) -> set[int]:
+    """In scope, not a draft, not deprecated in favour of a current document in scope."""
     allowed = {i for i, d in enumerate(docs) if _may_see(_normalized(d.access), viewers)}
     result = set()
     for i, doc in enumerate(docs):
-        if i not in allowed or doc.status == "draft" or not asked & set(doc.words):
+        if i not in allowed or doc.status == "draft":
             continue
         replaced = any(
             newer.supersedes == i and newer.status == "current" and j in allowed
@@ -98,7 +110,7 @@ def expected_ids(docs: list[Doc], viewers, question: str) -> set[str]:
         )
         if doc.status == "deprecated" and replaced:
             continue
-        result.add(f"doc-{i}")
+        result.add(i)
     return result
 
 
@@ -125,19 +137,25 @@ async def _run(docs: list[Doc], probes, workdir: Path) -> None:
         assert report.visible_to_nobody == sum(1 for d in docs if not _normalized(d.access))
         for viewers, question in probes:
             scope = AccessScope(viewers=viewers)
-            passages = await search(database, query=question, scope=scope, limit=100)
-            _check(docs, viewers, question, passages)
+            by_words = await search(database, query=question, scope=scope, limit=100,
+                                    mode=RetrievalMode.KEYWORD)
+            _check(docs, viewers, by_words)
+            assert {p.doc_id for p in by_words} == expected_ids(docs, viewers, question)
+            # Meaning may add documents that share no word, never one outside the scope.
+            by_both = await search(database, query=question, scope=scope, limit=100)
+            _check(docs, viewers, by_both)
+            assert {p.doc_id for p in by_both} >= expected_ids(docs, viewers, question)
+            assert {p.doc_id for p in by_both} <= searchable_ids(docs, viewers)
     finally:
         await database.dispose()
 
 
-def _check(docs: list[Doc], viewers, question: str, passages) -> None:
+def _check(docs: list[Doc], viewers, passages) -> None:
     for passage in passages:
         doc = docs[int(passage.doc_id.removeprefix("doc-"))]
         assert _may_see(_normalized(doc.access), viewers), passage
         assert set(passage.access) == _normalized(doc.access)
         assert passage.status == doc.status
-    assert {p.doc_id for p in passages} == expected_ids(docs, viewers, question)
 
 
 @settings(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -278,7 +279,10 @@ async def test_a_cancelled_worker_task_is_taken_over_after_its_lease(database, r
 async def test_two_workers_share_the_outbox_without_double_delivery(database, receiver):
     approvals = real_approvals(database)
     drafts = await approved(approvals, receiver, count=6)
-    workers = [make_worker(database, approvals) for _ in range(3)]
+    # Leases long enough that no step outlives one on a loaded machine: this test is about
+    # workers competing for rows, not about taking over an expired lease (tested above).
+    steady = replace(FAST, lease=10.0)
+    workers = [make_worker(database, approvals, policy=steady) for _ in range(3)]
     await asyncio.gather(*(drain(w) for w in workers))
     assert len(receiver.deliveries) == 6
     assert all(count == 1 for count in receiver.attempts.values())

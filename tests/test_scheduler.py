@@ -44,34 +44,38 @@ async def test_a_waiting_reply_is_reminded_once_then_escalated_to_the_leads_mana
         assert (await sweep_drafts(trellis.services)).reminded == 0  # once
 
         clock.advance(hours=3)  # escalate_after: 4h, to the approvers' manager
+        assert draft.citations and {c["doc_id"] for c in draft.citations} == {"customer-alpine-co"}
         assert (await sweep_drafts(trellis.services)).escalated == 1
+        # Maya (leadership) may not read the customer's account summary the card quotes: she
+        # is told where a request waits, sees nothing of it, and does not become an approver.
         notice = await wait_for_text(
-            trellis, "support-approvals", "Escalated to", where=in_thread(card)
+            trellis, "support-approvals", "may not read its sources", where=in_thread(card)
         )
         maya = trellis.user(MAYA)
-        assert f"<@{maya}>" in notice.text
+        assert f"<@{maya}>" not in notice.text
         view = await trellis.services.approvals.view(draft.id)
-        assert view.escalated_to == (MAYA,)
-
-        # Maya is not in #support-approvals: she decides from the card sent to her directly.
+        assert view.escalated_to == ()
         im = next(
             c.id
             for c in trellis.sandbox.workspace.conversations.values()
             if c.is_im and c.im_user == maya
         )
-        copy = await trellis.sandbox.wait_for_message(
-            im, lambda m: any(b.get("block_id") == "trellis_decision" for b in m.blocks or [])
-        )
-        await trellis.sandbox.click_button(maya, im, copy.ts, "trellis_approve")
-        decided = await until_state(
-            trellis,
-            draft.id,
-            DraftState.APPROVED,
-            DraftState.DONE,
-            DraftState.EXECUTING,
-            DraftState.FAILED,
-        )
-        assert decided.decided_by_email == MAYA
+        pointer = await trellis.sandbox.wait_for_message(im, lambda m: "waited too long" in m.text)
+        assert not pointer.blocks
+        assert "Alpine" not in pointer.text and "tents" not in pointer.text
+        assert "customer-alpine-co" not in pointer.text
+
+
+async def test_escalation_gives_the_card_to_a_manager_who_may_read_its_sources(tmp_path):
+    from app.scheduler import readers_of_sources
+
+    async with running_trellis(tmp_path) as trellis:
+        _, draft = await reply_card(trellis)
+        view = await trellis.services.approvals.view(draft.id)
+        maya, rosa = person(MAYA), person(ROSA)
+        assert await readers_of_sources(trellis.services, view, [maya, rosa]) == [rosa]
+        escalated = await trellis.services.approvals.escalate(draft_id=draft.id, to=[rosa])
+        assert escalated.escalated_to == (ROSA,)
 
 
 async def test_a_draft_nobody_decides_expires_and_the_requester_is_told(tmp_path):

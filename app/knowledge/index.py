@@ -27,6 +27,7 @@ best chunks' words cover.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -98,7 +99,6 @@ class SearchIndex:
         self.doc_ids = sorted({r.doc_id for r in rows})
         self.doc_number = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
         self.chunk_doc = np.array([self.doc_number[r.doc_id] for r in rows], dtype=np.int32)
-        self.rows = list(rows)
         self._build_keyword(rows)
         self._build_dense(rows)
 
@@ -106,8 +106,9 @@ class SearchIndex:
 
     def _build_keyword(self, rows: Sequence[IndexRow]) -> None:
         vocabulary: dict[str, int] = {}
-        chunk_of: list[int] = []
-        term_of: list[int] = []
+        # Compact arrays, not lists: a large knowledge base has millions of postings.
+        chunk_of = array("i")
+        term_of = array("i")
         lengths = np.zeros(len(rows), dtype=np.float32)
         context_terms: dict[str, list[str]] = {}
         for number, row in enumerate(rows):
@@ -118,11 +119,11 @@ class SearchIndex:
                         context_terms[text] = index_terms(text)
                     terms = terms + context_terms[text] * weight
             lengths[number] = len(terms)
-            for term in terms:
-                term_of.append(vocabulary.setdefault(term, len(vocabulary)))
-                chunk_of.append(number)
-        terms_array = np.array(term_of, dtype=np.int64)
-        chunks_array = np.array(chunk_of, dtype=np.int64)
+            term_of.extend(vocabulary.setdefault(term, len(vocabulary)) for term in terms)
+            chunk_of.extend([number] * len(terms))
+        terms_array = np.frombuffer(term_of, dtype=np.int32).astype(np.int64)
+        chunks_array = np.frombuffer(chunk_of, dtype=np.int32).astype(np.int64)
+        del term_of, chunk_of
         # Postings: for each term, the chunks holding it and how often (sorted by term).
         pairs = terms_array * max(len(rows), 1) + chunks_array
         unique, counts = np.unique(pairs, return_counts=True)
@@ -141,14 +142,14 @@ class SearchIndex:
                 continue
             blocks.append(vectors)
             owners.extend([number] * len(vectors))
-            spans.extend((int(s), int(e)) for s, e in row.segments)
+            spans.extend(int(x) for span in row.segments for x in span)
         self.vectors = (
             np.vstack(blocks).astype(np.float32)
             if blocks
             else np.zeros((0, DIMENSIONS), dtype=np.float32)
         )
         self.segment_chunk = np.array(owners, dtype=np.int32)
-        self.segment_spans = spans
+        self.segment_spans = np.array(spans, dtype=np.int32).reshape(-1, 2)
 
     @property
     def has_vectors(self) -> bool:
@@ -271,7 +272,8 @@ class SearchIndex:
         numbers = range(int(first), int(last))
         sims = self.vectors[numbers] @ question_vector.astype(np.float32)
         return tuple(
-            (*self.segment_spans[n], float(s)) for n, s in zip(numbers, sims, strict=True)
+            (int(self.segment_spans[n, 0]), int(self.segment_spans[n, 1]), float(s))
+            for n, s in zip(numbers, sims, strict=True)
         )
 
 
