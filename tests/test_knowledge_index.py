@@ -502,3 +502,29 @@ async def test_sqlite_and_postgresql_rank_exactly_alike(tmp_path, workspace):
         await sqlite.dispose()
         await postgres.dispose()
         await _drop_postgres_database(name)
+
+
+async def test_a_link_to_a_file_outside_the_knowledge_folder_is_not_read(database, workspace):
+    outside = workspace / "host-secret.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    (workspace / "knowledge" / "passwd.txt").symlink_to(outside)
+    report = await ingest(database, workspace / "knowledge", workspace_root=workspace)
+    assert any("passwd.txt" in str(e) and "outside the knowledge folder" in str(e)
+               for e in report.errors)
+    assert not any("host-secret" in str(e) for e in report.errors)
+    assert await get_document(database, "passwd") is None
+    found = await search(database, query="root bin bash", scope=AccessScope.for_person(CY))
+    assert all("root:x" not in p.text for p in found)
+
+
+async def test_control_characters_are_removed_the_same_way_on_both_databases(database, workspace):
+    knowledge = workspace / "knowledge"
+    (knowledge / "binary-ish.md").write_bytes(
+        "# Lockers\n\nLockers are\x00 emptied every Friday\u202e at 6 pm.\n".encode()
+    )
+    report = await ingest(database, knowledge, workspace_root=workspace)
+    assert report.errors == []
+    [passage] = await search(database, query="when are lockers emptied",
+                             scope=AccessScope.for_person(CY), limit=1)
+    assert passage.doc_id == "binary-ish"
+    assert "Lockers are emptied every Friday at 6 pm." in passage.text

@@ -375,6 +375,14 @@ def _document_files(knowledge_dir: Path, scope: str | None, report: IngestReport
         relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())
         if any(part.startswith(".") for part in relative.parts) or path.name == ACCESS_FILE:
             continue
+        if not path.resolve().is_relative_to(knowledge_dir):
+            # A link to a file elsewhere on the host would publish it under the folder's
+            # access rule: knowledge files are read only inside the knowledge folder.
+            report.errors.append(WorkspaceError(
+                f"{knowledge_dir.name}/{relative}",
+                "links to a file outside the knowledge folder; it was not read",
+            ))
+            continue
         if is_document(path):
             files.append(path)
         else:

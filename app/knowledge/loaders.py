@@ -14,7 +14,7 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -134,10 +134,11 @@ def load_document(
         title = next((b.text for b in blocks if b.kind == "heading"), None)
 
     stem = relative.with_suffix("").as_posix()
+    blocks = [replace(b, text=clean) for b in blocks if (clean := _readable(b.text))]
     return LoadedDocument(
         id=meta.id or stem,
         path=relative.as_posix(),
-        title=meta.title or title or path.stem,
+        title=_readable(meta.title or title or path.stem) or path.stem,
         blocks=tuple(blocks),
         format=suffix.lstrip("."),
         content_hash=hashlib.sha256(raw).hexdigest(),
@@ -151,12 +152,23 @@ def load_document(
     )
 
 
+_UNREADABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (NUL among them) and bidirectional overrides: nothing a reader sees,
+PostgreSQL refuses NUL in text, and an override can make a quote read other than it is."""
+
+
+def _readable(text: str) -> str:
+    """`text` without control characters or bidirectional overrides, the same for every
+    format and database."""
+    return _UNREADABLE.sub("", text)
+
+
 def _decode(raw: bytes, name: str) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise WorkspaceError(name, f"is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return _readable(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 # --- Front matter ----------------------------------------------------------------------
