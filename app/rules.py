@@ -823,11 +823,20 @@ def _coerce(spec: InputField, value: Any) -> Any:
     return text
 
 
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
 def _number(value: Any, kind: str) -> float | int:
     if isinstance(value, bool):
         raise _Invalid("must be a number")
     if isinstance(value, str):
-        text = value.strip().removesuffix("%").replace(",", "").strip()
+        text = value.strip().removesuffix("%").strip()
+        if "," in text:
+            # "1,500" is a thousand and a half; "1,5" or "7,5" may be a decimal comma:
+            # guessing would turn 7.5 % into 75 %.
+            if not _THOUSANDS.fullmatch(text):
+                raise _Invalid("must be written with a decimal point, like 7.5")
+            text = text.replace(",", "")
         try:
             value = float(text)
         except ValueError:
@@ -845,8 +854,8 @@ def _number(value: Any, kind: str) -> float | int:
             raise _Invalid("must be a whole number")
         if abs(int(value)) > MAX_INTEGER:
             raise _Invalid("is too large")
-        return int(value)
-    return float(value)
+        return int(value) + 0  # no negative zero
+    return float(value) + 0.0
 
 
 def _bounds(spec: InputField, amount: float, unit: str = "") -> None:

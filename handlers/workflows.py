@@ -52,6 +52,8 @@ def parse_fields(text: str) -> dict[str, str]:
             raise ValueError(
                 f'“{token}” is not field=value. Write it like reason="volume commitment".'
             )
+        if name.strip() in fields:
+            raise ValueError(f"{name.strip()} is given twice: give each field once.")
         fields[name.strip()] = value
     return fields
 

@@ -153,3 +153,8 @@ def test_the_rule_and_the_request_are_described_for_the_card():
     assert summary(workflow, {"customer": "Alpine Co.", "percent": 30.0}) == (
         "Discount request\nCustomer: Alpine Co.\nDiscount %: 30"
     )
+
+
+def test_a_field_given_twice_is_refused_not_silently_overwritten():
+    with pytest.raises(ValueError, match="percent is given twice"):
+        parse_fields("customer=Acme percent=5 percent=99")
