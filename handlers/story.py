@@ -118,8 +118,8 @@ def _documents_text(story: Story) -> str:
         ]
         suffix = f" — {', '.join(marks)}" if marks else ""
         lines.append(f"• {link(doc.url, doc.title)}{suffix}")
-    if story.hidden_documents:
-        lines.append(f"• {story.hidden_documents} other document(s) you may not see")
     if not lines:
-        lines.append("No documents were considered.")
+        lines.append("No documents you may see were considered.")
+    # The same words whether or not others were considered: nothing here can be counted.
+    lines.append("_Only documents you may see are listed._")
     return "*Documents considered*\n" + "\n".join(lines)

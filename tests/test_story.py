@@ -100,7 +100,7 @@ async def test_the_private_fuller_answer_stays_out_of_other_peoples_story(tmp_pa
         assert "Paid Time Off Policy" in seen_by_sam and "in your private answer" in seen_by_sam
 
 
-async def test_documents_a_viewer_may_not_see_are_counted_never_named(database):
+async def test_documents_a_viewer_may_not_see_are_neither_named_nor_counted(database):
     workspace = load_workspace(default_workspace_path())
     await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
     services = offline_services(Settings(database_url=database.url), workspace, database)
@@ -124,6 +124,14 @@ async def test_documents_a_viewer_may_not_see_are_counted_never_named(database):
     assert "hr-salary-bands-2026" not in [d.doc_id for d in limited.documents]
     assert limited.hidden_documents >= 1
     assert len(limited.documents) + limited.hidden_documents == len(full.documents)
+    # What Liam is shown says nothing countable about the documents he may not see.
+    from dataclasses import replace
+
+    from handlers.story import _documents_text
+
+    shown = _documents_text(limited)
+    assert shown == _documents_text(replace(limited, hidden_documents=0))
+    assert str(limited.hidden_documents) not in shown.replace("2026", "")
     # Grace's answer was a direct message: only she may open its story.
     with pytest.raises(AccessDenied):
         await stories.for_viewer(
