@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 
 import structlog
 
@@ -155,6 +156,9 @@ async def on_edit_submitted(ack, body: dict, view: dict, services: Services) -> 
     except TrellisError as exc:
         await ack(response_action="errors", errors={cards.TEXT_BLOCK: exc.user_message[:150]})
         return
+    except Exception as exc:  # told in the form, so the person knows nothing was saved
+        await ack(response_action="errors", errors={cards.TEXT_BLOCK: _unexpected(exc, body)})
+        return
     await ack()
     await services.notifier.refresh_card(decision.draft)
 
@@ -170,8 +174,20 @@ async def on_reject_submitted(ack, body: dict, view: dict, services: Services) -
     except TrellisError as exc:
         await ack(response_action="errors", errors={cards.REASON_BLOCK: exc.user_message[:150]})
         return
+    except Exception as exc:  # told in the form, so the person knows nothing was saved
+        await ack(response_action="errors", errors={cards.REASON_BLOCK: _unexpected(exc, body)})
+        return
     await ack()
     await services.notifier.decided(decision.draft)
+
+
+def _unexpected(error: Exception, body: dict) -> str:
+    """Logs an unexpected failure with a reference, and the words for the form."""
+    reference = uuid.uuid4().hex[:8]
+    log.error("form_failed", reference=reference, error=repr(error),
+              type=body.get("type"), exc_info=error)
+    return (f"Something went wrong on Trellis's side and nothing was saved. Please try again "
+            f"(reference {reference}).")
 
 
 async def on_retry(ack, body: dict, action: dict, respond, services: Services) -> None:

@@ -345,3 +345,35 @@ async def test_a_draft_uses_only_sources_every_reader_of_its_card_may_see(tmp_pa
         assert "Quoting and Order Terms" not in shown
         assert "price-list-2026" not in shown and "net 30" not in shown
         assert "Alpine Co." in shown  # the request itself is on the card
+
+
+class _FailingRejects:
+    """The approvals service with `reject` failing as an unexpected bug would."""
+
+    def __init__(self, real) -> None:
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    async def reject(self, **_):
+        raise RuntimeError("database went away")
+
+
+async def test_an_unexpected_failure_in_the_reject_form_is_told_in_the_form(tmp_path):
+    from handlers import cards
+
+    async with running_trellis(tmp_path) as trellis:
+        await request(trellis, LIAM, discount(15))
+        card = await card_in(trellis, "deal-approvals")
+        draft = await draft_of(trellis, card)
+        await click(trellis, SOFIA, card, "trellis_reject")
+        form = await modal_for(trellis, SOFIA)
+        trellis.services.approvals = _FailingRejects(trellis.services.approvals)
+        answer = await trellis.sandbox.submit_view(
+            trellis.user(SOFIA), form.id,
+            {cards.REASON_BLOCK: {cards.TEXT_INPUT: "Too deep for this account"}})
+        assert answer["response_action"] == "errors"
+        told = answer["errors"][cards.REASON_BLOCK]
+        assert "nothing was saved" in told and "reference" in told
+        assert (await trellis.services.approvals.view(draft.id)).state == DraftState.PENDING
