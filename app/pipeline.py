@@ -146,12 +146,33 @@ async def answer_question(services: Services, question: Question) -> Outcome:
             public = await _compose(services, question.text, passages, history, audience.scope,
                                     route)
             held = _needs_review(services, person, question, public, passages)
+    # The asker's fuller private answer follows the same review rules, on sources its
+    # reviewers may read too.
+    private_held = False
+    if private is not None and not held and _needs_review(services, person, question, private,
+                                                          fuller):
+        reviewers = await review.reviewers_scope(services, person=person)
+        readable = [p for p in fuller if reviewers.allows(p.access)]
+        private = None
+        if _adds_sources(readable, passages):
+            private = await _compose(services, question.text, readable, history,
+                                     audience.asker_scope, route)
+            private_held = private.status == AnswerStatus.ANSWERED
+            private = private if private_held else None
     status = public.status if not private else AnswerStatus.ANSWERED
-    status = AnswerStatus.NEEDS_APPROVAL if held else status
+    status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
 
     # 6. Logs: one audit record for the whole question.
     public, private = await _record(services, question, person, audience, audit_id, timer,
                                     passages, fuller, public, private, status)
+    if private_held:
+        notice = await review.hold_answer(
+            services, person=person, slack_user_id=question.slack_user_id,
+            channel=question.channel, thread_ts=question.thread_ts or question.message_ts,
+            private=True, question=question.text, answer_id=private.answer_id,
+            text=private.text, citations=private.citations, confidence=private.confidence,
+            scope_label=private.scope_label)
+        private = Reply(AnswerStatus.NEEDS_APPROVAL, notice, scope_label=private.scope_label)
     if held:
         notice = await review.hold_answer(
             services, person=person, slack_user_id=question.slack_user_id,

@@ -114,3 +114,45 @@ def test_the_channel_reply_leaves_out_what_a_member_may_not_see(kestrel_cli):
     assert answer["private"]["status"] == "answered"
     assert "48 hours" in answer["private"]["answer"]
 
+
+
+async def test_the_private_fuller_answer_goes_through_the_review_rules(tmp_path):
+    import shutil
+
+    from sqlalchemy import select
+
+    from app.db.migrate import upgrade
+    from app.db.models.approvals import Draft
+    from app.db.session import Database
+    from app.domain import AnswerStatus
+    from app.knowledge import ingest
+    from app.operations import offline_services
+    from app.pipeline import Question, answer_question
+    from app.workspace import load_workspace
+    from tests.question_sets import WORKSPACES
+
+    workspace_dir = tmp_path / "kestrel"
+    shutil.copytree(WORKSPACES / "kestrel", workspace_dir)
+    (workspace_dir / "rules.yml").write_text(
+        'answers:\n  review_when: "true"\n  reviewers: [it-staff]\n', encoding="utf-8")
+    workspace = load_workspace(workspace_dir)
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'review.db'}")
+    try:
+        await upgrade(database)
+        await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+        services = offline_services(Settings(workspace=workspace_dir), workspace, database)
+        ben = workspace.directory.by_email("ben@kestrel.example")
+        channel = await services.slack.channel("C0ITHELP1")
+        outcome = await answer_question(services, Question(
+            text="How long can a job run on the Heron cluster?", channel=channel, person=ben,
+            slack_user_id=ben.slack_id or "bench:ben"))
+        assert outcome.public.status == AnswerStatus.NO_ANSWER
+        assert outcome.private is not None
+        assert outcome.private.status == AnswerStatus.NEEDS_APPROVAL
+        assert "48 hours" not in outcome.private.text and not outcome.private.citations
+        async with database.session() as session:
+            held = (await session.execute(select(Draft))).scalars().all()
+        assert [(d.kind, d.private) for d in held] == [("answer", True)]
+        assert "48 hours" in held[0].text
+    finally:
+        await database.dispose()
