@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.directory import Directory, invalid, normalize_email
 from app.errors import WorkspaceError
+from app.knowledge.access_rules import ACCESS_FILE, display_name, normalize_principal
 from app.rules import Principal, RuleBook, RulesConfig, parse_rules
 from app.yamlfile import Loc, YamlDocument, load_yaml, validate
 
@@ -185,6 +186,8 @@ def load_workspace(path: Path) -> Workspace:
 
     if config_doc is not None:
         _check_principals(config_doc, config.principal_refs(), directory, directory_path.name)
+    for access_doc, refs in _access_principals(knowledge_dir, root):
+        _check_principals(access_doc, refs, directory, directory_path.name)
     if rules_doc is not None:
         _check_principals(rules_doc, rules.principal_refs(), directory, directory_path.name)
         for loc, name in rules.prompt_refs():
@@ -289,6 +292,45 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
         for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix in suffixes
     )
+
+
+def _access_principals(
+    knowledge_dir: Path, root: Path
+) -> Iterator[tuple[YamlDocument, Iterator[tuple[Loc, str]]]]:
+    """Every principal named in the `_access.yml` files, with where it is written. Files
+    that do not parse are left to ingest, which reports them and keeps what they governed."""
+    for path in sorted(knowledge_dir.rglob(ACCESS_FILE)):
+        if any(part.startswith(".") for part in path.relative_to(knowledge_dir).parts):
+            continue
+        try:
+            doc = load_yaml(path, display_name=display_name(path, root))
+        except WorkspaceError:
+            continue
+        data = doc.data if isinstance(doc.data, dict) else {}
+
+        def refs(data=data) -> Iterator[tuple[Loc, str]]:
+            default = data.get("default")
+            if isinstance(default, str):
+                yield ("default",), normalize_principal_or_same(default)
+            elif isinstance(default, list):
+                for i, principal in enumerate(default):
+                    yield ("default", i), normalize_principal_or_same(principal)
+            files = data.get("files")
+            for pattern, principals in (files.items() if isinstance(files, dict) else ()):
+                items = [principals] if isinstance(principals, str) else principals
+                for i, principal in enumerate(items if isinstance(items, list) else ()):
+                    loc = (("files", pattern) if isinstance(principals, str)
+                           else ("files", pattern, i))
+                    yield loc, normalize_principal_or_same(principal)
+
+        yield doc, refs()
+
+
+def normalize_principal_or_same(value: object) -> str:
+    try:
+        return normalize_principal(value)
+    except ValueError:
+        return str(value)
 
 
 def _check_principals(

@@ -266,6 +266,15 @@ def test_the_default_workspace_is_the_bundled_demo():
             "syntax error at column 17",
         ),
         (
+            {"knowledge/hr/_access.yml": "# HR only\ndefault: [suport]\n"},
+            "knowledge/hr/_access.yml:2: default.0: 'suport' is not a group in directory.yml, an "
+            "email of someone in it, 'everyone' or 'public' (did you mean 'support'?)",
+        ),
+        (
+            {"knowledge/hr/_access.yml": 'files:\n  "pay-*": zed@acme.example\n'},
+            "knowledge/hr/_access.yml:2: files.pay-*: zed@acme.example is not in directory.yml",
+        ),
+        (
             {"prompts/a.md": "x", "prompts/a.txt": "y"},
             "prompts/a.txt: another prompt is also called 'a'; keep one of the .md and .txt files",
         ),
