@@ -7,6 +7,7 @@ link up as another. Links are built only from http(s) URLs of the workspace's do
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from app.domain import AnswerStatus, Citation
@@ -16,8 +17,14 @@ SECTION_LIMIT = 2900
 QUOTE_LIMIT = 280
 
 
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional overrides: they can make posted text read other than it is."""
+
+
 def escape(text: str) -> str:
-    """Slack's three control characters, as Slack asks: &, < and >."""
+    """Slack's three control characters, as Slack asks (&, < and >), and no bidirectional
+    overrides."""
+    text = _BIDI.sub("", text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

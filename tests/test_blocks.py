@@ -28,6 +28,10 @@ def test_escape_neutralises_slacks_control_characters():
     assert "&amp; co" in escape(HOSTILE)
 
 
+def test_escape_removes_bidirectional_overrides():
+    assert escape("pay \u202eTRELLIS\u202c to \u2066x\u2069") == "pay TRELLIS to x"
+
+
 def test_links_only_from_http_urls_and_labels_cannot_break_out():
     assert link("javascript:alert(1)", "Policy") == "Policy"
     assert link(None, "Policy") == "Policy"
