@@ -28,6 +28,7 @@ best chunks' words cover.
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -107,8 +108,7 @@ class SearchIndex:
     def _build_keyword(self, rows: Sequence[IndexRow]) -> None:
         vocabulary: dict[str, int] = {}
         # Compact arrays, not lists: a large knowledge base has millions of postings.
-        chunk_of = array("i")
-        term_of = array("i")
+        term_of, chunk_of, tf_of = array("i"), array("i"), array("f")
         lengths = np.zeros(len(rows), dtype=np.float32)
         context_terms: dict[str, list[str]] = {}
         for number, row in enumerate(rows):
@@ -119,18 +119,17 @@ class SearchIndex:
                         context_terms[text] = index_terms(text)
                     terms = terms + context_terms[text] * weight
             lengths[number] = len(terms)
-            term_of.extend(vocabulary.setdefault(term, len(vocabulary)) for term in terms)
-            chunk_of.extend([number] * len(terms))
-        terms_array = np.frombuffer(term_of, dtype=np.int32).astype(np.int64)
-        chunks_array = np.frombuffer(chunk_of, dtype=np.int32).astype(np.int64)
-        del term_of, chunk_of
-        # Postings: for each term, the chunks holding it and how often (sorted by term).
-        pairs = terms_array * max(len(rows), 1) + chunks_array
-        unique, counts = np.unique(pairs, return_counts=True)
-        post_term = unique // max(len(rows), 1)
-        self.post_chunk = (unique % max(len(rows), 1)).astype(np.int32)
-        self.post_tf = counts.astype(np.float32)
-        self.indptr = np.searchsorted(post_term, np.arange(len(vocabulary) + 1)).astype(np.int64)
+            counts = Counter(terms)
+            term_of.extend(vocabulary.setdefault(term, len(vocabulary)) for term in counts)
+            chunk_of.extend([number] * len(counts))
+            tf_of.extend(counts.values())
+        # Postings: for each term, the chunks holding it and how often (grouped by term).
+        terms_array = np.frombuffer(term_of, dtype=np.int32)
+        order = np.argsort(terms_array, kind="stable")
+        self.post_chunk = np.frombuffer(chunk_of, dtype=np.int32)[order]
+        self.post_tf = np.frombuffer(tf_of, dtype=np.float32)[order]
+        per_term = np.bincount(terms_array, minlength=len(vocabulary))
+        self.indptr = np.concatenate(([0], np.cumsum(per_term))).astype(np.int64)
         self.vocabulary = vocabulary
         self.lengths = lengths
 
