@@ -444,3 +444,21 @@ async def test_the_section_heading_of_a_passage_counts_as_context(answerer):
     with_heading = await ask(answerer, question, [sectioned])
     assert without.confidence < MIN_CONFIDENCE <= with_heading.confidence
     assert with_heading.citations[0].quote.startswith("Agents may add the 10% apology code")
+
+
+async def test_a_number_in_the_question_picks_the_row_of_a_table_of_ranges(answerer):
+    tiers = Passage(
+        chunk_id="discounts#0", doc_id="discounts", title="Wholesale Discount Guidelines",
+        heading="Who approves",
+        text=(
+            "Discount: Up to 10%; Approval: No approval needed.\n"
+            "Discount: More than 10% and up to 25%; Approval: One sales manager.\n"
+            "Discount: More than 25%; Approval: The VP of Sales and the Finance Controller.\n"
+        ),
+    )
+    for percent, who in ((8, "No approval needed"), (20, "One sales manager"),
+                         (40, "VP of Sales")):
+        answer = await ask(answerer, f"Who approves a {percent}% discount?", [tiers])
+        assert who in answer.text, (percent, answer.text)
+        assert who in answer.citations[0].quote
+        assert len(answer.citations) == 1

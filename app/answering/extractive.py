@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from app.answering.base import (
@@ -76,6 +76,7 @@ from app.answering.base import (
 )
 from app.answering.corpus import CorpusStatistics, corpus_of
 from app.answering.questions import answer_kind, question_parts, states_kind
+from app.answering.ranges import range_row
 from app.answering.text import (
     FRAMING_STEMS,
     STOPWORDS,
@@ -84,6 +85,7 @@ from app.answering.text import (
     TermWeights,
     bigrams,
     content_terms,
+    numbers,
     quantities,
     question_sequence,
     question_words,
@@ -224,7 +226,9 @@ class ExtractiveAnswerer:
         answered = [p for p in parts if p.chosen and p.confidence >= self.part_support]
         if len(parts) == 1 or not answered:
             best = max(parts, key=lambda p: p.confidence)
-            return self._compose([best], []) if best.chosen else no_answer(self.name)
+            if not best.chosen:
+                return no_answer(self.name)
+            return _within_range(self._compose([best], []), question, usable)
         return self._compose(answered, [p for p in parts if all(p is not a for a in answered)])
 
     # --- scoring -----------------------------------------------------------------------------
@@ -466,6 +470,20 @@ class ExtractiveAnswerer:
             backend=self.name,
             notes=tuple(notes),
         )
+
+
+def _within_range(answer: ModelAnswer, question: str, passages: Sequence[Passage]) -> ModelAnswer:
+    """When the quote is a row of a table of ranges ("More than 10% and up to 25%") and the
+    question names a number, the row whose range holds it: words alone cannot tell 20 %
+    from 30 %."""
+    asked = sorted(numbers(question))
+    if not asked or not answer.citations:
+        return answer
+    found = range_row(answer.citations[:1], passages, asked)
+    if found is None or found[0].quote == answer.citations[0].quote:
+        return answer
+    citation, said = found
+    return replace(answer, text=f"{said} [1]", citations=(citation,))
 
 
 def _meaning(passage: Passage, sentence: Sentence) -> float:
