@@ -3,9 +3,9 @@
     python3 bench/answer_quality.py --dump cases.jsonl
     python3 bench/fit_gate.py cases.jsonl --train python-faq [--target-wrong 0.05]
 
-Each line of the dump is one case: the gate's inputs (`similarity`, `standing`,
-`coverage`), and whether the answer Trellis would give with no gate at all was right
-(`verdict` "right"). A logistic regression (plain Newton steps, L2 0.01) learns
+Each line of the dump is one case: the gate's inputs (`similarity`, `coverage`, and
+`standing`, logged but not used), and whether the answer Trellis would give with no gate
+at all was right (`verdict` "right"). A logistic regression (plain Newton steps, L2 0.01) learns
 P(right | inputs) on the training corpus only. It prints the weights to put in
 `app/answering/gate.py` and, for each corpus, answered-right / answered-wrong /
 wrongly-refused at a range of thresholds, so the default can be chosen where wrong answers
@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURES = ("similarity", "standing", "coverage")
+FEATURES = ("similarity", "coverage")
+"""What app/answering/gate.py weighs; `standing` is in the dump too, but grows with corpus
+size, so it is not used (see the gate's docstring)."""
 THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
 

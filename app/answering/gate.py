@@ -9,11 +9,12 @@ turns two measurements into one probability, the answer's `confidence`:
                  answerer's coverage, see `extractive.py`): names and rare words that no
                  passage mentions pull it down
 
-`confidence = 1 / (1 + exp(-(w0 + w1 * similarity + w2 * coverage)))`, a logistic model
-of "the answer would be right" fitted on one corpus (python-faq) and checked on the others
-(bench/fit_gate.py; bench/RESULTS.md, "The gate"). `answers.min_confidence` in
-trellis.yml is the threshold; its default, 0.5, answers when right is likelier than not,
-which keeps wrong answers rarer than refusals on every corpus measured.
+`confidence = 0.85^unanswered parts / (1 + exp(-(w0 + w1 * similarity + w2 * coverage)))`:
+a logistic model of "the answer would be right", fitted on one corpus (python-faq) and
+checked on the others (bench/fit_gate.py; bench/RESULTS.md, "The gate").
+`answers.min_confidence` in trellis.yml is the threshold; its default, 0.5, answers when
+right is likelier than not, which kept wrong answers no more frequent than wrongly refused
+questions on every corpus measured.
 
 `standing` (how many standard deviations the best segment stands above the typical one
 in scope) is measured and logged, but left out of the model: it grows with the size of
