@@ -311,22 +311,22 @@ def _access_principals(
         def refs(data=data) -> Iterator[tuple[Loc, str]]:
             default = data.get("default")
             if isinstance(default, str):
-                yield ("default",), normalize_principal_or_same(default)
+                yield ("default",), _as_principal(default)
             elif isinstance(default, list):
                 for i, principal in enumerate(default):
-                    yield ("default", i), normalize_principal_or_same(principal)
+                    yield ("default", i), _as_principal(principal)
             files = data.get("files")
             for pattern, principals in (files.items() if isinstance(files, dict) else ()):
                 items = [principals] if isinstance(principals, str) else principals
                 for i, principal in enumerate(items if isinstance(items, list) else ()):
                     loc = (("files", pattern) if isinstance(principals, str)
                            else ("files", pattern, i))
-                    yield loc, normalize_principal_or_same(principal)
+                    yield loc, _as_principal(principal)
 
         yield doc, refs()
 
 
-def normalize_principal_or_same(value: object) -> str:
+def _as_principal(value: object) -> str:
     try:
         return normalize_principal(value)
     except ValueError:

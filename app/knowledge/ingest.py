@@ -160,9 +160,7 @@ async def ingest(
     # Paths whose indexed version stays as it is: broken files, or ids claimed twice.
     kept_paths: set[str] = set()
     model = embedder.model_id if embedder is not None else None
-    prepared = await _prepare_all(
-        files, knowledge_dir, root, rules, report, kept_paths, None, model
-    )
+    prepared = await _prepare_all(files, knowledge_dir, root, rules, report, kept_paths, model)
 
     async with database.session() as session:
         indexed = await KnowledgeRepository(session).fingerprints()
@@ -219,12 +217,11 @@ async def _prepare_all(
     rules: AccessRules,
     report: IngestReport,
     kept_paths: set[str],
-    progress: Progress | None,
     model: str | None,
 ) -> dict[str, list[_Prepared]]:
     """Every readable file, grouped by document id."""
     prepared: dict[str, list[_Prepared]] = {}
-    for done, path in enumerate(files, start=1):
+    for path in files:
         try:
             item = await asyncio.to_thread(_prepare, path, knowledge_dir, root, rules, model)
         except WorkspaceError as exc:
@@ -234,8 +231,6 @@ async def _prepare_all(
             kept_paths.add(path.relative_to(knowledge_dir).as_posix())
         else:
             prepared.setdefault(item.document.id, []).append(item)
-        if progress is not None:
-            progress(done, len(files))
     return prepared
 
 
