@@ -12,8 +12,8 @@ from typing import Protocol
 
 import structlog
 
+from app.approvals.drafts import ActionView, DraftView
 from app.domain import Person
-from app.drafts import ActionView, DraftView
 
 log = structlog.get_logger(__name__)
 

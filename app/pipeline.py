@@ -15,13 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from app import access, budgets, drafting, feedback, review
-from app.actions import plan
-from app.answering import gate
+from app.answering import budgets, gate
 from app.answering.citations import verify_citations
-from app.approvals import Timing
+from app.approvals import drafting, review
+from app.approvals.drafts import DraftView
+from app.approvals.service import Timing
 from app.db.models.records import PostedAnswer
 from app.db.repositories.records import AnswerRepository
+from app.delivery.actions import plan
 from app.domain import (
     AccessScope,
     AnswerStatus,
@@ -31,12 +32,13 @@ from app.domain import (
     Turn,
     Usage,
 )
-from app.drafts import DraftView
 from app.errors import AccessDenied, IdentityUnknown, RuleViolation
+from app.identity import access
 from app.knowledge.search import get_documents, search
-from app.rules import InvalidInput, Workflow
+from app.rules.rulebook import InvalidInput, Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
+from app.trust import feedback
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app import answering
+from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer
-from app.answering.extractive import ExtractiveAnswerer
 from app.answering.prompts import answer_system_prompt
-from app.approvals import Approvals
-from app.audit import AuditLog
-from app.config import Settings
+from app.approvals.service import Approvals
+from app.config.settings import Settings
+from app.config.workspace import Workspace
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
 from app.db.session import Database
-from app.identity import IdentityResolver
-from app.metrics import Metrics
+from app.identity.resolver import IdentityResolver
 from app.notifications import Notifier, QuietNotifier
 from app.slack_api import SlackGateway
-from app.workspace import Workspace
+from app.trust.audit import AuditLog
+from app.trust.metrics import Metrics
 
 RETRIEVAL_LIMIT = 8
 DEFAULT_ANSWER_MODEL = "claude-sonnet-4-6"

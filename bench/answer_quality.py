@@ -139,13 +139,13 @@ async def scratch_database(postgres: str | None):
 async def run_corpus(corpus: Corpus, *, postgres: str | None = None,
                      retrieval: bool = False) -> list[Outcome]:
     """Ask every case of `corpus` through the real pipeline, in a scratch database."""
-    from app import access
-    from app.config import Settings
+    from app.cli.operations import offline_services
+    from app.config.settings import Settings
+    from app.config.workspace import load_workspace
+    from app.identity import access
     from app.knowledge.ingest import ingest
-    from app.operations import offline_services
     from app.pipeline import Question, answer_question
     from app.slack_api import SlackChannel
-    from app.workspace import load_workspace
 
     workspace = load_workspace(corpus.workspace)
     # Every would-be answer is kept; thresholds are applied afterwards (see the docstring).
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--curve", action="store_true", help="the no-answer curve")
     parser.add_argument("--dump", type=Path, help="write the gate's inputs per case (JSONL)")
     args = parser.parse_args(argv)
-    from app.workspace import load_workspace
+    from app.config.workspace import load_workspace
 
     everything = [*real_corpora(), *held_out_corpora(), demo_corpus()]
     selected = [c for c in everything if not args.corpus or c.name in args.corpus]

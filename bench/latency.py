@@ -24,7 +24,8 @@ from pathlib import Path
 
 import yaml
 
-from app.config import Settings
+from app.config.settings import Settings
+from app.config.workspace import load_workspace
 from app.db.migrate import upgrade
 from app.db.session import Database
 from app.domain import AccessScope
@@ -33,7 +34,6 @@ from app.knowledge.search import RetrievalMode, search
 from app.pipeline import Question, answer_question
 from app.services import build_services
 from app.slack_api import SlackChannel
-from app.workspace import load_workspace
 
 GROUPS = ["sales", "support", "finance", "engineering", "legal", "hr"]
 WORDS = [

@@ -1,6 +1,6 @@
 """The approval card's buttons (Approve, Edit, Reject), its modals, and the owners' Retry.
 
-Each listener acks, asks app/approvals.py to decide, and shows the result: the card is
+Each listener acks, asks app/approvals/service.py to decide, and shows the result: the card is
 updated in place, the requester is told, and a click that changes nothing (not an
 approver, the requester themselves, too late) gets an ephemeral explanation.
 """
@@ -13,9 +13,9 @@ import uuid
 
 import structlog
 
-from app.approvals import DraftExpired
+from app.approvals.drafts import DraftState
+from app.approvals.service import DraftExpired
 from app.domain import Person
-from app.drafts import DraftState
 from app.errors import TrellisError
 from app.services import Services
 from handlers import blocks, cards

@@ -6,11 +6,11 @@ import uuid
 
 import structlog
 
-from app import owners
 from app.domain import AnswerStatus
 from app.errors import TrellisError
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
+from app.trust import owners
 from handlers import blocks
 
 log = structlog.get_logger(__name__)

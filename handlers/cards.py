@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from app.drafts import ActionView, DraftState, DraftView
-from app.rules import Workflow
+from app.approvals.drafts import ActionView, DraftState, DraftView
+from app.rules.rulebook import Workflow
 from handlers.blocks import SECTION_LIMIT, clip, escape, link
 
 APPROVE, EDIT, REJECT, RETRY = "trellis_approve", "trellis_edit", "trellis_reject", "trellis_retry"

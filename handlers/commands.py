@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app import owners
 from app.pipeline import Question, answer_question
 from app.services import Services
 from app.slack_api import SlackChannel
+from app.trust import owners
 from handlers import blocks, workflows
 from handlers.asking import failure_text
 

@@ -7,10 +7,10 @@ import dataclasses
 
 import structlog
 
-from app import feedback, flag_review, owners
 from app.domain import Person
 from app.errors import TrellisError
 from app.services import Services
+from app.trust import feedback, flag_review, owners
 from handlers import flag_blocks
 from handlers.asking import failure_text
 from handlers.blocks import FEEDBACK_DOWN, FEEDBACK_UP, notice_blocks

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.feedback import (
+from app.trust.feedback import (
     ACCEPTED,
     DISMISSED,
     MISSING_SOURCE,

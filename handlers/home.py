@@ -1,13 +1,13 @@
 """App Home: what Trellis can do and see for the person, what waits on them, and for admins
-the week's dashboard. The facts come from app/home.py; this lays them out."""
+the week's dashboard. The facts come from app/trust/home.py; this lays them out."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from app.errors import IdentityUnknown
-from app.home import Dashboard, Home, PersonalHome, home_for
 from app.services import Services
+from app.trust.home import Dashboard, Home, PersonalHome, home_for
 from handlers.blocks import clip, escape
 from handlers.feedback import person_of
 

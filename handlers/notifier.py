@@ -13,11 +13,11 @@ from collections.abc import Sequence
 import structlog
 from slack_sdk.errors import SlackApiError
 
-from app import owners
+from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.domain import AnswerStatus, Citation, Person
-from app.drafts import ActionView, DraftState, DraftView
 from app.pipeline import Reply
 from app.services import Services
+from app.trust import owners
 from handlers import blocks, cards
 
 log = structlog.get_logger(__name__)

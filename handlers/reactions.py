@@ -1,13 +1,13 @@
 """Reactions on Trellis answers: a flag emoji from a permitted flagger opens a flag.
 
 The rules (who may flag, one flag per person, what a removed reaction does) live in
-app/feedback.py; this module only turns the events into calls and tells people.
+app/trust/feedback.py; this module only turns the events into calls and tells people.
 """
 
 from __future__ import annotations
 
-from app import feedback
 from app.services import Services
+from app.trust import feedback
 from handlers import flag_blocks
 from handlers.feedback import refresh_notices, send_flag_to_owners
 

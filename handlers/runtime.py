@@ -19,22 +19,22 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app import reload
-from app.actions import check_rules
-from app.config import Settings
+from app.cli.operations import sync_knowledge
+from app.config.logging import configure_logging
+from app.config.settings import Settings
+from app.config.workspace import load_workspace
 from app.db.migrate import upgrade
 from app.db.session import Database
-from app.digest import add_owner_jobs
+from app.delivery.actions import check_rules
+from app.delivery.scheduler import Background
 from app.knowledge.embeddings import shared_embedder
-from app.logging import configure_logging
-from app.operations import sync_knowledge
 from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
 from app.sandbox.server import SandboxServer
 from app.sandbox.state import SandboxWorkspace
-from app.scheduler import Background
 from app.services import Services, build_answerer, build_services
 from app.slack_api import SlackGateway, retrying_client
-from app.workspace import load_workspace
+from app.trust import reload
+from app.trust.digest import add_owner_jobs
 from handlers import register
 from handlers.errors import report_unexpected
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
-from app import stories
 from app.services import Services
-from app.stories import Story
+from app.trust import stories
+from app.trust.stories import Story
 from handlers.asking import failure_text
 from handlers.blocks import WHY, clip, confidence_label, escape, link
 

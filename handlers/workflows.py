@@ -17,7 +17,7 @@ import structlog
 from slack_sdk.errors import SlackApiError
 
 from app.pipeline import WorkflowOutcome, WorkflowRequest, admit_workflow, start_workflow
-from app.rules import Workflow
+from app.rules.rulebook import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
 from handlers import blocks, cards

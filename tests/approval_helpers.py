@@ -1,17 +1,17 @@
-"""Drafts made straight through app/approvals.py, for tests below the Slack layer."""
+"""Drafts made straight through app/approvals/service.py, for tests below the Slack layer."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.actions import PlannedAction
-from app.approvals import Approvals, Timing
-from app.audit import AuditLog
+from app.approvals.drafts import DraftView
+from app.approvals.service import Approvals, Timing
+from app.config.workspace import Workspace, default_workspace_path, load_workspace
 from app.db.session import Database
+from app.delivery.actions import PlannedAction
 from app.domain import Person
-from app.drafts import DraftView
-from app.workspace import Workspace, default_workspace_path, load_workspace
+from app.trust.audit import AuditLog
 
 LIAM = "liam.carter@northwind.example"  # sales rep
 PRIYA = "priya.nair@northwind.example"  # sales rep

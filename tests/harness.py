@@ -18,18 +18,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.config import Settings
+from app.config.settings import Settings
+from app.config.workspace import Workspace, default_workspace_path, load_workspace
 from app.db.migrate import upgrade
 from app.db.session import Database
+from app.delivery.outbox import OutboxPolicy
+from app.delivery.scheduler import Background
 from app.knowledge.ingest import ingest
-from app.outbox import OutboxPolicy
 from app.sandbox.company import seed_for, user_id_for
 from app.sandbox.server import SandboxServer
 from app.sandbox.state import Message, SandboxWorkspace
-from app.scheduler import Background
 from app.services import Services, build_services
 from app.slack_api import SlackGateway, retrying_client
-from app.workspace import Workspace, default_workspace_path, load_workspace
 from handlers.runtime import connect_bolt
 
 

@@ -13,10 +13,10 @@ import os
 import sys
 from datetime import UTC, datetime
 
-from app.approvals import Approvals
-from app.audit import AuditLog
+from app.approvals.service import Approvals
 from app.db.session import Database
-from app.outbox import OutboxPolicy, OutboxWorker
+from app.delivery.outbox import OutboxPolicy, OutboxWorker
+from app.trust.audit import AuditLog
 
 POLICY = OutboxPolicy(
     max_attempts=50,

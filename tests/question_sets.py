@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKSPACES = ROOT / "tests" / "data" / "workspaces"
 REAL_CORPORA = ROOT / "bench" / "corpora"
 """Real public documents nobody on the team wrote, with question sets written blind."""
-DEMO = ROOT / "app" / "demo"
+DEMO = ROOT / "app" / "demo" / "workspace"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import anthropic
 import pytest
 
-from app.answering.anthropic_backend import AnthropicAnswerer
+from app.answering.backends.anthropic import AnthropicAnswerer
 from app.answering.base import MalformedResponse
 from app.answering.prompts import ANSWER_PROTOCOL, NO_ANSWER, answer_system_prompt, render
 from app.domain import DocumentStatus, Passage, Turn

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.answering.extractive import ExtractiveAnswerer
+from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.text import content_terms, numbers, question_terms, split_sentences, stem
 from app.domain import DocumentStatus, Passage, Turn
 

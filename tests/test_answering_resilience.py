@@ -9,9 +9,9 @@ import anthropic
 import pytest
 
 from app.answering import build_answerer
-from app.answering.anthropic_backend import AnthropicAnswerer
-from app.answering.extractive import ExtractiveAnswerer
-from app.answering.resilience import ResilientAnswerer, classify, retry_after_seconds
+from app.answering.backends.anthropic import AnthropicAnswerer
+from app.answering.backends.extractive import ExtractiveAnswerer
+from app.answering.backends.resilient import ResilientAnswerer, classify, retry_after_seconds
 from app.domain import Passage
 from app.errors import ModelUnavailable
 from tests.fakes import FakeAnthropic

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from sqlalchemy import select, update
 
-from app.approvals import approved_action
+from app.approvals.drafts import DraftState, text_hash
+from app.approvals.service import approved_action
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.models.records import AuditRecord
-from app.drafts import DraftState, text_hash
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
 from tests.approval_helpers import (
     DANIEL,

@@ -6,8 +6,8 @@ import asyncio
 
 from sqlalchemy import delete, update
 
-from app.audit import AuditLog
 from app.db.models.records import AuditRecord
+from app.trust.audit import AuditLog
 
 
 async def _fill(log: AuditLog, count: int) -> None:

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import delete, update
 from typer.testing import CliRunner, Result
 
-from app.audit import GENESIS_HASH, record_hash
-from app.cli import cli
+from app.cli.main import cli
 from app.db.models.records import AuditRecord
 from app.db.session import Database
+from app.trust.audit import GENESIS_HASH, record_hash
 from tests.logging_state import restore_logging  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("restore_logging")

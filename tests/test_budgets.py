@@ -6,11 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app import budgets
-from app.audit import AuditLog
+from app.answering import budgets
+from app.answering.pricing import PRICES, cost_of, price_of
+from app.config.workspace import (
+    BudgetsConfig,
+    TrellisConfig,
+    default_workspace_path,
+    load_workspace,
+)
 from app.domain import Usage
-from app.pricing import PRICES, cost_of, price_of
-from app.workspace import BudgetsConfig, TrellisConfig, default_workspace_path, load_workspace
+from app.trust.audit import AuditLog
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 LIAM = "liam.carter@northwind.example"

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings
-from app.workspace import default_workspace_path
+from app.config.settings import Settings
+from app.config.workspace import default_workspace_path
 
 UNPREFIXED = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL")
 
@@ -23,7 +23,7 @@ def test_defaults_run_offline_on_the_demo_workspace():
     settings = Settings()
     assert settings.workspace is None
     assert settings.workspace_path() == default_workspace_path()
-    assert settings.workspace_path().name == "demo"
+    assert settings.workspace_path().parent.name == "demo"
     assert settings.database_url == "sqlite+aiosqlite:///trellis.db"
     assert (settings.http_host, settings.http_port) == ("127.0.0.1", 8787)
     assert (settings.sandbox_host, settings.sandbox_port) == ("127.0.0.1", 3000)

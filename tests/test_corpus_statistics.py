@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.corpus import RetrievedPassages, corpus_of
-from app.answering.extractive import ExtractiveAnswerer
 from app.answering.text import stem
 from app.domain import AccessScope, Person
 from app.knowledge import ingest, search

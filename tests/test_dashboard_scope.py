@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app import digest
 from app.db.models.feedback import Flag
 from app.domain import AccessScope
 from app.knowledge.search import get_documents
+from app.trust import digest
 from tests.harness import blocks_text, running_trellis
 from tests.test_e2e_trust_loop import ROSA, SAM, ask_and_wait, eventually, rows
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from app.demo_render import blocks_to_lines, mrkdwn_to_text
+from app.demo.render import blocks_to_lines, mrkdwn_to_text
 
 NAMES = {"U1": "Ana Souza"}.get
 

@@ -4,7 +4,7 @@ import textwrap
 
 import pytest
 
-from app.directory import Directory
+from app.config.directory import Directory
 from app.domain import Person
 from app.errors import WorkspaceError
 

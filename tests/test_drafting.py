@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
-from app.answering.drafter import (
+from app.answering.backends.drafter import (
     NO_POLICY,
     NOT_ON_FILE,
     RequestField,
@@ -19,8 +19,8 @@ from app.answering.drafter import (
     parse_sections,
 )
 from app.answering.ranges import range_row
+from app.config.workspace import default_workspace_path
 from app.domain import Citation, ModelAnswer, Passage, Turn
-from app.workspace import default_workspace_path
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import draft_of, is_card
 

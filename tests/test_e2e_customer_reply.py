@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app.approvals.drafts import DraftState
 from app.db.models.records import AuditRecord
-from app.drafts import DraftState
 from tests.approval_helpers import Clock
 from tests.harness import blocks_text, running_trellis
 from tests.peers.jira import adf_plain_text

@@ -10,8 +10,8 @@ import asyncio
 
 from sqlalchemy import func, select
 
+from app.approvals.drafts import DraftState
 from app.db.models.records import AuditRecord
-from app.drafts import DraftState
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import (
     FAST,

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app import feedback, flag_review, owners
+from app.config.workspace import default_workspace_path, load_workspace
 from app.db.models.feedback import AnswerFeedback, Flag, OwnerNotice
 from app.db.models.records import AuditRecord
 from app.domain import AccessScope
 from app.knowledge.search import get_documents
-from app.workspace import default_workspace_path, load_workspace
+from app.trust import feedback, flag_review, owners
 from tests.harness import blocks_text, running_trellis
 
 SAM = "sam.ortiz@northwind.example"  # support: may flag

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import shutil
 
-from app import owners
+from app.config.workspace import default_workspace_path
 from app.db.models.feedback import Flag
-from app.workspace import default_workspace_path
+from app.trust import owners
 from tests.harness import running_trellis
 from tests.test_e2e_trust_loop import eventually, rows
 

@@ -14,15 +14,15 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from app.answering.extractive import ExtractiveAnswerer
-from app.cli import cli
-from app.config import Settings
-from app.corrections import new_curated
+from app.answering.backends.extractive import ExtractiveAnswerer
+from app.cli.main import cli
+from app.config.settings import Settings
+from app.config.workspace import EvalCase, default_workspace_path, load_workspace
 from app.db.models.records import AuditRecord, PostedAnswer
 from app.db.session import Database
 from app.domain import Citation, ModelAnswer, Passage, Turn
-from app.evals import run_evals
-from app.workspace import EvalCase, default_workspace_path, load_workspace
+from app.trust.corrections import new_curated
+from app.trust.evals import run_evals
 from tests.logging_state import restore_logging  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("restore_logging")

@@ -9,15 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from app.corrections import (
-    append_eval_case,
-    curated_answer_for,
-    eval_case,
-    new_curated,
-    retire_matching,
-    similarity,
-    terms_of,
-)
+from app.config.workspace import default_workspace_path, load_workspace
 from app.db.models.feedback import OwnerNotice
 from app.db.repositories.feedback import (
     AnswerFeedbackRepository,
@@ -27,7 +19,15 @@ from app.db.repositories.feedback import (
 )
 from app.domain import AccessScope, Citation
 from app.knowledge.ingest import ingest
-from app.workspace import default_workspace_path, load_workspace
+from app.trust.corrections import (
+    append_eval_case,
+    curated_answer_for,
+    eval_case,
+    new_curated,
+    retire_matching,
+    similarity,
+    terms_of,
+)
 
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 SUPPORT = AccessScope(viewers=(frozenset({"everyone", "public", "support", "sam@x.example"}),))

@@ -36,7 +36,7 @@ def test_each_part_nothing_supports_lowers_the_confidence():
 
 
 def test_the_default_threshold_answers_when_right_is_likelier_than_not():
-    from app.workspace import AnswersConfig
+    from app.config.workspace import AnswersConfig
 
     assert AnswersConfig().min_confidence == 0.5
 
@@ -61,12 +61,12 @@ class _CountingAnswerer:
 
 @pytest.fixture
 def demo_services(tmp_path):
-    from app.config import Settings
+    from app.config.settings import Settings
+    from app.config.workspace import default_workspace_path, load_workspace
     from app.db.session import Database
     from app.sandbox.company import SandboxDirectory, seed_for
     from app.sandbox.state import SandboxWorkspace
     from app.services import build_services
-    from app.workspace import default_workspace_path, load_workspace
 
     workspace = load_workspace(default_workspace_path())
     database = Database(f"sqlite+aiosqlite:///{Path(tmp_path) / 'gate.db'}")

@@ -19,8 +19,8 @@ import sys
 
 import pytest
 
-from app.config import Settings
-from app.operations import ask_as
+from app.cli.operations import ask_as
+from app.config.settings import Settings
 from tests.question_sets import Case, Corpus, held_out_corpora, problems
 
 CORPORA = {corpus.name: corpus for corpus in held_out_corpora()}
@@ -121,14 +121,14 @@ async def test_the_private_fuller_answer_goes_through_the_review_rules(tmp_path)
 
     from sqlalchemy import select
 
+    from app.cli.operations import offline_services
+    from app.config.workspace import load_workspace
     from app.db.migrate import upgrade
     from app.db.models.approvals import Draft
     from app.db.session import Database
     from app.domain import AnswerStatus
     from app.knowledge import ingest
-    from app.operations import offline_services
     from app.pipeline import Question, answer_question
-    from app.workspace import load_workspace
     from tests.question_sets import WORKSPACES
 
     workspace_dir = tmp_path / "kestrel"

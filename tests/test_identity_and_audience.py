@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from app.access import audience_for
-from app.directory import Directory
+from app.config.directory import Directory
 from app.domain import PUBLIC, Person
 from app.errors import IdentityUnknown
-from app.identity import IdentityResolver
+from app.identity.access import audience_for
+from app.identity.resolver import IdentityResolver
 from app.sandbox.company import SandboxDirectory
 from app.sandbox.state import SandboxWorkspace
 from app.slack_api import SlackChannel

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.directory import Directory
+from app.config.directory import Directory
 from app.domain import Person
 from app.errors import IdentityUnknown
-from app.identity import IdentityResolver
+from app.identity.resolver import IdentityResolver
 from app.sandbox.company import SandboxDirectory
 from app.sandbox.state import SandboxWorkspace
 

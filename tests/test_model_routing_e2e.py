@@ -14,10 +14,10 @@ from pathlib import Path
 import anthropic
 import pytest
 
-from app.answering.resilience import ResilientAnswerer
-from app.config import Settings
+from app.answering.backends.resilient import ResilientAnswerer
+from app.config.settings import Settings
+from app.config.workspace import default_workspace_path, load_workspace
 from app.services import Services, anthropic_client, build_answerer
-from app.workspace import default_workspace_path, load_workspace
 from tests.fakes import FakeAnthropic
 from tests.harness import blocks_text, running_trellis
 

@@ -12,13 +12,13 @@ import aiohttp
 import pytest
 import structlog
 
-from app.config import Settings
+from app.cli.operations import offline_services
+from app.config.logging import configure_logging
+from app.config.settings import Settings
+from app.config.workspace import default_workspace_path, load_workspace
 from app.knowledge.ingest import ingest
-from app.logging import configure_logging
-from app.operations import offline_services
 from app.pipeline import Question, answer_question
 from app.slack_api import SlackChannel
-from app.workspace import default_workspace_path, load_workspace
 from handlers.runtime import _ops_server
 
 SAM = "sam.ortiz@northwind.example"

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from app.approvals import Approvals
-from app.audit import AuditLog
+from app.approvals.drafts import DraftState
+from app.approvals.service import Approvals
 from app.db.models.approvals import OutboxAction
 from app.db.models.records import AuditRecord
-from app.drafts import DraftState
+from app.delivery.outbox import STEPS, OutboxPolicy, OutboxWorker
 from app.errors import AccessDenied
-from app.outbox import STEPS, OutboxPolicy, OutboxWorker
+from app.trust.audit import AuditLog
 from tests.approval_helpers import ROSA, SAM, SOFIA, pending_discount, person, webhook_action
 from tests.peers.webhook_receiver import WebhookReceiver
 from tests.workflow_helpers import eventually

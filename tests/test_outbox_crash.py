@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from app.approvals.drafts import DraftState
 from app.db.models.approvals import OutboxAction
-from app.drafts import DraftState
 from tests.approval_helpers import SOFIA, pending_discount, person, webhook_action
 from tests.peers.webhook_receiver import WebhookReceiver
 from tests.test_outbox import SECRET, real_approvals

@@ -9,11 +9,11 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
-from app import digest, feedback, flag_review, owners
 from app.db.models.feedback import Flag
 from app.domain import AnswerStatus
 from app.errors import AccessDenied, ApprovalConflict
 from app.pipeline import Outcome, Reply
+from app.trust import digest, feedback, flag_review, owners
 from tests.harness import blocks_text, running_trellis
 from tests.test_e2e_trust_loop import KENJI, QUESTION, ROSA, SAM, ask_and_wait, dm_with, flag_notice
 

@@ -16,8 +16,9 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from app.answering.extractive import ExtractiveAnswerer
-from app.config import Settings
+from app.answering.backends.extractive import ExtractiveAnswerer
+from app.config.settings import Settings
+from app.config.workspace import load_workspace
 from app.db.migrate import upgrade
 from app.db.session import Database
 from app.domain import PUBLIC, ModelAnswer, Passage, Turn
@@ -27,7 +28,6 @@ from app.sandbox.company import SandboxDirectory, seed_for
 from app.sandbox.state import SandboxWorkspace
 from app.services import build_services
 from app.slack_api import SlackChannel
-from app.workspace import load_workspace
 
 GROUPS = ["sales", "support", "finance", "legal"]
 TOPICS = ["refund", "discount", "holiday", "invoice", "contract", "laptop"]

@@ -9,18 +9,18 @@ import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from app.audit import AuditLog
-from app.cli import cli
-from app.config import Settings
+from app.answering.pricing import cost_of, usage_from
+from app.cli.main import cli
+from app.cli.operations import offline_services
+from app.config.settings import Settings
+from app.config.workspace import default_workspace_path, load_workspace
 from app.db.models.records import AuditRecord
 from app.domain import Usage
 from app.knowledge.ingest import ingest
-from app.operations import offline_services
 from app.pipeline import Question, answer_question
-from app.pricing import cost_of, usage_from
-from app.report import build_report, parse_period, percentile
 from app.slack_api import SlackChannel
-from app.workspace import default_workspace_path, load_workspace
+from app.trust.audit import AuditLog
+from app.trust.report import build_report, parse_period, percentile
 from tests.logging_state import restore_logging  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("restore_logging")

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.directory import Directory
+from app.config.directory import Directory
+from app.config.yamlfile import load_yaml
 from app.domain import Passage, Person
 from app.errors import RuleViolation, WorkspaceError
-from app.rules import DraftFacts, InvalidInput, RuleBook, load_rules, parse_rules
+from app.rules.rulebook import DraftFacts, InvalidInput, RuleBook, load_rules, parse_rules
 from app.slack_api import SlackChannel
-from app.yamlfile import load_yaml
 
 RULES_YML = """\
 workflows:

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from app.workspace import default_workspace_path
+from app.config.workspace import default_workspace_path
 from tests.browser_helpers import (
     act_as,
     app_replies,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.approvals import Timing
-from app.drafts import DraftState
-from app.outbox import OutboxPolicy
-from app.scheduler import Background, sweep_drafts
+from app.approvals.drafts import DraftState
+from app.approvals.service import Timing
+from app.delivery.outbox import OutboxPolicy
+from app.delivery.scheduler import Background, sweep_drafts
 from tests.approval_helpers import Clock, demo, person
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import card_in, draft_of, until_state, wait_for_text
@@ -67,7 +67,7 @@ async def test_a_waiting_reply_is_reminded_once_then_escalated_to_the_leads_mana
 
 
 async def test_escalation_gives_the_card_to_a_manager_who_may_read_its_sources(tmp_path):
-    from app.scheduler import readers_of_sources
+    from app.delivery.scheduler import readers_of_sources
 
     async with running_trellis(tmp_path) as trellis:
         _, draft = await reply_card(trellis)

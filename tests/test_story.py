@@ -9,16 +9,16 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from app import stories
-from app.cli import cli
-from app.config import Settings
+from app.cli.main import cli
+from app.cli.operations import offline_services
+from app.config.settings import Settings
+from app.config.workspace import default_workspace_path, load_workspace
 from app.errors import AccessDenied
 from app.knowledge.ingest import ingest
-from app.operations import offline_services
 from app.pipeline import Question, answer_question
 from app.sandbox.state import View
 from app.slack_api import SlackChannel
-from app.workspace import default_workspace_path, load_workspace
+from app.trust import stories
 from handlers.blocks import WHY
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.logging_state import restore_logging  # noqa: F401

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import anthropic
 import pytest
 
-from app.config import Settings
+from app.config.settings import Settings
 from app.db.repositories.records import AnswerRepository
 from app.services import Services, anthropic_client, build_answerer
 from tests.fakes import FakeAnthropic

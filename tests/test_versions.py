@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app import reload as reloading
-from app.config import Settings
+from app.config.settings import Settings
+from app.config.workspace import default_workspace_path, load_workspace, workspace_version
 from app.db.models.records import AuditRecord
 from app.db.models.versions import ConfigVersion
-from app.versions import files_version, rollback_from_cli, snapshot
-from app.workspace import default_workspace_path, load_workspace, workspace_version
+from app.trust import reload as reloading
+from app.trust.versions import files_version, rollback_from_cli, snapshot
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.logging_state import restore_logging  # noqa: F401
 
@@ -202,7 +202,7 @@ async def test_the_watcher_reloads_when_a_workspace_file_changes(tmp_path):
 def test_versions_lists_scores_and_reload_refuses_from_the_command_line(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from app.cli import cli
+    from app.cli.main import cli
 
     root = demo_copy(tmp_path)
     monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")

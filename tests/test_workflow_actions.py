@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.actions import check_rules, describe, fill, plan
-from app.drafting import rule_for, summary
+from app.approvals.drafting import rule_for, summary
+from app.delivery.actions import check_rules, describe, fill, plan
 from app.errors import RuleViolation, WorkspaceError
-from app.rules import RulesConfig
+from app.rules.rulebook import RulesConfig
 from handlers.workflows import parse_fields
 from tests.approval_helpers import LIAM, demo, person
 

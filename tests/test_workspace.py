@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from app.config.workspace import default_workspace_path, load_workspace
 from app.errors import WorkspaceError
-from app.workspace import default_workspace_path, load_workspace
 
 DIRECTORY = """\
 people:
@@ -164,7 +164,7 @@ def test_the_version_depends_on_configuration_but_not_on_knowledge(tmp_path):
 
 
 def test_the_default_workspace_is_the_bundled_demo():
-    assert default_workspace_path() == Path(__file__).resolve().parent.parent / "app" / "demo"
+    assert default_workspace_path() == Path(__file__).resolve().parent.parent / "app" / "demo" / "workspace"
 
 
 @pytest.mark.parametrize(

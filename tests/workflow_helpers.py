@@ -22,13 +22,13 @@ from pathlib import Path
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.approvals.drafts import DraftState, DraftView
+from app.config.workspace import default_workspace_path
 from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository
-from app.drafts import DraftState, DraftView
-from app.outbox import OutboxPolicy
+from app.delivery.outbox import OutboxPolicy
 from app.sandbox.state import Message
 from app.services import Services
-from app.workspace import default_workspace_path
 from tests.harness import RunningTrellis, blocks_text
 from tests.peers.jira import JiraPeer
 from tests.peers.smtp import SmtpPeer

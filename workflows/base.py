@@ -33,7 +33,7 @@ C = TypeVar("C", bound="ConnectorConfig")
 class ApprovedAction:
     """One approved action, ready to be carried into a downstream system.
 
-    Only `app/approvals.py` creates one, and only once the draft's approval is final, so a
+    Only `app/approvals/service.py` creates one, and only once the draft's approval is final, so a
     handler never sees a draft that is still pending, rejected or changed since approval.
     """
 

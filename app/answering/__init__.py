@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer, MalformedResponse, drop_superseded, no_answer
 from app.answering.citations import verify_citations
-from app.answering.extractive import ExtractiveAnswerer
 from app.answering.prompts import (
     ANSWER_PROTOCOL,
     DEFAULT_ANSWER_PROMPT,
@@ -24,14 +24,14 @@ from app.answering.prompts import (
 if TYPE_CHECKING:
     import anthropic
 
-    from app.answering.anthropic_backend import AnthropicAnswerer
-    from app.answering.resilience import ResilientAnswerer, classify
+    from app.answering.backends.anthropic import AnthropicAnswerer
+    from app.answering.backends.resilient import ResilientAnswerer, classify
 
 # The Anthropic SDK takes seconds to import; only a configured key needs it.
 _LAZY = {
-    "AnthropicAnswerer": "app.answering.anthropic_backend",
-    "ResilientAnswerer": "app.answering.resilience",
-    "classify": "app.answering.resilience",
+    "AnthropicAnswerer": "app.answering.backends.anthropic",
+    "ResilientAnswerer": "app.answering.backends.resilient",
+    "classify": "app.answering.backends.resilient",
 }
 
 
@@ -79,8 +79,8 @@ def build_answerer(
     extractive = ExtractiveAnswerer()
     if client is None or not model:
         return extractive
-    from app.answering.anthropic_backend import AnthropicAnswerer
-    from app.answering.resilience import ResilientAnswerer
+    from app.answering.backends.anthropic import AnthropicAnswerer
+    from app.answering.backends.resilient import ResilientAnswerer
 
     primary = AnthropicAnswerer(
         client, model=model, max_tokens=max_tokens, system_prompt=system_prompt

@@ -58,7 +58,7 @@ def gate_inputs(question: str, passages: Sequence[Passage]) -> GateInputs:
     """The gate's measurements: the evidence retrieval gathered, and the extractive
     answerer's reading of the passages (its coverage, and the parts it found nothing for)."""
     evidence = evidence_of(passages)
-    from app.answering.extractive import ExtractiveAnswerer
+    from app.answering.backends.extractive import ExtractiveAnswerer
 
     reading = ExtractiveAnswerer().compose(
         question=question, passages=passages, corpus=corpus_of(passages)

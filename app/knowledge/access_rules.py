@@ -21,8 +21,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
+from app.config.yamlfile import load_yaml, validate
 from app.errors import WorkspaceError
-from app.yamlfile import load_yaml, validate
 
 ACCESS_FILE = "_access.yml"
 

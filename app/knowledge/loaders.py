@@ -23,13 +23,13 @@ import frontmatter
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pypdf import PdfReader
 
+from app.config.yamlfile import load_yaml, validate
 from app.domain import DocumentStatus
 from app.errors import WorkspaceError
 from app.knowledge.access_rules import Principals, display_name, normalize_principal
 from app.knowledge.formats.blocks import Block, BlockKind, collapse, render_row
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks
-from app.yamlfile import load_yaml, validate
 
 __all__ = [
     "SUPPORTED_SUFFIXES",

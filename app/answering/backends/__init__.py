@@ -1,0 +1,1 @@
+"""The answer backends: offline extractive, Claude, and the resilient wrapper."""

@@ -1,0 +1,411 @@
+"""Workflow drafts that follow the workflow's prompt, section by section, and say only
+what their sources support.
+
+A workflow prompt (`prompts/<workflow>.md`) lists what the draft must contain as numbered
+or bulleted sections, "Title: instructions" ("2. Customer facts: annual volume, contract
+and renewal date, payment terms ..."). `parse_sections` reads them; each becomes one part
+of the draft, in the prompt's order, under its title:
+
+    request   "Summary", "Request", "Overview": the request's own fields, no citations
+    risks     "Risks", "Missing information", "Open questions": every fact of the other
+              sections that is not on file, as a question for the approver
+    facts     anything else: quoted from the documents, with citations
+
+A facts section asks one question per fact it lists ("annual volume", "payment terms"):
+the section's title, the fact and the request's values ("Customer facts: payment terms:
+Alpine Co."). Each question is searched on its own (in the scope of everyone who reads
+the card), and a document is used for it only when it passes the relevance gate for
+that question (`gate.confidence` >= the workspace's `min_confidence`, measured on that
+document's passages alone). Two more rules keep a section on its subject:
+
+- a section whose title names a request field ("Customer facts" and the field
+  `customer`) uses only passages that mention that field's value ("Alpine Co."),
+- a section whose text names a visible document by its title ("Policy check against the
+  Wholesale Discount Guidelines") uses only that document when it is visible.
+
+The extractive answerer quotes the best sentences of the passing passages; when it quotes
+a table whose rows state numeric ranges ("More than 10% and up to 25%"), the row whose
+range holds the request's number is quoted instead. A document is cited once per draft:
+its first quote is the citation, later sections reuse its number. A fact nothing
+supports reads "not on file"; a policy section with nothing reads `NO_POLICY`. Nothing
+that failed the gate is ever quoted. The same input always gives the same draft.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from app.answering import gate
+from app.answering.backends.extractive import ExtractiveAnswerer
+from app.answering.citations import normalize_quote, quote_in
+from app.answering.corpus import RetrievedPassages, corpus_of
+from app.answering.ranges import range_row
+from app.answering.text import content_terms
+from app.domain import Citation, Passage
+
+NOT_ON_FILE = "not on file"
+NO_POLICY = "No policy document visible to all approvers covers this request."
+MAX_RISKS = 3
+
+Retrieve = Callable[[str], Awaitable[RetrievedPassages]]
+
+
+class SectionKind(StrEnum):
+    REQUEST = "request"
+    FACTS = "facts"
+    RISKS = "risks"
+
+
+_REQUEST_TITLE = re.compile(r"^(summary|request|overview|the request|the ask)\b", re.I)
+_RISKS_TITLE = re.compile(r"\b(risks?|missing|open questions?|questions for)\b", re.I)
+_POLICY = re.compile(r"\b(polic(y|ies)|guidelines?|rules?|compliance)\b", re.I)
+_ITEM = re.compile(r"^(\s*)(?:\d{1,2}[.)]|[-*•])\s+(\S.*)$")
+_TITLE_HEAD = re.compile(r"^([^:,;.\"“”()]{1,80}?):\s*(.*)$", re.S)
+_SOURCE_HINT = re.compile(r"^(from|using|if|as|when|in|based on|according to)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    instructions: str = ""
+    kind: SectionKind = SectionKind.FACTS
+
+    @property
+    def is_policy(self) -> bool:
+        return bool(_POLICY.search(self.title))
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """The facts the instructions list, one question each ("annual volume", ...)."""
+        items = []
+        for piece in _top_level_split(self.instructions):
+            piece = re.sub(r"^(and|or|also|plus)\s+", "", piece.strip(" .:"), flags=re.I)
+            if piece and content_terms(piece) and not _SOURCE_HINT.match(piece):
+                items.append(piece)
+        return tuple(items) or (self.title,)
+
+
+def parse_sections(template: str) -> tuple[Section, ...]:
+    """The draft's sections as the prompt lists them, or () when it lists none.
+
+    A list counts as sections when most of its items read "Title: instructions" with a
+    short title (at most 8 words); items without one take their first clause as title.
+    Lists of rules ("1. Use only the provided documents. Do not ...") are not sections.
+    """
+    best: tuple[Section, ...] = ()
+    for items in _lists(template):
+        heads = [_head(item) for item in items]
+        titled = sum(1 for _, _, explicit in heads if explicit)
+        if titled * 2 > len(items) and titled > len(best):
+            best = tuple(Section(t, i, _kind(t)) for t, i, _ in heads)
+    return best
+
+
+def _lists(template: str) -> list[list[str]]:
+    """Runs of list items; an item goes on over its indented lines."""
+    lists: list[list[str]] = []
+    current: list[str] | None = None
+    for line in template.splitlines():
+        match = _ITEM.match(line)
+        if match and len(match.group(1)) <= 1:
+            if current is None:
+                current = []
+                lists.append(current)
+            current.append(match.group(2).strip())
+        elif current is not None and line.strip():
+            if line[:1].isspace():
+                current[-1] += " " + line.strip()
+            else:
+                current = None
+    return lists
+
+
+def _head(item: str) -> tuple[str, str, bool]:
+    match = _TITLE_HEAD.match(item)
+    if match and len(match.group(1).split()) <= 8:
+        return match.group(1).strip(), match.group(2).strip(), True
+    clause = re.split(r"[,.;:]\s", item + " ", maxsplit=1)
+    title = clause[0].strip(" .")
+    rest = clause[1].strip() if len(clause) > 1 else ""
+    return title, rest, False
+
+
+def _kind(title: str) -> SectionKind:
+    if _REQUEST_TITLE.match(title):
+        return SectionKind.REQUEST
+    if _RISKS_TITLE.search(title):
+        return SectionKind.RISKS
+    return SectionKind.FACTS
+
+
+def _top_level_split(text: str) -> list[str]:
+    """Split at commas, semicolons and sentence ends outside parentheses."""
+    pieces, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")" and depth > 0
+        end_of_sentence = ch == "." and (i + 1 == len(text) or text[i + 1].isspace())
+        if depth == 0 and (ch in ",;" or end_of_sentence):
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+# --- the request -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestField:
+    name: str
+    label: str
+    value: str
+    """As the draft writes it ("18%")."""
+    kind: str = "string"
+    """string (a short name: a section may be about it), number or text."""
+
+    def names_section(self, section: Section) -> bool:
+        """True when the section's title is about this field ("Customer facts")."""
+        if self.kind != "string":
+            return False
+        title = set(re.findall(r"\w+", section.title.lower()))
+        words = set(re.findall(r"\w+", self.name.lower().replace("_", " ")))
+        return bool(words) and words <= title or self.label.lower() in title
+
+    def named_in(self, fact: str) -> bool:
+        """True when a fact speaks of this field ("whether the reason ..." and `reason`)."""
+        said = content_terms(fact)
+        own = content_terms(f"{self.name.replace('_', ' ')} {self.label}")
+        return bool(said & own)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One fact of one section: the passages that pass its gate and what they say."""
+
+    section: Section
+    fact: str
+    query: str
+    passages: RetrievedPassages
+    confidence: float
+    """The gate's probability for the best passing document (0 when none passes)."""
+    statements: tuple[str, ...] = ()
+    """What the draft says for it, each with its citation marker."""
+    repeated: bool = False
+    """Its quotes were already given for an earlier fact."""
+    quoted: bool = False
+
+    @property
+    def on_file(self) -> bool:
+        if not self.quoted:
+            return bool(self.passages)
+        return bool(self.statements) or self.repeated
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    citations: tuple[Citation, ...]
+    confidence: float
+    findings: tuple[Finding, ...]
+
+
+class SectionDrafter:
+    """Builds a draft from `sections` with `retrieve` (a search in the readers' scope)."""
+
+    def __init__(self, retrieve: Retrieve, *, min_confidence: float) -> None:
+        self.retrieve = retrieve
+        self.min_confidence = min_confidence
+
+    async def findings(
+        self, sections: Sequence[Section], fields: Sequence[RequestField]
+    ) -> list[Finding]:
+        """Search and gate every fact of every facts section, in the prompt's order."""
+        found = []
+        for section in sections:
+            if section.kind != SectionKind.FACTS:
+                continue
+            subjects = [f for f in fields if f.names_section(section)]
+            head = f"{section.title}: " if section.title else ""
+            for fact in section.facts if section.title else ("",):
+                named = subjects or [f for f in fields if f.named_in(fact)]
+                if not section.title:  # the whole request, what it asks first
+                    named = sorted(fields, key=lambda f: f.kind != "text")
+                about = " ".join(f.value for f in named)
+                query = " ".join(f"{head}{fact}: {about}".split()).strip(" :")
+                passages = await self.retrieve(query)
+                kept, confidence = self.relevant(
+                    query, passages, section=section, mentions=[f.value for f in subjects]
+                )
+                found.append(Finding(section, fact, query, kept, confidence))
+        return found
+
+    def relevant(
+        self,
+        query: str,
+        passages: RetrievedPassages,
+        *,
+        section: Section,
+        mentions: Sequence[str] = (),
+    ) -> tuple[RetrievedPassages, float]:
+        """The passages that pass the gate for `query`, judged document by document."""
+        candidates = [p for p in passages if all(_mentions(p, m) for m in mentions)]
+        named = {p.doc_id for p in candidates if _names_document(section, p.title)}
+        if named:
+            candidates = [p for p in candidates if p.doc_id in named]
+        by_doc: dict[str, list[Passage]] = {}
+        for passage in candidates:
+            by_doc.setdefault(passage.doc_id, []).append(passage)
+        evidence, kept, best = passages.evidence, set(), 0.0
+        for doc_id, group in by_doc.items():
+            own = evidence
+            if evidence is not None and evidence.best_similarity:
+                own = replace(evidence, best_similarity=max(p.similarity for p in group))
+            probability = gate.confidence(
+                gate.gate_inputs(query, RetrievedPassages(group, passages.corpus, own))
+            )
+            if probability >= self.min_confidence:
+                kept.add(doc_id)
+                best = max(best, probability)
+        return passages.keep(p for p in candidates if p.doc_id in kept), best
+
+    async def draft(
+        self,
+        *,
+        sections: Sequence[Section],
+        fields: Sequence[RequestField],
+        title: str,
+        requester: str,
+    ) -> Draft:
+        cited: dict[str, tuple[int, Citation]] = {}
+        said: set[str] = set()
+        numbers = [float(f.value.rstrip("%")) for f in fields if f.kind == "number"]
+        findings = [
+            self._quote(finding, fields, numbers, cited, said)
+            for finding in await self.findings(sections, fields)
+        ]
+        blocks: list[str] = []
+        for number, section in enumerate(sections, start=1):
+            if section.kind == SectionKind.REQUEST:
+                body = request_line(title, requester, fields)
+            elif section.kind == SectionKind.RISKS:
+                body = _risks(findings, requester)
+            else:
+                body = _facts([f for f in findings if f.section is section], section)
+            heading = f"*{number}. {section.title}*" if section.title else ""
+            blocks.append(f"{heading}\n{body}".strip())
+        confidence = sum(f.confidence for f in findings if f.on_file) / max(len(findings), 1)
+        citations = tuple(c for _, c in sorted(cited.values(), key=lambda nc: nc[0]))
+        return Draft("\n\n".join(blocks), citations, round(confidence, 3), tuple(findings))
+
+    @staticmethod
+    def _quote(
+        finding: Finding,
+        fields: Sequence[RequestField],
+        numbers: Sequence[float],
+        cited: dict[str, tuple[int, Citation]],
+        said: set[str],
+    ) -> Finding:
+        """The finding with what the draft says for it: the extractive answerer's quotes
+        that name the fact (or the row of a table of ranges that holds the request's number),
+        numbered in the draft's one list of sources."""
+        if not finding.passages:
+            return replace(finding, quoted=True)
+        # One sentence per fact, or one per detail it lists ("(the 35% floor, no stacking,
+        # 30-day validity)"); a prompt without sections gets the answerer's usual three.
+        wanted = max(1, len(_details(finding.fact))) if finding.section.title else 3
+        answer = ExtractiveAnswerer(max_sentences=wanted + 2, max_documents=2).compose(
+            question=finding.query, passages=finding.passages, corpus=corpus_of(finding.passages)
+        )
+        local = list(answer.citations)
+        text = answer.text.split("\n\n")[0]
+        row = range_row(local, finding.passages, numbers)
+        if row is not None:
+            local, text = [row[0]], f"{row[1]} [1]"
+        about = content_terms(
+            " ".join([finding.fact, *(f.value for f in fields if f.named_in(finding.fact))])
+        )
+        statements: list[str] = []
+        repeated = False
+        for sentence, marker in re.findall(r"(.+?)\s*\[(\d+)\]", text):
+            if len(statements) >= wanted:
+                break
+            if finding.fact and not content_terms(sentence) & about and row is None:
+                continue  # a quote that does not speak of the fact
+            key = normalize_quote(sentence)
+            if key in said:
+                repeated = True
+                continue
+            said.add(key)
+            source = local[int(marker) - 1]
+            if source.doc_id not in cited:
+                passage = next((p for p in finding.passages if p.chunk_id == source.chunk_id), None)
+                if passage is not None and quote_in(sentence, passage.text):
+                    source = replace(source, quote=sentence.strip())
+                cited[source.doc_id] = (len(cited) + 1, source)
+            statements.append(f"{sentence.strip()} [{cited[source.doc_id][0]}]")
+        return replace(finding, statements=tuple(statements), repeated=repeated, quoted=True)
+
+
+def _facts(findings: Sequence[Finding], section: Section) -> str:
+    if not any(f.on_file for f in findings):
+        return NO_POLICY if section.is_policy else f"{_capital(NOT_ON_FILE)}."
+    lines = []
+    for finding in findings:
+        if finding.statements:
+            lines.append(" ".join(finding.statements))
+        elif not finding.on_file and finding.fact and finding.fact != section.title:
+            lines.append(f"{_capital(finding.fact)}: {NOT_ON_FILE}.")
+    if len(lines) == 1 or not section.title:
+        return "\n".join(lines)
+    return "\n".join(f"• {line}" for line in lines)
+
+
+def request_line(title: str, requester: str, fields: Sequence[RequestField]) -> str:
+    """The request in one line, from its fields: no document is needed for it."""
+    given = "; ".join(f"{f.label}: {f.value}" for f in fields if f.value).rstrip(".")
+    return f"{title} from {requester}. {given}." if given else f"{title} from {requester}."
+
+
+def _risks(findings: Sequence[Finding], requester: str) -> str:
+    by_section: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_section.setdefault(finding.section.title, []).append(finding)
+    bullets = []
+    for title, group in by_section.items():
+        missing = [f for f in group if not f.on_file]
+        if not missing:
+            continue
+        if len(missing) == len(group) and group[0].section.is_policy:
+            bullets.append(f"{NO_POLICY} Which policy applies, and who has checked it?")
+            continue
+        facts = "; ".join(f.fact for f in missing if f.fact != title) or title.lower()
+        bullets.append(f"{title}, {NOT_ON_FILE}: {facts}. Ask {requester} before deciding.")
+    if not bullets:
+        return "Nothing is missing: every fact asked for above is on file."
+    if len(bullets) > MAX_RISKS:
+        bullets = [*bullets[: MAX_RISKS - 1], "Other facts above are not on file either."]
+    return "\n".join(f"• {b}" for b in bullets)
+
+
+def _details(fact: str) -> list[str]:
+    """The details a fact lists in parentheses: "limits (the 35% floor, 30-day validity)"."""
+    return [d for group in re.findall(r"\(([^()]*)\)", fact) for d in _top_level_split(group)]
+
+
+def _mentions(passage: Passage, value: str) -> bool:
+    wanted = " ".join(value.casefold().split())
+    return wanted in " ".join(f"{passage.title} {passage.text}".casefold().split())
+
+
+def _names_document(section: Section, title: str) -> bool:
+    title = " ".join(title.casefold().split())
+    text = " ".join(f"{section.title} {section.instructions}".casefold().split())
+    return len(title) >= 8 and title in text
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,1 @@
+"""Drafts that wait for a decision: requests, drafting, states, the store."""

@@ -1,0 +1,209 @@
+"""The `trellis` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from app.config.settings import Settings
+from app.errors import TrellisError, WorkspaceError
+
+T = TypeVar("T")
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Trellis: trustworthy AI answers and approvals in Slack.")
+db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
+audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail.")
+cli.add_typer(db_cli, name="db")
+cli.add_typer(audit_cli, name="audit")
+
+console = Console()
+errors = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
+                 exists=True, file_okay=False, resolve_path=True),
+]
+
+
+@cli.callback()
+def _configure() -> None:
+    from app.config.logging import configure_logging
+
+    configure_logging(_load_settings())
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "_".join(str(p) for p in error["loc"]).upper()
+            if not name.startswith(("SLACK_", "ANTHROPIC_")):
+                name = f"{Settings.model_config.get('env_prefix', '')}{name}"
+            errors.print(f"[red]Configuration error[/red] {name}: {error['msg']}", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+def _settings(workspace: Path | None) -> Settings:
+    settings = _load_settings()
+    if workspace is not None:
+        settings = settings.model_copy(update={"workspace": workspace})
+    return settings
+
+
+def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro_factory())
+    except WorkspaceError as exc:
+        errors.print(f"[red]Workspace error[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from exc
+    except TrellisError as exc:
+        errors.print(f"[red]Error[/red] {exc.user_message}", highlight=False)
+        raise typer.Exit(1) from exc
+
+
+@cli.command()
+def run(workspace: WorkspaceOption = None) -> None:
+    """Run Trellis: on Slack when SLACK_BOT_TOKEN and SLACK_APP_TOKEN are set, otherwise
+    on the local sandbox."""
+    from handlers.runtime import serve
+
+    _run(lambda: serve(_settings(workspace), console=console))
+
+
+@cli.command()
+def demo() -> None:
+    """Play the Trellis story in the terminal: the demo company on a local sandbox, no Slack
+    and no browser needed. Exits non-zero when a step that this build supports fails."""
+    from app.demo.story import play_demo, summary
+    from handlers.runtime import connect_bolt
+
+    results = _run(lambda: play_demo(_settings(None), console=console, connect=connect_bolt))
+    console.print(summary(results))
+    if any(outcome.status == "failed" for _, outcome in results):
+        raise typer.Exit(1)
+
+
+@cli.command()
+def ingest(
+    workspace: WorkspaceOption = None,
+    path: Annotated[Path | None, typer.Argument(help="Only this file or folder of knowledge/.")] = None,
+) -> None:
+    """Index the workspace's knowledge; prints counts."""
+    from app.cli.operations import ingest_workspace
+
+    report = _run(lambda: ingest_workspace(_settings(workspace), only=path, console=console))
+    table = Table(title="Knowledge index", show_header=True)
+    for column in ("added", "updated", "unchanged", "removed", "chunks", "visible to nobody", "errors"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in (report.added, report.updated, report.unchanged, report.removed,
+                                     report.chunks, report.visible_to_nobody, len(report.errors))))
+    console.print(table)
+    for error in report.errors:
+        errors.print(f"[red]error[/red] {error}", highlight=False)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_: Annotated[str, typer.Option("--as", help="Ask as this person (their directory email).")],
+    channel: Annotated[str | None, typer.Option("--channel", help="Answer for this channel's members.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Answer a question as a person would get it in Slack."""
+    from app.cli.operations import ask_as
+
+    result = _run(lambda: ask_as(_settings(workspace), email=as_, question=question, channel_id=channel))
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+        return
+    _print_answer(result)
+
+
+def _print_answer(result: dict[str, Any]) -> None:
+    console.print(f"[bold]{result['status']}[/bold]  confidence {result['confidence']:.2f}")
+    console.print(result["answer"], highlight=False, markup=False)
+    for i, citation in enumerate(result["citations"], start=1):
+        console.print(f"  [{i}] {citation['title']} ({citation['doc_id']})", highlight=False, markup=False)
+        console.print(f"      “{citation['quote']}”", highlight=False, markup=False)
+    if result.get("private"):
+        console.print("\n[bold]Fuller answer shown only to the asker:[/bold]")
+        _print_answer(result["private"])
+    console.print(f"[dim]audit {result['audit_id']}[/dim]")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every database migration."""
+    from app.cli.operations import upgrade_database
+
+    _run(lambda: upgrade_database(_load_settings()))
+    console.print("Database is up to date.")
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    head: Annotated[str | None, typer.Option(help="A recorded head as SEQ:HASH, to detect a cut tail.")] = None,
+    head_file: Annotated[Path | None, typer.Option(
+        help="Check against the head recorded in this file, then record the new head in it.")] = None,
+) -> None:
+    """Check the hash chain; exits non-zero on any edited, deleted or reordered record."""
+    from app.cli.operations import verify_audit
+    from app.trust.audit_heads import parse_head, read_head, write_head
+
+    expected = parse_head(head) if head else read_head(head_file) if head_file else None
+    report = _run(lambda: verify_audit(_load_settings(), expected_head=expected))
+    if report.ok:
+        console.print(f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}")
+        if head_file:
+            write_head(head_file, report.head_seq, report.head_hash)
+        return
+    for problem in report.problems:
+        errors.print(f"[red]✗[/red] {problem}", highlight=False)
+    errors.print(f"{len(report.problems)} problem(s) in {report.records} records.")
+    raise typer.Exit(1)
+
+
+@audit_cli.command("show")
+def audit_show(
+    record_id: Annotated[str, typer.Argument(help="An audit id (as printed by ask), or an answer id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw audit records.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print one question's whole story."""
+    from app.trust.stories import for_operator, render
+
+    story = _run(lambda: for_operator(_settings(workspace), record_id))
+    if story is None:
+        errors.print(f"No audit record {record_id}.")
+        raise typer.Exit(1)
+    if not as_json:
+        render(story, console)
+        return
+    for record in story.records:
+        console.print(f"[bold]{record.kind}[/bold] #{record.seq} at {record.occurred_at} "
+                      f"by {record.actor_email or record.actor_slack_id or '-'} in {record.channel_id or '-'}")
+        console.print_json(json.dumps(record.payload, ensure_ascii=False))
+
+
+from app.cli import trust as cli_trust  # noqa: E402  (its commands use the helpers above)
+
+cli_trust.register(cli, audit_cli)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,220 @@
+"""`trellis eval | reload | versions | rollback | report` and `trellis audit head`:
+measuring Trellis and changing its configuration safely."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from app.trust.evals import EvalReport
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
+        exists=True,
+        file_okay=False,
+        resolve_path=True,
+    ),
+]
+OK, NO = "[green]✓[/green]", "[red]✗[/red]"
+
+
+def register(cli: typer.Typer, audit: typer.Typer) -> None:
+    cli.command("eval")(eval_command)
+    cli.command("reload")(reload_command)
+    cli.command("versions")(versions_command)
+    cli.command("rollback")(rollback_command)
+    cli.command("report")(report_command)
+    audit.command("head")(audit_head_command)
+
+
+def _cli():
+    from app.cli import main as cli
+
+    return cli
+
+
+def eval_command(
+    workspace: WorkspaceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run the golden set (evals/) through the real pipeline; non-zero exit below thresholds."""
+    from app.trust.evals import evaluate
+
+    cli = _cli()
+    report = cli._run(lambda: evaluate(cli._settings(workspace)))
+    if as_json:
+        sys.stdout.write(json.dumps(eval_json(report), ensure_ascii=False) + "\n")
+    else:
+        print_eval(report, cli.console)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def eval_json(report: EvalReport) -> dict:
+    return {
+        "version": report.version,
+        "passed": report.passed,
+        "shortfalls": report.shortfalls(),
+        "scores": report.scores.as_dict(),
+        "thresholds": report.thresholds.model_dump(),
+        "cases": [
+            {
+                "id": r.case_id,
+                "status": r.status,
+                "expected_status": r.expected_status,
+                "status_ok": r.status_ok,
+                "cited": list(r.cited),
+                "expected_sources": list(r.expected_sources),
+                "sources_ok": r.sources_ok,
+                "leaked": list(r.leaked),
+                "error": r.error,
+                "passed": r.passed,
+            }
+            for r in report.results
+        ],
+    }
+
+
+def print_eval(report: EvalReport, console: Console) -> None:
+    table = Table(title=f"Eval of version {report.version}", title_justify="left")
+    for column in ("case", "status", "sources", "leak", "cited"):
+        table.add_column(column, overflow="fold")
+    for r in report.results:
+        status = (
+            f"{OK} {r.status}" if r.status_ok else f"{NO} {r.status} (expected {r.expected_status})"
+        )
+        sources = OK if r.sources_ok else f"{NO} expected {', '.join(r.expected_sources) or 'none'}"
+        leak = f"{NO} {', '.join(r.leaked)}" if r.leaked else OK
+        cited = escape(", ".join(r.cited) or (r.error or "-"))
+        table.add_row(escape(r.case_id), status, sources, leak, cited)
+    console.print(table)
+    s, t = report.scores, report.thresholds
+    console.print(
+        f"status accuracy {s.status_accuracy:.0%} (minimum {t.min_status_accuracy:.0%}) · "
+        f"source precision {s.source_precision:.0%} · source recall {s.source_recall:.0%} "
+        f"(minimum {t.min_source_recall:.0%}) · leaks {s.leaks} · cost ${s.cost_usd:.4f}"
+    )
+    if report.passed:
+        console.print(f"{OK} passed")
+    for reason in report.shortfalls():
+        console.print(f"{NO} {reason}", highlight=False)
+
+
+def reload_command(
+    workspace: WorkspaceOption = None,
+    force: Annotated[
+        bool, typer.Option(help="Evaluate again even if this version was refused.")
+    ] = False,
+) -> None:
+    """Put the workspace's current files through the eval gate; a running Trellis follows."""
+    from app.trust.versions import reload_from_cli
+
+    cli = _cli()
+    verdict = cli._run(lambda: reload_from_cli(cli._settings(workspace), force=force))
+    if verdict.report is not None:
+        print_eval(verdict.report, cli.console)
+    earlier = " (decided earlier)" if verdict.repeated else ""
+    if verdict.outcome == "unchanged":
+        cli.console.print(f"Version {verdict.version} is already live; nothing to do.")
+    elif verdict.outcome == "live":
+        cli.console.print(
+            f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}"
+        )
+    else:
+        cli.errors.print(
+            f"{NO} Version {verdict.version} did not go live{earlier}: "
+            f"{escape(verdict.reason)}. The live version keeps answering."
+        )
+        raise typer.Exit(2 if verdict.outcome == "broken" else 1)
+
+
+def versions_command(workspace: WorkspaceOption = None) -> None:
+    """Every workspace version seen, with its eval scores and status."""
+    from app.trust.versions import list_versions
+
+    cli = _cli()
+    rows, current = cli._run(lambda: list_versions(cli._settings(workspace)))
+    table = Table(title="Workspace versions", title_justify="left")
+    table.add_column("version", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("seen (UTC)")
+    for column in ("acc.", "prec.", "recall", "cases"):
+        table.add_column(column, justify="right")
+    table.add_column("why", ratio=1, overflow="fold")
+    for row in rows:
+        scores = row.eval_scores or {}
+        marks = [
+            f"{scores[k]:.0%}" if k in scores else "-"
+            for k in ("status_accuracy", "source_precision", "source_recall")
+        ]
+        name = row.version + (" *" if row.version == current else "")
+        why = "" if row.status == "live" and scores else row.reason
+        table.add_row(
+            name,
+            row.status,
+            f"{row.created_at:%m-%d %H:%M}",
+            *marks,
+            str(scores.get("cases", "-")),
+            escape(why[:160]),
+        )
+    table.caption = "* the version in the workspace folder now"
+    cli.console.print(table)
+    if current and current not in {r.version for r in rows}:
+        cli.console.print(
+            f"The folder holds version {current}, not evaluated yet: run `trellis reload`."
+        )
+
+
+def rollback_command(
+    version: Annotated[str, typer.Argument(help="A version hash (or its first characters).")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Restore an earlier version's files into the workspace folder and make it live."""
+    from app.trust.versions import rollback_from_cli
+
+    cli = _cli()
+    settings = cli._settings(workspace)
+    row = cli._run(lambda: rollback_from_cli(settings, version))
+    cli.console.print(
+        f"{OK} Version {row.version} is live again; its files are back in "
+        f"{settings.workspace_path()}. A running Trellis switches within seconds."
+    )
+
+
+def report_command(
+    since: Annotated[
+        str, typer.Option(help="How far back: 30m, 24h, 7d, 2w; 'all' for everything.")
+    ] = "7d",
+) -> None:
+    """Usage, quality, latency, tokens and cost from the audit trail."""
+    from app.trust.report import parse_period, render, report_for
+
+    cli = _cli()
+    try:
+        period = None if since == "all" else parse_period(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from exc
+    report = cli._run(lambda: report_for(cli._settings(None), since=period))
+    render(report, cli.console)
+
+
+def audit_head_command() -> None:
+    """Print the chain's head as SEQ:HASH, to keep somewhere safe for `verify --head`."""
+    from app.cli.operations import verify_audit
+
+    cli = _cli()
+    report = cli._run(lambda: verify_audit(cli._settings(None), expected_head=None))
+    sys.stdout.write(f"{report.head_seq}:{report.head_hash}\n")
+    if not report.ok:
+        raise typer.Exit(1)

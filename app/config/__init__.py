@@ -1,0 +1,1 @@
+"""Settings, the workspace folder and the people directory."""

@@ -1,0 +1,93 @@
+"""Process settings: where things are and which outside services are switched on.
+
+Everything comes from the environment (prefix `TRELLIS_`), except the names the Slack and
+Anthropic tooling already use, which work as they are: `SLACK_BOT_TOKEN`,
+`SLACK_APP_TOKEN`, `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`. An empty variable counts as
+unset. What the business configures (people, rules, prompts) lives in the workspace, not
+here: see `app/config/workspace.py`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.config.workspace import default_workspace_path
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRELLIS_",
+        env_ignore_empty=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    workspace: Path | None = None
+    """The workspace folder; None means the bundled demo workspace."""
+
+    database_url: str = "sqlite+aiosqlite:///trellis.db"
+    slack_api_url: str | None = None
+    """A Slack Web API base other than Slack's own, e.g. the local sandbox."""
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8787, ge=0, le=65535)  # 0: any free port
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("slack_api_url", "anthropic_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str | None) -> str | None:
+        # slack_sdk joins method names onto the base URL, so it must end with a slash.
+        if value is not None and not value.endswith("/"):
+            return value + "/"
+        return value
+
+    @property
+    def slack_enabled(self) -> bool:
+        return _present(self.slack_bot_token) and _present(self.slack_app_token)
+
+    @property
+    def anthropic_enabled(self) -> bool:
+        return _present(self.anthropic_api_key)
+
+    @property
+    def log_level_number(self) -> int:
+        return logging.getLevelNamesMapping()[self.log_level]
+
+    def workspace_path(self) -> Path:
+        return self.workspace if self.workspace is not None else default_workspace_path()
+
+
+def _present(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value().strip())

@@ -1,0 +1,1 @@
+"""Carrying approved actions downstream: the outbox, the scheduler, action settings."""

@@ -1,0 +1,427 @@
+"""Durable, idempotent execution of approved actions.
+
+An approval writes its actions to the `outbox` table in the same transaction as the
+decision (app/approvals/service.py). The worker here takes one due row at a time:
+
+    claim      pending (or running with an expired lease) -> running, with a lease;
+               PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED; SQLite: compare-and-set
+    execute    through the workflow handler, with the row's idempotency key
+    record     running -> done, or pending again after a backoff (retryable failure),
+               or dead after the last attempt; the draft settles to done or failed
+    report     the requester, the card and, for a dead letter, the owners are told
+
+A worker killed at any point leaves its row running; once the lease runs out another
+worker (or the same one after a restart) claims it again and repeats the call with the
+same idempotency key, so the downstream system still sees one delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from app.approvals.drafts import to_view
+from app.approvals.service import Approvals, approved_action
+from app.db.models.approvals import OutboxAction
+from app.db.repositories.approvals import DraftRepository, OutboxRepository
+from app.db.session import Database
+from app.errors import ApprovalConflict, DownstreamError
+from app.notifications import Notifier, QuietNotifier
+from app.trust.audit import AuditLog
+from app.trust.metrics import Metrics
+from workflows.base import ActionResult, ConnectorConfigError, WorkflowHandler
+from workflows.registry import HANDLERS, validate_config
+
+log = structlog.get_logger(__name__)
+
+Checkpoint = Callable[[str, str], Awaitable[None]]
+"""Called with (step, outbox row id) at each step boundary; tests crash the worker there."""
+
+STEPS = ("claimed", "executing", "executed", "recorded", "reported")
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    max_attempts: int = 5
+    base_delay: float = 2.0
+    max_delay: float = 300.0
+    jitter: float = 0.1
+    execute_timeout: float = 30.0
+    lease: float = 60.0
+    poll: float = 2.0
+    concurrency: int = 2
+    report_lease: float = 60.0
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        delay = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
+        delay *= 1 + random.uniform(-self.jitter, self.jitter)
+        return max(delay, retry_after or 0.0)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    message: str
+    retryable: bool
+    retry_after: float | None = None
+    detail: str | None = None
+
+
+async def _no_checkpoint(step: str, item_id: str) -> None:
+    return None
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        *,
+        database: Database,
+        approvals: Approvals,
+        audit: AuditLog,
+        connectors: Callable[[], Mapping[str, Mapping[str, Any]]],
+        env: Mapping[str, str],
+        notifier: Callable[[], Notifier] | None = None,
+        handlers: Mapping[str, WorkflowHandler] = HANDLERS,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        policy: OutboxPolicy = OutboxPolicy(),
+        checkpoint: Checkpoint = _no_checkpoint,
+        worker_id: str | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.database = database
+        self.approvals = approvals
+        self.audit = audit
+        self.connectors = connectors
+        self.env = env
+        self.notifier = notifier or QuietNotifier
+        self.handlers = handlers
+        self.clock = clock
+        self.policy = policy
+        self.checkpoint = checkpoint
+        self.worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self.metrics = metrics
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    # Running -----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping = False
+        self.approvals.on_approved.append(self.wake)
+        self._tasks = [
+            asyncio.create_task(self._loop(), name=f"outbox-{i}")
+            for i in range(self.policy.concurrency)
+        ]
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Finish the action in hand (up to `grace` seconds), then stop; an action cut off
+        is taken over by the next worker once its lease runs out."""
+        self._stopping = True
+        with contextlib.suppress(ValueError):
+            self.approvals.on_approved.remove(self.wake)
+        self.wake()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._tasks = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                worked = await self.run_once()
+                await self.report_unreported()
+            except Exception:
+                log.exception("outbox_loop_failed", worker=self.worker_id)
+                worked = 0
+            if not worked:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.policy.poll)
+
+    async def run_once(self) -> int:
+        """Claim and carry out due actions until none is left; how many were handled."""
+        handled = 0
+        while not self._stopping and (item_id := await self._claim()) is not None:
+            await self.checkpoint("claimed", item_id)
+            await self._process(item_id)
+            handled += 1
+        return handled
+
+    # Steps -------------------------------------------------------------------------------
+
+    async def _claim(self) -> str | None:
+        now = self.clock()
+        async with self.database.session() as session:
+            outbox = OutboxRepository(session)
+            for item in await outbox.claimable(now=now, limit=5):
+                claimed = await outbox.compare_and_set(
+                    item,
+                    now=now,
+                    state="running",
+                    attempts=item.attempts + 1,
+                    max_attempts=self.policy.max_attempts,
+                    lease_owner=self.worker_id,
+                    lease_until=now + timedelta(seconds=self.policy.lease),
+                )
+                if claimed:
+                    with contextlib.suppress(Exception):
+                        await self.approvals.begin_execution(session, item.draft_id)
+                    return item.id
+        return None
+
+    async def _process(self, item_id: str) -> None:
+        async with self.database.session() as session:
+            item = await OutboxRepository(session).get(item_id)
+            draft = await DraftRepository(session).get(item.draft_id) if item else None
+        if item is None or draft is None or not self._holds(item):
+            return
+        await self.checkpoint("executing", item_id)
+        try:
+            action = approved_action(draft, item)
+            handler = self.handlers.get(item.connector)
+            if handler is None:
+                raise ConnectorConfigError(f"There is no connector called {item.connector!r}.")
+            config = self._config(item.connector)
+            async with asyncio.timeout(self.policy.execute_timeout):
+                result = await handler.execute(
+                    action, config=config, idempotency_key=item.idempotency_key
+                )
+        except Exception as exc:  # every failure is recorded and reported, never dropped
+            failure = _failure(exc, self.policy.execute_timeout)
+            await self.checkpoint("executed", item_id)
+            finished = await self._record_failure(item_id, failure)
+        else:
+            await self.checkpoint("executed", item_id)
+            finished = await self._record_success(item_id, result)
+        if finished:
+            await self.checkpoint("recorded", item_id)
+            await self._report(item_id)
+            await self.checkpoint("reported", item_id)
+
+    def _config(self, connector: str) -> Any:
+        raw = self.connectors().get(connector)
+        if raw is None:
+            raise ConnectorConfigError(
+                f"The {connector} connector is not set up in rules.yml (connectors.{connector}). "
+                "Ask a Trellis admin to configure it."
+            )
+        return validate_config(connector, raw, self.env, require_secrets=False)
+
+    def _holds(self, item: OutboxAction) -> bool:
+        return item.state == "running" and item.lease_owner == self.worker_id
+
+    async def _record_success(self, item_id: str, result: ActionResult) -> bool:
+        now = self.clock()
+        async with self.database.session() as session:
+            outbox = OutboxRepository(session)
+            item = await outbox.get(item_id)
+            if item is None or not self._holds(item):
+                return False  # our lease ran out and another worker has the row
+            if not await outbox.compare_and_set(
+                item,
+                now=now,
+                state="done",
+                reference=result.reference,
+                summary=result.summary,
+                url=result.url,
+                last_error=None,
+                lease_owner=None,
+                lease_until=None,
+            ):
+                return False
+            await self.approvals.settle(session, item.draft_id)
+            await self._audit(
+                session,
+                item,
+                "action.done",
+                reference=result.reference,
+                summary=result.summary,
+                url=result.url,
+            )
+        self._count(item.connector, "done")
+        return True
+
+    async def _record_failure(self, item_id: str, failure: _Failure) -> bool:
+        """Retry later when that may help, else dead-letter; True when the row is final."""
+        if failure.retryable and await self._retry_later(item_id, failure):
+            return False
+        return await self._dead_letter(item_id, failure)
+
+    async def _retry_later(self, item_id: str, failure: _Failure) -> bool:
+        """Put the row back for a later attempt; False when its attempts are used up (or
+        the row is no longer ours, in which case the dead-letter step finds that too)."""
+        now = self.clock()
+        async with self.database.session() as session:
+            outbox = OutboxRepository(session)
+            item = await outbox.get(item_id)
+            if item is None or not self._holds(item) or item.attempts >= item.max_attempts:
+                return False
+            delay = self.policy.backoff(item.attempts, failure.retry_after)
+            due = now + timedelta(seconds=delay)
+            if not await outbox.compare_and_set(
+                item,
+                now=now,
+                state="pending",
+                next_attempt_at=due,
+                last_error=failure.message,
+                lease_owner=None,
+                lease_until=None,
+            ):
+                return False
+            await self._audit(
+                session,
+                item,
+                "action.retry_scheduled",
+                error=failure.message,
+                detail=failure.detail,
+                retry_after=failure.retry_after,
+                next_attempt_at=due.isoformat(),
+            )
+        log.warning(
+            "outbox_retry",
+            action=item_id,
+            attempt=item.attempts,
+            delay=round(delay, 3),
+            error=failure.detail or failure.message,
+        )
+        self._count(item.connector, "retried")
+        return True
+
+    async def _dead_letter(self, item_id: str, failure: _Failure) -> bool:
+        now = self.clock()
+        async with self.database.session() as session:
+            outbox = OutboxRepository(session)
+            item = await outbox.get(item_id)
+            if item is None or not self._holds(item):
+                return False
+            if not await outbox.compare_and_set(
+                item,
+                now=now,
+                state="dead",
+                last_error=_final(failure.message),
+                lease_owner=None,
+                lease_until=None,
+            ):
+                return False
+            await self.approvals.settle(session, item.draft_id)
+            await self._audit(
+                session,
+                item,
+                "action.dead_lettered",
+                error=failure.message,
+                detail=failure.detail,
+                retryable=failure.retryable,
+            )
+        log.error("outbox_dead_letter", action=item_id, error=failure.detail or failure.message)
+        self._count(item.connector, "dead_lettered")
+        return True
+
+    def _count(self, connector: str, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_downstream(connector=connector, outcome=outcome)
+
+    async def _audit(self, session: Any, item: OutboxAction, kind: str, **extra: Any) -> None:
+        await self.audit.append(
+            session,
+            kind=kind,
+            subject_id=item.draft_id,
+            payload={
+                "draft_id": item.draft_id,
+                "action_id": item.id,
+                "position": item.position,
+                "connector": item.connector,
+                "idempotency_key": item.idempotency_key,
+                "attempt": item.attempts,
+                "draft_hash": item.draft_hash,
+                **extra,
+            },
+        )
+
+    # Reporting ---------------------------------------------------------------------------
+
+    async def _report(self, item_id: str) -> None:
+        """Tell people about a finished row, once; a failed report is tried again later."""
+        now = self.clock()
+        async with self.database.session() as session:
+            outbox = OutboxRepository(session)
+            item = await outbox.get(item_id)
+            if item is None or item.reported or item.state not in ("done", "dead"):
+                return
+            report_until = item.report_until and _utc(item.report_until)
+            if report_until and report_until > now:
+                return
+            if not await outbox.compare_and_set(
+                item, now=now, report_until=now + timedelta(seconds=self.policy.report_lease)
+            ):
+                return
+            draft = await DraftRepository(session).get(item.draft_id)
+            view = to_view(draft, await outbox.for_draft(item.draft_id))
+        action = next(a for a in view.outbox if a.id == item_id)
+        try:
+            await self.notifier().action_finished(view, action)
+        except Exception:
+            log.exception("outbox_report_failed", action=item_id)
+            return
+        async with self.database.session() as session:
+            outbox = OutboxRepository(session)
+            item = await outbox.get(item_id)
+            if item is not None and not item.reported:
+                await outbox.compare_and_set(item, now=self.clock(), reported=True)
+
+    async def report_unreported(self) -> int:
+        async with self.database.session() as session:
+            waiting = [i.id for i in await OutboxRepository(session).unreported(now=self.clock())]
+        for item_id in waiting:
+            await self._report(item_id)
+        return len(waiting)
+
+
+def _failure(exc: Exception, timeout: float) -> _Failure:
+    if isinstance(exc, DownstreamError):
+        return _Failure(
+            exc.user_message, exc.retryable, getattr(exc, "retry_after", None), detail=str(exc)
+        )
+    if isinstance(exc, ApprovalConflict):
+        return _Failure(exc.user_message, False, detail=str(exc))
+    if isinstance(exc, TimeoutError):
+        return _Failure(
+            f"The downstream system did not finish within {timeout:g}s; Trellis will try again.",
+            True,
+            detail=repr(exc),
+        )
+    reference = uuid.uuid4().hex[:8]
+    log.error("outbox_unexpected_error", reference=reference, exc_info=exc)
+    return _Failure(
+        f"Something unexpected went wrong (reference {reference}); Trellis will try again.",
+        True,
+        detail=repr(exc),
+    )
+
+
+def _final(message: str) -> str:
+    """A failure message for a dead letter: nothing will be tried again on its own."""
+    return (
+        re.sub(r"[;,]?\s*Trellis will (check and )?try again\.?\s*$", ".", message).rstrip(". ")
+        + "."
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -1,0 +1,245 @@
+"""Scheduled jobs: reminders, escalations, expiry and the outbox sweep (APScheduler 3).
+
+Every job computes what to do from the database (a draft's `remind_at`, `escalate_at`,
+`expires_at`, an outbox row's `next_attempt_at` and lease), so a restart loses nothing:
+whatever fell due while Trellis was down is done at the next run. With several replicas
+on one database each job runs on one of them at a time: a replica takes the job's row in
+`job_leases` (compare-and-set, on SQLite and PostgreSQL alike) and keeps it by renewing
+it; when it stops renewing, another replica takes over once the lease runs out.
+
+`Background` runs the outbox worker and the scheduler together for `trellis run` and for
+the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from app.approvals.drafts import DraftView, as_utc
+from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
+from app.delivery.outbox import OutboxPolicy, OutboxWorker
+from app.domain import AccessScope, Person
+from app.knowledge.search import get_documents
+from app.rules.rulebook import MANAGER
+from app.services import Services
+
+log = structlog.get_logger(__name__)
+
+DRAFTS_JOB, OUTBOX_JOB = "trellis-drafts", "trellis-outbox"
+CARD_GRACE = timedelta(seconds=30)
+"""How long a new draft may stay without its card before the sweep posts it."""
+
+
+@dataclass
+class SweepReport:
+    cards: int = 0
+    reminded: int = 0
+    escalated: int = 0
+    expired: int = 0
+
+
+async def sweep_drafts(services: Services, *, now: datetime | None = None) -> SweepReport:
+    """Post missing cards; remind, escalate and expire drafts whose time has come."""
+    now = now or services.clock()
+    report = SweepReport()
+    async with services.database.session() as session:
+        drafts = DraftRepository(session)
+        cardless = [d.id for d in await drafts.without_card(created_before=now - CARD_GRACE)]
+        due = [
+            (
+                d.id,
+                as_utc(d.expires_at),
+                as_utc(d.escalate_at),
+                d.escalated_at,
+                as_utc(d.remind_at),
+                d.reminded_at,
+            )
+            for d in await drafts.waiting(due_before=now)
+        ]
+    for draft_id in cardless:
+        try:
+            view = await services.approvals.view(draft_id)
+            if view.needs().auto:  # the process stopped before approving it automatically
+                await services.approvals.approve_automatically(
+                    draft_id=draft_id, reason="no approval needed (resumed after a restart)"
+                )
+                continue
+            view = await services.approvals.put_before_approvers(
+                draft_id=draft_id, notifier=services.notifier
+            )
+            report.cards += view.card_ts is not None
+        except Exception:
+            log.warning("card_repost_failed", draft=draft_id, exc_info=True)
+    for draft_id, expires, escalate, escalated, remind, reminded in due:
+        try:
+            if expires and expires <= now:
+                view = await services.approvals.expire(draft_id=draft_id)
+                if view is not None:
+                    report.expired += 1
+                    await services.notifier.decided(view)
+                continue
+            if escalate and escalate <= now and escalated is None:
+                view = await services.approvals.view(draft_id)
+                people = escalation_targets(services, view)
+                # Only people who may read every source of the card see it and may decide;
+                # the others are told where it waits, and nothing of what it says.
+                readers = await readers_of_sources(services, view, people)
+                withheld = [p for p in people if p not in readers]
+                view = await services.approvals.escalate(draft_id=draft_id, to=readers)
+                if view is not None:
+                    report.escalated += 1
+                    await services.notifier.escalated(view, readers, withheld=withheld)
+            if remind and remind <= now and reminded is None:
+                view = await services.approvals.mark_reminded(draft_id=draft_id)
+                if view is not None:
+                    report.reminded += 1
+                    await services.notifier.remind(view, waiting_approvers(services, view))
+        except Exception:
+            log.warning("draft_sweep_failed", draft=draft_id, exc_info=True)
+    return report
+
+
+def waiting_approvers(services: Services, draft: DraftView) -> list[Person]:
+    """Who may still decide: everyone eligible who has not approved yet."""
+    given = {a.email for a in draft.current_approvals()}
+    emails = sorted({e for group in draft.needs().eligible for e in group} - given)
+    directory = services.workspace.directory
+    return [p for p in (directory.by_email(e) for e in emails) if p is not None]
+
+
+async def readers_of_sources(
+    services: Services, draft: DraftView, people: list[Person]
+) -> list[Person]:
+    """Those of `people` who may read every document the draft cites (a cited document
+    that is gone from the index counts as unreadable)."""
+    cited = {c["doc_id"] for c in draft.citations}
+    if not cited:
+        return list(people)
+    documents = await get_documents(services.database, doc_ids=cited)
+    if len(documents) < len(cited):
+        return []
+    return [
+        p for p in people
+        if all(AccessScope.for_person(p).allows(d.access) for d in documents)
+    ]
+
+
+def escalation_targets(services: Services, draft: DraftView) -> list[Person]:
+    """The approvers' managers (`escalate_to: manager`) or the listed principals."""
+    directory = services.workspace.directory
+    workflow = services.workspace.rulebook.workflows.get(draft.workflow)
+    target = workflow.escalate_to if workflow else None
+    if target is None:
+        return []
+    if target == MANAGER:
+        found = {
+            m.email: m
+            for p in waiting_approvers(services, draft)
+            if (m := directory.manager_of(p)) is not None
+        }
+    else:
+        found = {p.email: p for p in directory.expand(list(target))}
+    return [
+        p for email, p in sorted(found.items()) if email.lower() != draft.requester_email.lower()
+    ]
+
+
+class Background:
+    """The outbox worker and the scheduled jobs of one replica."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        policy: OutboxPolicy = OutboxPolicy(),
+        drafts_every: float = 30.0,
+        outbox_every: float = 5.0,
+        replica: str | None = None,
+    ) -> None:
+        self.services = services
+        self.replica = replica or f"replica-{uuid.uuid4().hex[:12]}"
+        self.worker = OutboxWorker(
+            database=services.database,
+            approvals=services.approvals,
+            audit=services.audit,
+            connectors=lambda: services.workspace.rules.connectors,
+            env=services.environ,
+            notifier=lambda: services.notifier,
+            clock=services.clock,
+            policy=policy,
+            worker_id=f"{self.replica}-outbox",
+            metrics=services.metrics,
+        )
+        self.drafts_every = drafts_every
+        self.outbox_every = outbox_every
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: set[asyncio.Task] = set()
+        self._stopping = False
+
+    async def start(self) -> None:
+        # A line per run of a job every few seconds says nothing; failures still show.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        self.worker.start()
+        now = datetime.now(UTC)
+        self._every(DRAFTS_JOB, self.drafts_every, lambda: sweep_drafts(self.services), now)
+        self._every(OUTBOX_JOB, self.outbox_every, self._sweep_outbox, now)
+        self.scheduler.start()
+
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """No new runs; the runs in progress finish (up to `grace` seconds), then the worker."""
+        self._stopping = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=grace)
+        await self.worker.stop(grace=grace)
+
+    def _every(
+        self, name: str, seconds: float, job: Callable[[], Awaitable[object]], first: datetime
+    ) -> None:
+        self.scheduler.add_job(
+            self._once_per_cluster,
+            IntervalTrigger(seconds=seconds),
+            args=[name, seconds, job],
+            id=name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=first,
+        )
+
+    async def _once_per_cluster(
+        self, name: str, seconds: float, job: Callable[[], Awaitable[object]]
+    ) -> None:
+        if self._stopping:
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            if await self.holds_lease(name, seconds):
+                await job()
+        except Exception:
+            log.exception("scheduled_job_failed", job=name)
+        finally:
+            self._running.discard(task)
+
+    async def holds_lease(self, name: str, seconds: float) -> bool:
+        now = self.services.clock()
+        async with self.services.database.session() as session:
+            return await JobLeaseRepository(session).acquire(
+                name, owner=self.replica, now=now, until=now + timedelta(seconds=3 * seconds)
+            )
+
+    async def _sweep_outbox(self) -> None:
+        await self.worker.run_once()
+        await self.worker.report_unreported()

@@ -1,0 +1,1 @@
+"""The demo: the story `trellis demo` plays, its downstream stand-ins and terminal rendering."""

@@ -1,0 +1,53 @@
+"""What an answer may draw on: the asker's scope, and the audience's scope in a channel.
+
+In a direct message only the asker reads the answer, so the scope is theirs. In a channel
+everyone who is a member reads it, so the scope is what *every* human member may see:
+people from the directory by their principals, anyone else (a guest, an external user)
+only `public`. Bots are not readers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.domain import OUTSIDER_PRINCIPALS, AccessScope, Person
+from app.identity.resolver import IdentityResolver
+from app.slack_api import SlackChannel, SlackDirectory
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who will read an answer, and what that allows."""
+
+    channel: SlackChannel
+    scope: AccessScope
+    asker_scope: AccessScope
+    readers: int
+    outsiders: int
+
+    @property
+    def narrower_than_asker(self) -> bool:
+        return self.scope != self.asker_scope
+
+
+async def audience_for(*, asker: Person, channel: SlackChannel, slack: SlackDirectory | None,
+                       identity: IdentityResolver, private: bool = False) -> Audience:
+    """`private` means only the asker will see the answer (an ephemeral reply)."""
+    asker_scope = AccessScope(viewers=(asker.principals,), label="you")
+    if private or channel.is_im or slack is None:
+        return Audience(channel, asker_scope, asker_scope, readers=1, outsiders=0)
+    viewers = [asker.principals]
+    outsiders = 0
+    for member_id in await slack.members(channel.id):
+        found = await identity.identify(member_id)
+        if not found.is_human:
+            continue
+        if found.person is None:
+            outsiders += 1
+            viewers.append(OUTSIDER_PRINCIPALS)
+        else:
+            viewers.append(found.person.principals)
+    scope = AccessScope.for_viewers(viewers, label=f"every member of {channel.label}")
+    if scope.viewers == asker_scope.viewers:
+        scope = asker_scope
+    return Audience(channel, scope, asker_scope, readers=len(viewers), outsiders=outsiders)

@@ -1,0 +1,1 @@
+"""rules.yml: workflows, their conditions, approval requirements and inputs."""

@@ -1,0 +1,1 @@
+"""The trust loop: audit, flags, corrections, owners, evals, versions, reports."""

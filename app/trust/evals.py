@@ -1,0 +1,324 @@
+"""The golden set: run a workspace's eval cases through the real pipeline and score them.
+
+Each case (evals/*.yml: id, question, asker, channel, expect_status, expect_sources) is
+asked as its asker would ask it, through `answer_question`, in a scratch SQLite database
+holding a fresh index of the workspace's knowledge. Production tables, audit trail and
+metrics are never touched; the only trace in production is one `eval.run` audit record
+(see `record_run`), which measurement leaves out.
+
+For each case: the status must match; every expected source must be cited (and nothing
+cited when none is expected); and nothing may leak: no cited document, and no sentence
+of a document, that the asker (or, for the channel answer, a member of the channel) may
+not see. The scores:
+
+    status accuracy    cases with the expected status / cases
+    source precision   cited documents that were expected / cited documents (all cases)
+    source recall      expected documents that were cited / expected documents (all cases)
+
+A run passes when status accuracy and source recall reach trellis.yml's
+`evals: {min_status_accuracy, min_source_recall}` and nothing leaked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.answering.base import Answerer
+from app.answering.pricing import cost_of, usage_from
+from app.cli.operations import open_database
+from app.config.settings import Settings
+from app.config.workspace import EvalCase, EvalsConfig, Workspace, load_workspace
+from app.db.migrate import upgrade
+from app.db.repositories.measurements import MeasurementRepository, chunk_texts, copy_tables
+from app.db.session import Database
+from app.domain import AccessScope, Usage
+from app.identity import access
+from app.knowledge.ingest import ingest
+from app.knowledge.search import get_documents
+from app.pipeline import Outcome, Question, answer_question
+from app.sandbox.company import SandboxDirectory, seed_for
+from app.sandbox.state import SandboxWorkspace
+from app.services import Services, build_answerer, build_services
+from app.slack_api import SlackChannel
+from app.trust.audit import AuditLog
+
+CARRIED_TABLES = ("curated_answers",)
+"""Production tables an eval run starts from, when they exist."""
+
+LEAK_MIN_CHARS = 60
+"""Sentences shorter than this are too generic to count as leaked text."""
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case_id: str
+    question: str
+    expected_status: str
+    status: str
+    expected_sources: tuple[str, ...]
+    cited: tuple[str, ...]
+    leaked: tuple[str, ...] = ()
+    answer: str = ""
+    error: str | None = None
+
+    @property
+    def status_ok(self) -> bool:
+        return self.status == self.expected_status
+
+    @property
+    def sources_ok(self) -> bool:
+        if not self.expected_sources:
+            return not self.cited
+        return set(self.expected_sources) <= set(self.cited)
+
+    @property
+    def passed(self) -> bool:
+        return self.status_ok and self.sources_ok and not self.leaked
+
+
+@dataclass(frozen=True)
+class EvalScores:
+    cases: int
+    status_accuracy: float
+    source_precision: float
+    source_recall: float
+    leaks: int
+    cases_hash: str
+    cost_usd: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> EvalScores | None:
+        if not data:
+            return None
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        try:
+            return cls(**known)
+        except TypeError:
+            return None
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    version: str
+    results: tuple[CaseResult, ...]
+    scores: EvalScores
+    thresholds: EvalsConfig
+    usage: Usage = field(default_factory=Usage)
+
+    def shortfalls(self) -> list[str]:
+        """Why this run fails the thresholds, in words; empty when it passes."""
+        reasons = []
+        s, t = self.scores, self.thresholds
+        if s.status_accuracy < t.min_status_accuracy:
+            reasons.append(
+                f"status accuracy {s.status_accuracy:.0%} is below the minimum "
+                f"{t.min_status_accuracy:.0%}"
+            )
+        if s.source_recall < t.min_source_recall:
+            reasons.append(
+                f"source recall {s.source_recall:.0%} is below the minimum "
+                f"{t.min_source_recall:.0%}"
+            )
+        if s.leaks:
+            reasons.append(f"{s.leaks} answer(s) showed a document to someone who may not see it")
+        return reasons
+
+    @property
+    def passed(self) -> bool:
+        return not self.shortfalls()
+
+
+def cases_hash(cases: Sequence[EvalCase]) -> str:
+    canonical = json.dumps([c.model_dump() for c in cases], sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+async def run_evals(
+    settings: Settings,
+    workspace: Workspace,
+    *,
+    answerer: Answerer | None = None,
+    cases: Sequence[EvalCase] | None = None,
+    production: Database | None = None,
+) -> EvalReport:
+    """Run `cases` (default: the workspace's own) against `workspace` in a scratch database.
+
+    With `production`, what owners curated there (accepted corrections) is carried into
+    the scratch database, so the eval cases written for corrections test them.
+    """
+    cases = tuple(workspace.evals if cases is None else cases)
+    with tempfile.TemporaryDirectory(prefix="trellis-eval-") as scratch:
+        database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'eval.db'}")
+        try:
+            await upgrade(database)
+            await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
+                         retrieval=workspace.config.retrieval)
+            if production is not None:
+                await copy_tables(production, database, CARRIED_TABLES)
+            directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))
+            services = build_services(
+                settings, workspace, database, slack=directory, answerer=answerer
+            )
+            results = [await _run_case(services, directory, case) for case in cases]
+            usage, cost = await _spend(services.audit)
+        finally:
+            await database.dispose()
+    return EvalReport(
+        workspace.version,
+        tuple(results),
+        _score(results, cases, cost),
+        workspace.config.evals,
+        usage,
+    )
+
+
+async def record_run(audit: AuditLog, report: EvalReport, *, purpose: str) -> None:
+    """One `eval.run` record in production: what was evaluated, how it scored, what it cost."""
+    await audit.record(
+        kind="eval.run",
+        subject_id=report.version,
+        payload={
+            "version": report.version,
+            "purpose": purpose,
+            "scores": report.scores.as_dict(),
+            "passed": report.passed,
+            "failed_cases": [r.case_id for r in report.results if not r.passed],
+            "usage": report.usage.__dict__,
+        },
+    )
+
+
+async def _run_case(services: Services, directory: SandboxDirectory, case: EvalCase) -> CaseResult:
+    person = services.workspace.directory.by_email(case.asker)
+    base = {
+        "case_id": case.id,
+        "question": case.question,
+        "expected_status": case.expect_status,
+        "expected_sources": tuple(case.expect_sources),
+    }
+    try:
+        channel = (
+            await directory.channel(case.channel)
+            if case.channel
+            else SlackChannel(id="eval", name="eval", is_im=True)
+        )
+    except LookupError:
+        return CaseResult(
+            **base, status="error", cited=(), error=f"channel {case.channel} is not in sandbox.yml"
+        )
+    try:
+        outcome = await answer_question(
+            services,
+            Question(
+                text=case.question,
+                channel=channel,
+                person=person,
+                slack_user_id=person.slack_id if person else f"eval:{case.asker}",
+            ),
+        )
+    except Exception as exc:  # a crash is a failed case, not a failed run
+        return CaseResult(**base, status="error", cited=(), error=f"{type(exc).__name__}: {exc}")
+    cited = [c.doc_id for c in outcome.public.citations]
+    if outcome.private is not None:
+        cited += [c.doc_id for c in outcome.private.citations]
+    leaked = await _leaks(services, outcome, channel) if person is not None else ()
+    return CaseResult(
+        **base,
+        status=outcome.status.value,
+        cited=tuple(dict.fromkeys(cited)),
+        leaked=leaked,
+        answer=outcome.public.text,
+    )
+
+
+async def _leaks(services: Services, outcome: Outcome, channel: SlackChannel) -> tuple[str, ...]:
+    """Documents shown to someone who may not see them, by citation or by their text."""
+    person = outcome.person
+    assert person is not None
+    audience = await access.audience_for(
+        asker=person, channel=channel, slack=services.slack, identity=services.identity
+    )
+    asker_scope = AccessScope.for_person(person)
+    documents = await get_documents(services.database)
+    leaked: list[str] = []
+    shown = [(outcome.public, audience.scope)]
+    if outcome.private is not None:
+        shown.append((outcome.private, asker_scope))
+    async with services.database.session() as session:
+        for reply, scope in shown:
+            hidden = {d.id for d in documents if not scope.allows(d.access)}
+            leaked += [c.doc_id for c in reply.citations if c.doc_id in hidden]
+            answer = _normal(reply.text)
+            suspects = {
+                doc_id: [s for s in _sentences(" ".join(texts)) if s in answer]
+                for doc_id, texts in (await chunk_texts(session, hidden)).items()
+            }
+            suspects = {doc_id: found for doc_id, found in suspects.items() if found}
+            if not suspects:
+                continue
+            # A sentence that a visible document also contains is not a leak.
+            visible = await chunk_texts(session, {d.id for d in documents} - hidden)
+            visible_text = _normal(" ".join(t for texts in visible.values() for t in texts))
+            leaked += [
+                doc_id
+                for doc_id, found in suspects.items()
+                if any(s not in visible_text for s in found)
+            ]
+    return tuple(dict.fromkeys(leaked))
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _sentences(text: str) -> list[str]:
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [s for s in (_normal(p) for p in parts) if len(s) >= LEAK_MIN_CHARS]
+
+
+async def _spend(audit: AuditLog) -> tuple[Usage, float]:
+    usage, cost = Usage(), 0.0
+    async with audit.database.session() as session:
+        async for record in MeasurementRepository(session).records_since(None):
+            used = usage_from(record.payload.get("usage"))
+            usage += used
+            cost += cost_of(used, record.payload.get("model")).total
+    return usage, cost
+
+
+def _score(results: Sequence[CaseResult], cases: Sequence[EvalCase], cost: float) -> EvalScores:
+    total = len(results)
+    right_status = sum(r.status_ok for r in results)
+    hits = sum(len(set(r.cited) & set(r.expected_sources)) for r in results)
+    cited = sum(len(set(r.cited)) for r in results)
+    expected = sum(len(set(r.expected_sources)) for r in results)
+    return EvalScores(
+        cases=total,
+        status_accuracy=round(right_status / total, 4) if total else 1.0,
+        source_precision=round(hits / cited, 4) if cited else 1.0,
+        source_recall=round(hits / expected, 4) if expected else 1.0,
+        leaks=sum(1 for r in results if r.leaked),
+        cases_hash=cases_hash(cases),
+        cost_usd=round(cost, 6),
+    )
+
+
+async def evaluate(settings: Settings) -> EvalReport:
+    """`trellis eval`: the workspace's golden set against its own configuration."""
+    workspace = load_workspace(settings.workspace_path())
+    async with open_database(settings) as database:
+        report = await run_evals(
+            settings, workspace, answerer=build_answerer(settings, workspace), production=database
+        )
+        await record_run(AuditLog(database), report, purpose="cli")
+    return report

@@ -1,0 +1,162 @@
+"""Changing the live configuration of a running Trellis: reload, switch, tell the owners.
+
+`reload(services)` puts the workspace folder through the eval gate (app/trust/versions.py).
+When the new version goes live, the workspace, the identity resolver (the directory) and
+the answerer (prompts, model routing) are switched together, between two awaits, so a
+question sees either the old version or the new one, never a mix. Otherwise the live
+version keeps answering and the owners channel is told why. `watch` polls the folder
+and reloads when a versioned file changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import structlog
+
+from app.answering.base import Answerer
+from app.config.workspace import Workspace
+from app.identity.resolver import IdentityResolver
+from app.services import Services, admins_hint, build_answerer
+from app.trust.versions import Gate, Verdict, refusal_text, signature
+
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 2.0
+SETTLE_SECONDS = 0.3
+
+
+def gate_for(
+    services: Services, *, answerer_for: Callable[[Workspace], Answerer] | None = None
+) -> Gate:
+    return Gate(
+        settings=services.settings,
+        database=services.database,
+        audit=services.audit,
+        answerer_for=answerer_for or (lambda ws: build_answerer(services.settings, ws)),
+        clock=services.clock,
+    )
+
+
+def go_live(services: Services, workspace: Workspace, answerer: Answerer) -> None:
+    identity = IdentityResolver(
+        workspace.directory, services.slack, admins_hint=admins_hint(workspace)
+    )
+    services.workspace, services.identity, services.answerer = workspace, identity, answerer
+
+
+async def reload(
+    services: Services,
+    *,
+    force: bool = False,
+    answerer_for: Callable[[Workspace], Answerer] | None = None,
+) -> Verdict:
+    gate = gate_for(services, answerer_for=answerer_for)
+    live = services.workspace
+    verdict, candidate = await gate.consider(live.root, live_version=live.version, force=force)
+    services.metrics.reloads.labels(outcome=verdict.outcome).inc()
+    if verdict.outcome == "live" and candidate is not None:
+        go_live(services, candidate, gate.answerer_for(candidate))
+        scores = verdict.report.scores.as_dict() if verdict.report else None
+        services.metrics.observe_version(version=candidate.version, scores=scores)
+        log.info("version_live", version=candidate.version, previous=live.version)
+        if not verdict.repeated:
+            await services.audit.record(
+                kind="version.live",
+                subject_id=candidate.version,
+                payload={
+                    "version": candidate.version,
+                    "previous": live.version,
+                    "scores": scores,
+                    "reason": verdict.reason,
+                },
+            )
+            await tell_owners(
+                services,
+                f":white_check_mark: Trellis now answers with version "
+                f"`{candidate.version}` ({verdict.reason}).",
+            )
+    elif verdict.outcome in ("refused", "broken") and not verdict.repeated:
+        log.warning("version_refused", version=verdict.version, reason=verdict.reason)
+        await services.audit.record(
+            kind="version.refused",
+            subject_id=verdict.version,
+            payload={
+                "version": verdict.version,
+                "live": live.version,
+                "broken": verdict.outcome == "broken",
+                "reason": verdict.reason,
+                "failed_cases": [r.case_id for r in verdict.report.results if not r.passed]
+                if verdict.report
+                else [],
+            },
+        )
+        await tell_owners(services, refusal_text(verdict, live_version=live.version))
+    return verdict
+
+
+async def tell_owners(services: Services, text: str) -> None:
+    channel = services.workspace.config.owners_channel
+    post = getattr(services.slack, "post", None)
+    if not channel or post is None:
+        log.info("owners_not_told", text=text)
+        return
+    try:
+        await post(
+            channel=channel,
+            text=text,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": _escape(text)[:2900]}}],
+        )
+    except Exception:
+        log.exception("owners_notice_failed", channel=channel)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+async def watch(
+    services: Services,
+    *,
+    stop: asyncio.Event,
+    interval_s: float = POLL_SECONDS,
+    answerer_for: Callable[[Workspace], Answerer] | None = None,
+) -> None:
+    """Reload whenever a versioned file of the workspace changes, until `stop` is set."""
+    root = services.workspace.root
+    seen: tuple | None = None  # the first look compares the folder with the live version
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), interval_s)
+            return
+        except TimeoutError:
+            pass
+        current = signature(root)
+        if current == seen:
+            continue
+        while True:  # let an editor finish writing before reading
+            await asyncio.sleep(SETTLE_SECONDS)
+            settled = signature(root)
+            if settled == current:
+                break
+            current = settled
+        seen = current
+        try:
+            await reload(services, answerer_for=answerer_for)
+        except Exception:
+            log.exception("reload_failed")
+
+
+async def start(services: Services, *, stop: asyncio.Event) -> asyncio.Task:
+    """Record the version this process starts with as live, then watch the folder."""
+    await gate_for(services).register(services.workspace)
+    services.metrics.observe_version(version=services.workspace.version, scores=None)
+    return asyncio.create_task(watch(services, stop=stop), name="trellis-workspace-watcher")
+
+
+async def finish(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
