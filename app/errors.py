@@ -5,13 +5,28 @@
      ├── IdentityUnknown           the Slack user is not a verified person in the directory
      ├── AccessDenied              the person may not use this workflow or see this item
      ├── RuleViolation             input breaks a workflow's rules
+     │    └── InvalidInput         the fields of a request, one problem per field
      ├── ModelUnavailable          the model failed after retries and no fallback was possible
      ├── ApprovalConflict          someone else already decided, or the draft changed
+     │    └── DraftExpired         too late to decide (`just_now`: this call expired it)
      ├── SlackUnavailable          the Slack Web API failed after retries
-     └── DownstreamError           a downstream system failed (retryable or not)
+     └── DownstreamError           a downstream system failed (`retryable` or not)
+          ├── ConnectorConfigError      the connector or the action is set up wrongly
+          │                             (never retryable)
+          └── DownstreamUnavailable     the system is down, slow or throttling us (always
+                                        retryable; `retry_after`: the seconds it asked for)
 
-A Bolt error handler turns any of them into a clear reply; anything else gets a short
-reference id that is logged with the traceback.
+handlers/errors.py (`message_for`) turns any of them into a clear reply; anything else
+gets a short reference id that is logged with the traceback.
+
+Signals between Trellis's own modules, caught before a person could see them:
+
+    LostUpdate                another writer changed a draft between our read and our write
+    ConditionError            a rules.yml condition could not be evaluated
+    InvalidValue              one value does not fit its field (gathered into InvalidInput)
+    MalformedResponse         an answering backend got a reply it could not read
+    BrokenAccessRule          a document's access depends on a broken `_access.yml`
+    EmbeddingModelMissing     the embedding model package is not installed
 """
 
 from __future__ import annotations
@@ -46,12 +61,28 @@ class RuleViolation(TrellisError):
     pass
 
 
+class InvalidInput(RuleViolation):
+    """Input a person gave does not fit the workflow; `problems` maps field -> message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__(" ".join(problems.values()))
+
+
 class ModelUnavailable(TrellisError):
     pass
 
 
 class ApprovalConflict(TrellisError):
     pass
+
+
+class DraftExpired(ApprovalConflict):
+    """Too late to decide. `just_now`: this call is what expired it (tell the requester)."""
+
+    def __init__(self, user_message: str, *, just_now: bool) -> None:
+        super().__init__(user_message)
+        self.just_now = just_now
 
 
 class SlackUnavailable(TrellisError):
@@ -62,3 +93,48 @@ class DownstreamError(TrellisError):
     def __init__(self, user_message: str, *, retryable: bool, detail: str | None = None) -> None:
         super().__init__(user_message, detail=detail)
         self.retryable = retryable
+
+
+class ConnectorConfigError(DownstreamError):
+    """The connector or the action's `with:` settings are wrong; retrying cannot help."""
+
+    def __init__(self, user_message: str, *, detail: str | None = None) -> None:
+        super().__init__(user_message, retryable=False, detail=detail)
+
+
+class DownstreamUnavailable(DownstreamError):
+    """The downstream system failed in a way that may pass: try again later."""
+
+    def __init__(
+        self, user_message: str, *, retry_after: float | None = None, detail: str | None = None
+    ) -> None:
+        super().__init__(user_message, retryable=True, detail=detail)
+        self.retry_after = retry_after
+
+
+class LostUpdate(Exception):
+    """Another writer changed the draft between our read and our write."""
+
+
+class ConditionError(Exception):
+    """A condition could not be evaluated (missing field, wrong type, not a boolean)."""
+
+
+class InvalidValue(ValueError):
+    """One value does not fit its field; the message continues the field's title."""
+
+
+class MalformedResponse(Exception):
+    """A backend received a reply it could not read (not the shape its API promises)."""
+
+
+class BrokenAccessRule(Exception):
+    """A document's access depends on an `_access.yml` that is broken."""
+
+    def __init__(self, error: WorkspaceError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class EmbeddingModelMissing(RuntimeError):
+    """The model package is not installed."""

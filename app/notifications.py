@@ -1,21 +1,110 @@
-"""Who is told what about a draft, as an interface the Slack layer implements.
+"""Who is told what, as an interface the Slack layer implements.
 
-The core decides *when* people must hear about a draft (a card to post, a decision, a
-result, a dead letter, a reminder); `handlers/cards.py` decides *how* it looks in Slack.
-Without Slack (the CLI), `QuietNotifier` only logs, and drafts wait in the database.
+The core decides *when* people must hear something and *who* they are: a card to post, a
+decision, a result, a reminder, and the owners' notices (questions nobody could answer,
+documents that disagree, dead letters, flags, the weekly digest, a version that went live
+or was refused). `handlers/notifier.py` decides *how* it looks in Slack, with the layouts
+in `handlers/views/`. Without Slack (the CLI), `QuietNotifier` only logs, and drafts wait
+in the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import structlog
 
 from app.approvals.drafts import ActionView, DraftView
 from app.domain import Person
 
+if TYPE_CHECKING:
+    from app.trust.digest import Digest
+    from app.trust.feedback import FlagCase
+    from app.trust.versions import Verdict
+
 log = structlog.get_logger(__name__)
+
+
+# --- What the owners are told ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where one owners' notice goes (app/trust/owners.py decides)."""
+
+    channel: str
+    """A channel id, or a person's Slack user id for a direct message."""
+    mentions: tuple[str, ...] = ()
+    full: bool = True
+    """False: its readers may not see the documents, so only a pointer is shown."""
+    direct: bool = False
+
+
+@dataclass(frozen=True)
+class UnansweredQuestions:
+    questions: tuple[str, ...]
+    owners: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DocumentsDisagree:
+    documents: tuple[tuple[str, str], ...]
+    """(id, title) of the current documents that give different answers."""
+    questions: tuple[str, ...]
+    owners: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An approved action that failed for good."""
+
+    summary: str
+    error: str
+    requester: str | None = None
+    """The requester's name, when the directory knows them."""
+    reference: str | None = None
+    retry_draft: str | None = None
+    """The draft whose failed actions the owners may retry."""
+
+
+@dataclass(frozen=True)
+class FlagRaised:
+    """A flag on an answer, in its current state."""
+
+    case: FlagCase
+
+
+@dataclass(frozen=True)
+class SourceUpdateAsked:
+    """An owner decided a flagged answer's source must change, and asks its owners to."""
+
+    case: FlagCase
+    asked_by: str
+
+
+@dataclass(frozen=True)
+class VersionChanged:
+    """A workspace version went live, or was refused (then `previous` keeps answering)."""
+
+    verdict: Verdict
+    previous: str
+
+
+if TYPE_CHECKING:
+    OwnersNotice: TypeAlias = (
+        UnansweredQuestions
+        | DocumentsDisagree
+        | DeadLetter
+        | FlagRaised
+        | SourceUpdateAsked
+        | VersionChanged
+        | Digest
+    )
+
+
+# --- The interface -----------------------------------------------------------------------
 
 
 class Notifier(Protocol):
@@ -29,7 +118,7 @@ class Notifier(Protocol):
         """Tell the requester the decision (and deliver an approved answer)."""
 
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
-        """An action is done (the result) or dead-lettered (owners and requester told)."""
+        """An action is done (the result) or dead-lettered: the requester is told either way."""
 
     async def remind(self, draft: DraftView, people: Sequence[Person]) -> None: ...
 
@@ -38,6 +127,12 @@ class Notifier(Protocol):
     ) -> None:
         """`people` may now decide and get the card; `withheld` were due to, but may not
         read its sources: they are only told where it waits."""
+
+    async def tell_owners(
+        self, delivery: Delivery, notice: OwnersNotice
+    ) -> tuple[str, str] | None:
+        """Post `notice` where `delivery` says, in full or only as a pointer; (channel id,
+        ts), or None when nothing was posted."""
 
 
 class QuietNotifier:
@@ -60,4 +155,10 @@ class QuietNotifier:
     async def escalated(
         self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
     ) -> None:
+        return None
+
+    async def tell_owners(
+        self, delivery: Delivery, notice: OwnersNotice
+    ) -> tuple[str, str] | None:
+        log.info("owners_not_told", notice=type(notice).__name__)
         return None

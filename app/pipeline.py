@@ -4,25 +4,29 @@
 
 `answer_question` is the whole path of a question, top to bottom. Each stage lives in its
 own module; this file only decides the order and what passes between them. It never sees
-a Slack payload: handlers turn those into a `Question` and render the `Outcome`.
+a Slack payload: handlers turn those into a `Question` and render the `Outcome`. Workflow
+requests have their own chain, `app/approvals/chain.py`.
+
+One question is one unit of work: everything its answers rest on (the thread so far, the
+passages, a curated answer, the day's spend) is read in one read-only transaction before
+any model is asked, and its audit record and answer records are written in one write
+transaction after.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.answering import budgets, gate
 from app.answering.citations import verify_citations
-from app.approvals import drafting, review
-from app.approvals.drafts import DraftView
-from app.approvals.service import Timing
+from app.approvals import review
 from app.db.models.records import PostedAnswer
 from app.db.repositories.records import AnswerRepository
-from app.delivery.actions import plan
 from app.domain import (
     AccessScope,
     AnswerStatus,
@@ -32,13 +36,12 @@ from app.domain import (
     Turn,
     Usage,
 )
-from app.errors import AccessDenied, IdentityUnknown, RuleViolation
+from app.errors import IdentityUnknown
 from app.identity import access
 from app.knowledge.search import get_documents, search
-from app.rules.rulebook import InvalidInput, Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
-from app.trust import feedback
+from app.trust.corrections import Curated, curated_answer_for
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class Question:
     message_ts: str | None = None
     private: bool = False
     """Only the asker will see the answer, so their own scope applies."""
+    answer_ts: str | None = None
+    """The Slack message that will show the answer (the thinking indicator it replaces).
+    The answer's record names it in the transaction that stores it, so a reaction on the
+    answer always finds it."""
 
 
 @dataclass(frozen=True)
@@ -109,30 +116,24 @@ async def answer_question(services: Services, question: Question) -> Outcome:
                        Reply(AnswerStatus.REFUSED, refusal.user_message))
     timer.lap("identity")
 
-    # 2. Allowed data: what everyone who will read the answer may see.
+    # 2. Allowed data: what everyone who will read the answer may see, and everything the
+    #    answers may rest on, read at once (no transaction stays open while a model writes).
     audience = await access.audience_for(asker=person, channel=question.channel,
                                          slack=services.slack, identity=services.identity,
                                          private=question.private)
-    history = await _thread_history(services, question, audience.scope)
-    query = " ".join([*(t.question for t in history[-1:]), question.text])
-    # Search also measures how specific each word is, and how well the best passage
-    # matches, across everything this audience may see (for confidence).
-    passages = await search(services.database, query=query, scope=audience.scope,
-                            limit=services.retrieval_limit, mode=services.retrieval_mode)
-    fuller: Sequence[Passage] = ()
-    if audience.narrower_than_asker:
-        fuller = await search(services.database, query=query, scope=audience.asker_scope,
-                              limit=services.retrieval_limit, mode=services.retrieval_mode)
+    async with services.database.reading() as session:
+        grounds = await _read_grounds(services, session, question, person, audience)
+    passages, fuller, history, route = (grounds.passages, grounds.fuller, grounds.history,
+                                        grounds.route)
     timer.lap("retrieval")
 
     # 3. Business rules, 4. AI output: answer from the allowed passages only, and check it.
-    route = await budgets.route(services, person=person, task="answer")
-    public = await _compose(services, question.text, passages, history, audience.scope, route)
+    public = await _compose(services, question.text, passages, history, audience.scope, route,
+                            grounds.curated)
     private = None
     if _adds_sources(fuller, passages):
-        asker_history = await _thread_history(services, question, audience.asker_scope)
-        private = await _compose(services, question.text, fuller, asker_history, audience.asker_scope,
-                                 route)
+        private = await _compose(services, question.text, fuller, grounds.asker_history,
+                                 audience.asker_scope, route, grounds.asker_curated)
         if private.status != AnswerStatus.ANSWERED:
             private = None
     timer.lap("answer")
@@ -146,7 +147,7 @@ async def answer_question(services: Services, question: Question) -> Outcome:
         if len(readable) < len(passages):
             passages = readable
             public = await _compose(services, question.text, passages, history, audience.scope,
-                                    route)
+                                    route, grounds.curated)
             held = _needs_review(services, person, question, public, passages)
     # The asker's fuller private answer follows the same review rules, on sources its
     # reviewers may read too.
@@ -158,15 +159,17 @@ async def answer_question(services: Services, question: Question) -> Outcome:
         private = None
         if _adds_sources(readable, passages):
             private = await _compose(services, question.text, readable, history,
-                                     audience.asker_scope, route)
+                                     audience.asker_scope, route, grounds.asker_curated)
             private_held = private.status == AnswerStatus.ANSWERED
             private = private if private_held else None
     status = public.status if not private else AnswerStatus.ANSWERED
     status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
 
-    # 6. Logs: one audit record for the whole question.
+    # 6. Logs: one audit record for the whole question, written with its answer records
+    #    and, when the public answer is shown at once, the Slack message that shows it.
     public, private = await _record(services, question, person, audience, audit_id, timer,
-                                    passages, fuller, public, private, status)
+                                    passages, fuller, public, private, status,
+                                    message_ts=None if held else question.answer_ts)
     if private_held:
         notice = await review.hold_answer(
             services, person=person, slack_user_id=question.slack_user_id,
@@ -187,11 +190,47 @@ async def answer_question(services: Services, question: Question) -> Outcome:
     return Outcome(audit_id, status, public, private, person)
 
 
+@dataclass(frozen=True)
+class _Grounds:
+    """What a question's answers may rest on, read in one transaction."""
+
+    history: list[Turn]
+    passages: Sequence[Passage]
+    fuller: Sequence[Passage]
+    """What the asker alone may see, when the audience may see less."""
+    route: budgets.Route
+    curated: Curated | None
+    asker_history: list[Turn]
+    asker_curated: Curated | None
+
+
+async def _read_grounds(services: Services, session: AsyncSession, question: Question,
+                        person: Person, audience: access.Audience) -> _Grounds:
+    history = await _thread_history(session, question, audience.scope)
+    query = " ".join([*(t.question for t in history[-1:]), question.text])
+    # Search also measures how specific each word is, and how well the best passage
+    # matches, across everything this audience may see (for confidence).
+    passages = await search(session, query=query, scope=audience.scope,
+                            limit=services.retrieval_limit, mode=services.retrieval_mode)
+    fuller: Sequence[Passage] = ()
+    if audience.narrower_than_asker:
+        fuller = await search(session, query=query, scope=audience.asker_scope,
+                              limit=services.retrieval_limit, mode=services.retrieval_mode)
+    route = await budgets.route(services, person=person, task="answer", session=session)
+    # An owner-approved correction for this question, if the audience may see every source
+    # it rests on, is answered before any model is asked.
+    curated = await curated_answer_for(session, question=question.text, scope=audience.scope)
+    asker_history, asker_curated = [], None
+    if _adds_sources(fuller, passages):  # the asker will also get a fuller private answer
+        asker_history = await _thread_history(session, question, audience.asker_scope)
+        asker_curated = await curated_answer_for(session, question=question.text,
+                                                 scope=audience.asker_scope)
+    return _Grounds(history, passages, fuller, route, curated, asker_history, asker_curated)
+
+
 async def _compose(services: Services, text: str, passages: Sequence[Passage],
-                   history: Sequence[Turn], scope: AccessScope, route: budgets.Route) -> Reply:
-    # Before the model: an owner-approved correction for this question, if the audience may
-    # see every source it rests on.
-    curated = await feedback.curated_answer_for(services.database, question=text, scope=scope)
+                   history: Sequence[Turn], scope: AccessScope, route: budgets.Route,
+                   curated: Curated | None) -> Reply:
     if curated is not None:
         return Reply(AnswerStatus.ANSWERED, curated.text, curated.citations,
                      curated.confidence, notes=(curated.note,),
@@ -202,7 +241,7 @@ async def _compose(services: Services, text: str, passages: Sequence[Passage],
     # model is asked at all, and the question goes to the owners.
     support = gate.confidence(gate.gate_inputs(text, passages)) if passages else 0.0
     if support <= 0.0 or support < services.min_confidence:
-        return Reply(AnswerStatus.NO_ANSWER, services.no_answer_message(owners),
+        return Reply(AnswerStatus.NO_ANSWER, _no_answer(owners, services),
                      confidence=support, owners=owners, scope_label=scope.label)
     model_answer = await route.answerer.answer(
         question=text, passages=passages, history=history, model=route.model)
@@ -216,7 +255,7 @@ async def _compose(services: Services, text: str, passages: Sequence[Passage],
     confidence = support if model_answer.backend == "extractive" else min(
         support, model_answer.confidence)
     if not model_answer.text.strip() or not kept or confidence < services.min_confidence:
-        return Reply(AnswerStatus.NO_ANSWER, services.no_answer_message(owners),
+        return Reply(AnswerStatus.NO_ANSWER, _no_answer(owners, services),
                      confidence=confidence, owners=owners, scope_label=scope.label, **facts)
     return Reply(AnswerStatus.ANSWERED, model_answer.text, tuple(kept),
                  round(confidence, 3), owners=owners, scope_label=scope.label, **facts)
@@ -235,20 +274,28 @@ def _adds_sources(fuller: Sequence[Passage], passages: Sequence[Passage]) -> boo
 
 def _owners(passages: Sequence[Passage], services: Services) -> tuple[str, ...]:
     owners = [p.owner for p in passages if p.owner]
-    return tuple(dict.fromkeys(owners))[:3] or services.default_owners
+    return tuple(dict.fromkeys(owners))[:3] or services.workspace.config.default_owners
 
 
-async def _thread_history(services: Services, question: Question,
+def _no_answer(owners: tuple[str, ...], services: Services) -> str:
+    who = ", ".join(owners) if owners else services.workspace.config.admins_hint
+    return (
+        "I couldn't find a well-supported answer in the documents available here, "
+        "and I'd rather say so than guess. "
+        f"The people who own this topic are: {who}. They can help, or add the missing document."
+    )
+
+
+async def _thread_history(session: AsyncSession, question: Question,
                           scope: AccessScope) -> list[Turn]:
     """Earlier answers in the thread that were posted for all to read (not private, not
     held for review) and rest only on documents `scope` may see."""
     if not question.thread_ts:
         return []
-    async with services.database.session() as session:
-        earlier = [a for a in await AnswerRepository(session).in_thread(
-            question.channel.id, question.thread_ts) if not a.private and a.message_ts]
-        cited = {c["doc_id"] for a in earlier for c in a.citations or ()}
-        visible = {d.id for d in await get_documents(session, scope=scope, doc_ids=cited)}
+    earlier = [a for a in await AnswerRepository(session).in_thread(
+        question.channel.id, question.thread_ts) if not a.private and a.message_ts]
+    cited = {c["doc_id"] for a in earlier for c in a.citations or ()}
+    visible = {d.id for d in await get_documents(session, scope=scope, doc_ids=cited)}
     return [Turn(a.question, a.answer) for a in earlier
             if {c["doc_id"] for c in a.citations or ()} <= visible][-5:]
 
@@ -264,7 +311,9 @@ async def _audit_refusal(services: Services, question: Question, audit_id: str, 
 async def _record(services: Services, question: Question, person: Person, audience: access.Audience,
                   audit_id: str, timer: _Timer, passages: Sequence[Passage],
                   fuller: Sequence[Passage], public: Reply, private: Reply | None,
-                  status: AnswerStatus) -> tuple[Reply, Reply | None]:
+                  status: AnswerStatus, *, message_ts: str | None) -> tuple[Reply, Reply | None]:
+    """The audit record and the answer records, in one transaction; `message_ts` is the
+    Slack message that shows the public answer, if it is shown at once."""
     stages = dict(timer.stages, total=timer.total())
     usage = public.usage + (private.usage if private else Usage())
     payload = {
@@ -296,9 +345,11 @@ async def _record(services: Services, question: Question, person: Person, audien
     public_id, private_id = str(uuid.uuid4()), str(uuid.uuid4()) if private else None
     async with services.database.session() as session:
         answers = AnswerRepository(session)
-        await answers.add(_posted(public_id, audit_id, question, person, public, private=False))
+        await answers.add(_posted(public_id, audit_id, question, person, public, private=False,
+                                  message_ts=message_ts))
         if private is not None:
-            await answers.add(_posted(private_id, audit_id, question, person, private, private=True))
+            await answers.add(_posted(private_id, audit_id, question, person, private,
+                                      private=True, message_ts=None))
         await services.audit.append(
             session, kind="question", record_id=audit_id, subject_id=audit_id,
             actor_slack_id=question.slack_user_id or person.slack_id, actor_email=person.email,
@@ -313,131 +364,11 @@ async def _record(services: Services, question: Question, person: Person, audien
 
 
 def _posted(answer_id: str, audit_id: str, question: Question, person: Person, reply: Reply,
-            *, private: bool) -> PostedAnswer:
+            *, private: bool, message_ts: str | None) -> PostedAnswer:
     return PostedAnswer(
         id=answer_id, audit_id=audit_id, channel_id=question.channel.id,
-        thread_ts=question.thread_ts or question.message_ts, asker_slack_id=question.slack_user_id,
+        thread_ts=question.thread_ts or question.message_ts or message_ts,
+        message_ts=message_ts, asker_slack_id=question.slack_user_id,
         asker_email=person.email, question=question.text, answer=reply.text,
         status=reply.status.value, confidence=reply.confidence,
         citations=[c.as_dict() for c in reply.citations], private=private)
-
-
-# --- Workflows ---------------------------------------------------------------------------
-#
-#   Slack user ─► identity ─► may start ─► input ─► allowed data ─► draft ─► approval rule
-#              ─► card (or approved at once) ─► outbox ─► downstream system
-
-
-@dataclass(frozen=True)
-class WorkflowRequest:
-    workflow: str
-    inputs: Mapping[str, Any]
-    channel: SlackChannel
-    slack_user_id: str | None = None
-    person: Person | None = None
-    thread_ts: str | None = None
-    """The message whose thread the requester hears back in."""
-
-
-@dataclass(frozen=True)
-class WorkflowOutcome:
-    """`status`: refused, invalid, pending (a card awaits approvers), approved (no approval
-    needed; the outbox carries it out), waiting (saved, but no card could be posted yet)."""
-
-    status: str
-    message: str
-    draft: DraftView | None = None
-    problems: Mapping[str, str] = field(default_factory=dict)
-    person: Person | None = None
-
-
-@dataclass(frozen=True)
-class Admission:
-    """A request that passed identity and the workflow's rules, or the outcome that stops it."""
-
-    outcome: WorkflowOutcome | None
-    person: Person | None = None
-    workflow: Workflow | None = None
-    inputs: Mapping[str, Any] = field(default_factory=dict)
-
-
-async def admit_workflow(services: Services, request: WorkflowRequest) -> Admission:
-    """Stages 1 and 2 alone: quick enough to check a form before a modal closes."""
-    rulebook = services.workspace.rulebook
-
-    # 1. Identity: who is asking. Unknown people are refused.
-    try:
-        person = request.person or await services.identity.resolve(request.slack_user_id or "")
-    except IdentityUnknown as refusal:
-        return Admission(WorkflowOutcome("refused", refusal.user_message))
-
-    # 2. Business rules: may this person start it, and does the input fit?
-    try:
-        workflow = rulebook.workflow(request.workflow)
-        if not rulebook.may_start(request.workflow, person):
-            raise AccessDenied(f"Only {', '.join(workflow.started_by)} can start "
-                               f"{workflow.title}. Ask one of them, or an admin.")
-        inputs = rulebook.validate_input(request.workflow, request.inputs)
-    except InvalidInput as bad:
-        return Admission(WorkflowOutcome("invalid", bad.user_message, problems=bad.problems,
-                                         person=person), person)
-    except (AccessDenied, RuleViolation) as refusal:
-        return Admission(WorkflowOutcome("refused", refusal.user_message, person=person), person)
-    return Admission(None, person, workflow, inputs)
-
-
-async def start_workflow(services: Services, request: WorkflowRequest) -> WorkflowOutcome:
-    rulebook = services.workspace.rulebook
-
-    # 1. Identity, 2. business rules: who asks, may they, and does the input fit.
-    admission = await admit_workflow(services, request)
-    if admission.outcome is not None:
-        return admission.outcome
-    person, workflow, inputs = admission.person, admission.workflow, admission.inputs
-
-    # 3. Allowed data: only documents the requester may see.
-    passages = await drafting.allowed_passages(services, workflow=workflow, inputs=inputs,
-                                               person=person)
-
-    # 4. AI output: the draft, and what approving it will do.
-    draft = await drafting.compose(services, workflow=workflow, inputs=inputs, person=person,
-                                   passages=passages)
-    try:
-        actions = [] if workflow.mode == "draft_only" else plan(
-            workflow, inputs=inputs, text=draft.text, requester_email=person.email,
-            requester_name=person.name)
-        # 5. Approval rule: who must approve (nobody, one person, several).
-        needs = rulebook.approval_for(request.workflow, requester=person,
-                                      channel=request.channel, input=inputs, draft=draft.facts)
-    except RuleViolation as refusal:
-        return WorkflowOutcome("refused", refusal.user_message, person=person)
-    view = await services.approvals.create(
-        kind="workflow", workflow=request.workflow, title=workflow.title, mode=workflow.mode,
-        requester=person, requester_slack_id=request.slack_user_id or person.slack_id,
-        channel_id=request.channel.id, thread_ts=request.thread_ts, inputs=inputs,
-        text=draft.text, citations=[c.as_dict() for c in draft.citations],
-        confidence=draft.confidence, actions=[a.as_dict() for a in actions], requirement=needs,
-        rule=drafting.rule_for(workflow, needs), rule_version=services.workspace.version,
-        timing=Timing(workflow.remind_after, workflow.escalate_after, workflow.expire_after),
-        usage=draft.usage, model=draft.model)
-
-    # 6. Approved at once when nobody needs to approve; otherwise a card for the approvers.
-    if needs.auto or workflow.mode == "act":
-        reason = "mode act" if workflow.mode == "act" else drafting.rule_for(workflow, needs)
-        view = await services.approvals.approve_automatically(draft_id=view.id, reason=reason)
-        # 7. The outbox carries the actions out; the worker was woken by the approval.
-        return WorkflowOutcome("approved", f"{workflow.title} needs no approval ({reason}); "
-                               "Trellis is carrying it out now.", view, person=person)
-    try:
-        view = await services.approvals.put_before_approvers(draft_id=view.id,
-                                                             notifier=services.notifier)
-    except Exception as exc:  # saved; the scheduler posts the card when Slack is back
-        return WorkflowOutcome("waiting", "Your request is saved, but its approval card could "
-                               f"not be posted yet ({exc}). Trellis will post it shortly.",
-                               view, person=person)
-    if view.card_ts is None:
-        return WorkflowOutcome("waiting", "Your request is saved and waits for approval; "
-                               "there is no approvals channel to post it in, so ask an approver "
-                               "to look at their Trellis home.", view, person=person)
-    return WorkflowOutcome("pending", f"{workflow.title} is waiting for approval by "
-                           f"{drafting.approvers_text(needs)}.", view, person=person)

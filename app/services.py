@@ -1,14 +1,16 @@
-"""One explicit container that wires Trellis's services; no module-level singletons.
+"""One explicit container of Trellis's services, built once; no module-level singletons.
 
 Everything from outside (the Slack client, the Anthropic client, the database, the clock)
-is passed in, so tests swap in local servers at the same seams.
+is passed in, so tests swap in local servers at the same seams. `Services` is frozen; the
+one thing that changes while Trellis runs is the live version (`LiveVersion`), which a
+reload switches as a whole.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from app import answering
@@ -18,11 +20,10 @@ from app.answering.prompts import answer_system_prompt
 from app.approvals.service import Approvals
 from app.config.settings import Settings
 from app.config.workspace import Workspace
-from app.db.repositories.records import AnswerRepository, HandledEventRepository
 from app.db.session import Database
 from app.identity.resolver import IdentityResolver
 from app.notifications import Notifier, QuietNotifier
-from app.slack_api import SlackGateway
+from app.slack_api import SlackDirectory, SlackGateway
 from app.trust.audit import AuditLog
 from app.trust.metrics import Metrics
 
@@ -31,126 +32,90 @@ DEFAULT_ANSWER_MODEL = "claude-sonnet-4-6"
 
 
 @dataclass
-class Services:
-    settings: Settings
+class LiveVersion:
+    """The workspace version Trellis answers with: its files, the identity resolver over
+    its directory, and its answerer. `switch` replaces all three with no await between
+    them, so a question sees one version or the next, never a mix (app/trust/reload.py)."""
+
     workspace: Workspace
-    database: Database
     identity: IdentityResolver
     answerer: Answerer
+
+    def switch(self, *, workspace: Workspace, identity: IdentityResolver,
+               answerer: Answerer) -> None:
+        self.workspace, self.identity, self.answerer = workspace, identity, answerer
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    live: LiveVersion
+    database: Database
     audit: AuditLog
+    approvals: Approvals
     slack: SlackGateway | None = None
+    eval_directory: Callable[[Workspace], SlackDirectory] | None = None
+    """Who eval runs of a workspace version ask as: its people and channels as Slack would
+    show them, never the live Slack (the composition root passes the sandbox's)."""
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     retrieval_limit: int = RETRIEVAL_LIMIT
-    approvals: Approvals | None = None
     notifier: Notifier = field(default_factory=QuietNotifier)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     """Where connector secrets (`*_env` settings in rules.yml) are read from."""
 
-    # Answering settings, read from the workspace so a reload takes effect at once.
+    @property
+    def workspace(self) -> Workspace:
+        return self.live.workspace
+
+    @property
+    def identity(self) -> IdentityResolver:
+        return self.live.identity
+
+    @property
+    def answerer(self) -> Answerer:
+        return self.live.answerer
 
     @property
     def min_confidence(self) -> float:
-        return self.workspace.config.answers.min_confidence
+        return self.live.workspace.config.answers.min_confidence
 
     @property
     def retrieval_mode(self) -> str:
-        return self.workspace.config.retrieval
-
-    @property
-    def answer_model(self) -> str | None:
-        return self.workspace.config.models.answer
-
-    @property
-    def admins_hint(self) -> str:
-        return admins_hint(self.workspace)
-
-    @property
-    def default_owners(self) -> tuple[str, ...]:
-        config = self.workspace.config
-        return tuple(x for x in (config.support,) if x) or tuple(config.admins)
-
-    async def remember_message(self, answer_id: str | None, *, message_ts: str,
-                               thread_ts: str | None) -> None:
-        """Link a stored answer to the Slack message that shows it."""
-        if answer_id is None:
-            return
-        async with self.database.session() as session:
-            await AnswerRepository(session).set_message(answer_id, message_ts=message_ts,
-                                                        thread_ts=thread_ts)
-
-    async def claim_event(self, keys: list[str]) -> bool:
-        """True the first time any Slack delivery with these keys is seen."""
-        async with self.database.session() as session:
-            return await HandledEventRepository(session).claim(keys)
-
-    async def is_answer_thread(self, channel_id: str, thread_ts: str) -> bool:
-        """A thread Trellis answered in, or whose first message it is answering right now."""
-        async with self.database.session() as session:
-            return bool(await AnswerRepository(session).in_thread(channel_id, thread_ts)) or (
-                await HandledEventRepository(session).taken(f"msg:{channel_id}:{thread_ts}"))
-
-    def no_answer_message(self, owners: tuple[str, ...]) -> str:
-        who = ", ".join(owners) if owners else self.admins_hint
-        return (
-            "I couldn't find a well-supported answer in the documents available here, "
-            "and I'd rather say so than guess. "
-            f"The people who own this topic are: {who}. They can help, or add the missing document."
-        )
-
-    def help_text(self) -> str:
-        """Slack mrkdwn; the workspace's own names in it are escaped."""
-        config = self.workspace.config
-        return (
-            f"*Trellis for {_escape(config.name or 'your company')}* answers questions from documents "
-            "you are allowed to see, and cites every source.\n"
-            "• Mention me in a channel or send me a direct message with your question.\n"
-            "• `/trellis ask QUESTION` asks privately.\n"
-            "• In a channel, I only use sources every member may see; if you could see more, "
-            "I send you the fuller answer privately.\n"
-            "• Reply in the thread of my answer to ask a follow-up.\n"
-            f"{self._workflows_help()}"
-            f"Owned by: {_escape(', '.join(config.admins) or 'the Trellis admins')}. "
-            f"Help and questions: {_escape(config.support or 'ask an admin')}."
-        )
-
-    def _workflows_help(self) -> str:
-        slugs = sorted(self.workspace.rulebook.workflows)
-        if not slugs:
-            return ""
-        return ("• `/trellis WORKFLOW field=value …` starts a workflow ("
-                + ", ".join(f"`{s}`" for s in slugs) + "); leave fields out to get a form, or "
-                "use the “Start Trellis workflow” shortcut on a message.\n")
+        return self.live.workspace.config.retrieval
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def admins_hint(workspace: Workspace) -> str:
-    config = workspace.config
-    return config.support or ", ".join(config.admins) or "your Trellis admins"
+def build_identity(workspace: Workspace, slack: SlackGateway | None) -> IdentityResolver:
+    return IdentityResolver(workspace.directory, slack, admins_hint=workspace.config.admins_hint)
 
 
 def build_services(settings: Settings, workspace: Workspace, database: Database, *,
                    slack: SlackGateway | None = None, answerer: Answerer | None = None,
-                   clock: Callable[[], datetime] | None = None) -> Services:
-    identity = IdentityResolver(workspace.directory, slack, admins_hint=admins_hint(workspace))
+                   clock: Callable[[], datetime] | None = None,
+                   environ: Mapping[str, str] | None = None,
+                   notifier: Callable[[Services], Notifier] | None = None,
+                   eval_directory: Callable[[Workspace], SlackDirectory] | None = None
+                   ) -> Services:
+    """`notifier` builds the Slack side from the other services (handlers' SlackNotifier);
+    without it people are not told anything (`QuietNotifier`). `eval_directory` is needed
+    only where versions are put through the eval gate (`trellis run`)."""
     clock = clock or (lambda: datetime.now(UTC))
     audit = AuditLog(database, clock=clock)
     metrics = Metrics()
-    return Services(
+    services = Services(
         settings=settings,
-        workspace=workspace,
+        live=LiveVersion(workspace, build_identity(workspace, slack),
+                         answerer or ExtractiveAnswerer()),
         database=database,
-        identity=identity,
-        answerer=answerer or ExtractiveAnswerer(),
         audit=audit,
+        approvals=Approvals(database, audit, clock=clock, metrics=metrics),
         slack=slack,
+        eval_directory=eval_directory,
         metrics=metrics,
         clock=clock,
-        approvals=Approvals(database, audit, clock=clock, metrics=metrics),
+        environ=os.environ if environ is None else environ,
     )
+    return replace(services, notifier=notifier(services)) if notifier else services
 
 
 def anthropic_client(settings: Settings):

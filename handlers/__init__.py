@@ -1,11 +1,13 @@
 """Slack adapters: each module registers thin listeners that ack, parse, call the
-pipeline and render. No business logic lives here."""
+pipeline and render (the layouts are in handlers/views/). No business logic lives here.
+
+The services a Bolt app is registered with carry the Slack notifier: build them with
+`build_services(..., notifier=SlackNotifier)` (handlers/notifier.py)."""
 
 from __future__ import annotations
 
 from app.services import Services
 from handlers import approvals, commands, events, feedback, home, reactions, story, workflows
-from handlers.notifier import SlackNotifier
 
 
 def register(app, services: Services) -> None:
@@ -16,8 +18,6 @@ def register(app, services: Services) -> None:
         await next()
 
     app.middleware(provide_services)
-    if services.slack is not None:
-        services.notifier = SlackNotifier(services)
     events.register(app)
     commands.register(app)
     reactions.register(app)

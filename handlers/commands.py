@@ -6,8 +6,10 @@ from app.pipeline import Question, answer_question
 from app.services import Services
 from app.slack_api import SlackChannel
 from app.trust import owners
-from handlers import blocks, workflows
-from handlers.asking import failure_text
+from handlers import workflows
+from handlers.errors import NOT_POSTED, message_for
+from handlers.views import answers
+from handlers.views.help import help_blocks, help_text, unknown_verb
 
 
 def register(app) -> None:
@@ -18,18 +20,18 @@ async def on_trellis(ack, command: dict, respond, client, services: Services) ->
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
-        await ack(text=services.help_text(), blocks=blocks.help_blocks(services.help_text()))
+        await ack(text=help_text(services.workspace), blocks=help_blocks(services.workspace))
         return
     if verb in services.workspace.rulebook.workflows:
         await workflows.on_workflow_command(ack, command, client, services, slug=verb, rest=rest)
         return
     if verb != "ask":
-        await ack(text=f"I don't know `{blocks.escape(verb)}`.\n\n{services.help_text()}")
+        await ack(text=unknown_verb(verb, services.workspace))
         return
     if not rest.strip():
         await ack(text="Ask me something, like `/trellis ask how many PTO days do I get?`")
         return
-    await ack(text="Looking through the documents you can see…")
+    await ack(text=answers.THINKING)
     try:
         # The reply is ephemeral: only the asker reads it, so no channel lookup is needed.
         channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
@@ -37,9 +39,9 @@ async def on_trellis(ack, command: dict, respond, client, services: Services) ->
             text=rest.strip(), channel=channel, slack_user_id=command["user_id"], private=True))
     except Exception as exc:  # the person is always told
         services.metrics.observe_error(kind=type(exc).__name__)
-        await respond(text=failure_text(exc), response_type="ephemeral")
+        await respond(text=message_for(exc, outcome=NOT_POSTED), response_type="ephemeral")
         return
-    await respond(text=blocks.answer_text(outcome.public),
-                  blocks=blocks.answer_blocks(outcome.public), response_type="ephemeral",
+    await respond(text=answers.answer_text(outcome.public),
+                  blocks=answers.answer_blocks(outcome.public), response_type="ephemeral",
                   replace_original=False)
     await owners.after_question(services, outcome=outcome, question=rest.strip())

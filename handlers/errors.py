@@ -1,5 +1,11 @@
-"""The last line of defence: an unexpected error gets a reference id in the log, and the
-person who was talking to Trellis is told, where Slack gives a way to reach them."""
+"""What a person is told when something they asked of Trellis did not happen.
+
+`message_for` is the one place an error becomes words: a `TrellisError` carries its own
+message (a refusal is an answer, not a failure); anything unexpected is logged with its
+traceback under a short reference id, and the person gets that id to quote. The Bolt
+error handler, `report_unexpected`, is the last line of defence: it tells the person who
+was talking to Trellis, where Slack gives a way to reach them.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +14,38 @@ import uuid
 import structlog
 
 from app.errors import TrellisError
-from handlers.blocks import notice_blocks
+from handlers.views.blocks import notice_blocks
 
 log = structlog.get_logger(__name__)
 
 ADDRESSED_EVENTS = ("app_mention",)
 """Events meant for Trellis; other channel messages may be chatter it only looked at."""
 
+NOT_HANDLED = "so your request may not have been handled"
+NOT_POSTED = "and nothing was posted in your name"
+NOT_SAVED = "and nothing was saved"
+
+
+def message_for(error: Exception, *, outcome: str = NOT_HANDLED, **context: object) -> str:
+    """The words for `error`; `outcome` says what an unexpected failure left undone, and
+    `context` goes to the log beside the reference."""
+    if isinstance(error, TrellisError):
+        log.info("request_refused", error=type(error).__name__, reason=error.user_message,
+                 detail=str(error), **context)
+        return error.user_message
+    reference = uuid.uuid4().hex[:8]
+    log.error("listener_failed", reference=reference, error=repr(error), exc_info=error,
+              **context)
+    return (f"Something went wrong on Trellis's side, {outcome}. Please try again; if it "
+            f"keeps happening, tell the Trellis owners (reference {reference}).")
+
 
 async def report_unexpected(error: Exception, body: dict, client, respond) -> None:
-    reference = uuid.uuid4().hex[:8]
-    log.error("listener_failed", reference=reference, error=repr(error),
-              type=body.get("type"), exc_info=error)
-    if isinstance(error, TrellisError):
-        text = error.user_message
-    else:
-        text = ("Something went wrong on Trellis's side, so your request may not have been "
-                "handled. Please try again; if it keeps happening, tell the Trellis owners "
-                f"(reference {reference}).")
+    text = message_for(error, type=body.get("type"))
     try:
         await _tell(body, text, client, respond)
     except Exception:  # Slack itself is failing: the log is all that is left
-        log.warning("listener_failure_not_told", reference=reference, exc_info=True)
+        log.warning("listener_failure_not_told", error=repr(error), exc_info=True)
 
 
 async def _tell(body: dict, text: str, client, respond) -> None:

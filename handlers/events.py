@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from app.db.repositories.records import AnswerRepository, HandledEventRepository
 from app.pipeline import Question
 from app.services import Services
 from handlers.asking import answer_in_thread
+from handlers.views.help import help_text
 
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join",
@@ -29,11 +31,24 @@ def _from_a_person(event: dict, services: Services) -> bool:
     return bool(user) and user != services.slack.bot_user_id
 
 
+async def first_delivery(services: Services, keys: list[str]) -> bool:
+    """True the first time any Slack delivery with these keys is seen (Slack retries)."""
+    async with services.database.session() as session:
+        return await HandledEventRepository(session).claim(keys)
+
+
 async def _claim(services: Services, body: dict, event: dict) -> bool:
     keys = [f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
-    return await services.claim_event(keys)
+    return await first_delivery(services, keys)
+
+
+async def _is_answer_thread(services: Services, channel_id: str, thread_ts: str) -> bool:
+    """A thread Trellis answered in, or whose first message it is answering right now."""
+    async with services.database.reading() as session:
+        return bool(await AnswerRepository(session).in_thread(channel_id, thread_ts)) or (
+            await HandledEventRepository(session).taken(f"msg:{channel_id}:{thread_ts}"))
 
 
 async def _answer(services: Services, event: dict) -> None:
@@ -41,7 +56,7 @@ async def _answer(services: Services, event: dict) -> None:
     channel = await services.slack.channel(event["channel"])
     if not text:
         await services.slack.post(channel=channel.id, thread_ts=event.get("thread_ts") or event["ts"],
-                                  text=services.help_text())
+                                  text=help_text(services.workspace))
         return
     await answer_in_thread(services, Question(
         text=text, channel=channel, slack_user_id=event["user"],
@@ -61,7 +76,7 @@ async def on_message(body: dict, event: dict, services: Services) -> None:
     mentions_bot = services.slack.bot_user_id and f"<@{services.slack.bot_user_id}" in event.get("text", "")
     thread_ts = event.get("thread_ts")
     follow_up = bool(thread_ts) and not is_dm and not mentions_bot and \
-        await services.is_answer_thread(event["channel"], thread_ts)
+        await _is_answer_thread(services, event["channel"], thread_ts)
     if not (is_dm or follow_up):
         return  # plain channel chatter, and mentions (answered through app_mention)
     if not await _claim(services, body, event):

@@ -3,17 +3,18 @@ owners' Accept correction / Update source / Dismiss."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import structlog
 
 from app.domain import Person
 from app.errors import TrellisError
+from app.notifications import FlagRaised, SourceUpdateAsked
 from app.services import Services
 from app.trust import feedback, flag_review, owners
-from handlers import flag_blocks
-from handlers.asking import failure_text
-from handlers.blocks import FEEDBACK_DOWN, FEEDBACK_UP, notice_blocks
+from handlers.errors import message_for
+from handlers.people import person_of
+from handlers.views import flags
+from handlers.views.answers import FEEDBACK_DOWN, FEEDBACK_UP
+from handlers.views.blocks import notice_blocks
 
 log = structlog.get_logger(__name__)
 
@@ -21,17 +22,12 @@ log = structlog.get_logger(__name__)
 def register(app) -> None:
     app.action(FEEDBACK_UP)(on_feedback)
     app.action(FEEDBACK_DOWN)(on_feedback)
-    app.action(flag_blocks.EXPLAIN)(on_explain)
-    app.view(flag_blocks.NOTE_VIEW)(on_note)
-    app.action(flag_blocks.ACCEPT)(on_accept)
-    app.view(flag_blocks.CORRECTION_VIEW)(on_correction)
-    app.action(flag_blocks.DISMISS)(on_decision)
-    app.action(flag_blocks.UPDATE_SOURCE)(on_decision)
-
-
-async def person_of(services: Services, user_id: str) -> Person:
-    person = await services.identity.resolve(user_id)
-    return dataclasses.replace(person, slack_id=user_id)
+    app.action(flags.EXPLAIN)(on_explain)
+    app.view(flags.NOTE_VIEW)(on_note)
+    app.action(flags.ACCEPT)(on_accept)
+    app.view(flags.CORRECTION_VIEW)(on_correction)
+    app.action(flags.DISMISS)(on_decision)
+    app.action(flags.UPDATE_SOURCE)(on_decision)
 
 
 async def _say(respond, text: str) -> None:
@@ -52,7 +48,7 @@ async def on_feedback(ack, body: dict, action: dict, respond, services: Services
             helpful=action["action_id"] == FEEDBACK_UP,
         )
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, message_for(exc))
         return
     if recorded.changed or recorded.previous is None:
         services.metrics.observe_feedback(helpful=recorded.helpful)
@@ -73,22 +69,16 @@ async def on_feedback(ack, body: dict, action: dict, respond, services: Services
 
 
 async def send_flag_to_owners(services: Services, case: feedback.FlagCase) -> None:
-    text, blocks = flag_blocks.owner_notice(case)
     posted = await owners.deliver(
-        services,
-        owners=case.owners,
-        doc_ids=case.doc_ids,
-        text=text,
-        blocks=blocks,
-        pointer=flag_blocks.pointer_notice(case),
+        services, owners=case.owners, doc_ids=case.doc_ids, notice=FlagRaised(case)
     )
     await feedback.remember_notices(services, flag_id=case.id, notices=posted)
 
 
 async def refresh_notices(services: Services, case: feedback.FlagCase) -> None:
     """Show the flag's current state on every notice the owners were sent."""
-    text, blocks = flag_blocks.owner_notice(case)
-    pointer = flag_blocks.pointer_notice(case)
+    text, blocks = flags.owner_notice(case)
+    pointer = flags.pointer_notice(case)
     for notice in case.notices:
         try:
             if notice.get("full", True):
@@ -135,9 +125,9 @@ async def on_explain(ack, body: dict, action: dict, respond, client, services: S
                 f"{case.decided_by or 'an owner'}.",
             )
             return
-        await client.views_open(trigger_id=body["trigger_id"], view=flag_blocks.note_modal(case))
+        await client.views_open(trigger_id=body["trigger_id"], view=flags.note_modal(case))
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, message_for(exc))
 
 
 async def on_note(ack, body: dict, view: dict, services: Services) -> None:
@@ -178,10 +168,10 @@ async def on_accept(ack, body: dict, action: dict, respond, client, services: Se
             await _say(respond, _already(case))
             return
         await client.views_open(
-            trigger_id=body["trigger_id"], view=flag_blocks.correction_modal(case)
+            trigger_id=body["trigger_id"], view=flags.correction_modal(case)
         )
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, message_for(exc))
 
 
 async def on_correction(ack, body: dict, view: dict, services: Services) -> None:
@@ -212,14 +202,14 @@ async def on_correction(ack, body: dict, view: dict, services: Services) -> None
 
 async def on_decision(ack, body: dict, action: dict, respond, services: Services) -> None:
     await ack()
-    verdict = "dismiss" if action["action_id"] == flag_blocks.DISMISS else "update_source"
+    verdict = "dismiss" if action["action_id"] == flags.DISMISS else "update_source"
     try:
         person = await person_of(services, body["user"]["id"])
         case = await flag_review.decide_flag(
             services, flag_id=action["value"], person=person, verdict=verdict
         )
     except Exception as exc:
-        await _say(respond, failure_text(exc))
+        await _say(respond, message_for(exc))
         return
     services.metrics.observe_flag(event="dismissed" if verdict == "dismiss" else "source_update")
     await refresh_notices(services, case)
@@ -243,18 +233,11 @@ async def on_decision(ack, body: dict, action: dict, respond, services: Services
 async def ask_for_source_update(
     services: Services, case: feedback.FlagCase, person: Person
 ) -> None:
-    text, blocks = flag_blocks.owner_notice(case)
-    head = (
-        f":memo: *{person.name} asks you to update the source* of this answer: "
-        "please correct the document; Trellis answers from it as soon as it is re-indexed."
-    )
     await owners.deliver(
         services,
         owners=flag_review.source_owners(case),
         doc_ids=case.doc_ids,
-        text=f"Please update the source: {text}",
-        blocks=[owners.section(owners.escape(head)), *blocks[1:]],
-        pointer="A document you own needs an update after a flag; ask a Trellis admin for details.",
+        notice=SourceUpdateAsked(case, asked_by=person.name),
     )
 
 

@@ -1,17 +1,14 @@
-"""App Home: what Trellis can do and see for the person, what waits on them, and for admins
-the week's dashboard. The facts come from app/trust/home.py; this lays them out."""
+"""App Home: the tab a person opens on Trellis. The facts come from app/trust/home.py; the
+layout is handlers/views/home.py."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from app.errors import IdentityUnknown
 from app.services import Services
-from app.trust.home import Dashboard, Home, PersonalHome, home_for
-from handlers.blocks import clip, escape
-from handlers.feedback import person_of
-
-MAX_ROWS = 8
+from app.trust.home import home_for
+from handlers.people import person_of
+from handlers.views.blocks import escape, section
+from handlers.views.home import home_view
 
 
 def register(app) -> None:
@@ -25,152 +22,8 @@ async def on_home_opened(event: dict, client, services: Services) -> None:
     try:
         person = await person_of(services, user_id)
     except IdentityUnknown as refusal:
-        view = {"type": "home", "blocks": [_section(f":wave: {escape(refusal.user_message)}")]}
+        view = {"type": "home", "blocks": [section(f":wave: {escape(refusal.user_message)}")]}
     else:
-        view = home_view(await home_for(services, person), services)
+        home = await home_for(services, person)
+        view = home_view(home, config=services.workspace.config, now=services.clock())
     await client.views_publish(user_id=user_id, view=view)
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 2900)}}
-
-
-def _header(text: str) -> dict:
-    return {
-        "type": "header",
-        "text": {"type": "plain_text", "text": clip(text, 150), "emoji": True},
-    }
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 2900)}]}
-
-
-def home_view(home: Home, services: Services) -> dict:
-    blocks = _personal(home.personal, services)
-    if home.dashboard is not None:
-        blocks += [{"type": "divider"}, *_dashboard(home.dashboard)]
-    return {"type": "home", "blocks": blocks[:100]}
-
-
-def _age(created: datetime, now: datetime) -> str:
-    hours = int((now - created).total_seconds() // 3600)
-    return f"{hours // 24}d" if hours >= 48 else f"{hours}h"
-
-
-def _personal(mine: PersonalHome, services: Services) -> list[dict]:
-    config = services.workspace.config
-    uses = [
-        "• *Ask a question:* mention me in a channel, send me a direct message, or use "
-        "`/trellis ask …`. I answer only from documents everyone in the conversation may "
-        "see, and cite every source.",
-        "• *Follow up* in the thread of my answer.",
-    ]
-    if mine.workflows:
-        names = ", ".join(f"`/trellis {slug}` ({escape(title)})" for slug, title in mine.workflows)
-        uses.append(f"• *Start a request:* {names}.")
-    if mine.may_flag:
-        emoji = " or ".join(f":{e}:" for e in mine.flag_emoji)
-        uses.append(
-            f"• *Flag a wrong answer:* react with {emoji}; the document's owners correct it."
-        )
-    uses.append("• Mark answers *Helpful* or *Not helpful* with the buttons under them.")
-    blocks = [
-        _header(f"Trellis for {config.name or 'your company'}"),
-        _section(
-            f"Hi {escape(mine.person.name)}. Here is what I can do for you:\n" + "\n".join(uses)
-        ),
-    ]
-
-    sees = [
-        f"*What I can see for you:* {mine.documents} document{'s' if mine.documents != 1 else ''}."
-    ]
-    if mine.by_folder:
-        sees.append("By folder: " + ", ".join(f"{escape(f)} {n}" for f, n in mine.by_folder[:12]))
-    if mine.by_owner:
-        sees.append("By owner: " + ", ".join(f"{escape(o)} {n}" for o, n in mine.by_owner[:12]))
-    blocks.append(_section("\n".join(sees)))
-
-    waiting: list[str] = []
-    now = services.clock()
-    if mine.my_requests is not None:
-        waiting.append(_drafts("Your requests waiting for a decision", mine.my_requests, now))
-        waiting.append(_drafts("Waiting for your approval", mine.my_approvals or (), now))
-    if mine.flags_to_decide:
-        waiting.append(f"*Flags on your documents waiting for you:* {mine.flags_to_decide}")
-    if mine.flags_raised:
-        waiting.append(f"*Your open flags:* {mine.flags_raised}")
-    blocks.append(_section("\n".join(waiting) if waiting else "*Nothing is waiting on you.*"))
-    blocks.append(_context(f"Help: {escape(config.support or 'ask a Trellis admin')}"))
-    return blocks
-
-
-def _drafts(title: str, drafts, now: datetime) -> str:
-    if not drafts:
-        return f"*{title}:* none"
-    lines = [
-        f"• {escape(clip(d.title, 120))} ({_age(d.created_at, now)})" for d in drafts[:MAX_ROWS]
-    ]
-    if len(drafts) > MAX_ROWS:
-        lines.append(f"…and {len(drafts) - MAX_ROWS} more")
-    return f"*{title}:*\n" + "\n".join(lines)
-
-
-def _dashboard(board: Dashboard) -> list[dict]:
-    answered, missing = board.rate("answered"), board.rate("no_answer")
-    usage = (
-        f"*Questions:* {board.questions} from {board.askers} "
-        f"{'person' if board.askers == 1 else 'people'} · *answer rate* {answered:.0%} · "
-        f"*no-answer rate* {missing:.0%} · refused {board.statuses.get('refused', 0)}"
-        + (
-            f" · awaiting review {board.statuses['needs_approval']}"
-            if board.statuses.get("needs_approval")
-            else ""
-        )
-    )
-    flags = (
-        f"*Open flags:* {board.flags_open} · raised this week "
-        f"{sum(board.flags_this_week.values())} · corrections accepted {board.corrections} · "
-        f"feedback {board.helpful} helpful / {board.not_helpful} not helpful"
-    )
-    if board.approvals_pending is None:
-        approvals = "*Approvals:* not set up in this build"
-    else:
-        oldest = f", oldest waiting {_span(board.oldest_pending)}" if board.oldest_pending else ""
-        approvals = f"*Approvals pending:* {board.approvals_pending}{oldest}"
-    budget = (
-        f" of ${board.budget_usd:,.2f} ({escape(board.budget_note)})"
-        if board.budget_usd is not None
-        else f" ({escape(board.budget_note)})"
-    )
-    cost = f"*Model cost this week:* ${board.cost_usd:,.2f}{budget}"
-    failures = (
-        "*Failures:* " + ", ".join(f"{escape(k)} {v}" for k, v in sorted(board.failures.items()))
-        if board.failures
-        else "*Failures:* none"
-    )
-    blocks = [
-        _header("Dashboard (admins) · last 7 days"),
-        _section("\n".join([usage, flags, approvals, cost, failures])),
-    ]
-    if board.top_unanswered:
-        blocks.append(
-            _section(
-                "*Top unanswered questions:*\n"
-                + "\n".join(f"• {escape(clip(q, 200))} ({n}×)" for q, n in board.top_unanswered)
-            )
-        )
-    if board.most_flagged:
-        blocks.append(
-            _section(
-                "*Most-flagged documents:*\n"
-                + "\n".join(f"• {escape(t)} ({n})" for t, n in board.most_flagged)
-            )
-        )
-    blocks.append(_context(f"Updated {board.now:%Y-%m-%d %H:%M} UTC. Reopen this tab to refresh."))
-    return blocks
-
-
-def _span(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"

@@ -1,24 +1,31 @@
-"""The Slack side of `app.notifications.Notifier`: cards, decisions, results, dead letters.
+"""The Slack side of `app.notifications.Notifier`: cards, decisions, results, owners' notices.
 
 The requester hears back in the thread of the message that started their request (or in
 a direct message when that thread cannot be reached); approvers see the card in the
-approvals channel, updated in place; the owners get dead letters with a Retry button.
+approvals channel, updated in place; the owners get their notices where
+app/trust/owners.py sends them, laid out by handlers/views/owners.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import structlog
 from slack_sdk.errors import SlackApiError
 
 from app.approvals.drafts import ActionView, DraftState, DraftView
+from app.db.repositories.records import AnswerRepository
 from app.domain import AnswerStatus, Citation, Person
+from app.notifications import Delivery
 from app.pipeline import Reply
 from app.services import Services
-from app.trust import owners
-from handlers import blocks, cards
+from handlers.views import answers, cards, owners
+from handlers.views.blocks import escape, link, section
+
+if TYPE_CHECKING:
+    from app.notifications import OwnersNotice
 
 log = structlog.get_logger(__name__)
 
@@ -28,21 +35,22 @@ CARD_LOCKS = 64
 
 class SlackNotifier:
     def __init__(self, services: Services) -> None:
-        self.services = services
+        """Takes what it needs from `services` (not `services` itself, whose notifier is
+        the one being built)."""
+        if services.slack is None:
+            raise ValueError("the Slack notifier needs services with a Slack gateway")
+        self.slack = services.slack
+        self.approvals = services.approvals
+        self.live = services.live
+        self.database = services.database
         # Updates of one card are made one at a time, each from the state just read, so
         # a slower earlier update never overwrites a newer one.
         self._card_locks = [asyncio.Lock() for _ in range(CARD_LOCKS)]
 
-    @property
-    def slack(self):
-        return self.services.slack
-
     # The card ---------------------------------------------------------------------------
 
     async def post_card(self, draft: DraftView) -> tuple[str, str] | None:
-        reference = (
-            draft.requirement.get("channel") or self.services.workspace.config.owners_channel
-        )
+        reference = draft.requirement.get("channel") or self.live.workspace.config.owners_channel
         channel = await self.slack.channel_id(reference) if reference else None
         if channel is None:
             log.warning("no_approvals_channel", draft=draft.id, channel=reference)
@@ -56,7 +64,7 @@ class SlackNotifier:
         if not (draft.card_channel and draft.card_ts):
             return
         async with self._card_locks[hash(draft.id) % CARD_LOCKS]:
-            draft = await self.services.approvals.view(draft.id)
+            draft = await self.approvals.view(draft.id)
             await self.slack.update(
                 channel=draft.card_channel,
                 ts=draft.card_ts,
@@ -68,17 +76,17 @@ class SlackNotifier:
 
     async def decided(self, draft: DraftView) -> None:
         await self.refresh_card(draft)
-        who = blocks.escape(draft.decided_by_name or "A reviewer")
+        who = escape(draft.decided_by_name or "A reviewer")
         if draft.state == DraftState.REJECTED:
-            what = "the answer" if draft.kind == "answer" else f"your {blocks.escape(draft.title)}"
+            what = "the answer" if draft.kind == "answer" else f"your {escape(draft.title)}"
             await self.tell_requester(
                 draft,
-                f"{who} did not approve {what}. *Reason:* {blocks.escape(draft.reason or '')}",
+                f"{who} did not approve {what}. *Reason:* {escape(draft.reason or '')}",
             )
         elif draft.state == DraftState.EXPIRED:
             await self.tell_requester(
                 draft,
-                f"Your {blocks.escape(draft.title)} expired: nobody "
+                f"Your {escape(draft.title)} expired: nobody "
                 "decided in time, so nothing was done. Start it "
                 "again if it is still needed.",
             )
@@ -88,49 +96,33 @@ class SlackNotifier:
             # The draft rests on documents the requester may see: it goes to them alone.
             await self.tell_requester(
                 draft,
-                f"{who} approved your {blocks.escape(draft.title)}. "
+                f"{who} approved your {escape(draft.title)}. "
                 f"The approved text:\n{cards.quoted(draft.text)}",
                 privately=True,
             )
         elif draft.state in (DraftState.APPROVED, DraftState.EXECUTING, DraftState.DONE):
-            doing = "; ".join(blocks.escape(a.description) for a in draft.outbox)
+            doing = "; ".join(escape(a.description) for a in draft.outbox)
             rest = f" Trellis will now {doing}." if doing else ""
-            await self.tell_requester(
-                draft, f"{who} approved your {blocks.escape(draft.title)}.{rest}"
-            )
+            await self.tell_requester(draft, f"{who} approved your {escape(draft.title)}.{rest}")
 
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
         await self.refresh_card(draft)
         if action.state == "done":
-            result = blocks.escape(action.summary or action.reference or "done")
-            shown = blocks.link(action.url, result) if action.url else result
+            result = escape(action.summary or action.reference or "done")
+            shown = link(action.url, result) if action.url else result
             await self.tell_requester(draft, f":white_check_mark: Done: {shown}")
             return
-        await owners.notify_dead_letter(
-            self.services,
-            summary=f"{draft.title} from {draft.requester_name}: "
-            f"{action.description} (after {action.attempts} attempts)",
-            error=action.last_error or "unknown error",
-            requester_email=draft.requester_email,
-            reference=action.idempotency_key,
-            actions=[cards.retry_button(draft.id)],
-        )
         await self.tell_requester(
             draft,
-            f":rotating_light: Trellis could not {blocks.escape(action.description)}: "
-            f"{blocks.escape(action.last_error or 'unknown error')} The Trellis owners "
+            f":rotating_light: Trellis could not {escape(action.description)}: "
+            f"{escape(action.last_error or 'unknown error')} The Trellis owners "
             "were told and can retry it; nothing more happens until they do.",
         )
 
     async def tell_requester(self, draft: DraftView, text: str, *, privately: bool = False) -> None:
         mention = f"<@{draft.requester_slack_id}> " if draft.requester_slack_id else ""
         message = mention + text
-        shown = [
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": blocks.clip(message, blocks.SECTION_LIMIT)},
-            }
-        ]
+        shown = [section(message)]
         if draft.channel_id and draft.thread_ts and not privately:
             try:
                 await self.slack.post(
@@ -160,18 +152,10 @@ class SlackNotifier:
             scope_label=str(draft.inputs.get("scope", "")),
             answer_id=draft.answer_id,
         )
-        note = f"Checked by {draft.decided_by_name}." if draft.decided_by_name else None
-        shown = blocks.answer_blocks(reply)
-        if note:
-            shown.append(
-                {
-                    "type": "context",
-                    "elements": [
-                        {"type": "mrkdwn", "text": f":white_check_mark: {blocks.escape(note)}"}
-                    ],
-                }
-            )
-        text = blocks.answer_text(reply)
+        shown = answers.answer_blocks(reply)
+        if draft.decided_by_name:
+            shown = answers.checked_by(shown, draft.decided_by_name)
+        text = answers.answer_text(reply)
         if draft.private and draft.requester_slack_id and draft.channel_id:
             await self.slack.post_private(
                 channel=draft.channel_id,
@@ -186,9 +170,11 @@ class SlackNotifier:
         ts = await self.slack.post(
             channel=draft.channel_id, thread_ts=draft.thread_ts, text=text, blocks=shown
         )
-        await self.services.remember_message(
-            draft.answer_id, message_ts=ts, thread_ts=draft.thread_ts
-        )
+        if draft.answer_id is not None:
+            async with self.database.session() as session:
+                await AnswerRepository(session).set_message(
+                    draft.answer_id, message_ts=ts, thread_ts=draft.thread_ts
+                )
 
     # Time -------------------------------------------------------------------------------
 
@@ -196,8 +182,8 @@ class SlackNotifier:
         who = await self._mentions(people)
         await self._in_card_thread(
             draft,
-            f":bell: Reminder: this {blocks.escape(draft.title)} "
-            f"from {blocks.escape(draft.requester_name)} still "
+            f":bell: Reminder: this {escape(draft.title)} "
+            f"from {escape(draft.requester_name)} still "
             f"waits for a decision. {who} can decide.",
         )
 
@@ -227,23 +213,17 @@ class SlackNotifier:
                 await self.slack.post(
                     channel=await self.slack.open_dm(slack_id),
                     text=(
-                        f":arrow_double_up: A {blocks.escape(draft.title)} from "
-                        f"{blocks.escape(draft.requester_name)} has waited too long for a "
+                        f":arrow_double_up: A {escape(draft.title)} from "
+                        f"{escape(draft.requester_name)} has waited too long for a "
                         f"decision in {where}. It rests on documents you may not read, so it "
                         "is not shown here; please nudge its approvers."
                     ),
                 )
-        intro = {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": (
-                    f":arrow_double_up: This {blocks.escape(draft.title)} from "
-                    f"{blocks.escape(draft.requester_name)} waited too long, so it was escalated to you. "
-                    "You can decide here."
-                ),
-            },
-        }
+        intro = section(
+            f":arrow_double_up: This {escape(draft.title)} from "
+            f"{escape(draft.requester_name)} waited too long, so it was escalated to you. "
+            "You can decide here."
+        )
         for person in people:
             slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
             if slack_id:
@@ -262,7 +242,22 @@ class SlackNotifier:
         shown = []
         for person in people[:MENTIONS]:
             slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
-            shown.append(f"<@{slack_id}>" if slack_id else blocks.escape(person.name))
+            shown.append(f"<@{slack_id}>" if slack_id else escape(person.name))
         if len(people) > MENTIONS:
             shown.append(f"{len(people) - MENTIONS} more")
         return ", ".join(shown) or "an approver"
+
+    # The owners -------------------------------------------------------------------------
+
+    async def tell_owners(self, delivery: Delivery, notice: OwnersNotice) -> tuple[str, str]:
+        channel = (
+            await self.slack.open_dm(delivery.channel) if delivery.direct else delivery.channel
+        )
+        if delivery.full:
+            text, blocks = owners.notice(notice)
+            if delivery.mentions:
+                blocks = [section(" ".join(f"<@{m}>" for m in delivery.mentions)), *blocks]
+        else:
+            text = escape(owners.pointer(notice))
+            blocks = [section(text)]
+        return channel, await self.slack.post(channel=channel, text=text, blocks=blocks)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from app.services import Services
 from app.trust import feedback
-from handlers import flag_blocks
+from handlers.events import first_delivery
 from handlers.feedback import refresh_notices, send_flag_to_owners
+from handlers.views import flags
 
 
 def register(app) -> None:
@@ -24,7 +25,7 @@ def _on_a_message(event: dict) -> bool:
 
 async def _first_delivery(services: Services, body: dict) -> bool:
     event_id = body.get("event_id")
-    return not event_id or await services.claim_event([f"event:{event_id}"])
+    return not event_id or await first_delivery(services, [f"event:{event_id}"])
 
 
 async def on_reaction_added(body: dict, event: dict, services: Services) -> None:
@@ -45,7 +46,7 @@ async def on_reaction_added(body: dict, event: dict, services: Services) -> None
         return
     services.metrics.observe_flag(event="raised")
     await send_flag_to_owners(services, recorded.case)
-    text, blocks = flag_blocks.flagger_prompt(recorded.case)
+    text, blocks = flags.flagger_prompt(recorded.case)
     await services.slack.post_private(
         channel=recorded.case.channel_id,
         user=event["user"],

@@ -11,6 +11,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
@@ -19,24 +20,25 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.cli.operations import sync_knowledge
 from app.config.logging import configure_logging
 from app.config.settings import Settings
-from app.config.workspace import load_workspace
+from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import upgrade
 from app.db.session import Database
 from app.delivery.actions import check_rules
 from app.delivery.scheduler import Background
 from app.knowledge.embeddings import shared_embedder
-from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
-from app.sandbox.server import SandboxServer
-from app.sandbox.state import SandboxWorkspace
+from app.knowledge.sync import sync_knowledge
 from app.services import Services, build_answerer, build_services
-from app.slack_api import SlackGateway, retrying_client
+from app.slack_api import SlackDirectory, SlackGateway, retrying_client
 from app.trust import reload
 from app.trust.digest import add_owner_jobs
 from handlers import register
 from handlers.errors import report_unexpected
+from handlers.notifier import SlackNotifier
+
+if TYPE_CHECKING:
+    from app.sandbox.server import SandboxServer
 
 log = structlog.get_logger(__name__)
 
@@ -87,6 +89,26 @@ async def _settle(task: asyncio.Task) -> None:
         await task
 
 
+async def _start_sandbox(settings: Settings, workspace: Workspace) -> SandboxServer:
+    """The local Slack stand-in, seated with the workspace's people and channels, listening."""
+    from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
+    from app.sandbox.server import SandboxServer
+    from app.sandbox.state import SandboxWorkspace
+
+    sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)),
+                            host=settings.sandbox_host, port=settings.sandbox_port,
+                            message_shortcuts=MESSAGE_SHORTCUTS)
+    await sandbox.start()
+    return sandbox
+
+
+def _sandbox_directory(workspace: Workspace) -> SlackDirectory:
+    """Who eval runs ask as, on Slack too: the workspace's people as its sandbox seats them."""
+    from app.sandbox.company import SandboxDirectory
+
+    return SandboxDirectory.for_workspace(workspace)
+
+
 async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | None = None) -> None:
     """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`)."""
     configure_logging(settings)
@@ -113,10 +135,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             api_url = settings.slack_api_url
             where = "Slack"
         else:
-            sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)),
-                                    host=settings.sandbox_host, port=settings.sandbox_port,
-                                    message_shortcuts=MESSAGE_SHORTCUTS)
-            await sandbox.start()
+            sandbox = await _start_sandbox(settings, workspace)
             stack.push_async_callback(sandbox.stop)
             bot_token, app_token, api_url = sandbox.bot_token, sandbox.app_token, sandbox.api_url
             where = f"the local sandbox at {sandbox.url}"
@@ -125,7 +144,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         gateway = SlackGateway(client)
         await gateway.connect()
         services = build_services(settings, workspace, database, slack=gateway,
-                                  answerer=build_answerer(settings, workspace))
+                                  answerer=build_answerer(settings, workspace),
+                                  eval_directory=_sandbox_directory, notifier=SlackNotifier)
         await stack.enter_async_context(connect_bolt(services, client=client, app_token=app_token))
         ops = await _ops_server(services, settings.http_host, settings.http_port)
         stack.push_async_callback(ops.cleanup)

@@ -16,13 +16,13 @@ from dataclasses import replace
 import structlog
 from slack_sdk.errors import SlackApiError
 
-from app.pipeline import WorkflowOutcome, WorkflowRequest, admit_workflow, start_workflow
-from app.rules.rulebook import Workflow
+from app.approvals.chain import WorkflowOutcome, WorkflowRequest, admit_workflow, start_workflow
+from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
-from handlers import blocks, cards
-from handlers.approvals import explain
-from handlers.asking import failure_text
+from handlers.errors import message_for
+from handlers.views import cards
+from handlers.views.blocks import escape, notice_blocks, section
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +77,7 @@ async def on_workflow_command(
     try:
         outcome = (await admit_workflow(services, request)).outcome
     except Exception as exc:  # the person is always told
-        await ack(text=explain(exc))
+        await ack(text=message_for(exc))
         return
     missing = [
         n
@@ -115,7 +115,7 @@ async def on_shortcut(ack, shortcut: dict, client, respond, services: Services) 
     try:
         person = await services.identity.resolve(shortcut["user"]["id"])
     except Exception as exc:
-        await respond(text=explain(exc), response_type="ephemeral")
+        await respond(text=message_for(exc), response_type="ephemeral")
         return
     rulebook = services.workspace.rulebook
     startable = rulebook.startable_by(person)
@@ -184,7 +184,7 @@ async def on_form_submitted(ack, body: dict, view: dict, services: Services) -> 
     try:
         outcome = (await admit_workflow(services, request)).outcome
     except Exception as exc:  # shown on the form, which stays open
-        outcome = WorkflowOutcome("refused", explain(exc))
+        outcome = WorkflowOutcome("refused", message_for(exc))
     if outcome is not None:
         workflow = services.workspace.rulebook.workflows.get(meta["workflow"])
         first = next(iter(workflow.inputs), None) if workflow else None
@@ -207,7 +207,7 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
     title = services.workspace.rulebook.workflow(request.workflow).title
     user = request.slack_user_id
     channel_id, thread_ts = request.channel.id, request.thread_ts
-    opening = f"<@{user}> asked for a {blocks.escape(title)}. Drafting it…"
+    opening = f"<@{user}> asked for a {escape(title)}. Drafting it…"
     try:
         ts = await slack.post(channel=channel_id, thread_ts=thread_ts, text=opening)
         channel = await slack.channel(channel_id)
@@ -219,10 +219,10 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
     try:
         outcome = await start_workflow(services, request)
     except Exception as exc:  # the person is always told
-        text = failure_text(exc)
-        await slack.update(channel=channel_id, ts=ts, text=text, blocks=blocks.notice_blocks(text))
+        text = message_for(exc)
+        await slack.update(channel=channel_id, ts=ts, text=text, blocks=notice_blocks(text))
         return None
-    text = f"<@{user}> asked for a {blocks.escape(title)}. {blocks.escape(outcome.message)}"
+    text = f"<@{user}> asked for a {escape(title)}. {escape(outcome.message)}"
     emoji = {
         "pending": ":hourglass_flowing_sand:",
         "approved": ":white_check_mark:",
@@ -232,6 +232,6 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
         channel=channel_id,
         ts=ts,
         text=text,
-        blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": f"{emoji} {text}"}}],
+        blocks=[section(f"{emoji} {text}")],
     )
     return outcome

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftView
-from app.approvals.service import Approvals, Timing
+from app.approvals.service import Approvals
 from app.config.workspace import Workspace, default_workspace_path, load_workspace
 from app.db.session import Database
 from app.delivery.actions import PlannedAction

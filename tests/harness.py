@@ -11,13 +11,14 @@ ones; only Slack itself is the local sandbox.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.answering.base import Answerer
 from app.config.settings import Settings
 from app.config.workspace import Workspace, default_workspace_path, load_workspace
 from app.db.migrate import upgrade
@@ -25,11 +26,13 @@ from app.db.session import Database
 from app.delivery.outbox import OutboxPolicy
 from app.delivery.scheduler import Background
 from app.knowledge.ingest import ingest
-from app.sandbox.company import seed_for, user_id_for
+from app.sandbox.company import SandboxDirectory, seed_for, user_id_for
+from app.sandbox.records import Message
 from app.sandbox.server import SandboxServer
-from app.sandbox.state import Message, SandboxWorkspace
+from app.sandbox.state import SandboxWorkspace
 from app.services import Services, build_services
 from app.slack_api import SlackGateway, retrying_client
+from handlers.notifier import SlackNotifier
 from handlers.runtime import connect_bolt
 
 
@@ -99,11 +102,14 @@ def blocks_text(blocks: list[dict] | None) -> str:
 @asynccontextmanager
 async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
                           database: Database | None = None,
-                          configure: Callable[[Services], None] | None = None,
+                          answerer_for: Callable[[Workspace], Answerer] | None = None,
+                          environ: Mapping[str, str] | None = None,
                           background: OutboxPolicy | None = None,
                           clock: Callable[[], datetime] | None = None,
                           **sandbox_options: Any) -> AsyncIterator[RunningTrellis]:
-    """`background`: also run the outbox worker and the scheduled jobs, with that policy."""
+    """`background`: also run the outbox worker and the scheduled jobs, with that policy.
+    `answerer_for` builds the answerer for the workspace (the extractive one without it);
+    `environ` is where connector secrets are read from (the process's without it)."""
     loaded = load_workspace(workspace or default_workspace_path())
     own_database = database is None
     if database is None:
@@ -117,9 +123,10 @@ async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
     try:
         gateway = SlackGateway(client)
         await gateway.connect()
-        services = build_services(settings, loaded, database, slack=gateway, clock=clock)
-        if configure:
-            configure(services)
+        services = build_services(
+            settings, loaded, database, slack=gateway, clock=clock, environ=environ,
+            answerer=answerer_for(loaded) if answerer_for else None,
+            eval_directory=SandboxDirectory.for_workspace, notifier=SlackNotifier)
         async with connect_bolt(services, client=client, app_token=sandbox.app_token):
             await sandbox.wait_for_connections(1)
             jobs = None

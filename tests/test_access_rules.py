@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import WorkspaceError
-from app.knowledge.access_rules import AccessRules, BrokenAccessRule
+from app.errors import BrokenAccessRule, WorkspaceError
+from app.knowledge.access_rules import AccessRules
 
 
 def _rules(tmp_path: Path, files: dict[str, str]) -> AccessRules:

@@ -9,9 +9,9 @@ import anthropic
 import pytest
 
 from app.answering.backends.anthropic import AnthropicAnswerer
-from app.answering.base import MalformedResponse
 from app.answering.prompts import ANSWER_PROTOCOL, NO_ANSWER, answer_system_prompt, render
 from app.domain import DocumentStatus, Passage, Turn
+from app.errors import MalformedResponse
 from tests.fakes import FakeAnthropic
 
 PTO = Passage(

@@ -11,7 +11,8 @@ import pytest
 from app.answering import build_answerer
 from app.answering.backends.anthropic import AnthropicAnswerer
 from app.answering.backends.extractive import ExtractiveAnswerer
-from app.answering.backends.resilient import ResilientAnswerer, classify, retry_after_seconds
+from app.answering.backends.resilient import ResilientAnswerer, classify
+from app.delivery.retry import retry_after_seconds
 from app.domain import Passage
 from app.errors import ModelUnavailable
 from tests.fakes import FakeAnthropic

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from app.approvals.drafts import DraftState, text_hash
-from app.approvals.service import approved_action
+from app.approvals.execution import approved_action
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.models.records import AuditRecord
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation

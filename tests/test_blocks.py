@@ -6,7 +6,8 @@ from slack_sdk.models.blocks import Block
 
 from app.domain import AnswerStatus, Citation
 from app.pipeline import Reply
-from handlers.blocks import answer_blocks, escape, link
+from handlers.views.answers import answer_blocks
+from handlers.views.blocks import escape, link
 
 HOSTILE = "<!channel> hi <@U123> <https://evil.example|https://wiki.acme.example/reset> <script>x</script> & co"
 

@@ -62,7 +62,7 @@ async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_
         running_trellis(
             tmp_path,
             workspace=peers.workspace,
-            configure=peers.configure,
+            environ=peers.environ,
             background=FAST,
             database=database,
         ) as trellis,
@@ -117,7 +117,7 @@ async def test_a_rejection_reaches_the_requester_with_the_reason(tmp_path):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST
         ) as trellis,
     ):
         await start_reply(trellis, peers)
@@ -151,7 +151,7 @@ async def test_an_expired_reply_cannot_be_approved(tmp_path):
         running_trellis(
             tmp_path,
             workspace=peers.workspace,
-            configure=peers.configure,
+            environ=peers.environ,
             background=FAST,
             clock=clock,
         ) as trellis,
@@ -176,7 +176,7 @@ async def test_the_message_shortcut_starts_a_reply_from_a_customer_message(tmp_p
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST
         ) as trellis,
     ):
         issue = peers.jira.add_issue("SUP", "Return question")

@@ -69,7 +69,7 @@ async def test_a_small_discount_is_approved_automatically_and_recorded(tmp_path)
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST
         ) as trellis,
     ):
         await request(trellis, LIAM, discount(5))
@@ -91,7 +91,7 @@ async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path, databas
         running_trellis(
             tmp_path,
             workspace=peers.workspace,
-            configure=peers.configure,
+            environ=peers.environ,
             background=FAST,
             database=database,
         ) as trellis,
@@ -139,7 +139,7 @@ async def test_a_large_discount_needs_a_vp_and_finance(tmp_path, database):
         running_trellis(
             tmp_path,
             workspace=peers.workspace,
-            configure=peers.configure,
+            environ=peers.environ,
             background=FAST,
             database=database,
         ) as trellis,
@@ -166,7 +166,7 @@ async def test_the_requester_cannot_approve_their_own_discount(tmp_path):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST
         ) as trellis,
     ):
         await request(trellis, SOFIA, discount(15))
@@ -185,7 +185,7 @@ async def test_clicks_by_people_the_rule_does_not_name_are_explained(tmp_path):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST
         ) as trellis,
     ):
         await request(trellis, LIAM, discount(15))
@@ -216,7 +216,7 @@ async def test_twenty_simultaneous_approve_clicks_give_one_decision(tmp_path, da
         running_trellis(
             tmp_path,
             workspace=peers.workspace,
-            configure=peers.configure,
+            environ=peers.environ,
             background=FAST,
             database=database,
         ) as trellis,
@@ -249,7 +249,7 @@ async def test_a_missing_field_opens_a_form_that_starts_the_request(tmp_path):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path, workspace=peers.workspace, configure=peers.configure, background=FAST
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST
         ) as trellis,
     ):
         liam = trellis.user(LIAM)
@@ -290,7 +290,7 @@ async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tm
         running_trellis(
             tmp_path,
             workspace=peers.workspace,
-            configure=peers.configure,
+            environ=peers.environ,
             background=FAST,
             database=database,
         ) as trellis,
@@ -331,7 +331,7 @@ async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tm
 async def test_a_draft_uses_only_sources_every_reader_of_its_card_may_see(tmp_path):
     # #deal-approvals includes finance, who may read the discount guidelines and the customer
     # summaries but not the sales-only quoting terms or price list, so the draft on the card
-    # must not quote or name those. (tests/test_drafting.py hides the guidelines from
+    # must not quote or name those. (tests/answering/test_drafting.py hides the guidelines from
     # finance too: then the card cites no policy at all.)
     async with running_trellis(tmp_path) as trellis:
         await request(trellis, LIAM, discount(30))
@@ -347,21 +347,14 @@ async def test_a_draft_uses_only_sources_every_reader_of_its_card_may_see(tmp_pa
         assert "Alpine Co." in shown  # the request itself is on the card
 
 
-class _FailingRejects:
-    """The approvals service with `reject` failing as an unexpected bug would."""
-
-    def __init__(self, real) -> None:
-        self._real = real
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-    async def reject(self, **_):
-        raise RuntimeError("database went away")
+async def _reject_failing_as_a_bug_would(**_):
+    raise RuntimeError("database went away")
 
 
-async def test_an_unexpected_failure_in_the_reject_form_is_told_in_the_form(tmp_path):
-    from handlers import cards
+async def test_an_unexpected_failure_in_the_reject_form_is_told_in_the_form(
+    tmp_path, monkeypatch
+):
+    from handlers.views import cards
 
     async with running_trellis(tmp_path) as trellis:
         await request(trellis, LIAM, discount(15))
@@ -369,7 +362,7 @@ async def test_an_unexpected_failure_in_the_reject_form_is_told_in_the_form(tmp_
         draft = await draft_of(trellis, card)
         await click(trellis, SOFIA, card, "trellis_reject")
         form = await modal_for(trellis, SOFIA)
-        trellis.services.approvals = _FailingRejects(trellis.services.approvals)
+        monkeypatch.setattr(trellis.services.approvals, "reject", _reject_failing_as_a_bug_would)
         answer = await trellis.sandbox.submit_view(
             trellis.user(SOFIA), form.id,
             {cards.REASON_BLOCK: {cards.TEXT_INPUT: "Too deep for this account"}})

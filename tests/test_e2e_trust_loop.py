@@ -14,7 +14,7 @@ from app.db.models.feedback import AnswerFeedback, Flag, OwnerNotice
 from app.db.models.records import AuditRecord
 from app.domain import AccessScope
 from app.knowledge.search import get_documents
-from app.trust import feedback, flag_review, owners
+from app.trust import corrections, flag_review, owners
 from tests.harness import blocks_text, running_trellis
 
 SAM = "sam.ortiz@northwind.example"  # support: may flag
@@ -172,14 +172,14 @@ async def test_a_curated_answer_is_not_given_where_a_reader_may_not_see_its_sour
         # Sales may not see support documents: Liam gets the ordinary answer, never the curated one.
         liam_scope = AccessScope.for_person(services.workspace.directory.by_email(LIAM))
         assert (
-            await feedback.curated_answer_for(
+            await corrections.curated_answer_for(
                 services.database, question=QUESTION, scope=liam_scope
             )
             is None
         )
         kenji_scope = AccessScope.for_person(services.workspace.directory.by_email(KENJI))
         assert (
-            await feedback.curated_answer_for(
+            await corrections.curated_answer_for(
                 services.database, question=QUESTION, scope=kenji_scope
             )
             is not None

@@ -21,6 +21,7 @@ from app.config.workspace import EvalCase, default_workspace_path, load_workspac
 from app.db.models.records import AuditRecord, PostedAnswer
 from app.db.session import Database
 from app.domain import Citation, ModelAnswer, Passage, Turn
+from app.sandbox.company import SandboxDirectory
 from app.trust.corrections import new_curated
 from app.trust.evals import run_evals
 from tests.logging_state import restore_logging  # noqa: F401
@@ -63,7 +64,8 @@ def demo_copy(tmp_path: Path, *, config_tail: str = "") -> Path:
 
 async def test_the_golden_set_is_asked_by_each_asker_and_scored_from_the_results():
     workspace = load_workspace(default_workspace_path())
-    report = await run_evals(Settings(), workspace)
+    directory = SandboxDirectory.for_workspace(workspace)
+    report = await run_evals(Settings(), workspace, directory=directory)
     results = {r.case_id: r for r in report.results}
     assert list(results) == [case.id for case in workspace.evals]
     assert results["unknown-asker-refused"].status == "refused"
@@ -92,11 +94,14 @@ async def test_restricted_text_in_an_answer_is_a_leak_even_without_a_citation():
         expect_status="answered",
         expect_sources=["company-holidays-2026"],
     )
-    report = await run_evals(Settings(), workspace, answerer=LeakyAnswerer(), cases=[case])
+    directory = SandboxDirectory.for_workspace(workspace)
+    report = await run_evals(
+        Settings(), workspace, directory=directory, answerer=LeakyAnswerer(), cases=[case]
+    )
     assert report.results[0].leaked == ("hr-salary-bands-2026",)
     assert not report.passed
     assert any("may not see" in reason for reason in report.shortfalls())
-    clean = await run_evals(Settings(), workspace, cases=[case])
+    clean = await run_evals(Settings(), workspace, directory=directory, cases=[case])
     assert clean.results[0].leaked == ()
 
 
@@ -174,8 +179,11 @@ async def test_accepted_corrections_in_production_are_part_of_the_eval_run(sqlit
                 now=datetime.now(UTC),
             )
         )
-    without = await run_evals(Settings(), workspace, cases=[case])
+    directory = SandboxDirectory.for_workspace(workspace)
+    without = await run_evals(Settings(), workspace, directory=directory, cases=[case])
     assert without.results[0].status == "no_answer"
-    carried = await run_evals(Settings(), workspace, cases=[case], production=sqlite_database)
+    carried = await run_evals(
+        Settings(), workspace, directory=directory, cases=[case], production=sqlite_database
+    )
     assert carried.results[0].status == "answered"
     assert carried.results[0].cited == ("company-handbook",)

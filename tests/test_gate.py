@@ -64,14 +64,13 @@ def demo_services(tmp_path):
     from app.config.settings import Settings
     from app.config.workspace import default_workspace_path, load_workspace
     from app.db.session import Database
-    from app.sandbox.company import SandboxDirectory, seed_for
-    from app.sandbox.state import SandboxWorkspace
+    from app.sandbox.company import SandboxDirectory
     from app.services import build_services
 
     workspace = load_workspace(default_workspace_path())
     database = Database(f"sqlite+aiosqlite:///{Path(tmp_path) / 'gate.db'}")
     answerer = _CountingAnswerer()
-    directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))
+    directory = SandboxDirectory.for_workspace(workspace)
     services = build_services(Settings(workspace=workspace.root), workspace, database,
                               slack=directory, answerer=answerer)
     return services, database, answerer

@@ -15,9 +15,10 @@ import anthropic
 import pytest
 
 from app.answering.backends.resilient import ResilientAnswerer
+from app.answering.base import Answerer
 from app.config.settings import Settings
-from app.config.workspace import default_workspace_path, load_workspace
-from app.services import Services, anthropic_client, build_answerer
+from app.config.workspace import Workspace, default_workspace_path, load_workspace
+from app.services import anthropic_client, build_answerer
 from tests.fakes import FakeAnthropic
 from tests.harness import blocks_text, running_trellis
 
@@ -36,25 +37,21 @@ async def claude() -> AsyncIterator[FakeAnthropic]:
 
 
 @pytest.fixture
-async def with_claude(claude: FakeAnthropic) -> AsyncIterator[Callable[[Services], None]]:
-    """A `configure` for running_trellis: the answerer `trellis run` builds for Claude."""
+async def with_claude(claude: FakeAnthropic) -> AsyncIterator[Callable[[Workspace], Answerer]]:
+    """An `answerer_for` for running_trellis: the answerer `trellis run` builds for Claude."""
     clients: list[anthropic.AsyncAnthropic] = []
 
-    def configure(services: Services) -> None:
-        settings = Settings(
-            anthropic_api_key=claude.api_key,
-            anthropic_base_url=claude.base_url,
-            database_url=services.settings.database_url,
-        )
+    def answerer_for(workspace: Workspace) -> Answerer:
+        settings = Settings(anthropic_api_key=claude.api_key, anthropic_base_url=claude.base_url)
         client = anthropic_client(settings)
         clients.append(client)
-        answerer = build_answerer(settings, services.workspace, client)
+        answerer = build_answerer(settings, workspace, client)
         assert isinstance(answerer, ResilientAnswerer)
         answerer.deadline_s = DEADLINE_S
         answerer.base_delay_s = 0.05
-        services.answerer = answerer
+        return answerer
 
-    yield configure
+    yield answerer_for
     for client in clients:
         await client.close()
 
@@ -78,7 +75,7 @@ async def test_answers_use_the_answer_model_and_their_cost_is_recorded(
     tmp_path, claude, with_claude
 ):
     async with running_trellis(
-        tmp_path, workspace=workspace_with(tmp_path), configure=with_claude
+        tmp_path, workspace=workspace_with(tmp_path), answerer_for=with_claude
     ) as trellis:
         ts = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", ts)
@@ -92,7 +89,7 @@ async def test_over_the_personal_budget_the_answer_comes_from_the_sources_and_sa
     tmp_path, claude, with_claude
 ):
     root = workspace_with(tmp_path, budgets="budgets:\n  per_person_daily_usd: 0.0001\n")
-    async with running_trellis(tmp_path, workspace=root, configure=with_claude) as trellis:
+    async with running_trellis(tmp_path, workspace=root, answerer_for=with_claude) as trellis:
         first = await trellis.answer_in_thread(
             "support", await trellis.ask(SAM, "support", QUESTION)
         )
@@ -109,7 +106,7 @@ async def test_over_the_personal_budget_the_answer_comes_from_the_sources_and_sa
 
 async def test_a_team_over_its_budget_falls_back_for_every_member(tmp_path, claude, with_claude):
     root = workspace_with(tmp_path, budgets="budgets:\n  per_group_daily_usd:\n    sales: 0.0001\n")
-    async with running_trellis(tmp_path, workspace=root, configure=with_claude) as trellis:
+    async with running_trellis(tmp_path, workspace=root, answerer_for=with_claude) as trellis:
         await trellis.answer_in_thread("sales", await trellis.ask(LIAM, "sales", QUESTION))
         ts = await trellis.ask(PRIYA, "sales", QUESTION)
         text = blocks_text((await trellis.answer_in_thread("sales", ts)).blocks)
@@ -135,7 +132,7 @@ async def test_model_faults_end_in_a_clear_answer_within_the_deadline(
 ):
     claude.fail_next(fault, times=times, retry_after=0.1)
     async with running_trellis(
-        tmp_path, workspace=workspace_with(tmp_path), configure=with_claude
+        tmp_path, workspace=workspace_with(tmp_path), answerer_for=with_claude
     ) as trellis:
         started = time.monotonic()
         ts = await trellis.ask(SAM, "support", QUESTION)
@@ -156,7 +153,7 @@ async def test_model_faults_end_in_a_clear_answer_within_the_deadline(
 async def test_the_answer_model_follows_the_workspace(tmp_path, claude, with_claude):
     root = workspace_with(tmp_path, models="models:\n  answer: claude-opus-4-6\n")
     assert load_workspace(root).config.models.answer == "claude-opus-4-6"
-    async with running_trellis(tmp_path, workspace=root, configure=with_claude) as trellis:
+    async with running_trellis(tmp_path, workspace=root, answerer_for=with_claude) as trellis:
         await trellis.answer_in_thread("support", await trellis.ask(SAM, "support", QUESTION))
         assert requests_for(claude, "claude-opus-4-6") == 1
         assert requests_for(claude, ANSWER_MODEL) == 0

@@ -14,6 +14,8 @@ from app.domain import AnswerStatus
 from app.errors import AccessDenied, ApprovalConflict
 from app.pipeline import Outcome, Reply
 from app.trust import digest, feedback, flag_review, owners
+from handlers.views import cards
+from handlers.views import digest as digest_view
 from tests.harness import blocks_text, running_trellis
 from tests.test_e2e_trust_loop import KENJI, QUESTION, ROSA, SAM, ask_and_wait, dm_with, flag_notice
 
@@ -45,27 +47,22 @@ async def test_conflicting_current_documents_reach_both_owners_once_per_window(t
         assert len(owners_messages(trellis, "Documents disagree")) == 1
 
 
-async def test_a_dead_letter_reaches_the_owners_channel_with_the_callers_buttons(tmp_path):
+async def test_a_dead_letter_reaches_the_owners_channel_with_a_retry_button(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        retry = {
-            "type": "button",
-            "action_id": "trellis_outbox_retry",
-            "value": "action-1",
-            "text": {"type": "plain_text", "text": "Retry"},
-        }
         posted = await owners.notify_dead_letter(
             trellis.services,
             summary="Email to buying@summitsports.example",
             error="SMTP 554 <rejected>",
             requester_email=SAM,
             reference="draft-42",
-            actions=[retry],
+            retry_draft="draft-42",
         )
         assert len(posted) == 1 and posted[0]["channel"] == trellis.channel("trellis-owners")
         message = owners_messages(trellis, "failed and was not carried out")[0]
         text = blocks_text(message.blocks)
         assert "Sam Ortiz" in text and "draft-42" in text and "&lt;rejected&gt;" in text
-        assert any(b.get("type") == "actions" for b in message.blocks)
+        buttons = [e for b in message.blocks if b.get("type") == "actions" for e in b["elements"]]
+        assert [(b["action_id"], b["value"]) for b in buttons] == [(cards.RETRY, "draft-42")]
 
 
 async def test_the_weekly_digest_is_built_from_the_database_and_posted_once_a_week(tmp_path):
@@ -78,7 +75,7 @@ async def test_the_weekly_digest_is_built_from_the_database_and_posted_once_a_we
             "answered": 1,
             "no_answer": 1,
         }
-        text = blocks_text(built.blocks)
+        text = blocks_text(digest_view.digest_blocks(built.board))
         assert "answered 50%" in text and "parental leave policy in Brazil" in text
         sent = await digest.send_weekly_digest(services)
         assert sent is not None and sent.week == built.week

@@ -24,8 +24,7 @@ from app.db.session import Database
 from app.domain import PUBLIC, ModelAnswer, Passage, Turn
 from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
-from app.sandbox.company import SandboxDirectory, seed_for
-from app.sandbox.state import SandboxWorkspace
+from app.sandbox.company import SandboxDirectory
 from app.services import build_services
 from app.slack_api import SlackChannel
 
@@ -90,7 +89,7 @@ async def _check(root: Path, people, docs, members, guest_in_channel, asker: int
         await upgrade(database)
         await ingest(database, workspace.knowledge_dir, workspace_root=root)
         recorder = RecordingAnswerer()
-        directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))
+        directory = SandboxDirectory.for_workspace(workspace)
         services = build_services(Settings(database_url=database.url), workspace, database,
                                   slack=directory, answerer=recorder)
         person = workspace.directory.by_email(f"p{asker}@acme.example")

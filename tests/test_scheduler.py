@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftState
-from app.approvals.service import Timing
 from app.delivery.outbox import OutboxPolicy
 from app.delivery.scheduler import Background, sweep_drafts
 from tests.approval_helpers import Clock, demo, person

@@ -16,10 +16,10 @@ from app.config.workspace import default_workspace_path, load_workspace
 from app.errors import AccessDenied
 from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
-from app.sandbox.state import View
+from app.sandbox.records import View
 from app.slack_api import SlackChannel
 from app.trust import stories
-from handlers.blocks import WHY
+from handlers.views.answers import WHY
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.logging_state import restore_logging  # noqa: F401
 
@@ -127,7 +127,7 @@ async def test_documents_a_viewer_may_not_see_are_neither_named_nor_counted(data
     # What Liam is shown says nothing countable about the documents he may not see.
     from dataclasses import replace
 
-    from handlers.story import _documents_text
+    from handlers.views.story import _documents_text
 
     shown = _documents_text(limited)
     assert shown == _documents_text(replace(limited, hidden_documents=0))

@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Callable
 import anthropic
 import pytest
 
+from app.answering.base import Answerer
 from app.config.settings import Settings
+from app.config.workspace import Workspace
 from app.db.repositories.records import AnswerRepository
-from app.services import Services, anthropic_client, build_answerer
+from app.services import anthropic_client, build_answerer
 from tests.fakes import FakeAnthropic
 from tests.harness import running_trellis
 
@@ -20,21 +22,19 @@ GINA = "gina@contractor.example"  # guest, not in the directory
 
 
 @pytest.fixture
-async def with_claude() -> AsyncIterator[tuple[FakeAnthropic, Callable[[Services], None]]]:
+async def with_claude() -> AsyncIterator[tuple[FakeAnthropic, Callable[[Workspace], Answerer]]]:
     clients: list[anthropic.AsyncAnthropic] = []
     async with FakeAnthropic(min_cache_tokens=0) as claude:
 
-        def configure(services: Services) -> None:
+        def answerer_for(workspace: Workspace) -> Answerer:
             settings = Settings(
-                anthropic_api_key=claude.api_key,
-                anthropic_base_url=claude.base_url,
-                database_url=services.settings.database_url,
+                anthropic_api_key=claude.api_key, anthropic_base_url=claude.base_url
             )
             client = anthropic_client(settings)
             clients.append(client)
-            services.answerer = build_answerer(settings, services.workspace, client)
+            return build_answerer(settings, workspace, client)
 
-        yield claude, configure
+        yield claude, answerer_for
         for client in clients:
             await client.close()
 
@@ -42,8 +42,8 @@ async def with_claude() -> AsyncIterator[tuple[FakeAnthropic, Callable[[Services
 async def test_a_follow_up_does_not_give_the_model_an_earlier_answer_a_new_member_may_not_see(
     tmp_path, with_claude
 ):
-    claude, configure = with_claude
-    async with running_trellis(tmp_path, configure=configure) as trellis:
+    claude, answerer_for = with_claude
+    async with running_trellis(tmp_path, answerer_for=answerer_for) as trellis:
         ts = await trellis.ask(LIAM, "sales", "Who approves a wholesale discount of up to 10%?")
         first = await trellis.answer_in_thread("sales", ts)
         assert "Wholesale Discount Guidelines" in json.dumps(first.blocks)
@@ -84,9 +84,9 @@ async def test_a_follow_up_does_not_give_the_model_an_earlier_answer_a_new_membe
 async def test_a_follow_up_does_not_give_the_model_an_answer_still_held_for_review(
     tmp_path, with_claude
 ):
-    claude, configure = with_claude
+    claude, answerer_for = with_claude
     daniel = "daniel.okafor@northwind.example"
-    async with running_trellis(tmp_path, configure=configure) as trellis:
+    async with running_trellis(tmp_path, answerer_for=answerer_for) as trellis:
         shared = trellis.channel("partners-shared")  # shared with a partner: answers are held
         ts = await trellis.ask(
             daniel, "partners-shared", "Can a customer return unused gear after 30 days?"

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app.cli.versions import rollback_from_cli
 from app.config.settings import Settings
+from app.config.snapshots import files_version, snapshot
 from app.config.workspace import default_workspace_path, load_workspace, workspace_version
 from app.db.models.records import AuditRecord
 from app.db.models.versions import ConfigVersion
 from app.trust import reload as reloading
-from app.trust.versions import files_version, rollback_from_cli, snapshot
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.logging_state import restore_logging  # noqa: F401
 

@@ -7,7 +7,7 @@ import pytest
 from app.approvals.drafting import rule_for, summary
 from app.delivery.actions import check_rules, describe, fill, plan
 from app.errors import RuleViolation, WorkspaceError
-from app.rules.rulebook import RulesConfig
+from app.rules.schema import RulesConfig
 from handlers.workflows import parse_fields
 from tests.approval_helpers import LIAM, demo, person
 

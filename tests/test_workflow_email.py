@@ -6,11 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.errors import DownstreamError
+from app.errors import ConnectorConfigError, DownstreamError, DownstreamUnavailable
 from tests.peers import approved_action, free_port
 from tests.peers.smtp import SmtpPeer
-from workflows.base import ConnectorConfigError, DownstreamUnavailable
-from workflows.registry import get_handler, validate_config
+from workflows.registry import get_connector, validate_config
 
 KEY = "outbox:act-1:0"
 PARAMS = {"to": "jane@client.example", "cc": ["bo@acme.example"], "subject": "Your renewal"}
@@ -35,9 +34,9 @@ def config_for(peer: SmtpPeer, env: dict[str, str] | None = None, **changes: obj
 
 
 async def send(peer: SmtpPeer, params=PARAMS, key: str = KEY, **changes: object):
-    handler = get_handler("email")
+    connector = get_connector("email")
     action = approved_action("email", params)
-    return await handler.execute(action, config=config_for(peer, **changes), idempotency_key=key)
+    return await connector.execute(action, config=config_for(peer, **changes), idempotency_key=key)
 
 
 async def test_approved_text_is_emailed_with_a_message_id_from_the_key(smtp: SmtpPeer) -> None:
@@ -138,7 +137,7 @@ async def test_the_password_comes_from_the_injected_environment() -> None:
             peer, {"SMTP_PASSWORD": "s3cret"}, username="trellis", password_env="SMTP_PASSWORD"
         )
         assert "s3cret" not in repr(config) and "s3cret" not in str(config.model_dump())
-        result = await get_handler("email").execute(
+        result = await get_connector("email").execute(
             approved_action("email", PARAMS), config=config, idempotency_key=KEY
         )
 
@@ -152,7 +151,7 @@ async def test_a_wrong_password_is_a_non_retryable_configuration_error() -> None
             peer, {"SMTP_PASSWORD": "wrong"}, username="trellis", password_env="SMTP_PASSWORD"
         )
         with pytest.raises(ConnectorConfigError) as caught:
-            await get_handler("email").execute(
+            await get_connector("email").execute(
                 approved_action("email", PARAMS), config=config, idempotency_key=KEY
             )
         assert caught.value.retryable is False
@@ -174,7 +173,7 @@ async def test_a_missing_password_is_a_clear_configuration_error(smtp: SmtpPeer)
 
     config = validate_config("email", raw, {}, require_secrets=False)
     with pytest.raises(ConnectorConfigError) as at_send:
-        await get_handler("email").execute(
+        await get_connector("email").execute(
             approved_action("email", PARAMS), config=config, idempotency_key=KEY
         )
     assert "SMTP_PASSWORD" in at_send.value.user_message

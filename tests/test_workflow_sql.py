@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.errors import DownstreamError
+from app.errors import ConnectorConfigError, DownstreamError, DownstreamUnavailable
 from tests.peers import approved_action, free_port
-from workflows.base import ConnectorConfigError, DownstreamUnavailable
 from workflows.registry import validate_config
-from workflows.sql import SqlHandler
+from workflows.sql import SqlConnector
 
 POSTGRES_ADMIN = os.environ.get(
     "TRELLIS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -87,7 +86,7 @@ async def insert(url: str, params: dict, *, key: str = KEY, env: dict | None = N
     config = validate_config(
         "sql", {"url_env": "CRM_DATABASE_URL"}, env or {"CRM_DATABASE_URL": url}
     )
-    return await SqlHandler().execute(
+    return await SqlConnector().execute(
         approved_action("sql", params), config=config, idempotency_key=key
     )
 

@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.errors import DownstreamError
+from app.errors import ConnectorConfigError, DownstreamError, DownstreamUnavailable
 from tests.peers import approved_action
 from tests.peers.jira import JiraPeer, adf_plain_text
-from workflows.base import ConnectorConfigError, DownstreamUnavailable
 from workflows.registry import validate_config
-from workflows.ticketing import TicketingHandler, adf_document, marker_for
+from workflows.ticketing import TicketingConnector, adf_document, marker_for
 
 TOKEN = "atlassian-api-token"
 ENV = {"JIRA_TOKEN": TOKEN}
@@ -40,7 +39,7 @@ def config(peer: JiraPeer, env: dict[str, str] = ENV, **changes: object):
 async def deliver(peer: JiraPeer, params: dict | None = None, *, key: str = KEY, **changes):
     action_changes = {k: changes.pop(k) for k in ("title", "text") if k in changes}
     action = approved_action("ticketing", params or {"labels": ["discount"]}, **action_changes)
-    return await TicketingHandler().execute(
+    return await TicketingConnector().execute(
         action, config=config(peer, **changes), idempotency_key=key
     )
 

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from app.errors import DownstreamError
+from app.errors import ConnectorConfigError, DownstreamError, DownstreamUnavailable
 from tests.peers import approved_action, free_port
 from tests.peers.webhook_receiver import WebhookReceiver
-from workflows.base import ConnectorConfigError, DownstreamUnavailable
 from workflows.registry import validate_config
-from workflows.webhook import WebhookHandler
+from workflows.webhook import WebhookConnector
 
 SECRET = "whsec-test-1"
 ENV = {"TRELLIS_WEBHOOK_SECRET": SECRET}
@@ -34,14 +33,14 @@ async def deliver(
     receiver: WebhookReceiver,
     *,
     key: str = KEY,
-    handler: WebhookHandler | None = None,
+    connector: WebhookConnector | None = None,
     params: dict | None = None,
     **changes: object,
 ):
     action = approved_action(
         "webhook", params if params is not None else {"url": receiver.hook_url, "tier": "gold"}
     )
-    return await (handler or WebhookHandler()).execute(
+    return await (connector or WebhookConnector()).execute(
         action, config=config(**changes), idempotency_key=key
     )
 
@@ -89,7 +88,7 @@ async def test_the_connector_url_is_the_default_target(receiver: WebhookReceiver
 
 async def test_without_any_url_the_action_is_a_configuration_error() -> None:
     with pytest.raises(ConnectorConfigError) as caught:
-        await WebhookHandler().execute(
+        await WebhookConnector().execute(
             approved_action("webhook", {}), config=config(), idempotency_key=KEY
         )
     assert caught.value.retryable is False
@@ -105,9 +104,9 @@ async def test_a_wrong_secret_is_refused_and_not_retryable(receiver: WebhookRece
 
 
 async def test_a_stale_timestamp_is_refused(receiver: WebhookReceiver) -> None:
-    an_hour_ago = WebhookHandler(clock=lambda: time.time() - 3600)
+    an_hour_ago = WebhookConnector(clock=lambda: time.time() - 3600)
     with pytest.raises(DownstreamError) as caught:
-        await deliver(receiver, handler=an_hour_ago)
+        await deliver(receiver, connector=an_hour_ago)
     assert caught.value.retryable is False
     assert receiver.rejected == ["stale timestamp"]
 
@@ -166,7 +165,7 @@ async def test_a_reset_connection_is_retryable(receiver: WebhookReceiver) -> Non
 
 async def test_an_unreachable_receiver_is_retryable() -> None:
     with pytest.raises(DownstreamUnavailable):
-        await WebhookHandler().execute(
+        await WebhookConnector().execute(
             approved_action("webhook", {"url": f"http://127.0.0.1:{free_port()}/hook"}),
             config=config(),
             idempotency_key=KEY,
@@ -175,7 +174,7 @@ async def test_an_unreachable_receiver_is_retryable() -> None:
 
 async def test_an_injected_session_is_used_and_left_open(receiver: WebhookReceiver) -> None:
     async with aiohttp.ClientSession(headers={"User-Agent": "trellis-test"}) as session:
-        await deliver(receiver, handler=WebhookHandler(session=session))
+        await deliver(receiver, connector=WebhookConnector(session=session))
         assert not session.closed
         assert receiver.deliveries[KEY].headers["User-Agent"] == "trellis-test"
 
@@ -190,7 +189,7 @@ async def test_a_missing_secret_is_a_clear_configuration_error(receiver: Webhook
         "webhook", {"secret_env": "TRELLIS_WEBHOOK_SECRET"}, {}, require_secrets=False
     )
     with pytest.raises(ConnectorConfigError):
-        await WebhookHandler().execute(
+        await WebhookConnector().execute(
             approved_action("webhook", {"url": receiver.hook_url}),
             config=unbound,
             idempotency_key=KEY,

@@ -2,7 +2,7 @@
 
     async with demo_peers(tmp_path) as peers:
         async with running_trellis(tmp_path, workspace=peers.workspace,
-                                   configure=peers.configure, background=FAST) as trellis:
+                                   environ=peers.environ, background=FAST) as trellis:
             ...
 
 The demo's rules.yml points its connectors at fixed 127.0.0.1 ports; the copy made here
@@ -27,8 +27,7 @@ from app.config.workspace import default_workspace_path
 from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository
 from app.delivery.outbox import OutboxPolicy
-from app.sandbox.state import Message
-from app.services import Services
+from app.sandbox.records import Message
 from tests.harness import RunningTrellis, blocks_text
 from tests.peers.jira import JiraPeer
 from tests.peers.smtp import SmtpPeer
@@ -72,9 +71,6 @@ class Peers:
             "TRELLIS_TICKETING_TOKEN": JIRA_TOKEN,
             "CRM_DATABASE_URL": self.crm_url,
         }
-
-    def configure(self, services: Services) -> None:
-        services.environ = self.environ
 
     async def crm_rows(self) -> list[tuple]:
         engine = create_async_engine(self.crm_url)

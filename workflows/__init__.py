@@ -1,5 +1,5 @@
-"""Workflow handlers: one module per downstream system, and a registry of them.
+"""Downstream connectors: one module per downstream system, and a registry of them.
 
-`workflows.base` holds the contract (`ApprovedAction`, `ActionResult`, `WorkflowHandler`),
-`workflows.registry` the handlers by slug and the check of rules.yml `connectors:`.
+`workflows.base` holds the contract (`ApprovedAction`, `ActionResult`, `Connector`),
+`workflows.registry` the connectors by slug and the check of rules.yml `connectors:`.
 """

@@ -1,15 +1,12 @@
-"""The contract every workflow handler (downstream connector) keeps.
+"""The contract every downstream connector keeps.
 
-A handler receives an `ApprovedAction`, delivers it to one downstream system and returns an
+A connector receives an `ApprovedAction`, delivers it to one downstream system and returns an
 `ActionResult`. It must be safe to call again with the same idempotency key: the outbox
 retries after timeouts and crashes, and the downstream system must still see one delivery.
 
-Failures are `DownstreamError`s whose `retryable` says whether trying again can help:
-
-    DownstreamError
-     ├── ConnectorConfigError   the connector or the action is set up wrongly (never retryable)
-     └── DownstreamUnavailable  the system is down, slow or throttling us (always retryable;
-                                `retry_after` carries the seconds it asked us to wait, if any)
+Failures are `DownstreamError`s (app/errors.py) whose `retryable` says whether trying again
+can help: `ConnectorConfigError` never, `DownstreamUnavailable` always, with `retry_after`
+carrying the seconds the system asked us to wait, if any.
 """
 
 from __future__ import annotations
@@ -17,13 +14,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
-from app.errors import DownstreamError
+from app.delivery.retry import parse_retry_after
+from app.errors import ConnectorConfigError, DownstreamError, DownstreamUnavailable
 
 P = TypeVar("P", bound=BaseModel)
 C = TypeVar("C", bound="ConnectorConfig")
@@ -33,8 +29,9 @@ C = TypeVar("C", bound="ConnectorConfig")
 class ApprovedAction:
     """One approved action, ready to be carried into a downstream system.
 
-    Only `app/approvals/service.py` creates one, and only once the draft's approval is final, so a
-    handler never sees a draft that is still pending, rejected or changed since approval.
+    Only `app/approvals/execution.py` creates one, and only once the draft's approval is
+    final, so a connector never sees a draft that is still pending, rejected or changed since
+    approval.
     """
 
     action_id: str
@@ -57,23 +54,6 @@ class ActionResult:
     reference: str
     summary: str
     url: str | None = None
-
-
-class ConnectorConfigError(DownstreamError):
-    """The connector or the action's `with:` settings are wrong; retrying cannot help."""
-
-    def __init__(self, user_message: str, *, detail: str | None = None) -> None:
-        super().__init__(user_message, retryable=False, detail=detail)
-
-
-class DownstreamUnavailable(DownstreamError):
-    """The downstream system failed in a way that may pass: try again later."""
-
-    def __init__(
-        self, user_message: str, *, retry_after: float | None = None, detail: str | None = None
-    ) -> None:
-        super().__init__(user_message, retryable=True, detail=detail)
-        self.retry_after = retry_after
 
 
 class ConnectorConfig(BaseModel):
@@ -147,22 +127,6 @@ def short_hash(idempotency_key: str, length: int = 16) -> str:
     return hashlib.sha256(idempotency_key.encode()).hexdigest()[:length]
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
 def error_for_status(
     system: str, status: int, *, retry_after: str | None = None, problem: str = ""
 ) -> DownstreamError:
@@ -195,8 +159,8 @@ def error_for_status(
 
 
 @runtime_checkable
-class WorkflowHandler(Protocol):
-    """A downstream system. Configuration is passed per call; a handler keeps no secrets."""
+class Connector(Protocol):
+    """A downstream system. Configuration is passed per call; a connector keeps no secrets."""
 
     slug: str
     Config: type[BaseModel]

@@ -15,13 +15,11 @@ from typing import ClassVar
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from app.errors import DownstreamError
+from app.errors import ConnectorConfigError, DownstreamError, DownstreamUnavailable
 from workflows.base import (
     ActionResult,
     ApprovedAction,
     ConnectorConfig,
-    ConnectorConfigError,
-    DownstreamUnavailable,
     parse_params,
     require_config,
     short_hash,
@@ -97,7 +95,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class EmailHandler:
+class EmailConnector:
     slug = "email"
     Config = EmailConfig
     Params = EmailParams

@@ -1,7 +1,8 @@
-"""The handlers by slug, filled by explicit imports (no discovery, no entry points).
+"""The connectors by slug, filled by explicit imports (no discovery, no entry points).
 
-`HANDLERS` holds instances that open their own HTTP session per call. The service container
-can build its own set with `create_handlers(http=…)` to share one `aiohttp.ClientSession`.
+`CONNECTORS` holds instances that open their own HTTP session per call. The service
+container can build its own set with `create_connectors(http=…)` to share one
+`aiohttp.ClientSession`.
 """
 
 from __future__ import annotations
@@ -12,36 +13,32 @@ from typing import Any
 import aiohttp
 from pydantic import BaseModel, ValidationError
 
-from workflows.base import (
-    ConnectorConfig,
-    ConnectorConfigError,
-    WorkflowHandler,
-    validation_problem,
-)
-from workflows.email import EmailHandler
-from workflows.sql import SqlHandler
-from workflows.ticketing import TicketingHandler
-from workflows.webhook import WebhookHandler
+from app.errors import ConnectorConfigError
+from workflows.base import Connector, ConnectorConfig, validation_problem
+from workflows.email import EmailConnector
+from workflows.sql import SqlConnector
+from workflows.ticketing import TicketingConnector
+from workflows.webhook import WebhookConnector
 
 
-def create_handlers(*, http: aiohttp.ClientSession | None = None) -> dict[str, WorkflowHandler]:
-    handlers: list[WorkflowHandler] = [
-        EmailHandler(),
-        WebhookHandler(session=http),
-        TicketingHandler(session=http),
-        SqlHandler(),
+def create_connectors(*, http: aiohttp.ClientSession | None = None) -> dict[str, Connector]:
+    connectors: list[Connector] = [
+        EmailConnector(),
+        WebhookConnector(session=http),
+        TicketingConnector(session=http),
+        SqlConnector(),
     ]
-    return {handler.slug: handler for handler in handlers}
+    return {connector.slug: connector for connector in connectors}
 
 
-HANDLERS: dict[str, WorkflowHandler] = create_handlers()
+CONNECTORS: dict[str, Connector] = create_connectors()
 
 
-def get_handler(slug: str, handlers: Mapping[str, WorkflowHandler] = HANDLERS) -> WorkflowHandler:
+def get_connector(slug: str, connectors: Mapping[str, Connector] = CONNECTORS) -> Connector:
     try:
-        return handlers[slug]
+        return connectors[slug]
     except KeyError:
-        known = ", ".join(sorted(handlers))
+        known = ", ".join(sorted(connectors))
         raise ConnectorConfigError(
             f"There is no connector called {slug!r}. Known connectors: {known}."
         ) from None
@@ -50,14 +47,14 @@ def get_handler(slug: str, handlers: Mapping[str, WorkflowHandler] = HANDLERS) -
 def validate_config(
     slug: str, raw: Mapping[str, Any], env: Mapping[str, str], *, require_secrets: bool = True
 ) -> BaseModel:
-    """rules.yml `connectors.<slug>` as the handler's Config, bound to `env` for its secrets.
+    """rules.yml `connectors.<slug>` as the connector's Config, bound to `env` for its secrets.
 
     With `require_secrets`, every `*_env` setting must name a variable that is set in `env`,
     so a missing secret is reported when the workspace loads rather than at the first send.
     """
-    handler = get_handler(slug)
+    connector = get_connector(slug)
     try:
-        config = handler.Config.model_validate(dict(raw))
+        config = connector.Config.model_validate(dict(raw))
     except ValidationError as exc:
         raise ConnectorConfigError(
             f"The {slug} connector in rules.yml is not valid ({validation_problem(exc)}).",

@@ -32,13 +32,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from app.errors import DownstreamError
+from app.errors import ConnectorConfigError, DownstreamError, DownstreamUnavailable
 from workflows.base import (
     ActionResult,
     ApprovedAction,
     ConnectorConfig,
-    ConnectorConfigError,
-    DownstreamUnavailable,
     parse_params,
     require_config,
 )
@@ -70,7 +68,7 @@ class SqlParams(BaseModel):
     values: dict[str, Any] = Field(min_length=1)
 
 
-class SqlHandler:
+class SqlConnector:
     slug = "sql"
     Config = SqlConfig
     Params = SqlParams

@@ -2,7 +2,7 @@
 
 Jira has no idempotency header, so every delivery carries a marker derived from the key:
 the label `trellis-<hash>` on an issue, the same token in the text of a comment. Before
-creating, the handler looks for the marker (a JQL search for the label, or the issue's
+creating, the connector looks for the marker (a JQL search for the label, or the issue's
 comments) and returns what it finds instead of creating a second one.
 """
 
@@ -17,12 +17,11 @@ from typing import Any, ClassVar
 import aiohttp
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
+from app.errors import ConnectorConfigError, DownstreamUnavailable
 from workflows.base import (
     ActionResult,
     ApprovedAction,
     ConnectorConfig,
-    ConnectorConfigError,
-    DownstreamUnavailable,
     error_for_status,
     parse_params,
     require_config,
@@ -128,7 +127,7 @@ def _jira_problem(body: Any) -> str:
     return "; ".join(parts)
 
 
-class TicketingHandler:
+class TicketingConnector:
     slug = "ticketing"
     Config = JiraConfig
     Params = JiraParams
@@ -187,7 +186,7 @@ async def _deliver(
 
 
 class _Jira:
-    """The few Jira Cloud REST v3 calls the handler needs."""
+    """The few Jira Cloud REST v3 calls the connector needs."""
 
     def __init__(self, settings: JiraConfig, token: str, session: aiohttp.ClientSession) -> None:
         self.settings = settings

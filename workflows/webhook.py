@@ -17,12 +17,11 @@ from typing import Any, ClassVar
 import aiohttp
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from app.errors import ConnectorConfigError, DownstreamUnavailable
 from workflows.base import (
     ActionResult,
     ApprovedAction,
     ConnectorConfig,
-    ConnectorConfigError,
-    DownstreamUnavailable,
     error_for_status,
     parse_params,
     require_config,
@@ -68,7 +67,7 @@ def payload(approved: ApprovedAction, params: WebhookParams, idempotency_key: st
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-class WebhookHandler:
+class WebhookConnector:
     slug = "webhook"
     Config = WebhookConfig
     Params = WebhookParams

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from app.answering.backends.extractive import ExtractiveAnswerer
-from app.answering.base import Answerer, MalformedResponse, drop_superseded, no_answer
+from app.answering.base import Answerer, drop_superseded, no_answer
 from app.answering.citations import verify_citations
 from app.answering.prompts import (
     ANSWER_PROTOCOL,
@@ -49,7 +49,6 @@ __all__ = [
     "AnthropicAnswerer",
     "Answerer",
     "ExtractiveAnswerer",
-    "MalformedResponse",
     "ResilientAnswerer",
     "answer_system_prompt",
     "build_answerer",

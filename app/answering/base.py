@@ -39,10 +39,6 @@ class Answerer(Protocol):
     ) -> ModelAnswer: ...
 
 
-class MalformedResponse(Exception):
-    """A backend received a reply it could not read (not the shape its API promises)."""
-
-
 def no_answer(
     backend: str,
     *,

@@ -20,13 +20,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer
 from app.answering.pricing import cost_of, usage_from
 from app.config.directory import Directory
 from app.config.workspace import BudgetsConfig, TrellisConfig
 from app.db.repositories.measurements import MeasurementRepository
-from app.db.session import Database
+from app.db.session import DatabaseOrSession, reading_from
 from app.domain import Person
 
 if TYPE_CHECKING:
@@ -74,7 +76,7 @@ def budgeted_groups(person: Person, budgets: BudgetsConfig) -> list[str]:
 
 
 async def spend_today(
-    database: Database,
+    database_or_session: DatabaseOrSession,
     *,
     person: Person,
     directory: Directory,
@@ -86,7 +88,7 @@ async def spend_today(
     emails = {person.email.lower()}
     for group in groups:
         emails |= {member.email.lower() for member in directory.members(group)}
-    async with database.session() as session:
+    async with reading_from(database_or_session) as session:
         rows = await MeasurementRepository(session).usage_by_actor(since=since, emails=emails)
     by_email: dict[str, float] = {}
     for row in rows:
@@ -113,8 +115,16 @@ def over_budget(spend: Spend, budgets: BudgetsConfig, *, team_of: Iterable[str] 
     return None
 
 
-async def route(services: Services, *, person: Person, task: Task = "answer") -> Route:
-    """The answerer and model for `task`; the extractive answerer when over budget."""
+async def route(
+    services: Services,
+    *,
+    person: Person,
+    task: Task = "answer",
+    session: AsyncSession | None = None,
+) -> Route:
+    """The answerer and model for `task`; the extractive answerer when over budget.
+
+    `session`: the caller's open read session, if it has one; the spend is read in it."""
     answerer = services.answerer
     model = model_for(services.workspace.config, task)
     if answerer.name == "extractive":
@@ -123,7 +133,7 @@ async def route(services: Services, *, person: Person, task: Task = "answer") ->
     if budgets.per_person_daily_usd is None and not budgeted_groups(person, budgets):
         return Route(task, answerer, model)
     spend = await spend_today(
-        services.database,
+        session or services.database,
         person=person,
         directory=services.workspace.directory,
         budgets=budgets,

@@ -8,14 +8,15 @@
   whether a sentence gives that kind of answer at all ("Every library floor has a printer"
   does not answer "Who replaces the toner?").
 
-Deterministic and dependency-free, like `text.py`.
+Deterministic and dependency-free, like `app.text`.
 """
 
 from __future__ import annotations
 
 import re
 
-from app.answering.text import FRAMING_STEMS, fold, numbers, question_words
+from app.text.numbers import numbers
+from app.text.words import FRAMING_STEMS, fold, question_words
 
 _PART_BREAK = re.compile(
     r"\?\s+|;\s+|(?:,\s*|\s+)(?:and|or|also|plus|but)\s+"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from app.answering.text import Sentence, split_sentences
 from app.domain import Citation, Passage
+from app.text.sentences import Sentence, split_sentences
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
 _LOWER = re.compile(

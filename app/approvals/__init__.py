@@ -1,1 +1,1 @@
-"""Drafts that wait for a decision: requests, drafting, states, the store."""
+"""Drafts that wait for a decision: requesting, drafting, deciding, deadlines, execution."""

@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.answering import budgets
-from app.answering.backends.drafter import RequestField, Section, SectionDrafter, parse_sections
+from app.answering.backends.drafter import RequestField, SectionDrafter
+from app.answering.backends.sections import Section, parse_sections
 from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
 from app.answering.prompts import render
@@ -25,7 +26,9 @@ from app.domain import AccessScope, Citation, Passage, Person, Usage
 from app.errors import SlackUnavailable
 from app.identity import access
 from app.knowledge.search import search
-from app.rules.rulebook import ApprovalRequirement, DraftFacts, Workflow
+from app.rules.facts import DraftFacts
+from app.rules.requirements import ApprovalRequirement
+from app.rules.schema import Workflow
 from app.services import Services
 
 

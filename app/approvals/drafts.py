@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from app.db.models.approvals import Draft, OutboxAction
-from app.rules.rulebook import ApprovalRequirement
+from app.rules.requirements import ApprovalRequirement
 
 
 class DraftState(StrEnum):

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 import structlog
 
 from app.approvals import drafting
-from app.approvals.service import Timing
+from app.approvals.deadlines import Timing
 from app.domain import AccessScope, Citation, Passage, Person
-from app.rules.rulebook import DraftFacts
+from app.rules.facts import DraftFacts
 from app.services import Services
 from app.slack_api import SlackChannel
 

@@ -1,9 +1,10 @@
 """Where drafts change: compare-and-set on the draft row, with its audit record.
 
-`DraftStore` holds the mechanics every transition of app/approvals/service.py shares: the allowed
-transitions, the compare-and-set itself (`UPDATE … WHERE id, state, version`, checked by
-its row count), the audit record written in the same transaction, and the retry of a
-whole transaction when another writer got there first.
+`DraftStore` holds the mechanics every transition shares (app/approvals/service.py,
+deadlines.py and execution.py): the allowed transitions, the compare-and-set itself
+(`UPDATE … WHERE id, state, version`, checked by its row count), the audit record written
+in the same transaction, and the retry of a whole transaction when another writer got
+there first (`LostUpdate`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
 from app.domain import Person
-from app.errors import ApprovalConflict
+from app.errors import ApprovalConflict, LostUpdate
 from app.trust.audit import AuditLog
 from app.trust.metrics import Metrics
 
@@ -36,10 +37,6 @@ TRANSITIONS: dict[DraftState, frozenset[DraftState]] = {
 }
 CAS_ATTEMPTS = 8
 T = TypeVar("T")
-
-
-class Lost(Exception):
-    """Another writer changed the draft between our read and our write."""
 
 
 class DraftStore:
@@ -73,7 +70,7 @@ class DraftStore:
         **values: Any,
     ) -> None:
         if not await self._cas(session, draft, to, kind, actor, extra=extra, **values):
-            raise Lost()
+            raise LostUpdate()
 
     async def _cas(
         self,
@@ -158,7 +155,7 @@ class DraftStore:
             try:
                 async with self.database.session() as session:
                     return await operation(session)
-            except Lost:
+            except LostUpdate:
                 continue
         raise ApprovalConflict("Many people changed this request at once. Please try again.")
 

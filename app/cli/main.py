@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
-from app.config.settings import Settings
-from app.errors import TrellisError, WorkspaceError
-
-T = TypeVar("T")
+from app.cli import trust
+from app.cli.common import WorkspaceOption, console, errors, load_settings, run_async, settings_for
 
 cli = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Trellis: trustworthy AI answers and approvals in Slack.")
@@ -26,51 +20,12 @@ audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit tra
 cli.add_typer(db_cli, name="db")
 cli.add_typer(audit_cli, name="audit")
 
-console = Console()
-errors = Console(stderr=True)
-
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
-                 exists=True, file_okay=False, resolve_path=True),
-]
-
 
 @cli.callback()
 def _configure() -> None:
     from app.config.logging import configure_logging
 
-    configure_logging(_load_settings())
-
-
-def _load_settings() -> Settings:
-    try:
-        return Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = "_".join(str(p) for p in error["loc"]).upper()
-            if not name.startswith(("SLACK_", "ANTHROPIC_")):
-                name = f"{Settings.model_config.get('env_prefix', '')}{name}"
-            errors.print(f"[red]Configuration error[/red] {name}: {error['msg']}", highlight=False)
-        raise typer.Exit(2) from exc
-
-
-def _settings(workspace: Path | None) -> Settings:
-    settings = _load_settings()
-    if workspace is not None:
-        settings = settings.model_copy(update={"workspace": workspace})
-    return settings
-
-
-def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return asyncio.run(coro_factory())
-    except WorkspaceError as exc:
-        errors.print(f"[red]Workspace error[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from exc
-    except TrellisError as exc:
-        errors.print(f"[red]Error[/red] {exc.user_message}", highlight=False)
-        raise typer.Exit(1) from exc
+    configure_logging(load_settings())
 
 
 @cli.command()
@@ -79,7 +34,7 @@ def run(workspace: WorkspaceOption = None) -> None:
     on the local sandbox."""
     from handlers.runtime import serve
 
-    _run(lambda: serve(_settings(workspace), console=console))
+    run_async(lambda: serve(settings_for(workspace), console=console))
 
 
 @cli.command()
@@ -87,9 +42,11 @@ def demo() -> None:
     """Play the Trellis story in the terminal: the demo company on a local sandbox, no Slack
     and no browser needed. Exits non-zero when a step that this build supports fails."""
     from app.demo.story import play_demo, summary
+    from handlers.notifier import SlackNotifier
     from handlers.runtime import connect_bolt
 
-    results = _run(lambda: play_demo(_settings(None), console=console, connect=connect_bolt))
+    results = run_async(lambda: play_demo(settings_for(None), console=console,
+                                          connect=connect_bolt, notifier=SlackNotifier))
     console.print(summary(results))
     if any(outcome.status == "failed" for _, outcome in results):
         raise typer.Exit(1)
@@ -103,7 +60,7 @@ def ingest(
     """Index the workspace's knowledge; prints counts."""
     from app.cli.operations import ingest_workspace
 
-    report = _run(lambda: ingest_workspace(_settings(workspace), only=path, console=console))
+    report = run_async(lambda: ingest_workspace(settings_for(workspace), only=path, console=console))
     table = Table(title="Knowledge index", show_header=True)
     for column in ("added", "updated", "unchanged", "removed", "chunks", "visible to nobody", "errors"):
         table.add_column(column, justify="right")
@@ -127,7 +84,7 @@ def ask(
     """Answer a question as a person would get it in Slack."""
     from app.cli.operations import ask_as
 
-    result = _run(lambda: ask_as(_settings(workspace), email=as_, question=question, channel_id=channel))
+    result = run_async(lambda: ask_as(settings_for(workspace), email=as_, question=question, channel_id=channel))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
@@ -151,7 +108,7 @@ def db_upgrade() -> None:
     """Apply every database migration."""
     from app.cli.operations import upgrade_database
 
-    _run(lambda: upgrade_database(_load_settings()))
+    run_async(lambda: upgrade_database(load_settings()))
     console.print("Database is up to date.")
 
 
@@ -166,7 +123,7 @@ def audit_verify(
     from app.trust.audit_heads import parse_head, read_head, write_head
 
     expected = parse_head(head) if head else read_head(head_file) if head_file else None
-    report = _run(lambda: verify_audit(_load_settings(), expected_head=expected))
+    report = run_async(lambda: verify_audit(load_settings(), expected_head=expected))
     if report.ok:
         console.print(f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}")
         if head_file:
@@ -187,7 +144,7 @@ def audit_show(
     """Print one question's whole story."""
     from app.trust.stories import for_operator, render
 
-    story = _run(lambda: for_operator(_settings(workspace), record_id))
+    story = run_async(lambda: for_operator(settings_for(workspace), record_id))
     if story is None:
         errors.print(f"No audit record {record_id}.")
         raise typer.Exit(1)
@@ -200,9 +157,7 @@ def audit_show(
         console.print_json(json.dumps(record.payload, ensure_ascii=False))
 
 
-from app.cli import trust as cli_trust  # noqa: E402  (its commands use the helpers above)
-
-cli_trust.register(cli, audit_cli)
+trust.register(cli, audit_cli)
 
 
 def main() -> None:

@@ -2,60 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import Progress
 
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
-from app.db.migrate import upgrade
+from app.db.migrate import open_database
 from app.db.models.records import AuditRecord
 from app.db.session import Database
 from app.domain import AnswerStatus
 from app.errors import TrellisError
-from app.knowledge.ingest import IngestReport, ingest
+from app.knowledge.ingest import IngestReport
+from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, Reply, answer_question
-from app.sandbox.company import SandboxDirectory, seed_for
-from app.sandbox.state import SandboxWorkspace
-from app.services import Services, build_services
-from app.slack_api import SlackChannel
+from app.services import Services, build_answerer, build_services
+from app.slack_api import SlackChannel, SlackDirectory
 from app.trust.audit import AuditLog, ChainReport
-
-
-@asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings.database_url)
-    try:
-        await upgrade(database)
-        yield database
-    finally:
-        await database.dispose()
+from app.trust.evals import EvalReport, record_run, run_evals
 
 
 async def upgrade_database(settings: Settings) -> None:
-    async with open_database(settings):
+    async with open_database(settings.database_url):
         pass
-
-
-async def sync_knowledge(database: Database, workspace: Workspace, *, only: Path | None = None,
-                         console: Console | None = None) -> IngestReport:
-    """Bring the index in line with the workspace's knowledge/ (only what changed)."""
-    retrieval = workspace.config.retrieval
-    if console is None or not console.is_terminal:
-        return await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                            only=only, retrieval=retrieval)
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("Indexing documents", total=None)
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        return await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                            only=only, progress=advance, retrieval=retrieval)
 
 
 async def ingest_workspace(settings: Settings, *, only: Path | None = None,
@@ -63,23 +33,30 @@ async def ingest_workspace(settings: Settings, *, only: Path | None = None,
     workspace = load_workspace(settings.workspace_path())
     if only is not None:
         only = (Path.cwd() / only).resolve() if not only.is_absolute() else only
-    async with open_database(settings) as database:
+    async with open_database(settings.database_url) as database:
         return await sync_knowledge(database, workspace, only=only, console=console)
+
+
+def offline_directory(workspace: Workspace) -> SlackDirectory:
+    """The workspace's people and channels as its sandbox seats them, standing in for Slack
+    (channels found by name too)."""
+    from app.sandbox.company import SandboxDirectory
+
+    return SandboxDirectory.for_workspace(workspace)
 
 
 def offline_services(settings: Settings, workspace: Workspace, database: Database) -> Services:
     """Services with the sandbox's people and channels standing in for Slack."""
-    directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))
-    return build_services(settings, workspace, database, slack=directory)
+    return build_services(settings, workspace, database, slack=offline_directory(workspace))
 
 
 async def ask_as(settings: Settings, *, email: str, question: str,
                  channel_id: str | None = None) -> dict[str, Any]:
     workspace = load_workspace(settings.workspace_path())
-    async with open_database(settings) as database:
+    async with open_database(settings.database_url) as database:
         await sync_knowledge(database, workspace)
         services = offline_services(settings, workspace, database)
-        directory: SandboxDirectory = services.slack  # type: ignore[assignment]
+        directory: SlackDirectory = services.slack  # type: ignore[assignment]
         if channel_id:
             try:
                 channel = await directory.channel(channel_id)
@@ -109,11 +86,26 @@ def _reply_json(reply: Reply, *, status: AnswerStatus) -> dict[str, Any]:
     }
 
 
+async def evaluate(settings: Settings) -> EvalReport:
+    """`trellis eval`: the workspace's golden set against its own configuration."""
+    workspace = load_workspace(settings.workspace_path())
+    async with open_database(settings.database_url) as database:
+        report = await run_evals(
+            settings,
+            workspace,
+            directory=offline_directory(workspace),
+            answerer=build_answerer(settings, workspace),
+            production=database,
+        )
+        await record_run(AuditLog(database), report, purpose="cli")
+    return report
+
+
 async def verify_audit(settings: Settings, *, expected_head: tuple[int, str] | None) -> ChainReport:
-    async with open_database(settings) as database:
+    async with open_database(settings.database_url) as database:
         return await AuditLog(database).verify(expected_head=expected_head)
 
 
 async def audit_story(settings: Settings, record_id: str) -> list[AuditRecord]:
-    async with open_database(settings) as database:
+    async with open_database(settings.database_url) as database:
         return await AuditLog(database).story(record_id)

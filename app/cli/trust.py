@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,19 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from app.cli.common import WorkspaceOption, console, errors, run_async, settings_for
 from app.trust.evals import EvalReport
 
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
-        exists=True,
-        file_okay=False,
-        resolve_path=True,
-    ),
-]
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"
 
 
@@ -38,25 +27,18 @@ def register(cli: typer.Typer, audit: typer.Typer) -> None:
     audit.command("head")(audit_head_command)
 
 
-def _cli():
-    from app.cli import main as cli
-
-    return cli
-
-
 def eval_command(
     workspace: WorkspaceOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run the golden set (evals/) through the real pipeline; non-zero exit below thresholds."""
-    from app.trust.evals import evaluate
+    from app.cli.operations import evaluate
 
-    cli = _cli()
-    report = cli._run(lambda: evaluate(cli._settings(workspace)))
+    report = run_async(lambda: evaluate(settings_for(workspace)))
     if as_json:
         sys.stdout.write(json.dumps(eval_json(report), ensure_ascii=False) + "\n")
     else:
-        print_eval(report, cli.console)
+        print_eval(report, console)
     if not report.passed:
         raise typer.Exit(1)
 
@@ -118,21 +100,20 @@ def reload_command(
     ] = False,
 ) -> None:
     """Put the workspace's current files through the eval gate; a running Trellis follows."""
-    from app.trust.versions import reload_from_cli
+    from app.cli.versions import reload_from_cli
 
-    cli = _cli()
-    verdict = cli._run(lambda: reload_from_cli(cli._settings(workspace), force=force))
+    verdict = run_async(lambda: reload_from_cli(settings_for(workspace), force=force))
     if verdict.report is not None:
-        print_eval(verdict.report, cli.console)
+        print_eval(verdict.report, console)
     earlier = " (decided earlier)" if verdict.repeated else ""
     if verdict.outcome == "unchanged":
-        cli.console.print(f"Version {verdict.version} is already live; nothing to do.")
+        console.print(f"Version {verdict.version} is already live; nothing to do.")
     elif verdict.outcome == "live":
-        cli.console.print(
+        console.print(
             f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}"
         )
     else:
-        cli.errors.print(
+        errors.print(
             f"{NO} Version {verdict.version} did not go live{earlier}: "
             f"{escape(verdict.reason)}. The live version keeps answering."
         )
@@ -141,10 +122,9 @@ def reload_command(
 
 def versions_command(workspace: WorkspaceOption = None) -> None:
     """Every workspace version seen, with its eval scores and status."""
-    from app.trust.versions import list_versions
+    from app.cli.versions import list_versions
 
-    cli = _cli()
-    rows, current = cli._run(lambda: list_versions(cli._settings(workspace)))
+    rows, current = run_async(lambda: list_versions(settings_for(workspace)))
     table = Table(title="Workspace versions", title_justify="left")
     table.add_column("version", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -169,9 +149,9 @@ def versions_command(workspace: WorkspaceOption = None) -> None:
             escape(why[:160]),
         )
     table.caption = "* the version in the workspace folder now"
-    cli.console.print(table)
+    console.print(table)
     if current and current not in {r.version for r in rows}:
-        cli.console.print(
+        console.print(
             f"The folder holds version {current}, not evaluated yet: run `trellis reload`."
         )
 
@@ -181,12 +161,11 @@ def rollback_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Restore an earlier version's files into the workspace folder and make it live."""
-    from app.trust.versions import rollback_from_cli
+    from app.cli.versions import rollback_from_cli
 
-    cli = _cli()
-    settings = cli._settings(workspace)
-    row = cli._run(lambda: rollback_from_cli(settings, version))
-    cli.console.print(
+    settings = settings_for(workspace)
+    row = run_async(lambda: rollback_from_cli(settings, version))
+    console.print(
         f"{OK} Version {row.version} is live again; its files are back in "
         f"{settings.workspace_path()}. A running Trellis switches within seconds."
     )
@@ -200,21 +179,19 @@ def report_command(
     """Usage, quality, latency, tokens and cost from the audit trail."""
     from app.trust.report import parse_period, render, report_for
 
-    cli = _cli()
     try:
         period = None if since == "all" else parse_period(since)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from exc
-    report = cli._run(lambda: report_for(cli._settings(None), since=period))
-    render(report, cli.console)
+    report = run_async(lambda: report_for(settings_for(None), since=period))
+    render(report, console)
 
 
 def audit_head_command() -> None:
     """Print the chain's head as SEQ:HASH, to keep somewhere safe for `verify --head`."""
     from app.cli.operations import verify_audit
 
-    cli = _cli()
-    report = cli._run(lambda: verify_audit(cli._settings(None), expected_head=None))
+    report = run_async(lambda: verify_audit(settings_for(None), expected_head=None))
     sys.stdout.write(f"{report.head_seq}:{report.head_hash}\n")
     if not report.ok:
         raise typer.Exit(1)

@@ -29,7 +29,9 @@ from app.config.directory import Directory, invalid, normalize_email
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate
 from app.errors import WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, display_name, normalize_principal
-from app.rules.rulebook import Principal, RuleBook, RulesConfig, parse_rules
+from app.rules.loading import parse_rules
+from app.rules.rulebook import RuleBook
+from app.rules.schema import Principal, RulesConfig
 
 TRELLIS_FILE = "trellis.yml"
 RULES_FILE = "rules.yml"
@@ -106,6 +108,16 @@ class TrellisConfig(_Strict):
     evals: EvalsConfig = EvalsConfig()
     retrieval: Literal["hybrid", "keyword"] = "hybrid"
     """hybrid: keyword and meaning (a local embedding model); keyword: words only."""
+
+    @property
+    def admins_hint(self) -> str:
+        """Whom people are told to ask: the support contact, else the admins."""
+        return self.support or ", ".join(self.admins) or "your Trellis admins"
+
+    @property
+    def default_owners(self) -> tuple[str, ...]:
+        """Who answers for a question no document's owner does: support, else the admins."""
+        return (self.support,) if self.support else tuple(self.admins)
 
     def principal_refs(self) -> Iterator[tuple[Loc, str]]:
         for i, p in enumerate(self.admins):

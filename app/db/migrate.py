@@ -6,6 +6,8 @@ app/db/migrations/versions and run on Trellis's own engine (SQLite or PostgreSQL
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -46,3 +48,14 @@ async def current_revision(database: Database) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+@asynccontextmanager
+async def open_database(url: str) -> AsyncIterator[Database]:
+    """A database brought up to date for one command, disposed of when it is done."""
+    database = Database(url)
+    try:
+        await upgrade(database)
+        yield database
+    finally:
+        await database.dispose()

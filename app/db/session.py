@@ -5,6 +5,11 @@ SQLite runs in WAL mode with a busy timeout, and every `session()` starts with
 lock later, so two writers can never deadlock each other, they simply queue. `reading()`
 is a read-only transaction on a second engine that starts with a plain `BEGIN`, so reads
 never wait for the write lock (WAL lets them run beside a writer).
+
+A unit of work reads in one `reading()` and writes in one `session()`: a question, for
+one, reads everything its answer rests on in one read transaction, then writes its audit
+record and answer records in one write transaction. Functions that only read take a
+`DatabaseOrSession`: given an open session, they read in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -78,6 +83,21 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+DatabaseOrSession = Database | AsyncSession
+"""A read-only caller's source: an open session (part of the caller's unit of work), or
+the database (then a read transaction of its own)."""
+
+
+@asynccontextmanager
+async def reading_from(source: DatabaseOrSession) -> AsyncIterator[AsyncSession]:
+    """`source` itself when it is an open session, otherwise a new `reading()`."""
+    if isinstance(source, AsyncSession):
+        yield source
+        return
+    async with source.reading() as session:
+        yield session
 
 
 def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:

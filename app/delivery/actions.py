@@ -17,9 +17,9 @@ from urllib.parse import urlparse
 from pydantic import ValidationError
 
 from app.errors import RuleViolation, WorkspaceError
-from app.rules.rulebook import RulesConfig, Workflow
+from app.rules.schema import RulesConfig, Workflow
 from workflows.base import validation_problem
-from workflows.registry import HANDLERS, validate_config
+from workflows.registry import CONNECTORS, validate_config
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 ROOTS = {"input", "draft", "requester", "workflow"}
@@ -76,10 +76,10 @@ def plan(
     planned = []
     for spec in workflow.actions:
         params = fill(spec.with_, context)
-        handler = HANDLERS.get(spec.connector)
-        if handler is not None:
+        connector = CONNECTORS.get(spec.connector)
+        if connector is not None:
             try:
-                handler.Params.model_validate(params)
+                connector.Params.model_validate(params)
             except ValidationError as exc:
                 raise RuleViolation(
                     f"{workflow.title} cannot {describe(spec.connector, params)} with these "
@@ -148,11 +148,11 @@ def check_rules(rules: RulesConfig, env: Mapping[str, str]) -> list[str]:
     """
     warnings: list[str] = []
     for slug, raw in rules.connectors.items():
-        if slug not in HANDLERS:
+        if slug not in CONNECTORS:
             raise WorkspaceError(
                 "rules.yml",
                 f"connectors.{slug}: there is no such connector "
-                f"(known: {', '.join(sorted(HANDLERS))})",
+                f"(known: {', '.join(sorted(CONNECTORS))})",
             )
         try:
             config = validate_config(slug, raw, env, require_secrets=False)
@@ -167,11 +167,11 @@ def check_rules(rules: RulesConfig, env: Mapping[str, str]) -> list[str]:
     for slug, workflow in rules.workflows.items():
         for i, spec in enumerate(workflow.actions):
             where = f"workflows.{slug}.actions.{i}"
-            if spec.connector not in HANDLERS:
+            if spec.connector not in CONNECTORS:
                 raise WorkspaceError(
                     "rules.yml",
                     f"{where}.connector: there is no connector "
-                    f"{spec.connector!r} (known: {', '.join(sorted(HANDLERS))})",
+                    f"{spec.connector!r} (known: {', '.join(sorted(CONNECTORS))})",
                 )
             if spec.connector not in rules.connectors:
                 warnings.append(

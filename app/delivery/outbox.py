@@ -1,13 +1,14 @@
 """Durable, idempotent execution of approved actions.
 
 An approval writes its actions to the `outbox` table in the same transaction as the
-decision (app/approvals/service.py). The worker here takes one due row at a time:
+decision (app/approvals/execution.py). The worker here takes one due row at a time:
 
     claim      pending (or running with an expired lease) -> running, with a lease;
                PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED; SQLite: compare-and-set
-    execute    through the workflow handler, with the row's idempotency key
-    record     running -> done, or pending again after a backoff (retryable failure),
-               or dead after the last attempt; the draft settles to done or failed
+    execute    through the row's connector, with the row's idempotency key
+    record     running -> done, or pending again after a backoff (retryable failure,
+               see app/delivery/failures.py), or dead after the last attempt; the draft
+               settles to done or failed
     report     the requester, the card and, for a dead letter, the owners are told
 
 A worker killed at any point leaves its row running; once the lease runs out another
@@ -19,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -29,17 +28,20 @@ from typing import Any
 
 import structlog
 
-from app.approvals.drafts import to_view
-from app.approvals.service import Approvals, approved_action
+from app.approvals.drafts import ActionView, DraftView, to_view
+from app.approvals.execution import approved_action
+from app.approvals.service import Approvals
 from app.db.models.approvals import OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
-from app.errors import ApprovalConflict, DownstreamError
+from app.delivery import retry
+from app.delivery.failures import Failure, failure_of, final_message
+from app.errors import ConnectorConfigError
 from app.notifications import Notifier, QuietNotifier
 from app.trust.audit import AuditLog
 from app.trust.metrics import Metrics
-from workflows.base import ActionResult, ConnectorConfigError, WorkflowHandler
-from workflows.registry import HANDLERS, validate_config
+from workflows.base import ActionResult, Connector
+from workflows.registry import CONNECTORS, validate_config
 
 log = structlog.get_logger(__name__)
 
@@ -63,17 +65,9 @@ class OutboxPolicy:
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        delay = min(self.max_delay, self.base_delay * 2 ** max(0, attempt - 1))
-        delay *= 1 + random.uniform(-self.jitter, self.jitter)
-        return max(delay, retry_after or 0.0)
-
-
-@dataclass(frozen=True)
-class _Failure:
-    message: str
-    retryable: bool
-    retry_after: float | None = None
-    detail: str | None = None
+        spread = (1 - self.jitter, 1 + self.jitter)
+        return retry.backoff(attempt, base=self.base_delay, cap=self.max_delay, jitter=spread,
+                             retry_after=retry_after)
 
 
 async def _no_checkpoint(step: str, item_id: str) -> None:
@@ -90,7 +84,8 @@ class OutboxWorker:
         connectors: Callable[[], Mapping[str, Mapping[str, Any]]],
         env: Mapping[str, str],
         notifier: Callable[[], Notifier] | None = None,
-        handlers: Mapping[str, WorkflowHandler] = HANDLERS,
+        owners_told: Callable[[DraftView, ActionView], Awaitable[object]] | None = None,
+        registry: Mapping[str, Connector] = CONNECTORS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         policy: OutboxPolicy = OutboxPolicy(),
         checkpoint: Checkpoint = _no_checkpoint,
@@ -103,7 +98,10 @@ class OutboxWorker:
         self.connectors = connectors
         self.env = env
         self.notifier = notifier or QuietNotifier
-        self.handlers = handlers
+        self.owners_told = owners_told
+        """Tells the owners of a dead letter (app/trust/owners.py); the requester hears it
+        from the notifier."""
+        self.registry = registry
         self.clock = clock
         self.policy = policy
         self.checkpoint = checkpoint
@@ -195,16 +193,16 @@ class OutboxWorker:
         await self.checkpoint("executing", item_id)
         try:
             action = approved_action(draft, item)
-            handler = self.handlers.get(item.connector)
-            if handler is None:
+            connector = self.registry.get(item.connector)
+            if connector is None:
                 raise ConnectorConfigError(f"There is no connector called {item.connector!r}.")
             config = self._config(item.connector)
             async with asyncio.timeout(self.policy.execute_timeout):
-                result = await handler.execute(
+                result = await connector.execute(
                     action, config=config, idempotency_key=item.idempotency_key
                 )
         except Exception as exc:  # every failure is recorded and reported, never dropped
-            failure = _failure(exc, self.policy.execute_timeout)
+            failure = failure_of(exc, timeout=self.policy.execute_timeout)
             await self.checkpoint("executed", item_id)
             finished = await self._record_failure(item_id, failure)
         else:
@@ -258,13 +256,13 @@ class OutboxWorker:
         self._count(item.connector, "done")
         return True
 
-    async def _record_failure(self, item_id: str, failure: _Failure) -> bool:
+    async def _record_failure(self, item_id: str, failure: Failure) -> bool:
         """Retry later when that may help, else dead-letter; True when the row is final."""
         if failure.retryable and await self._retry_later(item_id, failure):
             return False
         return await self._dead_letter(item_id, failure)
 
-    async def _retry_later(self, item_id: str, failure: _Failure) -> bool:
+    async def _retry_later(self, item_id: str, failure: Failure) -> bool:
         """Put the row back for a later attempt; False when its attempts are used up (or
         the row is no longer ours, in which case the dead-letter step finds that too)."""
         now = self.clock()
@@ -304,7 +302,7 @@ class OutboxWorker:
         self._count(item.connector, "retried")
         return True
 
-    async def _dead_letter(self, item_id: str, failure: _Failure) -> bool:
+    async def _dead_letter(self, item_id: str, failure: Failure) -> bool:
         now = self.clock()
         async with self.database.session() as session:
             outbox = OutboxRepository(session)
@@ -315,7 +313,7 @@ class OutboxWorker:
                 item,
                 now=now,
                 state="dead",
-                last_error=_final(failure.message),
+                last_error=final_message(failure.message),
                 lease_owner=None,
                 lease_until=None,
             ):
@@ -375,6 +373,8 @@ class OutboxWorker:
             view = to_view(draft, await outbox.for_draft(item.draft_id))
         action = next(a for a in view.outbox if a.id == item_id)
         try:
+            if action.state == "dead" and self.owners_told is not None:
+                await self.owners_told(view, action)
             await self.notifier().action_finished(view, action)
         except Exception:
             log.exception("outbox_report_failed", action=item_id)
@@ -391,36 +391,6 @@ class OutboxWorker:
         for item_id in waiting:
             await self._report(item_id)
         return len(waiting)
-
-
-def _failure(exc: Exception, timeout: float) -> _Failure:
-    if isinstance(exc, DownstreamError):
-        return _Failure(
-            exc.user_message, exc.retryable, getattr(exc, "retry_after", None), detail=str(exc)
-        )
-    if isinstance(exc, ApprovalConflict):
-        return _Failure(exc.user_message, False, detail=str(exc))
-    if isinstance(exc, TimeoutError):
-        return _Failure(
-            f"The downstream system did not finish within {timeout:g}s; Trellis will try again.",
-            True,
-            detail=repr(exc),
-        )
-    reference = uuid.uuid4().hex[:8]
-    log.error("outbox_unexpected_error", reference=reference, exc_info=exc)
-    return _Failure(
-        f"Something unexpected went wrong (reference {reference}); Trellis will try again.",
-        True,
-        detail=repr(exc),
-    )
-
-
-def _final(message: str) -> str:
-    """A failure message for a dead letter: nothing will be tried again on its own."""
-    return (
-        re.sub(r"[;,]?\s*Trellis will (check and )?try again\.?\s*$", ".", message).rstrip(". ")
-        + "."
-    )
 
 
 def _utc(moment: datetime) -> datetime:

@@ -29,8 +29,9 @@ from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
 from app.delivery.outbox import OutboxPolicy, OutboxWorker
 from app.domain import AccessScope, Person
 from app.knowledge.search import get_documents
-from app.rules.rulebook import MANAGER
+from app.rules.schema import MANAGER
 from app.services import Services
+from app.trust import owners
 
 log = structlog.get_logger(__name__)
 
@@ -174,6 +175,7 @@ class Background:
             connectors=lambda: services.workspace.rules.connectors,
             env=services.environ,
             notifier=lambda: services.notifier,
+            owners_told=lambda draft, action: owners.action_dead(services, draft, action),
             clock=services.clock,
             policy=policy,
             worker_id=f"{self.replica}-outbox",

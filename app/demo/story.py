@@ -22,7 +22,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.operations import sync_knowledge
 from app.config.logging import configure_logging
 from app.config.settings import Settings
 from app.config.workspace import Workspace, default_workspace_path, load_workspace
@@ -30,6 +29,8 @@ from app.db.migrate import upgrade
 from app.db.session import Database
 from app.demo.downstream import Downstream, running_downstream
 from app.demo.render import blocks_to_lines, message_panel, mrkdwn_to_text
+from app.knowledge.sync import sync_knowledge
+from app.notifications import Notifier
 from app.sandbox import Ephemeral, Message, SandboxServer, SandboxWorkspace
 from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
 from app.services import Services, build_services
@@ -301,11 +302,13 @@ def summary(results: list[tuple[str, Outcome]]) -> Table:
 
 
 async def play_demo(
-    settings: Settings, *, console: Console, connect: Connect
+    settings: Settings, *, console: Console, connect: Connect,
+    notifier: Callable[[Services], Notifier],
 ) -> list[tuple[str, Outcome]]:
     """Run the demo company on a sandbox with a throw-away database and play the story.
 
-    `connect(services, client=, app_token=)` connects the Slack app (handlers.runtime.connect_bolt)."""
+    `connect(services, client=, app_token=)` connects the Slack app (handlers.runtime.connect_bolt);
+    `notifier` builds its notifier (handlers.notifier.SlackNotifier)."""
     workspace = load_workspace(default_workspace_path())
     configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
     with tempfile.TemporaryDirectory(prefix="trellis-demo-") as folder:
@@ -323,7 +326,9 @@ async def play_demo(
                 client = retrying_client(sandbox.bot_token, base_url=sandbox.api_url)
                 gateway = SlackGateway(client)
                 await gateway.connect()
-                services: Services = build_services(settings, workspace, database, slack=gateway)
+                services: Services = build_services(
+                    settings, workspace, database, slack=gateway, notifier=notifier
+                )
                 async with (
                     connect(services, client=client, app_token=sandbox.app_token),
                     _background(services),

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from app.config.yamlfile import load_yaml, validate
-from app.errors import WorkspaceError
+from app.errors import BrokenAccessRule, WorkspaceError
 
 ACCESS_FILE = "_access.yml"
 
@@ -66,14 +66,6 @@ class ResolvedAccess:
     principals: tuple[str, ...]
     source: str
     """Where the rule came from: `front matter`, an `_access.yml` (with the glob), or `none`."""
-
-
-class BrokenAccessRule(Exception):
-    """A document's access depends on an `_access.yml` that is broken."""
-
-    def __init__(self, error: WorkspaceError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class AccessRules:

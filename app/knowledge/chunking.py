@@ -35,7 +35,13 @@ def chunk_id(doc_id: str, ordinal: int) -> str:
     return f"{doc_id}#{ordinal}"
 
 
-def split_sentences(text: str) -> list[str]:
+def paragraph_sentences(text: str) -> list[str]:
+    """The sentences of a paragraph, as the places a chunk may be cut.
+
+    Coarser than `app.text.sentences.split_sentences`, which the answerers quote from: a
+    cut needs a sentence end followed by a capital or a digit, and no offsets are kept.
+    Chunk boundaries follow it, so a change here means a new `ingest.CHUNKER_VERSION`.
+    """
     sentences = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
@@ -89,7 +95,7 @@ class _Packer:
         if not self._buffer and len(block.text) <= self.max_chars:
             self.append(block.text, separator)
             return
-        units = [block.text] if block.kind == "row" else split_sentences(block.text)
+        units = [block.text] if block.kind == "row" else paragraph_sentences(block.text)
         for index, unit in enumerate(units):
             unit_separator = separator if index == 0 else " "
             pieces = _split_words(unit, self.max_chars) if len(unit) > HARD_MAX_CHARS else [unit]

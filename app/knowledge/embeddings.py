@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.errors import EmbeddingModelMissing
+
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 """Stored with every indexed chunk: vectors from another model are recomputed."""
 DIMENSIONS = 384
@@ -34,10 +36,6 @@ BATCH = 8
 """Texts per run of the model: larger batches are no faster on a CPU, and their
 activations cost hundreds of megabytes."""
 TOKENIZER_FILE = Path(__file__).parent / "model" / "tokenizer.json"
-
-
-class EmbeddingModelMissing(RuntimeError):
-    """The model package is not installed."""
 
 
 def _model_file() -> Path:

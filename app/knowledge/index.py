@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.answering.text import index_terms, question_words
 from app.db.repositories.knowledge import IndexRow
 from app.knowledge.embeddings import DIMENSIONS, unpack
+from app.text.words import index_terms, question_words
 
 K1, B = 1.2, 0.75
 TITLE_WEIGHT, HEADING_WEIGHT = 3, 2

@@ -16,22 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from app.answering.text import index_terms
 from app.db.base import utcnow
 from app.db.models.knowledge import Document
 from app.db.repositories.knowledge import Fingerprint, KnowledgeRepository
 from app.db.session import Database
-from app.errors import WorkspaceError
-from app.knowledge.access_rules import (
-    ACCESS_FILE,
-    AccessRules,
-    BrokenAccessRule,
-    display_name,
-)
+from app.errors import BrokenAccessRule, WorkspaceError
+from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.chunking import TextChunk, chunk_blocks
-from app.knowledge.embeddings import Embedder, pack, shared_embedder
+from app.knowledge.embeddings import Embedder, shared_embedder
 from app.knowledge.loaders import LoadedDocument, is_document, load_document
-from app.knowledge.segments import embedding_text, segment
+from app.knowledge.segments import IndexedChunk, index_chunks
 
 EMBED_DOCUMENTS = 16
 """Changed documents embedded together in one call to the model."""
@@ -83,54 +77,6 @@ class _Prepared:
     access: tuple[str, ...]
     chunks: list[TextChunk]
     fingerprint: str
-
-
-@dataclass(frozen=True)
-class IndexedChunk:
-    """A chunk with what search needs: its stems, segments and their vectors."""
-
-    ordinal: int
-    heading: str
-    text: str
-    terms: str
-    segments: tuple[tuple[int, int], ...]
-    vectors: bytes | None
-    embedder: str | None
-
-
-def index_chunks(
-    chunks: list[TextChunk], *, titles: list[str], embedder: Embedder | None
-) -> list[IndexedChunk]:
-    """Stems and segments of every chunk (its document's title in `titles`), and one
-    vector per segment when there is a model.
-
-    CPU-bound: run it in a worker thread.
-    """
-    spans = [segment(chunk.text) for chunk in chunks]
-    vectors: list[bytes | None] = [None] * len(chunks)
-    if embedder is not None:
-        texts = [
-            embedding_text(chunk.text, piece, title=title, heading=chunk.heading)
-            for chunk, title, pieces in zip(chunks, titles, spans, strict=True)
-            for piece in pieces
-        ]
-        embedded = embedder.embed(texts)
-        start = 0
-        for number, pieces in enumerate(spans):
-            vectors[number] = pack(embedded[start : start + len(pieces)])
-            start += len(pieces)
-    return [
-        IndexedChunk(
-            ordinal=chunk.ordinal,
-            heading=chunk.heading,
-            text=chunk.text,
-            terms=" ".join(index_terms(chunk.text)),
-            segments=tuple((p.start, p.end) for p in pieces),
-            vectors=vector,
-            embedder=embedder.model_id if embedder is not None else None,
-        )
-        for chunk, pieces, vector in zip(chunks, spans, vectors, strict=True)
-    ]
 
 
 async def ingest(

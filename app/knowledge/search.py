@@ -14,16 +14,12 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app.answering.corpus import CorpusStatistics, RetrievedPassages
 from app.db.repositories.knowledge import IndexedDocument, KnowledgeRepository
-from app.db.session import Database
+from app.db.session import DatabaseOrSession, reading_from
 from app.domain import AccessScope
 from app.knowledge.embeddings import Embedder, shared_embedder
 from app.knowledge.index import FUSION, SearchIndex
-
-DatabaseOrSession = Database | AsyncSession
 
 
 class RetrievalMode(StrEnum):
@@ -35,10 +31,7 @@ class RetrievalMode(StrEnum):
 
 @asynccontextmanager
 async def _repository(database_or_session: DatabaseOrSession) -> AsyncIterator[KnowledgeRepository]:
-    if isinstance(database_or_session, AsyncSession):
-        yield KnowledgeRepository(database_or_session)
-        return
-    async with database_or_session.reading() as session:
+    async with reading_from(database_or_session) as session:
         yield KnowledgeRepository(session)
 
 

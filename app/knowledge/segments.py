@@ -9,13 +9,19 @@ best segment, and the answerer knows which sentences carried it.
 
 Segments are spans `[start, end)` of the chunk text, so the sentences quoted from them are
 always exact source text.
+
+`index_chunks` computes what the index stores for each chunk: its stems (for keyword
+search), its segments and, when there is a model, one vector per segment.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.answering.text import split_sentences
+from app.knowledge.chunking import TextChunk
+from app.knowledge.embeddings import Embedder, pack
+from app.text.sentences import split_sentences
+from app.text.words import index_terms
 
 MAX_CHARS = 320
 """Sentences are joined into one segment up to about this many characters."""
@@ -66,3 +72,51 @@ def embedding_text(text: str, piece: Segment, *, title: str, heading: str) -> st
     context = " > ".join(parts)
     body = " ".join(text[piece.start : piece.end].split())
     return f"{context}: {body}" if context else body
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    """A chunk with what search needs: its stems, segments and their vectors."""
+
+    ordinal: int
+    heading: str
+    text: str
+    terms: str
+    segments: tuple[tuple[int, int], ...]
+    vectors: bytes | None
+    embedder: str | None
+
+
+def index_chunks(
+    chunks: list[TextChunk], *, titles: list[str], embedder: Embedder | None
+) -> list[IndexedChunk]:
+    """Stems and segments of every chunk (its document's title in `titles`), and one
+    vector per segment when there is a model.
+
+    CPU-bound: run it in a worker thread.
+    """
+    spans = [segment(chunk.text) for chunk in chunks]
+    vectors: list[bytes | None] = [None] * len(chunks)
+    if embedder is not None:
+        texts = [
+            embedding_text(chunk.text, piece, title=title, heading=chunk.heading)
+            for chunk, title, pieces in zip(chunks, titles, spans, strict=True)
+            for piece in pieces
+        ]
+        embedded = embedder.embed(texts)
+        start = 0
+        for number, pieces in enumerate(spans):
+            vectors[number] = pack(embedded[start : start + len(pieces)])
+            start += len(pieces)
+    return [
+        IndexedChunk(
+            ordinal=chunk.ordinal,
+            heading=chunk.heading,
+            text=chunk.text,
+            terms=" ".join(index_terms(chunk.text)),
+            segments=tuple((p.start, p.end) for p in pieces),
+            vectors=vector,
+            embedder=embedder.model_id if embedder is not None else None,
+        )
+        for chunk, pieces, vector in zip(chunks, spans, vectors, strict=True)
+    ]

@@ -6,7 +6,7 @@
     GET  /ui/events?as=USER     Server-Sent Events: one `change` per change USER can see
     POST /ui/actions/NAME       what a person does, as JSON {"as": USER, ...}
 
-Every action goes through the server's simulation API, so the app receives the same
+Every action goes through the simulation (app.sandbox.simulation), so the app receives the same
 Socket Mode envelopes as from Slack: a click is a `block_actions` payload, a modal's
 submit a `view_submission`, a typed `/command` a `slash_commands` payload.
 """
@@ -19,16 +19,14 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from app.sandbox import payloads
+from app.sandbox import interactions
+from app.sandbox.records import Change, User
+from app.sandbox.simulation import OperationTimeout, SimulationError, SlackSimulation
 from app.sandbox.snapshot import default_person, snapshot, typed_text
-from app.sandbox.state import Change, User
-
-if TYPE_CHECKING:
-    from app.sandbox.server import SandboxServer
 
 STATIC = Path(__file__).with_name("static")
 STATIC_NAME = re.compile(r"^[a-z][a-z0-9_-]*\.(js|css|svg|png)$")
@@ -51,12 +49,12 @@ Action = Callable[[User, dict], Awaitable[dict]]
 
 
 class BrowserView:
-    """Routes of the browser view over one running `SandboxServer`."""
+    """Routes of the browser view over one simulated Slack (the `SandboxServer` serving it)."""
 
     def __init__(
-        self, server: SandboxServer, *, message_shortcuts: list[dict[str, str]] | None = None
+        self, slack: SlackSimulation, *, message_shortcuts: list[dict[str, str]] | None = None
     ) -> None:
-        self.server = server
+        self.slack = slack
         self.message_shortcuts = list(message_shortcuts or [])
         self._streams: set[asyncio.Queue[str | None]] = set()
         self._actions: dict[str, Action] = {
@@ -100,7 +98,7 @@ class BrowserView:
 
     async def state(self, request: web.Request) -> web.Response:
         user = self._viewer(request.query.get("as"))
-        ws = self.server.workspace
+        ws = self.slack.workspace
         return web.json_response(
             snapshot(ws, user, message_shortcuts=self.message_shortcuts),
             headers={"Cache-Control": "no-store"},
@@ -118,7 +116,7 @@ class BrowserView:
             if self._concerns(change, user):
                 queue.put_nowait(change.kind)
 
-        unsubscribe = self.server.workspace.subscribe(relay)
+        unsubscribe = self.slack.workspace.subscribe(relay)
         self._streams.add(queue)
         try:
             await response.write(b"retry: 1000\nevent: ready\ndata: {}\n\n")
@@ -147,14 +145,12 @@ class BrowserView:
             return False
         if change.kind.startswith(PERSONAL_KINDS):
             return change.user == user.id
-        conversation = self.server.workspace.conversation(change.channel or "")
+        conversation = self.slack.workspace.conversation(change.channel or "")
         return conversation is None or user.id in conversation.members
 
     # -- what a person does -----------------------------------------------------------------
 
     async def act(self, request: web.Request) -> web.Response:
-        from app.sandbox.server import OperationTimeout, SimulationError
-
         name = request.match_info["name"]
         action = self._actions.get(name)
         if action is None:
@@ -184,26 +180,26 @@ class BrowserView:
         return web.json_response({"ok": True, **result})
 
     async def post(self, user: User, body: dict) -> dict:
-        text = typed_text(self.server.workspace, _required(body, "text"))
-        ts = await self.server.post_message(
+        text = typed_text(self.slack.workspace, _required(body, "text"))
+        ts = await self.slack.post_message(
             user.id, _required(body, "channel"), text, thread_ts=body.get("thread_ts") or None
         )
         return {"ts": ts, "text": text}
 
     async def react(self, user: User, body: dict) -> dict:
-        await self.server.add_reaction(
+        await self.slack.add_reaction(
             user.id, _required(body, "channel"), _required(body, "ts"), _emoji(body)
         )
         return {}
 
     async def unreact(self, user: User, body: dict) -> dict:
-        await self.server.remove_reaction(
+        await self.slack.remove_reaction(
             user.id, _required(body, "channel"), _required(body, "ts"), _emoji(body)
         )
         return {}
 
     async def click(self, user: User, body: dict) -> dict:
-        ack = await self.server.click_button(
+        ack = await self.slack.click_button(
             user.id,
             _required(body, "channel"),
             _required(body, "ts"),
@@ -214,7 +210,7 @@ class BrowserView:
         return {"ack": ack}
 
     async def click_view(self, user: User, body: dict) -> dict:
-        ack = await self.server.click_view_button(
+        ack = await self.slack.click_view_button(
             user.id,
             _required(body, "view_id"),
             _required(body, "action_id"),
@@ -228,13 +224,13 @@ class BrowserView:
         command = _required(body, "command").strip()
         if not command.startswith("/") or len(command) < 2:
             raise ValueError(f"{command} is not a slash command")
-        ack = await self.server.slash_command(
+        ack = await self.slack.slash_command(
             user.id, _required(body, "channel"), command, str(body.get("text") or "")
         )
         return {"ack": ack}
 
     async def shortcut(self, user: User, body: dict) -> dict:
-        ack = await self.server.message_shortcut(
+        ack = await self.slack.message_shortcut(
             user.id,
             _required(body, "channel"),
             _required(body, "ts"),
@@ -244,29 +240,30 @@ class BrowserView:
 
     async def submit(self, user: User, body: dict) -> dict:
         view_id = _required(body, "view_id")
-        values = body.get("values") if isinstance(body.get("values"), dict) else {}
-        view = self.server.workspace.find_view(view_id)
+        given = body.get("values")
+        values = given if isinstance(given, dict) else {}
+        view = self.slack.workspace.find_view(view_id)
         if view is not None:
             blocks = view.spec.get("blocks", [])
-            missing = payloads.missing_inputs(blocks, payloads.state_values(blocks, values))
+            missing = interactions.missing_inputs(blocks, interactions.state_values(blocks, values))
             if missing:
                 errors = {block_id: "Please complete this required field." for block_id in missing}
                 return {"ack": {"response_action": "errors", "errors": errors}}
-        ack = await self.server.submit_view(user.id, view_id, values)
+        ack = await self.slack.submit_view(user.id, view_id, values)
         return {"ack": ack}
 
     async def close_view(self, user: User, body: dict) -> dict:
-        await self.server.close_view(user.id, _required(body, "view_id"))
+        await self.slack.close_view(user.id, _required(body, "view_id"))
         return {}
 
     async def open_home(self, user: User, body: dict) -> dict:
-        await self.server.open_home(user.id)
+        await self.slack.open_home(user.id)
         return {}
 
     # -- lookups ----------------------------------------------------------------------------
 
     def _viewer(self, user_id: Any) -> User:
-        ws = self.server.workspace
+        ws = self.slack.workspace
         if not user_id:
             user = default_person(ws)
             if user is None:

@@ -109,12 +109,18 @@ def _members(spec: Sequence[str], workspace, by_email: dict[str, str], entry: di
 
 class SandboxDirectory:
     """Answers identity and audience questions straight from a sandbox's state, in
-    process: what the CLI uses when there is no Slack connection."""
+    process: what the CLI and eval runs use instead of a Slack connection. Channels are
+    found by id or by name."""
 
     def __init__(self, state: SandboxWorkspace) -> None:
         self.state = state
         self.bot_user_id = state.bot.user_id
         self.team_id = state.team.id
+
+    @classmethod
+    def for_workspace(cls, workspace) -> SandboxDirectory:
+        """The workspace's people and channels, as its own sandbox would seat them."""
+        return cls(SandboxWorkspace.from_seed(seed_for(workspace)))
 
     async def user(self, user_id: str) -> SlackUser | None:
         user = self.state.user(user_id)

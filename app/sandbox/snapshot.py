@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from app.sandbox import payloads
-from app.sandbox.state import Conversation, SandboxWorkspace, User, View
+from app.sandbox.records import Conversation, User, View
+from app.sandbox.slack_json import ephemeral_json, message_json
+from app.sandbox.state import SandboxWorkspace
 
 PERSON_KINDS = ("member", "guest", "external", "bot")
 HANDLE = re.compile(r"(?<![\w<@#&])@([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -104,11 +105,11 @@ def snapshot(
 ) -> dict[str, Any]:
     conversations = visible_conversations(ws, user)
     messages = {
-        c.id: [{**payloads.message_json(ws, m), "channel": c.id} for m in ws.messages.get(c.id, [])]
+        c.id: [{**message_json(ws, m), "channel": c.id} for m in ws.messages.get(c.id, [])]
         for c in conversations
     }
     ephemerals = [
-        {**payloads.ephemeral_json(ws, e), "channel": e.channel, "ephemeral": True}
+        {**ephemeral_json(ws, e), "channel": e.channel, "ephemeral": True}
         for e in ws.ephemerals
         if e.user == user.id
     ]

@@ -1,49 +1,33 @@
 """The sandbox's Slack workspace: people, conversations, messages, ephemerals and views.
 
-Everything the sandbox knows lives in one `SandboxWorkspace`. Every change (a message posted,
-edited or deleted, a reaction, an ephemeral, a view, a Web API call) is announced to the
-callbacks registered with `subscribe`, which is how events reach the app and how a live view
-of the workspace stays current.
-
-Seed format for `SandboxWorkspace.from_seed` (only "users" and "channels" entries' ids are
-required; everything else has defaults)::
-
-    {
-      "team": {"id": "T0ACME", "name": "Acme", "domain": "acme"},
-      "bot": {"user_id": "U0TRELLIS", "bot_id": "B0TRELLIS", "app_id": "A0TRELLIS",
-              "name": "trellis",
-              "events": ["app_mention", "message.im", ...]},   # subscriptions; default: all
-      "users": [{"id": "U01ANA", "name": "ana", "real_name": "Ana Souza",
-                 "email": "ana@acme.example", "title": "Support Lead",
-                 "is_bot": false, "is_admin": false, "deleted": false,
-                 "guest": false | true | "single",   # multi- or single-channel guest
-                 "external": false | true | "T0PARTNER"}],   # Slack Connect user (own team)
-      "channels": [{"id": "C0GENERAL", "name": "general", "members": ["U01ANA", "U0TRELLIS"],
-                    "is_private": false, "is_ext_shared": false}]
-    }
-
-The bot is a member of exactly the channels whose "members" list its user id.
+Everything the sandbox knows lives in one `SandboxWorkspace`, built from a seed
+(app.sandbox.seed). Every change (a message posted, edited or deleted, a reaction, an
+ephemeral, a view, a Web API call) is announced to the callbacks registered with
+`subscribe`, which is how events reach the app and how a live view of the workspace stays
+current.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_EVENTS = frozenset(
-    {
-        "app_mention",
-        "app_home_opened",
-        "message.channels",
-        "message.groups",
-        "message.im",
-        "reaction_added",
-        "reaction_removed",
-    }
+from app.sandbox.records import (
+    ApiCall,
+    BotIdentity,
+    Change,
+    Conversation,
+    Ephemeral,
+    Message,
+    ResponseTarget,
+    Team,
+    Trigger,
+    User,
+    View,
 )
-EXTERNAL_TEAM_ID = "T0EXTERNAL"
+from app.sandbox.seed import read_seed
+
 MAX_VIEW_STACK = 3
 
 
@@ -54,146 +38,6 @@ class SlackError(Exception):
         super().__init__(code)
         self.code = code
         self.extra = extra
-
-
-@dataclass(frozen=True)
-class Team:
-    id: str
-    name: str
-    domain: str
-
-
-@dataclass(frozen=True)
-class BotIdentity:
-    user_id: str
-    bot_id: str
-    app_id: str
-    name: str
-    events: frozenset[str] = DEFAULT_EVENTS
-
-
-@dataclass
-class User:
-    id: str
-    name: str
-    real_name: str
-    email: str | None
-    team_id: str
-    is_bot: bool = False
-    is_admin: bool = False
-    deleted: bool = False
-    is_restricted: bool = False
-    is_ultra_restricted: bool = False
-    bot_id: str | None = None
-    title: str = ""
-
-
-@dataclass
-class Conversation:
-    id: str
-    name: str
-    members: list[str]
-    is_private: bool = False
-    is_ext_shared: bool = False
-    is_im: bool = False
-    im_user: str | None = None
-    created: int = 0
-
-    @property
-    def channel_type(self) -> str:
-        if self.is_im:
-            return "im"
-        return "group" if self.is_private else "channel"
-
-
-@dataclass
-class Message:
-    channel: str
-    ts: str
-    text: str
-    user: str
-    team: str
-    bot_id: str | None = None
-    app_id: str | None = None
-    blocks: list[dict] | None = None
-    thread_ts: str | None = None
-    reply_ts: list[str] = field(default_factory=list)
-    reactions: dict[str, list[str]] = field(default_factory=dict)
-    client_msg_id: str | None = None
-    edited_ts: str | None = None
-    metadata: dict | None = None
-
-    @property
-    def is_reply(self) -> bool:
-        return self.thread_ts is not None and self.thread_ts != self.ts
-
-
-@dataclass
-class Ephemeral:
-    channel: str
-    user: str
-    ts: str
-    text: str
-    blocks: list[dict] | None = None
-    thread_ts: str | None = None
-    bot_id: str | None = None
-
-
-@dataclass
-class View:
-    id: str
-    user: str
-    spec: dict
-    hash: str
-    root_view_id: str
-    previous_view_id: str | None = None
-    state_values: dict = field(default_factory=dict)
-
-    @property
-    def type(self) -> str:
-        return self.spec.get("type", "modal")
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    method: str
-    params: dict
-    response: dict
-    status: int
-    time: float
-
-
-@dataclass(frozen=True)
-class Change:
-    """One thing that happened; `kind` is a message/ephemeral/view/reaction/call verb."""
-
-    kind: str
-    channel: str | None = None
-    user: str | None = None
-    message: Message | None = None
-    ephemeral: Ephemeral | None = None
-    view: View | None = None
-    reaction: str | None = None
-    call: ApiCall | None = None
-
-
-@dataclass
-class Trigger:
-    user: str
-    expires_at: float
-    view_id: str | None = None
-    exchanged: bool = False
-
-
-@dataclass
-class ResponseTarget:
-    """Where a response_url posts: the original message (if any) and who clicked."""
-
-    user: str
-    channel: str
-    message_ts: str | None = None
-    ephemeral: bool = False
-    uses: int = 0
 
 
 class SandboxWorkspace:
@@ -230,44 +74,11 @@ class SandboxWorkspace:
 
     @classmethod
     def from_seed(cls, seed: dict, **options: Any) -> SandboxWorkspace:
-        team_seed = seed.get("team", {})
-        team = Team(
-            id=team_seed.get("id", "T0SANDBOX"),
-            name=team_seed.get("name", "Sandbox"),
-            domain=team_seed.get("domain", "sandbox"),
+        """A workspace as `seed` describes it (format: app.sandbox.seed)."""
+        read = read_seed(seed)
+        return cls(
+            team=read.team, bot=read.bot, users=read.users, channels=read.channels, **options
         )
-        bot_seed = seed.get("bot", {})
-        events = bot_seed.get("events")
-        bot = BotIdentity(
-            user_id=bot_seed.get("user_id", "U0TRELLIS"),
-            bot_id=bot_seed.get("bot_id", "B0TRELLIS"),
-            app_id=bot_seed.get("app_id", "A0TRELLIS"),
-            name=bot_seed.get("name", "trellis"),
-            events=frozenset(events) if events is not None else DEFAULT_EVENTS,
-        )
-        users = [_user_from_seed(entry, team.id) for entry in seed.get("users", [])]
-        users.append(
-            User(
-                id=bot.user_id,
-                name=bot.name,
-                real_name=bot_seed.get("real_name", bot.name.title()),
-                email=None,
-                team_id=team.id,
-                is_bot=True,
-                bot_id=bot.bot_id,
-            )
-        )
-        channels = [
-            Conversation(
-                id=entry["id"],
-                name=entry.get("name", entry["id"].lower()),
-                members=list(entry.get("members", [])),
-                is_private=bool(entry.get("is_private", False)),
-                is_ext_shared=bool(entry.get("is_ext_shared", False)),
-            )
-            for entry in seed.get("channels", [])
-        ]
-        return cls(team=team, bot=bot, users=users, channels=channels, **options)
 
     # -- change notification ------------------------------------------------------------------
 
@@ -568,25 +379,3 @@ class SandboxWorkspace:
     def record_call(self, call: ApiCall) -> None:
         self.calls.append(call)
         self.notify(Change("api_call", call=call))
-
-
-def _user_from_seed(entry: dict, team_id: str) -> User:
-    external = entry.get("external", False)
-    guest = entry.get("guest", False)
-    name = entry.get("name", entry["id"].lower())
-    return User(
-        id=entry["id"],
-        name=name,
-        real_name=entry.get("real_name", name),
-        email=entry.get("email"),
-        team_id=(external if isinstance(external, str) else EXTERNAL_TEAM_ID)
-        if external
-        else team_id,
-        is_bot=bool(entry.get("is_bot", False)),
-        is_admin=bool(entry.get("is_admin", False)),
-        deleted=bool(entry.get("deleted", False)),
-        is_restricted=bool(guest),
-        is_ultra_restricted=guest == "single",
-        bot_id=entry.get("bot_id"),
-        title=entry.get("title") or "",
-    )

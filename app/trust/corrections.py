@@ -27,13 +27,13 @@ from typing import Any
 
 import yaml
 
-from app.answering.text import question_terms
 from app.config.workspace import EvalFile
 from app.db.models.feedback import CuratedAnswer
 from app.db.repositories.feedback import CuratedAnswerRepository
-from app.db.session import Database
+from app.db.session import DatabaseOrSession, reading_from
 from app.domain import AccessScope, Citation
 from app.knowledge.search import get_documents
+from app.text.words import question_terms
 
 MATCH_THRESHOLD = 0.75
 CURATED_CONFIDENCE = 0.95
@@ -80,13 +80,13 @@ def similarity(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 async def curated_answer_for(
-    database: Database, *, question: str, scope: AccessScope
+    database_or_session: DatabaseOrSession, *, question: str, scope: AccessScope
 ) -> Curated | None:
     """The curated answer for `question` whose every source `scope` may see, if any."""
     wanted = terms_of(question)
     if not wanted or not scope.viewers:
         return None
-    async with database.session() as session:
+    async with reading_from(database_or_session) as session:
         candidates = await CuratedAnswerRepository(session).active()
         ranked = sorted(
             ((similarity(wanted, frozenset(c.terms.split())), c) for c in candidates),

@@ -2,9 +2,11 @@
 
 Each case (evals/*.yml: id, question, asker, channel, expect_status, expect_sources) is
 asked as its asker would ask it, through `answer_question`, in a scratch SQLite database
-holding a fresh index of the workspace's knowledge. Production tables, audit trail and
-metrics are never touched; the only trace in production is one `eval.run` audit record
-(see `record_run`), which measurement leaves out.
+holding a fresh index of the workspace's knowledge. Who the askers are and who is in each
+channel comes from the directory the caller passes in (the CLI and the runtime pass the
+sandbox's, built from the workspace's people and sandbox.yml), never from the live Slack.
+Production tables, audit trail and metrics are never touched; the only trace in
+production is one `eval.run` audit record (see `record_run`), which measurement leaves out.
 
 For each case: the status must match; every expected source must be cited (and nothing
 cited when none is expected); and nothing may leak: no cited document, and no sentence
@@ -32,9 +34,8 @@ from typing import Any
 
 from app.answering.base import Answerer
 from app.answering.pricing import cost_of, usage_from
-from app.cli.operations import open_database
 from app.config.settings import Settings
-from app.config.workspace import EvalCase, EvalsConfig, Workspace, load_workspace
+from app.config.workspace import EvalCase, EvalsConfig, Workspace
 from app.db.migrate import upgrade
 from app.db.repositories.measurements import MeasurementRepository, chunk_texts, copy_tables
 from app.db.session import Database
@@ -43,10 +44,8 @@ from app.identity import access
 from app.knowledge.ingest import ingest
 from app.knowledge.search import get_documents
 from app.pipeline import Outcome, Question, answer_question
-from app.sandbox.company import SandboxDirectory, seed_for
-from app.sandbox.state import SandboxWorkspace
-from app.services import Services, build_answerer, build_services
-from app.slack_api import SlackChannel
+from app.services import Services, build_services
+from app.slack_api import SlackChannel, SlackDirectory
 from app.trust.audit import AuditLog
 
 CARRIED_TABLES = ("curated_answers",)
@@ -147,12 +146,14 @@ async def run_evals(
     settings: Settings,
     workspace: Workspace,
     *,
+    directory: SlackDirectory,
     answerer: Answerer | None = None,
     cases: Sequence[EvalCase] | None = None,
     production: Database | None = None,
 ) -> EvalReport:
     """Run `cases` (default: the workspace's own) against `workspace` in a scratch database.
 
+    `directory` answers for the workspace's people and channels, channels by name too.
     With `production`, what owners curated there (accepted corrections) is carried into
     the scratch database, so the eval cases written for corrections test them.
     """
@@ -165,7 +166,6 @@ async def run_evals(
                          retrieval=workspace.config.retrieval)
             if production is not None:
                 await copy_tables(production, database, CARRIED_TABLES)
-            directory = SandboxDirectory(SandboxWorkspace.from_seed(seed_for(workspace)))
             services = build_services(
                 settings, workspace, database, slack=directory, answerer=answerer
             )
@@ -198,7 +198,7 @@ async def record_run(audit: AuditLog, report: EvalReport, *, purpose: str) -> No
     )
 
 
-async def _run_case(services: Services, directory: SandboxDirectory, case: EvalCase) -> CaseResult:
+async def _run_case(services: Services, directory: SlackDirectory, case: EvalCase) -> CaseResult:
     person = services.workspace.directory.by_email(case.asker)
     base = {
         "case_id": case.id,
@@ -311,14 +311,3 @@ def _score(results: Sequence[CaseResult], cases: Sequence[EvalCase], cost: float
         cases_hash=cases_hash(cases),
         cost_usd=round(cost, 6),
     )
-
-
-async def evaluate(settings: Settings) -> EvalReport:
-    """`trellis eval`: the workspace's golden set against its own configuration."""
-    workspace = load_workspace(settings.workspace_path())
-    async with open_database(settings) as database:
-        report = await run_evals(
-            settings, workspace, answerer=build_answerer(settings, workspace), production=database
-        )
-        await record_run(AuditLog(database), report, purpose="cli")
-    return report

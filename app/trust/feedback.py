@@ -34,7 +34,6 @@ from app.domain import Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
 from app.knowledge.search import get_documents
 from app.services import Services
-from app.trust.corrections import curated_answer_for  # noqa: F401  (the pipeline's entry point)
 
 OPEN, ACCEPTED, DISMISSED, SOURCE_UPDATE, WITHDRAWN = (
     "open",

@@ -1,7 +1,7 @@
 """What App Home shows: for everyone, what Trellis can do and see for them and what waits on
 them; for admins (trellis.yml `admins`), how Trellis is doing this week.
 
-This module gathers the facts; `handlers/home.py` lays them out in Block Kit. The same
+This module gathers the facts; `handlers/views/home.py` lays them out in Block Kit. The same
 `Dashboard` feeds the owners' weekly digest (app/trust/digest.py).
 """
 

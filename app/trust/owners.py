@@ -13,47 +13,37 @@ Bursts. Questions nobody could answer and conflicts are queued in the database a
 per route (the owners they go to): at once when that route heard nothing within its
 window (`WINDOWS`), otherwise together in one message by `flush_notices`, which the
 scheduler runs every minute. A burst of fifty unanswered questions is two messages.
+
+This module decides who hears what and where; the notifier (`services.notifier`) posts
+each notice, laid out by `handlers/views/owners.py`.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import structlog
 
 from app.answering.base import NOTE_CONFLICT, note_value
+from app.approvals.drafts import ActionView, DraftView
 from app.db.models.feedback import OwnerNotice
 from app.db.repositories.feedback import OwnerNoticeRepository
 from app.domain import AccessScope, AnswerStatus, Person
 from app.knowledge.search import get_documents
+from app.notifications import DeadLetter, Delivery, DocumentsDisagree, UnansweredQuestions
 from app.services import Services
+
+if TYPE_CHECKING:
+    from app.notifications import OwnersNotice
 
 log = structlog.get_logger(__name__)
 
 MAX_DIRECT = 5
 NO_ANSWER, CONFLICT = "no_answer", "conflict"
 WINDOWS = {NO_ANSWER: timedelta(minutes=15), CONFLICT: timedelta(hours=24)}
-BATCH_LINES = 10
-
-
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}
-
-
-@dataclass(frozen=True)
-class Delivery:
-    channel: str
-    """A channel id, or a person's Slack user id for a direct message."""
-    mentions: tuple[str, ...] = ()
-    full: bool = True
-    direct: bool = False
 
 
 # --- Routing ---------------------------------------------------------------------------
@@ -128,38 +118,21 @@ async def plan(
 
 
 async def deliver(
-    services: Services,
-    *,
-    owners: Sequence[str],
-    doc_ids: Sequence[str] = (),
-    text: str,
-    blocks: list[dict],
-    pointer: str,
+    services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = (), notice: OwnersNotice
 ) -> list[dict]:
-    """Post a notice where `plan` says; returns [{"channel", "ts"}] of what was posted.
-
-    `pointer` is what a channel that may not see the documents is shown instead."""
+    """Post a notice where `plan` says; returns [{"channel", "ts", "full"}] of what was
+    posted (a channel that may not see the documents is shown only a pointer)."""
     posted: list[dict] = []
     for delivery in await plan(services, owners=owners, doc_ids=doc_ids):
         try:
-            channel = (
-                await services.slack.open_dm(delivery.channel)
-                if delivery.direct
-                else delivery.channel
-            )
-            if delivery.full:
-                mention = " ".join(f"<@{m}>" for m in delivery.mentions)
-                shown = [section(mention)] + blocks if mention else blocks
-                ts = await services.slack.post(channel=channel, text=text, blocks=shown)
-            else:
-                ts = await services.slack.post(
-                    channel=channel, text=escape(pointer), blocks=[section(escape(pointer))]
-                )
-            posted.append({"channel": channel, "ts": ts, "full": delivery.full})
+            where = await services.notifier.tell_owners(delivery, notice)
         except Exception:  # one unreachable owner must not keep the others from hearing
             log.warning("owner_notice_failed", channel=delivery.channel, exc_info=True)
+            continue
+        if where is not None:
+            posted.append({"channel": where[0], "ts": where[1], "full": delivery.full})
     if not posted:
-        log.warning("owner_notice_undelivered", owners=list(owners), text=text[:200])
+        log.warning("owner_notice_undelivered", owners=list(owners), notice=type(notice).__name__)
     return posted
 
 
@@ -254,11 +227,10 @@ async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
         notices = await repository.claim(route, claim_id=claim, now=now)
     if not notices:
         return 0
-    owners = sorted({o for n in notices for o in n.payload.get("owners", ())})
+    owners = tuple(sorted({o for n in notices for o in n.payload.get("owners", ())}))
     doc_ids = sorted({d for n in notices for d in n.payload.get("doc_ids", ())})
-    text, blocks, pointer = _render_batch(kind, notices, owners)
     posted = await deliver(
-        services, owners=owners, doc_ids=doc_ids, text=text, blocks=blocks, pointer=pointer
+        services, owners=owners, doc_ids=doc_ids, notice=_batch(kind, notices, owners)
     )
     if not posted:
         async with services.database.session() as session:
@@ -271,48 +243,18 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _render_batch(
-    kind: str, notices: Sequence[OwnerNotice], owners: Sequence[str]
-) -> tuple[str, list[dict], str]:
-    questions = list(dict.fromkeys(n.payload.get("question", "") for n in notices))
-    lines = [f"• {escape(q[:300])}" for q in questions[:BATCH_LINES]]
-    if len(questions) > BATCH_LINES:
-        lines.append(f"…and {len(questions) - BATCH_LINES} more.")
-    who = escape(", ".join(owners) or "the Trellis owners")
+def _batch(
+    kind: str, notices: Sequence[OwnerNotice], owners: tuple[str, ...]
+) -> UnansweredQuestions | DocumentsDisagree:
+    questions = tuple(dict.fromkeys(n.payload.get("question", "") for n in notices))
     if kind == CONFLICT:
         documents = notices[-1].payload.get("documents", [])
-        names = " and ".join(f"*{escape(d['title'])}* (`{escape(d['id'])}`)" for d in documents)
-        head = (
-            f":twisted_rightwards_arrows: *Documents disagree.* {names} are both current but "
-            f"give different answers to:"
+        return DocumentsDisagree(
+            documents=tuple((d["id"], d["title"]) for d in documents),
+            questions=questions,
+            owners=owners,
         )
-        tail = (
-            "Trellis shows both and says they conflict until one is corrected, marked "
-            "`status: deprecated`, or `supersedes` the other."
-        )
-        text = "Two current documents disagree; please reconcile them."
-        pointer = (
-            f"Two current documents owned by {', '.join(owners)} disagree. Their owners "
-            "could not be reached here; please ask them to reconcile the documents."
-        )
-    else:
-        count = len(questions)
-        head = (
-            f":grey_question: *{count} question{'s' if count != 1 else ''} Trellis could not "
-            f"answer* from the documents owned by {who}:"
-        )
-        tail = (
-            "If the answer belongs in your documents, add it; the next question will find it. "
-            "These are from the last few minutes; more will come in one message, not one each."
-        )
-        text = f"{count} question{'s' if count != 1 else ''} Trellis could not answer."
-        pointer = text
-    blocks = [
-        section(head),
-        section("\n".join(lines) or "•"),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": tail}]},
-    ]
-    return text, blocks, pointer
+    return UnansweredQuestions(questions=questions, owners=owners)
 
 
 # --- Dead letters ----------------------------------------------------------------------
@@ -326,43 +268,31 @@ async def notify_dead_letter(
     owners: Sequence[str] = (),
     requester_email: str | None = None,
     reference: str | None = None,
-    actions: Sequence[dict] = (),
+    retry_draft: str | None = None,
 ) -> list[dict]:
     """An approved action failed for good: tell the owners (channel or the given owners).
 
-    `actions` are Block Kit buttons to add (e.g. Retry). Returns [{"channel", "ts"}] of the
-    notices, so the caller can update them later."""
+    `retry_draft`: the draft whose failed actions they may retry from the notice. Returns
+    [{"channel", "ts"}] of the notices, so the caller can update them later."""
     requester = services.workspace.directory.by_email(requester_email)
-    lines = [
-        ":rotating_light: *An approved action failed and was not carried out.*",
-        escape(summary[:1500]),
-        f"*Error:* {escape(error[:800])}",
-    ]
-    if requester:
-        lines.append(f"*Requested by:* {escape(requester.name)}")
-    if reference:
-        lines.append(f"*Reference:* `{escape(reference[:100])}`")
-    blocks = [
-        section("\n".join(lines)),
-        {
-            "type": "context",
-            "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": "Nothing more will be tried automatically. Fix the cause, then retry, or tell "
-                    "the requester what happens instead.",
-                }
-            ],
-        },
-    ]
-    if actions:
-        blocks.append(
-            {"type": "actions", "block_id": "trellis_dead_letter", "elements": list(actions)}
-        )
-    return await deliver(
+    notice = DeadLetter(
+        summary=summary,
+        error=error,
+        requester=requester.name if requester else None,
+        reference=reference,
+        retry_draft=retry_draft,
+    )
+    return await deliver(services, owners=owners, notice=notice)
+
+
+async def action_dead(services: Services, draft: DraftView, action: ActionView) -> list[dict]:
+    """One of `draft`'s approved actions failed for good: the owners hear it, with a Retry."""
+    return await notify_dead_letter(
         services,
-        owners=owners,
-        text=escape(f"An approved action failed: {summary[:200]}"),
-        blocks=blocks,
-        pointer=f"An approved action failed: {summary[:200]}",
+        summary=f"{draft.title} from {draft.requester_name}: "
+        f"{action.description} (after {action.attempts} attempts)",
+        error=action.last_error or "unknown error",
+        requester_email=draft.requester_email,
+        reference=action.idempotency_key,
+        retry_draft=draft.id,
     )

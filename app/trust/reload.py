@@ -17,10 +17,12 @@ from collections.abc import Callable
 import structlog
 
 from app.answering.base import Answerer
+from app.config.snapshots import signature
 from app.config.workspace import Workspace
-from app.identity.resolver import IdentityResolver
-from app.services import Services, admins_hint, build_answerer
-from app.trust.versions import Gate, Verdict, refusal_text, signature
+from app.notifications import Delivery, VersionChanged
+from app.services import Services, build_answerer, build_identity
+from app.trust import owners
+from app.trust.versions import Gate, Verdict
 
 log = structlog.get_logger(__name__)
 
@@ -31,20 +33,24 @@ SETTLE_SECONDS = 0.3
 def gate_for(
     services: Services, *, answerer_for: Callable[[Workspace], Answerer] | None = None
 ) -> Gate:
+    if services.eval_directory is None:
+        raise ValueError("reloading needs services built with an eval_directory")
     return Gate(
         settings=services.settings,
         database=services.database,
         audit=services.audit,
         answerer_for=answerer_for or (lambda ws: build_answerer(services.settings, ws)),
+        directory_for=services.eval_directory,
         clock=services.clock,
     )
 
 
 def go_live(services: Services, workspace: Workspace, answerer: Answerer) -> None:
-    identity = IdentityResolver(
-        workspace.directory, services.slack, admins_hint=admins_hint(workspace)
+    services.live.switch(
+        workspace=workspace,
+        identity=build_identity(workspace, services.slack),
+        answerer=answerer,
     )
-    services.workspace, services.identity, services.answerer = workspace, identity, answerer
 
 
 async def reload(
@@ -73,11 +79,7 @@ async def reload(
                     "reason": verdict.reason,
                 },
             )
-            await tell_owners(
-                services,
-                f":white_check_mark: Trellis now answers with version "
-                f"`{candidate.version}` ({verdict.reason}).",
-            )
+            await tell_owners(services, VersionChanged(verdict, previous=live.version))
     elif verdict.outcome in ("refused", "broken") and not verdict.repeated:
         log.warning("version_refused", version=verdict.version, reason=verdict.reason)
         await services.audit.record(
@@ -93,28 +95,20 @@ async def reload(
                 else [],
             },
         )
-        await tell_owners(services, refusal_text(verdict, live_version=live.version))
+        await tell_owners(services, VersionChanged(verdict, previous=live.version))
     return verdict
 
 
-async def tell_owners(services: Services, text: str) -> None:
-    channel = services.workspace.config.owners_channel
-    post = getattr(services.slack, "post", None)
-    if not channel or post is None:
-        log.info("owners_not_told", text=text)
-        return
+async def tell_owners(services: Services, news: VersionChanged) -> None:
+    """Post `news` to the owners channel; a failure is logged, never raised."""
     try:
-        await post(
-            channel=channel,
-            text=text,
-            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": _escape(text)[:2900]}}],
-        )
+        channel = await owners.owners_channel(services)
+        if channel is None:
+            log.info("owners_not_told", version=news.verdict.version, outcome=news.verdict.outcome)
+            return
+        await services.notifier.tell_owners(Delivery(channel), news)
     except Exception:
-        log.exception("owners_notice_failed", channel=channel)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        log.exception("owners_notice_failed", version=news.verdict.version)
 
 
 async def watch(

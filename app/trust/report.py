@@ -19,8 +19,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from app.answering.pricing import Cost, cost_of, usage_from
-from app.cli.operations import open_database
 from app.config.settings import Settings
+from app.db.migrate import open_database
 from app.db.repositories.measurements import MeasurementRepository
 from app.db.session import Database
 from app.domain import Usage
@@ -288,5 +288,5 @@ def _duration(seconds: float) -> str:
 async def report_for(settings: Settings, *, since: timedelta | None) -> Report:
     """`trellis report`: the period up to now, from the configured database."""
     now = datetime.now(UTC)
-    async with open_database(settings) as database:
+    async with open_database(settings.database_url) as database:
         return await build_report(database, since=now - since if since else None, now=now)

@@ -18,10 +18,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from app.answering.pricing import Cost, cost_of, usage_from
-from app.cli.operations import open_database
 from app.config.directory import Directory
 from app.config.settings import Settings
 from app.config.workspace import load_workspace
+from app.db.migrate import open_database
 from app.db.models.records import AuditRecord
 from app.db.repositories.stories import StoryRepository
 from app.db.session import Database
@@ -272,5 +272,5 @@ async def for_viewer(
 async def for_operator(settings: Settings, record_id: str) -> Story | None:
     """`trellis audit show`: the whole story, nothing withheld."""
     directory = load_workspace(settings.workspace_path()).directory
-    async with open_database(settings) as database:
+    async with open_database(settings.database_url) as database:
         return await tell(database, record_id, directory=directory)

@@ -18,12 +18,13 @@ The live version's scores are measured on the candidate's eval cases, so adding 
 case to evals/ does not look like a regression. A version already refused is not
 evaluated again unless forced; one already marked live (by another process or by
 `rollback`) is switched to without evaluating.
+
+A version's files are read, hashed and written back by `app/config/snapshots.py`; the
+command-line side (`trellis reload`, `versions`, `rollback`) is `app/cli/versions.py`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -35,22 +36,14 @@ from typing import Literal
 import structlog
 
 from app.answering.base import Answerer
-from app.cli.operations import open_database
 from app.config.settings import Settings
-from app.config.workspace import (
-    DIRECTORY_FILES,
-    PROMPT_SUFFIXES,
-    RULES_FILE,
-    TRELLIS_FILE,
-    Workspace,
-    load_workspace,
-)
+from app.config.snapshots import files_version, materialize, restore, snapshot
+from app.config.workspace import Workspace, load_workspace
 from app.db.models.versions import ConfigVersion
 from app.db.repositories.versions import LIVE, REFUSED, VersionRepository
 from app.db.session import Database
 from app.errors import TrellisError, WorkspaceError
-from app.services import build_answerer
-from app.slack_api import SlackGateway, retrying_client
+from app.slack_api import SlackDirectory
 from app.trust.audit import AuditLog
 from app.trust.evals import EvalReport, EvalScores, cases_hash, record_run, run_evals
 
@@ -59,73 +52,6 @@ log = structlog.get_logger(__name__)
 Outcome = Literal["unchanged", "broken", "live", "refused"]
 Evaluate = Callable[..., Awaitable[EvalReport]]
 GATED_SCORES = ("status_accuracy", "source_recall")
-
-
-# --- Files ------------------------------------------------------------------------------
-
-
-def versioned_paths(root: Path) -> list[Path]:
-    """The files a version is made of, as `workspace_version` hashes them."""
-    paths = [root / TRELLIS_FILE, root / RULES_FILE, *(root / name for name in DIRECTORY_FILES)]
-    for folder, suffixes in (("prompts", PROMPT_SUFFIXES), ("evals", (".yml",))):
-        if (root / folder).is_dir():
-            paths += [
-                p
-                for p in (root / folder).iterdir()
-                if p.is_file() and not p.name.startswith(".") and p.suffix in suffixes
-            ]
-    return sorted((p for p in paths if p.is_file()), key=lambda p: p.relative_to(root).as_posix())
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """{relative path: text} of every versioned file."""
-    files = {}
-    for path in versioned_paths(root):
-        name = path.relative_to(root).as_posix()
-        try:
-            files[name] = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise WorkspaceError(name, f"is not UTF-8 text ({exc.reason})") from exc
-    return files
-
-
-def files_version(files: dict[str, str]) -> str:
-    """The version of a snapshot: the same hash `workspace_version` gives the folder."""
-    digest = hashlib.sha256()
-    for name in sorted(files):
-        content = files[name].encode("utf-8").replace(b"\r\n", b"\n")
-        digest.update(name.encode() + b"\0")
-        digest.update(hashlib.sha256(content).digest())
-    return digest.hexdigest()[:12]
-
-
-def signature(root: Path) -> tuple:
-    """Cheap change detection for the watcher: names, sizes and modification times."""
-    marks = []
-    for path in versioned_paths(root):
-        stat = path.stat()
-        marks.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))
-    return tuple(marks)
-
-
-def restore(root: Path, files: dict[str, str]) -> None:
-    """Write a snapshot back into the folder; versioned files it does not have are removed."""
-    for path in versioned_paths(root):
-        if path.relative_to(root).as_posix() not in files:
-            path.unlink()
-    for name, text in files.items():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(text.encode("utf-8"))
-
-
-def materialize(files: dict[str, str], *, like: Path, into: Path) -> Workspace:
-    """Load a snapshot as a Workspace that answers from the knowledge of the folder `like`."""
-    restore(into, files)
-    (into / "knowledge").mkdir(exist_ok=True)
-    loaded = load_workspace(into)
-    real = like.resolve()
-    return dataclasses.replace(loaded, root=real, knowledge_dir=real / "knowledge")
 
 
 # --- The gate ---------------------------------------------------------------------------
@@ -150,6 +76,8 @@ class Gate:
     database: Database
     audit: AuditLog
     answerer_for: Callable[[Workspace], Answerer]
+    directory_for: Callable[[Workspace], SlackDirectory]
+    """Who a version's eval cases are asked as (see `run_evals`)."""
     evaluate: Evaluate = run_evals
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -179,6 +107,7 @@ class Gate:
         report = await self.evaluate(
             self.settings,
             candidate,
+            directory=self.directory_for(candidate),
             answerer=self.answerer_for(candidate),
             production=self.database,
         )
@@ -209,6 +138,7 @@ class Gate:
             report = await self.evaluate(
                 self.settings,
                 workspace,
+                directory=self.directory_for(workspace),
                 answerer=self.answerer_for(workspace),
                 cases=report_cases,
                 production=self.database,
@@ -346,79 +276,3 @@ def _scores_text(scores: EvalScores) -> str:
         f"{scores.source_precision:.0%}, source recall {scores.source_recall:.0%} "
         f"on {scores.cases} cases"
     )
-
-
-# --- From the command line --------------------------------------------------------------
-
-
-def _gate(settings: Settings, database: Database) -> Gate:
-    return Gate(
-        settings=settings,
-        database=database,
-        audit=AuditLog(database),
-        answerer_for=lambda ws: build_answerer(settings, ws),
-    )
-
-
-async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict:
-    """`trellis reload`: gate the folder; a running Trellis follows what is recorded here."""
-    root = settings.workspace_path()
-    async with open_database(settings) as database:
-        gate = _gate(settings, database)
-        live = await gate.live_version()
-        verdict, _ = await gate.consider(root, live_version=live, force=force)
-        if verdict.repeated or verdict.outcome == "unchanged":
-            return verdict
-        kind = "version.live" if verdict.outcome == "live" else "version.refused"
-        await gate.audit.record(
-            kind=kind,
-            subject_id=verdict.version,
-            payload={
-                "version": verdict.version,
-                "previous": live,
-                "reason": verdict.reason,
-                "broken": verdict.outcome == "broken",
-                "by": "cli",
-                "scores": verdict.report.scores.as_dict() if verdict.report else None,
-            },
-        )
-        if verdict.outcome != "live":
-            await _tell_owners_from_cli(settings, root, verdict, live)
-    return verdict
-
-
-async def _tell_owners_from_cli(
-    settings: Settings, root: Path, verdict: Verdict, live: str | None
-) -> None:
-    if not settings.slack_enabled:
-        return
-    try:
-        channel = load_workspace(root).config.owners_channel
-    except WorkspaceError:
-        channel = None
-    if not channel:
-        return
-    client = retrying_client(
-        settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
-    )
-    text = refusal_text(verdict, live_version=live or "the last good one")
-    try:
-        await SlackGateway(client).post(channel=channel, text=text)
-    except Exception:
-        log.exception("owners_notice_failed", channel=channel)
-
-
-async def list_versions(settings: Settings) -> tuple[list[ConfigVersion], str | None]:
-    """Every version seen, newest first, and the version of the folder as it is now."""
-    async with open_database(settings) as database:
-        rows = await _gate(settings, database).versions()
-    try:
-        current = files_version(snapshot(settings.workspace_path()))
-    except WorkspaceError:
-        current = None
-    return rows, current
-
-
-async def rollback_from_cli(settings: Settings, version: str) -> ConfigVersion:
-    async with open_database(settings) as database:
-        return await _gate(settings, database).rollback(settings.workspace_path(), version)

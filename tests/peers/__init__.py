@@ -183,7 +183,7 @@ def free_port() -> int:
 
 
 def approved_action(connector: str, params: dict[str, Any], **changes: Any) -> ApprovedAction:
-    """An approved discount-request action, as app/approvals/service.py would hand it over."""
+    """An approved discount-request action, as app/approvals/execution.py would hand it over."""
     fields: dict[str, Any] = {
         "action_id": "act-1",
         "draft_id": "drf-1",

@@ -38,17 +38,14 @@ from typing import Any
 import anthropic
 from anthropic.types import Message
 
-from app.answering.base import MalformedResponse, describe_source, drop_superseded, no_answer
+from app.answering.base import describe_source, drop_superseded, no_answer
 from app.answering.citations import normalize_quote, verify_citations
 from app.answering.prompts import ANSWER_PROTOCOL, NO_ANSWER, answer_system_prompt
-from app.answering.text import (
-    Sentence,
-    TermWeights,
-    content_terms,
-    question_terms,
-    split_sentences,
-)
+from app.answering.weights import TermWeights
 from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn, Usage
+from app.errors import MalformedResponse
+from app.text.sentences import Sentence, split_sentences
+from app.text.words import content_terms, question_terms
 
 CACHE_CONTROL = {"type": "ephemeral"}
 

@@ -30,7 +30,6 @@ How the Messages API reports errors (status, `error.type`, `error.details.error_
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
 import random
@@ -40,9 +39,10 @@ from dataclasses import dataclass, replace
 
 import anthropic
 
-from app.answering.base import Answerer, MalformedResponse
+from app.answering.base import Answerer
+from app.delivery.retry import backoff, retry_after_seconds
 from app.domain import ModelAnswer, Passage, Turn
-from app.errors import ModelUnavailable
+from app.errors import MalformedResponse, ModelUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -117,29 +117,6 @@ def classify(error: BaseException, *, backend: str = "") -> Failure:
     ):
         return Failure(backend, "malformed", False, detail=detail)
     return Failure(backend, "unexpected", False, detail=detail)
-
-
-def retry_after_seconds(headers: object) -> float | None:
-    """Seconds the server asks to wait: `retry-after-ms`, `retry-after` seconds or date."""
-    get = getattr(headers, "get", None)
-    if get is None:
-        return None
-    millis = get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed is None:
-            return None
-        return max(email.utils.mktime_tz(parsed) - time.time(), 0.0)
 
 
 class ResilientAnswerer:
@@ -245,10 +222,15 @@ class ResilientAnswerer:
         return None
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential backoff with jitter, never shorter than the server's retry-after."""
-        backoff = min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s)
-        jittered = backoff * (0.5 + 0.5 * self.jitter())
-        return max(jittered, retry_after or 0.0)
+        """Exponential backoff, jittered down to half, never shorter than the retry-after."""
+        return backoff(
+            attempt,
+            base=self.base_delay_s,
+            cap=self.max_delay_s,
+            jitter=(0.5, 1.0),
+            draw=self.jitter,
+            retry_after=retry_after,
+        )
 
     @staticmethod
     def _note(failure: Failure, backend: Answerer) -> str:

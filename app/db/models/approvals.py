@@ -1,6 +1,6 @@
 """Tables for drafts awaiting a decision, the outbox of approved actions, and job leases.
 
-A draft's `state` and `version` change only by compare-and-set (see app/approvals/service.py);
+A draft's `state` and `version` change only by compare-and-set (see app/approvals/store.py);
 an outbox row is claimed with a lease so that a crashed worker's row is taken over.
 """
 

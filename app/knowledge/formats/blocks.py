@@ -42,7 +42,7 @@ def render_row(header: Sequence[str] | None, cells: Sequence[str]) -> str:
     ";") followed by at least two values; otherwise it is labelled like the others
     ("Tier: Gold; Response: 1 hour."). Either way the sentence has the shape the
     answerer's splitter keeps whole as one row (`_RENDERED_ROW` in
-    `app.answering.text`), so a row is never cut at a full stop inside a value nor
+    `app.text.sentences`), so a row is never cut at a full stop inside a value nor
     merged with the next row. Without a header (or with more cells than header names)
     the non-empty cells are joined with "; ".
 

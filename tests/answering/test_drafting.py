@@ -10,14 +10,8 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
-from app.answering.backends.drafter import (
-    NO_POLICY,
-    NOT_ON_FILE,
-    RequestField,
-    Section,
-    SectionKind,
-    parse_sections,
-)
+from app.answering.backends.drafter import NO_POLICY, NOT_ON_FILE, RequestField
+from app.answering.backends.sections import Section, SectionKind, parse_sections
 from app.answering.ranges import range_row
 from app.config.workspace import default_workspace_path
 from app.domain import Citation, ModelAnswer, Passage, Turn
@@ -247,11 +241,7 @@ class RecordingModel:
 
 async def test_a_model_is_given_only_passages_that_pass_a_sections_gate(tmp_path):
     model = RecordingModel()
-
-    def configure(services) -> None:
-        services.answerer = model
-
-    async with running_trellis(tmp_path, configure=configure) as trellis:
+    async with running_trellis(tmp_path, answerer_for=lambda _: model) as trellis:
         _, draft = await _card(
             trellis,
             LIAM,

@@ -7,8 +7,8 @@ import pytest
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.corpus import CorpusStatistics, RetrievedPassages, corpus_of
 from app.answering.questions import answer_kind, question_parts, states_kind
-from app.answering.text import question_terms, question_words, stem
 from app.domain import Passage
+from app.text.words import question_terms, question_words, stem
 
 MIN_CONFIDENCE = 0.35
 

@@ -10,7 +10,7 @@ from app.knowledge.chunking import (
     MIN_CHARS,
     chunk_blocks,
     chunk_id,
-    split_sentences,
+    paragraph_sentences,
 )
 from app.knowledge.loaders import Block, csv_blocks, markdown_blocks
 
@@ -65,7 +65,7 @@ def test_no_sentence_is_ever_split():
         for sentence in sentences:
             holders = [c for c in chunks if sentence in c.text]
             assert holders, sentence
-        total = sum(len(split_sentences(c.text.replace("\n\n", " "))) for c in chunks)
+        total = sum(len(paragraph_sentences(c.text.replace("\n\n", " "))) for c in chunks)
         assert total == len(sentences)
 
 
@@ -137,7 +137,7 @@ def test_a_long_sentence_stays_whole():
 
 def test_sentence_splitting_keeps_abbreviations_and_decimals():
     text = "Meals cost up to 45.50 USD per day, e.g. lunch. Hotels are booked centrally! Ask? Yes."
-    assert split_sentences(text) == [
+    assert paragraph_sentences(text) == [
         "Meals cost up to 45.50 USD per day, e.g. lunch.",
         "Hotels are booked centrally!",
         "Ask?",

@@ -11,7 +11,7 @@ from app.trust.feedback import (
     WITHDRAWN,
     FlagCase,
 )
-from handlers.blocks import clip, escape, link
+from handlers.views.blocks import button, clip, context, escape, link, plain, section
 
 EXPLAIN = "trellis_flag_explain"
 ACCEPT, DISMISS, UPDATE_SOURCE = (
@@ -22,25 +22,6 @@ ACCEPT, DISMISS, UPDATE_SOURCE = (
 NOTE_VIEW, CORRECTION_VIEW = "trellis_flag_note", "trellis_correction"
 
 
-def _plain(text: str, limit: int = 75) -> dict:
-    return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, 2900)}}
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 2900)}]}
-
-
-def _button(action_id: str, text: str, value: str, style: str | None = None) -> dict:
-    button = {"type": "button", "action_id": action_id, "text": _plain(text), "value": value}
-    if style:
-        button["style"] = style
-    return button
-
-
 def flagger_prompt(case: FlagCase) -> tuple[str, list[dict]]:
     owners = ", ".join(case.owners) or "the Trellis owners"
     text = (
@@ -48,11 +29,11 @@ def flagger_prompt(case: FlagCase) -> tuple[str, list[dict]]:
         "helps them fix it."
     )
     return text, [
-        _section(f":triangular_flag_on_post: {escape(text)}"),
+        section(f":triangular_flag_on_post: {escape(text)}"),
         {
             "type": "actions",
             "block_id": "trellis_flag",
-            "elements": [_button(EXPLAIN, "Say what's wrong", case.id, "primary")],
+            "elements": [button("Say what's wrong", EXPLAIN, case.id, "primary")],
         },
     ]
 
@@ -86,12 +67,12 @@ def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
     where = f"<#{case.channel_id}>" if case.channel_id[:1] in "CG" else "a direct message"
     text = escape(f"{case.flagger_name} flagged a Trellis answer: {clip(case.question, 150)}")
     blocks = [
-        _section(
+        section(
             f":triangular_flag_on_post: *{escape(case.flagger_name)} flagged an answer* in {where}"
         ),
-        _section(f"*Question:* {escape(clip(case.question, 600))}"),
-        _section(f"*Answer:* {escape(clip(case.answer, 1500))}"),
-        _section(f"*Sources:*\n{_sources(case)}"),
+        section(f"*Question:* {escape(clip(case.question, 600))}"),
+        section(f"*Answer:* {escape(clip(case.answer, 1500))}"),
+        section(f"*Sources:*\n{_sources(case)}"),
     ]
     if case.correction:
         note = f"*What's wrong, says {escape(case.flagger_name)}:* {escape(clip(case.correction, 1500))}"
@@ -99,10 +80,10 @@ def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
             note += (
                 f"\n*Source wrong or missing:* {escape(case.source_title(case.wrong_source) or '')}"
             )
-        blocks.append(_section(note))
+        blocks.append(section(note))
     elif case.status == OPEN:
         blocks.append(
-            _context(
+            context(
                 f"{escape(case.flagger_name)} hasn't said what is wrong yet; "
                 "this message will show it when they do."
             )
@@ -113,15 +94,30 @@ def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
                 "type": "actions",
                 "block_id": "trellis_flag_decision",
                 "elements": [
-                    _button(ACCEPT, "Accept correction", case.id, "primary"),
-                    _button(UPDATE_SOURCE, "Update source", case.id),
-                    _button(DISMISS, "Dismiss", case.id, "danger"),
+                    button("Accept correction", ACCEPT, case.id, "primary"),
+                    button("Update source", UPDATE_SOURCE, case.id),
+                    button("Dismiss", DISMISS, case.id, "danger"),
                 ],
             }
         )
     else:
-        blocks.append(_section(_outcome(case)))
+        blocks.append(section(_outcome(case)))
     return text, blocks
+
+
+def source_update_notice(case: FlagCase, *, asked_by: str) -> tuple[str, list[dict]]:
+    """The owner notice, headed by who asks the source's owners to update it."""
+    text, blocks = owner_notice(case)
+    head = (
+        f":memo: *{escape(asked_by)} asks you to update the source* of this answer: "
+        "please correct the document; Trellis answers from it as soon as it is re-indexed."
+    )
+    return f"Please update the source: {text}", [section(head), *blocks[1:]]
+
+
+SOURCE_UPDATE_POINTER = (
+    "A document you own needs an update after a flag; ask a Trellis admin for details."
+)
 
 
 def pointer_notice(case: FlagCase) -> str:
@@ -146,41 +142,41 @@ def _text_input(action_id: str, initial: str | None) -> dict:
 
 def _options(case: FlagCase) -> list[dict]:
     return [
-        {"text": _plain(c.get("title") or c["doc_id"]), "value": c["doc_id"][:150]}
+        {"text": plain(c.get("title") or c["doc_id"]), "value": c["doc_id"][:150]}
         for c in case.citations
     ]
 
 
 def note_modal(case: FlagCase) -> dict:
-    options = [*_options(case), {"text": _plain("A source is missing"), "value": MISSING_SOURCE}]
+    options = [*_options(case), {"text": plain("A source is missing"), "value": MISSING_SOURCE}]
     return {
         "type": "modal",
         "callback_id": NOTE_VIEW,
         "private_metadata": case.id,
-        "title": _plain("What's wrong?", 24),
-        "submit": _plain("Send to owners", 24),
-        "close": _plain("Cancel", 24),
+        "title": plain("What's wrong?", 24),
+        "submit": plain("Send to owners", 24),
+        "close": plain("Cancel", 24),
         "blocks": [
-            _section(
+            section(
                 f"*Question:* {escape(clip(case.question, 500))}\n"
                 f"*Answer:* {escape(clip(case.answer, 800))}"
             ),
             {
                 "type": "input",
                 "block_id": "correction",
-                "label": _plain("The correct answer", 2000),
+                "label": plain("The correct answer", 2000),
                 "element": _text_input("text", case.correction),
             },
             {
                 "type": "input",
                 "block_id": "source",
                 "optional": True,
-                "label": _plain("Which source is wrong or missing?", 2000),
+                "label": plain("Which source is wrong or missing?", 2000),
                 "element": {
                     "type": "static_select",
                     "action_id": "doc",
                     "options": options,
-                    "placeholder": _plain("Choose a source"),
+                    "placeholder": plain("Choose a source"),
                 },
             },
         ],
@@ -189,20 +185,20 @@ def note_modal(case: FlagCase) -> dict:
 
 def correction_modal(case: FlagCase) -> dict:
     blocks = [
-        _section(
+        section(
             f"*Question:* {escape(clip(case.question, 500))}\n"
             f"*Trellis answered:* {escape(clip(case.answer, 800))}"
         )
     ]
     if case.correction:
         blocks.append(
-            _context(f"{escape(case.flagger_name)} says: {escape(clip(case.correction, 1500))}")
+            context(f"{escape(case.flagger_name)} says: {escape(clip(case.correction, 1500))}")
         )
     blocks.append(
         {
             "type": "input",
             "block_id": "answer",
-            "label": _plain("The corrected answer Trellis will give", 2000),
+            "label": plain("The corrected answer Trellis will give", 2000),
             "element": _text_input("text", case.correction or case.answer),
         }
     )
@@ -213,7 +209,7 @@ def correction_modal(case: FlagCase) -> dict:
             "type": "multi_static_select",
             "action_id": "docs",
             "options": options,
-            "placeholder": _plain("Choose sources"),
+            "placeholder": plain("Choose sources"),
         }
         if keep:
             element["initial_options"] = keep
@@ -222,7 +218,7 @@ def correction_modal(case: FlagCase) -> dict:
                 "type": "input",
                 "block_id": "sources",
                 "optional": True,
-                "label": _plain("Sources the corrected answer rests on", 2000),
+                "label": plain("Sources the corrected answer rests on", 2000),
                 "element": element,
             }
         )
@@ -231,16 +227,16 @@ def correction_modal(case: FlagCase) -> dict:
             "type": "input",
             "block_id": "extra",
             "optional": True,
-            "label": _plain("Other source document ids (comma-separated)", 2000),
+            "label": plain("Other source document ids (comma-separated)", 2000),
             "element": {
                 "type": "plain_text_input",
                 "action_id": "ids",
-                "placeholder": _plain("e.g. support-return-policy", 150),
+                "placeholder": plain("e.g. support-return-policy", 150),
             },
         }
     )
     blocks.append(
-        _context(
+        context(
             "Trellis will give this answer to the same or a closely matching "
             "question, only to people who may see every source chosen here, and "
             "adds it to the workspace's eval set."
@@ -250,8 +246,8 @@ def correction_modal(case: FlagCase) -> dict:
         "type": "modal",
         "callback_id": CORRECTION_VIEW,
         "private_metadata": case.id,
-        "title": _plain("Accept correction", 24),
-        "submit": _plain("Accept", 24),
-        "close": _plain("Cancel", 24),
+        "title": plain("Accept correction", 24),
+        "submit": plain("Accept", 24),
+        "close": plain("Cancel", 24),
         "blocks": blocks,
     }

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.answering.text import split_sentences
 from app.domain import DocumentStatus
 from app.errors import WorkspaceError
 from app.knowledge.chunking import chunk_blocks
 from app.knowledge.loaders import load_document, render_row
+from app.text.sentences import split_sentences
 
 
 def _write(workspace: Path, relative: str, content: str | bytes) -> Path:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.corpus import RetrievedPassages, corpus_of
-from app.answering.text import stem
 from app.domain import AccessScope, Person
 from app.knowledge import ingest, search
 from app.knowledge.search import RetrievalMode
+from app.text.words import stem
 
 OPS = Person(email="tom@port.example", name="Tom", groups=frozenset({"ops"}))
 HR = Person(email="wei@port.example", name="Wei", groups=frozenset({"hr"}))

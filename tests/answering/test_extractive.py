@@ -10,8 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.answering.backends.extractive import ExtractiveAnswerer
-from app.answering.text import content_terms, numbers, question_terms, split_sentences, stem
 from app.domain import DocumentStatus, Passage, Turn
+from app.text.numbers import numbers
+from app.text.sentences import split_sentences
+from app.text.words import content_terms, question_terms, stem
 
 MIN_CONFIDENCE = 0.35
 

@@ -12,8 +12,17 @@ import json
 from datetime import datetime
 
 from app.approvals.drafts import ActionView, DraftState, DraftView
-from app.rules.rulebook import Workflow
-from handlers.blocks import SECTION_LIMIT, clip, escape, link
+from app.rules.schema import Workflow
+from handlers.views.blocks import (
+    SECTION_LIMIT,
+    button,
+    clip,
+    context,
+    escape,
+    header,
+    link,
+    section,
+)
 
 APPROVE, EDIT, REJECT, RETRY = "trellis_approve", "trellis_edit", "trellis_reject", "trellis_retry"
 EDIT_VIEW, REJECT_VIEW = "trellis_edit_draft", "trellis_reject_draft"
@@ -47,14 +56,6 @@ def person_ref(slack_id: str | None, name: str) -> str:
     return f"<@{slack_id}>" if slack_id else escape(name)
 
 
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
-
-
-def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 3000)}]}
-
-
 def text_sections(heading: str, text: str, *, most: int = 10) -> list[dict]:
     """The whole text as quoted sections (one section holds at most 3000 characters), so
     approvers read every word of what they approve."""
@@ -74,7 +75,7 @@ def text_sections(heading: str, text: str, *, most: int = 10) -> list[dict]:
             "_…the text goes on; it is too long for one card. "
             "Reject it and ask for a shorter draft._"
         ]
-    return [_section(s) for s in sections]
+    return [section(s) for s in sections]
 
 
 def quoted(text: str) -> str:
@@ -128,15 +129,8 @@ def card_blocks(draft: DraftView) -> list[dict]:
     requester = person_ref(draft.requester_slack_id, draft.requester_name)
     asked = "an answer to be posted" if draft.kind == "answer" else f"*{escape(draft.title)}*"
     blocks: list[dict] = [
-        {
-            "type": "header",
-            "text": {
-                "type": "plain_text",
-                "emoji": True,
-                "text": clip(f"{draft.title}: {draft.requester_name}", 150),
-            },
-        },
-        _section(f"{requester} asks for {asked}."),
+        header(f"{draft.title}: {draft.requester_name}"),
+        section(f"{requester} asks for {asked}."),
     ]
     fields = [
         {"type": "mrkdwn", "text": clip(f"*{escape(_label(k))}*\n{escape(_value(v))}", 2000)}
@@ -157,18 +151,18 @@ def card_blocks(draft: DraftView) -> list[dict]:
             f"[{i}] {link(c.get('url'), c.get('title') or c.get('doc_id') or 'source')}"
             for i, c in enumerate(draft.citations, start=1)
         ]
-        blocks.append(_context("*Sources:* " + "  ".join(lines)))
+        blocks.append(context("*Sources:* " + "  ".join(lines)))
     elif draft.kind == "workflow":
         blocks.append(
-            _context(
+            context(
                 "*Sources:* none: the documents the requester may see do not "
                 "cover this, so the draft only restates the request."
             )
         )
     rule = f"*Rule:* {escape(draft.rule)} · rules version `{escape(draft.rule_version)}`"
-    blocks.append(_context(f"{rule}\n*Mode:* {mode_line(draft)}"))
+    blocks.append(context(f"{rule}\n*Mode:* {mode_line(draft)}"))
     if line := approvals_line(draft):
-        blocks.append(_context(line))
+        blocks.append(context(line))
     if draft.waiting:  # a new card is posted just before its draft becomes pending
         value = f"{draft.id}:{draft.short_hash}"
         blocks.append(
@@ -176,21 +170,21 @@ def card_blocks(draft: DraftView) -> list[dict]:
                 "type": "actions",
                 "block_id": DECISION_BLOCK,
                 "elements": [
-                    _button("Approve", APPROVE, value, "primary"),
-                    _button("Edit", EDIT, value),
-                    _button("Reject", REJECT, value, "danger"),
+                    button("Approve", APPROVE, value, "primary"),
+                    button("Edit", EDIT, value),
+                    button("Reject", REJECT, value, "danger"),
                 ],
             }
         )
     elif draft.state in STATE_LINES:
         who = escape(draft.decided_by_name or "someone")
         blocks.append(
-            _section(STATE_LINES[draft.state].format(who=who, when=when(draft.decided_at)))
+            section(STATE_LINES[draft.state].format(who=who, when=when(draft.decided_at)))
         )
         if draft.state == DraftState.REJECTED and draft.reason:
-            blocks.append(_section(f"*Reason:* {escape(draft.reason)}"))
+            blocks.append(section(f"*Reason:* {escape(draft.reason)}"))
     for action in draft.outbox:
-        blocks.append(_context(action_line(action)))
+        blocks.append(context(action_line(action)))
     return blocks
 
 
@@ -198,20 +192,8 @@ def card_text(draft: DraftView) -> str:
     return clip(f"{draft.title} from {draft.requester_name}: {draft.state.value}", 300)
 
 
-def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict:
-    button = {
-        "type": "button",
-        "action_id": action_id,
-        "value": value,
-        "text": {"type": "plain_text", "text": text},
-    }
-    if style:
-        button["style"] = style
-    return button
-
-
 def retry_button(draft_id: str) -> dict:
-    return _button("Retry", RETRY, draft_id, "primary")
+    return button("Retry", RETRY, draft_id, "primary")
 
 
 def _label(name: str) -> str:
@@ -237,7 +219,7 @@ def edit_modal(draft: DraftView) -> dict:
         "submit": {"type": "plain_text", "text": "Save"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _context(
+            context(
                 f"{escape(draft.title)} from {escape(draft.requester_name)}. What you save "
                 "here is what will be sent; approvals given so far must be given again."
             ),
@@ -266,7 +248,7 @@ def reject_modal(draft: DraftView) -> dict:
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _context(f"{escape(draft.requester_name)} will read your reason."),
+            context(f"{escape(draft.requester_name)} will read your reason."),
             {
                 "type": "input",
                 "block_id": REASON_BLOCK,
@@ -293,9 +275,9 @@ def workflow_form(
 ) -> dict:
     blocks: list[dict] = []
     if workflow.description:
-        blocks.append(_context(escape(workflow.description)))
+        blocks.append(context(escape(workflow.description)))
     if note:
-        blocks.append(_context(f":information_source: {escape(note)}"))
+        blocks.append(context(f":information_source: {escape(note)}"))
     for name, spec in workflow.inputs.items():
         blocks.append(_field_block(name, spec, values.get(name)))
     meta = {"workflow": slug, "channel_id": channel_id, "thread_ts": thread_ts}

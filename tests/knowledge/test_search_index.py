@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.answering.text import index_terms
 from app.db.repositories.knowledge import IndexRow
 from app.knowledge.embeddings import DIMENSIONS, pack
 from app.knowledge.index import DENSE_FLOOR, SearchIndex, query_terms
+from app.text.words import index_terms
 
 
 def _unit(*hot: int) -> np.ndarray:

@@ -1,0 +1,305 @@
+"""The sentences the extractive answerer quotes, and how they are chosen.
+
+Every sentence, list item and table row of every usable passage is scored against one
+part of a question (`scored_sentences`): the weights of the question terms it contains,
+0.75 of the weight of terms found only in its context (document title, section heading,
+the document's id or folder, a table header), a bonus for question word pairs it repeats
+in order and for words of an earlier question or another part of this one. A part that
+wants a kind of answer ("how long", "who", "where", see `answer_kind`) prefers sentences
+that state one (x1.25, else /1.25). Current documents are preferred (deprecated x0.6,
+draft x0.85), long sentences are damped, and the retriever's ranking breaks ties.
+
+`select` keeps the best few: each after the first must cover a question term the others
+do not, score at least half of the best, and not repeat an earlier one. `conflicting`
+finds current documents whose best sentences give different figures for one thing, and
+`with_continuation` adds the sentences around the best one in its paragraph. `resolve`
+says which terms a question word is looked for as, and `coverage` how much of the part
+the chosen quotes cover.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from app.answering.base import describe_source
+from app.answering.questions import states_kind
+from app.answering.weights import TermWeights
+from app.domain import DocumentStatus, Passage
+from app.text.numbers import quantities
+from app.text.sentences import Sentence, split_sentences
+from app.text.words import (
+    FRAMING_STEMS,
+    STOPWORDS,
+    QuestionWord,
+    bigrams,
+    content_terms,
+    question_sequence,
+    stem,
+    term_sequence,
+)
+
+STATUS_FACTOR = {
+    DocumentStatus.CURRENT: 1.0,
+    DocumentStatus.DRAFT: 0.85,
+    DocumentStatus.DEPRECATED: 0.6,
+}
+CONTEXT_CREDIT = 0.75
+"""Credit for a question term found only in the sentence's context (title, heading...)."""
+KIND_BONUS = 1.25
+"""Sentence score factor when the part wants a kind of answer and the sentence states one."""
+MEANING_WEIGHT = 2.0
+"""How much a sentence's similarity of meaning with the question counts, against the
+weighted share of the question's words it contains (0..1)."""
+MEANING_FLOOR = 0.35
+"""A sentence sharing no word with the question is quoted only from this similarity up."""
+RANK_STEP = 0.1
+"""Each place further down the retrieval ranking costs a sentence this share of its score."""
+CONTEXT_AFTER = 1
+"""Sentences after the best one (same paragraph) quoted with it."""
+CONTEXT_BEFORE = 1
+"""Sentences before the best one (same paragraph) quoted with it."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A usable passage with what scoring needs from it, computed once."""
+
+    rank: int
+    passage: Passage
+
+    @cached_property
+    def sentences(self) -> list[Sentence]:
+        return split_sentences(self.passage.text)
+
+    @cached_property
+    def context_terms(self) -> frozenset[str]:
+        """Terms of the document's title, section heading, id and folder."""
+        names = " ".join(re.split(r"[/_.#-]+", self.passage.doc_id))
+        return frozenset(content_terms(f"{describe_source(self.passage)}\n{names}"))
+
+    @cached_property
+    def terms(self) -> frozenset[str]:
+        return self.context_terms | content_terms(self.passage.text)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that could answer a part of the question, with its score."""
+
+    rank: int
+    passage: Passage
+    sentence: Sentence
+    position: int
+    matched: frozenset[str]
+    context: frozenset[str]
+    terms: frozenset[str]
+    score: float
+    header: Sentence | None = None
+
+    @property
+    def order(self) -> tuple[float, int, int]:
+        return (-self.score, self.rank, self.position)
+
+
+def scored_sentences(
+    question: str,
+    sources: Sequence[Source],
+    weights: TermWeights,
+    earlier: frozenset[str],
+    kind: str | None,
+) -> list[Candidate]:
+    """Every sentence of `sources` that could answer `question`, best first."""
+    asked = set(weights.weights)
+    pairs = bigrams(question_sequence(question))
+    candidates = []
+    for source in sources:
+        passage, rank = source.passage, source.rank
+        heading_terms: set[str] = set()
+        header: Sentence | None = None
+        for position, sentence in enumerate(source.sentences):
+            if sentence.is_heading:
+                heading_terms = content_terms(sentence.text)
+                continue
+            if sentence.kind == "header":
+                header = sentence
+                continue
+            if sentence.kind != "row":
+                header = None
+            if len(sentence.text.split()) < 3:
+                continue
+            terms = content_terms(sentence.text)
+            matched = asked & terms
+            meaning = _meaning(passage, sentence)
+            if not matched - FRAMING_STEMS and meaning < MEANING_FLOOR:
+                continue
+            around = source.context_terms | heading_terms
+            if header is not None:
+                around = around | content_terms(header.text)
+            context = (asked & around) - matched
+            words = weights.of(matched) + CONTEXT_CREDIT * weights.of(context)
+            sequence = term_sequence(sentence.text)
+            for left, right in pairs & bigrams(sequence):
+                words += 0.25 * (weights.weights[left] + weights.weights[right])
+            words += 0.3 * len(earlier & (terms | around))
+            score = words / max(weights.total, 1e-9) + MEANING_WEIGHT * max(meaning, 0.0)
+            if kind:
+                score *= KIND_BONUS if states_kind(sentence.text, kind) else 1 / KIND_BONUS
+            score *= STATUS_FACTOR.get(passage.status, 1.0)
+            score /= 1.0 + max(0, len(sequence) - 35) / 35
+            score *= 1.0 - RANK_STEP * min(rank, 10)
+            candidates.append(
+                Candidate(
+                    rank=rank,
+                    passage=passage,
+                    sentence=sentence,
+                    position=position,
+                    matched=frozenset(matched),
+                    context=frozenset(context),
+                    terms=frozenset(terms),
+                    score=score,
+                    header=header,
+                )
+            )
+    candidates.sort(key=lambda c: c.order)
+    return candidates
+
+
+def select(
+    candidates: list[Candidate], *, max_sentences: int, max_documents: int
+) -> list[Candidate]:
+    """The best candidate and the few others that add a question term to it."""
+    best = candidates[0]
+    chosen = [best]
+    covered = set(best.matched)
+    documents = {best.passage.doc_id}
+    for candidate in candidates[1:]:
+        if len(chosen) >= max_sentences or candidate.score < 0.5 * best.score:
+            break
+        if candidate.passage.doc_id not in documents and (
+            len(documents) >= max_documents or candidate.score < 0.7 * best.score
+        ):
+            continue
+        if not candidate.matched - covered:
+            continue
+        if any(_similar(candidate, c) for c in chosen):
+            continue
+        chosen.append(candidate)
+        covered |= candidate.matched
+        documents.add(candidate.passage.doc_id)
+    return chosen
+
+
+def conflicting(candidates: list[Candidate], weights: TermWeights) -> list[Candidate]:
+    """The best sentences of current documents that state different figures for one thing.
+
+    Two documents conflict when their best sentences are both strong answers (each at
+    least 60% of the top score), match mostly the same question terms, and give
+    disjoint values for the same counted thing ("25 days" against "20 days").
+    """
+    top = candidates[0].score
+    best_by_doc: dict[str, Candidate] = {}
+    for candidate in candidates:
+        if candidate.passage.status == DocumentStatus.CURRENT:
+            best_by_doc.setdefault(candidate.passage.doc_id, candidate)
+    strong = [c for c in best_by_doc.values() if c.score >= 0.6 * top]
+    clashing: list[Candidate] = []
+    for i, a in enumerate(strong):
+        for b in strong[i + 1 :]:
+            shared = weights.of(a.matched & b.matched)
+            if shared < 0.6 * max(weights.of(a.matched), weights.of(b.matched)):
+                continue
+            figures_a, figures_b = quantities(a.sentence.text), quantities(b.sentence.text)
+            if any(
+                not figures_a[unit] & figures_b[unit]
+                for unit in figures_a.keys() & figures_b.keys()
+            ):
+                clashing.extend(c for c in (a, b) if c not in clashing)
+    return clashing
+
+
+def _meaning(passage: Passage, sentence: Sentence) -> float:
+    """The similarity of meaning of the segment holding `sentence` (0 without vectors)."""
+    best = 0.0
+    for start, end, similarity in passage.segment_scores:
+        if start <= sentence.start < end or start < sentence.end <= end:
+            best = max(best, similarity)
+    return best
+
+
+def resolve(word: QuestionWord, documents: Sequence[set[str]]) -> list[str]:
+    """The term(s) to look for: the word itself, or the words of a compound the sources
+    only write apart ("locked out" -> "lock" when no source says "locked out")."""
+    parts = word.surface.split()
+    if len(parts) < 2 or any(word.term in d for d in documents):
+        return [word.term]
+    stems = [stem(p) for p in parts if p not in STOPWORDS and len(p) > 1]
+    found = [s for s in stems if any(s in d for d in documents)]
+    return found or [word.term]
+
+
+def coverage(chosen: Sequence[Candidate], weights: TermWeights) -> float:
+    """The best single quote's coverage plus half of what the other quotes of its document
+    add to it. Quotes from other documents do not add: scattered words matched across
+    unrelated documents are not an answer."""
+
+    def covered(group: Sequence[Candidate]) -> float:
+        matched = set().union(*(c.matched for c in group))
+        context = set().union(*(c.context for c in group))
+        return weights.coverage(matched, context, partial_credit=CONTEXT_CREDIT)
+
+    best = max(chosen, key=lambda c: covered([c]))
+    single = covered([best])
+    together = covered([c for c in chosen if c.passage.doc_id == best.passage.doc_id])
+    return single + 0.5 * (together - single)
+
+
+def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> list[Candidate]:
+    """The chosen quotes, with the sentences around the best one in its paragraph: the one
+    after it (it often carries the figure or the condition: "They issue a code...", "The
+    limit is..."), and up to `CONTEXT_BEFORE` before it. A quote of the surrounding
+    sentences costs a reader a line; a quote that stops short of the fact costs trust."""
+    best = chosen[0]
+    source = next(s for s in sources if s.passage is best.passage)
+    sentences = source.sentences
+    extra: list[Candidate] = []
+    wanted = [best.position + 1 + i for i in range(CONTEXT_AFTER)]
+    wanted += [best.position - 1 - i for i in range(CONTEXT_BEFORE)]
+    for position in wanted:
+        if not 0 <= position < len(sentences):
+            continue
+        neighbour = sentences[position]
+        low, high = sorted((neighbour, best.sentence), key=lambda x: x.start)
+        gap = best.passage.text[low.end : high.start]
+        if neighbour.kind != "sentence" or best.sentence.kind != "sentence" or "\n\n" in gap:
+            continue
+        if any(c.passage is best.passage and c.sentence == neighbour for c in chosen):
+            continue
+        extra.append(
+            Candidate(
+                rank=best.rank,
+                passage=best.passage,
+                sentence=neighbour,
+                position=position,
+                matched=frozenset(),
+                context=frozenset(),
+                terms=frozenset(content_terms(neighbour.text)),
+                score=best.score,
+                header=None,
+            )
+        )
+    return [best, *extra, *chosen[1:]]
+
+
+def same(a: Candidate, b: Candidate) -> bool:
+    return a.passage.chunk_id == b.passage.chunk_id and a.sentence.start == b.sentence.start
+
+
+def _similar(a: Candidate, b: Candidate) -> bool:
+    """Near-duplicates: the same sentence in two chunks, or mostly the same words."""
+    if a.sentence.text == b.sentence.text:
+        return True
+    union = a.terms | b.terms
+    return bool(union) and len(a.terms & b.terms) / len(union) >= 0.7

@@ -1,0 +1,85 @@
+"""Term weights: how much each term of a question matters to an answer.
+
+`TermWeights` gives each question term an idf weight (over the corpus the audience may
+see when its statistics are given, else over the passages at hand) and measures the
+weighted share of the question a set of terms covers. The extractive answerer scores its
+sentences and its confidence with it; the Claude answerer, how much of the question its
+citations ground.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from app.text.words import WEAK_STEMS
+
+
+@dataclass(frozen=True)
+class TermWeights:
+    """How much each question term matters.
+
+    `weight(t) = idf(t) x (0.5 for a framing word or a bare number) x (2 if missing)`,
+    with `idf(t) = 1 + ln((N + 1) / (df(t) + 0.5))`. N and df come from the corpus the
+    audience may see when `corpus` gives them (see `app.answering.corpus`), otherwise from
+    the passages at hand. A content term that no passage mentions is `missing`: the
+    clearest sign the question is about something the sources do not cover, so it counts
+    double. Framing and question words (`FRAMING_STEMS`) and bare numbers are never missing:
+    a framing word no passage uses is left out altogether.
+    """
+
+    weights: dict[str, float]
+    missing: frozenset[str]
+
+    @classmethod
+    def for_question(
+        cls,
+        terms: Sequence[str],
+        documents: Sequence[set[str]],
+        *,
+        framing: Collection[str] = WEAK_STEMS,
+        corpus_idf: Callable[[str], float | None] | None = None,
+        missing_weight: float = 2.0,
+    ) -> TermWeights:
+        n = len(documents)
+        weights = {}
+        missing = set()
+        for term in terms:
+            df = sum(1 for doc in documents if term in doc)
+            weight = corpus_idf(term) if corpus_idf is not None else None
+            if weight is None:
+                weight = 1.0 + math.log((n + 1) / (df + 0.5))
+            if term.isdigit():
+                # "a 20% discount", "after 5 years": a parameter of the question, which
+                # the answer often states as a range; it weighs half and is never missing.
+                weights[term] = 0.5 * weight
+                continue
+            if term in framing:
+                if df:
+                    weights[term] = 0.5 * weight
+                continue
+            if df == 0:
+                weight *= missing_weight
+                missing.add(term)
+            weights[term] = weight
+        return cls(weights, frozenset(missing))
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    def of(self, terms: Iterable[str]) -> float:
+        return sum(self.weights.get(t, 0.0) for t in set(terms))
+
+    def coverage(
+        self, full: Iterable[str], partial: Iterable[str] = (), *, partial_credit: float = 0.5
+    ) -> float:
+        """Weighted share of the question found; `partial` terms count `partial_credit`."""
+        total = self.total
+        if total <= 0:
+            return 0.0
+        full_set = set(full) & self.weights.keys()
+        partial_set = (set(partial) & self.weights.keys()) - full_set
+        found = self.of(full_set) + partial_credit * self.of(partial_set)
+        return min(1.0, found / total)

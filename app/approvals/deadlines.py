@@ -1,0 +1,95 @@
+"""Time passing on a draft that waits for a decision: the reminder, the escalation, the expiry.
+
+A workflow's `remind_after`, `escalate_after` and `expire_after` (rules.yml) become the
+draft's `Timing`; the scheduler (app/delivery/scheduler.py) takes each step once it is due.
+A decision that comes too late finds the draft expired: it is expired then and there
+(`DraftExpired.just_now`), so nobody decides on a request whose time is up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.approvals.deciders import expired_message
+from app.approvals.drafts import DraftView, as_utc, to_view
+from app.approvals.store import DraftStore, S
+from app.db.models.approvals import Draft
+from app.domain import Person
+from app.errors import DraftExpired
+
+
+@dataclass(frozen=True)
+class Timing:
+    remind_after: timedelta | None = None
+    escalate_after: timedelta | None = None
+    expire_after: timedelta | None = None
+
+
+class Deadlines(DraftStore):
+    """The scheduler's steps on a waiting draft, and the expiry a late decision finds."""
+
+    async def expire(self, *, draft_id: str) -> DraftView | None:
+        """Expire the draft if its time is up; the view when it did."""
+
+        async def change(session: AsyncSession) -> DraftView | None:
+            draft = await self._get(session, draft_id)
+            if draft.state not in (S.DRAFTED, S.PENDING):
+                return None
+            if await self._expire_if_due(session, draft) is None:
+                return None
+            return await self._view(session, await self._get(session, draft_id))
+
+        view = await self._retrying(change)
+        if view is not None:
+            self._observe(view, "expired")
+        return view
+
+    async def mark_reminded(self, *, draft_id: str) -> DraftView | None:
+        async def change(session: AsyncSession) -> DraftView | None:
+            draft = await self._get(session, draft_id)
+            if draft.state != S.PENDING or draft.reminded_at is not None:
+                return None
+            await self._move(
+                session, draft, S.PENDING, "draft.reminded", None, reminded_at=self.clock()
+            )
+            return await self._view(session, await self._get(session, draft_id))
+
+        return await self._retrying(change)
+
+    async def escalate(self, *, draft_id: str, to: Collection[Person]) -> DraftView | None:
+        """Whoever the draft is escalated to may decide from now on (never the requester)."""
+
+        async def change(session: AsyncSession) -> DraftView | None:
+            draft = await self._get(session, draft_id)
+            if draft.state != S.PENDING or draft.escalated_at is not None:
+                return None
+            extra = {p.email.lower() for p in to} - {draft.requester_email}
+            requirement = dict(draft.requirement)
+            requirement["eligible"] = [sorted(set(g) | extra) for g in requirement["eligible"]]
+            await self._move(
+                session,
+                draft,
+                S.PENDING,
+                "draft.escalated",
+                None,
+                extra={"to": sorted(extra)},
+                requirement=requirement,
+                escalated_at=self.clock(),
+                escalated_to=sorted(extra),
+            )
+            return await self._view(session, await self._get(session, draft_id))
+
+        return await self._retrying(change)
+
+    async def _expire_if_due(self, session: AsyncSession, draft: Draft) -> DraftExpired | None:
+        expires = as_utc(draft.expires_at)
+        if draft.state not in (S.DRAFTED, S.PENDING) or expires is None or self.clock() < expires:
+            if draft.state == S.EXPIRED:
+                return DraftExpired(expired_message(to_view(draft)), just_now=False)
+            return None
+        await self._move(session, draft, S.EXPIRED, "draft.expired", None)
+        return DraftExpired(expired_message(to_view(draft)), just_now=True)

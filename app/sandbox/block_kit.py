@@ -1,0 +1,68 @@
+"""Block Kit as Slack checks it: what slack_sdk's models find wrong with a list of blocks,
+worded like Slack's answers, and the block_id and action_id Slack fills in."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import warnings
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+INTERACTIVE_HOLDERS = {"actions": "elements", "input": "element", "section": "accessory"}
+
+
+def block_errors(blocks: Any, *, limit: int, pointer: str) -> list[str]:
+    """Problems slack_sdk's Block Kit models find in `blocks`, worded like Slack's answers."""
+    if not isinstance(blocks, list):
+        return [f"must be an array [json-pointer:{pointer}]"]
+    errors = []
+    if len(blocks) > limit:
+        errors.append(f"no more than {limit} items allowed [json-pointer:{pointer}]")
+    seen_ids: set[str] = set()
+    for index, raw in enumerate(blocks):
+        where = f"{pointer}/{index}"
+        if not isinstance(raw, dict) or "type" not in raw:
+            errors.append(f"missing required field: type [json-pointer:{where}]")
+            continue
+        block_id = raw.get("block_id")
+        if block_id is not None:
+            if block_id in seen_ids:
+                errors.append(f"duplicate block_id: {block_id} [json-pointer:{where}/block_id]")
+            seen_ids.add(block_id)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = Block.parse(dict(raw))
+                if model is None:
+                    errors.append(f"unsupported type: {raw['type']} [json-pointer:{where}/type]")
+                    continue
+                model.validate_json()
+        except Exception as error:  # the models raise several kinds on malformed input
+            errors.append(f"{error} [json-pointer:{where}]")
+            continue
+        if raw["type"] == "section" and not raw.get("text") and not raw.get("fields"):
+            errors.append(f"must provide either text or fields [json-pointer:{where}]")
+    return errors
+
+
+def with_ids(blocks: list[dict]) -> list[dict]:
+    """Copies of `blocks` with the block_id and action_id Slack assigns when they are left out."""
+    result = []
+    for index, original in enumerate(blocks):
+        block = copy.deepcopy(original)
+        block.setdefault("block_id", _short_id(f"{index}{block['type']}"))
+        held = block.get(INTERACTIVE_HOLDERS.get(block["type"], ""))
+        elements = held if isinstance(held, list) else [held] if isinstance(held, dict) else []
+        for position, element in enumerate(elements):
+            if isinstance(element, dict) and element.get("type") != "image":
+                element.setdefault("action_id", _short_id(f"{index}.{position}"))
+        result.append(block)
+    return result
+
+
+def _short_id(seed: str) -> str:
+    return base64.b32encode(seed.encode()).decode().rstrip("=")[:5]

@@ -1,0 +1,124 @@
+"""The conversations.* and users.* methods: who is in the workspace, which conversations the
+app's bot sees, who is in them and what was said there, page by page."""
+
+from __future__ import annotations
+
+import base64
+
+from app.sandbox.lookups import Method, flag, known_user, readable, visible
+from app.sandbox.slack_json import conversation_json, message_json, user_json
+from app.sandbox.state import SandboxWorkspace, SlackError
+
+
+async def user_info(ws: SandboxWorkspace, params: dict) -> dict:
+    return {"user": user_json(ws, known_user(ws, params.get("user")))}
+
+
+async def user_by_email(ws: SandboxWorkspace, params: dict) -> dict:
+    user = ws.user_by_email(params.get("email") or "")
+    if user is None or user.deleted or user.team_id != ws.team.id:
+        raise SlackError("users_not_found")
+    return {"user": user_json(ws, user)}
+
+
+async def info(ws: SandboxWorkspace, params: dict) -> dict:
+    conversation = visible(ws, params.get("channel"))
+    return {"channel": conversation_json(ws, conversation)}
+
+
+async def members(ws: SandboxWorkspace, params: dict) -> dict:
+    conversation = visible(ws, params.get("channel"))
+    page, cursor = _page(conversation.members, params, default_limit=100)
+    return {"members": page, "response_metadata": {"next_cursor": cursor}}
+
+
+async def history(ws: SandboxWorkspace, params: dict) -> dict:
+    conversation = readable(ws, params.get("channel"))
+    oldest = float(params.get("oldest") or 0)
+    latest = float(params.get("latest") or "inf")
+    inclusive = flag(params, "inclusive")
+    newest_first = [
+        m
+        for m in reversed(ws.messages[conversation.id])
+        if not m.is_reply and _within(float(m.ts), oldest, latest, inclusive)
+    ]
+    page, cursor = _page(newest_first, params, default_limit=100)
+    return {
+        "messages": [message_json(ws, m) for m in page],
+        "has_more": bool(cursor),
+        "pin_count": 0,
+        "response_metadata": {"next_cursor": cursor},
+    }
+
+
+async def replies(ws: SandboxWorkspace, params: dict) -> dict:
+    conversation = readable(ws, params.get("channel"))
+    head = ws.find_message(conversation.id, params.get("ts"))
+    if head is None:
+        raise SlackError("thread_not_found")
+    thread = ws.thread(conversation.id, head.thread_ts or head.ts)
+    page, cursor = _page(thread, params, default_limit=1000)
+    return {
+        "messages": [message_json(ws, m) for m in page],
+        "has_more": bool(cursor),
+        "response_metadata": {"next_cursor": cursor},
+    }
+
+
+async def open_conversation(ws: SandboxWorkspace, params: dict) -> dict:
+    if params.get("channel"):
+        conversation = visible(ws, params["channel"])
+    else:
+        user_ids = [u.strip() for u in (params.get("users") or "").split(",") if u.strip()]
+        if not user_ids:
+            raise SlackError("users_list_not_supplied")
+        if len(user_ids) > 1:
+            raise SlackError("not_supported")
+        user = ws.user(user_ids[0])
+        if user is None:
+            raise SlackError("user_not_found")
+        if user.deleted:
+            raise SlackError("user_disabled")
+        conversation = ws.open_im(user.id)
+    if flag(params, "return_im"):
+        return {"channel": conversation_json(ws, conversation)}
+    return {"channel": {"id": conversation.id}}
+
+
+METHODS: dict[str, Method] = {
+    "users.info": user_info,
+    "users.lookupByEmail": user_by_email,
+    "conversations.info": info,
+    "conversations.members": members,
+    "conversations.history": history,
+    "conversations.replies": replies,
+    "conversations.open": open_conversation,
+}
+
+
+def _page(items: list, params: dict, *, default_limit: int) -> tuple[list, str]:
+    try:
+        limit = int(params.get("limit") or default_limit)
+    except ValueError as error:
+        raise SlackError("invalid_limit") from error
+    offset = 0
+    cursor = params.get("cursor")
+    if cursor:
+        try:
+            kind, _, number = base64.b64decode(cursor).decode().partition(":")
+            offset = int(number)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise SlackError("invalid_cursor") from error
+        if kind != "offset":
+            raise SlackError("invalid_cursor")
+    limit = max(1, min(limit, 1000))
+    page = items[offset : offset + limit]
+    more = offset + limit < len(items)
+    next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
+    return page, next_cursor
+
+
+def _within(ts: float, oldest: float, latest: float, inclusive: bool) -> bool:
+    if inclusive:
+        return oldest <= ts <= latest
+    return oldest < ts < latest

@@ -1,0 +1,87 @@
+"""An answer as Slack shows it: the text, its notes, the cited sources with their quotes,
+the confidence, and the buttons under it (Helpful / Not helpful, Why this answer?)."""
+
+from __future__ import annotations
+
+from app.domain import AnswerStatus, Citation
+from app.pipeline import Reply
+from handlers.views.blocks import clip, context, escape, link, section
+
+QUOTE_LIMIT = 280
+WHY = "trellis_why"
+FEEDBACK_UP, FEEDBACK_DOWN = "trellis_feedback_up", "trellis_feedback_down"
+THINKING = "Looking through the documents you can see…"
+
+
+def confidence_label(confidence: float) -> str:
+    if confidence >= 0.75:
+        return "high"
+    if confidence >= 0.5:
+        return "medium"
+    return "low"
+
+
+def _citation_line(number: int, citation: Citation) -> str:
+    quote = clip(" ".join(citation.quote.split()), QUOTE_LIMIT)
+    return f"*[{number}]* {link(citation.url, citation.title)}\n> {escape(quote)}"
+
+
+def thinking_blocks() -> list[dict]:
+    return [context(f":hourglass_flowing_sand: {THINKING}")]
+
+
+def answer_blocks(reply: Reply, *, private_note: str | None = None,
+                  final: bool = True) -> list[dict]:
+    blocks: list[dict] = []
+    if private_note:
+        blocks.append(context(f":lock: {escape(private_note)}"))
+    blocks.append(section(escape(reply.text)))
+    for note in reply.notes:
+        blocks.append(context(f":information_source: {clip(escape(note), 1500)}"))
+    if reply.citations:
+        blocks.append({"type": "divider"})
+        lines = [_citation_line(i, c) for i, c in enumerate(reply.citations, start=1)]
+        blocks.append(section("\n".join(lines)))
+    if reply.status == AnswerStatus.ANSWERED:
+        scope = escape(reply.scope_label or "you")
+        state = "Final answer" if final else "Awaiting review"
+        blocks.append(context(
+            f"Confidence: {confidence_label(reply.confidence)} ({reply.confidence:.2f})"
+            f" · Based on sources {scope} can see · {state}"))
+        if final and reply.answer_id:
+            blocks.append(feedback_buttons(reply.answer_id))
+    if reply.answer_id:
+        add_why_button(blocks, reply.answer_id)
+    return blocks
+
+
+def checked_by(blocks: list[dict], name: str) -> list[dict]:
+    """An approved answer's blocks, with who checked it."""
+    return [*blocks, context(f":white_check_mark: {escape(f'Checked by {name}.')}")]
+
+
+def add_why_button(blocks: list[dict], answer_id: str) -> None:
+    """The "Why this answer?" button; handlers/story.py shows the story to whoever clicks."""
+    button = {"type": "button", "action_id": WHY, "value": answer_id,
+              "text": {"type": "plain_text", "text": "Why this answer?"}}
+    row = next((b for b in blocks if b.get("type") == "actions"), None)
+    if row is not None and len(row["elements"]) < 25:
+        row["elements"].append(button)
+    else:
+        blocks.append({"type": "actions", "block_id": WHY, "elements": [button]})
+
+
+def feedback_buttons(answer_id: str) -> dict:
+    """Helpful / Not helpful under an answer (handlers/feedback.py records the click)."""
+    return {"type": "actions", "block_id": "trellis_feedback", "elements": [
+        {"type": "button", "action_id": FEEDBACK_UP, "value": answer_id,
+         "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True}},
+        {"type": "button", "action_id": FEEDBACK_DOWN, "value": answer_id,
+         "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True}}]}
+
+
+def answer_text(reply: Reply) -> str:
+    """The fallback text that notifications show (Slack reads it as mrkdwn too)."""
+    text = escape(reply.text)
+    return clip(text, 3000) if reply.status != AnswerStatus.ANSWERED else clip(
+        f"{text} ({len(reply.citations)} source{'s' if len(reply.citations) != 1 else ''})", 3000)

@@ -1,0 +1,40 @@
+"""What Trellis says when asked for help (`/trellis help`, or a mention with no question)."""
+
+from __future__ import annotations
+
+from app.config.workspace import Workspace
+from handlers.views.blocks import escape, section
+
+
+def help_text(workspace: Workspace) -> str:
+    """Slack mrkdwn; the workspace's own names in it are escaped."""
+    config = workspace.config
+    return (
+        f"*Trellis for {escape(config.name or 'your company')}* answers questions from documents "
+        "you are allowed to see, and cites every source.\n"
+        "• Mention me in a channel or send me a direct message with your question.\n"
+        "• `/trellis ask QUESTION` asks privately.\n"
+        "• In a channel, I only use sources every member may see; if you could see more, "
+        "I send you the fuller answer privately.\n"
+        "• Reply in the thread of my answer to ask a follow-up.\n"
+        f"{_workflows_help(workspace)}"
+        f"Owned by: {escape(', '.join(config.admins) or 'the Trellis admins')}. "
+        f"Help and questions: {escape(config.support or 'ask an admin')}."
+    )
+
+
+def _workflows_help(workspace: Workspace) -> str:
+    slugs = sorted(workspace.rulebook.workflows)
+    if not slugs:
+        return ""
+    return ("• `/trellis WORKFLOW field=value …` starts a workflow ("
+            + ", ".join(f"`{s}`" for s in slugs) + "); leave fields out to get a form, or "
+            "use the “Start Trellis workflow” shortcut on a message.\n")
+
+
+def help_blocks(workspace: Workspace) -> list[dict]:
+    return [section(help_text(workspace))]
+
+
+def unknown_verb(verb: str, workspace: Workspace) -> str:
+    return f"I don't know `{escape(verb)}`.\n\n{help_text(workspace)}"
