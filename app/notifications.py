@@ -128,9 +128,7 @@ class Notifier(Protocol):
         """`people` may now decide and get the card; `withheld` were due to, but may not
         read its sources: they are only told where it waits."""
 
-    async def tell_owners(
-        self, delivery: Delivery, notice: OwnersNotice
-    ) -> tuple[str, str] | None:
+    async def tell_owners(self, delivery: Delivery, notice: OwnersNotice) -> tuple[str, str] | None:
         """Post `notice` where `delivery` says, in full or only as a pointer; (channel id,
         ts), or None when nothing was posted."""
 
@@ -157,8 +155,6 @@ class QuietNotifier:
     ) -> None:
         return None
 
-    async def tell_owners(
-        self, delivery: Delivery, notice: OwnersNotice
-    ) -> tuple[str, str] | None:
+    async def tell_owners(self, delivery: Delivery, notice: OwnersNotice) -> tuple[str, str] | None:
         log.info("owners_not_told", notice=type(notice).__name__)
         return None

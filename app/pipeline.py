@@ -27,15 +27,7 @@ from app.answering.citations import verify_citations
 from app.approvals import review
 from app.db.models.records import PostedAnswer
 from app.db.repositories.records import AnswerRepository
-from app.domain import (
-    AccessScope,
-    AnswerStatus,
-    Citation,
-    Passage,
-    Person,
-    Turn,
-    Usage,
-)
+from app.domain import AccessScope, AnswerStatus, Citation, Passage, Person, Turn, Usage
 from app.errors import IdentityUnknown
 from app.identity import access
 from app.knowledge.search import get_documents, search
@@ -112,28 +104,45 @@ async def answer_question(services: Services, question: Question) -> Outcome:
     except IdentityUnknown as refusal:
         await _audit_refusal(services, question, audit_id, str(refusal))
         services.metrics.questions.labels(status=AnswerStatus.REFUSED.value).inc()
-        return Outcome(audit_id, AnswerStatus.REFUSED,
-                       Reply(AnswerStatus.REFUSED, refusal.user_message))
+        return Outcome(
+            audit_id, AnswerStatus.REFUSED, Reply(AnswerStatus.REFUSED, refusal.user_message)
+        )
     timer.lap("identity")
 
     # 2. Allowed data: what everyone who will read the answer may see, and everything the
     #    answers may rest on, read at once (no transaction stays open while a model writes).
-    audience = await access.audience_for(asker=person, channel=question.channel,
-                                         slack=services.slack, identity=services.identity,
-                                         private=question.private)
+    audience = await access.audience_for(
+        asker=person,
+        channel=question.channel,
+        slack=services.slack,
+        identity=services.identity,
+        private=question.private,
+    )
     async with services.database.reading() as session:
         grounds = await _read_grounds(services, session, question, person, audience)
-    passages, fuller, history, route = (grounds.passages, grounds.fuller, grounds.history,
-                                        grounds.route)
+    passages, fuller, history, route = (
+        grounds.passages,
+        grounds.fuller,
+        grounds.history,
+        grounds.route,
+    )
     timer.lap("retrieval")
 
     # 3. Business rules, 4. AI output: answer from the allowed passages only, and check it.
-    public = await _compose(services, question.text, passages, history, audience.scope, route,
-                            grounds.curated)
+    public = await _compose(
+        services, question.text, passages, history, audience.scope, route, grounds.curated
+    )
     private = None
     if _adds_sources(fuller, passages):
-        private = await _compose(services, question.text, fuller, grounds.asker_history,
-                                 audience.asker_scope, route, grounds.asker_curated)
+        private = await _compose(
+            services,
+            question.text,
+            fuller,
+            grounds.asker_history,
+            audience.asker_scope,
+            route,
+            grounds.asker_curated,
+        )
         if private.status != AnswerStatus.ANSWERED:
             private = None
     timer.lap("answer")
@@ -146,20 +155,31 @@ async def answer_question(services: Services, question: Question) -> Outcome:
         readable = [p for p in passages if reviewers.allows(p.access)]
         if len(readable) < len(passages):
             passages = readable
-            public = await _compose(services, question.text, passages, history, audience.scope,
-                                    route, grounds.curated)
+            public = await _compose(
+                services, question.text, passages, history, audience.scope, route, grounds.curated
+            )
             held = _needs_review(services, person, question, public, passages)
     # The asker's fuller private answer follows the same review rules, on sources its
     # reviewers may read too.
     private_held = False
-    if private is not None and not held and _needs_review(services, person, question, private,
-                                                          fuller):
+    if (
+        private is not None
+        and not held
+        and _needs_review(services, person, question, private, fuller)
+    ):
         reviewers = await review.reviewers_scope(services, person=person)
         readable = [p for p in fuller if reviewers.allows(p.access)]
         private = None
         if _adds_sources(readable, passages):
-            private = await _compose(services, question.text, readable, history,
-                                     audience.asker_scope, route, grounds.asker_curated)
+            private = await _compose(
+                services,
+                question.text,
+                readable,
+                history,
+                audience.asker_scope,
+                route,
+                grounds.asker_curated,
+            )
             private_held = private.status == AnswerStatus.ANSWERED
             private = private if private_held else None
     status = public.status if not private else AnswerStatus.ANSWERED
@@ -167,26 +187,54 @@ async def answer_question(services: Services, question: Question) -> Outcome:
 
     # 6. Logs: one audit record for the whole question, written with its answer records
     #    and, when the public answer is shown at once, the Slack message that shows it.
-    public, private = await _record(services, question, person, audience, audit_id, timer,
-                                    passages, fuller, public, private, status,
-                                    message_ts=None if held else question.answer_ts)
+    public, private = await _record(
+        services,
+        question,
+        person,
+        audience,
+        audit_id,
+        timer,
+        passages,
+        fuller,
+        public,
+        private,
+        status,
+        message_ts=None if held else question.answer_ts,
+    )
     if private_held:
         notice = await review.hold_answer(
-            services, person=person, slack_user_id=question.slack_user_id,
-            channel=question.channel, thread_ts=question.thread_ts or question.message_ts,
-            private=True, question=question.text, answer_id=private.answer_id,
-            text=private.text, citations=private.citations, confidence=private.confidence,
-            scope_label=private.scope_label)
+            services,
+            person=person,
+            slack_user_id=question.slack_user_id,
+            channel=question.channel,
+            thread_ts=question.thread_ts or question.message_ts,
+            private=True,
+            question=question.text,
+            answer_id=private.answer_id,
+            text=private.text,
+            citations=private.citations,
+            confidence=private.confidence,
+            scope_label=private.scope_label,
+        )
         private = Reply(AnswerStatus.NEEDS_APPROVAL, notice, scope_label=private.scope_label)
     if held:
         notice = await review.hold_answer(
-            services, person=person, slack_user_id=question.slack_user_id,
-            channel=question.channel, thread_ts=question.thread_ts or question.message_ts,
-            private=question.private, question=question.text, answer_id=public.answer_id,
-            text=public.text, citations=public.citations, confidence=public.confidence,
-            scope_label=public.scope_label)
-        return Outcome(audit_id, status, Reply(status, notice, scope_label=public.scope_label),
-                       None, person)
+            services,
+            person=person,
+            slack_user_id=question.slack_user_id,
+            channel=question.channel,
+            thread_ts=question.thread_ts or question.message_ts,
+            private=question.private,
+            question=question.text,
+            answer_id=public.answer_id,
+            text=public.text,
+            citations=public.citations,
+            confidence=public.confidence,
+            scope_label=public.scope_label,
+        )
+        return Outcome(
+            audit_id, status, Reply(status, notice, scope_label=public.scope_label), None, person
+        )
     return Outcome(audit_id, status, public, private, person)
 
 
@@ -204,18 +252,33 @@ class _Grounds:
     asker_curated: Curated | None
 
 
-async def _read_grounds(services: Services, session: AsyncSession, question: Question,
-                        person: Person, audience: access.Audience) -> _Grounds:
+async def _read_grounds(
+    services: Services,
+    session: AsyncSession,
+    question: Question,
+    person: Person,
+    audience: access.Audience,
+) -> _Grounds:
     history = await _thread_history(session, question, audience.scope)
     query = " ".join([*(t.question for t in history[-1:]), question.text])
     # Search also measures how specific each word is, and how well the best passage
     # matches, across everything this audience may see (for confidence).
-    passages = await search(session, query=query, scope=audience.scope,
-                            limit=services.retrieval_limit, mode=services.retrieval_mode)
+    passages = await search(
+        session,
+        query=query,
+        scope=audience.scope,
+        limit=services.retrieval_limit,
+        mode=services.retrieval_mode,
+    )
     fuller: Sequence[Passage] = ()
     if audience.narrower_than_asker:
-        fuller = await search(session, query=query, scope=audience.asker_scope,
-                              limit=services.retrieval_limit, mode=services.retrieval_mode)
+        fuller = await search(
+            session,
+            query=query,
+            scope=audience.asker_scope,
+            limit=services.retrieval_limit,
+            mode=services.retrieval_mode,
+        )
     route = await budgets.route(services, person=person, task="answer", session=session)
     # An owner-approved correction for this question, if the audience may see every source
     # it rests on, is answered before any model is asked.
@@ -223,49 +286,97 @@ async def _read_grounds(services: Services, session: AsyncSession, question: Que
     asker_history, asker_curated = [], None
     if _adds_sources(fuller, passages):  # the asker will also get a fuller private answer
         asker_history = await _thread_history(session, question, audience.asker_scope)
-        asker_curated = await curated_answer_for(session, question=question.text,
-                                                 scope=audience.asker_scope)
+        asker_curated = await curated_answer_for(
+            session, question=question.text, scope=audience.asker_scope
+        )
     return _Grounds(history, passages, fuller, route, curated, asker_history, asker_curated)
 
 
-async def _compose(services: Services, text: str, passages: Sequence[Passage],
-                   history: Sequence[Turn], scope: AccessScope, route: budgets.Route,
-                   curated: Curated | None) -> Reply:
+async def _compose(
+    services: Services,
+    text: str,
+    passages: Sequence[Passage],
+    history: Sequence[Turn],
+    scope: AccessScope,
+    route: budgets.Route,
+    curated: Curated | None,
+) -> Reply:
     if curated is not None:
-        return Reply(AnswerStatus.ANSWERED, curated.text, curated.citations,
-                     curated.confidence, notes=(curated.note,),
-                     owners=_owners(passages, services), scope_label=scope.label,
-                     backend="curated")
+        return Reply(
+            AnswerStatus.ANSWERED,
+            curated.text,
+            curated.citations,
+            curated.confidence,
+            notes=(curated.note,),
+            owners=_owners(passages, services),
+            scope_label=scope.label,
+            backend="curated",
+        )
     owners = _owners(passages, services)
     # The gate: how likely these passages answer the question. Below the threshold no
     # model is asked at all, and the question goes to the owners.
     support = gate.confidence(gate.gate_inputs(text, passages)) if passages else 0.0
     if support <= 0.0 or support < services.min_confidence:
-        return Reply(AnswerStatus.NO_ANSWER, _no_answer(owners, services),
-                     confidence=support, owners=owners, scope_label=scope.label)
+        return Reply(
+            AnswerStatus.NO_ANSWER,
+            _no_answer(owners, services),
+            confidence=support,
+            owners=owners,
+            scope_label=scope.label,
+        )
     model_answer = await route.answerer.answer(
-        question=text, passages=passages, history=history, model=route.model)
+        question=text, passages=passages, history=history, model=route.model
+    )
     if route.note:
         model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
-    facts = {"backend": model_answer.backend, "model": model_answer.model,
-             "usage": model_answer.usage, "notes": model_answer.notes}
+    facts = {
+        "backend": model_answer.backend,
+        "model": model_answer.model,
+        "usage": model_answer.usage,
+        "notes": model_answer.notes,
+    }
     kept, _rejected = verify_citations(model_answer.citations, passages)
     # The extractive answer is the gate's own reading; a model's answer is only as good as
     # the share of it its citations carry, too.
-    confidence = support if model_answer.backend == "extractive" else min(
-        support, model_answer.confidence)
+    confidence = (
+        support if model_answer.backend == "extractive" else min(support, model_answer.confidence)
+    )
     if not model_answer.text.strip() or not kept or confidence < services.min_confidence:
-        return Reply(AnswerStatus.NO_ANSWER, _no_answer(owners, services),
-                     confidence=confidence, owners=owners, scope_label=scope.label, **facts)
-    return Reply(AnswerStatus.ANSWERED, model_answer.text, tuple(kept),
-                 round(confidence, 3), owners=owners, scope_label=scope.label, **facts)
+        return Reply(
+            AnswerStatus.NO_ANSWER,
+            _no_answer(owners, services),
+            confidence=confidence,
+            owners=owners,
+            scope_label=scope.label,
+            **facts,
+        )
+    return Reply(
+        AnswerStatus.ANSWERED,
+        model_answer.text,
+        tuple(kept),
+        round(confidence, 3),
+        owners=owners,
+        scope_label=scope.label,
+        **facts,
+    )
 
 
-def _needs_review(services: Services, person: Person, question: Question, reply: Reply,
-                  passages: Sequence[Passage]) -> bool:
+def _needs_review(
+    services: Services,
+    person: Person,
+    question: Question,
+    reply: Reply,
+    passages: Sequence[Passage],
+) -> bool:
     return reply.status == AnswerStatus.ANSWERED and review.needs_review(
-        services, person=person, channel=question.channel, text=reply.text,
-        confidence=reply.confidence, citations=reply.citations, passages=passages)
+        services,
+        person=person,
+        channel=question.channel,
+        text=reply.text,
+        confidence=reply.confidence,
+        citations=reply.citations,
+        passages=passages,
+    )
 
 
 def _adds_sources(fuller: Sequence[Passage], passages: Sequence[Passage]) -> bool:
@@ -286,32 +397,60 @@ def _no_answer(owners: tuple[str, ...], services: Services) -> str:
     )
 
 
-async def _thread_history(session: AsyncSession, question: Question,
-                          scope: AccessScope) -> list[Turn]:
+async def _thread_history(
+    session: AsyncSession, question: Question, scope: AccessScope
+) -> list[Turn]:
     """Earlier answers in the thread that were posted for all to read (not private, not
     held for review) and rest only on documents `scope` may see."""
     if not question.thread_ts:
         return []
-    earlier = [a for a in await AnswerRepository(session).in_thread(
-        question.channel.id, question.thread_ts) if not a.private and a.message_ts]
+    earlier = [
+        a
+        for a in await AnswerRepository(session).in_thread(question.channel.id, question.thread_ts)
+        if not a.private and a.message_ts
+    ]
     cited = {c["doc_id"] for a in earlier for c in a.citations or ()}
     visible = {d.id for d in await get_documents(session, scope=scope, doc_ids=cited)}
-    return [Turn(a.question, a.answer) for a in earlier
-            if {c["doc_id"] for c in a.citations or ()} <= visible][-5:]
+    return [
+        Turn(a.question, a.answer)
+        for a in earlier
+        if {c["doc_id"] for c in a.citations or ()} <= visible
+    ][-5:]
 
 
-async def _audit_refusal(services: Services, question: Question, audit_id: str, reason: str) -> None:
+async def _audit_refusal(
+    services: Services, question: Question, audit_id: str, reason: str
+) -> None:
     await services.audit.record(
-        kind="question.refused", record_id=audit_id, subject_id=audit_id,
-        actor_slack_id=question.slack_user_id, channel_id=question.channel.id,
-        payload={"question": question.text, "reason": reason, "status": "refused",
-                 "version": services.workspace.version})
+        kind="question.refused",
+        record_id=audit_id,
+        subject_id=audit_id,
+        actor_slack_id=question.slack_user_id,
+        channel_id=question.channel.id,
+        payload={
+            "question": question.text,
+            "reason": reason,
+            "status": "refused",
+            "version": services.workspace.version,
+        },
+    )
 
 
-async def _record(services: Services, question: Question, person: Person, audience: access.Audience,
-                  audit_id: str, timer: _Timer, passages: Sequence[Passage],
-                  fuller: Sequence[Passage], public: Reply, private: Reply | None,
-                  status: AnswerStatus, *, message_ts: str | None) -> tuple[Reply, Reply | None]:
+async def _record(
+    services: Services,
+    question: Question,
+    person: Person,
+    audience: access.Audience,
+    audit_id: str,
+    timer: _Timer,
+    passages: Sequence[Passage],
+    fuller: Sequence[Passage],
+    public: Reply,
+    private: Reply | None,
+    status: AnswerStatus,
+    *,
+    message_ts: str | None,
+) -> tuple[Reply, Reply | None]:
     """The audit record and the answer records, in one transaction; `message_ts` is the
     Slack message that shows the public answer, if it is shown at once."""
     stages = dict(timer.stages, total=timer.total())
@@ -319,11 +458,17 @@ async def _record(services: Services, question: Question, person: Person, audien
     payload = {
         "question": question.text,
         "person": {"email": person.email, "name": person.name, "groups": sorted(person.groups)},
-        "channel": {"id": audience.channel.id, "label": audience.channel.label,
-                    "readers": audience.readers, "outsiders": audience.outsiders},
+        "channel": {
+            "id": audience.channel.id,
+            "label": audience.channel.label,
+            "readers": audience.readers,
+            "outsiders": audience.outsiders,
+        },
         "scope": {"label": audience.scope.label, "viewers": audience.scope.describe()},
-        "retrieved": [{"doc_id": p.doc_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
-                      for p in passages],
+        "retrieved": [
+            {"doc_id": p.doc_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
+            for p in passages
+        ],
         "cited": [c.doc_id for c in public.citations],
         "status": status.value,
         "public_status": public.status.value,
@@ -345,30 +490,62 @@ async def _record(services: Services, question: Question, person: Person, audien
     public_id, private_id = str(uuid.uuid4()), str(uuid.uuid4()) if private else None
     async with services.database.session() as session:
         answers = AnswerRepository(session)
-        await answers.add(_posted(public_id, audit_id, question, person, public, private=False,
-                                  message_ts=message_ts))
+        await answers.add(
+            _posted(
+                public_id, audit_id, question, person, public, private=False, message_ts=message_ts
+            )
+        )
         if private is not None:
-            await answers.add(_posted(private_id, audit_id, question, person, private,
-                                      private=True, message_ts=None))
+            await answers.add(
+                _posted(
+                    private_id, audit_id, question, person, private, private=True, message_ts=None
+                )
+            )
         await services.audit.append(
-            session, kind="question", record_id=audit_id, subject_id=audit_id,
-            actor_slack_id=question.slack_user_id or person.slack_id, actor_email=person.email,
-            channel_id=audience.channel.id, payload=payload)
-    services.metrics.observe_question(status=status.value, stages_ms=stages,
-                                      confidence=public.confidence, usage=usage,
-                                      model=payload["model"])
+            session,
+            kind="question",
+            record_id=audit_id,
+            subject_id=audit_id,
+            actor_slack_id=question.slack_user_id or person.slack_id,
+            actor_email=person.email,
+            channel_id=audience.channel.id,
+            payload=payload,
+        )
+    services.metrics.observe_question(
+        status=status.value,
+        stages_ms=stages,
+        confidence=public.confidence,
+        usage=usage,
+        model=payload["model"],
+    )
     public = Reply(**{**public.__dict__, "answer_id": public_id})
     if private is not None:
         private = Reply(**{**private.__dict__, "answer_id": private_id})
     return public, private
 
 
-def _posted(answer_id: str, audit_id: str, question: Question, person: Person, reply: Reply,
-            *, private: bool, message_ts: str | None) -> PostedAnswer:
+def _posted(
+    answer_id: str,
+    audit_id: str,
+    question: Question,
+    person: Person,
+    reply: Reply,
+    *,
+    private: bool,
+    message_ts: str | None,
+) -> PostedAnswer:
     return PostedAnswer(
-        id=answer_id, audit_id=audit_id, channel_id=question.channel.id,
+        id=answer_id,
+        audit_id=audit_id,
+        channel_id=question.channel.id,
         thread_ts=question.thread_ts or question.message_ts or message_ts,
-        message_ts=message_ts, asker_slack_id=question.slack_user_id,
-        asker_email=person.email, question=question.text, answer=reply.text,
-        status=reply.status.value, confidence=reply.confidence,
-        citations=[c.as_dict() for c in reply.citations], private=private)
+        message_ts=message_ts,
+        asker_slack_id=question.slack_user_id,
+        asker_email=person.email,
+        question=question.text,
+        answer=reply.text,
+        status=reply.status.value,
+        confidence=reply.confidence,
+        citations=[c.as_dict() for c in reply.citations],
+        private=private,
+    )

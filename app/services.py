@@ -41,8 +41,9 @@ class LiveVersion:
     identity: IdentityResolver
     answerer: Answerer
 
-    def switch(self, *, workspace: Workspace, identity: IdentityResolver,
-               answerer: Answerer) -> None:
+    def switch(
+        self, *, workspace: Workspace, identity: IdentityResolver, answerer: Answerer
+    ) -> None:
         self.workspace, self.identity, self.answerer = workspace, identity, answerer
 
 
@@ -89,13 +90,18 @@ def build_identity(workspace: Workspace, slack: SlackGateway | None) -> Identity
     return IdentityResolver(workspace.directory, slack, admins_hint=workspace.config.admins_hint)
 
 
-def build_services(settings: Settings, workspace: Workspace, database: Database, *,
-                   slack: SlackGateway | None = None, answerer: Answerer | None = None,
-                   clock: Callable[[], datetime] | None = None,
-                   environ: Mapping[str, str] | None = None,
-                   notifier: Callable[[Services], Notifier] | None = None,
-                   eval_directory: Callable[[Workspace], SlackDirectory] | None = None
-                   ) -> Services:
+def build_services(
+    settings: Settings,
+    workspace: Workspace,
+    database: Database,
+    *,
+    slack: SlackGateway | None = None,
+    answerer: Answerer | None = None,
+    clock: Callable[[], datetime] | None = None,
+    environ: Mapping[str, str] | None = None,
+    notifier: Callable[[Services], Notifier] | None = None,
+    eval_directory: Callable[[Workspace], SlackDirectory] | None = None,
+) -> Services:
     """`notifier` builds the Slack side from the other services (handlers' SlackNotifier);
     without it people are not told anything (`QuietNotifier`). `eval_directory` is needed
     only where versions are put through the eval gate (`trellis run`)."""
@@ -104,8 +110,9 @@ def build_services(settings: Settings, workspace: Workspace, database: Database,
     metrics = Metrics()
     services = Services(
         settings=settings,
-        live=LiveVersion(workspace, build_identity(workspace, slack),
-                         answerer or ExtractiveAnswerer()),
+        live=LiveVersion(
+            workspace, build_identity(workspace, slack), answerer or ExtractiveAnswerer()
+        ),
         database=database,
         audit=audit,
         approvals=Approvals(database, audit, clock=clock, metrics=metrics),
@@ -131,14 +138,18 @@ def anthropic_client(settings: Settings):
     )
 
 
-def build_answerer(settings: Settings, workspace: Workspace,
-                   client=None) -> Answerer:
+def build_answerer(settings: Settings, workspace: Workspace, client=None) -> Answerer:
     """Claude with fallbacks when a key is set, otherwise the offline extractive answerer."""
     client = client or anthropic_client(settings)
     if client is None:
         return ExtractiveAnswerer()
     models = workspace.config.models
-    prompt = answer_system_prompt(workspace.prompts.get("answer"),
-                                  company=workspace.config.name or "the company")
-    return answering.build_answerer(client=client, model=models.answer or DEFAULT_ANSWER_MODEL,
-                                    fallback_model=models.classify, system_prompt=prompt)
+    prompt = answer_system_prompt(
+        workspace.prompts.get("answer"), company=workspace.config.name or "the company"
+    )
+    return answering.build_answerer(
+        client=client,
+        model=models.answer or DEFAULT_ANSWER_MODEL,
+        fallback_model=models.classify,
+        system_prompt=prompt,
+    )

@@ -57,14 +57,14 @@ class SlackDirectory(Protocol):
     async def members(self, channel_id: str) -> Sequence[str]: ...
 
 
-def retrying_client(token: str, *, base_url: str | None = None, timeout: int = 15) -> AsyncWebClient:
+def retrying_client(
+    token: str, *, base_url: str | None = None, timeout: int = 15
+) -> AsyncWebClient:
     kwargs: dict[str, Any] = {"token": token, "timeout": timeout}
     if base_url:
         kwargs["base_url"] = base_url
     client = AsyncWebClient(**kwargs)
-    client.retry_handlers.extend([
-        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-    ])
+    client.retry_handlers.extend([AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
     if not any(isinstance(h, AsyncConnectionErrorRetryHandler) for h in client.retry_handlers):
         client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
     return client
@@ -115,8 +115,12 @@ class SlackGateway:
             name=data.get("name") or "",
             is_im=bool(data.get("is_im")),
             is_private=bool(data.get("is_private") or data.get("is_group")),
-            is_shared=bool(data.get("is_ext_shared") or data.get("is_shared")
-                           or data.get("is_org_shared") or data.get("is_pending_ext_shared")),
+            is_shared=bool(
+                data.get("is_ext_shared")
+                or data.get("is_shared")
+                or data.get("is_org_shared")
+                or data.get("is_pending_ext_shared")
+            ),
         )
 
     async def members(self, channel_id: str) -> list[str]:
@@ -163,8 +167,11 @@ class SlackGateway:
             pass
         cursor = None
         while True:
-            kwargs: dict[str, Any] = {"types": "public_channel,private_channel", "limit": 200,
-                                      "exclude_archived": True}
+            kwargs: dict[str, Any] = {
+                "types": "public_channel,private_channel",
+                "limit": 200,
+                "exclude_archived": True,
+            }
             if cursor:
                 kwargs["cursor"] = cursor
             try:
@@ -184,24 +191,54 @@ class SlackGateway:
         return response["channel"]["id"]
 
     async def replies(self, channel_id: str, thread_ts: str) -> list[dict[str, Any]]:
-        response = await self._call("conversations_replies", channel=channel_id, ts=thread_ts, limit=50)
+        response = await self._call(
+            "conversations_replies", channel=channel_id, ts=thread_ts, limit=50
+        )
         return list(response.get("messages", []))
 
     # Messages --------------------------------------------------------------------
 
-    async def post(self, *, channel: str, text: str, blocks: list[dict] | None = None,
-                   thread_ts: str | None = None) -> str:
-        response = await self._call("chat_postMessage", channel=channel, text=text, blocks=blocks,
-                                    thread_ts=thread_ts, unfurl_links=False, unfurl_media=False)
+    async def post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict] | None = None,
+        thread_ts: str | None = None,
+    ) -> str:
+        response = await self._call(
+            "chat_postMessage",
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         return response["ts"]
 
-    async def update(self, *, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
+    async def update(
+        self, *, channel: str, ts: str, text: str, blocks: list[dict] | None = None
+    ) -> None:
         await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
 
-    async def post_private(self, *, channel: str, user: str, text: str,
-                           blocks: list[dict] | None = None, thread_ts: str | None = None) -> None:
-        await self._call("chat_postEphemeral", channel=channel, user=user, text=text, blocks=blocks,
-                         thread_ts=thread_ts)
+    async def post_private(
+        self,
+        *,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: list[dict] | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        await self._call(
+            "chat_postEphemeral",
+            channel=channel,
+            user=user,
+            text=text,
+            blocks=blocks,
+            thread_ts=thread_ts,
+        )
 
 
 def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:

@@ -75,8 +75,11 @@ class Outcome:
 
     def answered_at(self, threshold: float) -> list[dict[str, Any]]:
         """The replies that would have been given as answers at `threshold`."""
-        return [r for r in self.replies() if r["citations"] and r["confidence"] > 0
-                and r["confidence"] >= threshold]
+        return [
+            r
+            for r in self.replies()
+            if r["citations"] and r["confidence"] > 0 and r["confidence"] >= threshold
+        ]
 
     def judge(self, threshold: float) -> str:
         """right | wrong | refused_ok | refused_wrong | other, at `threshold`."""
@@ -136,8 +139,9 @@ async def scratch_database(postgres: str | None):
         await admin.close()
 
 
-async def run_corpus(corpus: Corpus, *, postgres: str | None = None,
-                     retrieval: bool = False) -> list[Outcome]:
+async def run_corpus(
+    corpus: Corpus, *, postgres: str | None = None, retrieval: bool = False
+) -> list[Outcome]:
     """Ask every case of `corpus` through the real pipeline, in a scratch database."""
     from app.cli.operations import offline_services
     from app.config.settings import Settings
@@ -157,16 +161,25 @@ async def run_corpus(corpus: Corpus, *, postgres: str | None = None,
         services = offline_services(Settings(workspace=corpus.workspace), workspace, database)
         for case in corpus.cases:
             person = workspace.directory.by_email(case.asker)
-            channel = (await services.slack.channel(case.channel) if case.channel
-                       else SlackChannel(id="bench", name="bench", is_im=True))
-            outcome = await answer_question(services, Question(
-                text=case.question, channel=channel, person=person,
-                slack_user_id=person.slack_id if person else f"bench:{case.asker}"))
+            channel = (
+                await services.slack.channel(case.channel)
+                if case.channel
+                else SlackChannel(id="bench", name="bench", is_im=True)
+            )
+            outcome = await answer_question(
+                services,
+                Question(
+                    text=case.question,
+                    channel=channel,
+                    person=person,
+                    slack_user_id=person.slack_id if person else f"bench:{case.asker}",
+                ),
+            )
             found = Outcome(case, _as_json(outcome))
             if person is not None:
                 audience = await access.audience_for(
-                    asker=person, channel=channel, slack=services.slack,
-                    identity=services.identity)
+                    asker=person, channel=channel, slack=services.slack, identity=services.identity
+                )
                 found.leaked_docs = await _hidden_shown(database, outcome, audience)
                 found.features = await _gate_inputs(database, case.question, audience.scope)
                 if retrieval and case.expect_sources:
@@ -181,8 +194,9 @@ async def _ingest(ingest, database, workspace) -> None:
     if retrieval is None:
         await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
     else:
-        await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                     retrieval=retrieval)
+        await ingest(
+            database, workspace.knowledge_dir, workspace_root=workspace.root, retrieval=retrieval
+        )
 
 
 async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
@@ -191,12 +205,15 @@ async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
     ranks: dict[str, int | None] = {}
     for mode in MODES:
         found = await search(
-            database, query=case.question, scope=scope, limit=20,
+            database,
+            query=case.question,
+            scope=scope,
+            limit=20,
             mode=RetrievalMode.KEYWORD if mode == "keyword" else RetrievalMode.HYBRID,
-            fusion={"dense": "dense", "rrf": "rrf"}.get(mode, "blend"))
+            fusion={"dense": "dense", "rrf": "rrf"}.get(mode, "blend"),
+        )
         docs = list(dict.fromkeys(p.doc_id for p in found))
-        ranks[mode] = next((i + 1 for i, d in enumerate(docs) if d in case.expect_sources),
-                           None)
+        ranks[mode] = next((i + 1 for i, d in enumerate(docs) if d in case.expect_sources), None)
     return ranks
 
 
@@ -213,8 +230,12 @@ async def _gate_inputs(database, question: str, scope) -> dict[str, float]:
 
 def _as_json(outcome) -> dict[str, Any]:
     def reply(r) -> dict[str, Any]:
-        return {"status": r.status.value, "answer": r.text, "confidence": round(r.confidence, 4),
-                "citations": [c.as_dict() for c in r.citations]}
+        return {
+            "status": r.status.value,
+            "answer": r.text,
+            "confidence": round(r.confidence, 4),
+            "citations": [c.as_dict() for c in r.citations],
+        }
 
     result = reply(outcome.public)
     if outcome.private is not None:
@@ -283,9 +304,11 @@ def retrieval_table(outcomes: Sequence[Outcome]) -> dict[str, tuple[float, float
         ranks = [o.ranks.get(mode) for o in ranked]
         if not ranks:
             continue
-        table[mode] = (sum(r == 1 for r in ranks) / len(ranks),
-                       sum(r is not None and r <= 5 for r in ranks) / len(ranks),
-                       sum(1 / r for r in ranks if r) / len(ranks))
+        table[mode] = (
+            sum(r == 1 for r in ranks) / len(ranks),
+            sum(r is not None and r <= 5 for r in ranks) / len(ranks),
+            sum(1 / r for r in ranks if r) / len(ranks),
+        )
     return table
 
 
@@ -295,9 +318,14 @@ def curve(outcomes: Sequence[Outcome]) -> list[tuple[float, float, float, float]
     rows = []
     for t in CURVE:
         verdicts = [o.judge(t) for o in judged]
-        rows.append((t, verdicts.count("right") / len(judged),
-                     verdicts.count("wrong") / len(judged),
-                     verdicts.count("refused_wrong") / len(judged)))
+        rows.append(
+            (
+                t,
+                verdicts.count("right") / len(judged),
+                verdicts.count("wrong") / len(judged),
+                verdicts.count("refused_wrong") / len(judged),
+            )
+        )
     return rows
 
 
@@ -314,8 +342,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     everything = [*real_corpora(), *held_out_corpora(), demo_corpus()]
     selected = [c for c in everything if not args.corpus or c.name in args.corpus]
-    print(f"{'corpus':14} {'db':8} {'right':>6} {'refused':>7} {'wrong src':>9} {'leaks':>5}"
-          f"  answerable/declinable")
+    print(
+        f"{'corpus':14} {'db':8} {'right':>6} {'refused':>7} {'wrong src':>9} {'leaks':>5}"
+        f"  answerable/declinable"
+    )
     dump = args.dump.open("w") if args.dump else None
     for corpus in selected:
         threshold = load_workspace(corpus.workspace).config.answers.min_confidence
@@ -324,8 +354,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             runs["postgres"] = asyncio.run(run_corpus(corpus, postgres=args.postgres))
         for db, outcomes in runs.items():
             s = summary(outcomes, threshold)
-            print(f"{corpus.name:14} {db:8} {s['right']:>6} {s['refused']:>7} "
-                  f"{s['wrong_src']:>9} {s['leaks']:>5}  {s['n']}")
+            print(
+                f"{corpus.name:14} {db:8} {s['right']:>6} {s['refused']:>7} "
+                f"{s['wrong_src']:>9} {s['leaks']:>5}  {s['n']}"
+            )
         if args.postgres:
             a, b = runs["sqlite"], runs["postgres"]
             same = sum(x.judge(threshold) == y.judge(threshold) for x, y in zip(a, b, strict=True))
@@ -336,20 +368,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{'':14}   {mode:8} hit@1 {h1:.3f}  hit@5 {h5:.3f}  MRR {mrr:.3f}")
         if args.curve:
             for t, right, wrong, refused in curve(outcomes):
-                print(f"{'':14}   t={t:.2f} right {right:.3f} wrong {wrong:.3f} "
-                      f"wrongly refused {refused:.3f}")
+                print(
+                    f"{'':14}   t={t:.2f} right {right:.3f} wrong {wrong:.3f} "
+                    f"wrongly refused {refused:.3f}"
+                )
         for o in outcomes:
             verdict = o.judge(threshold)
             if dump is not None:
                 # The gate is fitted on what Trellis would say without it: the verdict at 0.
-                dump.write(json.dumps({"corpus": corpus.name, "id": o.case.id,
-                                       "expect": o.case.expect_status, "verdict": o.judge(0.0),
-                                       "confidence": o.result["confidence"],
-                                       "gold_rank": o.ranks.get("hybrid"),
-                                       **o.features}) + "\n")
+                dump.write(
+                    json.dumps(
+                        {
+                            "corpus": corpus.name,
+                            "id": o.case.id,
+                            "expect": o.case.expect_status,
+                            "verdict": o.judge(0.0),
+                            "confidence": o.result["confidence"],
+                            "gold_rank": o.ranks.get("hybrid"),
+                            **o.features,
+                        }
+                    )
+                    + "\n"
+                )
             if args.verbose and verdict not in ("right", "refused_ok"):
-                print(f"  {verdict:13} {corpus.name}/{o.case.id} conf {o.result['confidence']} "
-                      f"cited {cited(o.result)} | {o.case.question}")
+                print(
+                    f"  {verdict:13} {corpus.name}/{o.case.id} conf {o.result['confidence']} "
+                    f"cited {cited(o.result)} | {o.case.question}"
+                )
                 print(f"                {o.result['answer'][:220]!r}")
     if dump is not None:
         dump.close()

@@ -70,21 +70,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dump", type=Path)
     parser.add_argument("--train", required=True, help="the corpus the weights are fitted on")
     args = parser.parse_args(argv)
-    rows = [r for r in load(args.dump) if r["expect"] in ("answered", "no_answer")
-            and "similarity" in r]
+    rows = [
+        r for r in load(args.dump) if r["expect"] in ("answered", "no_answer") and "similarity" in r
+    ]
     by_corpus: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_corpus[row["corpus"]].append(row)
     x, y = matrix(by_corpus[args.train])
     w = fit(x, y)
-    print("WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")  # intercept, "
-          + ", ".join(FEATURES))
+    print(
+        "WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")  # intercept, " + ", ".join(FEATURES)
+    )
     for name, group in by_corpus.items():
         mark = " (fitted here)" if name == args.train else ""
         print(f"\n{name}{mark}: {len(group)} cases")
         for t in THRESHOLDS:
             right, wrong, refused = outcomes(group, w, t)
-            print(f"  t={t:.2f}  right {right:.3f}  wrong {wrong:.3f}  wrongly refused {refused:.3f}")
+            print(
+                f"  t={t:.2f}  right {right:.3f}  wrong {wrong:.3f}  wrongly refused {refused:.3f}"
+            )
     return 0
 
 

@@ -37,10 +37,35 @@ from app.slack_api import SlackChannel
 
 GROUPS = ["sales", "support", "finance", "engineering", "legal", "hr"]
 WORDS = [
-    "policy", "request", "approval", "customer", "invoice", "refund", "shipment", "warranty",
-    "contract", "renewal", "discount", "budget", "laptop", "password", "incident", "release",
-    "holiday", "travel", "expense", "payroll", "badge", "onboarding", "training", "vendor",
-    "quote", "escalation", "outage", "backup", "audit",
+    "policy",
+    "request",
+    "approval",
+    "customer",
+    "invoice",
+    "refund",
+    "shipment",
+    "warranty",
+    "contract",
+    "renewal",
+    "discount",
+    "budget",
+    "laptop",
+    "password",
+    "incident",
+    "release",
+    "holiday",
+    "travel",
+    "expense",
+    "payroll",
+    "badge",
+    "onboarding",
+    "training",
+    "vendor",
+    "quote",
+    "escalation",
+    "outage",
+    "backup",
+    "audit",
 ]
 
 
@@ -54,14 +79,20 @@ def _document(rng: random.Random, i: int) -> str:
             for _ in range(3)
         ] + [f"Contact the {group} team about {topic[1]} and {topic[2]} item {i * 7 + p}."]
         paragraphs.append(f"## Section {p}\n\n" + " ".join(sentences))
-    front = {"id": f"doc-{i}", "title": f"{topic[0].title()} {topic[1]} guide {i}",
-             "owner": group, "access": [group] if i % 3 else ["everyone"]}
+    front = {
+        "id": f"doc-{i}",
+        "title": f"{topic[0].title()} {topic[1]} guide {i}",
+        "owner": group,
+        "access": [group] if i % 3 else ["everyone"],
+    }
     return f"---\n{yaml.safe_dump(front)}---\n# {front['title']}\n\n" + "\n\n".join(paragraphs)
 
 
 def _workspace(root: Path, docs: int, rng: random.Random) -> None:
-    people = [{"email": f"p{i}@bench.example", "name": f"Person {i}",
-               "groups": [GROUPS[i % len(GROUPS)]]} for i in range(60)]
+    people = [
+        {"email": f"p{i}@bench.example", "name": f"Person {i}", "groups": [GROUPS[i % len(GROUPS)]]}
+        for i in range(60)
+    ]
     (root / "directory.yml").write_text(yaml.safe_dump({"people": people}))
     knowledge = root / "knowledge"
     for i in range(docs):
@@ -76,19 +107,26 @@ def _percentiles(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered):7.1f} ms  p95 {p(0.95):7.1f} ms  max {ordered[-1]:7.1f} ms"
 
 
-async def run(root: Path, workspace, questions: int, database_url: str | None,
-              retrieval: str) -> dict[str, float]:
+async def run(
+    root: Path, workspace, questions: int, database_url: str | None, retrieval: str
+) -> dict[str, float]:
     """One pass over the workspace with `retrieval` (hybrid or keyword); figures in ms."""
     rng = random.Random(11)
     database = Database(database_url or f"sqlite+aiosqlite:///{root / f'bench-{retrieval}.db'}")
     await upgrade(database)
     figures: dict[str, float] = {}
     started = time.perf_counter()
-    report = await ingest(database, workspace.knowledge_dir, workspace_root=root,
-                          retrieval=retrieval)
+    report = await ingest(
+        database, workspace.knowledge_dir, workspace_root=root, retrieval=retrieval
+    )
     took = time.perf_counter() - started
-    figures.update(docs=report.added, chunks=report.chunks, ingest_s=took,
-                   chunks_per_s=report.chunks / took, rss_after_ingest_mb=_rss_mb())
+    figures.update(
+        docs=report.added,
+        chunks=report.chunks,
+        ingest_s=took,
+        chunks_per_s=report.chunks / took,
+        rss_after_ingest_mb=_rss_mb(),
+    )
     started = time.perf_counter()
     await ingest(database, workspace.knowledge_dir, workspace_root=root, retrieval=retrieval)
     figures["reingest_s"] = time.perf_counter() - started
@@ -111,8 +149,10 @@ async def run(root: Path, workspace, questions: int, database_url: str | None,
     for _ in range(questions):
         text = f"How many days for the {rng.choice(WORDS)} {rng.choice(WORDS)} case?"
         t = time.perf_counter()
-        await answer_question(services, Question(text=text, person=person,
-                                                 channel=SlackChannel(id="D0BENCH", is_im=True)))
+        await answer_question(
+            services,
+            Question(text=text, person=person, channel=SlackChannel(id="D0BENCH", is_im=True)),
+        )
         chain_ms.append((time.perf_counter() - t) * 1000)
     figures.update(_percentiles("answer", chain_ms))
     figures["rss_end_mb"] = _rss_mb()
@@ -129,8 +169,10 @@ def _rss_mb() -> float:
 
 def _percentiles(name: str, samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    return {f"{name}_p50": statistics.median(ordered),
-            f"{name}_p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]}
+    return {
+        f"{name}_p50": statistics.median(ordered),
+        f"{name}_p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+    }
 
 
 async def main(docs: int, questions: int, database_url: str | None, modes: list[str]) -> None:
@@ -146,8 +188,11 @@ async def main(docs: int, questions: int, database_url: str | None, modes: list[
                 print("note: one PostgreSQL database is reused across modes")
     dialect = "postgresql" if database_url else "sqlite"
     print(f"{docs} documents, {questions} questions, {dialect}")
-    print(f"{'figure':16}" + "".join(f"{m:>12}" for m in modes)
-          + ("       ratio" if len(modes) == 2 else ""))
+    print(
+        f"{'figure':16}"
+        + "".join(f"{m:>12}" for m in modes)
+        + ("       ratio" if len(modes) == 2 else "")
+    )
     for key in results[modes[0]]:
         values = [results[m][key] for m in modes]
         ratio = f"{values[0] / values[1]:>12.2f}" if len(modes) == 2 and values[1] else ""
@@ -160,7 +205,11 @@ if __name__ == "__main__":
     parser.add_argument("--docs", type=int, default=2000)
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--postgres", metavar="URL", help="run on this PostgreSQL database")
-    parser.add_argument("--mode", action="append", choices=["hybrid", "keyword"],
-                        help="retrieval modes to run, in order (default: hybrid, keyword)")
+    parser.add_argument(
+        "--mode",
+        action="append",
+        choices=["hybrid", "keyword"],
+        help="retrieval modes to run, in order (default: hybrid, keyword)",
+    )
     args = parser.parse_args()
     asyncio.run(main(args.docs, args.questions, args.postgres, args.mode or ["hybrid", "keyword"]))

@@ -35,13 +35,20 @@ async def on_trellis(ack, command: dict, respond, client, services: Services) ->
     try:
         # The reply is ephemeral: only the asker reads it, so no channel lookup is needed.
         channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
-        outcome = await answer_question(services, Question(
-            text=rest.strip(), channel=channel, slack_user_id=command["user_id"], private=True))
+        outcome = await answer_question(
+            services,
+            Question(
+                text=rest.strip(), channel=channel, slack_user_id=command["user_id"], private=True
+            ),
+        )
     except Exception as exc:  # the person is always told
         services.metrics.observe_error(kind=type(exc).__name__)
         await respond(text=message_for(exc, outcome=NOT_POSTED), response_type="ephemeral")
         return
-    await respond(text=answers.answer_text(outcome.public),
-                  blocks=answers.answer_blocks(outcome.public), response_type="ephemeral",
-                  replace_original=False)
+    await respond(
+        text=answers.answer_text(outcome.public),
+        blocks=answers.answer_blocks(outcome.public),
+        response_type="ephemeral",
+        replace_original=False,
+    )
     await owners.after_question(services, outcome=outcome, question=rest.strip())

@@ -30,14 +30,20 @@ def message_for(error: Exception, *, outcome: str = NOT_HANDLED, **context: obje
     """The words for `error`; `outcome` says what an unexpected failure left undone, and
     `context` goes to the log beside the reference."""
     if isinstance(error, TrellisError):
-        log.info("request_refused", error=type(error).__name__, reason=error.user_message,
-                 detail=str(error), **context)
+        log.info(
+            "request_refused",
+            error=type(error).__name__,
+            reason=error.user_message,
+            detail=str(error),
+            **context,
+        )
         return error.user_message
     reference = uuid.uuid4().hex[:8]
-    log.error("listener_failed", reference=reference, error=repr(error), exc_info=error,
-              **context)
-    return (f"Something went wrong on Trellis's side, {outcome}. Please try again; if it "
-            f"keeps happening, tell the Trellis owners (reference {reference}).")
+    log.error("listener_failed", reference=reference, error=repr(error), exc_info=error, **context)
+    return (
+        f"Something went wrong on Trellis's side, {outcome}. Please try again; if it "
+        f"keeps happening, tell the Trellis owners (reference {reference})."
+    )
 
 
 async def report_unexpected(error: Exception, body: dict, client, respond) -> None:
@@ -56,6 +62,10 @@ async def _tell(body: dict, text: str, client, respond) -> None:
     addressed = event.get("type") in ADDRESSED_EVENTS or event.get("channel_type") == "im"
     if not addressed or event.get("bot_id") or not event.get("user") or not event.get("channel"):
         return
-    await client.chat_postEphemeral(channel=event["channel"], user=event["user"], text=text,
-                                    thread_ts=event.get("thread_ts") or event.get("ts"),
-                                    blocks=notice_blocks(text))
+    await client.chat_postEphemeral(
+        channel=event["channel"],
+        user=event["user"],
+        text=text,
+        thread_ts=event.get("thread_ts") or event.get("ts"),
+        blocks=notice_blocks(text),
+    )

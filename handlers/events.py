@@ -11,8 +11,15 @@ from handlers.asking import answer_in_thread
 from handlers.views.help import help_text
 
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-IGNORED_SUBTYPES = {"bot_message", "message_changed", "message_deleted", "channel_join",
-                    "channel_leave", "me_message", "ekm_access_denied"}
+IGNORED_SUBTYPES = {
+    "bot_message",
+    "message_changed",
+    "message_deleted",
+    "channel_join",
+    "channel_leave",
+    "me_message",
+    "ekm_access_denied",
+}
 
 
 def register(app) -> None:
@@ -48,19 +55,30 @@ async def _is_answer_thread(services: Services, channel_id: str, thread_ts: str)
     """A thread Trellis answered in, or whose first message it is answering right now."""
     async with services.database.reading() as session:
         return bool(await AnswerRepository(session).in_thread(channel_id, thread_ts)) or (
-            await HandledEventRepository(session).taken(f"msg:{channel_id}:{thread_ts}"))
+            await HandledEventRepository(session).taken(f"msg:{channel_id}:{thread_ts}")
+        )
 
 
 async def _answer(services: Services, event: dict) -> None:
     text = _question_text(event.get("text", ""))
     channel = await services.slack.channel(event["channel"])
     if not text:
-        await services.slack.post(channel=channel.id, thread_ts=event.get("thread_ts") or event["ts"],
-                                  text=help_text(services.workspace))
+        await services.slack.post(
+            channel=channel.id,
+            thread_ts=event.get("thread_ts") or event["ts"],
+            text=help_text(services.workspace),
+        )
         return
-    await answer_in_thread(services, Question(
-        text=text, channel=channel, slack_user_id=event["user"],
-        thread_ts=event.get("thread_ts"), message_ts=event["ts"]))
+    await answer_in_thread(
+        services,
+        Question(
+            text=text,
+            channel=channel,
+            slack_user_id=event["user"],
+            thread_ts=event.get("thread_ts"),
+            message_ts=event["ts"],
+        ),
+    )
 
 
 async def on_mention(body: dict, event: dict, services: Services) -> None:
@@ -73,10 +91,16 @@ async def on_message(body: dict, event: dict, services: Services) -> None:
     if not _from_a_person(event, services):
         return
     is_dm = event.get("channel_type") == "im"
-    mentions_bot = services.slack.bot_user_id and f"<@{services.slack.bot_user_id}" in event.get("text", "")
+    mentions_bot = services.slack.bot_user_id and f"<@{services.slack.bot_user_id}" in event.get(
+        "text", ""
+    )
     thread_ts = event.get("thread_ts")
-    follow_up = bool(thread_ts) and not is_dm and not mentions_bot and \
-        await _is_answer_thread(services, event["channel"], thread_ts)
+    follow_up = (
+        bool(thread_ts)
+        and not is_dm
+        and not mentions_bot
+        and await _is_answer_thread(services, event["channel"], thread_ts)
+    )
     if not (is_dm or follow_up):
         return  # plain channel chatter, and mentions (answered through app_mention)
     if not await _claim(services, body, event):

@@ -167,9 +167,7 @@ async def on_accept(ack, body: dict, action: dict, respond, client, services: Se
         if case.status != feedback.OPEN:
             await _say(respond, _already(case))
             return
-        await client.views_open(
-            trigger_id=body["trigger_id"], view=flags.correction_modal(case)
-        )
+        await client.views_open(trigger_id=body["trigger_id"], view=flags.correction_modal(case))
     except Exception as exc:
         await _say(respond, message_for(exc))
 

@@ -80,8 +80,7 @@ class SlackNotifier:
         if draft.state == DraftState.REJECTED:
             what = "the answer" if draft.kind == "answer" else f"your {escape(draft.title)}"
             await self.tell_requester(
-                draft,
-                f"{who} did not approve {what}. *Reason:* {escape(draft.reason or '')}",
+                draft, f"{who} did not approve {what}. *Reason:* {escape(draft.reason or '')}"
             )
         elif draft.state == DraftState.EXPIRED:
             await self.tell_requester(

@@ -51,8 +51,9 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
 
 
 @asynccontextmanager
-async def connect_bolt(services: Services, *, client: AsyncWebClient,
-                       app_token: str) -> AsyncIterator[AsyncApp]:
+async def connect_bolt(
+    services: Services, *, client: AsyncWebClient, app_token: str
+) -> AsyncIterator[AsyncApp]:
     """The Bolt app, connected over Socket Mode until the block ends."""
     app = build_bolt_app(services, client)
     handler = AsyncSocketModeHandler(app, app_token)
@@ -72,8 +73,10 @@ async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner
         return web.json_response({"status": "ok", "version": services.workspace.version})
 
     async def metrics(_request: web.Request) -> web.Response:
-        return web.Response(body=services.metrics.exposition(),
-                            headers={"Content-Type": services.metrics.content_type})
+        return web.Response(
+            body=services.metrics.exposition(),
+            headers={"Content-Type": services.metrics.content_type},
+        )
 
     ops = web.Application()
     ops.router.add_get("/healthz", healthz)
@@ -95,9 +98,12 @@ async def _start_sandbox(settings: Settings, workspace: Workspace) -> SandboxSer
     from app.sandbox.server import SandboxServer
     from app.sandbox.state import SandboxWorkspace
 
-    sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)),
-                            host=settings.sandbox_host, port=settings.sandbox_port,
-                            message_shortcuts=MESSAGE_SHORTCUTS)
+    sandbox = SandboxServer(
+        SandboxWorkspace.from_seed(seed_for(workspace)),
+        host=settings.sandbox_host,
+        port=settings.sandbox_port,
+        message_shortcuts=MESSAGE_SHORTCUTS,
+    )
     await sandbox.start()
     return sandbox
 
@@ -124,8 +130,10 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(database.dispose)
         await upgrade(database)
         report = await sync_knowledge(database, workspace, console=console)
-        console.print(f"Knowledge: {report.added + report.updated + report.unchanged} documents "
-                      f"({report.added} new, {report.updated} updated, {report.removed} removed).")
+        console.print(
+            f"Knowledge: {report.added + report.updated + report.unchanged} documents "
+            f"({report.added} new, {report.updated} updated, {report.removed} removed)."
+        )
         for error in report.errors:
             console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
 
@@ -143,9 +151,15 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         client = retrying_client(bot_token, base_url=api_url)
         gateway = SlackGateway(client)
         await gateway.connect()
-        services = build_services(settings, workspace, database, slack=gateway,
-                                  answerer=build_answerer(settings, workspace),
-                                  eval_directory=_sandbox_directory, notifier=SlackNotifier)
+        services = build_services(
+            settings,
+            workspace,
+            database,
+            slack=gateway,
+            answerer=build_answerer(settings, workspace),
+            eval_directory=_sandbox_directory,
+            notifier=SlackNotifier,
+        )
         await stack.enter_async_context(connect_bolt(services, client=client, app_token=app_token))
         ops = await _ops_server(services, settings.http_host, settings.http_port)
         stack.push_async_callback(ops.cleanup)
@@ -161,11 +175,17 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(background.stop)
         for warning in connector_warnings:
             console.print(f"[yellow]rules.yml[/yellow] {warning}", highlight=False)
-        console.print(f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
-                      f"version {workspace.version}, answers by {services.answerer.name}).")
-        console.print(f"Health: http://{settings.http_host}:{settings.http_port}/healthz  ·  Ctrl-C stops.")
+        console.print(
+            f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
+            f"version {workspace.version}, answers by {services.answerer.name})."
+        )
+        console.print(
+            f"Health: http://{settings.http_host}:{settings.http_port}/healthz  ·  Ctrl-C stops."
+        )
         if not settings.slack_enabled:
-            console.print(f"\n[bold]Open {sandbox.url} in your browser[/bold] to try Trellis: pick anyone "
-                          "under “Acting as”, mention @trellis with a question, approve as a manager.")
+            console.print(
+                f"\n[bold]Open {sandbox.url} in your browser[/bold] to try Trellis: pick anyone "
+                "under “Acting as”, mention @trellis with a question, approve as a manager."
+            )
         await stop.wait()
         console.print("Stopping…")

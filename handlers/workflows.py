@@ -228,10 +228,5 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
         "approved": ":white_check_mark:",
         "waiting": ":hourglass_flowing_sand:",
     }.get(outcome.status, ":warning:")
-    await slack.update(
-        channel=channel_id,
-        ts=ts,
-        text=text,
-        blocks=[section(f"{emoji} {text}")],
-    )
+    await slack.update(channel=channel_id, ts=ts, text=text, blocks=[section(f"{emoji} {text}")])
     return outcome

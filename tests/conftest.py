@@ -12,7 +12,9 @@ import pytest
 from app.db.migrate import upgrade
 from app.db.session import Database
 
-POSTGRES_ADMIN_DSN = os.environ.get("TRELLIS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "TRELLIS_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 async def _create_postgres_database() -> tuple[str, str]:

@@ -57,20 +57,30 @@ class RunningTrellis:
                 return conversation.id
         raise LookupError(name)
 
-    async def ask(self, email: str, channel: str, text: str, *, mention: bool = True,
-                  thread_ts: str | None = None) -> str:
+    async def ask(
+        self,
+        email: str,
+        channel: str,
+        text: str,
+        *,
+        mention: bool = True,
+        thread_ts: str | None = None,
+    ) -> str:
         body = f"<@{self.bot}> {text}" if mention else text
-        return await self.sandbox.post_message(self.user(email), self.channel(channel), body,
-                                               thread_ts=thread_ts)
+        return await self.sandbox.post_message(
+            self.user(email), self.channel(channel), body, thread_ts=thread_ts
+        )
 
-    async def answer_in_thread(self, channel: str, ts: str, *,
-                               timeout: float = 10) -> Message:  # noqa: ASYNC109
+    async def answer_in_thread(self, channel: str, ts: str, *, timeout: float = 10) -> Message:  # noqa: ASYNC109
         """The bot's finished reply in the thread of `ts` (not the thinking indicator)."""
         channel_id = self.channel(channel)
 
         def done(message: Message) -> bool:
-            return (message.bot_id is not None and message.thread_ts == ts
-                    and "Looking through" not in (message.text or ""))
+            return (
+                message.bot_id is not None
+                and message.thread_ts == ts
+                and "Looking through" not in (message.text or "")
+            )
 
         await self.sandbox.wait_for_message(channel_id, done, timeout)
         return next(m for m in self.sandbox.messages(channel_id) if done(m))
@@ -100,13 +110,17 @@ def blocks_text(blocks: list[dict] | None) -> str:
 
 
 @asynccontextmanager
-async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
-                          database: Database | None = None,
-                          answerer_for: Callable[[Workspace], Answerer] | None = None,
-                          environ: Mapping[str, str] | None = None,
-                          background: OutboxPolicy | None = None,
-                          clock: Callable[[], datetime] | None = None,
-                          **sandbox_options: Any) -> AsyncIterator[RunningTrellis]:
+async def running_trellis(
+    tmp_path: Path,
+    *,
+    workspace: Path | None = None,
+    database: Database | None = None,
+    answerer_for: Callable[[Workspace], Answerer] | None = None,
+    environ: Mapping[str, str] | None = None,
+    background: OutboxPolicy | None = None,
+    clock: Callable[[], datetime] | None = None,
+    **sandbox_options: Any,
+) -> AsyncIterator[RunningTrellis]:
     """`background`: also run the outbox worker and the scheduled jobs, with that policy.
     `answerer_for` builds the answerer for the workspace (the extractive one without it);
     `environ` is where connector secrets are read from (the process's without it)."""
@@ -124,15 +138,26 @@ async def running_trellis(tmp_path: Path, *, workspace: Path | None = None,
         gateway = SlackGateway(client)
         await gateway.connect()
         services = build_services(
-            settings, loaded, database, slack=gateway, clock=clock, environ=environ,
+            settings,
+            loaded,
+            database,
+            slack=gateway,
+            clock=clock,
+            environ=environ,
             answerer=answerer_for(loaded) if answerer_for else None,
-            eval_directory=SandboxDirectory.for_workspace, notifier=SlackNotifier)
+            eval_directory=SandboxDirectory.for_workspace,
+            notifier=SlackNotifier,
+        )
         async with connect_bolt(services, client=client, app_token=sandbox.app_token):
             await sandbox.wait_for_connections(1)
             jobs = None
             if background is not None:
-                jobs = Background(services, policy=background, drafts_every=3600,
-                                  outbox_every=max(0.5, background.poll * 10))
+                jobs = Background(
+                    services,
+                    policy=background,
+                    drafts_every=3600,
+                    outbox_every=max(0.5, background.poll * 10),
+                )
                 await jobs.start()
             try:
                 yield RunningTrellis(sandbox, services, loaded, jobs)

@@ -57,30 +57,38 @@ def load_cases(path: Path) -> tuple[Case, ...]:
     cases = []
     for raw in data.get("cases", []):
         status = raw["expect_status"]
-        cases.append(Case(
-            id=raw["id"], question=raw["question"], asker=raw["asker"].lower(),
-            expect_status=status,
-            kind=raw.get("kind") or ("answerable" if status == "answered" else status),
-            channel=raw.get("channel"),
-            expect_sources=tuple(raw.get("expect_sources") or ()),
-            expect_text=tuple(raw.get("expect_text") or ()),
-            never_text=tuple(raw.get("never_text") or ()),
-            expect_public_status=raw.get("expect_public_status"),
-            known_gap=raw.get("known_gap"),
-        ))
+        cases.append(
+            Case(
+                id=raw["id"],
+                question=raw["question"],
+                asker=raw["asker"].lower(),
+                expect_status=status,
+                kind=raw.get("kind") or ("answerable" if status == "answered" else status),
+                channel=raw.get("channel"),
+                expect_sources=tuple(raw.get("expect_sources") or ()),
+                expect_text=tuple(raw.get("expect_text") or ()),
+                never_text=tuple(raw.get("never_text") or ()),
+                expect_public_status=raw.get("expect_public_status"),
+                known_gap=raw.get("known_gap"),
+            )
+        )
     return tuple(cases)
 
 
 def held_out_corpora() -> list[Corpus]:
     """Every workspace under tests/data/workspaces/ that has a questions.yml."""
-    return [Corpus(path.parent.name, path.parent, load_cases(path))
-            for path in sorted(WORKSPACES.glob("*/questions.yml"))]
+    return [
+        Corpus(path.parent.name, path.parent, load_cases(path))
+        for path in sorted(WORKSPACES.glob("*/questions.yml"))
+    ]
 
 
 def real_corpora() -> list[Corpus]:
     """Every workspace under bench/corpora/ (real public text) that has a questions.yml."""
-    return [Corpus(path.parent.name, path.parent, load_cases(path))
-            for path in sorted(REAL_CORPORA.glob("*/questions.yml"))]
+    return [
+        Corpus(path.parent.name, path.parent, load_cases(path))
+        for path in sorted(REAL_CORPORA.glob("*/questions.yml"))
+    ]
 
 
 def demo_corpus() -> Corpus:

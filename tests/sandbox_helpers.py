@@ -140,8 +140,7 @@ class ReceivedEnvelopes(list[SocketModeRequest]):
 
 @asynccontextmanager
 async def recording_socket_client(
-    server: SandboxServer,
-    acknowledge: Callable[[SocketModeRequest], bool] = lambda request: True,
+    server: SandboxServer, acknowledge: Callable[[SocketModeRequest], bool] = lambda request: True
 ) -> AsyncIterator[ReceivedEnvelopes]:
     """A bare slack_sdk SocketModeClient that records every envelope it receives and acks
     those for which `acknowledge(request)` is true."""

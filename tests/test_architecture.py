@@ -112,15 +112,11 @@ def _forbid(source_rule, target_rule, *, lazily_allowed: bool = False) -> None:
 
 
 def test_the_core_never_imports_slack_listeners_the_cli_the_demo_or_the_stand_in():
-    _forbid(
-        _core, lambda t: _within(t, "handlers", "slack_bolt", *EDGE)
-    )
+    _forbid(_core, lambda t: _within(t, "handlers", "slack_bolt", *EDGE))
 
 
 def test_only_the_slack_gateway_in_the_core_talks_to_slack_sdk():
-    _forbid(
-        lambda s: _core(s) and s != "app.slack_api", lambda t: _within(t, "slack_sdk")
-    )
+    _forbid(lambda s: _core(s) and s != "app.slack_api", lambda t: _within(t, "slack_sdk"))
 
 
 def test_the_cli_reaches_slack_and_the_stand_in_only_when_a_command_needs_them():
@@ -143,23 +139,25 @@ def test_slack_listeners_never_import_the_cli_and_start_the_stand_in_only_lazily
 def test_connectors_know_only_the_domain_the_errors_and_the_retry_arithmetic():
     _forbid(
         lambda s: _within(s, "workflows"),
-        lambda t: _within(t, "handlers", "app")
-        and not _within(t, "app.domain", "app.errors", "app.delivery.retry"),
+        lambda t: (
+            _within(t, "handlers", "app")
+            and not _within(t, "app.domain", "app.errors", "app.delivery.retry")
+        ),
     )
 
 
 def test_repositories_see_only_the_database_and_the_domain():
     _forbid(
         lambda s: _within(s, "app.db.repositories"),
-        lambda t: _within(t, "app", "handlers", "workflows")
-        and not _within(t, "app.db", "app.domain", "app.errors"),
+        lambda t: (
+            _within(t, "app", "handlers", "workflows")
+            and not _within(t, "app.db", "app.domain", "app.errors")
+        ),
     )
 
 
 def test_the_stand_in_never_imports_the_slack_listeners_or_the_cli():
-    _forbid(
-        lambda s: _within(s, "app.sandbox"), lambda t: _within(t, "handlers", "app.cli")
-    )
+    _forbid(lambda s: _within(s, "app.sandbox"), lambda t: _within(t, "handlers", "app.cli"))
 
 
 def _cycles() -> list[list[str]]:

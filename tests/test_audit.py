@@ -13,8 +13,13 @@ from app.trust.audit import AuditLog
 async def _fill(log: AuditLog, count: int) -> None:
     async with log.database.session() as session:
         for i in range(count):
-            await log.append(session, kind="question", payload={"n": i, "text": f"q{i} ✓"},
-                             actor_email="ana@acme.example", subject_id=f"s{i}")
+            await log.append(
+                session,
+                kind="question",
+                payload={"n": i, "text": f"q{i} ✓"},
+                actor_email="ana@acme.example",
+                subject_id=f"s{i}",
+            )
 
 
 async def test_untouched_chain_verifies(database):
@@ -29,8 +34,11 @@ async def test_edited_record_is_detected(database):
     log = AuditLog(database)
     await _fill(log, 10)
     async with database.session() as session:
-        await session.execute(update(AuditRecord).where(AuditRecord.seq == 4)
-                              .values(payload={"n": 3, "text": "changed"}))
+        await session.execute(
+            update(AuditRecord)
+            .where(AuditRecord.seq == 4)
+            .values(payload={"n": 3, "text": "changed"})
+        )
     report = await log.verify()
     assert any("record 4" in p and "altered" in p for p in report.problems)
 
@@ -47,7 +55,7 @@ async def test_deleted_record_is_detected(database):
 async def test_truncated_tail_is_detected_against_a_recorded_head(database):
     log = AuditLog(database)
     await _fill(log, 10)
-    head = (await log.verify())
+    head = await log.verify()
     async with database.session() as session:
         await session.execute(delete(AuditRecord).where(AuditRecord.seq >= 9))
     report = await log.verify(expected_head=(head.head_seq, head.head_hash))

@@ -42,9 +42,13 @@ def test_links_only_from_http_urls_and_labels_cannot_break_out():
 
 
 def test_answer_blocks_render_hostile_document_text_inert_and_are_valid_block_kit():
-    reply = Reply(AnswerStatus.ANSWERED, f"It says: {HOSTILE} [1]",
-                  (Citation("d1", "Title <!here>", HOSTILE, "https://wiki.acme.example/d1"),),
-                  confidence=0.8, scope_label="every member of #support")
+    reply = Reply(
+        AnswerStatus.ANSWERED,
+        f"It says: {HOSTILE} [1]",
+        (Citation("d1", "Title <!here>", HOSTILE, "https://wiki.acme.example/d1"),),
+        confidence=0.8,
+        scope_label="every member of #support",
+    )
     blocks = answer_blocks(reply)
     text = _all_text(blocks)
     assert "<!channel>" not in text and "<!here>" not in text and "<@U123>" not in text

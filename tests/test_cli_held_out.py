@@ -24,15 +24,19 @@ LARA = "lara@harbor.example"  # security
 
 
 def _trellis(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app", *args], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory) -> dict[str, str]:
     db = tmp_path_factory.mktemp("harbor") / "trellis.db"
-    env = {**os.environ, "TRELLIS_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-           "TRELLIS_WORKSPACE": str(HARBOR)}
+    env = {
+        **os.environ,
+        "TRELLIS_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "TRELLIS_WORKSPACE": str(HARBOR),
+    }
     env.pop("ANTHROPIC_API_KEY", None)
     result = _trellis(env, "ingest")
     assert result.returncode == 0, result.stderr
@@ -58,7 +62,9 @@ ANSWERED = [
 
 
 @pytest.mark.parametrize(("email", "question", "doc_id", "fact"), ANSWERED)
-def test_allowed_questions_are_answered_from_the_right_source(cli_env, email, question, doc_id, fact):
+def test_allowed_questions_are_answered_from_the_right_source(
+    cli_env, email, question, doc_id, fact
+):
     result = ask(cli_env, email, question)
     assert result["status"] == "answered", result
     cited = [c["doc_id"] for c in result["citations"]]
@@ -100,7 +106,9 @@ def test_unanswerable_question_is_no_answer(cli_env):
 
 
 def test_unknown_person_is_refused(cli_env):
-    result = ask(cli_env, "stranger@elsewhere.example", "How far ahead must a vessel request a berth?")
+    result = ask(
+        cli_env, "stranger@elsewhere.example", "How far ahead must a vessel request a berth?"
+    )
     assert result["status"] == "refused"
     assert "can't verify who you are" in result["answer"]
     assert "72 hours" not in result["answer"]

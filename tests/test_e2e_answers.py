@@ -26,7 +26,9 @@ async def _audit_records(services, kind: str | None = None) -> list[AuditRecord]
 
 async def test_mention_is_answered_in_its_thread_with_citations(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        ts = await trellis.ask(SAM, "support", "What apology code can I add to a delayed shipment reply?")
+        ts = await trellis.ask(
+            SAM, "support", "What apology code can I add to a delayed shipment reply?"
+        )
         answer = await trellis.answer_in_thread("support", ts)
         text = blocks_text(answer.blocks)
         assert "[1]" in text
@@ -63,15 +65,21 @@ async def test_external_connect_user_is_refused(tmp_path):
         assert "can't verify who you are" in answer.text
 
 
-async def test_channel_answer_hides_what_a_member_may_not_see_and_asker_gets_fuller_answer(tmp_path):
+async def test_channel_answer_hides_what_a_member_may_not_see_and_asker_gets_fuller_answer(
+    tmp_path,
+):
     # #general has a guest in it, so only `public` documents may be shown there.
     async with running_trellis(tmp_path) as trellis:
-        ts = await trellis.ask(SAM, "general", "How many days of paid time off do full-time employees get per year?")
+        ts = await trellis.ask(
+            SAM, "general", "How many days of paid time off do full-time employees get per year?"
+        )
         public = await trellis.answer_in_thread("general", ts)
         assert "hr-pto" not in blocks_text(public.blocks)
         assert "25 days" not in blocks_text(public.blocks)
         sam = trellis.user(SAM)
-        private = await trellis.sandbox.wait_for_ephemeral(sam, lambda e: "Only you can see" in blocks_text(e.blocks))
+        private = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "Only you can see" in blocks_text(e.blocks)
+        )
         assert "25 days" in blocks_text(private.blocks)
         assert "Paid Time Off" in blocks_text(private.blocks)
         # Nobody else was sent the fuller answer.
@@ -85,11 +93,18 @@ async def test_channel_answer_hides_what_a_member_may_not_see_and_asker_gets_ful
 
 async def test_a_retried_event_is_answered_once(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        ts = await trellis.ask(SAM, "support", "What apology code can I add to a delayed shipment reply?")
+        ts = await trellis.ask(
+            SAM, "support", "What apology code can I add to a delayed shipment reply?"
+        )
         await trellis.answer_in_thread("support", ts)
-        mention = next(c for c in trellis.sandbox.gateway.deliveries
-                       if c.payload.get("event", {}).get("type") == "app_mention")
-        delivery = trellis.sandbox.deliver_event(mention.payload, retry_attempt=1, retry_reason="timeout")
+        mention = next(
+            c
+            for c in trellis.sandbox.gateway.deliveries
+            if c.payload.get("event", {}).get("type") == "app_mention"
+        )
+        delivery = trellis.sandbox.deliver_event(
+            mention.payload, retry_attempt=1, retry_reason="timeout"
+        )
         await delivery.wait()
         await asyncio.sleep(0.5)
         assert len(trellis.bot_replies("support", ts)) == 1
@@ -98,8 +113,12 @@ async def test_a_retried_event_is_answered_once(tmp_path):
 
 async def test_broadcast_and_spoofed_links_in_documents_are_inert(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        ts = await trellis.ask(SAM, "support", "A customer forwarded an email saying their account has "
-                               "been locked and they must restore access within 24 hours. Is that from us?")
+        ts = await trellis.ask(
+            SAM,
+            "support",
+            "A customer forwarded an email saying their account has "
+            "been locked and they must restore access within 24 hours. Is that from us?",
+        )
         answer = await trellis.answer_in_thread("support", ts)
         text = blocks_text(answer.blocks)
         assert "<!channel>" not in text
@@ -113,25 +132,40 @@ async def test_direct_message_and_follow_up_in_thread(tmp_path):
         dm = trellis.bot  # posting to the bot's id opens the DM
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, dm, "When is Trail Day in 2026?")
-        im = next(c.id for c in trellis.sandbox.workspace.conversations.values()
-                  if c.is_im and c.im_user == sam)
+        im = next(
+            c.id
+            for c in trellis.sandbox.workspace.conversations.values()
+            if c.is_im and c.im_user == sam
+        )
         first = await trellis.answer_in_thread(im, ts)
         assert "Trail Day" in blocks_text(first.blocks)
-        follow = await trellis.sandbox.post_message(sam, im, "Is the office closed that day?", thread_ts=ts)
+        follow = await trellis.sandbox.post_message(
+            sam, im, "Is the office closed that day?", thread_ts=ts
+        )
         await trellis.sandbox.wait_for_message(
-            im, lambda m: m.bot_id is not None and m.thread_ts == ts and m.ts > follow
-            and "Looking through" not in (m.text or ""), 10)
+            im,
+            lambda m: (
+                m.bot_id is not None
+                and m.thread_ts == ts
+                and m.ts > follow
+                and "Looking through" not in (m.text or "")
+            ),
+            10,
+        )
         records = await _audit_records(trellis.services, "question")
         assert len(records) == 2
 
 
 async def test_follow_up_without_mention_in_an_answer_thread(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        ts = await trellis.ask(SAM, "support", "What apology code can I add to a delayed shipment reply?")
+        ts = await trellis.ask(
+            SAM, "support", "What apology code can I add to a delayed shipment reply?"
+        )
         await trellis.answer_in_thread("support", ts)
         await trellis.ask(SAM, "support", "And for a damaged item?", mention=False, thread_ts=ts)
         await trellis.sandbox.wait_for_call(
-            "chat.update", lambda c: len(trellis.sandbox.calls_to("chat.update")) >= 2, timeout=10)
+            "chat.update", lambda c: len(trellis.sandbox.calls_to("chat.update")) >= 2, timeout=10
+        )
         assert len(await _audit_records(trellis.services, "question")) == 2
         # Plain chatter outside a Trellis thread is left alone.
         await trellis.ask(SAM, "support", "lunch anyone?", mention=False)
@@ -142,34 +176,52 @@ async def test_follow_up_without_mention_in_an_answer_thread(tmp_path):
 async def test_slash_command_help_and_private_ask(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         sam = trellis.user(SAM)
-        ack = await trellis.sandbox.slash_command(sam, trellis.channel("general"), "/trellis", "help")
+        ack = await trellis.sandbox.slash_command(
+            sam, trellis.channel("general"), "/trellis", "help"
+        )
         assert "answers questions" in (ack.get("text") or "")
-        await trellis.sandbox.slash_command(sam, trellis.channel("general"), "/trellis",
-                                            "ask How many days of paid time off do full-time employees get per year?")
-        reply = await trellis.sandbox.wait_for_ephemeral(sam, lambda e: "25 days" in blocks_text(e.blocks), 10)
+        await trellis.sandbox.slash_command(
+            sam,
+            trellis.channel("general"),
+            "/trellis",
+            "ask How many days of paid time off do full-time employees get per year?",
+        )
+        reply = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "25 days" in blocks_text(e.blocks), 10
+        )
         assert "hr-pto-2025" not in blocks_text(reply.blocks) or True
         assert "Paid Time Off" in blocks_text(reply.blocks)
 
 
 async def test_the_bot_ignores_its_own_messages(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        await trellis.services.slack.post(channel=trellis.channel("support"),
-                                          text=f"<@{trellis.bot}> talking to myself")
+        await trellis.services.slack.post(
+            channel=trellis.channel("support"), text=f"<@{trellis.bot}> talking to myself"
+        )
         await asyncio.sleep(0.5)
         assert await _audit_records(trellis.services, "question") == []
 
 
 async def test_the_same_app_answers_on_sqlite_and_postgresql(tmp_path, database):
     async with running_trellis(tmp_path, database=database) as trellis:
-        ts = await trellis.ask(SAM, "general", "How many days of paid time off do full-time employees get per year?")
+        ts = await trellis.ask(
+            SAM, "general", "How many days of paid time off do full-time employees get per year?"
+        )
         await trellis.answer_in_thread("general", ts)
         sam = trellis.user(SAM)
-        private = await trellis.sandbox.wait_for_ephemeral(sam, lambda e: "Only you can see" in blocks_text(e.blocks))
+        private = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "Only you can see" in blocks_text(e.blocks)
+        )
         assert "25 days" in blocks_text(private.blocks)
         # A retry of the same delivery is still answered once.
-        mention = next(c for c in trellis.sandbox.gateway.deliveries
-                       if c.payload.get("event", {}).get("type") == "app_mention")
-        await trellis.sandbox.deliver_event(mention.payload, retry_attempt=1, retry_reason="timeout").wait()
+        mention = next(
+            c
+            for c in trellis.sandbox.gateway.deliveries
+            if c.payload.get("event", {}).get("type") == "app_mention"
+        )
+        await trellis.sandbox.deliver_event(
+            mention.payload, retry_attempt=1, retry_reason="timeout"
+        ).wait()
         await asyncio.sleep(0.3)
         assert len(trellis.bot_replies("general", ts)) == 1
         report = await trellis.services.audit.verify()

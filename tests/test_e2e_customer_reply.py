@@ -149,11 +149,7 @@ async def test_an_expired_reply_cannot_be_approved(tmp_path):
     async with (
         demo_peers(tmp_path) as peers,
         running_trellis(
-            tmp_path,
-            workspace=peers.workspace,
-            environ=peers.environ,
-            background=FAST,
-            clock=clock,
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST, clock=clock
         ) as trellis,
     ):
         await start_reply(trellis, peers)
@@ -269,8 +265,12 @@ async def test_a_held_answer_rests_only_on_sources_its_reviewers_may_read(tmp_pa
     # review, so the answer goes to #support-approvals, whose support leads may not read the
     # sales-only discount guidelines: the card must not show them.
     async with running_trellis(tmp_path, background=FAST) as trellis:
-        ts = await trellis.ask(LIAM, "sales", "Within how many days can unused gear be returned, "
-                               "and what volume discount can a wholesale account get?")
+        ts = await trellis.ask(
+            LIAM,
+            "sales",
+            "Within how many days can unused gear be returned, "
+            "and what volume discount can a wholesale account get?",
+        )
         await trellis.answer_in_thread("sales", ts)
         [question] = await audit(trellis.services, "question")
         assert question.payload["status"] == "needs_approval"

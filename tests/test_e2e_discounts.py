@@ -351,9 +351,7 @@ async def _reject_failing_as_a_bug_would(**_):
     raise RuntimeError("database went away")
 
 
-async def test_an_unexpected_failure_in_the_reject_form_is_told_in_the_form(
-    tmp_path, monkeypatch
-):
+async def test_an_unexpected_failure_in_the_reject_form_is_told_in_the_form(tmp_path, monkeypatch):
     from handlers.views import cards
 
     async with running_trellis(tmp_path) as trellis:
@@ -364,8 +362,10 @@ async def test_an_unexpected_failure_in_the_reject_form_is_told_in_the_form(
         form = await modal_for(trellis, SOFIA)
         monkeypatch.setattr(trellis.services.approvals, "reject", _reject_failing_as_a_bug_would)
         answer = await trellis.sandbox.submit_view(
-            trellis.user(SOFIA), form.id,
-            {cards.REASON_BLOCK: {cards.TEXT_INPUT: "Too deep for this account"}})
+            trellis.user(SOFIA),
+            form.id,
+            {cards.REASON_BLOCK: {cards.TEXT_INPUT: "Too deep for this account"}},
+        )
         assert answer["response_action"] == "errors"
         told = answer["errors"][cards.REASON_BLOCK]
         assert "nothing was saved" in told and "reference" in told

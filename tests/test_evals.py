@@ -120,9 +120,7 @@ def test_trellis_eval_exits_non_zero_below_the_thresholds(tmp_path, monkeypatch)
     passing = CliRunner().invoke(cli, ["eval"])
     assert passing.exit_code == 0, passing.output
     assert "status accuracy" in passing.output and "passed" in passing.output
-    text = (
-        (root / "trellis.yml").read_text().replace("min_confidence: 0.5", "min_confidence: 0.99")
-    )
+    text = (root / "trellis.yml").read_text().replace("min_confidence: 0.5", "min_confidence: 0.99")
     (root / "trellis.yml").write_text(
         text.replace("min_status_accuracy: 0.0", "min_status_accuracy: 0.9")
     )

@@ -12,8 +12,13 @@ from app.domain import ModelAnswer, Passage
 
 
 def _inputs(similarity=0.6, coverage=0.6, vectors=True, unanswered=0) -> GateInputs:
-    return GateInputs(similarity=similarity, standing=3.0, coverage=coverage,
-                      has_vectors=vectors, unanswered_parts=unanswered)
+    return GateInputs(
+        similarity=similarity,
+        standing=3.0,
+        coverage=coverage,
+        has_vectors=vectors,
+        unanswered_parts=unanswered,
+    )
 
 
 def test_confidence_grows_with_meaning_and_with_words():
@@ -28,7 +33,8 @@ def test_nothing_to_quote_means_no_confidence():
 
 def test_without_vectors_the_words_alone_decide():
     assert confidence(_inputs(similarity=0.9, vectors=False)) == confidence(
-        _inputs(similarity=0.1, vectors=False))
+        _inputs(similarity=0.1, vectors=False)
+    )
 
 
 def test_each_part_nothing_supports_lowers_the_confidence():
@@ -54,9 +60,19 @@ class _CountingAnswerer:
         first: Passage = passages[0]
         from app.domain import Citation
 
-        return ModelAnswer(text=first.text, citations=(Citation(
-            doc_id=first.doc_id, title=first.title, quote=first.text,
-            chunk_id=first.chunk_id),), confidence=1.0, backend=self.name)
+        return ModelAnswer(
+            text=first.text,
+            citations=(
+                Citation(
+                    doc_id=first.doc_id,
+                    title=first.title,
+                    quote=first.text,
+                    chunk_id=first.chunk_id,
+                ),
+            ),
+            confidence=1.0,
+            backend=self.name,
+        )
 
 
 @pytest.fixture
@@ -71,8 +87,9 @@ def demo_services(tmp_path):
     database = Database(f"sqlite+aiosqlite:///{Path(tmp_path) / 'gate.db'}")
     answerer = _CountingAnswerer()
     directory = SandboxDirectory.for_workspace(workspace)
-    services = build_services(Settings(workspace=workspace.root), workspace, database,
-                              slack=directory, answerer=answerer)
+    services = build_services(
+        Settings(workspace=workspace.root), workspace, database, slack=directory, answerer=answerer
+    )
     return services, database, answerer
 
 
@@ -84,23 +101,31 @@ async def test_below_the_threshold_no_model_is_asked(demo_services):
 
     services, database, answerer = demo_services
     await upgrade(database)
-    await ingest(database, services.workspace.knowledge_dir,
-                 workspace_root=services.workspace.root)
+    await ingest(database, services.workspace.knowledge_dir, workspace_root=services.workspace.root)
     sam = services.workspace.directory.by_email("sam.ortiz@northwind.example")
     dm = SlackChannel(id="D0GATE", name="gate", is_im=True)
     try:
-        unanswerable = await answer_question(services, Question(
-            text="What is the airline miles policy for the Antarctic research station?",
-            channel=dm, person=sam))
+        unanswerable = await answer_question(
+            services,
+            Question(
+                text="What is the airline miles policy for the Antarctic research station?",
+                channel=dm,
+                person=sam,
+            ),
+        )
         assert unanswerable.public.status.value == "no_answer"
         assert answerer.calls == 0
-        answerable = await answer_question(services, Question(
-            text="When is Trail Day in 2026?", channel=dm, person=sam))
+        answerable = await answer_question(
+            services, Question(text="When is Trail Day in 2026?", channel=dm, person=sam)
+        )
         assert answerable.public.status.value == "answered"
         assert answerer.calls == 1
         assert answerable.public.confidence == pytest.approx(
-            gate.confidence(await _inputs_for(database, services, sam, "When is Trail Day in 2026?")),
-            abs=1e-3)
+            gate.confidence(
+                await _inputs_for(database, services, sam, "When is Trail Day in 2026?")
+            ),
+            abs=1e-3,
+        )
     finally:
         await database.dispose()
 
@@ -109,6 +134,10 @@ async def _inputs_for(database, services, person, question):
     from app.domain import AccessScope
     from app.knowledge.search import search
 
-    passages = await search(database, query=question, scope=AccessScope.for_person(person),
-                            limit=services.retrieval_limit)
+    passages = await search(
+        database,
+        query=question,
+        scope=AccessScope.for_person(person),
+        limit=services.retrieval_limit,
+    )
     return gate.gate_inputs(question, passages)

@@ -30,7 +30,11 @@ def _slack() -> SandboxDirectory:
             {"id": "U0BOT2", "name": "otherbot", "is_bot": True},
         ],
         "channels": [
-            {"id": "C0ALL", "name": "all", "members": ["U0ANA", "U0BOSPECIAL", "U0CY", "U0BOT2", "U0TRELLIS"]},
+            {
+                "id": "C0ALL",
+                "name": "all",
+                "members": ["U0ANA", "U0BOSPECIAL", "U0CY", "U0BOT2", "U0TRELLIS"],
+            },
             {"id": "C0SUP", "name": "sup", "members": ["U0ANA", "U0CY", "U0BOT2", "U0TRELLIS"]},
             {"id": "C0MIX", "name": "mix", "members": ["U0ANA", "U0GUEST", "U0TRELLIS"]},
         ],
@@ -64,8 +68,14 @@ async def test_guests_externals_deactivated_bots_and_strangers_are_refused():
             assert "#help" in refusal.user_message
         else:
             raise AssertionError(f"{user} was not refused")
-    assert reasons == {"U0GUEST": "guest", "U0EXT": "external", "U0GONE": "deactivated",
-                       "U0NEW": "not_in_directory", "U0BOT2": "bot", "U0NOBODY": "not_found"}
+    assert reasons == {
+        "U0GUEST": "guest",
+        "U0EXT": "external",
+        "U0GONE": "deactivated",
+        "U0NEW": "not_in_directory",
+        "U0BOT2": "bot",
+        "U0NOBODY": "not_found",
+    }
 
 
 async def test_slack_profiles_are_cached_until_they_expire():
@@ -81,8 +91,9 @@ async def test_slack_profiles_are_cached_until_they_expire():
 
 async def test_channel_scope_is_what_every_human_member_may_see():
     slack = _slack()
-    audience = await audience_for(asker=ANA, channel=await slack.channel("C0ALL"), slack=slack,
-                                  identity=_resolver(slack))
+    audience = await audience_for(
+        asker=ANA, channel=await slack.channel("C0ALL"), slack=slack, identity=_resolver(slack)
+    )
     assert audience.scope.allows(["everyone"])
     assert not audience.scope.allows(["support"])  # Bo is in sales
     assert audience.asker_scope.allows(["support"])
@@ -91,16 +102,18 @@ async def test_channel_scope_is_what_every_human_member_may_see():
 
 async def test_bots_are_not_readers_and_a_shared_group_keeps_its_documents():
     slack = _slack()
-    audience = await audience_for(asker=ANA, channel=await slack.channel("C0SUP"), slack=slack,
-                                  identity=_resolver(slack))
+    audience = await audience_for(
+        asker=ANA, channel=await slack.channel("C0SUP"), slack=slack, identity=_resolver(slack)
+    )
     assert audience.scope.allows(["support"])
     assert not audience.scope.allows(["leads"])
 
 
 async def test_a_member_outside_the_directory_limits_the_channel_to_public():
     slack = _slack()
-    audience = await audience_for(asker=ANA, channel=await slack.channel("C0MIX"), slack=slack,
-                                  identity=_resolver(slack))
+    audience = await audience_for(
+        asker=ANA, channel=await slack.channel("C0MIX"), slack=slack, identity=_resolver(slack)
+    )
     assert audience.outsiders == 1
     assert audience.scope.allows([PUBLIC])
     assert not audience.scope.allows(["everyone"])
@@ -111,6 +124,11 @@ async def test_direct_messages_and_private_replies_use_the_askers_scope():
     dm = SlackChannel(id="D0ANA", is_im=True)
     audience = await audience_for(asker=ANA, channel=dm, slack=slack, identity=_resolver(slack))
     assert audience.scope == audience.asker_scope
-    private = await audience_for(asker=ANA, channel=await slack.channel("C0MIX"), slack=slack,
-                                 identity=_resolver(slack), private=True)
+    private = await audience_for(
+        asker=ANA,
+        channel=await slack.channel("C0MIX"),
+        slack=slack,
+        identity=_resolver(slack),
+        private=True,
+    )
     assert private.scope.allows(["support"])

@@ -137,8 +137,9 @@ async def _run(docs: list[Doc], probes, workdir: Path) -> None:
         assert report.visible_to_nobody == sum(1 for d in docs if not _normalized(d.access))
         for viewers, question in probes:
             scope = AccessScope(viewers=viewers)
-            by_words = await search(database, query=question, scope=scope, limit=100,
-                                    mode=RetrievalMode.KEYWORD)
+            by_words = await search(
+                database, query=question, scope=scope, limit=100, mode=RetrievalMode.KEYWORD
+            )
             _check(docs, viewers, by_words)
             assert {p.doc_id for p in by_words} == expected_ids(docs, viewers, question)
             # Meaning may add documents that share no word, never one outside the scope.
@@ -158,11 +159,7 @@ def _check(docs: list[Doc], viewers, passages) -> None:
         assert passage.status == doc.status
 
 
-@settings(
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(docs=documents, probes=st.lists(st.tuples(viewer_sets, questions), min_size=4, max_size=10))
 def test_search_returns_exactly_what_the_whole_scope_may_see(docs, probes):
     with tempfile.TemporaryDirectory() as workdir:

@@ -9,8 +9,10 @@ import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SCHEMA_CANDIDATES = [ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json",
-                     ROOT / "tests" / "data" / "manifest.schema.1.0.0.json"]
+SCHEMA_CANDIDATES = [
+    ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json",
+    ROOT / "tests" / "data" / "manifest.schema.1.0.0.json",
+]
 
 # Slack's documented scope requirement for each bot event.
 EVENT_SCOPES = {

@@ -10,9 +10,16 @@ from app.db.migrate import alembic_config, current_revision, head_revision, upgr
 from app.db.models import Base
 
 # Created by raw DDL for full-text search, so the models do not list them.
-SEARCH_OBJECTS = {"chunks_fts", "chunks_fts_data", "chunks_fts_idx", "chunks_fts_content",
-                  "chunks_fts_docsize", "chunks_fts_config", "search_vector",
-                  "ix_chunks_search_vector"}
+SEARCH_OBJECTS = {
+    "chunks_fts",
+    "chunks_fts_data",
+    "chunks_fts_idx",
+    "chunks_fts_content",
+    "chunks_fts_docsize",
+    "chunks_fts_config",
+    "search_vector",
+    "ix_chunks_search_vector",
+}
 
 
 def _differences(connection) -> list:

@@ -41,12 +41,23 @@ class RecordingAnswerer:
         self.inner = ExtractiveAnswerer()
         self.seen: list[Passage] = []
 
-    async def answer(self, *, question: str, passages: Sequence[Passage],
-                     history: Sequence[Turn] = (), instructions: str | None = None,
-                     model: str | None = None) -> ModelAnswer:
+    async def answer(
+        self,
+        *,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn] = (),
+        instructions: str | None = None,
+        model: str | None = None,
+    ) -> ModelAnswer:
         self.seen.extend(passages)
-        return await self.inner.answer(question=question, passages=passages, history=history,
-                                       instructions=instructions, model=model)
+        return await self.inner.answer(
+            question=question,
+            passages=passages,
+            history=history,
+            instructions=instructions,
+            model=model,
+        )
 
 
 people_st = st.lists(st.sets(st.sampled_from(GROUPS), max_size=2), min_size=2, max_size=5)
@@ -54,10 +65,19 @@ access_st = st.sets(st.sampled_from([*GROUPS, "everyone", PUBLIC, "p0@acme.examp
 docs_st = st.lists(st.tuples(access_st, st.sampled_from(TOPICS)), min_size=1, max_size=6)
 
 
-def _write_workspace(root: Path, people: list[set[str]], docs: list[tuple[set[str], str]],
-                     members: list[int], guest_in_channel: bool) -> None:
-    directory = {"people": [{"email": f"p{i}@acme.example", "name": f"Person {i}",
-                             "groups": sorted(groups)} for i, groups in enumerate(people)]}
+def _write_workspace(
+    root: Path,
+    people: list[set[str]],
+    docs: list[tuple[set[str], str]],
+    members: list[int],
+    guest_in_channel: bool,
+) -> None:
+    directory = {
+        "people": [
+            {"email": f"p{i}@acme.example", "name": f"Person {i}", "groups": sorted(groups)}
+            for i, groups in enumerate(people)
+        ]
+    }
     (root / "directory.yml").write_text(yaml.safe_dump(directory))
     knowledge = root / "knowledge"
     knowledge.mkdir()
@@ -65,15 +85,23 @@ def _write_workspace(root: Path, people: list[set[str]], docs: list[tuple[set[st
         front = {"id": f"doc{i}", "title": f"{topic.title()} notes {i}"}
         if access:
             front["access"] = sorted(access)
-        body = (f"The {topic} policy says the secret code is zq{i}x for this {topic} case. "
-                f"Every {topic} request follows the {topic} procedure number {i + 10}.")
-        (knowledge / f"doc{i}.md").write_text(f"---\n{yaml.safe_dump(front)}---\n# {front['title']}\n\n{body}\n")
+        body = (
+            f"The {topic} policy says the secret code is zq{i}x for this {topic} case. "
+            f"Every {topic} request follows the {topic} procedure number {i + 10}."
+        )
+        (knowledge / f"doc{i}.md").write_text(
+            f"---\n{yaml.safe_dump(front)}---\n# {front['title']}\n\n{body}\n"
+        )
     channel_members = [f"p{i}@acme.example" for i in sorted(set(members))]
     users = [{"name": "guest", "email": "guest@outside.example", "guest": True}]
     if guest_in_channel:
         channel_members.append("guest@outside.example")
-    sandbox = {"users": users,
-               "channels": [{"id": "C0ROOM", "name": "room", "members": channel_members or ["p0@acme.example"]}]}
+    sandbox = {
+        "users": users,
+        "channels": [
+            {"id": "C0ROOM", "name": "room", "members": channel_members or ["p0@acme.example"]}
+        ],
+    }
     (root / "sandbox.yml").write_text(yaml.safe_dump(sandbox))
 
 
@@ -81,8 +109,9 @@ def _oracle_allows(access: set[str], readers: list[frozenset[str]]) -> bool:
     return bool(access) and all(access & r for r in readers)
 
 
-async def _check(root: Path, people, docs, members, guest_in_channel, asker: int, topic: str,
-                 in_channel: bool) -> None:
+async def _check(
+    root: Path, people, docs, members, guest_in_channel, asker: int, topic: str, in_channel: bool
+) -> None:
     workspace = load_workspace(root)
     database = Database(f"sqlite+aiosqlite:///{root / 'trellis.db'}")
     try:
@@ -90,12 +119,25 @@ async def _check(root: Path, people, docs, members, guest_in_channel, asker: int
         await ingest(database, workspace.knowledge_dir, workspace_root=root)
         recorder = RecordingAnswerer()
         directory = SandboxDirectory.for_workspace(workspace)
-        services = build_services(Settings(database_url=database.url), workspace, database,
-                                  slack=directory, answerer=recorder)
+        services = build_services(
+            Settings(database_url=database.url),
+            workspace,
+            database,
+            slack=directory,
+            answerer=recorder,
+        )
         person = workspace.directory.by_email(f"p{asker}@acme.example")
-        channel = await directory.channel("C0ROOM") if in_channel else SlackChannel(id="D0DM", is_im=True)
-        outcome = await answer_question(services, Question(
-            text=f"What is the secret code for the {topic} case?", channel=channel, person=person))
+        channel = (
+            await directory.channel("C0ROOM") if in_channel else SlackChannel(id="D0DM", is_im=True)
+        )
+        outcome = await answer_question(
+            services,
+            Question(
+                text=f"What is the secret code for the {topic} case?",
+                channel=channel,
+                person=person,
+            ),
+        )
 
         event(f"public {outcome.public.status.value}, private {'yes' if outcome.private else 'no'}")
         asker_principals = person.principals
@@ -134,5 +176,8 @@ def test_nothing_outside_the_audience_scope_reaches_prompt_answer_or_citations(p
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         _write_workspace(root, people, docs, [*members, asker], guest_in_channel)
-        asyncio.run(_check(root, people, docs, [*members, asker], guest_in_channel, asker, topic,
-                           in_channel))
+        asyncio.run(
+            _check(
+                root, people, docs, [*members, asker], guest_in_channel, asker, topic, in_channel
+            )
+        )

@@ -20,12 +20,23 @@ def _free_port() -> int:
 
 def test_run_without_tokens_serves_the_sandbox_and_stops_cleanly(tmp_path):
     http_port = _free_port()
-    env = {**os.environ, "TRELLIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 't.db'}",
-           "TRELLIS_SANDBOX_PORT": "0", "TRELLIS_HTTP_PORT": str(http_port), "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "TRELLIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 't.db'}",
+        "TRELLIS_SANDBOX_PORT": "0",
+        "TRELLIS_HTTP_PORT": str(http_port),
+        "COLUMNS": "200",
+    }
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "ANTHROPIC_API_KEY", "TRELLIS_WORKSPACE"):
         env.pop(name, None)
-    process = subprocess.Popen([sys.executable, "-m", "app", "run"], env=env, cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     output: list[str] = []
     try:
         deadline = time.monotonic() + 90
@@ -38,10 +49,14 @@ def test_run_without_tokens_serves_the_sandbox_and_stops_cleanly(tmp_path):
                 break
         assert any("Trellis is running" in line for line in output), "".join(output)
         assert any("local sandbox" in line for line in output)
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=10) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{http_port}/healthz", timeout=10
+        ) as response:
             assert response.status == 200
             assert json.loads(response.read())["status"] == "ok"
-        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as response:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{http_port}/metrics", timeout=10
+        ) as response:
             assert b"trellis_questions" in response.read()
     finally:
         process.send_signal(signal.SIGTERM)

@@ -236,7 +236,9 @@ async def test_support_flags_an_answer_by_reaction_and_the_owners_see_the_note(t
         prompt = page.locator(".msg-ephemeral").filter(has_text="Say what's wrong")
         await prompt.get_by_role("button", name="Say what's wrong").click()
         modal = page.get_by_role("dialog", name="What's wrong?")
-        await modal.get_by_label("The correct answer").fill("Trail Day moved to Friday, October 16.")
+        await modal.get_by_label("The correct answer").fill(
+            "Trail Day moved to Friday, October 16."
+        )
         await modal.get_by_role("button", name="Send to owners").click()
         await modal.wait_for(state="detached")
 

@@ -190,7 +190,7 @@ def register(app) -> None:
                             "type": "mrkdwn",
                             "text": f"Refreshed for <@{body['user']['id']}>",
                         },
-                    },
+                    }
                 ],
             },
         )

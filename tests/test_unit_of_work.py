@@ -87,15 +87,16 @@ class SessionCounter:
         return self.opened
 
 
-async def test_a_direct_message_and_its_follow_up_each_read_once_and_write_once(
-    tmp_path, database
-):
+async def test_a_direct_message_and_its_follow_up_each_read_once_and_write_once(tmp_path, database):
     async with running_trellis(tmp_path, database=database) as trellis:
         counter = SessionCounter.on(trellis.services.database)
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
-        im = next(c.id for c in trellis.sandbox.workspace.conversations.values()
-                  if c.is_im and c.im_user == sam)
+        im = next(
+            c.id
+            for c in trellis.sandbox.workspace.conversations.values()
+            if c.is_im and c.im_user == sam
+        )
         first = await trellis.answer_in_thread(im, ts)
         assert "Trail Day" in blocks_text(first.blocks)
         assert await counter.settled() == DELIVERY_CLAIM + QUESTION
@@ -104,28 +105,36 @@ async def test_a_direct_message_and_its_follow_up_each_read_once_and_write_once(
 
         # A follow-up also reads the thread so far, in the same read transaction.
         counter.reset()
-        follow = await trellis.sandbox.post_message(sam, im, "Is the office closed that day?",
-                                                    thread_ts=ts)
+        follow = await trellis.sandbox.post_message(
+            sam, im, "Is the office closed that day?", thread_ts=ts
+        )
         await trellis.sandbox.wait_for_message(
-            im, lambda m: m.bot_id is not None and m.thread_ts == ts and m.ts > follow
-            and "Looking through" not in (m.text or ""), 10)
+            im,
+            lambda m: (
+                m.bot_id is not None
+                and m.thread_ts == ts
+                and m.ts > follow
+                and "Looking through" not in (m.text or "")
+            ),
+            10,
+        )
         assert await counter.settled() == DELIVERY_CLAIM + QUESTION
         assert counter.transactions == 3
         assert counter.most_open == 1
 
 
-async def test_a_channel_question_with_a_fuller_private_answer_still_reads_once(
-    tmp_path, database
-):
+async def test_a_channel_question_with_a_fuller_private_answer_still_reads_once(tmp_path, database):
     # #general has a guest in it: the channel's answer and Sam's fuller private answer are
     # searched, and checked for curated answers, in two scopes, all in one read.
     async with running_trellis(tmp_path, database=database) as trellis:
         counter = SessionCounter.on(trellis.services.database)
-        ts = await trellis.ask(SAM, "general", "How many days of paid time off do full-time "
-                               "employees get per year?")
+        ts = await trellis.ask(
+            SAM, "general", "How many days of paid time off do full-time employees get per year?"
+        )
         await trellis.answer_in_thread("general", ts)
         private = await trellis.sandbox.wait_for_ephemeral(
-            trellis.user(SAM), lambda e: "Only you can see" in blocks_text(e.blocks))
+            trellis.user(SAM), lambda e: "Only you can see" in blocks_text(e.blocks)
+        )
         assert "25 days" in blocks_text(private.blocks)
         assert await counter.settled() == DELIVERY_CLAIM + QUESTION
         assert counter.transactions == 3

@@ -59,9 +59,7 @@ async def test_approved_text_is_emailed_with_a_message_id_from_the_key(smtp: Smt
     )
 
 
-async def test_subject_defaults_to_the_title_and_body_to_the_approved_text(
-    smtp: SmtpPeer,
-) -> None:
+async def test_subject_defaults_to_the_title_and_body_to_the_approved_text(smtp: SmtpPeer) -> None:
     await send(smtp, {"to": ["jane@client.example"]})
 
     message = smtp.messages[0].message

@@ -164,7 +164,10 @@ def test_the_version_depends_on_configuration_but_not_on_knowledge(tmp_path):
 
 
 def test_the_default_workspace_is_the_bundled_demo():
-    assert default_workspace_path() == Path(__file__).resolve().parent.parent / "app" / "demo" / "workspace"
+    assert (
+        default_workspace_path()
+        == Path(__file__).resolve().parent.parent / "app" / "demo" / "workspace"
+    )
 
 
 @pytest.mark.parametrize(

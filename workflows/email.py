@@ -163,8 +163,7 @@ def _smtp_error(exc: aiosmtplib.SMTPException, settings: EmailConfig) -> Downstr
         names = ", ".join(r.recipient for r in exc.recipients)
         if all(400 <= c < 500 for c in codes):
             return DownstreamUnavailable(
-                f"{server} temporarily refused {names}; Trellis will try again.",
-                detail=repr(exc),
+                f"{server} temporarily refused {names}; Trellis will try again.", detail=repr(exc)
             )
         return DownstreamError(
             f"{server} refused the recipients {names}.", retryable=False, detail=repr(exc)
@@ -172,8 +171,7 @@ def _smtp_error(exc: aiosmtplib.SMTPException, settings: EmailConfig) -> Downstr
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         if 400 <= exc.code < 500:
             return DownstreamUnavailable(
-                f"{server} asked Trellis to try later ({exc.code} {exc.message}).",
-                detail=repr(exc),
+                f"{server} asked Trellis to try later ({exc.code} {exc.message}).", detail=repr(exc)
             )
         return DownstreamError(
             f"{server} rejected the email ({exc.code} {exc.message}).",

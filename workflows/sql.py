@@ -18,17 +18,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy import (
-    Column,
-    DateTime,
-    MetaData,
-    String,
-    Table,
-    exc,
-    insert,
-    inspect,
-    select,
-)
+from sqlalchemy import Column, DateTime, MetaData, String, Table, exc, insert, inspect, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -128,10 +118,7 @@ async def _deliver(engine: AsyncEngine, params: SqlParams, key: str) -> str:
             # and roll back, before it writes anything to the target table.
             await conn.execute(
                 insert(deliveries).values(
-                    key=key,
-                    table_name=params.table,
-                    reference="",
-                    delivered_at=datetime.now(UTC),
+                    key=key, table_name=params.table, reference="", delivered_at=datetime.now(UTC)
                 )
             )
             target = await conn.run_sync(_reflect, params.table)

@@ -40,11 +40,7 @@ class Answerer(Protocol):
 
 
 def no_answer(
-    backend: str,
-    *,
-    model: str | None = None,
-    usage: Usage | None = None,
-    notes: Sequence[str] = (),
+    backend: str, *, model: str | None = None, usage: Usage | None = None, notes: Sequence[str] = ()
 ) -> ModelAnswer:
     """The answer a backend gives when the passages do not support one."""
     return ModelAnswer(

@@ -73,12 +73,16 @@ async def admit_workflow(services: Services, request: WorkflowRequest) -> Admiss
     try:
         workflow = rulebook.workflow(request.workflow)
         if not rulebook.may_start(request.workflow, person):
-            raise AccessDenied(f"Only {', '.join(workflow.started_by)} can start "
-                               f"{workflow.title}. Ask one of them, or an admin.")
+            raise AccessDenied(
+                f"Only {', '.join(workflow.started_by)} can start "
+                f"{workflow.title}. Ask one of them, or an admin."
+            )
         inputs = rulebook.validate_input(request.workflow, request.inputs)
     except InvalidInput as bad:
-        return Admission(WorkflowOutcome("invalid", bad.user_message, problems=bad.problems,
-                                         person=person), person)
+        return Admission(
+            WorkflowOutcome("invalid", bad.user_message, problems=bad.problems, person=person),
+            person,
+        )
     except (AccessDenied, RuleViolation) as refusal:
         return Admission(WorkflowOutcome("refused", refusal.user_message, person=person), person)
     return Admission(None, person, workflow, inputs)
@@ -94,48 +98,93 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
     person, workflow, inputs = admission.person, admission.workflow, admission.inputs
 
     # 3. Allowed data: only documents the requester may see.
-    passages = await drafting.allowed_passages(services, workflow=workflow, inputs=inputs,
-                                               person=person)
+    passages = await drafting.allowed_passages(
+        services, workflow=workflow, inputs=inputs, person=person
+    )
 
     # 4. AI output: the draft, and what approving it will do.
-    draft = await drafting.compose(services, workflow=workflow, inputs=inputs, person=person,
-                                   passages=passages)
+    draft = await drafting.compose(
+        services, workflow=workflow, inputs=inputs, person=person, passages=passages
+    )
     try:
-        actions = [] if workflow.mode == "draft_only" else plan(
-            workflow, inputs=inputs, text=draft.text, requester_email=person.email,
-            requester_name=person.name)
+        actions = (
+            []
+            if workflow.mode == "draft_only"
+            else plan(
+                workflow,
+                inputs=inputs,
+                text=draft.text,
+                requester_email=person.email,
+                requester_name=person.name,
+            )
+        )
         # 5. Approval rule: who must approve (nobody, one person, several).
-        needs = rulebook.approval_for(request.workflow, requester=person,
-                                      channel=request.channel, input=inputs, draft=draft.facts)
+        needs = rulebook.approval_for(
+            request.workflow,
+            requester=person,
+            channel=request.channel,
+            input=inputs,
+            draft=draft.facts,
+        )
     except RuleViolation as refusal:
         return WorkflowOutcome("refused", refusal.user_message, person=person)
     view = await services.approvals.create(
-        kind="workflow", workflow=request.workflow, title=workflow.title, mode=workflow.mode,
-        requester=person, requester_slack_id=request.slack_user_id or person.slack_id,
-        channel_id=request.channel.id, thread_ts=request.thread_ts, inputs=inputs,
-        text=draft.text, citations=[c.as_dict() for c in draft.citations],
-        confidence=draft.confidence, actions=[a.as_dict() for a in actions], requirement=needs,
-        rule=drafting.rule_for(workflow, needs), rule_version=services.workspace.version,
+        kind="workflow",
+        workflow=request.workflow,
+        title=workflow.title,
+        mode=workflow.mode,
+        requester=person,
+        requester_slack_id=request.slack_user_id or person.slack_id,
+        channel_id=request.channel.id,
+        thread_ts=request.thread_ts,
+        inputs=inputs,
+        text=draft.text,
+        citations=[c.as_dict() for c in draft.citations],
+        confidence=draft.confidence,
+        actions=[a.as_dict() for a in actions],
+        requirement=needs,
+        rule=drafting.rule_for(workflow, needs),
+        rule_version=services.workspace.version,
         timing=Timing(workflow.remind_after, workflow.escalate_after, workflow.expire_after),
-        usage=draft.usage, model=draft.model)
+        usage=draft.usage,
+        model=draft.model,
+    )
 
     # 6. Approved at once when nobody needs to approve; otherwise a card for the approvers.
     if needs.auto or workflow.mode == "act":
         reason = "mode act" if workflow.mode == "act" else drafting.rule_for(workflow, needs)
         view = await services.approvals.approve_automatically(draft_id=view.id, reason=reason)
         # 7. The outbox carries the actions out; the worker was woken by the approval.
-        return WorkflowOutcome("approved", f"{workflow.title} needs no approval ({reason}); "
-                               "Trellis is carrying it out now.", view, person=person)
+        return WorkflowOutcome(
+            "approved",
+            f"{workflow.title} needs no approval ({reason}); Trellis is carrying it out now.",
+            view,
+            person=person,
+        )
     try:
-        view = await services.approvals.put_before_approvers(draft_id=view.id,
-                                                             notifier=services.notifier)
+        view = await services.approvals.put_before_approvers(
+            draft_id=view.id, notifier=services.notifier
+        )
     except Exception as exc:  # saved; the scheduler posts the card when Slack is back
-        return WorkflowOutcome("waiting", "Your request is saved, but its approval card could "
-                               f"not be posted yet ({exc}). Trellis will post it shortly.",
-                               view, person=person)
+        return WorkflowOutcome(
+            "waiting",
+            "Your request is saved, but its approval card could "
+            f"not be posted yet ({exc}). Trellis will post it shortly.",
+            view,
+            person=person,
+        )
     if view.card_ts is None:
-        return WorkflowOutcome("waiting", "Your request is saved and waits for approval; "
-                               "there is no approvals channel to post it in, so ask an approver "
-                               "to look at their Trellis home.", view, person=person)
-    return WorkflowOutcome("pending", f"{workflow.title} is waiting for approval by "
-                           f"{drafting.approvers_text(needs)}.", view, person=person)
+        return WorkflowOutcome(
+            "waiting",
+            "Your request is saved and waits for approval; "
+            "there is no approvals channel to post it in, so ask an approver "
+            "to look at their Trellis home.",
+            view,
+            person=person,
+        )
+    return WorkflowOutcome(
+        "pending",
+        f"{workflow.title} is waiting for approval by {drafting.approvers_text(needs)}.",
+        view,
+        person=person,
+    )

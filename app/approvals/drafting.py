@@ -69,8 +69,13 @@ async def allowed_passages(
         and workflow.inputs[name].type in ("string", "text", "choice")
     )
     scope = await readers_scope(services, person=person, channel=workflow.channel)
-    return await search(services.database, query=query, scope=scope,
-                        limit=services.retrieval_limit, mode=services.retrieval_mode)
+    return await search(
+        services.database,
+        query=query,
+        scope=scope,
+        limit=services.retrieval_limit,
+        mode=services.retrieval_mode,
+    )
 
 
 async def readers_scope(services: Services, *, person: Person, channel: str | None) -> AccessScope:
@@ -83,10 +88,16 @@ async def readers_scope(services: Services, *, person: Person, channel: str | No
         return AccessScope.for_person(person)
     channel_id = await services.slack.channel_id(channel)
     if channel_id is None:
-        raise SlackUnavailable(f"Trellis cannot find the approvals channel {channel}; "
-                               "ask an admin to check rules.yml and invite Trellis there.")
-    audience = await access.audience_for(asker=person, channel=await services.slack.channel(channel_id),
-                                         slack=services.slack, identity=services.identity)
+        raise SlackUnavailable(
+            f"Trellis cannot find the approvals channel {channel}; "
+            "ask an admin to check rules.yml and invite Trellis there."
+        )
+    audience = await access.audience_for(
+        asker=person,
+        channel=await services.slack.channel(channel_id),
+        slack=services.slack,
+        identity=services.identity,
+    )
     return audience.scope
 
 
@@ -109,24 +120,42 @@ async def compose(
     scope = await readers_scope(services, person=person, channel=workflow.channel)
 
     async def retrieve(query: str) -> RetrievedPassages:
-        return await search(services.database, query=query, scope=scope,
-                            limit=services.retrieval_limit, mode=services.retrieval_mode)
+        return await search(
+            services.database,
+            query=query,
+            scope=scope,
+            limit=services.retrieval_limit,
+            mode=services.retrieval_mode,
+        )
 
     drafter = SectionDrafter(retrieve, min_confidence=services.min_confidence)
     fields = request_fields(workflow, inputs)
     route = await budgets.route(services, person=person, task="draft")
     notes = (route.note,) if route.note else ()
     if route.answerer.name == "extractive":
-        draft = await drafter.draft(sections=sections, fields=fields, title=workflow.title,
-                                    requester=person.name)
+        draft = await drafter.draft(
+            sections=sections, fields=fields, title=workflow.title, requester=person.name
+        )
         if not draft.citations and not sections[0].title:
             return ComposedDraft(plain, (), 0.0, DraftFacts(text=plain), notes=notes)
         used = _union(f.passages for f in draft.findings)
         confidence = draft.confidence if draft.citations else 0.0
-        facts = DraftFacts.from_passages(text=draft.text, confidence=confidence,
-                                         cited=[c.doc_id for c in draft.citations], passages=used)
-        return ComposedDraft(draft.text, draft.citations, confidence, facts, route.answerer.name,
-                             None, Usage(), notes)
+        facts = DraftFacts.from_passages(
+            text=draft.text,
+            confidence=confidence,
+            cited=[c.doc_id for c in draft.citations],
+            passages=used,
+        )
+        return ComposedDraft(
+            draft.text,
+            draft.citations,
+            confidence,
+            facts,
+            route.answerer.name,
+            None,
+            Usage(),
+            notes,
+        )
     # A model writes the draft from the passages that pass some section's relevance gate.
     relevant = _union(f.passages for f in await drafter.findings(sections, fields))
     if not relevant:

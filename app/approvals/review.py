@@ -46,8 +46,9 @@ def needs_review(
 async def reviewers_scope(services: Services, *, person: Person) -> AccessScope:
     """What the asker and every member of the reviewers' channel may all see: a held answer
     may rest only on that, or the review card would show reviewers what they may not read."""
-    return await drafting.readers_scope(services, person=person,
-                                        channel=services.workspace.rulebook.rules.answers.channel)
+    return await drafting.readers_scope(
+        services, person=person, channel=services.workspace.rulebook.rules.answers.channel
+    )
 
 
 async def hold_answer(

@@ -31,14 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals.deadlines import Deadlines, Timing
 from app.approvals.deciders import refusal, waiting_for
-from app.approvals.drafts import (
-    Approval,
-    DraftView,
-    covered,
-    requirement_data,
-    text_hash,
-    to_view,
-)
+from app.approvals.drafts import Approval, DraftView, covered, requirement_data, text_hash, to_view
 from app.approvals.execution import Execution
 from app.approvals.store import S, T
 from app.db.models.approvals import Draft

@@ -22,8 +22,14 @@ errors = Console(stderr=True)
 
 WorkspaceOption = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
-                 exists=True, file_okay=False, resolve_path=True),
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
+        exists=True,
+        file_okay=False,
+        resolve_path=True,
+    ),
 ]
 
 

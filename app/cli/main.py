@@ -13,8 +13,11 @@ from rich.table import Table
 from app.cli import trust
 from app.cli.common import WorkspaceOption, console, errors, load_settings, run_async, settings_for
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False,
-                  help="Trellis: trustworthy AI answers and approvals in Slack.")
+cli = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Trellis: trustworthy AI answers and approvals in Slack.",
+)
 db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
 audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail.")
 cli.add_typer(db_cli, name="db")
@@ -45,8 +48,11 @@ def demo() -> None:
     from handlers.notifier import SlackNotifier
     from handlers.runtime import connect_bolt
 
-    results = run_async(lambda: play_demo(settings_for(None), console=console,
-                                          connect=connect_bolt, notifier=SlackNotifier))
+    results = run_async(
+        lambda: play_demo(
+            settings_for(None), console=console, connect=connect_bolt, notifier=SlackNotifier
+        )
+    )
     console.print(summary(results))
     if any(outcome.status == "failed" for _, outcome in results):
         raise typer.Exit(1)
@@ -55,17 +61,41 @@ def demo() -> None:
 @cli.command()
 def ingest(
     workspace: WorkspaceOption = None,
-    path: Annotated[Path | None, typer.Argument(help="Only this file or folder of knowledge/.")] = None,
+    path: Annotated[
+        Path | None, typer.Argument(help="Only this file or folder of knowledge/.")
+    ] = None,
 ) -> None:
     """Index the workspace's knowledge; prints counts."""
     from app.cli.operations import ingest_workspace
 
-    report = run_async(lambda: ingest_workspace(settings_for(workspace), only=path, console=console))
+    report = run_async(
+        lambda: ingest_workspace(settings_for(workspace), only=path, console=console)
+    )
     table = Table(title="Knowledge index", show_header=True)
-    for column in ("added", "updated", "unchanged", "removed", "chunks", "visible to nobody", "errors"):
+    for column in (
+        "added",
+        "updated",
+        "unchanged",
+        "removed",
+        "chunks",
+        "visible to nobody",
+        "errors",
+    ):
         table.add_column(column, justify="right")
-    table.add_row(*(str(v) for v in (report.added, report.updated, report.unchanged, report.removed,
-                                     report.chunks, report.visible_to_nobody, len(report.errors))))
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.added,
+                report.updated,
+                report.unchanged,
+                report.removed,
+                report.chunks,
+                report.visible_to_nobody,
+                len(report.errors),
+            )
+        )
+    )
     console.print(table)
     for error in report.errors:
         errors.print(f"[red]error[/red] {error}", highlight=False)
@@ -77,14 +107,18 @@ def ingest(
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     as_: Annotated[str, typer.Option("--as", help="Ask as this person (their directory email).")],
-    channel: Annotated[str | None, typer.Option("--channel", help="Answer for this channel's members.")] = None,
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Answer for this channel's members.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Answer a question as a person would get it in Slack."""
     from app.cli.operations import ask_as
 
-    result = run_async(lambda: ask_as(settings_for(workspace), email=as_, question=question, channel_id=channel))
+    result = run_async(
+        lambda: ask_as(settings_for(workspace), email=as_, question=question, channel_id=channel)
+    )
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
@@ -95,7 +129,9 @@ def _print_answer(result: dict[str, Any]) -> None:
     console.print(f"[bold]{result['status']}[/bold]  confidence {result['confidence']:.2f}")
     console.print(result["answer"], highlight=False, markup=False)
     for i, citation in enumerate(result["citations"], start=1):
-        console.print(f"  [{i}] {citation['title']} ({citation['doc_id']})", highlight=False, markup=False)
+        console.print(
+            f"  [{i}] {citation['title']} ({citation['doc_id']})", highlight=False, markup=False
+        )
         console.print(f"      “{citation['quote']}”", highlight=False, markup=False)
     if result.get("private"):
         console.print("\n[bold]Fuller answer shown only to the asker:[/bold]")
@@ -114,9 +150,15 @@ def db_upgrade() -> None:
 
 @audit_cli.command("verify")
 def audit_verify(
-    head: Annotated[str | None, typer.Option(help="A recorded head as SEQ:HASH, to detect a cut tail.")] = None,
-    head_file: Annotated[Path | None, typer.Option(
-        help="Check against the head recorded in this file, then record the new head in it.")] = None,
+    head: Annotated[
+        str | None, typer.Option(help="A recorded head as SEQ:HASH, to detect a cut tail.")
+    ] = None,
+    head_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Check against the head recorded in this file, then record the new head in it."
+        ),
+    ] = None,
 ) -> None:
     """Check the hash chain; exits non-zero on any edited, deleted or reordered record."""
     from app.cli.operations import verify_audit
@@ -125,7 +167,9 @@ def audit_verify(
     expected = parse_head(head) if head else read_head(head_file) if head_file else None
     report = run_async(lambda: verify_audit(load_settings(), expected_head=expected))
     if report.ok:
-        console.print(f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}")
+        console.print(
+            f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}"
+        )
         if head_file:
             write_head(head_file, report.head_seq, report.head_hash)
         return
@@ -137,7 +181,9 @@ def audit_verify(
 
 @audit_cli.command("show")
 def audit_show(
-    record_id: Annotated[str, typer.Argument(help="An audit id (as printed by ask), or an answer id.")],
+    record_id: Annotated[
+        str, typer.Argument(help="An audit id (as printed by ask), or an answer id.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw audit records.")] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -152,8 +198,10 @@ def audit_show(
         render(story, console)
         return
     for record in story.records:
-        console.print(f"[bold]{record.kind}[/bold] #{record.seq} at {record.occurred_at} "
-                      f"by {record.actor_email or record.actor_slack_id or '-'} in {record.channel_id or '-'}")
+        console.print(
+            f"[bold]{record.kind}[/bold] #{record.seq} at {record.occurred_at} "
+            f"by {record.actor_email or record.actor_slack_id or '-'} in {record.channel_id or '-'}"
+        )
         console.print_json(json.dumps(record.payload, ensure_ascii=False))
 
 

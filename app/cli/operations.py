@@ -28,8 +28,9 @@ async def upgrade_database(settings: Settings) -> None:
         pass
 
 
-async def ingest_workspace(settings: Settings, *, only: Path | None = None,
-                           console: Console | None = None) -> IngestReport:
+async def ingest_workspace(
+    settings: Settings, *, only: Path | None = None, console: Console | None = None
+) -> IngestReport:
     workspace = load_workspace(settings.workspace_path())
     if only is not None:
         only = (Path.cwd() / only).resolve() if not only.is_absolute() else only
@@ -50,8 +51,9 @@ def offline_services(settings: Settings, workspace: Workspace, database: Databas
     return build_services(settings, workspace, database, slack=offline_directory(workspace))
 
 
-async def ask_as(settings: Settings, *, email: str, question: str,
-                 channel_id: str | None = None) -> dict[str, Any]:
+async def ask_as(
+    settings: Settings, *, email: str, question: str, channel_id: str | None = None
+) -> dict[str, Any]:
     workspace = load_workspace(settings.workspace_path())
     async with open_database(settings.database_url) as database:
         await sync_knowledge(database, workspace)
@@ -65,14 +67,22 @@ async def ask_as(settings: Settings, *, email: str, question: str,
         else:
             channel = SlackChannel(id="cli", name="cli", is_im=True)
         person = workspace.directory.by_email(email)
-        outcome = await answer_question(services, Question(
-            text=question, channel=channel, person=person,
-            slack_user_id=person.slack_id if person else f"cli:{email}"))
+        outcome = await answer_question(
+            services,
+            Question(
+                text=question,
+                channel=channel,
+                person=person,
+                slack_user_id=person.slack_id if person else f"cli:{email}",
+            ),
+        )
     result = _reply_json(outcome.public, status=outcome.public.status)
     result["audit_id"] = outcome.audit_id
     if outcome.private is not None:
-        result["private"] = {**_reply_json(outcome.private, status=outcome.private.status),
-                             "audit_id": outcome.audit_id}
+        result["private"] = {
+            **_reply_json(outcome.private, status=outcome.private.status),
+            "audit_id": outcome.audit_id,
+        }
     return result
 
 

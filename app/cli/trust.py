@@ -109,9 +109,7 @@ def reload_command(
     if verdict.outcome == "unchanged":
         console.print(f"Version {verdict.version} is already live; nothing to do.")
     elif verdict.outcome == "live":
-        console.print(
-            f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}"
-        )
+        console.print(f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}")
     else:
         errors.print(
             f"{NO} Version {verdict.version} did not go live{earlier}: "

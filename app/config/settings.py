@@ -22,10 +22,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TRELLIS_",
-        env_ignore_empty=True,
-        extra="ignore",
-        populate_by_name=True,
+        env_prefix="TRELLIS_", env_ignore_empty=True, extra="ignore", populate_by_name=True
     )
 
     workspace: Path | None = None

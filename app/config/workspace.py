@@ -328,11 +328,12 @@ def _access_principals(
                 for i, principal in enumerate(default):
                     yield ("default", i), _as_principal(principal)
             files = data.get("files")
-            for pattern, principals in (files.items() if isinstance(files, dict) else ()):
+            for pattern, principals in files.items() if isinstance(files, dict) else ():
                 items = [principals] if isinstance(principals, str) else principals
                 for i, principal in enumerate(items if isinstance(items, list) else ()):
-                    loc = (("files", pattern) if isinstance(principals, str)
-                           else ("files", pattern, i))
+                    loc = (
+                        ("files", pattern) if isinstance(principals, str) else ("files", pattern, i)
+                    )
                     yield loc, _as_principal(principal)
 
         yield doc, refs()

@@ -43,8 +43,9 @@ class YamlDocument:
         return WorkspaceError(self.file, problem, line=self.line_of(loc))
 
 
-def load_yaml(path: Path, *, display_name: str | None = None, text: str | None = None,
-              line_offset: int = 0) -> YamlDocument:
+def load_yaml(
+    path: Path, *, display_name: str | None = None, text: str | None = None, line_offset: int = 0
+) -> YamlDocument:
     """Parse a YAML file (or `text` taken from it, starting after `line_offset` lines)."""
     name = display_name or str(path)
     if text is None:
@@ -57,7 +58,9 @@ def load_yaml(path: Path, *, display_name: str | None = None, text: str | None =
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 + line_offset if mark else None
-        raise WorkspaceError(name, f"invalid YAML: {exc.problem or exc.context}", line=line) from exc
+        raise WorkspaceError(
+            name, f"invalid YAML: {exc.problem or exc.context}", line=line
+        ) from exc
     doc = YamlDocument(file=name, data=None)
     if node is None:
         doc.data = {}
@@ -74,8 +77,9 @@ def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, name: 
         for key_node, value_node in node.value:
             key = _scalar(key_node, name, offset)
             if key in result:
-                raise WorkspaceError(name, f"duplicate key {key!r}",
-                                     line=key_node.start_mark.line + 1 + offset)
+                raise WorkspaceError(
+                    name, f"duplicate key {key!r}", line=key_node.start_mark.line + 1 + offset
+                )
             lines[(*loc, key)] = key_node.start_mark.line + 1 + offset
             result[key] = _build(value_node, (*loc, key), lines, offset, name)
         return result
@@ -86,14 +90,17 @@ def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, name: 
 
 def _scalar(node: yaml.Node, name: str, offset: int = 0) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        raise WorkspaceError(name, "keys must be plain values", line=node.start_mark.line + 1 + offset)
+        raise WorkspaceError(
+            name, "keys must be plain values", line=node.start_mark.line + 1 + offset
+        )
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_object(node, deep=True)
     except (ValueError, yaml.constructor.ConstructorError) as exc:
         # e.g. a date that does not exist, such as 2025-13-45
-        raise WorkspaceError(name, f"invalid value {node.value!r}: {exc}",
-                             line=node.start_mark.line + 1 + offset) from exc
+        raise WorkspaceError(
+            name, f"invalid value {node.value!r}: {exc}", line=node.start_mark.line + 1 + offset
+        ) from exc
     finally:
         loader.dispose()
 

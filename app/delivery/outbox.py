@@ -66,8 +66,13 @@ class OutboxPolicy:
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
         spread = (1 - self.jitter, 1 + self.jitter)
-        return retry.backoff(attempt, base=self.base_delay, cap=self.max_delay, jitter=spread,
-                             retry_after=retry_after)
+        return retry.backoff(
+            attempt,
+            base=self.base_delay,
+            cap=self.max_delay,
+            jitter=spread,
+            retry_after=retry_after,
+        )
 
 
 async def _no_checkpoint(step: str, item_id: str) -> None:

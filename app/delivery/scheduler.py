@@ -128,10 +128,7 @@ async def readers_of_sources(
     documents = await get_documents(services.database, doc_ids=cited)
     if len(documents) < len(cited):
         return []
-    return [
-        p for p in people
-        if all(AccessScope.for_person(p).allows(d.access) for d in documents)
-    ]
+    return [p for p in people if all(AccessScope.for_person(p).allows(d.access) for d in documents)]
 
 
 def escalation_targets(services: Services, draft: DraftView) -> list[Person]:

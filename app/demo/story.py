@@ -302,7 +302,10 @@ def summary(results: list[tuple[str, Outcome]]) -> Table:
 
 
 async def play_demo(
-    settings: Settings, *, console: Console, connect: Connect,
+    settings: Settings,
+    *,
+    console: Console,
+    connect: Connect,
     notifier: Callable[[Services], Notifier],
 ) -> list[tuple[str, Outcome]]:
     """Run the demo company on a sandbox with a throw-away database and play the story.

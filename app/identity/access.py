@@ -30,8 +30,14 @@ class Audience:
         return self.scope != self.asker_scope
 
 
-async def audience_for(*, asker: Person, channel: SlackChannel, slack: SlackDirectory | None,
-                       identity: IdentityResolver, private: bool = False) -> Audience:
+async def audience_for(
+    *,
+    asker: Person,
+    channel: SlackChannel,
+    slack: SlackDirectory | None,
+    identity: IdentityResolver,
+    private: bool = False,
+) -> Audience:
     """`private` means only the asker will see the answer (an ephemeral reply)."""
     asker_scope = AccessScope(viewers=(asker.principals,), label="you")
     if private or channel.is_im or slack is None:

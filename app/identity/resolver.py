@@ -34,9 +34,15 @@ class Identity:
 
 
 class IdentityResolver:
-    def __init__(self, directory, slack: SlackDirectory | None, *, admins_hint: str,
-                 clock: Callable[[], float] = time.monotonic,
-                 ttl_seconds: float = USER_CACHE_SECONDS) -> None:
+    def __init__(
+        self,
+        directory,
+        slack: SlackDirectory | None,
+        *,
+        admins_hint: str,
+        clock: Callable[[], float] = time.monotonic,
+        ttl_seconds: float = USER_CACHE_SECONDS,
+    ) -> None:
         self.directory = directory
         self.slack = slack
         self.admins_hint = admins_hint

@@ -90,9 +90,7 @@ class Embedder:
                 providers=["CPUExecutionProvider"],
                 disabled_optimizers=["ConstantFolding"],
             )
-            self._wants_token_types = any(
-                i.name == "token_type_ids" for i in session.get_inputs()
-            )
+            self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
             self._tokenizer, self._session = tokenizer, session
 
     def warm_up(self) -> None:

@@ -182,9 +182,7 @@ async def _prepare_all(
 
 def _index_batch(items: list[_Prepared], embedder: Embedder | None) -> list[list[IndexedChunk]]:
     """`index_chunks` for several documents with one call to the model."""
-    everything = [
-        (item.document.title, chunk) for item in items for chunk in item.chunks
-    ]
+    everything = [(item.document.title, chunk) for item in items for chunk in item.chunks]
     indexed = index_chunks(
         [chunk for _, chunk in everything],
         titles=[title for title, _ in everything],
@@ -319,10 +317,12 @@ def _document_files(knowledge_dir: Path, scope: str | None, report: IngestReport
         if not path.resolve().is_relative_to(knowledge_dir):
             # A link to a file elsewhere on the host would publish it under the folder's
             # access rule: knowledge files are read only inside the knowledge folder.
-            report.errors.append(WorkspaceError(
-                f"{knowledge_dir.name}/{relative}",
-                "links to a file outside the knowledge folder; it was not read",
-            ))
+            report.errors.append(
+                WorkspaceError(
+                    f"{knowledge_dir.name}/{relative}",
+                    "links to a file outside the knowledge folder; it was not read",
+                )
+            )
             continue
         if is_document(path):
             files.append(path)

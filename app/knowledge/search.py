@@ -104,18 +104,24 @@ async def search(
         vector = None
         if mode == RetrievalMode.HYBRID and index.has_vectors:
             vector = await asyncio.to_thread((embedder or shared_embedder()).embed_one, query)
-        ranking = index.rank(query=query, allowed_docs=allowed, question_vector=vector,
-                             limit=limit, fusion=fusion)
+        ranking = index.rank(
+            query=query, allowed_docs=allowed, question_vector=vector, limit=limit, fusion=fusion
+        )
         found = await repository.passages([hit.rowid for hit in ranking.hits], scope.viewers)
     passages = [
-        replace(found[hit.rowid], score=hit.score, similarity=hit.similarity,
-                segment_scores=hit.segment_scores)
+        replace(
+            found[hit.rowid],
+            score=hit.score,
+            similarity=hit.similarity,
+            segment_scores=hit.segment_scores,
+        )
         for hit in ranking.hits
         if hit.rowid in found
     ]
     evidence = ranking.evidence
-    corpus = CorpusStatistics(documents=evidence.documents,
-                              frequencies=evidence.document_frequencies)
+    corpus = CorpusStatistics(
+        documents=evidence.documents, frequencies=evidence.document_frequencies
+    )
     return RetrievedPassages(passages, corpus, evidence)
 
 

@@ -15,18 +15,34 @@ from app.db.session import Database
 from app.knowledge.ingest import IngestReport, ingest
 
 
-async def sync_knowledge(database: Database, workspace: Workspace, *, only: Path | None = None,
-                         console: Console | None = None) -> IngestReport:
+async def sync_knowledge(
+    database: Database,
+    workspace: Workspace,
+    *,
+    only: Path | None = None,
+    console: Console | None = None,
+) -> IngestReport:
     """Bring the index in line with the workspace's knowledge/ (only what changed)."""
     retrieval = workspace.config.retrieval
     if console is None or not console.is_terminal:
-        return await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                            only=only, retrieval=retrieval)
+        return await ingest(
+            database,
+            workspace.knowledge_dir,
+            workspace_root=workspace.root,
+            only=only,
+            retrieval=retrieval,
+        )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Indexing documents", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                            only=only, progress=advance, retrieval=retrieval)
+        return await ingest(
+            database,
+            workspace.knowledge_dir,
+            workspace_root=workspace.root,
+            only=only,
+            progress=advance,
+            retrieval=retrieval,
+        )

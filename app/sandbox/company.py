@@ -38,8 +38,15 @@ def seed_for(workspace) -> dict[str, Any]:
     for person in workspace.directory.people:
         uid = person.slack_id or user_id_for(person.email)
         handle = person.email.split("@")[0]
-        users.append({"id": uid, "name": handle, "real_name": person.name, "email": person.email,
-                      "title": person.title or ""})
+        users.append(
+            {
+                "id": uid,
+                "name": handle,
+                "real_name": person.name,
+                "email": person.email,
+                "title": person.title or "",
+            }
+        )
         by_email[person.email.lower()] = uid
     for entry in extra.get("users") or []:
         email = (entry.get("email") or "").lower()

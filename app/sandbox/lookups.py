@@ -20,9 +20,7 @@ def conversation(ws: SandboxWorkspace, channel: str | None) -> Conversation:
     found = ws.conversation(channel or "")
     if found is None and channel:
         name = channel.lstrip("#")
-        found = next(
-            (c for c in ws.conversations.values() if c.name == name and not c.is_im), None
-        )
+        found = next((c for c in ws.conversations.values() if c.name == name and not c.is_im), None)
     if found is None:
         raise SlackError("channel_not_found")
     return found

@@ -43,11 +43,7 @@ class SlackSimulation:
         """Where response_url posts go; the server sets its own address once it listens."""
 
     async def post_message(
-        self,
-        user_id: str,
-        channel_id: str,
-        text: str,
-        thread_ts: str | None = None,
+        self, user_id: str, channel_id: str, text: str, thread_ts: str | None = None
     ) -> str:
         """`user_id` types `text` into a channel or DM (channel_id = the bot's user id opens it)."""
         user = self._person(user_id)

@@ -147,8 +147,7 @@ def typed_text(ws: SandboxWorkspace, raw: str) -> str:
 
     def channel_mention(match: re.Match[str]) -> str:
         conversation = next(
-            (c for c in ws.conversations.values() if not c.is_im and c.name == match.group(1)),
-            None,
+            (c for c in ws.conversations.values() if not c.is_im and c.name == match.group(1)), None
         )
         return f"<#{conversation.id}|{conversation.name}>" if conversation else match.group(0)
 

@@ -180,12 +180,7 @@ class SocketModeGateway:
     # -- delivering -------------------------------------------------------------------------
 
     def deliver(
-        self,
-        type: str,
-        payload: dict,
-        *,
-        retry_attempt: int = 0,
-        retry_reason: str = "",
+        self, type: str, payload: dict, *, retry_attempt: int = 0, retry_reason: str = ""
     ) -> Delivery:
         """Send `payload` in an envelope; Events API envelopes are retried until acked."""
         delivery = Delivery(type, payload, accepts_response_payload=type != EVENTS_API)

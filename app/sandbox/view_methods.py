@@ -91,7 +91,6 @@ def view_spec(raw: Any, *, home: bool) -> dict:
     problems += block_errors(blocks, limit=MAX_VIEW_BLOCKS, pointer="/view/blocks")
     if problems:
         raise SlackError(
-            "invalid_arguments",
-            response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
+            "invalid_arguments", response_metadata={"messages": [f"[ERROR] {p}" for p in problems]}
         )
     return {**raw, "blocks": with_ids(blocks)}

@@ -70,10 +70,18 @@ class AuditLog:
         self.database = database
         self.clock = clock or (lambda: datetime.now(UTC))
 
-    async def append(self, session: AsyncSession, *, kind: str, payload: dict[str, Any],
-                     actor_slack_id: str | None = None, actor_email: str | None = None,
-                     channel_id: str | None = None, subject_id: str | None = None,
-                     record_id: str | None = None) -> AuditRecord:
+    async def append(
+        self,
+        session: AsyncSession,
+        *,
+        kind: str,
+        payload: dict[str, Any],
+        actor_slack_id: str | None = None,
+        actor_email: str | None = None,
+        channel_id: str | None = None,
+        subject_id: str | None = None,
+        record_id: str | None = None,
+    ) -> AuditRecord:
         """Append inside the caller's transaction, so the record and the change it
         describes commit together."""
         repo = AuditRepository(session)
@@ -108,8 +116,9 @@ class AuditLog:
         async with self.database.session() as session:
             return list(await AuditRepository(session).for_subject(subject_id))
 
-    async def verify(self, *, expected_head: tuple[int, str] | None = None,
-                     batch_size: int = 2000) -> ChainReport:
+    async def verify(
+        self, *, expected_head: tuple[int, str] | None = None, batch_size: int = 2000
+    ) -> ChainReport:
         """Walk the chain in order and report every break.
 
         `expected_head` is a (seq, hash) pair recorded earlier; when given, a chain that

@@ -162,8 +162,12 @@ async def run_evals(
         database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'eval.db'}")
         try:
             await upgrade(database)
-            await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root,
-                         retrieval=workspace.config.retrieval)
+            await ingest(
+                database,
+                workspace.knowledge_dir,
+                workspace_root=workspace.root,
+                retrieval=workspace.config.retrieval,
+            )
             if production is not None:
                 await copy_tables(production, database, CARRIED_TABLES)
             services = build_services(

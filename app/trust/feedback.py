@@ -25,10 +25,7 @@ from dataclasses import dataclass
 
 from app.db.models.feedback import Flag
 from app.db.models.records import PostedAnswer
-from app.db.repositories.feedback import (
-    AnswerFeedbackRepository,
-    FlagRepository,
-)
+from app.db.repositories.feedback import AnswerFeedbackRepository, FlagRepository
 from app.db.repositories.records import AnswerRepository
 from app.domain import Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation

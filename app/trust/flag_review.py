@@ -207,8 +207,9 @@ async def _citations(
             "Use document ids from the answer's sources or the knowledge index."
         )
     quoted = {c["doc_id"]: c for c in case.citations}
-    passages = await search(services.database, query=case.question, scope=scope, limit=20,
-                            mode=services.retrieval_mode)
+    passages = await search(
+        services.database, query=case.question, scope=scope, limit=20, mode=services.retrieval_mode
+    )
     citations = []
     for doc_id in doc_ids:
         document = visible[doc_id]

@@ -22,55 +22,120 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.questions = Counter("trellis_questions", "Questions answered, by status.",
-                                 ["status"], registry=self.registry)
-        self.stage_seconds = Histogram("trellis_stage_seconds", "Time spent per pipeline stage.",
-                                       ["stage"], buckets=LATENCY_BUCKETS, registry=self.registry)
-        self.tokens = Counter("trellis_model_tokens", "Model tokens, by kind.",
-                              ["kind", "model"], registry=self.registry)
-        self.errors = Counter("trellis_errors", "Failures shown to people, by kind.",
-                              ["kind"], registry=self.registry)
-        self.confidence = Histogram("trellis_answer_confidence", "Confidence of answers given.",
-                                    buckets=(0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0),
-                                    registry=self.registry)
-        self.cost = Counter("trellis_model_cost_usd", "Model spend in US dollars, by kind of token.",
-                            ["kind", "model"], registry=self.registry)
-        self.budget_fallbacks = Counter("trellis_budget_fallbacks",
-                                        "Tasks answered without the model because a budget was used up.",
-                                        ["task"], registry=self.registry)
-        self.flags = Counter("trellis_flags", "Flags raised on answers, and what became of them.",
-                             ["event"], registry=self.registry)
-        self.feedback = Counter("trellis_feedback", "Helpful / not helpful votes on answers.",
-                                ["rating"], registry=self.registry)
+        self.questions = Counter(
+            "trellis_questions",
+            "Questions answered, by status.",
+            ["status"],
+            registry=self.registry,
+        )
+        self.stage_seconds = Histogram(
+            "trellis_stage_seconds",
+            "Time spent per pipeline stage.",
+            ["stage"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.tokens = Counter(
+            "trellis_model_tokens",
+            "Model tokens, by kind.",
+            ["kind", "model"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "trellis_errors", "Failures shown to people, by kind.", ["kind"], registry=self.registry
+        )
+        self.confidence = Histogram(
+            "trellis_answer_confidence",
+            "Confidence of answers given.",
+            buckets=(0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 0.9, 1.0),
+            registry=self.registry,
+        )
+        self.cost = Counter(
+            "trellis_model_cost_usd",
+            "Model spend in US dollars, by kind of token.",
+            ["kind", "model"],
+            registry=self.registry,
+        )
+        self.budget_fallbacks = Counter(
+            "trellis_budget_fallbacks",
+            "Tasks answered without the model because a budget was used up.",
+            ["task"],
+            registry=self.registry,
+        )
+        self.flags = Counter(
+            "trellis_flags",
+            "Flags raised on answers, and what became of them.",
+            ["event"],
+            registry=self.registry,
+        )
+        self.feedback = Counter(
+            "trellis_feedback",
+            "Helpful / not helpful votes on answers.",
+            ["rating"],
+            registry=self.registry,
+        )
         self.approval_turnaround = Histogram(
-            "trellis_approval_turnaround_seconds", "Time from a draft's request to its decision.",
-            ["workflow", "verdict"], buckets=TURNAROUND_BUCKETS, registry=self.registry)
-        self.downstream = Counter("trellis_downstream_outcomes",
-                                  "Approved actions carried out downstream, by outcome.",
-                                  ["connector", "outcome"], registry=self.registry)
-        self.config_version = Gauge("trellis_config_version", "1 for the live workspace version.",
-                                    ["version"], registry=self.registry)
-        self.eval_score = Gauge("trellis_eval_score", "The live version's eval scores.",
-                                ["score"], registry=self.registry)
-        self.reloads = Counter("trellis_config_reloads", "Workspace changes seen, by outcome.",
-                               ["outcome"], registry=self.registry)
+            "trellis_approval_turnaround_seconds",
+            "Time from a draft's request to its decision.",
+            ["workflow", "verdict"],
+            buckets=TURNAROUND_BUCKETS,
+            registry=self.registry,
+        )
+        self.downstream = Counter(
+            "trellis_downstream_outcomes",
+            "Approved actions carried out downstream, by outcome.",
+            ["connector", "outcome"],
+            registry=self.registry,
+        )
+        self.config_version = Gauge(
+            "trellis_config_version",
+            "1 for the live workspace version.",
+            ["version"],
+            registry=self.registry,
+        )
+        self.eval_score = Gauge(
+            "trellis_eval_score",
+            "The live version's eval scores.",
+            ["score"],
+            registry=self.registry,
+        )
+        self.reloads = Counter(
+            "trellis_config_reloads",
+            "Workspace changes seen, by outcome.",
+            ["outcome"],
+            registry=self.registry,
+        )
 
-    def observe_question(self, *, status: str, stages_ms: dict[str, float], confidence: float,
-                         usage: Usage, model: str | None) -> None:
+    def observe_question(
+        self,
+        *,
+        status: str,
+        stages_ms: dict[str, float],
+        confidence: float,
+        usage: Usage,
+        model: str | None,
+    ) -> None:
         self.questions.labels(status=status).inc()
         for stage, ms in stages_ms.items():
             self.stage_seconds.labels(stage=stage).observe(ms / 1000)
         if status == "answered":
             self.confidence.observe(confidence)
         name = model or "none"
-        for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens),
-                            ("cache_read", usage.cache_read_tokens),
-                            ("cache_write", usage.cache_write_tokens)):
+        for kind, count in (
+            ("input", usage.input_tokens),
+            ("output", usage.output_tokens),
+            ("cache_read", usage.cache_read_tokens),
+            ("cache_write", usage.cache_write_tokens),
+        ):
             if count:
                 self.tokens.labels(kind=kind, model=name).inc(count)
         cost = cost_of(usage, model)
-        for kind, amount in (("input", cost.input), ("output", cost.output),
-                             ("cache_read", cost.cache_read), ("cache_write", cost.cache_write)):
+        for kind, amount in (
+            ("input", cost.input),
+            ("output", cost.output),
+            ("cache_read", cost.cache_read),
+            ("cache_write", cost.cache_write),
+        ):
             if amount:
                 self.cost.labels(kind=kind, model=name).inc(amount)
 
@@ -82,7 +147,9 @@ class Metrics:
         self.feedback.labels(rating="helpful" if helpful else "not_helpful").inc()
 
     def observe_approval(self, *, workflow: str, verdict: str, seconds: float) -> None:
-        self.approval_turnaround.labels(workflow=workflow, verdict=verdict).observe(max(seconds, 0.0))
+        self.approval_turnaround.labels(workflow=workflow, verdict=verdict).observe(
+            max(seconds, 0.0)
+        )
 
     def observe_downstream(self, *, connector: str, outcome: str) -> None:
         """outcome: done, retried, dead_lettered."""

@@ -47,9 +47,7 @@ def gate_for(
 
 def go_live(services: Services, workspace: Workspace, answerer: Answerer) -> None:
     services.live.switch(
-        workspace=workspace,
-        identity=build_identity(workspace, services.slack),
-        answerer=answerer,
+        workspace=workspace, identity=build_identity(workspace, services.slack), answerer=answerer
     )
 
 

@@ -30,8 +30,9 @@ def thinking_blocks() -> list[dict]:
     return [context(f":hourglass_flowing_sand: {THINKING}")]
 
 
-def answer_blocks(reply: Reply, *, private_note: str | None = None,
-                  final: bool = True) -> list[dict]:
+def answer_blocks(
+    reply: Reply, *, private_note: str | None = None, final: bool = True
+) -> list[dict]:
     blocks: list[dict] = []
     if private_note:
         blocks.append(context(f":lock: {escape(private_note)}"))
@@ -45,9 +46,12 @@ def answer_blocks(reply: Reply, *, private_note: str | None = None,
     if reply.status == AnswerStatus.ANSWERED:
         scope = escape(reply.scope_label or "you")
         state = "Final answer" if final else "Awaiting review"
-        blocks.append(context(
-            f"Confidence: {confidence_label(reply.confidence)} ({reply.confidence:.2f})"
-            f" · Based on sources {scope} can see · {state}"))
+        blocks.append(
+            context(
+                f"Confidence: {confidence_label(reply.confidence)} ({reply.confidence:.2f})"
+                f" · Based on sources {scope} can see · {state}"
+            )
+        )
         if final and reply.answer_id:
             blocks.append(feedback_buttons(reply.answer_id))
     if reply.answer_id:
@@ -62,8 +66,12 @@ def checked_by(blocks: list[dict], name: str) -> list[dict]:
 
 def add_why_button(blocks: list[dict], answer_id: str) -> None:
     """The "Why this answer?" button; handlers/story.py shows the story to whoever clicks."""
-    button = {"type": "button", "action_id": WHY, "value": answer_id,
-              "text": {"type": "plain_text", "text": "Why this answer?"}}
+    button = {
+        "type": "button",
+        "action_id": WHY,
+        "value": answer_id,
+        "text": {"type": "plain_text", "text": "Why this answer?"},
+    }
     row = next((b for b in blocks if b.get("type") == "actions"), None)
     if row is not None and len(row["elements"]) < 25:
         row["elements"].append(button)
@@ -73,15 +81,34 @@ def add_why_button(blocks: list[dict], answer_id: str) -> None:
 
 def feedback_buttons(answer_id: str) -> dict:
     """Helpful / Not helpful under an answer (handlers/feedback.py records the click)."""
-    return {"type": "actions", "block_id": "trellis_feedback", "elements": [
-        {"type": "button", "action_id": FEEDBACK_UP, "value": answer_id,
-         "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True}},
-        {"type": "button", "action_id": FEEDBACK_DOWN, "value": answer_id,
-         "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True}}]}
+    return {
+        "type": "actions",
+        "block_id": "trellis_feedback",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": FEEDBACK_UP,
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": ":thumbsup: Helpful", "emoji": True},
+            },
+            {
+                "type": "button",
+                "action_id": FEEDBACK_DOWN,
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
+            },
+        ],
+    }
 
 
 def answer_text(reply: Reply) -> str:
     """The fallback text that notifications show (Slack reads it as mrkdwn too)."""
     text = escape(reply.text)
-    return clip(text, 3000) if reply.status != AnswerStatus.ANSWERED else clip(
-        f"{text} ({len(reply.citations)} source{'s' if len(reply.citations) != 1 else ''})", 3000)
+    return (
+        clip(text, 3000)
+        if reply.status != AnswerStatus.ANSWERED
+        else clip(
+            f"{text} ({len(reply.citations)} source{'s' if len(reply.citations) != 1 else ''})",
+            3000,
+        )
+    )

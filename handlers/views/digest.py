@@ -25,11 +25,14 @@ def digest_blocks(board: Dashboard) -> list[dict]:
         f"*Feedback:* {board.helpful} helpful, {board.not_helpful} not helpful",
     ]
     if board.approvals_pending is not None:
-        age = f", the oldest waiting {duration(board.oldest_pending)}" if board.oldest_pending else ""
+        age = (
+            f", the oldest waiting {duration(board.oldest_pending)}" if board.oldest_pending else ""
+        )
         lines.append(f"*Approvals waiting:* {board.approvals_pending}{age}")
     if board.failures:
         lines.append(
-            "*Failures:* " + ", ".join(f"{escape(k)} {v}" for k, v in sorted(board.failures.items()))
+            "*Failures:* "
+            + ", ".join(f"{escape(k)} {v}" for k, v in sorted(board.failures.items()))
         )
     blocks = [
         header(f"Trellis this week ({board.since:%b %d} – {board.now:%b %d})"),

@@ -27,9 +27,12 @@ def _workflows_help(workspace: Workspace) -> str:
     slugs = sorted(workspace.rulebook.workflows)
     if not slugs:
         return ""
-    return ("• `/trellis WORKFLOW field=value …` starts a workflow ("
-            + ", ".join(f"`{s}`" for s in slugs) + "); leave fields out to get a form, or "
-            "use the “Start Trellis workflow” shortcut on a message.\n")
+    return (
+        "• `/trellis WORKFLOW field=value …` starts a workflow ("
+        + ", ".join(f"`{s}`" for s in slugs)
+        + "); leave fields out to get a form, or "
+        "use the “Start Trellis workflow” shortcut on a message.\n"
+    )
 
 
 def help_blocks(workspace: Workspace) -> list[dict]:

@@ -100,7 +100,9 @@ def _dashboard(board: Dashboard) -> list[dict]:
     if board.approvals_pending is None:
         approvals = "*Approvals:* not set up in this build"
     else:
-        oldest = f", oldest waiting {duration(board.oldest_pending)}" if board.oldest_pending else ""
+        oldest = (
+            f", oldest waiting {duration(board.oldest_pending)}" if board.oldest_pending else ""
+        )
         approvals = f"*Approvals pending:* {board.approvals_pending}{oldest}"
     budget = (
         f" of ${board.budget_usd:,.2f} ({escape(board.budget_note)})"
@@ -133,4 +135,3 @@ def _dashboard(board: Dashboard) -> list[dict]:
         )
     blocks.append(context(f"Updated {board.now:%Y-%m-%d %H:%M} UTC. Reopen this tab to refresh."))
     return blocks
-

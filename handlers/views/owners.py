@@ -76,7 +76,9 @@ def _batch(shown: UnansweredQuestions | DocumentsDisagree) -> tuple[str, list[di
     if len(questions) > BATCH_LINES:
         lines.append(f"…and {len(questions) - BATCH_LINES} more.")
     if isinstance(shown, DocumentsDisagree):
-        names = " and ".join(f"*{escape(title)}* (`{escape(id_)}`)" for id_, title in shown.documents)
+        names = " and ".join(
+            f"*{escape(title)}* (`{escape(id_)}`)" for id_, title in shown.documents
+        )
         head = (
             f":twisted_rightwards_arrows: *Documents disagree.* {names} are both current but "
             f"give different answers to:"

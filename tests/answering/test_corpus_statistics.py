@@ -54,7 +54,9 @@ async def test_document_frequencies_count_only_documents_the_audience_may_see(da
 
 
 async def test_a_compound_is_counted_as_written_and_by_its_words(database, tmp_path):
-    retrieved = await _statistics(database, tmp_path, OPS, "Who gets locked out after failed sign-ins?")
+    retrieved = await _statistics(
+        database, tmp_path, OPS, "Who gets locked out after failed sign-ins?"
+    )
     frequencies = retrieved.corpus.frequencies
     assert frequencies[stem("lockedout")] == 1
     assert frequencies[stem("locked")] == 1
@@ -63,8 +65,12 @@ async def test_a_compound_is_counted_as_written_and_by_its_words(database, tmp_p
 
 async def test_words_no_document_uses_are_counted_as_absent(database, tmp_path):
     await ingest(database, _write(tmp_path), workspace_root=tmp_path)
-    retrieved = await search(database, query="cafeteria menu", scope=AccessScope.for_person(OPS),
-                             mode=RetrievalMode.KEYWORD)
+    retrieved = await search(
+        database,
+        query="cafeteria menu",
+        scope=AccessScope.for_person(OPS),
+        mode=RetrievalMode.KEYWORD,
+    )
     assert list(retrieved) == []
     assert corpus_of(retrieved).frequencies == {"cafeteria": 0, "menu": 0}
 

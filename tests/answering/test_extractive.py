@@ -450,7 +450,9 @@ async def test_the_section_heading_of_a_passage_counts_as_context(answerer):
 
 async def test_a_number_in_the_question_picks_the_row_of_a_table_of_ranges(answerer):
     tiers = Passage(
-        chunk_id="discounts#0", doc_id="discounts", title="Wholesale Discount Guidelines",
+        chunk_id="discounts#0",
+        doc_id="discounts",
+        title="Wholesale Discount Guidelines",
         heading="Who approves",
         text=(
             "Discount: Up to 10%; Approval: No approval needed.\n"
@@ -458,8 +460,7 @@ async def test_a_number_in_the_question_picks_the_row_of_a_table_of_ranges(answe
             "Discount: More than 25%; Approval: The VP of Sales and the Finance Controller.\n"
         ),
     )
-    for percent, who in ((8, "No approval needed"), (20, "One sales manager"),
-                         (40, "VP of Sales")):
+    for percent, who in ((8, "No approval needed"), (20, "One sales manager"), (40, "VP of Sales")):
         answer = await ask(answerer, f"Who approves a {percent}% discount?", [tiers])
         assert who in answer.text, (percent, answer.text)
         assert who in answer.citations[0].quote

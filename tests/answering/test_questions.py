@@ -13,37 +13,51 @@ from app.text.words import question_terms, question_words, stem
 MIN_CONFIDENCE = 0.35
 
 BERTHS = Passage(
-    chunk_id="ops-berths#0", doc_id="ops-berths", title="Berth Booking Procedure",
+    chunk_id="ops-berths#0",
+    doc_id="ops-berths",
+    title="Berth Booking Procedure",
     text="Vessels must request a berth at least 72 hours before arrival through the port "
     "community system. The harbour master confirms the berth window within 12 hours.",
 )
 PASSWORDS = Passage(
-    chunk_id="it-passwords#0", doc_id="it-passwords", title="Passwords",
+    chunk_id="it-passwords#0",
+    doc_id="it-passwords",
+    title="Passwords",
     text="After 10 failed sign-in attempts your account is locked for 30 minutes.",
 )
 MFA = Passage(
-    chunk_id="it-passwords#1", doc_id="it-passwords", title="Passwords",
+    chunk_id="it-passwords#1",
+    doc_id="it-passwords",
+    title="Passwords",
     heading="Passwords > Lost or replaced phone",
     text="If you lose the phone that holds your authenticator, call the Service Desk. After "
     "checking your photo ID they issue a one-time bypass code that is valid for 24 hours.",
 )
 SOFTWARE = Passage(
-    chunk_id="software#0", doc_id="software/catalogue", title="Software Catalogue",
+    chunk_id="software#0",
+    doc_id="software/catalogue",
+    title="Software Catalogue",
     text="| Software | Who can use it | Cost |\n|---|---|---|\n"
     "| MATLAB | Students and staff | Free |\n"
     "| Adobe Creative Cloud | Staff only | 240 pounds a year |",
 )
 QUOTAS = Passage(
-    chunk_id="storage/quotas#0", doc_id="storage/quotas", title="quotas",
+    chunk_id="storage/quotas#0",
+    doc_id="storage/quotas",
+    title="quotas",
     text="Service: OneDrive; Who: Students; Quota: 100 GB; Kept after you leave: 90 days",
 )
 DESK = Passage(
-    chunk_id="service-desk#0", doc_id="it-service-desk", title="IT Service Desk",
+    chunk_id="service-desk#0",
+    doc_id="it-service-desk",
+    title="IT Service Desk",
     heading="IT Service Desk > Opening hours",
     text="- Monday to Friday: 08:00 to 18:00\n- Saturday, during term only: 10:00 to 14:00",
 )
 LIBRARY = Passage(
-    chunk_id="printing#0", doc_id="printing-faq", title="Printing FAQ",
+    chunk_id="printing#0",
+    doc_id="printing-faq",
+    title="Printing FAQ",
     text="Every library floor and every computer lab has a multifunction printer.",
 )
 
@@ -58,15 +72,26 @@ async def ask(question: str, passages, **kw):
 @pytest.mark.parametrize(
     ("question", "parts"),
     [
-        ("When is the desk open on Saturdays, and what time does the canteen close?",
-         ["When is the desk open on Saturdays", "what time does the canteen close"]),
-        ("What SLA tier is Alpine Co. on and when is their renewal date?",
-         ["What SLA tier is Alpine Co. on", "when is their renewal date"]),
-        ("How many days of PTO and sick leave do I get?",
-         ["How many days of PTO and sick leave do I get"]),
-        ("Who approves overtime, and how long does it take?",
-         ["Who approves overtime, how long does it take"]),
-        ("Is it real? What should I do with the email?", ["Is it real", "What should I do with the email"]),
+        (
+            "When is the desk open on Saturdays, and what time does the canteen close?",
+            ["When is the desk open on Saturdays", "what time does the canteen close"],
+        ),
+        (
+            "What SLA tier is Alpine Co. on and when is their renewal date?",
+            ["What SLA tier is Alpine Co. on", "when is their renewal date"],
+        ),
+        (
+            "How many days of PTO and sick leave do I get?",
+            ["How many days of PTO and sick leave do I get"],
+        ),
+        (
+            "Who approves overtime, and how long does it take?",
+            ["Who approves overtime, how long does it take"],
+        ),
+        (
+            "Is it real? What should I do with the email?",
+            ["Is it real", "What should I do with the email"],
+        ),
     ],
 )
 def test_a_question_splits_into_the_questions_it_asks(question, parts):
@@ -125,8 +150,9 @@ async def test_question_words_are_never_missing_content():
 
 
 async def test_a_compound_the_source_writes_apart_falls_back_to_its_words():
-    result = await ask("How long am I locked out after too many failed sign-in attempts?",
-                       [PASSWORDS])
+    result = await ask(
+        "How long am I locked out after too many failed sign-in attempts?", [PASSWORDS]
+    )
     assert result.confidence >= 0.7
     assert "30 minutes" in result.text
 
@@ -170,8 +196,9 @@ async def test_a_sentence_that_continues_the_best_one_is_quoted_with_it():
 
 async def test_a_mixed_question_answers_the_supported_part_and_names_the_other():
     whole = await ask("Is the service desk open on Saturdays?", [DESK])
-    mixed = await ask("Is the service desk open on Saturdays, and what time does the canteen close?",
-                      [DESK])
+    mixed = await ask(
+        "Is the service desk open on Saturdays, and what time does the canteen close?", [DESK]
+    )
     assert mixed.confidence >= MIN_CONFIDENCE
     assert "10:00 to 14:00" in mixed.text
     assert '"what time does the canteen close"' in mixed.text
@@ -179,7 +206,9 @@ async def test_a_mixed_question_answers_the_supported_part_and_names_the_other()
 
 
 async def test_each_part_of_a_question_gets_its_own_quote():
-    result = await ask("How much does Adobe Creative Cloud cost, and when is the desk open on Saturdays?",
-                       [SOFTWARE, DESK])
+    result = await ask(
+        "How much does Adobe Creative Cloud cost, and when is the desk open on Saturdays?",
+        [SOFTWARE, DESK],
+    )
     assert "240 pounds" in result.text and "10:00 to 14:00" in result.text
     assert {c.doc_id for c in result.citations} == {"software/catalogue", "it-service-desk"}

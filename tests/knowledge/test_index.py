@@ -121,9 +121,13 @@ async def _search(database, question: str, *people: Person, limit: int = 8):
 async def test_ingest_stores_stems_and_one_vector_per_segment(database, workspace):
     await ingest(database, workspace / "knowledge", workspace_root=workspace)
     async with database.session() as session:
-        rows = (await session.execute(text(
-            "SELECT terms, segments, vectors, embedder FROM chunks WHERE doc_id = 'hr-pto-2025'"
-        ))).all()
+        rows = (
+            await session.execute(
+                text(
+                    "SELECT terms, segments, vectors, embedder FROM chunks WHERE doc_id = 'hr-pto-2025'"
+                )
+            )
+        ).all()
     assert rows
     for terms, segments, vectors, embedder in rows:
         assert terms and embedder == Embedder.model_id
@@ -135,8 +139,12 @@ async def test_keyword_retrieval_stores_no_vectors(database, workspace):
     async with database.session() as session:
         vectors = (await session.execute(text("SELECT vectors FROM chunks"))).scalars().all()
     assert vectors and all(v is None for v in vectors)
-    found = await search(database, query="How many days of paid time off?",
-                         scope=AccessScope.for_person(ANA), mode=RetrievalMode.KEYWORD)
+    found = await search(
+        database,
+        query="How many days of paid time off?",
+        scope=AccessScope.for_person(ANA),
+        mode=RetrievalMode.KEYWORD,
+    )
     assert found[0].doc_id == "hr-pto-2025" and found[0].similarity == 0.0
 
 
@@ -490,10 +498,13 @@ async def test_sqlite_and_postgresql_rank_exactly_alike(tmp_path, workspace):
             await upgrade(database)
             await ingest(database, workspace / "knowledge", workspace_root=workspace)
             found = []
-            for question in ("How many days of paid time off?", "dinner on a business trip",
-                             "refund within 30 days", "discounts approval"):
-                passages = await search(database, query=question,
-                                        scope=AccessScope.for_person(CY))
+            for question in (
+                "How many days of paid time off?",
+                "dinner on a business trip",
+                "refund within 30 days",
+                "discounts approval",
+            ):
+                passages = await search(database, query=question, scope=AccessScope.for_person(CY))
                 found.append([(p.chunk_id, round(p.score, 6)) for p in passages])
             rankings.append(found)
         assert rankings[0] == rankings[1]
@@ -509,8 +520,9 @@ async def test_a_link_to_a_file_outside_the_knowledge_folder_is_not_read(databas
     outside.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
     (workspace / "knowledge" / "passwd.txt").symlink_to(outside)
     report = await ingest(database, workspace / "knowledge", workspace_root=workspace)
-    assert any("passwd.txt" in str(e) and "outside the knowledge folder" in str(e)
-               for e in report.errors)
+    assert any(
+        "passwd.txt" in str(e) and "outside the knowledge folder" in str(e) for e in report.errors
+    )
     assert not any("host-secret" in str(e) for e in report.errors)
     assert await get_document(database, "passwd") is None
     found = await search(database, query="root bin bash", scope=AccessScope.for_person(CY))
@@ -524,7 +536,8 @@ async def test_control_characters_are_removed_the_same_way_on_both_databases(dat
     )
     report = await ingest(database, knowledge, workspace_root=workspace)
     assert report.errors == []
-    [passage] = await search(database, query="when are lockers emptied",
-                             scope=AccessScope.for_person(CY), limit=1)
+    [passage] = await search(
+        database, query="when are lockers emptied", scope=AccessScope.for_person(CY), limit=1
+    )
     assert passage.doc_id == "binary-ish"
     assert "Lockers are emptied every Friday at 6 pm." in passage.text

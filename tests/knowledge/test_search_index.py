@@ -86,8 +86,7 @@ def test_a_title_match_counts_more_than_the_same_word_in_the_text():
         _row(2, "b", "Ask your manager about onboarding.", title="Onboarding guide"),
     ]
     index = SearchIndex(rows, generation=1)
-    ranking = index.rank(query="onboarding", allowed_docs=["a", "b"], question_vector=None,
-                         limit=5)
+    ranking = index.rank(query="onboarding", allowed_docs=["a", "b"], question_vector=None, limit=5)
     assert ranking.hits[0].doc_id == "b"
 
 

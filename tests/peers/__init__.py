@@ -67,8 +67,7 @@ class FaultScript:
         path: str | None = None,
     ) -> None:
         self._add(
-            Fault("throttle", status=429, retry_after=retry_after, method=method, path=path),
-            times,
+            Fault("throttle", status=429, retry_after=retry_after, method=method, path=path), times
         )
 
     def slow(

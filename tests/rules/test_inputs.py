@@ -41,10 +41,16 @@ def test_input_is_typed_and_defaults_are_applied(book):
         ({"percent": 5}, "customer", "Customer is required."),
         ({"customer": "A", "percent": "lots"}, "percent", "Discount % must be a number."),
         # A decimal comma is ambiguous ("7,5" is 7.5 in much of Europe, 75 read as thousands).
-        ({"customer": "A", "percent": "7,5"}, "percent",
-         "Discount % must be written with a decimal point, like 7.5."),
-        ({"customer": "A", "percent": "1,5"}, "percent",
-         "Discount % must be written with a decimal point, like 7.5."),
+        (
+            {"customer": "A", "percent": "7,5"},
+            "percent",
+            "Discount % must be written with a decimal point, like 7.5.",
+        ),
+        (
+            {"customer": "A", "percent": "1,5"},
+            "percent",
+            "Discount % must be written with a decimal point, like 7.5.",
+        ),
         ({"customer": "A", "percent": 120}, "percent", "Discount % must be at most 100."),
         ({"customer": "A", "percent": -1}, "percent", "Discount % must be at least 0."),
         ({"customer": "A", "percent": 5, "seats": "2.5"}, "seats", "Seats must be a whole number."),
@@ -92,7 +98,8 @@ def test_every_input_problem_is_reported_at_once(book):
 
 
 def test_thousands_separators_are_read_and_negative_zero_is_zero(book):
-    values = book.validate_input("discount_request", {"customer": "A", "percent": "-0",
-                                                      "seats": "1,500"})
+    values = book.validate_input(
+        "discount_request", {"customer": "A", "percent": "-0", "seats": "1,500"}
+    )
     assert values["seats"] == 1500
     assert str(values["percent"]) == "0.0"

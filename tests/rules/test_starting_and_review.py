@@ -47,8 +47,7 @@ def test_answers_citing_a_document_tagged_review_need_review(book, directory):
 
 def test_a_review_condition_that_fails_sends_the_answer_to_review(tmp_path, directory):
     rules = RULES_YML.replace(
-        "\"channel.is_shared || 'review' in draft.tags\"",
-        "\"draft.citations[0].title == 'x'\"",
+        "\"channel.is_shared || 'review' in draft.tags\"", "\"draft.citations[0].title == 'x'\""
     )
     book = RuleBook(load_rules(write(tmp_path, rules)), directory)
     assert book.answer_needs_review(requester=person(directory, "ae"), draft=DraftFacts())

@@ -214,7 +214,6 @@ class ExtractiveAnswerer:
             confidence *= 0.8
         return _Part(text, tuple(chosen), tuple(conflict), max(0.0, min(1.0, confidence)))
 
-
     # --- composing ---------------------------------------------------------------------------
 
     def _compose(self, parts: list[_Part], unanswered: list[_Part]) -> ModelAnswer:

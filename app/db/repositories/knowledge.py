@@ -188,12 +188,24 @@ class KnowledgeRepository:
     async def index_rows(self) -> list[IndexRow]:
         """Every chunk with what ranking needs, in document and chunk order."""
         statement = select(
-            Chunk.id, Chunk.doc_id, Chunk.title, Chunk.heading, Chunk.terms, Chunk.segments,
+            Chunk.id,
+            Chunk.doc_id,
+            Chunk.title,
+            Chunk.heading,
+            Chunk.terms,
+            Chunk.segments,
             Chunk.vectors,
         ).order_by(Chunk.doc_id, Chunk.ordinal)
         return [
-            IndexRow(row.id, row.doc_id, row.title or "", row.heading or "", row.terms or "",
-                     row.segments or [], row.vectors)
+            IndexRow(
+                row.id,
+                row.doc_id,
+                row.title or "",
+                row.heading or "",
+                row.terms or "",
+                row.segments or [],
+                row.vectors,
+            )
             for row in await self.session.execute(statement)
         ]
 
@@ -308,10 +320,7 @@ class KnowledgeRepository:
         statement = (
             select(func.count())
             .select_from(Document)
-            .where(
-                visible_to(Document.id, viewers),
-                Document.status != DocumentStatus.DRAFT.value,
-            )
+            .where(visible_to(Document.id, viewers), Document.status != DocumentStatus.DRAFT.value)
         )
         return (await self.session.execute(statement)).scalar_one()
 

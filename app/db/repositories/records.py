@@ -26,10 +26,14 @@ class AuditRepository:
     async def lock_chain(self) -> None:
         """Serialise appenders. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
         if self.session.bind.dialect.name == "postgresql":
-            await self.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK})
+            await self.session.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK}
+            )
 
     async def head(self) -> AuditRecord | None:
-        result = await self.session.execute(select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1))
+        result = await self.session.execute(
+            select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)
+        )
         return result.scalar_one_or_none()
 
     async def add(self, record: AuditRecord) -> None:
@@ -42,13 +46,18 @@ class AuditRepository:
 
     async def for_subject(self, subject_id: str) -> Sequence[AuditRecord]:
         result = await self.session.execute(
-            select(AuditRecord).where(AuditRecord.subject_id == subject_id).order_by(AuditRecord.seq)
+            select(AuditRecord)
+            .where(AuditRecord.subject_id == subject_id)
+            .order_by(AuditRecord.seq)
         )
         return result.scalars().all()
 
     async def batch(self, after_seq: int, limit: int) -> Sequence[AuditRecord]:
         result = await self.session.execute(
-            select(AuditRecord).where(AuditRecord.seq > after_seq).order_by(AuditRecord.seq).limit(limit)
+            select(AuditRecord)
+            .where(AuditRecord.seq > after_seq)
+            .order_by(AuditRecord.seq)
+            .limit(limit)
         )
         return result.scalars().all()
 

@@ -32,8 +32,7 @@ def upgrade() -> None:
         op.execute("ALTER TABLE chunks DROP COLUMN IF EXISTS search_vector")
     with op.batch_alter_table("chunks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("terms", sa.Text(), nullable=False, server_default=""))
-        batch_op.add_column(sa.Column("segments", sa.JSON(), nullable=False,
-                                      server_default="[]"))
+        batch_op.add_column(sa.Column("segments", sa.JSON(), nullable=False, server_default="[]"))
         batch_op.add_column(sa.Column("vectors", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("embedder", sa.String(length=64), nullable=True))
     op.create_table(
