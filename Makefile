@@ -1,17 +1,26 @@
-.PHONY: run test lint services
+.PHONY: run test check lint services
+
+CODE = app handlers workflows tests bench scripts
 
 # Install and run Trellis (the local sandbox when no Slack tokens are set).
 run:
 	python3 -m pip install -q -e .
 	python3 -m app run
 
-# Install the test dependencies and run every test (SQLite, PostgreSQL, the browser).
+# Install the test dependencies, check the code (lint, format, types), run every test
+# (SQLite, PostgreSQL, the browser).
 test: services
 	python3 -m pip install -q -e '.[test]'
+	$(MAKE) --no-print-directory check
 	python3 -m pytest
+
+# Lint, formatting and the type checker (configured in pyproject.toml).
+check:
+	ruff check $(CODE)
+	ruff format --check $(CODE)
+	mypy
 
 services:
 	bash scripts/test-services
 
-lint:
-	ruff check app handlers workflows tests bench
+lint: check

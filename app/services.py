@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app import answering
 from app.answering.backends.extractive import ExtractiveAnswerer
@@ -22,10 +23,14 @@ from app.config.settings import Settings
 from app.config.workspace import Workspace
 from app.db.session import Database
 from app.identity.resolver import IdentityResolver
+from app.knowledge.search import RetrievalMode
 from app.notifications import Notifier, QuietNotifier
 from app.slack_api import SlackDirectory, SlackGateway
 from app.trust.audit import AuditLog
 from app.trust.metrics import Metrics
+
+if TYPE_CHECKING:
+    import anthropic
 
 RETRIEVAL_LIMIT = 8
 DEFAULT_ANSWER_MODEL = "claude-sonnet-4-6"
@@ -54,7 +59,9 @@ class Services:
     database: Database
     audit: AuditLog
     approvals: Approvals
-    slack: SlackGateway | None = None
+    slack: SlackGateway | SlackDirectory | None = None
+    """Slack: its Web API, or offline (the CLI, eval runs) a stand-in that only knows who's
+    who, the workspace's people and channels. What posts to Slack uses `gateway`."""
     eval_directory: Callable[[Workspace], SlackDirectory] | None = None
     """Who eval runs of a workspace version ask as: its people and channels as Slack would
     show them, never the live Slack (the composition root passes the sandbox's)."""
@@ -64,6 +71,11 @@ class Services:
     notifier: Notifier = field(default_factory=QuietNotifier)
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     """Where connector secrets (`*_env` settings in rules.yml) are read from."""
+
+    @property
+    def gateway(self) -> SlackGateway | None:
+        """Slack's Web API, or None without one (no Slack, or only a stand-in directory)."""
+        return self.slack if isinstance(self.slack, SlackGateway) else None
 
     @property
     def workspace(self) -> Workspace:
@@ -82,11 +94,11 @@ class Services:
         return self.live.workspace.config.answers.min_confidence
 
     @property
-    def retrieval_mode(self) -> str:
-        return self.live.workspace.config.retrieval
+    def retrieval_mode(self) -> RetrievalMode:
+        return RetrievalMode(self.live.workspace.config.retrieval)
 
 
-def build_identity(workspace: Workspace, slack: SlackGateway | None) -> IdentityResolver:
+def build_identity(workspace: Workspace, slack: SlackDirectory | None) -> IdentityResolver:
     return IdentityResolver(workspace.directory, slack, admins_hint=workspace.config.admins_hint)
 
 
@@ -95,7 +107,7 @@ def build_services(
     workspace: Workspace,
     database: Database,
     *,
-    slack: SlackGateway | None = None,
+    slack: SlackGateway | SlackDirectory | None = None,
     answerer: Answerer | None = None,
     clock: Callable[[], datetime] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -125,20 +137,23 @@ def build_services(
     return replace(services, notifier=notifier(services)) if notifier else services
 
 
-def anthropic_client(settings: Settings):
+def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
     """An AsyncAnthropic client when a key is set (imported only then: the SDK is large)."""
-    if not settings.anthropic_enabled:
+    key = settings.anthropic_api_key
+    if key is None or not settings.anthropic_enabled:
         return None
     import anthropic
 
     return anthropic.AsyncAnthropic(
-        api_key=settings.anthropic_api_key.get_secret_value(),
+        api_key=key.get_secret_value(),
         base_url=settings.anthropic_base_url or None,
         max_retries=0,  # ResilientAnswerer counts and paces the attempts
     )
 
 
-def build_answerer(settings: Settings, workspace: Workspace, client=None) -> Answerer:
+def build_answerer(
+    settings: Settings, workspace: Workspace, client: anthropic.AsyncAnthropic | None = None
+) -> Answerer:
     """Claude with fallbacks when a key is set, otherwise the offline extractive answerer."""
     client = client or anthropic_client(settings)
     if client is None:

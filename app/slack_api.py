@@ -144,7 +144,8 @@ class SlackGateway:
             if exc.response.get("error") in ("users_not_found", "user_not_found"):
                 return None
             raise
-        return response["user"]["id"]
+        user_id: str = response["user"]["id"]
+        return user_id
 
     async def channel_id(self, reference: str) -> str | None:
         """A channel id for "C0123", "#name" or "name"; None when the bot cannot see it."""
@@ -162,7 +163,8 @@ class SlackGateway:
     async def _channel_by_name(self, name: str) -> str | None:
         try:  # accepted by the local sandbox; Slack itself wants conversations.list
             response = await self._call("conversations_info", channel=f"#{name}")
-            return response["channel"]["id"]
+            channel_id: str = response["channel"]["id"]
+            return channel_id
         except SlackApiError:
             pass
         cursor = None
@@ -180,7 +182,8 @@ class SlackGateway:
                 return None
             for channel in response.get("channels", []):
                 if channel.get("name") == name:
-                    return channel["id"]
+                    found: str = channel["id"]
+                    return found
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
@@ -188,7 +191,8 @@ class SlackGateway:
     async def open_dm(self, user_id: str) -> str:
         """The id of the bot's direct message with a person (opened when needed)."""
         response = await self._call("conversations_open", users=user_id)
-        return response["channel"]["id"]
+        channel_id: str = response["channel"]["id"]
+        return channel_id
 
     async def replies(self, channel_id: str, thread_ts: str) -> list[dict[str, Any]]:
         response = await self._call(
@@ -203,7 +207,7 @@ class SlackGateway:
         *,
         channel: str,
         text: str,
-        blocks: list[dict] | None = None,
+        blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
     ) -> str:
         response = await self._call(
@@ -215,10 +219,11 @@ class SlackGateway:
             unfurl_links=False,
             unfurl_media=False,
         )
-        return response["ts"]
+        ts: str = response["ts"]
+        return ts
 
     async def update(
-        self, *, channel: str, ts: str, text: str, blocks: list[dict] | None = None
+        self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None
     ) -> None:
         await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
 
@@ -228,7 +233,7 @@ class SlackGateway:
         channel: str,
         user: str,
         text: str,
-        blocks: list[dict] | None = None,
+        blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
     ) -> None:
         await self._call(

@@ -6,14 +6,21 @@ The services a Bolt app is registered with carry the Slack notifier: build them 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+
 from app.services import Services
 from handlers import approvals, commands, events, feedback, home, reactions, story, workflows
 
 
-def register(app, services: Services) -> None:
+def register(app: AsyncApp, services: Services) -> None:
     """Attach every listener to a Bolt AsyncApp, with `services` in each context."""
 
-    async def provide_services(context, next):
+    async def provide_services(
+        context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> None:
         context["services"] = services
         await next()
 

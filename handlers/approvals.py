@@ -9,13 +9,18 @@ Reject ask app/approvals/deciders.py first, so no form opens that could not be s
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from app.approvals.deciders import refusal
+from app.approvals.drafts import DraftView
 from app.errors import DraftExpired
 from app.services import Services
 from handlers.errors import NOT_SAVED, message_for
+from handlers.gateway import slack_of
 from handlers.people import person_of
 from handlers.views import cards
 from handlers.views.blocks import context, escape
@@ -23,7 +28,7 @@ from handlers.views.blocks import context, escape
 log = structlog.get_logger(__name__)
 
 
-def register(app) -> None:
+def register(app: AsyncApp) -> None:
     app.action(cards.APPROVE)(on_approve)
     app.action(cards.EDIT)(on_edit)
     app.action(cards.REJECT)(on_reject)
@@ -37,7 +42,7 @@ def _draft_ref(value: str) -> tuple[str, str | None]:
     return draft_id, seen or None
 
 
-async def _say(respond, text: str) -> None:
+async def _say(respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
@@ -54,7 +59,13 @@ async def _show_latest(services: Services, draft_id: str, error: Exception | Non
         log.warning("card_refresh_failed", draft=draft_id, exc_info=True)
 
 
-async def on_approve(ack, body: dict, action: dict, respond, services: Services) -> None:
+async def on_approve(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
     await ack()
     draft_id, seen = _draft_ref(action["value"])
     try:
@@ -74,7 +85,14 @@ async def on_approve(ack, body: dict, action: dict, respond, services: Services)
     await _say(respond, f"Your approval is recorded. It still needs {missing}.")
 
 
-async def on_edit(ack, body: dict, action: dict, respond, client, services: Services) -> None:
+async def on_edit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
     await ack()
     draft_id, seen = _draft_ref(action["value"])
     try:
@@ -92,7 +110,14 @@ async def on_edit(ack, body: dict, action: dict, respond, client, services: Serv
     await client.views_open(trigger_id=body["trigger_id"], view=cards.edit_modal(draft))
 
 
-async def on_reject(ack, body: dict, action: dict, respond, client, services: Services) -> None:
+async def on_reject(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
     await ack()
     draft_id, _ = _draft_ref(action["value"])
     try:
@@ -108,7 +133,7 @@ async def on_reject(ack, body: dict, action: dict, respond, client, services: Se
     await client.views_open(trigger_id=body["trigger_id"], view=cards.reject_modal(draft))
 
 
-def _too_long_to_edit(draft) -> str | None:
+def _too_long_to_edit(draft: DraftView) -> str | None:
     if len(draft.text) > cards.TEXT_INPUT_LIMIT:
         return (
             f"This draft is longer than a Slack text box holds ({cards.TEXT_INPUT_LIMIT} "
@@ -118,7 +143,9 @@ def _too_long_to_edit(draft) -> str | None:
     return None
 
 
-async def on_edit_submitted(ack, body: dict, view: dict, services: Services) -> None:
+async def on_edit_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
     text = cards.input_value(view.get("state") or {}, cards.TEXT_BLOCK)
     try:
@@ -133,7 +160,9 @@ async def on_edit_submitted(ack, body: dict, view: dict, services: Services) -> 
     await services.notifier.refresh_card(decision.draft)
 
 
-async def on_reject_submitted(ack, body: dict, view: dict, services: Services) -> None:
+async def on_reject_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
     reason = cards.input_value(view.get("state") or {}, cards.REASON_BLOCK)
     try:
@@ -148,12 +177,18 @@ async def on_reject_submitted(ack, body: dict, view: dict, services: Services) -
     await services.notifier.decided(decision.draft)
 
 
-def _form_error(error: Exception, body: dict) -> str:
+def _form_error(error: Exception, body: dict[str, Any]) -> str:
     """The words for a form's error field, kept to 150 characters."""
     return message_for(error, outcome=NOT_SAVED, type=body.get("type"))[:150]
 
 
-async def on_retry(ack, body: dict, action: dict, respond, services: Services) -> None:
+async def on_retry(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
     await ack()
     try:
         person = await person_of(services, body["user"]["id"])
@@ -168,7 +203,7 @@ async def on_retry(ack, body: dict, action: dict, respond, services: Services) -
     shown.append(context(f":repeat: Retried by {escape(person.name)}."))
     channel = (body.get("channel") or {}).get("id")
     if channel and message.get("ts"):
-        await services.slack.update(
+        await slack_of(services).update(
             channel=channel, ts=message["ts"], text=message.get("text") or "Retried", blocks=shown
         )
     await services.notifier.refresh_card(draft)

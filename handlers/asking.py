@@ -11,6 +11,7 @@ from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
 from app.trust import owners
 from handlers.errors import NOT_POSTED, message_for
+from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views.blocks import notice_blocks
 
@@ -24,7 +25,7 @@ PRIVATE_NOTE = (
 
 async def answer_in_thread(services: Services, question: Question) -> Outcome | None:
     """Show a thinking indicator in the thread at once, then replace it with the answer."""
-    slack = services.slack
+    slack = slack_of(services)
     thread_ts = question.thread_ts or question.message_ts
     placeholder = await slack.post(
         channel=question.channel.id,
@@ -61,15 +62,16 @@ async def _tell_failure(
     services: Services, question: Question, placeholder: str, text: str
 ) -> None:
     """In place of the thinking indicator, or privately when Slack refuses that too."""
+    slack = slack_of(services)
     try:
-        await services.slack.update(
+        await slack.update(
             channel=question.channel.id, ts=placeholder, text=text, blocks=notice_blocks(text)
         )
         return
     except Exception:
         log.warning("failure_notice_not_shown", channel=question.channel.id, exc_info=True)
     if question.slack_user_id:
-        await services.slack.post_private(
+        await slack.post_private(
             channel=question.channel.id,
             user=question.slack_user_id,
             text=text,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
 from app.pipeline import Question, answer_question
 from app.services import Services
 from app.slack_api import SlackChannel
@@ -12,11 +17,17 @@ from handlers.views import answers
 from handlers.views.help import help_blocks, help_text, unknown_verb
 
 
-def register(app) -> None:
+def register(app: AsyncApp) -> None:
     app.command("/trellis")(on_trellis)
 
 
-async def on_trellis(ack, command: dict, respond, client, services: Services) -> None:
+async def on_trellis(
+    ack: AsyncAck,
+    command: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
     verb, _, rest = (command.get("text") or "").strip().partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):

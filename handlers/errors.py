@@ -10,8 +10,11 @@ was talking to Trellis, where Slack gives a way to reach them.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import structlog
+from slack_bolt.async_app import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import TrellisError
 from handlers.views.blocks import notice_blocks
@@ -46,7 +49,9 @@ def message_for(error: Exception, *, outcome: str = NOT_HANDLED, **context: obje
     )
 
 
-async def report_unexpected(error: Exception, body: dict, client, respond) -> None:
+async def report_unexpected(
+    error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+) -> None:
     text = message_for(error, type=body.get("type"))
     try:
         await _tell(body, text, client, respond)
@@ -54,7 +59,9 @@ async def report_unexpected(error: Exception, body: dict, client, respond) -> No
         log.warning("listener_failure_not_told", error=repr(error), exc_info=True)
 
 
-async def _tell(body: dict, text: str, client, respond) -> None:
+async def _tell(
+    body: dict[str, Any], text: str, client: AsyncWebClient, respond: AsyncRespond
+) -> None:
     if body.get("response_url") or (body.get("response_urls") or [None])[0]:
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
 
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
 from app.pipeline import Question
 from app.services import Services
 from handlers.asking import answer_in_thread
+from handlers.gateway import slack_of
 from handlers.views.help import help_text
 
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
@@ -22,7 +26,7 @@ IGNORED_SUBTYPES = {
 }
 
 
-def register(app) -> None:
+def register(app: AsyncApp) -> None:
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)
 
@@ -31,11 +35,11 @@ def _question_text(text: str) -> str:
     return " ".join(MENTION.sub(" ", text or "").split())
 
 
-def _from_a_person(event: dict, services: Services) -> bool:
+def _from_a_person(event: dict[str, Any], services: Services) -> bool:
     if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES:
         return False
     user = event.get("user")
-    return bool(user) and user != services.slack.bot_user_id
+    return bool(user) and user != slack_of(services).bot_user_id
 
 
 async def first_delivery(services: Services, keys: list[str]) -> bool:
@@ -44,7 +48,7 @@ async def first_delivery(services: Services, keys: list[str]) -> bool:
         return await HandledEventRepository(session).claim(keys)
 
 
-async def _claim(services: Services, body: dict, event: dict) -> bool:
+async def _claim(services: Services, body: dict[str, Any], event: dict[str, Any]) -> bool:
     keys = [f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
@@ -59,11 +63,12 @@ async def _is_answer_thread(services: Services, channel_id: str, thread_ts: str)
         )
 
 
-async def _answer(services: Services, event: dict) -> None:
+async def _answer(services: Services, event: dict[str, Any]) -> None:
     text = _question_text(event.get("text", ""))
-    channel = await services.slack.channel(event["channel"])
+    slack = slack_of(services)
+    channel = await slack.channel(event["channel"])
     if not text:
-        await services.slack.post(
+        await slack.post(
             channel=channel.id,
             thread_ts=event.get("thread_ts") or event["ts"],
             text=help_text(services.workspace),
@@ -81,20 +86,19 @@ async def _answer(services: Services, event: dict) -> None:
     )
 
 
-async def on_mention(body: dict, event: dict, services: Services) -> None:
+async def on_mention(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
     if not _from_a_person(event, services) or not await _claim(services, body, event):
         return
     await _answer(services, event)
 
 
-async def on_message(body: dict, event: dict, services: Services) -> None:
+async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
     if not _from_a_person(event, services):
         return
     is_dm = event.get("channel_type") == "im"
-    mentions_bot = services.slack.bot_user_id and f"<@{services.slack.bot_user_id}" in event.get(
-        "text", ""
-    )
-    thread_ts = event.get("thread_ts")
+    bot_user_id = slack_of(services).bot_user_id
+    mentions_bot = bot_user_id and f"<@{bot_user_id}" in event.get("text", "")
+    thread_ts: str = event.get("thread_ts") or ""
     follow_up = (
         bool(thread_ts)
         and not is_dm

@@ -3,7 +3,11 @@ owners' Accept correction / Update source / Dismiss."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from app.domain import Person
 from app.errors import TrellisError
@@ -11,15 +15,16 @@ from app.notifications import FlagRaised, SourceUpdateAsked
 from app.services import Services
 from app.trust import feedback, flag_review, owners
 from handlers.errors import message_for
+from handlers.gateway import slack_of
 from handlers.people import person_of
 from handlers.views import flags
 from handlers.views.answers import FEEDBACK_DOWN, FEEDBACK_UP
-from handlers.views.blocks import notice_blocks
+from handlers.views.blocks import Block, notice_blocks
 
 log = structlog.get_logger(__name__)
 
 
-def register(app) -> None:
+def register(app: AsyncApp) -> None:
     app.action(FEEDBACK_UP)(on_feedback)
     app.action(FEEDBACK_DOWN)(on_feedback)
     app.action(flags.EXPLAIN)(on_explain)
@@ -30,14 +35,20 @@ def register(app) -> None:
     app.action(flags.UPDATE_SOURCE)(on_decision)
 
 
-async def _say(respond, text: str) -> None:
+async def _say(respond: AsyncRespond, text: str) -> None:
     await respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 # --- Helpful / Not helpful -------------------------------------------------------------
 
 
-async def on_feedback(ack, body: dict, action: dict, respond, services: Services) -> None:
+async def on_feedback(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
     await ack()
     try:
         person = await person_of(services, body["user"]["id"])
@@ -77,16 +88,17 @@ async def send_flag_to_owners(services: Services, case: feedback.FlagCase) -> No
 
 async def refresh_notices(services: Services, case: feedback.FlagCase) -> None:
     """Show the flag's current state on every notice the owners were sent."""
+    slack = slack_of(services)
     text, blocks = flags.owner_notice(case)
     pointer = flags.pointer_notice(case)
     for notice in case.notices:
         try:
             if notice.get("full", True):
-                await services.slack.update(
+                await slack.update(
                     channel=notice["channel"], ts=notice["ts"], text=text, blocks=blocks
                 )
             else:
-                await services.slack.update(
+                await slack.update(
                     channel=notice["channel"],
                     ts=notice["ts"],
                     text=pointer,
@@ -97,13 +109,14 @@ async def refresh_notices(services: Services, case: feedback.FlagCase) -> None:
 
 
 async def tell_flagger(
-    services: Services, case: feedback.FlagCase, text: str, blocks: list[dict] | None = None
+    services: Services, case: feedback.FlagCase, text: str, blocks: list[Block] | None = None
 ) -> None:
     if not case.flagger_slack_id:
         return
     blocks = blocks or notice_blocks(text, emoji=":triangular_flag_on_post:")
+    slack = slack_of(services)
     try:
-        await services.slack.post_private(
+        await slack.post_private(
             channel=case.channel_id,
             user=case.flagger_slack_id,
             thread_ts=case.thread_ts,
@@ -111,10 +124,17 @@ async def tell_flagger(
             blocks=blocks,
         )
     except Exception:  # e.g. they left the channel: a direct message still reaches them
-        await services.slack.post(channel=case.flagger_slack_id, text=text, blocks=blocks)
+        await slack.post(channel=case.flagger_slack_id, text=text, blocks=blocks)
 
 
-async def on_explain(ack, body: dict, action: dict, respond, client, services: Services) -> None:
+async def on_explain(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
     await ack()
     try:
         case = await feedback.get_case(services, action["value"])
@@ -130,7 +150,9 @@ async def on_explain(ack, body: dict, action: dict, respond, client, services: S
         await _say(respond, message_for(exc))
 
 
-async def on_note(ack, body: dict, view: dict, services: Services) -> None:
+async def on_note(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
     values = view["state"]["values"]
     correction = (values["correction"]["text"].get("value") or "").strip()
     chosen = (values.get("source", {}).get("doc", {}) or {}).get("selected_option") or {}
@@ -158,7 +180,14 @@ async def on_note(ack, body: dict, view: dict, services: Services) -> None:
 # --- The owners ------------------------------------------------------------------------
 
 
-async def on_accept(ack, body: dict, action: dict, respond, client, services: Services) -> None:
+async def on_accept(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    client: AsyncWebClient,
+    services: Services,
+) -> None:
     await ack()
     try:
         person = await person_of(services, body["user"]["id"])
@@ -172,7 +201,9 @@ async def on_accept(ack, body: dict, action: dict, respond, client, services: Se
         await _say(respond, message_for(exc))
 
 
-async def on_correction(ack, body: dict, view: dict, services: Services) -> None:
+async def on_correction(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
     values = view["state"]["values"]
     text = values["answer"]["text"].get("value") or ""
     chosen = (values.get("sources", {}).get("docs", {}) or {}).get("selected_options") or []
@@ -198,7 +229,13 @@ async def on_correction(ack, body: dict, view: dict, services: Services) -> None
     )
 
 
-async def on_decision(ack, body: dict, action: dict, respond, services: Services) -> None:
+async def on_decision(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
     await ack()
     verdict = "dismiss" if action["action_id"] == flags.DISMISS else "update_source"
     try:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 import structlog
 from slack_sdk.errors import SlackApiError
 
+from app.answering.compose import Reply
 from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.db.repositories.records import AnswerRepository
 from app.domain import AnswerStatus, Citation, Person
 from app.notifications import Delivery
-from app.pipeline import Reply
 from app.services import Services
 from handlers.views import answers, cards, owners
 from handlers.views.blocks import escape, link, section
@@ -37,9 +37,9 @@ class SlackNotifier:
     def __init__(self, services: Services) -> None:
         """Takes what it needs from `services` (not `services` itself, whose notifier is
         the one being built)."""
-        if services.slack is None:
+        if services.gateway is None:
             raise ValueError("the Slack notifier needs services with a Slack gateway")
-        self.slack = services.slack
+        self.slack = services.gateway
         self.approvals = services.approvals
         self.live = services.live
         self.database = services.database
@@ -61,15 +61,13 @@ class SlackNotifier:
         return channel, ts
 
     async def refresh_card(self, draft: DraftView) -> None:
-        if not (draft.card_channel and draft.card_ts):
+        channel, ts = draft.card_channel, draft.card_ts  # where the card is, once posted
+        if not (channel and ts):
             return
         async with self._card_locks[hash(draft.id) % CARD_LOCKS]:
             draft = await self.approvals.view(draft.id)
             await self.slack.update(
-                channel=draft.card_channel,
-                ts=draft.card_ts,
-                text=cards.card_text(draft),
-                blocks=cards.card_blocks(draft),
+                channel=channel, ts=ts, text=cards.card_text(draft), blocks=cards.card_blocks(draft)
             )
 
     # The requester ----------------------------------------------------------------------

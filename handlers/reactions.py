@@ -6,29 +6,36 @@ app/trust/feedback.py; this module only turns the events into calls and tells pe
 
 from __future__ import annotations
 
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
 from app.services import Services
 from app.trust import feedback
 from handlers.events import first_delivery
 from handlers.feedback import refresh_notices, send_flag_to_owners
+from handlers.gateway import slack_of
 from handlers.views import flags
 
 
-def register(app) -> None:
+def register(app: AsyncApp) -> None:
     app.event("reaction_added")(on_reaction_added)
     app.event("reaction_removed")(on_reaction_removed)
 
 
-def _on_a_message(event: dict) -> bool:
+def _on_a_message(event: dict[str, Any]) -> bool:
     item = event.get("item") or {}
     return item.get("type") == "message" and bool(item.get("channel")) and bool(item.get("ts"))
 
 
-async def _first_delivery(services: Services, body: dict) -> bool:
+async def _first_delivery(services: Services, body: dict[str, Any]) -> bool:
     event_id = body.get("event_id")
     return not event_id or await first_delivery(services, [f"event:{event_id}"])
 
 
-async def on_reaction_added(body: dict, event: dict, services: Services) -> None:
+async def on_reaction_added(
+    body: dict[str, Any], event: dict[str, Any], services: Services
+) -> None:
     if not _on_a_message(event) or not feedback.is_flag_reaction(
         services, event.get("reaction", "")
     ):
@@ -47,7 +54,7 @@ async def on_reaction_added(body: dict, event: dict, services: Services) -> None
     services.metrics.observe_flag(event="raised")
     await send_flag_to_owners(services, recorded.case)
     text, blocks = flags.flagger_prompt(recorded.case)
-    await services.slack.post_private(
+    await slack_of(services).post_private(
         channel=recorded.case.channel_id,
         user=event["user"],
         thread_ts=recorded.case.thread_ts,
@@ -56,7 +63,9 @@ async def on_reaction_added(body: dict, event: dict, services: Services) -> None
     )
 
 
-async def on_reaction_removed(body: dict, event: dict, services: Services) -> None:
+async def on_reaction_removed(
+    body: dict[str, Any], event: dict[str, Any], services: Services
+) -> None:
     if not _on_a_message(event) or not feedback.is_flag_reaction(
         services, event.get("reaction", "")
     ):

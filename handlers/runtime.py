@@ -57,11 +57,11 @@ async def connect_bolt(
     """The Bolt app, connected over Socket Mode until the block ends."""
     app = build_bolt_app(services, client)
     handler = AsyncSocketModeHandler(app, app_token)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
     try:
         yield app
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
 
 
 async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner:
@@ -87,7 +87,7 @@ async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner
     return runner
 
 
-async def _settle(task: asyncio.Task) -> None:
+async def _settle(task: asyncio.Task[object]) -> None:
     with suppress(Exception):
         await task
 
@@ -138,6 +138,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
 
         if settings.slack_enabled:
+            assert settings.slack_bot_token and settings.slack_app_token  # what enabled means
             bot_token = settings.slack_bot_token.get_secret_value()
             app_token = settings.slack_app_token.get_secret_value()
             api_url = settings.slack_api_url

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from app.services import Services
 from app.trust import stories
@@ -11,11 +15,18 @@ from handlers.views.answers import WHY
 from handlers.views.story import story_blocks, story_view
 
 
-def register(app) -> None:
+def register(app: AsyncApp) -> None:
     app.action(WHY)(on_why)
 
 
-async def on_why(ack, body: dict, action: dict, client, respond, services: Services) -> None:
+async def on_why(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
     await ack()
     try:
         viewer = await services.identity.resolve(body["user"]["id"])

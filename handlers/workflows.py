@@ -12,15 +12,19 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import replace
+from typing import Any
 
 import structlog
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from app.approvals.chain import WorkflowOutcome, WorkflowRequest, admit_workflow, start_workflow
 from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
 from handlers.errors import message_for
+from handlers.gateway import slack_of
 from handlers.views import cards
 from handlers.views.blocks import escape, notice_blocks, section
 
@@ -30,7 +34,7 @@ SHORTCUT = "trellis_start_workflow"
 QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
 
 
-def register(app) -> None:
+def register(app: AsyncApp) -> None:
     app.shortcut(SHORTCUT)(on_shortcut)
     app.view(cards.CHOOSE_VIEW)(on_choice_submitted)
     app.view(cards.FORM_VIEW)(on_form_submitted)
@@ -64,7 +68,13 @@ def usage(slug: str, workflow: Workflow) -> str:
 
 
 async def on_workflow_command(
-    ack, command: dict, client, services: Services, *, slug: str, rest: str
+    ack: AsyncAck,
+    command: dict[str, Any],
+    client: AsyncWebClient,
+    services: Services,
+    *,
+    slug: str,
+    rest: str,
 ) -> None:
     workflow = services.workspace.rulebook.workflow(slug)
     try:
@@ -107,7 +117,13 @@ async def on_workflow_command(
         await ack(text=outcome.message)
 
 
-async def on_shortcut(ack, shortcut: dict, client, respond, services: Services) -> None:
+async def on_shortcut(
+    ack: AsyncAck,
+    shortcut: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
     await ack()
     message = shortcut.get("message") or {}
     channel_id = shortcut["channel"]["id"]
@@ -152,7 +168,7 @@ def _prefill(workflow: Workflow, text: str) -> dict[str, str]:
     return {}
 
 
-async def on_choice_submitted(ack, view: dict, services: Services) -> None:
+async def on_choice_submitted(ack: AsyncAck, view: dict[str, Any], services: Services) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
     slug = cards.input_value(view.get("state") or {}, cards.CHOICE_BLOCK, cards.CHOICE_INPUT)
     workflow = services.workspace.rulebook.workflows.get(slug)
@@ -171,7 +187,9 @@ async def on_choice_submitted(ack, view: dict, services: Services) -> None:
     )
 
 
-async def on_form_submitted(ack, body: dict, view: dict, services: Services) -> None:
+async def on_form_submitted(
+    ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
+) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
     values = cards.form_values(view.get("state") or {})
     request = WorkflowRequest(
@@ -203,7 +221,7 @@ async def on_form_submitted(ack, body: dict, view: dict, services: Services) -> 
 
 async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome | None:
     """Post the requester's status message, run the workflow, show how it went."""
-    slack = services.slack
+    slack = slack_of(services)
     title = services.workspace.rulebook.workflow(request.workflow).title
     user = request.slack_user_id
     channel_id, thread_ts = request.channel.id, request.thread_ts
@@ -212,6 +230,8 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
         ts = await slack.post(channel=channel_id, thread_ts=thread_ts, text=opening)
         channel = await slack.channel(channel_id)
     except SlackApiError:  # Trellis is not in that conversation: tell them directly
+        if user is None:  # nobody to tell directly
+            raise
         channel_id, thread_ts = await slack.open_dm(user), None
         ts = await slack.post(channel=channel_id, text=opening)
         channel = SlackChannel(id=channel_id, is_im=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_sdk.models.blocks import Block
 
+from app.answering.compose import Reply
 from app.domain import AnswerStatus, Citation
-from app.pipeline import Reply
 from handlers.views.answers import answer_blocks
 from handlers.views.blocks import escape, link
 

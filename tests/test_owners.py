@@ -9,10 +9,11 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 
+from app.answering.compose import Reply
 from app.db.models.feedback import Flag
 from app.domain import AnswerStatus
 from app.errors import AccessDenied, ApprovalConflict
-from app.pipeline import Outcome, Reply
+from app.pipeline import Outcome
 from app.trust import digest, feedback, flag_review, owners
 from handlers.views import cards
 from handlers.views import digest as digest_view

@@ -163,8 +163,12 @@ class Connector(Protocol):
     """A downstream system. Configuration is passed per call; a connector keeps no secrets."""
 
     slug: str
-    Config: type[BaseModel]
-    Params: type[BaseModel]
+
+    # Read-only, so that a connector's own `Config = EmailConfig` (a subclass) fits.
+    @property
+    def Config(self) -> type[BaseModel]: ...
+    @property
+    def Params(self) -> type[BaseModel]: ...
 
     async def execute(
         self, approved: ApprovedAction, *, config: BaseModel, idempotency_key: str

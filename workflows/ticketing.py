@@ -153,16 +153,16 @@ async def _deliver(
 ) -> ActionResult:
     text = params.description if params.description is not None else approved.text
     if params.comment_on:
-        key = params.comment_on
-        comment_id = await jira.find_comment(key, marker)
+        issue_key = params.comment_on
+        comment_id = await jira.find_comment(issue_key, marker)
         if comment_id is None:
             body = {"body": adf_document(text, footer=f"Trellis delivery {marker}")}
-            created = await jira.call("POST", f"/issue/{key}/comment", body=body)
+            created = await jira.call("POST", f"/issue/{issue_key}/comment", body=body)
             comment_id = str(created.get("id", ""))
         return ActionResult(
-            reference=key,
-            summary=f"Commented on {key} in Jira (comment {comment_id})",
-            url=f"{jira.browse(key)}?focusedCommentId={comment_id}",
+            reference=issue_key,
+            summary=f"Commented on {issue_key} in Jira (comment {comment_id})",
+            url=f"{jira.browse(issue_key)}?focusedCommentId={comment_id}",
         )
 
     key = await jira.find_issue(marker)

@@ -161,8 +161,9 @@ def _problem(reply: Any, text: str) -> str:
     """What the receiver said went wrong: its JSON error message, else the start of its body."""
     if isinstance(reply, dict):
         for name in ("error", "message", "detail"):
-            if isinstance(reply.get(name), str):
-                return reply[name][:200]
+            message = reply.get(name)
+            if isinstance(message, str):
+                return message[:200]
     return text[:200]
 
 

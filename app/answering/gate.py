@@ -66,12 +66,13 @@ def gate_inputs(question: str, passages: Sequence[Passage]) -> GateInputs:
     unanswered = sum(
         int(note.split(":")[1]) for note in reading.notes if note.startswith(NOTE_UNANSWERED)
     )
-    has_vectors = evidence is not None and evidence.best_similarity != 0.0
+    # Vectors count only when some segment was actually compared with the question.
+    vectors = evidence if evidence is not None and evidence.best_similarity != 0.0 else None
     return GateInputs(
-        similarity=evidence.best_similarity if has_vectors else 0.0,
-        standing=evidence.standing if has_vectors else 0.0,
+        similarity=vectors.best_similarity if vectors is not None else 0.0,
+        standing=vectors.standing if vectors is not None else 0.0,
         coverage=reading.confidence,
-        has_vectors=has_vectors,
+        has_vectors=vectors is not None,
         unanswered_parts=unanswered,
     )
 

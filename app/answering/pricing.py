@@ -26,7 +26,9 @@ it, so a budget is never under-counted. No model (the extractive answerer) costs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.domain import Usage
 
@@ -103,7 +105,7 @@ def cost_of(usage: Usage, model: str | None) -> Cost:
     )
 
 
-def usage_from(payload: dict | None) -> Usage:
+def usage_from(payload: Mapping[str, Any] | None) -> Usage:
     """The `Usage` stored in an audit payload's "usage" (missing counts are 0)."""
     data = payload or {}
     return Usage(

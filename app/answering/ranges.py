@@ -35,7 +35,12 @@ def _bounds(cell: str) -> tuple[float, bool, float, bool] | None:
         return None
     low_value = float(low.group(2).replace(",", "")) if low else float("-inf")
     high_value = float(high.group(2).replace(",", "")) if high else float("inf")
-    low_inclusive = bool(low) and low.group(1).lower() in ("from", "at least", "min", "minimum")
+    low_inclusive = low is not None and low.group(1).lower() in (
+        "from",
+        "at least",
+        "min",
+        "minimum",
+    )
     high_inclusive = not high or high.group(1).lower() in ("up to", "at most", "max", "maximum")
     return low_value, low_inclusive or not low, high_value, high_inclusive
 

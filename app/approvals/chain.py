@@ -56,7 +56,7 @@ class Admission:
     outcome: WorkflowOutcome | None
     person: Person | None = None
     workflow: Workflow | None = None
-    inputs: Mapping[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
 
 async def admit_workflow(services: Services, request: WorkflowRequest) -> Admission:
@@ -96,6 +96,7 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
     if admission.outcome is not None:
         return admission.outcome
     person, workflow, inputs = admission.person, admission.workflow, admission.inputs
+    assert person is not None and workflow is not None, "admit_workflow sets both on admission"
 
     # 3. Allowed data: only documents the requester may see.
     passages = await drafting.allowed_passages(

@@ -12,7 +12,7 @@ sections) is a plain summary of the request, so an approver always has something
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -58,7 +58,7 @@ def summary(workflow: Workflow, inputs: Mapping[str, Any]) -> str:
 
 async def allowed_passages(
     services: Services, *, workflow: Workflow, inputs: Mapping[str, Any], person: Person
-) -> list[Passage]:
+) -> Sequence[Passage]:
     if workflow.draft is None:
         return []
     query = " ".join(
@@ -84,9 +84,10 @@ async def readers_scope(services: Services, *, person: Person, channel: str | No
     Without a channel (or without Slack) only the person reads the draft. A channel that
     cannot be found fails the request rather than risk showing the card to anyone.
     """
-    if not channel or services.slack is None or not hasattr(services.slack, "channel_id"):
+    slack = services.gateway
+    if not channel or slack is None:
         return AccessScope.for_person(person)
-    channel_id = await services.slack.channel_id(channel)
+    channel_id = await slack.channel_id(channel)
     if channel_id is None:
         raise SlackUnavailable(
             f"Trellis cannot find the approvals channel {channel}; "
@@ -94,8 +95,8 @@ async def readers_scope(services: Services, *, person: Person, channel: str | No
         )
     audience = await access.audience_for(
         asker=person,
-        channel=await services.slack.channel(channel_id),
-        slack=services.slack,
+        channel=await slack.channel(channel_id),
+        slack=slack,
         identity=services.identity,
     )
     return audience.scope
@@ -107,7 +108,7 @@ async def compose(
     workflow: Workflow,
     inputs: Mapping[str, Any],
     person: Person,
-    passages: list[Passage],
+    passages: Sequence[Passage],
 ) -> ComposedDraft:
     """The draft for the card. It searches again, one question per fact the prompt asks
     for (see `app/answering/backends/drafter.py`), so `passages` (the request's own search) only

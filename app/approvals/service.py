@@ -294,7 +294,7 @@ class Approvals(Deadlines, Execution):
         reason: str | None = None,
     ) -> None:
         now = self.clock()
-        extra = {"approved_by": [a["email"] for a in approvals]}
+        extra: dict[str, Any] = {"approved_by": [a["email"] for a in approvals]}
         if reason:
             extra["reason"] = reason
         await self._move(

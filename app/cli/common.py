@@ -4,9 +4,9 @@ the settings, and running a coroutine with Trellis's errors turned into exit cod
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -54,7 +54,7 @@ def settings_for(workspace: Path | None) -> Settings:
     return settings
 
 
-def run_async(coro_factory: Callable[[], Awaitable[T]]) -> T:
+def run_async(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a command's coroutine; a workspace error exits with 2, a refusal with 1."""
     try:
         return asyncio.run(coro_factory())

@@ -7,6 +7,7 @@ from typing import Any
 
 from rich.console import Console
 
+from app.answering.compose import Reply
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import open_database
@@ -16,7 +17,7 @@ from app.domain import AnswerStatus
 from app.errors import TrellisError
 from app.knowledge.ingest import IngestReport
 from app.knowledge.sync import sync_knowledge
-from app.pipeline import Question, Reply, answer_question
+from app.pipeline import Question, answer_question
 from app.services import Services, build_answerer, build_services
 from app.slack_api import SlackChannel, SlackDirectory
 from app.trust.audit import AuditLog, ChainReport
@@ -57,8 +58,8 @@ async def ask_as(
     workspace = load_workspace(settings.workspace_path())
     async with open_database(settings.database_url) as database:
         await sync_knowledge(database, workspace)
-        services = offline_services(settings, workspace, database)
-        directory: SlackDirectory = services.slack  # type: ignore[assignment]
+        directory = offline_directory(workspace)
+        services = build_services(settings, workspace, database, slack=directory)
         if channel_id:
             try:
                 channel = await directory.channel(channel_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -43,7 +43,7 @@ def eval_command(
         raise typer.Exit(1)
 
 
-def eval_json(report: EvalReport) -> dict:
+def eval_json(report: EvalReport) -> dict[str, Any]:
     return {
         "version": report.version,
         "passed": report.passed,

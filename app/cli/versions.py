@@ -64,7 +64,8 @@ async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict
 async def _tell_owners_from_cli(
     settings: Settings, root: Path, verdict: Verdict, live: str | None
 ) -> None:
-    if not settings.slack_enabled:
+    token = settings.slack_bot_token
+    if not settings.slack_enabled or token is None:
         return
     try:
         channel = load_workspace(root).config.owners_channel
@@ -72,9 +73,7 @@ async def _tell_owners_from_cli(
         channel = None
     if not channel:
         return
-    client = retrying_client(
-        settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url
-    )
+    client = retrying_client(token.get_secret_value(), base_url=settings.slack_api_url)
     text = refusal_text(verdict, live_version=live or "the last good one")
     try:
         await SlackGateway(client).post(channel=channel, text=text)

@@ -13,7 +13,7 @@ import csv
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -185,7 +185,9 @@ class Directory:
                 raise WorkspaceError(
                     name, f"{len(row)} cells but only {len(columns)} columns", line=line
                 )
-            raw = {c: v.strip() for c, v in zip(columns, row, strict=False) if v.strip()}
+            raw: dict[str, Any] = {
+                c: v.strip() for c, v in zip(columns, row, strict=False) if v.strip()
+            }
             if "groups" in raw:
                 raw["groups"] = [g for g in re.split(r"[;|]", raw["groups"]) if g.strip()]
             try:

@@ -22,10 +22,11 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from pydantic import SecretStr
+from structlog.typing import EventDict, Processor
 
 from app.config.settings import Settings
 
@@ -85,14 +86,15 @@ def _secret_key(key: object) -> bool:
     return isinstance(key, str) and bool(SECRET_KEY.search(key))
 
 
-def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def redact(_logger: Any, _method: str, event_dict: EventDict) -> dict[str, Any]:
     """A structlog processor: the event with secrets removed and emails masked."""
-    return redact_value(event_dict)
+    redacted: dict[str, Any] = redact_value(event_dict)
+    return redacted
 
 
-def processors(*, json_lines: bool) -> tuple[list, Any]:
+def processors(*, json_lines: bool) -> tuple[list[Processor], Processor]:
     """(processors shared by structlog and stdlib records, the final renderer)."""
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
@@ -102,7 +104,7 @@ def processors(*, json_lines: bool) -> tuple[list, Any]:
         structlog.processors.UnicodeDecoder(),
         redact,
     ]
-    renderer = (
+    renderer: Processor = (
         structlog.processors.JSONRenderer(sort_keys=True)
         if json_lines
         else structlog.dev.ConsoleRenderer(colors=False)
@@ -110,10 +112,10 @@ def processors(*, json_lines: bool) -> tuple[list, Any]:
     return shared, renderer
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever sys.stderr is at the time of writing."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -139,7 +141,9 @@ def configure_logging(
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],

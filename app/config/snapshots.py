@@ -58,9 +58,9 @@ def files_version(files: dict[str, str]) -> str:
     return digest.hexdigest()[:12]
 
 
-def signature(root: Path) -> tuple:
+def signature(root: Path) -> tuple[tuple[str, int, int], ...]:
     """Cheap change detection for the watcher: names, sizes and modification times."""
-    marks = []
+    marks: list[tuple[str, int, int]] = []
     for path in versioned_paths(root):
         stat = path.stat()
         marks.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))

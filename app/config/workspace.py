@@ -320,7 +320,7 @@ def _access_principals(
             continue
         data = doc.data if isinstance(doc.data, dict) else {}
 
-        def refs(data=data) -> Iterator[tuple[Loc, str]]:
+        def refs(data: dict[Any, Any] = data) -> Iterator[tuple[Loc, str]]:
             default = data.get("default")
             if isinstance(default, str):
                 yield ("default",), _as_principal(default)

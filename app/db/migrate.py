@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from app.db.session import Database
 
@@ -26,7 +27,7 @@ def alembic_config() -> Config:
     return config
 
 
-def _upgrade(connection, config: Config) -> None:
+def _upgrade(connection: Connection, config: Config) -> None:
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
 
@@ -37,7 +38,7 @@ async def upgrade(database: Database) -> None:
         await conn.run_sync(_upgrade, config)
 
 
-def _current(connection) -> str | None:
+def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 

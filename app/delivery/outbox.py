@@ -31,6 +31,7 @@ import structlog
 from app.approvals.drafts import ActionView, DraftView, to_view
 from app.approvals.execution import approved_action
 from app.approvals.service import Approvals
+from app.db.base import aware
 from app.db.models.approvals import OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
@@ -367,7 +368,7 @@ class OutboxWorker:
             item = await outbox.get(item_id)
             if item is None or item.reported or item.state not in ("done", "dead"):
                 return
-            report_until = item.report_until and _utc(item.report_until)
+            report_until = item.report_until and aware(item.report_until)
             if report_until and report_until > now:
                 return
             if not await outbox.compare_and_set(
@@ -375,6 +376,7 @@ class OutboxWorker:
             ):
                 return
             draft = await DraftRepository(session).get(item.draft_id)
+            assert draft is not None, "an outbox row always belongs to a draft (foreign key)"
             view = to_view(draft, await outbox.for_draft(item.draft_id))
         action = next(a for a in view.outbox if a.id == item_id)
         try:
@@ -396,7 +398,3 @@ class OutboxWorker:
         for item_id in waiting:
             await self._report(item_id)
         return len(waiting)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

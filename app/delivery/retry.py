@@ -29,7 +29,7 @@ def backoff(
     `base * 2 ** (attempt - 1)`, at most `cap`, times a factor between the two `jitter`
     bounds (`draw()` in [0, 1] picks where), and never less than `retry_after`.
     """
-    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    delay: float = min(cap, base * 2 ** max(0, attempt - 1))
     low, high = jitter
     delay *= low + (high - low) * draw()
     return max(delay, retry_after or 0.0)

@@ -83,10 +83,10 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
     for draft_id, expires, escalate, escalated, remind, reminded in due:
         try:
             if expires and expires <= now:
-                view = await services.approvals.expire(draft_id=draft_id)
-                if view is not None:
+                expired_view = await services.approvals.expire(draft_id=draft_id)
+                if expired_view is not None:
                     report.expired += 1
-                    await services.notifier.decided(view)
+                    await services.notifier.decided(expired_view)
                 continue
             if escalate and escalate <= now and escalated is None:
                 view = await services.approvals.view(draft_id)
@@ -95,15 +95,17 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
                 # the others are told where it waits, and nothing of what it says.
                 readers = await readers_of_sources(services, view, people)
                 withheld = [p for p in people if p not in readers]
-                view = await services.approvals.escalate(draft_id=draft_id, to=readers)
-                if view is not None:
+                escalated_view = await services.approvals.escalate(draft_id=draft_id, to=readers)
+                if escalated_view is not None:
                     report.escalated += 1
-                    await services.notifier.escalated(view, readers, withheld=withheld)
+                    await services.notifier.escalated(escalated_view, readers, withheld=withheld)
             if remind and remind <= now and reminded is None:
-                view = await services.approvals.mark_reminded(draft_id=draft_id)
-                if view is not None:
+                reminded_view = await services.approvals.mark_reminded(draft_id=draft_id)
+                if reminded_view is not None:
                     report.reminded += 1
-                    await services.notifier.remind(view, waiting_approvers(services, view))
+                    await services.notifier.remind(
+                        reminded_view, waiting_approvers(services, reminded_view)
+                    )
         except Exception:
             log.warning("draft_sweep_failed", draft=draft_id, exc_info=True)
     return report
@@ -181,7 +183,7 @@ class Background:
         self.drafts_every = drafts_every
         self.outbox_every = outbox_every
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self._running: set[asyncio.Task] = set()
+        self._running: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     async def start(self) -> None:

@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -24,7 +25,7 @@ WEBHOOK = "http://127.0.0.1:8089/hooks/discounts"
 class Downstream:
     def __init__(self, crm: Path) -> None:
         self.crm = crm
-        self.webhook_calls: list[dict] = []
+        self.webhook_calls: list[dict[str, Any]] = []
         self.webhook_listening = True
         self._arrived = asyncio.Event()
 
@@ -34,7 +35,7 @@ class Downstream:
         self._arrived.set()
         return web.json_response({"ok": True, "id": f"crm-{len(self.webhook_calls)}"})
 
-    def crm_rows(self) -> list[tuple]:
+    def crm_rows(self) -> list[tuple[str, float]]:
         with sqlite3.connect(self.crm) as connection:
             return list(connection.execute("SELECT customer, percent FROM discounts"))
 

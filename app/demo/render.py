@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 from rich.console import Group
 from rich.emoji import Emoji
@@ -38,10 +39,12 @@ def mrkdwn_to_text(text: str, *, names: Names, channels: Names) -> str:
     return Emoji.replace(plain.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
 
 
-def blocks_to_lines(blocks: list[dict], *, names: Names, channels: Names) -> list[tuple[str, str]]:
+def blocks_to_lines(
+    blocks: list[dict[str, Any]], *, names: Names, channels: Names
+) -> list[tuple[str, str]]:
     """(style, line) pairs: style is "" for body text, "bold", "dim" or "button"."""
 
-    def text_of(obj: dict | None) -> str:
+    def text_of(obj: dict[str, Any] | None) -> str:
         if not obj:
             return ""
         raw = obj.get("text", "")
@@ -81,7 +84,7 @@ def blocks_to_lines(blocks: list[dict], *, names: Names, channels: Names) -> lis
     return lines
 
 
-def _rich_text(block: dict, *, names: Names, channels: Names) -> str:
+def _rich_text(block: dict[str, Any], *, names: Names, channels: Names) -> str:
     out: list[str] = []
     for section in block.get("elements", []):
         for element in section.get("elements", []):

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.config.directory import Directory
 from app.domain import Person
 from app.errors import IdentityUnknown
 from app.slack_api import SlackDirectory, SlackUser
@@ -36,7 +37,7 @@ class Identity:
 class IdentityResolver:
     def __init__(
         self,
-        directory,
+        directory: Directory,
         slack: SlackDirectory | None,
         *,
         admins_hint: str,

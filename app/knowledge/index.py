@@ -134,7 +134,9 @@ class SearchIndex:
         self.lengths = lengths
 
     def _build_dense(self, rows: Sequence[IndexRow]) -> None:
-        blocks, owners, spans = [], [], []
+        blocks: list[np.ndarray] = []
+        owners: list[int] = []
+        spans: list[int] = []
         for number, row in enumerate(rows):
             vectors = unpack(row.vectors)
             if not len(vectors) or len(vectors) != len(row.segments):
@@ -169,11 +171,11 @@ class SearchIndex:
         if not query_terms(query):
             return Ranking((), Evidence())
         keyword, frequencies = self._keyword(query, allowed)
-        similarity, evidence = self._dense(question_vector, allowed)
+        similarity, (best, typical, spread) = self._dense(question_vector, allowed)
         evidence = Evidence(
-            best_similarity=evidence[0],
-            typical_similarity=evidence[1],
-            spread=evidence[2],
+            best_similarity=best,
+            typical_similarity=typical,
+            spread=spread,
             documents=sum(1 for d in allowed_docs if d in self.doc_number),
             document_frequencies=frequencies,
         )

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
-import frontmatter
+from frontmatter.default_handlers import YAMLHandler
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pypdf import PdfReader
 
@@ -173,7 +173,7 @@ def _decode(raw: bytes, name: str) -> str:
 
 # --- Front matter ----------------------------------------------------------------------
 
-_FRONT_MATTER = frontmatter.YAMLHandler()
+_FRONT_MATTER = YAMLHandler()
 """Finds and splits off the block. It reports no line numbers, so the YAML itself is
 parsed by `load_yaml`, which keeps the line of every key for error messages."""
 

@@ -71,8 +71,7 @@ _caches: dict[str, _IndexCache] = {}
 def _cache_for(repository: KnowledgeRepository) -> _IndexCache:
     """One cache per database URL: a generation is random, so a new database at the same
     address never matches an old index."""
-    engine = repository.session.bind
-    url = str(getattr(engine, "sync_engine", engine).url)
+    url = str(repository.session.get_bind().engine.url)
     return _caches.setdefault(url, _IndexCache())
 
 

@@ -38,18 +38,20 @@ class Segment:
 def segment(text: str) -> list[Segment]:
     """The segments of a chunk's text, in order; at least one for any non-blank text."""
     segments: list[Segment] = []
-    start = end = None
+    start: int | None = None  # of the segment being gathered, which ends at `end`
+    end = 0
     for sentence in split_sentences(text):
         if sentence.is_heading:
             continue
-        breaks = start is not None and (
-            sentence.kind != "sentence"
-            or "\n\n" in text[end : sentence.start]
-            or sentence.end - start > MAX_CHARS
-        )
-        if breaks and end - start >= MIN_CHARS:
-            segments.append(Segment(start, end))
-            start = None
+        if start is not None:
+            breaks = (
+                sentence.kind != "sentence"
+                or "\n\n" in text[end : sentence.start]
+                or sentence.end - start > MAX_CHARS
+            )
+            if breaks and end - start >= MIN_CHARS:
+                segments.append(Segment(start, end))
+                start = None
         if start is None:
             start = sentence.start
         end = sentence.end

@@ -22,6 +22,9 @@ from functools import lru_cache
 from typing import Any
 
 import celpy
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import CELEvalError
 
 from app.errors import ConditionError
 
@@ -46,7 +49,7 @@ class Condition:
         env = _cel()
         try:
             ast = env.compile(source)
-        except celpy.CELParseError as exc:
+        except CELParseError as exc:
             where = f"column {exc.column}" if getattr(exc, "column", None) else "somewhere"
             if getattr(exc, "line", None) and "\n" in source.strip():
                 where = f"line {exc.line} {where} of the expression"
@@ -55,8 +58,8 @@ class Condition:
 
     def holds(self, activation: Mapping[str, Any]) -> bool:
         try:
-            result = self.program.evaluate({k: celpy.json_to_cel(v) for k, v in activation.items()})
-        except celpy.CELEvalError as exc:
+            result = self.program.evaluate({k: json_to_cel(v) for k, v in activation.items()})
+        except CELEvalError as exc:
             raise ConditionError(_eval_message(exc)) from exc
         except Exception as exc:  # anything else cel-python raises still decides safely
             raise ConditionError(f"could not be evaluated ({exc})") from exc
@@ -65,7 +68,7 @@ class Condition:
         return bool(result)
 
 
-def _eval_message(exc: celpy.CELEvalError) -> str:
+def _eval_message(exc: CELEvalError) -> str:
     text = str(exc.args[0]) if exc.args else str(exc)
     if text.startswith("undeclared reference to"):
         name = exc.args[2][0] if len(exc.args) > 2 and exc.args[2] else "?"

@@ -49,7 +49,7 @@ def block_errors(blocks: Any, *, limit: int, pointer: str) -> list[str]:
     return errors
 
 
-def with_ids(blocks: list[dict]) -> list[dict]:
+def with_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Copies of `blocks` with the block_id and action_id Slack assigns when they are left out."""
     result = []
     for index, original in enumerate(blocks):

@@ -45,7 +45,7 @@ POLICY = (
 KEEPALIVE_SECONDS = 15.0
 PERSONAL_KINDS = ("ephemeral_", "view_", "home_")
 
-Action = Callable[[User, dict], Awaitable[dict]]
+Action = Callable[[User, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 class BrowserView:
@@ -179,26 +179,26 @@ class BrowserView:
             return _refusal(400, "refused", str(error).strip("'\""))
         return web.json_response({"ok": True, **result})
 
-    async def post(self, user: User, body: dict) -> dict:
+    async def post(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         text = typed_text(self.slack.workspace, _required(body, "text"))
         ts = await self.slack.post_message(
             user.id, _required(body, "channel"), text, thread_ts=body.get("thread_ts") or None
         )
         return {"ts": ts, "text": text}
 
-    async def react(self, user: User, body: dict) -> dict:
+    async def react(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         await self.slack.add_reaction(
             user.id, _required(body, "channel"), _required(body, "ts"), _emoji(body)
         )
         return {}
 
-    async def unreact(self, user: User, body: dict) -> dict:
+    async def unreact(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         await self.slack.remove_reaction(
             user.id, _required(body, "channel"), _required(body, "ts"), _emoji(body)
         )
         return {}
 
-    async def click(self, user: User, body: dict) -> dict:
+    async def click(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         ack = await self.slack.click_button(
             user.id,
             _required(body, "channel"),
@@ -209,7 +209,7 @@ class BrowserView:
         )
         return {"ack": ack}
 
-    async def click_view(self, user: User, body: dict) -> dict:
+    async def click_view(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         ack = await self.slack.click_view_button(
             user.id,
             _required(body, "view_id"),
@@ -220,7 +220,7 @@ class BrowserView:
         )
         return {"ack": ack}
 
-    async def command(self, user: User, body: dict) -> dict:
+    async def command(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         command = _required(body, "command").strip()
         if not command.startswith("/") or len(command) < 2:
             raise ValueError(f"{command} is not a slash command")
@@ -229,7 +229,7 @@ class BrowserView:
         )
         return {"ack": ack}
 
-    async def shortcut(self, user: User, body: dict) -> dict:
+    async def shortcut(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         ack = await self.slack.message_shortcut(
             user.id,
             _required(body, "channel"),
@@ -238,7 +238,7 @@ class BrowserView:
         )
         return {"ack": ack}
 
-    async def submit(self, user: User, body: dict) -> dict:
+    async def submit(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         view_id = _required(body, "view_id")
         given = body.get("values")
         values = given if isinstance(given, dict) else {}
@@ -252,11 +252,11 @@ class BrowserView:
         ack = await self.slack.submit_view(user.id, view_id, values)
         return {"ack": ack}
 
-    async def close_view(self, user: User, body: dict) -> dict:
+    async def close_view(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         await self.slack.close_view(user.id, _required(body, "view_id"))
         return {}
 
-    async def open_home(self, user: User, body: dict) -> dict:
+    async def open_home(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
         await self.slack.open_home(user.id)
         return {}
 
@@ -275,14 +275,14 @@ class BrowserView:
         return user
 
 
-def _required(body: dict, key: str) -> str:
+def _required(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
         raise ValueError(f"missing {key}")
     return value
 
 
-def _emoji(body: dict) -> str:
+def _emoji(body: dict[str, Any]) -> str:
     name = _required(body, "name").strip(":").strip()
     if not re.fullmatch(r"[a-z0-9_+'-]+", name):
         raise ValueError(f"{name} is not an emoji name")

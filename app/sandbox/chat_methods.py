@@ -3,6 +3,8 @@ and ephemerals the app posts, edits and deletes, and the reactions it adds."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.sandbox.block_kit import MAX_MESSAGE_BLOCKS, block_errors, with_ids
 from app.sandbox.lookups import Method, known_user, message_at, readable, truthy, visible
 from app.sandbox.records import Message, ResponseTarget
@@ -12,7 +14,7 @@ from app.sandbox.state import SandboxWorkspace, SlackError
 MAX_TEXT = 40_000
 
 
-async def post_message(ws: SandboxWorkspace, params: dict) -> dict:
+async def post_message(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
     text, blocks = _content(params, required=True)
     thread_ts = params.get("thread_ts") or None
@@ -29,7 +31,7 @@ async def post_message(ws: SandboxWorkspace, params: dict) -> dict:
     return {"channel": conversation.id, "ts": message.ts, "message": message_json(ws, message)}
 
 
-async def update(ws: SandboxWorkspace, params: dict) -> dict:
+async def update(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
     message = message_at(ws, conversation, params.get("ts"))
     if message.bot_id != ws.bot.bot_id:
@@ -46,7 +48,7 @@ async def update(ws: SandboxWorkspace, params: dict) -> dict:
     }
 
 
-async def post_ephemeral(ws: SandboxWorkspace, params: dict) -> dict:
+async def post_ephemeral(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
     user = known_user(ws, params.get("user"))
     if user.id not in conversation.members:
@@ -62,7 +64,7 @@ async def post_ephemeral(ws: SandboxWorkspace, params: dict) -> dict:
     return {"message_ts": ephemeral.ts}
 
 
-async def delete(ws: SandboxWorkspace, params: dict) -> dict:
+async def delete(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
     message = message_at(ws, conversation, params.get("ts"))
     if message.bot_id != ws.bot.bot_id:
@@ -71,7 +73,7 @@ async def delete(ws: SandboxWorkspace, params: dict) -> dict:
     return {"channel": conversation.id, "ts": message.ts}
 
 
-async def get_permalink(ws: SandboxWorkspace, params: dict) -> dict:
+async def get_permalink(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = visible(ws, params.get("channel"))
     message = message_at(ws, conversation, params.get("message_ts"))
     link = (
@@ -83,25 +85,25 @@ async def get_permalink(ws: SandboxWorkspace, params: dict) -> dict:
     return {"channel": conversation.id, "permalink": link}
 
 
-async def add_reaction(ws: SandboxWorkspace, params: dict) -> dict:
+async def add_reaction(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     message, name = _reaction_target(ws, params)
     ws.add_reaction(message, user=ws.bot.user_id, name=name)
     return {}
 
 
-async def remove_reaction(ws: SandboxWorkspace, params: dict) -> dict:
+async def remove_reaction(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     message, name = _reaction_target(ws, params)
     ws.remove_reaction(message, user=ws.bot.user_id, name=name)
     return {}
 
 
-async def get_reactions(ws: SandboxWorkspace, params: dict) -> dict:
+async def get_reactions(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
     message = message_at(ws, conversation, params.get("timestamp"))
     return {"type": "message", "channel": conversation.id, "message": message_json(ws, message)}
 
 
-def _reaction_target(ws: SandboxWorkspace, params: dict) -> tuple[Message, str]:
+def _reaction_target(ws: SandboxWorkspace, params: dict[str, Any]) -> tuple[Message, str]:
     conversation = readable(ws, params.get("channel"))
     message = message_at(ws, conversation, params.get("timestamp"))
     name = (params.get("name") or "").strip(":")
@@ -122,7 +124,7 @@ METHODS: dict[str, Method] = {
 }
 
 
-def respond(ws: SandboxWorkspace, target: ResponseTarget, body: dict) -> None:
+def respond(ws: SandboxWorkspace, target: ResponseTarget, body: dict[str, Any]) -> None:
     """What a post to a response_url does: delete or replace the original, or post anew."""
     original_message = (
         ws.find_message(target.channel, target.message_ts)
@@ -160,7 +162,9 @@ def respond(ws: SandboxWorkspace, target: ResponseTarget, body: dict) -> None:
         )
 
 
-def _content(params: dict, *, required: bool) -> tuple[str | None, list[dict] | None]:
+def _content(
+    params: dict[str, Any], *, required: bool
+) -> tuple[str | None, list[dict[str, Any]] | None]:
     """A message's text and checked blocks (ids filled in) from a call's parameters."""
     text = params.get("text")
     raw_blocks = params.get("blocks")

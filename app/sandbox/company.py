@@ -12,7 +12,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
+from app.config.workspace import Workspace
 from app.errors import WorkspaceError
+from app.sandbox.records import Conversation
 from app.sandbox.state import SandboxWorkspace
 from app.slack_api import SlackChannel, SlackUser, user_from_api
 
@@ -25,7 +27,7 @@ def user_id_for(email: str) -> str:
     return "U" + hashlib.sha1(email.lower().encode()).hexdigest()[:9].upper()
 
 
-def seed_for(workspace) -> dict[str, Any]:
+def seed_for(workspace: Workspace) -> dict[str, Any]:
     extra = workspace.sandbox or {}
     team = {
         "id": "T0SANDBOX",
@@ -92,7 +94,9 @@ def seed_for(workspace) -> dict[str, Any]:
     }
 
 
-def _members(spec: Sequence[str], workspace, by_email: dict[str, str], entry: dict) -> list[str]:
+def _members(
+    spec: Sequence[str], workspace: Workspace, by_email: dict[str, str], entry: dict[str, Any]
+) -> list[str]:
     members: list[str] = []
     for item in spec:
         if item == "everyone":
@@ -125,7 +129,7 @@ class SandboxDirectory:
         self.team_id = state.team.id
 
     @classmethod
-    def for_workspace(cls, workspace) -> SandboxDirectory:
+    def for_workspace(cls, workspace: Workspace) -> SandboxDirectory:
         """The workspace's people and channels, as its own sandbox would seat them."""
         return cls(SandboxWorkspace.from_seed(seed_for(workspace)))
 
@@ -161,7 +165,7 @@ class SandboxDirectory:
     async def members(self, channel_id: str) -> list[str]:
         return list(self.find(channel_id).members)
 
-    def find(self, channel: str):
+    def find(self, channel: str) -> Conversation:
         wanted = channel.lstrip("#")
         for conversation in self.state.conversations.values():
             if conversation.id == channel or conversation.name == wanted:

@@ -4,35 +4,38 @@ app's bot sees, who is in them and what was said there, page by page."""
 from __future__ import annotations
 
 import base64
+from typing import Any, TypeVar
 
 from app.sandbox.lookups import Method, flag, known_user, readable, visible
 from app.sandbox.slack_json import conversation_json, message_json, user_json
 from app.sandbox.state import SandboxWorkspace, SlackError
 
+T = TypeVar("T")
 
-async def user_info(ws: SandboxWorkspace, params: dict) -> dict:
+
+async def user_info(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     return {"user": user_json(ws, known_user(ws, params.get("user")))}
 
 
-async def user_by_email(ws: SandboxWorkspace, params: dict) -> dict:
+async def user_by_email(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     user = ws.user_by_email(params.get("email") or "")
     if user is None or user.deleted or user.team_id != ws.team.id:
         raise SlackError("users_not_found")
     return {"user": user_json(ws, user)}
 
 
-async def info(ws: SandboxWorkspace, params: dict) -> dict:
+async def info(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = visible(ws, params.get("channel"))
     return {"channel": conversation_json(ws, conversation)}
 
 
-async def members(ws: SandboxWorkspace, params: dict) -> dict:
+async def members(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = visible(ws, params.get("channel"))
     page, cursor = _page(conversation.members, params, default_limit=100)
     return {"members": page, "response_metadata": {"next_cursor": cursor}}
 
 
-async def history(ws: SandboxWorkspace, params: dict) -> dict:
+async def history(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
     oldest = float(params.get("oldest") or 0)
     latest = float(params.get("latest") or "inf")
@@ -51,7 +54,7 @@ async def history(ws: SandboxWorkspace, params: dict) -> dict:
     }
 
 
-async def replies(ws: SandboxWorkspace, params: dict) -> dict:
+async def replies(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
     head = ws.find_message(conversation.id, params.get("ts"))
     if head is None:
@@ -65,7 +68,7 @@ async def replies(ws: SandboxWorkspace, params: dict) -> dict:
     }
 
 
-async def open_conversation(ws: SandboxWorkspace, params: dict) -> dict:
+async def open_conversation(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("channel"):
         conversation = visible(ws, params["channel"])
     else:
@@ -96,7 +99,7 @@ METHODS: dict[str, Method] = {
 }
 
 
-def _page(items: list, params: dict, *, default_limit: int) -> tuple[list, str]:
+def _page(items: list[T], params: dict[str, Any], *, default_limit: int) -> tuple[list[T], str]:
     try:
         limit = int(params.get("limit") or default_limit)
     except ValueError as error:

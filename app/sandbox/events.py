@@ -15,8 +15,12 @@ MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def event_callback(
-    ws: SandboxWorkspace, event: dict, *, event_id: str, conversation: Conversation | None = None
-) -> dict:
+    ws: SandboxWorkspace,
+    event: dict[str, Any],
+    *,
+    event_id: str,
+    conversation: Conversation | None = None,
+) -> dict[str, Any]:
     """The Events API wrapper around one event, as delivered in an events_api envelope."""
     context = {"et": event["type"], "tid": ws.team.id, "aid": ws.bot.app_id}
     if conversation is not None:
@@ -46,7 +50,9 @@ def event_callback(
     }
 
 
-def message_event(ws: SandboxWorkspace, message: Message, conversation: Conversation) -> dict:
+def message_event(
+    ws: SandboxWorkspace, message: Message, conversation: Conversation
+) -> dict[str, Any]:
     event = message_json(ws, message)
     for key in ("reactions", "reply_count", "reply_users_count", "latest_reply", "reply_users"):
         event.pop(key, None)
@@ -59,7 +65,7 @@ def message_event(ws: SandboxWorkspace, message: Message, conversation: Conversa
     return event
 
 
-def app_mention_event(ws: SandboxWorkspace, message: Message) -> dict:
+def app_mention_event(ws: SandboxWorkspace, message: Message) -> dict[str, Any]:
     event: dict[str, Any] = {
         "client_msg_id": message.client_msg_id,
         "type": "app_mention",
@@ -77,7 +83,9 @@ def app_mention_event(ws: SandboxWorkspace, message: Message) -> dict:
     return event
 
 
-def reaction_event(kind: str, *, user: str, reaction: str, message: Message, event_ts: str) -> dict:
+def reaction_event(
+    kind: str, *, user: str, reaction: str, message: Message, event_ts: str
+) -> dict[str, Any]:
     return {
         "type": kind,
         "user": user,
@@ -90,7 +98,7 @@ def reaction_event(kind: str, *, user: str, reaction: str, message: Message, eve
 
 def app_home_opened_event(
     ws: SandboxWorkspace, *, user: str, im: Conversation, home: View | None, event_ts: str
-) -> dict:
+) -> dict[str, Any]:
     event: dict[str, Any] = {
         "type": "app_home_opened",
         "user": user,
@@ -103,7 +111,7 @@ def app_home_opened_event(
     return event
 
 
-def _mark_external(ws: SandboxWorkspace, event: dict, message: Message) -> None:
+def _mark_external(ws: SandboxWorkspace, event: dict[str, Any], message: Message) -> None:
     if message.team != ws.team.id:
         event["user_team"] = message.team
         event["source_team"] = message.team

@@ -12,8 +12,8 @@ from app.sandbox.state import SandboxWorkspace
 
 
 def find_element(
-    blocks: list[dict], action_id: str, block_id: str | None = None
-) -> tuple[str, dict]:
+    blocks: list[dict[str, Any]], action_id: str, block_id: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """The (block_id, element) holding `action_id` in `blocks`."""
     for block in blocks or []:
         if block_id is not None and block.get("block_id") != block_id:
@@ -28,7 +28,9 @@ def find_element(
     raise LookupError(f"no element with action_id {action_id!r} in these blocks")
 
 
-def action_json(block_id: str, element: dict, *, value: str | None, action_ts: str) -> dict:
+def action_json(
+    block_id: str, element: dict[str, Any], *, value: str | None, action_ts: str
+) -> dict[str, Any]:
     action: dict[str, Any] = {
         "action_id": element["action_id"],
         "block_id": block_id,
@@ -52,15 +54,15 @@ def block_actions(
     ws: SandboxWorkspace,
     *,
     user: User,
-    actions: list[dict],
+    actions: list[dict[str, Any]],
     trigger_id: str,
-    container: dict,
+    container: dict[str, Any],
     channel: Conversation | None = None,
-    message: dict | None = None,
+    message: dict[str, Any] | None = None,
     view: View | None = None,
     response_url: str | None = None,
-    state_values: dict | None = None,
-) -> dict:
+    state_values: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": user_ref(user),
@@ -85,7 +87,9 @@ def block_actions(
     return payload
 
 
-def view_submission(ws: SandboxWorkspace, *, user: User, view: View, trigger_id: str) -> dict:
+def view_submission(
+    ws: SandboxWorkspace, *, user: User, view: View, trigger_id: str
+) -> dict[str, Any]:
     return {
         "type": "view_submission",
         "team": {"id": ws.team.id, "domain": ws.team.domain},
@@ -100,7 +104,9 @@ def view_submission(ws: SandboxWorkspace, *, user: User, view: View, trigger_id:
     }
 
 
-def view_closed(ws: SandboxWorkspace, *, user: User, view: View, is_cleared: bool) -> dict:
+def view_closed(
+    ws: SandboxWorkspace, *, user: User, view: View, is_cleared: bool
+) -> dict[str, Any]:
     return {
         "type": "view_closed",
         "team": {"id": ws.team.id, "domain": ws.team.domain},
@@ -124,7 +130,7 @@ def message_action(
     trigger_id: str,
     response_url: str,
     action_ts: str,
-) -> dict:
+) -> dict[str, Any]:
     return {
         "type": "message_action",
         "token": VERIFICATION_TOKEN,
@@ -151,7 +157,7 @@ def slash_command(
     text: str,
     trigger_id: str,
     response_url: str,
-) -> dict:
+) -> dict[str, Any]:
     """The slash command's form fields; every value is a string, as in Slack's form post."""
     return {
         "token": VERIFICATION_TOKEN,
@@ -185,13 +191,13 @@ SELECTED = {
 }
 
 
-def state_values(blocks: list[dict], values: dict[str, Any]) -> dict:
+def state_values(blocks: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
     """view.state.values for `values`, keyed {block_id: {action_id: v}} or just {action_id: v}.
 
     A select takes the option's value (a list for multi-selects); every other input a string.
     Inputs that are not given are present with an empty value, as Slack sends them.
     """
-    state: dict[str, dict] = {}
+    state: dict[str, dict[str, Any]] = {}
     for block in blocks:
         element = block.get("element")
         if block.get("type") != "input" or not isinstance(element, dict):
@@ -203,7 +209,7 @@ def state_values(blocks: list[dict], values: dict[str, Any]) -> dict:
     return state
 
 
-def _input_value(element: dict, raw: Any) -> dict:
+def _input_value(element: dict[str, Any], raw: Any) -> dict[str, Any]:
     kind = element.get("type", "plain_text_input")
     key = SELECTED.get(kind)
     if key is None:
@@ -217,18 +223,18 @@ def _input_value(element: dict, raw: Any) -> dict:
     return {"type": kind, key: raw}
 
 
-def _options(element: dict) -> list[dict]:
+def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
     options = list(element.get("options", []))
     for group in element.get("option_groups", []):
         options.extend(group.get("options", []))
     return options
 
 
-def _option(value: Any) -> dict:
+def _option(value: Any) -> dict[str, Any]:
     return {"text": {"type": "plain_text", "text": str(value), "emoji": True}, "value": str(value)}
 
 
-def missing_inputs(blocks: list[dict], state: dict) -> list[str]:
+def missing_inputs(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[str]:
     """block_ids of required inputs left empty (Slack's client refuses to submit those)."""
     missing = []
     for block in blocks:

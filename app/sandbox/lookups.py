@@ -9,7 +9,7 @@ from typing import Any
 from app.sandbox.records import Conversation, Message, User
 from app.sandbox.state import SandboxWorkspace, SlackError
 
-Method = Callable[[SandboxWorkspace, dict], Awaitable[dict]]
+Method = Callable[[SandboxWorkspace, dict[str, Any]], Awaitable[dict[str, Any]]]
 """One Web API method: the call's parameters in, the body of its `ok` answer out."""
 
 
@@ -54,7 +54,7 @@ def known_user(ws: SandboxWorkspace, user_id: str | None) -> User:
     return found
 
 
-def flag(params: dict, name: str) -> bool:
+def flag(params: dict[str, Any], name: str) -> bool:
     return truthy(params.get(name))
 
 

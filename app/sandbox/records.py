@@ -4,6 +4,7 @@ ephemerals and views, and the records of each change and each Web API call."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_EVENTS = frozenset(
     {
@@ -78,13 +79,13 @@ class Message:
     team: str
     bot_id: str | None = None
     app_id: str | None = None
-    blocks: list[dict] | None = None
+    blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
     reply_ts: list[str] = field(default_factory=list)
     reactions: dict[str, list[str]] = field(default_factory=dict)
     client_msg_id: str | None = None
     edited_ts: str | None = None
-    metadata: dict | None = None
+    metadata: dict[str, Any] | None = None
 
     @property
     def is_reply(self) -> bool:
@@ -97,7 +98,7 @@ class Ephemeral:
     user: str
     ts: str
     text: str
-    blocks: list[dict] | None = None
+    blocks: list[dict[str, Any]] | None = None
     thread_ts: str | None = None
     bot_id: str | None = None
 
@@ -106,22 +107,23 @@ class Ephemeral:
 class View:
     id: str
     user: str
-    spec: dict
+    spec: dict[str, Any]
     hash: str
     root_view_id: str
     previous_view_id: str | None = None
-    state_values: dict = field(default_factory=dict)
+    state_values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def type(self) -> str:
-        return self.spec.get("type", "modal")
+        kind: str = self.spec.get("type", "modal")
+        return kind
 
 
 @dataclass(frozen=True)
 class ApiCall:
     method: str
-    params: dict
-    response: dict
+    params: dict[str, Any]
+    response: dict[str, Any]
     status: int
     time: float
 

@@ -23,6 +23,7 @@ The bot is a member of exactly the channels whose "members" list its user id.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.sandbox.records import DEFAULT_EVENTS, BotIdentity, Conversation, Team, User
 
@@ -39,7 +40,7 @@ class Seed:
     channels: list[Conversation]
 
 
-def read_seed(seed: dict) -> Seed:
+def read_seed(seed: dict[str, Any]) -> Seed:
     team_seed = seed.get("team", {})
     team = Team(
         id=team_seed.get("id", "T0SANDBOX"),
@@ -80,7 +81,7 @@ def read_seed(seed: dict) -> Seed:
     return Seed(team=team, bot=bot, users=users, channels=channels)
 
 
-def _user(entry: dict, team_id: str) -> User:
+def _user(entry: dict[str, Any], team_id: str) -> User:
     external = entry.get("external", False)
     guest = entry.get("guest", False)
     name = entry.get("name", entry["id"].lower())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -112,7 +112,7 @@ class SandboxServer(SlackSimulation):
             await self.gateway.wait_for_connections(count)
 
     def deliver_event(
-        self, payload: dict, *, retry_attempt: int = 0, retry_reason: str = ""
+        self, payload: dict[str, Any], *, retry_attempt: int = 0, retry_reason: str = ""
     ) -> Delivery:
         """Send an Events API payload, e.g. one seen before, as Slack's retry would."""
         return self.gateway.deliver(

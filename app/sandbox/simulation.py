@@ -78,7 +78,7 @@ class SlackSimulation:
         action_id: str,
         value: str | None = None,
         block_id: str | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Click a button in a message (or in one of the user's ephemerals); returns the ack."""
         user = self._person(user_id)
         conversation = self._joined(user, channel_id)
@@ -121,8 +121,8 @@ class SlackSimulation:
         action_id: str,
         value: str | None = None,
         block_id: str | None = None,
-        values: dict | None = None,
-    ) -> dict:
+        values: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Click a button in an open modal or the App Home; `values` fills the inputs first."""
         user = self._person(user_id)
         view = self._view(user, view_id)
@@ -146,7 +146,7 @@ class SlackSimulation:
 
     async def slash_command(
         self, user_id: str, channel_id: str, command: str, text: str = ""
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Run `/command text`; returns the ack payload, whose text Slack shows the user."""
         user = self._person(user_id)
         conversation = self._joined(user, channel_id)
@@ -174,7 +174,7 @@ class SlackSimulation:
 
     async def message_shortcut(
         self, user_id: str, channel_id: str, message_ts: str, callback_id: str
-    ) -> dict:
+    ) -> dict[str, Any]:
         user = self._person(user_id)
         conversation = self._joined(user, channel_id)
         message = self._message(conversation, message_ts)
@@ -190,7 +190,9 @@ class SlackSimulation:
         )
         return await self._interact("interactive", payload)
 
-    async def submit_view(self, user_id: str, view_id: str, values: dict | None = None) -> dict:
+    async def submit_view(
+        self, user_id: str, view_id: str, values: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Submit an open modal; returns the ack payload (e.g. response_action "errors")."""
         user = self._person(user_id)
         view = self._view(user, view_id)
@@ -245,7 +247,9 @@ class SlackSimulation:
 
     # -- telling the app --------------------------------------------------------------------
 
-    def _emit(self, subscription: str, event: dict, conversation: Conversation) -> Delivery | None:
+    def _emit(
+        self, subscription: str, event: dict[str, Any], conversation: Conversation
+    ) -> Delivery | None:
         """Deliver `event` if the app subscribed to it."""
         if subscription not in self.workspace.bot.events:
             return None
@@ -254,7 +258,7 @@ class SlackSimulation:
         )
         return self.gateway.deliver(EVENTS_API, payload)
 
-    async def _interact(self, type: str, payload: dict) -> dict:
+    async def _interact(self, type: str, payload: dict[str, Any]) -> dict[str, Any]:
         ack = await self.gateway.deliver(type, payload).wait()
         if ack is None:
             raise OperationTimeout(f"the app did not acknowledge the {type} payload in time")

@@ -14,7 +14,7 @@ VERIFICATION_TOKEN = "sandboxverificationtoken"
 """The legacy verification token Slack still puts into every payload it sends an app."""
 
 
-def user_json(ws: SandboxWorkspace, user: User) -> dict:
+def user_json(ws: SandboxWorkspace, user: User) -> dict[str, Any]:
     profile: dict[str, Any] = {
         "real_name": user.real_name,
         "display_name": user.name,
@@ -54,7 +54,7 @@ def user_json(ws: SandboxWorkspace, user: User) -> dict:
     return body
 
 
-def conversation_json(ws: SandboxWorkspace, conversation: Conversation) -> dict:
+def conversation_json(ws: SandboxWorkspace, conversation: Conversation) -> dict[str, Any]:
     if conversation.is_im:
         im_user = ws.user(conversation.im_user or "")
         return {
@@ -90,7 +90,7 @@ def conversation_json(ws: SandboxWorkspace, conversation: Conversation) -> dict:
     }
 
 
-def message_json(ws: SandboxWorkspace, message: Message) -> dict:
+def message_json(ws: SandboxWorkspace, message: Message) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "message", "user": message.user, "text": message.text}
     if message.bot_id:
         body["bot_id"] = message.bot_id
@@ -138,7 +138,7 @@ def message_json(ws: SandboxWorkspace, message: Message) -> dict:
     return body
 
 
-def ephemeral_json(ws: SandboxWorkspace, ephemeral: Ephemeral) -> dict:
+def ephemeral_json(ws: SandboxWorkspace, ephemeral: Ephemeral) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "message",
         "subtype": "bot_message",
@@ -154,7 +154,7 @@ def ephemeral_json(ws: SandboxWorkspace, ephemeral: Ephemeral) -> dict:
     return body
 
 
-def view_json(ws: SandboxWorkspace, view: View) -> dict:
+def view_json(ws: SandboxWorkspace, view: View) -> dict[str, Any]:
     spec = view.spec
     body = {
         "id": view.id,
@@ -180,11 +180,11 @@ def view_json(ws: SandboxWorkspace, view: View) -> dict:
     return body
 
 
-def rich_text_blocks(text: str) -> list[dict]:
+def rich_text_blocks(text: str) -> list[dict[str, Any]]:
     """The rich_text block Slack's clients attach to a typed message, mentions included.
 
     `text` is mrkdwn (&, < and > escaped); the rich_text elements carry the plain text."""
-    elements: list[dict] = []
+    elements: list[dict[str, Any]] = []
     position = 0
     for match in REFERENCE.finditer(text):
         if match.start() > position:
@@ -213,5 +213,5 @@ def _unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def user_ref(user: User) -> dict:
+def user_ref(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.name, "name": user.name, "team_id": user.team_id}

@@ -10,6 +10,7 @@ import itertools
 import json
 import secrets
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,15 +27,15 @@ class Envelope:
 
     envelope_id: str
     type: str
-    payload: dict
+    payload: dict[str, Any]
     accepts_response_payload: bool
     retry_attempt: int | None = None
     retry_reason: str | None = None
     connection_id: int | None = None
     acked: bool = False
-    ack_payload: dict | None = None
+    ack_payload: dict[str, Any] | None = None
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
             "envelope_id": self.envelope_id,
             "payload": self.payload,
@@ -50,22 +51,26 @@ class Envelope:
 class Delivery:
     """A payload on its way to the app: its envelopes (one per attempt) and the outcome."""
 
-    def __init__(self, type: str, payload: dict, *, accepts_response_payload: bool) -> None:
+    def __init__(
+        self, type: str, payload: dict[str, Any], *, accepts_response_payload: bool
+    ) -> None:
         self.type = type
         self.payload = payload
         self.accepts_response_payload = accepts_response_payload
         self.envelopes: list[Envelope] = []
-        self._outcome: asyncio.Future[dict | None] = asyncio.get_running_loop().create_future()
+        self._outcome: asyncio.Future[dict[str, Any] | None] = (
+            asyncio.get_running_loop().create_future()
+        )
 
     @property
     def acked(self) -> bool:
         return self._outcome.done() and self._outcome.result() is not None
 
-    def settle(self, ack_payload: dict | None) -> None:
+    def settle(self, ack_payload: dict[str, Any] | None) -> None:
         if not self._outcome.done():
             self._outcome.set_result(ack_payload)
 
-    async def wait(self) -> dict | None:
+    async def wait(self) -> dict[str, Any] | None:
         """The ack's payload (`{}` when it carried none), or None if the app never acked."""
         return await asyncio.shield(self._outcome)
 
@@ -75,7 +80,7 @@ class Connection:
     id: int
     ws: web.WebSocketResponse
     draining: bool = False
-    received: list[dict] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -100,7 +105,7 @@ class SocketModeGateway:
         self.connections: list[Connection] = []
         self._tickets: set[str] = set()
         self._deliveries: dict[str, Delivery] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self._ids = itertools.count(1)
         self._turn = itertools.count()
         self._opened = asyncio.Event()
@@ -180,7 +185,7 @@ class SocketModeGateway:
     # -- delivering -------------------------------------------------------------------------
 
     def deliver(
-        self, type: str, payload: dict, *, retry_attempt: int = 0, retry_reason: str = ""
+        self, type: str, payload: dict[str, Any], *, retry_attempt: int = 0, retry_reason: str = ""
     ) -> Delivery:
         """Send `payload` in an envelope; Events API envelopes are retried until acked."""
         delivery = Delivery(type, payload, accepts_response_payload=type != EVENTS_API)
@@ -262,7 +267,7 @@ class SocketModeGateway:
                 envelope.acked, envelope.ack_payload = True, ack_payload
         delivery.settle(ack_payload)
 
-    def _spawn(self, coroutine: Any) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

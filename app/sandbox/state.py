@@ -73,7 +73,7 @@ class SandboxWorkspace:
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def from_seed(cls, seed: dict, **options: Any) -> SandboxWorkspace:
+    def from_seed(cls, seed: dict[str, Any], **options: Any) -> SandboxWorkspace:
         """A workspace as `seed` describes it (format: app.sandbox.seed)."""
         read = read_seed(seed)
         return cls(
@@ -149,10 +149,10 @@ class SandboxWorkspace:
         *,
         user: str,
         text: str,
-        blocks: list[dict] | None = None,
+        blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
         client_msg_id: str | None = None,
-        metadata: dict | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Message:
         author = self.users[user]
         parent = self.find_message(channel, thread_ts) if thread_ts else None
@@ -185,7 +185,7 @@ class SandboxWorkspace:
         return None
 
     def update_message(
-        self, message: Message, *, text: str | None, blocks: list[dict] | None
+        self, message: Message, *, text: str | None, blocks: list[dict[str, Any]] | None
     ) -> Message:
         if text is not None:
             message.text = text
@@ -246,7 +246,7 @@ class SandboxWorkspace:
         *,
         user: str,
         text: str,
-        blocks: list[dict] | None = None,
+        blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
     ) -> Ephemeral:
         ephemeral = Ephemeral(
@@ -266,7 +266,7 @@ class SandboxWorkspace:
         return next((e for e in self.ephemerals if e.user == user and e.ts == ts), None)
 
     def replace_ephemeral(
-        self, ephemeral: Ephemeral, *, text: str, blocks: list[dict] | None
+        self, ephemeral: Ephemeral, *, text: str, blocks: list[dict[str, Any]] | None
     ) -> None:
         ephemeral.text, ephemeral.blocks = text, blocks
         self.notify(
@@ -291,7 +291,7 @@ class SandboxWorkspace:
 
     # -- views ------------------------------------------------------------------------------
 
-    def open_view(self, user: str, spec: dict, *, on_top_of: View | None = None) -> View:
+    def open_view(self, user: str, spec: dict[str, Any], *, on_top_of: View | None = None) -> View:
         if on_top_of is not None and len(self.view_stack(on_top_of.root_view_id)) >= MAX_VIEW_STACK:
             raise SlackError("push_limit_reached")
         view_id = self.new_id("V")
@@ -320,7 +320,7 @@ class SandboxWorkspace:
                 return view
         return None
 
-    def update_view(self, view: View, spec: dict) -> View:
+    def update_view(self, view: View, spec: dict[str, Any]) -> View:
         view.spec = spec
         view.hash = self._view_hash()
         view.state_values = {}
@@ -333,7 +333,7 @@ class SandboxWorkspace:
             self.views.pop(each.id, None)
             self.notify(Change("view_closed", user=each.user, view=each))
 
-    def publish_home(self, user: str, spec: dict) -> View:
+    def publish_home(self, user: str, spec: dict[str, Any]) -> View:
         view = self.home_views.get(user)
         if view is None:
             view_id = self.new_id("V")

@@ -14,14 +14,14 @@ from app.sandbox.slack_json import view_json
 from app.sandbox.state import SandboxWorkspace, SlackError
 
 
-async def open_view(ws: SandboxWorkspace, params: dict) -> dict:
+async def open_view(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     spec = view_spec(params.get("view"), home=False)
     user = ws.exchange_trigger(params.get("trigger_id") or "")
     view = ws.open_view(user, spec)
     return {"view": view_json(ws, view)}
 
 
-async def push(ws: SandboxWorkspace, params: dict) -> dict:
+async def push(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     spec = view_spec(params.get("view"), home=False)
     trigger = ws.triggers.get(params.get("trigger_id") or "")
     user = ws.exchange_trigger(params.get("trigger_id") or "")
@@ -33,7 +33,7 @@ async def push(ws: SandboxWorkspace, params: dict) -> dict:
     return {"view": view_json(ws, view)}
 
 
-async def update(ws: SandboxWorkspace, params: dict) -> dict:
+async def update(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     view = ws.find_view(params.get("view_id"), params.get("external_id"))
     if view is None:
         raise SlackError("not_found")
@@ -44,7 +44,7 @@ async def update(ws: SandboxWorkspace, params: dict) -> dict:
     return {"view": view_json(ws, view)}
 
 
-async def publish(ws: SandboxWorkspace, params: dict) -> dict:
+async def publish(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     user = known_user(ws, params.get("user_id"))
     spec = view_spec(params.get("view"), home=True)
     current = ws.home_views.get(user.id)
@@ -62,7 +62,7 @@ METHODS: dict[str, Method] = {
 }
 
 
-def view_spec(raw: Any, *, home: bool) -> dict:
+def view_spec(raw: Any, *, home: bool) -> dict[str, Any]:
     """`raw` as a view Slack accepts (block and action ids filled in), or Slack's refusal."""
     if not isinstance(raw, dict):
         raise SlackError(

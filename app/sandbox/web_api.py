@@ -93,7 +93,7 @@ class WebApi:
             raise SlackError("not_allowed_token_type")
         raise SlackError("invalid_auth")
 
-    async def open_connection(self, ws: SandboxWorkspace, params: dict) -> dict:
+    async def open_connection(self, ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
         """apps.connections.open: a single-use Socket Mode URL."""
         return {"url": self.open_socket_url()}
 
@@ -120,7 +120,7 @@ class WebApi:
         return web.json_response(answer, status=status)
 
 
-async def auth_test(ws: SandboxWorkspace, params: dict) -> dict:
+async def auth_test(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "url": f"https://{ws.team.domain}.slack.com/",
         "team": ws.team.name,
@@ -132,7 +132,7 @@ async def auth_test(ws: SandboxWorkspace, params: dict) -> dict:
     }
 
 
-async def _read_params(request: web.Request) -> dict:
+async def _read_params(request: web.Request) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.query)
     if request.method != "POST":
         return params
@@ -150,7 +150,7 @@ async def _read_params(request: web.Request) -> dict:
     return params
 
 
-def _decode_json_fields(params: dict) -> None:
+def _decode_json_fields(params: dict[str, Any]) -> None:
     for name in JSON_FIELDS:
         value = params.get(name)
         if isinstance(value, str) and value:

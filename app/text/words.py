@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -99,7 +99,7 @@ _IRREGULAR_TEXT = """
 """
 _IRREGULAR = dict(pair.split(":") for pair in _IRREGULAR_TEXT.split())
 """Irregular forms mapped to the form their regular relatives stem to."""
-_stem = lru_cache(maxsize=65536)(Stemmer.Stemmer("english").stemWord)
+_stem: Callable[[str], str] = lru_cache(maxsize=65536)(Stemmer.Stemmer("english").stemWord)
 _QUESTION_PARTICLES = frozenset({"off", "over", "up", "out"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")

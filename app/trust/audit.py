@@ -33,7 +33,8 @@ def _timestamp(moment: datetime) -> str:
 
 def _plain(payload: dict[str, Any]) -> dict[str, Any]:
     """The payload as the database will give it back: JSON types only."""
-    return json.loads(json.dumps(payload, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(payload, default=str))
+    return plain
 
 
 def record_hash(record: AuditRecord) -> str:

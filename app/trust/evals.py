@@ -28,7 +28,7 @@ import json
 import re
 import tempfile
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +204,14 @@ async def record_run(audit: AuditLog, report: EvalReport, *, purpose: str) -> No
 
 async def _run_case(services: Services, directory: SlackDirectory, case: EvalCase) -> CaseResult:
     person = services.workspace.directory.by_email(case.asker)
-    base = {
-        "case_id": case.id,
-        "question": case.question,
-        "expected_status": case.expect_status,
-        "expected_sources": tuple(case.expect_sources),
-    }
+    base = CaseResult(  # an error until the case has run
+        case_id=case.id,
+        question=case.question,
+        expected_status=case.expect_status,
+        status="error",
+        expected_sources=tuple(case.expect_sources),
+        cited=(),
+    )
     try:
         channel = (
             await directory.channel(case.channel)
@@ -217,9 +219,7 @@ async def _run_case(services: Services, directory: SlackDirectory, case: EvalCas
             else SlackChannel(id="eval", name="eval", is_im=True)
         )
     except LookupError:
-        return CaseResult(
-            **base, status="error", cited=(), error=f"channel {case.channel} is not in sandbox.yml"
-        )
+        return replace(base, error=f"channel {case.channel} is not in sandbox.yml")
     try:
         outcome = await answer_question(
             services,
@@ -231,13 +231,13 @@ async def _run_case(services: Services, directory: SlackDirectory, case: EvalCas
             ),
         )
     except Exception as exc:  # a crash is a failed case, not a failed run
-        return CaseResult(**base, status="error", cited=(), error=f"{type(exc).__name__}: {exc}")
+        return replace(base, error=f"{type(exc).__name__}: {exc}")
     cited = [c.doc_id for c in outcome.public.citations]
     if outcome.private is not None:
         cited += [c.doc_id for c in outcome.private.citations]
     leaked = await _leaks(services, outcome, channel) if person is not None else ()
-    return CaseResult(
-        **base,
+    return replace(
+        base,
         status=outcome.status.value,
         cited=tuple(dict.fromkeys(cited)),
         leaked=leaked,

@@ -22,6 +22,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.feedback import Flag
 from app.db.models.records import PostedAnswer
@@ -60,7 +63,7 @@ class FlagCase:
     audit_id: str
     question: str
     answer: str
-    citations: tuple[dict, ...]
+    citations: tuple[dict[str, Any], ...]
     channel_id: str
     thread_ts: str | None
     message_ts: str | None
@@ -71,7 +74,7 @@ class FlagCase:
     wrong_source: str | None
     owners: tuple[str, ...]
     doc_ids: tuple[str, ...]
-    notices: tuple[dict, ...]
+    notices: tuple[dict[str, Any], ...]
     decided_by: str | None
 
     def source_title(self, doc_id: str | None) -> str | None:
@@ -131,16 +134,26 @@ def _case(services: Services, flag: Flag, answer: PostedAnswer) -> FlagCase:
     )
 
 
+FLAG_GONE = (
+    "I can't find that flag any more. It may have been removed; "
+    "flag the answer again if it is still wrong."
+)
+
+
 async def get_case(services: Services, flag_id: str) -> FlagCase:
     async with services.database.session() as session:
         flag = await FlagRepository(session).get(flag_id)
         answer = await session.get(PostedAnswer, flag.answer_id) if flag else None
     if flag is None or answer is None:
-        raise RuleViolation(
-            "I can't find that flag any more. It may have been removed; "
-            "flag the answer again if it is still wrong."
-        )
+        raise RuleViolation(FLAG_GONE)
     return _case(services, flag, answer)
+
+
+async def reread_flag(flags: FlagRepository, flag_id: str) -> Flag:
+    """A flag this transaction has already seen, as stored now (flags are never deleted)."""
+    flag = await flags.get(flag_id)
+    assert flag is not None, f"flag {flag_id} disappeared"
+    return flag
 
 
 # --- Reactions -------------------------------------------------------------------------
@@ -181,6 +194,7 @@ async def flag_answer(
             }
         )
         flag = await flags.find(answer.id, person.email)
+        assert flag is not None, "the flag was inserted, or already there"
         if not created:
             reopened = await flags.change_status(
                 flag.id,
@@ -194,7 +208,7 @@ async def flag_answer(
                 flag.reactions = sorted({*(flag.reactions or ()), reaction})
                 await session.flush()
             created = reopened
-            flag = await flags.get(flag.id)
+            flag = await reread_flag(flags, flag.id)
         if created:
             await services.audit.append(
                 session,
@@ -214,7 +228,7 @@ async def flag_answer(
         return FlagRecorded(_case(services, flag, answer), created)
 
 
-async def _owners_of(session, doc_ids: Sequence[str]) -> list[str]:
+async def _owners_of(session: AsyncSession, doc_ids: Sequence[str]) -> list[str]:
     documents = await get_documents(session, doc_ids=doc_ids)
     return list(dict.fromkeys(d.owner for d in documents if d.owner))
 
@@ -254,11 +268,12 @@ async def unflag_answer(
             channel_id=channel_id,
             payload={"flag_id": flag.id, "answer_id": answer.id},
         )
-        flag = await flags.get(flag.id)
-        return _case(services, flag, answer)
+        return _case(services, await reread_flag(flags, flag.id), answer)
 
 
-async def remember_notices(services: Services, *, flag_id: str, notices: Sequence[dict]) -> None:
+async def remember_notices(
+    services: Services, *, flag_id: str, notices: Sequence[dict[str, Any]]
+) -> None:
     async with services.database.session() as session:
         flag = await FlagRepository(session).get(flag_id)
         if flag is not None:
@@ -282,6 +297,8 @@ async def explain_flag(
                 "Only the person who flagged this answer can say what is wrong with it."
             )
         answer = await session.get(PostedAnswer, flag.answer_id)
+        if answer is None:
+            raise RuleViolation(FLAG_GONE)
         if (
             wrong_source
             and wrong_source != MISSING_SOURCE
@@ -297,7 +314,7 @@ async def explain_flag(
             wrong_source=wrong_source,
         )
         if not changed:
-            flag = await flags.get(flag_id)
+            flag = await reread_flag(flags, flag_id)
             raise ApprovalConflict(
                 f"This flag was already {STATUS_WORDS.get(flag.status, flag.status)} by "
                 f"{person_name(services, flag.decided_by_email)}, so your note was not added."
@@ -311,7 +328,7 @@ async def explain_flag(
             channel_id=answer.channel_id,
             payload={"flag_id": flag_id, "correction": correction, "wrong_source": wrong_source},
         )
-        return _case(services, await flags.get(flag_id), answer)
+        return _case(services, await reread_flag(flags, flag_id), answer)
 
 
 # --- Helpful / Not helpful -------------------------------------------------------------

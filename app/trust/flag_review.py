@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.records import PostedAnswer
 from app.db.repositories.feedback import CuratedAnswerRepository, FlagRepository
@@ -33,6 +35,7 @@ from app.trust.feedback import (
     get_case,
     is_admin,
     person_name,
+    reread_flag,
 )
 
 log = structlog.get_logger(__name__)
@@ -52,12 +55,12 @@ def check_may_decide(services: Services, case: FlagCase, person: Person) -> None
 
 async def _decide(
     services: Services,
-    session,
+    session: AsyncSession,
     case: FlagCase,
     person: Person,
     status: str,
     kind: str,
-    payload: dict,
+    payload: dict[str, Any],
 ) -> None:
     flags = FlagRepository(session)
     if not await flags.change_status(
@@ -68,7 +71,7 @@ async def _decide(
         decided_by_email=person.email,
         decided_at=services.clock(),
     ):
-        flag = await flags.get(case.id)
+        flag = await reread_flag(flags, case.id)
         if flag.status == WITHDRAWN:
             raise ApprovalConflict(f"{case.flagger_name} withdrew this flag.")
         raise ApprovalConflict(

@@ -22,22 +22,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from app.answering.base import NOTE_CONFLICT, note_value
 from app.approvals.drafts import ActionView, DraftView
+from app.db.base import aware
 from app.db.models.feedback import OwnerNotice
 from app.db.repositories.feedback import OwnerNoticeRepository
 from app.domain import AccessScope, AnswerStatus, Person
 from app.knowledge.search import get_documents
 from app.notifications import DeadLetter, Delivery, DocumentsDisagree, UnansweredQuestions
 from app.services import Services
+from app.slack_api import SlackGateway
 
 if TYPE_CHECKING:
     from app.notifications import OwnersNotice
+    from app.pipeline import Outcome
 
 log = structlog.get_logger(__name__)
 
@@ -51,13 +54,13 @@ WINDOWS = {NO_ANSWER: timedelta(minutes=15), CONFLICT: timedelta(hours=24)}
 
 async def owners_channel(services: Services) -> str | None:
     reference = services.workspace.config.owners_channel
-    if not reference or services.slack is None:
+    if not reference or services.gateway is None:
         return None
-    return await services.slack.channel_id(reference)
+    return await services.gateway.channel_id(reference)
 
 
-async def _slack_id(services: Services, person: Person) -> str | None:
-    return person.slack_id or await services.slack.user_id_by_email(person.email)
+async def _slack_id(slack: SlackGateway, person: Person) -> str | None:
+    return person.slack_id or await slack.user_id_by_email(person.email)
 
 
 async def _sees_all(services: Services, scope: AccessScope, doc_ids: Sequence[str]) -> bool:
@@ -68,8 +71,11 @@ async def _sees_all(services: Services, scope: AccessScope, doc_ids: Sequence[st
 
 
 async def channel_scope(services: Services, channel: str) -> tuple[AccessScope, set[str]]:
+    """What every member of `channel` may see, and who they are (nobody without Slack)."""
+    if services.slack is None:
+        return AccessScope.for_viewers(()), set()
     members = set(await services.slack.members(channel))
-    viewers = []
+    viewers: list[frozenset[str]] = []
     for member in members:
         found = await services.identity.identify(member)
         if found.is_human:
@@ -87,17 +93,19 @@ async def plan(
     services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = ()
 ) -> list[Delivery]:
     """Where a notice about `doc_ids` for `owners` goes (see the module docstring)."""
-    if services.slack is None:
+    slack = services.gateway
+    if slack is None:
         return []
     channel = await owners_channel(services)
-    channel_ok, members = False, set()
+    channel_ok = False
+    members: set[str] = set()
     if channel:
         scope, members = await channel_scope(services, channel)
         channel_ok = await _sees_all(services, scope, doc_ids)
     mentions: list[str] = []
     direct: list[Delivery] = []
     for person in owner_people(services, owners):
-        slack_id = await _slack_id(services, person)
+        slack_id = await _slack_id(slack, person)
         if slack_id is None:
             continue
         if channel_ok and slack_id in members:
@@ -111,7 +119,7 @@ async def plan(
         deliveries.insert(0, Delivery(channel, tuple(mentions), full=channel_ok))
     if not deliveries:  # no owners channel and nobody reachable: the admins hear it
         for person in owner_people(services, services.workspace.config.admins)[:MAX_DIRECT]:
-            slack_id = await _slack_id(services, person)
+            slack_id = await _slack_id(slack, person)
             if slack_id and await _sees_all(services, AccessScope.for_person(person), doc_ids):
                 deliveries.append(Delivery(slack_id, direct=True))
     return deliveries
@@ -119,10 +127,10 @@ async def plan(
 
 async def deliver(
     services: Services, *, owners: Sequence[str], doc_ids: Sequence[str] = (), notice: OwnersNotice
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Post a notice where `plan` says; returns [{"channel", "ts", "full"}] of what was
     posted (a channel that may not see the documents is shown only a pointer)."""
-    posted: list[dict] = []
+    posted: list[dict[str, Any]] = []
     for delivery in await plan(services, owners=owners, doc_ids=doc_ids):
         try:
             where = await services.notifier.tell_owners(delivery, notice)
@@ -139,7 +147,7 @@ async def deliver(
 # --- Questions nobody could answer, and conflicts -------------------------------------
 
 
-async def after_question(services: Services, *, outcome, question: str) -> None:
+async def after_question(services: Services, *, outcome: Outcome, question: str) -> None:
     """Tell owners what they should hear about a question's `Outcome`; never raises, so
     the person who asked is never affected by it."""
     try:
@@ -185,10 +193,10 @@ async def queue_notice(
     *,
     kind: str,
     owners: Sequence[str],
-    payload: dict,
+    payload: dict[str, Any],
     doc_ids: Sequence[str] = (),
 ) -> None:
-    if services.slack is None:
+    if services.gateway is None:
         return  # nobody to tell outside Slack (the CLI, eval runs)
     route = f"{kind}:{','.join(sorted(doc_ids) if kind == CONFLICT else sorted(set(owners)))}"
     async with services.database.session() as session:
@@ -222,7 +230,7 @@ async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
     async with services.database.session() as session:
         repository = OwnerNoticeRepository(session)
         last = await repository.last_sent(route)
-        if last is not None and _aware(last) > now - WINDOWS.get(kind, WINDOWS[NO_ANSWER]):
+        if last is not None and aware(last) > now - WINDOWS.get(kind, WINDOWS[NO_ANSWER]):
             return 0
         notices = await repository.claim(route, claim_id=claim, now=now)
     if not notices:
@@ -237,10 +245,6 @@ async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
             await OwnerNoticeRepository(session).release(claim)
         return 0
     return 1
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _batch(
@@ -269,7 +273,7 @@ async def notify_dead_letter(
     requester_email: str | None = None,
     reference: str | None = None,
     retry_draft: str | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """An approved action failed for good: tell the owners (channel or the given owners).
 
     `retry_draft`: the draft whose failed actions they may retry from the notice. Returns
@@ -285,7 +289,9 @@ async def notify_dead_letter(
     return await deliver(services, owners=owners, notice=notice)
 
 
-async def action_dead(services: Services, draft: DraftView, action: ActionView) -> list[dict]:
+async def action_dead(
+    services: Services, draft: DraftView, action: ActionView
+) -> list[dict[str, Any]]:
     """One of `draft`'s approved actions failed for good: the owners hear it, with a Retry."""
     return await notify_dead_letter(
         services,

@@ -118,7 +118,9 @@ async def watch(
 ) -> None:
     """Reload whenever a versioned file of the workspace changes, until `stop` is set."""
     root = services.workspace.root
-    seen: tuple | None = None  # the first look compares the folder with the live version
+    seen: tuple[tuple[str, int, int], ...] | None = (
+        None  # the first look compares the folder with the live version
+    )
     while not stop.is_set():
         try:
             await asyncio.wait_for(stop.wait(), interval_s)
@@ -141,14 +143,14 @@ async def watch(
             log.exception("reload_failed")
 
 
-async def start(services: Services, *, stop: asyncio.Event) -> asyncio.Task:
+async def start(services: Services, *, stop: asyncio.Event) -> asyncio.Task[None]:
     """Record the version this process starts with as live, then watch the folder."""
     await gate_for(services).register(services.workspace)
     services.metrics.observe_version(version=services.workspace.version, scores=None)
     return asyncio.create_task(watch(services, stop=stop), name="trellis-workspace-watcher")
 
 
-async def finish(task: asyncio.Task) -> None:
+async def finish(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -61,12 +62,12 @@ class Report:
     since: datetime | None
     until: datetime
     records: int = 0
-    kinds: Counter = field(default_factory=Counter)
-    statuses: Counter = field(default_factory=Counter)
+    kinds: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
     latency_ms: dict[str, list[float]] = field(default_factory=dict)
     models: dict[str, ModelSpend] = field(default_factory=dict)
-    versions: Counter = field(default_factory=Counter)
-    unanswered: Counter = field(default_factory=Counter)
+    versions: Counter[str] = field(default_factory=Counter)
+    unanswered: Counter[str] = field(default_factory=Counter)
     flags: dict[str, int] | None = None
     feedback: dict[str, int] | None = None
     approvals: dict[str, int] | None = None
@@ -107,7 +108,7 @@ async def build_report(database: Database, *, since: datetime | None, now: datet
     return report
 
 
-def _count(report: Report, kind: str, payload: dict) -> None:
+def _count(report: Report, kind: str, payload: dict[str, Any]) -> None:
     if payload.get("usage"):
         name = payload.get("model") or "none"
         used = usage_from(payload["usage"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -144,7 +145,7 @@ def _from_record(record: AuditRecord, directory: Directory) -> Story:
 
 
 async def _documents(
-    database: Database, story: Story, payload: dict, viewer: Person | None
+    database: Database, story: Story, payload: dict[str, Any], viewer: Person | None
 ) -> None:
     considered = [r["doc_id"] if isinstance(r, dict) else r for r in payload.get("retrieved") or []]
     cited = set(payload.get("cited") or [])

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -160,7 +160,12 @@ class Gate:
         return Verdict("broken", version, reason)
 
     async def _save(
-        self, version: str, files: dict[str, str], outcome: str, reason: str, scores: dict | None
+        self,
+        version: str,
+        files: dict[str, str],
+        outcome: str,
+        reason: str,
+        scores: dict[str, Any] | None,
     ) -> ConfigVersion:
         status = LIVE if outcome == "live" else REFUSED
         async with self.database.session() as session:

@@ -3,9 +3,9 @@ the confidence, and the buttons under it (Helpful / Not helpful, Why this answer
 
 from __future__ import annotations
 
+from app.answering.compose import Reply
 from app.domain import AnswerStatus, Citation
-from app.pipeline import Reply
-from handlers.views.blocks import clip, context, escape, link, section
+from handlers.views.blocks import Block, clip, context, escape, link, section
 
 QUOTE_LIMIT = 280
 WHY = "trellis_why"
@@ -26,14 +26,14 @@ def _citation_line(number: int, citation: Citation) -> str:
     return f"*[{number}]* {link(citation.url, citation.title)}\n> {escape(quote)}"
 
 
-def thinking_blocks() -> list[dict]:
+def thinking_blocks() -> list[Block]:
     return [context(f":hourglass_flowing_sand: {THINKING}")]
 
 
 def answer_blocks(
     reply: Reply, *, private_note: str | None = None, final: bool = True
-) -> list[dict]:
-    blocks: list[dict] = []
+) -> list[Block]:
+    blocks: list[Block] = []
     if private_note:
         blocks.append(context(f":lock: {escape(private_note)}"))
     blocks.append(section(escape(reply.text)))
@@ -59,14 +59,14 @@ def answer_blocks(
     return blocks
 
 
-def checked_by(blocks: list[dict], name: str) -> list[dict]:
+def checked_by(blocks: list[Block], name: str) -> list[Block]:
     """An approved answer's blocks, with who checked it."""
     return [*blocks, context(f":white_check_mark: {escape(f'Checked by {name}.')}")]
 
 
-def add_why_button(blocks: list[dict], answer_id: str) -> None:
+def add_why_button(blocks: list[Block], answer_id: str) -> None:
     """The "Why this answer?" button; handlers/story.py shows the story to whoever clicks."""
-    button = {
+    button: Block = {
         "type": "button",
         "action_id": WHY,
         "value": answer_id,
@@ -79,7 +79,7 @@ def add_why_button(blocks: list[dict], answer_id: str) -> None:
         blocks.append({"type": "actions", "block_id": WHY, "elements": [button]})
 
 
-def feedback_buttons(answer_id: str) -> dict:
+def feedback_buttons(answer_id: str) -> Block:
     """Helpful / Not helpful under an answer (handlers/feedback.py records the click)."""
     return {
         "type": "actions",

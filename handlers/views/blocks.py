@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any, TypeAlias
 from urllib.parse import urlparse
+
+Block: TypeAlias = dict[str, Any]
+"""A Block Kit block, or a part of one (text object, element, option), as JSON for Slack."""
+
+View: TypeAlias = dict[str, Any]
+"""A modal or a Home tab, as JSON for `views.open`, `views.publish` or a view's ack."""
 
 SECTION_LIMIT = 2900
 """Slack's limit for a section's text is 3000 characters; the rest is room for mentions."""
@@ -40,32 +47,32 @@ def link(url: str | None, label: str) -> str:
     return f"<{safe_url}|{label}>"
 
 
-def section(text: str) -> dict:
+def section(text: str) -> Block:
     """A section of mrkdwn that is already escaped."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
 
 
-def context(text: str) -> dict:
+def context(text: str) -> Block:
     """A line of small print, in mrkdwn that is already escaped."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
 
 
-def plain(text: str, limit: int = 75) -> dict:
+def plain(text: str, limit: int = 75) -> Block:
     return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
 
 
-def header(text: str) -> dict:
+def header(text: str) -> Block:
     return {"type": "header", "text": plain(text, 150)}
 
 
-def button(label: str, action_id: str, value: str, style: str | None = None) -> dict:
-    shown = {"type": "button", "action_id": action_id, "value": value, "text": plain(label)}
+def button(label: str, action_id: str, value: str, style: str | None = None) -> Block:
+    shown: Block = {"type": "button", "action_id": action_id, "value": value, "text": plain(label)}
     if style:
         shown["style"] = style
     return shown
 
 
-def notice_blocks(text: str, *, emoji: str = ":warning:") -> list[dict]:
+def notice_blocks(text: str, *, emoji: str = ":warning:") -> list[Block]:
     """Plain text from Trellis, escaped, after an emoji."""
     return [section(f"{emoji} {escape(text)}")]
 

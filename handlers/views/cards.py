@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from app.approvals.drafts import ActionView, DraftState, DraftView
-from app.rules.schema import Workflow
+from app.rules.schema import InputField, Workflow
 from handlers.views.blocks import (
     SECTION_LIMIT,
+    Block,
+    View,
     button,
     clip,
     context,
@@ -56,7 +59,7 @@ def person_ref(slack_id: str | None, name: str) -> str:
     return f"<@{slack_id}>" if slack_id else escape(name)
 
 
-def text_sections(heading: str, text: str, *, most: int = 10) -> list[dict]:
+def text_sections(heading: str, text: str, *, most: int = 10) -> list[Block]:
     """The whole text as quoted sections (one section holds at most 3000 characters), so
     approvers read every word of what they approve."""
     sections, current = [], heading
@@ -125,10 +128,10 @@ def action_line(action: ActionView) -> str:
     return f":hourglass_flowing_sand: {what}"
 
 
-def card_blocks(draft: DraftView) -> list[dict]:
+def card_blocks(draft: DraftView) -> list[Block]:
     requester = person_ref(draft.requester_slack_id, draft.requester_name)
     asked = "an answer to be posted" if draft.kind == "answer" else f"*{escape(draft.title)}*"
-    blocks: list[dict] = [
+    blocks: list[Block] = [
         header(f"{draft.title}: {draft.requester_name}"),
         section(f"{requester} asks for {asked}."),
     ]
@@ -192,7 +195,7 @@ def card_text(draft: DraftView) -> str:
     return clip(f"{draft.title} from {draft.requester_name}: {draft.state.value}", 300)
 
 
-def retry_button(draft_id: str) -> dict:
+def retry_button(draft_id: str) -> Block:
     return button("Retry", RETRY, draft_id, "primary")
 
 
@@ -209,7 +212,7 @@ def _value(value: object) -> str:
 # --- Modals ----------------------------------------------------------------------------
 
 
-def edit_modal(draft: DraftView) -> dict:
+def edit_modal(draft: DraftView) -> View:
     meta = json.dumps({"draft_id": draft.id, "hash": draft.short_hash})
     return {
         "type": "modal",
@@ -239,7 +242,7 @@ def edit_modal(draft: DraftView) -> dict:
     }
 
 
-def reject_modal(draft: DraftView) -> dict:
+def reject_modal(draft: DraftView) -> View:
     return {
         "type": "modal",
         "callback_id": REJECT_VIEW,
@@ -272,8 +275,8 @@ def workflow_form(
     channel_id: str,
     thread_ts: str | None,
     note: str | None = None,
-) -> dict:
-    blocks: list[dict] = []
+) -> View:
+    blocks: list[Block] = []
     if workflow.description:
         blocks.append(context(escape(workflow.description)))
     if note:
@@ -292,9 +295,9 @@ def workflow_form(
     }
 
 
-def _field_block(name: str, spec, value: str | None) -> dict:
+def _field_block(name: str, spec: InputField, value: str | None) -> Block:
     action_id = f"{FIELD_PREFIX}{name}"
-    element: dict = {"type": "plain_text_input", "action_id": action_id}
+    element: Block = {"type": "plain_text_input", "action_id": action_id}
     if spec.type == "text":
         element["multiline"] = True
     elif spec.type in ("number", "integer"):
@@ -308,7 +311,7 @@ def _field_block(name: str, spec, value: str | None) -> dict:
             if bound is not None:
                 element[f"{key}_value"] = _value(float(bound))
     elif spec.type in ("choice", "boolean"):
-        options = spec.choices if spec.type == "choice" else ["yes", "no"]
+        options = (spec.choices or []) if spec.type == "choice" else ["yes", "no"]
         element = {
             "type": "static_select",
             "action_id": action_id,
@@ -330,7 +333,7 @@ def _field_block(name: str, spec, value: str | None) -> dict:
 
 def choose_modal(
     options: list[tuple[str, str]], *, channel_id: str, thread_ts: str | None, text: str
-) -> dict:
+) -> View:
     meta = json.dumps({"channel_id": channel_id, "thread_ts": thread_ts, "text": text[:2000]})
     return {
         "type": "modal",
@@ -357,7 +360,7 @@ def choose_modal(
     }
 
 
-def form_values(state: dict) -> dict[str, str]:
+def form_values(state: dict[str, Any]) -> dict[str, str]:
     """The workflow form's values by field name, as typed (blank ones left out)."""
     values: dict[str, str] = {}
     for block_id, inputs in (state.get("values") or {}).items():
@@ -371,7 +374,7 @@ def form_values(state: dict) -> dict[str, str]:
     return values
 
 
-def input_value(state: dict, block_id: str, action_id: str = TEXT_INPUT) -> str:
+def input_value(state: dict[str, Any], block_id: str, action_id: str = TEXT_INPUT) -> str:
     entry = (state.get("values") or {}).get(block_id, {}).get(action_id, {})
     option = entry.get("selected_option")
     return str((option or {}).get("value") if option else entry.get("value") or "")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.trust.home import Dashboard
-from handlers.views.blocks import context, duration, escape, header, section
+from handlers.views.blocks import Block, context, duration, escape, header, section
 
 
 def digest_text(board: Dashboard) -> str:
@@ -13,7 +13,7 @@ def digest_text(board: Dashboard) -> str:
     )
 
 
-def digest_blocks(board: Dashboard) -> list[dict]:
+def digest_blocks(board: Dashboard) -> list[Block]:
     answered, missing = board.rate("answered"), board.rate("no_answer")
     lines = [
         f"*Questions:* {board.questions} from {board.askers} "

@@ -11,7 +11,7 @@ from app.trust.feedback import (
     WITHDRAWN,
     FlagCase,
 )
-from handlers.views.blocks import button, clip, context, escape, link, plain, section
+from handlers.views.blocks import Block, View, button, clip, context, escape, link, plain, section
 
 EXPLAIN = "trellis_flag_explain"
 ACCEPT, DISMISS, UPDATE_SOURCE = (
@@ -22,7 +22,7 @@ ACCEPT, DISMISS, UPDATE_SOURCE = (
 NOTE_VIEW, CORRECTION_VIEW = "trellis_flag_note", "trellis_correction"
 
 
-def flagger_prompt(case: FlagCase) -> tuple[str, list[dict]]:
+def flagger_prompt(case: FlagCase) -> tuple[str, list[Block]]:
     owners = ", ".join(case.owners) or "the Trellis owners"
     text = (
         f"Thanks, your flag is recorded and {owners} have been told. Saying what is wrong "
@@ -63,7 +63,7 @@ def _outcome(case: FlagCase) -> str:
     return ""
 
 
-def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
+def owner_notice(case: FlagCase) -> tuple[str, list[Block]]:
     where = f"<#{case.channel_id}>" if case.channel_id[:1] in "CG" else "a direct message"
     text = escape(f"{case.flagger_name} flagged a Trellis answer: {clip(case.question, 150)}")
     blocks = [
@@ -105,7 +105,7 @@ def owner_notice(case: FlagCase) -> tuple[str, list[dict]]:
     return text, blocks
 
 
-def source_update_notice(case: FlagCase, *, asked_by: str) -> tuple[str, list[dict]]:
+def source_update_notice(case: FlagCase, *, asked_by: str) -> tuple[str, list[Block]]:
     """The owner notice, headed by who asks the source's owners to update it."""
     text, blocks = owner_notice(case)
     head = (
@@ -128,8 +128,8 @@ def pointer_notice(case: FlagCase) -> str:
     )
 
 
-def _text_input(action_id: str, initial: str | None) -> dict:
-    element = {
+def _text_input(action_id: str, initial: str | None) -> Block:
+    element: Block = {
         "type": "plain_text_input",
         "action_id": action_id,
         "multiline": True,
@@ -140,14 +140,14 @@ def _text_input(action_id: str, initial: str | None) -> dict:
     return element
 
 
-def _options(case: FlagCase) -> list[dict]:
+def _options(case: FlagCase) -> list[Block]:
     return [
         {"text": plain(c.get("title") or c["doc_id"]), "value": c["doc_id"][:150]}
         for c in case.citations
     ]
 
 
-def note_modal(case: FlagCase) -> dict:
+def note_modal(case: FlagCase) -> View:
     options = [*_options(case), {"text": plain("A source is missing"), "value": MISSING_SOURCE}]
     return {
         "type": "modal",
@@ -183,7 +183,7 @@ def note_modal(case: FlagCase) -> dict:
     }
 
 
-def correction_modal(case: FlagCase) -> dict:
+def correction_modal(case: FlagCase) -> View:
     blocks = [
         section(
             f"*Question:* {escape(clip(case.question, 500))}\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.config.workspace import Workspace
-from handlers.views.blocks import escape, section
+from handlers.views.blocks import Block, escape, section
 
 
 def help_text(workspace: Workspace) -> str:
@@ -35,7 +35,7 @@ def _workflows_help(workspace: Workspace) -> str:
     )
 
 
-def help_blocks(workspace: Workspace) -> list[dict]:
+def help_blocks(workspace: Workspace) -> list[Block]:
     return [section(help_text(workspace))]
 
 

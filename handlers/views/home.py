@@ -3,16 +3,18 @@ them, and for admins the week's dashboard. The facts come from app/trust/home.py
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from app.config.workspace import TrellisConfig
+from app.db.repositories.dashboard import WaitingDraft
 from app.trust.home import Dashboard, Home, PersonalHome
-from handlers.views.blocks import clip, context, duration, escape, header, section
+from handlers.views.blocks import Block, View, clip, context, duration, escape, header, section
 
 MAX_ROWS = 8
 
 
-def home_view(home: Home, *, config: TrellisConfig, now: datetime) -> dict:
+def home_view(home: Home, *, config: TrellisConfig, now: datetime) -> View:
     blocks = _personal(home.personal, config=config, now=now)
     if home.dashboard is not None:
         blocks += [{"type": "divider"}, *_dashboard(home.dashboard)]
@@ -24,7 +26,7 @@ def _age(created: datetime, now: datetime) -> str:
     return f"{hours // 24}d" if hours >= 48 else f"{hours}h"
 
 
-def _personal(mine: PersonalHome, *, config: TrellisConfig, now: datetime) -> list[dict]:
+def _personal(mine: PersonalHome, *, config: TrellisConfig, now: datetime) -> list[Block]:
     uses = [
         "• *Ask a question:* mention me in a channel, send me a direct message, or use "
         "`/trellis ask …`. I answer only from documents everyone in the conversation may "
@@ -69,7 +71,7 @@ def _personal(mine: PersonalHome, *, config: TrellisConfig, now: datetime) -> li
     return blocks
 
 
-def _drafts(title: str, drafts, now: datetime) -> str:
+def _drafts(title: str, drafts: Sequence[WaitingDraft], now: datetime) -> str:
     if not drafts:
         return f"*{title}:* none"
     lines = [
@@ -80,7 +82,7 @@ def _drafts(title: str, drafts, now: datetime) -> str:
     return f"*{title}:*\n" + "\n".join(lines)
 
 
-def _dashboard(board: Dashboard) -> list[dict]:
+def _dashboard(board: Dashboard) -> list[Block]:
     answered, missing = board.rate("answered"), board.rate("no_answer")
     usage = (
         f"*Questions:* {board.questions} from {board.askers} "

@@ -20,7 +20,7 @@ from app.notifications import (
 from app.trust.digest import Digest
 from app.trust.versions import refusal_text
 from handlers.views import cards, digest, flags
-from handlers.views.blocks import context, escape, section
+from handlers.views.blocks import Block, context, escape, section
 
 if TYPE_CHECKING:
     from app.notifications import OwnersNotice
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 BATCH_LINES = 10
 
 
-def notice(shown: OwnersNotice) -> tuple[str, list[dict]]:
+def notice(shown: OwnersNotice) -> tuple[str, list[Block]]:
     """(fallback text, blocks) of an owners' notice, in full."""
     match shown:
         case UnansweredQuestions() | DocumentsDisagree():
@@ -70,7 +70,7 @@ def _unanswered_text(count: int) -> str:
     return f"{count} question{'s' if count != 1 else ''} Trellis could not answer."
 
 
-def _batch(shown: UnansweredQuestions | DocumentsDisagree) -> tuple[str, list[dict]]:
+def _batch(shown: UnansweredQuestions | DocumentsDisagree) -> tuple[str, list[Block]]:
     questions = shown.questions
     lines = [f"• {escape(q[:300])}" for q in questions[:BATCH_LINES]]
     if len(questions) > BATCH_LINES:
@@ -103,7 +103,7 @@ def _batch(shown: UnansweredQuestions | DocumentsDisagree) -> tuple[str, list[di
     return text, [section(head), section("\n".join(lines) or "•"), context(tail)]
 
 
-def _dead_letter(shown: DeadLetter) -> tuple[str, list[dict]]:
+def _dead_letter(shown: DeadLetter) -> tuple[str, list[Block]]:
     lines = [
         ":rotating_light: *An approved action failed and was not carried out.*",
         escape(shown.summary[:1500]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.trust.stories import Story
 from handlers.views.answers import confidence_label
-from handlers.views.blocks import clip, context, escape, link, section
+from handlers.views.blocks import Block, View, clip, context, escape, link, section
 
 STATUS_WORDS = {
     "answered": "Answered",
@@ -14,7 +14,7 @@ STATUS_WORDS = {
 }
 
 
-def story_view(story: Story) -> dict:
+def story_view(story: Story) -> View:
     return {
         "type": "modal",
         "title": {"type": "plain_text", "text": "Why this answer?"},
@@ -23,7 +23,7 @@ def story_view(story: Story) -> dict:
     }
 
 
-def story_blocks(story: Story) -> list[dict]:
+def story_blocks(story: Story) -> list[Block]:
     blocks = [
         section(f"*Question*\n> {escape(clip(' '.join(story.question.split()), 500))}"),
         context(

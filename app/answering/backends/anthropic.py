@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import anthropic
-from anthropic.types import Message
+from anthropic.types import Message, TextBlock
 
 from app.answering.base import describe_source, drop_superseded, no_answer
 from app.answering.citations import normalize_quote, verify_citations
@@ -179,7 +179,7 @@ class AnthropicAnswerer:
     ) -> ModelAnswer:
         """Turn a Messages API reply into a ModelAnswer (see the module docstring)."""
         try:
-            blocks = [b for b in message.content if getattr(b, "type", None) == "text"]
+            blocks = [b for b in message.content if isinstance(b, TextBlock)]
             texts = [str(b.text) for b in blocks]
             usage = _usage(message)
             stop_reason = message.stop_reason

@@ -41,7 +41,7 @@ from app.text.words import (
     term_sequence,
 )
 
-STATUS_FACTOR = {
+STATUS_FACTOR: dict[str, float] = {
     DocumentStatus.CURRENT: 1.0,
     DocumentStatus.DRAFT: 0.85,
     DocumentStatus.DEPRECATED: 0.6,

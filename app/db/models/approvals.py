@@ -7,6 +7,7 @@ an outbox row is claimed with a lease so that a crashed worker's row is taken ov
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,15 +36,15 @@ class Draft(Base):
     private: Mapped[bool] = mapped_column(default=False)
     answer_id: Mapped[str | None] = mapped_column(String(36))
 
-    inputs: Mapped[dict] = mapped_column(default=dict)
+    inputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     text: Mapped[str] = mapped_column(Text)
     original_text: Mapped[str] = mapped_column(Text)
     text_hash: Mapped[str] = mapped_column(String(64))
-    citations: Mapped[list] = mapped_column(default=list)
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     confidence: Mapped[float] = mapped_column(Float, default=0.0)
-    actions: Mapped[list] = mapped_column(default=list)
-    requirement: Mapped[dict] = mapped_column(default=dict)
-    approvals: Mapped[list] = mapped_column(default=list)
+    actions: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    requirement: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    approvals: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     rule_version: Mapped[str] = mapped_column(String(64), default="")
 
     card_channel: Mapped[str | None] = mapped_column(String(32))
@@ -61,7 +62,7 @@ class Draft(Base):
     reminded_at: Mapped[datetime | None] = mapped_column()
     escalate_at: Mapped[datetime | None] = mapped_column()
     escalated_at: Mapped[datetime | None] = mapped_column()
-    escalated_to: Mapped[list] = mapped_column(default=list)
+    escalated_to: Mapped[list[str]] = mapped_column(default=list)
     expires_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (
@@ -79,7 +80,7 @@ class OutboxAction(Base):
     draft_id: Mapped[str] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     connector: Mapped[str] = mapped_column(String(32))
-    params: Mapped[dict] = mapped_column(default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     draft_hash: Mapped[str] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(16))

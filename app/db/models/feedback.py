@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,13 +28,13 @@ class Flag(Base):
     audit_id: Mapped[str] = mapped_column(String(36))
     flagger_email: Mapped[str] = mapped_column(String(320))
     flagger_slack_id: Mapped[str | None] = mapped_column(String(32))
-    reactions: Mapped[list] = mapped_column(default=list)
+    reactions: Mapped[list[str]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     correction: Mapped[str | None] = mapped_column(Text)
     wrong_source: Mapped[str | None] = mapped_column(String(255))
-    doc_ids: Mapped[list] = mapped_column(default=list)
-    owners: Mapped[list] = mapped_column(default=list)
-    notices: Mapped[list] = mapped_column(default=list)
+    doc_ids: Mapped[list[str]] = mapped_column(default=list)
+    owners: Mapped[list[str]] = mapped_column(default=list)
+    notices: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     """Where the owners were told: [{"channel": id, "ts": ts}], updated with the outcome."""
     decided_by_email: Mapped[str | None] = mapped_column(String(320))
     decided_at: Mapped[datetime | None] = mapped_column()
@@ -53,8 +54,8 @@ class CuratedAnswer(Base):
     terms: Mapped[str] = mapped_column(Text)
     """The question's content words, sorted and space separated, for matching."""
     answer: Mapped[str] = mapped_column(Text)
-    doc_ids: Mapped[list] = mapped_column(default=list)
-    citations: Mapped[list] = mapped_column(default=list)
+    doc_ids: Mapped[list[str]] = mapped_column(default=list)
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     approved_by_email: Mapped[str] = mapped_column(String(320))
     approved_by_name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
@@ -83,7 +84,7 @@ class OwnerNotice(Base):
     kind: Mapped[str] = mapped_column(String(32))
     route: Mapped[str] = mapped_column(String(400))
     """The owners it goes to, sorted and comma separated: batches are per route."""
-    payload: Mapped[dict] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(36))
     sent_at: Mapped[datetime | None] = mapped_column()

@@ -41,7 +41,7 @@ class Document(Base):
     status: Mapped[str] = mapped_column(String(16), default="current")
     updated: Mapped[date | None] = mapped_column(Date)
     supersedes: Mapped[str | None] = mapped_column(String(255), index=True)
-    tags: Mapped[list] = mapped_column(default=list)
+    tags: Mapped[list[str]] = mapped_column(default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -71,7 +71,7 @@ class Chunk(Base):
     text: Mapped[str] = mapped_column(Text)
     terms: Mapped[str] = mapped_column(Text, default="")
     """Stems of the text, space-separated, stopwords left out."""
-    segments: Mapped[list] = mapped_column(default=list)
+    segments: Mapped[list[list[int]]] = mapped_column(default=list)
     """[[start, end], ...]: the spans of `text` that have a vector each."""
     vectors: Mapped[bytes | None] = mapped_column(LargeBinary)
     """float16, one row of `embeddings.DIMENSIONS` per segment; None without a model."""

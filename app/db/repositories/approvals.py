@@ -12,18 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models.approvals import Draft, JobLease, OutboxAction
+from app.db.repositories.dml import dialect_insert, is_postgres, rowcount
 
 WAITING = ("drafted", "pending")
-
-
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
 
 
 class DraftRepository:
@@ -56,7 +51,7 @@ class DraftRepository:
             .execution_options(synchronize_session=False)
         )
         result = await self.session.execute(statement)
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def waiting(self, *, due_before: datetime, limit: int = 100) -> Sequence[Draft]:
         """Drafts awaiting a decision whose reminder, escalation or expiry is due."""
@@ -145,7 +140,7 @@ class OutboxRepository:
             .limit(limit)
             .execution_options(populate_existing=True)
         )
-        if _is_postgres(self.session):
+        if is_postgres(self.session):
             query = query.with_for_update(skip_locked=True, of=OutboxAction)
         result = await self.session.execute(query)
         return result.scalars().all()
@@ -162,7 +157,7 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         result = await self.session.execute(statement)
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def unreported(self, *, now: datetime, limit: int = 50) -> Sequence[OutboxAction]:
         """Finished rows whose outcome nobody has told the people about yet."""
@@ -185,7 +180,7 @@ class JobLeaseRepository:
 
     async def acquire(self, name: str, *, owner: str, now: datetime, until: datetime) -> bool:
         """True when `owner` holds the lease on `name` until `until` (taken or renewed)."""
-        insert = pg_insert if _is_postgres(self.session) else sqlite_insert
+        insert = dialect_insert(self.session)
         await self.session.execute(
             insert(JobLease).values(name=name, owner=owner, until=now).on_conflict_do_nothing()
         )
@@ -196,4 +191,4 @@ class JobLeaseRepository:
             .execution_options(synchronize_session=False)
         )
         result = await self.session.execute(statement)
-        return result.rowcount == 1
+        return rowcount(result) == 1

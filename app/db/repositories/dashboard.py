@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import Base
+from app.db.base import Base, aware
 from app.db.models.records import AuditRecord, PostedAnswer
 
 QUESTION_KINDS = ("question", "question.refused")
@@ -26,7 +27,7 @@ DRAFT_COLUMNS = {"state", "requester_email", "title", "created_at", "requirement
 class QuestionRecord:
     kind: str
     actor_email: str | None
-    payload: dict
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,6 @@ class WaitingDraft:
     created_at: datetime
     eligible: tuple[frozenset[str], ...]
     approved_by: frozenset[str]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def drafts_table() -> Table | None:
@@ -116,7 +113,7 @@ class DashboardRepository:
                 id=row.id,
                 title=row.title,
                 requester_email=row.requester_email,
-                created_at=_aware(row.created_at),
+                created_at=aware(row.created_at),
                 eligible=tuple(frozenset(g) for g in (row.requirement or {}).get("eligible", ())),
                 approved_by=frozenset(a.get("email", "") for a in row.approvals or ()),
             )

@@ -13,15 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.feedback import AnswerFeedback, CuratedAnswer, Flag, OwnerNotice
-
-
-def _insert(session: AsyncSession):
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+from app.db.repositories.dml import dialect_insert, rowcount
 
 
 class FlagRepository:
@@ -41,9 +36,9 @@ class FlagRepository:
 
     async def insert_if_absent(self, values: dict[str, Any]) -> bool:
         """True when this insert created the flag; False when the flagger already had one."""
-        statement = _insert(self.session)(Flag).values(**values).on_conflict_do_nothing()
+        statement = dialect_insert(self.session)(Flag).values(**values).on_conflict_do_nothing()
         result = await self.session.execute(statement)
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def change_status(
         self, flag_id: str, *, expected: Collection[str], status: str, now: datetime, **values: Any
@@ -55,7 +50,7 @@ class FlagRepository:
             .values(status=status, updated_at=now, **values)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
     async def open_flags(self, *, limit: int = 500) -> Sequence[Flag]:
         result = await self.session.execute(
@@ -131,7 +126,7 @@ class AnswerFeedbackRepository:
     ) -> bool | None:
         """Insert or update one person's verdict; returns the verdict it replaced (None: new)."""
         before = await self.find(answer_id, person_email)
-        statement = _insert(self.session)(AnswerFeedback).values(
+        statement = dialect_insert(self.session)(AnswerFeedback).values(
             id=feedback_id,
             answer_id=answer_id,
             person_email=person_email,

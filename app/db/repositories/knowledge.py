@@ -12,10 +12,11 @@ import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    SQLColumnExpression,
     and_,
     delete,
     exists,
@@ -30,19 +31,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.db.models.knowledge import Chunk, Document, DocumentAccess, KnowledgeState
+from app.db.repositories.dml import rowcount
 from app.domain import DocumentStatus, Passage
 
 Viewers = Sequence[Collection[str]]
 
 
 class ChunkLike(Protocol):
-    ordinal: int
-    heading: str
-    text: str
-    terms: str
-    segments: Sequence[Sequence[int]]
-    vectors: bytes | None
-    embedder: str | None
+    """What is saved of a chunk; read-only, so frozen dataclasses satisfy it."""
+
+    @property
+    def ordinal(self) -> int: ...
+    @property
+    def heading(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def terms(self) -> str: ...
+    @property
+    def segments(self) -> Sequence[Sequence[int]]: ...
+    @property
+    def vectors(self) -> bytes | None: ...
+    @property
+    def embedder(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ class Fingerprint:
     content_hash: str
 
 
-def visible_to(doc_id: ColumnElement[str], viewers: Viewers) -> ColumnElement[bool]:
+def visible_to(doc_id: SQLColumnExpression[str], viewers: Viewers) -> ColumnElement[bool]:
     """True when every viewer holds a principal on the document's access list."""
     if not viewers or any(not viewer for viewer in viewers):
         return false()
@@ -117,7 +128,7 @@ class KnowledgeRepository:
 
     @property
     def dialect(self) -> str:
-        return self.session.bind.dialect.name
+        return self.session.get_bind().dialect.name
 
     # --- writing -------------------------------------------------------------------------
 
@@ -168,14 +179,14 @@ class KnowledgeRepository:
         await self.session.execute(delete(DocumentAccess).where(DocumentAccess.doc_id.in_(ids)))
         result = await self.session.execute(delete(Document).where(Document.id.in_(ids)))
         await self._next_generation()
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
     async def _next_generation(self) -> None:
         generation = secrets.randbits(62) or 1
         bumped = await self.session.execute(
             update(KnowledgeState).where(KnowledgeState.id == 1).values(generation=generation)
         )
-        if not bumped.rowcount:
+        if not rowcount(bumped):
             self.session.add(KnowledgeState(id=1, generation=generation))
             await self.session.flush()
 
@@ -249,7 +260,7 @@ class KnowledgeRepository:
         }
 
     @staticmethod
-    def _columns():
+    def _columns() -> tuple[SQLColumnExpression[Any], ...]:
         return (
             Chunk.chunk_id,
             Chunk.doc_id,

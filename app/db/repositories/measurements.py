@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, not_, select
+from sqlalchemy import ColumnElement, func, inspect, not_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import models
+from app.db.base import aware
 from app.db.models.knowledge import Chunk
 from app.db.models.records import AuditRecord
 from app.db.session import Database
@@ -28,7 +30,7 @@ class ActorUsage:
     usage: dict[str, Any]
 
 
-def _production():
+def _production() -> ColumnElement[bool]:
     return not_(AuditRecord.kind.startswith(EVAL_KIND_PREFIX))
 
 
@@ -79,7 +81,7 @@ class MeasurementRepository:
             return None
         connection = await self.session.connection()
 
-        def read(sync_connection) -> set[str] | None:
+        def read(sync_connection: Connection) -> set[str] | None:
             inspector = inspect(sync_connection)
             if not inspector.has_table(table):
                 return None
@@ -124,11 +126,7 @@ class MeasurementRepository:
         if since is not None:
             query = query.where(model_table.c[start] >= since)
         rows = await self.session.execute(query)
-        return [(_aware(b) - _aware(a)).total_seconds() for a, b in rows]
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return [(aware(b) - aware(a)).total_seconds() for a, b in rows]
 
 
 async def chunk_texts(session: AsyncSession, doc_ids: Collection[str]) -> dict[str, list[str]]:

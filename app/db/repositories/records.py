@@ -5,18 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.records import AuditRecord, HandledEvent, PostedAnswer
+from app.db.repositories.dml import dialect_insert, is_postgres, rowcount
 
 # Any constant works; it names the lock that serialises appends to the audit chain.
 AUDIT_CHAIN_LOCK = 7_340_031
-
-
-def _insert(session: AsyncSession):
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
 
 class AuditRepository:
@@ -25,7 +20,7 @@ class AuditRepository:
 
     async def lock_chain(self) -> None:
         """Serialise appenders. SQLite already holds the write lock (BEGIN IMMEDIATE)."""
-        if self.session.bind.dialect.name == "postgresql":
+        if is_postgres(self.session):
             await self.session.execute(
                 text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK}
             )
@@ -76,9 +71,11 @@ class HandledEventRepository:
         """Record every key; False when any of them was already taken."""
         fresh = True
         for key in keys:
-            statement = _insert(self.session)(HandledEvent).values(key=key).on_conflict_do_nothing()
+            statement = (
+                dialect_insert(self.session)(HandledEvent).values(key=key).on_conflict_do_nothing()
+            )
             result = await self.session.execute(statement)
-            fresh = fresh and result.rowcount == 1
+            fresh = fresh and rowcount(result) == 1
         return fresh
 
     async def taken(self, key: str) -> bool:

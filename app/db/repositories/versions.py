@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +50,7 @@ class VersionRepository:
         files: str,
         status: str,
         reason: str = "",
-        eval_scores: dict | None = None,
+        eval_scores: dict[str, Any] | None = None,
         now: datetime,
     ) -> ConfigVersion:
         """Insert or update one version; making it live retires whichever was live."""
@@ -72,7 +73,7 @@ class VersionRepository:
         await self.session.flush()
         return row
 
-    async def set_scores(self, version: str, scores: dict) -> None:
+    async def set_scores(self, version: str, scores: dict[str, Any]) -> None:
         row = await self.session.get(ConfigVersion, version)
         if row is not None:
             row.eval_scores = scores

@@ -1,0 +1,118 @@
+"""One answer, composed from the passages its readers may see.
+
+An owner-approved correction is answered as it stands. Otherwise the relevance gate reads
+how likely the passages answer the question; below the workspace's threshold no model is
+asked and the reply says who owns the topic. Above it, the backend writes the answer and
+only citations that point into the given passages are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from app.answering import budgets, gate
+from app.answering.citations import verify_citations
+from app.config.workspace import TrellisConfig
+from app.domain import AccessScope, AnswerStatus, Citation, Passage, Turn, Usage
+from app.trust.corrections import Curated
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer as a reader will see it."""
+
+    status: AnswerStatus
+    text: str
+    citations: tuple[Citation, ...] = ()
+    confidence: float = 0.0
+    notes: tuple[str, ...] = ()
+    scope_label: str = ""
+    owners: tuple[str, ...] = ()
+    answer_id: str | None = None
+    backend: str | None = None
+    model: str | None = None
+    usage: Usage = Usage()
+
+
+async def compose(
+    config: TrellisConfig,
+    text: str,
+    passages: Sequence[Passage],
+    history: Sequence[Turn],
+    scope: AccessScope,
+    route: budgets.Route,
+    curated: Curated | None,
+) -> Reply:
+    if curated is not None:
+        return Reply(
+            AnswerStatus.ANSWERED,
+            curated.text,
+            curated.citations,
+            curated.confidence,
+            notes=(curated.note,),
+            owners=owners_of(passages, config),
+            scope_label=scope.label,
+            backend="curated",
+        )
+    owners = owners_of(passages, config)
+    # The gate: how likely these passages answer the question. Below the threshold no
+    # model is asked at all, and the question goes to the owners.
+    support = gate.confidence(gate.gate_inputs(text, passages)) if passages else 0.0
+    if support <= 0.0 or support < config.answers.min_confidence:
+        return Reply(
+            AnswerStatus.NO_ANSWER,
+            no_answer_text(owners, config),
+            confidence=support,
+            owners=owners,
+            scope_label=scope.label,
+        )
+    model_answer = await route.answerer.answer(
+        question=text, passages=passages, history=history, model=route.model
+    )
+    if route.note:
+        model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
+    kept, _rejected = verify_citations(model_answer.citations, passages)
+    # The extractive answer is the gate's own reading; a model's answer is only as good as
+    # the share of it its citations carry, too.
+    confidence = (
+        support if model_answer.backend == "extractive" else min(support, model_answer.confidence)
+    )
+    if not model_answer.text.strip() or not kept or confidence < config.answers.min_confidence:
+        return Reply(
+            AnswerStatus.NO_ANSWER,
+            no_answer_text(owners, config),
+            confidence=confidence,
+            notes=model_answer.notes,
+            owners=owners,
+            scope_label=scope.label,
+            backend=model_answer.backend,
+            model=model_answer.model,
+            usage=model_answer.usage,
+        )
+    return Reply(
+        AnswerStatus.ANSWERED,
+        model_answer.text,
+        tuple(kept),
+        round(confidence, 3),
+        notes=model_answer.notes,
+        owners=owners,
+        scope_label=scope.label,
+        backend=model_answer.backend,
+        model=model_answer.model,
+        usage=model_answer.usage,
+    )
+
+
+def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, ...]:
+    owners = [p.owner for p in passages if p.owner]
+    return tuple(dict.fromkeys(owners))[:3] or config.default_owners
+
+
+def no_answer_text(owners: tuple[str, ...], config: TrellisConfig) -> str:
+    who = ", ".join(owners) if owners else config.admins_hint
+    return (
+        "I couldn't find a well-supported answer in the documents available here, "
+        "and I'd rather say so than guess. "
+        f"The people who own this topic are: {who}. They can help, or add the missing document."
+    )

@@ -1,0 +1,154 @@
+"""What a question leaves behind: one audit record for the whole question, and a record
+of each answer shown (public, and the asker's fuller private one), written in one
+transaction so neither exists without the other. A refused asker leaves an audit record
+too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from app.answering.compose import Reply
+from app.db.models.records import PostedAnswer
+from app.db.repositories.records import AnswerRepository
+from app.domain import AnswerStatus, Passage, Person, Usage
+from app.identity import access
+from app.services import Services
+
+if TYPE_CHECKING:
+    from app.pipeline import Question
+
+
+async def record_refusal(
+    services: Services, question: Question, audit_id: str, reason: str
+) -> None:
+    await services.audit.record(
+        kind="question.refused",
+        record_id=audit_id,
+        subject_id=audit_id,
+        actor_slack_id=question.slack_user_id,
+        channel_id=question.channel.id,
+        payload={
+            "question": question.text,
+            "reason": reason,
+            "status": "refused",
+            "version": services.workspace.version,
+        },
+    )
+
+
+async def record_answers(
+    services: Services,
+    question: Question,
+    person: Person,
+    audience: access.Audience,
+    audit_id: str,
+    stages: dict[str, float],
+    passages: Sequence[Passage],
+    fuller: Sequence[Passage],
+    public: Reply,
+    private: Reply | None,
+    status: AnswerStatus,
+    *,
+    message_ts: str | None,
+) -> tuple[Reply, Reply | None]:
+    """The audit record and the answer records, in one transaction; `message_ts` is the
+    Slack message that shows the public answer, if it is shown at once."""
+    usage = public.usage + (private.usage if private else Usage())
+    payload = {
+        "question": question.text,
+        "person": {"email": person.email, "name": person.name, "groups": sorted(person.groups)},
+        "channel": {
+            "id": audience.channel.id,
+            "label": audience.channel.label,
+            "readers": audience.readers,
+            "outsiders": audience.outsiders,
+        },
+        "scope": {"label": audience.scope.label, "viewers": audience.scope.describe()},
+        "retrieved": [
+            {"doc_id": p.doc_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
+            for p in passages
+        ],
+        "cited": [c.doc_id for c in public.citations],
+        "status": status.value,
+        "public_status": public.status.value,
+        "confidence": round(public.confidence, 4),
+        "notes": list(public.notes),
+        "backend": public.backend or (private.backend if private else None),
+        "model": public.model or (private.model if private else None),
+        "usage": usage.__dict__,
+        "latency_ms": stages,
+        "version": services.workspace.version,
+    }
+    if private is not None:
+        payload["private"] = {
+            "scope": audience.asker_scope.describe(),
+            "retrieved": [p.doc_id for p in fuller],
+            "cited": [c.doc_id for c in private.citations],
+            "confidence": round(private.confidence, 4),
+        }
+    public_id, private_id = str(uuid.uuid4()), str(uuid.uuid4())
+    async with services.database.session() as session:
+        answers = AnswerRepository(session)
+        await answers.add(
+            posted_answer(
+                public_id, audit_id, question, person, public, private=False, message_ts=message_ts
+            )
+        )
+        if private is not None:
+            await answers.add(
+                posted_answer(
+                    private_id, audit_id, question, person, private, private=True, message_ts=None
+                )
+            )
+        await services.audit.append(
+            session,
+            kind="question",
+            record_id=audit_id,
+            subject_id=audit_id,
+            actor_slack_id=question.slack_user_id or person.slack_id,
+            actor_email=person.email,
+            channel_id=audience.channel.id,
+            payload=payload,
+        )
+    services.metrics.observe_question(
+        status=status.value,
+        stages_ms=stages,
+        confidence=public.confidence,
+        usage=usage,
+        model=public.model or (private.model if private else None),
+    )
+    public = replace(public, answer_id=public_id)
+    if private is not None:
+        private = replace(private, answer_id=private_id)
+    return public, private
+
+
+def posted_answer(
+    answer_id: str,
+    audit_id: str,
+    question: Question,
+    person: Person,
+    reply: Reply,
+    *,
+    private: bool,
+    message_ts: str | None,
+) -> PostedAnswer:
+    return PostedAnswer(
+        id=answer_id,
+        audit_id=audit_id,
+        channel_id=question.channel.id,
+        thread_ts=question.thread_ts or question.message_ts or message_ts,
+        message_ts=message_ts,
+        asker_slack_id=question.slack_user_id,
+        asker_email=person.email,
+        question=question.text,
+        answer=reply.text,
+        status=reply.status.value,
+        confidence=reply.confidence,
+        citations=[c.as_dict() for c in reply.citations],
+        private=private,
+    )
