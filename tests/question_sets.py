@@ -10,7 +10,7 @@ question, asker, channel, expect_status, expect_sources) and may add:
                           than the channel and gets the fuller answer privately
     known_gap             why the offline answerer is known to get this case wrong
 
-Used by tests/test_held_out_corpora.py and bench/answer_quality.py.
+Used by tests/answering/test_held_out_corpora.py and bench/answer_quality.py.
 """
 
 from __future__ import annotations

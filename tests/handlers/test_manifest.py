@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_CANDIDATES = [
     ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json",
     ROOT / "tests" / "data" / "manifest.schema.1.0.0.json",

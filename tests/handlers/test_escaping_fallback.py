@@ -7,8 +7,8 @@ import shutil
 from app.config.workspace import default_workspace_path
 from app.db.models.feedback import Flag
 from app.trust import owners
+from tests.e2e.test_trust_loop import eventually, rows
 from tests.harness import running_trellis
-from tests.test_e2e_trust_loop import eventually, rows
 
 SAM = "sam.ortiz@northwind.example"
 QUESTION = (

@@ -19,11 +19,11 @@ from sqlalchemy import func, select
 from app.approvals.drafts import DraftState
 from app.db.models.approvals import OutboxAction
 from tests.approval_helpers import SOFIA, pending_discount, person, webhook_action
+from tests.delivery.test_outbox import SECRET, real_approvals
 from tests.peers.webhook_receiver import WebhookReceiver
-from tests.test_outbox import SECRET, real_approvals
 from tests.workflow_helpers import eventually
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KILLS = 10
 
 

@@ -17,8 +17,8 @@ from app.pipeline import Outcome
 from app.trust import digest, feedback, flag_review, owners
 from handlers.views import cards
 from handlers.views import digest as digest_view
+from tests.e2e.test_trust_loop import KENJI, QUESTION, ROSA, SAM, ask_and_wait, dm_with, flag_notice
 from tests.harness import blocks_text, running_trellis
-from tests.test_e2e_trust_loop import KENJI, QUESTION, ROSA, SAM, ask_and_wait, dm_with, flag_notice
 
 GRACE = "grace.adeyemi@northwind.example"  # people-ops: owns the HR documents
 

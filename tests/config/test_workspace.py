@@ -166,7 +166,7 @@ def test_the_version_depends_on_configuration_but_not_on_knowledge(tmp_path):
 def test_the_default_workspace_is_the_bundled_demo():
     assert (
         default_workspace_path()
-        == Path(__file__).resolve().parent.parent / "app" / "demo" / "workspace"
+        == Path(__file__).resolve().parents[2] / "app" / "demo" / "workspace"
     )
 
 

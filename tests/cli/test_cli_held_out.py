@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-HARBOR = Path(__file__).parent / "data" / "workspaces" / "harbor"
+HARBOR = Path(__file__).parent.parent / "data" / "workspaces" / "harbor"
 
 TOM = "tom@harbor.example"  # ops
 INES = "ines@harbor.example"  # ops, managers

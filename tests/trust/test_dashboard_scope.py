@@ -7,8 +7,8 @@ from app.domain import AccessScope
 from app.knowledge.search import get_documents
 from app.trust import digest
 from handlers.views.digest import digest_blocks
+from tests.e2e.test_trust_loop import ROSA, SAM, ask_and_wait, eventually, rows
 from tests.harness import blocks_text, running_trellis
-from tests.test_e2e_trust_loop import ROSA, SAM, ask_and_wait, eventually, rows
 
 JONAS = "jonas.berg@northwind.example"  # engineering and a Trellis admin: no support documents
 QUESTION = "What apology code can I add to a delayed shipment reply?"

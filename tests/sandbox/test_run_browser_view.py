@@ -74,7 +74,7 @@ def test_run_prints_the_page_to_open_and_serves_it(tmp_path):
 
 
 def test_the_page_offers_the_message_shortcuts_of_the_manifest():
-    manifest = yaml.safe_load((Path(__file__).resolve().parents[1] / "manifest.yml").read_text())
+    manifest = yaml.safe_load((Path(__file__).resolve().parents[2] / "manifest.yml").read_text())
     declared = [
         {"callback_id": s["callback_id"], "name": s["name"]}
         for s in manifest["features"]["shortcuts"]
