@@ -127,6 +127,44 @@ class AnswerStatus(StrEnum):
     NEEDS_APPROVAL = "needs_approval"
 
 
+class FlagStatus(StrEnum):
+    """A flag on an answer: open until the owners decide, or the flagger withdraws it."""
+
+    OPEN = "open"
+    ACCEPTED = "accepted"
+    DISMISSED = "dismissed"
+    SOURCE_UPDATE = "source_update"
+    WITHDRAWN = "withdrawn"
+
+
+class ActionState(StrEnum):
+    """An outbox row: waiting, being carried out under a lease, delivered, or given up."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    DEAD = "dead"
+
+
+class VersionStatus(StrEnum):
+    """A workspace version: live, refused by the eval gate, or retired by a newer one."""
+
+    LIVE = "live"
+    REFUSED = "refused"
+    RETIRED = "retired"
+
+
+class WorkflowStatus(StrEnum):
+    """Where a workflow request stands once started: refused, invalid, pending (a card
+    awaits approvers), approved (the outbox carries it out), waiting (saved, no card yet)."""
+
+    REFUSED = "refused"
+    INVALID = "invalid"
+    PENDING = "pending"
+    APPROVED = "approved"
+    WAITING = "waiting"
+
+
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int = 0

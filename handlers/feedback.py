@@ -9,7 +9,7 @@ import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.domain import Person
+from app.domain import FlagStatus, Person
 from app.errors import TrellisError
 from app.notifications import FlagRaised, SourceUpdateAsked
 from app.services import Services
@@ -138,7 +138,7 @@ async def on_explain(
     await ack()
     try:
         case = await feedback.get_case(services, action["value"])
-        if case.status not in (feedback.OPEN, feedback.WITHDRAWN):
+        if case.status not in (FlagStatus.OPEN, FlagStatus.WITHDRAWN):
             await _say(
                 respond,
                 f"This flag was already {feedback.STATUS_WORDS[case.status]} by "
@@ -193,7 +193,7 @@ async def on_accept(
         person = await person_of(services, body["user"]["id"])
         case = await feedback.get_case(services, action["value"])
         flag_review.check_may_decide(services, case, person)
-        if case.status != feedback.OPEN:
+        if case.status != FlagStatus.OPEN:
             await _say(respond, _already(case))
             return
         await client.views_open(trigger_id=body["trigger_id"], view=flags.correction_modal(case))
@@ -277,6 +277,6 @@ async def ask_for_source_update(
 
 
 def _already(case: feedback.FlagCase) -> str:
-    if case.status == feedback.WITHDRAWN:
+    if case.status == FlagStatus.WITHDRAWN:
         return f"{case.flagger_name} withdrew this flag."
     return f"This flag was already {feedback.STATUS_WORDS[case.status]} by {case.decided_by or 'an owner'}."

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from app.answering.compose import Reply
 from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.db.repositories.records import AnswerRepository
-from app.domain import AnswerStatus, Citation, Person
+from app.domain import ActionState, AnswerStatus, Citation, Person
 from app.notifications import Delivery
 from app.services import Services
 from handlers.views import answers, cards, owners
@@ -104,7 +104,7 @@ class SlackNotifier:
 
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
         await self.refresh_card(draft)
-        if action.state == "done":
+        if action.state == ActionState.DONE:
             result = escape(action.summary or action.reference or "done")
             shown = link(action.url, result) if action.url else result
             await self.tell_requester(draft, f":white_check_mark: Done: {shown}")

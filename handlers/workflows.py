@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.approvals.chain import WorkflowOutcome, WorkflowRequest, admit_workflow, start_workflow
+from app.domain import WorkflowStatus
 from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
@@ -97,7 +98,7 @@ async def on_workflow_command(
     if outcome is None:
         await ack(text=f"Starting {workflow.title}…")
         await begin(services, request)
-    elif outcome.status == "invalid" and missing:
+    elif outcome.status == WorkflowStatus.INVALID and missing:
         await ack()
         others = [m for n, m in outcome.problems.items() if n not in missing]
         await client.views_open(
@@ -111,7 +112,7 @@ async def on_workflow_command(
                 note=" ".join(others) or None,
             ),
         )
-    elif outcome.status == "invalid":
+    elif outcome.status == WorkflowStatus.INVALID:
         await ack(text=f"{outcome.message}\nUsage: {usage(slug, workflow)}")
     else:
         await ack(text=outcome.message)
@@ -202,7 +203,7 @@ async def on_form_submitted(
     try:
         outcome = (await admit_workflow(services, request)).outcome
     except Exception as exc:  # shown on the form, which stays open
-        outcome = WorkflowOutcome("refused", message_for(exc))
+        outcome = WorkflowOutcome(WorkflowStatus.REFUSED, message_for(exc))
     if outcome is not None:
         workflow = services.workspace.rulebook.workflows.get(meta["workflow"])
         first = next(iter(workflow.inputs), None) if workflow else None
@@ -244,9 +245,9 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
         return None
     text = f"<@{user}> asked for a {escape(title)}. {escape(outcome.message)}"
     emoji = {
-        "pending": ":hourglass_flowing_sand:",
-        "approved": ":white_check_mark:",
-        "waiting": ":hourglass_flowing_sand:",
+        WorkflowStatus.PENDING: ":hourglass_flowing_sand:",
+        WorkflowStatus.APPROVED: ":white_check_mark:",
+        WorkflowStatus.WAITING: ":hourglass_flowing_sand:",
     }.get(outcome.status, ":warning:")
     await slack.update(channel=channel_id, ts=ts, text=text, blocks=[section(f"{emoji} {text}")])
     return outcome

@@ -26,7 +26,7 @@ from app.approvals.drafts import DraftState, DraftView
 from app.config.workspace import default_workspace_path
 from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository
-from app.delivery.outbox import OutboxPolicy
+from app.delivery.retry import OutboxPolicy
 from app.sandbox.records import Message
 from tests.harness import RunningTrellis, blocks_text
 from tests.peers.jira import JiraPeer

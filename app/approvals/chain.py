@@ -19,7 +19,7 @@ from app.approvals import drafting
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftView
 from app.delivery.actions import plan
-from app.domain import Person
+from app.domain import Person, WorkflowStatus
 from app.errors import AccessDenied, IdentityUnknown, InvalidInput, RuleViolation
 from app.rules.schema import Workflow
 from app.services import Services
@@ -39,10 +39,7 @@ class WorkflowRequest:
 
 @dataclass(frozen=True)
 class WorkflowOutcome:
-    """`status`: refused, invalid, pending (a card awaits approvers), approved (no approval
-    needed; the outbox carries it out), waiting (saved, but no card could be posted yet)."""
-
-    status: str
+    status: WorkflowStatus
     message: str
     draft: DraftView | None = None
     problems: Mapping[str, str] = field(default_factory=dict)
@@ -67,7 +64,7 @@ async def admit_workflow(services: Services, request: WorkflowRequest) -> Admiss
     try:
         person = request.person or await services.identity.resolve(request.slack_user_id or "")
     except IdentityUnknown as refusal:
-        return Admission(WorkflowOutcome("refused", refusal.user_message))
+        return Admission(WorkflowOutcome(WorkflowStatus.REFUSED, refusal.user_message))
 
     # 2. Business rules: may this person start it, and does the input fit?
     try:
@@ -80,11 +77,15 @@ async def admit_workflow(services: Services, request: WorkflowRequest) -> Admiss
         inputs = rulebook.validate_input(request.workflow, request.inputs)
     except InvalidInput as bad:
         return Admission(
-            WorkflowOutcome("invalid", bad.user_message, problems=bad.problems, person=person),
+            WorkflowOutcome(
+                WorkflowStatus.INVALID, bad.user_message, problems=bad.problems, person=person
+            ),
             person,
         )
     except (AccessDenied, RuleViolation) as refusal:
-        return Admission(WorkflowOutcome("refused", refusal.user_message, person=person), person)
+        return Admission(
+            WorkflowOutcome(WorkflowStatus.REFUSED, refusal.user_message, person=person), person
+        )
     return Admission(None, person, workflow, inputs)
 
 
@@ -128,7 +129,7 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
             draft=draft.facts,
         )
     except RuleViolation as refusal:
-        return WorkflowOutcome("refused", refusal.user_message, person=person)
+        return WorkflowOutcome(WorkflowStatus.REFUSED, refusal.user_message, person=person)
     view = await services.approvals.create(
         kind="workflow",
         workflow=request.workflow,
@@ -157,7 +158,7 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
         view = await services.approvals.approve_automatically(draft_id=view.id, reason=reason)
         # 7. The outbox carries the actions out; the worker was woken by the approval.
         return WorkflowOutcome(
-            "approved",
+            WorkflowStatus.APPROVED,
             f"{workflow.title} needs no approval ({reason}); Trellis is carrying it out now.",
             view,
             person=person,
@@ -168,7 +169,7 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
         )
     except Exception as exc:  # saved; the scheduler posts the card when Slack is back
         return WorkflowOutcome(
-            "waiting",
+            WorkflowStatus.WAITING,
             "Your request is saved, but its approval card could "
             f"not be posted yet ({exc}). Trellis will post it shortly.",
             view,
@@ -176,7 +177,7 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
         )
     if view.card_ts is None:
         return WorkflowOutcome(
-            "waiting",
+            WorkflowStatus.WAITING,
             "Your request is saved and waits for approval; "
             "there is no approvals channel to post it in, so ask an approver "
             "to look at their Trellis home.",
@@ -184,7 +185,7 @@ async def start_workflow(services: Services, request: WorkflowRequest) -> Workfl
             person=person,
         )
     return WorkflowOutcome(
-        "pending",
+        WorkflowStatus.PENDING,
         f"{workflow.title} is waiting for approval by {drafting.approvers_text(needs)}.",
         view,
         person=person,

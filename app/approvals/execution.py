@@ -24,7 +24,7 @@ from app.approvals.store import DraftStore, S
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import OutboxRepository
 from app.delivery.actions import context_for, fill
-from app.domain import Person
+from app.domain import ActionState, Person
 from app.errors import AccessDenied, ApprovalConflict, LostUpdate
 from workflows.base import ApprovedAction
 
@@ -46,9 +46,9 @@ class Execution(DraftStore):
         state = S(draft.state)
         if state not in (S.APPROVED, S.EXECUTING):
             return state
-        if items and all(i.state == "done" for i in items):
+        if items and all(i.state == ActionState.DONE for i in items):
             target, kind = S.DONE, "draft.done"
-        elif any(i.state == "dead" for i in items):
+        elif any(i.state == ActionState.DEAD for i in items):
             target, kind = S.FAILED, "draft.failed"
         else:
             return state
@@ -71,10 +71,10 @@ class Execution(DraftStore):
             now = self.clock()
             outbox = OutboxRepository(session)
             for item in await outbox.for_draft(draft_id):
-                if item.state == "dead" and not await outbox.compare_and_set(
+                if item.state == ActionState.DEAD and not await outbox.compare_and_set(
                     item,
                     now=now,
-                    state="pending",
+                    state=ActionState.PENDING,
                     attempts=0,
                     next_attempt_at=now,
                     lease_owner=None,
@@ -110,7 +110,7 @@ class Execution(DraftStore):
                     params=fill(action.get("settings", {}), context),
                     draft_hash=draft.text_hash,
                     idempotency_key=f"trellis:{draft.id}:{position}",
-                    state="pending",
+                    state=ActionState.PENDING,
                     version=1,
                     attempts=0,
                     next_attempt_at=now,

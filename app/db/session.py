@@ -14,6 +14,7 @@ record and answer records in one write transaction. Functions that only read tak
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -70,22 +71,33 @@ class Database:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A transaction: committed when the block ends, rolled back on error."""
-        async with self.sessions() as session, session.begin():
-            yield session
+        session = self.sessions()
+        try:
+            async with session.begin():
+                yield session
+        finally:
+            await _close(session)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction (on SQLite it takes no write lock); nothing is committed."""
-        async with self.read_sessions() as session:
-            try:
-                yield session
-            finally:
-                await session.rollback()
+        session = self.read_sessions()
+        try:
+            yield session
+        finally:
+            await _close(session)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+async def _close(session: AsyncSession) -> None:
+    """Give the connection back to the pool even when the task is being cancelled (a
+    shutdown stopping a background job mid-transaction): an abandoned connection would stay
+    open until the garbage collector found it. Closing rolls back whatever is uncommitted."""
+    await asyncio.shield(session.close())
 
 
 DatabaseOrSession = Database | AsyncSession

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,8 +34,9 @@ from app.db.base import aware
 from app.db.models.approvals import OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
-from app.delivery import retry
 from app.delivery.failures import Failure, failure_of, final_message
+from app.delivery.retry import OutboxPolicy
+from app.domain import ActionState
 from app.errors import ConnectorConfigError
 from app.notifications import Notifier, QuietNotifier
 from app.trust.audit import AuditLog
@@ -50,30 +50,6 @@ Checkpoint = Callable[[str, str], Awaitable[None]]
 """Called with (step, outbox row id) at each step boundary; tests crash the worker there."""
 
 STEPS = ("claimed", "executing", "executed", "recorded", "reported")
-
-
-@dataclass(frozen=True)
-class OutboxPolicy:
-    max_attempts: int = 5
-    base_delay: float = 2.0
-    max_delay: float = 300.0
-    jitter: float = 0.1
-    execute_timeout: float = 30.0
-    lease: float = 60.0
-    poll: float = 2.0
-    concurrency: int = 2
-    report_lease: float = 60.0
-
-    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        spread = (1 - self.jitter, 1 + self.jitter)
-        return retry.backoff(
-            attempt,
-            base=self.base_delay,
-            cap=self.max_delay,
-            jitter=spread,
-            retry_after=retry_after,
-        )
 
 
 async def _no_checkpoint(step: str, item_id: str) -> None:
@@ -178,7 +154,7 @@ class OutboxWorker:
                 claimed = await outbox.compare_and_set(
                     item,
                     now=now,
-                    state="running",
+                    state=ActionState.RUNNING,
                     attempts=item.attempts + 1,
                     max_attempts=self.policy.max_attempts,
                     lease_owner=self.worker_id,
@@ -229,7 +205,7 @@ class OutboxWorker:
         return validate_config(connector, raw, self.env, require_secrets=False)
 
     def _holds(self, item: OutboxAction) -> bool:
-        return item.state == "running" and item.lease_owner == self.worker_id
+        return item.state == ActionState.RUNNING and item.lease_owner == self.worker_id
 
     async def _record_success(self, item_id: str, result: ActionResult) -> bool:
         now = self.clock()
@@ -241,7 +217,7 @@ class OutboxWorker:
             if not await outbox.compare_and_set(
                 item,
                 now=now,
-                state="done",
+                state=ActionState.DONE,
                 reference=result.reference,
                 summary=result.summary,
                 url=result.url,
@@ -282,7 +258,7 @@ class OutboxWorker:
             if not await outbox.compare_and_set(
                 item,
                 now=now,
-                state="pending",
+                state=ActionState.PENDING,
                 next_attempt_at=due,
                 last_error=failure.message,
                 lease_owner=None,
@@ -318,7 +294,7 @@ class OutboxWorker:
             if not await outbox.compare_and_set(
                 item,
                 now=now,
-                state="dead",
+                state=ActionState.DEAD,
                 last_error=final_message(failure.message),
                 lease_owner=None,
                 lease_until=None,
@@ -366,7 +342,11 @@ class OutboxWorker:
         async with self.database.session() as session:
             outbox = OutboxRepository(session)
             item = await outbox.get(item_id)
-            if item is None or item.reported or item.state not in ("done", "dead"):
+            if (
+                item is None
+                or item.reported
+                or item.state not in (ActionState.DONE, ActionState.DEAD)
+            ):
                 return
             report_until = item.report_until and aware(item.report_until)
             if report_until and report_until > now:
@@ -380,7 +360,7 @@ class OutboxWorker:
             view = to_view(draft, await outbox.for_draft(item.draft_id))
         action = next(a for a in view.outbox if a.id == item_id)
         try:
-            if action.state == "dead" and self.owners_told is not None:
+            if action.state == ActionState.DEAD and self.owners_told is not None:
                 await self.owners_told(view, action)
             await self.notifier().action_finished(view, action)
         except Exception:

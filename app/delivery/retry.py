@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -69,3 +70,29 @@ def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
         except ValueError:
             pass
     return parse_retry_after(headers.get("retry-after"))
+
+
+@dataclass(frozen=True)
+class OutboxPolicy:
+    """How the outbox paces its work: attempts, backoff, leases, polling, parallelism."""
+
+    max_attempts: int = 5
+    base_delay: float = 2.0
+    max_delay: float = 300.0
+    jitter: float = 0.1
+    execute_timeout: float = 30.0
+    lease: float = 60.0
+    poll: float = 2.0
+    concurrency: int = 2
+    report_lease: float = 60.0
+
+    def backoff(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        spread = (1 - self.jitter, 1 + self.jitter)
+        return backoff(
+            attempt,
+            base=self.base_delay,
+            cap=self.max_delay,
+            jitter=spread,
+            retry_after=retry_after,
+        )

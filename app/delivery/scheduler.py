@@ -26,7 +26,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from app.approvals.drafts import DraftView, as_utc
 from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
-from app.delivery.outbox import OutboxPolicy, OutboxWorker
+from app.delivery.outbox import OutboxWorker
+from app.delivery.retry import OutboxPolicy
 from app.domain import AccessScope, Person
 from app.knowledge.search import get_documents
 from app.rules.schema import MANAGER

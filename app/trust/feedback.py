@@ -30,26 +30,19 @@ from app.db.models.feedback import Flag
 from app.db.models.records import PostedAnswer
 from app.db.repositories.feedback import AnswerFeedbackRepository, FlagRepository
 from app.db.repositories.records import AnswerRepository
-from app.domain import Person
+from app.domain import FlagStatus, Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
 from app.knowledge.search import get_documents
 from app.services import Services
 
-OPEN, ACCEPTED, DISMISSED, SOURCE_UPDATE, WITHDRAWN = (
-    "open",
-    "accepted",
-    "dismissed",
-    "source_update",
-    "withdrawn",
-)
 MISSING_SOURCE = "missing"
 CORRECTION_LIMIT = 2800
 
-STATUS_WORDS = {
-    ACCEPTED: "accepted",
-    DISMISSED: "dismissed",
-    SOURCE_UPDATE: "sent back for a source update",
-    WITHDRAWN: "withdrawn",
+STATUS_WORDS: dict[str, str] = {
+    FlagStatus.ACCEPTED: "accepted",
+    FlagStatus.DISMISSED: "dismissed",
+    FlagStatus.SOURCE_UPDATE: "sent back for a source update",
+    FlagStatus.WITHDRAWN: "withdrawn",
 }
 
 
@@ -185,7 +178,7 @@ async def flag_answer(
                 "flagger_email": person.email,
                 "flagger_slack_id": reactor_slack_id,
                 "reactions": [reaction],
-                "status": OPEN,
+                "status": FlagStatus.OPEN,
                 "doc_ids": doc_ids,
                 "owners": owners,
                 "notices": [],
@@ -198,8 +191,8 @@ async def flag_answer(
         if not created:
             reopened = await flags.change_status(
                 flag.id,
-                expected=[WITHDRAWN],
-                status=OPEN,
+                expected=[FlagStatus.WITHDRAWN],
+                status=FlagStatus.OPEN,
                 now=now,
                 notices=[],
                 reactions=[reaction],
@@ -253,10 +246,10 @@ async def unflag_answer(
         remaining = [r for r in flag.reactions or () if r != reaction]
         flag.reactions = remaining
         await session.flush()
-        if remaining or flag.status != OPEN or flag.correction:
+        if remaining or flag.status != FlagStatus.OPEN or flag.correction:
             return None
         if not await flags.change_status(
-            flag.id, expected=[OPEN], status=WITHDRAWN, now=services.clock()
+            flag.id, expected=[FlagStatus.OPEN], status=FlagStatus.WITHDRAWN, now=services.clock()
         ):
             return None
         await services.audit.append(
@@ -307,8 +300,8 @@ async def explain_flag(
             raise RuleViolation("Pick one of the answer's sources, or “a source is missing”.")
         changed = await flags.change_status(
             flag_id,
-            expected=[OPEN, WITHDRAWN],
-            status=OPEN,
+            expected=[FlagStatus.OPEN, FlagStatus.WITHDRAWN],
+            status=FlagStatus.OPEN,
             now=services.clock(),
             correction=correction,
             wrong_source=wrong_source,

@@ -18,19 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.records import PostedAnswer
 from app.db.repositories.feedback import CuratedAnswerRepository, FlagRepository
-from app.domain import AccessScope, Citation, Person
+from app.domain import AccessScope, Citation, FlagStatus, Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
 from app.knowledge.search import get_documents, search
 from app.services import Services
 from app.trust import corrections
 from app.trust.feedback import (
-    ACCEPTED,
     CORRECTION_LIMIT,
-    DISMISSED,
-    OPEN,
-    SOURCE_UPDATE,
     STATUS_WORDS,
-    WITHDRAWN,
     FlagCase,
     get_case,
     is_admin,
@@ -65,14 +60,14 @@ async def _decide(
     flags = FlagRepository(session)
     if not await flags.change_status(
         case.id,
-        expected=[OPEN],
+        expected=[FlagStatus.OPEN],
         status=status,
         now=services.clock(),
         decided_by_email=person.email,
         decided_at=services.clock(),
     ):
         flag = await reread_flag(flags, case.id)
-        if flag.status == WITHDRAWN:
+        if flag.status == FlagStatus.WITHDRAWN:
             raise ApprovalConflict(f"{case.flagger_name} withdrew this flag.")
         raise ApprovalConflict(
             f"{person_name(services, flag.decided_by_email)} already "
@@ -95,7 +90,7 @@ async def decide_flag(
     """`dismiss`, or `update_source`: the document's owner is asked to fix the source."""
     case = await get_case(services, flag_id)
     check_may_decide(services, case, person)
-    status = {"dismiss": DISMISSED, "update_source": SOURCE_UPDATE}[verdict]
+    status = {"dismiss": FlagStatus.DISMISSED, "update_source": FlagStatus.SOURCE_UPDATE}[verdict]
     async with services.database.session() as session:
         await _decide(
             services,
@@ -104,7 +99,11 @@ async def decide_flag(
             person,
             status,
             f"answer.flag_{status}",
-            {"assigned_to": list(source_owners(case)) if status == SOURCE_UPDATE else []},
+            {
+                "assigned_to": list(source_owners(case))
+                if status == FlagStatus.SOURCE_UPDATE
+                else []
+            },
         )
     return await get_case(services, flag_id)
 
@@ -138,7 +137,7 @@ async def accept_correction(
             session,
             case,
             person,
-            ACCEPTED,
+            FlagStatus.ACCEPTED,
             "answer.flag_accepted",
             {"curated_id": curated_id, "doc_ids": doc_ids, "correction": text},
         )

@@ -40,8 +40,9 @@ from app.config.settings import Settings
 from app.config.snapshots import files_version, materialize, restore, snapshot
 from app.config.workspace import Workspace, load_workspace
 from app.db.models.versions import ConfigVersion
-from app.db.repositories.versions import LIVE, REFUSED, VersionRepository
+from app.db.repositories.versions import VersionRepository
 from app.db.session import Database
+from app.domain import VersionStatus
 from app.errors import TrellisError, WorkspaceError
 from app.slack_api import SlackDirectory
 from app.trust.audit import AuditLog
@@ -93,7 +94,7 @@ class Gate:
             return Verdict("unchanged", version), None
         async with self.database.session() as session:
             known = await VersionRepository(session).get(version)
-        if known is not None and not force and known.status == REFUSED:
+        if known is not None and not force and known.status == VersionStatus.REFUSED:
             return Verdict("refused", version, known.reason, repeated=True), None
         try:
             candidate = load_workspace(root)
@@ -101,7 +102,7 @@ class Gate:
             return await self._broken(version, files, exc), None
         if candidate.version != version:
             return Verdict("unchanged", version, "the files changed while being read"), None
-        if known is not None and not force and known.status == LIVE:
+        if known is not None and not force and known.status == VersionStatus.LIVE:
             return Verdict("live", version, "already live", repeated=True), candidate
 
         report = await self.evaluate(
@@ -154,7 +155,11 @@ class Gate:
         if files:
             async with self.database.session() as session:
                 known = await VersionRepository(session).get(version)
-            if known is not None and known.status == REFUSED and known.reason == reason:
+            if (
+                known is not None
+                and known.status == VersionStatus.REFUSED
+                and known.reason == reason
+            ):
                 return Verdict("broken", version, reason, repeated=True)
             await self._save(version, files, "refused", reason, None)
         return Verdict("broken", version, reason)
@@ -167,7 +172,7 @@ class Gate:
         reason: str,
         scores: dict[str, Any] | None,
     ) -> ConfigVersion:
-        status = LIVE if outcome == "live" else REFUSED
+        status = VersionStatus.LIVE if outcome == "live" else VersionStatus.REFUSED
         async with self.database.session() as session:
             return await VersionRepository(session).save(
                 version=version,
@@ -190,7 +195,7 @@ class Gate:
             await repo.save(
                 version=version,
                 files=json.dumps(files, sort_keys=True),
-                status=LIVE,
+                status=VersionStatus.LIVE,
                 reason="started with this version",
                 now=self.clock(),
             )
@@ -223,7 +228,7 @@ class Gate:
             row = await VersionRepository(session).save(
                 version=target.version,
                 files=target.files,
-                status=LIVE,
+                status=VersionStatus.LIVE,
                 reason=f"rolled back from {previous or 'nothing'}",
                 now=self.clock(),
             )

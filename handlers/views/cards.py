@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from app.approvals.drafts import ActionView, DraftState, DraftView
+from app.domain import ActionState
 from app.rules.schema import InputField, Workflow
 from handlers.views.blocks import (
     SECTION_LIMIT,
@@ -113,10 +114,10 @@ def approvals_line(draft: DraftView) -> str | None:
 
 def action_line(action: ActionView) -> str:
     what = escape(action.description)
-    if action.state == "done":
+    if action.state == ActionState.DONE:
         result = escape(action.summary or action.reference or "done")
         return f":heavy_check_mark: {what}: {link(action.url, result) if action.url else result}"
-    if action.state == "dead":
+    if action.state == ActionState.DEAD:
         return f":x: {what}: failed after {action.attempts} attempt(s). {escape(action.last_error or '')}"
     if action.attempts:
         note = (

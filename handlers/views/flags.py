@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from app.trust.feedback import (
-    ACCEPTED,
-    DISMISSED,
-    MISSING_SOURCE,
-    OPEN,
-    SOURCE_UPDATE,
-    WITHDRAWN,
-    FlagCase,
-)
+from app.domain import FlagStatus
+from app.trust.feedback import MISSING_SOURCE, FlagCase
 from handlers.views.blocks import Block, View, button, clip, context, escape, link, plain, section
 
 EXPLAIN = "trellis_flag_explain"
@@ -49,16 +42,16 @@ def _sources(case: FlagCase) -> str:
 
 def _outcome(case: FlagCase) -> str:
     who = escape(case.decided_by or "an owner")
-    if case.status == ACCEPTED:
+    if case.status == FlagStatus.ACCEPTED:
         return f":white_check_mark: *Correction accepted by {who}.* Trellis now gives the corrected answer to this question."
-    if case.status == DISMISSED:
+    if case.status == FlagStatus.DISMISSED:
         return f":heavy_minus_sign: *Dismissed by {who}.* The answer stands."
-    if case.status == SOURCE_UPDATE:
+    if case.status == FlagStatus.SOURCE_UPDATE:
         return (
             f":memo: *{who} asked {escape(', '.join(case.owners) or 'the owners')} to update "
             "the source.* The answer will change once the document does."
         )
-    if case.status == WITHDRAWN:
+    if case.status == FlagStatus.WITHDRAWN:
         return f":leftwards_arrow_with_hook: *{escape(case.flagger_name)} withdrew this flag.*"
     return ""
 
@@ -81,14 +74,14 @@ def owner_notice(case: FlagCase) -> tuple[str, list[Block]]:
                 f"\n*Source wrong or missing:* {escape(case.source_title(case.wrong_source) or '')}"
             )
         blocks.append(section(note))
-    elif case.status == OPEN:
+    elif case.status == FlagStatus.OPEN:
         blocks.append(
             context(
                 f"{escape(case.flagger_name)} hasn't said what is wrong yet; "
                 "this message will show it when they do."
             )
         )
-    if case.status == OPEN:
+    if case.status == FlagStatus.OPEN:
         blocks.append(
             {
                 "type": "actions",
@@ -121,7 +114,7 @@ SOURCE_UPDATE_POINTER = (
 
 
 def pointer_notice(case: FlagCase) -> str:
-    state = {OPEN: "is open"}.get(case.status, f"is {case.status.replace('_', ' ')}")
+    state = "is open" if case.status == FlagStatus.OPEN else f"is {case.status.replace('_', ' ')}"
     return (
         f"A flag on a Trellis answer citing documents owned by {', '.join(case.owners) or 'nobody'} "
         f"{state}. Its owners were told directly, since not everyone here may see those documents."

@@ -18,7 +18,8 @@ from app.approvals.drafts import DraftState
 from app.approvals.service import Approvals
 from app.db.models.approvals import OutboxAction
 from app.db.models.records import AuditRecord
-from app.delivery.outbox import STEPS, OutboxPolicy, OutboxWorker
+from app.delivery.outbox import STEPS, OutboxWorker
+from app.delivery.retry import OutboxPolicy
 from app.errors import AccessDenied
 from app.trust.audit import AuditLog
 from tests.approval_helpers import ROSA, SAM, SOFIA, pending_discount, person, webhook_action

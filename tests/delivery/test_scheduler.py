@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftState
-from app.delivery.outbox import OutboxPolicy
+from app.delivery.retry import OutboxPolicy
 from app.delivery.scheduler import Background, sweep_drafts
 from tests.approval_helpers import Clock, demo, person
 from tests.harness import blocks_text, running_trellis

@@ -17,6 +17,7 @@ from sqlalchemy.orm import aliased
 
 from app.db.models.approvals import Draft, JobLease, OutboxAction
 from app.db.repositories.dml import dialect_insert, is_postgres, rowcount
+from app.domain import ActionState
 
 WAITING = ("drafted", "pending")
 
@@ -124,15 +125,15 @@ class OutboxRepository:
         unfinished_before = exists().where(
             earlier.draft_id == OutboxAction.draft_id,
             earlier.position < OutboxAction.position,
-            earlier.state != "done",
+            earlier.state != ActionState.DONE,
         )
         query = (
             select(OutboxAction)
             .where(
                 OutboxAction.next_attempt_at <= now,
                 or_(
-                    OutboxAction.state == "pending",
-                    and_(OutboxAction.state == "running", OutboxAction.lease_until < now),
+                    OutboxAction.state == ActionState.PENDING,
+                    and_(OutboxAction.state == ActionState.RUNNING, OutboxAction.lease_until < now),
                 ),
                 ~unfinished_before,
             )
@@ -164,7 +165,7 @@ class OutboxRepository:
         result = await self.session.execute(
             select(OutboxAction)
             .where(
-                OutboxAction.state.in_(("done", "dead")),
+                OutboxAction.state.in_((ActionState.DONE, ActionState.DEAD)),
                 OutboxAction.reported.is_(False),
                 or_(OutboxAction.report_until.is_(None), OutboxAction.report_until < now),
             )

@@ -10,8 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.versions import ConfigVersion
-
-LIVE, REFUSED, RETIRED = "live", "refused", "retired"
+from app.domain import VersionStatus
 
 
 class VersionRepository:
@@ -31,7 +30,7 @@ class VersionRepository:
     async def live(self) -> ConfigVersion | None:
         result = await self.session.execute(
             select(ConfigVersion)
-            .where(ConfigVersion.status == LIVE)
+            .where(ConfigVersion.status == VersionStatus.LIVE)
             .order_by(ConfigVersion.live_since.desc())
             .limit(1)
         )
@@ -54,11 +53,11 @@ class VersionRepository:
         now: datetime,
     ) -> ConfigVersion:
         """Insert or update one version; making it live retires whichever was live."""
-        if status == LIVE:
+        if status == VersionStatus.LIVE:
             await self.session.execute(
                 update(ConfigVersion)
-                .where(ConfigVersion.status == LIVE, ConfigVersion.version != version)
-                .values(status=RETIRED)
+                .where(ConfigVersion.status == VersionStatus.LIVE, ConfigVersion.version != version)
+                .values(status=VersionStatus.RETIRED)
             )
         row = await self.session.get(ConfigVersion, version, with_for_update=True)
         if row is None:
@@ -68,7 +67,7 @@ class VersionRepository:
         row.reason = reason
         if eval_scores is not None:
             row.eval_scores = eval_scores
-        if status == LIVE:
+        if status == VersionStatus.LIVE:
             row.live_since = now
         await self.session.flush()
         return row
