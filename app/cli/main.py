@@ -159,13 +159,14 @@ def audit_verify(
             help="Check against the head recorded in this file, then record the new head in it."
         ),
     ] = None,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Check the hash chain; exits non-zero on any edited, deleted or reordered record."""
     from app.cli.operations import verify_audit
     from app.trust.audit_heads import parse_head, read_head, write_head
 
     expected = parse_head(head) if head else read_head(head_file) if head_file else None
-    report = run_async(lambda: verify_audit(load_settings(), expected_head=expected))
+    report = run_async(lambda: verify_audit(settings_for(workspace), expected_head=expected))
     if report.ok:
         console.print(
             f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}"

@@ -173,6 +173,7 @@ def report_command(
     since: Annotated[
         str, typer.Option(help="How far back: 30m, 24h, 7d, 2w; 'all' for everything.")
     ] = "7d",
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Usage, quality, latency, tokens and cost from the audit trail."""
     from app.trust.report import parse_period, render, report_for
@@ -181,15 +182,15 @@ def report_command(
         period = None if since == "all" else parse_period(since)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from exc
-    report = run_async(lambda: report_for(settings_for(None), since=period))
+    report = run_async(lambda: report_for(settings_for(workspace), since=period))
     render(report, console)
 
 
-def audit_head_command() -> None:
+def audit_head_command(workspace: WorkspaceOption = None) -> None:
     """Print the chain's head as SEQ:HASH, to keep somewhere safe for `verify --head`."""
     from app.cli.operations import verify_audit
 
-    report = run_async(lambda: verify_audit(settings_for(None), expected_head=None))
+    report = run_async(lambda: verify_audit(settings_for(workspace), expected_head=None))
     sys.stdout.write(f"{report.head_seq}:{report.head_hash}\n")
     if not report.ok:
         raise typer.Exit(1)

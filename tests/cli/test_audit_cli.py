@@ -139,3 +139,22 @@ async def test_a_recorded_head_exposes_a_cut_tail(log, monkeypatch, tmp_path: Pa
     assert head_file.read_text().startswith(f"{RECORDS}:")  # a failed check records nothing
     explicit = await verify(log, monkeypatch, "--head", head_file.read_text().strip())
     assert explicit.exit_code == 1
+
+
+async def test_audit_and_report_take_the_workspace_option_like_every_other_command(
+    database: Database, monkeypatch, tmp_path: Path
+):
+    from app.config.workspace import default_workspace_path
+
+    await fill(database, 5)
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", database.url)
+    workspace = str(default_workspace_path())
+    runner = CliRunner()
+    for command in (["audit", "verify"], ["audit", "head"], ["report", "--since", "all"]):
+        result = await asyncio.to_thread(runner.invoke, cli, [*command, "--workspace", workspace])
+        assert result.exit_code == 0, (command, result.output)
+    missing = await asyncio.to_thread(
+        runner.invoke, cli, ["report", "--workspace", str(tmp_path / "nowhere")]
+    )
+    assert missing.exit_code == 2
+    assert "nowhere" in " ".join(missing.output.split())
