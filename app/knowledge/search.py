@@ -17,7 +17,7 @@ from enum import StrEnum
 from app.answering.corpus import CorpusStatistics, RetrievedPassages
 from app.db.repositories.knowledge import IndexedDocument, KnowledgeRepository
 from app.db.session import DatabaseOrSession, reading_from
-from app.domain import AccessScope
+from app.domain import AccessScope, Passage
 from app.knowledge.embeddings import Embedder, shared_embedder
 from app.knowledge.index import FUSION, SearchIndex
 
@@ -134,6 +134,15 @@ async def get_documents(
     async with _repository(database_or_session) as repository:
         viewers = scope.viewers if scope is not None else None
         return await repository.documents(viewers=viewers, doc_ids=doc_ids)
+
+
+async def document_passages(
+    database_or_session: DatabaseOrSession, *, scope: AccessScope, doc_ids: Collection[str]
+) -> list[Passage]:
+    """The whole text of the documents `doc_ids` that everyone in `scope` may see, as
+    passages in document order (nothing for a document outside the scope)."""
+    async with _repository(database_or_session) as repository:
+        return await repository.document_passages(doc_ids, scope.viewers)
 
 
 async def get_document(

@@ -97,8 +97,15 @@ _IRREGULAR_TEXT = """
     hidden:hide worn:wear wore:wear won:win felt:feel daily:day children:child people:person
     men:man women:woman
 """
-_IRREGULAR = dict(pair.split(":") for pair in _IRREGULAR_TEXT.split())
-"""Irregular forms mapped to the form their regular relatives stem to."""
+_NUMBER_WORD_TEXT = """
+    two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen
+    sixteen seventeen eighteen nineteen twenty
+"""
+_NUMBER_WORDS = {word: str(value) for value, word in enumerate(_NUMBER_WORD_TEXT.split(), 2)}
+_NUMBER_WORDS.update({"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90"})
+_IRREGULAR = dict(pair.split(":") for pair in _IRREGULAR_TEXT.split()) | _NUMBER_WORDS
+"""Irregular forms mapped to the form their regular relatives stem to, and number words
+from two to twenty (and round tens) to their figures: "five years" meets "Year 5"."""
 _stem: Callable[[str], str] = lru_cache(maxsize=65536)(Stemmer.Stemmer("english").stemWord)
 _QUESTION_PARTICLES = frozenset({"off", "over", "up", "out"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})

@@ -12,7 +12,8 @@ union, so "Which apology codes do I add to delayed shipments?" finds the answer 
 
 Access. A curated answer is used only when every source it rests on is visible to the whole
 audience (the same rule as retrieval); otherwise Trellis answers from the documents as
-usual. A curated answer whose sources left the index is never used.
+usual. A curated answer whose sources left the index, or no longer contain the sentences it
+quotes, is never used (`support.py`: a correction is accepted only when its sources say it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 import yaml
 
 from app.config.workspace import EvalFile
@@ -32,8 +34,11 @@ from app.db.models.feedback import CuratedAnswer
 from app.db.repositories.feedback import CuratedAnswerRepository
 from app.db.session import DatabaseOrSession, reading_from
 from app.domain import AccessScope, Citation
-from app.knowledge.search import get_documents
+from app.knowledge.search import document_passages, get_documents
 from app.text.words import question_terms
+from app.trust.support import still_supported
+
+log = structlog.get_logger(__name__)
 
 MATCH_THRESHOLD = 0.75
 CURATED_CONFIDENCE = 0.95
@@ -98,8 +103,13 @@ async def curated_answer_for(
                 return None
             doc_ids = list(curated.doc_ids or ())
             visible = await get_documents(session, scope=scope, doc_ids=doc_ids)
-            if doc_ids and len(visible) == len(set(doc_ids)):
-                return _curated(curated, score)
+            if not doc_ids or len(visible) != len(set(doc_ids)):
+                continue
+            found = _curated(curated, score)
+            sources = await document_passages(session, scope=scope, doc_ids=doc_ids)
+            if still_supported(found.citations, sources):
+                return found
+            log.info("curated_answer_unsupported", curated=curated.id)
     return None
 
 

@@ -20,7 +20,7 @@ from app.db.models.records import PostedAnswer
 from app.db.repositories.feedback import CuratedAnswerRepository, FlagRepository
 from app.domain import AccessScope, Citation, FlagStatus, Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
-from app.knowledge.search import get_documents, search
+from app.knowledge.search import document_passages, get_documents
 from app.services import Services
 from app.trust import corrections
 from app.trust.feedback import (
@@ -32,6 +32,7 @@ from app.trust.feedback import (
     person_name,
     reread_flag,
 )
+from app.trust.support import supporting_citations
 
 log = structlog.get_logger(__name__)
 
@@ -128,7 +129,7 @@ async def accept_correction(
         )
     case = await get_case(services, flag_id)
     check_may_decide(services, case, person)
-    citations = await _citations(services, case, person, doc_ids)
+    citations = await _citations(services, person, text, doc_ids)
     now = services.clock()
     curated_id = str(uuid.uuid4())
     async with services.database.session() as session:
@@ -195,33 +196,20 @@ async def accept_correction(
 
 
 async def _citations(
-    services: Services, case: FlagCase, person: Person, doc_ids: Sequence[str]
+    services: Services, person: Person, text: str, doc_ids: Sequence[str]
 ) -> list[Citation]:
-    """The sources as citations; the approver must be able to see every one of them."""
+    """The sources as citations quoting what they say of `text`; the approver must be able
+    to see every one of them, and they must support every sentence (`support.py`)."""
     scope = AccessScope.for_person(person)
-    visible = {
-        d.id: d for d in await get_documents(services.database, scope=scope, doc_ids=doc_ids)
-    }
+    visible = {d.id for d in await get_documents(services.database, scope=scope, doc_ids=doc_ids)}
     unknown = [d for d in doc_ids if d not in visible]
     if unknown:
         raise RuleViolation(
             f"These sources don't exist or you can't see them: {', '.join(unknown)}. "
             "Use document ids from the answer's sources or the knowledge index."
         )
-    quoted = {c["doc_id"]: c for c in case.citations}
-    passages = await search(
-        services.database, query=case.question, scope=scope, limit=20, mode=services.retrieval_mode
-    )
-    citations = []
-    for doc_id in doc_ids:
-        document = visible[doc_id]
-        quote = (quoted.get(doc_id) or {}).get("quote") or next(
-            (p.text for p in passages if p.doc_id == doc_id), ""
-        )
-        citations.append(
-            Citation(doc_id=doc_id, title=document.title, url=document.url, quote=quote)
-        )
-    return citations
+    passages = await document_passages(services.database, scope=scope, doc_ids=doc_ids)
+    return supporting_citations(text, doc_ids, passages)
 
 
 async def _asker(services: Services, case: FlagCase) -> str:

@@ -7,12 +7,14 @@ import asyncio
 import shutil
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.config.workspace import default_workspace_path, load_workspace
-from app.db.models.feedback import AnswerFeedback, Flag, OwnerNotice
+from app.db.models.feedback import AnswerFeedback, CuratedAnswer, Flag, OwnerNotice
 from app.db.models.records import AuditRecord
 from app.domain import AccessScope
+from app.errors import RuleViolation
 from app.knowledge.search import get_documents
 from app.trust import corrections, flag_review, owners
 from tests.harness import blocks_text, running_trellis
@@ -26,6 +28,11 @@ CORRECT = (
     "Return labels are free for defective items. For any other return the USD 8.95 "
     "label fee is deducted from the refund, except for Trail Club members, who pay nothing."
 )
+SUPPORTED = (
+    "Prepaid return labels are free for defective items. For any other return the "
+    "USD 8.95 label fee is deducted from the refund."
+)
+"""What the owner accepts: the flagger's claim about Trail Club members is in no source."""
 
 
 def workspace_copy(tmp_path):
@@ -129,6 +136,16 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
             correction_view.id,
             {"answer": {"text": CORRECT}, "sources": {"docs": ["support-macros"]}},
         )
+        # A correction may not say more than its sources: the form names what is missing.
+        assert ack.get("response_action") == "errors", ack
+        assert "Trail Club" in str(ack["errors"]) and "Not in the chosen sources" in str(
+            ack["errors"]
+        )
+        ack = await sandbox.submit_view(
+            rosa,
+            correction_view.id,
+            {"answer": {"text": SUPPORTED}, "sources": {"docs": ["support-macros"]}},
+        )
         assert ack.get("response_action") != "errors", ack
         await flag_notice(
             trellis, ROSA, lambda m: "Correction accepted by Rosa Delgado" in blocks_text(m.blocks)
@@ -137,8 +154,9 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
 
         again = await ask_and_wait(trellis, KENJI, "support", "what's the prepaid return label fee")
         text = blocks_text(again.blocks)
-        assert "Trail Club members" in text
+        assert "USD 8.95 label fee is deducted" in text and "Trail Club" not in text
         assert "Curated answer approved by Rosa Delgado" in text
+        assert "Prepaid labels are free for defective items" in text  # the exact source quote
         assert "Support Macros" in text and "[1]" in text
 
         workspace = load_workspace(folder)
@@ -167,7 +185,7 @@ async def test_a_curated_answer_is_not_given_where_a_reader_may_not_see_its_sour
         flag = (await rows(services, Flag))[0]
         rosa = services.workspace.directory.by_email(ROSA)
         await flag_review.accept_correction(
-            services, flag_id=flag.id, person=rosa, text=CORRECT, doc_ids=["support-macros"]
+            services, flag_id=flag.id, person=rosa, text=SUPPORTED, doc_ids=["support-macros"]
         )
         # Sales may not see support documents: Liam gets the ordinary answer, never the curated one.
         liam_scope = AccessScope.for_person(services.workspace.directory.by_email(LIAM))
@@ -184,6 +202,24 @@ async def test_a_curated_answer_is_not_given_where_a_reader_may_not_see_its_sour
             )
             is not None
         )
+
+
+async def test_a_correction_citing_a_public_document_for_restricted_text_is_refused(tmp_path):
+    """Support-only text kept while citing only the company handbook would reach everyone
+    who may read the handbook, guests' channels included: it is refused, nothing is curated."""
+    async with running_trellis(tmp_path, workspace=workspace_copy(tmp_path)) as trellis:
+        sandbox, services = trellis.sandbox, trellis.services
+        answer = await ask_and_wait(trellis, SAM, "support", QUESTION)
+        await sandbox.add_reaction(trellis.user(SAM), trellis.channel("support"), answer.ts, "x")
+        await flag_notice(trellis, ROSA)
+        flag = (await rows(services, Flag))[0]
+        rosa = services.workspace.directory.by_email(ROSA)
+        with pytest.raises(RuleViolation, match="Not in the chosen sources"):
+            await flag_review.accept_correction(
+                services, flag_id=flag.id, person=rosa, text=SUPPORTED, doc_ids=["company-handbook"]
+            )
+        assert await rows(services, CuratedAnswer) == []
+        assert (await rows(services, Flag))[0].status == "open"
 
 
 async def test_a_non_flaggers_reaction_and_reactions_on_other_messages_do_nothing(tmp_path):

@@ -162,8 +162,18 @@ async def indexed(database):
     return database
 
 
+SOURCE_QUOTE = "Prepaid labels are free for defective items"
+"""A sentence support-macros really says."""
+
+
 async def _curate(
-    database, question: str, doc_ids: list[str], *, answer: str = "Curated.", at: datetime = NOW
+    database,
+    question: str,
+    doc_ids: list[str],
+    *,
+    answer: str = "Curated.",
+    at: datetime = NOW,
+    quote: str = SOURCE_QUOTE,
 ) -> str:
     curated_id = str(uuid.uuid4())
     async with database.session() as session:
@@ -175,7 +185,7 @@ async def _curate(
                 flag_id=None,
                 question=question,
                 answer=answer,
-                citations=[Citation(doc_id=d, title=d, quote="") for d in doc_ids],
+                citations=[Citation(doc_id=d, title=d, quote=quote) for d in doc_ids],
                 approver_email="rosa@x.example",
                 approver_name="Rosa Delgado",
                 now=at,
@@ -222,6 +232,16 @@ async def test_a_curated_answer_resting_on_a_missing_source_is_never_used(indexe
         )
         is None
     )
+
+
+async def test_a_curated_answer_whose_quote_is_not_in_its_source_is_never_used(indexed):
+    question = "What is the prepaid return label fee?"
+    await _curate(indexed, question, ["support-macros"], quote="")
+    assert await curated_answer_for(indexed, question=question, scope=SUPPORT) is None
+    await _curate(indexed, question, ["support-macros"], quote="Trail Club members pay nothing.")
+    assert await curated_answer_for(indexed, question=question, scope=SUPPORT) is None
+    await _curate(indexed, question, ["support-macros"])
+    assert await curated_answer_for(indexed, question=question, scope=SUPPORT) is not None
 
 
 async def test_a_newer_correction_replaces_the_older_one_for_the_same_question(indexed):

@@ -241,23 +241,21 @@ class KnowledgeRepository:
         )
         rows = (await self.session.execute(statement)).all()
         access = await self._access_of({row.doc_id for row in rows})
-        return {
-            row.id: Passage(
-                chunk_id=row.chunk_id,
-                doc_id=row.doc_id,
-                title=row.title,
-                text=row.text,
-                url=row.url,
-                owner=row.owner,
-                status=row.status,
-                updated=row.updated,
-                supersedes=row.supersedes,
-                tags=tuple(row.tags or ()),
-                access=access.get(row.doc_id, ()),
-                heading=row.heading or None,
-            )
-            for row in rows
-        }
+        return {row.id: _passage(row, access) for row in rows}
+
+    async def document_passages(self, doc_ids: Collection[str], viewers: Viewers) -> list[Passage]:
+        """Every chunk of the documents `doc_ids` the viewers may see, in document order."""
+        if not doc_ids or not viewers:
+            return []
+        statement = (
+            select(Chunk.id, *self._columns())
+            .join(Document, Document.id == Chunk.doc_id)
+            .where(Chunk.doc_id.in_(sorted(doc_ids)), visible_to(Document.id, viewers))
+            .order_by(Chunk.doc_id, Chunk.ordinal)
+        )
+        rows = (await self.session.execute(statement)).all()
+        access = await self._access_of({row.doc_id for row in rows})
+        return [_passage(row, access) for row in rows]
 
     @staticmethod
     def _columns() -> tuple[SQLColumnExpression[Any], ...]:
@@ -337,3 +335,20 @@ class KnowledgeRepository:
 
     async def count_chunks(self) -> int:
         return (await self.session.execute(select(func.count()).select_from(Chunk))).scalar_one()
+
+
+def _passage(row: Any, access: dict[str, tuple[str, ...]]) -> Passage:
+    return Passage(
+        chunk_id=row.chunk_id,
+        doc_id=row.doc_id,
+        title=row.title,
+        text=row.text,
+        url=row.url,
+        owner=row.owner,
+        status=row.status,
+        updated=row.updated,
+        supersedes=row.supersedes,
+        tags=tuple(row.tags or ()),
+        access=access.get(row.doc_id, ()),
+        heading=row.heading or None,
+    )
