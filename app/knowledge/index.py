@@ -134,23 +134,25 @@ class SearchIndex:
         self.lengths = lengths
 
     def _build_dense(self, rows: Sequence[IndexRow]) -> None:
-        blocks: list[np.ndarray] = []
-        owners: list[int] = []
-        spans: list[int] = []
-        for number, row in enumerate(rows):
-            vectors = unpack(row.vectors)
-            if not len(vectors) or len(vectors) != len(row.segments):
-                continue
-            blocks.append(vectors)
-            owners.extend([number] * len(vectors))
-            spans.extend(int(x) for span in row.segments for x in span)
-        self.vectors = (
-            np.vstack(blocks).astype(np.float32)
-            if blocks
-            else np.zeros((0, DIMENSIONS), dtype=np.float32)
-        )
-        self.segment_chunk = np.array(owners, dtype=np.int32)
-        self.segment_spans = np.array(spans, dtype=np.int32).reshape(-1, 2)
+        # One float32 matrix filled row by row: no stacked copy of the stored float16 vectors.
+        usable = [
+            (number, row)
+            for number, row in enumerate(rows)
+            if row.vectors and len(row.vectors) == len(row.segments) * DIMENSIONS * 2
+        ]
+        total = sum(len(row.segments) for _, row in usable)
+        self.vectors = np.empty((total, DIMENSIONS), dtype=np.float32)
+        owners = np.empty(total, dtype=np.int32)
+        spans = np.empty((total, 2), dtype=np.int32)
+        at = 0
+        for number, row in usable:
+            count = len(row.segments)
+            self.vectors[at : at + count] = unpack(row.vectors)
+            owners[at : at + count] = number
+            spans[at : at + count] = row.segments
+            at += count
+        self.segment_chunk = owners
+        self.segment_spans = spans
 
     @property
     def has_vectors(self) -> bool:

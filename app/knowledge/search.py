@@ -49,6 +49,7 @@ class _IndexCache:
             return self.index
         async with self.lock:
             if self.index is None or self.index.generation != generation:
+                self.index = None  # searches still using the old one keep it; nothing else does
                 rows = await repository.index_rows()
                 self.index = await asyncio.to_thread(SearchIndex, rows, generation)
                 self.allowed.clear()
