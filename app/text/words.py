@@ -170,7 +170,14 @@ def content_terms(text: str) -> set[str]:
 
     "carry-over" and "carry over" also yield "carryover"; "full-time" also yields
     "fulltime", so a question and a source that spell a compound differently still meet.
+    The same passages come back question after question, so the terms of recent texts
+    are kept (a fresh set is returned each time).
     """
+    return set(_content_terms(text))
+
+
+@lru_cache(maxsize=32768)
+def _content_terms(text: str) -> frozenset[str]:
     words = tokenize(text)
     terms = {stem(w) for w in words if w not in STOPWORDS}
     for left, right in zip(words, words[1:], strict=False):
@@ -180,7 +187,7 @@ def content_terms(text: str) -> set[str]:
     for compound in _HYPHENATED.findall(fold(text)):
         parts = re.split(r"[-\u2010\u2011]", compound)
         terms.add(stem("".join(parts)))
-    return terms
+    return frozenset(terms)
 
 
 @dataclass(frozen=True)

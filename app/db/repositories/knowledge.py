@@ -12,12 +12,15 @@ import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     SQLColumnExpression,
     and_,
+    bindparam,
     delete,
     exists,
     false,
@@ -119,6 +122,17 @@ def _searchable(viewers: Viewers) -> ColumnElement[bool]:
         visible_to(Document.id, viewers),
         Document.status != DocumentStatus.DRAFT.value,
         not_(and_(Document.status == DocumentStatus.DEPRECATED.value, replaced)),
+    )
+
+
+@lru_cache(maxsize=256)
+def _passages_statement(viewers: tuple[tuple[str, ...], ...]) -> Select[Any]:
+    """The passages query for one set of viewers, built once: building the access filter's
+    expression costs more than running it, and the rows vary only by a parameter."""
+    return (
+        select(Chunk.id, *KnowledgeRepository._columns())
+        .join(Document, Document.id == Chunk.doc_id)
+        .where(Chunk.id.in_(bindparam("rowids", expanding=True)), _searchable(viewers))
     )
 
 
@@ -234,12 +248,8 @@ class KnowledgeRepository:
         """The chunks `rowids` as passages, by row id; the access filter is applied again."""
         if not rowids or not viewers:
             return {}
-        statement = (
-            select(Chunk.id, *self._columns())
-            .join(Document, Document.id == Chunk.doc_id)
-            .where(Chunk.id.in_(sorted(rowids)), _searchable(viewers))
-        )
-        rows = (await self.session.execute(statement)).all()
+        statement = _passages_statement(tuple(tuple(sorted(v)) for v in viewers))
+        rows = (await self.session.execute(statement, {"rowids": sorted(rowids)})).all()
         access = await self._access_of({row.doc_id for row in rows})
         return {row.id: _passage(row, access) for row in rows}
 
