@@ -2,6 +2,8 @@
 
     TrellisError
      ├── WorkspaceError            a workspace file is broken (file, line, problem)
+     ├── SetupError                a setting the operator must change (`setting` names it)
+     │    └── PortInUse            a port Trellis must listen on is taken
      ├── IdentityUnknown           the Slack user is not a verified person in the directory
      ├── AccessDenied              the person may not use this workflow or see this item
      ├── RuleViolation             input breaks a workflow's rules
@@ -10,6 +12,7 @@
      ├── ApprovalConflict          someone else already decided, or the draft changed
      │    └── DraftExpired         too late to decide (`just_now`: this call expired it)
      ├── SlackUnavailable          the Slack Web API failed after retries
+     ├── ShuttingDown              Trellis stopped before a waiting question's turn came
      └── DownstreamError           a downstream system failed (`retryable` or not)
           ├── ConnectorConfigError      the connector or the action is set up wrongly
           │                             (never retryable)
@@ -41,12 +44,44 @@ class TrellisError(Exception):
 
 
 class WorkspaceError(TrellisError):
-    def __init__(self, file: str, problem: str, *, line: int | None = None) -> None:
+    """`also`: further mistakes found in the same pass, so `trellis check` lists them all."""
+
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        *,
+        line: int | None = None,
+        also: tuple[WorkspaceError, ...] = (),
+    ) -> None:
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {problem}")
         self.file = file
         self.line = line
         self.problem = problem
+        self.also = also
+
+
+class SetupError(TrellisError):
+    """A mistake in how Trellis is set up, not in what it was asked: the command stops
+    with one line naming the setting (an environment variable, an option or a file) to
+    change, and exit status 2."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+class PortInUse(SetupError):
+    def __init__(self, setting: str, host: str, port: int) -> None:
+        super().__init__(
+            setting,
+            f"port {port} on {host} is already in use by another program; set {setting} "
+            "to a free port (0 picks any free one) or stop the other program",
+        )
+        self.host = host
+        self.port = port
 
 
 class IdentityUnknown(TrellisError):
@@ -86,6 +121,10 @@ class DraftExpired(ApprovalConflict):
 
 
 class SlackUnavailable(TrellisError):
+    pass
+
+
+class ShuttingDown(TrellisError):
     pass
 
 

@@ -123,10 +123,16 @@ class Notifier(Protocol):
     async def remind(self, draft: DraftView, people: Sequence[Person]) -> None: ...
 
     async def escalated(
-        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        withheld: Sequence[Person] = (),
+        unlisted: Sequence[str] = (),
     ) -> None:
         """`people` may now decide and get the card; `withheld` were due to, but may not
-        read its sources: they are only told where it waits."""
+        read its sources: they are only told where it waits. `unlisted`: managers it was
+        due to who are not in the directory; the approvals channel is told instead."""
 
     async def tell_owners(self, delivery: Delivery, notice: OwnersNotice) -> tuple[str, str] | None:
         """Post `notice` where `delivery` says, in full or only as a pointer; (channel id,
@@ -151,7 +157,12 @@ class QuietNotifier:
         return None
 
     async def escalated(
-        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        withheld: Sequence[Person] = (),
+        unlisted: Sequence[str] = (),
     ) -> None:
         return None
 

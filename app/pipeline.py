@@ -32,7 +32,7 @@ from app.identity import access
 from app.knowledge.search import search
 from app.services import Services
 from app.slack_api import SlackChannel
-from app.trust import answer_log
+from app.trust import answer_log, tracing
 from app.trust.corrections import Curated, curated_answer_for
 
 
@@ -78,31 +78,82 @@ class _Timer:
 
 
 async def answer_question(services: Services, question: Question) -> Outcome:
+    """The chain below, as one span of the question's trace (app/trust/tracing.py)."""
+    with tracing.span(
+        "trellis.question",
+        {"trellis.question.private": question.private},
+        private={"trellis.question.text": question.text, "slack.user.id": question.slack_user_id},
+    ) as span:
+        outcome = await _answer_question(services, question)
+        tracing.attributes(
+            span,
+            {
+                "trellis.audit_id": outcome.audit_id,
+                "trellis.answer.status": outcome.status.value,
+                "trellis.answer.confidence": outcome.public.confidence,
+                "trellis.answer.citations": len(outcome.public.citations),
+                "trellis.answer.private": outcome.private is not None,
+            },
+            private={
+                "trellis.answer.text": outcome.public.text,
+                "trellis.person.email": outcome.person.email if outcome.person else None,
+            },
+        )
+        return outcome
+
+
+async def _answer_question(services: Services, question: Question) -> Outcome:
     timer = _Timer()
     audit_id = str(uuid.uuid4())
 
     # 1. Identity: who is asking. Unknown people are refused, and the refusal is audited.
-    try:
-        person = question.person or await services.identity.resolve(question.slack_user_id or "")
-    except IdentityUnknown as refusal:
-        await answer_log.record_refusal(services, question, audit_id, str(refusal))
-        services.metrics.questions.labels(status=AnswerStatus.REFUSED.value).inc()
-        return Outcome(
-            audit_id, AnswerStatus.REFUSED, Reply(AnswerStatus.REFUSED, refusal.user_message)
-        )
+    with tracing.span("trellis.identity"):
+        try:
+            person = question.person or await services.identity.resolve(
+                question.slack_user_id or ""
+            )
+        except IdentityUnknown as refusal:
+            await answer_log.record_refusal(services, question, audit_id, str(refusal))
+            services.metrics.questions.labels(status=AnswerStatus.REFUSED.value).inc()
+            return Outcome(
+                audit_id, AnswerStatus.REFUSED, Reply(AnswerStatus.REFUSED, refusal.user_message)
+            )
     timer.lap("identity")
 
     # 2. Allowed data: what everyone who will read the answer may see, and everything the
     #    answers may rest on, read at once (no transaction stays open while a model writes).
-    audience = await access.audience_for(
-        asker=person,
-        channel=question.channel,
-        slack=services.slack,
-        identity=services.identity,
-        private=question.private,
-    )
-    async with services.database.reading() as session:
-        grounds = await _read_grounds(services, session, question, person, audience)
+    with tracing.span("trellis.audience") as span:
+        audience = await access.audience_for(
+            asker=person,
+            channel=question.channel,
+            slack=services.slack,
+            identity=services.identity,
+            private=question.private,
+        )
+        tracing.attributes(
+            span,
+            {
+                "trellis.audience.readers": audience.readers,
+                "trellis.audience.outsiders": audience.outsiders,
+                "trellis.audience.narrower": audience.narrower_than_asker,
+            },
+        )
+    with tracing.span("trellis.retrieval") as span:
+        async with services.database.reading() as session:
+            grounds = await _read_grounds(services, session, question, person, audience)
+        tracing.attributes(
+            span,
+            {
+                "trellis.retrieval.mode": services.retrieval_mode.value,
+                "trellis.retrieval.passages": len(grounds.passages),
+                "trellis.retrieval.fuller": len(grounds.fuller),
+                "trellis.retrieval.history": len(grounds.history),
+                "trellis.retrieval.curated": grounds.curated is not None,
+                "trellis.route.model": grounds.route.model,
+                "trellis.route.over_budget": grounds.route.over_budget,
+            },
+            private={"trellis.retrieval.doc_ids": [p.doc_id for p in grounds.passages]},
+        )
     passages, fuller, history, route = (
         grounds.passages,
         grounds.fuller,
@@ -138,64 +189,69 @@ async def answer_question(services: Services, question: Question) -> Outcome:
 
     # 5. Review: an answer the rules mark as sensitive waits for a reviewer, and rests only
     #    on sources the reviewers may read too (otherwise it is answered from fewer).
-    held = _needs_review(services, person, question, public, passages)
-    if held:
-        reviewers = await review.reviewers_scope(services, person=person)
-        readable = [p for p in passages if reviewers.allows(p.access)]
-        if len(readable) < len(passages):
-            passages = readable
-            public = await compose(
-                services.workspace.config,
-                question.text,
-                passages,
-                history,
-                audience.scope,
-                route,
-                grounds.curated,
-            )
-            held = _needs_review(services, person, question, public, passages)
-    # The asker's fuller private answer follows the same review rules, on sources its
-    # reviewers may read too.
-    private_held = False
-    if (
-        private is not None
-        and not held
-        and _needs_review(services, person, question, private, fuller)
-    ):
-        reviewers = await review.reviewers_scope(services, person=person)
-        readable = [p for p in fuller if reviewers.allows(p.access)]
-        private = None
-        if _adds_sources(readable, passages):
-            private = await compose(
-                services.workspace.config,
-                question.text,
-                readable,
-                history,
-                audience.asker_scope,
-                route,
-                grounds.asker_curated,
-            )
-            private_held = private.status == AnswerStatus.ANSWERED
-            private = private if private_held else None
-    status = public.status if not private else AnswerStatus.ANSWERED
-    status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
+    with tracing.span("trellis.review") as span:
+        held = _needs_review(services, person, question, public, passages)
+        if held:
+            reviewers = await review.reviewers_scope(services, person=person)
+            readable = [p for p in passages if reviewers.allows(p.access)]
+            if len(readable) < len(passages):
+                passages = readable
+                public = await compose(
+                    services.workspace.config,
+                    question.text,
+                    passages,
+                    history,
+                    audience.scope,
+                    route,
+                    grounds.curated,
+                )
+                held = _needs_review(services, person, question, public, passages)
+        # The asker's fuller private answer follows the same review rules, on sources its
+        # reviewers may read too.
+        private_held = False
+        if (
+            private is not None
+            and not held
+            and _needs_review(services, person, question, private, fuller)
+        ):
+            reviewers = await review.reviewers_scope(services, person=person)
+            readable = [p for p in fuller if reviewers.allows(p.access)]
+            private = None
+            if _adds_sources(readable, passages):
+                private = await compose(
+                    services.workspace.config,
+                    question.text,
+                    readable,
+                    history,
+                    audience.asker_scope,
+                    route,
+                    grounds.asker_curated,
+                )
+                private_held = private.status == AnswerStatus.ANSWERED
+                private = private if private_held else None
+        status = public.status if not private else AnswerStatus.ANSWERED
+        status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
+        tracing.attributes(
+            span, {"trellis.review.held": held, "trellis.review.private_held": private_held}
+        )
 
     # 6. Logs: one audit record for the whole question, written with its answer records
     #    and, when the public answer is shown at once, the Slack message that shows it.
-    public, private = await answer_log.record_answers(
-        services,
-        question,
-        person,
-        audience,
-        audit_id,
-        dict(timer.stages, total=timer.total()),
-        passages,
-        fuller,
-        public,
-        private,
-        status,
-        message_ts=None if held else question.answer_ts,
-    )
+    with tracing.span("trellis.audit"):
+        public, private = await answer_log.record_answers(
+            services,
+            question,
+            person,
+            audience,
+            audit_id,
+            dict(timer.stages, total=timer.total()),
+            passages,
+            fuller,
+            public,
+            private,
+            status,
+            message_ts=None if held else question.answer_ts,
+        )
     if private_held and private is not None:
         notice = await review.hold_answer(
             services,

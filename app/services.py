@@ -14,14 +14,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+import structlog
+
 from app import answering
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer
 from app.answering.prompts import answer_system_prompt
+from app.answering.queue import QuestionQueue
 from app.approvals.service import Approvals
 from app.config.settings import Settings
 from app.config.workspace import Workspace
+from app.db.claims import DeliveryClaims
 from app.db.session import Database
+from app.errors import SetupError
 from app.identity.resolver import IdentityResolver
 from app.knowledge.search import RetrievalMode
 from app.notifications import Notifier, QuietNotifier
@@ -32,7 +37,10 @@ from app.trust.metrics import Metrics
 if TYPE_CHECKING:
     import anthropic
 
+log = structlog.get_logger(__name__)
+
 RETRIEVAL_LIMIT = 8
+KEY_CHECK_TIMEOUT_S = 10.0
 DEFAULT_ANSWER_MODEL = "claude-sonnet-4-6"
 
 
@@ -45,10 +53,19 @@ class LiveVersion:
     workspace: Workspace
     identity: IdentityResolver
     answerer: Answerer
+    adapt: Callable[[Workspace], Workspace] | None = None
+    """Applied to every version as it goes live, the first included (the sandbox points the
+    connectors at its local stand-ins this way)."""
+
+    def __post_init__(self) -> None:
+        if self.adapt is not None:
+            self.workspace = self.adapt(self.workspace)
 
     def switch(
         self, *, workspace: Workspace, identity: IdentityResolver, answerer: Answerer
     ) -> None:
+        if self.adapt is not None:
+            workspace = self.adapt(workspace)
         self.workspace, self.identity, self.answerer = workspace, identity, answerer
 
 
@@ -59,6 +76,8 @@ class Services:
     database: Database
     audit: AuditLog
     approvals: Approvals
+    claims: DeliveryClaims
+    """Slack deliveries taken on, so a redelivered one is not answered twice."""
     slack: SlackGateway | SlackDirectory | None = None
     """Slack: its Web API, or offline (the CLI, eval runs) a stand-in that only knows who's
     who, the workspace's people and channels. What posts to Slack uses `gateway`."""
@@ -66,6 +85,8 @@ class Services:
     """Who eval runs of a workspace version ask as: its people and channels as Slack would
     show them, never the live Slack (the composition root passes the sandbox's)."""
     metrics: Metrics = field(default_factory=Metrics)
+    questions: QuestionQueue = field(default_factory=QuestionQueue)
+    """Whose question is answered next: a few at once, in turns across the people asking."""
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     retrieval_limit: int = RETRIEVAL_LIMIT
     notifier: Notifier = field(default_factory=QuietNotifier)
@@ -108,29 +129,34 @@ def build_services(
     database: Database,
     *,
     slack: SlackGateway | SlackDirectory | None = None,
-    answerer: Answerer | None = None,
+    answerer: Answerer,
     clock: Callable[[], datetime] | None = None,
     environ: Mapping[str, str] | None = None,
     notifier: Callable[[Services], Notifier] | None = None,
     eval_directory: Callable[[Workspace], SlackDirectory] | None = None,
+    adapt_workspace: Callable[[Workspace], Workspace] | None = None,
 ) -> Services:
-    """`notifier` builds the Slack side from the other services (handlers' SlackNotifier);
+    """`answerer` is what `build_answerer` makes of the settings (a test may pass its own);
+    `notifier` builds the Slack side from the other services (handlers' SlackNotifier);
     without it people are not told anything (`QuietNotifier`). `eval_directory` is needed
-    only where versions are put through the eval gate (`trellis run`)."""
+    only where versions are put through the eval gate (`trellis run`). `adapt_workspace`
+    changes each version as it goes live (`LiveVersion.adapt`)."""
     clock = clock or (lambda: datetime.now(UTC))
     audit = AuditLog(database, clock=clock)
     metrics = Metrics()
     services = Services(
         settings=settings,
         live=LiveVersion(
-            workspace, build_identity(workspace, slack), answerer or ExtractiveAnswerer()
+            workspace, build_identity(workspace, slack), answerer, adapt=adapt_workspace
         ),
         database=database,
         audit=audit,
         approvals=Approvals(database, audit, clock=clock, metrics=metrics),
+        claims=DeliveryClaims(database),
         slack=slack,
         eval_directory=eval_directory,
         metrics=metrics,
+        questions=QuestionQueue(limit=settings.question_concurrency, metrics=metrics),
         clock=clock,
         environ=os.environ if environ is None else environ,
     )
@@ -154,7 +180,8 @@ def anthropic_client(settings: Settings) -> anthropic.AsyncAnthropic | None:
 def build_answerer(
     settings: Settings, workspace: Workspace, client: anthropic.AsyncAnthropic | None = None
 ) -> Answerer:
-    """Claude with fallbacks when a key is set, otherwise the offline extractive answerer."""
+    """Claude with fallbacks when a key is set, otherwise the offline extractive answerer.
+    Every entry point (run, ask, eval, demo, the reload gate) gets its answerer here."""
     client = client or anthropic_client(settings)
     if client is None:
         return ExtractiveAnswerer()
@@ -168,3 +195,27 @@ def build_answerer(
         fallback_model=models.classify,
         system_prompt=prompt,
     )
+
+
+async def check_anthropic_key(settings: Settings) -> None:
+    """Stop with one line naming ANTHROPIC_API_KEY when the API refuses the key (401, 403).
+    Anything else (a slow or unreachable API) is left to the answerer's retries and
+    fallbacks, which tell each asker."""
+    client = anthropic_client(settings)
+    if client is None:
+        return
+    import anthropic
+
+    where = settings.anthropic_base_url or "the Anthropic API"
+    try:
+        await client.with_options(timeout=KEY_CHECK_TIMEOUT_S).models.list(limit=1)
+    except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
+        raise SetupError(
+            "ANTHROPIC_API_KEY",
+            f"{where} refused the key (HTTP {exc.status_code}); set a valid key, "
+            "or unset ANTHROPIC_API_KEY to answer with the offline answerer",
+        ) from exc
+    except anthropic.APIError as exc:
+        log.warning("anthropic_key_not_checked", where=where, error=type(exc).__name__)
+    finally:
+        await client.close()

@@ -20,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import SlackUnavailable
+from app.trust import tracing
 
 
 @dataclass(frozen=True)
@@ -86,15 +87,17 @@ class SlackGateway:
         self.team_id = self.team_id or response.get("team_id")
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
-        try:
-            return await getattr(self.client, method)(**kwargs)
-        except SlackApiError:
-            raise
-        except Exception as exc:  # network failures after slack_sdk's own retries
-            raise SlackUnavailable(
-                "Slack could not be reached just now. Please try again in a minute.",
-                detail=f"{method}: {exc!r}",
-            ) from exc
+        with tracing.slack_call(method) as span:
+            try:
+                return await getattr(self.client, method)(**kwargs)
+            except SlackApiError as exc:
+                tracing.attributes(span, {"slack.error": str(exc.response.get("error", ""))})
+                raise
+            except Exception as exc:  # network failures after slack_sdk's own retries
+                raise SlackUnavailable(
+                    "Slack could not be reached just now. Please try again in a minute.",
+                    detail=f"{method}: {exc!r}",
+                ) from exc
 
     # Directory -------------------------------------------------------------------
 
@@ -244,6 +247,27 @@ class SlackGateway:
             blocks=blocks,
             thread_ts=thread_ts,
         )
+
+    async def upload(
+        self,
+        *,
+        channel: str,
+        filename: str,
+        content: bytes,
+        title: str,
+        thread_ts: str | None = None,
+    ) -> str | None:
+        """Share a file in a channel, or in a thread of it (files_upload_v2); its file id."""
+        response = await self._call(
+            "files_upload_v2",
+            channel=channel,
+            filename=filename,
+            content=content,
+            title=title,
+            thread_ts=thread_ts,
+        )
+        file_id: str | None = (response.get("file") or {}).get("id")
+        return file_id
 
 
 def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:

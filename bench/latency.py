@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from app.answering.backends.extractive import ExtractiveAnswerer
 from app.config.settings import Settings
 from app.config.workspace import load_workspace
 from app.db.migrate import upgrade
@@ -144,7 +145,9 @@ async def run(
         search_ms.append((time.perf_counter() - t) * 1000)
     figures.update(_percentiles("search", search_ms))
 
-    services = build_services(Settings(database_url=database.url), workspace, database)
+    services = build_services(
+        Settings(database_url=database.url), workspace, database, answerer=ExtractiveAnswerer()
+    )
     chain_ms = []
     for _ in range(questions):
         text = f"How many days for the {rng.choice(WORDS)} {rng.choice(WORDS)} case?"

@@ -19,6 +19,7 @@ from app.approvals.deciders import refusal
 from app.approvals.drafts import DraftView
 from app.errors import DraftExpired
 from app.services import Services
+from handlers import traces
 from handlers.errors import NOT_SAVED, message_for
 from handlers.gateway import slack_of
 from handlers.people import person_of
@@ -67,6 +68,13 @@ async def on_approve(
     services: Services,
 ) -> None:
     await ack()
+    with traces.interaction(body, "approve"):
+        await _approve(body, action, respond, services)
+
+
+async def _approve(
+    body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond, services: Services
+) -> None:
     draft_id, seen = _draft_ref(action["value"])
     try:
         person = await person_of(services, body["user"]["id"])
@@ -192,9 +200,10 @@ async def on_retry(
     await ack()
     try:
         person = await person_of(services, body["user"]["id"])
-        draft = await services.approvals.retry(
-            draft_id=action["value"], owner=person, admins=services.workspace.config.admins
-        )
+        with traces.interaction(body, "retry"):
+            draft = await services.approvals.retry(
+                draft_id=action["value"], owner=person, admins=services.workspace.config.admins
+            )
     except Exception as exc:
         await _say(respond, message_for(exc))
         return

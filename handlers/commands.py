@@ -1,4 +1,4 @@
-"""The /trellis slash command: ask, help (and workflows as they are added)."""
+"""The /trellis slash command: ask, help, about (and workflows as they are added)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from app.pipeline import Question, answer_question
 from app.services import Services
 from app.slack_api import SlackChannel
 from app.trust import owners
-from handlers import workflows
+from app.trust.about import about_for
+from handlers import traces, workflows
 from handlers.errors import NOT_POSTED, message_for
+from handlers.people import person_of
 from handlers.views import answers
+from handlers.views.about import about_blocks, about_text
 from handlers.views.help import help_blocks, help_text, unknown_verb
 
 
@@ -33,6 +36,10 @@ async def on_trellis(
     if verb in ("", "help"):
         await ack(text=help_text(services.workspace), blocks=help_blocks(services.workspace))
         return
+    if verb == "about":
+        await ack()
+        await on_about(command, respond, services)
+        return
     if verb in services.workspace.rulebook.workflows:
         await workflows.on_workflow_command(ack, command, client, services, slug=verb, rest=rest)
         return
@@ -46,12 +53,16 @@ async def on_trellis(
     try:
         # The reply is ephemeral: only the asker reads it, so no channel lookup is needed.
         channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
-        outcome = await answer_question(
-            services,
-            Question(
-                text=rest.strip(), channel=channel, slack_user_id=command["user_id"], private=True
-            ),
-        )
+        with traces.slash_command(command, "ask"):
+            outcome = await answer_question(
+                services,
+                Question(
+                    text=rest.strip(),
+                    channel=channel,
+                    slack_user_id=command["user_id"],
+                    private=True,
+                ),
+            )
     except Exception as exc:  # the person is always told
         services.metrics.observe_error(kind=type(exc).__name__)
         await respond(text=message_for(exc, outcome=NOT_POSTED), response_type="ephemeral")
@@ -63,3 +74,19 @@ async def on_trellis(
         replace_original=False,
     )
     await owners.after_question(services, outcome=outcome, question=rest.strip())
+
+
+async def on_about(command: dict[str, Any], respond: AsyncRespond, services: Services) -> None:
+    """The eight operating questions, answered for the person asking, only to them."""
+    try:
+        person = await person_of(services, command["user_id"])
+        about = await about_for(services, person)
+    except Exception as exc:  # the person is always told
+        await respond(text=message_for(exc, outcome=NOT_POSTED), response_type="ephemeral")
+        return
+    await respond(
+        text=about_text(about),
+        blocks=about_blocks(about),
+        response_type="ephemeral",
+        replace_original=False,
+    )

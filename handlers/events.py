@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
-from app.pipeline import Question
 from app.services import Services
+from handlers import traces
 from handlers.asking import answer_in_thread
 from handlers.gateway import slack_of
 from handlers.views.help import help_text
@@ -44,8 +44,7 @@ def _from_a_person(event: dict[str, Any], services: Services) -> bool:
 
 async def first_delivery(services: Services, keys: list[str]) -> bool:
     """True the first time any Slack delivery with these keys is seen (Slack retries)."""
-    async with services.database.session() as session:
-        return await HandledEventRepository(session).claim(keys)
+    return await services.claims.claim(keys)
 
 
 async def _claim(services: Services, body: dict[str, Any], event: dict[str, Any]) -> bool:
@@ -63,33 +62,31 @@ async def _is_answer_thread(services: Services, channel_id: str, thread_ts: str)
         )
 
 
-async def _answer(services: Services, event: dict[str, Any]) -> None:
+async def _answer(services: Services, body: dict[str, Any], event: dict[str, Any]) -> None:
     text = _question_text(event.get("text", ""))
-    slack = slack_of(services)
-    channel = await slack.channel(event["channel"])
     if not text:
-        await slack.post(
-            channel=channel.id,
+        await slack_of(services).post(
+            channel=event["channel"],
             thread_ts=event.get("thread_ts") or event["ts"],
             text=help_text(services.workspace),
         )
         return
     await answer_in_thread(
         services,
-        Question(
-            text=text,
-            channel=channel,
-            slack_user_id=event["user"],
-            thread_ts=event.get("thread_ts"),
-            message_ts=event["ts"],
-        ),
+        text=text,
+        channel_id=event["channel"],
+        slack_user_id=event["user"],
+        team_id=event.get("user_team") or body.get("team_id") or "",
+        message_ts=event["ts"],
+        thread_ts=event.get("thread_ts"),
     )
 
 
 async def on_mention(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
     if not _from_a_person(event, services) or not await _claim(services, body, event):
         return
-    await _answer(services, event)
+    with traces.slack_event(body, event):
+        await _answer(services, body, event)
 
 
 async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
@@ -109,4 +106,5 @@ async def on_message(body: dict[str, Any], event: dict[str, Any], services: Serv
         return  # plain channel chatter, and mentions (answered through app_mention)
     if not await _claim(services, body, event):
         return
-    await _answer(services, event)
+    with traces.slack_event(body, event):
+        await _answer(services, body, event)

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import IdentityUnknown
 from app.services import Services
+from app.trust.about import about_for
 from app.trust.home import home_for
 from handlers.people import person_of
 from handlers.views.blocks import View, escape, section
@@ -31,5 +32,6 @@ async def on_home_opened(event: dict[str, Any], client: AsyncWebClient, services
         view = {"type": "home", "blocks": [section(f":wave: {escape(refusal.user_message)}")]}
     else:
         home = await home_for(services, person)
-        view = home_view(home, config=services.workspace.config, now=services.clock())
+        about = await about_for(services, person, weeks=1)  # Home shows this week's summary
+        view = home_view(home, config=services.workspace.config, now=services.clock(), about=about)
     await client.views_publish(user_id=user_id, view=view)

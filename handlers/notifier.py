@@ -185,11 +185,28 @@ class SlackNotifier:
         )
 
     async def escalated(
-        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        withheld: Sequence[Person] = (),
+        unlisted: Sequence[str] = (),
     ) -> None:
         """Said in the card's thread, and each of them gets the card in a direct message,
         since they may not be in the approvals channel. Those who may not read its sources
-        get only a pointer: what kind of request waits, and where."""
+        get only a pointer: what kind of request waits, and where. Managers outside the
+        directory cannot be reached: the approvals channel is asked instead."""
+        if unlisted and draft.card_channel:
+            await self.slack.post(
+                channel=draft.card_channel,
+                text=(
+                    f":arrow_double_up: This {escape(draft.title)} from "
+                    f"{escape(draft.requester_name)} has waited too long for a decision. It "
+                    f"would escalate to {escape(', '.join(unlisted))}, who "
+                    f"{'is' if len(unlisted) == 1 else 'are'} not in the directory, so it "
+                    "waits here: any approver in this channel can decide on its card."
+                ),
+            )
         if people:
             who = await self._mentions(people)
             await self._in_card_thread(

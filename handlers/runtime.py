@@ -10,7 +10,7 @@ import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from typing import TYPE_CHECKING
 
 import structlog
@@ -18,27 +18,28 @@ from aiohttp import web
 from rich.console import Console
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.config.logging import configure_logging
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
-from app.db.migrate import upgrade
-from app.db.session import Database
+from app.db.migrate import connect, upgrade
 from app.delivery.actions import check_rules
 from app.delivery.scheduler import Background
 from app.knowledge.embeddings import shared_embedder
 from app.knowledge.sync import sync_knowledge
-from app.services import Services, build_answerer, build_services
+from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackDirectory, SlackGateway, retrying_client
-from app.trust import reload
+from app.trust import reload, tracing
 from app.trust.digest import add_owner_jobs
-from handlers import register
+from handlers import preflight, register
 from handlers.errors import report_unexpected
 from handlers.notifier import SlackNotifier
 
 if TYPE_CHECKING:
     from app.sandbox.server import SandboxServer
+    from app.sandbox.systems.standins import StandIns
 
 log = structlog.get_logger(__name__)
 
@@ -83,7 +84,11 @@ async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner
     ops.router.add_get("/metrics", metrics)
     runner = web.AppRunner(ops, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise preflight.bind_error(exc, "TRELLIS_HTTP", host, port) from exc
     return runner
 
 
@@ -104,8 +109,23 @@ async def _start_sandbox(settings: Settings, workspace: Workspace) -> SandboxSer
         port=settings.sandbox_port,
         message_shortcuts=MESSAGE_SHORTCUTS,
     )
-    await sandbox.start()
+    try:
+        await sandbox.start()
+    except OSError as exc:
+        await sandbox.stop()
+        raise preflight.bind_error(
+            exc, "TRELLIS_SANDBOX", settings.sandbox_host, settings.sandbox_port
+        ) from exc
     return sandbox
+
+
+def _stand_ins(
+    workspace: Workspace, sandbox: SandboxServer
+) -> AbstractAsyncContextManager[StandIns | None]:
+    """The demo's downstream systems on the sandbox (app.sandbox.systems), when wanted."""
+    from app.sandbox.systems.standins import stand_ins_for
+
+    return stand_ins_for(workspace, sandbox)
 
 
 def _sandbox_directory(workspace: Workspace) -> SlackDirectory:
@@ -116,18 +136,28 @@ def _sandbox_directory(workspace: Workspace) -> SlackDirectory:
 
 
 async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | None = None) -> None:
-    """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`)."""
+    """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`). A mistake
+    in the set-up (a busy port, a token of the wrong kind or without the scopes Trellis
+    needs, a database that does not answer, a key Anthropic refuses) stops it before
+    anything starts, with a SetupError naming what to change."""
     configure_logging(settings)
     workspace = load_workspace(settings.workspace_path())
     connector_warnings = check_rules(workspace.rules, os.environ)
+    preflight.check_ports(settings)
+    if settings.slack_enabled:
+        bot_token, app_token = preflight.slack_tokens(settings)
+        await preflight.check_slack_app(retrying_client(bot_token, base_url=settings.slack_api_url))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError, RuntimeError):  # not on every platform
             loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
-        database = Database(settings.database_url)
+        if provider := tracing.setup(content=settings.trace_content):  # OTEL_* variables
+            stack.callback(tracing.shutdown, provider)  # last: after the outbox has stopped
+        database = await connect(settings.database_url)
         stack.push_async_callback(database.dispose)
+        await check_anthropic_key(settings)
         await upgrade(database)
         report = await sync_knowledge(database, workspace, console=console)
         console.print(
@@ -137,10 +167,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         for error in report.errors:
             console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
 
+        stand_ins = None  # the downstream systems standing in on the sandbox, if any
         if settings.slack_enabled:
-            assert settings.slack_bot_token and settings.slack_app_token  # what enabled means
-            bot_token = settings.slack_bot_token.get_secret_value()
-            app_token = settings.slack_app_token.get_secret_value()
             api_url = settings.slack_api_url
             where = "Slack"
         else:
@@ -148,6 +176,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             stack.push_async_callback(sandbox.stop)
             bot_token, app_token, api_url = sandbox.bot_token, sandbox.app_token, sandbox.api_url
             where = f"the local sandbox at {sandbox.url}"
+            stand_ins = await stack.enter_async_context(_stand_ins(workspace, sandbox))
 
         client = retrying_client(bot_token, base_url=api_url)
         gateway = SlackGateway(client)
@@ -160,10 +189,22 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             answerer=build_answerer(settings, workspace),
             eval_directory=_sandbox_directory,
             notifier=SlackNotifier,
+            environ=stand_ins.environ if stand_ins else None,
+            adapt_workspace=stand_ins.adapt if stand_ins else None,
         )
-        await stack.enter_async_context(connect_bolt(services, client=client, app_token=app_token))
+        if stand_ins is not None:  # the connectors deliver to the stand-ins, with their secrets
+            connector_warnings = check_rules(services.workspace.rules, services.environ)
+        try:
+            await stack.enter_async_context(
+                connect_bolt(services, client=client, app_token=app_token)
+            )
+        except SlackApiError as exc:
+            raise preflight.slack_refusal(exc, preflight.APP_TOKEN) from exc
+        # Runs before the connection closes: waiting questions are told, running ones finish.
+        stack.push_async_callback(services.questions.close)
         ops = await _ops_server(services, settings.http_host, settings.http_port)
         stack.push_async_callback(ops.cleanup)
+        ops_port = ops.addresses[0][1] if ops.addresses else settings.http_port
         watcher = await reload.start(services, stop=stop)
         stack.push_async_callback(reload.finish, watcher)
         if workspace.config.retrieval == "hybrid":
@@ -180,9 +221,9 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
             f"version {workspace.version}, answers by {services.answerer.name})."
         )
-        console.print(
-            f"Health: http://{settings.http_host}:{settings.http_port}/healthz  ·  Ctrl-C stops."
-        )
+        console.print(f"Health: http://{settings.http_host}:{ops_port}/healthz  ·  Ctrl-C stops.")
+        if stand_ins is not None:
+            console.print(stand_ins.summary(), highlight=False)
         if not settings.slack_enabled:
             console.print(
                 f"\n[bold]Open {sandbox.url} in your browser[/bold] to try Trellis: pick anyone "

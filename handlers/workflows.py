@@ -24,6 +24,7 @@ from app.domain import WorkflowStatus
 from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
+from handlers import traces
 from handlers.errors import message_for
 from handlers.gateway import slack_of
 from handlers.views import cards
@@ -97,7 +98,8 @@ async def on_workflow_command(
     ]
     if outcome is None:
         await ack(text=f"Starting {workflow.title}…")
-        await begin(services, request)
+        with traces.slash_command(command, slug):
+            await begin(services, request)
     elif outcome.status == WorkflowStatus.INVALID and missing:
         await ack()
         others = [m for n, m in outcome.problems.items() if n not in missing]
@@ -217,7 +219,8 @@ async def on_form_submitted(
         await ack(response_action="errors", errors=errors)
         return
     await ack()
-    await begin(services, request)
+    with traces.interaction(body, meta["workflow"]):
+        await begin(services, request)
 
 
 async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,11 +65,16 @@ async def chromium() -> AsyncIterator[Browser]:
 
 async def open_sandbox(browser: Browser, server: SandboxServer, *, as_user: str) -> Page:
     """A new page on the sandbox as `as_user`, once its live updates are connected."""
+    return await open_page(browser, server.url, as_user=as_user)
+
+
+async def open_page(browser: Browser, url: str, *, as_user: str) -> Page:
+    """A new page on the sandbox served at `url` (e.g. by `trellis run`) as `as_user`."""
     page = await browser.new_page(viewport=VIEWPORT)
     page.set_default_timeout(WAIT_MS)
     errors = _page_errors.setdefault(page, [])
     page.on("pageerror", lambda error: errors.append(str(error)))
-    await page.goto(f"{server.url}?as={as_user}")
+    await page.goto(f"{url}?as={as_user}")
     await page.wait_for_selector("body[data-live=yes]")
     await page.wait_for_selector(f"body[data-me={as_user}]")
     return page
@@ -104,14 +110,17 @@ def message(page: Page, text: str | re.Pattern[str]) -> Locator:
     return page.locator("#messages .msg").filter(has_text=text)
 
 
-async def screenshot(page: Page, name: str, *, for_readme: bool = False) -> Path:
-    """Save tests/artifacts/NAME.png; with TRELLIS_UPDATE_SCREENSHOT=1 also docs/sandbox.png."""
+async def screenshot(
+    page: Page, name: str, *, for_readme: bool = False, readme: Path = README_SCREENSHOT
+) -> Path:
+    """Save tests/artifacts/NAME.png; with TRELLIS_UPDATE_SCREENSHOT=1 also `readme`
+    (docs/sandbox.png unless told)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path))
     if for_readme and os.environ.get("TRELLIS_UPDATE_SCREENSHOT") == "1":
-        README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        README_SCREENSHOT.write_bytes(path.read_bytes())
+        readme.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, readme)
     return path
 
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer
 from app.config.settings import Settings
 from app.config.workspace import Workspace, default_workspace_path, load_workspace
@@ -144,7 +145,7 @@ async def running_trellis(
             slack=gateway,
             clock=clock,
             environ=environ,
-            answerer=answerer_for(loaded) if answerer_for else None,
+            answerer=answerer_for(loaded) if answerer_for else ExtractiveAnswerer(),
             eval_directory=SandboxDirectory.for_workspace,
             notifier=SlackNotifier,
         )

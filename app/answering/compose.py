@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from app.answering import budgets, gate
+from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.citations import verify_citations
 from app.config.workspace import TrellisConfig
 from app.domain import AccessScope, AnswerStatus, Citation, Passage, Turn, Usage
+from app.trust import tracing
 from app.trust.corrections import Curated
 
 
@@ -44,6 +46,32 @@ async def compose(
     route: budgets.Route,
     curated: Curated | None,
 ) -> Reply:
+    """One answer, as a span of its question's trace: the gate, the model call and the
+    citation check are spans within it."""
+    with tracing.span("trellis.answer", {"trellis.answer.passages": len(passages)}) as span:
+        reply = await _compose(config, text, passages, history, scope, route, curated)
+        tracing.attributes(
+            span,
+            {
+                "trellis.answer.status": reply.status.value,
+                "trellis.answer.backend": reply.backend,
+                "trellis.answer.confidence": reply.confidence,
+                "trellis.answer.citations": len(reply.citations),
+            },
+            private={"trellis.answer.text": reply.text},
+        )
+        return reply
+
+
+async def _compose(
+    config: TrellisConfig,
+    text: str,
+    passages: Sequence[Passage],
+    history: Sequence[Turn],
+    scope: AccessScope,
+    route: budgets.Route,
+    curated: Curated | None,
+) -> Reply:
     if curated is not None:
         return Reply(
             AnswerStatus.ANSWERED,
@@ -58,8 +86,19 @@ async def compose(
     owners = owners_of(passages, config)
     # The gate: how likely these passages answer the question. Below the threshold no
     # model is asked at all, and the question goes to the owners.
-    support = gate.confidence(gate.gate_inputs(text, passages)) if passages else 0.0
-    if support <= 0.0 or support < config.answers.min_confidence:
+    with tracing.span("trellis.gate") as span:
+        inputs, reading = gate.read(text, passages) if passages else (None, None)
+        support = gate.confidence(inputs) if inputs is not None else 0.0
+        passed = support > 0.0 and support >= config.answers.min_confidence
+        tracing.attributes(
+            span,
+            {
+                "trellis.gate.support": round(support, 3),
+                "trellis.gate.threshold": config.answers.min_confidence,
+                "trellis.gate.passed": passed,
+            },
+        )
+    if not passed:
         return Reply(
             AnswerStatus.NO_ANSWER,
             no_answer_text(owners, config),
@@ -67,12 +106,21 @@ async def compose(
             owners=owners,
             scope_label=scope.label,
         )
-    model_answer = await route.answerer.answer(
-        question=text, passages=passages, history=history, model=route.model
-    )
+    if reading is not None and not history and type(route.answerer) is ExtractiveAnswerer:
+        model_answer = route.answerer.reuse(reading)
+    else:
+        model_answer = await route.answerer.answer(
+            question=text, passages=passages, history=history, model=route.model
+        )
     if route.note:
         model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
-    kept, _rejected = verify_citations(model_answer.citations, passages)
+    with tracing.span("trellis.citations") as span:
+        kept, rejected = verify_citations(model_answer.citations, passages)
+        tracing.attributes(
+            span,
+            {"trellis.citations.kept": len(kept), "trellis.citations.rejected": len(rejected)},
+            private={"trellis.citations.doc_ids": [c.doc_id for c in kept]},
+        )
     # The extractive answer is the gate's own reading; a model's answer is only as good as
     # the share of it its citations carry, too.
     confidence = (

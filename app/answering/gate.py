@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 from app.answering.base import NOTE_UNANSWERED
 from app.answering.corpus import corpus_of, evidence_of
-from app.domain import Passage
+from app.domain import ModelAnswer, Passage
 
 WEIGHTS = (-4.688, 4.395, 6.392)
 """(intercept, similarity, coverage), fitted by bench/fit_gate.py on python-faq."""
@@ -57,6 +57,12 @@ class GateInputs:
 def gate_inputs(question: str, passages: Sequence[Passage]) -> GateInputs:
     """The gate's measurements: the evidence retrieval gathered, and the extractive
     answerer's reading of the passages (its coverage, and the parts it found nothing for)."""
+    return read(question, passages)[0]
+
+
+def read(question: str, passages: Sequence[Passage]) -> tuple[GateInputs, ModelAnswer]:
+    """The gate's measurements and the extractive reading they come from, which is also
+    the offline answer to a question asked without earlier turns."""
     evidence = evidence_of(passages)
     from app.answering.backends.extractive import ExtractiveAnswerer
 
@@ -68,13 +74,14 @@ def gate_inputs(question: str, passages: Sequence[Passage]) -> GateInputs:
     )
     # Vectors count only when some segment was actually compared with the question.
     vectors = evidence if evidence is not None and evidence.best_similarity != 0.0 else None
-    return GateInputs(
+    inputs = GateInputs(
         similarity=vectors.best_similarity if vectors is not None else 0.0,
         standing=vectors.standing if vectors is not None else 0.0,
         coverage=reading.confidence,
         has_vectors=vectors is not None,
         unanswered_parts=unanswered,
     )
+    return inputs, reading
 
 
 def confidence(inputs: GateInputs) -> float:

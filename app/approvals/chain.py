@@ -24,6 +24,7 @@ from app.errors import AccessDenied, IdentityUnknown, InvalidInput, RuleViolatio
 from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
+from app.trust import tracing
 
 
 @dataclass(frozen=True)
@@ -90,24 +91,50 @@ async def admit_workflow(services: Services, request: WorkflowRequest) -> Admiss
 
 
 async def start_workflow(services: Services, request: WorkflowRequest) -> WorkflowOutcome:
+    """The chain below, as one span of the request's trace (app/trust/tracing.py)."""
+    with tracing.span(
+        "trellis.workflow",
+        {"trellis.workflow": request.workflow},
+        private={"slack.user.id": request.slack_user_id},
+    ) as span:
+        outcome = await _start_workflow(services, request)
+        tracing.attributes(
+            span,
+            {
+                "trellis.workflow.status": outcome.status.value,
+                "trellis.draft_id": outcome.draft.id if outcome.draft else None,
+            },
+        )
+        return outcome
+
+
+async def _start_workflow(services: Services, request: WorkflowRequest) -> WorkflowOutcome:
     rulebook = services.workspace.rulebook
 
     # 1. Identity, 2. business rules: who asks, may they, and does the input fit.
-    admission = await admit_workflow(services, request)
+    with tracing.span("trellis.admission"):
+        admission = await admit_workflow(services, request)
     if admission.outcome is not None:
         return admission.outcome
     person, workflow, inputs = admission.person, admission.workflow, admission.inputs
     assert person is not None and workflow is not None, "admit_workflow sets both on admission"
 
     # 3. Allowed data: only documents the requester may see.
-    passages = await drafting.allowed_passages(
-        services, workflow=workflow, inputs=inputs, person=person
-    )
+    with tracing.span("trellis.retrieval") as span:
+        passages = await drafting.allowed_passages(
+            services, workflow=workflow, inputs=inputs, person=person
+        )
+        tracing.attributes(span, {"trellis.retrieval.passages": len(passages)})
 
     # 4. AI output: the draft, and what approving it will do.
-    draft = await drafting.compose(
-        services, workflow=workflow, inputs=inputs, person=person, passages=passages
-    )
+    with tracing.span("trellis.draft") as span:
+        draft = await drafting.compose(
+            services, workflow=workflow, inputs=inputs, person=person, passages=passages
+        )
+        tracing.attributes(
+            span,
+            {"trellis.draft.citations": len(draft.citations), "trellis.draft.model": draft.model},
+        )
     try:
         actions = (
             []

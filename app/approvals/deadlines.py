@@ -60,8 +60,12 @@ class Deadlines(DraftStore):
 
         return await self._retrying(change)
 
-    async def escalate(self, *, draft_id: str, to: Collection[Person]) -> DraftView | None:
-        """Whoever the draft is escalated to may decide from now on (never the requester)."""
+    async def escalate(
+        self, *, draft_id: str, to: Collection[Person], unlisted: Collection[str] = ()
+    ) -> DraftView | None:
+        """Whoever the draft is escalated to may decide from now on (never the requester).
+        `unlisted`: managers it was due to who are not in the directory; the audit record
+        says so, and that the approvals channel was asked instead."""
 
         async def change(session: AsyncSession) -> DraftView | None:
             draft = await self._get(session, draft_id)
@@ -70,13 +74,16 @@ class Deadlines(DraftStore):
             extra = {p.email.lower() for p in to} - {draft.requester_email}
             requirement = dict(draft.requirement)
             requirement["eligible"] = [sorted(set(g) | extra) for g in requirement["eligible"]]
+            told: dict[str, object] = {"to": sorted(extra)}
+            if unlisted:
+                told |= {"not_in_directory": sorted(unlisted), "instead": "approvals channel"}
             await self._move(
                 session,
                 draft,
                 S.PENDING,
                 "draft.escalated",
                 None,
-                extra={"to": sorted(extra)},
+                extra=told,
                 requirement=requirement,
                 escalated_at=self.clock(),
                 escalated_to=sorted(extra),

@@ -26,6 +26,7 @@ from app.db.repositories.approvals import OutboxRepository
 from app.delivery.actions import context_for, fill
 from app.domain import ActionState, Person
 from app.errors import AccessDenied, ApprovalConflict, LostUpdate
+from app.trust import tracing
 from workflows.base import ApprovedAction
 
 
@@ -87,6 +88,7 @@ class Execution(DraftStore):
             return await self._view(session, await self._get(session, draft_id))
 
         view = await self._retrying(change)
+        tracing.hand_off(draft_id)
         self._wake()
         return view
 

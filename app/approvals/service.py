@@ -40,6 +40,7 @@ from app.domain import Person, Usage
 from app.errors import ApprovalConflict, LostUpdate, RuleViolation
 from app.notifications import Notifier
 from app.rules.requirements import ApprovalRequirement
+from app.trust import tracing
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,9 @@ class Approvals(Deadlines, Execution):
             await self._approve(session, draft, approvals=[], by=None, reason=reason)
             return await self._view(session, await self._get(session, draft_id))
 
-        view = await self._retrying(change)
+        with tracing.span("trellis.approval", {"trellis.approval.by": "rule"}) as span:
+            view = await self._retrying(change)
+            tracing.attributes(span, {"trellis.approval.outcome": "approved"})
         self._observe(view, "auto")
         self._wake()
         return view
@@ -209,7 +212,9 @@ class Approvals(Deadlines, Execution):
                 outcome = "recorded"
             return Decision(outcome, await self._view(session, await self._get(session, draft_id)))
 
-        decision = _raise_returned(await self._retrying(change))
+        with tracing.span("trellis.approval", {"trellis.approval.by": "person"}) as span:
+            decision = _raise_returned(await self._retrying(change))
+            tracing.attributes(span, {"trellis.approval.outcome": decision.outcome})
         if decision.outcome == "approved":
             self._observe(decision.draft, "approved")
             self._wake()
@@ -311,6 +316,7 @@ class Approvals(Deadlines, Execution):
             decided_at=now,
         )
         await self._queue_actions(session, draft, now)
+        tracing.hand_off(draft.id)  # the outbox continues this trace (app/delivery/outbox.py)
 
     @staticmethod
     def _check_decider(draft: Draft, person: Person, seen_hash: str | None, *, verb: str) -> None:

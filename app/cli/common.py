@@ -1,5 +1,7 @@
-"""What every `trellis` command shares: the two consoles, the --workspace option, loading
-the settings, and running a coroutine with Trellis's errors turned into exit codes."""
+"""What every `trellis` command shares: the two consoles, the --workspace and
+--database-url options, loading the settings, and running a coroutine with Trellis's errors
+turned into exit codes. A mistake in the set-up is one line naming what to change, and
+exit status 2."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from app.config.settings import Settings
-from app.errors import TrellisError, WorkspaceError
+from app.errors import SetupError, TrellisError, WorkspaceError
 
 T = TypeVar("T")
 
@@ -23,12 +26,14 @@ errors = Console(stderr=True)
 WorkspaceOption = Annotated[
     Path | None,
     typer.Option(
-        "--workspace",
-        "-w",
-        help="Workspace folder (default: TRELLIS_WORKSPACE or the demo).",
-        exists=True,
-        file_okay=False,
-        resolve_path=True,
+        "--workspace", "-w", help="Workspace folder (default: TRELLIS_WORKSPACE or the demo)."
+    ),
+]
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL of the database (default: TRELLIS_DATABASE_URL or ./trellis.db).",
     ),
 ]
 
@@ -42,25 +47,51 @@ def load_settings() -> Settings:
             name = "_".join(str(p) for p in error["loc"]).upper()
             if not name.startswith(("SLACK_", "ANTHROPIC_")):
                 name = f"{Settings.model_config.get('env_prefix', '')}{name}"
-            errors.print(f"[red]Configuration error[/red] {name}: {error['msg']}", highlight=False)
+            message = error["msg"].removeprefix("Value error, ")
+            say(f"[red]Configuration error[/red] {name}: {escape(message)}")
         raise typer.Exit(2) from exc
 
 
-def settings_for(workspace: Path | None) -> Settings:
-    """The settings, with `--workspace` in place of TRELLIS_WORKSPACE when it is given."""
+def say(line: str) -> None:
+    """One line on stderr, never wrapped, so it stays one line in a log or a narrow terminal."""
+    errors.print(line, highlight=False, soft_wrap=True)
+
+
+def settings_for(workspace: Path | None, database_url: str | None = None) -> Settings:
+    """The settings, with `--workspace` and `--database-url` in place of TRELLIS_WORKSPACE
+    and TRELLIS_DATABASE_URL when they are given. A workspace folder that does not exist
+    stops the command here."""
     settings = load_settings()
+    update: dict[str, Any] = {}
     if workspace is not None:
-        settings = settings.model_copy(update={"workspace": workspace})
+        update["workspace"] = workspace.expanduser().resolve()
+    if database_url:
+        update["database_url"] = database_url
+    if update:
+        settings = settings.model_copy(update=update)
+    folder = settings.workspace_path()
+    if not folder.is_dir():
+        setting = "--workspace" if workspace is not None else "TRELLIS_WORKSPACE"
+        what = "is not a folder" if folder.exists() else "does not exist"
+        say(
+            f"[red]Workspace error[/red] {setting}: {escape(str(folder))} {what}; "
+            "point it at a workspace folder (`trellis init DIR` writes a starter one)"
+        )
+        raise typer.Exit(2)
     return settings
 
 
 def run_async(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a command's coroutine; a workspace error exits with 2, a refusal with 1."""
+    """Run a command's coroutine; a mistake in the set-up or the workspace exits with 2,
+    a refusal with 1."""
     try:
         return asyncio.run(coro_factory())
     except WorkspaceError as exc:
-        errors.print(f"[red]Workspace error[/red] {exc}", highlight=False)
+        say(f"[red]Workspace error[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    except SetupError as exc:
+        say(f"[red]Setup error[/red] {escape(str(exc))}")
         raise typer.Exit(2) from exc
     except TrellisError as exc:
-        errors.print(f"[red]Error[/red] {exc.user_message}", highlight=False)
+        say(f"[red]Error[/red] {escape(exc.user_message)}")
         raise typer.Exit(1) from exc

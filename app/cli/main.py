@@ -10,8 +10,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from app.cli import trust
-from app.cli.common import WorkspaceOption, console, errors, load_settings, run_async, settings_for
+from app.cli import about, trust, workspaces
+from app.cli.common import (
+    DatabaseUrlOption,
+    WorkspaceOption,
+    console,
+    errors,
+    load_settings,
+    run_async,
+    settings_for,
+)
 
 cli = typer.Typer(
     no_args_is_help=True,
@@ -32,12 +40,13 @@ def _configure() -> None:
 
 
 @cli.command()
-def run(workspace: WorkspaceOption = None) -> None:
+def run(workspace: WorkspaceOption = None, database_url: DatabaseUrlOption = None) -> None:
     """Run Trellis: on Slack when SLACK_BOT_TOKEN and SLACK_APP_TOKEN are set, otherwise
     on the local sandbox."""
     from handlers.runtime import serve
 
-    run_async(lambda: serve(settings_for(workspace), console=console))
+    settings = settings_for(workspace, database_url)
+    run_async(lambda: serve(settings, console=console))
 
 
 @cli.command()
@@ -64,13 +73,13 @@ def ingest(
     path: Annotated[
         Path | None, typer.Argument(help="Only this file or folder of knowledge/.")
     ] = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Index the workspace's knowledge; prints counts."""
     from app.cli.operations import ingest_workspace
 
-    report = run_async(
-        lambda: ingest_workspace(settings_for(workspace), only=path, console=console)
-    )
+    settings = settings_for(workspace, database_url)
+    report = run_async(lambda: ingest_workspace(settings, only=path, console=console))
     table = Table(title="Knowledge index", show_header=True)
     for column in (
         "added",
@@ -112,13 +121,13 @@ def ask(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     workspace: WorkspaceOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Answer a question as a person would get it in Slack."""
     from app.cli.operations import ask_as
 
-    result = run_async(
-        lambda: ask_as(settings_for(workspace), email=as_, question=question, channel_id=channel)
-    )
+    settings = settings_for(workspace, database_url)
+    result = run_async(lambda: ask_as(settings, email=as_, question=question, channel_id=channel))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
@@ -140,11 +149,14 @@ def _print_answer(result: dict[str, Any]) -> None:
 
 
 @db_cli.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
     """Apply every database migration."""
     from app.cli.operations import upgrade_database
 
-    run_async(lambda: upgrade_database(load_settings()))
+    settings = load_settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    run_async(lambda: upgrade_database(settings))
     console.print("Database is up to date.")
 
 
@@ -160,13 +172,15 @@ def audit_verify(
         ),
     ] = None,
     workspace: WorkspaceOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Check the hash chain; exits non-zero on any edited, deleted or reordered record."""
     from app.cli.operations import verify_audit
     from app.trust.audit_heads import parse_head, read_head, write_head
 
     expected = parse_head(head) if head else read_head(head_file) if head_file else None
-    report = run_async(lambda: verify_audit(settings_for(workspace), expected_head=expected))
+    settings = settings_for(workspace, database_url)
+    report = run_async(lambda: verify_audit(settings, expected_head=expected))
     if report.ok:
         console.print(
             f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}"
@@ -187,11 +201,13 @@ def audit_show(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw audit records.")] = False,
     workspace: WorkspaceOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Print one question's whole story."""
     from app.trust.stories import for_operator, render
 
-    story = run_async(lambda: for_operator(settings_for(workspace), record_id))
+    settings = settings_for(workspace, database_url)
+    story = run_async(lambda: for_operator(settings, record_id))
     if story is None:
         errors.print(f"No audit record {record_id}.")
         raise typer.Exit(1)
@@ -207,6 +223,8 @@ def audit_show(
 
 
 trust.register(cli, audit_cli)
+workspaces.register(cli)
+cli.command("about")(about.about_command)
 
 
 def main() -> None:

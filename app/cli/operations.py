@@ -18,7 +18,7 @@ from app.errors import TrellisError
 from app.knowledge.ingest import IngestReport
 from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, answer_question
-from app.services import Services, build_answerer, build_services
+from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackChannel, SlackDirectory
 from app.trust.audit import AuditLog, ChainReport
 from app.trust.evals import EvalReport, record_run, run_evals
@@ -48,18 +48,26 @@ def offline_directory(workspace: Workspace) -> SlackDirectory:
 
 
 def offline_services(settings: Settings, workspace: Workspace, database: Database) -> Services:
-    """Services with the sandbox's people and channels standing in for Slack."""
-    return build_services(settings, workspace, database, slack=offline_directory(workspace))
+    """Services with the sandbox's people and channels standing in for Slack, answering
+    as the settings say (`build_answerer`)."""
+    return build_services(
+        settings,
+        workspace,
+        database,
+        slack=offline_directory(workspace),
+        answerer=build_answerer(settings, workspace),
+    )
 
 
 async def ask_as(
     settings: Settings, *, email: str, question: str, channel_id: str | None = None
 ) -> dict[str, Any]:
     workspace = load_workspace(settings.workspace_path())
+    await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
         await sync_knowledge(database, workspace)
+        services = offline_services(settings, workspace, database)
         directory = offline_directory(workspace)
-        services = build_services(settings, workspace, database, slack=directory)
         if channel_id:
             try:
                 channel = await directory.channel(channel_id)
@@ -79,6 +87,7 @@ async def ask_as(
         )
     result = _reply_json(outcome.public, status=outcome.public.status)
     result["audit_id"] = outcome.audit_id
+    result["answerer"] = services.answerer.name
     if outcome.private is not None:
         result["private"] = {
             **_reply_json(outcome.private, status=outcome.private.status),
@@ -94,12 +103,15 @@ def _reply_json(reply: Reply, *, status: AnswerStatus) -> dict[str, Any]:
         "citations": [c.as_dict() for c in reply.citations],
         "confidence": round(reply.confidence, 4),
         "notes": list(reply.notes),
+        "backend": reply.backend,
+        "model": reply.model,
     }
 
 
 async def evaluate(settings: Settings) -> EvalReport:
     """`trellis eval`: the workspace's golden set against its own configuration."""
     workspace = load_workspace(settings.workspace_path())
+    await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
         report = await run_evals(
             settings,

@@ -12,7 +12,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from app.cli.common import WorkspaceOption, console, errors, run_async, settings_for
+from app.cli.common import (
+    DatabaseUrlOption,
+    WorkspaceOption,
+    console,
+    errors,
+    run_async,
+    settings_for,
+)
 from app.trust.evals import EvalReport
 
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"
@@ -30,11 +37,13 @@ def register(cli: typer.Typer, audit: typer.Typer) -> None:
 def eval_command(
     workspace: WorkspaceOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Run the golden set (evals/) through the real pipeline; non-zero exit below thresholds."""
     from app.cli.operations import evaluate
 
-    report = run_async(lambda: evaluate(settings_for(workspace)))
+    settings = settings_for(workspace, database_url)
+    report = run_async(lambda: evaluate(settings))
     if as_json:
         sys.stdout.write(json.dumps(eval_json(report), ensure_ascii=False) + "\n")
     else:
@@ -98,11 +107,13 @@ def reload_command(
     force: Annotated[
         bool, typer.Option(help="Evaluate again even if this version was refused.")
     ] = False,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Put the workspace's current files through the eval gate; a running Trellis follows."""
     from app.cli.versions import reload_from_cli
 
-    verdict = run_async(lambda: reload_from_cli(settings_for(workspace), force=force))
+    settings = settings_for(workspace, database_url)
+    verdict = run_async(lambda: reload_from_cli(settings, force=force))
     if verdict.report is not None:
         print_eval(verdict.report, console)
     earlier = " (decided earlier)" if verdict.repeated else ""
@@ -118,11 +129,14 @@ def reload_command(
         raise typer.Exit(2 if verdict.outcome == "broken" else 1)
 
 
-def versions_command(workspace: WorkspaceOption = None) -> None:
+def versions_command(
+    workspace: WorkspaceOption = None, database_url: DatabaseUrlOption = None
+) -> None:
     """Every workspace version seen, with its eval scores and status."""
     from app.cli.versions import list_versions
 
-    rows, current = run_async(lambda: list_versions(settings_for(workspace)))
+    settings = settings_for(workspace, database_url)
+    rows, current = run_async(lambda: list_versions(settings))
     table = Table(title="Workspace versions", title_justify="left")
     table.add_column("version", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -157,11 +171,12 @@ def versions_command(workspace: WorkspaceOption = None) -> None:
 def rollback_command(
     version: Annotated[str, typer.Argument(help="A version hash (or its first characters).")],
     workspace: WorkspaceOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Restore an earlier version's files into the workspace folder and make it live."""
     from app.cli.versions import rollback_from_cli
 
-    settings = settings_for(workspace)
+    settings = settings_for(workspace, database_url)
     row = run_async(lambda: rollback_from_cli(settings, version))
     console.print(
         f"{OK} Version {row.version} is live again; its files are back in "
@@ -174,6 +189,7 @@ def report_command(
         str, typer.Option(help="How far back: 30m, 24h, 7d, 2w; 'all' for everything.")
     ] = "7d",
     workspace: WorkspaceOption = None,
+    database_url: DatabaseUrlOption = None,
 ) -> None:
     """Usage, quality, latency, tokens and cost from the audit trail."""
     from app.trust.report import parse_period, render, report_for
@@ -182,15 +198,19 @@ def report_command(
         period = None if since == "all" else parse_period(since)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--since") from exc
-    report = run_async(lambda: report_for(settings_for(workspace), since=period))
+    settings = settings_for(workspace, database_url)
+    report = run_async(lambda: report_for(settings, since=period))
     render(report, console)
 
 
-def audit_head_command(workspace: WorkspaceOption = None) -> None:
+def audit_head_command(
+    workspace: WorkspaceOption = None, database_url: DatabaseUrlOption = None
+) -> None:
     """Print the chain's head as SEQ:HASH, to keep somewhere safe for `verify --head`."""
     from app.cli.operations import verify_audit
 
-    report = run_async(lambda: verify_audit(settings_for(workspace), expected_head=None))
+    settings = settings_for(workspace, database_url)
+    report = run_async(lambda: verify_audit(settings, expected_head=None))
     sys.stdout.write(f"{report.head_seq}:{report.head_hash}\n")
     if not report.ok:
         raise typer.Exit(1)

@@ -16,7 +16,7 @@ from app.db.migrate import open_database
 from app.db.models.versions import ConfigVersion
 from app.db.session import Database
 from app.errors import WorkspaceError
-from app.services import build_answerer
+from app.services import build_answerer, check_anthropic_key
 from app.slack_api import SlackGateway, retrying_client
 from app.trust.audit import AuditLog
 from app.trust.versions import Gate, Verdict, refusal_text
@@ -37,6 +37,7 @@ def _gate(settings: Settings, database: Database) -> Gate:
 async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict:
     """`trellis reload`: gate the folder; a running Trellis follows what is recorded here."""
     root = settings.workspace_path()
+    await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
         gate = _gate(settings, database)
         live = await gate.live_version()

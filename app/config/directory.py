@@ -3,8 +3,10 @@
 It comes from the workspace's `directory.yml` (a `people:` list) or `directory.csv` (an
 export of the HR system with the columns email, name, slack_id, employee_id, title,
 department, groups, manager, region; groups separated by `;` or `|`). A mistake is
-reported with the file and line: a bad email, a person listed twice, a manager who is not
-in the directory, a chain of managers that loops, a group name that is not a slug.
+reported with the file and line: a bad email, a person listed twice, a chain of managers
+that loops, a group name that is not a slug. A manager who is not in the directory (a
+board, a parent company, a contractor) is only a warning (`Directory.warnings`):
+escalations to them go to the workflow's approvals channel instead.
 """
 
 from __future__ import annotations
@@ -120,10 +122,13 @@ class Directory:
 
     def __init__(self, people: Iterable[Person], *, file: str = "directory") -> None:
         people = tuple(people)
-        _check(people, file=file, lines=[None] * len(people))
-        self._index(people)
+        problems, warnings = _check(people, file=file, lines=[None] * len(people))
+        _raise_first(problems)
+        self._index(people, warnings)
 
-    def _index(self, people: tuple[Person, ...]) -> None:
+    def _index(self, people: tuple[Person, ...], warnings: list[WorkspaceError]) -> None:
+        self.warnings = tuple(warnings)
+        """Managers outside the directory, with the file and line that name them."""
         self._people = people
         self._by_email = {p.email.lower(): p for p in people}
         self._by_slack_id = {p.slack_id: p for p in people if p.slack_id}
@@ -134,24 +139,37 @@ class Directory:
     @classmethod
     def load(cls, path: Path, *, display_name: str | None = None) -> Directory:
         """Read directory.yml or directory.csv, whichever `path` names."""
+        directory, problems = cls.read(path, display_name=display_name)
+        _raise_first(problems)
+        return directory
+
+    @classmethod
+    def read(
+        cls, path: Path, *, display_name: str | None = None
+    ) -> tuple[Directory, list[WorkspaceError]]:
+        """The directory and the mistakes in it (people listed twice, loops of managers):
+        with mistakes, the people as listed, so that the rest of the workspace can still
+        be checked against them. A file that cannot be read at all raises WorkspaceError."""
         name = display_name or path.name
         if path.suffix.lower() == ".csv":
             return cls._from_csv(path, name)
         return cls._from_yaml(path, name)
 
     @classmethod
-    def _from_yaml(cls, path: Path, name: str) -> Directory:
+    def _from_yaml(cls, path: Path, name: str) -> tuple[Directory, list[WorkspaceError]]:
         doc = load_yaml(path, display_name=name)
         parsed = validate(doc, DirectoryFile)
         lines = [doc.line_of(("people", i)) for i in range(len(parsed.people))]
         manager_lines = [doc.line_of(("people", i, "manager")) for i in range(len(parsed.people))]
         slack_lines = [doc.line_of(("people", i, "slack_id")) for i in range(len(parsed.people))]
         people = tuple(entry.person() for entry in parsed.people)
-        _check(people, file=name, lines=lines, manager_lines=manager_lines, slack_lines=slack_lines)
-        return cls._trusted(people)
+        problems, warnings = _check(
+            people, file=name, lines=lines, manager_lines=manager_lines, slack_lines=slack_lines
+        )
+        return cls._trusted(people, warnings), problems
 
     @classmethod
-    def _from_csv(cls, path: Path, name: str) -> Directory:
+    def _from_csv(cls, path: Path, name: str) -> tuple[Directory, list[WorkspaceError]]:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -199,13 +217,15 @@ class Directory:
                 raise WorkspaceError(name, f"{column}: {message}", line=line) from exc
             people.append(entry.person())
             lines.append(line)
-        _check(people, file=name, lines=lines, manager_lines=lines, slack_lines=lines)
-        return cls._trusted(tuple(people))
+        problems, warnings = _check(
+            people, file=name, lines=lines, manager_lines=lines, slack_lines=lines
+        )
+        return cls._trusted(tuple(people), warnings), problems
 
     @classmethod
-    def _trusted(cls, people: tuple[Person, ...]) -> Directory:
+    def _trusted(cls, people: tuple[Person, ...], warnings: list[WorkspaceError]) -> Directory:
         directory = cls.__new__(cls)
-        directory._index(people)
+        directory._index(people, warnings)
         return directory
 
     @property
@@ -240,6 +260,7 @@ class Directory:
         return list(self._groups.get(group, ()))
 
     def manager_of(self, person: Person) -> Person | None:
+        """The person's manager, or None: none listed, or one outside the directory."""
         return self.by_email(person.manager)
 
     def knows_principal(self, principal: str) -> bool:
@@ -270,10 +291,12 @@ def _check(
     lines: list[int | None],
     manager_lines: list[int | None] | None = None,
     slack_lines: list[int | None] | None = None,
-) -> None:
-    """Reject duplicates, unknown managers and loops in the management chain."""
+) -> tuple[list[WorkspaceError], list[WorkspaceError]]:
+    """(mistakes, warnings): bad group names, duplicates and loops in the management chain,
+    every one of them; managers outside the directory."""
     manager_lines = manager_lines or lines
     slack_lines = slack_lines or lines
+    problems: list[WorkspaceError] = []
     seen_email: dict[str, int] = {}
     seen_slack: dict[str, int] = {}
     seen_employee: dict[str, int] = {}
@@ -282,55 +305,81 @@ def _check(
             try:
                 check_group_name(group)
             except ValueError as exc:
-                raise WorkspaceError(file, f"groups: {exc}", line=lines[i]) from None
+                problems.append(WorkspaceError(file, f"groups: {exc}", line=lines[i]))
         email = person.email.lower()
         if email in seen_email:
-            raise WorkspaceError(
-                file, f"{email} is listed twice{_also(lines, seen_email[email])}", line=lines[i]
+            problems.append(
+                WorkspaceError(
+                    file, f"{email} is listed twice{_also(lines, seen_email[email])}", line=lines[i]
+                )
             )
+            continue
         seen_email[email] = i
         if person.slack_id:
             if person.slack_id in seen_slack:
                 other = people[seen_slack[person.slack_id]].email
-                raise WorkspaceError(
-                    file,
-                    f"slack_id {person.slack_id} is already used by {other}"
-                    f"{_also(lines, seen_slack[person.slack_id])}",
-                    line=slack_lines[i],
+                problems.append(
+                    WorkspaceError(
+                        file,
+                        f"slack_id {person.slack_id} is already used by {other}"
+                        f"{_also(lines, seen_slack[person.slack_id])}",
+                        line=slack_lines[i],
+                    )
                 )
-            seen_slack[person.slack_id] = i
+            else:
+                seen_slack[person.slack_id] = i
         if person.employee_id:
             if person.employee_id in seen_employee:
                 other = people[seen_employee[person.employee_id]].email
-                raise WorkspaceError(
-                    file,
-                    f"employee_id {person.employee_id} is already used by {other}"
-                    f"{_also(lines, seen_employee[person.employee_id])}",
-                    line=lines[i],
+                problems.append(
+                    WorkspaceError(
+                        file,
+                        f"employee_id {person.employee_id} is already used by {other}"
+                        f"{_also(lines, seen_employee[person.employee_id])}",
+                        line=lines[i],
+                    )
                 )
-            seen_employee[person.employee_id] = i
-    for i, person in enumerate(people):
-        if person.manager and person.manager.lower() not in seen_email:
-            raise WorkspaceError(
-                file,
-                f"manager {person.manager} of {person.email} is not in the directory",
-                line=manager_lines[i],
-            )
+            else:
+                seen_employee[person.employee_id] = i
+    warnings = [
+        WorkspaceError(
+            file,
+            f"manager {person.manager} of {person.email} is not in the directory; "
+            "escalations to them go to the workflow's approvals channel",
+            line=manager_lines[i],
+        )
+        for i, person in enumerate(people)
+        if person.manager and person.manager.lower() not in seen_email
+    ]
+    looped: set[str] = set()
     for person in people:
         chain = [person.email.lower()]
         manager = person.manager.lower() if person.manager else None
-        while manager is not None:
+        while manager is not None and manager in seen_email:
             if manager in chain:
                 loop = chain[chain.index(manager) :]
                 first = min(seen_email[email] for email in loop)
                 start = loop.index(people[first].email.lower())
                 shown = " -> ".join([*loop[start:], *loop[:start], loop[start]])
-                raise WorkspaceError(
-                    file, f"managers form a loop: {shown}", line=manager_lines[first]
-                )
+                if not looped & set(loop):
+                    problems.append(
+                        WorkspaceError(
+                            file, f"managers form a loop: {shown}", line=manager_lines[first]
+                        )
+                    )
+                looped.update(loop)
+                break
             chain.append(manager)
             boss = people[seen_email[manager]]
             manager = boss.manager.lower() if boss.manager else None
+    return problems, warnings
+
+
+def _raise_first(problems: list[WorkspaceError]) -> None:
+    """The first mistake as the error raised, the others in its `also`."""
+    if problems:
+        head, *rest = problems
+        raise WorkspaceError(head.file, head.problem, line=head.line, also=tuple(rest))
 
 
 def _also(lines: list[int | None], index: int) -> str:

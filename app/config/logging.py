@@ -1,5 +1,6 @@
-"""Structured logs: JSON lines (or a readable console form), with secrets and personal data
-redacted before anything is written.
+"""Structured logs: readable, colored lines on a terminal and JSON lines everywhere else
+(or always, with TRELLIS_LOG_FORMAT=json), with secrets and personal data redacted before
+anything is written, in either form.
 
 `configure_logging(settings)` sets up structlog and routes the standard library's
 `logging` (slack_bolt, httpx, anthropic, Trellis modules that use it) through the same
@@ -11,6 +12,10 @@ processors, so every line goes through `redact`:
   password in a URL (postgresql://user:PASSWORD@host) are cut out of any text;
 - email addresses become a stable hash that keeps the domain, e.g.
   "user-4f1c2a9b@northwind.example", so one person's lines still group together.
+
+Libraries' bookkeeping below WARNING (alembic's migration context, aiohttp's access log,
+APScheduler's job list, Slack's session notices, HTTP clients' request lines) is hidden
+unless TRELLIS_LOG_LEVEL is DEBUG; their warnings and errors always show.
 
 Logs go to stderr, so `--json` output on stdout stays clean.
 """
@@ -46,6 +51,18 @@ SECRET_TEXT = [
 URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]+:)[^@\s]+(?=@)", re.IGNORECASE)
 EMAIL = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 MAX_DEPTH = 6
+LIBRARY_LOGGERS = (
+    "alembic",
+    "aiohttp.access",
+    "apscheduler",
+    "slack_bolt",
+    "slack_sdk",
+    "httpx",
+    "httpx2",
+    "httpcore",
+    "anthropic",
+)
+"""Loggers whose lines below WARNING are bookkeeping to an operator."""
 
 
 def mask_email(match: re.Match[str]) -> str:
@@ -92,13 +109,18 @@ def redact(_logger: Any, _method: str, event_dict: EventDict) -> dict[str, Any]:
     return redacted
 
 
-def processors(*, json_lines: bool) -> tuple[list[Processor], Processor]:
+def processors(*, json_lines: bool, colors: bool = False) -> tuple[list[Processor], Processor]:
     """(processors shared by structlog and stdlib records, the final renderer)."""
+    stamp = (
+        structlog.processors.TimeStamper(fmt="iso", utc=True)
+        if json_lines
+        else structlog.processors.TimeStamper(fmt="%H:%M:%S", utc=False)
+    )
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        stamp,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
         structlog.processors.UnicodeDecoder(),
@@ -107,9 +129,39 @@ def processors(*, json_lines: bool) -> tuple[list[Processor], Processor]:
     renderer: Processor = (
         structlog.processors.JSONRenderer(sort_keys=True)
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else structlog.dev.ConsoleRenderer(colors=colors)
     )
     return shared, renderer
+
+
+def _isatty(stream: Any) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def wants_json(settings: Settings, stream: Any = None) -> bool:
+    """JSON when asked for, or (format `auto`) when the logs do not go to a terminal."""
+    if settings.log_json or settings.log_format == "json":
+        return True
+    return settings.log_format == "auto" and not _isatty(stream or sys.stderr)
+
+
+def quiet_libraries(level: int) -> None:
+    """Hide libraries' bookkeeping below WARNING, unless the process logs at DEBUG."""
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(
+            logging.NOTSET if level <= logging.DEBUG else logging.WARNING
+        )
+
+
+def _from_a_library(record: logging.LogRecord) -> bool:
+    return any(record.name == n or record.name.startswith(f"{n}.") for n in LIBRARY_LOGGERS)
+
+
+class _QuietLibraries(logging.Filter):
+    """For loggers a library gives its own level (slack_bolt copies the root's onto each)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not _from_a_library(record)
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
@@ -129,8 +181,9 @@ def configure_logging(
 ) -> None:
     """Set up structlog and the standard library's logging for this process."""
     if json_lines is None:
-        json_lines = settings.log_json or not getattr(stream or sys.stderr, "isatty", bool)()
-    shared, renderer = processors(json_lines=json_lines)
+        json_lines = wants_json(settings, stream)
+    colors = not json_lines and _isatty(stream or sys.stderr)
+    shared, renderer = processors(json_lines=json_lines, colors=colors)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
@@ -154,5 +207,8 @@ def configure_logging(
     for old in [h for h in root.handlers if getattr(h, "_trellis", False)]:
         root.removeHandler(old)
     handler._trellis = True  # type: ignore[attr-defined]
+    if settings.log_level_number > logging.DEBUG:
+        handler.addFilter(_QuietLibraries())
     root.addHandler(handler)
     root.setLevel(settings.log_level_number)
+    quiet_libraries(settings.log_level_number)

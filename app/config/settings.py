@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,8 +37,16 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8787, ge=0, le=65535)  # 0: any free port
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    question_concurrency: int = Field(default=4, ge=1)
+    """How many questions are answered at once; the others wait their turn."""
     log_level: str = "INFO"
+    log_format: Literal["auto", "console", "json"] = "auto"
+    """auto: readable lines on a terminal, JSON lines otherwise."""
     log_json: bool = False
+    """The same as log_format json (kept for existing deployments)."""
+    trace_content: bool = False
+    """Put question and answer text, names, emails, Slack ids and document ids into trace
+    attributes (app/trust/tracing.py); without it traces carry counts and statuses only."""
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
@@ -51,6 +60,11 @@ class Settings(BaseSettings):
         if level not in LOG_LEVELS:
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
         return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("slack_api_url", "anthropic_base_url")
     @classmethod

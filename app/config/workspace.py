@@ -12,23 +12,24 @@
 naming the file (relative to the workspace), the line and the problem, so a broken
 workspace never starts. That includes a principal (a group or an email) that the
 directory does not know: a misspelt group would otherwise silently grant nothing.
+`read_workspace` goes on past each mistake and returns every one found, with the
+warnings (`trellis check`).
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.config.directory import Directory, invalid, normalize_email
+from app.config.principals import access_principals, dotted, unknown_principals
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate
 from app.errors import WorkspaceError
-from app.knowledge.access_rules import ACCESS_FILE, display_name, normalize_principal
 from app.rules.loading import parse_rules
 from app.rules.rulebook import RuleBook
 from app.rules.schema import Principal, RulesConfig
@@ -38,6 +39,7 @@ RULES_FILE = "rules.yml"
 SANDBOX_FILE = "sandbox.yml"
 DIRECTORY_FILES = ("directory.yml", "directory.csv")
 PROMPT_SUFFIXES = (".md", ".txt")
+T = TypeVar("T")
 
 
 def default_workspace_path() -> Path:
@@ -176,41 +178,100 @@ class Workspace:
     """A short hash of everything but knowledge/, the same on every machine."""
 
 
+@dataclass
+class Findings:
+    """What is wrong with a workspace: `errors` keep it from loading, `warnings` do not."""
+
+    errors: list[WorkspaceError] = field(default_factory=list)
+    warnings: list[WorkspaceError] = field(default_factory=list)
+
+    def add(self, error: WorkspaceError) -> None:
+        self.errors.extend((error, *error.also))
+
+    def attempt(self, step: Callable[[], T]) -> T | None:
+        """The step's result, or None with its mistakes recorded."""
+        try:
+            return step()
+        except WorkspaceError as exc:
+            self.add(exc)
+            return None
+
+
 def load_workspace(path: Path) -> Workspace:
+    """The workspace, or the first mistake in it as a WorkspaceError."""
+    workspace, findings = read_workspace(path)
+    if workspace is None:
+        raise findings.errors[0]
+    return workspace
+
+
+def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
+    """Read and check everything, going on past each mistake so that all are found; the
+    workspace when there are none."""
+    found = Findings()
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
-        raise WorkspaceError(str(path), "the workspace folder does not exist")
+        found.add(WorkspaceError(str(path), "the workspace folder does not exist"))
+        return None, found
 
-    directory_path = _directory_file(root)
-    directory = Directory.load(directory_path, display_name=directory_path.name)
+    directory_path = found.attempt(lambda: _directory_file(root))
+    directory = None
+    if directory_path is not None:
+        read = found.attempt(
+            lambda: Directory.read(directory_path, display_name=directory_path.name)
+        )
+        if read is not None:
+            directory, problems = read
+            found.errors.extend(problems)
+            found.warnings.extend(directory.warnings)
     knowledge_dir = root / "knowledge"
     if not knowledge_dir.is_dir():
-        raise WorkspaceError(
-            "knowledge/",
-            "missing: create knowledge/ and put the documents Trellis may answer from in it",
+        found.add(
+            WorkspaceError(
+                "knowledge/",
+                "missing: create knowledge/ and put the documents Trellis may answer from in it",
+            )
         )
 
-    config, config_doc = _load_config(root)
-    rules, rules_doc = _load_rules(root)
-    prompts = _load_prompts(root)
-    evals = _load_evals(root)
-    sandbox = _load_sandbox(root)
+    config_file = found.attempt(lambda: _load_config(root))
+    rules_file = found.attempt(lambda: _load_rules(root))
+    prompts = found.attempt(lambda: _load_prompts(root))
+    evals = found.attempt(lambda: _load_evals(root))
+    sandbox = found.attempt(lambda: _load_sandbox(root))
 
-    if config_doc is not None:
-        _check_principals(config_doc, config.principal_refs(), directory, directory_path.name)
-    for access_doc, refs in _access_principals(knowledge_dir, root):
-        _check_principals(access_doc, refs, directory, directory_path.name)
-    if rules_doc is not None:
-        _check_principals(rules_doc, rules.principal_refs(), directory, directory_path.name)
-        for loc, name in rules.prompt_refs():
-            if name not in prompts:
-                raise rules_doc.error(
-                    loc, f"{_dotted(loc)}: there is no prompts/{name}.md (or .txt)"
+    if directory is not None and directory_path is not None:
+        name = directory_path.name
+        if config_file is not None and config_file[1] is not None:
+            refs = config_file[0].principal_refs()
+            found.errors.extend(unknown_principals(config_file[1], refs, directory, name))
+        if knowledge_dir.is_dir():
+            for access_doc, access_refs in access_principals(knowledge_dir, root):
+                found.errors.extend(unknown_principals(access_doc, access_refs, directory, name))
+        if rules_file is not None and rules_file[1] is not None:
+            refs = rules_file[0].principal_refs()
+            found.errors.extend(unknown_principals(rules_file[1], refs, directory, name))
+    if rules_file is not None and rules_file[1] is not None and prompts is not None:
+        for loc, prompt in rules_file[0].prompt_refs():
+            if prompt not in prompts:
+                found.errors.append(
+                    rules_file[1].error(
+                        loc, f"{dotted(loc)}: there is no prompts/{prompt}.md (or .txt)"
+                    )
                 )
 
-    return Workspace(
+    if (
+        found.errors
+        or directory is None
+        or config_file is None
+        or rules_file is None
+        or prompts is None
+        or evals is None
+    ):
+        return None, found
+    rules = rules_file[0]
+    workspace = Workspace(
         root=root,
-        config=config,
+        config=config_file[0],
         directory=directory,
         rules=rules,
         rulebook=RuleBook(rules, directory),
@@ -220,6 +281,7 @@ def load_workspace(path: Path) -> Workspace:
         knowledge_dir=knowledge_dir,
         version=workspace_version(root),
     )
+    return workspace, found
 
 
 def _directory_file(root: Path) -> Path:
@@ -304,69 +366,6 @@ def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
         for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and p.suffix in suffixes
     )
-
-
-def _access_principals(
-    knowledge_dir: Path, root: Path
-) -> Iterator[tuple[YamlDocument, Iterator[tuple[Loc, str]]]]:
-    """Every principal named in the `_access.yml` files, with where it is written. Files
-    that do not parse are left to ingest, which reports them and keeps what they governed."""
-    for path in sorted(knowledge_dir.rglob(ACCESS_FILE)):
-        if any(part.startswith(".") for part in path.relative_to(knowledge_dir).parts):
-            continue
-        try:
-            doc = load_yaml(path, display_name=display_name(path, root))
-        except WorkspaceError:
-            continue
-        data = doc.data if isinstance(doc.data, dict) else {}
-
-        def refs(data: dict[Any, Any] = data) -> Iterator[tuple[Loc, str]]:
-            default = data.get("default")
-            if isinstance(default, str):
-                yield ("default",), _as_principal(default)
-            elif isinstance(default, list):
-                for i, principal in enumerate(default):
-                    yield ("default", i), _as_principal(principal)
-            files = data.get("files")
-            for pattern, principals in files.items() if isinstance(files, dict) else ():
-                items = [principals] if isinstance(principals, str) else principals
-                for i, principal in enumerate(items if isinstance(items, list) else ()):
-                    loc = (
-                        ("files", pattern) if isinstance(principals, str) else ("files", pattern, i)
-                    )
-                    yield loc, _as_principal(principal)
-
-        yield doc, refs()
-
-
-def _as_principal(value: object) -> str:
-    try:
-        return normalize_principal(value)
-    except ValueError:
-        return str(value)
-
-
-def _check_principals(
-    doc: YamlDocument, refs: Iterator[tuple[Loc, str]], directory: Directory, directory_name: str
-) -> None:
-    for loc, principal in refs:
-        if loc not in doc.lines or directory.knows_principal(principal):
-            continue
-        if "@" in principal:
-            problem = f"{principal} is not in {directory_name}"
-        else:
-            problem = (
-                f"{principal!r} is not a group in {directory_name}, an email of someone "
-                f"in it, 'everyone' or 'public'"
-            )
-            close = difflib.get_close_matches(principal, sorted(directory.groups), n=1)
-            if close:
-                problem += f" (did you mean {close[0]!r}?)"
-        raise doc.error(loc, f"{_dotted(loc)}: {problem}")
-
-
-def _dotted(loc: Loc) -> str:
-    return ".".join(str(p) for p in loc)
 
 
 def workspace_version(root: Path) -> str:

@@ -3,7 +3,8 @@
 Workspace files are edited by people, so every mistake is reported with the file, the
 line and what was expected. `load_yaml` keeps a map from each value's path (the keys and
 list indexes that lead to it) to its line; `validate` runs a pydantic model over the data
-and turns the first validation error into a `WorkspaceError` at the right line.
+and turns its validation errors into a `WorkspaceError` at the right line (the first
+one; the others, one per field, in its `also`).
 """
 
 from __future__ import annotations
@@ -113,7 +114,10 @@ def validate(doc: YamlDocument, model: type[M], *, loc: Loc = ()) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = (*loc, *first["loc"])
-        field_path = ".".join(str(p) for p in first["loc"]) or "the file"
-        raise doc.error(where, f"{field_path}: {first['msg']}") from exc
+        found: dict[tuple[str | int, ...], WorkspaceError] = {}
+        for error in exc.errors():
+            field_path = ".".join(str(p) for p in error["loc"]) or "the file"
+            where = (*loc, *error["loc"])
+            found.setdefault(tuple(error["loc"]), doc.error(where, f"{field_path}: {error['msg']}"))
+        first, *rest = found.values()
+        raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest)) from exc

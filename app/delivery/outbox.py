@@ -31,7 +31,7 @@ from app.approvals.drafts import ActionView, DraftView, to_view
 from app.approvals.execution import approved_action
 from app.approvals.service import Approvals
 from app.db.base import aware
-from app.db.models.approvals import OutboxAction
+from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
 from app.delivery.failures import Failure, failure_of, final_message
@@ -39,6 +39,7 @@ from app.delivery.retry import OutboxPolicy
 from app.domain import ActionState
 from app.errors import ConnectorConfigError
 from app.notifications import Notifier, QuietNotifier
+from app.trust import tracing
 from app.trust.audit import AuditLog
 from app.trust.metrics import Metrics
 from workflows.base import ActionResult, Connector
@@ -172,6 +173,16 @@ class OutboxWorker:
             draft = await DraftRepository(session).get(item.draft_id) if item else None
         if item is None or draft is None or not self._holds(item):
             return
+        # The trace of the approval that queued it goes on here (app/trust/tracing.py).
+        with tracing.span(
+            "trellis.outbox",
+            {"trellis.connector": item.connector, "trellis.outbox.attempt": item.attempts},
+            parent=tracing.handed_off(draft.id),
+        ):
+            await self._deliver(item, draft)
+
+    async def _deliver(self, item: OutboxAction, draft: Draft) -> None:
+        item_id = item.id
         await self.checkpoint("executing", item_id)
         try:
             action = approved_action(draft, item)
@@ -180,9 +191,10 @@ class OutboxWorker:
                 raise ConnectorConfigError(f"There is no connector called {item.connector!r}.")
             config = self._config(item.connector)
             async with asyncio.timeout(self.policy.execute_timeout):
-                result = await connector.execute(
-                    action, config=config, idempotency_key=item.idempotency_key
-                )
+                with tracing.connector_call(item.connector):
+                    result = await connector.execute(
+                        action, config=config, idempotency_key=item.idempotency_key
+                    )
         except Exception as exc:  # every failure is recorded and reported, never dropped
             failure = failure_of(exc, timeout=self.policy.execute_timeout)
             await self.checkpoint("executed", item_id)
@@ -314,6 +326,7 @@ class OutboxWorker:
         return True
 
     def _count(self, connector: str, outcome: str) -> None:
+        tracing.attributes(tracing.current(), {"trellis.outbox.outcome": outcome})
         if self.metrics is not None:
             self.metrics.observe_downstream(connector=connector, outcome=outcome)
 

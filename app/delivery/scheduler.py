@@ -92,14 +92,19 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
             if escalate and escalate <= now and escalated is None:
                 view = await services.approvals.view(draft_id)
                 people = escalation_targets(services, view)
+                unlisted = unlisted_managers(services, view)
                 # Only people who may read every source of the card see it and may decide;
                 # the others are told where it waits, and nothing of what it says.
                 readers = await readers_of_sources(services, view, people)
                 withheld = [p for p in people if p not in readers]
-                escalated_view = await services.approvals.escalate(draft_id=draft_id, to=readers)
+                escalated_view = await services.approvals.escalate(
+                    draft_id=draft_id, to=readers, unlisted=unlisted
+                )
                 if escalated_view is not None:
                     report.escalated += 1
-                    await services.notifier.escalated(escalated_view, readers, withheld=withheld)
+                    await services.notifier.escalated(
+                        escalated_view, readers, withheld=withheld, unlisted=unlisted
+                    )
             if remind and remind <= now and reminded is None:
                 reminded_view = await services.approvals.mark_reminded(draft_id=draft_id)
                 if reminded_view is not None:
@@ -152,6 +157,22 @@ def escalation_targets(services: Services, draft: DraftView) -> list[Person]:
     return [
         p for email, p in sorted(found.items()) if email.lower() != draft.requester_email.lower()
     ]
+
+
+def unlisted_managers(services: Services, draft: DraftView) -> list[str]:
+    """With `escalate_to: manager`, the waiting approvers' managers who are not in the
+    directory (a board, a parent company): nobody to escalate to there."""
+    directory = services.workspace.directory
+    workflow = services.workspace.rulebook.workflows.get(draft.workflow)
+    if workflow is None or workflow.escalate_to != MANAGER:
+        return []
+    return sorted(
+        {
+            p.manager.lower()
+            for p in waiting_approvers(services, draft)
+            if p.manager and directory.manager_of(p) is None
+        }
+    )
 
 
 class Background:

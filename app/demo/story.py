@@ -28,13 +28,14 @@ from app.config.settings import Settings
 from app.config.workspace import Workspace, default_workspace_path, load_workspace
 from app.db.migrate import upgrade
 from app.db.session import Database
-from app.demo.downstream import Downstream, running_downstream
+from app.demo.cards import button, delivered, draft_on, has_button, row_text
 from app.demo.render import blocks_to_lines, message_panel, mrkdwn_to_text
 from app.knowledge.sync import sync_knowledge
 from app.notifications import Notifier
 from app.sandbox import Ephemeral, Message, SandboxServer, SandboxWorkspace
 from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
-from app.services import Services, build_services
+from app.sandbox.systems.standins import StandIns, running_stand_ins
+from app.services import Services, build_answerer, build_services
 from app.slack_api import SlackGateway, retrying_client
 
 SAM = "sam.ortiz@northwind.example"  # support agent, may flag answers
@@ -55,13 +56,13 @@ class Story:
     """The demo's steps, against a running sandbox with Trellis connected to it."""
 
     def __init__(
-        self, sandbox: SandboxServer, workspace: Workspace, console: Console, downstream: Downstream
+        self, sandbox: SandboxServer, workspace: Workspace, console: Console, systems: StandIns
     ) -> None:
         self.sandbox = sandbox
         self.state = sandbox.workspace
         self.workspace = workspace
         self.console = console
-        self.downstream = downstream
+        self.systems = systems
         self.first_answer: Message | None = None
 
     # -- the steps ----------------------------------------------------------------------------
@@ -95,9 +96,7 @@ class Story:
         if not _available("handlers.approvals"):
             return Outcome("skipped", "approvals are not part of this build yet")
         liam, sales = self.user(LIAM), self.channel("sales")
-        command = (
-            'discount_request customer="Initech" percent=15 reason="Two-year volume commitment"'
-        )
+        command = 'discount_request customer="Alpine Co." percent=18 reason="2-year renewal"'
         self.say(f"Liam Carter types in #sales: /trellis {command}")
         ack = await self.sandbox.slash_command(liam, sales, "/trellis", command)
         if "don't know" in str(ack.get("text", "")):
@@ -106,29 +105,43 @@ class Story:
         if card_channel is None:
             return Outcome("failed", "the discount workflow names no approvals channel")
         card = await self.sandbox.wait_for_message(
-            self.channel(card_channel), _has_button("Approve"), WAIT
+            self.channel(card_channel), has_button("Approve"), WAIT
         )
         self.show(card, where="#deal-approvals")
         approver = self.approver_for(card_channel, requester=liam)
-        block_id, button = _button(card, "Approve")
+        block_id, approve = button(card, "Approve")
+        draft = draft_on(card)
         self.say(f"{self.name(approver)} clicks Approve.")
-        await self.click_until_decided(approver, card, block_id, button)
-        self.show(card, where="#deal-approvals (updated)")
+        await self.click_until_decided(approver, card, block_id, approve)
         told = await self.sandbox.wait_for_message(
             sales, lambda m: m.bot_id is not None and m.ts > card.ts, WAIT
         )
         self.show(told, where="#sales")
-        delivered = await self.downstream.wait_for_delivery(WAIT)
-        if not delivered:
-            return Outcome("failed", "approved, but nothing reached the CRM")
-        self.say(f"The CRM received: {delivered}")
+        row, hook = await self.sandbox.wait_until(
+            lambda: delivered(self.systems, draft), WAIT, "the discount in the CRM and the webhook"
+        )
+        self.say(f"The CRM received: {row_text(row)}")
+        self.say(
+            f"The webhook receiver verified the signature of {hook.id} (Idempotency-Key {hook.key})"
+        )
+        await self.sandbox.wait_until(lambda: self.settled(card), WAIT, "the card to settle")
+        self.show(card, where="#deal-approvals (updated)")
+        if "Done." not in self.text(card):
+            return Outcome("failed", "approved, but an action failed (see the card)")
         result = await self.sandbox.wait_for_message(
             sales, lambda m: m.bot_id is not None and m.ts > told.ts, WAIT
         )
         self.show(result, where="#sales")
         return Outcome(
-            "shown", "approved by a sales manager, carried into the CRM, result sent back"
+            "shown",
+            "approved by a sales manager, carried into the CRM and to the webhook (signature "
+            "verified), the result sent back",
         )
+
+    def settled(self, card: Message) -> bool | None:
+        """True once the card says the request is done or failed."""
+        text = self.text(card)
+        return True if "Done." in text or "action failed" in text else None
 
     async def flag_reaches_owner(self) -> Outcome:
         flags = self.workspace.config.flags
@@ -195,7 +208,7 @@ class Story:
         raise LookupError("the card never became ready for a decision")
 
     def click_outcome(self, user: str, card: Message, since: str) -> str | None:
-        if not _has_button("Approve")(card):
+        if not has_button("Approve")(card):
             return "decided"
         for ephemeral in self.sandbox.ephemerals(user):
             if ephemeral.ts > since:
@@ -328,12 +341,19 @@ async def play_demo(
             sandbox = SandboxServer(
                 SandboxWorkspace.from_seed(seed_for(workspace)), message_shortcuts=MESSAGE_SHORTCUTS
             )
-            async with sandbox, running_downstream(Path(folder)) as downstream:
+            async with sandbox, running_stand_ins(workspace, sandbox) as systems:
                 client = retrying_client(sandbox.bot_token, base_url=sandbox.api_url)
                 gateway = SlackGateway(client)
                 await gateway.connect()
                 services: Services = build_services(
-                    settings, workspace, database, slack=gateway, notifier=notifier
+                    settings,
+                    workspace,
+                    database,
+                    slack=gateway,
+                    answerer=build_answerer(settings, workspace),
+                    notifier=notifier,
+                    environ=systems.environ,
+                    adapt_workspace=systems.adapt,
                 )
                 async with (
                     connect(services, client=client, app_token=sandbox.app_token),
@@ -344,7 +364,7 @@ async def play_demo(
                         f"Trellis is answering as [bold]{workspace.config.name}[/bold] "
                         f"on a local sandbox ({sandbox.url}).\n"
                     )
-                    return await Story(sandbox, workspace, console, downstream).play()
+                    return await Story(sandbox, workspace, console, systems).play()
         finally:
             await database.dispose()
 
@@ -367,31 +387,3 @@ async def _background(services: Services) -> AsyncIterator[None]:
 
 def _available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
-
-
-def _buttons(message: Message) -> list[tuple[str, dict[str, Any]]]:
-    found = []
-    for block in message.blocks or []:
-        elements = list(block.get("elements", []))
-        if isinstance(block.get("accessory"), dict):
-            elements.append(block["accessory"])
-        for element in elements:
-            if isinstance(element, dict) and element.get("type") == "button":
-                found.append((block.get("block_id", ""), element))
-    return found
-
-
-def _button(message: Message, label: str) -> tuple[str, dict[str, Any]]:
-    for block_id, element in _buttons(message):
-        if element.get("text", {}).get("text", "").strip() == label:
-            return block_id, element
-    raise LookupError(f"no {label} button on the card")
-
-
-def _has_button(label: str) -> Callable[[Message], bool]:
-    def check(message: Message) -> bool:
-        return message.bot_id is not None and any(
-            e.get("text", {}).get("text", "").strip() == label for _, e in _buttons(message)
-        )
-
-    return check

@@ -2,7 +2,9 @@
 
     GET  /                      the page (static/index.html; no build step, nothing remote)
     GET  /static/NAME           its scripts and styles
-    GET  /ui/state?as=USER      what USER sees (app.sandbox.snapshot)
+    GET  /ui/state?as=USER      what USER sees (app.sandbox.snapshot), and what the downstream
+                                stand-ins received (app.sandbox.systems.view)
+    GET  /ui/emoji              emoji shortcodes and their emoji (app.sandbox.emoji_names)
     GET  /ui/events?as=USER     Server-Sent Events: one `change` per change USER can see
     POST /ui/actions/NAME       what a person does, as JSON {"as": USER, ...}
 
@@ -19,14 +21,19 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from app.sandbox import interactions
+from app.sandbox.emoji_names import emoji_table
 from app.sandbox.records import Change, User
 from app.sandbox.simulation import OperationTimeout, SimulationError, SlackSimulation
 from app.sandbox.snapshot import default_person, snapshot, typed_text
+from app.sandbox.systems.view import systems_json
+
+if TYPE_CHECKING:
+    from app.sandbox.systems.standins import StandIns
 
 STATIC = Path(__file__).with_name("static")
 STATIC_NAME = re.compile(r"^[a-z][a-z0-9_-]*\.(js|css|svg|png)$")
@@ -56,6 +63,8 @@ class BrowserView:
     ) -> None:
         self.slack = slack
         self.message_shortcuts = list(message_shortcuts or [])
+        self.systems: StandIns | None = None
+        """The downstream stand-ins whose deliveries the Systems section lists, if running."""
         self._streams: set[asyncio.Queue[str | None]] = set()
         self._actions: dict[str, Action] = {
             "post": self.post,
@@ -74,6 +83,7 @@ class BrowserView:
         app.router.add_get("/", self.page)
         app.router.add_get("/static/{name}", self.static)
         app.router.add_get("/ui/state", self.state)
+        app.router.add_get("/ui/emoji", self.emoji)
         app.router.add_get("/ui/events", self.events)
         app.router.add_post("/ui/actions/{name}", self.act)
 
@@ -99,10 +109,13 @@ class BrowserView:
     async def state(self, request: web.Request) -> web.Response:
         user = self._viewer(request.query.get("as"))
         ws = self.slack.workspace
-        return web.json_response(
-            snapshot(ws, user, message_shortcuts=self.message_shortcuts),
-            headers={"Cache-Control": "no-store"},
-        )
+        seen = snapshot(ws, user, message_shortcuts=self.message_shortcuts)
+        if self.systems is not None:
+            seen["systems"] = systems_json(self.systems, ws, self.slack.gateway.deliveries)
+        return web.json_response(seen, headers={"Cache-Control": "no-store"})
+
+    async def emoji(self, request: web.Request) -> web.Response:
+        return web.json_response(emoji_table(), headers={"Cache-Control": "max-age=3600"})
 
     async def events(self, request: web.Request) -> web.StreamResponse:
         user = self._viewer(request.query.get("as"))

@@ -4,6 +4,7 @@ Everyone in the directory is a Slack user with a stable id derived from their em
 their `slack_id`). `sandbox.yml` adds people outside the directory (guests, external Slack
 Connect users) and channels, whose members are `everyone`, `group:NAME` or emails. The
 bot is a member of every channel. Without `sandbox.yml`, there is one #general channel.
+`hints` are the browser view's things to try (app.sandbox.hints).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from app.config.workspace import Workspace
 from app.errors import WorkspaceError
+from app.sandbox.hints import hints_for
 from app.sandbox.records import Conversation
 from app.sandbox.state import SandboxWorkspace
 from app.slack_api import SlackChannel, SlackUser, user_from_api
@@ -91,6 +93,7 @@ def seed_for(workspace: Workspace) -> dict[str, Any]:
         "bot": {"user_id": BOT_USER_ID, "name": "trellis", "real_name": "Trellis"},
         "users": users,
         "channels": channels,
+        "hints": hints_for(extra.get("hints"), by_email=by_email, channels=channels),
     }
 
 

@@ -14,7 +14,10 @@ required; everything else has defaults)::
                  "guest": false | true | "single",   # multi- or single-channel guest
                  "external": false | true | "T0PARTNER"}],   # Slack Connect user (own team)
       "channels": [{"id": "C0GENERAL", "name": "general", "members": ["U01ANA", "U0TRELLIS"],
-                    "is_private": false, "is_ext_shared": false}]
+                    "is_private": false, "is_ext_shared": false}],
+      "hints": {"U01ANA": [{"title": "Ask in a channel", "say": "@trellis hi",
+                            "then": "…", "target": {"kind": "channel", "id": "C0GENERAL"}}],
+                "*": [...]}                           # the browser view's things to try
     }
 
 The bot is a member of exactly the channels whose "members" list its user id.
@@ -38,6 +41,7 @@ class Seed:
     bot: BotIdentity
     users: list[User]
     channels: list[Conversation]
+    hints: dict[str, list[dict[str, Any]]]
 
 
 def read_seed(seed: dict[str, Any]) -> Seed:
@@ -78,7 +82,8 @@ def read_seed(seed: dict[str, Any]) -> Seed:
         )
         for entry in seed.get("channels", [])
     ]
-    return Seed(team=team, bot=bot, users=users, channels=channels)
+    hints = {str(who): list(items) for who, items in (seed.get("hints") or {}).items()}
+    return Seed(team=team, bot=bot, users=users, channels=channels, hints=hints)
 
 
 def _user(entry: dict[str, Any], team_id: str) -> User:

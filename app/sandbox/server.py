@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
 
@@ -17,6 +17,9 @@ from app.sandbox.simulation import SlackSimulation
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway
 from app.sandbox.state import SandboxWorkspace
 from app.sandbox.web_api import WebApi
+
+if TYPE_CHECKING:
+    from app.sandbox.systems.standins import StandIns
 
 T = TypeVar("T")
 
@@ -96,6 +99,11 @@ class SandboxServer(SlackSimulation):
     @property
     def api_url(self) -> str:
         return f"{self.url}api/"
+
+    def show_systems(self, stand_ins: StandIns) -> None:
+        """List what the downstream stand-ins receive in the browser view's Systems section."""
+        self.browser.systems = stand_ins
+        stand_ins.subscribe(lambda: self.workspace.notify(Change("systems_changed")))
 
     # -- controls ---------------------------------------------------------------------------
 

@@ -129,6 +129,7 @@ def snapshot(
         "modal": view_json(top_modal(ws, user)),
         "home": view_json(ws.home_views.get(user.id)),
         "shortcuts": message_shortcuts,
+        "hints": ws.hints.get(user.id, ws.hints.get("*", [])),
     }
 
 

@@ -52,8 +52,11 @@ class SandboxWorkspace:
         channels: list[Conversation],
         clock: Callable[[], float] = time.time,
         trigger_ttl: float = 3.0,
+        hints: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         self.team = team
+        self.hints = hints or {}
+        """Things to try in the browser view, by user id ("*": everyone else)."""
         self.bot = bot
         self.clock = clock
         self.trigger_ttl = trigger_ttl
@@ -77,7 +80,12 @@ class SandboxWorkspace:
         """A workspace as `seed` describes it (format: app.sandbox.seed)."""
         read = read_seed(seed)
         return cls(
-            team=read.team, bot=read.bot, users=read.users, channels=read.channels, **options
+            team=read.team,
+            bot=read.bot,
+            users=read.users,
+            channels=read.channels,
+            hints=read.hints,
+            **options,
         )
 
     # -- change notification ------------------------------------------------------------------

@@ -44,7 +44,7 @@ from app.identity import access
 from app.knowledge.ingest import ingest
 from app.knowledge.search import get_documents
 from app.pipeline import Outcome, Question, answer_question
-from app.services import Services, build_services
+from app.services import Services, build_answerer, build_services
 from app.slack_api import SlackChannel, SlackDirectory
 from app.trust.audit import AuditLog
 
@@ -171,7 +171,11 @@ async def run_evals(
             if production is not None:
                 await copy_tables(production, database, CARRIED_TABLES)
             services = build_services(
-                settings, workspace, database, slack=directory, answerer=answerer
+                settings,
+                workspace,
+                database,
+                slack=directory,
+                answerer=answerer or build_answerer(settings, workspace),
             )
             results = [await _run_case(services, directory, case) for case in cases]
             usage, cost = await _spend(services.audit)

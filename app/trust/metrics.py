@@ -1,5 +1,6 @@
 """Prometheus metrics: usage, latency per stage, tokens, cost, errors, flags, feedback,
-approval turnaround, downstream outcomes, the live configuration version.
+approval turnaround, downstream outcomes, the live configuration version, the questions
+waiting for their turn and their waits.
 
 Each `Metrics` owns its own registry, so two instances (tests, several apps in one
 process) never share counters.
@@ -103,6 +104,22 @@ class Metrics:
             "trellis_config_reloads",
             "Workspace changes seen, by outcome.",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.questions_waiting = Gauge(
+            "trellis_questions_waiting",
+            "Questions waiting for their turn to be answered.",
+            registry=self.registry,
+        )
+        self.questions_running = Gauge(
+            "trellis_questions_running",
+            "Questions being answered right now.",
+            registry=self.registry,
+        )
+        self.question_wait_seconds = Histogram(
+            "trellis_question_wait_seconds",
+            "Time a question waited for its turn to be answered.",
+            buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
 

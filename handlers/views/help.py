@@ -17,6 +17,8 @@ def help_text(workspace: Workspace) -> str:
         "• In a channel, I only use sources every member may see; if you could see more, "
         "I send you the fuller answer privately.\n"
         "• Reply in the thread of my answer to ask a follow-up.\n"
+        "• `/trellis about` tells how Trellis is set up here: who can use it, what it sees, "
+        "what needs approval, what is logged, and who supports it.\n"
         f"{_workflows_help(workspace)}"
         f"Owned by: {escape(', '.join(config.admins) or 'the Trellis admins')}. "
         f"Help and questions: {escape(config.support or 'ask an admin')}."

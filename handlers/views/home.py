@@ -8,14 +8,20 @@ from datetime import datetime
 
 from app.config.workspace import TrellisConfig
 from app.db.repositories.dashboard import WaitingDraft
+from app.trust.about import About
 from app.trust.home import Dashboard, Home, PersonalHome
+from handlers.views.about import about_home_blocks
 from handlers.views.blocks import Block, View, clip, context, duration, escape, header, section
 
 MAX_ROWS = 8
 
 
-def home_view(home: Home, *, config: TrellisConfig, now: datetime) -> View:
+def home_view(
+    home: Home, *, config: TrellisConfig, now: datetime, about: About | None = None
+) -> View:
     blocks = _personal(home.personal, config=config, now=now)
+    if about is not None:
+        blocks += [{"type": "divider"}, *about_home_blocks(about)]
     if home.dashboard is not None:
         blocks += [{"type": "divider"}, *_dashboard(home.dashboard)]
     return {"type": "home", "blocks": blocks[:100]}

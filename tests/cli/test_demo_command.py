@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ def test_demo_plays_every_step_of_the_story(tmp_path):
         "TRELLIS_WORKSPACE",
         "CRM_DATABASE_URL",
         "TRELLIS_WEBHOOK_SECRET",
+        "TRELLIS_TICKETING_TOKEN",
     ):
         env.pop(name, None)
     done = subprocess.run(
@@ -40,7 +42,13 @@ def test_demo_plays_every_step_of_the_story(tmp_path):
     assert "Only you can see this fuller answer" in output and "25 days" in output
     assert "can't verify who you are" in output
     assert "Sofia Marino clicks Approve." in output
-    assert "The CRM received: a discounts row (Initech, 15%)" in output
+    assert "The CRM received: a discounts row (customer=Alpine Co., percent=18)" in output
+    assert re.search(
+        r"The webhook receiver verified the signature of dlv_1 \(Idempotency-Key trellis:[0-9a-f-]+:1\)",
+        output,
+    )
+    assert "Approved by Sofia Marino" in output and "Done." in output
+    assert "Added row 1 to discounts" in output and "Sent to 127.0.0.1" in output
     assert "flagged an answer" in output
     assert "failed" not in output.split("The Trellis story")[-1]
     # The story used a database of its own, not the operator's.

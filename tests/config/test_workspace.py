@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config.workspace import default_workspace_path, load_workspace
+from app.config.workspace import default_workspace_path, load_workspace, read_workspace
 from app.errors import WorkspaceError
 
 DIRECTORY = """\
@@ -315,14 +315,6 @@ def test_the_default_workspace_is_the_bundled_demo():
             {"sandbox.yml": "- just a list\n"},
             "sandbox.yml:1: expected keys such as team, users and channels",
         ),
-        (
-            {
-                "directory.yml": DIRECTORY.replace(
-                    "manager: bo@acme.example", "manager: bob@acme.example"
-                )
-            },
-            "directory.yml:12: manager bob@acme.example of cy@acme.example is not in the directory",
-        ),
     ],
 )
 def test_a_broken_file_is_reported_with_its_file_and_line(tmp_path, files, expected):
@@ -358,3 +350,42 @@ def test_the_demo_workspace_loads():
             assert workflow.draft.prompt in ws.prompts, slug
     for case in ws.evals:
         assert case.expect_status in {"answered", "no_answer", "refused", "needs_approval"}
+
+
+def test_a_manager_outside_the_directory_loads_with_a_warning(tmp_path):
+    root = make(
+        tmp_path,
+        {
+            **FULL,
+            "directory.yml": DIRECTORY.replace(
+                "manager: bo@acme.example", "manager: bob@parent.example"
+            ),
+        },
+    )
+    workspace = load_workspace(root)
+    assert workspace.directory.by_email("cy@acme.example").manager == "bob@parent.example"
+    _, findings = read_workspace(root)
+    assert findings.errors == []
+    assert [str(w).split(";")[0] for w in findings.warnings] == [
+        "directory.yml:12: manager bob@parent.example of cy@acme.example is not in the directory"
+    ]
+
+
+def test_reading_a_workspace_finds_every_mistake_in_every_file_at_once(tmp_path):
+    root = make(
+        tmp_path,
+        {
+            **FULL,
+            "trellis.yml": TRELLIS.replace("min_confidence: 0.5", "min_confidence: 4"),
+            "sandbox.yml": "- just a list\n",
+            "evals/golden.yml": "cases: 3\n",
+            "knowledge/_access.yml": "default: [nobody-group]\n",
+        },
+    )
+    workspace, findings = read_workspace(root)
+    assert workspace is None
+    where = sorted(e.file for e in findings.errors)
+    assert where == ["evals/golden.yml", "knowledge/_access.yml", "sandbox.yml", "trellis.yml"]
+    with pytest.raises(WorkspaceError) as first:
+        load_workspace(root)
+    assert str(first.value) == str(findings.errors[0])

@@ -60,12 +60,12 @@ class SessionCounter:
 
     def _counting(self, kind: str, open_session: Callable) -> Callable:
         @asynccontextmanager
-        async def counted() -> AsyncIterator:
+        async def counted(**options) -> AsyncIterator:
             self.opened.append(kind)
             self.open_now += 1
             self.most_open = max(self.most_open, self.open_now)
             try:
-                async with open_session() as session:
+                async with open_session(**options) as session:
                     yield session
             finally:
                 self.open_now -= 1

@@ -4,7 +4,8 @@
         client = anthropic.AsyncAnthropic(api_key=server.api_key, base_url=server.base_url,
                                           max_retries=0)
 
-`POST /v1/messages` behaves like the real endpoint in the ways Trellis depends on:
+`GET /v1/models` lists MODELS to the right key (401 otherwise). `POST /v1/messages`
+behaves like the real endpoint in the ways Trellis depends on:
 
 - Credentials (`x-api-key`, or `Authorization: Bearer`, which the Python SDK sends) must
   match, else 401 `authentication_error`; `anthropic-version` is required, else 400
@@ -80,6 +81,7 @@ ERROR_MESSAGES = {
 }
 FAULT_KINDS = frozenset({*map(str, ERROR_TYPES), "billing", "billing_402", "timeout", "malformed"})
 NO_ANSWER = "NO_ANSWER"
+MODELS = ("claude-sonnet-4-6", "claude-haiku-4-5")
 _STOP = frozenset(
     [
         "the",
@@ -173,6 +175,7 @@ class FakeAnthropic:
     async def __aenter__(self) -> FakeAnthropic:
         app = web.Application()
         app.router.add_post("/v1/messages", self._messages)
+        app.router.add_get("/v1/models", self._models)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -210,6 +213,31 @@ class FakeAnthropic:
         record = RecordedRequest(request.method, request.path, _headers(request), None)
         self.requests.append(record)
         return self._error(record, 404, f"Not found: {request.method} {request.path}")
+
+    async def _models(self, request: web.Request) -> web.Response:
+        """`GET /v1/models`: the models the key may use, or 401 for a key that is not it."""
+        record = RecordedRequest(request.method, request.path, _headers(request), None)
+        self.requests.append(record)
+        if not self._authorised(request):
+            return self._error(record, 401, ERROR_MESSAGES[401])
+        record.status = 200
+        models = [
+            {
+                "type": "model",
+                "id": model,
+                "display_name": model,
+                "created_at": "2025-01-01T00:00:00Z",
+            }
+            for model in MODELS
+        ]
+        return web.json_response(
+            {
+                "data": models,
+                "has_more": False,
+                "first_id": models[0]["id"],
+                "last_id": models[-1]["id"],
+            }
+        )
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()

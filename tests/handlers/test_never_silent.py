@@ -23,8 +23,9 @@ async def test_an_answer_slack_refuses_to_show_replaces_the_thinking_indicator_w
 
 async def test_a_mention_that_fails_before_any_reply_tells_the_asker_privately(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        # Slack keeps refusing to describe the channel (the client's retries too).
-        trellis.sandbox.rate_limit("conversations.info", times=4, retry_after=0)
+        # Slack keeps refusing the thinking indicator, the first reply (the client's retries
+        # too).
+        trellis.sandbox.rate_limit("chat.postMessage", times=4, retry_after=0)
         sam = trellis.user(SAM)
         ts = await trellis.ask(SAM, "support", QUESTION)
         notice = await trellis.sandbox.wait_for_ephemeral(

@@ -333,6 +333,7 @@ MRKDWN_CASES = {
     "> quoted\nplain": '<blockquote class="mk-quote">quoted</blockquote>plain',
     "```<b>code</b>```": '<pre class="mk-pre">&lt;b&gt;code&lt;/b&gt;</pre>',
     ":white_check_mark: done": '<span class="emoji" title=":white_check_mark:">✅</span> done',
+    ":rotating_light: *Approved* :constructor:": '<span class="emoji" title=":rotating_light:">🚨</span> <strong class="mk-strong">Approved</strong> :constructor:',
 }
 
 

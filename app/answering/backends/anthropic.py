@@ -46,6 +46,7 @@ from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn, Usa
 from app.errors import MalformedResponse
 from app.text.sentences import Sentence, split_sentences
 from app.text.words import content_terms, question_terms
+from app.trust import tracing
 
 CACHE_CONTROL = {"type": "ephemeral"}
 
@@ -120,11 +121,22 @@ class AnthropicAnswerer:
             model=chosen_model,
         )
         options: dict[str, Any] = {} if self.timeout_s is None else {"timeout": self.timeout_s}
-        try:
-            message = await self.client.messages.create(**request, **options)
-        except json.JSONDecodeError as exc:
-            raise MalformedResponse(f"the Messages API reply is not valid JSON: {exc}") from exc
-        return self.read(message, question=question, sent=sent, model=chosen_model)
+        with tracing.model_call(
+            operation="chat", provider="anthropic", model=chosen_model, max_tokens=self.max_tokens
+        ) as span:
+            try:
+                message = await self.client.messages.create(**request, **options)
+            except json.JSONDecodeError as exc:
+                raise MalformedResponse(f"the Messages API reply is not valid JSON: {exc}") from exc
+            answer = self.read(message, question=question, sent=sent, model=chosen_model)
+            tracing.model_replied(
+                span,
+                model=answer.model,
+                usage=answer.usage,
+                finish_reasons=[getattr(message, "stop_reason", None)],
+                response_id=getattr(message, "id", None),
+            )
+        return answer
 
     # --- request -----------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from app.answering.backends.quotes import (
     Candidate,
@@ -84,6 +85,7 @@ from app.answering.weights import TermWeights
 from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn
 from app.text.numbers import numbers
 from app.text.words import FRAMING_STEMS, question_words
+from app.trust import tracing
 
 MISSING_WEIGHT = 2.0
 """Weight factor of a question term that no passage mentions."""
@@ -130,8 +132,28 @@ class ExtractiveAnswerer:
         instructions: str | None = None,
         model: str | None = None,
     ) -> ModelAnswer:
-        return self.compose(
-            question=question, passages=passages, history=history, corpus=corpus_of(passages)
+        with tracing.model_call(operation="extract") as span:
+            answer = self.compose(
+                question=question, passages=passages, history=history, corpus=corpus_of(passages)
+            )
+            self._describe(span, answer)
+        return answer
+
+    def reuse(self, reading: ModelAnswer) -> ModelAnswer:
+        """The answer, when the gate has already read the same passages for the same
+        question with no earlier turns (`gate.read`): the reading is not done twice."""
+        with tracing.model_call(operation="extract") as span:
+            self._describe(span, reading)
+        return reading
+
+    def _describe(self, span: Any, answer: ModelAnswer) -> None:
+        tracing.attributes(
+            span,
+            {
+                "trellis.answer.backend": self.name,
+                "trellis.answer.citations": len(answer.citations),
+                "trellis.answer.confidence": answer.confidence,
+            },
         )
 
     def compose(

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import utcnow
 from app.db.models.records import AuditRecord, HandledEvent, PostedAnswer
-from app.db.repositories.dml import dialect_insert, is_postgres, rowcount
+from app.db.repositories.dml import dialect_insert, is_postgres
 
 # Any constant works; it names the lock that serialises appends to the audit chain.
 AUDIT_CHAIN_LOCK = 7_340_031
@@ -69,13 +70,25 @@ class HandledEventRepository:
 
     async def claim(self, keys: Sequence[str]) -> bool:
         """Record every key; False when any of them was already taken."""
-        fresh = True
-        for key in keys:
-            statement = (
-                dialect_insert(self.session)(HandledEvent).values(key=key).on_conflict_do_nothing()
-            )
-            result = await self.session.execute(statement)
-            fresh = fresh and rowcount(result) == 1
+        return (await self.claim_each([keys]))[0]
+
+    async def claim_each(self, claims: Sequence[Sequence[str]]) -> list[bool]:
+        """`claim` for several deliveries in one statement, in order: a delivery is fresh
+        when every one of its keys was new, and no delivery before it took any of them."""
+        keys = list(dict.fromkeys(key for claim in claims for key in claim))
+        if not keys:
+            return [True for _ in claims]
+        statement = (
+            dialect_insert(self.session)(HandledEvent)
+            .values([{"key": key, "received_at": utcnow()} for key in keys])
+            .on_conflict_do_nothing()
+            .returning(HandledEvent.key)
+        )
+        new = set((await self.session.execute(statement)).scalars())
+        fresh: list[bool] = []
+        for claim in claims:
+            fresh.append(all(key in new for key in claim))
+            new.difference_update(claim)
         return fresh
 
     async def taken(self, key: str) -> bool:

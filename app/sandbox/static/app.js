@@ -1,5 +1,6 @@
 // The sandbox's Slack-like page: who you are acting as, your channels and your DM with the
-// app, messages and threads, the composer, the App Home, modals, and live updates.
+// app, messages and threads, the composer, the App Home, modals, live updates, the first-run
+// hints and, when downstream systems stand in, what each received.
 //
 // Everything shown comes from GET /ui/state (what this person sees); every change the
 // person can see arrives as a Server-Sent Event, after which the page fetches the state
@@ -7,8 +8,11 @@
 
 import { renderBlocks, textObject } from "./blocks.js";
 import { el, hue, initials } from "./dom.js";
+import { hintsHidden, renderHints, setHintsHidden } from "./hints.js";
 import { closePopovers, renderMessage } from "./messages.js";
+import { loadEmoji } from "./mrkdwn.js";
 import { ModalLayer, confirmDialog } from "./modal.js";
+import { SYSTEM_ICONS, renderSystem, renderSystemHeader } from "./systems.js";
 
 const $ = (id) => document.getElementById(id);
 const KIND_LABELS = { guest: "guest", external: "external", member: "" };
@@ -17,7 +21,8 @@ const CHANNEL_ICONS = { public: "#", private: "🔒", shared: "⇄" };
 const page = {
   me: null,
   state: null,
-  selection: null, // {kind: "channel", id} | {kind: "app", tab: "home" | "messages"}
+  selection: null, // {kind: "channel", id} | {kind: "app", tab: "home" | "messages"} | {kind: "system", slug}
+  flash: null, // the ts of a message to point out once shown
   thread: null, // {channel, ts}
   dismissed: new Set(),
   seen: {},
@@ -102,6 +107,7 @@ function connect() {
 const person = (id) => page.state?.people.find((p) => p.id === id);
 const channel = (id) => page.state?.conversations.find((c) => c.id === id);
 const appDm = () => page.state?.conversations.find((c) => c.kind === "im");
+const system = (slug) => page.state?.systems?.find((s) => s.slug === slug);
 
 function currentChannelId() {
   if (!page.selection) return null;
@@ -141,6 +147,52 @@ function textContext() {
   return { me: page.me, user: person, channel };
 }
 
+const systemPage = {
+  channel,
+  showApproval(approval) {
+    if (!channel(approval.channel)) {
+      toast(`Only members of #${approval.channel_name} see that card: act as one of them to open it.`);
+      return;
+    }
+    page.flash = approval.ts;
+    select({ kind: "channel", id: approval.channel });
+    document.querySelector(`#messages .msg[data-ts="${CSS.escape(approval.ts)}"]`)?.scrollIntoView({ block: "center" });
+    setTimeout(() => {
+      page.flash = null;
+      document.querySelector(".msg-flash")?.classList.remove("msg-flash");
+    }, 2500);
+  },
+};
+
+const hintPage = {
+  get me() { return page.me; },
+  changed: () => render(),
+  tryHint(hint) {
+    const target = hint.target;
+    if (target.kind === "channel") {
+      if (!channel(target.id)) {
+        toast(`You are not in #${target.name}: act as someone who is.`);
+        return;
+      }
+      select({ kind: "channel", id: target.id });
+    } else if (target.kind === "systems") {
+      const first = page.state.systems?.[0];
+      if (!first) {
+        toast("No downstream systems stand in on this sandbox.");
+        return;
+      }
+      select({ kind: "system", slug: first.slug });
+    } else {
+      select({ kind: "app", tab: target.kind === "home" ? "home" : "messages" });
+    }
+    if (hint.say) {
+      const box = $("composer-text");
+      box.value = hint.say;
+      box.focus();
+    }
+  },
+};
+
 const modal = new ModalLayer($("modal-root"), {
   get me() { return page.me; },
   person,
@@ -157,12 +209,15 @@ function render() {
   document.body.dataset.me = page.me;
   document.title = `${state.team.name} · Trellis sandbox`;
   $("team-name").textContent = state.team.name;
-  if (!page.selection || (page.selection.kind === "channel" && !channel(page.selection.id))) {
+  const gone = (page.selection?.kind === "channel" && !channel(page.selection.id))
+    || (page.selection?.kind === "system" && !system(page.selection.slug));
+  if (!page.selection || gone) {
     const first = state.conversations.find((c) => c.kind !== "im");
     page.selection = first ? { kind: "channel", id: first.id } : { kind: "app", tab: "home" };
   }
   if (page.thread && !channel(page.thread.channel) && page.thread.channel !== state.bot.user_id) page.thread = null;
   renderPeople();
+  renderHints($("hints"), page.selection.kind === "system" ? [] : state.hints || [], hintPage);
   renderSidebar();
   renderHeader();
   renderMain();
@@ -223,6 +278,19 @@ function renderSidebar() {
     item.dataset.channel = c.name;
     channels.append(item);
   }
+  const sections = [channels];
+  if (page.state.systems?.length) {
+    const systems = el("div", "nav-section");
+    systems.append(el("div", "nav-heading", "Systems"));
+    for (const s of page.state.systems) {
+      const selected = page.selection.kind === "system" && page.selection.slug === s.slug;
+      const unread = markCount(`system:${s.slug}`, s.records.length, selected);
+      const item = navItem(s.name, SYSTEM_ICONS[s.slug] || "⚙️", selected, unread, () => select({ kind: "system", slug: s.slug }));
+      item.dataset.system = s.slug;
+      systems.append(item);
+    }
+    sections.push(systems);
+  }
   const apps = el("div", "nav-section");
   apps.append(el("div", "nav-heading", "Direct messages"));
   const dm = appDm();
@@ -231,14 +299,26 @@ function renderSidebar() {
   const app = navItem(page.state.bot.real_name, "T", dmSelected, dmUnread, () => select({ kind: "app", tab: "home" }), el("span", "badge-app", "APP"));
   app.dataset.channel = "app";
   apps.append(app);
-  nav.replaceChildren(channels, apps);
+  sections.push(apps);
+  if (page.state.hints?.length && hintsHidden(page.me)) {
+    const tips = navItem("Things to try", "💡", false, false, () => {
+      setHintsHidden(page.me, false);
+      render();
+    });
+    tips.dataset.hints = "show";
+    sections.push(tips);
+  }
+  nav.replaceChildren(...sections);
 }
 
 // True when the conversation has messages this person has not looked at yet.
 function markSeen(channelId, looking) {
-  const count = messagesIn(channelId).length;
-  if (looking || page.seen[channelId] === undefined) page.seen[channelId] = count;
-  return count > page.seen[channelId];
+  return markCount(channelId, messagesIn(channelId).length, looking);
+}
+
+function markCount(key, count, looking) {
+  if (looking || page.seen[key] === undefined) page.seen[key] = count;
+  return count > page.seen[key];
 }
 
 function select(selection) {
@@ -252,6 +332,10 @@ function select(selection) {
 
 function renderHeader() {
   const header = $("channel-header");
+  if (page.selection.kind === "system") {
+    header.replaceChildren(...renderSystemHeader(system(page.selection.slug)));
+    return;
+  }
   const title = el("div", "header-title");
   const details = el("div", "header-details");
   if (page.selection.kind === "channel") {
@@ -287,9 +371,15 @@ function renderMain() {
   const home = $("home");
   const composer = $("composer");
   const showHome = page.selection.kind === "app" && page.selection.tab === "home";
+  const showSystem = page.selection.kind === "system";
   home.hidden = !showHome;
-  list.hidden = showHome;
-  composer.hidden = showHome;
+  list.hidden = showHome || showSystem;
+  composer.hidden = showHome || showSystem;
+  $("systems").hidden = !showSystem;
+  if (showSystem) {
+    $("systems").replaceChildren(renderSystem(system(page.selection.slug), systemPage));
+    return;
+  }
   if (showHome) {
     renderHome(home);
     return;
@@ -301,6 +391,7 @@ function renderMain() {
     ...ephemeralsIn(channelId),
   ].sort(byTs);
   const nodes = shown.map((m) => renderMessage(m, messagePage));
+  nodes.find((node) => page.flash && node.dataset.ts === page.flash)?.classList.add("msg-flash");
   if (!nodes.length) {
     const name = page.selection.kind === "app" ? page.state.bot.real_name : `#${channel(channelId)?.name}`;
     const empty = el("div", "empty", `This is the very beginning of ${name}. `);
@@ -437,7 +528,7 @@ function start() {
     connect();
     if (page.selection?.kind === "app" && page.selection.tab === "home") api("home");
   });
-  refresh().then(connect);
+  loadEmoji().then(refresh).then(connect);
 }
 
 start();

@@ -4,29 +4,24 @@
 //                             <url|text> links, <@U…> <#C…> <!here> references, &amp; &lt; &gt;
 //   renderMarkdown(text, ctx) the `markdown` block's standard Markdown (a common subset)
 //   renderEmoji(text)         :name: shortcodes as emoji, for plain_text
+//   loadEmoji()               fetch the shortcode table once, before rendering
 //
 // ctx: { user(id) -> person | undefined, channel(id) -> conversation | undefined, me: id }
 
 import { el, externalLink, safeUrl } from "./dom.js";
 
-export const EMOJI = {
-  "+1": "👍", thumbsup: "👍", "-1": "👎", thumbsdown: "👎", x: "❌", warning: "⚠️",
-  white_check_mark: "✅", heavy_check_mark: "✔️", eyes: "👀", tada: "🎉", heart: "❤️",
-  raised_hands: "🙌", pray: "🙏", fire: "🔥", rocket: "🚀", lock: "🔒", unlock: "🔓",
-  information_source: "ℹ️", hourglass_flowing_sand: "⏳", hourglass: "⌛", bulb: "💡",
-  memo: "📝", page_facing_up: "📄", books: "📚", book: "📖", link: "🔗", mag: "🔍",
-  question: "❓", exclamation: "❗", no_entry: "⛔", no_entry_sign: "🚫", stop_sign: "🛑",
-  bell: "🔔", email: "📧", envelope: "✉️", inbox_tray: "📥", outbox_tray: "📤",
-  ticket: "🎫", moneybag: "💰", chart_with_upwards_trend: "📈", clipboard: "📋",
-  hammer_and_wrench: "🛠️", gear: "⚙️", shield: "🛡️", key: "🔑", bust_in_silhouette: "👤",
-  busts_in_silhouette: "👥", wave: "👋", smile: "😄", slightly_smiling_face: "🙂",
-  thinking_face: "🤔", confused: "😕", sweat_smile: "😅", ok_hand: "👌", clap: "👏",
-  speech_balloon: "💬", thread: "🧵", pushpin: "📌", calendar: "📅", date: "📅",
-  clock1: "🕐", alarm_clock: "⏰", red_circle: "🔴", large_green_circle: "🟢",
-  large_yellow_circle: "🟡", large_blue_circle: "🔵", white_circle: "⚪", arrow_right: "➡️",
-  leftwards_arrow_with_hook: "↩️", repeat: "🔁", triangular_flag_on_post: "🚩",
-  waving_white_flag: "🏳️", star: "⭐", sparkles: "✨", robot_face: "🤖", seedling: "🌱",
-};
+// Shortcode -> emoji, from the `emoji` package on the server (GET /ui/emoji), loaded once
+// before the page first renders.
+export const EMOJI = Object.create(null);
+
+export async function loadEmoji() {
+  try {
+    const response = await fetch("/ui/emoji");
+    if (response.ok) Object.assign(EMOJI, await response.json());
+  } catch {
+    // Without the table, shortcodes stay as text.
+  }
+}
 
 const EMOJI_CODE = /:([a-z0-9_+'-]+):/g;
 const MARKERS = { "*": "strong", "_": "em", "~": "del" };

@@ -1,0 +1,148 @@
+"""`trellis check` lists every problem of a workspace at once, without starting anything;
+`trellis init` writes a starter workspace that passes it and answers questions."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config.workspace import default_workspace_path
+
+LINE = re.compile(r"^(error|warning) +(\S+?)(?::(\d+))?: (.*)$")
+
+
+def env_for(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "ANTHROPIC_"))}
+    env.update(TRELLIS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}", COLUMNS="80")
+    for name in ("CRM_DATABASE_URL", "TRELLIS_WEBHOOK_SECRET", "TRELLIS_TICKETING_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
+def trellis(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env=env_for(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def findings(output: str) -> list[tuple[str, str, int | None, str]]:
+    found = []
+    for line in output.splitlines():
+        if match := LINE.match(line):
+            kind, file, number, problem = match.groups()
+            found.append((kind, file, int(number) if number else None, problem))
+    return found
+
+
+def test_the_bundled_demo_passes_check(tmp_path):
+    done = trellis(tmp_path, "check", "--workspace", str(default_workspace_path()))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not [f for f in findings(done.stdout) if f[0] == "error"]
+    assert done.stdout.strip().endswith(" warnings.") and ": 0 errors," in done.stdout
+
+
+@pytest.fixture
+def starter(tmp_path) -> Path:
+    done = trellis(tmp_path, "init", str(tmp_path / "acme"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return tmp_path / "acme"
+
+
+def test_init_writes_a_commented_workspace_that_passes_check_and_answers(tmp_path, starter):
+    for name in ("trellis.yml", "directory.yml", "rules.yml"):
+        assert (starter / name).read_text().startswith("# "), name
+    access_styles = {
+        "folder default": starter / "knowledge/handbook/_access.yml",
+        "file glob": starter / "knowledge/finance/_access.yml",
+        "front matter": starter / "knowledge/managers-guide.md",
+        "public": starter / "knowledge/about-us.md",
+    }
+    assert all(path.is_file() for path in access_styles.values())
+
+    checked = trellis(tmp_path, "check", "--workspace", str(starter))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert findings(checked.stdout) == []
+    assert ": 0 errors, 0 warnings." in checked.stdout
+
+    asked = trellis(
+        tmp_path,
+        "ask", "--workspace", str(starter), "--as", "sam@example.com", "--json",
+        "When is the office open?",
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert answer["status"] == "answered"
+    assert [c["doc_id"] for c in answer["citations"]] == ["handbook/office-hours"]
+    assert "8:00 to 18:00" in answer["answer"]
+
+    again = trellis(tmp_path, "init", str(starter))
+    assert again.returncode == 2
+    assert "not an empty folder" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_check_lists_every_problem_of_a_broken_workspace_at_once(tmp_path, starter):
+    broken = tmp_path / "broken"
+    shutil.copytree(starter, broken)
+
+    def edit(name: str, old: str, new: str) -> None:
+        path = broken / name
+        text = path.read_text()
+        assert old in text, (name, old)
+        path.write_text(text.replace(old, new))
+
+    edit("trellis.yml", "min_confidence: 0.5", "min_confidence: 5")
+    edit("trellis.yml", "name: Example Co", "name: Example Co\ncolour: green")
+    edit("directory.yml", "manager: alex@example.com       #", "manager: ceo@board.example  #")
+    edit("directory.yml", "  - email: sam@example.com", "  - email: jo@example.com")
+    edit("rules.yml", "approvers: [managers, finance]", "approvers: [managers, finanse]")
+    edit("knowledge/handbook/_access.yml", "default: [everyone]", "default: [everyone, staf]")
+    edit("knowledge/about-us.md", "access: [public]", "acess: [public]")
+    (broken / "knowledge/notes.md").write_text("# Notes\n\nNo rule covers this folder.\n")
+
+    done = trellis(tmp_path, "check", "--workspace", str(broken))
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = findings(done.stdout)
+    errors = {(file, line) for kind, file, line, _ in found if kind == "error"}
+    warnings = {(file, line) for kind, file, line, _ in found if kind == "warning"}
+    assert errors == {
+        ("trellis.yml", 3),  # an unknown key
+        ("trellis.yml", 15),  # a value out of range, in the same file
+        ("directory.yml", 16),  # jo listed twice
+        ("rules.yml", 14),  # a group nobody is in
+        ("knowledge/handbook/_access.yml", 3),  # the same, in an access rule
+        ("knowledge/about-us.md", 3),  # a misspelt front matter key
+    }, done.stdout
+    assert warnings == {
+        ("directory.yml", 14),  # a manager outside the directory
+        ("knowledge/notes.md", None),  # a document no rule admits
+    }, done.stdout
+    assert done.stdout.rstrip().endswith(f"{broken}: 6 errors, 2 warnings.")
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not (tmp_path / "trellis.db").exists()  # nothing was started
+
+
+def test_check_warns_about_connectors_without_secrets_and_unapprovable_tiers(tmp_path, starter):
+    rules = starter / "rules.yml"
+    text = rules.read_text()
+    rules.write_text(
+        text.replace("approvers: [managers, finance]", "approvers: [managers]")
+        + "connectors:\n  webhook: {secret_env: ACME_HOOK_SECRET}\n"
+    )
+    done = trellis(tmp_path, "check", "--workspace", str(starter))
+    assert done.returncode == 0, done.stdout
+    warned = {(file, line): problem for kind, file, line, problem in findings(done.stdout)}
+    assert set(warned) == {("rules.yml", 14), ("rules.yml", 19)}, done.stdout
+    assert "requests from alex@example.com can never be approved" in warned[("rules.yml", 14)]
+    assert "ACME_HOOK_SECRET is not set" in warned[("rules.yml", 19)]

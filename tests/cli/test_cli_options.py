@@ -1,0 +1,78 @@
+"""Every command that reads the workspace or the database takes --workspace and
+--database-url, in place of TRELLIS_WORKSPACE and TRELLIS_DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import cli
+from tests.logging_state import restore_logging  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
+READING_BOTH = [
+    ["ingest"],
+    ["ask", "--as", "sam.ortiz@northwind.example", "How many PTO days?"],
+    ["eval"],
+    ["reload"],
+    ["versions"],
+    ["rollback", "0123abcd"],
+    ["report"],
+    ["audit", "verify"],
+    ["audit", "head"],
+    ["audit", "show", "an-audit-id"],
+]
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith(("TRELLIS_", "ANTHROPIC_", "SLACK_")):
+            monkeypatch.delenv(name)
+    # What the options must win over: a database that works, the demo workspace.
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'env.db'}")
+    monkeypatch.chdir(tmp_path)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize("command", [*READING_BOTH, ["db", "upgrade"]], ids=" ".join)
+def test_the_database_url_option_is_the_database_the_command_opens(tmp_path, command):
+    missing = tmp_path / "not-here" / "trellis.db"
+    result = invoke(*command, "--database-url", f"sqlite+aiosqlite:///{missing}")
+    assert result.exit_code == 2, result.output
+    assert "TRELLIS_DATABASE_URL" in result.output and "not-here" in result.output
+    assert not (tmp_path / "env.db").exists()
+
+
+@pytest.mark.parametrize("command", [*READING_BOTH, ["check"]], ids=" ".join)
+def test_the_workspace_option_is_the_folder_the_command_reads(tmp_path, command):
+    result = invoke(*command, "--workspace", str(tmp_path / "nowhere"))
+    assert result.exit_code == 2, result.output
+    assert "--workspace" in result.output and "nowhere" in result.output
+    assert "does not exist" in result.output
+
+
+def test_run_takes_both_options_too(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "SLACK_"))}
+    env.update(TRELLIS_HTTP_PORT="0", TRELLIS_SANDBOX_PORT="0", COLUMNS="200")
+    missing = tmp_path / "not-here" / "trellis.db"
+    args = [sys.executable, "-m", "app", "run", "--database-url", f"sqlite+aiosqlite:///{missing}"]
+    done = subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 2 and "not-here" in done.stderr, done.stdout + done.stderr
+    done = subprocess.run(
+        [*args[:4], "--workspace", str(tmp_path / "nowhere")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 2 and "--workspace" in done.stderr, done.stdout + done.stderr
