@@ -239,6 +239,14 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
     evals = found.attempt(lambda: _load_evals(root))
     sandbox = found.attempt(lambda: _load_sandbox(root))
 
+    if directory is None and directory_path is not None:
+        found.warnings.append(
+            WorkspaceError(
+                directory_path.name,
+                "the names of people and groups in trellis.yml, rules.yml and _access.yml "
+                "files are checked once this file loads",
+            )
+        )
     if directory is not None and directory_path is not None:
         name = directory_path.name
         if config_file is not None and config_file[1] is not None:

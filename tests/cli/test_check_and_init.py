@@ -146,3 +146,19 @@ def test_check_warns_about_connectors_without_secrets_and_unapprovable_tiers(tmp
     assert set(warned) == {("rules.yml", 14), ("rules.yml", 19)}, done.stdout
     assert "requests from alex@example.com can never be approved" in warned[("rules.yml", 14)]
     assert "ACME_HOOK_SECRET is not set" in warned[("rules.yml", 19)]
+
+
+def test_check_says_names_wait_for_a_directory_that_does_not_load(tmp_path, starter):
+    broken = tmp_path / "broken"
+    shutil.copytree(starter, broken)
+    directory = broken / "directory.yml"
+    directory.write_text(directory.read_text().replace("email: sam@example.com", "email: sam@", 1))
+
+    done = trellis(tmp_path, "check", "--workspace", str(broken))
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = findings(done.stdout)
+    assert [f for f in found if f[0] == "error" and f[1] == "directory.yml"], done.stdout
+    assert any(
+        kind == "warning" and file == "directory.yml" and "checked once this file loads" in text
+        for kind, file, _, text in found
+    ), done.stdout
