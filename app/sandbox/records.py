@@ -86,6 +86,7 @@ class Message:
     client_msg_id: str | None = None
     edited_ts: str | None = None
     metadata: dict[str, Any] | None = None
+    files: list[dict[str, Any]] | None = None
 
     @property
     def is_reply(self) -> bool:

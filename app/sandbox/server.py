@@ -12,6 +12,7 @@ from aiohttp import web
 
 from app.sandbox import events
 from app.sandbox.browser import BrowserView
+from app.sandbox.file_methods import Files
 from app.sandbox.records import ApiCall, Change, Ephemeral, Message, View
 from app.sandbox.simulation import SlackSimulation
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway
@@ -47,16 +48,19 @@ class SandboxServer(SlackSimulation):
         self.app_token = app_token
         self.host = host
         self.port = port
+        self.files = Files(workspace, lambda: self.url)
         self.web_api = WebApi(
             workspace,
             bot_token=bot_token,
             app_token=app_token,
             open_socket_url=self.gateway.open_url,
+            files=self.files,
         )
         self.app = web.Application()
         self.app.router.add_route("*", "/api/{method}", self.web_api.handle)
         self.app.router.add_get("/link/", self.gateway.handle_link)
         self.app.router.add_post("/hooks/{token}", self.web_api.handle_response_url)
+        self.files.add_routes(self.app)
         # The browser view at `url`; message_shortcuts: [{"callback_id": …, "name": …}]
         self.browser = BrowserView(self, message_shortcuts=message_shortcuts)
         self.browser.add_routes(self.app)

@@ -111,6 +111,9 @@ def message_json(ws: SandboxWorkspace, message: Message) -> dict[str, Any]:
         body["blocks"] = message.blocks
     if message.metadata:
         body["metadata"] = message.metadata
+    if message.files:
+        body["files"] = message.files
+        body["upload"] = False
     if message.edited_ts:
         body["edited"] = {"user": message.user, "ts": message.edited_ts}
     if message.thread_ts:

@@ -161,6 +161,7 @@ class SandboxWorkspace:
         thread_ts: str | None = None,
         client_msg_id: str | None = None,
         metadata: dict[str, Any] | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> Message:
         author = self.users[user]
         parent = self.find_message(channel, thread_ts) if thread_ts else None
@@ -178,6 +179,7 @@ class SandboxWorkspace:
             thread_ts=parent.ts if parent else None,
             client_msg_id=client_msg_id,
             metadata=metadata,
+            files=files,
         )
         if parent is not None:
             parent.thread_ts = parent.ts

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from app.sandbox import chat_methods, conversation_methods, view_methods
+from app.sandbox.file_methods import Files
 from app.sandbox.lookups import Method
 from app.sandbox.records import ApiCall
 from app.sandbox.state import SandboxWorkspace, SlackError
@@ -40,6 +41,7 @@ class WebApi:
         bot_token: str,
         app_token: str,
         open_socket_url: Callable[[], str],
+        files: Files | None = None,
     ) -> None:
         self.ws = workspace
         self.bot_token = bot_token
@@ -52,6 +54,7 @@ class WebApi:
             **chat_methods.METHODS,
             **conversation_methods.METHODS,
             **view_methods.METHODS,
+            **(files.methods if files is not None else {}),
         }
 
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:

@@ -81,7 +81,14 @@ async def test_the_weekly_digest_is_built_from_the_database_and_posted_once_a_we
         sent = await digest.send_weekly_digest(services)
         assert sent is not None and sent.week == built.week
         assert await digest.send_weekly_digest(services) is None  # the same week, another replica
-        assert len(owners_messages(trellis, "Trellis this week")) == 1
+        (posted,) = owners_messages(trellis, "Trellis this week")
+        # The charts go into the digest's thread as one image (files_upload_v2).
+        charts = [
+            m
+            for m in trellis.sandbox.messages(posted.channel)
+            if m.thread_ts == posted.ts and m.files
+        ]
+        assert len(charts) == 1 and charts[0].files[0]["mimetype"] == "image/png"
 
 
 async def test_the_owner_jobs_are_scheduled_on_apscheduler(tmp_path):

@@ -73,7 +73,21 @@ function content(message, page) {
     text.append(renderMrkdwn(message.text || "", ctx));
     body.append(text);
   }
+  for (const file of message.files || []) body.append(fileNode(file));
   return body;
+}
+
+function fileNode(file) {
+  if ((file.mimetype || "").startsWith("image/")) {
+    const image = el("img", "msg-file");
+    image.src = file.url_private;
+    image.alt = file.alt_txt || file.title || file.name;
+    return image;
+  }
+  const link = el("a", "msg-file", file.title || file.name);
+  link.href = file.url_private;
+  link.download = file.name;
+  return link;
 }
 
 function reactions(message, page) {
