@@ -92,9 +92,23 @@ class VersionChanged:
     previous: str
 
 
+@dataclass(frozen=True)
+class AuditAnchor:
+    """The audit chain's head, published so that Slack keeps a copy out of reach of
+    whoever can write to the database."""
+
+    seq: int
+    hash: str
+
+    @property
+    def text(self) -> str:
+        return f"Audit anchor {self.seq}:{self.hash}"
+
+
 if TYPE_CHECKING:
     OwnersNotice: TypeAlias = (
-        UnansweredQuestions
+        AuditAnchor
+        | UnansweredQuestions
         | DocumentsDisagree
         | DeadLetter
         | FlagRaised
@@ -115,7 +129,10 @@ class Notifier(Protocol):
         """Show the draft's current state on its card, in place."""
 
     async def decided(self, draft: DraftView) -> None:
-        """Tell the requester the decision (and deliver an approved answer)."""
+        """Tell the requester the decision (an approved answer itself comes by the outbox)."""
+
+    async def post_answer(self, draft: DraftView) -> str | None:
+        """Post an approved held answer in the asker's thread; its ts, when it has one."""
 
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
         """An action is done (the result) or dead-lettered: the requester is told either way."""
@@ -149,6 +166,10 @@ class QuietNotifier:
 
     async def decided(self, draft: DraftView) -> None:
         log.info("draft_decided", draft=draft.id, state=draft.state.value)
+
+    async def post_answer(self, draft: DraftView) -> str | None:
+        log.info("answer_not_posted", draft=draft.id)
+        return None
 
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
         log.info("action_finished", draft=draft.id, action=action.id, state=action.state)

@@ -203,6 +203,16 @@ class SlackGateway:
         )
         return list(response.get("messages", []))
 
+    async def history(
+        self, channel_id: str, *, cursor: str | None = None, limit: int = 200
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a channel's messages, newest first, and the cursor of the next."""
+        response = await self._call(
+            "conversations_history", channel=channel_id, cursor=cursor, limit=limit
+        )
+        following = (response.get("response_metadata") or {}).get("next_cursor") or None
+        return list(response.get("messages", [])), following
+
     # Messages --------------------------------------------------------------------
 
     async def post(

@@ -10,8 +10,10 @@ Each Trellis under test is a separate `trellis run` process (from the source tre
 `--tree`, the current one by default) that connects to it as it would to Slack, with a fresh
 SQLite database and the demo workspace (Northwind, the offline answerer) with people added
 until there are `--people` askers. Settings after the label apply to that target only
-(`--tree .=c8,TRELLIS_QUESTION_CONCURRENCY=8`), `--env` to every Trellis target. `--echo` runs a bare Bolt app that acks and replies with
-the question's text the same way, for comparison. Targets take turns within each repeat.
+(`--tree .=c8,TRELLIS_QUESTION_CONCURRENCY=8`), `--env` to every Trellis target. `--echo`
+runs a bare Bolt app that acks and replies with the question's text the same way, for
+comparison (its throughput is the rate the questions are sent at). Targets take turns
+within each repeat.
 
 Measured per question, from the moment the message is posted:
   ack     Slack gets the envelope's acknowledgement

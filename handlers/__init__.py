@@ -12,7 +12,17 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from app.services import Services
-from handlers import approvals, commands, events, feedback, home, reactions, story, workflows
+from handlers import (
+    approvals,
+    assistant,
+    commands,
+    events,
+    feedback,
+    home,
+    reactions,
+    story,
+    workflows,
+)
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -25,6 +35,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await next()
 
     app.middleware(provide_services)
+    assistant.register(app)
     events.register(app)
     commands.register(app)
     reactions.register(app)

@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.approvals.deciders import refusal
 from app.approvals.drafts import DraftView
+from app.delivery.scheduler import deliver_notices
 from app.errors import DraftExpired
 from app.services import Services
 from handlers import traces
@@ -49,13 +50,12 @@ async def _say(respond: AsyncRespond, text: str) -> None:
 
 async def _show_latest(services: Services, draft_id: str, error: Exception | None = None) -> None:
     """A late or refused click still leaves the card showing the truth; a click that found
-    the draft expired also tells the requester."""
+    the draft expired also sends the requester's notice the expiry queued."""
     try:
-        view = await services.approvals.view(draft_id)
         if isinstance(error, DraftExpired) and error.just_now:
-            await services.notifier.decided(view)
+            await deliver_notices(services, draft_id=draft_id)
         else:
-            await services.notifier.refresh_card(view)
+            await services.notifier.refresh_card(await services.approvals.view(draft_id))
     except Exception:
         log.warning("card_refresh_failed", draft=draft_id, exc_info=True)
 
@@ -87,6 +87,7 @@ async def _approve(
         return
     if decision.outcome == "approved":
         await services.notifier.decided(decision.draft)
+        await deliver_notices(services, draft_id=draft_id)  # a held answer, posted now
         return
     await services.notifier.refresh_card(decision.draft)
     missing = ", ".join(decision.draft.missing_principals())

@@ -53,16 +53,18 @@ async def on_trellis(
     try:
         # The reply is ephemeral: only the asker reads it, so no channel lookup is needed.
         channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
+        asker = f"{command.get('team_id', '')}:{command['user_id']}"
         with traces.slash_command(command, "ask"):
-            outcome = await answer_question(
-                services,
-                Question(
-                    text=rest.strip(),
-                    channel=channel,
-                    slack_user_id=command["user_id"],
-                    private=True,
-                ),
-            )
+            async with services.questions.turn(asker=asker):
+                outcome = await answer_question(
+                    services,
+                    Question(
+                        text=rest.strip(),
+                        channel=channel,
+                        slack_user_id=command["user_id"],
+                        private=True,
+                    ),
+                )
     except Exception as exc:  # the person is always told
         services.metrics.observe_error(kind=type(exc).__name__)
         await respond(text=message_for(exc, outcome=NOT_POSTED), response_type="ephemeral")

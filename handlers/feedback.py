@@ -17,6 +17,7 @@ from app.trust import feedback, flag_review, owners
 from handlers.errors import message_for
 from handlers.gateway import slack_of
 from handlers.people import person_of
+from handlers.views import assistant as assistant_views
 from handlers.views import flags
 from handlers.views.answers import FEEDBACK_DOWN, FEEDBACK_UP
 from handlers.views.blocks import Block, notice_blocks
@@ -27,6 +28,7 @@ log = structlog.get_logger(__name__)
 def register(app: AsyncApp) -> None:
     app.action(FEEDBACK_UP)(on_feedback)
     app.action(FEEDBACK_DOWN)(on_feedback)
+    app.action(assistant_views.FEEDBACK)(on_feedback_buttons)
     app.action(flags.EXPLAIN)(on_explain)
     app.view(flags.NOTE_VIEW)(on_note)
     app.action(flags.ACCEPT)(on_accept)
@@ -50,13 +52,40 @@ async def on_feedback(
     services: Services,
 ) -> None:
     await ack()
+    await _record(
+        body,
+        respond,
+        services,
+        answer_id=action["value"],
+        helpful=action["action_id"] == FEEDBACK_UP,
+    )
+
+
+async def on_feedback_buttons(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+) -> None:
+    """Slack's feedback buttons element: the same as Helpful / Not helpful."""
+    await ack()
+    answer_id, helpful = assistant_views.feedback_of(str(action.get("value") or ""))
+    await _record(body, respond, services, answer_id=answer_id, helpful=helpful)
+
+
+async def _record(
+    body: dict[str, Any],
+    respond: AsyncRespond,
+    services: Services,
+    *,
+    answer_id: str,
+    helpful: bool,
+) -> None:
     try:
         person = await person_of(services, body["user"]["id"])
         recorded = await feedback.record_feedback(
-            services,
-            answer_id=action["value"],
-            person=person,
-            helpful=action["action_id"] == FEEDBACK_UP,
+            services, answer_id=answer_id, person=person, helpful=helpful
         )
     except Exception as exc:
         await _say(respond, message_for(exc))

@@ -87,8 +87,8 @@ class SlackNotifier:
                 "decided in time, so nothing was done. Start it "
                 "again if it is still needed.",
             )
-        elif draft.kind == "answer" and draft.state == DraftState.DONE:
-            await self._post_answer(draft)
+        elif draft.kind == "answer":
+            return  # approved: the outbox posts the answer itself (post_answer)
         elif draft.mode == "draft_only" and draft.state == DraftState.DONE:
             # The draft rests on documents the requester may see: it goes to them alone.
             await self.tell_requester(
@@ -132,7 +132,7 @@ class SlackNotifier:
             channel = await self.slack.open_dm(draft.requester_slack_id)
             await self.slack.post(channel=channel, text=message, blocks=shown)
 
-    async def _post_answer(self, draft: DraftView) -> None:
+    async def post_answer(self, draft: DraftView) -> str | None:
         reply = Reply(
             AnswerStatus.ANSWERED,
             draft.text,
@@ -161,9 +161,9 @@ class SlackNotifier:
                 text=text,
                 blocks=shown,
             )
-            return
+            return None
         if not draft.channel_id:
-            return
+            return None
         ts = await self.slack.post(
             channel=draft.channel_id, thread_ts=draft.thread_ts, text=text, blocks=shown
         )
@@ -172,6 +172,7 @@ class SlackNotifier:
                 await AnswerRepository(session).set_message(
                     draft.answer_id, message_ts=ts, thread_ts=draft.thread_ts
                 )
+        return ts
 
     # Time -------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from app.errors import PortInUse, SetupError
 BOT_SCOPES = frozenset(
     {
         "app_mentions:read",
+        "assistant:write",
         "channels:history",
         "channels:read",
         "chat:write",
@@ -41,6 +42,7 @@ BOT_SCOPES = frozenset(
 """The bot scopes of manifest.yml (tests/handlers/test_preflight.py keeps the two equal)."""
 
 BOT_TOKEN, APP_TOKEN = "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"
+SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 TOKEN_REFUSED = frozenset(
     {
         "invalid_auth",
@@ -96,9 +98,17 @@ def bind_error(exc: OSError, prefix: str, host: str, port: int) -> SetupError:
 
 
 def slack_tokens(settings: Settings) -> tuple[str, str]:
-    """(bot token, app-level token), once each is of the kind its variable needs."""
-    assert settings.slack_bot_token and settings.slack_app_token  # what slack_enabled means
+    """(bot token, app-level token), once each is of the kind its variable needs; over HTTP
+    there is no app-level token ("")."""
+    assert settings.slack_bot_token  # what slack_enabled means
     bot = settings.slack_bot_token.get_secret_value().strip()
+    if settings.slack_mode == "http":
+        if not bot.startswith("xoxb-"):
+            raise SetupError(
+                BOT_TOKEN, f"this is {_kind(bot)}; Trellis needs {WHERE_TOKENS[BOT_TOKEN]}"
+            )
+        return bot, ""
+    assert settings.slack_app_token  # what slack_enabled means over Socket Mode
     app = settings.slack_app_token.get_secret_value().strip()
     if bot.startswith("xapp-") and app.startswith("xoxb-"):
         raise SetupError(
@@ -115,6 +125,21 @@ def slack_tokens(settings: Settings) -> tuple[str, str]:
             APP_TOKEN, f"this is {_kind(app)}; Trellis needs {WHERE_TOKENS[APP_TOKEN]}"
         )
     return bot, app
+
+
+def signing_secret(settings: Settings) -> str:
+    """The secret Slack signs its HTTP requests with (on the sandbox, the sandbox's own)."""
+    if not settings.slack_enabled:
+        return "sandbox-signing-secret"
+    secret = settings.slack_signing_secret
+    value = secret.get_secret_value().strip() if secret else ""
+    if not value:
+        raise SetupError(
+            SIGNING_SECRET,
+            "Slack's HTTP requests cannot be checked without it; copy the Signing Secret "
+            "under Basic Information → App Credentials",
+        )
+    return value
 
 
 def _kind(token: str) -> str:

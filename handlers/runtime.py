@@ -1,7 +1,7 @@
-"""Running Trellis: the Bolt app over Socket Mode, on Slack or on the local sandbox.
+"""Running Trellis: the Bolt app over Socket Mode or HTTP, on Slack or on the local sandbox.
 
-`connect_bolt` is what both `trellis run` and the end-to-end tests use, so the tests
-drive exactly the app that runs in production.
+`connect_bolt` (Socket Mode) and `serve_bolt_http` (HTTP) are what both `trellis run` and the
+end-to-end tests use, so the tests drive exactly the app that runs in production.
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import connect, upgrade
 from app.delivery.actions import check_rules
 from app.delivery.scheduler import Background
+from app.errors import SetupError
 from app.knowledge.embeddings import shared_embedder
 from app.knowledge.sync import sync_knowledge
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackDirectory, SlackGateway, retrying_client
 from app.trust import reload, tracing
 from app.trust.digest import add_owner_jobs
-from handlers import preflight, register
+from handlers import http_mode, preflight, register
 from handlers.errors import report_unexpected
 from handlers.notifier import SlackNotifier
 
@@ -44,8 +45,16 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
-def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
-    app = AsyncApp(client=client, ignoring_self_events_enabled=True)
+def build_bolt_app(
+    services: Services, client: AsyncWebClient, *, signing_secret: str | None = None
+) -> AsyncApp:
+    """With a `signing_secret`, the app for Slack's HTTP requests: signatures checked by
+    Bolt, replays refused (handlers.http_mode), before any listener runs."""
+    app = AsyncApp(
+        client=client, ignoring_self_events_enabled=True, signing_secret=signing_secret or ""
+    )
+    if signing_secret:
+        http_mode.guard_replays(app, services)
     register(app, services)
     app.error(report_unexpected)
     return app
@@ -65,8 +74,34 @@ async def connect_bolt(
         await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
 
 
-async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner:
-    """/healthz and /metrics on a small HTTP port."""
+@asynccontextmanager
+async def serve_bolt_http(
+    services: Services,
+    *,
+    client: AsyncWebClient,
+    signing_secret: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> AsyncIterator[str]:
+    """The Bolt app answering Slack's HTTP requests at the request URL it yields, until the
+    block ends."""
+    web_app = web.Application()
+    http_mode.add_request_route(
+        web_app, build_bolt_app(services, client, signing_secret=signing_secret)
+    )
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+        yield http_mode.request_url(host, runner.addresses[0][1])
+    finally:
+        await runner.cleanup()
+
+
+async def _ops_server(
+    services: Services, host: str, port: int, *, slack: AsyncApp | None = None
+) -> web.AppRunner:
+    """/healthz and /metrics on a small HTTP port, and Slack's request URL when `slack`."""
 
     async def healthz(_request: web.Request) -> web.Response:
         async with services.database.session() as session:
@@ -82,6 +117,8 @@ async def _ops_server(services: Services, host: str, port: int) -> web.AppRunner
     ops = web.Application()
     ops.router.add_get("/healthz", healthz)
     ops.router.add_get("/metrics", metrics)
+    if slack is not None:
+        http_mode.add_request_route(ops, slack)
     runner = web.AppRunner(ops, access_log=None)
     await runner.setup()
     try:
@@ -97,7 +134,9 @@ async def _settle(task: asyncio.Task[object]) -> None:
         await task
 
 
-async def _start_sandbox(settings: Settings, workspace: Workspace) -> SandboxServer:
+async def _start_sandbox(
+    settings: Settings, workspace: Workspace, *, signing_secret: str
+) -> SandboxServer:
     """The local Slack stand-in, seated with the workspace's people and channels, listening."""
     from app.sandbox.company import MESSAGE_SHORTCUTS, seed_for
     from app.sandbox.server import SandboxServer
@@ -108,6 +147,8 @@ async def _start_sandbox(settings: Settings, workspace: Workspace) -> SandboxSer
         host=settings.sandbox_host,
         port=settings.sandbox_port,
         message_shortcuts=MESSAGE_SHORTCUTS,
+        delivery="http" if settings.slack_mode == "http" else "socket_mode",
+        signing_secret=signing_secret,
     )
     try:
         await sandbox.start()
@@ -117,6 +158,13 @@ async def _start_sandbox(settings: Settings, workspace: Workspace) -> SandboxSer
             exc, "TRELLIS_SANDBOX", settings.sandbox_host, settings.sandbox_port
         ) from exc
     return sandbox
+
+
+async def _deliver_over_http(sandbox: SandboxServer, url: str) -> None:
+    """Point the sandbox's deliveries at Trellis's request URL, as a Slack app's settings do."""
+    assert sandbox.http is not None  # started with delivery="http"
+    if not await sandbox.http.set_request_url(url):
+        raise SetupError("TRELLIS_HTTP_PORT", f"{url} did not answer Slack's url_verification")
 
 
 def _stand_ins(
@@ -144,6 +192,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
     workspace = load_workspace(settings.workspace_path())
     connector_warnings = check_rules(workspace.rules, os.environ)
     preflight.check_ports(settings)
+    over_http = settings.slack_mode == "http"
+    signing_secret = preflight.signing_secret(settings) if over_http else ""
     if settings.slack_enabled:
         bot_token, app_token = preflight.slack_tokens(settings)
         await preflight.check_slack_app(retrying_client(bot_token, base_url=settings.slack_api_url))
@@ -172,7 +222,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             api_url = settings.slack_api_url
             where = "Slack"
         else:
-            sandbox = await _start_sandbox(settings, workspace)
+            sandbox = await _start_sandbox(settings, workspace, signing_secret=signing_secret)
             stack.push_async_callback(sandbox.stop)
             bot_token, app_token, api_url = sandbox.bot_token, sandbox.app_token, sandbox.api_url
             where = f"the local sandbox at {sandbox.url}"
@@ -194,17 +244,27 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         )
         if stand_ins is not None:  # the connectors deliver to the stand-ins, with their secrets
             connector_warnings = check_rules(services.workspace.rules, services.environ)
-        try:
-            await stack.enter_async_context(
-                connect_bolt(services, client=client, app_token=app_token)
-            )
-        except SlackApiError as exc:
-            raise preflight.slack_refusal(exc, preflight.APP_TOKEN) from exc
+        slack_app = None
+        if over_http:
+            slack_app = build_bolt_app(services, client, signing_secret=signing_secret)
+        else:
+            try:
+                await stack.enter_async_context(
+                    connect_bolt(services, client=client, app_token=app_token)
+                )
+            except SlackApiError as exc:
+                raise preflight.slack_refusal(exc, preflight.APP_TOKEN) from exc
         # Runs before the connection closes: waiting questions are told, running ones finish.
         stack.push_async_callback(services.questions.close)
-        ops = await _ops_server(services, settings.http_host, settings.http_port)
+        ops = await _ops_server(services, settings.http_host, settings.http_port, slack=slack_app)
         stack.push_async_callback(ops.cleanup)
         ops_port = ops.addresses[0][1] if ops.addresses else settings.http_port
+        if over_http:
+            url = http_mode.request_url(settings.http_host, ops_port)
+            log.info("slack.request_url", url=url)
+            console.print(f"Slack request URL: {url} (behind your public HTTPS address)")
+            if not settings.slack_enabled:
+                await _deliver_over_http(sandbox, url)
         watcher = await reload.start(services, stop=stop)
         stack.push_async_callback(reload.finish, watcher)
         if workspace.config.retrieval == "hybrid":

@@ -64,3 +64,20 @@ def interaction(body: dict[str, Any], name: str) -> AbstractContextManager[Span]
         },
         kind=SpanKind.SERVER,
     )
+
+
+def assistant_thread(body: dict[str, Any], event: dict[str, Any]) -> AbstractContextManager[Span]:
+    """An assistant view thread opened, or the channel it sits beside changed."""
+    kind = str(event.get("type") or "assistant_thread")
+    thread = event.get("assistant_thread") or {}
+    return tracing.span(
+        f"slack {kind}",
+        {"slack.event.type": kind, "slack.channel_type": "im"},
+        private={
+            "slack.event.id": body.get("event_id"),
+            "slack.user.id": thread.get("user_id"),
+            "slack.channel.id": thread.get("channel_id"),
+            "slack.team.id": body.get("team_id"),
+        },
+        kind=SpanKind.SERVER,
+    )

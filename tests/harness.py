@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer
@@ -34,7 +34,7 @@ from app.sandbox.state import SandboxWorkspace
 from app.services import Services, build_services
 from app.slack_api import SlackGateway, retrying_client
 from handlers.notifier import SlackNotifier
-from handlers.runtime import connect_bolt
+from handlers.runtime import connect_bolt, serve_bolt_http
 
 
 @dataclass
@@ -43,6 +43,8 @@ class RunningTrellis:
     services: Services
     workspace: Workspace
     background: Background | None = None
+    request_url: str | None = None
+    """Where the sandbox POSTs Slack's requests, when running over HTTP."""
 
     @property
     def bot(self) -> str:
@@ -120,18 +122,28 @@ async def running_trellis(
     environ: Mapping[str, str] | None = None,
     background: OutboxPolicy | None = None,
     clock: Callable[[], datetime] | None = None,
+    slack_mode: Literal["socket", "http"] = "socket",
     **sandbox_options: Any,
 ) -> AsyncIterator[RunningTrellis]:
     """`background`: also run the outbox worker and the scheduled jobs, with that policy.
     `answerer_for` builds the answerer for the workspace (the extractive one without it);
-    `environ` is where connector secrets are read from (the process's without it)."""
+    `environ` is where connector secrets are read from (the process's without it);
+    `slack_mode` "http": the sandbox delivers signed HTTP requests to the app's request URL
+    instead of Socket Mode envelopes."""
     loaded = load_workspace(workspace or default_workspace_path())
     own_database = database is None
     if database is None:
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}")
         await upgrade(database)
-    await ingest(database, loaded.knowledge_dir, workspace_root=loaded.root)
+    await ingest(
+        database,
+        loaded.knowledge_dir,
+        workspace_root=loaded.root,
+        allowed_url_prefixes=loaded.config.knowledge.allowed_url_prefixes,
+    )
     settings = Settings(database_url=database.url, workspace=loaded.root)
+    if slack_mode == "http":
+        sandbox_options["delivery"] = "http"
     sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(loaded)), **sandbox_options)
     await sandbox.start()
     client = retrying_client(sandbox.bot_token, base_url=sandbox.api_url)
@@ -149,8 +161,7 @@ async def running_trellis(
             eval_directory=SandboxDirectory.for_workspace,
             notifier=SlackNotifier,
         )
-        async with connect_bolt(services, client=client, app_token=sandbox.app_token):
-            await sandbox.wait_for_connections(1)
+        async with _connected(services, client, sandbox) as request_url:
             jobs = None
             if background is not None:
                 jobs = Background(
@@ -161,7 +172,7 @@ async def running_trellis(
                 )
                 await jobs.start()
             try:
-                yield RunningTrellis(sandbox, services, loaded, jobs)
+                yield RunningTrellis(sandbox, services, loaded, jobs, request_url)
             finally:
                 if jobs is not None:
                     await jobs.stop()
@@ -169,3 +180,19 @@ async def running_trellis(
         await sandbox.stop()
         if own_database:
             await database.dispose()
+
+
+@asynccontextmanager
+async def _connected(
+    services: Services, client: Any, sandbox: SandboxServer
+) -> AsyncIterator[str | None]:
+    """The Bolt app, reached by the sandbox over Socket Mode or at its request URL."""
+    if sandbox.http is None:
+        async with connect_bolt(services, client=client, app_token=sandbox.app_token):
+            await sandbox.wait_for_connections(1)
+            yield None
+        return
+    secret = sandbox.signing_secret
+    async with serve_bolt_http(services, client=client, signing_secret=secret) as url:
+        assert await sandbox.http.set_request_url(url), "the request URL failed Slack's challenge"
+        yield url

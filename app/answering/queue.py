@@ -1,13 +1,13 @@
 """Whose question is answered next, and how many at once.
 
 At most `limit` questions run the pipeline at the same time in one process; the others
-wait their turn. Turns go in rounds: each person's first waiting question is in the
-current round, their second in the next, and so on, and a free place goes to the question
-of the earliest round, then to the one that has waited longest. A person who sends twenty
-questions at once has them answered one per round, so everyone else's question waits
-behind at most one of theirs; when nobody crowds anyone, questions are answered first
-come, first served. Each person's own questions keep their order. When nobody is waiting
-and a place is free, a question starts at once.
+wait their turn. Turns go in rounds: a question joins the current round, unless its asker
+already has one running or waiting, and then the round after that one. A free place goes
+to the earliest round, and within a round to the question that has waited longest. A
+person who sends twenty questions at once has them answered one per round, so everyone
+else's question waits behind at most one of theirs; when nobody crowds anyone, questions
+are answered first come, first served. Each person's own questions keep their order. When
+nobody is waiting and a place is free, a question starts at once.
 
     async with questions.turn(asker="T0123:U0456"):
         outcome = await answer_question(services, question)

@@ -3,7 +3,8 @@
 A workflow's `remind_after`, `escalate_after` and `expire_after` (rules.yml) become the
 draft's `Timing`; the scheduler (app/delivery/scheduler.py) takes each step once it is due.
 A decision that comes too late finds the draft expired: it is expired then and there
-(`DraftExpired.just_now`), so nobody decides on a request whose time is up.
+(`DraftExpired.just_now`), so nobody decides on a request whose time is up. The
+requester's notice is an outbox row written with the expiry (app/approvals/notices.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals import notices
 from app.approvals.deciders import expired_message
 from app.approvals.drafts import DraftView, as_utc, to_view
+from app.approvals.notices import notice_row
 from app.approvals.store import DraftStore, S
 from app.db.models.approvals import Draft
+from app.db.repositories.approvals import OutboxRepository
 from app.domain import Person
 from app.errors import DraftExpired
 
@@ -46,6 +50,7 @@ class Deadlines(DraftStore):
         view = await self._retrying(change)
         if view is not None:
             self._observe(view, "expired")
+            self._wake()
         return view
 
     async def mark_reminded(self, *, draft_id: str) -> DraftView | None:
@@ -99,4 +104,8 @@ class Deadlines(DraftStore):
                 return DraftExpired(expired_message(to_view(draft)), just_now=False)
             return None
         await self._move(session, draft, S.EXPIRED, "draft.expired", None)
+        # The requester's notice goes out through the outbox, committed with the expiry.
+        await OutboxRepository(session).add(
+            notice_row(draft, kind=notices.EXPIRED, position=len(draft.actions), now=self.clock())
+        )
         return DraftExpired(expired_message(to_view(draft)), just_now=True)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, overload
 
+from app.approvals.notices import DESCRIPTIONS
 from app.db.models.approvals import Draft, OutboxAction
 from app.rules.requirements import ApprovalRequirement
 
@@ -243,7 +244,7 @@ def to_view(draft: Draft, items: Sequence[OutboxAction] = ()) -> DraftView:
                 connector=i.connector,
                 description=descriptions[i.position]
                 if i.position < len(descriptions)
-                else i.connector,
+                else DESCRIPTIONS.get(i.connector, i.connector),
                 state=i.state,
                 attempts=i.attempts,
                 max_attempts=i.max_attempts,

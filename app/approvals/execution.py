@@ -19,10 +19,12 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals import notices
 from app.approvals.drafts import APPROVED_STATES, DraftState, DraftView, text_hash
+from app.approvals.notices import notice_row
 from app.approvals.store import DraftStore, S
 from app.db.models.approvals import Draft, OutboxAction
-from app.db.repositories.approvals import OutboxRepository
+from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.delivery.actions import context_for, fill
 from app.domain import ActionState, Person
 from app.errors import AccessDenied, ApprovalConflict, LostUpdate
@@ -60,6 +62,22 @@ class Execution(DraftStore):
             raise LostUpdate()
         return target
 
+    async def settle_finished(self) -> int:
+        """Drafts still approved or executing whose actions are all finished (the process
+        stopped between an action's outcome and the draft's own step) move to their final
+        state; how many did. Actions still due are the outbox worker's: a row a dead worker
+        leased is claimed again once its lease runs out."""
+        async with self.database.session() as session:
+            carrying_out = [d.id for d in await DraftRepository(session).carrying_out()]
+        moved = 0
+        for draft_id in carrying_out:
+
+            async def change(session: AsyncSession, draft_id: str = draft_id) -> DraftState:
+                return await self.settle(session, draft_id)
+
+            moved += await self._retrying(change) in (S.DONE, S.FAILED)
+        return moved
+
     async def retry(self, *, draft_id: str, owner: Person, admins: Collection[str]) -> DraftView:
         """An owner sends a failed draft's dead-lettered actions through the outbox again."""
         if not set(admins) & owner.principals:
@@ -93,7 +111,8 @@ class Execution(DraftStore):
         return view
 
     async def _queue_actions(self, session: AsyncSession, draft: Draft, now: datetime) -> None:
-        """The approved draft's actions into the outbox; a draft with none is done at once."""
+        """The approved draft's actions into the outbox, and for a held answer the post
+        itself; a draft with nothing to carry out is done at once."""
         context = context_for(
             inputs=draft.inputs,
             text=draft.text,
@@ -120,7 +139,11 @@ class Execution(DraftStore):
                     updated_at=now,
                 )
             )
-        if not draft.actions:
+        if draft.kind == "answer":
+            await outbox.add(
+                notice_row(draft, kind=notices.ANSWER, position=len(draft.actions), now=now)
+            )
+        elif not draft.actions:
             approved = await self._get(session, draft.id)
             await self._move(session, approved, S.DONE, "draft.done", None)
 

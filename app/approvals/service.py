@@ -37,7 +37,7 @@ from app.approvals.store import S, T
 from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository
 from app.domain import Person, Usage
-from app.errors import ApprovalConflict, LostUpdate, RuleViolation
+from app.errors import ApprovalConflict, DraftExpired, LostUpdate, RuleViolation
 from app.notifications import Notifier
 from app.rules.requirements import ApprovalRequirement
 from app.trust import tracing
@@ -213,7 +213,7 @@ class Approvals(Deadlines, Execution):
             return Decision(outcome, await self._view(session, await self._get(session, draft_id)))
 
         with tracing.span("trellis.approval", {"trellis.approval.by": "person"}) as span:
-            decision = _raise_returned(await self._retrying(change))
+            decision = self._raise_returned(await self._retrying(change))
             tracing.attributes(span, {"trellis.approval.outcome": decision.outcome})
         if decision.outcome == "approved":
             self._observe(decision.draft, "approved")
@@ -246,7 +246,7 @@ class Approvals(Deadlines, Execution):
                 "rejected", await self._view(session, await self._get(session, draft_id))
             )
 
-        decision = _raise_returned(await self._retrying(change))
+        decision = self._raise_returned(await self._retrying(change))
         self._observe(decision.draft, "rejected")
         return decision
 
@@ -285,7 +285,7 @@ class Approvals(Deadlines, Execution):
             )
             return Decision("edited", await self._view(session, await self._get(session, draft_id)))
 
-        return _raise_returned(await self._retrying(change))
+        return self._raise_returned(await self._retrying(change))
 
     # Internals ---------------------------------------------------------------------------
 
@@ -318,17 +318,19 @@ class Approvals(Deadlines, Execution):
         await self._queue_actions(session, draft, now)
         tracing.hand_off(draft.id)  # the outbox continues this trace (app/delivery/outbox.py)
 
+    def _raise_returned(self, result: T | ApprovalConflict) -> T:
+        """An expiry is committed first (its notice queued), then reported as the conflict
+        it is."""
+        if isinstance(result, ApprovalConflict):
+            if isinstance(result, DraftExpired) and result.just_now:
+                self._wake()
+            raise result
+        return result
+
     @staticmethod
     def _check_decider(draft: Draft, person: Person, seen_hash: str | None, *, verb: str) -> None:
         if refused := refusal(to_view(draft), person, verb=verb, seen_hash=seen_hash):
             raise refused
-
-
-def _raise_returned(result: T | ApprovalConflict) -> T:
-    """An expiry is committed first, then reported as the conflict it is."""
-    if isinstance(result, ApprovalConflict):
-        raise result
-    return result
 
 
 def _after(now: datetime, delta: timedelta | None) -> datetime | None:

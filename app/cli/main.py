@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from app.cli import about, trust, workspaces
@@ -39,13 +40,29 @@ def _configure() -> None:
     configure_logging(load_settings())
 
 
+HttpOption = Annotated[
+    bool,
+    typer.Option(
+        "--http",
+        help="Take Slack's events, interactivity and slash commands as signed HTTP requests "
+        "at /slack/events (SLACK_SIGNING_SECRET) instead of Socket Mode; TRELLIS_SLACK_MODE=http.",
+    ),
+]
+
+
 @cli.command()
-def run(workspace: WorkspaceOption = None, database_url: DatabaseUrlOption = None) -> None:
-    """Run Trellis: on Slack when SLACK_BOT_TOKEN and SLACK_APP_TOKEN are set, otherwise
-    on the local sandbox."""
+def run(
+    workspace: WorkspaceOption = None,
+    database_url: DatabaseUrlOption = None,
+    http: HttpOption = False,
+) -> None:
+    """Run Trellis: on Slack when SLACK_BOT_TOKEN and SLACK_APP_TOKEN are set (over HTTP:
+    SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET), otherwise on the local sandbox."""
     from handlers.runtime import serve
 
     settings = settings_for(workspace, database_url)
+    if http:
+        settings = settings.model_copy(update={"slack_mode": "http"})
     run_async(lambda: serve(settings, console=console))
 
 
@@ -106,6 +123,8 @@ def ingest(
         )
     )
     console.print(table)
+    for warning in report.warnings:
+        errors.print(f"[yellow]warning[/yellow] {escape(str(warning))}", highlight=False)
     for error in report.errors:
         errors.print(f"[red]error[/red] {error}", highlight=False)
     if report.errors:
@@ -171,16 +190,36 @@ def audit_verify(
             help="Check against the head recorded in this file, then record the new head in it."
         ),
     ] = None,
+    anchor: Annotated[
+        bool,
+        typer.Option(
+            help="Without --head or --head-file, check against the latest audit anchor "
+            "(in the owners channel when SLACK_BOT_TOKEN is set, else the recorded one)."
+        ),
+    ] = True,
     workspace: WorkspaceOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Check the hash chain; exits non-zero on any edited, deleted or reordered record."""
-    from app.cli.operations import verify_audit
+    """Check the hash chain; exits non-zero on a record altered in place, and, up to the
+    anchor or head it checks against, on any record edited, deleted, reordered or cut."""
+    from app.cli.operations import verify_audit, verify_audit_against_anchor
     from app.trust.audit_heads import parse_head, read_head, write_head
 
     expected = parse_head(head) if head else read_head(head_file) if head_file else None
     settings = settings_for(workspace, database_url)
-    report = run_async(lambda: verify_audit(settings, expected_head=expected))
+    if head is None and head_file is None and anchor:
+        report, found, note = run_async(lambda: verify_audit_against_anchor(settings))
+        if note:
+            console.print(f"[dim]Not checked against Slack: {escape(note)}.[/dim]")
+        if found is None:
+            console.print(
+                "No audit anchor yet: only records altered in place are detected, not an "
+                "edit with later hashes recomputed, a deletion or a cut tail."
+            )
+        else:
+            console.print(f"Checked against the {escape(found.describe())}.")
+    else:
+        report = run_async(lambda: verify_audit(settings, expected_head=expected))
     if report.ok:
         console.print(
             f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}"

@@ -19,7 +19,8 @@ from app.knowledge.ingest import IngestReport
 from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, answer_question
 from app.services import Services, build_answerer, build_services, check_anthropic_key
-from app.slack_api import SlackChannel, SlackDirectory
+from app.slack_api import SlackChannel, SlackDirectory, SlackGateway, retrying_client
+from app.trust.anchors import Anchor, verify_against_anchor
 from app.trust.audit import AuditLog, ChainReport
 from app.trust.evals import EvalReport, record_run, run_evals
 
@@ -132,3 +133,27 @@ async def verify_audit(settings: Settings, *, expected_head: tuple[int, str] | N
 async def audit_story(settings: Settings, record_id: str) -> list[AuditRecord]:
     async with open_database(settings.database_url) as database:
         return await AuditLog(database).story(record_id)
+
+
+async def verify_audit_against_anchor(
+    settings: Settings,
+) -> tuple[ChainReport, Anchor | None, str | None]:
+    """Verify the chain against the latest anchor: the bot's own message in the owners
+    channel when a Slack bot token is set, else the anchor recorded in the database."""
+    slack: SlackGateway | None = None
+    owners_channel: str | None = None
+    token = settings.slack_bot_token.get_secret_value().strip() if settings.slack_bot_token else ""
+    if token:
+        owners_channel = load_workspace(settings.workspace_path()).config.owners_channel
+        slack = SlackGateway(retrying_client(token, base_url=settings.slack_api_url))
+    async with open_database(settings.database_url) as database:
+        note = None
+        if slack is not None:
+            try:
+                await slack.connect()
+            except Exception as exc:
+                slack, note = None, f"Slack could not be reached ({exc})"
+        report, anchor, slack_note = await verify_against_anchor(
+            database, slack=slack, owners_channel=owners_channel
+        )
+        return report, anchor, note or slack_note

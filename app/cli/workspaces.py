@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -21,11 +21,13 @@ from rich.markup import escape
 
 from app.cli.common import WorkspaceOption, console, say, settings_for
 from app.config.directory import Directory
+from app.config.links import url_allowed
 from app.config.workspace import RULES_FILE, Workspace, read_workspace
 from app.config.yamlfile import Loc, YamlDocument, load_yaml
 from app.delivery.actions import check_rules
 from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
+from app.knowledge.ingest import url_refused
 from app.knowledge.loaders import is_document, load_document
 from app.rules.schema import MANAGER
 
@@ -49,13 +51,16 @@ def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
         return review
     directory = workspace.directory if workspace is not None else None
     if (root / "knowledge").is_dir():
-        _review_knowledge(root, directory, review)
+        prefixes = workspace.config.knowledge.allowed_url_prefixes if workspace else None
+        _review_knowledge(root, directory, review, prefixes)
     if workspace is not None:
         _review_rules(workspace, env, review)
     return review
 
 
-def _review_knowledge(root: Path, directory: Directory | None, review: Review) -> None:
+def _review_knowledge(
+    root: Path, directory: Directory | None, review: Review, prefixes: Sequence[str] | None
+) -> None:
     """What ingest would refuse or skip, and documents no access rule lets anyone see."""
     knowledge = (root / "knowledge").resolve()
     rules = AccessRules.load(knowledge, display_root=root)
@@ -85,6 +90,8 @@ def _review_knowledge(root: Path, directory: Directory | None, review: Review) -
             )
             continue
         ids[document.id] = name
+        if document.url and not url_allowed(document.url, prefixes):
+            review.warnings.append(url_refused(name, document.url))
         if not access.principals:
             review.warnings.append(
                 WorkspaceError(

@@ -2,7 +2,7 @@
 
 Everything comes from the environment (prefix `TRELLIS_`), except the names the Slack and
 Anthropic tooling already use, which work as they are: `SLACK_BOT_TOKEN`,
-`SLACK_APP_TOKEN`, `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`. An empty variable counts as
+`SLACK_APP_TOKEN`, `SLACK_SIGNING_SECRET`, `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`. An empty variable counts as
 unset. What the business configures (people, rules, prompts) lives in the workspace, not
 here: see `app/config/workspace.py`.
 """
@@ -37,8 +37,13 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8787, ge=0, le=65535)  # 0: any free port
     sandbox_host: str = "127.0.0.1"
     sandbox_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    slack_mode: Literal["socket", "http"] = "socket"
+    """How Slack reaches Trellis: over Socket Mode, or by HTTP requests to /slack/events on
+    the HTTP port (signed with SLACK_SIGNING_SECRET; any number of replicas behind a balancer)."""
     question_concurrency: int = Field(default=4, ge=1)
     """How many questions are answered at once; the others wait their turn."""
+    audit_anchor_hours: float = Field(default=24, gt=0)
+    """How often the audit chain's head is posted to the owners channel (app/trust/anchors.py)."""
     log_level: str = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     """auto: readable lines on a terminal, JSON lines otherwise."""
@@ -50,6 +55,9 @@ class Settings(BaseSettings):
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias="SLACK_SIGNING_SECRET"
+    )
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
     anthropic_base_url: str | None = Field(default=None, validation_alias="ANTHROPIC_BASE_URL")
 
@@ -61,7 +69,7 @@ class Settings(BaseSettings):
             raise ValueError(f"log level must be one of {', '.join(LOG_LEVELS)}")
         return level
 
-    @field_validator("log_format", mode="before")
+    @field_validator("log_format", "slack_mode", mode="before")
     @classmethod
     def _format_name(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -86,6 +94,10 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
+        """On Slack itself: a bot token, and over Socket Mode an app-level token too (over
+        HTTP the signing secret is required, and its absence is a set-up error)."""
+        if self.slack_mode == "http":
+            return _present(self.slack_bot_token)
         return _present(self.slack_bot_token) and _present(self.slack_app_token)
 
     @property

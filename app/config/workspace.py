@@ -27,6 +27,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.config.directory import Directory, invalid, normalize_email
+from app.config.links import KnowledgeConfig
 from app.config.principals import access_principals, dotted, unknown_principals
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate
 from app.errors import WorkspaceError
@@ -110,6 +111,7 @@ class TrellisConfig(_Strict):
     evals: EvalsConfig = EvalsConfig()
     retrieval: Literal["hybrid", "keyword"] = "hybrid"
     """hybrid: keyword and meaning (a local embedding model); keyword: words only."""
+    knowledge: KnowledgeConfig = KnowledgeConfig()
 
     @property
     def admins_hint(self) -> str:

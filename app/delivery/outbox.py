@@ -10,6 +10,7 @@ decision (app/approvals/execution.py). The worker here takes one due row at a ti
                see app/delivery/failures.py), or dead after the last attempt; the draft
                settles to done or failed
     report     the requester, the card and, for a dead letter, the owners are told
+               (app/delivery/reports.py)
 
 A worker killed at any point leaves its row running; once the lease runs out another
 worker (or the same one after a restart) claims it again and repeats the call with the
@@ -27,14 +28,17 @@ from typing import Any
 
 import structlog
 
-from app.approvals.drafts import ActionView, DraftView, to_view
+from app.approvals.drafts import ActionView, DraftView
 from app.approvals.execution import approved_action
+from app.approvals.notices import DESCRIPTIONS as NOTICES
+from app.approvals.notices import is_notice
 from app.approvals.service import Approvals
-from app.db.base import aware
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
 from app.delivery.failures import Failure, failure_of, final_message
+from app.delivery.notices import tell
+from app.delivery.reports import OutboxReports
 from app.delivery.retry import OutboxPolicy
 from app.domain import ActionState
 from app.errors import ConnectorConfigError
@@ -57,7 +61,7 @@ async def _no_checkpoint(step: str, item_id: str) -> None:
     return None
 
 
-class OutboxWorker:
+class OutboxWorker(OutboxReports):
     def __init__(
         self,
         *,
@@ -147,11 +151,23 @@ class OutboxWorker:
 
     # Steps -------------------------------------------------------------------------------
 
-    async def _claim(self) -> str | None:
+    async def deliver_notices(self, draft_id: str) -> int:
+        """Deliver the draft's due notices now, in the caller's task (the worker would
+        also, a moment later); how many were handled."""
+        handled = 0
+        while (item_id := await self._claim(notices_of=draft_id)) is not None:
+            await self._process(item_id)
+            handled += 1
+        return handled
+
+    async def _claim(self, *, notices_of: str | None = None) -> str | None:
         now = self.clock()
         async with self.database.session() as session:
             outbox = OutboxRepository(session)
-            for item in await outbox.claimable(now=now, limit=5):
+            due = await outbox.claimable(
+                now=now, limit=5, draft_id=notices_of, connectors=notices_of and NOTICES
+            )
+            for item in due:
                 claimed = await outbox.compare_and_set(
                     item,
                     now=now,
@@ -185,16 +201,8 @@ class OutboxWorker:
         item_id = item.id
         await self.checkpoint("executing", item_id)
         try:
-            action = approved_action(draft, item)
-            connector = self.registry.get(item.connector)
-            if connector is None:
-                raise ConnectorConfigError(f"There is no connector called {item.connector!r}.")
-            config = self._config(item.connector)
             async with asyncio.timeout(self.policy.execute_timeout):
-                with tracing.connector_call(item.connector):
-                    result = await connector.execute(
-                        action, config=config, idempotency_key=item.idempotency_key
-                    )
+                result = await self._call(item, draft)
         except Exception as exc:  # every failure is recorded and reported, never dropped
             failure = failure_of(exc, timeout=self.policy.execute_timeout)
             await self.checkpoint("executed", item_id)
@@ -206,6 +214,19 @@ class OutboxWorker:
             await self.checkpoint("recorded", item_id)
             await self._report(item_id)
             await self.checkpoint("reported", item_id)
+
+    async def _call(self, item: OutboxAction, draft: Draft) -> ActionResult:
+        if is_notice(item.connector):
+            return await tell(self.notifier(), draft, item)
+        action = approved_action(draft, item)
+        connector = self.registry.get(item.connector)
+        if connector is None:
+            raise ConnectorConfigError(f"There is no connector called {item.connector!r}.")
+        config = self._config(item.connector)
+        with tracing.connector_call(item.connector):
+            return await connector.execute(
+                action, config=config, idempotency_key=item.idempotency_key
+            )
 
     def _config(self, connector: str) -> Any:
         raw = self.connectors().get(connector)
@@ -346,48 +367,3 @@ class OutboxWorker:
                 **extra,
             },
         )
-
-    # Reporting ---------------------------------------------------------------------------
-
-    async def _report(self, item_id: str) -> None:
-        """Tell people about a finished row, once; a failed report is tried again later."""
-        now = self.clock()
-        async with self.database.session() as session:
-            outbox = OutboxRepository(session)
-            item = await outbox.get(item_id)
-            if (
-                item is None
-                or item.reported
-                or item.state not in (ActionState.DONE, ActionState.DEAD)
-            ):
-                return
-            report_until = item.report_until and aware(item.report_until)
-            if report_until and report_until > now:
-                return
-            if not await outbox.compare_and_set(
-                item, now=now, report_until=now + timedelta(seconds=self.policy.report_lease)
-            ):
-                return
-            draft = await DraftRepository(session).get(item.draft_id)
-            assert draft is not None, "an outbox row always belongs to a draft (foreign key)"
-            view = to_view(draft, await outbox.for_draft(item.draft_id))
-        action = next(a for a in view.outbox if a.id == item_id)
-        try:
-            if action.state == ActionState.DEAD and self.owners_told is not None:
-                await self.owners_told(view, action)
-            await self.notifier().action_finished(view, action)
-        except Exception:
-            log.exception("outbox_report_failed", action=item_id)
-            return
-        async with self.database.session() as session:
-            outbox = OutboxRepository(session)
-            item = await outbox.get(item_id)
-            if item is not None and not item.reported:
-                await outbox.compare_and_set(item, now=self.clock(), reported=True)
-
-    async def report_unreported(self) -> int:
-        async with self.database.session() as session:
-            waiting = [i.id for i in await OutboxRepository(session).unreported(now=self.clock())]
-        for item_id in waiting:
-            await self._report(item_id)
-        return len(waiting)

@@ -32,7 +32,7 @@ from app.domain import AccessScope, Person
 from app.knowledge.search import get_documents
 from app.rules.schema import MANAGER
 from app.services import Services
-from app.trust import owners
+from app.trust import anchors, owners
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +87,7 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
                 expired_view = await services.approvals.expire(draft_id=draft_id)
                 if expired_view is not None:
                     report.expired += 1
-                    await services.notifier.decided(expired_view)
+                    await deliver_notices(services, draft_id=draft_id)
                 continue
             if escalate and escalate <= now and escalated is None:
                 view = await services.approvals.view(draft_id)
@@ -175,6 +175,33 @@ def unlisted_managers(services: Services, draft: DraftView) -> list[str]:
     )
 
 
+def outbox_worker(
+    services: Services, *, policy: OutboxPolicy = OutboxPolicy(), worker_id: str | None = None
+) -> OutboxWorker:
+    return OutboxWorker(
+        database=services.database,
+        approvals=services.approvals,
+        audit=services.audit,
+        connectors=lambda: services.workspace.rules.connectors,
+        env=services.environ,
+        notifier=lambda: services.notifier,
+        owners_told=lambda draft, action: owners.action_dead(services, draft, action),
+        clock=services.clock,
+        policy=policy,
+        worker_id=worker_id,
+        metrics=services.metrics,
+    )
+
+
+async def deliver_notices(services: Services, *, draft_id: str) -> None:
+    """Send a just-decided draft's notices (a held answer, an expiry) without waiting for
+    the worker; whatever this misses, the worker delivers from the outbox."""
+    try:
+        await outbox_worker(services).deliver_notices(draft_id)
+    except Exception:
+        log.warning("notice_delivery_deferred", draft=draft_id, exc_info=True)
+
+
 class Background:
     """The outbox worker and the scheduled jobs of one replica."""
 
@@ -189,19 +216,7 @@ class Background:
     ) -> None:
         self.services = services
         self.replica = replica or f"replica-{uuid.uuid4().hex[:12]}"
-        self.worker = OutboxWorker(
-            database=services.database,
-            approvals=services.approvals,
-            audit=services.audit,
-            connectors=lambda: services.workspace.rules.connectors,
-            env=services.environ,
-            notifier=lambda: services.notifier,
-            owners_told=lambda draft, action: owners.action_dead(services, draft, action),
-            clock=services.clock,
-            policy=policy,
-            worker_id=f"{self.replica}-outbox",
-            metrics=services.metrics,
-        )
+        self.worker = outbox_worker(services, policy=policy, worker_id=f"{self.replica}-outbox")
         self.drafts_every = drafts_every
         self.outbox_every = outbox_every
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -211,10 +226,18 @@ class Background:
     async def start(self) -> None:
         # A line per run of a job every few seconds says nothing; failures still show.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+        await self._settle_finished()
         self.worker.start()
         now = datetime.now(UTC)
         self._every(DRAFTS_JOB, self.drafts_every, lambda: sweep_drafts(self.services), now)
         self._every(OUTBOX_JOB, self.outbox_every, self._sweep_outbox, now)
+        tick = anchors.tick_seconds(self.services)
+        self._every(
+            anchors.ANCHOR_JOB,
+            tick,
+            lambda: anchors.publish_anchor(self.services),
+            now + timedelta(seconds=tick),
+        )
         self.scheduler.start()
 
     async def stop(self, *, grace: float = 10.0) -> None:
@@ -264,5 +287,14 @@ class Background:
             )
 
     async def _sweep_outbox(self) -> None:
+        await self._settle_finished()
         await self.worker.run_once()
         await self.worker.report_unreported()
+
+    async def _settle_finished(self) -> None:
+        """Drafts a stopped process left executing with every action finished."""
+        try:
+            if settled := await self.services.approvals.settle_finished():
+                log.info("drafts_settled_after_restart", drafts=settled)
+        except Exception:
+            log.exception("settle_finished_failed")

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from app.config.links import url_allowed
 from app.db.base import utcnow
 from app.db.models.knowledge import Document
 from app.db.repositories.knowledge import Fingerprint, KnowledgeRepository
@@ -51,6 +52,8 @@ class IngestReport:
     skipped: int = 0
     """Files of unsupported types."""
     errors: list[WorkspaceError] = field(default_factory=list)
+    warnings: list[WorkspaceError] = field(default_factory=list)
+    """Indexed anyway, e.g. without a link that is not allowed."""
 
     @property
     def ok(self) -> bool:
@@ -77,6 +80,7 @@ class _Prepared:
     access: tuple[str, ...]
     chunks: list[TextChunk]
     fingerprint: str
+    refused_url: str | None = None
 
 
 async def ingest(
@@ -88,12 +92,14 @@ async def ingest(
     progress: Progress | None = None,
     retrieval: str = "hybrid",
     embedder: Embedder | None = None,
+    allowed_url_prefixes: Sequence[str] | None = None,
 ) -> IngestReport:
     """Index `knowledge_dir` (or only the file or folder `only` inside it).
 
     With `retrieval` hybrid (the default), every changed chunk's segments are embedded by
     `embedder` (default: the process's shared model); keyword needs no model. Files are
-    read, parsed and embedded in worker threads, so the event loop keeps serving.
+    read, parsed and embedded in worker threads, so the event loop keeps serving. A
+    front-matter `url` that `url_allowed` refuses is dropped, with a warning.
     """
     if retrieval == "hybrid" and embedder is None:
         embedder = shared_embedder()
@@ -106,7 +112,9 @@ async def ingest(
     # Paths whose indexed version stays as it is: broken files, or ids claimed twice.
     kept_paths: set[str] = set()
     model = embedder.model_id if embedder is not None else None
-    prepared = await _prepare_all(files, knowledge_dir, root, rules, report, kept_paths, model)
+    prepared = await _prepare_all(
+        files, knowledge_dir, root, rules, report, kept_paths, model, allowed_url_prefixes
+    )
 
     async with database.session() as session:
         indexed = await KnowledgeRepository(session).fingerprints()
@@ -164,12 +172,15 @@ async def _prepare_all(
     report: IngestReport,
     kept_paths: set[str],
     model: str | None,
+    prefixes: Sequence[str] | None,
 ) -> dict[str, list[_Prepared]]:
     """Every readable file, grouped by document id."""
     prepared: dict[str, list[_Prepared]] = {}
     for path in files:
         try:
-            item = await asyncio.to_thread(_prepare, path, knowledge_dir, root, rules, model)
+            item = await asyncio.to_thread(
+                _prepare, path, knowledge_dir, root, rules, model, prefixes
+            )
         except WorkspaceError as exc:
             report.errors.append(exc)
             item = None
@@ -177,6 +188,8 @@ async def _prepare_all(
             kept_paths.add(path.relative_to(knowledge_dir).as_posix())
         else:
             prepared.setdefault(item.document.id, []).append(item)
+            if item.refused_url is not None:
+                report.warnings.append(url_refused(display_name(path, root), item.refused_url))
     return prepared
 
 
@@ -226,20 +239,37 @@ def _survey(
     return knowledge_dir, root, scope, rules, _document_files(knowledge_dir, scope, report)
 
 
+def url_refused(name: str, url: str) -> WorkspaceError:
+    return WorkspaceError(
+        name,
+        f"url not allowed: {url[:200]!r} is not an http(s) link under "
+        "knowledge.allowed_url_prefixes in trellis.yml; its citations show no link",
+    )
+
+
 def _prepare(
-    path: Path, knowledge_dir: Path, root: Path, rules: AccessRules, model: str | None
+    path: Path,
+    knowledge_dir: Path,
+    root: Path,
+    rules: AccessRules,
+    model: str | None,
+    prefixes: Sequence[str] | None = None,
 ) -> _Prepared | None:
     """Load, resolve access, chunk and fingerprint one file.
 
     None when a broken `_access.yml` would decide its access (that error is reported once).
     """
     document = load_document(path, knowledge_dir=knowledge_dir, workspace_root=root)
+    refused = document.url if document.url and not url_allowed(document.url, prefixes) else None
+    if refused is not None:
+        document = replace(document, url=None)
     try:
         access = rules.resolve(document.path, document.access).principals
     except BrokenAccessRule:
         return None
     chunks = chunk_blocks(document.blocks, title=document.title)
-    return _Prepared(document, access, chunks, _fingerprint(document, access, model))
+    fingerprint = _fingerprint(document, access, model)
+    return _Prepared(document, access, chunks, fingerprint, refused)
 
 
 def _fingerprint(document: LoadedDocument, access: tuple[str, ...], model: str | None) -> str:

@@ -31,6 +31,7 @@ async def sync_knowledge(
             workspace_root=workspace.root,
             only=only,
             retrieval=retrieval,
+            allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
         )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Indexing documents", total=None)
@@ -45,4 +46,5 @@ async def sync_knowledge(
             only=only,
             progress=advance,
             retrieval=retrieval,
+            allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
         )

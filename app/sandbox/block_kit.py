@@ -12,7 +12,12 @@ from slack_sdk.models.blocks import Block
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
-INTERACTIVE_HOLDERS = {"actions": "elements", "input": "element", "section": "accessory"}
+INTERACTIVE_HOLDERS = {
+    "actions": "elements",
+    "context_actions": "elements",
+    "input": "element",
+    "section": "accessory",
+}
 
 
 def block_errors(blocks: Any, *, limit: int, pointer: str) -> list[str]:

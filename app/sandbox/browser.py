@@ -77,6 +77,8 @@ class BrowserView:
             "submit": self.submit,
             "close": self.close_view,
             "home": self.open_home,
+            "assistant": self.open_assistant,
+            "assistant_context": self.assistant_context,
         }
 
     def add_routes(self, app: web.Application) -> None:
@@ -274,6 +276,18 @@ class BrowserView:
         return {}
 
     # -- lookups ----------------------------------------------------------------------------
+
+    async def open_assistant(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
+        """Open the assistant view beside the channel being looked at."""
+        viewing = body.get("viewing") or None
+        thread_ts = await self.slack.open_assistant(user.id, viewing=viewing)
+        return {"channel": self.slack.workspace.open_im(user.id).id, "thread_ts": thread_ts}
+
+    async def assistant_context(self, user: User, body: dict[str, Any]) -> dict[str, Any]:
+        await self.slack.view_channel(
+            user.id, _required(body, "thread_ts"), _required(body, "channel")
+        )
+        return {}
 
     def _viewer(self, user_id: Any) -> User:
         ws = self.slack.workspace

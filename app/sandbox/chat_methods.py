@@ -20,6 +20,8 @@ async def post_message(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str
     thread_ts = params.get("thread_ts") or None
     if thread_ts and ws.find_message(conversation.id, thread_ts) is None:
         raise SlackError("thread_not_found")
+    if thread_ts:
+        ws.thread_status.pop((conversation.id, thread_ts), None)  # Slack clears it on a reply
     message = ws.post(
         conversation.id,
         user=ws.bot.user_id,
@@ -39,6 +41,8 @@ async def update(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]
     text, blocks = _content(params, required=False)
     if "blocks" in params and blocks is None:
         blocks = []
+    if isinstance(params.get("metadata"), dict):
+        message.metadata = params["metadata"]
     ws.update_message(message, text=text, blocks=blocks)
     return {
         "channel": conversation.id,

@@ -37,6 +37,8 @@ def action_json(
         "type": element.get("type", "button"),
         "action_ts": action_ts,
     }
+    if action["type"] == "feedback_buttons":
+        return _feedback_action(action, element, value)
     if "text" in element:
         action["text"] = element["text"]
     if SELECTED.get(action["type"]) == "selected_option" and value is not None:
@@ -47,6 +49,20 @@ def action_json(
         action["value"] = value if value is not None else element["value"]
     if "style" in element:
         action["style"] = element["style"]
+    return action
+
+
+def _feedback_action(
+    action: dict[str, Any], element: dict[str, Any], value: str | None
+) -> dict[str, Any]:
+    """A click on one of a feedback_buttons element's two buttons (`value` picks which;
+    the positive one without it)."""
+    buttons = [element.get("positive_button") or {}, element.get("negative_button") or {}]
+    chosen = next((b for b in buttons if value is not None and b.get("value") == value), None)
+    if chosen is None and value is not None:
+        raise LookupError(f"no feedback button with value {value!r}")
+    chosen = chosen or buttons[0]
+    action.update(value=chosen.get("value"), text=chosen.get("text"))
     return action
 
 

@@ -15,6 +15,8 @@ DEFAULT_EVENTS = frozenset(
         "message.im",
         "reaction_added",
         "reaction_removed",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
     }
 )
 """The Events API subscriptions of a bot whose seed names none."""
@@ -87,10 +89,31 @@ class Message:
     edited_ts: str | None = None
     metadata: dict[str, Any] | None = None
     files: list[dict[str, Any]] | None = None
+    subtype: str | None = None
+    streaming: bool = False
+    """Between chat.startStream and chat.stopStream."""
+    streamed: bool = False
+    """Started with chat.startStream: its text shows above its blocks."""
 
     @property
     def is_reply(self) -> bool:
         return self.thread_ts is not None and self.thread_ts != self.ts
+
+
+@dataclass
+class AssistantThread:
+    """A thread in the assistant view: its DM, root message, the channel being viewed, and
+    what the app set on it (status line, suggested prompts, title)."""
+
+    channel: str
+    thread_ts: str
+    user: str
+    context: dict[str, Any]
+    title: str = ""
+    status: str = ""
+    loading_messages: list[str] = field(default_factory=list)
+    prompts: list[dict[str, str]] = field(default_factory=list)
+    prompts_title: str = ""
 
 
 @dataclass

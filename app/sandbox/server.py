@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiohttp import web
 
 from app.sandbox import events
 from app.sandbox.browser import BrowserView
 from app.sandbox.file_methods import Files
+from app.sandbox.http_delivery import HttpDelivery
 from app.sandbox.records import ApiCall, Change, Ephemeral, Message, View
 from app.sandbox.simulation import SlackSimulation
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway
@@ -39,8 +40,22 @@ class SandboxServer(SlackSimulation):
         ack_timeout: float = 3.0,
         max_retries: int = 3,
         message_shortcuts: list[dict[str, str]] | None = None,
+        delivery: Literal["socket_mode", "http"] = "socket_mode",
+        signing_secret: str = "sandbox-signing-secret",
     ) -> None:
-        gateway = SocketModeGateway(
+        # delivery "http": payloads go to the request URL set with `http.set_request_url`.
+        self.signing_secret = signing_secret
+        self.http = (
+            HttpDelivery(
+                app_id=workspace.bot.app_id,
+                signing_secret=signing_secret,
+                ack_timeout=ack_timeout,
+                max_retries=max_retries,
+            )
+            if delivery == "http"
+            else None
+        )
+        gateway = self.http or SocketModeGateway(
             app_id=workspace.bot.app_id, ack_timeout=ack_timeout, max_retries=max_retries
         )
         super().__init__(workspace, gateway)

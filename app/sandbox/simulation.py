@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from app.sandbox import events, interactions
+from app.sandbox import assistant_methods, events, interactions
 from app.sandbox.records import Conversation, Ephemeral, Message, ResponseTarget, User, View
 from app.sandbox.slack_json import message_json, rich_text_blocks
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway, new_event_id
@@ -244,6 +244,31 @@ class SlackSimulation:
             event_ts=self.workspace.next_ts(),
         )
         return self._emit("app_home_opened", event, im)
+
+    async def open_assistant(self, user_id: str, viewing: str | None = None) -> str:
+        """Open Trellis in the assistant view while looking at channel `viewing`; a new
+        assistant thread starts in the person's DM with the app. Returns its thread_ts."""
+        user = self._person(user_id)
+        if viewing is not None:
+            self._joined(user, viewing)
+        im = self.workspace.open_im(user.id)
+        context = assistant_methods.viewing(self.workspace, viewing)
+        thread = assistant_methods.start_thread(self.workspace, im, user=user.id, context=context)
+        event = assistant_methods.thread_event(self.workspace, "assistant_thread_started", thread)
+        self._emit("assistant_thread_started", event, im)
+        return thread.thread_ts
+
+    async def view_channel(self, user_id: str, thread_ts: str, channel_id: str) -> None:
+        """With the assistant view open, the person moves to another channel."""
+        user = self._person(user_id)
+        self._joined(user, channel_id)
+        im = self.workspace.open_im(user.id)
+        thread = self.workspace.assistant_threads.get((im.id, thread_ts))
+        if thread is None:
+            raise SimulationError(f"no assistant thread {thread_ts} for {user.id}")
+        thread.context = assistant_methods.viewing(self.workspace, channel_id)
+        kind = "assistant_thread_context_changed"
+        self._emit(kind, assistant_methods.thread_event(self.workspace, kind, thread), im)
 
     # -- telling the app --------------------------------------------------------------------
 

@@ -92,6 +92,8 @@ def conversation_json(ws: SandboxWorkspace, conversation: Conversation) -> dict[
 
 def message_json(ws: SandboxWorkspace, message: Message) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "message", "user": message.user, "text": message.text}
+    if message.subtype:
+        body["subtype"] = message.subtype
     if message.bot_id:
         body["bot_id"] = message.bot_id
         if message.app_id:

@@ -8,9 +8,10 @@ stack of modals and their own App Home. Nothing else leaves the server.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from typing import Any
 
-from app.sandbox.records import Conversation, User, View
+from app.sandbox.records import Conversation, Message, User, View
 from app.sandbox.slack_json import ephemeral_json, message_json
 from app.sandbox.state import SandboxWorkspace
 
@@ -105,7 +106,10 @@ def snapshot(
 ) -> dict[str, Any]:
     conversations = visible_conversations(ws, user)
     messages = {
-        c.id: [{**message_json(ws, m), "channel": c.id} for m in ws.messages.get(c.id, [])]
+        c.id: [
+            {**message_json(ws, m), "channel": c.id, **_stream_flags(m)}
+            for m in ws.messages.get(c.id, [])
+        ]
         for c in conversations
     }
     ephemerals = [
@@ -130,7 +134,22 @@ def snapshot(
         "home": view_json(ws.home_views.get(user.id)),
         "shortcuts": message_shortcuts,
         "hints": ws.hints.get(user.id, ws.hints.get("*", [])),
+        "assistant_threads": [
+            asdict(t) for t in ws.assistant_threads.values() if t.user == user.id
+        ],
+        "statuses": {
+            f"{channel}:{ts}": status
+            for (channel, ts), status in ws.thread_status.items()
+            if any(c.id == channel for c in conversations)
+        },
     }
+
+
+def _stream_flags(message: Message) -> dict[str, bool]:
+    """Whether a message was streamed (its text shows above its blocks) and still is."""
+    if not message.streamed:
+        return {}
+    return {"streamed": True, "streaming": message.streaming}
 
 
 def typed_text(ws: SandboxWorkspace, raw: str) -> str:

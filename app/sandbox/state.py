@@ -15,6 +15,7 @@ from typing import Any
 
 from app.sandbox.records import (
     ApiCall,
+    AssistantThread,
     BotIdentity,
     Change,
     Conversation,
@@ -66,6 +67,9 @@ class SandboxWorkspace:
         self.ephemerals: list[Ephemeral] = []
         self.views: dict[str, View] = {}
         self.home_views: dict[str, View] = {}
+        self.assistant_threads: dict[tuple[str, str], AssistantThread] = {}
+        self.thread_status: dict[tuple[str, str], str] = {}
+        """The status line under a thread ("is thinking…"), by (channel, thread_ts)."""
         self.calls: list[ApiCall] = []
         self.triggers: dict[str, Trigger] = {}
         self.response_targets: dict[str, ResponseTarget] = {}

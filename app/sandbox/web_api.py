@@ -2,7 +2,8 @@
 form-encoded, query-string or JSON bodies, the token as a Bearer header or a `token` param.
 
 The methods themselves live by family: app.sandbox.chat_methods (chat.*, reactions.*),
-app.sandbox.conversation_methods (conversations.*, users.*), app.sandbox.view_methods (views.*).
+app.sandbox.conversation_methods (conversations.*, users.*), app.sandbox.view_methods (views.*),
+app.sandbox.assistant_methods (assistant.threads.*, chat.*Stream).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.sandbox import chat_methods, conversation_methods, view_methods
+from app.sandbox import assistant_methods, chat_methods, conversation_methods, view_methods
 from app.sandbox.file_methods import Files
 from app.sandbox.lookups import Method
 from app.sandbox.records import ApiCall
@@ -54,12 +55,18 @@ class WebApi:
             **chat_methods.METHODS,
             **conversation_methods.METHODS,
             **view_methods.METHODS,
+            **assistant_methods.METHODS,
             **(files.methods if files is not None else {}),
         }
 
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next `times` calls of `method` with HTTP 429 and Retry-After."""
         self.limits[method] = RateLimit(remaining=times, retry_after=retry_after)
+
+    def withdraw(self, *methods: str) -> None:
+        """Answer these methods with unknown_method, as a Slack without them would."""
+        for method in methods:
+            self.methods.pop(method, None)
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

@@ -167,6 +167,7 @@ async def run_evals(
                 workspace.knowledge_dir,
                 workspace_root=workspace.root,
                 retrieval=workspace.config.retrieval,
+                allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
             )
             if production is not None:
                 await copy_tables(production, database, CARRIED_TABLES)

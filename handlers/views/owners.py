@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.notifications import (
+    AuditAnchor,
     DeadLetter,
     DocumentsDisagree,
     FlagRaised,
@@ -44,6 +45,14 @@ def notice(shown: OwnersNotice) -> tuple[str, list[Block]]:
         case VersionChanged():
             text = _version_text(shown)
             return text, [section(escape(text))]
+        case AuditAnchor():
+            return shown.text, [
+                section(f"Audit anchor `{shown.seq}:{shown.hash}`"),
+                context(
+                    "The head of the audit trail. `trellis audit verify` checks the trail "
+                    "against the latest of these messages; please leave them in place."
+                ),
+            ]
     raise TypeError(f"not an owners' notice: {shown!r}")
 
 

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import select, update
 
+from app.approvals import notices
 from app.approvals.drafts import DraftState, text_hash
 from app.approvals.execution import approved_action
 from app.db.models.approvals import Draft, OutboxAction
@@ -215,7 +216,8 @@ async def test_an_expired_draft_cannot_be_approved(database):
 
     view = await approvals.view(draft.id)
     assert view.state == DraftState.EXPIRED
-    assert await outbox_rows(database, draft.id) == []
+    # Nothing of the workflow is queued, only the requester's notice of the expiry.
+    assert [r.connector for r in await outbox_rows(database, draft.id)] == [notices.EXPIRED]
     assert (await audit_kinds(database, draft.id))[-1] == "draft.expired"
     with pytest.raises(ApprovalConflict, match="expired"):
         await approvals.approve(draft_id=draft.id, approver=person(SOFIA))

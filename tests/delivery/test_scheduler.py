@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftState
+from app.db.models.approvals import Draft, OutboxAction
 from app.delivery.retry import OutboxPolicy
 from app.delivery.scheduler import Background, sweep_drafts
-from tests.approval_helpers import Clock, demo, person
+from app.domain import ActionState
+from tests.approval_helpers import SOFIA, Clock, demo, pending_discount, person, webhook_action
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import card_in, draft_of, until_state, wait_for_text
 
@@ -152,5 +156,29 @@ async def test_the_scheduler_expires_drafts_on_its_own(tmp_path):
             await until_state(trellis, draft.id, DraftState.EXPIRED, within=10)
             # The requester is told by the same job run; let it finish before stopping.
             await wait_for_text(trellis, "support", "expired: nobody decided in time")
+        finally:
+            await background.stop()
+
+
+async def test_starting_settles_a_draft_a_crash_left_executing_with_its_actions_done(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        approvals = trellis.services.approvals
+        draft = await pending_discount(
+            approvals, percent=15, actions=[webhook_action("http://127.0.0.1:9/hooks")]
+        )
+        await approvals.approve(draft_id=draft.id, approver=person(SOFIA))
+        async with trellis.services.database.session() as session:
+            await session.execute(
+                update(Draft).where(Draft.id == draft.id).values(state=DraftState.EXECUTING.value)
+            )
+            await session.execute(
+                update(OutboxAction)
+                .where(OutboxAction.draft_id == draft.id)
+                .values(state=ActionState.DONE, reported=True)
+            )
+        background = Background(trellis.services, drafts_every=3600, outbox_every=3600)
+        await background.start()
+        try:
+            assert (await approvals.view(draft.id)).state == DraftState.DONE
         finally:
             await background.stop()

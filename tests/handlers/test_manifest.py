@@ -18,6 +18,8 @@ SCHEMA_CANDIDATES = [
 EVENT_SCOPES = {
     "app_home_opened": set(),
     "app_mention": {"app_mentions:read"},
+    "assistant_thread_started": {"assistant:write"},
+    "assistant_thread_context_changed": {"assistant:write"},
     "message.channels": {"channels:history"},
     "message.groups": {"groups:history"},
     "message.im": {"im:history"},

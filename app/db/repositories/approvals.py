@@ -7,7 +7,7 @@ writer that loses the race learns so from the row count, never by overwriting a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from app.db.repositories.dml import dialect_insert, is_postgres, rowcount
 from app.domain import ActionState
 
 WAITING = ("drafted", "pending")
+CARRYING_OUT = ("approved", "executing")
 
 
 class DraftRepository:
@@ -77,6 +78,16 @@ class DraftRepository:
         )
         return result.scalars().all()
 
+    async def carrying_out(self, *, limit: int = 200) -> Sequence[Draft]:
+        """Approved drafts whose actions are not all accounted for in the draft's state."""
+        result = await self.session.execute(
+            select(Draft)
+            .where(Draft.state.in_(CARRYING_OUT))
+            .order_by(Draft.updated_at)
+            .limit(limit)
+        )
+        return result.scalars().all()
+
     async def without_card(self, *, created_before: datetime, limit: int = 20) -> Sequence[Draft]:
         """Drafts waiting for approvers whose card was never posted (Slack was down)."""
         result = await self.session.execute(
@@ -117,10 +128,18 @@ class OutboxRepository:
         )
         return result.scalar_one_or_none()
 
-    async def claimable(self, *, now: datetime, limit: int) -> Sequence[OutboxAction]:
+    async def claimable(
+        self,
+        *,
+        now: datetime,
+        limit: int,
+        draft_id: str | None = None,
+        connectors: Collection[str] | None = None,
+    ) -> Sequence[OutboxAction]:
         """Due rows whose earlier actions are done: pending ones, and running ones whose
-        lease ran out (their worker died). On PostgreSQL the rows are locked and rows
-        another worker holds are skipped; SQLite's write lock already serialises claims."""
+        lease ran out (their worker died); only `draft_id`'s and of `connectors` when given.
+        On PostgreSQL the rows are locked and rows another worker holds are skipped;
+        SQLite's write lock already serialises claims."""
         earlier = aliased(OutboxAction)
         unfinished_before = exists().where(
             earlier.draft_id == OutboxAction.draft_id,
@@ -141,6 +160,10 @@ class OutboxRepository:
             .limit(limit)
             .execution_options(populate_existing=True)
         )
+        if draft_id is not None:
+            query = query.where(OutboxAction.draft_id == draft_id)
+        if connectors is not None:
+            query = query.where(OutboxAction.connector.in_(connectors))
         if is_postgres(self.session):
             query = query.with_for_update(skip_locked=True, of=OutboxAction)
         result = await self.session.execute(query)

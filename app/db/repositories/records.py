@@ -57,6 +57,15 @@ class AuditRepository:
         )
         return result.scalars().all()
 
+    async def latest(self, kind: str) -> AuditRecord | None:
+        result = await self.session.execute(
+            select(AuditRecord)
+            .where(AuditRecord.kind == kind)
+            .order_by(AuditRecord.seq.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
     async def count(self, kind: str | None = None) -> int:
         query = select(func.count()).select_from(AuditRecord)
         if kind:

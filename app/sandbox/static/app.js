@@ -6,6 +6,7 @@
 // person can see arrives as a Server-Sent Event, after which the page fetches the state
 // again. Everything the person does is a POST to /ui/actions/NAME.
 
+import { assistantThread, decorateAssistant } from "./assistant.js";
 import { renderBlocks, textObject } from "./blocks.js";
 import { el, hue, initials } from "./dom.js";
 import { hintsHidden, renderHints, setHintsHidden } from "./hints.js";
@@ -323,7 +324,11 @@ function markCount(key, count, looking) {
 
 function select(selection) {
   page.selection = selection;
-  page.thread = null;
+  if (page.thread?.assistant && selection.kind === "channel") {
+    api("assistant_context", { thread_ts: page.thread.ts, channel: selection.id });
+  } else {
+    page.thread = null;
+  }
   closePopovers();
   if (selection.kind === "app" && selection.tab === "home") api("home");
   render();
@@ -349,7 +354,10 @@ function renderHeader() {
       const names = c.outsiders.map((id) => person(id)?.real_name || id).join(", ");
       details.append(el("span", "header-tag tag-guest", `includes people outside the directory: ${names}`));
     }
-    header.replaceChildren(title, details);
+    const ask = el("button", "btn assistant-open", `Ask ${page.state.bot.real_name}`);
+    ask.type = "button";
+    ask.addEventListener("click", () => openAssistant(c.id));
+    header.replaceChildren(title, details, ask);
     return;
   }
   title.append(el("span", "avatar avatar-app", "T"), el("span", "header-name", page.state.bot.real_name), el("span", "badge-app", "APP"));
@@ -424,6 +432,13 @@ function renderHome(home) {
   home.replaceChildren(renderBlocks(view.blocks, ctx));
 }
 
+async function openAssistant(viewing) {
+  const answer = await api("assistant", { viewing });
+  if (!answer.ok) return;
+  page.thread = { channel: answer.channel, ts: answer.thread_ts, assistant: true };
+  await refresh();
+}
+
 function openThread(channelId, ts) {
   page.thread = { channel: channelId, ts };
   renderThread();
@@ -454,6 +469,8 @@ function renderThread() {
   nodes.push(el("div", "thread-divider", `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`));
   for (const reply of shown) nodes.push(renderMessage(reply, messagePage, { inThread: true }));
   list.replaceChildren(...nodes);
+  decorateAssistant(panel, list, page.state, assistantThread(page.state, channelId, ts), (text) =>
+    api("post", { channel: channelId, text, thread_ts: ts }).then(refresh));
   if (stick) list.scrollTop = list.scrollHeight;
 }
 

@@ -9,7 +9,7 @@
 
 import { renderBlocks } from "./blocks.js";
 import { el, formatTime, hue, initials } from "./dom.js";
-import { EMOJI, renderMrkdwn } from "./mrkdwn.js";
+import { EMOJI, renderMarkdown, renderMrkdwn } from "./mrkdwn.js";
 
 export const QUICK_REACTIONS = ["+1", "white_check_mark", "eyes", "x", "warning", "tada", "heart", "pray"];
 
@@ -67,14 +67,22 @@ function content(message, page) {
     act: (action) => page.click(message, action),
   };
   const body = el("div", "msg-body");
+  if (message.streamed) body.append(streamedText(message, ctx));
   if (message.blocks?.length) body.append(renderBlocks(message.blocks, ctx));
-  else {
+  else if (!message.streamed) {
     const text = el("div", "bk-text");
     text.append(renderMrkdwn(message.text || "", ctx));
     body.append(text);
   }
   for (const file of message.files || []) body.append(fileNode(file));
   return body;
+}
+
+// A streamed answer: its text grows in place (a cursor while it streams); blocks follow.
+function streamedText(message, ctx) {
+  const text = el("div", message.streaming ? "bk-text msg-stream msg-streaming" : "bk-text msg-stream");
+  text.append(renderMarkdown(message.text || "", ctx));
+  return text;
 }
 
 function fileNode(file) {

@@ -1,0 +1,163 @@
+"""Trellis in Slack's assistant view, the real Bolt app against the sandbox over real
+sockets: the greeting and suggested prompts, the status line, the streamed answer with its
+sources and feedback buttons, the viewed channel as audience, and the fallback to posting
+the answer whole where Slack refuses to stream."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.db.models.records import PostedAnswer
+from app.domain import AccessScope
+from app.knowledge.search import get_documents
+from tests.harness import RunningTrellis, blocks_text, running_trellis
+
+SAM = "sam.ortiz@northwind.example"  # support agent
+LIAM = "liam.carter@northwind.example"  # sales rep
+QUESTION = "What apology code can I add to a delayed shipment reply?"
+STREAM_FLOW = [
+    "assistant.threads.setTitle",
+    "assistant.threads.setStatus",
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+]
+
+
+async def _prompts_for(trellis: RunningTrellis, email: str) -> list[dict[str, str]]:
+    user = trellis.user(email)
+    await trellis.sandbox.open_assistant(user)
+    call = await trellis.sandbox.wait_for_call(
+        "assistant.threads.setSuggestedPrompts",
+        lambda c: c.params["channel_id"] == trellis.sandbox.workspace.open_im(user).id,
+        timeout=10,
+    )
+    assert call.response["ok"], call.response
+    return call.params["prompts"]
+
+
+async def _ask_in_assistant(trellis: RunningTrellis, email: str, viewing: str | None = None):
+    user = trellis.user(email)
+    thread_ts = await trellis.sandbox.open_assistant(
+        user, viewing=trellis.channel(viewing) if viewing else None
+    )
+    im = trellis.sandbox.workspace.open_im(user).id
+    await trellis.sandbox.wait_for_message(
+        im, lambda m: m.bot_id and m.is_reply and m.thread_ts == thread_ts
+    )
+    start = len(trellis.sandbox.workspace.calls)
+    await trellis.sandbox.post_message(user, im, QUESTION, thread_ts=thread_ts)
+    return im, thread_ts, start
+
+
+async def test_opening_the_view_greets_and_suggests_documents_the_person_may_read(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        sams = await _prompts_for(trellis, SAM)
+        liams = await _prompts_for(trellis, LIAM)
+        person = await trellis.services.identity.resolve(trellis.user(SAM))
+        readable = await get_documents(
+            trellis.services.database, scope=AccessScope.for_person(person)
+        )
+        titles = {d.title for d in readable}
+        assert 1 <= len(sams) <= 4
+        assert all(any(t in p["message"] for t in titles) for p in sams)
+        assert sams != liams  # chosen from each person's access and groups
+        im = trellis.sandbox.workspace.open_im(trellis.user(SAM)).id
+        greeting = next(m for m in trellis.sandbox.messages(im) if m.bot_id and m.is_reply)
+        assert "what would you like to know" in greeting.text
+
+
+async def test_a_question_streams_after_the_status_and_stops_with_sources_and_feedback(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+        stop = await trellis.sandbox.wait_for_call("chat.stopStream", timeout=15)
+        flow = [c.method for c in trellis.sandbox.workspace.calls[start:]]
+        relevant = [m for m in flow if m in STREAM_FLOW]
+        assert relevant[:3] == STREAM_FLOW[:3]
+        assert relevant[-1] == "chat.stopStream"
+        assert set(relevant[3:-1]) == {"chat.appendStream"}
+        status = trellis.sandbox.calls_to("assistant.threads.setStatus")[0].params
+        assert status["thread_ts"] == thread_ts and status["status"]
+        title = trellis.sandbox.calls_to("assistant.threads.setTitle")[0].params
+        assert title["title"] == QUESTION
+        answer = trellis.sandbox.workspace.find_message(im, stop.params["ts"])
+        assert answer is not None and not answer.streaming
+        assert "[1]" in answer.text or "apolog" in answer.text.lower()
+        blocks = answer.blocks or []
+        assert "[1]" in blocks_text(blocks) and "Confidence:" in blocks_text(blocks)
+        feedback = next(b for b in blocks if b["type"] == "context_actions")
+        element = feedback["elements"][0]
+        assert element["type"] == "feedback_buttons"
+        assert not trellis.sandbox.calls_to("chat.update")  # streamed, not post-and-update
+
+        await trellis.sandbox.click_button(
+            trellis.user(SAM),
+            im,
+            answer.ts,
+            element["action_id"],
+            value=element["negative_button"]["value"],
+        )
+        thanks = await trellis.sandbox.wait_for_ephemeral(
+            trellis.user(SAM), lambda e: "not helpful" in e.text, timeout=10
+        )
+        assert "recorded" in thanks.text
+        async with trellis.services.database.session() as session:
+            record = (await session.execute(select(PostedAnswer))).scalars().one()
+        assert record.message_ts == answer.ts  # reactions on it find the answer
+
+
+async def test_the_channel_being_viewed_is_the_audience(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        user = trellis.user(SAM)
+        thread_ts = await trellis.sandbox.open_assistant(user)
+        im = trellis.sandbox.workspace.open_im(user).id
+        await trellis.sandbox.wait_for_message(
+            im, lambda m: m.bot_id and m.is_reply and m.thread_ts == thread_ts
+        )
+        support = trellis.channel("support")
+        await trellis.sandbox.view_channel(user, thread_ts, support)
+        await trellis.sandbox.wait_for_call(
+            "chat.update", lambda c: (c.params.get("metadata") or {}).get("event_payload")
+        )
+        await trellis.sandbox.post_message(user, im, QUESTION, thread_ts=thread_ts)
+        await trellis.sandbox.wait_for_call("chat.stopStream", timeout=15)
+        async with trellis.services.database.session() as session:
+            record = (await session.execute(select(PostedAnswer))).scalars().one()
+        assert record.channel_id == support
+
+
+async def test_where_slack_refuses_to_stream_the_answer_is_posted_whole(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        trellis.sandbox.web_api.withdraw("chat.startStream")
+        im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+        answer = await trellis.sandbox.wait_for_message(
+            im,
+            lambda m: (
+                m.bot_id
+                and m.is_reply
+                and m.thread_ts == thread_ts
+                and "Confidence:" in blocks_text(m.blocks)
+            ),
+            timeout=15,
+        )
+        refused = trellis.sandbox.calls_to("chat.startStream")
+        assert refused and refused[0].response == {"ok": False, "error": "unknown_method"}
+        assert not trellis.sandbox.calls_to("chat.appendStream")
+        assert not trellis.sandbox.calls_to("chat.stopStream")
+        assert "[1]" in blocks_text(answer.blocks)
+        assert any(b.get("block_id") == "trellis_feedback" for b in answer.blocks or [])
+
+
+async def test_a_follow_up_in_a_thread_the_person_started_keeps_post_and_update(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        sam = trellis.user(SAM)
+        ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
+        im = trellis.sandbox.workspace.open_im(sam).id
+        await trellis.answer_in_thread(im, ts)
+        await trellis.sandbox.post_message(sam, im, "Is the office closed that day?", thread_ts=ts)
+        await trellis.sandbox.wait_for_call("chat.update", timeout=15)
+        await trellis.sandbox.wait_until(
+            lambda: len(trellis.sandbox.calls_to("chat.update")) >= 2 or None, timeout=15
+        )
+        assert not trellis.sandbox.calls_to("chat.startStream")
+        assert not trellis.sandbox.calls_to("assistant.threads.setTitle")
