@@ -58,7 +58,8 @@ async function refresh() {
   page.refreshing = (async () => {
     do {
       page.again = false;
-      const response = await fetch(`/ui/state?as=${encodeURIComponent(page.me || "")}`);
+      const asked = page.me || "";
+      const response = await fetch(`/ui/state?as=${encodeURIComponent(asked)}`);
       if (!response.ok) {
         toast(await response.text());
         if (page.me) {
@@ -68,8 +69,13 @@ async function refresh() {
         }
         return;
       }
-      page.state = await response.json();
-      page.me = page.state.me.id;
+      const state = await response.json();
+      if ((page.me || "") !== asked) {
+        page.again = true; // another person was picked meanwhile: show theirs, not this
+        continue;
+      }
+      page.state = state;
+      page.me = state.me.id;
       render();
     } while (page.again);
   })();
