@@ -45,7 +45,10 @@ class Delivery:
 @dataclass(frozen=True)
 class UnansweredQuestions:
     questions: tuple[str, ...]
+    """Their words; none when trellis.yml `answers.owner_notice` is `redacted`."""
     owners: tuple[str, ...]
+    count: int
+    """How many questions went unanswered (also when their words are withheld)."""
 
 
 @dataclass(frozen=True)

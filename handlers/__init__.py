@@ -18,6 +18,7 @@ from handlers import (
     commands,
     events,
     feedback,
+    forwarding,
     home,
     reactions,
     story,
@@ -40,6 +41,7 @@ def register(app: AsyncApp, services: Services) -> None:
     commands.register(app)
     reactions.register(app)
     feedback.register(app)
+    forwarding.register(app)
     home.register(app)
     story.register(app)
     approvals.register(app)

@@ -19,6 +19,8 @@ from app.domain import AccessScope, AnswerStatus, Citation, Passage, Turn, Usage
 from app.trust import tracing
 from app.trust.corrections import Curated
 
+DONT_FORWARD_LABEL = "Don't forward my question"
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -158,9 +160,22 @@ def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, 
 
 
 def no_answer_text(owners: tuple[str, ...], config: TrellisConfig) -> str:
+    """The reply to a question nobody could answer: who owns the topic, and that the
+    question goes to them (app/trust/owners.py) unless the asker presses the button."""
     who = ", ".join(owners) if owners else config.admins_hint
+    if config.answers.owner_notice == "redacted":
+        passed_on = (
+            "In a few minutes I'll let them know that a question on their topic went "
+            "unanswered, without your words, so they can add the missing document."
+        )
+    else:
+        passed_on = (
+            "In a few minutes I'll pass your question on to them as you wrote it, so they "
+            "can help or add the missing document."
+        )
     return (
         "I couldn't find a well-supported answer in the documents available here, "
         "and I'd rather say so than guess. "
-        f"The people who own this topic are: {who}. They can help, or add the missing document."
+        f"The people who own this topic are: {who}. {passed_on} "
+        f"If you'd rather I didn't, press “{DONT_FORWARD_LABEL}”."
     )

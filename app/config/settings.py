@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     """How many questions are answered at once; the others wait their turn."""
     audit_anchor_hours: float = Field(default=24, gt=0)
     """How often the audit chain's head is posted to the owners channel (app/trust/anchors.py)."""
+    owner_notice_delay_seconds: float = Field(default=120, ge=0)
+    """How long a question nobody could answer waits before its owners may hear of it, so
+    the asker can still press "Don't forward my question" (app/trust/owners.py)."""
     log_level: str = "INFO"
     log_format: Literal["auto", "console", "json"] = "auto"
     """auto: readable lines on a terminal, JSON lines otherwise."""

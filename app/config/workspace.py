@@ -59,6 +59,8 @@ class AnswersConfig(_Strict):
     min_confidence: float = Field(default=0.5, ge=0, le=1)
     """The gate's threshold: the least probability of being right an answer needs."""
     max_sources: int = Field(default=5, ge=1, le=50)
+    owner_notice: Literal["full", "redacted"] = "full"
+    """What owners are told of questions nobody could answer: their words, or counts only."""
 
 
 class FlagsConfig(_Strict):

@@ -147,14 +147,19 @@ async def dashboard(
     scope: AccessScope | None = None,
 ) -> Dashboard:
     """The week in numbers, from the audit trail and Trellis's own tables. With a `scope`,
-    the most-flagged documents are only those its readers may see."""
+    the most-flagged documents are only those its readers may see; with trellis.yml
+    `answers.owner_notice: redacted`, unanswered questions are counted, never quoted."""
     now = now or services.clock()
     since = now - timedelta(days=days)
     async with services.database.session() as session:
         repo = DashboardRepository(session)
         records = await repo.questions(since=since)
         failures = await repo.failures(since=since)
-        unanswered = await repo.unanswered(since=since, limit=TOP)
+        unanswered = (
+            []
+            if services.workspace.config.answers.owner_notice == "redacted"
+            else await repo.unanswered(since=since, limit=TOP)
+        )
         waiting = await repo.waiting_drafts()
         flags = FlagRepository(session)
         flags_open = (await flags.count_by_status()).get("open", 0)

@@ -14,6 +14,13 @@ per route (the owners they go to): at once when that route heard nothing within 
 window (`WINDOWS`), otherwise together in one message by `flush_notices`, which the
 scheduler runs every minute. A burst of fifty unanswered questions is two messages.
 
+Unanswered questions. Each waits `TRELLIS_OWNER_NOTICE_DELAY_SECONDS` (two minutes by
+default) before it may be sent, so the asker, who is told it goes to the topic's owners,
+can still press "Don't forward my question": `withdraw_question` marks it withdrawn and
+it is never sent (nor listed among the digest's unanswered questions). With trellis.yml
+`answers.owner_notice: redacted` the owners hear the route, its owners and the count,
+never the words.
+
 This module decides who hears what and where; the notifier (`services.notifier`) posts
 each notice, laid out by `handlers/views/owners.py`.
 """
@@ -23,6 +30,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -33,6 +41,7 @@ from app.db.base import aware
 from app.db.models.feedback import OwnerNotice
 from app.db.repositories.feedback import OwnerNoticeRepository
 from app.domain import AccessScope, AnswerStatus, Person
+from app.errors import AccessDenied
 from app.knowledge.search import get_documents
 from app.notifications import DeadLetter, Delivery, DocumentsDisagree, UnansweredQuestions
 from app.services import Services
@@ -47,6 +56,15 @@ log = structlog.get_logger(__name__)
 MAX_DIRECT = 5
 NO_ANSWER, CONFLICT = "no_answer", "conflict"
 WINDOWS = {NO_ANSWER: timedelta(minutes=15), CONFLICT: timedelta(hours=24)}
+
+
+class Withdrawal(Enum):
+    """What pressing "Don't forward my question" did."""
+
+    WITHDRAWN = "withdrawn"
+    ALREADY_SENT = "already_sent"
+    NOT_FORWARDED = "not_forwarded"
+    """No notice waits for this answer (it was never queued, e.g. outside Slack)."""
 
 
 # --- Routing ---------------------------------------------------------------------------
@@ -152,11 +170,18 @@ async def after_question(services: Services, *, outcome: Outcome, question: str)
     the person who asked is never affected by it."""
     try:
         if outcome.status == AnswerStatus.NO_ANSWER:
+            asker = outcome.person
             await queue_notice(
                 services,
                 kind=NO_ANSWER,
                 owners=outcome.public.owners,
-                payload={"question": question, "audit_id": outcome.audit_id},
+                payload={
+                    "question": question,
+                    "audit_id": outcome.audit_id,
+                    "answer_id": outcome.public.answer_id,
+                    "asker_email": asker.email if asker else None,
+                },
+                notice_id=outcome.public.answer_id,
             )
         for reply in (r for r in (outcome.public, outcome.private) if r is not None):
             docs = note_value(reply.notes, NOTE_CONFLICT)
@@ -195,7 +220,9 @@ async def queue_notice(
     owners: Sequence[str],
     payload: dict[str, Any],
     doc_ids: Sequence[str] = (),
+    notice_id: str | None = None,
 ) -> None:
+    """`notice_id`: an unanswered question's answer id, which its asker's button carries."""
     if services.gateway is None:
         return  # nobody to tell outside Slack (the CLI, eval runs)
     route = f"{kind}:{','.join(sorted(doc_ids) if kind == CONFLICT else sorted(set(owners)))}"
@@ -203,14 +230,40 @@ async def queue_notice(
         repository = OwnerNoticeRepository(session)
         await repository.add(
             OwnerNotice(
-                id=str(uuid.uuid4()),
+                id=notice_id or str(uuid.uuid4()),
                 kind=kind,
                 route=route,
                 created_at=services.clock(),
                 payload={**payload, "owners": list(owners), "doc_ids": list(doc_ids)},
             )
         )
-    await _send_if_due(services, route, now=services.clock())
+    if _delay(services, kind) <= timedelta(0):
+        await _send_if_due(services, route, now=services.clock())
+
+
+def _delay(services: Services, kind: str) -> timedelta:
+    """How long a notice of `kind` waits before it may be sent."""
+    if kind != NO_ANSWER:
+        return timedelta(0)
+    return timedelta(seconds=services.settings.owner_notice_delay_seconds)
+
+
+async def withdraw_question(services: Services, *, answer_id: str, person: Person) -> Withdrawal:
+    """The asker's "Don't forward my question": the unanswered question's notice is marked
+    withdrawn unless it was already sent. Only the asker may withdraw it (AccessDenied)."""
+    async with services.database.session(urgent=True) as session:
+        repository = OwnerNoticeRepository(session)
+        notice = await repository.get(answer_id)
+        if notice is None or notice.kind != NO_ANSWER:
+            return Withdrawal.NOT_FORWARDED
+        if notice.payload.get("asker_email") != person.email:
+            raise AccessDenied("Only the person who asked can stop their question being forwarded.")
+        if notice.withdrawn_at is not None:
+            return Withdrawal.WITHDRAWN
+        if await repository.withdraw(answer_id, now=services.clock()):
+            log.info("owner_notice_withdrawn", notice=answer_id, route=notice.route)
+            return Withdrawal.WITHDRAWN
+    return Withdrawal.ALREADY_SENT
 
 
 async def flush_notices(services: Services, *, now: datetime | None = None) -> int:
@@ -232,13 +285,19 @@ async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
         last = await repository.last_sent(route)
         if last is not None and aware(last) > now - WINDOWS.get(kind, WINDOWS[NO_ANSWER]):
             return 0
-        notices = await repository.claim(route, claim_id=claim, now=now)
+        delay = _delay(services, kind)
+        created_by = now - delay if delay > timedelta(0) else None
+        notices = await repository.claim(route, claim_id=claim, now=now, created_by=created_by)
     if not notices:
         return 0
     owners = tuple(sorted({o for n in notices for o in n.payload.get("owners", ())}))
     doc_ids = sorted({d for n in notices for d in n.payload.get("doc_ids", ())})
+    redacted = services.workspace.config.answers.owner_notice == "redacted"
     posted = await deliver(
-        services, owners=owners, doc_ids=doc_ids, notice=_batch(kind, notices, owners)
+        services,
+        owners=owners,
+        doc_ids=doc_ids,
+        notice=_batch(kind, notices, owners, redacted=redacted),
     )
     if not posted:
         async with services.database.session() as session:
@@ -248,7 +307,7 @@ async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
 
 
 def _batch(
-    kind: str, notices: Sequence[OwnerNotice], owners: tuple[str, ...]
+    kind: str, notices: Sequence[OwnerNotice], owners: tuple[str, ...], *, redacted: bool = False
 ) -> UnansweredQuestions | DocumentsDisagree:
     questions = tuple(dict.fromkeys(n.payload.get("question", "") for n in notices))
     if kind == CONFLICT:
@@ -258,7 +317,9 @@ def _batch(
             questions=questions,
             owners=owners,
         )
-    return UnansweredQuestions(questions=questions, owners=owners)
+    return UnansweredQuestions(
+        questions=() if redacted else questions, owners=owners, count=len(questions)
+    )
 
 
 # --- Dead letters ----------------------------------------------------------------------

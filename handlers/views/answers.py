@@ -1,15 +1,17 @@
 """An answer as Slack shows it: the text, its notes, the cited sources with their quotes,
-the confidence, and the buttons under it (Helpful / Not helpful, Why this answer?)."""
+the confidence, and the buttons under it (Helpful / Not helpful, Why this answer?, and
+under a question nobody could answer, Don't forward my question)."""
 
 from __future__ import annotations
 
-from app.answering.compose import Reply
+from app.answering.compose import DONT_FORWARD_LABEL, Reply
 from app.domain import AnswerStatus, Citation
 from handlers.views.blocks import Block, clip, context, escape, link, section
 
 QUOTE_LIMIT = 280
 WHY = "trellis_why"
 FEEDBACK_UP, FEEDBACK_DOWN = "trellis_feedback_up", "trellis_feedback_down"
+DONT_FORWARD = "trellis_dont_forward"
 THINKING = "Looking through the documents you can see…"
 
 
@@ -54,6 +56,8 @@ def answer_blocks(
         )
         if final and reply.answer_id:
             blocks.append(feedback_buttons(reply.answer_id))
+    if reply.status == AnswerStatus.NO_ANSWER and reply.answer_id:
+        blocks.append(dont_forward_button(reply.answer_id))
     if reply.answer_id:
         add_why_button(blocks, reply.answer_id)
     return blocks
@@ -97,6 +101,23 @@ def feedback_buttons(answer_id: str) -> Block:
                 "value": answer_id,
                 "text": {"type": "plain_text", "text": ":thumbsdown: Not helpful", "emoji": True},
             },
+        ],
+    }
+
+
+def dont_forward_button(answer_id: str) -> Block:
+    """Under a question nobody could answer: its asker keeps it from the topic's owners
+    (handlers/forwarding.py)."""
+    return {
+        "type": "actions",
+        "block_id": DONT_FORWARD,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": DONT_FORWARD,
+                "value": answer_id,
+                "text": {"type": "plain_text", "text": DONT_FORWARD_LABEL},
+            }
         ],
     }
 

@@ -65,7 +65,7 @@ def pointer(shown: OwnersNotice) -> str:
                 "could not be reached here; please ask them to reconcile the documents."
             )
         case UnansweredQuestions():
-            return _unanswered_text(len(shown.questions))
+            return _unanswered_text(shown.count)
         case DeadLetter():
             return f"An approved action failed: {shown.summary[:200]}"
         case FlagRaised():
@@ -98,17 +98,23 @@ def _batch(shown: UnansweredQuestions | DocumentsDisagree) -> tuple[str, list[Bl
         )
         text = "Two current documents disagree; please reconcile them."
     else:
-        count = len(questions)
+        count = shown.count
         who = escape(", ".join(shown.owners) or "the Trellis owners")
         head = (
             f":grey_question: *{count} question{'s' if count != 1 else ''} Trellis could not "
-            f"answer* from the documents owned by {who}:"
+            f"answer* from the documents owned by {who}" + (":" if questions else ".")
         )
         tail = (
             "If the answer belongs in your documents, add it; the next question will find it. "
             "These are from the last few minutes; more will come in one message, not one each."
         )
         text = _unanswered_text(count)
+        if not questions:
+            withheld = (
+                "Their words are not shared here (trellis.yml `answers.owner_notice: redacted`). "
+                "Check that your documents cover what people ask about this topic."
+            )
+            return text, [section(head), context(withheld), context(tail)]
     return text, [section(head), section("\n".join(lines) or "•"), context(tail)]
 
 

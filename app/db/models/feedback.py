@@ -3,7 +3,8 @@
 - `flags`: a permitted flagger's reaction on an answer, at most one per answer and person.
 - `curated_answers`: an owner-approved correction that answers a question from now on.
 - `answer_feedback`: Helpful / Not helpful, one per answer and person (the latest wins).
-- `owner_notices`: notices waiting to be sent to owners, so a burst becomes one message.
+- `owner_notices`: notices waiting to be sent to owners, so a burst becomes one message;
+  an unanswered question's notice has its answer's id, and its asker may withdraw it.
 """
 
 from __future__ import annotations
@@ -88,3 +89,5 @@ class OwnerNotice(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(36))
     sent_at: Mapped[datetime | None] = mapped_column()
+    withdrawn_at: Mapped[datetime | None] = mapped_column()
+    """When the asker pressed "Don't forward my question" before it was sent: never sent."""

@@ -15,6 +15,7 @@ from sqlalchemy import Table, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import Base, aware
+from app.db.models.feedback import OwnerNotice
 from app.db.models.records import AuditRecord, PostedAnswer
 
 QUESTION_KINDS = ("question", "question.refused")
@@ -75,14 +76,17 @@ class DashboardRepository:
         return dict(rows.all())
 
     async def unanswered(self, *, since: datetime, limit: int = 5) -> list[tuple[str, int]]:
-        """The questions most often left without an answer (by their exact wording)."""
+        """The questions most often left without an answer (by their exact wording), but
+        none whose asker withdrew it from the owners."""
         count = func.count().label("n")
+        withdrawn = select(OwnerNotice.id).where(OwnerNotice.withdrawn_at.is_not(None))
         rows = await self.session.execute(
             select(PostedAnswer.question, count)
             .where(
                 PostedAnswer.created_at >= since,
                 PostedAnswer.status == "no_answer",
                 PostedAnswer.private.is_(False),
+                PostedAnswer.id.not_in(withdrawn),
             )
             .group_by(PostedAnswer.question)
             .order_by(count.desc(), PostedAnswer.question)

@@ -171,17 +171,32 @@ class OwnerNoticeRepository:
             )
         ).scalar_one()
 
+    async def get(self, notice_id: str) -> OwnerNotice | None:
+        return await self.session.get(OwnerNotice, notice_id)
+
     async def routes_waiting(self) -> list[str]:
         rows = await self.session.execute(
-            select(OwnerNotice.route).where(OwnerNotice.sent_at.is_(None)).distinct()
+            select(OwnerNotice.route)
+            .where(OwnerNotice.sent_at.is_(None), OwnerNotice.withdrawn_at.is_(None))
+            .distinct()
         )
         return sorted(route for (route,) in rows)
 
-    async def claim(self, route: str, *, claim_id: str, now: datetime) -> list[OwnerNotice]:
-        """Take every unsent notice of a route; a concurrent claimer gets none of them."""
+    async def claim(
+        self, route: str, *, claim_id: str, now: datetime, created_by: datetime | None = None
+    ) -> list[OwnerNotice]:
+        """Take every unsent, not withdrawn notice of a route (created by `created_by`, when
+        given); a concurrent claimer gets none of them."""
+        due = [
+            OwnerNotice.route == route,
+            OwnerNotice.sent_at.is_(None),
+            OwnerNotice.withdrawn_at.is_(None),
+        ]
+        if created_by is not None:
+            due.append(OwnerNotice.created_at <= created_by)
         await self.session.execute(
             update(OwnerNotice)
-            .where(OwnerNotice.route == route, OwnerNotice.sent_at.is_(None))
+            .where(*due)
             .values(sent_at=now, claimed_by=claim_id)
             .execution_options(synchronize_session=False)
         )
@@ -201,9 +216,25 @@ class OwnerNoticeRepository:
             .execution_options(synchronize_session=False)
         )
 
+    async def withdraw(self, notice_id: str, *, now: datetime) -> bool:
+        """Mark a notice withdrawn unless it was sent (or claimed for sending) first."""
+        result = await self.session.execute(
+            update(OwnerNotice)
+            .where(
+                OwnerNotice.id == notice_id,
+                OwnerNotice.sent_at.is_(None),
+                OwnerNotice.withdrawn_at.is_(None),
+            )
+            .values(withdrawn_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1
+
     async def count_waiting(self) -> int:
         return (
             await self.session.execute(
-                select(func.count()).select_from(OwnerNotice).where(OwnerNotice.sent_at.is_(None))
+                select(func.count())
+                .select_from(OwnerNotice)
+                .where(OwnerNotice.sent_at.is_(None), OwnerNotice.withdrawn_at.is_(None))
             )
         ).scalar_one()
