@@ -314,7 +314,7 @@ def _batch(
         documents = notices[-1].payload.get("documents", [])
         return DocumentsDisagree(
             documents=tuple((d["id"], d["title"]) for d in documents),
-            questions=questions,
+            questions=() if redacted else questions,
             owners=owners,
         )
     return UnansweredQuestions(

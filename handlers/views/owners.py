@@ -90,13 +90,15 @@ def _batch(shown: UnansweredQuestions | DocumentsDisagree) -> tuple[str, list[Bl
         )
         head = (
             f":twisted_rightwards_arrows: *Documents disagree.* {names} are both current but "
-            f"give different answers to:"
+            + ("give different answers to:" if questions else "give different answers.")
         )
         tail = (
             "Trellis shows both and says they conflict until one is corrected, marked "
             "`status: deprecated`, or `supersedes` the other."
         )
         text = "Two current documents disagree; please reconcile them."
+        if not questions:
+            return text, [section(head), context(tail)]
     else:
         count = shown.count
         who = escape(", ".join(shown.owners) or "the Trellis owners")

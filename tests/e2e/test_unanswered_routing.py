@@ -9,8 +9,11 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from app.answering.compose import Reply
 from app.config.workspace import AnswersConfig
 from app.db.models.feedback import OwnerNotice
+from app.domain import AnswerStatus
+from app.pipeline import Outcome
 from app.trust import digest, owners
 from handlers.views.answers import DONT_FORWARD
 from tests.e2e.test_trust_loop import KENJI, SAM, ask_and_wait, eventually, rows, workspace_copy
@@ -119,6 +122,19 @@ async def test_redacted_notices_give_the_owners_counts_and_names_but_no_question
             assert words not in shown
         week = await digest.build_digest(services)
         assert week.board.top_unanswered == ()
+
+        # Documents that disagree are named, the question that found them is not.
+        reply = Reply(
+            AnswerStatus.ANSWERED, "Both.", notes=("conflict: hr-pto-2025, company-handbook",)
+        )
+        outcome = Outcome("audit-1", AnswerStatus.ANSWERED, reply)
+        await owners.after_question(services, outcome=outcome, question="How many PTO days?")
+        conflict = await trellis.sandbox.wait_for_message(
+            trellis.channel("trellis-owners"),
+            lambda m: "Documents disagree" in blocks_text(m.blocks),
+        )
+        shown = blocks_text(conflict.blocks)
+        assert "Paid Time Off" in shown and "PTO days" not in shown
 
 
 def test_owner_notice_is_full_or_redacted():
