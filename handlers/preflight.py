@@ -11,6 +11,7 @@ import socket
 from collections.abc import Awaitable
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -159,6 +160,12 @@ async def check_slack_app(client: AsyncWebClient) -> None:
         identity = await client.auth_test()
     except SlackApiError as exc:
         raise slack_refusal(exc, BOT_TOKEN) from exc
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise SetupError(
+            "TRELLIS_SLACK_API_URL",
+            f"Slack could not be reached at {client.base_url} ({type(exc).__name__}: {exc}); "
+            "check the network, or unset this variable to use Slack's own address",
+        ) from exc
     granted = _scopes(identity.headers)
     if granted is not None and (missing := sorted(BOT_SCOPES - granted)):
         raise _missing_scopes(BOT_TOKEN, ", ".join(missing), ", ".join(sorted(granted)) or "none")
