@@ -4,58 +4,21 @@ where to open it."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import yaml
 
 from app.sandbox.company import MESSAGE_SHORTCUTS
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.run_helpers import trellis_run
 
 
 def test_run_prints_the_page_to_open_and_serves_it(tmp_path):
-    sandbox_port, http_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "TRELLIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 't.db'}",
-        "TRELLIS_SANDBOX_PORT": str(sandbox_port),
-        "TRELLIS_HTTP_PORT": str(http_port),
-        "COLUMNS": "200",
-    }
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "ANTHROPIC_API_KEY", "TRELLIS_WORKSPACE"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if "in your browser" in line:
-                break
-        opened = re.search(r"Open (http://\S+) in your browser", "".join(output))
-        assert opened, "".join(output)
+    with trellis_run(tmp_path, until="in your browser") as run:
+        output, sandbox_port = run.output, run.sandbox_port
+        opened = re.search(r"Open (http://\S+) in your browser", run.printed)
+        assert opened, run.printed
         url = opened.group(1)
         assert url == f"http://127.0.0.1:{sandbox_port}/"
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -67,10 +30,7 @@ def test_run_prints_the_page_to_open_and_serves_it(tmp_path):
             {"callback_id": "trellis_start_workflow", "name": "Start Trellis workflow"}
         ]
         assert any(line.startswith("Knowledge:") for line in output)  # it indexed the documents
-    finally:
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, "".join(output) + rest
+    assert run.returncode == 0, run.printed + run.rest
 
 
 def test_the_page_offers_the_message_shortcuts_of_the_manifest():

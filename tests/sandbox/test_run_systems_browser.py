@@ -3,13 +3,7 @@ downstream systems, and the browser's Systems view shows what each received."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +22,7 @@ from tests.browser_helpers import (
     post,
     screenshot,
 )
+from tests.run_helpers import trellis_run
 
 pytestmark = pytest.mark.browser
 
@@ -38,61 +33,18 @@ ROSA = user_id_for("rosa.delgado@northwind.example")
 DELIVERED_WITHIN_MS = 15_000
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
-def trellis_run(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+def sandbox_page(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
     """`python3 -m app run` with no Slack tokens: the page's address and what it printed."""
-    env = {
-        **os.environ,
-        "TRELLIS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}",
-        "TRELLIS_SANDBOX_PORT": str(_free_port()),
-        "TRELLIS_HTTP_PORT": str(_free_port()),
-        "COLUMNS": "300",
-    }
-    for name in (
-        "SLACK_BOT_TOKEN",
-        "SLACK_APP_TOKEN",
-        "ANTHROPIC_API_KEY",
-        "TRELLIS_WORKSPACE",
-        "CRM_DATABASE_URL",
-        "TRELLIS_WEBHOOK_SECRET",
-        "TRELLIS_TICKETING_TOKEN",
-    ):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            output.append(line)
-            if "in your browser" in line:
-                break
-        opened = re.search(r"Open (http://\S+) in your browser", "".join(output))
-        assert opened, "".join(output)
-        yield opened.group(1), output
-    finally:
-        process.send_signal(signal.SIGTERM)
-        rest, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, "".join(output) + rest
+    with trellis_run(tmp_path, until="in your browser") as run:
+        opened = re.search(r"Open (http://\S+) in your browser", run.printed)
+        assert opened, run.printed
+        yield opened.group(1), run.output
+    assert run.returncode == 0, run.printed + run.rest
 
 
 async def test_an_approved_discount_reaches_the_crm_and_the_webhook_in_the_browser(tmp_path):
-    with trellis_run(tmp_path) as (url, output):
+    with sandbox_page(tmp_path) as (url, output):
         printed = "".join(output)
         assert "will fail" not in printed and "is not set" not in printed, printed
         assert "Downstream stand-ins" in printed
@@ -165,7 +117,7 @@ async def test_an_approved_discount_reaches_the_crm_and_the_webhook_in_the_brows
 
 
 async def test_an_approved_customer_reply_shows_its_email_and_ticket_comment(tmp_path):
-    with trellis_run(tmp_path) as (url, _):
+    with sandbox_page(tmp_path) as (url, _):
         async with chromium() as browser:
             page = await open_page(browser, url, as_user=SAM)
             await open_channel(page, "support")
