@@ -69,7 +69,7 @@ def supporting_citations(
         )
     wanted = _terms(text)
     wanted_figures = numbers(text)
-    titles = {p.doc_id: p for p in passages}
+    by_doc = {p.doc_id: p for p in passages}
     citations = []
     for doc_id in doc_ids:
         best = max(
@@ -80,12 +80,12 @@ def supporting_citations(
         if best is None or (
             len(best.terms & wanted) < MIN_SHARED_TERMS and not best.figures & wanted_figures
         ):
-            title = titles[doc_id].title if doc_id in titles else doc_id
+            title = by_doc[doc_id].title if doc_id in by_doc else doc_id
             raise RuleViolation(
                 f"“{title}” doesn't say any of the corrected answer: remove it from the "
                 "sources, or choose the document that does."
             )
-        passage = titles[doc_id]
+        passage = by_doc[doc_id]
         citations.append(
             Citation(doc_id=doc_id, title=passage.title, url=passage.url, quote=best.text)
         )
