@@ -128,6 +128,10 @@ class ShuttingDown(TrellisError):
     pass
 
 
+class DatabaseAway(TrellisError):
+    """The database stayed out of reach for as long as a new question may wait for it."""
+
+
 class DownstreamError(TrellisError):
     def __init__(self, user_message: str, *, retryable: bool, detail: str | None = None) -> None:
         super().__init__(user_message, detail=detail)

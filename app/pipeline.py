@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.answering import budgets
+from app.answering.base import TextSink
 from app.answering.compose import Reply, compose
 from app.answering.history import thread_history
 from app.approvals import review
@@ -51,6 +52,8 @@ class Question:
     """The Slack message that will show the answer (the thinking indicator it replaces).
     The answer's record names it in the transaction that stores it, so a reaction on the
     answer always finds it."""
+    received_id: str | None = None
+    """The stored question (app/answering/intake.py), marked answered in that transaction."""
 
 
 @dataclass(frozen=True)
@@ -77,14 +80,18 @@ class _Timer:
         return round((time.perf_counter() - self._start) * 1000, 2)
 
 
-async def answer_question(services: Services, question: Question) -> Outcome:
-    """The chain below, as one span of the question's trace (app/trust/tracing.py)."""
+async def answer_question(
+    services: Services, question: Question, *, on_text: TextSink | None = None
+) -> Outcome:
+    """The chain below, as one span of the question's trace (app/trust/tracing.py).
+    `on_text`: where the public answer's text goes as the model writes it, before any
+    check has run (see `review.could_hold`); the Outcome decides what is finally shown."""
     with tracing.span(
         "trellis.question",
         {"trellis.question.private": question.private},
         private={"trellis.question.text": question.text, "slack.user.id": question.slack_user_id},
     ) as span:
-        outcome = await _answer_question(services, question)
+        outcome = await _answer_question(services, question, on_text)
         tracing.attributes(
             span,
             {
@@ -102,7 +109,9 @@ async def answer_question(services: Services, question: Question) -> Outcome:
         return outcome
 
 
-async def _answer_question(services: Services, question: Question) -> Outcome:
+async def _answer_question(
+    services: Services, question: Question, on_text: TextSink | None = None
+) -> Outcome:
     timer = _Timer()
     audit_id = str(uuid.uuid4())
 
@@ -171,6 +180,11 @@ async def _answer_question(services: Services, question: Question) -> Outcome:
         audience.scope,
         route,
         grounds.curated,
+        # Text is shown as it is written only when no review rule could hold the answer.
+        on_text=None
+        if on_text is None
+        or review.could_hold(services, person=person, channel=question.channel, passages=passages)
+        else on_text,
     )
     private = None
     if _adds_sources(fuller, passages):
@@ -229,6 +243,17 @@ async def _answer_question(services: Services, question: Question) -> Outcome:
                 )
                 private_held = private.status == AnswerStatus.ANSWERED
                 private = private if private_held else None
+        # A person whose answers have gone to the reviewers as often as an hour allows is
+        # told so, instead of sending them another card (app/trust/quotas.py).
+        if held or private_held:
+            over = await services.quotas.held_refusal(
+                person=person, slack_user_id=question.slack_user_id
+            )
+            if over is not None and held:
+                public = Reply(AnswerStatus.REFUSED, over.message, scope_label=public.scope_label)
+                private, held, private_held = None, False, False
+            elif over is not None:
+                private, private_held = None, False
         status = public.status if not private else AnswerStatus.ANSWERED
         status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
         tracing.attributes(

@@ -19,6 +19,7 @@ import structlog
 from app import answering
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer
+from app.answering.intake import Intake
 from app.answering.prompts import answer_system_prompt
 from app.answering.queue import QuestionQueue
 from app.approvals.service import Approvals
@@ -33,6 +34,7 @@ from app.notifications import Notifier, QuietNotifier
 from app.slack_api import SlackDirectory, SlackGateway
 from app.trust.audit import AuditLog
 from app.trust.metrics import Metrics
+from app.trust.quotas import Quotas
 
 if TYPE_CHECKING:
     import anthropic
@@ -78,6 +80,10 @@ class Services:
     approvals: Approvals
     claims: DeliveryClaims
     """Slack deliveries taken on, so a redelivered one is not answered twice."""
+    intake: Intake
+    """The questions taken on and not yet answered, kept so none is lost."""
+    quotas: Quotas
+    """How much a person and a workspace may ask (app/trust/quotas.py)."""
     slack: SlackGateway | SlackDirectory | None = None
     """Slack: its Web API, or offline (the CLI, eval runs) a stand-in that only knows who's
     who, the workspace's people and channels. What posts to Slack uses `gateway`."""
@@ -153,10 +159,23 @@ def build_services(
         audit=audit,
         approvals=Approvals(database, audit, clock=clock, metrics=metrics),
         claims=DeliveryClaims(database),
+        intake=Intake(database, lease_seconds=settings.question_lease_seconds, clock=clock),
         slack=slack,
         eval_directory=eval_directory,
         metrics=metrics,
-        questions=QuestionQueue(limit=settings.question_concurrency, metrics=metrics),
+        questions=QuestionQueue(
+            limit=settings.question_concurrency,
+            model_limit=settings.model_concurrency,
+            metrics=metrics,
+        ),
+        quotas=Quotas(
+            questions_per_minute=settings.questions_per_minute,
+            workspace_questions_per_minute=settings.workspace_questions_per_minute,
+            held_cards_per_hour=settings.held_cards_per_hour,
+            database=database,
+            metrics=metrics,
+            clock=clock,
+        ),
         clock=clock,
         environ=os.environ if environ is None else environ,
     )

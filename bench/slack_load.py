@@ -2,7 +2,7 @@
 
     python3 bench/slack_load.py [--questions 200] [--people 20] [--within 2] [--repeats 3]
                                 [--tree PATH[=LABEL[,NAME=VALUE...]] ...] [--echo]
-                                [--env NAME=VALUE ...]
+                                [--env NAME=VALUE ...] [--model-stub-seconds S]
 
 This process runs the local Slack (app.sandbox): people type questions into their direct
 messages with the bot, Slack delivers the events over Socket Mode and serves the Web API.
@@ -14,6 +14,16 @@ until there are `--people` askers. Settings after the label apply to that target
 runs a bare Bolt app that acks and replies with the question's text the same way, for
 comparison (its throughput is the rate the questions are sent at). Targets take turns
 within each repeat.
+
+`--model-stub-seconds S` answers with Claude instead: every Trellis target gets
+ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL of the local fake Messages API
+(tests/fakes/anthropic_server.py), run in this process, which takes S seconds over each
+reply. The real Claude backend and the anthropic SDK make the calls, so the I/O path is the
+one used with the real API. A target with `ANTHROPIC_API_KEY=` among its settings stays on
+the offline answerer, for comparison in the same run (`--tree .=stub --tree
+.=offline,ANTHROPIC_API_KEY=`). During the burst, `model` is the most requests the stub
+was answering at once and `calls` the requests it answered (questions the relevance gate
+stops are answered without the model).
 
 Measured per question, from the moment the message is posted:
   ack     Slack gets the envelope's acknowledgement
@@ -53,6 +63,7 @@ from app.sandbox.company import seed_for, user_id_for  # noqa: E402
 from app.sandbox.records import Change  # noqa: E402
 from app.sandbox.server import SandboxServer  # noqa: E402
 from app.sandbox.state import SandboxWorkspace  # noqa: E402
+from tests.fakes.anthropic_server import FakeAnthropic  # noqa: E402
 
 THINKING = "Looking through"
 FAILED = "Something went wrong"
@@ -156,6 +167,9 @@ async def start_app(
         "TRELLIS_WORKSPACE": str(workspace),
         "TRELLIS_HTTP_PORT": "0",
         "TRELLIS_LOG_LEVEL": "WARNING",
+        # A burst is many questions a minute from each person: no quotas unless set.
+        "TRELLIS_QUESTIONS_PER_MINUTE": "0",
+        "TRELLIS_WORKSPACE_QUESTIONS_PER_MINUTE": "0",
         **env,
     }
     if tree is None:
@@ -240,7 +254,9 @@ async def ask_all(
             asked.bot_posts += 1
             asked.first = asked.first or now
         text = message.text or ""
-        if THINKING not in text and asked.final is None:
+        # An answer streamed in DMs starts empty and is final once its stream stops.
+        done = bool(text) and THINKING not in text and not message.streaming
+        if done and asked.final is None:
             asked.final, asked.failed = now, FAILED in text
             if len(burst.asked) == count and all(a.final for a in burst.asked.values()):
                 everything_answered.set()
@@ -282,7 +298,10 @@ async def one_run(
     people: list[str],
     questions: list[str],
     env: dict[str, str],
+    stub: FakeAnthropic | None = None,
 ) -> dict[str, float]:
+    if stub is not None and tree is not None:
+        env = {"ANTHROPIC_API_KEY": stub.api_key, "ANTHROPIC_BASE_URL": stub.base_url, **env}
     with tempfile.TemporaryDirectory(prefix="trellis-load-") as tmp:
         workdir = Path(tmp)
         seed = seed_for(load_workspace(workspace))
@@ -293,6 +312,8 @@ async def one_run(
                 await sandbox.wait_for_connections(1, timeout=args.start_timeout)
                 # Warm up: a few answered questions before the clock starts.
                 await ask_all(sandbox, askers, questions, count=3, within=0.0, wait_s=60)
+                if stub is not None:
+                    stub.most_in_flight, calls_before = stub.in_flight, len(stub.message_requests)
                 before = cpu_seconds(process.pid)
                 burst = await ask_all(
                     sandbox,
@@ -308,7 +329,11 @@ async def one_run(
                 raise SystemExit(f"{label} did not connect:\n{log}") from None
             finally:
                 await stop_app(process)
-    return burst.figures()
+    figures = burst.figures()
+    if stub is not None and tree is not None:
+        figures["model"] = stub.most_in_flight
+        figures["calls"] = len(stub.message_requests) - calls_before
+    return figures
 
 
 def _row(label: str, figures: dict[str, float]) -> str:
@@ -316,6 +341,7 @@ def _row(label: str, figures: dict[str, float]) -> str:
     return (
         f"{label:<16} {cells} {figures['per_s']:>6.1f} {figures['cpu_ms_per_q']:>6.1f} "
         f"{figures['errors']:>4.0f} {figures['unanswered']:>4.0f} {figures['twice']:>4.0f}"
+        + (f" {figures['model']:>5.0f} {figures['calls']:>5.0f}" if "model" in figures else "")
     )
 
 
@@ -341,7 +367,17 @@ def targets_of(args: argparse.Namespace) -> list[Target]:
     return targets
 
 
-async def main(args: argparse.Namespace, targets: list[Target]) -> None:
+async def with_model_stub(args: argparse.Namespace, targets: list[Target]) -> None:
+    """`main`, with the fake Messages API taking `--model-stub-seconds` over each reply."""
+    async with FakeAnthropic(latency_s=args.model_stub_seconds) as stub:
+        print(f"model: the Claude backend, the stub answering in {args.model_stub_seconds} s")
+        await main(args, targets, stub)
+
+
+async def main(
+    args: argparse.Namespace, targets: list[Target], stub: FakeAnthropic | None = None
+) -> None:
+    header = HEADER + ("  model calls" if stub is not None else "")
     results: dict[str, list[dict[str, float]]] = {label: [] for label, _, _ in targets}
     with tempfile.TemporaryDirectory(prefix="trellis-load-ws-") as tmp:
         workspace, people, questions = prepare_workspace(Path(tmp), args.people)
@@ -349,10 +385,10 @@ async def main(args: argparse.Namespace, targets: list[Target]) -> None:
             f"{args.questions} questions from {len(people)} people within {args.within} s, "
             f"{args.repeats} repeat(s); times in ms from the question's post"
         )
-        print(HEADER)
+        print(header)
         for repeat in range(args.repeats):
             for label, tree, env in targets:
-                figures = await one_run(label, tree, args, workspace, people, questions, env)
+                figures = await one_run(label, tree, args, workspace, people, questions, env, stub)
                 results[label].append(figures)
                 print(_row(f"{label} #{repeat + 1}", figures), flush=True)
     medians = {
@@ -360,7 +396,7 @@ async def main(args: argparse.Namespace, targets: list[Target]) -> None:
         for label, runs in results.items()
     }
     print("\nmedians")
-    print(HEADER)
+    print(header)
     for label, figures in medians.items():
         print(_row(label, figures))
     first = targets[0][0]
@@ -392,6 +428,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for answers")
     parser.add_argument("--start-timeout", type=float, default=180)
+    parser.add_argument(
+        "--model-stub-seconds",
+        type=float,
+        metavar="S",
+        help="answer with Claude against a local fake Messages API taking S s over each reply",
+    )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
@@ -400,5 +442,7 @@ if __name__ == "__main__":
     arguments = parse_args()
     if arguments.serve_echo:
         asyncio.run(serve_echo())
+    elif arguments.model_stub_seconds is not None:
+        asyncio.run(with_model_stub(arguments, targets_of(arguments)))
     else:
         asyncio.run(main(arguments, targets_of(arguments)))

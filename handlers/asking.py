@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import structlog
 
+from app.db.models.records import ReceivedQuestion
+from app.db.session import unavailable as database_unavailable
 from app.domain import AnswerStatus
+from app.errors import ShuttingDown
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
+from app.slack_api import SlackChannel
 from app.trust import owners
 from handlers.errors import NOT_POSTED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
-from handlers.views.blocks import notice_blocks
+from handlers.views.blocks import Block, notice_blocks
 
 log = structlog.get_logger(__name__)
 
+LATER_NOTICE = (
+    "Trellis can't finish your question right now (it is restarting, or its database is out"
+    " of reach). Your question is kept: the answer will appear here in a few minutes."
+)
 PRIVATE_NOTE = (
     "Only you can see this fuller answer: it uses sources that some members "
     "of this conversation may not see."
@@ -28,30 +39,49 @@ async def answer_in_thread(
     channel_id: str,
     slack_user_id: str,
     team_id: str,
-    message_ts: str,
+    message_ts: str | None,
     thread_ts: str | None = None,
+    received: ReceivedQuestion | None = None,
+    audience_channel_id: str | None = None,
+    shown_ts: str | None = None,
 ) -> Outcome | None:
     """Show a thinking indicator in the thread at once, then, when the asker's turn comes
-    (`services.questions`), answer and replace the indicator with the answer."""
+    (`services.questions`), answer and replace the indicator with the answer. `received`:
+    the stored question (app/answering/intake.py), settled once its asker has been shown an
+    answer or told what went wrong. `shown_ts`: the message already showing the question's
+    progress (a question taken over after a crash), replaced by the answer in place of a new
+    indicator. `audience_channel_id`: the channel whose members the answer is for, when it
+    is not the thread's own (the assistant view)."""
+    refusal = services.quotas.refusal(team_id=team_id, slack_user_id=slack_user_id, text=text)
+    if refusal is not None:  # over a quota: said in the thread, and nothing else is done
+        await slack_of(services).post(
+            channel=channel_id,
+            thread_ts=thread_ts or message_ts,
+            text=refusal.message,
+            blocks=notice_blocks(refusal.message, emoji=":hourglass:"),
+        )
+        _settle(services, received)
+        return None
     slack = slack_of(services)
     thread = thread_ts or message_ts
-    placeholder = await slack.post(
+    placeholder = shown_ts or await slack.post(
         channel=channel_id,
         thread_ts=thread,
         text=answers.THINKING,
-        blocks=answers.thinking_blocks(),
+        blocks=answers.thinking_blocks(question_ts=message_ts),
     )
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
             question = Question(
                 text=text,
-                channel=await slack.channel(channel_id),
+                channel=await slack.channel(audience_channel_id or channel_id),
                 slack_user_id=slack_user_id,
                 thread_ts=thread_ts,
                 message_ts=message_ts,
                 # The answer replaces the indicator, so its record names that message from
                 # the start.
                 answer_ts=placeholder,
+                received_id=received.id if received is not None else None,
             )
             outcome = await answer_question(services, question)
         await slack.update(
@@ -62,9 +92,22 @@ async def answer_in_thread(
         )
     except Exception as exc:  # the person is always told; the detail goes to the log
         services.metrics.observe_error(kind=type(exc).__name__)
+        if received is not None and answered_later(exc):
+            # Kept: the sweep takes the question over once its lease runs out, and answers
+            # in this message (the notice keeps the indicator's mark).
+            services.intake.give_up(received)
+            blocks = answers.progress_mark(notice_blocks(LATER_NOTICE), question_ts=message_ts)
+            await _tell_failure(
+                services, channel_id, slack_user_id, thread, placeholder, LATER_NOTICE, blocks
+            )
+            return None
         notice = message_for(exc, outcome=NOT_POSTED)
-        await _tell_failure(services, channel_id, slack_user_id, thread, placeholder, notice)
+        await _tell_failure(
+            services, channel_id, slack_user_id, thread, placeholder, notice, notice_blocks(notice)
+        )
+        _settle(services, received)
         return None
+    _settle(services, received)
     if outcome.private is not None:
         await slack.post_private(
             channel=channel_id,
@@ -77,15 +120,76 @@ async def answer_in_thread(
     return outcome
 
 
+async def answer_privately(
+    services: Services,
+    *,
+    text: str,
+    channel_id: str,
+    slack_user_id: str,
+    team_id: str,
+    respond: Callable[..., Awaitable[Any]],
+    received: ReceivedQuestion | None = None,
+    channel_name: str = "",
+) -> Outcome | None:
+    """`/trellis ask`: the answer only the asker sees, sent with `respond` (the command's
+    response URL). The asker's own scope applies, so no channel lookup is needed."""
+    try:
+        async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
+            outcome = await answer_question(
+                services,
+                Question(
+                    text=text,
+                    channel=SlackChannel(id=channel_id, name=channel_name),
+                    slack_user_id=slack_user_id,
+                    private=True,
+                    received_id=received.id if received is not None else None,
+                ),
+            )
+    except Exception as exc:  # the person is always told
+        services.metrics.observe_error(kind=type(exc).__name__)
+        later = received is not None and answered_later(exc)
+        notice = LATER_NOTICE if later else message_for(exc, outcome=NOT_POSTED)
+        await respond(text=notice, response_type="ephemeral", replace_original=False)
+        if received is not None and later:
+            services.intake.give_up(received)
+        else:
+            _settle(services, received)
+        return None
+    await respond(
+        text=answers.answer_text(outcome.public),
+        blocks=answers.answer_blocks(outcome.public),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+    _settle(services, received)
+    await owners.after_question(services, outcome=outcome, question=text)
+    return outcome
+
+
+def answered_later(error: BaseException) -> bool:
+    """A failure that passes: the database is away, or this process is stopping. A stored
+    question is then answered once the database is back, or by the next process."""
+    return isinstance(error, ShuttingDown) or database_unavailable(error)
+
+
+def _settle(services: Services, received: ReceivedQuestion | None) -> None:
+    if received is not None:
+        services.intake.settle(received)
+
+
 async def _tell_failure(
-    services: Services, channel_id: str, user: str, thread_ts: str, placeholder: str, text: str
+    services: Services,
+    channel_id: str,
+    user: str,
+    thread_ts: str | None,
+    placeholder: str,
+    text: str,
+    blocks: list[Block],
 ) -> None:
     """In place of the thinking indicator, or privately when Slack refuses that too."""
     slack = slack_of(services)
     try:
-        await slack.update(
-            channel=channel_id, ts=placeholder, text=text, blocks=notice_blocks(text)
-        )
+        await slack.update(channel=channel_id, ts=placeholder, text=text, blocks=blocks)
         return
     except Exception:
         log.warning("failure_notice_not_shown", channel=channel_id, exc_info=True)

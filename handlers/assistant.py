@@ -22,8 +22,10 @@ from slack_bolt.context.set_suggested_prompts.async_set_suggested_prompts import
 from slack_bolt.context.set_title.async_set_title import AsyncSetTitle
 from slack_sdk.errors import SlackApiError
 
+from app.answering.intake import Surface
 from app.errors import IdentityUnknown
 from app.services import Services
+from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from app.trust.suggestions import suggested_prompts
 from handlers import traces
 from handlers.events import first_delivery
@@ -95,8 +97,22 @@ async def on_user_message(
     keys = [f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
-    if not await first_delivery(services, keys):
+    audience = await _viewed_channel(services, get_thread_context)
+    received = services.intake.receive(
+        Surface.STREAM,
+        team_id=event.get("user_team") or body.get("team_id") or "",
+        channel_id=event["channel"],
+        slack_user_id=event["user"],
+        text=text,
+        message_ts=event["ts"],
+        thread_ts=event["thread_ts"],
+        audience_channel_id=audience,
+    )
+    kept = len(text) <= SLACK_MESSAGE_LIMIT  # longer is declined at once (app/trust/quotas.py)
+    if not await first_delivery(services, keys, received if kept else None):
         return
+    if kept:
+        services.intake.holding(received)
     with traces.slack_event(body, event):
         try:
             await set_title(views.thread_title(text))
@@ -110,7 +126,8 @@ async def on_user_message(
             slack_user_id=event["user"],
             team_id=event.get("user_team") or body.get("team_id") or "",
             message_ts=event["ts"],
-            audience_channel_id=await _viewed_channel(services, get_thread_context),
+            audience_channel_id=audience,
+            received=received if kept else None,
         )
 
 

@@ -7,13 +7,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.pipeline import Question, answer_question
+from app.answering.intake import Surface
 from app.services import Services
-from app.slack_api import SlackChannel
-from app.trust import owners
 from app.trust.about import about_for
 from handlers import traces, workflows
+from handlers.asking import answer_privately
 from handlers.errors import NOT_POSTED, message_for
+from handlers.events import first_delivery
 from handlers.people import person_of
 from handlers.views import answers
 from handlers.views.about import about_blocks, about_text
@@ -49,33 +49,39 @@ async def on_trellis(
     if not rest.strip():
         await ack(text="Ask me something, like `/trellis ask how many PTO days do I get?`")
         return
+    refusal = services.quotas.refusal(
+        team_id=command.get("team_id", ""), slack_user_id=command["user_id"], text=rest.strip()
+    )
+    if refusal is not None:  # over a quota: said in place of the answer, only to the asker
+        await ack(text=refusal.message)
+        return
     await ack(text=answers.THINKING)
+    received = services.intake.receive(
+        Surface.COMMAND,
+        team_id=command.get("team_id", ""),
+        channel_id=command["channel_id"],
+        slack_user_id=command["user_id"],
+        text=rest.strip(),
+        message_ts=None,
+        response_url=command.get("response_url"),
+    )
     try:
-        # The reply is ephemeral: only the asker reads it, so no channel lookup is needed.
-        channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
-        asker = f"{command.get('team_id', '')}:{command['user_id']}"
-        with traces.slash_command(command, "ask"):
-            async with services.questions.turn(asker=asker):
-                outcome = await answer_question(
-                    services,
-                    Question(
-                        text=rest.strip(),
-                        channel=channel,
-                        slack_user_id=command["user_id"],
-                        private=True,
-                    ),
-                )
+        await first_delivery(services, [f"command:{received.id}"], received)
     except Exception as exc:  # the person is always told
-        services.metrics.observe_error(kind=type(exc).__name__)
         await respond(text=message_for(exc, outcome=NOT_POSTED), response_type="ephemeral")
         return
-    await respond(
-        text=answers.answer_text(outcome.public),
-        blocks=answers.answer_blocks(outcome.public),
-        response_type="ephemeral",
-        replace_original=False,
-    )
-    await owners.after_question(services, outcome=outcome, question=rest.strip())
+    services.intake.holding(received)
+    with traces.slash_command(command, "ask"):
+        await answer_privately(
+            services,
+            text=rest.strip(),
+            channel_id=command["channel_id"],
+            channel_name=command.get("channel_name") or "",
+            slack_user_id=command["user_id"],
+            team_id=command.get("team_id", ""),
+            respond=respond,
+            received=received,
+        )
 
 
 async def on_about(command: dict[str, Any], respond: AsyncRespond, services: Services) -> None:

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+import structlog
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 
+from app.answering.intake import Surface
+from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
+from app.db.session import unavailable as database_unavailable
+from app.errors import DatabaseAway
 from app.services import Services
+from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from handlers import traces
 from handlers.asking import answer_in_thread
 from handlers.gateway import slack_of
 from handlers.views.help import help_text
 
+log = structlog.get_logger(__name__)
+
+DATABASE_AWAY = (
+    "Trellis can't reach its database right now, so it could not take your question. "
+    "Please ask again in a few minutes."
+)
 MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
 IGNORED_SUBTYPES = {
     "bot_message",
@@ -27,8 +43,57 @@ IGNORED_SUBTYPES = {
 
 
 def register(app: AsyncApp) -> None:
+    app.middleware(store_before_ack)
     app.event("app_mention")(on_mention)
     app.event("message")(on_message)
+
+
+STORE_BEFORE_ACK_SECONDS = 1.0
+"""How long the ack of a question's event may wait for the question to be stored."""
+_TAKEN = "trellis_question"
+"""In the Bolt context: what `store_before_ack` decided (a stored question, or None)."""
+
+
+async def store_before_ack(
+    body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]
+) -> None:
+    """Store a question before Bolt acks its event, so that a process killed just after
+    the ack cannot lose it (Slack does not deliver an acked event again). Bolt acks Events
+    API deliveries as soon as the middleware is done, before any listener runs. If the
+    database does not answer within `STORE_BEFORE_ACK_SECONDS`, the event is acked anyway
+    and its listener waits for the database (`first_delivery`): Slack must have its ack
+    within 3 seconds."""
+    event = body.get("event") or {}
+    services: Services = context["services"]
+    if body.get("type") == "event_callback" and event.get("type") in ("app_mention", "message"):
+        try:
+            async with asyncio.timeout(STORE_BEFORE_ACK_SECONDS):
+                if await _is_question(services, event):
+                    context[_TAKEN] = await _claim(services, body, event, wait=False)
+        except Exception as error:  # slow or away: the listener takes it on after the ack
+            if not (database_unavailable(error) or isinstance(error, TimeoutError)):
+                raise
+            log.warning("question_stored_after_ack", error=repr(error))
+    await next()
+
+
+async def _is_question(services: Services, event: dict[str, Any]) -> bool:
+    """A mention, a direct message, or a follow-up in a thread Trellis answers in."""
+    if not _from_a_person(event, services):
+        return False
+    if event.get("type") == "app_mention":
+        return True
+    if event.get("channel_type") == "im":
+        return True
+    bot_user_id = slack_of(services).bot_user_id
+    mentions_bot = bot_user_id and f"<@{bot_user_id}" in event.get("text", "")
+    thread_ts: str = event.get("thread_ts") or ""
+    # Mentions are answered through app_mention; plain channel chatter not at all.
+    return (
+        bool(thread_ts)
+        and not mentions_bot
+        and await _is_answer_thread(services, event["channel"], thread_ts)
+    )
 
 
 def _question_text(text: str) -> str:
@@ -42,16 +107,57 @@ def _from_a_person(event: dict[str, Any], services: Services) -> bool:
     return bool(user) and user != slack_of(services).bot_user_id
 
 
-async def first_delivery(services: Services, keys: list[str]) -> bool:
-    """True the first time any Slack delivery with these keys is seen (Slack retries)."""
-    return await services.claims.claim(keys)
+async def first_delivery(
+    services: Services, keys: list[str], question: ReceivedQuestion | None = None
+) -> bool:
+    """True the first time any Slack delivery with these keys is seen (Slack retries); the
+    question it carries is then stored with the claim. While the database is out of reach
+    the claim is tried again, for up to `database_wait_seconds`; then the asker is told to
+    ask again (`DatabaseAway`, reported by the Bolt error handler)."""
+    started, pause = time.monotonic(), 0.25
+    while True:
+        try:
+            return await services.claims.claim(keys, question)
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            waited = time.monotonic() - started
+            if waited >= services.settings.database_wait_seconds:
+                raise DatabaseAway(DATABASE_AWAY, detail=repr(error)) from error
+            log.warning("claim_waits_for_database", waited=round(waited, 2), error=repr(error))
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)
 
 
-async def _claim(services: Services, body: dict[str, Any], event: dict[str, Any]) -> bool:
+async def _claim(
+    services: Services, body: dict[str, Any], event: dict[str, Any], *, wait: bool = True
+) -> ReceivedQuestion | None:
+    """The stored question, when this is the first delivery of `event`; None otherwise.
+    `wait` False: one try, however the database answers."""
     keys = [f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
-    return await first_delivery(services, keys)
+    question = services.intake.receive(
+        Surface.THREAD,
+        team_id=event.get("user_team") or body.get("team_id") or "",
+        channel_id=event["channel"],
+        slack_user_id=event["user"],
+        text=_question_text(event.get("text", "")),
+        message_ts=event["ts"],
+        thread_ts=event.get("thread_ts"),
+    )
+    # An empty message gets the help text; one too long to answer is declined at once
+    # (app/trust/quotas.py): neither is kept.
+    kept = 0 < len(question.text) <= SLACK_MESSAGE_LIMIT
+    if wait:
+        first = await first_delivery(services, keys, question if kept else None)
+    else:
+        first = await services.claims.claim(keys, question if kept else None)
+    if not first:
+        return None
+    if kept:
+        services.intake.holding(question)
+    return question
 
 
 async def _is_answer_thread(services: Services, channel_id: str, thread_ts: str) -> bool:
@@ -62,49 +168,48 @@ async def _is_answer_thread(services: Services, channel_id: str, thread_ts: str)
         )
 
 
-async def _answer(services: Services, body: dict[str, Any], event: dict[str, Any]) -> None:
-    text = _question_text(event.get("text", ""))
-    if not text:
+async def _answer(services: Services, question: ReceivedQuestion) -> None:
+    if not question.text:
         await slack_of(services).post(
-            channel=event["channel"],
-            thread_ts=event.get("thread_ts") or event["ts"],
+            channel=question.channel_id,
+            thread_ts=question.thread_ts or question.message_ts,
             text=help_text(services.workspace),
         )
         return
     await answer_in_thread(
         services,
-        text=text,
-        channel_id=event["channel"],
-        slack_user_id=event["user"],
-        team_id=event.get("user_team") or body.get("team_id") or "",
-        message_ts=event["ts"],
-        thread_ts=event.get("thread_ts"),
+        text=question.text,
+        channel_id=question.channel_id,
+        slack_user_id=question.slack_user_id,
+        team_id=question.team_id,
+        message_ts=question.message_ts,
+        thread_ts=question.thread_ts,
+        received=question,
     )
 
 
-async def on_mention(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
-    if not _from_a_person(event, services) or not await _claim(services, body, event):
-        return
-    with traces.slack_event(body, event):
-        await _answer(services, body, event)
+async def on_mention(
+    body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, services: Services
+) -> None:
+    await _take_on(services, body, event, context)
 
 
-async def on_message(body: dict[str, Any], event: dict[str, Any], services: Services) -> None:
-    if not _from_a_person(event, services):
+async def on_message(
+    body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, services: Services
+) -> None:
+    await _take_on(services, body, event, context)
+
+
+async def _take_on(
+    services: Services, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    if _TAKEN in context:  # decided before the ack
+        question = context[_TAKEN]
+    elif await _is_question(services, event):
+        question = await _claim(services, body, event)
+    else:
         return
-    is_dm = event.get("channel_type") == "im"
-    bot_user_id = slack_of(services).bot_user_id
-    mentions_bot = bot_user_id and f"<@{bot_user_id}" in event.get("text", "")
-    thread_ts: str = event.get("thread_ts") or ""
-    follow_up = (
-        bool(thread_ts)
-        and not is_dm
-        and not mentions_bot
-        and await _is_answer_thread(services, event["channel"], thread_ts)
-    )
-    if not (is_dm or follow_up):
-        return  # plain channel chatter, and mentions (answered through app_mention)
-    if not await _claim(services, body, event):
+    if question is None:  # not the first delivery, or not a question
         return
     with traces.slack_event(body, event):
-        await _answer(services, body, event)
+        await _answer(services, question)

@@ -34,7 +34,7 @@ from app.services import Services, build_answerer, build_services, check_anthrop
 from app.slack_api import SlackDirectory, SlackGateway, retrying_client
 from app.trust import reload, tracing
 from app.trust.digest import add_owner_jobs
-from handlers import http_mode, preflight, register
+from handlers import http_mode, preflight, recovery, register
 from handlers.errors import report_unexpected
 from handlers.notifier import SlackNotifier
 
@@ -271,7 +271,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             # The model loads beside the running app, so no ack or first answer waits on it.
             warm = asyncio.create_task(asyncio.to_thread(shared_embedder().warm_up))
             stack.push_async_callback(_settle, warm)
-        background = Background(services)  # the outbox worker, reminders, escalations, expiry
+        # The outbox worker, reminders, escalations, expiry, and questions left unanswered.
+        background = Background(services, recover=lambda: recovery.answer_abandoned(services))
         add_owner_jobs(background.scheduler, services)  # the owners' digest and batched notices
         await background.start()
         stack.push_async_callback(background.stop)

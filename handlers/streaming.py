@@ -4,14 +4,28 @@ then the answer's text streams in (chat.startStream, chat.appendStream) and the 
 stops with the sources, confidence and feedback buttons (chat.stopStream).
 
 The stream is started empty before the question runs, so the answer's record names its
-message from the start. The whole chain, citation checks included, has run before the first
-piece of text is streamed, so an answer that fails its checks is never half shown. Where
-Slack refuses to stream (an error from chat.startStream, such as unknown_method), a thinking
-indicator is posted and replaced by the answer, as everywhere else; if the stream breaks
-after it started, the streamed message is replaced by the answer.
+message from the start. With the offline answerer the whole chain, citation checks
+included, runs before the first piece of text is streamed. With Claude
+(`TRELLIS_STREAM_MODEL_TEXT`, on by default) the text is streamed as the model writes it
+(`_Provisional`: each piece is appended as soon as the previous append returns, so pieces
+that arrive meanwhile go in one call). That text is provisional: when the model ends, the
+chain checks the answer as always, and then
+
+- the checked answer is the text shown (with its citation markers): the stream stops with
+  the sources, confidence and feedback buttons;
+- anything else (citations that fail, no answer, an error): the stream stops and the
+  message is replaced (chat.update) by the checked outcome, so no unchecked answer is
+  left on screen.
+
+Where Slack refuses to stream (an error from chat.startStream, such as unknown_method), a
+thinking indicator is posted and replaced by the answer, as everywhere else; if the stream
+breaks after it started, the streamed message is replaced by the answer.
 """
 
 from __future__ import annotations
+
+import asyncio
+from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -19,15 +33,17 @@ from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.answering.compose import Reply
+from app.db.models.records import ReceivedQuestion
 from app.domain import AnswerStatus
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
 from app.trust import owners
+from handlers.asking import LATER_NOTICE, answered_later
 from handlers.errors import NOT_POSTED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views import assistant as views
-from handlers.views.blocks import notice_blocks
+from handlers.views.blocks import escape, notice_blocks
 
 log = structlog.get_logger(__name__)
 
@@ -46,12 +62,26 @@ async def answer_streaming(
     team_id: str,
     message_ts: str,
     audience_channel_id: str | None = None,
+    received: ReceivedQuestion | None = None,
 ) -> Outcome | None:
     """Answer `text` in the thread `thread_ts` of `channel_id`, for the members of
-    `audience_channel_id` (the conversation itself without it)."""
+    `audience_channel_id` (the conversation itself without it). `received`: the stored
+    question (app/answering/intake.py), settled once its asker has an answer or a notice;
+    a question taken over after a crash is answered by handlers/recovery.py without a
+    stream, in the thread."""
+    refusal = services.quotas.refusal(team_id=team_id, slack_user_id=slack_user_id, text=text)
+    if refusal is not None:  # over a quota: said in the thread, and nothing else is done
+        await slack_of(services).post(
+            channel=channel_id,
+            thread_ts=thread_ts,
+            text=refusal.message,
+            blocks=notice_blocks(refusal.message, emoji=":hourglass:"),
+        )
+        _settle(services, received)
+        return None
     slack = slack_of(services)
     await set_status(slack.client, channel_id=channel_id, thread_ts=thread_ts, status=views.STATUS)
-    shown = await _open(services, channel_id, thread_ts, slack_user_id, team_id)
+    shown = await _open(services, channel_id, thread_ts, slack_user_id, team_id, message_ts)
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
             question = Question(
@@ -63,13 +93,20 @@ async def answer_streaming(
                 # The stream (or the indicator) is opened first, so the answer's record
                 # names its message in the one transaction that stores it.
                 answer_ts=shown.ts,
+                received_id=received.id if received is not None else None,
             )
-            outcome = await answer_question(services, question)
+            outcome = await answer_question(services, question, on_text=shown.provisional)
         await shown.finish(outcome.public)
     except Exception as exc:  # the person is always told; the detail goes to the log
         services.metrics.observe_error(kind=type(exc).__name__)
+        if received is not None and answered_later(exc):
+            services.intake.give_up(received)  # the sweep answers it once its lease runs out
+            await shown.fail(LATER_NOTICE)
+            return None
         await shown.fail(message_for(exc, outcome=NOT_POSTED))
+        _settle(services, received)
         return None
+    _settle(services, received)
     if outcome.private is not None:
         await _show_private(services, outcome.private, channel_id, thread_ts, slack_user_id)
     await owners.after_question(services, outcome=outcome, question=text)
@@ -104,17 +141,29 @@ class _Shown:
         self.channel_id = channel_id
         self.ts = ts
         self.streamer = streamer
+        self.provisional = (
+            _Provisional(streamer)
+            if streamer is not None and services.settings.stream_model_text
+            else None
+        )
 
     async def finish(self, reply: Reply) -> None:
         text, blocks = answers.answer_text(reply), answers.answer_blocks(reply)
         if self.streamer is None:
             await self.slack.update(channel=self.channel_id, ts=self.ts, text=text, blocks=blocks)
             return
+        shown = await self.provisional.settle() if self.provisional else ""
         try:
+            if shown and not self._stands(shown, reply):  # unchecked text: replaced whole
+                await self._replace(text, blocks)
+                return
             if reply.status != AnswerStatus.ANSWERED:  # nothing to stream: shown whole
                 await self.streamer.stop(blocks=blocks)
                 return
-            for piece in views.stream_pieces(reply.text):
+            rest = reply.text[len(shown.rstrip()) :]
+            if shown != shown.rstrip():
+                rest = rest.lstrip()
+            for piece in views.stream_pieces(rest) if rest.strip() else ():
                 await self.streamer.append(markdown_text=piece)
             await self.streamer.stop(blocks=views.stream_end_blocks(reply))
         except SlackClientError as error:  # the stream broke: the answer replaces it
@@ -123,7 +172,10 @@ class _Shown:
 
     async def fail(self, notice: str) -> None:
         try:
-            if self.streamer is not None:
+            shown = await self.provisional.settle() if self.provisional else ""
+            if shown:
+                await self._replace(notice, notice_blocks(notice))
+            elif self.streamer is not None:
                 await self.streamer.stop(blocks=notice_blocks(notice))
             else:
                 await self.slack.update(
@@ -132,9 +184,66 @@ class _Shown:
         except Exception:
             log.warning("failure_notice_not_shown", channel=self.channel_id, exc_info=True)
 
+    def _stands(self, shown: str, reply: Reply) -> bool:
+        """Whether the streamed text is the start of the checked answer, so it may stay."""
+        return (
+            reply.status == AnswerStatus.ANSWERED
+            and not (self.provisional is not None and self.provisional.broken)
+            and reply.text.startswith(shown.strip())
+        )
+
+    async def _replace(self, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Stop the stream and put `text` and `blocks` in place of what it showed."""
+        assert self.streamer is not None
+        try:
+            await self.streamer.stop()
+        except SlackClientError as error:  # a broken stream is replaced all the same
+            log.info("stream_not_stopped", channel=self.channel_id, error=_code(error))
+        await self.slack.update(channel=self.channel_id, ts=self.ts, text=text, blocks=blocks)
+
+
+class _Provisional:
+    """The model's text, appended to the stream as it comes: one chat.appendStream at a
+    time, the next carrying whatever arrived meanwhile. `settle` waits for the last one
+    and says what the message shows."""
+
+    def __init__(self, streamer: AsyncChatStream) -> None:
+        self.streamer = streamer
+        self.shown = ""
+        self.pending = ""
+        self.broken = False
+        self.sending: asyncio.Task[None] | None = None
+
+    async def __call__(self, text: str) -> None:
+        self.pending += text
+        if not self.broken and (self.sending is None or self.sending.done()):
+            self.sending = asyncio.create_task(self._send())
+
+    async def _send(self) -> None:
+        while self.pending and not self.broken:
+            piece, self.pending = self.pending, ""
+            try:
+                await self.streamer.append(markdown_text=escape(piece))
+            except Exception as error:  # the final answer will replace the message
+                log.info("stream_append_failed", error=_describe(error))
+                self.broken = True
+                self.shown += piece  # it may have been shown: never left as it stands
+                return
+            self.shown += piece
+
+    async def settle(self) -> str:
+        if self.sending is not None:
+            await self.sending
+        return self.shown
+
 
 async def _open(
-    services: Services, channel_id: str, thread_ts: str, slack_user_id: str, team_id: str
+    services: Services,
+    channel_id: str,
+    thread_ts: str,
+    slack_user_id: str,
+    team_id: str,
+    message_ts: str,
 ) -> _Shown:
     """Start an empty stream under the status line; where Slack refuses (unknown_method,
     a surface without streaming), post the thinking indicator instead."""
@@ -156,9 +265,13 @@ async def _open(
         channel=channel_id,
         thread_ts=thread_ts,
         text=answers.THINKING,
-        blocks=answers.thinking_blocks(),
+        blocks=answers.thinking_blocks(question_ts=message_ts),
     )
     return _Shown(services, channel_id, ts, None)
+
+
+def _describe(error: Exception) -> str:
+    return _code(error) if isinstance(error, SlackClientError) else type(error).__name__
 
 
 def _code(error: SlackClientError) -> str:
@@ -178,3 +291,8 @@ async def _show_private(
         await slack.post_private(
             channel=channel_id, user=slack_user_id, thread_ts=thread_ts, text=text, blocks=blocks
         )
+
+
+def _settle(services: Services, received: ReceivedQuestion | None) -> None:
+    if received is not None:
+        services.intake.settle(received)

@@ -61,3 +61,15 @@ async def sqlite_database(tmp_path) -> AsyncIterator[Database]:
     await upgrade(db)
     yield db
     await db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_quotas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests ask many questions quickly as one person; the quotas (app/trust/quotas.py) are
+    off unless a test sets them (tests/trust/test_quotas.py)."""
+    for name in (
+        "TRELLIS_QUESTIONS_PER_MINUTE",
+        "TRELLIS_WORKSPACE_QUESTIONS_PER_MINUTE",
+        "TRELLIS_HELD_CARDS_PER_HOUR",
+    ):
+        monkeypatch.setenv(name, "0")

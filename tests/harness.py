@@ -33,6 +33,7 @@ from app.sandbox.server import SandboxServer
 from app.sandbox.state import SandboxWorkspace
 from app.services import Services, build_services
 from app.slack_api import SlackGateway, retrying_client
+from handlers import recovery
 from handlers.notifier import SlackNotifier
 from handlers.runtime import connect_bolt, serve_bolt_http
 
@@ -166,6 +167,7 @@ async def running_trellis(
             if background is not None:
                 jobs = Background(
                     services,
+                    recover=lambda: recovery.answer_abandoned(services),
                     policy=background,
                     drafts_every=3600,
                     outbox_every=max(0.5, background.poll * 10),

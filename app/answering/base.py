@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from app.domain import DocumentStatus, ModelAnswer, Passage, Turn, Usage
@@ -14,6 +14,11 @@ NOTE_DEPRECATED = "deprecated"
 NOTE_UNANSWERED = "unanswered parts"
 """Note prefix: how many parts of a several-part question nothing supports."""
 """Prefix of the note naming cited documents marked deprecated: "deprecated: doc-a"."""
+
+
+TextSink = Callable[[str], Awaitable[None]]
+"""Where a backend that streams hands the answer's text as the model writes it. The text
+is provisional: it has not been through the citation checks yet."""
 
 
 @runtime_checkable

@@ -9,11 +9,15 @@ only citations that point into the given passages are kept.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from typing import Any
 
 from app.answering import budgets, gate
 from app.answering.backends.extractive import ExtractiveAnswerer
+from app.answering.base import Answerer, TextSink
 from app.answering.citations import verify_citations
+from app.answering.queue import at_the_model
 from app.config.workspace import TrellisConfig
 from app.domain import AccessScope, AnswerStatus, Citation, Passage, Turn, Usage
 from app.trust import tracing
@@ -47,11 +51,16 @@ async def compose(
     scope: AccessScope,
     route: budgets.Route,
     curated: Curated | None,
+    *,
+    on_text: TextSink | None = None,
 ) -> Reply:
     """One answer, as a span of its question's trace: the gate, the model call and the
-    citation check are spans within it."""
+    citation check are spans within it. `on_text`: where a backend that streams hands its
+    provisional text (before the checks below)."""
     with tracing.span("trellis.answer", {"trellis.answer.passages": len(passages)}) as span:
-        reply = await _compose(config, text, passages, history, scope, route, curated)
+        reply = await _compose(
+            config, text, passages, history, scope, route, curated, on_text=on_text
+        )
         tracing.attributes(
             span,
             {
@@ -73,6 +82,8 @@ async def _compose(
     scope: AccessScope,
     route: budgets.Route,
     curated: Curated | None,
+    *,
+    on_text: TextSink | None = None,
 ) -> Reply:
     if curated is not None:
         return Reply(
@@ -111,9 +122,18 @@ async def _compose(
     if reading is not None and not history and type(route.answerer) is ExtractiveAnswerer:
         model_answer = route.answerer.reuse(reading)
     else:
-        model_answer = await route.answerer.answer(
-            question=text, passages=passages, history=history, model=route.model
-        )
+        # The extractive answerer (and what stands in for it) works on this process's CPU;
+        # while a question waits on a model, its place goes to another (app/answering/queue.py).
+        local = route.answerer.name == ExtractiveAnswerer.name
+        async with nullcontext() if local else at_the_model():
+            # Only a backend that streams takes `on_text` (the Answerer protocol has no such
+            # argument): the others answer whole.
+            streaming: dict[str, Any] = (
+                {"on_text": on_text} if _streams(route.answerer, on_text) else {}
+            )
+            model_answer = await route.answerer.answer(
+                question=text, passages=passages, history=history, model=route.model, **streaming
+            )
     if route.note:
         model_answer = replace(model_answer, notes=(*model_answer.notes, route.note))
     with tracing.span("trellis.citations") as span:
@@ -154,15 +174,29 @@ async def _compose(
     )
 
 
+def _streams(answerer: Answerer, on_text: TextSink | None) -> bool:
+    return on_text is not None and bool(getattr(answerer, "streams_text", False))
+
+
 def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, ...]:
     owners = [p.owner for p in passages if p.owner]
     return tuple(dict.fromkeys(owners))[:3] or config.default_owners
 
 
-def no_answer_text(owners: tuple[str, ...], config: TrellisConfig) -> str:
+def no_answer_text(
+    owners: tuple[str, ...], config: TrellisConfig, *, forwarded: bool = True
+) -> str:
     """The reply to a question nobody could answer: who owns the topic, and that the
-    question goes to them (app/trust/owners.py) unless the asker presses the button."""
+    question goes to them (app/trust/owners.py) unless the asker presses the button.
+    `forwarded` False: asked where nothing is passed on (`trellis ask`)."""
     who = ", ".join(owners) if owners else config.admins_hint
+    if not forwarded:
+        return (
+            "I couldn't find a well-supported answer in the documents available here, "
+            "and I'd rather say so than guess. "
+            f"The people who own this topic are: {who}. A question asked from the command "
+            "line is not passed on to them; ask it in Slack for that."
+        )
     if config.answers.owner_notice == "redacted":
         passed_on = (
             "In a few minutes I'll let them know that a question on their topic went "

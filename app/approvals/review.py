@@ -43,6 +43,34 @@ def needs_review(
     )
 
 
+def could_hold(
+    services: Services, *, person: Person, channel: SlackChannel, passages: Sequence[Passage]
+) -> bool:
+    """Whether an answer resting on `passages` could be held for review, whatever it turns
+    out to say: asked before the model writes, with what is known then (the asker, the
+    channel, the tags of every passage as if all were cited, at either end of confidence),
+    so an answer that may wait for its reviewers is not streamed in part. A rule on the
+    answer's own words can only hold later; then the held notice replaces the streamed text."""
+    if services.approvals is None or services.workspace.rulebook.rules.answers.review_when is None:
+        return False
+    cited = tuple(
+        Citation(doc_id=p.doc_id, title=p.title, quote="")
+        for p in {p.doc_id: p for p in passages}.values()
+    )
+    return any(
+        needs_review(
+            services,
+            person=person,
+            channel=channel,
+            text="",
+            confidence=confidence,
+            citations=cited,
+            passages=passages,
+        )
+        for confidence in (0.0, 1.0)
+    )
+
+
 async def reviewers_scope(services: Services, *, person: Person) -> AccessScope:
     """What the asker and every member of the reviewers' channel may all see: a held answer
     may rest only on that, or the review card would show reviewers what they may not read."""

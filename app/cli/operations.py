@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from app.answering.compose import Reply
+from app.answering.compose import Reply, no_answer_text
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import open_database
@@ -86,7 +87,12 @@ async def ask_as(
                 slack_user_id=person.slack_id if person else f"cli:{email}",
             ),
         )
-    result = _reply_json(outcome.public, status=outcome.public.status)
+    public = outcome.public
+    if public.status == AnswerStatus.NO_ANSWER:  # no owner hears of it, and there is no button
+        public = replace(
+            public, text=no_answer_text(public.owners, workspace.config, forwarded=False)
+        )
+    result = _reply_json(public, status=public.status)
     result["audit_id"] = outcome.audit_id
     result["answerer"] = services.answerer.name
     if outcome.private is not None:

@@ -42,6 +42,22 @@ class Settings(BaseSettings):
     the HTTP port (signed with SLACK_SIGNING_SECRET; any number of replicas behind a balancer)."""
     question_concurrency: int = Field(default=4, ge=1)
     """How many questions are answered at once; the others wait their turn."""
+    model_concurrency: int = Field(default=64, ge=1)
+    """How many questions may wait on the model at once. A question gives up its place while
+    it waits on the model (app/answering/queue.py); this bounds the connections a burst opens."""
+    questions_per_minute: int = Field(default=10, ge=0)
+    """Questions one person may ask in any minute; 0: no limit (app/trust/quotas.py)."""
+    workspace_questions_per_minute: int = Field(default=240, ge=0)
+    """Questions a whole Slack workspace may ask in any minute; 0: no limit."""
+    held_cards_per_hour: int = Field(default=10, ge=0)
+    """Answers one person may have held for review in any hour; past it, a question whose
+    answer would be held again is declined instead; 0: no limit."""
+    question_lease_seconds: float = Field(default=30, gt=0)
+    """How long a question whose process stopped (a crash, kill -9) waits before another
+    process takes it over; a process renews its questions' leases while it answers them."""
+    database_wait_seconds: float = Field(default=30, ge=0)
+    """How long a new question waits for an unreachable database before its asker is told to
+    ask again (once stored, a question is answered when the database is back)."""
     audit_anchor_hours: float = Field(default=24, gt=0)
     """How often the audit chain's head is posted to the owners channel (app/trust/anchors.py)."""
     owner_notice_delay_seconds: float = Field(default=120, ge=0)
@@ -55,6 +71,10 @@ class Settings(BaseSettings):
     trace_content: bool = False
     """Put question and answer text, names, emails, Slack ids and document ids into trace
     attributes (app/trust/tracing.py); without it traces carry counts and statuses only."""
+    stream_model_text: bool = True
+    """Where answers stream (the assistant view), stream Claude's text as it is written; it
+    is checked when the model finishes, and replaced if it fails. Off: the checked answer is
+    streamed whole, as with the offline answerer."""
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")

@@ -31,6 +31,8 @@ import structlog
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -42,6 +44,15 @@ from sqlalchemy.pool import ConnectionPoolEntry
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 log = structlog.get_logger(__name__)
+
+
+def unavailable(error: BaseException) -> bool:
+    """The database could not be reached or was busy past its wait (a lock held too long, a
+    refused or dropped connection, an exhausted pool): worth trying again later, unlike a
+    mistake in what was asked of it."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout | OSError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def normalize_url(url: str) -> str:

@@ -36,6 +36,7 @@ from app.approvals.service import Approvals
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
+from app.db.session import unavailable as database_unavailable
 from app.delivery.failures import Failure, failure_of, final_message
 from app.delivery.notices import tell
 from app.delivery.reports import OutboxReports
@@ -132,8 +133,13 @@ class OutboxWorker(OutboxReports):
             try:
                 worked = await self.run_once()
                 await self.report_unreported()
-            except Exception:
-                log.exception("outbox_loop_failed", worker=self.worker_id)
+            except Exception as error:
+                if database_unavailable(error):  # a line per round, not a traceback
+                    log.warning(
+                        "outbox_waits_for_database", worker=self.worker_id, error=repr(error)
+                    )
+                else:
+                    log.exception("outbox_loop_failed", worker=self.worker_id)
                 worked = 0
             if not worked:
                 self._wake.clear()

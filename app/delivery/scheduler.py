@@ -8,7 +8,9 @@ on one database each job runs on one of them at a time: a replica takes the job'
 it; when it stops renewing, another replica takes over once the lease runs out.
 
 `Background` runs the outbox worker and the scheduler together for `trellis run` and for
-the end-to-end tests.
+the end-to-end tests. Given `recover`, it also keeps questions from being lost
+(app/answering/intake.py): every replica renews the leases of the questions it is
+answering, and one sweeps up the questions whose leases ran out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from app.approvals.drafts import DraftView, as_utc
 from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
+from app.db.session import unavailable as database_unavailable
 from app.delivery.outbox import OutboxWorker
 from app.delivery.retry import OutboxPolicy
 from app.domain import AccessScope, Person
@@ -37,6 +40,7 @@ from app.trust import anchors, owners
 log = structlog.get_logger(__name__)
 
 DRAFTS_JOB, OUTBOX_JOB = "trellis-drafts", "trellis-outbox"
+QUESTIONS_JOB, RENEW_JOB = "trellis-abandoned-questions", "trellis-question-leases"
 CARD_GRACE = timedelta(seconds=30)
 """How long a new draft may stay without its card before the sweep posts it."""
 
@@ -213,8 +217,11 @@ class Background:
         drafts_every: float = 30.0,
         outbox_every: float = 5.0,
         replica: str | None = None,
+        recover: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        """`recover`: answers the questions stopped processes left (handlers/recovery.py)."""
         self.services = services
+        self.recover = recover
         self.replica = replica or f"replica-{uuid.uuid4().hex[:12]}"
         self.worker = outbox_worker(services, policy=policy, worker_id=f"{self.replica}-outbox")
         self.drafts_every = drafts_every
@@ -231,6 +238,17 @@ class Background:
         now = datetime.now(UTC)
         self._every(DRAFTS_JOB, self.drafts_every, lambda: sweep_drafts(self.services), now)
         self._every(OUTBOX_JOB, self.outbox_every, self._sweep_outbox, now)
+        if self.recover is not None:
+            lease = self.services.intake.lease.total_seconds()
+            self._every(QUESTIONS_JOB, lease / 2, self.recover, now)
+            self.scheduler.add_job(  # each replica renews its own; no cluster lease
+                self._renew_questions,
+                IntervalTrigger(seconds=lease / 3),
+                id=RENEW_JOB,
+                replace_existing=True,
+                coalesce=True,
+                max_instances=1,
+            )
         tick = anchors.tick_seconds(self.services)
         self._every(
             anchors.ANCHOR_JOB,
@@ -248,6 +266,8 @@ class Background:
         if self._running:
             await asyncio.wait(set(self._running), timeout=grace)
         await self.worker.stop(grace=grace)
+        if self.recover is not None:
+            await self._renew_questions()  # the questions settled since the last renewal
 
     def _every(
         self, name: str, seconds: float, job: Callable[[], Awaitable[object]], first: datetime
@@ -274,8 +294,11 @@ class Background:
         try:
             if await self.holds_lease(name, seconds):
                 await job()
-        except Exception:
-            log.exception("scheduled_job_failed", job=name)
+        except Exception as error:
+            if database_unavailable(error):  # one line per run, not a traceback, in an outage
+                log.warning("scheduled_job_waits_for_database", job=name, error=repr(error))
+            else:
+                log.exception("scheduled_job_failed", job=name)
         finally:
             self._running.discard(task)
 
@@ -285,6 +308,12 @@ class Background:
             return await JobLeaseRepository(session).acquire(
                 name, owner=self.replica, now=now, until=now + timedelta(seconds=3 * seconds)
             )
+
+    async def _renew_questions(self) -> None:
+        try:
+            await self.services.intake.renew()
+        except Exception:  # the database is away: the leases are renewed at the next tick
+            log.warning("question_leases_not_renewed", exc_info=True)
 
     async def _sweep_outbox(self) -> None:
         await self._settle_finished()

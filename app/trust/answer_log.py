@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 from app.answering.compose import Reply
 from app.db.models.records import PostedAnswer
-from app.db.repositories.records import AnswerRepository
-from app.domain import AnswerStatus, Passage, Person, Usage
+from app.db.repositories.questions import ReceivedQuestionRepository
+from app.db.repositories.records import AnswerRepository, AuditRepository
+from app.domain import AnswerStatus, Citation, Passage, Person, Usage
 from app.identity import access
 from app.services import Services
 
@@ -104,6 +105,8 @@ async def record_answers(
                     private_id, audit_id, question, person, private, private=True, message_ts=None
                 )
             )
+        if question.received_id is not None:
+            await ReceivedQuestionRepository(session).recorded(question.received_id, audit_id)
         await services.audit.append(
             session,
             kind="question",
@@ -151,4 +154,28 @@ def posted_answer(
         confidence=reply.confidence,
         citations=[c.as_dict() for c in reply.citations],
         private=private,
+    )
+
+
+async def recorded_reply(
+    services: Services, *, audit_id: str, channel_id: str, message_ts: str
+) -> Reply | None:
+    """The public answer recorded for the question `audit_id` to show in `message_ts`, as it
+    would have been shown (for a question whose process stopped before showing it)."""
+    async with services.database.reading() as session:
+        row = await AnswerRepository(session).by_message(channel_id, message_ts)
+        record = await AuditRepository(session).get(audit_id) if row is not None else None
+    if row is None or row.audit_id != audit_id:
+        return None
+    scope = ((record.payload if record is not None else {}).get("scope") or {}).get("label", "")
+    return Reply(
+        AnswerStatus(row.status),
+        row.answer,
+        tuple(
+            Citation(doc_id=c["doc_id"], title=c["title"], quote=c["quote"], url=c.get("url"))
+            for c in row.citations
+        ),
+        row.confidence,
+        scope_label=scope,
+        answer_id=row.id,
     )

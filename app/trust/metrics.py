@@ -1,6 +1,7 @@
 """Prometheus metrics: usage, latency per stage, tokens, cost, errors, flags, feedback,
 approval turnaround, downstream outcomes, the live configuration version, the questions
-waiting for their turn and their waits.
+waiting for their turn, at the model and waiting for it, and their waits, questions
+declined by a quota.
 
 Each `Metrics` owns its own registry, so two instances (tests, several apps in one
 process) never share counters.
@@ -116,10 +117,26 @@ class Metrics:
             "Questions being answered right now.",
             registry=self.registry,
         )
+        self.questions_at_model = Gauge(
+            "trellis_questions_at_model",
+            "Questions waiting for the model's reply, their places given to others.",
+            registry=self.registry,
+        )
+        self.questions_waiting_for_model = Gauge(
+            "trellis_questions_waiting_for_model",
+            "Questions waiting for one of the TRELLIS_MODEL_CONCURRENCY slots at the model.",
+            registry=self.registry,
+        )
         self.question_wait_seconds = Histogram(
             "trellis_question_wait_seconds",
             "Time a question waited for its turn to be answered.",
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.questions_declined = Counter(
+            "trellis_questions_declined",
+            "Questions declined by a quota, by the limit met (app/trust/quotas.py).",
+            ["limit"],
             registry=self.registry,
         )
 
@@ -174,6 +191,10 @@ class Metrics:
 
     def observe_error(self, *, kind: str) -> None:
         self.errors.labels(kind=kind).inc()
+
+    def observe_declined(self, *, limit: str) -> None:
+        """limit: length, person_per_minute, workspace_per_minute, held_per_hour."""
+        self.questions_declined.labels(limit=limit).inc()
 
     def observe_version(self, *, version: str, scores: dict[str, float] | None) -> None:
         """Mark `version` as the live one (and only it), with its eval scores when known."""

@@ -4,6 +4,8 @@ under a question nobody could answer, Don't forward my question)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.answering.compose import DONT_FORWARD_LABEL, Reply
 from app.domain import AnswerStatus, Citation
 from handlers.views.blocks import Block, clip, context, escape, link, section
@@ -28,8 +30,28 @@ def _citation_line(number: int, citation: Citation) -> str:
     return f"*[{number}]* {link(citation.url, citation.title)}\n> {escape(quote)}"
 
 
-def thinking_blocks() -> list[Block]:
-    return [context(f":hourglass_flowing_sand: {THINKING}")]
+PROGRESS_MARK = "trellis-progress-"
+"""The start of the block id that marks the message showing a question's progress, followed
+by the question's ts, so a process taking the question over finds that message."""
+
+
+def thinking_blocks(*, question_ts: str | None = None) -> list[Block]:
+    return progress_mark([context(f":hourglass_flowing_sand: {THINKING}")], question_ts=question_ts)
+
+
+def progress_mark(blocks: list[Block], *, question_ts: str | None) -> list[Block]:
+    """`blocks`, the first marked as showing the progress of the question `question_ts`."""
+    if not question_ts or not blocks:
+        return blocks
+    return [{**blocks[0], "block_id": PROGRESS_MARK + question_ts}, *blocks[1:]]
+
+
+def shows_progress_of(message: dict[str, Any], question_ts: str) -> bool:
+    """Whether the Slack message `message` shows the progress of the question `question_ts`."""
+    return any(
+        block.get("block_id") == PROGRESS_MARK + question_ts
+        for block in message.get("blocks") or []
+    )
 
 
 def answer_blocks(

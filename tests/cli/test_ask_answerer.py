@@ -31,7 +31,7 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-async def ask(env: dict[str, str], workspace: Path) -> dict:
+async def ask(env: dict[str, str], workspace: Path, question: str = QUESTION) -> dict:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -42,7 +42,7 @@ async def ask(env: dict[str, str], workspace: Path) -> dict:
         "--as",
         "sam@example.com",
         "--json",
-        QUESTION,
+        question,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -74,3 +74,11 @@ async def test_without_a_key_ask_says_it_answered_offline(tmp_path, workspace):
         None,
         "extractive",
     )
+
+
+async def test_ask_does_not_promise_to_pass_an_unanswered_question_on(tmp_path, workspace):
+    # The command line has no owners' notice and no button: its no-answer reply says so.
+    answer = await ask(env_for(tmp_path), workspace, "Who won the regional chess final in 1987?")
+    assert answer["status"] == "no_answer"
+    assert "not passed on" in answer["answer"]
+    assert "Don't forward" not in answer["answer"] and "pass your question" not in answer["answer"]

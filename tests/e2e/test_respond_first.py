@@ -13,9 +13,11 @@ import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
+from sqlalchemy import select
 
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.config.workspace import Workspace
+from app.db.models.records import ReceivedQuestion
 from app.domain import ModelAnswer, Passage, Turn
 from app.sandbox.records import Change
 from tests.harness import RunningTrellis, running_trellis
@@ -214,7 +216,7 @@ async def test_no_question_is_dropped_when_answering_fails(tmp_path):
         assert trellis.services.metrics.registry.get_sample_value("trellis_questions_running") == 0
 
 
-async def test_questions_still_waiting_when_trellis_stops_are_told_to_ask_again(tmp_path):
+async def test_questions_still_waiting_when_trellis_stops_are_kept_for_the_next_start(tmp_path):
     answerer = HeldAnswerer()
     async with running_trellis(tmp_path, answerer_for=held(answerer)) as trellis:
         threads = Threads(trellis)
@@ -226,7 +228,12 @@ async def test_questions_still_waiting_when_trellis_stops_are_told_to_ask_again(
         stopping = asyncio.create_task(trellis.services.questions.close(grace=10))
         await threads.all_finished(1)
         assert threads.finished == [waiting]
-        assert "ask it again" in threads.replies(waiting)[0]
+        assert "Your question is kept" in threads.replies(waiting)[0]
+        async with trellis.services.database.reading() as session:
+            kept = await session.scalar(
+                select(ReceivedQuestion.text).where(ReceivedQuestion.message_ts == waiting)
+            )
+        assert kept == TENT  # the next process to start answers it (handlers/recovery.py)
 
         answerer.release.set()  # the running question is finished before Trellis stops
         await stopping

@@ -37,6 +37,20 @@ Faults are scripted with `fail_next(kind, times=1)`:
 `reply_next(content, stop_reason=...)` scripts the content blocks of the next successful
 reply (for a model that cites badly, refuses, and so on). Every request is recorded in
 `server.requests`.
+
+A request with `"stream": true` (the SDK's `messages.stream`) gets the same reply as
+server-sent events, in the order the Messages streaming documentation gives: message_start,
+then per content block content_block_start (a `ping` after the first), a citations_delta
+for each citation, text_delta events one word at a time and content_block_stop; then
+message_delta (stop_reason, usage.output_tokens) and message_stop. `first_token_delay_s`
+passes before the first text_delta and `token_delay_s` between the others; with
+`hold_last_token` set, the last text_delta waits until that event is set. The time of each
+reply's first text_delta (by `clock`, `time.perf_counter` unless given, once it is written
+to the socket) is appended to `first_token_at`.
+
+`FakeAnthropic(latency_s=2.0)` takes that long over every `POST /v1/messages`, as a model
+writing its answer would (a stub of fixed latency for benchmarks); `most_in_flight` is the
+largest number of those requests it was answering at once.
 """
 
 from __future__ import annotations
@@ -46,8 +60,10 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -160,6 +176,14 @@ class FakeAnthropic:
     api_key: str = "test-key"
     min_cache_tokens: int = 1024
     hang_s: float = 30.0
+    latency_s: float = 0.0
+    first_token_delay_s: float = 0.0
+    token_delay_s: float = 0.0
+    hold_last_token: asyncio.Event | None = None
+    first_token_at: list[float] = field(default_factory=list)
+    clock: Callable[[], float] = time.perf_counter
+    in_flight: int = 0
+    most_in_flight: int = 0
     requests: list[RecordedRequest] = field(default_factory=list)
     base_url: str = ""
 
@@ -174,7 +198,7 @@ class FakeAnthropic:
 
     async def __aenter__(self) -> FakeAnthropic:
         app = web.Application()
-        app.router.add_post("/v1/messages", self._messages)
+        app.router.add_post("/v1/messages", self._slowly)
         app.router.add_get("/v1/models", self._models)
         app.router.add_route("*", "/{tail:.*}", self._not_found)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -239,6 +263,17 @@ class FakeAnthropic:
             }
         )
 
+    async def _slowly(self, request: web.Request) -> web.StreamResponse:
+        """`POST /v1/messages`, taking `latency_s` first; counts the requests in flight."""
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.latency_s:
+                await asyncio.sleep(self.latency_s)
+            return await self._messages(request)
+        finally:
+            self.in_flight -= 1
+
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
         try:
@@ -267,7 +302,76 @@ class FakeAnthropic:
             return self._error(record, 400, problem)
         reply = self._reply(body)
         record.status = 200
+        if body.get("stream") is True:
+            return await self._stream(request, reply)
         return web.json_response(reply, headers={"request-id": _request_id()})
+
+    async def _stream(self, request: web.Request, reply: dict[str, Any]) -> web.StreamResponse:
+        """`reply` as the Messages API streams it (see the module docstring)."""
+        response = web.StreamResponse(
+            headers={
+                "content-type": "text/event-stream",
+                "cache-control": "no-cache",
+                "request-id": _request_id(),
+            }
+        )
+        await response.prepare(request)
+
+        async def send(event: str, data: dict[str, Any]) -> None:
+            await response.write(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
+
+        usage = reply["usage"]
+        start = {**reply, "content": [], "stop_reason": None, "stop_sequence": None}
+        start["usage"] = {**usage, "output_tokens": 1}
+        await send("message_start", {"type": "message_start", "message": start})
+        tokens = sum(len(_tokens_of(b.get("text", ""))) for b in reply["content"])
+        sent = 0
+        for index, block in enumerate(reply["content"]):
+            opened: dict[str, Any] = {"type": "text", "text": ""}
+            if block.get("citations"):
+                opened["citations"] = []
+            await send(
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": opened},
+            )
+            if index == 0:
+                await send("ping", {"type": "ping"})
+            for citation in block.get("citations") or []:
+                delta = {"type": "citations_delta", "citation": citation}
+                await send(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": delta},
+                )
+            for token in _tokens_of(block.get("text", "")):
+                await self._before_token(sent, tokens)
+                delta = {"type": "text_delta", "text": token}
+                await send(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": index, "delta": delta},
+                )
+                if sent == 0:
+                    self.first_token_at.append(self.clock())
+                sent += 1
+            await send("content_block_stop", {"type": "content_block_stop", "index": index})
+        await send(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": reply["stop_reason"], "stop_sequence": None},
+                "usage": {"output_tokens": usage["output_tokens"]},
+            },
+        )
+        await send("message_stop", {"type": "message_stop"})
+        await response.write_eof()
+        return response
+
+    async def _before_token(self, sent: int, tokens: int) -> None:
+        if sent == 0:
+            await asyncio.sleep(self.first_token_delay_s)
+        elif self.token_delay_s:
+            await asyncio.sleep(self.token_delay_s)
+        if sent == tokens - 1 and self.hold_last_token is not None:
+            await self.hold_last_token.wait()
 
     # --- faults ------------------------------------------------------------------------------
 
@@ -405,6 +509,11 @@ def _request_id() -> str:
 
 def _seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _tokens_of(text: str) -> list[str]:
+    """Text as the model writes it, about a word at a time."""
+    return re.findall(r"\s*\S+\s*|\s+", text)
 
 
 def _blocks(content: Any) -> list[Any]:

@@ -15,6 +15,15 @@ Reading the reply
     checked with `verify_citations`; those that fail are dropped and counted in a note.
     A reply of exactly NO_ANSWER (or a refusal) gives text "" and confidence 0.
 
+Streaming
+    Given `on_text`, the request goes through the SDK's streaming API (`messages.stream`,
+    server-sent events) and the answer's text is handed to `on_text` as the model writes
+    it, with each block's citation markers once the block ends (checked the same way as
+    below), so the text handed over is, piece by piece, the text `read` makes of the final
+    message. Text that could still be NO_ANSWER is held back. What was handed over is
+    provisional: the final message is read and checked exactly as without streaming, and
+    the caller decides from that whether what was shown stands.
+
 What the confidence means
     `confidence = support x (0.6 + 0.4 x grounding)`, where
     - `support` is the share of the answer's text (by characters, ignoring blank and
@@ -32,56 +41,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import anthropic
+from anthropic.lib.streaming import ParsedMessageStreamEvent
 from anthropic.types import Message, TextBlock
 
-from app.answering.base import describe_source, drop_superseded, no_answer
-from app.answering.citations import normalize_quote, verify_citations
+from app.answering.backends.search_results import Citer, SentResult, marked
+from app.answering.base import TextSink, describe_source, drop_superseded, no_answer
 from app.answering.prompts import ANSWER_PROTOCOL, NO_ANSWER, answer_system_prompt
 from app.answering.weights import TermWeights
-from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn, Usage
+from app.domain import ModelAnswer, Passage, Turn, Usage
 from app.errors import MalformedResponse
-from app.text.sentences import Sentence, split_sentences
+from app.text.sentences import split_sentences
 from app.text.words import content_terms, question_terms
 from app.trust import tracing
 
 CACHE_CONTROL = {"type": "ephemeral"}
 
 
-@dataclass(frozen=True)
-class SentResult:
-    """A passage as it was sent: its search_result block and the sentence of each text block."""
-
-    passage: Passage
-    source: str
-    sentences: tuple[Sentence, ...]
-
-    def block(self) -> dict[str, Any]:
-        title = describe_source(self.passage)
-        if self.passage.status in (DocumentStatus.DEPRECATED, DocumentStatus.DRAFT):
-            title = f"{title} ({self.passage.status})"
-        return {
-            "type": "search_result",
-            "source": self.source,
-            "title": title,
-            "content": [{"type": "text", "text": s.text} for s in self.sentences],
-            "citations": {"enabled": True},
-        }
-
-    def quote(self, start: int, end: int) -> str | None:
-        """The exact passage text of content blocks [start, end), or None if out of range."""
-        if not 0 <= start < end <= len(self.sentences):
-            return None
-        return self.passage.text[self.sentences[start].start : self.sentences[end - 1].end]
-
-
 class AnthropicAnswerer:
     """Answers with Claude over the Messages API; see the module docstring."""
 
     name = "anthropic"
+    streams_text = True
+    """`answer` takes `on_text` (see the module docstring)."""
 
     def __init__(
         self,
@@ -107,7 +91,10 @@ class AnthropicAnswerer:
         history: Sequence[Turn] = (),
         instructions: str | None = None,
         model: str | None = None,
+        on_text: TextSink | None = None,
     ) -> ModelAnswer:
+        """`on_text`: stream the reply and hand its text over as it is written (see the
+        module docstring)."""
         chosen_model = model or self.model
         usable, _ = drop_superseded(passages)
         sent = self.search_results(usable)
@@ -125,7 +112,10 @@ class AnthropicAnswerer:
             operation="chat", provider="anthropic", model=chosen_model, max_tokens=self.max_tokens
         ) as span:
             try:
-                message = await self.client.messages.create(**request, **options)
+                if on_text is None:
+                    message = await self.client.messages.create(**request, **options)
+                else:
+                    message = await self._streamed(request, options, sent=sent, on_text=on_text)
             except json.JSONDecodeError as exc:
                 raise MalformedResponse(f"the Messages API reply is not valid JSON: {exc}") from exc
             answer = self.read(message, question=question, sent=sent, model=chosen_model)
@@ -137,6 +127,21 @@ class AnthropicAnswerer:
                 response_id=getattr(message, "id", None),
             )
         return answer
+
+    async def _streamed(
+        self,
+        request: dict[str, Any],
+        options: dict[str, Any],
+        *,
+        sent: Sequence[SentResult],
+        on_text: TextSink,
+    ) -> Message:
+        """The reply over the streaming API, its text handed to `on_text` on the way."""
+        relay = _Relay(on_text, Citer(sent))
+        async with self.client.messages.stream(**request, **options) as stream:
+            async for event in stream:
+                await relay.event(event)
+            return await stream.get_final_message()
 
     # --- request -----------------------------------------------------------------------------
 
@@ -210,32 +215,14 @@ class AnthropicAnswerer:
         if not whole or whole.startswith(NO_ANSWER):
             return no_answer(self.name, model=replied_model, usage=usage)
 
-        passages = [s.passage for s in sent]
-        numbers: dict[tuple[str, str], int] = {}
-        citations: list[Citation] = []
-        rejected = 0
+        citer = Citer(sent)
         parts: list[str] = []
         cited_chars = total_chars = 0
-        cited_chunks: set[str] = set()
         for block, text in zip(blocks, texts, strict=True):
-            markers: list[int] = []
-            for raw in getattr(block, "citations", None) or []:
-                claim = _claim(raw, sent)
-                kept = verify_citations([claim], passages)[0] if claim else []
-                if not kept:
-                    rejected += 1
-                    continue
-                citation = kept[0]
-                key = (citation.chunk_id or citation.doc_id, normalize_quote(citation.quote))
-                if key not in numbers:
-                    citations.append(citation)
-                    numbers[key] = len(citations)
-                if numbers[key] not in markers:
-                    markers.append(numbers[key])
-                cited_chunks.add(citation.chunk_id or citation.doc_id)
+            markers = citer.markers(getattr(block, "citations", None) or [])
             body = text.rstrip()
             tail = text[len(body) :]
-            parts.append(body + "".join(f" [{n}]" for n in markers) + tail)
+            parts.append(body + marked(markers) + tail)
             if any(ch.isalnum() for ch in text):
                 size = len(text.strip())
                 total_chars += size
@@ -243,24 +230,66 @@ class AnthropicAnswerer:
                     cited_chars += size
 
         notes: list[str] = []
-        if rejected:
+        if citer.rejected:
             notes.append(
-                f"{rejected} citation(s) from the AI model did not match the sources and were removed."
+                f"{citer.rejected} citation(s) from the AI model did not match the sources and "
+                "were removed."
             )
         support = cited_chars / total_chars if total_chars else 0.0
-        confidence = support * (0.6 + 0.4 * _grounding(question, sent, cited_chunks))
+        confidence = support * (0.6 + 0.4 * _grounding(question, sent, citer.cited_chunks))
         if stop_reason == "max_tokens":
             confidence *= 0.8
             notes.append("The answer was cut off at the length limit.")
         return ModelAnswer(
             text="".join(parts).strip(),
-            citations=tuple(citations),
+            citations=tuple(citer.citations),
             confidence=round(max(0.0, min(1.0, confidence)), 3),
             backend=self.name,
             model=replied_model,
             usage=usage,
             notes=tuple(notes),
         )
+
+
+class _Relay:
+    """Hands a streamed reply's text to the sink as `read` will write it: whitespace at
+    the very start is dropped, a block's trailing whitespace waits for its markers, and
+    nothing is handed over while the reply could still be NO_ANSWER."""
+
+    def __init__(self, sink: TextSink, citer: Citer) -> None:
+        self.sink = sink
+        self.citer = citer
+        self.written = ""
+        """All the text so far, as `read` would join it."""
+        self.handed = 0
+        """How much of `written` the sink has had."""
+        self.tail = ""
+        """The current block's trailing whitespace, held for its markers."""
+
+    async def event(self, event: ParsedMessageStreamEvent[Any]) -> None:
+        if event.type == "text":  # the SDK's event for a text_delta
+            text = self.tail + event.text
+            body = text.rstrip()
+            self.tail = text[len(body) :]
+            self.written += body
+        elif event.type == "content_block_stop":
+            block = event.content_block
+            if block.type == "text":
+                self.written += marked(self.citer.markers(block.citations or [])) + self.tail
+                self.tail = ""
+        else:
+            return
+        await self._hand_over()
+
+    async def _hand_over(self) -> None:
+        shown = self.written.lstrip()
+        if not shown or NO_ANSWER.startswith(shown) or shown.startswith(NO_ANSWER):
+            return
+        start = len(self.written) - len(shown)
+        piece = self.written[max(self.handed, start) :]
+        self.handed = len(self.written)
+        if piece:
+            await self.sink(piece)
 
 
 def _usage(message: Message) -> Usage:
@@ -271,47 +300,6 @@ def _usage(message: Message) -> Usage:
         cache_read_tokens=int(usage.cache_read_input_tokens or 0),
         cache_write_tokens=int(usage.cache_creation_input_tokens or 0),
     )
-
-
-def _claim(raw: Any, sent: Sequence[SentResult]) -> Citation | None:
-    """What a `search_result_location` citation claims, in passage terms; None if unmappable.
-
-    The quote is the exact passage text of the cited block range when `cited_text` is
-    those blocks (the API concatenates them); otherwise `cited_text` as given, which
-    `verify_citations` then has to find in the passage.
-    """
-    if getattr(raw, "type", None) != "search_result_location":
-        return None
-    index = getattr(raw, "search_result_index", None)
-    source = getattr(raw, "source", None)
-    if isinstance(index, int) and 0 <= index < len(sent) and sent[index].source == source:
-        result = sent[index]
-    else:
-        # The index and the source disagree: trust neither blindly, follow the source.
-        matching = [r for r in sent if r.source == source]
-        if not matching:
-            return None
-        result = matching[0]
-    cited_text = str(getattr(raw, "cited_text", "") or "")
-    start = getattr(raw, "start_block_index", None)
-    end = getattr(raw, "end_block_index", None)
-    quote = cited_text
-    if isinstance(start, int) and isinstance(end, int):
-        exact = result.quote(start, end)
-        blocks = "".join(s.text for s in result.sentences[start:end])
-        if exact is not None and _squeezed(blocks) == _squeezed(cited_text):
-            quote = exact
-    return Citation(
-        doc_id=result.passage.doc_id,
-        title=result.passage.title,
-        quote=quote,
-        url=result.passage.url,
-        chunk_id=result.passage.chunk_id,
-    )
-
-
-def _squeezed(text: str) -> str:
-    return "".join(normalize_quote(text).split())
 
 
 def _grounding(question: str, sent: Sequence[SentResult], cited: set[str]) -> float:

@@ -10,6 +10,10 @@ what happened. A fallback on the same backend as a failure of the account (bad k
 spend limit) is skipped, since it would fail the same way. If every backend fails it
 raises `ModelUnavailable`.
 
+Given `on_text`, the primary backend streams its text there when it can (the fallbacks
+answer whole). Once an attempt that has streamed some text fails, later attempts do not
+stream: what was shown is left for the caller to replace with the final answer.
+
 All of it happens within `deadline_s`. Each backend's turn ends `reserve_s` per remaining
 fallback before the deadline, so the last resort (usually the extractive answerer,
 which takes milliseconds) always gets its turn. The SDK's own retries must be off
@@ -39,7 +43,7 @@ from dataclasses import dataclass, replace
 
 import anthropic
 
-from app.answering.base import Answerer
+from app.answering.base import Answerer, TextSink
 from app.delivery.retry import backoff, retry_after_seconds
 from app.domain import ModelAnswer, Passage, Turn
 from app.errors import MalformedResponse, ModelUnavailable
@@ -150,6 +154,11 @@ class ResilientAnswerer:
         self.sleep = sleep
         self.jitter = jitter
 
+    @property
+    def streams_text(self) -> bool:
+        """`answer` takes `on_text` when the primary backend does."""
+        return bool(getattr(self.primary, "streams_text", False))
+
     async def answer(
         self,
         *,
@@ -158,8 +167,10 @@ class ResilientAnswerer:
         history: Sequence[Turn] = (),
         instructions: str | None = None,
         model: str | None = None,
+        on_text: TextSink | None = None,
     ) -> ModelAnswer:
         deadline = self.clock() + self.deadline_s
+        sink = _OnceSink(on_text) if on_text is not None else None
         backends = (self.primary, *self.fallbacks)
         failures: list[Failure] = []
         primary_failure: Failure | None = None
@@ -177,6 +188,7 @@ class ResilientAnswerer:
                 history=history,
                 instructions=instructions,
                 model=model if position == 0 else None,
+                sink=sink if position == 0 else None,
             )
             if position == 0:
                 if result is not None:
@@ -191,7 +203,13 @@ class ResilientAnswerer:
         )
 
     async def _try(
-        self, backend: Answerer, *, turn_ends: float, failures: list[Failure], **request: object
+        self,
+        backend: Answerer,
+        *,
+        turn_ends: float,
+        failures: list[Failure],
+        sink: _OnceSink | None = None,
+        **request: object,
     ) -> ModelAnswer | None:
         """Up to `attempts` calls of one backend before `turn_ends`; None if they all fail."""
         for attempt in range(1, self.attempts + 1):
@@ -200,9 +218,12 @@ class ResilientAnswerer:
                 failures.append(Failure(backend.name, "timeout", True, detail="deadline reached"))
                 return None
             try:
+                streaming = {"on_text": sink} if sink is not None and sink.open else {}
                 async with asyncio.timeout(remaining):
-                    return await backend.answer(**request)  # type: ignore[arg-type]
+                    return await backend.answer(**request, **streaming)  # type: ignore[arg-type]
             except Exception as error:
+                if sink is not None and sink.used:
+                    sink.open = False  # a retry would write after the broken text
                 failure = classify(error, backend=backend.name)
                 failures.append(failure)
                 log.warning(
@@ -252,3 +273,16 @@ class ResilientAnswerer:
         return (
             f"The AI model is unavailable right now ({reason}) and no backup could answer. {then}"
         )
+
+
+class _OnceSink:
+    """The caller's text sink, used by attempts until one that streamed text fails."""
+
+    def __init__(self, sink: TextSink) -> None:
+        self.sink = sink
+        self.used = False
+        self.open = True
+
+    async def __call__(self, text: str) -> None:
+        self.used = True
+        await self.sink(text)

@@ -1,4 +1,5 @@
-"""Tables for what happened: the audit trail, handled Slack events, posted answers."""
+"""Tables for what happened: the audit trail, handled Slack events, questions being answered,
+posted answers."""
 
 from __future__ import annotations
 
@@ -36,6 +37,31 @@ class HandledEvent(Base):
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReceivedQuestion(Base):
+    """A question taken on and not yet answered: stored with its delivery's claim, so a
+    crash, a lock timeout or a database outage cannot lose it (app/answering/intake.py).
+    The row is deleted once the asker has been shown an answer or told to ask again."""
+
+    __tablename__ = "received_questions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    surface: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[str] = mapped_column(String(32), default="")
+    channel_id: Mapped[str] = mapped_column(String(32))
+    audience_channel_id: Mapped[str | None] = mapped_column(String(32))
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    response_url: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=1)
+    taken_by: Mapped[str] = mapped_column(String(64))
+    taken_until: Mapped[datetime] = mapped_column(index=True)
+    audit_id: Mapped[str | None] = mapped_column(String(36))
+    """Set in the transaction that records its answer."""
 
 
 class PostedAnswer(Base):

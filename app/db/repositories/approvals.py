@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -101,6 +101,22 @@ class DraftRepository:
             .limit(limit)
         )
         return result.scalars().all()
+
+    async def answers_held_since(
+        self, requester_email: str, *, since: datetime
+    ) -> tuple[int, datetime | None]:
+        """How many answers `requester_email` has had held for review since `since`, and
+        when the earliest of them was held (drafts of kind "answer", whatever became of
+        them)."""
+        result = await self.session.execute(
+            select(func.count(Draft.id), func.min(Draft.created_at)).where(
+                Draft.kind == "answer",
+                Draft.requester_email == requester_email,
+                Draft.created_at >= since,
+            )
+        )
+        count, earliest = result.one()
+        return int(count or 0), earliest
 
 
 class OutboxRepository:

@@ -120,9 +120,9 @@ class AnswerRepository:
 
     async def by_message(self, channel_id: str, message_ts: str) -> PostedAnswer | None:
         result = await self.session.execute(
-            select(PostedAnswer).where(
-                PostedAnswer.channel_id == channel_id, PostedAnswer.message_ts == message_ts
-            )
+            select(PostedAnswer)
+            .where(PostedAnswer.channel_id == channel_id, PostedAnswer.message_ts == message_ts)
+            .order_by(PostedAnswer.created_at.desc())  # a question answered again after a crash
         )
         return result.scalars().first()
 

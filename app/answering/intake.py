@@ -1,0 +1,148 @@
+"""No question is lost: each is stored before anything is shown for it, and kept until its
+asker has an answer or has been told to ask again.
+
+    received = services.intake.receive(Surface.THREAD, ...)   # stored with the delivery's claim
+    ... answered: the audit record marks it (Question.received_id)
+    ... shown:    services.intake.settle(received)
+
+The process answering a question holds a lease on it and renews it while it works (`renew`,
+a few times per lease). When the process dies (kill -9, a crash, a lost host) or gives a
+question up (the database went away mid-answer, the process is stopping), the lease runs
+out and a sweep on any replica (`take_abandoned`, at start and then periodically) takes the
+question over, and it is answered in the message that showed its progress. A question
+whose answer was recorded but perhaps not shown gets the recorded answer; one that has
+been tried `MAX_ATTEMPTS` times gets an apology asking for it again.
+
+Settling costs no write of its own: settled questions are deleted together, with the
+renewal of the others' leases. A process that dies in between leaves settled questions
+behind; a takeover then shows their recorded answers once more, unchanged. Nothing of a
+question outlives its settling: the audit record and answer records are what remain, as
+for any question.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import structlog
+
+from app.db.models.records import ReceivedQuestion
+from app.db.repositories.questions import ReceivedQuestionRepository
+from app.db.session import Database
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 3
+"""Tries at a question (the first and two takeovers) before its asker is told to ask again."""
+
+
+class Surface(StrEnum):
+    """Where the question was asked, so a takeover answers it in the same place."""
+
+    THREAD = "thread"  # a mention, a DM, a follow-up: answered in the thread
+    STREAM = "stream"  # the assistant view: answered in its thread
+    COMMAND = "command"  # /trellis ask: answered privately through the response URL
+
+
+class Intake:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        lease_seconds: float,
+        clock: Callable[[], datetime],
+        taker: str | None = None,
+    ) -> None:
+        self.database = database
+        self.lease = timedelta(seconds=lease_seconds)
+        self.clock = clock
+        self.taker = taker or f"process-{uuid.uuid4().hex[:12]}"
+        self._in_hand: set[str] = set()
+        """Questions this process is answering now: the ones whose leases it renews."""
+        self._settled: set[str] = set()
+        """Questions answered (or their askers told) since the last `renew`."""
+
+    def receive(
+        self,
+        surface: Surface,
+        *,
+        team_id: str,
+        channel_id: str,
+        slack_user_id: str,
+        text: str,
+        message_ts: str | None,
+        thread_ts: str | None = None,
+        audience_channel_id: str | None = None,
+        response_url: str | None = None,
+    ) -> ReceivedQuestion:
+        """A question to store with its delivery's claim (`DeliveryClaims.claim`), leased to
+        this process."""
+        now = self.clock()
+        return ReceivedQuestion(
+            id=str(uuid.uuid4()),
+            surface=surface.value,
+            team_id=team_id,
+            channel_id=channel_id,
+            audience_channel_id=audience_channel_id,
+            slack_user_id=slack_user_id,
+            text=text,
+            message_ts=message_ts,
+            thread_ts=thread_ts,
+            response_url=response_url,
+            received_at=now,
+            attempts=1,
+            taken_by=self.taker,
+            taken_until=now + self.lease,
+        )
+
+    def holding(self, question: ReceivedQuestion) -> None:
+        """This process answers `question` now (it was stored, or taken over)."""
+        self._in_hand.add(question.id)
+
+    def give_up(self, question: ReceivedQuestion) -> None:
+        """Stop renewing `question`'s lease: once it runs out, the sweep takes it over."""
+        self._in_hand.discard(question.id)
+
+    def settle(self, question: ReceivedQuestion) -> None:
+        """Its asker has an answer, or has been told to ask again (deleted at the next
+        `renew`)."""
+        self._in_hand.discard(question.id)
+        self._settled.add(question.id)
+
+    async def renew(self) -> int:
+        """Delete the settled questions and extend the leases of the ones in hand; the
+        number renewed. A database that cannot be reached raises, and nothing is lost:
+        the next call does it all."""
+        settled, in_hand = sorted(self._settled), sorted(self._in_hand)
+        if not settled and not in_hand:
+            return 0
+        async with self.database.session() as session:
+            questions = ReceivedQuestionRepository(session)
+            if settled:
+                await questions.settle(settled)
+            renewed = await questions.renew(in_hand, until=self.clock() + self.lease)
+        self._settled.difference_update(settled)
+        return renewed
+
+    async def take_abandoned(self, *, limit: int = 50) -> Sequence[ReceivedQuestion]:
+        """Questions whose leases ran out, taken over by this process (each by one process
+        only, however many sweep at once), oldest first."""
+        now = self.clock()
+        taken: list[ReceivedQuestion] = []
+        async with self.database.session() as session:
+            questions = ReceivedQuestionRepository(session)
+            for question in await questions.abandoned(now=now, limit=limit):
+                if await questions.take(
+                    question, taken_by=self.taker, now=now, until=now + self.lease
+                ):
+                    taken.append(question)
+        for question in taken:  # no longer in a session: these changes stay in memory
+            question.attempts += 1
+            question.taken_by = self.taker
+            self.holding(question)
+        if taken:
+            log.info("questions_taken_over", questions=len(taken))
+        return taken

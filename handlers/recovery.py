@@ -1,0 +1,139 @@
+"""Questions taken over: answered where they were asked, after their process stopped.
+
+The sweep (`answer_abandoned`, run at start and then periodically on one replica) takes the
+questions whose leases ran out (app/answering/intake.py) and carries each to its end:
+
+- its answer was recorded but not shown (the message marked as showing its progress is still
+  there): the recorded answer is shown in that message; recorded and shown: nothing to do;
+- it was not answered: it is answered again from the start, in that same message (or a new
+  one in its thread, if none was posted), or privately for `/trellis ask`;
+- it was tried `MAX_ATTEMPTS` times, or its recorded answer cannot be shown as it was
+  (held for review): its asker is told to ask again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from app.answering.intake import MAX_ATTEMPTS, Surface
+from app.db.models.records import ReceivedQuestion
+from app.services import Services
+from app.trust import answer_log
+from handlers.asking import answer_in_thread, answer_privately
+from handlers.gateway import slack_of
+from handlers.views import answers
+from handlers.views.blocks import notice_blocks
+
+log = structlog.get_logger(__name__)
+
+GAVE_UP = (
+    "Sorry, Trellis stopped while answering your question and could not finish it. "
+    "Please ask it again."
+)
+
+
+async def answer_abandoned(services: Services) -> int:
+    """Take over every abandoned question and carry it to its end; the number taken."""
+    taken = await services.intake.take_abandoned()
+    if taken:
+        await asyncio.gather(*(_resume(services, question) for question in taken))
+    return len(taken)
+
+
+async def _resume(services: Services, question: ReceivedQuestion) -> None:
+    log.info(
+        "question_resumed",
+        question=question.id,
+        surface=question.surface,
+        attempt=question.attempts,
+        recorded=question.audit_id is not None,
+    )
+    try:
+        shown = await _progress_message(services, question)
+        if question.audit_id is not None:
+            await _show_recorded(services, question, question.audit_id, shown)
+        elif question.attempts > MAX_ATTEMPTS:
+            await _tell(services, question, GAVE_UP, shown)
+        elif question.surface == Surface.COMMAND:
+            await answer_privately(
+                services,
+                text=question.text,
+                channel_id=question.channel_id,
+                slack_user_id=question.slack_user_id,
+                team_id=question.team_id,
+                respond=AsyncWebhookClient(question.response_url or "").send,
+                received=question,
+            )
+        else:
+            await answer_in_thread(
+                services,
+                text=question.text,
+                channel_id=question.channel_id,
+                slack_user_id=question.slack_user_id,
+                team_id=question.team_id,
+                message_ts=question.message_ts,
+                thread_ts=question.thread_ts,
+                received=question,
+                audience_channel_id=question.audience_channel_id,
+                shown_ts=shown,
+            )
+    except Exception:  # Slack or the database failing again: the next sweep tries again
+        services.intake.give_up(question)
+        log.warning("question_not_resumed", question=question.id, exc_info=True)
+
+
+async def _progress_message(services: Services, question: ReceivedQuestion) -> str | None:
+    """The message in the question's thread that shows its progress, if one was posted."""
+    if question.surface == Surface.COMMAND or question.message_ts is None:
+        return None
+    thread = question.thread_ts or question.message_ts
+    for message in await slack_of(services).replies(question.channel_id, thread):
+        if answers.shows_progress_of(message, question.message_ts):
+            return str(message["ts"])
+    return None
+
+
+async def _show_recorded(
+    services: Services, question: ReceivedQuestion, audit_id: str, shown: str | None
+) -> None:
+    if shown is None:  # the indicator was replaced: the answer was shown before the stop
+        services.intake.settle(question)
+        return
+    reply = await answer_log.recorded_reply(
+        services, audit_id=audit_id, channel_id=question.channel_id, message_ts=shown
+    )
+    if reply is None:  # held for review, or another message: not shown as it was recorded
+        await _tell(services, question, GAVE_UP, shown)
+        return
+    await slack_of(services).update(
+        channel=question.channel_id,
+        ts=shown,
+        text=answers.answer_text(reply),
+        blocks=answers.answer_blocks(reply),
+    )
+    services.intake.settle(question)
+
+
+async def _tell(
+    services: Services, question: ReceivedQuestion, text: str, shown: str | None
+) -> None:
+    """`text` where the answer would have been, then the question is settled."""
+    slack = slack_of(services)
+    blocks = notice_blocks(text)
+    if question.surface == Surface.COMMAND:
+        await AsyncWebhookClient(question.response_url or "").send(
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+        )
+    elif shown is not None:
+        await slack.update(channel=question.channel_id, ts=shown, text=text, blocks=blocks)
+    else:
+        await slack.post(
+            channel=question.channel_id,
+            thread_ts=question.thread_ts or question.message_ts,
+            text=text,
+            blocks=blocks,
+        )
+    services.intake.settle(question)

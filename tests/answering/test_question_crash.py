@@ -1,0 +1,137 @@
+"""kill -9 at each step of answering: every question still gets its answer, once.
+
+Trellis runs in a child process (tests/answering/question_child.py) connected to the
+sandbox over Socket Mode, and is killed with SIGKILL at one step of answering a direct
+message: just after the question is stored, while the answer is written (the thinking
+indicator showing), after the answer is recorded but before it is shown, and after it is
+shown but before the question is settled. A restarted process takes the question over once
+its lease runs out. The thread must end with exactly one reply from Trellis, the answer,
+and no question left stored; on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.config.workspace import default_workspace_path, load_workspace
+from app.db.models.records import PostedAnswer, ReceivedQuestion
+from app.knowledge.ingest import ingest
+from app.sandbox.company import seed_for
+from app.sandbox.server import SandboxServer
+from app.sandbox.state import SandboxWorkspace
+from handlers.views import answers
+from tests.harness import blocks_text
+from tests.workflow_helpers import eventually
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM = "sam.ortiz@northwind.example"
+QUESTION = "When is Trail Day in 2026?"
+
+
+async def start_child(url: str, sandbox: SandboxServer, step: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.answering.question_child",
+        url,
+        sandbox.api_url,
+        step,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "SLACK_BOT_TOKEN": sandbox.bot_token,
+            "SLACK_APP_TOKEN": sandbox.app_token,
+        },
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
+async def said(child: asyncio.subprocess.Process, word: str) -> None:
+    assert child.stdout is not None
+    async with asyncio.timeout(60):
+        while (line := (await child.stdout.readline()).strip()) != word.encode():
+            assert line, f"the child stopped before saying {word!r}"
+
+
+async def kill(child: asyncio.subprocess.Process) -> None:
+    if child.returncode is None:
+        child.send_signal(signal.SIGKILL)
+    await child.wait()
+
+
+async def stored_questions(database) -> int:
+    async with database.session() as session:
+        return (
+            await session.execute(select(func.count()).select_from(ReceivedQuestion))
+        ).scalar_one()
+
+
+async def recorded_answers(database) -> int:
+    async with database.session() as session:
+        return (await session.execute(select(func.count()).select_from(PostedAnswer))).scalar_one()
+
+
+@pytest.mark.parametrize("step", ["received", "composing", "recorded", "shown"])
+async def test_a_kill_while_answering_still_answers_the_question_once(database, step):
+    workspace = load_workspace(default_workspace_path())
+    await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+    sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)))
+    await sandbox.start()
+    try:
+        bot = sandbox.workspace.bot.user_id
+        sam = sandbox.workspace.user_by_email(SAM).id
+        child = await start_child(database.url, sandbox, step)
+        try:
+            await said(child, "ready")
+            await sandbox.wait_for_connections(1)
+            asked = await sandbox.post_message(sam, bot, QUESTION)
+            await said(child, step)
+        finally:
+            await kill(child)
+        im = next(
+            c.id for c in sandbox.workspace.conversations.values() if c.is_im and c.im_user == sam
+        )
+
+        def replies() -> list:
+            return [m for m in sandbox.messages(im) if m.bot_id and m.thread_ts == asked]
+
+        shown_before = [blocks_text(m.blocks) for m in replies()]
+        assert await stored_questions(database) == 1
+
+        restarted = await start_child(database.url, sandbox, "resume")
+        try:
+            await said(restarted, "ready")
+
+            def answered() -> bool | None:
+                texts = [blocks_text(m.blocks) for m in replies()]
+                return True if any("Trail Day" in t for t in texts) else None
+
+            await sandbox.wait_until(answered, 60, "the answer in the thread")
+
+            async def settled() -> bool:
+                return await stored_questions(database) == 0
+
+            await eventually(settled, within=30, every=0.1)
+        finally:
+            await kill(restarted)
+
+        texts = [blocks_text(m.blocks) for m in replies()]
+        assert len(texts) == 1, texts  # one reply: the indicator became the answer
+        assert "Trail Day" in texts[0] and answers.THINKING not in texts[0]
+        if step == "received":
+            assert shown_before == []
+        elif step == "shown":
+            assert shown_before == texts  # already answered: nothing changed after the kill
+        else:
+            assert len(shown_before) == 1 and answers.THINKING in shown_before[0]
+        # Answered once; answered again only when the first answer was never recorded.
+        assert await recorded_answers(database) == 1
+    finally:
+        await sandbox.stop()

@@ -1,0 +1,186 @@
+"""Claude's answer streamed into the assistant view as the model writes it: the real Bolt
+app against the sandbox over Socket Mode, the real anthropic SDK against the fake Messages
+API over loopback. The streamed text is provisional until its citations are checked."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anthropic
+
+from app import answering
+from app.answering.base import Answerer
+from app.config.workspace import Workspace, default_workspace_path
+from tests.fakes import FakeAnthropic
+from tests.handlers.test_assistant_view import SAM
+from tests.harness import RunningTrellis, blocks_text, running_trellis
+
+QUESTION = "When is Trail Day in 2026?"
+STREAM_FLOW = ["assistant.threads.setStatus", "chat.startStream", "chat.appendStream"]
+
+
+def claude(client: anthropic.AsyncAnthropic) -> Callable[[Workspace], Answerer]:
+    return lambda _: answering.build_answerer(client=client, model="claude-sonnet-4-6")
+
+
+def unreviewed_workspace(tmp_path: Path) -> Path:
+    """The demo workspace without its review rule for answers: an answer that could be held
+    for review is never streamed before its checks (see the last test)."""
+    root = tmp_path / "workspace"
+    shutil.copytree(default_workspace_path(), root)
+    rules = root / "rules.yml"
+    text = rules.read_text()
+    rule = "  review_when: 'channel.is_shared || \"review\" in draft.tags'\n"
+    assert rule in text
+    rules.write_text(text.replace(rule, ""))
+    return root
+
+
+@asynccontextmanager
+async def trellis_on_claude(
+    tmp_path: Path, server: FakeAnthropic, *, reviewed: bool = False
+) -> AsyncIterator[RunningTrellis]:
+    workspace = default_workspace_path() if reviewed else unreviewed_workspace(tmp_path)
+    async with (
+        anthropic.AsyncAnthropic(
+            api_key=server.api_key, base_url=server.base_url, max_retries=0, timeout=10.0
+        ) as client,
+        running_trellis(tmp_path, workspace=workspace, answerer_for=claude(client)) as trellis,
+    ):
+        yield trellis
+
+
+async def _ask_in_assistant(trellis: RunningTrellis, email: str) -> tuple[str, str, int]:
+    user = trellis.user(email)
+    thread_ts = await trellis.sandbox.open_assistant(user)
+    im = trellis.sandbox.workspace.open_im(user).id
+    await trellis.sandbox.wait_for_message(
+        im, lambda m: m.bot_id and m.is_reply and m.thread_ts == thread_ts
+    )
+    start = len(trellis.sandbox.workspace.calls)
+    await trellis.sandbox.post_message(user, im, QUESTION, thread_ts=thread_ts)
+    return im, thread_ts, start
+
+
+def _streamed(params: dict) -> str:
+    """The markdown text a streaming call carries (slack_sdk sends it as chunks)."""
+    text = str(params.get("markdown_text") or "")
+    for chunk in params.get("chunks") or []:
+        if chunk.get("type") == "markdown_text":
+            text += str(chunk.get("text") or "")
+    return text
+
+
+def _texts(trellis: RunningTrellis, start: int) -> list[str]:
+    return [
+        _streamed(c.params)
+        for c in trellis.sandbox.workspace.calls[start:]
+        if c.method == "chat.appendStream"
+    ]
+
+
+async def test_claudes_text_reaches_slack_before_the_model_has_finished(tmp_path):
+    async with FakeAnthropic(min_cache_tokens=0, token_delay_s=0.005) as server:
+        server.hold_last_token = asyncio.Event()
+        async with trellis_on_claude(tmp_path, server) as trellis:
+            im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+            first = await trellis.sandbox.wait_for_call(
+                "chat.appendStream", lambda c: bool(_streamed(c.params)), timeout=15
+            )
+            # The model has not written its last word, and Slack already shows its first.
+            assert not trellis.sandbox.calls_to("chat.stopStream")
+            assert first.response["ok"]
+            server.hold_last_token.set()
+            stop = await trellis.sandbox.wait_for_call("chat.stopStream", timeout=15)
+
+            flow = [c.method for c in trellis.sandbox.workspace.calls[start:]]
+            relevant = [m for m in flow if m in {*STREAM_FLOW, "chat.stopStream", "chat.update"}]
+            assert relevant[:3] == STREAM_FLOW
+            assert relevant[-1] == "chat.stopStream"
+            assert set(relevant[2:-1]) == {"chat.appendStream"}
+            assert [r.body.get("stream") for r in server.message_requests] == [True], [
+                (r.body.get("system"), r.body["messages"][-1]) for r in server.message_requests
+            ]
+            answer = trellis.sandbox.workspace.find_message(im, stop.params["ts"])
+            assert answer is not None and not answer.streaming
+            assert answer.text.strip() == "".join(_texts(trellis, start)).strip()
+            assert "According to the documents" in answer.text and "[1]" in answer.text
+            blocks = stop.params["blocks"]
+            assert "Confidence:" in blocks_text(blocks) and "[1]" in blocks_text(blocks)
+            assert any(b["type"] == "context_actions" for b in blocks)
+            assert not trellis.sandbox.calls_to("chat.update")  # it stood: nothing replaced
+
+
+async def test_an_answer_whose_citations_fail_is_replaced_not_left_half_shown(tmp_path):
+    async with FakeAnthropic(min_cache_tokens=0) as server:
+        server.reply_next(
+            [
+                {
+                    "type": "text",
+                    "text": "Trail Day moves to FREESHIP50 street every year.",
+                    "citations": [
+                        {
+                            "type": "search_result_location",
+                            "cited_text": "Trail Day moves to FREESHIP50 street every year.",
+                            "search_result_index": 0,
+                            "source": "https://nowhere.example/made-up",
+                            "title": "Made up",
+                            "start_block_index": 0,
+                            "end_block_index": 1,
+                        }
+                    ],
+                }
+            ]
+        )
+        async with trellis_on_claude(tmp_path, server) as trellis:
+            im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+            update = await trellis.sandbox.wait_for_call("chat.update", timeout=15)
+            assert any("FREESHIP50" in t for t in _texts(trellis, start))  # shown provisionally
+            stops = trellis.sandbox.calls_to("chat.stopStream")
+            assert len(stops) == 1 and not stops[0].params.get("blocks")
+            assert stops[0].time <= update.time
+            answer = trellis.sandbox.workspace.find_message(im, update.params["ts"])
+            assert answer is not None and not answer.streaming
+            assert "FREESHIP50" not in answer.text
+            assert "FREESHIP50" not in blocks_text(answer.blocks)
+            assert "couldn't find a well-supported answer" in answer.text
+
+
+async def test_where_slack_refuses_to_stream_claudes_answer_is_posted_whole(tmp_path):
+    async with (
+        FakeAnthropic(min_cache_tokens=0) as server,
+        trellis_on_claude(tmp_path, server) as trellis,
+    ):
+        trellis.sandbox.web_api.withdraw("chat.startStream")
+        im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+        answer = await trellis.sandbox.wait_for_message(
+            im,
+            lambda m: (
+                m.bot_id
+                and m.is_reply
+                and m.thread_ts == thread_ts
+                and "Confidence:" in blocks_text(m.blocks)
+            ),
+            timeout=15,
+        )
+        assert not trellis.sandbox.calls_to("chat.appendStream")
+        assert not trellis.sandbox.calls_to("chat.stopStream")
+        assert "According to the documents" in blocks_text(answer.blocks)
+        assert "[1]" in blocks_text(answer.blocks)
+        assert server.message_requests[-1].body.get("stream") is None
+
+
+async def test_an_answer_that_could_be_held_for_review_is_checked_before_it_streams(tmp_path):
+    async with (
+        FakeAnthropic(min_cache_tokens=0) as server,
+        trellis_on_claude(tmp_path, server, reviewed=True) as trellis,
+    ):
+        # The demo's rule holds answers built on documents tagged "review", and one of
+        # them is among this question's passages: the model is not streamed.
+        im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+        await trellis.sandbox.wait_for_call("chat.stopStream", timeout=15)
+        assert [r.body.get("stream") for r in server.message_requests] == [None]
