@@ -135,3 +135,67 @@ async def test_a_kill_while_answering_still_answers_the_question_once(database, 
         assert await recorded_answers(database) == 1
     finally:
         await sandbox.stop()
+
+
+PEOPLE = [
+    "sam.ortiz@northwind.example",
+    "priya.nair@northwind.example",
+    "liam.carter@northwind.example",
+    "sofia.marino@northwind.example",
+]
+
+
+async def test_a_replica_killed_mid_burst_loses_no_question_and_answers_none_twice(database):
+    """Two replicas share the events (the sandbox spreads them over both connections); one
+    is killed with SIGKILL while the burst is being answered. Every question ends with
+    exactly one reply, its answer, and one answer record."""
+    workspace = load_workspace(default_workspace_path())
+    await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+    sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)))
+    await sandbox.start()
+    replicas = []
+    try:
+        for _ in range(2):
+            replicas.append(await start_child(database.url, sandbox, "resume"))
+        for replica in replicas:
+            await said(replica, "ready")
+        await sandbox.wait_for_connections(2)
+        bot = sandbox.workspace.bot.user_id
+        asked: list[tuple[str, str]] = []
+        for round_ in range(4):
+            for email in PEOPLE:
+                user = sandbox.workspace.user_by_email(email).id
+                ts = await sandbox.post_message(user, bot, f"{QUESTION} ({round_ + 1})")
+                asked.append((sandbox.workspace.open_im(user).id, ts))
+
+        def replies(im: str, ts: str) -> list:
+            return [m for m in sandbox.messages(im) if m.bot_id and m.thread_ts == ts]
+
+        def answered(im: str, ts: str) -> bool:
+            return any("Trail Day" in blocks_text(m.blocks) for m in replies(im, ts))
+
+        await sandbox.wait_until(
+            lambda: True if sum(answered(im, ts) for im, ts in asked) >= 3 else None,
+            60,
+            "the first answers",
+        )
+        await kill(replicas[0])
+        await sandbox.wait_until(
+            lambda: True if all(answered(im, ts) for im, ts in asked) else None,
+            120,
+            "every question answered",
+        )
+
+        async def settled() -> bool:
+            return await stored_questions(database) == 0
+
+        await eventually(settled, within=30, every=0.1)
+    finally:
+        for replica in replicas:
+            await kill(replica)
+        await sandbox.stop()
+    for im, ts in asked:
+        texts = [blocks_text(m.blocks) for m in replies(im, ts)]
+        assert len(texts) == 1, texts
+        assert "Trail Day" in texts[0]
+    assert await recorded_answers(database) == len(asked)
