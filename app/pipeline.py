@@ -15,10 +15,9 @@ transaction after.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,6 +53,14 @@ class Question:
     answer always finds it."""
     received_id: str | None = None
     """The stored question (app/answering/intake.py), marked answered in that transaction."""
+    posted_in: str | None = None
+    """The conversation the answer is posted in, when it is not `channel`: the assistant
+    view answers in the person's DM for the members of the channel they are viewing."""
+
+    @property
+    def conversation_id(self) -> str:
+        """Where the question and its answer are: its thread, its answer records."""
+        return self.posted_in or self.channel.id
 
 
 @dataclass(frozen=True)
@@ -63,21 +70,6 @@ class Outcome:
     public: Reply
     private: Reply | None = None
     person: Person | None = None
-
-
-@dataclass
-class _Timer:
-    stages: dict[str, float] = field(default_factory=dict)
-    _start: float = field(default_factory=time.perf_counter)
-    _last: float = 0.0
-
-    def lap(self, stage: str) -> None:
-        now = time.perf_counter()
-        self.stages[stage] = round((now - (self._last or self._start)) * 1000, 2)
-        self._last = now
-
-    def total(self) -> float:
-        return round((time.perf_counter() - self._start) * 1000, 2)
 
 
 async def answer_question(
@@ -112,7 +104,7 @@ async def answer_question(
 async def _answer_question(
     services: Services, question: Question, on_text: TextSink | None = None
 ) -> Outcome:
-    timer = _Timer()
+    timer = answer_log.StageTimer()
     audit_id = str(uuid.uuid4())
 
     # 1. Identity: who is asking. Unknown people are refused, and the refusal is audited.
@@ -283,6 +275,7 @@ async def _answer_question(
             person=person,
             slack_user_id=question.slack_user_id,
             channel=question.channel,
+            posted_in=question.conversation_id,
             thread_ts=question.thread_ts or question.message_ts,
             private=True,
             question=question.text,
@@ -299,6 +292,7 @@ async def _answer_question(
             person=person,
             slack_user_id=question.slack_user_id,
             channel=question.channel,
+            posted_in=question.conversation_id,
             thread_ts=question.thread_ts or question.message_ts,
             private=question.private,
             question=question.text,
@@ -335,7 +329,9 @@ async def _read_grounds(
     person: Person,
     audience: access.Audience,
 ) -> _Grounds:
-    history = await thread_history(session, question.channel.id, question.thread_ts, audience.scope)
+    history = await thread_history(
+        session, question.conversation_id, question.thread_ts, audience.scope
+    )
     query = " ".join([*(t.question for t in history[-1:]), question.text])
     # Search also measures how specific each word is, and how well the best passage
     # matches, across everything this audience may see (for confidence).
@@ -362,7 +358,7 @@ async def _read_grounds(
     asker_history, asker_curated = [], None
     if _adds_sources(fuller, passages):  # the asker will also get a fuller private answer
         asker_history = await thread_history(
-            session, question.channel.id, question.thread_ts, audience.asker_scope
+            session, question.conversation_id, question.thread_ts, audience.asker_scope
         )
         asker_curated = await curated_answer_for(
             session, question=question.text, scope=audience.asker_scope

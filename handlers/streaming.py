@@ -87,6 +87,7 @@ async def answer_streaming(
             question = Question(
                 text=text,
                 channel=await slack.channel(audience_channel_id or channel_id),
+                posted_in=channel_id,
                 slack_user_id=slack_user_id,
                 thread_ts=thread_ts,
                 message_ts=message_ts,

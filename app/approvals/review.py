@@ -85,6 +85,7 @@ async def hold_answer(
     person: Person,
     slack_user_id: str | None,
     channel: SlackChannel,
+    posted_in: str,
     thread_ts: str | None,
     private: bool,
     question: str,
@@ -94,7 +95,8 @@ async def hold_answer(
     confidence: float,
     scope_label: str,
 ) -> str:
-    """Send the answer to its reviewers; what the asker is told meanwhile."""
+    """Send the answer to its reviewers; what the asker is told meanwhile. `channel`: whose
+    members the answer is for; `posted_in`: the conversation it is posted in once approved."""
     rulebook = services.workspace.rulebook
     needs = rulebook.review_requirement(requester=person)
     condition = rulebook.rules.answers.review_when
@@ -105,7 +107,7 @@ async def hold_answer(
         mode="post_after_review",
         requester=person,
         requester_slack_id=slack_user_id,
-        channel_id=channel.id,
+        channel_id=posted_in,
         thread_ts=thread_ts,
         private=private,
         answer_id=answer_id,

@@ -6,9 +6,10 @@ too.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from app.answering.compose import Reply
@@ -21,6 +22,23 @@ from app.services import Services
 
 if TYPE_CHECKING:
     from app.pipeline import Question
+
+
+@dataclass
+class StageTimer:
+    """How long each stage of a question took, in ms, for its audit record."""
+
+    stages: dict[str, float] = field(default_factory=dict)
+    _start: float = field(default_factory=time.perf_counter)
+    _last: float = 0.0
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] = round((now - (self._last or self._start)) * 1000, 2)
+        self._last = now
+
+    def total(self) -> float:
+        return round((time.perf_counter() - self._start) * 1000, 2)
 
 
 async def record_refusal(
@@ -143,7 +161,7 @@ def posted_answer(
     return PostedAnswer(
         id=answer_id,
         audit_id=audit_id,
-        channel_id=question.channel.id,
+        channel_id=question.conversation_id,
         thread_ts=question.thread_ts or question.message_ts or message_ts,
         message_ts=message_ts,
         asker_slack_id=question.slack_user_id,

@@ -106,7 +106,7 @@ async def test_a_question_streams_after_the_status_and_stops_with_sources_and_fe
         assert record.message_ts == answer.ts  # reactions on it find the answer
 
 
-async def test_the_channel_being_viewed_is_the_audience(tmp_path):
+async def test_the_channel_being_viewed_is_the_audience_and_the_dm_keeps_the_answer(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         user = trellis.user(SAM)
         thread_ts = await trellis.sandbox.open_assistant(user)
@@ -123,7 +123,11 @@ async def test_the_channel_being_viewed_is_the_audience(tmp_path):
         await trellis.sandbox.wait_for_call("chat.stopStream", timeout=15)
         async with trellis.services.database.session() as session:
             record = (await session.execute(select(PostedAnswer))).scalars().one()
-        assert record.channel_id == support
+        # Answered for the members of #support, and kept where it was posted, so a reaction
+        # on it or a follow-up in the thread finds it.
+        assert record.channel_id == im
+        audit = await trellis.services.audit.get(record.audit_id)
+        assert audit is not None and audit.payload["channel"]["id"] == support
 
 
 async def test_where_slack_refuses_to_stream_the_answer_is_posted_whole(tmp_path):
