@@ -11,7 +11,6 @@ import aiohttp
 from sqlalchemy import func, select
 
 from app.db.claims import DeliveryClaims
-from app.db.migrate import upgrade
 from app.db.models.records import AuditRecord, HandledEvent
 from app.db.session import Database
 from app.sandbox.http_delivery import request_body, signed_headers
@@ -106,14 +105,14 @@ async def test_a_signature_is_let_through_once_per_process_until_it_would_be_sta
     assert await seen.first_time("v0=abc", 1_000_000)
 
 
-async def test_a_replay_is_caught_by_another_replica_sharing_the_database(tmp_path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'replicas.db'}")
+async def test_a_replay_is_caught_by_another_replica_sharing_the_database(database):
+    # Two replicas: each its own engine and claims on one database (SQLite and PostgreSQL).
+    other = Database(database.url)
     try:
-        await upgrade(database)
         first = SignaturesInDatabase(DeliveryClaims(database))
-        second = SignaturesInDatabase(DeliveryClaims(database))
+        second = SignaturesInDatabase(DeliveryClaims(other))
         assert await first.first_time("v0=abc", int(time.time()))
         assert not await second.first_time("v0=abc", int(time.time()))
         assert await second.first_time("v0=def", int(time.time()))
     finally:
-        await database.dispose()
+        await other.dispose()
