@@ -135,6 +135,8 @@ class Intake:
         async with self.database.session() as session:
             questions = ReceivedQuestionRepository(session)
             for question in await questions.abandoned(now=now, limit=limit):
+                if question.id in self._in_hand:  # still being answered here (its lease
+                    continue  # ran out while the database was away)
                 if await questions.take(
                     question, taken_by=self.taker, now=now, until=now + self.lease
                 ):
