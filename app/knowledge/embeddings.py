@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -41,6 +41,20 @@ BATCH = 8
 """Texts per run of the model: larger batches are no faster on a CPU, and their
 activations cost hundreds of megabytes."""
 TOKENIZER_FILE = Path(__file__).parent / "model" / "tokenizer.json"
+
+
+class TextEmbedder(Protocol):
+    """What ingest and search need of an embedder (`Embedder` is the real one; the latency
+    bench stands in a seeded random one so a large index builds in minutes)."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors, `float32`, shape `(len(texts), DIMENSIONS)`."""
+        ...
+
+    def embed_one(self, text: str) -> np.ndarray: ...
 
 
 def _model_file() -> Path:

@@ -44,6 +44,8 @@ RRF_K = 60
 DENSE_WEIGHT = 0.8
 FUSION = "blend"
 """blend | rrf | dense | keyword: how the two rankings are combined."""
+ALLOWED_KEPT = 64
+"""Audiences whose allowed chunks are kept (one byte per chunk each)."""
 DENSE_FLOOR = 0.3
 """A chunk that shares no word with the question is a candidate only from this similarity
 up: below it, all-MiniLM-L6-v2 puts texts about unrelated things."""
@@ -100,6 +102,7 @@ class SearchIndex:
         self.doc_ids = sorted({r.doc_id for r in rows})
         self.doc_number = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
         self.chunk_doc = np.array([self.doc_number[r.doc_id] for r in rows], dtype=np.int32)
+        self._allowed: dict[tuple[str, ...], tuple[np.ndarray, int]] = {}
         self._build_keyword(rows)
         self._build_dense(rows)
 
@@ -169,7 +172,7 @@ class SearchIndex:
         limit: int,
         fusion: str = FUSION,
     ) -> Ranking:
-        allowed = self._allowed_chunks(allowed_docs)
+        allowed, documents = self._allowed_chunks(allowed_docs)
         if not query_terms(query):
             return Ranking((), Evidence())
         keyword, frequencies = self._keyword(query, allowed)
@@ -178,11 +181,11 @@ class SearchIndex:
             best_similarity=best,
             typical_similarity=typical,
             spread=spread,
-            documents=sum(1 for d in allowed_docs if d in self.doc_number),
+            documents=documents,
             document_frequencies=frequencies,
         )
         fused = self._fuse(keyword, similarity, allowed, fusion)
-        order = [i for i in np.argsort(-fused, kind="stable") if fused[i] > 0][:limit]
+        order = _best(fused, limit)
         hits = tuple(
             Hit(
                 rowid=int(self.rowids[i]),
@@ -196,11 +199,25 @@ class SearchIndex:
         )
         return Ranking(hits, evidence)
 
-    def _allowed_chunks(self, allowed_docs: Sequence[str]) -> np.ndarray:
+    def _allowed_chunks(self, allowed_docs: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Which chunks may be scored, and how many of `allowed_docs` are indexed.
+
+        Kept per list of documents (by content, so a list is never mistaken for another):
+        an audience asks again and again, and finding its chunks means a look-up per
+        document."""
+        key = tuple(allowed_docs)
+        known = self._allowed.get(key)
+        if known is not None:
+            return known
         wanted = np.zeros(len(self.doc_ids), dtype=bool)
         numbers = [self.doc_number[d] for d in allowed_docs if d in self.doc_number]
         wanted[numbers] = True
-        return wanted[self.chunk_doc] if len(self.chunk_doc) else np.zeros(0, dtype=bool)
+        chunks = wanted[self.chunk_doc] if len(self.chunk_doc) else np.zeros(0, dtype=bool)
+        chunks.flags.writeable = False
+        if len(self._allowed) >= ALLOWED_KEPT:
+            self._allowed.clear()
+        self._allowed[key] = (chunks, len(numbers))
+        return chunks, len(numbers)
 
     def _keyword(self, query: str, allowed: np.ndarray) -> tuple[np.ndarray, dict[str, int]]:
         scores = np.zeros(len(self.rowids), dtype=np.float32)
@@ -278,6 +295,20 @@ class SearchIndex:
             (int(self.segment_spans[n, 0]), int(self.segment_spans[n, 1]), float(s))
             for n, s in zip(numbers, sims, strict=True)
         )
+
+
+def _best(scores: np.ndarray, limit: int) -> np.ndarray:
+    """The positions of the `limit` best positive scores, best first, ties in position
+    order: what a stable sort of every score would give, without sorting them all."""
+    positive = np.flatnonzero(scores > 0)
+    values = scores[positive]
+    if len(values) > limit:
+        # Everything at least as good as the limit-th best (ties included) is sorted.
+        threshold = np.partition(values, len(values) - limit)[len(values) - limit]
+        keep = values >= threshold
+        positive, values = positive[keep], values[keep]
+    best: np.ndarray = positive[np.argsort(-values, kind="stable")][:limit]
+    return best
 
 
 def query_terms(query: str) -> list[str]:

@@ -24,7 +24,7 @@ from app.db.session import Database
 from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.chunking import TextChunk, chunk_blocks
-from app.knowledge.embeddings import Embedder, shared_embedder
+from app.knowledge.embeddings import TextEmbedder, shared_embedder
 from app.knowledge.loaders import LoadedDocument, is_document, load_document
 from app.knowledge.segments import IndexedChunk, index_chunks
 
@@ -91,7 +91,7 @@ async def ingest(
     only: Path | None = None,
     progress: Progress | None = None,
     retrieval: str = "hybrid",
-    embedder: Embedder | None = None,
+    embedder: TextEmbedder | None = None,
     allowed_url_prefixes: Sequence[str] | None = None,
 ) -> IngestReport:
     """Index `knowledge_dir` (or only the file or folder `only` inside it).
@@ -193,7 +193,7 @@ async def _prepare_all(
     return prepared
 
 
-def _index_batch(items: list[_Prepared], embedder: Embedder | None) -> list[list[IndexedChunk]]:
+def _index_batch(items: list[_Prepared], embedder: TextEmbedder | None) -> list[list[IndexedChunk]]:
     """`index_chunks` for several documents with one call to the model."""
     everything = [(item.document.title, chunk) for item in items for chunk in item.chunks]
     indexed = index_chunks(

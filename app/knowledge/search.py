@@ -18,7 +18,7 @@ from app.answering.corpus import CorpusStatistics, RetrievedPassages
 from app.db.repositories.knowledge import IndexedDocument, KnowledgeRepository
 from app.db.session import DatabaseOrSession, reading_from
 from app.domain import AccessScope, Passage
-from app.knowledge.embeddings import Embedder, shared_embedder
+from app.knowledge.embeddings import TextEmbedder, shared_embedder
 from app.knowledge.index import FUSION, SearchIndex
 
 
@@ -83,7 +83,7 @@ async def search(
     scope: AccessScope,
     limit: int = 8,
     mode: RetrievalMode = RetrievalMode.HYBRID,
-    embedder: Embedder | None = None,
+    embedder: TextEmbedder | None = None,
     fusion: str = FUSION,
 ) -> RetrievedPassages:
     """The passages that best match `query`, from documents everyone in `scope` may see.

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.knowledge.chunking import TextChunk
-from app.knowledge.embeddings import Embedder, pack
+from app.knowledge.embeddings import TextEmbedder, pack
 from app.text.sentences import split_sentences
 from app.text.words import index_terms
 
@@ -90,7 +90,7 @@ class IndexedChunk:
 
 
 def index_chunks(
-    chunks: list[TextChunk], *, titles: list[str], embedder: Embedder | None
+    chunks: list[TextChunk], *, titles: list[str], embedder: TextEmbedder | None
 ) -> list[IndexedChunk]:
     """Stems and segments of every chunk (its document's title in `titles`), and one
     vector per segment when there is a model.

@@ -6,7 +6,7 @@ import numpy as np
 
 from app.db.repositories.knowledge import IndexRow
 from app.knowledge.embeddings import DIMENSIONS, pack
-from app.knowledge.index import DENSE_FLOOR, SearchIndex, query_terms
+from app.knowledge.index import DENSE_FLOOR, SearchIndex, _best, query_terms
 from app.text.words import index_terms
 
 
@@ -100,3 +100,26 @@ def test_standing_measures_how_far_the_best_segment_is_above_the_rest():
     evidence = ranking.evidence
     assert evidence.best_similarity > evidence.typical_similarity
     assert evidence.standing > 0
+
+
+def test_the_best_scores_come_in_the_order_of_a_stable_sort_of_them_all() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        # Few distinct values, so ties at the cut are common; zeros are never returned.
+        scores = rng.integers(0, 6, size=int(rng.integers(0, 40))).astype(np.float32)
+        limit = int(rng.integers(1, 12))
+        expected = [i for i in np.argsort(-scores, kind="stable") if scores[i] > 0][:limit]
+        assert _best(scores, limit).tolist() == [int(i) for i in expected]
+
+
+def test_an_audience_asking_again_gets_the_same_chunks_and_cannot_change_them() -> None:
+    index = SearchIndex(ROWS, generation=1)
+    first = index.rank(query="paid time off", allowed_docs=["pto"], question_vector=None, limit=5)
+    again = index.rank(query="paid time off", allowed_docs=["pto"], question_vector=None, limit=5)
+    wider = index.rank(
+        query="paid time off", allowed_docs=["pto", "secret"], question_vector=None, limit=5
+    )
+    assert [h.doc_id for h in first.hits] == [h.doc_id for h in again.hits] == ["pto"]
+    assert {h.doc_id for h in wider.hits} == {"pto", "secret"}
+    allowed, documents = index._allowed_chunks(["pto"])
+    assert documents == 1 and not allowed.flags.writeable
