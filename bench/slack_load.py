@@ -3,6 +3,7 @@
     python3 bench/slack_load.py [--questions 200] [--people 20] [--within 2] [--repeats 3]
                                 [--tree PATH[=LABEL[,NAME=VALUE...]] ...] [--echo]
                                 [--env NAME=VALUE ...] [--model-stub-seconds S]
+                                [--postgres ADMIN_URL]
 
 This process runs the local Slack (app.sandbox): people type questions into their direct
 messages with the bot, Slack delivers the events over Socket Mode and serves the Web API.
@@ -10,7 +11,10 @@ Each Trellis under test is a separate `trellis run` process (from the source tre
 `--tree`, the current one by default) that connects to it as it would to Slack, with a fresh
 SQLite database and the demo workspace (Northwind, the offline answerer) with people added
 until there are `--people` askers. Settings after the label apply to that target only
-(`--tree .=c8,TRELLIS_QUESTION_CONCURRENCY=8`), `--env` to every Trellis target. `--echo`
+(`--tree .=c8,TRELLIS_QUESTION_CONCURRENCY=8`), `--env` to every Trellis target. With
+`--postgres ADMIN_URL` every Trellis run gets a fresh PostgreSQL database instead, and the
+target setting `REPLICAS=N` starts N processes sharing it, each with its Socket Mode
+connection (Slack spreads the events over them); CPU is then summed over them. `--echo`
 runs a bare Bolt app that acks and replies with the question's text the same way, for
 comparison (its throughput is the rate the questions are sent at). Targets take turns
 within each repeat.
@@ -302,19 +306,32 @@ async def one_run(
 ) -> dict[str, float]:
     if stub is not None and tree is not None:
         env = {"ANTHROPIC_API_KEY": stub.api_key, "ANTHROPIC_BASE_URL": stub.base_url, **env}
-    with tempfile.TemporaryDirectory(prefix="trellis-load-") as tmp:
+    env = dict(env)
+    replicas = int(env.pop(REPLICAS, "1"))
+    with (
+        tempfile.TemporaryDirectory(prefix="trellis-load-") as tmp,
+        postgres_database(args.postgres if tree is not None else None) as database_url,
+    ):
         workdir = Path(tmp)
+        if database_url:
+            env["TRELLIS_DATABASE_URL"] = database_url
         seed = seed_for(load_workspace(workspace))
         async with SandboxServer(SandboxWorkspace.from_seed(seed)) as sandbox:
             askers = [user_id_for(email) for email in people]
-            process = await start_app(tree, sandbox, workdir, workspace, env)
+            processes: list[asyncio.subprocess.Process] = []
             try:
-                await sandbox.wait_for_connections(1, timeout=args.start_timeout)
+                # One after the other: the first migrates and ingests, the others find it done.
+                for n in range(replicas if tree is not None else 1):
+                    (workdir / str(n)).mkdir()
+                    processes.append(
+                        await start_app(tree, sandbox, workdir / str(n), workspace, env)
+                    )
+                    await sandbox.wait_for_connections(n + 1, timeout=args.start_timeout)
                 # Warm up: a few answered questions before the clock starts.
                 await ask_all(sandbox, askers, questions, count=3, within=0.0, wait_s=60)
                 if stub is not None:
                     stub.most_in_flight, calls_before = stub.in_flight, len(stub.message_requests)
-                before = cpu_seconds(process.pid)
+                before = sum(cpu_seconds(p.pid) for p in processes)
                 burst = await ask_all(
                     sandbox,
                     askers,
@@ -323,17 +340,55 @@ async def one_run(
                     within=args.within,
                     wait_s=args.timeout,
                 )
-                burst.cpu_s = cpu_seconds(process.pid) - before
+                burst.cpu_s = sum(cpu_seconds(p.pid) for p in processes) - before
             except TimeoutError:
-                log = (workdir / "app.log").read_text()[-3000:]
+                log = (workdir / str(len(processes) - 1) / "app.log").read_text()[-3000:]
                 raise SystemExit(f"{label} did not connect:\n{log}") from None
             finally:
-                await stop_app(process)
+                for process in processes:
+                    await stop_app(process)
     figures = burst.figures()
     if stub is not None and tree is not None:
         figures["model"] = stub.most_in_flight
         figures["calls"] = len(stub.message_requests) - calls_before
     return figures
+
+
+REPLICAS = "REPLICAS"
+"""A target setting: how many `trellis run` processes share the burst (with `--postgres`)."""
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str | None) -> Any:
+    """A fresh PostgreSQL database for one run (dropped after), or None without `--postgres`."""
+    if admin_url is None:
+        yield None
+        return
+    import asyncpg  # the PostgreSQL driver Trellis installs
+
+    admin = admin_url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"trellis_load_{os.getpid()}_{time.monotonic_ns()}"
+
+    async def run(statement: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    def in_thread(statement: str) -> None:  # the caller's event loop is busy awaiting us
+        import threading
+
+        thread = threading.Thread(target=lambda: asyncio.run(run(statement)))
+        thread.start()
+        thread.join()
+
+    in_thread(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"postgresql+asyncpg://{base.split('://', 1)[1]}/{name}"
+    finally:
+        in_thread(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _row(label: str, figures: dict[str, float]) -> str:
@@ -433,6 +488,13 @@ def parse_args() -> argparse.Namespace:
         type=float,
         metavar="S",
         help="answer with Claude against a local fake Messages API taking S s over each reply",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run Trellis on PostgreSQL: a fresh database per run, created and dropped through "
+        "this admin URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres); a target setting "
+        "REPLICAS=N starts N processes on it",
     )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()

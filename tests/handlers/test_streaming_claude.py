@@ -11,13 +11,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anthropic
+from sqlalchemy import func, select
 
 from app import answering
 from app.answering.base import Answerer
 from app.config.workspace import Workspace, default_workspace_path
+from app.db.models.feedback import OwnerNotice
 from tests.fakes import FakeAnthropic
 from tests.handlers.test_assistant_view import SAM
 from tests.harness import RunningTrellis, blocks_text, running_trellis
+from tests.workflow_helpers import eventually
 
 QUESTION = "When is Trail Day in 2026?"
 STREAM_FLOW = ["assistant.threads.setStatus", "chat.startStream", "chat.appendStream"]
@@ -148,6 +151,14 @@ async def test_an_answer_whose_citations_fail_is_replaced_not_left_half_shown(tm
             assert "FREESHIP50" not in answer.text
             assert "FREESHIP50" not in blocks_text(answer.blocks)
             assert "couldn't find a well-supported answer" in answer.text
+
+            # The owners' notice of the unanswered question is written after the reply:
+            # the test ends once it is, not while its write is open.
+            async def noticed() -> bool:
+                async with trellis.services.database.reading() as session:
+                    return bool(await session.scalar(select(func.count(OwnerNotice.id))))
+
+            await eventually(noticed, within=15)
 
 
 async def test_where_slack_refuses_to_stream_claudes_answer_is_posted_whole(tmp_path):
