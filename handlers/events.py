@@ -50,8 +50,10 @@ def register(app: AsyncApp) -> None:
 
 STORE_BEFORE_ACK_SECONDS = 1.0
 """How long the ack of a question's event may wait for the question to be stored."""
-_TAKEN = "trellis_question"
-"""In the Bolt context: what `store_before_ack` decided (a stored question, or None)."""
+_TAKING = "trellis_taking"
+"""In the Bolt context: `store_before_ack`'s decision, a task (see `_decide`)."""
+_Decision = ReceivedQuestion | bool | None
+"""The stored question; None when it is not the first delivery; False when it is no question."""
 
 
 async def store_before_ack(
@@ -59,22 +61,24 @@ async def store_before_ack(
 ) -> None:
     """Store a question before Bolt acks its event, so that a process killed just after
     the ack cannot lose it (Slack does not deliver an acked event again). Bolt acks Events
-    API deliveries as soon as the middleware is done, before any listener runs. If the
-    database does not answer within `STORE_BEFORE_ACK_SECONDS`, the event is acked anyway
-    and its listener waits for the database (`first_delivery`): Slack must have its ack
-    within 3 seconds."""
+    API deliveries as soon as the middleware is done, before any listener runs. If storing
+    takes longer than `STORE_BEFORE_ACK_SECONDS` (Slack must have its ack within 3 s), the
+    event is acked anyway and its listener waits for the same write, which is not cut
+    short; if the database is away, the listener waits for it (`first_delivery`)."""
     event = body.get("event") or {}
-    services: Services = context["services"]
     if body.get("type") == "event_callback" and event.get("type") in ("app_mention", "message"):
-        try:
-            async with asyncio.timeout(STORE_BEFORE_ACK_SECONDS):
-                if await _is_question(services, event):
-                    context[_TAKEN] = await _claim(services, body, event, wait=False)
-        except Exception as error:  # slow or away: the listener takes it on after the ack
-            if not (database_unavailable(error) or isinstance(error, TimeoutError)):
-                raise
-            log.warning("question_stored_after_ack", error=repr(error))
+        decision = asyncio.ensure_future(_decide(context["services"], body, event))
+        context[_TAKING] = decision
+        await asyncio.wait({decision}, timeout=STORE_BEFORE_ACK_SECONDS)
+        if not decision.done():
+            log.warning("question_stored_after_ack", waited_s=STORE_BEFORE_ACK_SECONDS)
     await next()
+
+
+async def _decide(services: Services, body: dict[str, Any], event: dict[str, Any]) -> _Decision:
+    if not await _is_question(services, event):
+        return False
+    return await _claim(services, body, event, wait=False)
 
 
 async def _is_question(services: Services, event: dict[str, Any]) -> bool:
@@ -203,13 +207,18 @@ async def on_message(
 async def _take_on(
     services: Services, body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
 ) -> None:
-    if _TAKEN in context:  # decided before the ack
-        question = context[_TAKEN]
-    elif await _is_question(services, event):
-        question = await _claim(services, body, event)
-    else:
-        return
-    if question is None:  # not the first delivery, or not a question
+    decision: _Decision
+    try:
+        decision = (
+            await context[_TAKING] if _TAKING in context else await _decide(services, body, event)
+        )
+    except Exception as error:  # the database is away: wait for it, after the ack
+        if not database_unavailable(error):
+            raise
+        decision = (
+            await _claim(services, body, event) if await _is_question(services, event) else False
+        )
+    if not isinstance(decision, ReceivedQuestion):  # no question, or not its first delivery
         return
     with traces.slack_event(body, event):
-        await _answer(services, question)
+        await _answer(services, decision)
