@@ -199,3 +199,45 @@ async def test_a_replica_killed_mid_burst_loses_no_question_and_answers_none_twi
         assert len(texts) == 1, texts
         assert "Trail Day" in texts[0]
     assert await recorded_answers(database) == len(asked)
+
+
+async def test_a_kill_while_answering_trellis_ask_still_answers_through_its_response_url(database):
+    """`/trellis ask` is answered privately through the command's response URL: a process
+    killed while writing the answer leaves the question, with that URL, to the next one."""
+    workspace = load_workspace(default_workspace_path())
+    await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+    sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)))
+    await sandbox.start()
+    try:
+        sam = sandbox.workspace.user_by_email(SAM).id
+        support = next(
+            c.id for c in sandbox.workspace.conversations.values() if c.name == "support"
+        )
+        child = await start_child(database.url, sandbox, "composing")
+        try:
+            await said(child, "ready")
+            await sandbox.wait_for_connections(1)
+            ack = await sandbox.slash_command(sam, support, "/trellis", f"ask {QUESTION}")
+            assert answers.THINKING in ack.get("text", "")
+            await said(child, "composing")
+        finally:
+            await kill(child)
+        assert await stored_questions(database) == 1
+
+        restarted = await start_child(database.url, sandbox, "resume")
+        try:
+            await said(restarted, "ready")
+            answer = await sandbox.wait_for_ephemeral(
+                sam, lambda e: "Trail Day" in blocks_text(e.blocks) + (e.text or ""), 60
+            )
+            assert answer.channel == support
+
+            async def settled() -> bool:
+                return await stored_questions(database) == 0
+
+            await eventually(settled, within=30, every=0.1)
+        finally:
+            await kill(restarted)
+        assert await recorded_answers(database) == 1
+    finally:
+        await sandbox.stop()
