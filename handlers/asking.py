@@ -64,12 +64,17 @@ async def answer_in_thread(
         return None
     slack = slack_of(services)
     thread = thread_ts or message_ts
-    placeholder = shown_ts or await slack.post(
-        channel=channel_id,
-        thread_ts=thread,
-        text=answers.THINKING,
-        blocks=answers.thinking_blocks(question_ts=message_ts),
-    )
+    try:
+        placeholder = shown_ts or await slack.post(
+            channel=channel_id,
+            thread_ts=thread,
+            text=answers.THINKING,
+            blocks=answers.thinking_blocks(question_ts=message_ts),
+        )
+    except Exception:  # Slack is failing: the sweep tries again once the lease runs out
+        if received is not None:
+            services.intake.give_up(received)
+        raise
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
             question = Question(

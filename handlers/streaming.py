@@ -80,8 +80,15 @@ async def answer_streaming(
         _settle(services, received)
         return None
     slack = slack_of(services)
-    await set_status(slack.client, channel_id=channel_id, thread_ts=thread_ts, status=views.STATUS)
-    shown = await _open(services, channel_id, thread_ts, slack_user_id, team_id, message_ts)
+    try:
+        await set_status(
+            slack.client, channel_id=channel_id, thread_ts=thread_ts, status=views.STATUS
+        )
+        shown = await _open(services, channel_id, thread_ts, slack_user_id, team_id, message_ts)
+    except Exception:  # Slack is failing: the sweep tries again once the lease runs out
+        if received is not None:
+            services.intake.give_up(received)
+        raise
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
             question = Question(
