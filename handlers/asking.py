@@ -52,15 +52,15 @@ async def answer_in_thread(
     progress (a question taken over after a crash), replaced by the answer in place of a new
     indicator. `audience_channel_id`: the channel whose members the answer is for, when it
     is not the thread's own (the assistant view)."""
-    refusal = services.quotas.refusal(team_id=team_id, slack_user_id=slack_user_id, text=text)
-    if refusal is not None:  # over a quota: said in the thread, and nothing else is done
-        await slack_of(services).post(
-            channel=channel_id,
-            thread_ts=thread_ts or message_ts,
-            text=refusal.message,
-            blocks=notice_blocks(refusal.message, emoji=":hourglass:"),
-        )
-        _settle(services, received)
+    if await declined(
+        services,
+        text=text,
+        channel_id=channel_id,
+        slack_user_id=slack_user_id,
+        team_id=team_id,
+        thread_ts=thread_ts or message_ts,
+        received=received,
+    ):
         return None
     slack = slack_of(services)
     thread = thread_ts or message_ts
@@ -72,8 +72,7 @@ async def answer_in_thread(
             blocks=answers.thinking_blocks(question_ts=message_ts),
         )
     except Exception:  # Slack is failing: the sweep tries again once the lease runs out
-        if received is not None:
-            services.intake.give_up(received)
+        give_up(services, received)
         raise
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
@@ -101,7 +100,7 @@ async def answer_in_thread(
         if received is not None and answered_later(exc):
             # Kept: the sweep takes the question over once its lease runs out, and answers
             # in this message (the notice keeps the indicator's mark).
-            services.intake.give_up(received)
+            give_up(services, received)
             blocks = answers.progress_mark(notice_blocks(LATER_NOTICE), question_ts=message_ts)
             await _tell_failure(
                 services, channel_id, slack_user_id, thread, placeholder, LATER_NOTICE, blocks
@@ -111,9 +110,9 @@ async def answer_in_thread(
         await _tell_failure(
             services, channel_id, slack_user_id, thread, placeholder, notice, notice_blocks(notice)
         )
-        _settle(services, received)
+        settle(services, received)
         return None
-    _settle(services, received)
+    settle(services, received)
     if outcome.private is not None:
         await slack.post_private(
             channel=channel_id,
@@ -156,10 +155,10 @@ async def answer_privately(
         later = received is not None and answered_later(exc)
         notice = LATER_NOTICE if later else message_for(exc, outcome=NOT_POSTED)
         await respond(text=notice, response_type="ephemeral", replace_original=False)
-        if received is not None and later:
-            services.intake.give_up(received)
+        if later:
+            give_up(services, received)
         else:
-            _settle(services, received)
+            settle(services, received)
         return None
     await respond(
         text=answers.answer_text(outcome.public),
@@ -167,7 +166,7 @@ async def answer_privately(
         response_type="ephemeral",
         replace_original=False,
     )
-    _settle(services, received)
+    settle(services, received)
     await owners.after_question(services, outcome=outcome, question=text)
     return outcome
 
@@ -178,9 +177,41 @@ def answered_later(error: BaseException) -> bool:
     return isinstance(error, ShuttingDown) or database_unavailable(error)
 
 
-def _settle(services: Services, received: ReceivedQuestion | None) -> None:
+async def declined(
+    services: Services,
+    *,
+    text: str,
+    channel_id: str,
+    slack_user_id: str,
+    team_id: str,
+    thread_ts: str | None,
+    received: ReceivedQuestion | None,
+) -> bool:
+    """Over a quota (app/trust/quotas.py): said in the thread, the question settled, and
+    nothing else is done."""
+    refusal = services.quotas.refusal(team_id=team_id, slack_user_id=slack_user_id, text=text)
+    if refusal is None:
+        return False
+    await slack_of(services).post(
+        channel=channel_id,
+        thread_ts=thread_ts,
+        text=refusal.message,
+        blocks=notice_blocks(refusal.message, emoji=":hourglass:"),
+    )
+    settle(services, received)
+    return True
+
+
+def settle(services: Services, received: ReceivedQuestion | None) -> None:
+    """The stored question's asker has an answer or a notice (app/answering/intake.py)."""
     if received is not None:
         services.intake.settle(received)
+
+
+def give_up(services: Services, received: ReceivedQuestion | None) -> None:
+    """Leave the stored question to the sweep, once its lease runs out."""
+    if received is not None:
+        services.intake.give_up(received)
 
 
 async def _tell_failure(

@@ -38,7 +38,7 @@ from app.domain import AnswerStatus
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
 from app.trust import owners
-from handlers.asking import LATER_NOTICE, answered_later
+from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, settle
 from handlers.errors import NOT_POSTED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
@@ -69,15 +69,15 @@ async def answer_streaming(
     question (app/answering/intake.py), settled once its asker has an answer or a notice;
     a question taken over after a crash is answered by handlers/recovery.py without a
     stream, in the thread."""
-    refusal = services.quotas.refusal(team_id=team_id, slack_user_id=slack_user_id, text=text)
-    if refusal is not None:  # over a quota: said in the thread, and nothing else is done
-        await slack_of(services).post(
-            channel=channel_id,
-            thread_ts=thread_ts,
-            text=refusal.message,
-            blocks=notice_blocks(refusal.message, emoji=":hourglass:"),
-        )
-        _settle(services, received)
+    if await declined(
+        services,
+        text=text,
+        channel_id=channel_id,
+        slack_user_id=slack_user_id,
+        team_id=team_id,
+        thread_ts=thread_ts,
+        received=received,
+    ):
         return None
     slack = slack_of(services)
     try:
@@ -86,8 +86,7 @@ async def answer_streaming(
         )
         shown = await _open(services, channel_id, thread_ts, slack_user_id, team_id, message_ts)
     except Exception:  # Slack is failing: the sweep tries again once the lease runs out
-        if received is not None:
-            services.intake.give_up(received)
+        give_up(services, received)
         raise
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
@@ -108,13 +107,13 @@ async def answer_streaming(
     except Exception as exc:  # the person is always told; the detail goes to the log
         services.metrics.observe_error(kind=type(exc).__name__)
         if received is not None and answered_later(exc):
-            services.intake.give_up(received)  # the sweep answers it once its lease runs out
+            give_up(services, received)  # the sweep answers it once its lease runs out
             await shown.fail(LATER_NOTICE)
             return None
         await shown.fail(message_for(exc, outcome=NOT_POSTED))
-        _settle(services, received)
+        settle(services, received)
         return None
-    _settle(services, received)
+    settle(services, received)
     if outcome.private is not None:
         await _show_private(services, outcome.private, channel_id, thread_ts, slack_user_id)
     await owners.after_question(services, outcome=outcome, question=text)
@@ -299,8 +298,3 @@ async def _show_private(
         await slack.post_private(
             channel=channel_id, user=slack_user_id, thread_ts=thread_ts, text=text, blocks=blocks
         )
-
-
-def _settle(services: Services, received: ReceivedQuestion | None) -> None:
-    if received is not None:
-        services.intake.settle(received)

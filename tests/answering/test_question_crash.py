@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from app.sandbox.company import seed_for
 from app.sandbox.server import SandboxServer
 from app.sandbox.state import SandboxWorkspace
 from handlers.views import answers
+from tests.child_processes import kill, said
 from tests.harness import blocks_text
 from tests.workflow_helpers import eventually
 
@@ -51,19 +51,6 @@ async def start_child(url: str, sandbox: SandboxServer, step: str) -> asyncio.su
         },
         stdout=asyncio.subprocess.PIPE,
     )
-
-
-async def said(child: asyncio.subprocess.Process, word: str) -> None:
-    assert child.stdout is not None
-    async with asyncio.timeout(60):
-        while (line := (await child.stdout.readline()).strip()) != word.encode():
-            assert line, f"the child stopped before saying {word!r}"
-
-
-async def kill(child: asyncio.subprocess.Process) -> None:
-    if child.returncode is None:
-        child.send_signal(signal.SIGKILL)
-    await child.wait()
 
 
 async def stored_questions(database) -> int:

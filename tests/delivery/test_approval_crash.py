@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sqlalchemy import func, select
 from app.approvals.drafts import DraftState
 from app.db.models.approvals import OutboxAction
 from tests.approval_helpers import SOFIA, pending_discount, person, webhook_action
+from tests.child_processes import kill, said
 from tests.delivery.test_outbox import SECRET, real_approvals
 from tests.peers.webhook_receiver import WebhookReceiver
 from tests.workflow_helpers import eventually
@@ -41,19 +41,6 @@ async def start_child(url: str, draft_id: str, step: str) -> asyncio.subprocess.
         env={**os.environ, "HOOK_SECRET": SECRET},
         stdout=asyncio.subprocess.PIPE,
     )
-
-
-async def said(child: asyncio.subprocess.Process, word: str) -> None:
-    assert child.stdout is not None
-    async with asyncio.timeout(30):
-        while (line := (await child.stdout.readline()).strip()) != word.encode():
-            assert line, f"the child stopped before saying {word!r}"
-
-
-async def kill(child: asyncio.subprocess.Process) -> None:
-    if child.returncode is None:
-        child.send_signal(signal.SIGKILL)
-    await child.wait()
 
 
 async def unfinished(database) -> int:

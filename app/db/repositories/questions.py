@@ -20,9 +20,6 @@ class ReceivedQuestionRepository:
         self.session.add_all(questions)
         await self.session.flush()
 
-    async def get(self, question_id: str) -> ReceivedQuestion | None:
-        return await self.session.get(ReceivedQuestion, question_id)
-
     async def recorded(self, question_id: str, audit_id: str) -> None:
         await self.session.execute(
             update(ReceivedQuestion)
