@@ -74,8 +74,11 @@ class Embedder:
     model_id = MODEL_ID
     dimensions = DIMENSIONS
 
-    def __init__(self, *, threads: int = 1, cache_size: int = CACHE_SIZE) -> None:
+    def __init__(
+        self, *, threads: int = 1, cache_size: int = CACHE_SIZE, fold_constants: bool = True
+    ) -> None:
         self._threads = threads
+        self._fold_constants = fold_constants
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -101,13 +104,14 @@ class Embedder:
             options.enable_cpu_mem_arena = False
             # Nor a memory plan cached per input shape: every batch has its own length.
             options.enable_mem_pattern = False
-            # Constant folding would expand the int8 weights into float copies (about 170
-            # MB more resident); without it the model runs about 1.3x slower.
+            # Constant folding turns the int8 weights into float ones once, at load (about
+            # 65 MB more resident). Without it every run dequantizes all the weights again:
+            # a question's embedding then takes ~40 ms instead of ~3 (bench/embedding_speed.py).
             session = onnxruntime.InferenceSession(
                 str(_model_file()),
                 options,
                 providers=["CPUExecutionProvider"],
-                disabled_optimizers=["ConstantFolding"],
+                disabled_optimizers=[] if self._fold_constants else ["ConstantFolding"],
             )
             self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
             self._tokenizer, self._session = tokenizer, session
