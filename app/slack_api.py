@@ -8,15 +8,17 @@ becomes `SlackUnavailable`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import SlackUnavailable
@@ -78,7 +80,48 @@ class SlackGateway:
         self.client = client
         self.team_id = team_id
         self.bot_user_id: str | None = None
+        self.streaming_refused: str | None = None
+        """Why Slack will not stream for this app (an error that does not pass, such as
+        unknown_method or missing_scope): answers are then posted and updated instead."""
         self._channel_ids: dict[str, str] = {}
+
+    async def set_status(
+        self, *, channel_id: str, thread_ts: str, status: str, loading_messages: list[str]
+    ) -> None:
+        """The status line under a thread (assistant.threads.setStatus); "" clears it."""
+        await self._call(
+            "assistant_threads_setStatus",
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            status=status,
+            loading_messages=loading_messages or None,
+        )
+
+    async def stop_stream(self, *, channel: str, ts: str) -> None:
+        """Stop the stream of the message `ts` (one a stopped process left streaming)."""
+        await self._call("chat_stopStream", channel=channel, ts=ts)
+
+    def chat_stream(
+        self,
+        *,
+        channel: str,
+        thread_ts: str,
+        recipient_user_id: str,
+        recipient_team_id: str | None,
+        buffer_size: int = 1,
+    ) -> AsyncChatStream:
+        """slack_sdk's chat stream, its Web API calls (chat.startStream, appendStream,
+        stopStream) made like every other here: traced, and Slack out of reach reported as
+        `SlackUnavailable`."""
+        return AsyncChatStream(
+            cast(AsyncWebClient, _StreamCalls(self)),
+            logger=logging.getLogger("slack_sdk.web.async_chat_stream"),
+            channel=channel,
+            thread_ts=thread_ts,
+            recipient_team_id=recipient_team_id,
+            recipient_user_id=recipient_user_id,
+            buffer_size=buffer_size,
+        )
 
     async def connect(self) -> None:
         """Learn who the bot is and which team is home (`auth.test`)."""
@@ -294,3 +337,19 @@ def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:
         is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
         is_external=external,
     )
+
+
+class _StreamCalls:
+    """What a chat stream calls on its client, through the gateway."""
+
+    def __init__(self, gateway: SlackGateway) -> None:
+        self._gateway = gateway
+
+    async def chat_startStream(self, **kwargs: Any) -> Any:  # noqa: N802 - slack_sdk's name
+        return await self._gateway._call("chat_startStream", **kwargs)
+
+    async def chat_appendStream(self, **kwargs: Any) -> Any:  # noqa: N802
+        return await self._gateway._call("chat_appendStream", **kwargs)
+
+    async def chat_stopStream(self, **kwargs: Any) -> Any:  # noqa: N802
+        return await self._gateway._call("chat_stopStream", **kwargs)

@@ -22,6 +22,7 @@ from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from handlers import traces
 from handlers.asking import answer_in_thread
 from handlers.gateway import slack_of
+from handlers.streaming import answer_streaming
 from handlers.views.help import help_text
 
 log = structlog.get_logger(__name__)
@@ -178,6 +179,21 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
             channel=question.channel_id,
             thread_ts=question.thread_ts or question.message_ts,
             text=help_text(services.workspace),
+        )
+        return
+    if services.settings.stream_answers and question.thread_ts is None and question.message_ts:
+        # A thread of its own (a DM, a mention at a channel's top level): the answer
+        # streams. A follow-up in a shared thread gets the marked thinking indicator, so a
+        # takeover after a crash finds which reply is its own (handlers/recovery.py).
+        await answer_streaming(
+            services,
+            text=question.text,
+            channel_id=question.channel_id,
+            thread_ts=question.message_ts,
+            slack_user_id=question.slack_user_id,
+            team_id=question.team_id,
+            message_ts=question.message_ts,
+            received=question,
         )
         return
     await answer_in_thread(

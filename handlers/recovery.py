@@ -14,8 +14,10 @@ questions whose leases ran out (app/answering/intake.py) and carries each to its
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import structlog
+from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from app.answering.intake import MAX_ATTEMPTS, Surface
@@ -86,14 +88,42 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
 
 
 async def _progress_message(services: Services, question: ReceivedQuestion) -> str | None:
-    """The message in the question's thread that shows its progress, if one was posted."""
+    """The message in the question's thread that shows its progress, if one was posted: the
+    thinking indicator marked with the question's ts, or, in a thread of its own (a DM or a
+    mention at a channel's top level), Trellis's first reply there, which may be a stream
+    (a stream carries no mark). A stream is stopped; one whose answer was never recorded
+    shows the thinking indicator again, marked, while the question is answered anew."""
     if question.surface == Surface.COMMAND or question.message_ts is None:
         return None
+    slack = slack_of(services)
     thread = question.thread_ts or question.message_ts
-    for message in await slack_of(services).replies(question.channel_id, thread):
+    replies = await slack.replies(question.channel_id, thread)
+    for message in replies:
         if answers.shows_progress_of(message, question.message_ts):
             return str(message["ts"])
-    return None
+    if question.thread_ts is not None and question.thread_ts != question.message_ts:
+        return None  # a shared thread: an unmarked reply may answer another question
+    first = next((m for m in replies if _by_trellis(services, m) and m["ts"] != thread), None)
+    if first is None:
+        return None
+    ts = str(first["ts"])
+    try:  # a message that is not streaming is refused, and left as it is
+        await slack.stop_stream(channel=question.channel_id, ts=ts)
+    except SlackApiError as error:
+        log.info("stream_not_stopped", question=question.id, error=error.response.get("error"))
+    if question.audit_id is None:
+        await slack.update(
+            channel=question.channel_id,
+            ts=ts,
+            text=answers.THINKING,
+            blocks=answers.thinking_blocks(question_ts=question.message_ts),
+        )
+    return ts
+
+
+def _by_trellis(services: Services, message: dict[str, Any]) -> bool:
+    slack = slack_of(services)
+    return bool(message.get("bot_id")) and message.get("user") in (None, slack.bot_user_id)
 
 
 async def _show_recorded(

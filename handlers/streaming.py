@@ -17,6 +17,9 @@ chain checks the answer as always, and then
   message is replaced (chat.update) by the checked outcome, so no unchecked answer is
   left on screen.
 
+A notice (no answer, a refusal, an answer held for review) streams like an answer when
+nothing was streamed before it: its text, then its buttons with the stop.
+
 Where Slack refuses to stream (an error from chat.startStream, such as unknown_method), a
 thinking indicator is posted and replaced by the answer, as everywhere else; if the stream
 breaks after it started, the streamed message is replaced by the answer.
@@ -30,14 +33,15 @@ from typing import Any
 import structlog
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
-from slack_sdk.web.async_client import AsyncWebClient
 
 from app.answering.compose import Reply
 from app.db.models.records import ReceivedQuestion
 from app.domain import AnswerStatus
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
+from app.slack_api import SlackGateway
 from app.trust import owners
+from handlers import asking
 from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, settle
 from handlers.errors import NOT_POSTED, message_for
 from handlers.gateway import slack_of
@@ -47,6 +51,10 @@ from handlers.views.blocks import escape, notice_blocks
 
 log = structlog.get_logger(__name__)
 
+LASTING_REFUSALS = frozenset(
+    {"unknown_method", "not_allowed_token_type", "missing_scope", "method_deprecated"}
+)
+"""chat.startStream errors that will not pass: this process stops trying to stream."""
 PRIVATE_NOTE = (
     "This fuller answer uses sources that some members of the channel you were viewing may not see."
 )
@@ -81,9 +89,7 @@ async def answer_streaming(
         return None
     slack = slack_of(services)
     try:
-        await set_status(
-            slack.client, channel_id=channel_id, thread_ts=thread_ts, status=views.STATUS
-        )
+        await set_status(slack, channel_id=channel_id, thread_ts=thread_ts, status=views.STATUS)
         shown = await _open(services, channel_id, thread_ts, slack_user_id, team_id, message_ts)
     except Exception:  # Slack is failing: the sweep tries again once the lease runs out
         give_up(services, received)
@@ -115,21 +121,26 @@ async def answer_streaming(
         return None
     settle(services, received)
     if outcome.private is not None:
-        await _show_private(services, outcome.private, channel_id, thread_ts, slack_user_id)
+        await _show_private(
+            services,
+            outcome.private,
+            channel_id,
+            thread_ts,
+            slack_user_id,
+            viewed=audience_channel_id is not None,
+        )
     await owners.after_question(services, outcome=outcome, question=text)
     return outcome
 
 
-async def set_status(
-    client: AsyncWebClient, *, channel_id: str, thread_ts: str, status: str
-) -> bool:
+async def set_status(slack: SlackGateway, *, channel_id: str, thread_ts: str, status: str) -> bool:
     """The status line under the thread; False where Slack does not show one here."""
     try:
-        await client.assistant_threads_setStatus(
+        await slack.set_status(
             channel_id=channel_id,
             thread_ts=thread_ts,
             status=status,
-            loading_messages=views.LOADING_MESSAGES if status else None,
+            loading_messages=views.LOADING_MESSAGES if status else [],
         )
     except SlackApiError as error:
         log.info("status_not_shown", channel=channel_id, error=error.response.get("error"))
@@ -142,11 +153,20 @@ class _Shown:
     replaced when streaming is refused."""
 
     def __init__(
-        self, services: Services, channel_id: str, ts: str, streamer: AsyncChatStream | None
+        self,
+        services: Services,
+        channel_id: str,
+        ts: str,
+        streamer: AsyncChatStream | None,
+        *,
+        asker: str,
+        thread_ts: str,
     ) -> None:
         self.slack = slack_of(services)
         self.channel_id = channel_id
         self.ts = ts
+        self.asker = asker
+        self.thread_ts = thread_ts
         self.streamer = streamer
         self.provisional = (
             _Provisional(streamer)
@@ -164,9 +184,8 @@ class _Shown:
             if shown and not self._stands(shown, reply):  # unchecked text: replaced whole
                 await self._replace(text, blocks)
                 return
-            if reply.status != AnswerStatus.ANSWERED:  # nothing to stream: shown whole
-                await self.streamer.stop(blocks=blocks)
-                return
+            # An answer, or a notice (no answer, a refusal, held for review): its text
+            # streams, the rest of its blocks come with the stop.
             rest = reply.text[len(shown.rstrip()) :]
             if shown != shown.rstrip():
                 rest = rest.lstrip()
@@ -178,18 +197,32 @@ class _Shown:
             await self.slack.update(channel=self.channel_id, ts=self.ts, text=text, blocks=blocks)
 
     async def fail(self, notice: str) -> None:
+        """`notice` in place of the answer or, when Slack refuses that too, privately."""
         try:
             shown = await self.provisional.settle() if self.provisional else ""
             if shown:
                 await self._replace(notice, notice_blocks(notice))
-            elif self.streamer is not None:
-                await self.streamer.stop(blocks=notice_blocks(notice))
-            else:
-                await self.slack.update(
-                    channel=self.channel_id, ts=self.ts, text=notice, blocks=notice_blocks(notice)
-                )
+                return
+            if self.streamer is not None:
+                try:  # the notice's text streams, so the message's text is the notice
+                    await self.streamer.append(markdown_text=escape(notice))
+                    await self.streamer.stop()
+                    return
+                except SlackClientError as error:
+                    log.info("stream_not_stopped", channel=self.channel_id, error=_code(error))
+            await self.slack.update(
+                channel=self.channel_id, ts=self.ts, text=notice, blocks=notice_blocks(notice)
+            )
+            return
         except Exception:
             log.warning("failure_notice_not_shown", channel=self.channel_id, exc_info=True)
+        await self.slack.post_private(
+            channel=self.channel_id,
+            user=self.asker,
+            thread_ts=self.thread_ts,
+            text=notice,
+            blocks=notice_blocks(notice),
+        )
 
     def _stands(self, shown: str, reply: Reply) -> bool:
         """Whether the streamed text is the start of the checked answer, so it may stay."""
@@ -255,26 +288,29 @@ async def _open(
     """Start an empty stream under the status line; where Slack refuses (unknown_method,
     a surface without streaming), post the thinking indicator instead."""
     slack = slack_of(services)
-    streamer = await slack.client.chat_stream(
-        channel=channel_id,
-        thread_ts=thread_ts,
-        recipient_team_id=team_id or None,
-        recipient_user_id=slack_user_id,
-        buffer_size=1,
-    )
-    try:
-        await streamer.append(chunks=[])
-    except SlackClientError as error:
-        log.info("stream_refused", channel=channel_id, error=_code(error))
-    if streamer.ts is not None:
-        return _Shown(services, channel_id, streamer.ts, streamer)
+    whose = {"asker": slack_user_id, "thread_ts": thread_ts}
+    if slack.streaming_refused is None:
+        streamer = slack.chat_stream(
+            channel=channel_id,
+            thread_ts=thread_ts,
+            recipient_team_id=team_id or None,
+            recipient_user_id=slack_user_id,
+        )
+        try:
+            await streamer.append(chunks=[])
+        except SlackClientError as error:
+            log.info("stream_refused", channel=channel_id, error=_code(error))
+            if _code(error) in LASTING_REFUSALS:
+                slack.streaming_refused = _code(error)
+        if streamer.ts is not None:
+            return _Shown(services, channel_id, streamer.ts, streamer, **whose)
     ts = await slack.post(
         channel=channel_id,
         thread_ts=thread_ts,
         text=answers.THINKING,
         blocks=answers.thinking_blocks(question_ts=message_ts),
     )
-    return _Shown(services, channel_id, ts, None)
+    return _Shown(services, channel_id, ts, None, **whose)
 
 
 def _describe(error: Exception) -> str:
@@ -286,12 +322,20 @@ def _code(error: SlackClientError) -> str:
 
 
 async def _show_private(
-    services: Services, reply: Reply, channel_id: str, thread_ts: str, slack_user_id: str
+    services: Services,
+    reply: Reply,
+    channel_id: str,
+    thread_ts: str,
+    slack_user_id: str,
+    *,
+    viewed: bool,
 ) -> None:
-    """The asker's fuller answer: in their own DM as a reply, elsewhere as an ephemeral."""
+    """The asker's fuller answer: in their own DM as a reply, elsewhere as an ephemeral.
+    `viewed`: the answer was for the channel the asker was viewing (the assistant view)."""
     slack = slack_of(services)
     text = answers.answer_text(reply)
-    blocks = answers.answer_blocks(reply, private_note=PRIVATE_NOTE)
+    note = PRIVATE_NOTE if viewed else asking.PRIVATE_NOTE
+    blocks = answers.answer_blocks(reply, private_note=note)
     if channel_id.startswith("D"):
         await slack.post(channel=channel_id, thread_ts=thread_ts, text=text, blocks=blocks)
     else:

@@ -337,6 +337,8 @@ class Shown:
     text: str
     payload: Any
     surface: str
+    streaming: bool = False
+    """A streamed message whose stream has not stopped yet."""
 
     @property
     def strings(self) -> list[str]:
@@ -344,7 +346,7 @@ class Shown:
 
     @property
     def final(self) -> bool:
-        return THINKING not in self.text
+        return THINKING not in self.text and not self.streaming
 
     def has_button(self, action_id: str, value: str | None = None) -> bool:
         return any(
@@ -394,6 +396,7 @@ class SandboxObserver:
                     message.text or "",
                     payload,
                     self.surface,
+                    message.streaming,
                 )
         elif change.kind in ("ephemeral_posted", "ephemeral_changed") and ephemeral is not None:
             payload = json.loads(json.dumps(ephemeral.blocks or []))

@@ -83,6 +83,7 @@ class RunningTrellis:
             return (
                 message.bot_id is not None
                 and message.thread_ts == ts
+                and not message.streaming
                 and "Looking through" not in (message.text or "")
             )
 
@@ -92,6 +93,12 @@ class RunningTrellis:
     def bot_replies(self, channel: str, ts: str) -> list[Message]:
         channel_id = self.channel(channel)
         return [m for m in self.sandbox.messages(channel_id) if m.bot_id and m.thread_ts == ts]
+
+
+def shown_text(message: Any) -> str:
+    """What a message shows: its text (a streamed answer's text is there alone), then all
+    the text in its blocks."""
+    return f"{message.text or ''}\n{blocks_text(message.blocks)}"
 
 
 def blocks_text(blocks: list[dict] | None) -> str:
@@ -124,9 +131,11 @@ async def running_trellis(
     background: OutboxPolicy | None = None,
     clock: Callable[[], datetime] | None = None,
     slack_mode: Literal["socket", "http"] = "socket",
+    settings: Mapping[str, Any] | None = None,
     **sandbox_options: Any,
 ) -> AsyncIterator[RunningTrellis]:
-    """`background`: also run the outbox worker and the scheduled jobs, with that policy.
+    """`settings`: Settings fields that differ from the defaults (and the environment's).
+    `background`: also run the outbox worker and the scheduled jobs, with that policy.
     `answerer_for` builds the answerer for the workspace (the extractive one without it);
     `environ` is where connector secrets are read from (the process's without it);
     `slack_mode` "http": the sandbox delivers signed HTTP requests to the app's request URL
@@ -142,7 +151,7 @@ async def running_trellis(
         workspace_root=loaded.root,
         allowed_url_prefixes=loaded.config.knowledge.allowed_url_prefixes,
     )
-    settings = Settings(database_url=database.url, workspace=loaded.root)
+    configured = Settings(database_url=database.url, workspace=loaded.root, **(settings or {}))
     if slack_mode == "http":
         sandbox_options["delivery"] = "http"
     sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(loaded)), **sandbox_options)
@@ -152,7 +161,7 @@ async def running_trellis(
         gateway = SlackGateway(client)
         await gateway.connect()
         services = build_services(
-            settings,
+            configured,
             loaded,
             database,
             slack=gateway,

@@ -71,10 +71,15 @@ class Settings(BaseSettings):
     trace_content: bool = False
     """Put question and answer text, names, emails, Slack ids and document ids into trace
     attributes (app/trust/tracing.py); without it traces carry counts and statuses only."""
+    stream_answers: bool = True
+    """Stream answers (status line, then chat.startStream / appendStream / stopStream) in
+    DMs and in the threads of channel mentions, as in the assistant view. Off: a thinking
+    indicator is posted and replaced by the answer. Follow-ups inside an existing thread
+    always use the indicator (handlers/events.py)."""
     stream_model_text: bool = True
-    """Where answers stream (the assistant view), stream Claude's text as it is written; it
-    is checked when the model finishes, and replaced if it fails. Off: the checked answer is
-    streamed whole, as with the offline answerer."""
+    """Where answers stream, stream Claude's text as it is written; it is checked when the
+    model finishes, and replaced if it fails. Off: the checked answer is streamed whole, as
+    with the offline answerer."""
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")

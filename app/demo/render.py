@@ -71,7 +71,11 @@ def blocks_to_lines(
             lines.append(("dim", "─" * 40))
         elif kind in ("actions", "context_actions"):
             buttons = [
-                f"[ {text_of(e.get('text'))} ]" for e in block.get("elements", []) if e.get("text")
+                f"[ {text_of(button.get('text'))} ]"
+                for e in block.get("elements", [])
+                # Slack's feedback buttons element holds its two buttons.
+                for button in (e.get("positive_button"), e.get("negative_button"), e)
+                if button and button.get("text")
             ]
             if buttons:
                 lines.append(("button", "  ".join(buttons)))

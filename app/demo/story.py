@@ -174,7 +174,12 @@ class Story:
         self.show(self.state.find_message(channel_id, ts), where=f"#{channel}")
 
         def answered(m: Message) -> bool:
-            return m.bot_id is not None and m.thread_ts == ts and "Looking through" not in m.text
+            return (
+                m.bot_id is not None
+                and m.thread_ts == ts
+                and not m.streaming
+                and "Looking through" not in m.text
+            )
 
         answer = await self.sandbox.wait_for_message(channel_id, answered, WAIT)
         self.show(answer, where=f"#{channel} thread")
@@ -242,11 +247,11 @@ class Story:
         author = self.name(
             getattr(message, "user", "") if isinstance(message, Message) else self.state.bot.user_id
         )
-        lines = (
-            blocks_to_lines(message.blocks, names=self.name, channels=self.channel_name)
-            if message.blocks
-            else [("", mrkdwn_to_text(message.text, names=self.name, channels=self.channel_name))]
-        )
+        text = [("", mrkdwn_to_text(message.text, names=self.name, channels=self.channel_name))]
+        blocks = blocks_to_lines(message.blocks or [], names=self.name, channels=self.channel_name)
+        # A streamed message shows its text, then the blocks its stream stopped with.
+        streamed = isinstance(message, Message) and message.streamed
+        lines = (text if streamed or not blocks else []) + blocks
         self.console.print(message_panel(author, where, lines, private=private))
 
     def say(self, line: str) -> None:

@@ -154,9 +154,9 @@ async def start_stream(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str
     text = _streamed_text(params)
     if text:
         ws.thread_status.pop((conversation.id, thread_ts), None)
-    message = ws.post(conversation.id, user=ws.bot.user_id, text=text, thread_ts=thread_ts)
-    message.streaming = message.streamed = True
-    ws.notify(Change("message_changed", channel=conversation.id, message=message))
+    message = ws.post(
+        conversation.id, user=ws.bot.user_id, text=text, thread_ts=thread_ts, streaming=True
+    )
     return {"channel": conversation.id, "ts": message.ts}
 
 

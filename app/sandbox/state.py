@@ -166,6 +166,7 @@ class SandboxWorkspace:
         client_msg_id: str | None = None,
         metadata: dict[str, Any] | None = None,
         files: list[dict[str, Any]] | None = None,
+        streaming: bool = False,
     ) -> Message:
         author = self.users[user]
         parent = self.find_message(channel, thread_ts) if thread_ts else None
@@ -184,6 +185,8 @@ class SandboxWorkspace:
             client_msg_id=client_msg_id,
             metadata=metadata,
             files=files,
+            streaming=streaming,
+            streamed=streaming,
         )
         if parent is not None:
             parent.thread_ts = parent.ts

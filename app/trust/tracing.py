@@ -330,7 +330,7 @@ def model_replied(
 
 def slack_call(method: str) -> AbstractContextManager[Span]:
     """One Web API call; `method` as slack_sdk names it (chat_update -> "slack chat.update")."""
-    api = method.replace("_", ".", 1)
+    api = method.replace("_", ".")
     return span(f"slack {api}", {"slack.method": api}, kind=SpanKind.CLIENT)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from app.answering.compose import Reply
 from app.trust.suggestions import SuggestedPrompt
-from handlers.views.answers import answer_blocks
+from handlers.views import answers
 from handlers.views.blocks import Block, clip, escape, section
 
 FEEDBACK = "trellis_feedback_buttons"
@@ -88,11 +88,14 @@ def stream_end_blocks(reply: Reply) -> list[Block]:
     feedback buttons in place of Helpful / Not helpful."""
     text_block = section(escape(reply.text))
     blocks: list[Block] = []
-    for block in answer_blocks(reply):
+    for block in answers.answer_blocks(reply):
         if block == text_block and not blocks:
             continue
         if block.get("block_id") == "trellis_feedback" and reply.answer_id:
             blocks.append(feedback_buttons(reply.answer_id))
+            others = [e for e in block["elements"] if e.get("action_id") == answers.WHY]
+            if others:  # "Why this answer?" shared the row of the buttons it replaces
+                blocks.append({"type": "actions", "block_id": answers.WHY, "elements": others})
             continue
         blocks.append(block)
     return blocks

@@ -7,11 +7,13 @@ SLACK_BOT_TOKEN and SLACK_APP_TOKEN, answers with the offline answerer and runs 
 background jobs (so it also takes over questions other processes left). STEP is where the
 process announces itself on stdout and then stops working, to be killed:
 
-    received   the question is stored; its thinking indicator is about to be posted
-    composing  the indicator is posted; the answer is being written
-    recorded   the answer is recorded; it is about to replace the indicator
-    shown      the answer replaced the indicator; the question is not yet settled
+    received   the question is stored; its stream (or thinking indicator) is about to start
+    composing  the stream (or indicator) is showing; the answer is being written
+    recorded   the answer is recorded; it is about to be streamed (or replace the indicator)
+    shown      the answer is shown (the stream stopped); the question is not yet settled
     resume     a restarted process: it only answers, and takes over what was left
+
+With TRELLIS_STREAM_ANSWERS=false in its environment it answers with the thinking indicator.
 
 Every process announces "ready" once connected.
 """
@@ -23,6 +25,9 @@ import os
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.config.settings import Settings
@@ -92,13 +97,42 @@ class SteppingSlack(SlackGateway):
             await stop_here("shown")
 
 
+class SteppingClient(AsyncWebClient):
+    """The streaming calls, stopping at `step`."""
+
+    step = ""
+
+    async def chat_startStream(self, **kwargs: Any) -> AsyncSlackResponse:  # noqa: N802
+        if self.step == "received":
+            await stop_here("received")
+        return await super().chat_startStream(**kwargs)
+
+    async def chat_appendStream(self, **kwargs: Any) -> AsyncSlackResponse:  # noqa: N802
+        if self.step == "recorded" and (kwargs.get("chunks") or kwargs.get("markdown_text")):
+            await stop_here("recorded")
+        return await super().chat_appendStream(**kwargs)
+
+    async def chat_stopStream(self, **kwargs: Any) -> AsyncSlackResponse:  # noqa: N802
+        response = await super().chat_stopStream(**kwargs)
+        if self.step == "shown":
+            await stop_here("shown")
+        return response
+
+
+def stepping_client(token: str, api_url: str, step: str) -> SteppingClient:
+    client = SteppingClient(token=token, base_url=api_url)
+    client.retry_handlers = retrying_client(token, base_url=api_url).retry_handlers
+    client.step = step
+    return client
+
+
 async def main(url: str, api_url: str, step: str) -> None:
     workspace = load_workspace(default_workspace_path())
     database = Database(url)
     settings = Settings(
         database_url=url, workspace=workspace.root, question_lease_seconds=LEASE_SECONDS
     )
-    client = retrying_client(os.environ["SLACK_BOT_TOKEN"], base_url=api_url)
+    client = stepping_client(os.environ["SLACK_BOT_TOKEN"], api_url, step)
     slack = SteppingSlack(client, step)
     await slack.connect()
     services = build_services(

@@ -2,11 +2,12 @@
 
 Trellis runs in a child process (tests/answering/question_child.py) connected to the
 sandbox over Socket Mode, and is killed with SIGKILL at one step of answering a direct
-message: just after the question is stored, while the answer is written (the thinking
-indicator showing), after the answer is recorded but before it is shown, and after it is
-shown but before the question is settled. A restarted process takes the question over once
-its lease runs out. The thread must end with exactly one reply from Trellis, the answer,
-and no question left stored; on SQLite and PostgreSQL.
+message: just after the question is stored, while the answer is written (the stream, or the
+thinking indicator, showing), after the answer is recorded but before it is shown, and after
+it is shown but before the question is settled; with the answer streamed (the default for a
+DM) and with the thinking indicator replaced by it. A restarted process takes the question
+over once its lease runs out. The thread must end with exactly one reply from Trellis, the
+answer, and no question left stored; on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ SAM = "sam.ortiz@northwind.example"
 QUESTION = "When is Trail Day in 2026?"
 
 
-async def start_child(url: str, sandbox: SandboxServer, step: str) -> asyncio.subprocess.Process:
+async def start_child(
+    url: str, sandbox: SandboxServer, step: str, *, streams: bool = True
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -48,6 +51,7 @@ async def start_child(url: str, sandbox: SandboxServer, step: str) -> asyncio.su
             **os.environ,
             "SLACK_BOT_TOKEN": sandbox.bot_token,
             "SLACK_APP_TOKEN": sandbox.app_token,
+            "TRELLIS_STREAM_ANSWERS": "true" if streams else "false",
         },
         stdout=asyncio.subprocess.PIPE,
     )
@@ -65,8 +69,10 @@ async def recorded_answers(database) -> int:
         return (await session.execute(select(func.count()).select_from(PostedAnswer))).scalar_one()
 
 
+@pytest.mark.parametrize("shown_by", ["stream", "indicator"])
 @pytest.mark.parametrize("step", ["received", "composing", "recorded", "shown"])
-async def test_a_kill_while_answering_still_answers_the_question_once(database, step):
+async def test_a_kill_while_answering_still_answers_the_question_once(database, step, shown_by):
+    streams = shown_by == "stream"
     workspace = load_workspace(default_workspace_path())
     await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
     sandbox = SandboxServer(SandboxWorkspace.from_seed(seed_for(workspace)))
@@ -74,7 +80,7 @@ async def test_a_kill_while_answering_still_answers_the_question_once(database, 
     try:
         bot = sandbox.workspace.bot.user_id
         sam = sandbox.workspace.user_by_email(SAM).id
-        child = await start_child(database.url, sandbox, step)
+        child = await start_child(database.url, sandbox, step, streams=streams)
         try:
             await said(child, "ready")
             await sandbox.wait_for_connections(1)
@@ -110,12 +116,15 @@ async def test_a_kill_while_answering_still_answers_the_question_once(database, 
             await kill(restarted)
 
         texts = [blocks_text(m.blocks) for m in replies()]
-        assert len(texts) == 1, texts  # one reply: the indicator became the answer
+        assert len(texts) == 1, texts  # one reply: the stream or indicator became the answer
         assert "Trail Day" in texts[0] and answers.THINKING not in texts[0]
+        assert not any(m.streaming for m in replies())
         if step == "received":
             assert shown_before == []
         elif step == "shown":
-            assert shown_before == texts  # already answered: nothing changed after the kill
+            assert "Trail Day" in shown_before[0]  # already answered before the kill
+        elif streams:
+            assert shown_before == [""]  # the stream, started empty
         else:
             assert len(shown_before) == 1 and answers.THINKING in shown_before[0]
         # Answered once; answered again only when the first answer was never recorded.

@@ -31,7 +31,7 @@ from handlers.asking import LATER_NOTICE
 from handlers.events import DATABASE_AWAY
 from tests.conftest import _create_postgres_database, _drop_postgres_database
 from tests.e2e.test_respond_first import HeldAnswerer, held
-from tests.harness import RunningTrellis, blocks_text, running_trellis
+from tests.harness import RunningTrellis, blocks_text, running_trellis, shown_text
 from tests.peers.tcp_proxy import TcpProxy
 from tests.workflow_helpers import FAST
 
@@ -168,7 +168,7 @@ async def test_a_database_lost_while_answering_is_answered_in_the_same_message(t
         await trellis.sandbox.wait_until(
             lambda: (
                 True
-                if any(LATER_NOTICE in blocks_text(m.blocks) for m in trellis.bot_replies(im, ts))
+                if any(LATER_NOTICE in shown_text(m) for m in trellis.bot_replies(im, ts))
                 else None
             ),
             60,
@@ -178,7 +178,7 @@ async def test_a_database_lost_while_answering_is_answered_in_the_same_message(t
         await trellis.sandbox.wait_until(
             lambda: (
                 True
-                if any("Trail Day" in blocks_text(m.blocks) for m in trellis.bot_replies(im, ts))
+                if any("Trail Day" in shown_text(m) for m in trellis.bot_replies(im, ts))
                 else None
             ),
             60,
@@ -186,4 +186,4 @@ async def test_a_database_lost_while_answering_is_answered_in_the_same_message(t
         )
         replies = trellis.bot_replies(im, ts)
         assert len(replies) == 1  # the notice became the answer
-        assert LATER_NOTICE not in blocks_text(replies[0].blocks)
+        assert LATER_NOTICE not in shown_text(replies[0])

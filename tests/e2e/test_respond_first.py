@@ -1,5 +1,5 @@
-"""Respond first, think second: the thinking indicator is in the thread before the question
-is answered, a few questions are answered at once, in turns across the people asking, and
+"""Respond first, think second: the status line and the started stream (or the thinking
+indicator) are in the thread before the question is answered, a few questions are answered at once, in turns across the people asking, and
 no question is left without an answer or a notice.
 
 Through the real Bolt app and the sandbox, with the offline answerer held until the test
@@ -88,6 +88,7 @@ class Threads:
             change.kind == "message_changed"
             and message is not None
             and message.bot_id
+            and not message.streaming
             and THINKING not in (message.text or "")
             and message.thread_ts not in self.finished
         ):
@@ -104,12 +105,23 @@ class Threads:
             if m.bot_id and m.thread_ts == ts
         ]
 
+    def _working(self, ts: str) -> bool:
+        """The thread of `ts` shows that Trellis is at work: the thinking indicator, or the
+        status line over a stream that has started."""
+        workspace = self.sandbox.workspace
+        streams = [
+            m
+            for channel in list(workspace.messages)
+            for m in self.sandbox.messages(channel)
+            if m.bot_id and m.thread_ts == ts and m.streaming
+        ]
+        status = any(key[1] == ts for key in workspace.thread_status)
+        return any(THINKING in t for t in self.replies(ts)) or (bool(streams) and status)
+
     async def thinking(self, ts: str) -> None:
-        """Until the thread of `ts` shows the thinking indicator."""
+        """Until the thread of `ts` shows that Trellis is at work on it."""
         await self.sandbox.wait_until(
-            lambda: True if any(THINKING in t for t in self.replies(ts)) else None,
-            10,
-            f"thinking indicator for {ts}",
+            lambda: True if self._working(ts) else None, 10, f"thinking indicator for {ts}"
         )
 
     async def all_finished(self, count: int) -> None:

@@ -17,7 +17,8 @@ async def test_a_question_whose_indicator_slack_refused_is_answered_once_slack_i
     async with running_trellis(tmp_path, background=FAST) as trellis:
         web_api = trellis.sandbox.web_api
         post_message = web_api.methods["chat.postMessage"]
-        web_api.withdraw("chat.postMessage")  # Slack answers unknown_method
+        web_api.withdraw("chat.startStream")  # Slack answers unknown_method: no stream,
+        web_api.withdraw("chat.postMessage")  # and no thinking indicator either
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, trellis.bot, QUESTION)
         im = trellis.sandbox.workspace.open_im(sam).id

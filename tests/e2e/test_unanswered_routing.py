@@ -17,7 +17,7 @@ from app.pipeline import Outcome
 from app.trust import digest, owners
 from handlers.views.answers import DONT_FORWARD
 from tests.e2e.test_trust_loop import KENJI, SAM, ask_and_wait, eventually, rows, workspace_copy
-from tests.harness import blocks_text, running_trellis
+from tests.harness import blocks_text, running_trellis, shown_text
 
 BRAZIL = "What is the parental leave policy in Brazil?"
 GRACE = "grace.adeyemi@northwind.example"  # people-ops: owns the HR documents
@@ -59,7 +59,7 @@ async def test_the_asker_is_told_and_pressing_the_button_in_time_keeps_the_quest
     async with running_trellis(tmp_path) as trellis:
         services = trellis.services
         answer = await ask_and_wait(trellis, SAM, "support", BRAZIL)
-        text = blocks_text(answer.blocks)
+        text = shown_text(answer)
         assert "The people who own this topic are:" in text
         assert "pass your question on to them as you wrote it" in text
         assert ("Don't forward my question", DONT_FORWARD) in [
@@ -109,7 +109,7 @@ async def test_redacted_notices_give_the_owners_counts_and_names_but_no_question
         services = trellis.services
         assert services.workspace.config.answers.owner_notice == "redacted"
         answer = await ask_and_wait(trellis, SAM, "support", BRAZIL)
-        assert "without your words" in blocks_text(answer.blocks)
+        assert "without your words" in shown_text(answer)
         await ask_and_wait(trellis, SAM, "support", "What is the parental leave policy on Mars?")
         await waiting(services, 2)
 

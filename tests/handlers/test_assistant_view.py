@@ -150,18 +150,3 @@ async def test_where_slack_refuses_to_stream_the_answer_is_posted_whole(tmp_path
         assert not trellis.sandbox.calls_to("chat.stopStream")
         assert "[1]" in blocks_text(answer.blocks)
         assert any(b.get("block_id") == "trellis_feedback" for b in answer.blocks or [])
-
-
-async def test_a_follow_up_in_a_thread_the_person_started_keeps_post_and_update(tmp_path):
-    async with running_trellis(tmp_path) as trellis:
-        sam = trellis.user(SAM)
-        ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
-        im = trellis.sandbox.workspace.open_im(sam).id
-        await trellis.answer_in_thread(im, ts)
-        await trellis.sandbox.post_message(sam, im, "Is the office closed that day?", thread_ts=ts)
-        await trellis.sandbox.wait_for_call("chat.update", timeout=15)
-        await trellis.sandbox.wait_until(
-            lambda: len(trellis.sandbox.calls_to("chat.update")) >= 2 or None, timeout=15
-        )
-        assert not trellis.sandbox.calls_to("chat.startStream")
-        assert not trellis.sandbox.calls_to("assistant.threads.setTitle")

@@ -7,12 +7,14 @@ from tests.workflow_helpers import card_in
 
 SAM = "sam.ortiz@northwind.example"
 QUESTION = "What apology code can I add to a delayed shipment reply?"
+INDICATOR = {"stream_answers": False}
+"""The thinking indicator replaced by the answer (follow-ups in a thread, or streaming off)."""
 
 
 async def test_an_answer_slack_refuses_to_show_replaces_the_thinking_indicator_with_a_notice(
     tmp_path,
 ):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=INDICATOR) as trellis:
         # Every attempt to put the answer in place is refused (the client's retries too).
         trellis.sandbox.rate_limit("chat.update", times=4, retry_after=0)
         ts = await trellis.ask(SAM, "support", QUESTION)
@@ -22,9 +24,40 @@ async def test_an_answer_slack_refuses_to_show_replaces_the_thinking_indicator_w
 
 
 async def test_a_mention_that_fails_before_any_reply_tells_the_asker_privately(tmp_path):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=INDICATOR) as trellis:
         # Slack keeps refusing the thinking indicator, the first reply (the client's retries
         # too).
+        trellis.sandbox.rate_limit("chat.postMessage", times=4, retry_after=0)
+        sam = trellis.user(SAM)
+        ts = await trellis.ask(SAM, "support", QUESTION)
+        notice = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "went wrong" in (e.text or ""), 20
+        )
+        assert notice.channel == trellis.channel("support") and notice.thread_ts == ts
+        assert "try again" in notice.text and "reference" in notice.text
+
+
+async def test_a_streamed_answer_slack_refuses_to_finish_is_replaced_by_a_notice(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        # The stream starts, but Slack refuses to stop it, and to replace it (each try with
+        # the client's retries).
+        trellis.sandbox.rate_limit("chat.stopStream", times=8, retry_after=0)
+        trellis.sandbox.rate_limit("chat.update", times=8, retry_after=0)
+        sam = trellis.user(SAM)
+        ts = await trellis.ask(SAM, "support", QUESTION)
+        notice = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "went wrong" in (e.text or ""), 20
+        )
+        assert notice.channel == trellis.channel("support") and notice.thread_ts == ts
+        assert trellis.sandbox.calls_to("chat.startStream")
+
+
+async def test_a_mention_whose_stream_and_indicator_slack_refuses_tells_the_asker_privately(
+    tmp_path,
+):
+    async with running_trellis(tmp_path) as trellis:
+        # Slack refuses to start the stream, then the thinking indicator in its place.
+        trellis.sandbox.rate_limit("chat.startStream", times=4, retry_after=0)
         trellis.sandbox.rate_limit("chat.postMessage", times=4, retry_after=0)
         sam = trellis.user(SAM)
         ts = await trellis.ask(SAM, "support", QUESTION)

@@ -96,3 +96,31 @@ async def test_the_assistant_pane_shows_prompts_status_a_growing_answer_and_feed
         assert title.startswith("What apology code")
         await screenshot(page, "assistant-answer")
         assert_no_page_errors(page)
+
+
+async def test_a_mention_shows_the_status_line_in_its_thread_then_the_streamed_answer(tmp_path):
+    held = HeldAnswerer()
+    async with (
+        running_trellis(tmp_path, answerer_for=lambda _: held) as trellis,
+        chromium() as browser,
+    ):
+        page = await open_sandbox(browser, trellis.sandbox, as_user=trellis.user(SAM))
+        await open_channel(page, "support")
+        await page.locator("#composer-text").fill(
+            "@trellis What apology code can I add to a delayed shipment reply?"
+        )
+        await page.locator("#composer-text").press("Enter")
+        pane = thread_panel(page)
+        status = pane.locator(".assistant-status")
+        await status.wait_for()
+        assert "looking through the documents" in (await status.inner_text()).lower()
+        assert "thread-assistant" not in (await page.get_attribute("#thread", "class") or "")
+        await screenshot(page, "thread-status")
+
+        held.release.set()
+        finished = pane.locator(".msg-app").filter(has=page.locator(".msg-stream")).last
+        await finished.locator("text=Confidence:").wait_for()
+        await status.wait_for(state="detached")
+        assert await finished.locator(".msg-streaming").count() == 0
+        assert "[1]" in await finished.inner_text()
+        assert_no_page_errors(page)

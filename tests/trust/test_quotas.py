@@ -14,7 +14,7 @@ from app.db.models.approvals import Draft
 from app.db.repositories.records import AnswerRepository
 from app.trust.metrics import Metrics
 from app.trust.quotas import SLACK_MESSAGE_LIMIT, Limit, Quotas
-from tests.harness import blocks_text, running_trellis
+from tests.harness import blocks_text, running_trellis, shown_text
 
 SAM = "sam.ortiz@northwind.example"
 ROSA = "rosa.delgado@northwind.example"  # support lead
@@ -150,12 +150,12 @@ async def test_past_the_hourly_held_cards_a_question_is_declined_not_held_again(
             DANIEL, "partners-shared", "Can a customer return unused gear after 30 days?"
         )
         held = await trellis.answer_in_thread("partners-shared", first)
-        assert "needs a check by a reviewer" in blocks_text(held.blocks)
+        assert "needs a check by a reviewer" in shown_text(held)
         second = await trellis.ask(
             DANIEL, "partners-shared", "How long does a refund take after a return?"
         )
         declined = await trellis.answer_in_thread("partners-shared", second)
-        text = blocks_text(declined.blocks)
+        text = shown_text(declined)
         assert "gone to the reviewers in the last hour" in text
         assert "needs a check by a reviewer" not in text
         async with trellis.services.database.reading() as session:

@@ -6,7 +6,7 @@
 // person can see arrives as a Server-Sent Event, after which the page fetches the state
 // again. Everything the person does is a POST to /ui/actions/NAME.
 
-import { assistantThread, decorateAssistant } from "./assistant.js";
+import { assistantThread, decorateAssistant, decorateThreadStatus } from "./assistant.js";
 import { renderBlocks, textObject } from "./blocks.js";
 import { el, hue, initials } from "./dom.js";
 import { hintsHidden, renderHints, setHintsHidden } from "./hints.js";
@@ -475,8 +475,10 @@ function renderThread() {
   nodes.push(el("div", "thread-divider", `${replies.length} ${replies.length === 1 ? "reply" : "replies"}`));
   for (const reply of shown) nodes.push(renderMessage(reply, messagePage, { inThread: true }));
   list.replaceChildren(...nodes);
-  decorateAssistant(panel, list, page.state, assistantThread(page.state, channelId, ts), (text) =>
+  const assistant = assistantThread(page.state, channelId, ts);
+  decorateAssistant(panel, list, page.state, assistant, (text) =>
     api("post", { channel: channelId, text, thread_ts: ts }).then(refresh));
+  if (!assistant) decorateThreadStatus(list, page.state, channelId, ts);
   if (stick) list.scrollTop = list.scrollHeight;
 }
 

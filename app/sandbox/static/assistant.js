@@ -10,6 +10,13 @@ export function assistantThread(state, channelId, ts) {
   return (state.assistant_threads || []).find((t) => t.channel === channelId && t.thread_ts === ts) || null;
 }
 
+// Any other thread shows the status line too while the app works in it (Slack allows
+// assistant.threads.setStatus in every thread).
+export function decorateThreadStatus(list, state, channelId, ts) {
+  const status = state.statuses?.[`${channelId}:${ts}`];
+  if (status) list.append(statusLine(state, status, null));
+}
+
 export function decorateAssistant(panel, list, state, thread, ask) {
   panel.classList.toggle("thread-assistant", Boolean(thread));
   const title = panel.querySelector(".thread-title");
