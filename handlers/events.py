@@ -181,7 +181,7 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
             text=help_text(services.workspace),
         )
         return
-    if services.settings.stream_answers and question.thread_ts is None and question.message_ts:
+    if streams_answers(services) and question.thread_ts is None and question.message_ts:
         # A thread of its own (a DM, a mention at a channel's top level): the answer
         # streams. A follow-up in a shared thread gets the marked thinking indicator, so a
         # takeover after a crash finds which reply is its own (handlers/recovery.py).
@@ -206,6 +206,17 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
         thread_ts=question.thread_ts,
         received=question,
     )
+
+
+def streams_answers(services: Services) -> bool:
+    """Whether answers outside the assistant view stream (`TRELLIS_STREAM_ANSWERS`): by
+    default only when the model writes them as a stream. A whole offline answer gains
+    nothing from a stream but the status line, and costs a fifth more CPU per question in a
+    burst (bench/RESULTS.md)."""
+    setting = services.settings.stream_answers
+    if setting == "auto":
+        return bool(getattr(services.answerer, "streams_text", False))
+    return setting == "always"
 
 
 async def on_mention(

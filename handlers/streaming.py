@@ -5,7 +5,7 @@ stops with the sources, confidence and feedback buttons (chat.stopStream).
 
 The stream is started empty before the question runs, so the answer's record names its
 message from the start. With the offline answerer the whole chain, citation checks
-included, runs before the first piece of text is streamed. With Claude
+included, runs first, and the whole text comes with the stop, with the blocks. With Claude
 (`TRELLIS_STREAM_MODEL_TEXT`, on by default) the text is streamed as the model writes it
 (`_Provisional`: each piece is appended as soon as the previous append returns, so pieces
 that arrive meanwhile go in one call). That text is provisional: when the model ends, the
@@ -17,8 +17,8 @@ chain checks the answer as always, and then
   message is replaced (chat.update) by the checked outcome, so no unchecked answer is
   left on screen.
 
-A notice (no answer, a refusal, an answer held for review) streams like an answer when
-nothing was streamed before it: its text, then its buttons with the stop.
+A notice (no answer, a refusal, an answer held for review) ends the stream like an answer
+when nothing was streamed before it: its text and its buttons with the stop.
 
 Where Slack refuses to stream (an error from chat.startStream, such as unknown_method), a
 thinking indicator is posted and replaced by the answer, as everywhere else; if the stream
@@ -184,14 +184,17 @@ class _Shown:
             if shown and not self._stands(shown, reply):  # unchecked text: replaced whole
                 await self._replace(text, blocks)
                 return
-            # An answer, or a notice (no answer, a refusal, held for review): its text
-            # streams, the rest of its blocks come with the stop.
+            # An answer, or a notice (no answer, a refusal, held for review): whatever of
+            # its text was not streamed yet comes with the stop, and the rest of its blocks.
+            # (A whole answer is not cut into pieces to look streamed: one call, not five,
+            # under Slack's rate limits and a burst's CPU; bench/RESULTS.md.)
             rest = reply.text[len(shown.rstrip()) :]
             if shown != shown.rstrip():
                 rest = rest.lstrip()
-            for piece in views.stream_pieces(rest) if rest.strip() else ():
-                await self.streamer.append(markdown_text=piece)
-            await self.streamer.stop(blocks=views.stream_end_blocks(reply))
+            await self.streamer.stop(
+                markdown_text=escape(rest) if rest.strip() else None,
+                blocks=views.stream_end_blocks(reply),
+            )
         except SlackClientError as error:  # the stream broke: the answer replaces it
             log.info("stream_broken", channel=self.channel_id, error=_code(error))
             await self.slack.update(channel=self.channel_id, ts=self.ts, text=text, blocks=blocks)
@@ -204,9 +207,8 @@ class _Shown:
                 await self._replace(notice, notice_blocks(notice))
                 return
             if self.streamer is not None:
-                try:  # the notice's text streams, so the message's text is the notice
-                    await self.streamer.append(markdown_text=escape(notice))
-                    await self.streamer.stop()
+                try:  # the notice comes as the stream's text, the message's text
+                    await self.streamer.stop(markdown_text=escape(notice))
                     return
                 except SlackClientError as error:
                     log.info("stream_not_stopped", channel=self.channel_id, error=_code(error))

@@ -185,6 +185,9 @@ async def running_trellis(
             try:
                 yield RunningTrellis(sandbox, services, loaded, jobs, request_url)
             finally:
+                # As `trellis run` stops: questions still being answered (an owner notice
+                # after the answer is shown, say) finish before the database is closed.
+                await services.questions.close(grace=10)
                 if jobs is not None:
                     await jobs.stop()
     finally:

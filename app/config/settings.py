@@ -71,11 +71,13 @@ class Settings(BaseSettings):
     trace_content: bool = False
     """Put question and answer text, names, emails, Slack ids and document ids into trace
     attributes (app/trust/tracing.py); without it traces carry counts and statuses only."""
-    stream_answers: bool = True
+    stream_answers: Literal["auto", "always", "never"] = "auto"
     """Stream answers (status line, then chat.startStream / appendStream / stopStream) in
-    DMs and in the threads of channel mentions, as in the assistant view. Off: a thinking
-    indicator is posted and replaced by the answer. Follow-ups inside an existing thread
-    always use the indicator (handlers/events.py)."""
+    DMs and in the threads of channel mentions, as in the assistant view: `always`; `auto`
+    when the answer is written by a model that streams its text (Claude), where streaming
+    shows the first words seconds sooner; `never`. Otherwise a thinking indicator is posted
+    and replaced by the answer. Follow-ups inside an existing thread always use the
+    indicator (handlers/events.py)."""
     stream_model_text: bool = True
     """Where answers stream, stream Claude's text as it is written; it is checked when the
     model finishes, and replaced if it fails. Off: the checked answer is streamed whole, as

@@ -19,7 +19,6 @@ LOADING_MESSAGES = [
     "Checking every quote against its source…",
 ]
 TITLE_LIMIT = 80
-STREAM_PIECES = 4
 
 
 def greeting_blocks(name: str, viewing: str | None) -> list[Block]:
@@ -41,16 +40,6 @@ def prompts_json(prompts: list[SuggestedPrompt]) -> list[dict[str, str]]:
 
 def thread_title(question: str) -> str:
     return clip(" ".join(question.split()), TITLE_LIMIT)
-
-
-def stream_pieces(text: str, pieces: int = STREAM_PIECES) -> list[str]:
-    """The answer's text (escaped) in about `pieces` parts, cut between words; joined
-    they are the whole text."""
-    escaped = escape(text)
-    words = escaped.split(" ")
-    size = max(1, -(-len(words) // pieces))
-    parts = [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
-    return [part + (" " if i < len(parts) - 1 else "") for i, part in enumerate(parts)]
 
 
 def feedback_buttons(answer_id: str) -> Block:

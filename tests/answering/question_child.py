@@ -13,7 +13,8 @@ process announces itself on stdout and then stops working, to be killed:
     shown      the answer is shown (the stream stopped); the question is not yet settled
     resume     a restarted process: it only answers, and takes over what was left
 
-With TRELLIS_STREAM_ANSWERS=false in its environment it answers with the thinking indicator.
+TRELLIS_STREAM_ANSWERS in its environment says whether it streams (`always`) or answers with
+the thinking indicator (`never`).
 
 Every process announces "ready" once connected.
 """
@@ -107,12 +108,9 @@ class SteppingClient(AsyncWebClient):
             await stop_here("received")
         return await super().chat_startStream(**kwargs)
 
-    async def chat_appendStream(self, **kwargs: Any) -> AsyncSlackResponse:  # noqa: N802
-        if self.step == "recorded" and (kwargs.get("chunks") or kwargs.get("markdown_text")):
-            await stop_here("recorded")
-        return await super().chat_appendStream(**kwargs)
-
     async def chat_stopStream(self, **kwargs: Any) -> AsyncSlackResponse:  # noqa: N802
+        if self.step == "recorded":  # the answer's text and blocks come with the stop
+            await stop_here("recorded")
         response = await super().chat_stopStream(**kwargs)
         if self.step == "shown":
             await stop_here("shown")

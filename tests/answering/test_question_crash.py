@@ -4,8 +4,8 @@ Trellis runs in a child process (tests/answering/question_child.py) connected to
 sandbox over Socket Mode, and is killed with SIGKILL at one step of answering a direct
 message: just after the question is stored, while the answer is written (the stream, or the
 thinking indicator, showing), after the answer is recorded but before it is shown, and after
-it is shown but before the question is settled; with the answer streamed (the default for a
-DM) and with the thinking indicator replaced by it. A restarted process takes the question
+it is shown but before the question is settled; with the answer streamed and with the
+thinking indicator replaced by it. A restarted process takes the question
 over once its lease runs out. The thread must end with exactly one reply from Trellis, the
 answer, and no question left stored; on SQLite and PostgreSQL.
 """
@@ -51,7 +51,7 @@ async def start_child(
             **os.environ,
             "SLACK_BOT_TOKEN": sandbox.bot_token,
             "SLACK_APP_TOKEN": sandbox.app_token,
-            "TRELLIS_STREAM_ANSWERS": "true" if streams else "false",
+            "TRELLIS_STREAM_ANSWERS": "always" if streams else "never",
         },
         stdout=asyncio.subprocess.PIPE,
     )

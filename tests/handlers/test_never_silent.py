@@ -7,8 +7,9 @@ from tests.workflow_helpers import card_in
 
 SAM = "sam.ortiz@northwind.example"
 QUESTION = "What apology code can I add to a delayed shipment reply?"
-INDICATOR = {"stream_answers": False}
+INDICATOR = {"stream_answers": "never"}
 """The thinking indicator replaced by the answer (follow-ups in a thread, or streaming off)."""
+STREAMING = {"stream_answers": "always"}
 
 
 async def test_an_answer_slack_refuses_to_show_replaces_the_thinking_indicator_with_a_notice(
@@ -38,7 +39,7 @@ async def test_a_mention_that_fails_before_any_reply_tells_the_asker_privately(t
 
 
 async def test_a_streamed_answer_slack_refuses_to_finish_is_replaced_by_a_notice(tmp_path):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=STREAMING) as trellis:
         # The stream starts, but Slack refuses to stop it, and to replace it (each try with
         # the client's retries).
         trellis.sandbox.rate_limit("chat.stopStream", times=8, retry_after=0)
@@ -55,7 +56,7 @@ async def test_a_streamed_answer_slack_refuses_to_finish_is_replaced_by_a_notice
 async def test_a_mention_whose_stream_and_indicator_slack_refuses_tells_the_asker_privately(
     tmp_path,
 ):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=STREAMING) as trellis:
         # Slack refuses to start the stream, then the thinking indicator in its place.
         trellis.sandbox.rate_limit("chat.startStream", times=4, retry_after=0)
         trellis.sandbox.rate_limit("chat.postMessage", times=4, retry_after=0)

@@ -1,5 +1,5 @@
 """Streamed answers outside the assistant view, the real Bolt app against the sandbox over
-real sockets: a DM and a mention at a channel's top level get the status line, then the
+real sockets (`TRELLIS_STREAM_ANSWERS=always`, so the offline answer streams too): a DM and a mention at a channel's top level get the status line, then the
 answer streamed in their own thread and stopped with its sources and buttons; a follow-up
 inside a thread keeps the marked thinking indicator; where Slack will not stream, the
 answer is posted and updated, and the process stops asking."""
@@ -15,6 +15,8 @@ from tests.harness import RunningTrellis, blocks_text, running_trellis
 SAM = "sam.ortiz@northwind.example"  # support agent
 QUESTION = "What apology code can I add to a delayed shipment reply?"
 STREAMING = {"chat.startStream", "chat.appendStream", "chat.stopStream"}
+ALWAYS = {"stream_answers": "always"}
+"""Streamed with the offline answerer too (by default only a streaming model's answers)."""
 
 
 def _flow(trellis: RunningTrellis, start: int) -> list[str]:
@@ -28,7 +30,7 @@ async def _record(trellis: RunningTrellis) -> PostedAnswer:
 
 
 async def test_a_dm_question_streams_in_its_thread_after_the_status(tmp_path):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=ALWAYS) as trellis:
         sam = trellis.user(SAM)
         start = len(trellis.sandbox.workspace.calls)
         ts = await trellis.sandbox.post_message(sam, trellis.bot, QUESTION)
@@ -37,7 +39,7 @@ async def test_a_dm_question_streams_in_its_thread_after_the_status(tmp_path):
         flow = _flow(trellis, start)
         assert flow[:2] == ["assistant.threads.setStatus", "chat.startStream"]
         assert flow[-1] == "chat.stopStream"
-        assert set(flow[2:-1]) == {"chat.appendStream"}  # no indicator posted, none updated
+        assert set(flow[2:-1]) <= {"chat.appendStream"}  # no indicator posted, none updated
         status = trellis.sandbox.calls_to("assistant.threads.setStatus")[0].params
         assert status["channel_id"] == im and status["thread_ts"] == ts and status["status"]
         assert not trellis.sandbox.calls_to("assistant.threads.setTitle")  # not the view
@@ -56,7 +58,7 @@ async def test_a_dm_question_streams_in_its_thread_after_the_status(tmp_path):
 
 
 async def test_a_mention_streams_in_its_thread_to_the_asker(tmp_path):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=ALWAYS) as trellis:
         ts = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", ts, timeout=15)
         started = trellis.sandbox.calls_to("chat.startStream")[0].params
@@ -68,7 +70,7 @@ async def test_a_mention_streams_in_its_thread_to_the_asker(tmp_path):
 
 
 async def test_a_follow_up_in_a_thread_keeps_the_marked_indicator(tmp_path):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=ALWAYS) as trellis:
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
         im = trellis.sandbox.workspace.open_im(sam).id
@@ -84,7 +86,7 @@ async def test_a_follow_up_in_a_thread_keeps_the_marked_indicator(tmp_path):
 
 
 async def test_where_slack_will_not_stream_the_indicator_is_used_and_not_asked_again(tmp_path):
-    async with running_trellis(tmp_path) as trellis:
+    async with running_trellis(tmp_path, settings=ALWAYS) as trellis:
         trellis.sandbox.web_api.withdraw("chat.startStream")
         first = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", first, timeout=15)
@@ -97,9 +99,18 @@ async def test_where_slack_will_not_stream_the_indicator_is_used_and_not_asked_a
 
 
 async def test_streaming_turned_off_posts_and_updates(tmp_path):
-    async with running_trellis(tmp_path, settings={"stream_answers": False}) as trellis:
+    async with running_trellis(tmp_path, settings={"stream_answers": "never"}) as trellis:
         ts = await trellis.ask(SAM, "support", QUESTION)
         answer = await trellis.answer_in_thread("support", ts, timeout=15)
         assert any(b.get("block_id") == "trellis_feedback" for b in answer.blocks or [])
         assert not trellis.sandbox.calls_to("chat.startStream")
         assert not trellis.sandbox.calls_to("assistant.threads.setStatus")
+
+
+async def test_by_default_the_offline_answer_is_not_streamed_outside_the_assistant_view(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        assert trellis.services.settings.stream_answers == "auto"
+        ts = await trellis.ask(SAM, "support", QUESTION)
+        answer = await trellis.answer_in_thread("support", ts, timeout=15)
+        assert any(b.get("block_id") == "trellis_feedback" for b in answer.blocks or [])
+        assert not trellis.sandbox.calls_to("chat.startStream")

@@ -195,3 +195,22 @@ async def test_an_answer_that_could_be_held_for_review_is_checked_before_it_stre
         im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
         await trellis.sandbox.wait_for_call("chat.stopStream", timeout=15)
         assert [r.body.get("stream") for r in server.message_requests] == [None]
+
+
+async def test_by_default_claudes_answer_to_a_direct_message_streams_in_its_thread(tmp_path):
+    async with (
+        FakeAnthropic(min_cache_tokens=0, token_delay_s=0.005) as server,
+        trellis_on_claude(tmp_path, server) as trellis,
+    ):
+        assert trellis.services.settings.stream_answers == "auto"
+        sam = trellis.user(SAM)
+        start = len(trellis.sandbox.workspace.calls)
+        ts = await trellis.sandbox.post_message(sam, trellis.bot, QUESTION)
+        im = trellis.sandbox.workspace.open_im(sam).id
+        answer = await trellis.answer_in_thread(im, ts, timeout=15)
+        started = trellis.sandbox.calls_to("chat.startStream")
+        assert [(c.params["channel"], c.params["thread_ts"]) for c in started] == [(im, ts)]
+        assert _texts(trellis, start)  # Claude's text appended as it was written
+        assert "According to the documents" in answer.text and "[1]" in answer.text
+        assert "Confidence:" in blocks_text(answer.blocks)
+        assert not trellis.sandbox.calls_to("chat.postMessage")  # no thinking indicator

@@ -70,8 +70,8 @@ async def test_the_assistant_pane_shows_prompts_status_a_growing_answer_and_feed
         assert "thread-assistant" in (await page.get_attribute("#thread", "class") or "")
         assert "what would you like to know" in await pane.inner_text()
 
-        # A slow first append keeps the half-streamed answer on screen for a moment.
-        trellis.sandbox.rate_limit("chat.appendStream", times=1, retry_after=1)
+        # A slow stop keeps the started stream on screen for a moment.
+        trellis.sandbox.rate_limit("chat.stopStream", times=1, retry_after=1)
         await page.locator("#thread-text").fill(
             "What apology code can I add to a delayed shipment reply?"
         )
@@ -100,8 +100,9 @@ async def test_the_assistant_pane_shows_prompts_status_a_growing_answer_and_feed
 
 async def test_a_mention_shows_the_status_line_in_its_thread_then_the_streamed_answer(tmp_path):
     held = HeldAnswerer()
+    streamed = {"stream_answers": "always"}  # by default only a streaming model's answers
     async with (
-        running_trellis(tmp_path, answerer_for=lambda _: held) as trellis,
+        running_trellis(tmp_path, answerer_for=lambda _: held, settings=streamed) as trellis,
         chromium() as browser,
     ):
         page = await open_sandbox(browser, trellis.sandbox, as_user=trellis.user(SAM))
