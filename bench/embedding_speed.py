@@ -20,13 +20,7 @@ import subprocess
 import sys
 import time
 
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from index_memory import _rss_mb  # bench/, on the path when a script here runs
 
 
 def measure(fold: bool, questions: int, chunks: int) -> dict[str, float]:
