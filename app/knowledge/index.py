@@ -36,6 +36,7 @@ import numpy as np
 
 from app.db.repositories.knowledge import IndexRow
 from app.knowledge.embeddings import DIMENSIONS, unpack
+from app.knowledge.vectors import SegmentVectors
 from app.text.words import index_terms, question_words
 
 K1, B = 1.2, 0.75
@@ -137,20 +138,20 @@ class SearchIndex:
         self.lengths = lengths
 
     def _build_dense(self, rows: Sequence[IndexRow]) -> None:
-        # One float32 matrix filled row by row: no stacked copy of the stored float16 vectors.
+        # Filled row by row, in eight bits: no stacked copy of the stored float16 vectors.
         usable = [
             (number, row)
             for number, row in enumerate(rows)
             if row.vectors and len(row.vectors) == len(row.segments) * DIMENSIONS * 2
         ]
         total = sum(len(row.segments) for _, row in usable)
-        self.vectors = np.empty((total, DIMENSIONS), dtype=np.float32)
+        self.vectors = SegmentVectors(total)
         owners = np.empty(total, dtype=np.int32)
         spans = np.empty((total, 2), dtype=np.int32)
         at = 0
         for number, row in usable:
             count = len(row.segments)
-            self.vectors[at : at + count] = unpack(row.vectors)
+            self.vectors.put(at, unpack(row.vectors))
             owners[at : at + count] = number
             spans[at : at + count] = row.segments
             at += count
@@ -254,7 +255,7 @@ class SearchIndex:
             return best, (0.0, 0.0, 0.0)
         # One product over every vector is cheaper than gathering the allowed rows first;
         # the similarities of chunks outside the scope are dropped right away.
-        sims = (self.vectors @ question_vector.astype(np.float32))[segments]
+        sims = self.vectors.similarities(question_vector)[segments]
         owners = self.segment_chunk[segments]
         # Segments are stored chunk after chunk: the best of each run is its chunk's score.
         starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
@@ -290,7 +291,7 @@ class SearchIndex:
             return ()
         first, last = np.searchsorted(self.segment_chunk, [chunk, chunk + 1])
         numbers = range(int(first), int(last))
-        sims = self.vectors[numbers] @ question_vector.astype(np.float32)
+        sims = self.vectors.some(numbers, question_vector)
         return tuple(
             (int(self.segment_spans[n, 0]), int(self.segment_spans[n, 1]), float(s))
             for n, s in zip(numbers, sims, strict=True)
