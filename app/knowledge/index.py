@@ -94,69 +94,117 @@ class Ranking:
     evidence: Evidence
 
 
+class IndexBuilder:
+    """Takes the stored chunks batch by batch and builds the `SearchIndex` from them.
+
+    Only compact arrays are kept between batches (postings, lengths, vector codes), so a
+    large knowledge base never has all its rows in memory as Python objects at once.
+    `segments` is how many segment vectors to make room for (more are taken if they come).
+    """
+
+    def __init__(self, segments: int = 0) -> None:
+        self.rowids = array("q")
+        self.doc_ids: list[str] = []
+        self.doc_number: dict[str, int] = {}
+        self.chunk_doc = array("i")
+        self.vocabulary: dict[str, int] = {}
+        # Compact arrays, not lists: a large knowledge base has millions of postings.
+        self.term_of, self.chunk_of, self.tf_of = array("i"), array("i"), array("f")
+        self.lengths = array("f")
+        self._context_terms: dict[str, list[str]] = {}
+        self.vectors = SegmentVectors(segments)
+        self.segment_chunk = array("i")
+        self.segment_spans = array("i")
+
+    def add(self, rows: Sequence[IndexRow]) -> None:
+        """The next rows, in document and chunk order."""
+        first = len(self.rowids)
+        for number, row in enumerate(rows, start=first):
+            self.rowids.append(row.rowid)
+            doc = self.doc_number.get(row.doc_id)
+            if doc is None:
+                doc = self.doc_number[row.doc_id] = len(self.doc_ids)
+                self.doc_ids.append(row.doc_id)
+            self.chunk_doc.append(doc)
+            self._add_terms(number, row)
+        self._add_vectors(first, rows)
+
+    def _add_terms(self, number: int, row: IndexRow) -> None:
+        terms = row.terms.split()
+        for text, weight in ((row.title, TITLE_WEIGHT), (row.heading, HEADING_WEIGHT)):
+            if text:
+                if text not in self._context_terms:
+                    self._context_terms[text] = index_terms(text)
+                terms = terms + self._context_terms[text] * weight
+        self.lengths.append(len(terms))
+        counts = Counter(terms)
+        vocabulary = self.vocabulary
+        self.term_of.extend(vocabulary.setdefault(term, len(vocabulary)) for term in counts)
+        self.chunk_of.extend([number] * len(counts))
+        self.tf_of.extend(counts.values())
+
+    def _add_vectors(self, first: int, rows: Sequence[IndexRow]) -> None:
+        usable = [
+            (number, row)
+            for number, row in enumerate(rows, start=first)
+            if row.vectors and len(row.vectors) == len(row.segments) * DIMENSIONS * 2
+        ]
+        if not usable:
+            return
+        stacked = unpack(b"".join(row.vectors or b"" for _, row in usable))
+        at = len(self.segment_chunk)
+        if at + len(stacked) > len(self.vectors):
+            self.vectors = self.vectors.grown(at + len(stacked))
+        self.vectors.put(at, stacked)
+        for number, row in usable:
+            self.segment_chunk.extend([number] * len(row.segments))
+            for span in row.segments:
+                self.segment_spans.extend(span[:2])
+
+    def build(self, generation: int) -> SearchIndex:
+        return SearchIndex.built(self, generation)
+
+
 class SearchIndex:
     """Arrays built from every chunk; `rank` scores only the chunks of allowed documents."""
 
     def __init__(self, rows: Sequence[IndexRow], generation: int) -> None:
+        builder = IndexBuilder()
+        builder.add(rows)
+        self._take(builder, generation)
+
+    @classmethod
+    def built(cls, builder: IndexBuilder, generation: int) -> SearchIndex:
+        index = cls.__new__(cls)
+        index._take(builder, generation)
+        return index
+
+    def _take(self, builder: IndexBuilder, generation: int) -> None:
+        """The builder's arrays, as ranking reads them (the builder is spent after)."""
         self.generation = generation
-        self.rowids = np.array([r.rowid for r in rows], dtype=np.int64)
-        self.doc_ids = sorted({r.doc_id for r in rows})
-        self.doc_number = {doc_id: i for i, doc_id in enumerate(self.doc_ids)}
-        self.chunk_doc = np.array([self.doc_number[r.doc_id] for r in rows], dtype=np.int32)
+        self.rowids = np.frombuffer(builder.rowids, dtype=np.int64)
+        self.doc_ids = builder.doc_ids
+        self.doc_number = builder.doc_number
+        self.chunk_doc = np.frombuffer(builder.chunk_doc, dtype=np.int32)
         self._allowed: dict[tuple[str, ...], tuple[np.ndarray, int]] = {}
-        self._build_keyword(rows)
-        self._build_dense(rows)
-
-    # --- building ------------------------------------------------------------------------
-
-    def _build_keyword(self, rows: Sequence[IndexRow]) -> None:
-        vocabulary: dict[str, int] = {}
-        # Compact arrays, not lists: a large knowledge base has millions of postings.
-        term_of, chunk_of, tf_of = array("i"), array("i"), array("f")
-        lengths = np.zeros(len(rows), dtype=np.float32)
-        context_terms: dict[str, list[str]] = {}
-        for number, row in enumerate(rows):
-            terms = row.terms.split()
-            for text, weight in ((row.title, TITLE_WEIGHT), (row.heading, HEADING_WEIGHT)):
-                if text:
-                    if text not in context_terms:
-                        context_terms[text] = index_terms(text)
-                    terms = terms + context_terms[text] * weight
-            lengths[number] = len(terms)
-            counts = Counter(terms)
-            term_of.extend(vocabulary.setdefault(term, len(vocabulary)) for term in counts)
-            chunk_of.extend([number] * len(counts))
-            tf_of.extend(counts.values())
+        self.vocabulary = builder.vocabulary
+        self.lengths = np.frombuffer(builder.lengths, dtype=np.float32)
         # Postings: for each term, the chunks holding it and how often (grouped by term).
-        terms_array = np.frombuffer(term_of, dtype=np.int32)
-        order = np.argsort(terms_array, kind="stable")
-        self.post_chunk = np.frombuffer(chunk_of, dtype=np.int32)[order]
-        self.post_tf = np.frombuffer(tf_of, dtype=np.float32)[order]
-        per_term = np.bincount(terms_array, minlength=len(vocabulary))
+        terms = np.frombuffer(builder.term_of, dtype=np.int32)
+        per_term = np.bincount(terms, minlength=len(self.vocabulary))
         self.indptr = np.concatenate(([0], np.cumsum(per_term))).astype(np.int64)
-        self.vocabulary = vocabulary
-        self.lengths = lengths
-
-    def _build_dense(self, rows: Sequence[IndexRow]) -> None:
-        # Filled row by row, in eight bits: no stacked copy of the stored float16 vectors.
-        usable = [
-            (number, row)
-            for number, row in enumerate(rows)
-            if row.vectors and len(row.vectors) == len(row.segments) * DIMENSIONS * 2
-        ]
-        total = sum(len(row.segments) for _, row in usable)
-        self.vectors = SegmentVectors(total)
-        owners = np.empty(total, dtype=np.int32)
-        spans = np.empty((total, 2), dtype=np.int32)
-        at = 0
-        for number, row in usable:
-            count = len(row.segments)
-            self.vectors.put(at, unpack(row.vectors))
-            owners[at : at + count] = number
-            spans[at : at + count] = row.segments
-            at += count
-        self.segment_chunk = owners
-        self.segment_spans = spans
+        order = np.argsort(terms, kind="stable")
+        builder.term_of = array("i")
+        del terms
+        self.post_chunk = np.frombuffer(builder.chunk_of, dtype=np.int32)[order]
+        builder.chunk_of = array("i")
+        self.post_tf = np.frombuffer(builder.tf_of, dtype=np.float32)[order]
+        builder.tf_of = array("f")
+        del order
+        count = len(builder.segment_chunk)
+        self.vectors = builder.vectors.first(count)
+        self.segment_chunk = np.frombuffer(builder.segment_chunk, dtype=np.int32)
+        self.segment_spans = np.frombuffer(builder.segment_spans, dtype=np.int32).reshape(-1, 2)
 
     @property
     def has_vectors(self) -> bool:

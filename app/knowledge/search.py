@@ -18,8 +18,8 @@ from app.answering.corpus import CorpusStatistics, RetrievedPassages
 from app.db.repositories.knowledge import IndexedDocument, KnowledgeRepository
 from app.db.session import DatabaseOrSession, reading_from
 from app.domain import AccessScope, Passage
-from app.knowledge.embeddings import TextEmbedder, shared_embedder
-from app.knowledge.index import FUSION, SearchIndex
+from app.knowledge.embeddings import DIMENSIONS, TextEmbedder, shared_embedder
+from app.knowledge.index import FUSION, IndexBuilder, SearchIndex
 
 
 class RetrievalMode(StrEnum):
@@ -50,8 +50,7 @@ class _IndexCache:
         async with self.lock:
             if self.index is None or self.index.generation != generation:
                 self.index = None  # searches still using the old one keep it; nothing else does
-                rows = await repository.index_rows()
-                self.index = await asyncio.to_thread(SearchIndex, rows, generation)
+                self.index = await _build(repository, generation)
                 self.allowed.clear()
         return self.index
 
@@ -64,6 +63,16 @@ class _IndexCache:
                 self.allowed.clear()
             self.allowed[key] = await repository.searchable_documents(scope.viewers)
         return self.allowed[key]
+
+
+async def _build(repository: KnowledgeRepository, generation: int) -> SearchIndex:
+    """The index of what the database holds now, read in batches (each added in a thread:
+    the event loop goes on answering while a large index is built)."""
+    segments = await repository.vector_bytes() // (DIMENSIONS * 2)  # float16
+    builder = IndexBuilder(segments)
+    async for rows in repository.index_rows():
+        await asyncio.to_thread(builder.add, rows)
+    return await asyncio.to_thread(builder.build, generation)
 
 
 _caches: dict[str, _IndexCache] = {}

@@ -51,6 +51,23 @@ class SegmentVectors:
     def __len__(self) -> int:
         return len(self.scales)
 
+    def grown(self, count: int) -> SegmentVectors:
+        """Room for at least `count` vectors (twice as many as now, if that is more), with
+        the ones held so far."""
+        bigger = SegmentVectors(max(count, 2 * len(self)))
+        bigger.codes[: len(self)] = self.codes
+        bigger.scales[: len(self)] = self.scales
+        return bigger
+
+    def first(self, count: int) -> SegmentVectors:
+        """The first `count` vectors alone (the same object when that is all of them)."""
+        if count == len(self):
+            return self
+        fewer = SegmentVectors(count)
+        fewer.codes[:] = self.codes[:count]
+        fewer.scales[:] = self.scales[:count]
+        return fewer
+
     def put(self, at: int, vectors: np.ndarray) -> None:
         codes, scales = quantize(vectors)
         self.codes[at : at + len(codes)] = codes.view(np.uint8) ^ np.uint8(ZERO)

@@ -6,7 +6,7 @@ import numpy as np
 
 from app.db.repositories.knowledge import IndexRow
 from app.knowledge.embeddings import DIMENSIONS, pack
-from app.knowledge.index import DENSE_FLOOR, SearchIndex, _best, query_terms
+from app.knowledge.index import DENSE_FLOOR, IndexBuilder, SearchIndex, _best, query_terms
 from app.text.words import index_terms
 
 
@@ -123,3 +123,23 @@ def test_an_audience_asking_again_gets_the_same_chunks_and_cannot_change_them() 
     assert {h.doc_id for h in wider.hits} == {"pto", "secret"}
     allowed, documents = index._allowed_chunks(["pto"])
     assert documents == 1 and not allowed.flags.writeable
+
+
+def test_an_index_built_batch_by_batch_ranks_exactly_like_one_built_at_once() -> None:
+    rows = [
+        *ROWS,
+        _row(5, "pto", "Unused days carry over to March.", _unit(0, 3), _unit(3)),
+        _row(6, "no-vectors", "Paid time off requests go to your manager."),
+    ]
+    whole = SearchIndex(rows, generation=1)
+    # One row per batch and no room foreseen: the vectors' room grows as they come.
+    builder = IndexBuilder(segments=0)
+    for row in rows:
+        builder.add([row])
+    batched = builder.build(generation=1)
+    allowed = ["pto", "meals", "parking", "secret", "no-vectors"]
+    for query, vector in (("paid time off", _unit(0)), ("carry over", _unit(3)), ("lot", None)):
+        a = whole.rank(query=query, allowed_docs=allowed, question_vector=vector, limit=10)
+        b = batched.rank(query=query, allowed_docs=allowed, question_vector=vector, limit=10)
+        assert a == b and a.hits
+    assert len(batched.vectors) == len(whole.vectors) == 6

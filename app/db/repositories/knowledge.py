@@ -9,7 +9,7 @@ No text outside the scope is ever read for a question. Ranking itself happens in
 from __future__ import annotations
 
 import secrets
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -76,6 +76,10 @@ class IndexedDocument:
     content_hash: str
     ingested_at: datetime
     chunks: int
+
+
+INDEX_BATCH = 2000
+"""Chunks read at a time while the search index is built."""
 
 
 @dataclass(frozen=True)
@@ -210,8 +214,9 @@ class KnowledgeRepository:
         statement = select(KnowledgeState.generation).where(KnowledgeState.id == 1)
         return (await self.session.execute(statement)).scalar_one_or_none() or 0
 
-    async def index_rows(self) -> list[IndexRow]:
-        """Every chunk with what ranking needs, in document and chunk order."""
+    async def index_rows(self, batch: int = INDEX_BATCH) -> AsyncIterator[list[IndexRow]]:
+        """Every chunk with what ranking needs, in document and chunk order, `batch` rows
+        at a time (streamed: the whole knowledge base is never read into memory at once)."""
         statement = select(
             Chunk.id,
             Chunk.doc_id,
@@ -221,18 +226,25 @@ class KnowledgeRepository:
             Chunk.segments,
             Chunk.vectors,
         ).order_by(Chunk.doc_id, Chunk.ordinal)
-        return [
-            IndexRow(
-                row.id,
-                row.doc_id,
-                row.title or "",
-                row.heading or "",
-                row.terms or "",
-                row.segments or [],
-                row.vectors,
-            )
-            for row in await self.session.execute(statement)
-        ]
+        result = await self.session.stream(statement)
+        async for rows in result.partitions(batch):
+            yield [
+                IndexRow(
+                    row.id,
+                    row.doc_id,
+                    row.title or "",
+                    row.heading or "",
+                    row.terms or "",
+                    row.segments or [],
+                    row.vectors,
+                )
+                for row in rows
+            ]
+
+    async def vector_bytes(self) -> int:
+        """The size of every chunk's stored vectors together."""
+        total = await self.session.scalar(select(func.sum(func.length(Chunk.vectors))))
+        return int(total or 0)
 
     # --- searching -----------------------------------------------------------------------
 
