@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import CursorResult, Result, insert, inspect
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.dialects.postgresql import Insert as PostgresInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
@@ -33,15 +33,3 @@ def rowcount(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"expected the result of a DML statement, got {type(result).__name__}")
     return result.rowcount
-
-
-async def insert_new(session: AsyncSession, record: Base) -> None:
-    """Write a new object's row with one INSERT, outside the session's unit of work.
-
-    For append-only rows on the question path (answers, audit records): no identity map,
-    no flush of whatever else the session holds, no reading back. `record` stays a plain
-    object with the values it was given; column defaults it lacks are applied by the
-    INSERT and not read back onto it."""
-    columns = inspect(type(record)).column_attrs
-    values = {c.key: record.__dict__[c.key] for c in columns if c.key in record.__dict__}
-    await session.execute(insert(type(record)).values(values))

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models.records import AuditRecord, HandledEvent, PostedAnswer
-from app.db.repositories.dml import dialect_insert, insert_new, is_postgres
+from app.db.repositories.dml import dialect_insert, is_postgres
 
 # Any constant works; it names the lock that serialises appends to the audit chain.
 AUDIT_CHAIN_LOCK = 7_340_031
@@ -26,16 +26,15 @@ class AuditRepository:
                 text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_CHAIN_LOCK}
             )
 
-    async def head(self) -> tuple[int, str] | None:
-        """The last record's sequence number and hash (not its payload)."""
+    async def head(self) -> AuditRecord | None:
         result = await self.session.execute(
-            select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+            select(AuditRecord).order_by(AuditRecord.seq.desc()).limit(1)
         )
-        row = result.first()
-        return (row.seq, row.hash) if row is not None else None
+        return result.scalar_one_or_none()
 
     async def add(self, record: AuditRecord) -> None:
-        await insert_new(self.session, record)
+        self.session.add(record)
+        await self.session.flush()
 
     async def get(self, record_id: str) -> AuditRecord | None:
         result = await self.session.execute(select(AuditRecord).where(AuditRecord.id == record_id))
@@ -110,7 +109,8 @@ class AnswerRepository:
         self.session = session
 
     async def add(self, answer: PostedAnswer) -> None:
-        await insert_new(self.session, answer)
+        self.session.add(answer)
+        await self.session.flush()
 
     async def set_message(self, answer_id: str, *, message_ts: str, thread_ts: str | None) -> None:
         row = await self.session.get(PostedAnswer, answer_id)
