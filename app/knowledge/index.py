@@ -108,8 +108,9 @@ class IndexBuilder:
         self.doc_number: dict[str, int] = {}
         self.chunk_doc = array("i")
         self.vocabulary: dict[str, int] = {}
-        # Compact arrays, not lists: a large knowledge base has millions of postings.
-        self.term_of, self.chunk_of, self.tf_of = array("i"), array("i"), array("f")
+        # One 64-bit number per posting (see `_posting`), not lists: a large knowledge base
+        # has millions of postings.
+        self.postings = array("q")
         self.lengths = array("f")
         self._context_terms: dict[str, list[str]] = {}
         self.vectors = SegmentVectors(segments)
@@ -137,11 +138,16 @@ class IndexBuilder:
                     self._context_terms[text] = index_terms(text)
                 terms = terms + self._context_terms[text] * weight
         self.lengths.append(len(terms))
-        counts = Counter(terms)
         vocabulary = self.vocabulary
-        self.term_of.extend(vocabulary.setdefault(term, len(vocabulary)) for term in counts)
-        self.chunk_of.extend([number] * len(counts))
-        self.tf_of.extend(counts.values())
+        self.postings.extend(
+            _posting(vocabulary.setdefault(term, len(vocabulary)), number, count)
+            for term, count in Counter(terms).items()
+        )
+        if len(vocabulary) > MAX_TERMS or number >= MAX_CHUNKS:
+            raise ValueError(
+                f"the search index holds at most {MAX_CHUNKS:,} chunks and {MAX_TERMS:,} "
+                "distinct terms"
+            )
 
     def _add_vectors(self, first: int, rows: Sequence[IndexRow]) -> None:
         usable = [
@@ -189,18 +195,16 @@ class SearchIndex:
         self._allowed: dict[tuple[str, ...], tuple[np.ndarray, int]] = {}
         self.vocabulary = builder.vocabulary
         self.lengths = np.frombuffer(builder.lengths, dtype=np.float32)
-        # Postings: for each term, the chunks holding it and how often (grouped by term).
-        terms = np.frombuffer(builder.term_of, dtype=np.int32)
-        per_term = np.bincount(terms, minlength=len(self.vocabulary))
-        self.indptr = np.concatenate(([0], np.cumsum(per_term))).astype(np.int64)
-        order = np.argsort(terms, kind="stable")
-        builder.term_of = array("i")
-        del terms
-        self.post_chunk = np.frombuffer(builder.chunk_of, dtype=np.int32)[order]
-        builder.chunk_of = array("i")
-        self.post_tf = np.frombuffer(builder.tf_of, dtype=np.float32)[order]
-        builder.tf_of = array("f")
-        del order
+        # Postings: for each term, the chunks holding it and how often (grouped by term,
+        # chunks in order). Sorting the packed numbers in place groups them with no copy.
+        packed = np.frombuffer(builder.postings, dtype=np.int64)
+        packed.sort()
+        firsts = np.arange(len(self.vocabulary) + 1, dtype=np.int64) << TERM_SHIFT
+        self.indptr = np.searchsorted(packed, firsts).astype(np.int64)
+        self.post_chunk = _unpacked(packed, CHUNK_SHIFT, MAX_CHUNKS - 1, np.int32)
+        self.post_tf = _unpacked(packed, 0, MAX_COUNT, np.float32)
+        del packed
+        builder.postings = array("q")
         count = len(builder.segment_chunk)
         self.vectors = builder.vectors.first(count)
         self.segment_chunk = np.frombuffer(builder.segment_chunk, dtype=np.int32)
@@ -344,6 +348,25 @@ class SearchIndex:
             (int(self.segment_spans[n, 0]), int(self.segment_spans[n, 1]), float(s))
             for n, s in zip(numbers, sims, strict=True)
         )
+
+
+TERM_SHIFT, CHUNK_SHIFT = 40, 16
+MAX_TERMS, MAX_CHUNKS, MAX_COUNT = 1 << 23, 1 << 24, (1 << 16) - 1
+"""A posting packs its term (23 bits), its chunk (24 bits) and how often the term occurs
+there (16 bits, counts above are kept at the most) into one non-negative int64."""
+
+
+def _posting(term: int, chunk: int, count: int) -> int:
+    return (term << TERM_SHIFT) | (chunk << CHUNK_SHIFT) | min(count, MAX_COUNT)
+
+
+def _unpacked(packed: np.ndarray, shift: int, mask: int, dtype: type) -> np.ndarray:
+    """One field of every packed posting, a block at a time (no full-size temporary)."""
+    field: np.ndarray = np.empty(len(packed), dtype=dtype)
+    for start in range(0, len(packed), 1 << 20):
+        block = packed[start : start + (1 << 20)]
+        field[start : start + len(block)] = (block >> shift) & mask
+    return field
 
 
 def _best(scores: np.ndarray, limit: int) -> np.ndarray:

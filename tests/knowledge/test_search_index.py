@@ -143,3 +143,20 @@ def test_an_index_built_batch_by_batch_ranks_exactly_like_one_built_at_once() ->
         b = batched.rank(query=query, allowed_docs=allowed, question_vector=vector, limit=10)
         assert a == b and a.hits
     assert len(batched.vectors) == len(whole.vectors) == 6
+
+
+def test_postings_list_each_terms_chunks_in_order_with_their_counts() -> None:
+    rng = np.random.default_rng(11)
+    words = [f"word{i}" for i in range(40)]
+    rows = [
+        IndexRow(n, f"doc{n // 3}", "", "", " ".join(rng.choice(words, size=25)), [], None)
+        for n in range(300)
+    ]
+    index = SearchIndex(rows, generation=1)
+    for term, number in index.vocabulary.items():
+        start, end = index.indptr[number], index.indptr[number + 1]
+        chunks, counts = index.post_chunk[start:end], index.post_tf[start:end]
+        got = list(zip(chunks.tolist(), counts.tolist(), strict=True))
+        expected = [(n, float(row.terms.split().count(term))) for n, row in enumerate(rows)]
+        assert got == [(n, tf) for n, tf in expected if tf]
+    assert index.indptr[-1] == len(index.post_chunk) == len(index.post_tf)
