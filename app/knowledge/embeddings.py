@@ -56,6 +56,10 @@ class TextEmbedder(Protocol):
 
     def embed_one(self, text: str) -> np.ndarray: ...
 
+    def warm_up(self) -> None:
+        """Be ready to embed (load a model, if there is one): blocking, use a thread."""
+        ...
+
 
 def _model_file() -> Path:
     try:
