@@ -113,9 +113,7 @@ async def ingest(
     kept_paths: set[str] = set()
     model = embedder.model_id if embedder is not None else None
     if embedder is not None and files:
-        # Loaded before the documents are read: loading takes ~110 MB for a moment beyond
-        # what the model keeps, which would otherwise come on top of every parsed document
-        # (the peak of a large ingest; bench/latency.py).
+        # Before the documents are read: the load's ~110 MB transient must not stack on them.
         await asyncio.to_thread(embedder.warm_up)
     prepared = await _prepare_all(
         files, knowledge_dir, root, rules, report, kept_paths, model, allowed_url_prefixes
