@@ -1,7 +1,7 @@
 """Answer quality of the offline path on every corpus with a question set.
 
     python3 bench/answer_quality.py [--verbose] [--corpus NAME] [--postgres URL]
-                                    [--retrieval] [--curve] [--dump FILE]
+                                    [--retrieval] [--curve] [--dump FILE] [--as-word]
 
 Corpora (tests/question_sets.py): the real public ones in bench/corpora/*/ (text nobody on
 the team wrote, questions written blind), the held-out ones the team wrote in
@@ -25,6 +25,9 @@ Per corpus:
     --curve      for each threshold: answered right / answered wrong / wrongly refused
     --postgres   the same run on PostgreSQL too, and how often the two agree
     --dump       one JSON line per case with the gate's inputs, for fitting it
+    --as-word    every Markdown page converted to a Word document (.docx) by pandoc first,
+                 in a scratch copy of the corpus: the same questions on the same text,
+                 read through the Word loader (needs `pandoc`, Debian's package)
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ import argparse
 import asyncio
 import json
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
 from collections.abc import Sequence
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -107,6 +112,37 @@ class Outcome:
 
 
 # --- running a corpus --------------------------------------------------------------------
+
+
+WITHOUT_IMAGES = "function Image(image) return image.caption end\n"
+"""A pandoc filter: an image is its alt text (pandoc would fetch it to embed it)."""
+
+
+@contextmanager
+def as_word(corpus: Corpus):
+    """A scratch copy of `corpus` whose Markdown pages are Word documents (pandoc keeps the
+    title of the front matter in the document's properties; ids come from the paths)."""
+    if shutil.which("pandoc") is None:
+        raise SystemExit("--as-word needs pandoc (apt-get install pandoc)")
+    with tempfile.TemporaryDirectory(prefix="trellis-word-") as scratch:
+        root = Path(scratch) / corpus.name
+        shutil.copytree(corpus.workspace, root)
+        images = Path(scratch) / "without-images.lua"
+        images.write_text(WITHOUT_IMAGES)
+        for page in sorted((root / "knowledge").rglob("*.md")):
+            # Two steps, so that the filter has removed the images before the Word writer
+            # would fetch them.
+            parsed = subprocess.run(
+                ["pandoc", "--from", "markdown", "--to", "json", "--lua-filter", str(images),
+                 str(page)],
+                check=True, capture_output=True,
+            )  # fmt: skip
+            subprocess.run(
+                ["pandoc", "--from", "json", "--to", "docx", "-o", str(page.with_suffix(".docx"))],
+                input=parsed.stdout, check=True,
+            )  # fmt: skip
+            page.unlink()
+        yield replace(corpus, workspace=root)
 
 
 @asynccontextmanager
@@ -337,6 +373,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--retrieval", action="store_true", help="hit@k and MRR by mode")
     parser.add_argument("--curve", action="store_true", help="the no-answer curve")
     parser.add_argument("--dump", type=Path, help="write the gate's inputs per case (JSONL)")
+    parser.add_argument("--as-word", action="store_true", help="Markdown pages as .docx first")
     args = parser.parse_args(argv)
     from app.config.workspace import load_workspace
 
@@ -347,7 +384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  answerable/declinable"
     )
     dump = args.dump.open("w") if args.dump else None
-    for corpus in selected:
+    for chosen in selected:
+        scratch = ExitStack()
+        corpus = scratch.enter_context(as_word(chosen)) if args.as_word else chosen
         threshold = load_workspace(corpus.workspace).config.answers.min_confidence
         runs = {"sqlite": asyncio.run(run_corpus(corpus, retrieval=args.retrieval))}
         if args.postgres:
@@ -385,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "verdict": o.judge(0.0),
                             "confidence": o.result["confidence"],
                             "gold_rank": o.ranks.get("hybrid"),
+                            "question": o.case.question,
+                            "answer": o.result["answer"],
                             **o.features,
                         }
                     )
@@ -396,6 +437,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"cited {cited(o.result)} | {o.case.question}"
                 )
                 print(f"                {o.result['answer'][:220]!r}")
+        scratch.close()
     if dump is not None:
         dump.close()
     return 0
