@@ -1,9 +1,9 @@
-"""Read a knowledge file (.md, .txt, .html, .pdf, .docx, .csv) into a `LoadedDocument`.
+"""Read a knowledge file (.md, .txt, .html, .pdf, .docx, .csv, .xlsx) into a `LoadedDocument`.
 
 Every loader turns its format into the same simple structure, a list of `Block`s
 (headings, paragraphs, table rows), which chunking then packs into passages. Markdown,
-HTML and Word documents are parsed by libraries (`app.knowledge.formats`); a table row or
-CSV record is written out as one sentence (`render_row`). Markdown may start with YAML front matter; it
+HTML, Word documents and Excel workbooks are parsed by libraries (`app.knowledge.formats`);
+a table row, CSV record or sheet row is written out as one sentence (`render_row`). Markdown may start with YAML front matter; it
 is validated and any mistake is a `WorkspaceError` with the file (relative to the
 workspace) and the line, counted from the top of the file.
 """
@@ -30,6 +30,7 @@ from app.knowledge.access_rules import Principals, display_name, normalize_princ
 from app.knowledge.formats.blocks import Block, BlockKind, collapse, render_row
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks
+from app.knowledge.formats.spreadsheet import spreadsheet_blocks
 from app.knowledge.formats.word import word_blocks
 
 __all__ = [
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 SUPPORTED_SUFFIXES = frozenset(
-    {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".csv"}
+    {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".csv", ".xlsx"}
 )
 
 
@@ -132,10 +133,12 @@ def load_document(
         title, blocks = pdf_blocks(raw, name)
     elif suffix == ".docx":
         title, blocks = word_blocks(raw, name)
+    elif suffix == ".xlsx":
+        title, blocks = spreadsheet_blocks(raw, name)
     else:
         blocks = csv_blocks(_decode(raw, name), name)
-    if title is None and suffix != ".pdf":
-        # PDF headings are the `Page N` markers, never a title.
+    if title is None and suffix not in (".pdf", ".xlsx"):
+        # PDF headings are the `Page N` markers and a workbook's its sheet names: no title.
         title = next((b.text for b in blocks if b.kind == "heading"), None)
 
     stem = relative.with_suffix("").as_posix()
