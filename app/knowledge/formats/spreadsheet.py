@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import io
 from datetime import date, datetime, time
-from typing import Any
-
-from openpyxl import load_workbook
-from openpyxl.cell.read_only import EmptyCell, ReadOnlyCell
+from typing import TYPE_CHECKING, Any
 
 from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
+
+if TYPE_CHECKING:  # openpyxl (0.2 s to import) is imported when a workbook is read
+    from openpyxl.cell.read_only import EmptyCell, ReadOnlyCell
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 """The start of an OLE compound file: an old binary .xls, or an .xlsx with a password."""
@@ -39,6 +39,8 @@ def spreadsheet_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
             "is an encrypted Excel workbook or an old binary .xls; save it as .xlsx "
             "without a password",
         )
+    from openpyxl import load_workbook
+
     try:
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         try:

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import io
 import re
-
-from docx import Document
-from docx.oxml.ns import qn
-from docx.table import Table, _Row
-from docx.text.paragraph import Paragraph
+from typing import TYPE_CHECKING
 
 from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
+
+if TYPE_CHECKING:  # python-docx is imported when a Word document is read, not before
+    from docx.table import Table, _Row
+    from docx.text.paragraph import Paragraph
 
 _HEADING_STYLE = re.compile(r"heading (\d)")
 _STYLE_DEPTH = 8
@@ -43,6 +43,9 @@ def word_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
             "is an encrypted Word document or an old binary .doc; save it as .docx "
             "without a password",
         )
+    from docx import Document
+    from docx.text.paragraph import Paragraph
+
     try:
         document = Document(io.BytesIO(raw))
         title = collapse(document.core_properties.title or "") or None
@@ -107,6 +110,8 @@ def _cells(row: _Row) -> list[str]:
 
 def _marked_header(row: _Row) -> bool:
     """Word's "repeat as header row at the top of each page"."""
+    from docx.oxml.ns import qn
+
     properties = row._tr.trPr
     if properties is None:
         return False
