@@ -2,7 +2,7 @@
 
 Every loader turns its format into the same simple structure, a list of `Block`s
 (headings, paragraphs, table rows), which chunking then packs into passages. Markdown,
-HTML, Word documents and Excel workbooks are parsed by libraries (`app.knowledge.formats`);
+HTML, PDF, Word documents and Excel workbooks are read by libraries (`app.knowledge.formats`);
 a table row, CSV record or sheet row is written out as one sentence (`render_row`). Markdown may start with YAML front matter; it
 is validated and any mistake is a `WorkspaceError` with the file (relative to the
 workspace) and the line, counted from the top of the file.
@@ -21,7 +21,6 @@ from typing import Annotated, Any
 
 from frontmatter.default_handlers import YAMLHandler
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
-from pypdf import PdfReader
 
 from app.config.yamlfile import load_yaml, validate
 from app.domain import DocumentStatus
@@ -30,6 +29,7 @@ from app.knowledge.access_rules import Principals, display_name, normalize_princ
 from app.knowledge.formats.blocks import Block, BlockKind, collapse, render_row
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks
+from app.knowledge.formats.pdf import pdf_blocks
 from app.knowledge.formats.spreadsheet import spreadsheet_blocks
 from app.knowledge.formats.word import word_blocks
 
@@ -137,8 +137,8 @@ def load_document(
         title, blocks = spreadsheet_blocks(raw, name)
     else:
         blocks = csv_blocks(_decode(raw, name), name)
-    if title is None and suffix not in (".pdf", ".xlsx"):
-        # PDF headings are the `Page N` markers and a workbook's its sheet names: no title.
+    if title is None and suffix != ".xlsx":
+        # A workbook's headings are its sheet names, not a title.
         title = next((b.text for b in blocks if b.kind == "heading"), None)
 
     stem = relative.with_suffix("").as_posix()
@@ -219,33 +219,6 @@ def text_blocks(text: str) -> list[Block]:
     """One paragraph per run of lines between blank lines."""
     paragraphs = re.split(r"\n\s*\n", text)
     return [Block("text", joined) for joined in map(collapse, paragraphs) if joined]
-
-
-# --- PDF -------------------------------------------------------------------------------
-
-
-def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
-    """Page by page: a `Page N` heading, then the page's paragraphs."""
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted and not reader.decrypt(""):
-            raise WorkspaceError(name, "is an encrypted PDF; save it without a password")
-        title = None
-        metadata = reader.metadata
-        if metadata is not None and metadata.title:
-            title = collapse(str(metadata.title)) or None
-        blocks: list[Block] = []
-        for number, page in enumerate(reader.pages, start=1):
-            page_text = page.extract_text() or ""
-            page_blocks = text_blocks(page_text.replace("\r\n", "\n").replace("\r", "\n"))
-            if page_blocks:
-                blocks.append(Block("heading", f"Page {number}", 1))
-                blocks.extend(page_blocks)
-    except WorkspaceError:
-        raise
-    except Exception as exc:  # a third-party parser on an arbitrary file: any failure is the file's
-        raise WorkspaceError(name, f"is not a readable PDF ({exc})") from exc
-    return title, blocks
 
 
 # --- CSV -------------------------------------------------------------------------------

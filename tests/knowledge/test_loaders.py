@@ -36,11 +36,15 @@ def _pdf_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[list[str]], *, title: str | None = None) -> bytes:
-    """A minimal, valid PDF with one text line per entry (an empty entry leaves a gap)."""
+PdfLine = str | tuple[str, float, bool]
+"""A line of a test PDF: its text (Helvetica 12), or (text, size, bold)."""
+
+
+def make_pdf(pages: list[list[PdfLine]], *, title: str | None = None) -> bytes:
+    """A minimal, valid PDF with one text line per entry, 18 points apart (an empty entry
+    leaves a gap)."""
     page_count = len(pages)
-    font_id = 3
-    first_page_id = 4
+    first_page_id = 5
     objects: dict[int, bytes] = {
         1: b"<< /Type /Catalog /Pages 2 0 R >>",
         2: (
@@ -48,20 +52,23 @@ def make_pdf(pages: list[list[str]], *, title: str | None = None) -> bytes:
             + " ".join(f"{first_page_id + 2 * i} 0 R" for i in range(page_count))
             + f"] /Count {page_count} >>"
         ).encode(),
-        font_id: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        4: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
     }
     for i, lines in enumerate(pages):
         page_id, content_id = first_page_id + 2 * i, first_page_id + 2 * i + 1
-        operations = ["BT", "/F1 12 Tf", "72 740 Td"]
+        operations = ["BT", "72 740 Td"]
         for line in lines:
-            if line:
-                operations.append(f"({_pdf_escape(line)}) Tj")
+            text, size, bold = (line, 12.0, False) if isinstance(line, str) else line
+            if text:
+                operations.append(f"/{'F2' if bold else 'F1'} {size:g} Tf")
+                operations.append(f"({_pdf_escape(text)}) Tj")
             operations.append("0 -18 Td")
         operations.append("ET")
-        stream = "\n".join(operations).encode("latin-1")
+        stream = "\n".join(operations).encode("cp1252")
         objects[page_id] = (
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            f"/Resources << /Font << /F1 {font_id} 0 R >> >> /Contents {content_id} 0 R >>"
+            f"/Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents {content_id} 0 R >>"
         ).encode()
         objects[content_id] = (
             f"<< /Length {len(stream)} >>\nstream\n".encode() + stream + b"\nendstream"
@@ -349,7 +356,7 @@ def test_html_without_title_uses_first_h1(tmp_path):
     assert _load(tmp_path, "page.htm").title == "Main & more"
 
 
-def test_pdf_is_read_page_by_page(tmp_path):
+def test_pdf_is_read_page_after_page_with_its_title(tmp_path):
     pdf = make_pdf(
         [["Expense policy", "", "Meals are reimbursed up to 50 USD."], ["Hotels need receipts."]],
         title="Travel and Expenses",
@@ -358,10 +365,11 @@ def test_pdf_is_read_page_by_page(tmp_path):
     doc = _load(tmp_path, "finance/expenses.pdf")
     assert doc.title == "Travel and Expenses"
     assert doc.format == "pdf"
-    headings = [b.text for b in doc.blocks if b.kind == "heading"]
-    assert headings == ["Page 1", "Page 2"]
-    assert "Meals are reimbursed up to 50 USD." in doc.text
-    assert "Hotels need receipts." in doc.text
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("text", "Expense policy"),
+        ("text", "Meals are reimbursed up to 50 USD."),
+        ("text", "Hotels need receipts."),
+    ]
 
 
 def test_pdf_without_title_uses_file_name(tmp_path):

@@ -1,0 +1,214 @@
+"""PDF into blocks, read by pypdf line by line with each line's place and font.
+
+A PDF has no paragraphs or headings, only text drawn at positions in fonts, so they are
+recovered the way a reader sees them:
+
+- **headings**: a short line drawn larger than the body text (the size most of the
+  document's characters have), or wholly in a bold face at body size, that does not end
+  like a sentence (a question or a colon may end it). Larger sizes are higher levels;
+- **paragraphs**: wrapped lines are joined; a paragraph ends where the space between two
+  lines is clearly wider than the line spacing, where a list item starts (•, –, 1. ...)
+  or at a heading. A word hyphenated across a line break is joined again ("manip-" +
+  "ulation"); a paragraph that runs over a page break continues;
+- **what is not text**: a line repeated at the top or bottom of most pages (a running
+  header or footer), a page number there, and table-of-contents lines with dot leaders
+  are left out.
+
+The title is the one in the document's properties; without one, the first heading.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pypdf import PdfReader
+
+from app.errors import WorkspaceError
+from app.knowledge.formats.blocks import Block, collapse
+
+LARGER = 1.1
+"""A line this many times the body size (or more) can be a heading."""
+PARAGRAPH_GAP = 1.4
+"""Space between lines, in typical line spacings, from which a new paragraph starts."""
+HEADING_MAX_CHARS = 120
+REPEATED_SHARE = 0.5
+"""A line at a page's edge on at least this share of the pages is a running header or
+footer (with at least three pages)."""
+_EDGE_LINES = 2
+_GLYPH = re.compile(r"^[\u2022\u25aa\u25cf\u25e6\u2023\u2043\u2013\u2014*-]\s")
+"""A list item drawn with a bullet or a dash."""
+_NUMBERED = re.compile(r"^\(?(?:\d{1,2}|[a-z])[.)]\s")
+"""A numbered or lettered list item ("1. ", "b) "), or a numbered heading when it is
+drawn like one."""
+_PAGE_NUMBER = re.compile(r"^(?:page\s*)?(?:\d+|[ivxlc]+)(?:\s*(?:of|/)\s*\d+)?$")
+_DOT_LEADER = re.compile(r"(?:\.\s?){4,}\s*\w{0,6}\s*$")
+_SENTENCE_END = (".", "!", ";", ",")
+"""How body text ends, and a heading does not (a heading may ask a question or end with a
+colon)."""
+_BOLD = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+
+
+@dataclass
+class _Line:
+    text: str
+    y: float
+    size: float
+    bold: bool
+    gap: float | None = None
+    """The space down from the line above on the same page (None at a page's top)."""
+
+
+@dataclass
+class _Reading:
+    """The lines of one page as pypdf draws them."""
+
+    lines: list[_Line] = field(default_factory=list)
+    pieces: list[tuple[str, float, float, bool]] = field(default_factory=list)
+
+    def visit(self, text: str, cm: Any, tm: Any, font: Any, size: float) -> None:
+        parts = text.split("\n")
+        for index, part in enumerate(parts):
+            if index:
+                self.end_line()
+            if part:
+                scale = math.hypot(tm[2] * cm[0] + tm[3] * cm[2], tm[2] * cm[1] + tm[3] * cm[3])
+                y = cm[1] * tm[4] + cm[3] * tm[5] + cm[5]
+                name = str(font.get("/BaseFont", "")) if font else ""
+                self.pieces.append((part, y, size * (scale or 1.0), bool(_BOLD.search(name))))
+
+    def end_line(self) -> None:
+        drawn = [p for p in self.pieces if p[0].strip()]
+        text = collapse("".join(p[0] for p in self.pieces))
+        self.pieces.clear()
+        if not text or not drawn:
+            return
+        weights = Counter[float]()
+        for part, _, size, _ in drawn:
+            weights[round(size, 1)] += len(part.strip())
+        self.lines.append(
+            _Line(
+                text=text,
+                y=drawn[0][1],
+                size=weights.most_common(1)[0][0],
+                bold=all(bold for _, _, _, bold in drawn),
+            )
+        )
+
+
+def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
+    """The title and the headings and paragraphs of a PDF (see the module docstring)."""
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise WorkspaceError(name, "is an encrypted PDF; save it without a password")
+        title = None
+        metadata = reader.metadata
+        if metadata is not None and metadata.title:
+            title = collapse(str(metadata.title)) or None
+        pages = []
+        for page in reader.pages:
+            reading = _Reading()
+            page.extract_text(visitor_text=reading.visit)
+            reading.end_line()
+            pages.append(reading.lines)
+    except WorkspaceError:
+        raise
+    except Exception as exc:  # a third-party parser on an arbitrary file: any failure is the file's
+        raise WorkspaceError(name, f"is not a readable PDF ({exc})") from exc
+    return title, _blocks(_without_running_lines(pages))
+
+
+def _without_running_lines(pages: list[list[_Line]]) -> list[_Line]:
+    """Every page's lines in order, running headers and footers and contents lines left
+    out, each with its gap to the line above."""
+    edges = Counter[str]()
+    for lines in pages:
+        edges.update({_shape(line.text) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]})
+    repeated = {
+        shape
+        for shape, count in edges.items()
+        if len(pages) >= 3 and count >= REPEATED_SHARE * len(pages)
+    }
+    kept: list[_Line] = []
+    for lines in pages:
+        edge = {id(line) for line in lines[:_EDGE_LINES] + lines[-_EDGE_LINES:]}
+        above: _Line | None = None
+        for line in lines:
+            running = id(line) in edge and (
+                _shape(line.text) in repeated or _PAGE_NUMBER.match(line.text.casefold())
+            )
+            if running or _DOT_LEADER.search(line.text):
+                continue
+            line.gap = above.y - line.y if above is not None else None
+            kept.append(line)
+            above = line
+    return kept
+
+
+def _shape(text: str) -> str:
+    """A line with its numbers blanked: "Page 3 of 12" and "Page 4 of 12" are one line."""
+    return re.sub(r"\d+", "#", text.casefold())
+
+
+def _blocks(lines: list[_Line]) -> list[Block]:
+    if not lines:
+        return []
+    sizes = Counter[float]()
+    for line in lines:
+        sizes[line.size] += len(line.text)
+    body = sizes.most_common(1)[0][0]
+    gaps = Counter(round(line.gap * 2) / 2 for line in lines if line.gap and line.gap > 0)
+    # The line spacing is the most common space between lines; a document of a few lines
+    # may only have paragraph breaks, so it is taken as at most 1.5 x the body size.
+    spacing = min(gaps.most_common(1)[0][0], body * 1.5) if gaps else body * 1.2
+    larger = sorted({line.size for line in lines if line.size >= body * LARGER}, reverse=True)
+
+    blocks: list[Block] = []
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        if paragraph:
+            blocks.append(Block("text", collapse(" ".join(paragraph))))
+            paragraph.clear()
+
+    for line in lines:
+        level = _heading_level(line, body, larger)
+        if level:
+            flush()
+            blocks.append(Block("heading", line.text, level))
+            continue
+        new_page = line.gap is None
+        starts = (
+            bool(_GLYPH.match(line.text) or _NUMBERED.match(line.text))
+            or (line.gap is not None and (line.gap < 0 or line.gap > PARAGRAPH_GAP * spacing))
+            or (new_page and bool(paragraph) and paragraph[-1].endswith((".", "!", "?", ":")))
+        )
+        if starts:
+            flush()
+        if paragraph and paragraph[-1].endswith("-") and line.text[:1].islower():
+            paragraph[-1] = paragraph[-1][:-1] + line.text.split(" ", 1)[0]
+            rest = line.text.split(" ", 1)[1:]
+            paragraph.extend(rest)
+        else:
+            paragraph.append(line.text)
+    flush()
+    return blocks
+
+
+def _heading_level(line: _Line, body: float, larger: list[float]) -> int:
+    """The line's heading level, 0 for body text."""
+    text = line.text
+    if len(text) > HEADING_MAX_CHARS or text.endswith(_SENTENCE_END) or _GLYPH.match(text):
+        return 0
+    if not any(c.isalpha() for c in text):
+        return 0
+    if line.size in larger:
+        return larger.index(line.size) + 1
+    if line.bold and line.size >= body * 0.95:
+        return len(larger) + 1
+    return 0
