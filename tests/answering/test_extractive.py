@@ -465,3 +465,38 @@ async def test_a_number_in_the_question_picks_the_row_of_a_table_of_ranges(answe
         assert who in answer.text, (percent, answer.text)
         assert who in answer.citations[0].quote
         assert len(answer.citations) == 1
+
+
+FAQ = Passage(
+    chunk_id="it-faq#accounts",
+    doc_id="it-faq",
+    title="IT questions",
+    score=5.0,
+    text="""## Accounts
+
+How long do I have to activate my new account?
+
+You have fourteen days from your start date. After that the invitation lapses and IT must
+send a new one.
+
+## Laptops
+
+Laptops are replaced every four years.
+""",
+)
+
+
+async def test_the_sentence_after_the_best_one_is_quoted_across_a_paragraph_break(answerer):
+    """An FAQ's answer often sits in the paragraph after its question: it is quoted with it."""
+    result = await ask(answerer, "How many days do I have to activate my account?", [FAQ])
+    assert result.citations and result.citations[0].doc_id == "it-faq"
+    assert "How long do I have to activate my new account?" in result.text
+    assert "You have fourteen days from your start date." in result.text
+    assert result.citations[0].quote in FAQ.text
+
+
+async def test_the_sentences_quoted_around_the_best_one_stop_at_a_heading(answerer):
+    result = await ask(answerer, "When are laptops replaced?", [FAQ])
+    assert "Laptops are replaced every four years." in result.text
+    assert "send a new one" not in result.text
+    assert "fourteen days" not in result.citations[0].quote
