@@ -1,7 +1,7 @@
 """Answer quality of the offline path on every corpus with a question set.
 
     python3 bench/answer_quality.py [--verbose] [--corpus NAME] [--postgres URL]
-                                    [--retrieval] [--curve] [--dump FILE] [--as-word]
+                                    [--retrieval] [--curve] [--dump FILE] [--as word|pdf]
 
 Corpora (tests/question_sets.py): the real public ones in bench/corpora/*/ (text nobody on
 the team wrote, questions written blind), the held-out ones the team wrote in
@@ -25,9 +25,11 @@ Per corpus:
     --curve      for each threshold: answered right / answered wrong / wrongly refused
     --postgres   the same run on PostgreSQL too, and how often the two agree
     --dump       one JSON line per case with the gate's inputs, for fitting it
-    --as-word    every Markdown page converted to a Word document (.docx) by pandoc first,
+    --as word    every Markdown page converted to a Word document (.docx) by pandoc first,
                  in a scratch copy of the corpus: the same questions on the same text,
                  read through the Word loader (needs `pandoc`, Debian's package)
+    --as pdf     the same, then each Word document printed to PDF by LibreOffice (needs
+                 `libreoffice-writer-nogui` too): read through the PDF loader
 """
 
 from __future__ import annotations
@@ -119,17 +121,21 @@ WITHOUT_IMAGES = "function Image(image) return image.caption end\n"
 
 
 @contextmanager
-def as_word(corpus: Corpus):
-    """A scratch copy of `corpus` whose Markdown pages are Word documents (pandoc keeps the
-    title of the front matter in the document's properties; ids come from the paths)."""
-    if shutil.which("pandoc") is None:
-        raise SystemExit("--as-word needs pandoc (apt-get install pandoc)")
-    with tempfile.TemporaryDirectory(prefix="trellis-word-") as scratch:
+def converted(corpus: Corpus, to: str):
+    """A scratch copy of `corpus` whose Markdown pages are Word documents, or PDFs printed
+    from them (pandoc keeps the title of the front matter in the document's properties;
+    ids come from the paths)."""
+    needs = ["pandoc", *(["soffice"] if to == "pdf" else [])]
+    missing = [tool for tool in needs if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"--as {to} needs {', '.join(missing)} (pandoc, libreoffice-writer-nogui)")
+    with tempfile.TemporaryDirectory(prefix="trellis-convert-") as scratch:
         root = Path(scratch) / corpus.name
         shutil.copytree(corpus.workspace, root)
         images = Path(scratch) / "without-images.lua"
         images.write_text(WITHOUT_IMAGES)
-        for page in sorted((root / "knowledge").rglob("*.md")):
+        pages = sorted((root / "knowledge").rglob("*.md"))
+        for page in pages:
             # Two steps, so that the filter has removed the images before the Word writer
             # would fetch them.
             parsed = subprocess.run(
@@ -142,6 +148,16 @@ def as_word(corpus: Corpus):
                 input=parsed.stdout, check=True,
             )  # fmt: skip
             page.unlink()
+        if to == "pdf":
+            for folder in sorted({page.parent for page in pages}):
+                documents = sorted(folder.glob("*.docx"))
+                subprocess.run(
+                    ["soffice", f"-env:UserInstallation=file://{scratch}/office", "--headless",
+                     "--convert-to", "pdf", "--outdir", str(folder), *map(str, documents)],
+                    check=True, capture_output=True,
+                )  # fmt: skip
+                for document in documents:
+                    document.unlink()
         yield replace(corpus, workspace=root)
 
 
@@ -373,7 +389,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--retrieval", action="store_true", help="hit@k and MRR by mode")
     parser.add_argument("--curve", action="store_true", help="the no-answer curve")
     parser.add_argument("--dump", type=Path, help="write the gate's inputs per case (JSONL)")
-    parser.add_argument("--as-word", action="store_true", help="Markdown pages as .docx first")
+    parser.add_argument(
+        "--as",
+        dest="convert",
+        choices=("word", "pdf"),
+        help="Markdown pages as .docx or .pdf first",
+    )
     args = parser.parse_args(argv)
     from app.config.workspace import load_workspace
 
@@ -386,7 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dump = args.dump.open("w") if args.dump else None
     for chosen in selected:
         scratch = ExitStack()
-        corpus = scratch.enter_context(as_word(chosen)) if args.as_word else chosen
+        corpus = scratch.enter_context(converted(chosen, args.convert)) if args.convert else chosen
         threshold = load_workspace(corpus.workspace).config.answers.min_confidence
         runs = {"sqlite": asyncio.run(run_corpus(corpus, retrieval=args.retrieval))}
         if args.postgres:
