@@ -4,7 +4,8 @@ and a small starter workspace written to begin from.
 `check` lists every problem at once, as `file:line: what is wrong`: the errors that keep
 the workspace from loading (those `trellis run` would stop at, one at a time) and the
 warnings that do not (a manager outside the directory, a document no access rule admits,
-a workflow tier nobody can approve, a connector whose secret is not set).
+a file of a type Trellis does not read, a document with no text to read, a workflow tier
+nobody can approve, a connector whose secret is not set).
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ from app.delivery.actions import check_rules
 from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.ingest import url_refused
-from app.knowledge.loaders import is_document, load_document
+from app.knowledge.loaders import SUPPORTED_SUFFIXES, is_document, load_document
 from app.rules.schema import MANAGER
 
 STARTER = Path(__file__).parent / "starter"
+ASSETS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp"})
+"""Pictures beside the documents (a page's images): not read, and not worth a warning."""
+SAVE_AS = {".doc": ".docx", ".xls": ".xlsx", ".rtf": ".docx", ".odt": ".docx", ".ods": ".xlsx"}
+"""Formats Trellis does not read that the program which made them can save as one it does."""
 
 
 @dataclass
@@ -75,6 +80,8 @@ def _review_knowledge(
             review.add(WorkspaceError(name, "links to a file outside the knowledge folder"))
             continue
         if not is_document(path):
+            if path.suffix.lower() not in ASSETS:
+                review.warnings.append(_not_read(name, path.suffix.lower()))
             continue
         try:
             document = load_document(path, knowledge_dir=knowledge, workspace_root=root)
@@ -84,6 +91,13 @@ def _review_knowledge(
             continue
         except BrokenAccessRule:
             continue  # the broken _access.yml is reported once, above
+        if not document.blocks:
+            scan = (
+                " (a scanned PDF needs text recognition first)" if document.format == "pdf" else ""
+            )
+            review.warnings.append(
+                WorkspaceError(name, f"has no text to read, so it answers nothing{scan}")
+            )
         if document.id in ids:
             review.add(
                 WorkspaceError(name, f"id {document.id!r} is also used by {ids[document.id]}")
@@ -110,6 +124,12 @@ def _review_knowledge(
                     "nobody in the directory, so nobody will see it",
                 )
             )
+
+
+def _not_read(name: str, suffix: str) -> WorkspaceError:
+    readable = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    advice = f"; save it as {SAVE_AS[suffix]}" if suffix in SAVE_AS else ""
+    return WorkspaceError(name, f"is not read: Trellis reads {readable} files{advice}")
 
 
 def _review_rules(workspace: Workspace, env: Mapping[str, str], review: Review) -> None:
