@@ -120,3 +120,14 @@ def test_a_bold_sentence_at_body_size_is_text_and_a_bold_question_a_heading(tmp_
         ("text", "Yes, after 10 pm or with luggage.", 0),
         ("text", "All claims need a receipt. Scans are fine.", 0),
     ]
+
+
+def test_a_page_whose_places_cannot_be_read_still_gives_its_text(tmp_path, monkeypatch):
+    from app.knowledge.formats import pdf
+
+    def broken(self, *args):
+        raise ValueError("an odd text matrix")
+
+    monkeypatch.setattr(pdf._Reading, "visit", broken)
+    doc = _load(tmp_path, make_pdf([["Meals are paid up to 50 USD a day."]]))
+    assert doc.text == "Meals are paid up to 50 USD a day."

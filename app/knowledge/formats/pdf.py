@@ -110,17 +110,29 @@ def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
         metadata = reader.metadata
         if metadata is not None and metadata.title:
             title = collapse(str(metadata.title)) or None
-        pages = []
-        for page in reader.pages:
-            reading = _Reading()
-            page.extract_text(visitor_text=reading.visit)
-            reading.end_line()
-            pages.append(reading.lines)
+        pages = [_page_lines(page) for page in reader.pages]
     except WorkspaceError:
         raise
     except Exception as exc:  # a third-party parser on an arbitrary file: any failure is the file's
         raise WorkspaceError(name, f"is not a readable PDF ({exc})") from exc
     return title, _blocks(_without_running_lines(pages))
+
+
+def _page_lines(page: Any) -> list[_Line]:
+    """A page's lines with their places and fonts; should reading them so fail (an odd
+    font or matrix), its plain text, one line after another, all in the body's face."""
+    reading = _Reading()
+    try:
+        page.extract_text(visitor_text=reading.visit)
+        reading.end_line()
+        return reading.lines
+    except Exception:  # whatever went wrong in reading the places, the text still counts
+        text = page.extract_text() or ""
+        return [
+            _Line(text=collapse(line), y=-float(index), size=0.0, bold=False)
+            for index, line in enumerate(text.splitlines())
+            if line.strip()
+        ]
 
 
 def _without_running_lines(pages: list[list[_Line]]) -> list[_Line]:
