@@ -29,14 +29,10 @@ from app.delivery.actions import check_rules
 from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.ingest import url_refused
-from app.knowledge.loaders import SUPPORTED_SUFFIXES, is_document, load_document
+from app.knowledge.loaders import is_document, load_document, not_read
 from app.rules.schema import MANAGER
 
 STARTER = Path(__file__).parent / "starter"
-ASSETS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp"})
-"""Pictures beside the documents (a page's images): not read, and not worth a warning."""
-SAVE_AS = {".doc": ".docx", ".xls": ".xlsx", ".rtf": ".docx", ".odt": ".docx", ".ods": ".xlsx"}
-"""Formats Trellis does not read that the program which made them can save as one it does."""
 
 
 @dataclass
@@ -80,8 +76,8 @@ def _review_knowledge(
             review.add(WorkspaceError(name, "links to a file outside the knowledge folder"))
             continue
         if not is_document(path):
-            if path.suffix.lower() not in ASSETS:
-                review.warnings.append(_not_read(name, path.suffix.lower()))
+            if (warning := not_read(name, path)) is not None:
+                review.warnings.append(warning)
             continue
         try:
             document = load_document(path, knowledge_dir=knowledge, workspace_root=root)
@@ -124,12 +120,6 @@ def _review_knowledge(
                     "nobody in the directory, so nobody will see it",
                 )
             )
-
-
-def _not_read(name: str, suffix: str) -> WorkspaceError:
-    readable = ", ".join(sorted(SUPPORTED_SUFFIXES))
-    advice = f"; save it as {SAVE_AS[suffix]}" if suffix in SAVE_AS else ""
-    return WorkspaceError(name, f"is not read: Trellis reads {readable} files{advice}")
 
 
 def _review_rules(workspace: Workspace, env: Mapping[str, str], review: Review) -> None:

@@ -25,7 +25,7 @@ from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.chunking import TextChunk, chunk_blocks
 from app.knowledge.embeddings import TextEmbedder, shared_embedder
-from app.knowledge.loaders import LoadedDocument, is_document, load_document
+from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
 from app.knowledge.segments import IndexedChunk, index_chunks
 
 EMBED_DOCUMENTS = 16
@@ -50,7 +50,7 @@ class IngestReport:
     nobody: list[str] = field(default_factory=list)
     """Their paths, relative to `knowledge/`."""
     skipped: int = 0
-    """Files of unsupported types."""
+    """Files of types not read (each also a warning, pictures aside)."""
     errors: list[WorkspaceError] = field(default_factory=list)
     warnings: list[WorkspaceError] = field(default_factory=list)
     """Indexed anyway, e.g. without a link that is not allowed."""
@@ -347,20 +347,19 @@ def _document_files(knowledge_dir: Path, scope: str | None, report: IngestReport
         relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())
         if any(part.startswith(".") for part in relative.parts) or path.name == ACCESS_FILE:
             continue
+        name = f"{knowledge_dir.name}/{relative}"
         if not path.resolve().is_relative_to(knowledge_dir):
             # A link to a file elsewhere on the host would publish it under the folder's
             # access rule: knowledge files are read only inside the knowledge folder.
-            report.errors.append(
-                WorkspaceError(
-                    f"{knowledge_dir.name}/{relative}",
-                    "links to a file outside the knowledge folder; it was not read",
-                )
-            )
+            problem = "links to a file outside the knowledge folder; it was not read"
+            report.errors.append(WorkspaceError(name, problem))
             continue
         if is_document(path):
             files.append(path)
         else:
             report.skipped += 1
+            if (warning := not_read(name, path)) is not None:
+                report.warnings.append(warning)
     return files
 
 

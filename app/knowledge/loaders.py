@@ -43,6 +43,7 @@ __all__ = [
     "html_blocks",
     "is_document",
     "load_document",
+    "not_read",
     "markdown_blocks",
     "pdf_blocks",
     "render_row",
@@ -78,8 +79,25 @@ class LoadedDocument:
         return "\n\n".join(block.text for block in self.blocks)
 
 
+ASSETS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp"})
+"""Pictures beside the documents (a page's images): not read, and not worth a warning."""
+SAVE_AS = {".doc": ".docx", ".xls": ".xlsx", ".rtf": ".docx", ".odt": ".docx", ".ods": ".xlsx"}
+"""Formats Trellis does not read that the program which made them can save as one it does."""
+
+
 def is_document(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def not_read(name: str, path: Path) -> WorkspaceError | None:
+    """The warning for a file in the knowledge folder of a type Trellis does not read (None
+    for a document, or a picture beside one)."""
+    suffix = path.suffix.lower()
+    if suffix in SUPPORTED_SUFFIXES or suffix in ASSETS:
+        return None
+    readable = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    advice = f"; save it as {SAVE_AS[suffix]}" if suffix in SAVE_AS else ""
+    return WorkspaceError(name, f"is not read: Trellis reads {readable} files{advice}")
 
 
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]

@@ -173,6 +173,8 @@ async def test_first_ingest_adds_everything_and_skips_access_files(database, wor
     assert report.errors == []
     assert (report.added, report.updated, report.unchanged, report.removed) == (7, 0, 0, 0)
     assert report.skipped == 1
+    (unread,) = report.warnings
+    assert unread.file == "knowledge/deck.pptx" and "is not read: Trellis reads" in str(unread)
     assert report.chunks >= 7
     assert ticks[-1] == (7, 7)
     assert await count_documents(database) == 7
