@@ -216,8 +216,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         )
         for error in report.errors:
             console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
-        for unread in report.warnings:
-            console.print(f"[yellow]warning[/yellow] {unread}", highlight=False)
+        for notice in report.warnings:
+            console.print(f"[yellow]warning[/yellow] {notice}", highlight=False)
 
         stand_ins = None  # the downstream systems standing in on the sandbox, if any
         if settings.slack_enabled:
