@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.knowledge.loaders import load_document
+from tests.document_helpers import load
 from tests.knowledge.test_loaders import make_pdf
 
 
-def _load(workspace: Path, raw: bytes, relative: str = "policy.pdf"):
-    path = workspace / "knowledge" / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw)
-    return load_document(path, knowledge_dir=workspace / "knowledge", workspace_root=workspace)
+def _load(workspace: Path, raw: bytes):
+    return load(workspace, "policy.pdf", raw)
 
 
 def _blocks(doc) -> list[tuple[str, str, int]]:

@@ -6,8 +6,6 @@ The files are real .docx packages written by python-docx, as Word would save the
 from __future__ import annotations
 
 import io
-import json
-from pathlib import Path
 
 import pytest
 from docx import Document
@@ -15,22 +13,14 @@ from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from app.errors import WorkspaceError
-from app.knowledge.loaders import is_document, load_document
-from tests.cli.test_check_and_init import findings, trellis
+from app.knowledge.loaders import is_document
+from tests.document_helpers import answer_with, load, load_error
 
 
 def _save(document) -> bytes:
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
-
-
-def _load(workspace: Path, relative: str, raw: bytes):
-    path = workspace / "knowledge" / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw)
-    return load_document(path, knowledge_dir=workspace / "knowledge", workspace_root=workspace)
 
 
 def travel_policy() -> bytes:
@@ -56,7 +46,7 @@ def travel_policy() -> bytes:
 
 
 def test_a_word_document_reads_as_headings_paragraphs_and_rows(tmp_path):
-    doc = _load(tmp_path, "finance/travel.docx", travel_policy())
+    doc = load(tmp_path, "finance/travel.docx", travel_policy())
     assert doc.format == "docx"
     assert doc.id == "finance/travel"
     assert doc.title == "Travel Policy 2026"
@@ -78,10 +68,10 @@ def test_without_a_title_in_its_properties_the_first_heading_is_the_title(tmp_pa
     document = Document()
     document.add_heading("Onboarding checklist", level=1)
     document.add_paragraph("Collect your laptop from IT on day one.")
-    assert _load(tmp_path, "onboarding.docx", _save(document)).title == "Onboarding checklist"
+    assert load(tmp_path, "onboarding.docx", _save(document)).title == "Onboarding checklist"
     empty = Document()
     empty.add_paragraph("Only text here.")
-    assert _load(tmp_path, "notes.docx", _save(empty)).title == "notes"
+    assert load(tmp_path, "notes.docx", _save(empty)).title == "notes"
 
 
 def test_a_company_heading_style_based_on_a_heading_keeps_its_level(tmp_path):
@@ -90,7 +80,7 @@ def test_a_company_heading_style_based_on_a_heading_keeps_its_level(tmp_path):
     style.base_style = document.styles["Heading 2"]
     document.add_paragraph("Expenses", style="Policy Section")
     document.add_paragraph("Claims are paid monthly.")
-    blocks = _load(tmp_path, "claims.docx", _save(document)).blocks
+    blocks = load(tmp_path, "claims.docx", _save(document)).blocks
     assert [(b.kind, b.level) for b in blocks] == [("heading", 2), ("text", 0)]
 
 
@@ -108,7 +98,7 @@ def test_table_headers_come_from_word_s_header_row_mark_and_otherwise_rows_are_d
     plain = document.add_table(rows=2, cols=2)
     plain.rows[0].cells[0].text, plain.rows[0].cells[1].text = "Owner", "People team"
     plain.rows[1].cells[0].text, plain.rows[1].cells[1].text = "Review", "Every January"
-    blocks = _load(tmp_path, "sla.docx", _save(document)).blocks
+    blocks = load(tmp_path, "sla.docx", _save(document)).blocks
     assert [b.text for b in blocks] == [
         "Tier: Gold; Response: 1 hour.",
         "Owner; People team.",
@@ -125,7 +115,7 @@ def test_a_cell_merged_across_columns_counts_once(tmp_path):
     table.rows[1].cells[0].text = "Dental"
     merged = table.rows[1].cells[1].merge(table.rows[1].cells[2])
     merged.text = "Fully paid by the company"
-    (row,) = _load(tmp_path, "benefits.docx", _save(document)).blocks
+    (row,) = load(tmp_path, "benefits.docx", _save(document)).blocks
     assert row.text == "Plan: Dental; Employee: Fully paid by the company."
 
 
@@ -137,7 +127,7 @@ def test_a_header_row_mark_switched_off_is_not_a_header(tmp_path):
     mark = OxmlElement("w:tblHeader")
     mark.set(qn("w:val"), "0")
     table.rows[0]._tr.get_or_add_trPr().append(mark)
-    blocks = _load(tmp_path, "kit.docx", _save(document)).blocks
+    blocks = load(tmp_path, "kit.docx", _save(document)).blocks
     assert [b.text for b in blocks] == ["Laptop; MacBook Air.", "Phone; Pixel."]
 
 
@@ -150,28 +140,19 @@ def test_a_header_row_mark_switched_off_is_not_a_header(tmp_path):
     ],
 )
 def test_a_broken_or_locked_word_document_is_an_error_naming_the_file(tmp_path, raw, problem):
-    with pytest.raises(WorkspaceError) as caught:
-        _load(tmp_path, "legal/contract.docx", raw)
-    assert caught.value.file == "knowledge/legal/contract.docx"
-    assert problem in str(caught.value)
+    error = load_error(tmp_path, "legal/contract.docx", raw)
+    assert error.file == "knowledge/legal/contract.docx"
+    assert problem in str(error)
 
 
 def test_a_word_document_in_a_workspace_is_checked_indexed_and_answers(tmp_path):
     """`trellis init`, a .docx dropped into the handbook folder, then `check` and `ask`."""
-    assert trellis(tmp_path, "init", str(tmp_path / "acme")).returncode == 0
-    workspace = tmp_path / "acme"
-    (workspace / "knowledge/handbook/travel-policy.docx").write_bytes(travel_policy())
-    checked = trellis(tmp_path, "check", "--workspace", str(workspace))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert [f for f in findings(checked.stdout) if f[0] == "error"] == []
-
-    asked = trellis(
+    answer = answer_with(
         tmp_path,
-        "ask", "--workspace", str(workspace), "--as", "sam@example.com", "--json",
+        "handbook/travel-policy.docx",
+        travel_policy(),
         "How much can I spend on meals per day when I travel in EMEA?",
-    )  # fmt: skip
-    assert asked.returncode == 0, asked.stderr
-    answer = json.loads(asked.stdout)
+    )
     assert answer["status"] == "answered", answer
     assert [c["doc_id"] for c in answer["citations"]] == ["handbook/travel-policy"]
     assert "EUR 60" in answer["answer"]

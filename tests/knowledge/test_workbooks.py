@@ -6,29 +6,19 @@ The files are real .xlsx packages written by openpyxl, as Excel would save them.
 from __future__ import annotations
 
 import io
-import json
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
-from app.errors import WorkspaceError
-from app.knowledge.loaders import is_document, load_document
-from tests.cli.test_check_and_init import findings, trellis
+from app.knowledge.loaders import is_document
+from tests.document_helpers import answer_with, load, load_error
 
 
 def _save(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
-
-
-def _load(workspace: Path, relative: str, raw: bytes):
-    path = workspace / "knowledge" / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw)
-    return load_document(path, knowledge_dir=workspace / "knowledge", workspace_root=workspace)
 
 
 def price_list() -> bytes:
@@ -60,7 +50,7 @@ def price_list() -> bytes:
 
 
 def test_a_workbook_reads_sheet_by_sheet_as_sentences(tmp_path):
-    doc = _load(tmp_path, "sales/prices.xlsx", price_list())
+    doc = load(tmp_path, "sales/prices.xlsx", price_list())
     assert doc.format == "xlsx"
     assert doc.id == "sales/prices"
     assert doc.title == "Price list 2026"
@@ -88,7 +78,7 @@ def test_without_a_title_in_its_properties_the_file_name_is_the_title(tmp_path):
     workbook.active.append(["Holiday", "Date"])
     workbook.active.append(["New Year's Day", datetime(2026, 1, 1)])
     workbook.active.append(["Team offsite start", datetime(2026, 6, 8, 9, 30)])
-    doc = _load(tmp_path, "holidays.xlsx", _save(workbook))
+    doc = load(tmp_path, "holidays.xlsx", _save(workbook))
     assert doc.title == "holidays"
     assert [b.text for b in doc.blocks[1:]] == [
         "Holiday: New Year's Day; Date: 2026-01-01.",
@@ -97,7 +87,7 @@ def test_without_a_title_in_its_properties_the_file_name_is_the_title(tmp_path):
 
 
 def test_an_empty_workbook_has_no_blocks(tmp_path):
-    assert _load(tmp_path, "empty.xlsx", _save(Workbook())).blocks == ()
+    assert load(tmp_path, "empty.xlsx", _save(Workbook())).blocks == ()
 
 
 @pytest.mark.parametrize(
@@ -109,28 +99,19 @@ def test_an_empty_workbook_has_no_blocks(tmp_path):
     ],
 )
 def test_a_broken_or_locked_workbook_is_an_error_naming_the_file(tmp_path, raw, problem):
-    with pytest.raises(WorkspaceError) as caught:
-        _load(tmp_path, "finance/budget.xlsx", raw)
-    assert caught.value.file == "knowledge/finance/budget.xlsx"
-    assert problem in str(caught.value)
+    error = load_error(tmp_path, "finance/budget.xlsx", raw)
+    assert error.file == "knowledge/finance/budget.xlsx"
+    assert problem in str(error)
 
 
 def test_a_workbook_in_a_workspace_is_checked_indexed_and_answers(tmp_path):
     """`trellis init`, a price list dropped into the handbook folder, `check`, `ask`."""
-    assert trellis(tmp_path, "init", str(tmp_path / "acme")).returncode == 0
-    workspace = tmp_path / "acme"
-    (workspace / "knowledge/handbook/prices.xlsx").write_bytes(price_list())
-    checked = trellis(tmp_path, "check", "--workspace", str(workspace))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert [f for f in findings(checked.stdout) if f[0] == "error"] == []
-
-    asked = trellis(
+    answer = answer_with(
         tmp_path,
-        "ask", "--workspace", str(workspace), "--as", "sam@example.com", "--json",
+        "handbook/prices.xlsx",
+        price_list(),
         "What is the monthly price of the Team plan?",
-    )  # fmt: skip
-    assert asked.returncode == 0, asked.stderr
-    answer = json.loads(asked.stdout)
+    )
     assert answer["status"] == "answered", answer
     assert [c["doc_id"] for c in answer["citations"]] == ["handbook/prices"]
     assert "$49.5" in answer["answer"]
