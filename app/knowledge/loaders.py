@@ -1,8 +1,9 @@
-"""Read a knowledge file (.md, .txt, .html, .pdf, .docx, .csv, .xlsx) into a `LoadedDocument`.
+"""Read a knowledge file (.md, .txt, .html, .pdf, .docx, .pptx, .csv, .xlsx) into a
+`LoadedDocument`.
 
 Every loader turns its format into the same simple structure, a list of `Block`s
 (headings, paragraphs, table rows), which chunking then packs into passages. Markdown,
-HTML, PDF, Word documents and Excel workbooks are read by libraries (`app.knowledge.formats`);
+HTML, PDF, Word, PowerPoint and Excel files are read by libraries (`app.knowledge.formats`);
 a table row, CSV record or sheet row is written out as one sentence (`render_row`). Markdown may start with YAML front matter; it
 is validated and any mistake is a `WorkspaceError` with the file (relative to the
 workspace) and the line, counted from the top of the file.
@@ -30,6 +31,7 @@ from app.knowledge.formats.blocks import Block, BlockKind, collapse, render_row
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks
 from app.knowledge.formats.pdf import pdf_blocks
+from app.knowledge.formats.slides import slides_blocks
 from app.knowledge.formats.spreadsheet import spreadsheet_blocks
 from app.knowledge.formats.word import word_blocks
 
@@ -51,7 +53,7 @@ __all__ = [
 ]
 
 SUPPORTED_SUFFIXES = frozenset(
-    {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".csv", ".xlsx"}
+    {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".pptx", ".csv", ".xlsx"}
 )
 
 
@@ -81,7 +83,11 @@ class LoadedDocument:
 
 ASSETS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp"})
 """Pictures beside the documents (a page's images): not read, and not worth a warning."""
-SAVE_AS = {".doc": ".docx", ".xls": ".xlsx", ".rtf": ".docx", ".odt": ".docx", ".ods": ".xlsx"}
+SAVE_AS = {
+    **{suffix: ".docx" for suffix in (".doc", ".rtf", ".odt")},
+    **{suffix: ".xlsx" for suffix in (".xls", ".ods")},
+    **{suffix: ".pptx" for suffix in (".ppt", ".odp", ".key")},
+}
 """Formats Trellis does not read that the program which made them can save as one it does."""
 
 
@@ -153,10 +159,12 @@ def load_document(
         title, blocks = word_blocks(raw, name)
     elif suffix == ".xlsx":
         title, blocks = spreadsheet_blocks(raw, name)
+    elif suffix == ".pptx":
+        title, blocks = slides_blocks(raw, name)
     else:
         blocks = csv_blocks(_decode(raw, name), name)
-    if title is None and suffix != ".xlsx":
-        # A workbook's headings are its sheet names, not a title.
+    if title is None and suffix not in (".xlsx", ".pptx"):
+        # A workbook's headings are its sheet names and a deck's its slides: not a title.
         title = next((b.text for b in blocks if b.kind == "heading"), None)
 
     stem = relative.with_suffix("").as_posix()

@@ -137,7 +137,7 @@ def test_check_lists_every_problem_of_a_broken_workspace_at_once(tmp_path, start
 def test_check_warns_about_files_it_does_not_read_and_documents_without_text(tmp_path, starter):
     handbook = starter / "knowledge/handbook"
     (handbook / "old-policy.doc").write_bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 64)
-    (handbook / "kickoff.pptx").write_bytes(b"PK\x03\x04")
+    (handbook / "kickoff.key").write_bytes(b"PK\x03\x04")
     (handbook / "org-chart.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (handbook / "scan.pdf").write_bytes(make_pdf([[]]))  # a page with no text on it
     (handbook / "blank.md").write_text("---\ntitle: Blank\n---\n")
@@ -147,13 +147,13 @@ def test_check_warns_about_files_it_does_not_read_and_documents_without_text(tmp
     warned = {file for kind, file, _, _ in findings(done.stdout) if kind == "warning"}
     assert warned == {
         "knowledge/handbook/old-policy.doc",
-        "knowledge/handbook/kickoff.pptx",
+        "knowledge/handbook/kickoff.key",
         "knowledge/handbook/scan.pdf",
         "knowledge/handbook/blank.md",
     }, done.stdout
     said = " ".join(done.stdout.split())
-    assert "save it as .docx" in said
-    assert "Trellis reads .csv, .docx, .htm, .html, .markdown, .md, .pdf, .txt, .xlsx" in said
+    assert "save it as .docx" in said and "save it as .pptx" in said
+    assert "Trellis reads .csv, .docx, .htm, .html, .markdown, .md, .pdf, .pptx, .txt, .xlsx" in said
     assert "scanned PDF needs text recognition first" in said
     assert ": 0 errors, 4 warnings." in said
 

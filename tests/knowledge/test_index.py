@@ -164,7 +164,7 @@ async def test_meaning_finds_a_passage_that_shares_no_word_with_the_question(dat
 
 
 async def test_first_ingest_adds_everything_and_skips_access_files(database, workspace):
-    (workspace / "knowledge" / "deck.pptx").write_bytes(b"PK")
+    (workspace / "knowledge" / "deck.key").write_bytes(b"PK")
     (workspace / "knowledge" / ".hidden.md").write_text("# secret\n")
     ticks: list[tuple[int, int]] = []
     report = await ingest(
@@ -174,7 +174,7 @@ async def test_first_ingest_adds_everything_and_skips_access_files(database, wor
     assert (report.added, report.updated, report.unchanged, report.removed) == (7, 0, 0, 0)
     assert report.skipped == 1
     (unread,) = report.warnings
-    assert unread.file == "knowledge/deck.pptx" and "is not read: Trellis reads" in str(unread)
+    assert unread.file == "knowledge/deck.key" and "is not read: Trellis reads" in str(unread)
     assert report.chunks >= 7
     assert ticks[-1] == (7, 7)
     assert await count_documents(database) == 7

@@ -446,6 +446,6 @@ def test_semicolon_separated_csv(tmp_path):
 
 
 def test_unsupported_file_type_is_refused(tmp_path):
-    _write(tmp_path, "slides.pptx", b"PK")
+    _write(tmp_path, "slides.key", b"PK")
     with pytest.raises(WorkspaceError, match="unsupported"):
-        _load(tmp_path, "slides.pptx")
+        _load(tmp_path, "slides.key")
