@@ -153,7 +153,9 @@ def test_check_warns_about_files_it_does_not_read_and_documents_without_text(tmp
     }, done.stdout
     said = " ".join(done.stdout.split())
     assert "save it as .docx" in said and "save it as .pptx" in said
-    assert "Trellis reads .csv, .docx, .htm, .html, .markdown, .md, .pdf, .pptx, .txt, .xlsx" in said
+    assert (
+        "Trellis reads .csv, .docx, .htm, .html, .markdown, .md, .pdf, .pptx, .txt, .xlsx" in said
+    )
     assert "scanned PDF needs text recognition first" in said
     assert ": 0 errors, 4 warnings." in said
 
