@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 
 _ABBREVIATIONS = frozenset(
     [
@@ -173,15 +172,8 @@ def split_sentences(text: str) -> list[Sentence]:
     """Sentences, list items, headings and table rows of `text`, in order.
 
     Each `Sentence` is an exact slice of `text` with surrounding whitespace and list or
-    heading markers trimmed, so it can be quoted verbatim. The same passages come back
-    question after question, so the splits of recent texts are kept (a fresh list is
-    returned each time; the sentences themselves are immutable).
+    heading markers trimmed, so it can be quoted verbatim.
     """
-    return list(_split(text))
-
-
-@lru_cache(maxsize=1024)
-def _split(text: str) -> tuple[Sentence, ...]:
     sentences = []
     for unit_start, unit_end, kind in _units(text):
         pieces = (
@@ -196,4 +188,4 @@ def _split(text: str) -> tuple[Sentence, ...]:
                 end -= 1
             if start < end:
                 sentences.append(Sentence(text[start:end], start, end, kind))
-    return tuple(sentences)
+    return sentences

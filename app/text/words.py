@@ -144,14 +144,8 @@ FRAMING_STEMS = WEAK_STEMS | frozenset(stem(w) for w in QUESTION_WORDS)
 
 
 def term_sequence(text: str) -> list[str]:
-    """The content terms of `text` in order (stopwords dropped, stemmed); those of recent
-    texts are kept, like `content_terms`."""
-    return list(_term_sequence(text))
-
-
-@lru_cache(maxsize=32768)
-def _term_sequence(text: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in tokenize(text) if w not in STOPWORDS)
+    """The content terms of `text` in order (stopwords dropped, stemmed)."""
+    return [stem(w) for w in tokenize(text) if w not in STOPWORDS]
 
 
 def index_terms(text: str) -> list[str]:
