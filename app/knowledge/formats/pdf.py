@@ -30,6 +30,7 @@ from pypdf import PdfReader
 
 from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse
+from app.knowledge.formats.failures import unreadable
 
 LARGER = 1.1
 """A line this many times the body size (or more) can be a heading."""
@@ -102,7 +103,7 @@ class _Reading:
 
 def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
     """The title and the headings and paragraphs of a PDF (see the module docstring)."""
-    try:
+    with unreadable(name, "PDF"):
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise WorkspaceError(name, "is an encrypted PDF; save it without a password")
@@ -111,10 +112,6 @@ def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
         if metadata is not None and metadata.title:
             title = collapse(str(metadata.title)) or None
         pages = [_page_lines(page) for page in reader.pages]
-    except WorkspaceError:
-        raise
-    except Exception as exc:  # a third-party parser on an arbitrary file: any failure is the file's
-        raise WorkspaceError(name, f"is not a readable PDF ({exc})") from exc
     return title, _blocks(_without_running_lines(pages))
 
 

@@ -16,28 +16,20 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
+from app.knowledge.formats.failures import refuse_locked, unreadable
 
 if TYPE_CHECKING:  # python-pptx is imported when a deck is read, not before
     from pptx.shapes.base import BaseShape
     from pptx.slide import Slide
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-"""The start of an OLE compound file: an old binary .ppt, or a .pptx with a password."""
-
 
 def slides_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
     """The title (from the deck's properties) and every visible slide's text."""
-    if raw.startswith(_OLE_MAGIC):
-        raise WorkspaceError(
-            name,
-            "is an encrypted PowerPoint deck or an old binary .ppt; save it as .pptx "
-            "without a password",
-        )
+    refuse_locked(raw, name, kind="PowerPoint deck", old=".ppt", new=".pptx")
     from pptx import Presentation
 
-    try:
+    with unreadable(name, "PowerPoint deck"):
         deck = Presentation(io.BytesIO(raw))
         title = collapse(deck.core_properties.title or "") or None
         blocks: list[Block] = []
@@ -47,8 +39,6 @@ def slides_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
             blocks.extend(_slide(slide, number))
             if title is None and slide.shapes.title is not None:
                 title = collapse(slide.shapes.title.text_frame.text) or None
-    except Exception as exc:  # a third-party parser on an arbitrary file: any failure is the file's
-        raise WorkspaceError(name, f"is not a readable PowerPoint deck ({exc})") from exc
     return title, blocks
 
 

@@ -20,28 +20,21 @@ import io
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
-from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
+from app.knowledge.formats.failures import refuse_locked, unreadable
 
 if TYPE_CHECKING:  # openpyxl (0.2 s to import) is imported when a workbook is read
     from openpyxl.cell.read_only import EmptyCell, ReadOnlyCell
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-"""The start of an OLE compound file: an old binary .xls, or an .xlsx with a password."""
 _CURRENCIES = "$€£¥₹"
 
 
 def spreadsheet_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
     """The title (from the workbook's properties) and every visible sheet's rows."""
-    if raw.startswith(_OLE_MAGIC):
-        raise WorkspaceError(
-            name,
-            "is an encrypted Excel workbook or an old binary .xls; save it as .xlsx "
-            "without a password",
-        )
+    refuse_locked(raw, name, kind="Excel workbook", old=".xls", new=".xlsx")
     from openpyxl import load_workbook
 
-    try:
+    with unreadable(name, "Excel workbook"):
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
         try:
             title = collapse(workbook.properties.title or "") or None
@@ -56,8 +49,6 @@ def spreadsheet_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
                     blocks.extend(sheet_blocks)
         finally:
             workbook.close()
-    except Exception as exc:  # a third-party parser on an arbitrary file: any failure is the file's
-        raise WorkspaceError(name, f"is not a readable Excel workbook ({exc})") from exc
     return title, blocks
 
 

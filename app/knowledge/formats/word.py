@@ -21,8 +21,8 @@ import io
 import re
 from typing import TYPE_CHECKING
 
-from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
+from app.knowledge.formats.failures import refuse_locked, unreadable
 
 if TYPE_CHECKING:  # python-docx is imported when a Word document is read, not before
     from docx.table import Table, _Row
@@ -31,22 +31,15 @@ if TYPE_CHECKING:  # python-docx is imported when a Word document is read, not b
 _HEADING_STYLE = re.compile(r"heading (\d)")
 _STYLE_DEPTH = 8
 """How far up a chain of styles (each based on the next) a heading is looked for."""
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-"""The start of an OLE compound file: an old binary .doc, or a .docx with a password."""
 
 
 def word_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
     """The title (from the document's properties) and the body of a .docx file."""
-    if raw.startswith(_OLE_MAGIC):
-        raise WorkspaceError(
-            name,
-            "is an encrypted Word document or an old binary .doc; save it as .docx "
-            "without a password",
-        )
+    refuse_locked(raw, name, kind="Word document", old=".doc", new=".docx")
     from docx import Document
     from docx.text.paragraph import Paragraph
 
-    try:
+    with unreadable(name, "Word document"):
         document = Document(io.BytesIO(raw))
         title = collapse(document.core_properties.title or "") or None
         blocks: list[Block] = []
@@ -55,8 +48,6 @@ def word_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
                 blocks.extend(_paragraph(item))
             else:
                 blocks.extend(_table(item))
-    except Exception as exc:  # a third-party parser on an arbitrary file: any failure is the file's
-        raise WorkspaceError(name, f"is not a readable Word document ({exc})") from exc
     return title, blocks
 
 
