@@ -22,6 +22,7 @@ from handlers import (
     home,
     reactions,
     story,
+    unhandled,
     workflows,
 )
 
@@ -46,3 +47,4 @@ def register(app: AsyncApp, services: Services) -> None:
     story.register(app)
     approvals.register(app)
     workflows.register(app)
+    unhandled.register(app)  # last: only what no listener above takes

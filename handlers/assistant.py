@@ -20,6 +20,9 @@ from slack_bolt.context.set_suggested_prompts.async_set_suggested_prompts import
     AsyncSetSuggestedPrompts,
 )
 from slack_bolt.context.set_title.async_set_title import AsyncSetTitle
+from slack_bolt.listener_matcher.async_listener_matcher import AsyncListenerMatcher
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from app.answering.intake import Surface
@@ -28,6 +31,7 @@ from app.services import Services
 from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from app.trust.suggestions import suggested_prompts
 from handlers import traces
+from handlers.delivered import plain_text
 from handlers.events import first_delivery
 from handlers.gateway import slack_of
 from handlers.people import person_of
@@ -42,15 +46,28 @@ def register(app: AsyncApp) -> None:
     assistant.thread_started(on_thread_started)
     assistant.thread_context_changed(on_context_changed)
     # Bolt adds a list of matchers to its own (its annotation says one callable)
-    assistant.user_message(on_user_message, matchers=[in_assistant_thread])  # type: ignore[arg-type]
+    assistant.user_message(on_user_message, matchers=[InAssistantThread()])  # type: ignore[arg-type]
     app.assistant(assistant)
 
 
-def in_assistant_thread(body: dict[str, Any]) -> bool:
+class InAssistantThread(AsyncListenerMatcher):
+    """`in_assistant_thread`, with the app's user id Bolt resolved for this installation."""
+
+    async def async_matches(self, req: AsyncBoltRequest, resp: BoltResponse) -> bool:
+        return in_assistant_thread(req.body, req.context.bot_user_id)
+
+
+def in_assistant_thread(body: dict[str, Any], bot_user_id: str | None) -> bool:
     """A reply under the app's own thread root (the assistant view's threads). Follow-ups
-    in a DM thread the person started stay with handlers/events.py."""
-    bot_users = {a.get("user_id") for a in body.get("authorizations") or [] if a.get("is_bot")}
-    return body["event"].get("parent_user_id") in bot_users - {None}
+    in a DM thread the person started stay with handlers/events.py. The app's user id is
+    the one Bolt resolved (`auth.test`); a payload's authorizations list names it too, but
+    Slack may send it without one, or with a person's first."""
+    bot_users = {bot_user_id}
+    bot_users |= {a.get("user_id") for a in body.get("authorizations") or [] if a.get("is_bot")}
+    event = body["event"]
+    return event.get("subtype") in (None, "file_share") and event.get("parent_user_id") in (
+        bot_users - {None}
+    )
 
 
 async def on_thread_started(
@@ -91,7 +108,7 @@ async def on_user_message(
     services: Services,
 ) -> None:
     event = payload
-    text = " ".join((event.get("text") or "").split())
+    text = plain_text(event.get("text"), drop_user=slack_of(services).bot_user_id)
     if not text or event.get("user") == slack_of(services).bot_user_id:
         return
     keys = [f"msg:{event['channel']}:{event['ts']}"]

@@ -12,6 +12,7 @@ from app.services import Services
 from app.trust.about import about_for
 from handlers import traces, workflows
 from handlers.asking import answer_privately
+from handlers.delivered import plain_text
 from handlers.errors import NOT_POSTED, message_for
 from handlers.events import first_delivery
 from handlers.people import person_of
@@ -31,7 +32,7 @@ async def on_trellis(
     client: AsyncWebClient,
     services: Services,
 ) -> None:
-    verb, _, rest = (command.get("text") or "").strip().partition(" ")
+    verb, _, rest = plain_text(command.get("text")).partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
         await ack(text=help_text(services.workspace), blocks=help_blocks(services.workspace))

@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import TrellisError
+from handlers.delivered import is_direct_message
 from handlers.views.blocks import notice_blocks
 
 log = structlog.get_logger(__name__)
@@ -66,7 +67,7 @@ async def _tell(
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return
     event = body.get("event") or {}
-    addressed = event.get("type") in ADDRESSED_EVENTS or event.get("channel_type") == "im"
+    addressed = event.get("type") in ADDRESSED_EVENTS or is_direct_message(event)
     if not addressed or event.get("bot_id") or not event.get("user") or not event.get("channel"):
         return
     await client.chat_postEphemeral(

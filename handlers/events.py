@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,6 +20,7 @@ from app.services import Services
 from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from handlers import traces
 from handlers.asking import answer_in_thread
+from handlers.delivered import is_direct_message, is_group_message, plain_text
 from handlers.gateway import slack_of
 from handlers.streaming import answer_streaming
 from handlers.views.help import help_text
@@ -31,16 +31,10 @@ DATABASE_AWAY = (
     "Trellis can't reach its database right now, so it could not take your question. "
     "Please ask again in a few minutes."
 )
-MENTION = re.compile(r"<@[UW][A-Z0-9]+(?:\|[^>]*)?>")
-IGNORED_SUBTYPES = {
-    "bot_message",
-    "message_changed",
-    "message_deleted",
-    "channel_join",
-    "channel_leave",
-    "me_message",
-    "ekm_access_denied",
-}
+QUESTION_SUBTYPES = {None, "file_share", "thread_broadcast"}
+"""Messages a person writes: plain ones, with files attached, and thread replies also sent
+to the channel. Every other subtype (edits, deletions, joins, bot and system messages, the
+assistant view's own thread roots) is something that happened, not something asked."""
 
 
 def register(app: AsyncApp) -> None:
@@ -83,17 +77,22 @@ async def _decide(services: Services, body: dict[str, Any], event: dict[str, Any
 
 
 async def _is_question(services: Services, event: dict[str, Any]) -> bool:
-    """A mention, a direct message, or a follow-up in a thread Trellis answers in."""
+    """A mention, a direct message, or a follow-up in a thread Trellis answers in. A message
+    with no words (a file dropped in) is one only when it is addressed to Trellis, a mention
+    or a new direct message, which get the help text."""
     if not _from_a_person(event, services):
         return False
     if event.get("type") == "app_mention":
         return True
-    if event.get("channel_type") == "im":
-        return True
     bot_user_id = slack_of(services).bot_user_id
-    mentions_bot = bot_user_id and f"<@{bot_user_id}" in event.get("text", "")
+    mentions_bot = bool(bot_user_id) and f"<@{bot_user_id}" in (event.get("text") or "")
     thread_ts: str = event.get("thread_ts") or ""
-    # Mentions are answered through app_mention; plain channel chatter not at all.
+    direct = is_direct_message(event)
+    if not _question_text(event, bot_user_id) and not (mentions_bot or (direct and not thread_ts)):
+        return False
+    if direct or (mentions_bot and is_group_message(event)):
+        return True
+    # Mentions in channels are answered through app_mention; plain chatter not at all.
     return (
         bool(thread_ts)
         and not mentions_bot
@@ -101,12 +100,12 @@ async def _is_question(services: Services, event: dict[str, Any]) -> bool:
     )
 
 
-def _question_text(text: str) -> str:
-    return " ".join(MENTION.sub(" ", text or "").split())
+def _question_text(event: dict[str, Any], bot_user_id: str | None) -> str:
+    return plain_text(event.get("text"), drop_user=bot_user_id)
 
 
 def _from_a_person(event: dict[str, Any], services: Services) -> bool:
-    if event.get("bot_id") or event.get("subtype") in IGNORED_SUBTYPES:
+    if event.get("bot_id") or event.get("subtype") not in QUESTION_SUBTYPES:
         return False
     user = event.get("user")
     return bool(user) and user != slack_of(services).bot_user_id
@@ -147,7 +146,7 @@ async def _claim(
         team_id=event.get("user_team") or body.get("team_id") or "",
         channel_id=event["channel"],
         slack_user_id=event["user"],
-        text=_question_text(event.get("text", "")),
+        text=_question_text(event, slack_of(services).bot_user_id),
         message_ts=event["ts"],
         thread_ts=event.get("thread_ts"),
     )

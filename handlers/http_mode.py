@@ -32,6 +32,8 @@ REQUEST_PATH = "/slack/events"
 SIGNATURE_WINDOW = 5 * 60
 """Bolt accepts a request timestamp up to five minutes away from now, either way."""
 KEY_PREFIX = "slack-signature:"
+SLACK_RETRIES = {"1", "2", "3"}
+"""Values of X-Slack-Retry-Num: Slack retries an Events API request up to three times."""
 
 
 class SeenSignatures(Protocol):
@@ -92,6 +94,11 @@ class ReplayGuard(AsyncMiddleware):
             return await next()
         signature = req.headers.get("x-slack-signature", [""])[0]
         timestamp = req.headers.get("x-slack-request-timestamp", ["0"])[0]
+        retry = req.headers.get("x-slack-retry-num", [""])[0]
+        if signature and retry in SLACK_RETRIES:
+            # Slack's retry of a request that failed at once may come within the same second,
+            # with the same signature: each of its (at most three) retries passes once.
+            signature = f"{signature}:retry-{retry}"
         if signature and await self.seen.first_time(signature, int(timestamp)):
             return await next()
         log.warning("slack.request_replayed", timestamp=timestamp)

@@ -25,6 +25,7 @@ from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import SlackChannel
 from handlers import traces
+from handlers.delivered import plain_text
 from handlers.errors import message_for
 from handlers.gateway import slack_of
 from handlers.views import cards
@@ -144,7 +145,7 @@ async def on_shortcut(
             response_type="ephemeral",
         )
         return
-    text = message.get("text") or ""
+    text = plain_text(message.get("text"), one_line=False)
     if len(startable) == 1:
         slug = startable[0]
         view = cards.workflow_form(

@@ -13,6 +13,7 @@ DEFAULT_EVENTS = frozenset(
         "message.channels",
         "message.groups",
         "message.im",
+        "message.mpim",
         "reaction_added",
         "reaction_removed",
         "assistant_thread_started",
@@ -64,11 +65,15 @@ class Conversation:
     is_im: bool = False
     im_user: str | None = None
     created: int = 0
+    is_mpim: bool = False
+    """A group direct message: several people (and the app), no name of its own."""
 
     @property
     def channel_type(self) -> str:
         if self.is_im:
             return "im"
+        if self.is_mpim:
+            return "mpim"
         return "group" if self.is_private else "channel"
 
 

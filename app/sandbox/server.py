@@ -282,7 +282,7 @@ class SandboxServer(SlackSimulation):
         )
         mentioned = {m.group(1) for m in events.MENTION.finditer(message.text)}
         if (
-            not conversation.is_im
+            conversation.channel_type not in ("im", "mpim")  # Slack sends none in DMs
             and message.user != ws.bot.user_id
             and ws.bot.user_id in mentioned
         ):
@@ -294,4 +294,5 @@ MESSAGE_SUBSCRIPTIONS = {
     "channel": "message.channels",
     "group": "message.groups",
     "im": "message.im",
+    "mpim": "message.mpim",
 }

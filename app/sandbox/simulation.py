@@ -41,6 +41,27 @@ class SlackSimulation:
         self.gateway = gateway
         self.hooks_url = "/hooks/"
         """Where response_url posts go; the server sets its own address once it listens."""
+        self.reshape_events: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+        """Applied to each Events API payload before it is sent: a test sends the variants
+        Slack's documentation allows (no `authorizations`, another field order...)."""
+
+    def open_group_dm(self, user_ids: list[str]) -> Conversation:
+        """A group DM of `user_ids` with the bot, as one of them starts it (Slack names it
+        mpdm-a--b--c-1)."""
+        ws = self.workspace
+        members = [*user_ids, ws.bot.user_id]
+        names = "--".join(u.name if (u := ws.user(m)) else m for m in members)
+        group = Conversation(
+            id=ws.new_id("C"),
+            name=f"mpdm-{names}-1",
+            members=members,
+            is_private=True,
+            is_mpim=True,
+            created=int(ws.clock()),
+        )
+        ws.conversations[group.id] = group
+        ws.messages[group.id] = []
+        return group
 
     async def post_message(
         self, user_id: str, channel_id: str, text: str, thread_ts: str | None = None
@@ -281,6 +302,8 @@ class SlackSimulation:
         payload = events.event_callback(
             self.workspace, event, event_id=new_event_id(), conversation=conversation
         )
+        if self.reshape_events is not None:
+            payload = self.reshape_events(payload)
         return self.gateway.deliver(EVENTS_API, payload)
 
     async def _interact(self, type: str, payload: dict[str, Any]) -> dict[str, Any]:

@@ -30,7 +30,11 @@ async def test_broadcasts_and_spoofed_links_in_documents_are_inert_in_the_notifi
 
 async def test_a_broadcast_typed_into_a_flagged_question_is_inert_in_the_owners_notice(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        ts = await trellis.ask(SAM, "support", "<!channel> What is the prepaid return label fee?")
+        # "<!channel>" typed as characters: Slack delivers them escaped, Trellis reads them
+        # back as typed, and must escape them again wherever it shows the question.
+        ts = await trellis.ask(
+            SAM, "support", "&lt;!channel&gt; What is the prepaid return label fee?"
+        )
         answer = await trellis.answer_in_thread("support", ts)
         await trellis.sandbox.add_reaction(
             trellis.user(SAM), trellis.channel("support"), answer.ts, "x"

@@ -116,3 +116,22 @@ async def test_a_replay_is_caught_by_another_replica_sharing_the_database(databa
         assert await second.first_time("v0=def", int(time.time()))
     finally:
         await other.dispose()
+
+
+async def test_slacks_quick_retry_of_a_request_passes_once_and_is_answered_once(tmp_path):
+    # A retry sent within the same second carries the same signature as the request it
+    # retries; Slack marks it with X-Slack-Retry-Num.
+    async with running_trellis(tmp_path, slack_mode="http") as trellis:
+        assert trellis.request_url is not None
+        im, ts, payload = await undelivered_question(trellis)
+        body, _ = request_body(EVENTS_API, payload)
+        headers = signed_headers(trellis.sandbox.signing_secret, int(time.time()), body)
+        retry = {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+        assert await post(trellis.request_url, body, headers) == 200
+        assert await post(trellis.request_url, body, retry) == 200
+        assert await post(trellis.request_url, body, retry) == 401  # that retry replayed
+        forged = {**headers, "X-Slack-Retry-Num": "7"}  # Slack retries three times at most
+        assert await post(trellis.request_url, body, forged) == 401
+        await trellis.answer_in_thread(im, ts)
+        await asyncio.sleep(0.5)
+        assert len(trellis.bot_replies(im, ts)) == 1
