@@ -21,6 +21,7 @@ record and answer records in one write transaction. Functions that only read tak
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,6 +87,8 @@ class Database:
         self._turns = _WriteTurns() if self.dialect == "sqlite" else None
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._open_sessions = 0
+        self._disposed = False
 
     @property
     def is_postgres(self) -> bool:
@@ -110,22 +113,48 @@ class Database:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
         session = self.sessions()
+        self._open_sessions += 1
         try:
             async with session.begin():
                 yield session
         finally:
-            await _close(session)
+            await self._close(session)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A read-only transaction (on SQLite it takes no write lock); nothing is committed."""
         session = self.read_sessions()
+        self._open_sessions += 1
         try:
             yield session
         finally:
-            await _close(session)
+            await self._close(session)
 
-    async def dispose(self) -> None:
+    async def _close(self, session: AsyncSession) -> None:
+        try:
+            if self._disposed:
+                # Its connection may come from the pool the close already emptied, which
+                # would keep it, unclosed, if it were given back: closed outright instead.
+                await asyncio.shield(session.invalidate())
+            else:
+                await _close(session)
+        finally:
+            self._open_sessions -= 1
+            if self._disposed and not self._open_sessions:
+                # Work that outlived `dispose` (a listener still finishing at shutdown):
+                # the connections it opened are closed now, not left to the collector.
+                await asyncio.shield(self._dispose_engines())
+
+    async def dispose(self, *, grace: float = 5.0) -> None:
+        """Close every connection, after the sessions in progress end (up to `grace` s)."""
+        self._disposed = True
+        deadline = time.monotonic() + grace
+        # Polled: an asyncio.Event would tie the database to one event loop.
+        while self._open_sessions and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        await self._dispose_engines()
+
+    async def _dispose_engines(self) -> None:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
