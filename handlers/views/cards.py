@@ -37,6 +37,8 @@ REASON_BLOCK = "reason"
 CHOICE_BLOCK, CHOICE_INPUT = "workflow", "choice"
 FIELD_PREFIX = "field_"
 TEXT_INPUT_LIMIT = 3000
+METADATA_LIMIT = 3000
+"""Slack's limit for a view's private_metadata, in characters."""
 
 STATE_LINES = {
     DraftState.APPROVED: ":white_check_mark: *Approved* by {who}{when}. Carrying it out…",
@@ -335,7 +337,7 @@ def _field_block(name: str, spec: InputField, value: str | None) -> Block:
 def choose_modal(
     options: list[tuple[str, str]], *, channel_id: str, thread_ts: str | None, text: str
 ) -> View:
-    meta = json.dumps({"channel_id": channel_id, "thread_ts": thread_ts, "text": text[:2000]})
+    meta = metadata_with_text({"channel_id": channel_id, "thread_ts": thread_ts}, text)
     return {
         "type": "modal",
         "callback_id": CHOOSE_VIEW,
@@ -359,6 +361,24 @@ def choose_modal(
             }
         ],
     }
+
+
+def metadata_with_text(fields: dict[str, Any], text: str) -> str:
+    """`fields` and as much of the start of `text` as fits in a view's private_metadata.
+    Characters are counted as Slack's clients count them (an emoji outside the basic plane
+    counts two), with JSON's escapes."""
+    room = METADATA_LIMIT - _units(json.dumps({**fields, "text": ""}, ensure_ascii=False))
+    kept = 0
+    for character in text:
+        room -= _units(json.dumps(character, ensure_ascii=False)) - 2
+        if room < 0:
+            break
+        kept += 1
+    return json.dumps({**fields, "text": text[:kept]}, ensure_ascii=False)
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def form_values(state: dict[str, Any]) -> dict[str, str]:

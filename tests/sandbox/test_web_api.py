@@ -306,6 +306,20 @@ async def test_views_need_a_fresh_trigger_and_a_valid_view(server, client):
     assert await error_of(stale_update) == "hash_conflict"
 
 
+async def test_a_modal_whose_private_metadata_is_over_3000_characters_is_refused(server, client):
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Start"},
+        "blocks": [SECTION],
+        "private_metadata": "ж" * 3000,
+    }
+    opened = await client.views_open(trigger_id=server.workspace.issue_trigger(ANA), view=modal)
+    assert len(opened["view"]["private_metadata"]) == 3000
+    too_long = {**modal, "private_metadata": "ж" * 3001}
+    refused = client.views_open(trigger_id=server.workspace.issue_trigger(ANA), view=too_long)
+    assert await error_of(refused) == "invalid_arguments"
+
+
 async def test_views_push_onto_the_modal_the_trigger_came_from(server, client):
     def modal(title: str) -> dict:
         section = {"type": "section", "text": {"type": "plain_text", "text": title}}
