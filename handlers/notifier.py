@@ -22,7 +22,7 @@ from app.domain import ActionState, AnswerStatus, Citation, Person
 from app.notifications import Delivery
 from app.services import Services
 from handlers.views import answers, cards, owners
-from handlers.views.blocks import escape, link, section
+from handlers.views.blocks import MESSAGE_BLOCKS, escape, link, section
 
 if TYPE_CHECKING:
     from app.notifications import OwnersNotice
@@ -93,9 +93,9 @@ class SlackNotifier:
             # The draft rests on documents the requester may see: it goes to them alone.
             await self.tell_requester(
                 draft,
-                f"{who} approved your {escape(draft.title)}. "
-                f"The approved text:\n{cards.quoted(draft.text)}",
+                f"{who} approved your {escape(draft.title)}. The approved text:",
                 privately=True,
+                quoting=draft.text,
             )
         elif draft.state in (DraftState.APPROVED, DraftState.EXECUTING, DraftState.DONE):
             doing = "; ".join(escape(a.description) for a in draft.outbox)
@@ -116,10 +116,17 @@ class SlackNotifier:
             "were told and can retry it; nothing more happens until they do.",
         )
 
-    async def tell_requester(self, draft: DraftView, text: str, *, privately: bool = False) -> None:
+    async def tell_requester(
+        self, draft: DraftView, text: str, *, privately: bool = False, quoting: str | None = None
+    ) -> None:
+        """`text`, then `quoting` whole, quoted, in as many sections as it needs."""
         mention = f"<@{draft.requester_slack_id}> " if draft.requester_slack_id else ""
         message = mention + text
-        shown = [section(message)]
+        shown = (
+            cards.text_sections(message, quoting, most=MESSAGE_BLOCKS)
+            if quoting is not None
+            else [section(message)]
+        )
         if draft.channel_id and draft.thread_ts and not privately:
             try:
                 await self.slack.post(
@@ -149,9 +156,7 @@ class SlackNotifier:
             scope_label=str(draft.inputs.get("scope", "")),
             answer_id=draft.answer_id,
         )
-        shown = answers.answer_blocks(reply)
-        if draft.decided_by_name:
-            shown = answers.checked_by(shown, draft.decided_by_name)
+        shown = answers.answer_blocks(reply, checked_by=draft.decided_by_name)
         text = answers.answer_text(reply)
         if draft.private and draft.requester_slack_id and draft.channel_id:
             await self.slack.post_private(

@@ -16,7 +16,6 @@ from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.domain import ActionState
 from app.rules.schema import InputField, Workflow
 from handlers.views.blocks import (
-    SECTION_LIMIT,
     Block,
     View,
     button,
@@ -25,6 +24,7 @@ from handlers.views.blocks import (
     escape,
     header,
     link,
+    pieces,
     section,
 )
 
@@ -65,23 +65,13 @@ def person_ref(slack_id: str | None, name: str) -> str:
 def text_sections(heading: str, text: str, *, most: int = 10) -> list[Block]:
     """The whole text as quoted sections (one section holds at most 3000 characters), so
     approvers read every word of what they approve."""
-    sections, current = [], heading
-    for line in quoted(text).split("\n"):
-        while len(line) > SECTION_LIMIT - 10:
-            sections.append(current)
-            current, line = line[: SECTION_LIMIT - 10], ">" + line[SECTION_LIMIT - 10 :]
-        if len(current) + len(line) + 1 > SECTION_LIMIT:
-            sections.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    sections.append(current)
-    if len(sections) > most:
-        sections = sections[: most - 1] + [
+    shown = pieces(f"{heading}\n{quoted(text)}" if heading else quoted(text), carry=">")
+    if len(shown) > most:
+        shown = shown[: most - 1] + [
             "_…the text goes on; it is too long for one card. "
             "Reject it and ask for a shorter draft._"
         ]
-    return [section(s) for s in sections]
+    return [section(s) for s in shown]
 
 
 def quoted(text: str) -> str:

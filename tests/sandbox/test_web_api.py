@@ -266,6 +266,18 @@ async def test_rate_limit_answers_429_and_retry_after_is_honoured(server):
     assert raised.value.response.headers["Retry-After"] == "7"
 
 
+async def test_a_message_over_slacks_block_and_text_limits_is_refused(client):
+    most = [SECTION] * 50
+    assert (await client.chat_postMessage(channel=GENERAL, text="ok", blocks=most))["ok"]
+    too_many = client.chat_postMessage(channel=GENERAL, text="fallback", blocks=[*most, SECTION])
+    assert await error_of(too_many) == "invalid_blocks"
+    small_print = {"type": "context", "elements": [{"type": "mrkdwn", "text": "x" * 3001}]}
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=GENERAL, text="fallback", blocks=[small_print])
+    assert raised.value.response["error"] == "invalid_blocks"
+    assert any("/blocks/0/elements/0/text" in e for e in raised.value.response["errors"])
+
+
 async def test_views_need_a_fresh_trigger_and_a_valid_view(server, client):
     modal = {
         "type": "modal",
