@@ -85,9 +85,7 @@ async def test_escalation_gives_the_card_to_a_manager_who_may_read_its_sources(t
         assert escalated.escalated_to == (ROSA,)
 
 
-async def test_an_escalation_reaches_everyone_slack_delivers_to_and_names_who_it_did_not(
-    tmp_path,
-):
+async def test_an_escalation_reaches_everyone_slack_delivers_to_and_names_who_it_did_not(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         card, draft = await reply_card(trellis)
         view = await trellis.services.approvals.view(draft.id)

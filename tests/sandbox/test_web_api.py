@@ -102,6 +102,30 @@ async def test_thread_replies_count_and_read_in_order(server, client):
     assert f"thread_ts={parent}" in link["permalink"]
 
 
+async def test_thread_replies_come_fifteen_at_most_a_page_with_a_cursor(server, client):
+    parent = await server.post_message(ANA, GENERAL, "question")
+    replies = [await server.post_message(BO, GENERAL, f"r{i}", thread_ts=parent) for i in range(40)]
+    read, cursor, pages = [], None, 0
+    while True:
+        page = await client.conversations_replies(
+            channel=GENERAL, ts=parent, limit=100, cursor=cursor
+        )
+        assert len(page["messages"]) <= 15
+        read += [m["ts"] for m in page["messages"]]
+        pages += 1
+        cursor = page["response_metadata"]["next_cursor"]
+        assert page["has_more"] is bool(cursor)
+        if not cursor:
+            break
+    assert read == [parent, *replies] and pages == 3
+    small = await client.conversations_replies(channel=GENERAL, ts=parent, limit=4)
+    assert len(small["messages"]) == 4
+    since = await client.conversations_replies(
+        channel=GENERAL, ts=parent, oldest=replies[30], inclusive=True
+    )
+    assert [m["ts"] for m in since["messages"]] == replies[30:]
+
+
 async def test_timestamps_are_unique_and_increasing(server, client):
     stamps = [(await client.chat_postMessage(channel=GENERAL, text=str(i)))["ts"] for i in range(5)]
     assert stamps == sorted(stamps, key=float)
