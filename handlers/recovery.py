@@ -30,7 +30,7 @@ from app.errors import SlackUnavailable
 from app.services import Services
 from app.slack_api import SlackGateway
 from app.trust import answer_log
-from handlers.asking import answer_in_thread, answer_privately
+from handlers.asking import answer_in_thread, answer_privately, tell_privately
 from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views.blocks import clip, escape, notice_blocks
@@ -272,8 +272,13 @@ async def _tell(
     slack = slack_of(services)
     blocks = notice_blocks(text)
     if question.surface == Surface.COMMAND:
-        await AsyncWebhookClient(question.response_url or "").send(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+        await tell_privately(
+            services,
+            AsyncWebhookClient(question.response_url or "").send,
+            channel_id=question.channel_id,
+            user=question.slack_user_id,
+            text=text,
+            blocks=blocks,
         )
     elif shown is not None:
         await slack.update(channel=question.channel_id, ts=shown, text=text, blocks=blocks)

@@ -159,6 +159,28 @@ async def test_response_url_posts_replaces_and_deletes_like_slack():
     assert server.calls_to("response_url")[-1].response["error"] == "used_url"
 
 
+async def test_a_response_url_expires_thirty_minutes_after_the_click():
+    async with (
+        running_sandbox() as server,
+        recording_socket_client(server) as received,
+        aiohttp.ClientSession() as session,
+    ):
+        card = await sandbox_client(server).chat_postMessage(
+            channel=GENERAL, text="card", blocks=BUTTONS
+        )
+        await server.click_button(ANA, GENERAL, card["ts"], "pick", value="2")
+        url = next(r.payload for r in received if r.type == "interactive")["response_url"]
+        clicked_at = server.workspace.clock()
+        server.workspace.clock = lambda: clicked_at + 29 * 60
+        async with session.post(url, json={"text": "in time"}) as answer:
+            assert answer.status == 200
+        server.workspace.clock = lambda: clicked_at + 31 * 60
+        async with session.post(url, json={"text": "too late"}) as answer:
+            assert answer.status == 404
+    assert server.calls_to("response_url")[-1].response["error"] == "expired_url"
+    assert [e.text for e in server.ephemerals(ANA)] == ["in time"]
+
+
 async def test_buttons_in_views_send_the_view_and_its_state():
     modal = {
         "type": "modal",
