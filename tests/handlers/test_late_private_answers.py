@@ -7,19 +7,26 @@ from __future__ import annotations
 import time
 
 from tests.e2e.test_respond_first import HeldAnswerer
-from tests.harness import running_trellis, shown_text
+from tests.harness import RunningTrellis, running_trellis, shown_text
 
 SAM = "sam.ortiz@northwind.example"
 QUESTION = "When is Trail Day in 2026?"
 
 
+async def asked_long_ago(trellis: RunningTrellis, held: HeldAnswerer) -> tuple[str, str]:
+    """Sam asks in #support; the answer is held until 31 minutes have passed (by the
+    sandbox's clock). Sam's id and the channel's."""
+    sam, support = trellis.user(SAM), trellis.channel("support")
+    await trellis.sandbox.slash_command(sam, support, "/trellis", f"ask {QUESTION}")
+    await held.asked_at_least(1)
+    trellis.sandbox.workspace.clock = lambda: time.time() + 31 * 60
+    return sam, support
+
+
 async def test_an_answer_after_the_response_url_expired_is_shown_to_the_asker_alone(tmp_path):
     held = HeldAnswerer()
     async with running_trellis(tmp_path, answerer_for=lambda _: held) as trellis:
-        sam, support = trellis.user(SAM), trellis.channel("support")
-        await trellis.sandbox.slash_command(sam, support, "/trellis", f"ask {QUESTION}")
-        await held.asked_at_least(1)
-        trellis.sandbox.workspace.clock = lambda: time.time() + 31 * 60  # a long wait
+        sam, support = await asked_long_ago(trellis, held)
         held.release.set()
 
         answer = await trellis.sandbox.wait_for_ephemeral(
@@ -33,11 +40,8 @@ async def test_an_answer_after_the_response_url_expired_is_shown_to_the_asker_al
 async def test_a_late_answer_to_someone_who_left_the_channel_comes_by_direct_message(tmp_path):
     held = HeldAnswerer()
     async with running_trellis(tmp_path, answerer_for=lambda _: held) as trellis:
-        sam, support = trellis.user(SAM), trellis.channel("support")
-        await trellis.sandbox.slash_command(sam, support, "/trellis", f"ask {QUESTION}")
-        await held.asked_at_least(1)
+        sam, support = await asked_long_ago(trellis, held)
         workspace = trellis.sandbox.workspace
-        workspace.clock = lambda: time.time() + 31 * 60
         workspace.conversations[support].members.remove(sam)
         held.release.set()
 

@@ -129,17 +129,22 @@ async def test_simulated_people_cannot_do_what_slack_forbids():
             await server.add_reaction(BO, GENERAL, ts, "wave")
 
 
+async def clicked_card(server, received) -> dict:
+    """The payload of Ana's click on a button of a card in #general."""
+    card = await sandbox_client(server).chat_postMessage(
+        channel=GENERAL, text="card", blocks=BUTTONS
+    )
+    assert await server.click_button(ANA, GENERAL, card["ts"], "pick", value="2") == {}
+    return next(r.payload for r in received if r.type == "interactive")
+
+
 async def test_response_url_posts_replaces_and_deletes_like_slack():
     async with (
         running_sandbox() as server,
         recording_socket_client(server) as received,
         aiohttp.ClientSession() as session,
     ):
-        card = await sandbox_client(server).chat_postMessage(
-            channel=GENERAL, text="card", blocks=BUTTONS
-        )
-        assert await server.click_button(ANA, GENERAL, card["ts"], "pick", value="2") == {}
-        click = next(r.payload for r in received if r.type == "interactive")
+        click = await clicked_card(server, received)
         url = click["response_url"]
         assert click["actions"][0]["value"] == "2"
 
@@ -165,11 +170,8 @@ async def test_a_response_url_expires_thirty_minutes_after_the_click():
         recording_socket_client(server) as received,
         aiohttp.ClientSession() as session,
     ):
-        card = await sandbox_client(server).chat_postMessage(
-            channel=GENERAL, text="card", blocks=BUTTONS
-        )
-        await server.click_button(ANA, GENERAL, card["ts"], "pick", value="2")
-        url = next(r.payload for r in received if r.type == "interactive")["response_url"]
+        click = await clicked_card(server, received)
+        url = click["response_url"]
         clicked_at = server.workspace.clock()
         server.workspace.clock = lambda: clicked_at + 29 * 60
         async with session.post(url, json={"text": "in time"}) as answer:
