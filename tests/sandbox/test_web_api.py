@@ -271,6 +271,15 @@ async def test_ephemerals_are_seen_only_by_their_person(server, client):
     assert await error_of(outsider) == "user_not_in_channel"
 
 
+async def test_an_ephemeral_shows_in_a_thread_only_once_the_thread_has_replies(server, client):
+    alone = await server.post_message(ANA, GENERAL, "no replies yet")
+    sent = await client.chat_postEphemeral(channel=GENERAL, user=ANA, text="lost", thread_ts=alone)
+    assert sent["ok"] and server.ephemerals(ANA) == []
+    await server.post_message(BO, GENERAL, "a reply", thread_ts=alone)
+    await client.chat_postEphemeral(channel=GENERAL, user=ANA, text="shown", thread_ts=alone)
+    assert [(e.text, e.thread_ts) for e in server.ephemerals(ANA)] == [("shown", alone)]
+
+
 async def test_rate_limit_answers_429_and_retry_after_is_honoured(server):
     server.rate_limit("chat.postMessage", times=1, retry_after=1)
     patient = sandbox_client(
