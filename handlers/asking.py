@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from slack_sdk.errors import SlackApiError
 
 from app.db.models.records import ReceivedQuestion
 from app.db.session import unavailable as database_unavailable
@@ -154,21 +155,58 @@ async def answer_privately(
         services.metrics.observe_error(kind=type(exc).__name__)
         later = received is not None and answered_later(exc)
         notice = LATER_NOTICE if later else message_for(exc, outcome=NOT_POSTED)
-        await respond(text=notice, response_type="ephemeral", replace_original=False)
+        await tell_privately(
+            services,
+            respond,
+            channel_id=channel_id,
+            user=slack_user_id,
+            text=notice,
+            blocks=notice_blocks(notice),
+        )
         if later:
             give_up(services, received)
         else:
             settle(services, received)
         return None
-    await respond(
+    await tell_privately(
+        services,
+        respond,
+        channel_id=channel_id,
+        user=slack_user_id,
         text=answers.answer_text(outcome.public),
         blocks=answers.answer_blocks(outcome.public),
-        response_type="ephemeral",
-        replace_original=False,
     )
     settle(services, received)
     await owners.after_question(services, outcome=outcome, question=text)
     return outcome
+
+
+async def tell_privately(
+    services: Services,
+    respond: Callable[..., Awaitable[Any]],
+    *,
+    channel_id: str,
+    user: str,
+    text: str,
+    blocks: list[Block],
+) -> None:
+    """Through a command's response URL, or, once Slack refuses it (a response URL takes 5
+    responses within 30 minutes of the command), as a message only `user` sees in the
+    channel, or else in a direct message."""
+    response = await respond(
+        text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+    )
+    status = getattr(response, "status_code", 200)
+    if status == 200:
+        return
+    log.info("response_url_refused", status=status, answer=getattr(response, "body", None))
+    slack = slack_of(services)
+    try:
+        await slack.post_private(channel=channel_id, user=user, text=text, blocks=blocks)
+        return
+    except SlackApiError as error:  # not in that channel (any more): a direct message
+        log.info("private_reply_refused", channel=channel_id, error=error.response.get("error"))
+    await slack.post(channel=await slack.open_dm(user), text=text, blocks=blocks)
 
 
 def answered_later(error: BaseException) -> bool:

@@ -70,10 +70,12 @@ async def _tell(
     addressed = event.get("type") in ADDRESSED_EVENTS or is_direct_message(event)
     if not addressed or event.get("bot_id") or not event.get("user") or not event.get("channel"):
         return
+    # Slack shows an ephemeral in a thread only once the thread has replies: a message that
+    # started none gets the notice beside it, in the channel.
     await client.chat_postEphemeral(
         channel=event["channel"],
         user=event["user"],
         text=text,
-        thread_ts=event.get("thread_ts") or event.get("ts"),
+        thread_ts=event.get("thread_ts"),
         blocks=notice_blocks(text),
     )

@@ -22,7 +22,7 @@ from app.domain import ActionState, AnswerStatus, Citation, Person
 from app.notifications import Delivery
 from app.services import Services
 from handlers.views import answers, cards, owners
-from handlers.views.blocks import escape, link, section
+from handlers.views.blocks import MESSAGE_BLOCKS, Block, escape, link, section
 
 if TYPE_CHECKING:
     from app.notifications import OwnersNotice
@@ -93,9 +93,9 @@ class SlackNotifier:
             # The draft rests on documents the requester may see: it goes to them alone.
             await self.tell_requester(
                 draft,
-                f"{who} approved your {escape(draft.title)}. "
-                f"The approved text:\n{cards.quoted(draft.text)}",
+                f"{who} approved your {escape(draft.title)}. The approved text:",
                 privately=True,
+                quoting=draft.text,
             )
         elif draft.state in (DraftState.APPROVED, DraftState.EXECUTING, DraftState.DONE):
             doing = "; ".join(escape(a.description) for a in draft.outbox)
@@ -116,10 +116,17 @@ class SlackNotifier:
             "were told and can retry it; nothing more happens until they do.",
         )
 
-    async def tell_requester(self, draft: DraftView, text: str, *, privately: bool = False) -> None:
+    async def tell_requester(
+        self, draft: DraftView, text: str, *, privately: bool = False, quoting: str | None = None
+    ) -> None:
+        """`text`, then `quoting` whole, quoted, in as many sections as it needs."""
         mention = f"<@{draft.requester_slack_id}> " if draft.requester_slack_id else ""
         message = mention + text
-        shown = [section(message)]
+        shown = (
+            cards.text_sections(message, quoting, most=MESSAGE_BLOCKS)
+            if quoting is not None
+            else [section(message)]
+        )
         if draft.channel_id and draft.thread_ts and not privately:
             try:
                 await self.slack.post(
@@ -149,9 +156,7 @@ class SlackNotifier:
             scope_label=str(draft.inputs.get("scope", "")),
             answer_id=draft.answer_id,
         )
-        shown = answers.answer_blocks(reply)
-        if draft.decided_by_name:
-            shown = answers.checked_by(shown, draft.decided_by_name)
+        shown = answers.answer_blocks(reply, checked_by=draft.decided_by_name)
         text = answers.answer_text(reply)
         if draft.private and draft.requester_slack_id and draft.channel_id:
             await self.slack.post_private(
@@ -196,9 +201,12 @@ class SlackNotifier:
         """Said in the card's thread, and each of them gets the card in a direct message,
         since they may not be in the approvals channel. Those who may not read its sources
         get only a pointer: what kind of request waits, and where. Managers outside the
-        directory cannot be reached: the approvals channel is asked instead."""
+        directory cannot be reached: the approvals channel is asked instead. Someone Slack
+        will not deliver to (a deactivated account, say) does not keep the others from
+        hearing; the card's thread says who was not told."""
         if unlisted and draft.card_channel:
-            await self.slack.post(
+            await self._announce(
+                draft,
                 channel=draft.card_channel,
                 text=(
                     f":arrow_double_up: This {escape(draft.title)} from "
@@ -210,44 +218,71 @@ class SlackNotifier:
             )
         if people:
             who = await self._mentions(people)
-            await self._in_card_thread(
+            await self._announce(
                 draft,
-                f":arrow_double_up: Escalated to {who}: nobody decided "
+                text=f":arrow_double_up: Escalated to {who}: nobody decided "
                 "in time. You can now approve, edit or reject it.",
             )
         elif withheld:
-            await self._in_card_thread(
+            await self._announce(
                 draft,
-                ":arrow_double_up: Nobody decided in time, and the people it escalates to may "
-                "not read its sources, so they were only told that it waits here.",
+                text=":arrow_double_up: Nobody decided in time, and the people it escalates to "
+                "may not read its sources, so they were only told that it waits here.",
             )
         where = f"<#{draft.card_channel}>" if draft.card_channel else "its approvals channel"
-        for person in withheld:
-            slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
-            if slack_id:
-                await self.slack.post(
-                    channel=await self.slack.open_dm(slack_id),
-                    text=(
-                        f":arrow_double_up: A {escape(draft.title)} from "
-                        f"{escape(draft.requester_name)} has waited too long for a "
-                        f"decision in {where}. It rests on documents you may not read, so it "
-                        "is not shown here; please nudge its approvers."
-                    ),
-                )
+        pointer = (
+            f":arrow_double_up: A {escape(draft.title)} from "
+            f"{escape(draft.requester_name)} has waited too long for a "
+            f"decision in {where}. It rests on documents you may not read, so it "
+            "is not shown here; please nudge its approvers."
+        )
         intro = section(
             f":arrow_double_up: This {escape(draft.title)} from "
             f"{escape(draft.requester_name)} waited too long, so it was escalated to you. "
             "You can decide here."
         )
+        card = [intro, *cards.card_blocks(draft)]
+        missed = [p for p in withheld if not await self._direct(draft, p, text=pointer)]
         for person in people:
+            text = f"Escalated to you: {draft.title}"
+            if not await self._direct(draft, person, text=text, blocks=card):
+                missed.append(person)
+        if missed:
+            names = escape(", ".join(p.name for p in missed))
+            await self._announce(
+                draft,
+                text=f":warning: Trellis could not send a direct message to {names} (see "
+                "the log), so they were not told of it: an approver here can still decide.",
+            )
+
+    async def _direct(
+        self, draft: DraftView, person: Person, *, text: str, blocks: list[Block] | None = None
+    ) -> bool:
+        """A direct message to `person`; False (and logged) when it could not be sent."""
+        try:
             slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
-            if slack_id:
-                channel = await self.slack.open_dm(slack_id)
-                await self.slack.post(
-                    channel=channel,
-                    text=f"Escalated to you: {draft.title}",
-                    blocks=[intro, *cards.card_blocks(draft)],
-                )
+            if slack_id is None:
+                log.warning("escalation_not_delivered", draft=draft.id, person=person.email)
+                return False
+            await self.slack.post(
+                channel=await self.slack.open_dm(slack_id), text=text, blocks=blocks
+            )
+            return True
+        except Exception as error:  # one person out of reach: the others are still told
+            code = error.response.get("error") if isinstance(error, SlackApiError) else repr(error)
+            log.warning("escalation_not_delivered", draft=draft.id, person=person.email, error=code)
+            return False
+
+    async def _announce(self, draft: DraftView, *, text: str, channel: str | None = None) -> None:
+        """`text` in the card's thread (or at the top of `channel`); a failure is logged, and
+        the escalation goes on."""
+        try:
+            if channel is not None:
+                await self.slack.post(channel=channel, text=text)
+            else:
+                await self._in_card_thread(draft, text)
+        except Exception:  # the direct messages still go out
+            log.warning("escalation_not_announced", draft=draft.id, exc_info=True)
 
     async def _in_card_thread(self, draft: DraftView, text: str) -> None:
         if draft.card_channel and draft.card_ts:

@@ -8,7 +8,11 @@ questions whose leases ran out (app/answering/intake.py) and carries each to its
 - it was not answered: it is answered again from the start, in that same message (or a new
   one in its thread, if none was posted), or privately for `/trellis ask`;
 - it was tried `MAX_ATTEMPTS` times, or its recorded answer cannot be shown as it was
-  (held for review): its asker is told to ask again.
+  (held for review): its asker is told to ask again, once (if even that fails, the question
+  is settled: tries are counted before Slack is called);
+- Slack refuses for good (the channel was archived or Trellis removed from it, the thread
+  deleted): the question is settled, the reason recorded in the audit and the log, and its
+  asker told in a direct message where Slack allows.
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from app.answering.intake import MAX_ATTEMPTS, Surface
 from app.db.models.records import ReceivedQuestion
+from app.errors import SlackUnavailable
 from app.services import Services
+from app.slack_api import SlackGateway
 from app.trust import answer_log
-from handlers.asking import answer_in_thread, answer_privately
+from handlers.asking import answer_in_thread, answer_privately, tell_privately
 from handlers.gateway import slack_of
 from handlers.views import answers
-from handlers.views.blocks import notice_blocks
+from handlers.views.blocks import clip, escape, notice_blocks
 
 log = structlog.get_logger(__name__)
 
@@ -35,6 +41,29 @@ GAVE_UP = (
     "Sorry, Trellis stopped while answering your question and could not finish it. "
     "Please ask it again."
 )
+LASTING_REFUSALS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "thread_not_found",
+        "message_not_found",
+        "cant_update_message",
+        "user_not_in_channel",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "team_access_not_granted",
+    }
+)
+"""Slack's refusals that asking again will not change: the conversation is gone, archived or
+closed to Trellis, its thread or message deleted."""
+EXHAUSTED = "attempts_exhausted"
+"""Why a question is settled unanswered when every try at it (and the apology) failed."""
+REPLIES_PAGE = 15
+"""Messages per conversations.replies call: the most Slack gives apps outside its
+Marketplace."""
 
 
 async def answer_abandoned(services: Services) -> int:
@@ -53,6 +82,9 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
         attempt=question.attempts,
         recorded=question.audit_id is not None,
     )
+    if question.attempts > MAX_ATTEMPTS + 1:  # even the apology could not be given
+        await _settle_unanswered(services, question, reason=EXHAUSTED)
+        return
     try:
         shown = await _progress_message(services, question)
         if question.audit_id is not None:
@@ -82,9 +114,69 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
                 audience_channel_id=question.audience_channel_id,
                 shown_ts=shown,
             )
-    except Exception:  # Slack or the database failing again: the next sweep tries again
+    except Exception as error:
+        reason = lasting_refusal(error)
+        if reason is not None:
+            await _settle_unanswered(services, question, reason=reason)
+        elif question.attempts > MAX_ATTEMPTS:  # the apology was its last try
+            await _settle_unanswered(services, question, reason=EXHAUSTED)
+        else:  # Slack or the database failing again: the next sweep tries again
+            services.intake.give_up(question)
+            log.warning("question_not_resumed", question=question.id, exc_info=True)
+
+
+def lasting_refusal(error: BaseException) -> str | None:
+    """Slack's error code, when `error` is a refusal asking again will not change."""
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error")
+        if isinstance(code, str) and code in LASTING_REFUSALS:
+            return code
+    return None
+
+
+async def _settle_unanswered(
+    services: Services, question: ReceivedQuestion, *, reason: str
+) -> None:
+    """A question Trellis can never answer where it was asked: recorded in the audit with
+    the reason, settled, and its asker told in a direct message where Slack allows."""
+    log.warning(
+        "question_unanswered",
+        question=question.id,
+        channel=question.channel_id,
+        surface=question.surface,
+        attempts=question.attempts,
+        reason=reason,
+    )
+    try:
+        await services.audit.record(
+            kind="question.unanswered",
+            subject_id=question.audit_id or question.id,
+            actor_slack_id=question.slack_user_id,
+            channel_id=question.channel_id,
+            payload={"reason": reason, "surface": question.surface, "attempts": question.attempts},
+        )
+    except Exception:  # the database is away: a later sweep settles it
         services.intake.give_up(question)
-        log.warning("question_not_resumed", question=question.id, exc_info=True)
+        log.warning("question_not_settled", question=question.id, exc_info=True)
+        return
+    services.intake.settle(question)
+    why = (
+        "it could not finish it"
+        if reason == EXHAUSTED
+        else "it can no longer reply where you asked it"
+    )
+    text = (
+        f"Sorry, Trellis could not answer your question “{clip(question.text, 200)}”: {why}. "
+        "Please ask it again here, or where Trellis can reply."
+    )
+    slack = slack_of(services)
+    try:
+        channel = await slack.open_dm(question.slack_user_id)
+        await slack.post(
+            channel=channel, text=escape(text), blocks=notice_blocks(text, emoji=":x:")
+        )
+    except Exception:  # the audit and the log keep the reason
+        log.info("question_unanswered_not_told", question=question.id, exc_info=True)
 
 
 async def _progress_message(services: Services, question: ReceivedQuestion) -> str | None:
@@ -97,7 +189,7 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
         return None
     slack = slack_of(services)
     thread = question.thread_ts or question.message_ts
-    replies = await slack.replies(question.channel_id, thread)
+    replies = await _thread_since(slack, question.channel_id, thread, question.message_ts)
     for message in replies:
         if answers.shows_progress_of(message, question.message_ts):
             return str(message["ts"])
@@ -119,6 +211,32 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
             blocks=answers.thinking_blocks(question_ts=question.message_ts),
         )
     return ts
+
+
+async def _thread_since(
+    slack: SlackGateway, channel_id: str, thread_ts: str, oldest: str
+) -> list[dict[str, Any]]:
+    """The messages of a thread from the message `oldest` on, every page of them."""
+    messages: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await slack.client.conversations_replies(
+            channel=channel_id,
+            ts=thread_ts,
+            oldest=oldest,
+            inclusive=True,
+            limit=REPLIES_PAGE,
+            cursor=cursor,
+        )
+        messages.extend(page.get("messages") or [])
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if cursor:
+            continue
+        if page.get("has_more"):  # more, and no way to read it: not known to be absent
+            raise SlackUnavailable(
+                "Slack could not be reached just now.", detail="replies: has_more, no cursor"
+            )
+        return messages
 
 
 def _by_trellis(services: Services, message: dict[str, Any]) -> bool:
@@ -154,8 +272,13 @@ async def _tell(
     slack = slack_of(services)
     blocks = notice_blocks(text)
     if question.surface == Surface.COMMAND:
-        await AsyncWebhookClient(question.response_url or "").send(
-            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+        await tell_privately(
+            services,
+            AsyncWebhookClient(question.response_url or "").send,
+            channel_id=question.channel_id,
+            user=question.slack_user_id,
+            text=text,
+            blocks=blocks,
         )
     elif shown is not None:
         await slack.update(channel=question.channel_id, ts=shown, text=text, blocks=blocks)

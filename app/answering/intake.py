@@ -129,7 +129,7 @@ class Intake:
 
     async def take_abandoned(self, *, limit: int = 50) -> Sequence[ReceivedQuestion]:
         """Questions whose leases ran out, taken over by this process (each by one process
-        only, however many sweep at once), oldest first."""
+        only, however many sweep at once), the least tried first, then the oldest."""
         now = self.clock()
         taken: list[ReceivedQuestion] = []
         async with self.database.session() as session:

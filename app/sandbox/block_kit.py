@@ -12,6 +12,8 @@ from slack_sdk.models.blocks import Block
 
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+MAX_TEXT = 3000
+"""The most characters of any text object, wherever it is (a context's too)."""
 INTERACTIVE_HOLDERS = {
     "actions": "elements",
     "context_actions": "elements",
@@ -51,7 +53,25 @@ def block_errors(blocks: Any, *, limit: int, pointer: str) -> list[str]:
             continue
         if raw["type"] == "section" and not raw.get("text") and not raw.get("fields"):
             errors.append(f"must provide either text or fields [json-pointer:{where}]")
+        errors += _long_texts(raw, where)
     return errors
+
+
+def _long_texts(node: Any, where: str) -> list[str]:
+    """Text objects inside `node` longer than Slack takes."""
+    if isinstance(node, list):
+        return [e for i, item in enumerate(node) for e in _long_texts(item, f"{where}/{i}")]
+    if not isinstance(node, dict):
+        return []
+    found = []
+    text = node.get("text")
+    is_text = node.get("type") in ("mrkdwn", "plain_text")
+    if is_text and isinstance(text, str) and len(text) > MAX_TEXT:
+        found.append(f"must be less than {MAX_TEXT + 1} characters [json-pointer:{where}/text]")
+    for key, value in node.items():
+        if isinstance(value, dict | list):
+            found += _long_texts(value, f"{where}/{key}")
+    return found
 
 
 def with_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:

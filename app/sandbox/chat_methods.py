@@ -58,12 +58,13 @@ async def post_ephemeral(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[s
     if user.id not in conversation.members:
         raise SlackError("user_not_in_channel")
     text, blocks = _content(params, required=True)
+    thread_ts = params.get("thread_ts") or None
+    parent = ws.find_message(conversation.id, thread_ts) if thread_ts else None
+    if thread_ts and (parent is None or not (parent.reply_ts or parent.is_reply)):
+        # Slack shows an ephemeral in a thread only if the thread already has replies.
+        return {"message_ts": ws.next_ts()}
     ephemeral = ws.post_ephemeral(
-        conversation.id,
-        user=user.id,
-        text=text or "",
-        blocks=blocks,
-        thread_ts=params.get("thread_ts") or None,
+        conversation.id, user=user.id, text=text or "", blocks=blocks, thread_ts=thread_ts
     )
     return {"message_ts": ephemeral.ts}
 

@@ -12,6 +12,10 @@ from app.sandbox.state import SandboxWorkspace, SlackError
 
 T = TypeVar("T")
 
+REPLIES_PAGE = 15
+"""conversations.replies's default and largest page, as Slack gives it to apps outside its
+Marketplace (May 2025)."""
+
 
 async def user_info(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     return {"user": user_json(ws, known_user(ws, params.get("user")))}
@@ -37,9 +41,7 @@ async def members(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any
 
 async def history(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"))
-    oldest = float(params.get("oldest") or 0)
-    latest = float(params.get("latest") or "inf")
-    inclusive = flag(params, "inclusive")
+    oldest, latest, inclusive = _window(params)
     newest_first = [
         m
         for m in reversed(ws.messages[conversation.id])
@@ -59,8 +61,13 @@ async def replies(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any
     head = ws.find_message(conversation.id, params.get("ts"))
     if head is None:
         raise SlackError("thread_not_found")
-    thread = ws.thread(conversation.id, head.thread_ts or head.ts)
-    page, cursor = _page(thread, params, default_limit=1000)
+    oldest, latest, inclusive = _window(params)
+    thread = [
+        m
+        for m in ws.thread(conversation.id, head.thread_ts or head.ts)
+        if _within(float(m.ts), oldest, latest, inclusive)
+    ]
+    page, cursor = _page(thread, params, default_limit=REPLIES_PAGE, most=REPLIES_PAGE)
     return {
         "messages": [message_json(ws, m) for m in page],
         "has_more": bool(cursor),
@@ -99,7 +106,9 @@ METHODS: dict[str, Method] = {
 }
 
 
-def _page(items: list[T], params: dict[str, Any], *, default_limit: int) -> tuple[list[T], str]:
+def _page(
+    items: list[T], params: dict[str, Any], *, default_limit: int, most: int = 1000
+) -> tuple[list[T], str]:
     try:
         limit = int(params.get("limit") or default_limit)
     except ValueError as error:
@@ -114,11 +123,23 @@ def _page(items: list[T], params: dict[str, Any], *, default_limit: int) -> tupl
             raise SlackError("invalid_cursor") from error
         if kind != "offset":
             raise SlackError("invalid_cursor")
-    limit = max(1, min(limit, 1000))
+    limit = max(1, min(limit, most))
     page = items[offset : offset + limit]
     more = offset + limit < len(items)
     next_cursor = base64.b64encode(f"offset:{offset + limit}".encode()).decode() if more else ""
     return page, next_cursor
+
+
+def _window(params: dict[str, Any]) -> tuple[float, float, bool]:
+    """The `oldest`, `latest` and `inclusive` arguments of a call that reads messages."""
+    try:
+        return (
+            float(params.get("oldest") or 0),
+            float(params.get("latest") or "inf"),
+            flag(params, "inclusive"),
+        )
+    except ValueError as error:
+        raise SlackError("invalid_ts_oldest") from error
 
 
 def _within(ts: float, oldest: float, latest: float, inclusive: bool) -> bool:

@@ -188,3 +188,5 @@ class ResponseTarget:
     message_ts: str | None = None
     ephemeral: bool = False
     uses: int = 0
+    issued_at: float | None = None
+    """When Slack gave it out (by the workspace's clock); it lasts 30 minutes."""

@@ -341,6 +341,7 @@ class SlackSimulation:
         return view
 
     def _response_url(self, target: ResponseTarget) -> str:
+        target.issued_at = self.workspace.clock()
         return f"{self.hooks_url}{self.workspace.issue_response_target(target)}"
 
     @staticmethod

@@ -18,10 +18,12 @@ from aiohttp import web
 from app.sandbox import assistant_methods, chat_methods, conversation_methods, view_methods
 from app.sandbox.file_methods import Files
 from app.sandbox.lookups import Method
-from app.sandbox.records import ApiCall
+from app.sandbox.records import ApiCall, ResponseTarget
 from app.sandbox.state import SandboxWorkspace, SlackError
 
 RESPONSE_URL_USES = 5
+RESPONSE_URL_SECONDS = 30 * 60
+"""A response URL takes up to 5 responses within 30 minutes of the interaction."""
 JSON_FIELDS = ("blocks", "attachments", "view", "metadata")
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
@@ -117,7 +119,7 @@ class WebApi:
         status = 200
         answer: dict[str, Any] = {"ok": True}
         try:
-            if target is None:
+            if target is None or _expired(target, now=self.ws.clock()):
                 raise SlackError("expired_url")
             if target.uses >= RESPONSE_URL_USES:
                 raise SlackError("used_url")
@@ -128,6 +130,10 @@ class WebApi:
             answer = {"ok": False, "error": error.code}
         self.ws.record_call(ApiCall("response_url", body, answer, status, self.ws.clock()))
         return web.json_response(answer, status=status)
+
+
+def _expired(target: ResponseTarget, *, now: float) -> bool:
+    return target.issued_at is not None and now - target.issued_at > RESPONSE_URL_SECONDS
 
 
 async def auth_test(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:

@@ -8,13 +8,24 @@ from typing import Any
 
 from app.answering.compose import DONT_FORWARD_LABEL, Reply
 from app.domain import AnswerStatus, Citation
-from handlers.views.blocks import Block, clip, context, escape, link, section
+from handlers.views.blocks import (
+    MESSAGE_BLOCKS,
+    SECTION_LIMIT,
+    Block,
+    clip,
+    context,
+    escape,
+    link,
+    pieces,
+    section,
+)
 
 QUOTE_LIMIT = 280
 WHY = "trellis_why"
 FEEDBACK_UP, FEEDBACK_DOWN = "trellis_feedback_up", "trellis_feedback_down"
 DONT_FORWARD = "trellis_dont_forward"
 THINKING = "Looking through the documents you can see…"
+ANSWER_GOES_ON = "_…the answer goes on, but one Slack message cannot hold more of it._"
 
 
 def confidence_label(confidence: float) -> str:
@@ -55,18 +66,58 @@ def shows_progress_of(message: dict[str, Any], question_ts: str) -> bool:
 
 
 def answer_blocks(
-    reply: Reply, *, private_note: str | None = None, final: bool = True
+    reply: Reply,
+    *,
+    private_note: str | None = None,
+    final: bool = True,
+    with_text: bool = True,
+    checked_by: str | None = None,
 ) -> list[Block]:
-    blocks: list[Block] = []
-    if private_note:
-        blocks.append(context(f":lock: {escape(private_note)}"))
-    blocks.append(section(escape(reply.text)))
-    for note in reply.notes:
-        blocks.append(context(f":information_source: {clip(escape(note), 1500)}"))
+    """The whole answer in as many sections as its text needs, every source under it, and
+    all within one Slack message: sources that do not fit are counted, not cut.
+    `with_text` False: without the answer's text (streamed above the blocks).
+    `checked_by`: the reviewer who approved the answer."""
+    head = [context(f":lock: {escape(private_note)}")] if private_note else []
+    notes = [context(f":information_source: {clip(escape(note), 1500)}") for note in reply.notes]
+    tail = _under_answer(reply, final=final, checked_by=checked_by)
+    room = MESSAGE_BLOCKS - len(head) - len(notes) - len(tail)
+    body = [section(piece) for piece in pieces(escape(reply.text))] if with_text else []
     if reply.citations:
-        blocks.append({"type": "divider"})
-        lines = [_citation_line(i, c) for i, c in enumerate(reply.citations, start=1)]
-        blocks.append(section("\n".join(lines)))
+        room -= 2  # the divider, and at least one section of sources
+    if len(body) > room:
+        body = body[: room - 1] + [section(ANSWER_GOES_ON)]
+    sources = _source_sections(reply.citations, room=room + 1 - len(body))
+    divider = [{"type": "divider"}] if sources else []
+    return [*head, *body, *notes, *divider, *sources, *tail]
+
+
+def _more_sources(count: int) -> str:
+    return f"_…and {count} more source{'s' if count != 1 else ''}, not shown here._"
+
+
+def _source_sections(citations: tuple[Citation, ...], *, room: int) -> list[Block]:
+    """The cited sources, a few to a section, in at most `room` sections; what does not fit
+    is counted in the last one."""
+    lines = [_citation_line(i, c) for i, c in enumerate(citations, start=1)]
+    groups: list[list[str]] = []
+    for line in lines:
+        if groups and len("\n".join([*groups[-1], line])) <= SECTION_LIMIT:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    if len(groups) > room:
+        groups = groups[:room]
+        left = len(lines) - sum(len(group) for group in groups)
+        while len("\n".join([*groups[-1], _more_sources(left)])) > SECTION_LIMIT:
+            groups[-1].pop()
+            left += 1
+        groups[-1].append(_more_sources(left))
+    return [section("\n".join(group)) for group in groups]
+
+
+def _under_answer(reply: Reply, *, final: bool, checked_by: str | None) -> list[Block]:
+    """What follows the sources: confidence, buttons, who checked the answer."""
+    blocks: list[Block] = []
     if reply.status == AnswerStatus.ANSWERED:
         scope = escape(reply.scope_label or "you")
         state = "Final answer" if final else "Awaiting review"
@@ -82,12 +133,9 @@ def answer_blocks(
         blocks.append(dont_forward_button(reply.answer_id))
     if reply.answer_id:
         add_why_button(blocks, reply.answer_id)
+    if checked_by:
+        blocks.append(context(f":white_check_mark: {escape(f'Checked by {checked_by}.')}"))
     return blocks
-
-
-def checked_by(blocks: list[Block], name: str) -> list[Block]:
-    """An approved answer's blocks, with who checked it."""
-    return [*blocks, context(f":white_check_mark: {escape(f'Checked by {name}.')}")]
 
 
 def add_why_button(blocks: list[Block], answer_id: str) -> None:

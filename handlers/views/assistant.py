@@ -75,11 +75,8 @@ def feedback_of(value: str) -> tuple[str, bool]:
 def stream_end_blocks(reply: Reply) -> list[Block]:
     """An answer's blocks without its text (already streamed above them), with Slack's
     feedback buttons in place of Helpful / Not helpful."""
-    text_block = section(escape(reply.text))
     blocks: list[Block] = []
-    for block in answers.answer_blocks(reply):
-        if block == text_block and not blocks:
-            continue
+    for block in answers.answer_blocks(reply, with_text=False):
         if block.get("block_id") == "trellis_feedback" and reply.answer_id:
             blocks.append(feedback_buttons(reply.answer_id))
             others = [e for e in block["elements"] if e.get("action_id") == answers.WHY]

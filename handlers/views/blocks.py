@@ -21,6 +21,20 @@ View: TypeAlias = dict[str, Any]
 SECTION_LIMIT = 2900
 """Slack's limit for a section's text is 3000 characters; the rest is room for mentions."""
 
+MESSAGE_BLOCKS = 50
+"""Slack's limit for the blocks of one message."""
+
+_WHOLE = re.compile(r"<[^<>\n]*>|&[a-z]+;|\[\d+\]")
+"""What a piece of mrkdwn must not be cut inside: a link or mention, an escaped character,
+a citation marker."""
+_BREAKS = (
+    re.compile(r"(?=\n)"),
+    re.compile(r"[.!?][\"')\]]*(?: ?\[\d+\])*(?= )"),
+    re.compile(r"(?= )"),
+)
+"""Where a long text is cut, best first: between lines, after a sentence (with the citation
+markers that follow it), between words."""
+
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """Bidirectional overrides: they can make posted text read other than it is."""
 
@@ -34,6 +48,41 @@ def escape(text: str) -> str:
 
 def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def pieces(text: str, *, limit: int = SECTION_LIMIT, carry: str = "") -> list[str]:
+    """Mrkdwn that is already escaped, cut into pieces of at most `limit` characters, at a
+    line's end where one is near, else after a sentence, else between words, and never
+    inside a link, an escaped character or a citation marker. `carry` starts a piece that
+    begins inside a line (">" keeps a quoted line quoted)."""
+    cut: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        at = _cut_at(rest, limit)
+        cut.append(rest[:at].rstrip(" "))
+        rest = rest[at:]
+        rest = rest[1:] if rest.startswith("\n") else carry + rest.lstrip(" ")
+    return [piece for piece in (*cut, rest) if piece] or [rest]
+
+
+def _cut_at(text: str, limit: int) -> int:
+    window = text[: limit + 1]
+    whole = [m.span() for m in _WHOLE.finditer(text)]
+
+    def safe(at: int) -> bool:
+        return at > 0 and not any(start < at < end for start, end in whole)
+
+    found = []
+    for pattern in _BREAKS:
+        places = (m.end() for m in pattern.finditer(window) if m.end() <= limit)
+        best = max((at for at in places if safe(at)), default=0)
+        if best >= limit // 2:
+            return best
+        found.append(best)
+    at = max(found) or limit
+    while not safe(at) and at > 1:
+        at -= 1
+    return at
 
 
 def link(url: str | None, label: str) -> str:

@@ -16,7 +16,6 @@ from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.domain import ActionState
 from app.rules.schema import InputField, Workflow
 from handlers.views.blocks import (
-    SECTION_LIMIT,
     Block,
     View,
     button,
@@ -25,6 +24,7 @@ from handlers.views.blocks import (
     escape,
     header,
     link,
+    pieces,
     section,
 )
 
@@ -37,6 +37,8 @@ REASON_BLOCK = "reason"
 CHOICE_BLOCK, CHOICE_INPUT = "workflow", "choice"
 FIELD_PREFIX = "field_"
 TEXT_INPUT_LIMIT = 3000
+METADATA_LIMIT = 3000
+"""Slack's limit for a view's private_metadata, in characters."""
 
 STATE_LINES = {
     DraftState.APPROVED: ":white_check_mark: *Approved* by {who}{when}. Carrying it out…",
@@ -63,23 +65,13 @@ def person_ref(slack_id: str | None, name: str) -> str:
 def text_sections(heading: str, text: str, *, most: int = 10) -> list[Block]:
     """The whole text as quoted sections (one section holds at most 3000 characters), so
     approvers read every word of what they approve."""
-    sections, current = [], heading
-    for line in quoted(text).split("\n"):
-        while len(line) > SECTION_LIMIT - 10:
-            sections.append(current)
-            current, line = line[: SECTION_LIMIT - 10], ">" + line[SECTION_LIMIT - 10 :]
-        if len(current) + len(line) + 1 > SECTION_LIMIT:
-            sections.append(current)
-            current = line
-        else:
-            current = f"{current}\n{line}" if current else line
-    sections.append(current)
-    if len(sections) > most:
-        sections = sections[: most - 1] + [
+    shown = pieces(f"{heading}\n{quoted(text)}" if heading else quoted(text), carry=">")
+    if len(shown) > most:
+        shown = shown[: most - 1] + [
             "_…the text goes on; it is too long for one card. "
             "Reject it and ask for a shorter draft._"
         ]
-    return [section(s) for s in sections]
+    return [section(s) for s in shown]
 
 
 def quoted(text: str) -> str:
@@ -335,7 +327,7 @@ def _field_block(name: str, spec: InputField, value: str | None) -> Block:
 def choose_modal(
     options: list[tuple[str, str]], *, channel_id: str, thread_ts: str | None, text: str
 ) -> View:
-    meta = json.dumps({"channel_id": channel_id, "thread_ts": thread_ts, "text": text[:2000]})
+    meta = metadata_with_text({"channel_id": channel_id, "thread_ts": thread_ts}, text)
     return {
         "type": "modal",
         "callback_id": CHOOSE_VIEW,
@@ -359,6 +351,24 @@ def choose_modal(
             }
         ],
     }
+
+
+def metadata_with_text(fields: dict[str, Any], text: str) -> str:
+    """`fields` and as much of the start of `text` as fits in a view's private_metadata.
+    Characters are counted as Slack's clients count them (an emoji outside the basic plane
+    counts two), with JSON's escapes."""
+    room = METADATA_LIMIT - _units(json.dumps({**fields, "text": ""}, ensure_ascii=False))
+    kept = 0
+    for character in text:
+        room -= _units(json.dumps(character, ensure_ascii=False)) - 2
+        if room < 0:
+            break
+        kept += 1
+    return json.dumps({**fields, "text": text[:kept]}, ensure_ascii=False)
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def form_values(state: dict[str, Any]) -> dict[str, str]:

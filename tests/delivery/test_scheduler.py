@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import update
 
 from app.approvals.deadlines import Timing
@@ -17,6 +19,7 @@ from tests.workflow_helpers import card_in, draft_of, until_state, wait_for_text
 SAM = "sam.ortiz@northwind.example"
 ROSA = "rosa.delgado@northwind.example"  # support lead; her manager is Maya
 MAYA = "maya.lindqvist@northwind.example"
+KENJI = "kenji.watanabe@northwind.example"
 QUESTION = 'question="Can Alpine return two unused tents bought 40 days ago?"'
 REPLY = f'customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example ticket=SUP-9 {QUESTION}'
 
@@ -80,6 +83,41 @@ async def test_escalation_gives_the_card_to_a_manager_who_may_read_its_sources(t
         assert await readers_of_sources(trellis.services, view, [maya, rosa]) == [rosa]
         escalated = await trellis.services.approvals.escalate(draft_id=draft.id, to=[rosa])
         assert escalated.escalated_to == (ROSA,)
+
+
+async def test_an_escalation_reaches_everyone_slack_delivers_to_and_names_who_it_did_not(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        card, draft = await reply_card(trellis)
+        view = await trellis.services.approvals.view(draft.id)
+        users = trellis.sandbox.workspace.users
+        # Maya's directory entry is pinned to a Slack account since deactivated; Kenji's
+        # account too. Slack refuses a direct message to either (user_disabled).
+        maya = replace(person(MAYA), slack_id=trellis.user(MAYA))
+        kenji = replace(person(KENJI), slack_id=trellis.user(KENJI))
+        users[maya.slack_id].deleted = users[kenji.slack_id].deleted = True
+
+        await trellis.services.notifier.escalated(
+            view, [maya, person(ROSA)], withheld=[kenji, person(SAM)]
+        )
+
+        def dm_of(email: str) -> str:
+            user = trellis.user(email)
+            return next(
+                c.id
+                for c in trellis.sandbox.workspace.conversations.values()
+                if c.is_im and c.im_user == user
+            )
+
+        given = await trellis.sandbox.wait_for_message(
+            dm_of(ROSA), lambda m: "escalated to you" in blocks_text(m.blocks)
+        )
+        assert "Approve" in blocks_text(given.blocks)
+        await trellis.sandbox.wait_for_message(dm_of(SAM), lambda m: "waited too long" in m.text)
+        missed = await wait_for_text(
+            trellis, "support-approvals", "could not send a direct message", where=in_thread(card)
+        )
+        assert "Maya Lindqvist" in missed.text and "Kenji Watanabe" in missed.text
+        assert "Rosa" not in missed.text
 
 
 async def test_a_draft_nobody_decides_expires_and_the_requester_is_told(tmp_path):

@@ -102,6 +102,30 @@ async def test_thread_replies_count_and_read_in_order(server, client):
     assert f"thread_ts={parent}" in link["permalink"]
 
 
+async def test_thread_replies_come_fifteen_at_most_a_page_with_a_cursor(server, client):
+    parent = await server.post_message(ANA, GENERAL, "question")
+    replies = [await server.post_message(BO, GENERAL, f"r{i}", thread_ts=parent) for i in range(40)]
+    read, cursor, pages = [], None, 0
+    while True:
+        page = await client.conversations_replies(
+            channel=GENERAL, ts=parent, limit=100, cursor=cursor
+        )
+        assert len(page["messages"]) <= 15
+        read += [m["ts"] for m in page["messages"]]
+        pages += 1
+        cursor = page["response_metadata"]["next_cursor"]
+        assert page["has_more"] is bool(cursor)
+        if not cursor:
+            break
+    assert read == [parent, *replies] and pages == 3
+    small = await client.conversations_replies(channel=GENERAL, ts=parent, limit=4)
+    assert len(small["messages"]) == 4
+    since = await client.conversations_replies(
+        channel=GENERAL, ts=parent, oldest=replies[30], inclusive=True
+    )
+    assert [m["ts"] for m in since["messages"]] == replies[30:]
+
+
 async def test_timestamps_are_unique_and_increasing(server, client):
     stamps = [(await client.chat_postMessage(channel=GENERAL, text=str(i)))["ts"] for i in range(5)]
     assert stamps == sorted(stamps, key=float)
@@ -247,6 +271,15 @@ async def test_ephemerals_are_seen_only_by_their_person(server, client):
     assert await error_of(outsider) == "user_not_in_channel"
 
 
+async def test_an_ephemeral_shows_in_a_thread_only_once_the_thread_has_replies(server, client):
+    alone = await server.post_message(ANA, GENERAL, "no replies yet")
+    sent = await client.chat_postEphemeral(channel=GENERAL, user=ANA, text="lost", thread_ts=alone)
+    assert sent["ok"] and server.ephemerals(ANA) == []
+    await server.post_message(BO, GENERAL, "a reply", thread_ts=alone)
+    await client.chat_postEphemeral(channel=GENERAL, user=ANA, text="shown", thread_ts=alone)
+    assert [(e.text, e.thread_ts) for e in server.ephemerals(ANA)] == [("shown", alone)]
+
+
 async def test_rate_limit_answers_429_and_retry_after_is_honoured(server):
     server.rate_limit("chat.postMessage", times=1, retry_after=1)
     patient = sandbox_client(
@@ -264,6 +297,18 @@ async def test_rate_limit_answers_429_and_retry_after_is_honoured(server):
         await sandbox_client(server).chat_postMessage(channel=GENERAL, text="impatient")
     assert raised.value.response.status_code == 429
     assert raised.value.response.headers["Retry-After"] == "7"
+
+
+async def test_a_message_over_slacks_block_and_text_limits_is_refused(client):
+    most = [SECTION] * 50
+    assert (await client.chat_postMessage(channel=GENERAL, text="ok", blocks=most))["ok"]
+    too_many = client.chat_postMessage(channel=GENERAL, text="fallback", blocks=[*most, SECTION])
+    assert await error_of(too_many) == "invalid_blocks"
+    small_print = {"type": "context", "elements": [{"type": "mrkdwn", "text": "x" * 3001}]}
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=GENERAL, text="fallback", blocks=[small_print])
+    assert raised.value.response["error"] == "invalid_blocks"
+    assert any("/blocks/0/elements/0/text" in e for e in raised.value.response["errors"])
 
 
 async def test_views_need_a_fresh_trigger_and_a_valid_view(server, client):
@@ -304,6 +349,20 @@ async def test_views_need_a_fresh_trigger_and_a_valid_view(server, client):
     assert updated["view"]["hash"] != view_hash
     stale_update = client.views_update(view_id=opened["view"]["id"], view=modal, hash=view_hash)
     assert await error_of(stale_update) == "hash_conflict"
+
+
+async def test_a_modal_whose_private_metadata_is_over_3000_characters_is_refused(server, client):
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Start"},
+        "blocks": [SECTION],
+        "private_metadata": "ж" * 3000,
+    }
+    opened = await client.views_open(trigger_id=server.workspace.issue_trigger(ANA), view=modal)
+    assert len(opened["view"]["private_metadata"]) == 3000
+    too_long = {**modal, "private_metadata": "ж" * 3001}
+    refused = client.views_open(trigger_id=server.workspace.issue_trigger(ANA), view=too_long)
+    assert await error_of(refused) == "invalid_arguments"
 
 
 async def test_views_push_onto_the_modal_the_trigger_came_from(server, client):

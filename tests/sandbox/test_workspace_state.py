@@ -129,17 +129,22 @@ async def test_simulated_people_cannot_do_what_slack_forbids():
             await server.add_reaction(BO, GENERAL, ts, "wave")
 
 
+async def clicked_card(server, received) -> dict:
+    """The payload of Ana's click on a button of a card in #general."""
+    card = await sandbox_client(server).chat_postMessage(
+        channel=GENERAL, text="card", blocks=BUTTONS
+    )
+    assert await server.click_button(ANA, GENERAL, card["ts"], "pick", value="2") == {}
+    return next(r.payload for r in received if r.type == "interactive")
+
+
 async def test_response_url_posts_replaces_and_deletes_like_slack():
     async with (
         running_sandbox() as server,
         recording_socket_client(server) as received,
         aiohttp.ClientSession() as session,
     ):
-        card = await sandbox_client(server).chat_postMessage(
-            channel=GENERAL, text="card", blocks=BUTTONS
-        )
-        assert await server.click_button(ANA, GENERAL, card["ts"], "pick", value="2") == {}
-        click = next(r.payload for r in received if r.type == "interactive")
+        click = await clicked_card(server, received)
         url = click["response_url"]
         assert click["actions"][0]["value"] == "2"
 
@@ -157,6 +162,25 @@ async def test_response_url_posts_replaces_and_deletes_like_slack():
         assert await respond({"text": "five"}) == 200
         assert await respond({"text": "six"}) == 404
     assert server.calls_to("response_url")[-1].response["error"] == "used_url"
+
+
+async def test_a_response_url_expires_thirty_minutes_after_the_click():
+    async with (
+        running_sandbox() as server,
+        recording_socket_client(server) as received,
+        aiohttp.ClientSession() as session,
+    ):
+        click = await clicked_card(server, received)
+        url = click["response_url"]
+        clicked_at = server.workspace.clock()
+        server.workspace.clock = lambda: clicked_at + 29 * 60
+        async with session.post(url, json={"text": "in time"}) as answer:
+            assert answer.status == 200
+        server.workspace.clock = lambda: clicked_at + 31 * 60
+        async with session.post(url, json={"text": "too late"}) as answer:
+            assert answer.status == 404
+    assert server.calls_to("response_url")[-1].response["error"] == "expired_url"
+    assert [e.text for e in server.ephemerals(ANA)] == ["in time"]
 
 
 async def test_buttons_in_views_send_the_view_and_its_state():

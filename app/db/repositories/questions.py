@@ -44,11 +44,12 @@ class ReceivedQuestionRepository:
         return rowcount(result)
 
     async def abandoned(self, *, now: datetime, limit: int) -> Sequence[ReceivedQuestion]:
-        """Questions whose taker stopped renewing its lease, oldest first."""
+        """Questions whose taker stopped renewing its lease, the least tried first (so the
+        ones that keep failing do not hold the others back), then the oldest."""
         result = await self.session.execute(
             select(ReceivedQuestion)
             .where(ReceivedQuestion.taken_until < now)
-            .order_by(ReceivedQuestion.received_at)
+            .order_by(ReceivedQuestion.attempts, ReceivedQuestion.received_at)
             .limit(limit)
         )
         return result.scalars().all()

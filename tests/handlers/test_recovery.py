@@ -1,0 +1,128 @@
+"""The sweep that takes over abandoned questions (handlers/recovery.py), against the sandbox:
+it finds the message showing a question's progress however long the thread (reading
+Slack's pages of at most 15 replies), settles a question Slack will never let it answer
+(recorded, and its asker told), counts tries before calling Slack, and lets none of those
+hold the other questions back."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.answering.intake import MAX_ATTEMPTS, Surface
+from app.db.models.records import AuditRecord, ReceivedQuestion
+from handlers import recovery
+from handlers.views import answers
+from tests.approval_helpers import Clock
+from tests.harness import RunningTrellis, running_trellis, shown_text
+
+SAM = "sam.ortiz@northwind.example"
+KENJI = "kenji.watanabe@northwind.example"
+QUESTION = "When is Trail Day in 2026?"
+
+
+async def kept(
+    trellis: RunningTrellis,
+    channel: str,
+    ts: str,
+    *,
+    thread_ts: str | None = None,
+    attempts: int = 1,
+) -> ReceivedQuestion:
+    """A question stored as Trellis stores one it received, by a process that then stopped."""
+    services = trellis.services
+    question = services.intake.receive(
+        Surface.THREAD,
+        team_id=trellis.sandbox.workspace.team.id,
+        channel_id=trellis.channel(channel),
+        slack_user_id=trellis.user(SAM),
+        text=QUESTION,
+        message_ts=ts,
+        thread_ts=thread_ts,
+    )
+    question.attempts = attempts
+    assert await services.claims.claim([f"msg:{question.channel_id}:{ts}"], question)
+    return question
+
+
+async def stored(trellis: RunningTrellis) -> int:
+    await trellis.services.intake.renew()  # deletes the settled ones
+    async with trellis.services.database.session() as session:
+        count = select(func.count()).select_from(ReceivedQuestion)
+        return (await session.execute(count)).scalar_one()
+
+
+async def unanswered(trellis: RunningTrellis) -> dict[str, str]:
+    async with trellis.services.database.session() as session:
+        found = select(AuditRecord).where(AuditRecord.kind == "question.unanswered")
+        return {r.channel_id: r.payload["reason"] for r in (await session.execute(found)).scalars()}
+
+
+def dm_with(trellis: RunningTrellis, email: str) -> str:
+    user = trellis.user(email)
+    ims = trellis.sandbox.workspace.conversations.values()
+    return next(c.id for c in ims if c.is_im and c.im_user == user)
+
+
+async def test_a_follow_up_deep_in_a_long_thread_is_answered_in_its_own_indicator(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        sandbox, support = trellis.sandbox, trellis.channel("support")
+        sam, kenji = trellis.user(SAM), trellis.user(KENJI)
+        parent = await sandbox.post_message(kenji, support, "Planning the spring events")
+        for i in range(54):
+            await sandbox.post_message(kenji, support, f"note {i}", thread_ts=parent)
+        ts = await sandbox.post_message(sam, support, QUESTION, thread_ts=parent)
+        await kept(trellis, "support", ts, thread_ts=parent)
+        indicator = await trellis.services.gateway.post(
+            channel=support,
+            thread_ts=parent,
+            text=answers.THINKING,
+            blocks=answers.thinking_blocks(question_ts=ts),
+        )
+        for i in range(5):
+            await sandbox.post_message(kenji, support, f"later {i}", thread_ts=parent)
+
+        clock.advance(seconds=31)  # the lease ran out
+        assert await recovery.answer_abandoned(trellis.services) == 1
+
+        assert [m.ts for m in trellis.bot_replies("support", parent)] == [indicator]
+        shown = trellis.bot_replies("support", parent)[0]
+        assert answers.THINKING not in shown_text(shown)
+        assert await stored(trellis) == 0
+
+
+async def test_questions_slack_will_never_let_trellis_answer_are_settled_not_retried(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        sandbox, ws = trellis.sandbox, trellis.sandbox.workspace
+        sam = trellis.user(SAM)
+        in_support = await sandbox.post_message(sam, trellis.channel("support"), QUESTION)
+        in_general = await sandbox.post_message(sam, trellis.channel("general"), QUESTION)
+        tried_out = await sandbox.post_message(sam, trellis.channel("help-trellis"), QUESTION)
+        await kept(trellis, "support", in_support)
+        await kept(trellis, "general", in_general)
+        await kept(trellis, "help-trellis", tried_out, attempts=MAX_ATTEMPTS + 1)
+        ws.conversations[trellis.channel("support")].members.remove(ws.bot.user_id)
+        calls_before = len(ws.calls)
+
+        clock.advance(seconds=31)
+        assert await recovery.answer_abandoned(trellis.services) == 3
+
+        # The question in #general is answered as usual.
+        assert trellis.bot_replies("general", in_general)
+        # Trellis was removed from #support: the question is settled, the reason recorded,
+        # and Sam told directly.
+        assert await unanswered(trellis) == {
+            trellis.channel("support"): "not_in_channel",
+            trellis.channel("help-trellis"): recovery.EXHAUSTED,
+        }
+        told = [m.text for m in sandbox.messages(dm_with(trellis, SAM))]
+        assert any("can no longer reply where you asked it" in t for t in told)
+        assert any("could not finish it" in t for t in told)
+        # The question tried too often was settled before any call about it to Slack.
+        about_it = [c for c in ws.calls[calls_before:] if tried_out in str(c.params)]
+        assert about_it == []
+        assert await stored(trellis) == 0
+
+        clock.advance(seconds=31)
+        assert await recovery.answer_abandoned(trellis.services) == 0

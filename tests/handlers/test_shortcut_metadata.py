@@ -1,0 +1,47 @@
+"""The message shortcut carries the message's text to the workflow form through the modal's
+private_metadata, which Slack caps at 3000 characters: a long message in a non-Latin script
+(or full of emoji) still opens the modal, and the form starts with as much of it as fits."""
+
+from __future__ import annotations
+
+import json
+
+from handlers.views import cards
+from tests.harness import running_trellis
+from tests.workflow_helpers import copy_demo, modal_for
+
+SAM = "sam.ortiz@northwind.example"  # support: may start customer replies, and here discounts
+CYRILLIC = "Клиент спрашивает, можно ли вернуть палатку через сорок пять дней. " * 30 + "🏕️" * 40
+
+
+def test_the_metadata_fits_whatever_the_script_and_keeps_the_start_of_the_text():
+    meta = cards.metadata_with_text({"channel_id": "C1", "thread_ts": "1.2"}, CYRILLIC)
+    assert len(meta) <= cards.METADATA_LIMIT
+    assert len(meta.encode("utf-16-le")) // 2 <= cards.METADATA_LIMIT
+    kept = json.loads(meta)["text"]
+    assert len(kept) > 2000 and CYRILLIC.startswith(kept)
+    short = json.loads(cards.metadata_with_text({"channel_id": "C1"}, "Привет 👋"))
+    assert short == {"channel_id": "C1", "text": "Привет 👋"}
+
+
+async def test_the_shortcut_on_a_long_cyrillic_message_opens_the_choice_and_prefills_the_form(
+    tmp_path,
+):
+    workspace = copy_demo(tmp_path, {"started_by: [sales]": "started_by: [sales, support]"})
+    async with running_trellis(tmp_path, workspace=workspace) as trellis:
+        sam, support = trellis.user(SAM), trellis.channel("support")
+        ts = await trellis.sandbox.post_message(sam, support, CYRILLIC)
+
+        await trellis.sandbox.message_shortcut(sam, support, ts, "trellis_start_workflow")
+        choice = await modal_for(trellis, SAM)
+        assert choice.spec["callback_id"] == cards.CHOOSE_VIEW
+        assert len(choice.spec["private_metadata"]) <= cards.METADATA_LIMIT
+
+        ack = await trellis.sandbox.submit_view(
+            sam, choice.id, {"workflow": {"choice": "customer_reply"}}
+        )
+        assert ack.get("response_action") == "update"
+        form = await modal_for(trellis, SAM)
+        question = next(b for b in form.spec["blocks"] if b.get("block_id") == "question")
+        prefilled = question["element"]["initial_value"]
+        assert len(prefilled) > 2000 and CYRILLIC.startswith(prefilled)
