@@ -266,6 +266,22 @@ async def test_rate_limit_answers_429_and_retry_after_is_honoured(server):
     assert raised.value.response.headers["Retry-After"] == "7"
 
 
+async def test_slack_failing_on_its_side_answers_a_5xx_page_or_its_error(server, client):
+    server.fail("chat.postMessage", status=503)
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=GENERAL, text="lost")
+    assert raised.value.response.status_code == 503
+    assert server.messages(GENERAL) == []  # the call was not carried out
+    server.fail("conversations.info", times=2, status=200, error="fatal_error")
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as raised:
+            await client.conversations_info(channel=GENERAL)
+        assert raised.value.response["error"] == "fatal_error"
+    assert (await client.conversations_info(channel=GENERAL))["channel"]["id"] == GENERAL
+    assert [c.status for c in server.calls_to("conversations.info")] == [200, 200, 200]
+    assert [c.response["ok"] for c in server.calls_to("conversations.info")] == [False, False, True]
+
+
 async def test_views_need_a_fresh_trigger_and_a_valid_view(server, client):
     modal = {
         "type": "modal",
