@@ -38,6 +38,8 @@ async def update(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]
     message = message_at(ws, conversation, params.get("ts"))
     if message.bot_id != ws.bot.bot_id:
         raise SlackError("cant_update_message")
+    if message.streaming:
+        raise SlackError("streaming_state_conflict")
     text, blocks = _content(params, required=False)
     if "blocks" in params and blocks is None:
         blocks = []
