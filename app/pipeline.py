@@ -16,7 +16,7 @@ transaction after.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,7 +50,7 @@ class Question:
     answer_ts: str | None = None
     """The Slack message that will show the answer (the thinking indicator it replaces).
     The answer's record names it in the transaction that stores it, so a reaction on the
-    answer always finds it."""
+    answer always finds it. Without it, `answer_question`'s `show` names the message."""
     received_id: str | None = None
     """The stored question (app/answering/intake.py), marked answered in that transaction."""
     posted_in: str | None = None
@@ -73,17 +73,23 @@ class Outcome:
 
 
 async def answer_question(
-    services: Services, question: Question, *, on_text: TextSink | None = None
+    services: Services,
+    question: Question,
+    *,
+    on_text: TextSink | None = None,
+    show: Callable[[Reply], Awaitable[str]] | None = None,
 ) -> Outcome:
     """The chain below, as one span of the question's trace (app/trust/tracing.py).
     `on_text`: where the public answer's text goes as the model writes it, before any
-    check has run (see `review.could_hold`); the Outcome decides what is finally shown."""
+    check has run (see `review.could_hold`); the Outcome decides what is finally shown.
+    `show`: shows the checked public answer when it is not held and no message was posted
+    for it before (`question.answer_ts`); the Slack message showing it, for its record."""
     with tracing.span(
         "trellis.question",
         {"trellis.question.private": question.private},
         private={"trellis.question.text": question.text, "slack.user.id": question.slack_user_id},
     ) as span:
-        outcome = await _answer_question(services, question, on_text)
+        outcome = await _answer_question(services, question, on_text, show)
         tracing.attributes(
             span,
             {
@@ -102,7 +108,10 @@ async def answer_question(
 
 
 async def _answer_question(
-    services: Services, question: Question, on_text: TextSink | None = None
+    services: Services,
+    question: Question,
+    on_text: TextSink | None = None,
+    show: Callable[[Reply], Awaitable[str]] | None = None,
 ) -> Outcome:
     timer = answer_log.StageTimer()
     audit_id = str(uuid.uuid4())
@@ -254,6 +263,9 @@ async def _answer_question(
 
     # 6. Logs: one audit record for the whole question, written with its answer records
     #    and, when the public answer is shown at once, the Slack message that shows it.
+    shown_in = None if held else question.answer_ts
+    if shown_in is None and not held and show is not None:
+        shown_in = await show(public)
     with tracing.span("trellis.audit"):
         public, private = await answer_log.record_answers(
             services,
@@ -267,7 +279,7 @@ async def _answer_question(
             public,
             private,
             status,
-            message_ts=None if held else question.answer_ts,
+            message_ts=shown_in,
         )
     if private_held and private is not None:
         notice = await review.hold_answer(

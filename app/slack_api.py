@@ -1,28 +1,26 @@
 """The only place in app/ that talks to Slack's Web API.
 
 `SlackGateway` wraps slack_sdk's AsyncWebClient with the few calls the core needs and
-turns Slack's answers into plain dataclasses. Rate limits (429 with Retry-After) and
-dropped connections are retried by slack_sdk's retry handlers; anything that still fails
-becomes `SlackUnavailable`.
+turns Slack's answers into plain dataclasses. Rate limits (429 with Retry-After), Slack
+failing on its side and dropped connections are retried by slack_sdk's retry handlers where
+that is safe (app/slack_retries.py); what still fails that way becomes `SlackUnavailable`.
+Every other refusal stays slack_sdk's `SlackApiError`, with Slack's error code.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import SlackUnavailable
+from app.slack_retries import passing, retry_handlers
 from app.trust import tracing
+
+OUT_OF_REACH = "Slack could not be reached just now. Please try again in a minute."
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,13 @@ class SlackChannel:
     is_im: bool = False
     is_private: bool = False
     is_shared: bool = False
+    is_group_dm: bool = False
 
     @property
     def label(self) -> str:
-        return "a direct message" if self.is_im else f"#{self.name or self.id}"
+        if self.is_im:
+            return "a direct message"
+        return "this group DM" if self.is_group_dm else f"#{self.name or self.id}"
 
 
 class SlackDirectory(Protocol):
@@ -66,11 +67,7 @@ def retrying_client(
     kwargs: dict[str, Any] = {"token": token, "timeout": timeout}
     if base_url:
         kwargs["base_url"] = base_url
-    client = AsyncWebClient(**kwargs)
-    client.retry_handlers.extend([AsyncRateLimitErrorRetryHandler(max_retry_count=3)])
-    if not any(isinstance(h, AsyncConnectionErrorRetryHandler) for h in client.retry_handlers):
-        client.retry_handlers.append(AsyncConnectionErrorRetryHandler(max_retry_count=2))
-    return client
+    return AsyncWebClient(**kwargs, retry_handlers=retry_handlers())
 
 
 class SlackGateway:
@@ -97,30 +94,47 @@ class SlackGateway:
             loading_messages=loading_messages or None,
         )
 
-    async def stop_stream(self, *, channel: str, ts: str) -> None:
-        """Stop the stream of the message `ts` (one a stopped process left streaming)."""
-        await self._call("chat_stopStream", channel=channel, ts=ts)
+    # A streamed message: its text goes in the documented `markdown_text`, at most 12,000
+    # characters a call (handlers/answer_stream.py cuts longer text).
 
-    def chat_stream(
+    async def start_stream(
         self,
         *,
         channel: str,
         thread_ts: str,
+        markdown_text: str,
         recipient_user_id: str,
         recipient_team_id: str | None,
-        buffer_size: int = 1,
-    ) -> AsyncChatStream:
-        """slack_sdk's chat stream, its Web API calls (chat.startStream, appendStream,
-        stopStream) made like every other here: traced, and Slack out of reach reported as
-        `SlackUnavailable`."""
-        return AsyncChatStream(
-            cast(AsyncWebClient, _StreamCalls(self)),
-            logger=logging.getLogger("slack_sdk.web.async_chat_stream"),
+    ) -> str:
+        """Start a streamed reply in the thread `thread_ts` with its first text
+        (chat.startStream); the new message's ts."""
+        response = await self._call(
+            "chat_startStream",
             channel=channel,
             thread_ts=thread_ts,
-            recipient_team_id=recipient_team_id,
+            markdown_text=markdown_text,
             recipient_user_id=recipient_user_id,
-            buffer_size=buffer_size,
+            recipient_team_id=recipient_team_id,
+        )
+        ts: str = response["ts"]
+        return ts
+
+    async def append_stream(self, *, channel: str, ts: str, markdown_text: str) -> None:
+        """Add `markdown_text` to the text the message `ts` streams (chat.appendStream)."""
+        await self._call("chat_appendStream", channel=channel, ts=ts, markdown_text=markdown_text)
+
+    async def stop_stream(
+        self,
+        *,
+        channel: str,
+        ts: str,
+        markdown_text: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Stop the stream of the message `ts` (chat.stopStream), with the last of its text
+        and the blocks shown below it."""
+        await self._call(
+            "chat_stopStream", channel=channel, ts=ts, markdown_text=markdown_text, blocks=blocks
         )
 
     async def connect(self) -> None:
@@ -134,13 +148,16 @@ class SlackGateway:
             try:
                 return await getattr(self.client, method)(**kwargs)
             except SlackApiError as exc:
-                tracing.attributes(span, {"slack.error": str(exc.response.get("error", ""))})
+                code = error_code(exc)
+                tracing.attributes(span, {"slack.error": code})
+                if passing(exc):
+                    status = exc.response.status_code
+                    raise SlackUnavailable(
+                        OUT_OF_REACH, detail=f"{method}: HTTP {status} {code}".rstrip()
+                    ) from exc
                 raise
             except Exception as exc:  # network failures after slack_sdk's own retries
-                raise SlackUnavailable(
-                    "Slack could not be reached just now. Please try again in a minute.",
-                    detail=f"{method}: {exc!r}",
-                ) from exc
+                raise SlackUnavailable(OUT_OF_REACH, detail=f"{method}: {exc!r}") from exc
 
     # Directory -------------------------------------------------------------------
 
@@ -161,6 +178,7 @@ class SlackGateway:
             name=data.get("name") or "",
             is_im=bool(data.get("is_im")),
             is_private=bool(data.get("is_private") or data.get("is_group")),
+            is_group_dm=bool(data.get("is_mpim")),
             is_shared=bool(
                 data.get("is_ext_shared")
                 or data.get("is_shared")
@@ -207,12 +225,8 @@ class SlackGateway:
         return found
 
     async def _channel_by_name(self, name: str) -> str | None:
-        try:  # accepted by the local sandbox; Slack itself wants conversations.list
-            response = await self._call("conversations_info", channel=f"#{name}")
-            channel_id: str = response["channel"]["id"]
-            return channel_id
-        except SlackApiError:
-            pass
+        """None only when Slack answered that no such channel is visible: Slack out of
+        reach is `SlackUnavailable`, not a missing channel."""
         cursor = None
         while True:
             kwargs: dict[str, Any] = {
@@ -224,7 +238,7 @@ class SlackGateway:
                 kwargs["cursor"] = cursor
             try:
                 response = await self._call("conversations_list", **kwargs)
-            except SlackApiError:
+            except SlackApiError:  # refused (missing_scope…): no channel it can find
                 return None
             for channel in response.get("channels", []):
                 if channel.get("name") == name:
@@ -323,6 +337,15 @@ class SlackGateway:
         return file_id
 
 
+def error_code(error: BaseException) -> str:
+    """The error Slack answered a failed call with; "" when it gave none (out of reach,
+    or failing on its side with an HTTP error page)."""
+    cause = error.__cause__ if isinstance(error, SlackUnavailable) else error
+    if isinstance(cause, SlackApiError) and isinstance(cause.response.data, dict):
+        return str(cause.response.data.get("error") or "")
+    return ""
+
+
 def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:
     profile = data.get("profile") or {}
     team = data.get("team_id") or profile.get("team")
@@ -337,19 +360,3 @@ def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:
         is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
         is_external=external,
     )
-
-
-class _StreamCalls:
-    """What a chat stream calls on its client, through the gateway."""
-
-    def __init__(self, gateway: SlackGateway) -> None:
-        self._gateway = gateway
-
-    async def chat_startStream(self, **kwargs: Any) -> Any:  # noqa: N802 - slack_sdk's name
-        return await self._gateway._call("chat_startStream", **kwargs)
-
-    async def chat_appendStream(self, **kwargs: Any) -> Any:  # noqa: N802
-        return await self._gateway._call("chat_appendStream", **kwargs)
-
-    async def chat_stopStream(self, **kwargs: Any) -> Any:  # noqa: N802
-        return await self._gateway._call("chat_stopStream", **kwargs)

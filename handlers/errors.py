@@ -1,7 +1,9 @@
 """What a person is told when something they asked of Trellis did not happen.
 
 `message_for` is the one place an error becomes words: a `TrellisError` carries its own
-message (a refusal is an answer, not a failure); anything unexpected is logged with its
+message (a refusal is an answer, not a failure), and Slack failing on its side or still
+rate limiting after the retries, even on a call made with Bolt's client, is
+`SlackUnavailable`; anything unexpected is logged with its
 traceback under a short reference id, and the person gets that id to quote. The Bolt
 error handler, `report_unexpected`, is the last line of defence: it tells the person who
 was talking to Trellis, where Slack gives a way to reach them.
@@ -14,9 +16,12 @@ from typing import Any
 
 import structlog
 from slack_bolt.async_app import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.errors import TrellisError
+from app.errors import SlackUnavailable, TrellisError
+from app.slack_api import OUT_OF_REACH, error_code
+from app.slack_retries import passing
 from handlers.delivered import is_direct_message
 from handlers.views.blocks import notice_blocks
 
@@ -33,6 +38,9 @@ NOT_SAVED = "and nothing was saved"
 def message_for(error: Exception, *, outcome: str = NOT_HANDLED, **context: object) -> str:
     """The words for `error`; `outcome` says what an unexpected failure left undone, and
     `context` goes to the log beside the reference."""
+    if isinstance(error, SlackApiError) and passing(error):
+        status = error.response.status_code
+        error = SlackUnavailable(OUT_OF_REACH, detail=f"HTTP {status} {error_code(error)}")
     if isinstance(error, TrellisError):
         log.info(
             "request_refused",

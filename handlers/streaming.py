@@ -1,15 +1,16 @@
 """Answering with Slack's status line and a streamed message, where Slack allows it (the
 assistant view, DMs, thread replies): the status shows while the question waits and runs,
 then the answer's text streams in (chat.startStream, chat.appendStream) and the stream
-stops with the sources, confidence and feedback buttons (chat.stopStream).
+stops with the sources, confidence and feedback buttons (chat.stopStream). How the stream
+talks to Slack (text in `markdown_text`, pieces gathered, stops tried again) is
+handlers/answer_stream.py.
 
-The stream is started empty before the question runs, so the answer's record names its
-message from the start. With the offline answerer the whole chain, citation checks
-included, runs first, and the whole text comes with the stop, with the blocks. With Claude
-(`TRELLIS_STREAM_MODEL_TEXT`, on by default) the text is streamed as the model writes it
-(`_Provisional`: each piece is appended as soon as the previous append returns, so pieces
-that arrive meanwhile go in one call). That text is provisional: when the model ends, the
-chain checks the answer as always, and then
+Slack shows a stream once it has text, so the stream starts with the answer's first text:
+with the offline answerer, the whole checked answer, just before the answer is recorded (the
+record names its message; `_Shown.show`), and the rest of it with the stop, with the
+blocks. With Claude (`TRELLIS_STREAM_MODEL_TEXT`, on by default) the text is streamed as the
+model writes it. That text is provisional: when the model ends, the chain checks the answer
+as always, and then
 
 - the checked answer is the text shown (with its citation markers): the stream stops with
   the sources, confidence and feedback buttons;
@@ -17,44 +18,41 @@ chain checks the answer as always, and then
   message is replaced (chat.update) by the checked outcome, so no unchecked answer is
   left on screen.
 
-A notice (no answer, a refusal, an answer held for review) ends the stream like an answer
-when nothing was streamed before it: its text and its buttons with the stop.
+A notice (no answer, a refusal, an answer held for review) ends the stream like an answer:
+its text and its buttons.
 
 Where Slack refuses to stream (an error from chat.startStream, such as unknown_method), a
 thinking indicator is posted and replaced by the answer, as everywhere else; if the stream
-breaks after it started, the streamed message is replaced by the answer.
+breaks after it started, the streamed message is replaced by the answer once it has stopped,
+and where Slack keeps it streaming, the answer is posted below it.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from typing import Any
 
 import structlog
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_chat_stream import AsyncChatStream
 
 from app.answering.compose import Reply
 from app.db.models.records import ReceivedQuestion
+from app.db.repositories.records import AnswerRepository
 from app.domain import AnswerStatus
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
-from app.slack_api import SlackGateway
+from app.slack_api import SlackGateway, error_code
 from app.trust import owners
 from handlers import asking
+from handlers.answer_stream import SLACK_FAILED, AnswerStream
 from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, settle
 from handlers.errors import NOT_POSTED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views import assistant as views
-from handlers.views.blocks import escape, notice_blocks
+from handlers.views.blocks import notice_blocks
 
 log = structlog.get_logger(__name__)
 
-LASTING_REFUSALS = frozenset(
-    {"unknown_method", "not_allowed_token_type", "missing_scope", "method_deprecated"}
-)
-"""chat.startStream errors that will not pass: this process stops trying to stream."""
 PRIVATE_NOTE = (
     "This fuller answer uses sources that some members of the channel you were viewing may not see."
 )
@@ -103,12 +101,14 @@ async def answer_streaming(
                 slack_user_id=slack_user_id,
                 thread_ts=thread_ts,
                 message_ts=message_ts,
-                # The stream (or the indicator) is opened first, so the answer's record
-                # names its message in the one transaction that stores it.
-                answer_ts=shown.ts,
+                # The message that shows the answer (started just before the answer is
+                # recorded, when it streams) is named in the transaction that stores it.
+                answer_ts=shown.indicator_ts,
                 received_id=received.id if received is not None else None,
             )
-            outcome = await answer_question(services, question, on_text=shown.provisional)
+            outcome = await answer_question(
+                services, question, on_text=shown.provisional, show=shown.show
+            )
         await shown.finish(outcome.public)
     except Exception as exc:  # the person is always told; the detail goes to the log
         services.metrics.observe_error(kind=type(exc).__name__)
@@ -142,141 +142,163 @@ async def set_status(slack: SlackGateway, *, channel_id: str, thread_ts: str, st
             status=status,
             loading_messages=views.LOADING_MESSAGES if status else [],
         )
-    except SlackApiError as error:
-        log.info("status_not_shown", channel=channel_id, error=error.response.get("error"))
+    except SLACK_FAILED as error:
+        log.info("status_not_shown", channel=channel_id, error=error_code(error))
         return False
     return True
 
 
 class _Shown:
-    """The message that will show the answer: a stream, or a thinking indicator that is
-    replaced when streaming is refused."""
+    """The message that will show the answer: a stream that starts with the answer's first
+    text, or a thinking indicator (`indicator_ts`) where Slack refuses to stream."""
 
     def __init__(
         self,
         services: Services,
-        channel_id: str,
-        ts: str,
-        streamer: AsyncChatStream | None,
+        stream: AnswerStream | None,
         *,
-        asker: str,
+        channel_id: str,
         thread_ts: str,
+        asker: str,
+        message_ts: str,
+        indicator_ts: str | None = None,
     ) -> None:
+        self.services = services
         self.slack = slack_of(services)
+        self.stream = stream
         self.channel_id = channel_id
-        self.ts = ts
-        self.asker = asker
         self.thread_ts = thread_ts
-        self.streamer = streamer
+        self.asker = asker
+        self.message_ts = message_ts
+        self.indicator_ts = indicator_ts
         self.provisional = (
-            _Provisional(streamer)
-            if streamer is not None and services.settings.stream_model_text
-            else None
+            stream.add if stream is not None and services.settings.stream_model_text else None
         )
+
+    async def show(self, reply: Reply) -> str:
+        """The message the checked answer `reply` is recorded in: the stream, which the
+        model's text started or which starts now with the answer's text, or, where Slack
+        refuses to stream, a thinking indicator the answer replaces."""
+        if self.stream is not None:
+            await self.stream.settle()
+            if self.stream.ts is None and not self.stream.broken:
+                with contextlib.suppress(*SLACK_FAILED):  # then the indicator, or replaced
+                    await self.stream.write(reply.text)
+                if self.stream.ts is not None:  # all of it, or part (`broken`): replaced
+                    self.stream.shown = reply.text
+            if self.stream.ts is not None:
+                return self.stream.ts
+        if self.indicator_ts is None:
+            self.stream = None
+            self.indicator_ts = await self.slack.post(
+                channel=self.channel_id,
+                thread_ts=self.thread_ts,
+                text=answers.THINKING,
+                blocks=answers.thinking_blocks(question_ts=self.message_ts),
+            )
+        return self.indicator_ts
 
     async def finish(self, reply: Reply) -> None:
         text, blocks = answers.answer_text(reply), answers.answer_blocks(reply)
-        if self.streamer is None:
-            await self.slack.update(channel=self.channel_id, ts=self.ts, text=text, blocks=blocks)
-            return
-        shown = await self.provisional.settle() if self.provisional else ""
-        try:
-            if shown and not self._stands(shown, reply):  # unchecked text: replaced whole
-                await self._replace(text, blocks)
-                return
-            # An answer, or a notice (no answer, a refusal, held for review): whatever of
-            # its text was not streamed yet comes with the stop, and the rest of its blocks.
-            # (A whole answer is not cut into pieces to look streamed: one call, not five,
-            # under Slack's rate limits and a burst's CPU; bench/RESULTS.md.)
-            rest = reply.text[len(shown.rstrip()) :]
-            if shown != shown.rstrip():
-                rest = rest.lstrip()
-            await self.streamer.stop(
-                markdown_text=escape(rest) if rest.strip() else None,
-                blocks=views.stream_end_blocks(reply),
+        if self.stream is None:
+            assert self.indicator_ts is not None
+            await self.slack.update(
+                channel=self.channel_id, ts=self.indicator_ts, text=text, blocks=blocks
             )
-        except SlackClientError as error:  # the stream broke: the answer replaces it
-            log.info("stream_broken", channel=self.channel_id, error=_code(error))
-            await self.slack.update(channel=self.channel_id, ts=self.ts, text=text, blocks=blocks)
+            return
+        shown = await self.stream.settle()
+        if self.stream.ts is not None and shown and not self._stands(shown, reply):
+            await self._replace(text, blocks, reply)  # unchecked text: replaced whole
+            return
+        # An answer, or a notice (no answer, a refusal, held for review): whatever of its
+        # text was not streamed yet comes with the stop, and the rest of its blocks. (A
+        # whole answer is not cut into pieces to look streamed: one call, not five, under
+        # Slack's rate limits and a burst's CPU; bench/RESULTS.md.)
+        rest = reply.text[len(shown.rstrip()) :]
+        if shown != shown.rstrip():
+            rest = rest.lstrip()
+        if self.stream.ts is None:
+            if self.slack.streaming_refused is None:
+                with contextlib.suppress(*SLACK_FAILED):
+                    await self.stream.write(rest)
+            if self.stream.ts is None:  # Slack refuses to stream here: posted whole
+                await self._post(text, blocks, reply)
+                return
+            if self.stream.broken:  # only part of it was shown
+                await self._replace(text, blocks, reply)
+                return
+            rest = ""
+        if not await self.stream.stop(rest, views.stream_end_blocks(reply)):
+            await self._replace(text, blocks, reply)
 
     async def fail(self, notice: str) -> None:
         """`notice` in place of the answer or, when Slack refuses that too, privately."""
+        blocks = notice_blocks(notice)
         try:
-            shown = await self.provisional.settle() if self.provisional else ""
-            if shown:
-                await self._replace(notice, notice_blocks(notice))
-                return
-            if self.streamer is not None:
-                try:  # the notice comes as the stream's text, the message's text
-                    await self.streamer.stop(markdown_text=escape(notice))
-                    return
-                except SlackClientError as error:
-                    log.info("stream_not_stopped", channel=self.channel_id, error=_code(error))
-            await self.slack.update(
-                channel=self.channel_id, ts=self.ts, text=notice, blocks=notice_blocks(notice)
-            )
+            if self.stream is not None:
+                await self.stream.settle()
+            if self.stream is not None and self.stream.ts is not None:
+                await self._replace(notice, blocks)
+            elif self.indicator_ts is not None:
+                await self.slack.update(
+                    channel=self.channel_id, ts=self.indicator_ts, text=notice, blocks=blocks
+                )
+            else:
+                await self._post(notice, blocks)
             return
         except Exception:
             log.warning("failure_notice_not_shown", channel=self.channel_id, exc_info=True)
+        # Slack shows an ephemeral in a thread only once the thread has replies: a question
+        # whose thread Trellis could not start gets the notice beside it.
+        shown = (self.stream is not None and self.stream.ts is not None) or self.indicator_ts
+        started_none = not shown and self.thread_ts == self.message_ts
         await self.slack.post_private(
             channel=self.channel_id,
             user=self.asker,
-            thread_ts=self.thread_ts,
+            thread_ts=None if started_none else self.thread_ts,
             text=notice,
-            blocks=notice_blocks(notice),
+            blocks=blocks,
         )
 
     def _stands(self, shown: str, reply: Reply) -> bool:
         """Whether the streamed text is the start of the checked answer, so it may stay."""
         return (
             reply.status == AnswerStatus.ANSWERED
-            and not (self.provisional is not None and self.provisional.broken)
+            and not (self.stream is not None and self.stream.broken)
             and reply.text.startswith(shown.strip())
         )
 
-    async def _replace(self, text: str, blocks: list[dict[str, Any]]) -> None:
-        """Stop the stream and put `text` and `blocks` in place of what it showed."""
-        assert self.streamer is not None
-        try:
-            await self.streamer.stop()
-        except SlackClientError as error:  # a broken stream is replaced all the same
-            log.info("stream_not_stopped", channel=self.channel_id, error=_code(error))
-        await self.slack.update(channel=self.channel_id, ts=self.ts, text=text, blocks=blocks)
-
-
-class _Provisional:
-    """The model's text, appended to the stream as it comes: one chat.appendStream at a
-    time, the next carrying whatever arrived meanwhile. `settle` waits for the last one
-    and says what the message shows."""
-
-    def __init__(self, streamer: AsyncChatStream) -> None:
-        self.streamer = streamer
-        self.shown = ""
-        self.pending = ""
-        self.broken = False
-        self.sending: asyncio.Task[None] | None = None
-
-    async def __call__(self, text: str) -> None:
-        self.pending += text
-        if not self.broken and (self.sending is None or self.sending.done()):
-            self.sending = asyncio.create_task(self._send())
-
-    async def _send(self) -> None:
-        while self.pending and not self.broken:
-            piece, self.pending = self.pending, ""
+    async def _replace(
+        self, text: str, blocks: list[dict[str, Any]], reply: Reply | None = None
+    ) -> None:
+        """`text` and `blocks` in place of what the stream showed: the message is edited
+        once it has stopped streaming (Slack refuses to edit it before); one that stays
+        streaming, or that cannot be edited, is left, and they are posted below it."""
+        assert self.stream is not None and self.stream.ts is not None
+        if not self.stream.ended:
+            await self.stream.stop()
+        if self.stream.stopped:
             try:
-                await self.streamer.append(markdown_text=escape(piece))
-            except Exception as error:  # the final answer will replace the message
-                log.info("stream_append_failed", error=_describe(error))
-                self.broken = True
-                self.shown += piece  # it may have been shown: never left as it stands
+                await self.slack.update(
+                    channel=self.channel_id, ts=self.stream.ts, text=text, blocks=blocks
+                )
                 return
-            self.shown += piece
+            except SLACK_FAILED as error:
+                log.info("stream_not_replaced", channel=self.channel_id, error=error_code(error))
+        await self._post(text, blocks, reply)
 
-    async def settle(self) -> str:
-        if self.sending is not None:
-            await self.sending
-        return self.shown
+    async def _post(
+        self, text: str, blocks: list[dict[str, Any]], reply: Reply | None = None
+    ) -> None:
+        """`text` and `blocks` as a new reply in the thread; the answer's record names it."""
+        ts = await self.slack.post(
+            channel=self.channel_id, thread_ts=self.thread_ts, text=text, blocks=blocks
+        )
+        if reply is not None and reply.answer_id is not None:
+            async with self.services.database.session() as session:
+                await AnswerRepository(session).set_message(
+                    reply.answer_id, message_ts=ts, thread_ts=self.thread_ts
+                )
 
 
 async def _open(
@@ -287,40 +309,26 @@ async def _open(
     team_id: str,
     message_ts: str,
 ) -> _Shown:
-    """Start an empty stream under the status line; where Slack refuses (unknown_method,
-    a surface without streaming), post the thinking indicator instead."""
+    """The stream the answer will show in, started once there is text for it; where this
+    process has learned Slack will not stream, the thinking indicator, posted now."""
     slack = slack_of(services)
-    whose = {"asker": slack_user_id, "thread_ts": thread_ts}
+    whose = {"channel_id": channel_id, "thread_ts": thread_ts, "asker": slack_user_id}
     if slack.streaming_refused is None:
-        streamer = slack.chat_stream(
+        stream = AnswerStream(
+            slack,
             channel=channel_id,
             thread_ts=thread_ts,
-            recipient_team_id=team_id or None,
             recipient_user_id=slack_user_id,
+            recipient_team_id=team_id or None,
         )
-        try:
-            await streamer.append(chunks=[])
-        except SlackClientError as error:
-            log.info("stream_refused", channel=channel_id, error=_code(error))
-            if _code(error) in LASTING_REFUSALS:
-                slack.streaming_refused = _code(error)
-        if streamer.ts is not None:
-            return _Shown(services, channel_id, streamer.ts, streamer, **whose)
+        return _Shown(services, stream, message_ts=message_ts, **whose)
     ts = await slack.post(
         channel=channel_id,
         thread_ts=thread_ts,
         text=answers.THINKING,
         blocks=answers.thinking_blocks(question_ts=message_ts),
     )
-    return _Shown(services, channel_id, ts, None, **whose)
-
-
-def _describe(error: Exception) -> str:
-    return _code(error) if isinstance(error, SlackClientError) else type(error).__name__
-
-
-def _code(error: SlackClientError) -> str:
-    return str(error.response.get("error")) if isinstance(error, SlackApiError) else str(error)
+    return _Shown(services, None, message_ts=message_ts, indicator_ts=ts, **whose)
 
 
 async def _show_private(

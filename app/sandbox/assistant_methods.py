@@ -3,9 +3,11 @@ chat.appendStream, chat.stopStream), with the assistant threads they act on.
 
 A thread in the assistant view lives in the DM between a person and the app; its root is a
 message of subtype `assistant_app_thread`. The status line (setStatus) belongs to a thread
-and is cleared when the app's reply in it shows text (a stream started empty keeps it). A
-streamed message is an ordinary bot reply in a thread whose text grows with each append;
-stopStream adds its blocks below the text.
+and is cleared when the app's reply in it shows text. A streamed message is an ordinary bot
+reply in a thread whose text grows with each append; stopStream adds its blocks below the
+text. As Slack documents them, chat.appendStream requires `markdown_text` (the experimental
+`chunks` alone are refused) and a stream does not start without text (`no_text`); a message
+still streaming cannot be edited (chat.update answers streaming_state_conflict).
 """
 
 from __future__ import annotations
@@ -152,8 +154,9 @@ async def start_stream(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str
         if not params.get("recipient_team_id"):
             raise SlackError("missing_recipient_team_id")
     text = _streamed_text(params)
-    if text:
-        ws.thread_status.pop((conversation.id, thread_ts), None)
+    if not text:
+        raise SlackError("no_text")
+    ws.thread_status.pop((conversation.id, thread_ts), None)
     message = ws.post(
         conversation.id, user=ws.bot.user_id, text=text, thread_ts=thread_ts, streaming=True
     )
@@ -163,8 +166,8 @@ async def start_stream(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str
 async def append_stream(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation, message = _streaming(ws, params)
     text = _streamed_text(params)
-    if not text:
-        raise SlackError("invalid_arguments")
+    if not params.get("markdown_text"):  # required, chunks or not
+        raise SlackError("no_text")
     _grow(ws, message, text)
     return {"channel": conversation.id, "ts": message.ts}
 

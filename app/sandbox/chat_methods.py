@@ -15,7 +15,7 @@ MAX_TEXT = 40_000
 
 
 async def post_message(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
-    conversation = readable(ws, params.get("channel"))
+    conversation = readable(ws, params.get("channel"), by_name=True)
     text, blocks = _content(params, required=True)
     thread_ts = params.get("thread_ts") or None
     if thread_ts and ws.find_message(conversation.id, thread_ts) is None:
@@ -38,6 +38,8 @@ async def update(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]
     message = message_at(ws, conversation, params.get("ts"))
     if message.bot_id != ws.bot.bot_id:
         raise SlackError("cant_update_message")
+    if message.streaming:
+        raise SlackError("streaming_state_conflict")
     text, blocks = _content(params, required=False)
     if "blocks" in params and blocks is None:
         blocks = []

@@ -29,8 +29,32 @@ async def user_by_email(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[st
 
 
 async def info(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
-    conversation = visible(ws, params.get("channel"))
-    return {"channel": conversation_json(ws, conversation)}
+    return {"channel": conversation_json(ws, visible(ws, params.get("channel")))}
+
+
+LIST_TYPES = {"public_channel", "private_channel", "mpim", "im"}
+
+
+async def list_conversations(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+    """The conversations of the asked `types` (public channels when none is asked) the bot
+    may see: every public channel, and the private ones, group DMs and DMs it is in."""
+    types = {t.strip() for t in (params.get("types") or "public_channel").split(",") if t}
+    if not types <= LIST_TYPES:
+        raise SlackError("invalid_types")
+    kinds = {"public_channel": "channel", "private_channel": "group", "mpim": "mpim", "im": "im"}
+    wanted = {kinds[t] for t in types}
+    found = [
+        c
+        for c in ws.conversations.values()
+        if c.channel_type in wanted
+        and ws.bot_sees(c)
+        and (c.channel_type == "channel" or ws.bot.user_id in c.members)
+    ]
+    page, cursor = _page(found, params, default_limit=100)
+    return {
+        "channels": [conversation_json(ws, c) for c in page],
+        "response_metadata": {"next_cursor": cursor},
+    }
 
 
 async def members(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
@@ -99,6 +123,7 @@ METHODS: dict[str, Method] = {
     "users.info": user_info,
     "users.lookupByEmail": user_by_email,
     "conversations.info": info,
+    "conversations.list": list_conversations,
     "conversations.members": members,
     "conversations.history": history,
     "conversations.replies": replies,

@@ -13,12 +13,15 @@ Method = Callable[[SandboxWorkspace, dict[str, Any]], Awaitable[dict[str, Any]]]
 """One Web API method: the call's parameters in, the body of its `ok` answer out."""
 
 
-def conversation(ws: SandboxWorkspace, channel: str | None) -> Conversation:
-    """The conversation a call names: by id, by `#name`, or a user id for their DM."""
+def conversation(
+    ws: SandboxWorkspace, channel: str | None, *, by_name: bool = False
+) -> Conversation:
+    """The conversation a call names: by id, or a user id for their DM; by `#name` too for
+    the methods Slack lets name one (chat.postMessage)."""
     if channel and channel[0] in "UW" and ws.user(channel) is not None:
         return ws.open_im(channel)
     found = ws.conversation(channel or "")
-    if found is None and channel:
+    if found is None and channel and by_name:
         name = channel.lstrip("#")
         found = next((c for c in ws.conversations.values() if c.name == name and not c.is_im), None)
     if found is None:
@@ -26,15 +29,15 @@ def conversation(ws: SandboxWorkspace, channel: str | None) -> Conversation:
     return found
 
 
-def visible(ws: SandboxWorkspace, channel: str | None) -> Conversation:
-    found = conversation(ws, channel)
+def visible(ws: SandboxWorkspace, channel: str | None, *, by_name: bool = False) -> Conversation:
+    found = conversation(ws, channel, by_name=by_name)
     if not ws.bot_sees(found):
         raise SlackError("channel_not_found")
     return found
 
 
-def readable(ws: SandboxWorkspace, channel: str | None) -> Conversation:
-    found = visible(ws, channel)
+def readable(ws: SandboxWorkspace, channel: str | None, *, by_name: bool = False) -> Conversation:
+    found = visible(ws, channel, by_name=by_name)
     if ws.bot.user_id not in found.members:
         raise SlackError("not_in_channel")
     return found

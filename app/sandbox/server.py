@@ -130,6 +130,13 @@ class SandboxServer(SlackSimulation):
         """Answer the next `times` calls of `method` with HTTP 429 and Retry-After."""
         self.web_api.rate_limit(method, times=times, retry_after=retry_after)
 
+    def fail(
+        self, method: str, *, times: int = 1, status: int = 503, error: str | None = None
+    ) -> None:
+        """Answer the next `times` calls of `method` as Slack failing on its side does
+        (an HTTP 5xx page, or `error` such as fatal_error); see `WebApi.fail`."""
+        self.web_api.fail(method, times=times, status=status, error=error)
+
     def request_refresh(self) -> None:
         """Send `disconnect` / `refresh_requested` on every open Socket Mode connection."""
         self.gateway.request_refresh()
@@ -180,11 +187,12 @@ class SandboxServer(SlackSimulation):
         predicate: Callable[[ApiCall], bool] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - a test helper's deadline
     ) -> ApiCall:
-        """The first answered (not rate-limited) call of `method` matching `predicate`."""
+        """The first answered call of `method` (not rate-limited, not failed on Slack's side)
+        matching `predicate`."""
 
         def find() -> ApiCall | None:
             for call in self.workspace.calls:
-                answered = call.method == method and call.status != 429
+                answered = call.method == method and call.status < 429
                 if answered and (predicate is None or predicate(call)):
                     return call
             return None

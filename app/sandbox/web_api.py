@@ -34,6 +34,19 @@ class RateLimit:
     retry_after: int
 
 
+@dataclass
+class Failure:
+    """Slack failing on its side: an HTTP `status` with an HTML page, or `error` (such as
+    fatal_error or service_unavailable) in its JSON answer, for the next `remaining` calls."""
+
+    remaining: int
+    status: int
+    error: str | None
+
+
+FAILURE_PAGE = "<html><body><h1>{status}</h1>Slack is having trouble.</body></html>"
+
+
 class WebApi:
     """The Web API methods Trellis uses, over one `SandboxWorkspace`."""
 
@@ -51,6 +64,7 @@ class WebApi:
         self.app_token = app_token
         self.open_socket_url = open_socket_url
         self.limits: dict[str, RateLimit] = {}
+        self.failures: dict[str, Failure] = {}
         self.methods: dict[str, Method] = {
             "auth.test": auth_test,
             "apps.connections.open": self.open_connection,
@@ -64,6 +78,15 @@ class WebApi:
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         """Answer the next `times` calls of `method` with HTTP 429 and Retry-After."""
         self.limits[method] = RateLimit(remaining=times, retry_after=retry_after)
+
+    def fail(
+        self, method: str, *, times: int = 1, status: int = 503, error: str | None = None
+    ) -> None:
+        """Answer the next `times` calls of `method` as Slack failing on its side does: HTTP
+        `status` with an HTML page or, given `error` (fatal_error, internal_error,
+        service_unavailable…), that error in Slack's JSON answer with HTTP `status`. The
+        call is not carried out."""
+        self.failures[method] = Failure(remaining=times, status=status, error=error)
 
     def withdraw(self, *methods: str) -> None:
         """Answer these methods with unknown_method, as a Slack without them would."""
@@ -80,6 +103,10 @@ class WebApi:
         status, headers = 200, {}
         try:
             self._authorize(method, token)
+            failure = self.failures.get(method)
+            if failure is not None and failure.remaining > 0:
+                failure.remaining -= 1
+                return self._failed(method, params, failure)
             limit = self.limits.get(method)
             if limit is not None and limit.remaining > 0:
                 limit.remaining -= 1
@@ -94,6 +121,15 @@ class WebApi:
             body = {"ok": False, "error": error.code, **error.extra}
         self.ws.record_call(ApiCall(method, params, body, status, self.ws.clock()))
         return web.json_response(body, status=status, headers=headers)
+
+    def _failed(self, method: str, params: dict[str, Any], failure: Failure) -> web.Response:
+        if failure.error is not None:
+            body = {"ok": False, "error": failure.error}
+            self.ws.record_call(ApiCall(method, params, body, failure.status, self.ws.clock()))
+            return web.json_response(body, status=failure.status)
+        self.ws.record_call(ApiCall(method, params, {"ok": False}, failure.status, self.ws.clock()))
+        page = FAILURE_PAGE.format(status=failure.status)
+        return web.Response(text=page, status=failure.status, content_type="text/html")
 
     def _authorize(self, method: str, token: str | None) -> None:
         if not token:

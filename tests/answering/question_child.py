@@ -7,9 +7,11 @@ SLACK_BOT_TOKEN and SLACK_APP_TOKEN, answers with the offline answerer and runs 
 background jobs (so it also takes over questions other processes left). STEP is where the
 process announces itself on stdout and then stops working, to be killed:
 
-    received   the question is stored; its stream (or thinking indicator) is about to start
-    composing  the stream (or indicator) is showing; the answer is being written
-    recorded   the answer is recorded; it is about to be streamed (or replace the indicator)
+    received   the question is stored; its thinking indicator is about to be posted, or its
+               stream about to start with the answer's text, before it is recorded
+    composing  the answer is being written (the indicator showing; no stream yet)
+    recorded   the answer is recorded; its stream is about to stop with the rest of it
+               (or it is about to replace the indicator)
     shown      the answer is shown (the stream stopped); the question is not yet settled
     resume     a restarted process: it only answers, and takes over what was left
 

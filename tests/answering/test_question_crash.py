@@ -2,8 +2,9 @@
 
 Trellis runs in a child process (tests/answering/question_child.py) connected to the
 sandbox over Socket Mode, and is killed with SIGKILL at one step of answering a direct
-message: just after the question is stored, while the answer is written (the stream, or the
-thinking indicator, showing), after the answer is recorded but before it is shown, and after
+message: just after the question is stored, while the answer is written (the thinking
+indicator showing; a stream starts only with the answer's text), after the answer is
+recorded but before its stream stops (or it replaces the indicator), and after
 it is shown but before the question is settled; with the answer streamed and with the
 thinking indicator replaced by it. A restarted process takes the question
 over once its lease runs out. The thread must end with exactly one reply from Trellis, the
@@ -123,8 +124,8 @@ async def test_a_kill_while_answering_still_answers_the_question_once(database, 
             assert shown_before == []
         elif step == "shown":
             assert "Trail Day" in shown_before[0]  # already answered before the kill
-        elif streams:
-            assert shown_before == [""]  # the stream, started empty
+        elif streams:  # the stream starts with the answer's text, just before it is recorded
+            assert shown_before == ([] if step == "composing" else [""])
         else:
             assert len(shown_before) == 1 and answers.THINKING in shown_before[0]
         # Answered once; answered again only when the first answer was never recorded.

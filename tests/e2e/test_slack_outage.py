@@ -38,3 +38,32 @@ async def test_a_question_whose_indicator_slack_refused_is_answered_once_slack_i
             "the answer once Slack takes messages again",
         )
         assert len(trellis.bot_replies(im, ts)) == 1
+
+
+async def test_an_answer_arrives_though_slack_fails_on_its_side_while_it_is_written(tmp_path):
+    async with running_trellis(tmp_path, settings={"stream_answers": "never"}) as trellis:
+        # A read of the channel's members and the edit that shows the answer fail once or
+        # twice on Slack's side; both are safe to repeat, and are.
+        trellis.sandbox.fail("conversations.members", times=2, status=503)
+        trellis.sandbox.fail("chat.update", status=200, error="fatal_error")
+        ts = await trellis.ask(SAM, "support", QUESTION)
+        answer = await trellis.answer_in_thread("support", ts, timeout=20)
+        assert "Trail Day" in blocks_text(answer.blocks)
+        assert "Confidence:" in blocks_text(answer.blocks)
+        assert len(trellis.bot_replies("support", ts)) == 1
+
+
+async def test_a_reply_slack_fails_to_post_is_not_repeated_and_the_asker_hears_why(tmp_path):
+    async with running_trellis(tmp_path, settings={"stream_answers": "never"}) as trellis:
+        # The thinking indicator meets an HTTP 500: Slack may have posted it, so it is not
+        # posted again, and the asker is told Slack could not be reached.
+        trellis.sandbox.fail("chat.postMessage", status=500)
+        sam = trellis.user(SAM)
+        ts = await trellis.ask(SAM, "support", QUESTION)
+        notice = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "could not be reached" in (e.text or ""), 20
+        )
+        # Beside the question, not in its thread, which has no reply Slack would show it under.
+        assert notice.channel == trellis.channel("support") and notice.thread_ts is None
+        assert "try again" in notice.text and not trellis.bot_replies("support", ts)
+        assert [c.status for c in trellis.sandbox.calls_to("chat.postMessage")] == [500]

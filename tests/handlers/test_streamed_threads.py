@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.db.models.records import PostedAnswer
 from handlers.views.answers import WHY
+from handlers.views.blocks import escape
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 
 SAM = "sam.ortiz@northwind.example"  # support agent
@@ -55,6 +56,23 @@ async def test_a_dm_question_streams_in_its_thread_after_the_status(tmp_path):
         assert (im, ts) not in trellis.sandbox.workspace.thread_status  # cleared
         record = await _record(trellis)
         assert (record.channel_id, record.message_ts) == (im, answer.ts)
+
+
+async def test_the_streamed_text_goes_in_markdown_text_as_slack_documents_it(tmp_path):
+    async with running_trellis(tmp_path, settings=ALWAYS) as trellis:
+        sam = trellis.user(SAM)
+        start = len(trellis.sandbox.workspace.calls)
+        ts = await trellis.sandbox.post_message(sam, trellis.bot, QUESTION)
+        im = trellis.sandbox.workspace.open_im(sam).id
+        answer = await trellis.answer_in_thread(im, ts)
+        calls = [c for c in trellis.sandbox.workspace.calls[start:] if c.method in STREAMING]
+        assert [c.method for c in calls] == ["chat.startStream", "chat.stopStream"]
+        assert all(c.response["ok"] and "chunks" not in c.params for c in calls)
+        # The stream starts with the answer's text: Slack shows nothing for a stream without.
+        record = await _record(trellis)
+        assert calls[0].params["markdown_text"] == escape(record.answer)
+        assert answer.text == escape(record.answer)
+        assert not trellis.sandbox.calls_to("chat.postMessage")  # no indicator in its place
 
 
 async def test_a_mention_streams_in_its_thread_to_the_asker(tmp_path):

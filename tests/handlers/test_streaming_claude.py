@@ -5,6 +5,7 @@ API over loopback. The streamed text is provisional until its citations are chec
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,13 +18,15 @@ from app import answering
 from app.answering.base import Answerer
 from app.config.workspace import Workspace, default_workspace_path
 from app.db.models.feedback import OwnerNotice
+from handlers.answer_stream import BUFFER
 from tests.fakes import FakeAnthropic
 from tests.handlers.test_assistant_view import SAM
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.workflow_helpers import eventually
 
 QUESTION = "When is Trail Day in 2026?"
-STREAM_FLOW = ["assistant.threads.setStatus", "chat.startStream", "chat.appendStream"]
+STREAM_FLOW = ["assistant.threads.setStatus", "chat.startStream"]
+TEXT_CALLS = ("chat.startStream", "chat.appendStream")
 
 
 def claude(client: anthropic.AsyncAnthropic) -> Callable[[Workspace], Answerer]:
@@ -70,19 +73,17 @@ async def _ask_in_assistant(trellis: RunningTrellis, email: str) -> tuple[str, s
 
 
 def _streamed(params: dict) -> str:
-    """The markdown text a streaming call carries (slack_sdk sends it as chunks)."""
-    text = str(params.get("markdown_text") or "")
-    for chunk in params.get("chunks") or []:
-        if chunk.get("type") == "markdown_text":
-            text += str(chunk.get("text") or "")
-    return text
+    """The text a streaming call carries, in the documented `markdown_text`."""
+    assert "chunks" not in params
+    return str(params.get("markdown_text") or "")
 
 
 def _texts(trellis: RunningTrellis, start: int) -> list[str]:
+    """The text of the calls that started and grew the stream, in order."""
     return [
         _streamed(c.params)
         for c in trellis.sandbox.workspace.calls[start:]
-        if c.method == "chat.appendStream"
+        if c.method in TEXT_CALLS and c.response.get("ok")
     ]
 
 
@@ -92,7 +93,7 @@ async def test_claudes_text_reaches_slack_before_the_model_has_finished(tmp_path
         async with trellis_on_claude(tmp_path, server) as trellis:
             im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
             first = await trellis.sandbox.wait_for_call(
-                "chat.appendStream", lambda c: bool(_streamed(c.params)), timeout=15
+                "chat.startStream", lambda c: bool(_streamed(c.params)), timeout=15
             )
             # The model has not written its last word, and Slack already shows its first.
             assert not trellis.sandbox.calls_to("chat.stopStream")
@@ -102,15 +103,16 @@ async def test_claudes_text_reaches_slack_before_the_model_has_finished(tmp_path
 
             flow = [c.method for c in trellis.sandbox.workspace.calls[start:]]
             relevant = [m for m in flow if m in {*STREAM_FLOW, "chat.stopStream", "chat.update"}]
-            assert relevant[:3] == STREAM_FLOW
+            assert relevant[:2] == STREAM_FLOW
             assert relevant[-1] == "chat.stopStream"
-            assert set(relevant[2:-1]) == {"chat.appendStream"}
+            assert set(relevant[2:-1]) <= {"chat.appendStream"}
             assert [r.body.get("stream") for r in server.message_requests] == [True], [
                 (r.body.get("system"), r.body["messages"][-1]) for r in server.message_requests
             ]
             answer = trellis.sandbox.workspace.find_message(im, stop.params["ts"])
             assert answer is not None and not answer.streaming
-            assert answer.text.strip() == "".join(_texts(trellis, start)).strip()
+            streamed = "".join(_texts(trellis, start)) + _streamed(stop.params)
+            assert answer.text.strip() == streamed.strip()
             assert "According to the documents" in answer.text and "[1]" in answer.text
             blocks = stop.params["blocks"]
             assert "Confidence:" in blocks_text(blocks) and "[1]" in blocks_text(blocks)
@@ -120,6 +122,8 @@ async def test_claudes_text_reaches_slack_before_the_model_has_finished(tmp_path
 
 async def test_an_answer_whose_citations_fail_is_replaced_not_left_half_shown(tmp_path):
     async with FakeAnthropic(min_cache_tokens=0) as server:
+        # The model holds its last word until its first ones are shown.
+        server.hold_last_token = asyncio.Event()
         server.reply_next(
             [
                 {
@@ -141,8 +145,12 @@ async def test_an_answer_whose_citations_fail_is_replaced_not_left_half_shown(tm
         )
         async with trellis_on_claude(tmp_path, server) as trellis:
             im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+            shown = await trellis.sandbox.wait_for_call(
+                "chat.startStream", lambda c: "FREESHIP50" in _streamed(c.params), timeout=15
+            )
+            server.hold_last_token.set()
             update = await trellis.sandbox.wait_for_call("chat.update", timeout=15)
-            assert any("FREESHIP50" in t for t in _texts(trellis, start))  # shown provisionally
+            assert shown.time <= update.time  # shown provisionally, then replaced
             stops = trellis.sandbox.calls_to("chat.stopStream")
             assert len(stops) == 1 and not stops[0].params.get("blocks")
             assert stops[0].time <= update.time
@@ -167,21 +175,24 @@ async def test_where_slack_refuses_to_stream_claudes_answer_is_posted_whole(tmp_
         trellis_on_claude(tmp_path, server) as trellis,
     ):
         trellis.sandbox.web_api.withdraw("chat.startStream")
-        im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
-        answer = await trellis.sandbox.wait_for_message(
-            im,
-            lambda m: (
-                m.bot_id
-                and m.is_reply
-                and m.thread_ts == thread_ts
-                and "Confidence:" in blocks_text(m.blocks)
-            ),
-            timeout=15,
-        )
-        assert not trellis.sandbox.calls_to("chat.appendStream")
-        assert not trellis.sandbox.calls_to("chat.stopStream")
-        assert "According to the documents" in blocks_text(answer.blocks)
-        assert "[1]" in blocks_text(answer.blocks)
+        for _ in range(2):
+            im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+            answer = await trellis.sandbox.wait_for_message(
+                im,
+                lambda m, thread_ts=thread_ts: (
+                    m.bot_id
+                    and m.is_reply
+                    and m.thread_ts == thread_ts
+                    and "Confidence:" in blocks_text(m.blocks)
+                ),
+                timeout=15,
+            )
+            assert not trellis.sandbox.calls_to("chat.appendStream")
+            assert not trellis.sandbox.calls_to("chat.stopStream")
+            assert "According to the documents" in blocks_text(answer.blocks)
+            assert "[1]" in blocks_text(answer.blocks)
+        # Slack's refusal is learned from the first answer: the next is not streamed at all.
+        assert len(trellis.sandbox.calls_to("chat.startStream")) == 1
         assert server.message_requests[-1].body.get("stream") is None
 
 
@@ -214,3 +225,22 @@ async def test_by_default_claudes_answer_to_a_direct_message_streams_in_its_thre
         assert "According to the documents" in answer.text and "[1]" in answer.text
         assert "Confidence:" in blocks_text(answer.blocks)
         assert not trellis.sandbox.calls_to("chat.postMessage")  # no thinking indicator
+
+
+async def test_claudes_words_are_gathered_into_few_calls_not_one_call_each(tmp_path):
+    async with (
+        FakeAnthropic(min_cache_tokens=0, token_delay_s=0.002) as server,
+        trellis_on_claude(tmp_path, server) as trellis,
+    ):
+        im, thread_ts, start = await _ask_in_assistant(trellis, SAM)
+        stop = await trellis.sandbox.wait_for_call("chat.stopStream", timeout=15)
+        answer = trellis.sandbox.workspace.find_message(im, stop.params["ts"])
+        assert answer is not None and "According to the documents" in answer.text
+        written = len(re.findall(r"\s*\S+\s*|\s+", answer.text))  # the model's pieces
+        texts = _texts(trellis, start)
+        # Each call carries BUFFER characters, or what came within PAUSE seconds: the
+        # model wrote its answer in far less than PAUSE, in many pieces.
+        assert written >= 10
+        assert 1 <= len(texts) <= len(answer.text) // BUFFER + 1
+        assert all(texts)
+        assert answer.text.strip() == ("".join(texts) + _streamed(stop.params)).strip()

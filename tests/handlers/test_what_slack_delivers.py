@@ -13,7 +13,7 @@ from app.db.repositories.records import AnswerRepository
 from app.sandbox.socket_mode import new_event_id
 from handlers.delivered import is_direct_message, plain_text
 from handlers.views.help import help_text
-from tests.harness import RunningTrellis, running_trellis
+from tests.harness import RunningTrellis, running_trellis, shown_text
 
 SAM = "sam.ortiz@northwind.example"
 LIAM = "liam.carter@northwind.example"
@@ -108,10 +108,11 @@ async def test_a_mention_in_a_group_dm_is_answered_in_its_thread(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         group = trellis.sandbox.open_group_dm([trellis.user(SAM), trellis.user(LIAM)])
         ts = await trellis.sandbox.post_message(
-            trellis.user(SAM), group.id, f"<@{trellis.bot}> {QUESTION}"
+            trellis.user(SAM), group.id, f"<@{trellis.bot}> When is Trail Day in 2026?"
         )
         answer = await trellis.answer_in_thread(group.id, ts, timeout=15)
-        assert answer.text or answer.blocks
+        assert "Trail Day" in shown_text(answer)
+        assert "every member of this group DM" in shown_text(answer)  # its audience
         kinds = [
             d.payload["event"]["type"]
             for d in trellis.sandbox.gateway.deliveries

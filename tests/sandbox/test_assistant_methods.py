@@ -131,20 +131,19 @@ async def test_assistant_methods_check_their_arguments(server, client):
 async def test_a_stream_grows_one_message_and_stops_with_blocks(server, client):
     thread_ts = await server.open_assistant(ANA)
     im = server.workspace.open_im(ANA).id
-    stream = await client.chat_stream(
+    started = await client.chat_startStream(
         channel=im,
         thread_ts=thread_ts,
+        markdown_text="Refunds take ",
         recipient_user_id=ANA,
         recipient_team_id=TEAM,
-        buffer_size=1,
     )
-    await stream.append(markdown_text="Refunds take ")
-    ts = stream.ts
+    ts = started["ts"]
     message = server.workspace.find_message(im, ts)
     assert message is not None and message.streaming and message.text == "Refunds take "
-    await stream.append(markdown_text="five days.")
+    await client.chat_appendStream(channel=im, ts=ts, markdown_text="five days.")
     assert message.text == "Refunds take five days."
-    await stream.stop(blocks=[FEEDBACK])
+    await client.chat_stopStream(channel=im, ts=ts, blocks=[FEEDBACK])
     assert not message.streaming and message.text == "Refunds take five days."
     assert message.blocks[0]["type"] == "context_actions"
     assert [c.method for c in server.workspace.calls][-3:] == [
@@ -156,6 +155,34 @@ async def test_a_stream_grows_one_message_and_stops_with_blocks(server, client):
         await error_of(client.chat_appendStream(channel=im, ts=ts, markdown_text="more"))
         == "message_not_in_streaming_state"
     )
+
+
+async def test_a_stream_takes_its_text_as_slack_documents_it(server, client):
+    thread_ts = await server.open_assistant(ANA)
+    im = server.workspace.open_im(ANA).id
+    # Nothing to show: no stream starts.
+    assert await error_of(client.chat_startStream(channel=im, thread_ts=thread_ts)) == "no_text"
+    started = await client.chat_startStream(
+        channel=im, thread_ts=thread_ts, markdown_text="Refunds take "
+    )
+    ts = started["ts"]
+    # chat.appendStream requires markdown_text: the experimental chunks alone are refused.
+    chunks = [{"type": "markdown_text", "text": "five days."}]
+    assert await error_of(client.chat_appendStream(channel=im, ts=ts, chunks=chunks)) == "no_text"
+    too_long = "x" * 12_001
+    assert (
+        await error_of(client.chat_appendStream(channel=im, ts=ts, markdown_text=too_long))
+        == "msg_too_long"
+    )
+    # A message still streaming cannot be edited; once stopped, it can.
+    assert (
+        await error_of(client.chat_update(channel=im, ts=ts, text="Replaced"))
+        == "streaming_state_conflict"
+    )
+    await client.chat_stopStream(channel=im, ts=ts)
+    await client.chat_update(channel=im, ts=ts, text="Replaced")
+    message = server.workspace.find_message(im, ts)
+    assert message is not None and message.text == "Replaced"
 
 
 async def test_streaming_in_a_channel_needs_the_recipient(server, client):

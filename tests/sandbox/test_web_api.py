@@ -311,6 +311,22 @@ async def test_a_message_over_slacks_block_and_text_limits_is_refused(client):
     assert any("/blocks/0/elements/0/text" in e for e in raised.value.response["errors"])
 
 
+async def test_slack_failing_on_its_side_answers_a_5xx_page_or_its_error(server, client):
+    server.fail("chat.postMessage", status=503)
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=GENERAL, text="lost")
+    assert raised.value.response.status_code == 503
+    assert server.messages(GENERAL) == []  # the call was not carried out
+    server.fail("conversations.info", times=2, status=200, error="fatal_error")
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as raised:
+            await client.conversations_info(channel=GENERAL)
+        assert raised.value.response["error"] == "fatal_error"
+    assert (await client.conversations_info(channel=GENERAL))["channel"]["id"] == GENERAL
+    assert [c.status for c in server.calls_to("conversations.info")] == [200, 200, 200]
+    assert [c.response["ok"] for c in server.calls_to("conversations.info")] == [False, False, True]
+
+
 async def test_views_need_a_fresh_trigger_and_a_valid_view(server, client):
     modal = {
         "type": "modal",
@@ -399,3 +415,22 @@ async def test_home_tab_is_published_per_person(server, client):
     assert await error_of(client.views_publish(user_id=ANA, view=modal_as_home)) == (
         "invalid_arguments"
     )
+
+
+async def test_conversations_are_looked_up_by_id_and_listed_page_by_page(client):
+    # conversations.info takes an id, not a name; chat.postMessage takes either.
+    assert await error_of(client.conversations_info(channel="#general")) == "channel_not_found"
+    assert (await client.chat_postMessage(channel="#general", text="hi"))["channel"] == GENERAL
+    public = await client.conversations_list(limit=2)
+    names = [c["name"] for c in public["channels"]]
+    assert len(names) == 2 and public["response_metadata"]["next_cursor"]
+    rest = await client.conversations_list(
+        limit=2, cursor=public["response_metadata"]["next_cursor"]
+    )
+    names += [c["name"] for c in rest["channels"]]
+    both = await client.conversations_list(types="public_channel,private_channel", limit=100)
+    ids = {c["id"] for c in both["channels"]}
+    assert {GENERAL, RANDOM, DEALS} <= ids  # public ones whether in them or not
+    assert SECRET not in ids  # a private channel the bot is not in
+    assert DEALS not in {c["id"] for c in (await client.conversations_list(limit=100))["channels"]}
+    assert await error_of(client.conversations_list(types="dm")) == "invalid_types"
