@@ -8,10 +8,12 @@ only `public`. Bots are not readers.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app.domain import OUTSIDER_PRINCIPALS, AccessScope, Person
-from app.identity.resolver import IdentityResolver
+from app.identity.resolver import Identity, IdentityResolver
 from app.slack_api import SlackChannel, SlackDirectory
 
 
@@ -44,8 +46,7 @@ async def audience_for(
         return Audience(channel, asker_scope, asker_scope, readers=1, outsiders=0)
     viewers = [asker.principals]
     outsiders = 0
-    for member_id in await slack.members(channel.id):
-        found = await identity.identify(member_id)
+    for found in await _identified(identity, await slack.members(channel.id)):
         if not found.is_human:
             continue
         if found.person is None:
@@ -57,3 +58,22 @@ async def audience_for(
     if scope.viewers == asker_scope.viewers:
         scope = asker_scope
     return Audience(channel, scope, asker_scope, readers=len(viewers), outsiders=outsiders)
+
+
+MEMBER_LOOKUPS = 8
+"""Members of a channel looked up at once: a first question in a large channel waits for
+its members' profiles a few at a time, not one after another."""
+
+
+async def _identified(identity: IdentityResolver, members: Sequence[str]) -> list[Identity]:
+    places = asyncio.Semaphore(MEMBER_LOOKUPS)
+
+    async def one(member_id: str) -> Identity:
+        async with places:
+            return await identity.identify(member_id)
+
+    found = await asyncio.gather(*(one(m) for m in members), return_exceptions=True)
+    for outcome in found:  # every lookup finished: the first failure is the answer's
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [o for o in found if not isinstance(o, BaseException)]

@@ -8,6 +8,7 @@ get a clear refusal, and nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,15 +51,30 @@ class IdentityResolver:
         self.clock = clock
         self.ttl = ttl_seconds
         self._cache: dict[str, tuple[float, SlackUser | None]] = {}
+        self._looking_up: dict[str, asyncio.Lock] = {}
 
     async def _slack_user(self, slack_id: str) -> SlackUser | None:
-        now = self.clock()
-        cached = self._cache.get(slack_id)
-        if cached and now - cached[0] < self.ttl:
+        """From the cache, or from Slack once however many ask at the same time (a burst of
+        questions in one channel looks up its members once, not once per question)."""
+        cached = self._fresh(slack_id)
+        if cached is not None:
             return cached[1]
-        user = await self.slack.user(slack_id) if self.slack else None
-        self._cache[slack_id] = (now, user)
-        return user
+        lock = self._looking_up.setdefault(slack_id, asyncio.Lock())
+        try:
+            async with lock:
+                cached = self._fresh(slack_id)
+                if cached is not None:
+                    return cached[1]
+                user = await self.slack.user(slack_id) if self.slack else None
+                self._cache[slack_id] = (self.clock(), user)
+                return user
+        finally:
+            if not lock.locked():
+                self._looking_up.pop(slack_id, None)
+
+    def _fresh(self, slack_id: str) -> tuple[float, SlackUser | None] | None:
+        cached = self._cache.get(slack_id)
+        return cached if cached and self.clock() - cached[0] < self.ttl else None
 
     def forget(self, slack_id: str | None = None) -> None:
         if slack_id is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from app.config.directory import Directory
 from app.domain import PUBLIC, Person
 from app.errors import IdentityUnknown
@@ -132,3 +134,38 @@ async def test_direct_messages_and_private_replies_use_the_askers_scope():
         private=True,
     )
     assert private.scope.allows(["support"])
+
+
+class CountingDirectory(SandboxDirectory):
+    """Slack's profiles, each lookup counted and taking a moment, as over the network."""
+
+    def __init__(self, workspace: SandboxWorkspace) -> None:
+        super().__init__(workspace)
+        self.looked_up: list[str] = []
+        self.at_once = self.most_at_once = 0
+
+    async def user(self, user_id: str):
+        self.looked_up.append(user_id)
+        self.at_once += 1
+        self.most_at_once = max(self.most_at_once, self.at_once)
+        try:
+            await asyncio.sleep(0.02)
+            return await super().user(user_id)
+        finally:
+            self.at_once -= 1
+
+
+async def test_questions_asked_at_once_in_a_channel_look_each_member_up_once():
+    slack = CountingDirectory(_slack().state)
+    resolver = _resolver(slack)
+    channel = SlackChannel(id="C0ALL", name="all")
+    audiences = await asyncio.gather(
+        *(
+            audience_for(asker=asker, channel=channel, slack=slack, identity=resolver)
+            for asker in (ANA, CY, ANA, BO, CY)
+        )
+    )
+    assert len({a.scope.viewers for a in audiences}) == 1  # every member, whoever asks
+    members = ["U0ANA", "U0BOSPECIAL", "U0BOT2", "U0CY", "U0TRELLIS"]
+    assert sorted(slack.looked_up) == members  # once each
+    assert slack.most_at_once > 1  # the members side by side, not one after another
