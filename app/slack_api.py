@@ -35,6 +35,12 @@ class SlackUser:
     is_external: bool = False
 
 
+USER_NOT_SHOWN = ("user_not_found", "users_not_found", "user_not_visible")
+"""users.info's answers for someone Slack will not show this app (a person of another
+organization in a shared channel may be hidden): treated as nobody the directory knows, so
+an answer in their channel draws only on what outsiders may see."""
+
+
 @dataclass(frozen=True)
 class SlackChannel:
     id: str
@@ -165,7 +171,7 @@ class SlackGateway:
         try:
             response = await self._call("users_info", user=user_id)
         except SlackApiError as exc:
-            if exc.response.get("error") in ("user_not_found", "users_not_found"):
+            if exc.response.get("error") in USER_NOT_SHOWN:
                 return None
             raise
         return user_from_api(response["user"], home_team=self.team_id)

@@ -93,3 +93,9 @@ async def test_a_channel_named_in_the_workspace_is_found_through_conversations_l
     assert await gateway.channel_id("#late-approvals") == "C0LATE"  # kept
     assert len(server.calls_to("conversations.list")) == 2
     assert await gateway.channel_id("#no-such-channel") is None
+
+
+async def test_a_person_slack_will_not_show_is_nobody_rather_than_a_failure(server, gateway):
+    server.fail("users.info", status=200, error="user_not_visible")
+    assert await gateway.user(ANA) is None
+    assert (await gateway.user(ANA)).id == ANA
