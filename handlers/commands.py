@@ -42,7 +42,9 @@ async def on_trellis(
         await on_about(command, respond, services)
         return
     if verb in services.workspace.rulebook.workflows:
-        await workflows.on_workflow_command(ack, command, client, services, slug=verb, rest=rest)
+        await workflows.on_workflow_command(
+            ack, command, client, respond, services, slug=verb, rest=rest
+        )
         return
     if verb != "ask":
         await ack(text=unknown_verb(verb, services.workspace))

@@ -9,6 +9,7 @@ hear back: the decision, the result, or a failure.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shlex
 from dataclasses import replace
@@ -70,10 +71,17 @@ def usage(slug: str, workflow: Workflow) -> str:
     return f"`/trellis {slug} {fields}` (or just `/trellis {slug}` for a form)"
 
 
+ADMIT_WITHIN_SECONDS = 2.0
+"""How long a slash command's ack waits for the request to be checked: Slack wants the ack
+within 3 s, so a slower check (Slack itself slow to say who is asking) is acked first and
+its outcome told after, through the command's response URL."""
+
+
 async def on_workflow_command(
     ack: AsyncAck,
     command: dict[str, Any],
     client: AsyncWebClient,
+    respond: AsyncRespond,
     services: Services,
     *,
     slug: str,
@@ -87,10 +95,22 @@ async def on_workflow_command(
         return
     channel = SlackChannel(id=command["channel_id"], name=command.get("channel_name") or "")
     request = WorkflowRequest(slug, given, channel, slack_user_id=command["user_id"])
+    admission = asyncio.ensure_future(admit_workflow(services, request))
+    await asyncio.wait({admission}, timeout=ADMIT_WITHIN_SECONDS)
+    late = not admission.done()
+    if late:
+        await ack(text=f"Checking your {workflow.title} request…")
+
+    async def tell(text: str) -> None:
+        if late:
+            await respond(text=text, response_type="ephemeral", replace_original=True)
+        else:
+            await ack(text=text)
+
     try:
-        outcome = (await admit_workflow(services, request)).outcome
+        outcome = (await admission).outcome
     except Exception as exc:  # the person is always told
-        await ack(text=message_for(exc))
+        await tell(message_for(exc))
         return
     missing = [
         n
@@ -98,10 +118,10 @@ async def on_workflow_command(
         if spec.required and spec.default is None and not given.get(n, "").strip()
     ]
     if outcome is None:
-        await ack(text=f"Starting {workflow.title}…")
+        await tell(f"Starting {workflow.title}…")
         with traces.slash_command(command, slug):
             await begin(services, request)
-    elif outcome.status == WorkflowStatus.INVALID and missing:
+    elif outcome.status == WorkflowStatus.INVALID and missing and not late:
         await ack()
         others = [m for n, m in outcome.problems.items() if n not in missing]
         await client.views_open(
@@ -116,9 +136,10 @@ async def on_workflow_command(
             ),
         )
     elif outcome.status == WorkflowStatus.INVALID:
-        await ack(text=f"{outcome.message}\nUsage: {usage(slug, workflow)}")
+        # A form cannot open once the command's trigger has expired (3 s): the usage instead.
+        await tell(f"{outcome.message}\nUsage: {usage(slug, workflow)}")
     else:
-        await ack(text=outcome.message)
+        await tell(outcome.message)
 
 
 async def on_shortcut(

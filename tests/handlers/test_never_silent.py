@@ -174,3 +174,22 @@ async def test_a_follow_up_posted_while_trellis_is_still_thinking_is_answered(tm
             )
 
         await trellis.sandbox.wait_for_message(support, answered_twice, 15)
+
+
+async def test_a_workflow_command_slack_is_slow_to_check_is_acked_in_time_then_started(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        sandbox = trellis.sandbox
+        liam = trellis.user("liam.carter@northwind.example")
+        # Slack is slow to say who Liam is: the first look-up is refused for 3 s.
+        sandbox.rate_limit("users.info", times=1, retry_after=3)
+        ack = await sandbox.slash_command(
+            liam,
+            trellis.channel("sales"),
+            "/trellis",
+            'discount_request customer="Alpine Co." percent=15 reason="Spring order volume"',
+        )
+        assert "Checking your" in (ack.get("text") or "")  # within Slack's 3 s
+        started = await sandbox.wait_for_ephemeral(liam, lambda e: "Starting" in (e.text or ""), 15)
+        assert started.channel == trellis.channel("sales")
+        card = await card_in(trellis, "deal-approvals")
+        assert "Alpine Co." in blocks_text(card.blocks)
