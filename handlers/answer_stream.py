@@ -26,7 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from app.errors import SlackUnavailable
 from app.slack_api import SlackGateway, error_code
-from handlers.views.blocks import escape
+from handlers.views.blocks import cut_at, escape
 
 log = structlog.get_logger(__name__)
 
@@ -46,14 +46,14 @@ SLACK_FAILED = (SlackApiError, SlackUnavailable)
 
 
 def pieces(text: str, limit: int = TEXT_LIMIT) -> list[str]:
-    """`text` in pieces of at most `limit` characters, cut after a line or a word where
-    one ends near the limit."""
+    """Escaped `text` in pieces of at most `limit` characters, cut where a section's text
+    is (`blocks.cut_at`: never inside a link, an escaped character or a citation marker).
+    Unlike a section's pieces none of its characters is dropped: Slack joins them."""
     parts: list[str] = []
     while len(text) > limit:
-        cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit)) + 1
-        cut = cut if cut > limit // 2 else limit
-        parts.append(text[:cut])
-        text = text[cut:]
+        at = cut_at(text, limit)
+        parts.append(text[:at])
+        text = text[at:]
     return [*parts, text] if text else parts
 
 

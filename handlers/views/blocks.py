@@ -58,14 +58,16 @@ def pieces(text: str, *, limit: int = SECTION_LIMIT, carry: str = "") -> list[st
     cut: list[str] = []
     rest = text
     while len(rest) > limit:
-        at = _cut_at(rest, limit)
+        at = cut_at(rest, limit)
         cut.append(rest[:at].rstrip(" "))
         rest = rest[at:]
         rest = rest[1:] if rest.startswith("\n") else carry + rest.lstrip(" ")
     return [piece for piece in (*cut, rest) if piece] or [rest]
 
 
-def _cut_at(text: str, limit: int) -> int:
+def cut_at(text: str, limit: int) -> int:
+    """Where to cut `text` (longer than `limit`) so the first part keeps to `limit`: the
+    best break of `_BREAKS` in its second half, never inside what `_WHOLE` keeps whole."""
     window = text[: limit + 1]
     whole = [m.span() for m in _WHOLE.finditer(text)]
 

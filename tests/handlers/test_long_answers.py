@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import Block
 
 from app.answering.compose import Reply
 from app.domain import AnswerStatus, Citation, ModelAnswer, Passage, Turn
+from handlers.answer_stream import pieces as stream_pieces
 from handlers.views.answers import answer_blocks
 from handlers.views.blocks import escape, pieces
 from tests.harness import running_trellis
@@ -45,6 +46,15 @@ def test_pieces_keep_every_word_and_never_cut_a_link_entity_or_marker(text, limi
     assert flat(" ".join(cut)) == flat(text)
     whole = [m.group() for m in WHOLE.finditer(text)]
     assert [m.group() for piece in cut for m in WHOLE.finditer(piece)] == whole
+
+
+@given(texts, st.integers(min_value=60, max_value=400))
+def test_a_streamed_text_is_sent_in_pieces_slack_joins_back_to_the_same_text(text, limit):
+    sent = stream_pieces(text, limit=limit)
+    assert "".join(sent) == text  # not a character dropped: Slack joins them as they come
+    assert all(len(piece) <= limit for piece in sent)
+    whole = [m.group() for m in WHOLE.finditer(text)]
+    assert [m.group() for piece in sent for m in WHOLE.finditer(piece)] == whole
 
 
 def test_a_quoted_text_stays_quoted_where_a_long_line_is_cut():
