@@ -21,6 +21,8 @@ from app.slack_retries import passing, retry_handlers
 from app.trust import tracing
 
 OUT_OF_REACH = "Slack could not be reached just now. Please try again in a minute."
+REPLIES_PAGE = 15
+"""conversations.replies's largest page for apps outside Slack's Marketplace."""
 
 
 @dataclass(frozen=True)
@@ -260,11 +262,28 @@ class SlackGateway:
         channel_id: str = response["channel"]["id"]
         return channel_id
 
-    async def replies(self, channel_id: str, thread_ts: str) -> list[dict[str, Any]]:
-        response = await self._call(
-            "conversations_replies", channel=channel_id, ts=thread_ts, limit=50
-        )
-        return list(response.get("messages", []))
+    async def replies(self, channel_id: str, thread_ts: str, *, since: str) -> list[dict[str, Any]]:
+        """The messages of the thread `thread_ts` from the message `since` on, every page
+        of them (Slack gives apps outside its Marketplace 15 a page)."""
+        messages: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = await self._call(
+                "conversations_replies",
+                channel=channel_id,
+                ts=thread_ts,
+                oldest=since,
+                inclusive=True,
+                limit=REPLIES_PAGE,
+                cursor=cursor,
+            )
+            messages.extend(page.get("messages") or [])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if cursor:
+                continue
+            if page.get("has_more"):  # more, and no way to read it: not known to be absent
+                raise SlackUnavailable(OUT_OF_REACH, detail="replies: has_more, no cursor")
+            return messages
 
     async def history(
         self, channel_id: str, *, cursor: str | None = None, limit: int = 200

@@ -26,9 +26,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from app.answering.intake import MAX_ATTEMPTS, Surface
 from app.db.models.records import ReceivedQuestion
-from app.errors import SlackUnavailable
 from app.services import Services
-from app.slack_api import SlackGateway
 from app.trust import answer_log
 from handlers.asking import answer_in_thread, answer_privately, tell_privately
 from handlers.gateway import slack_of
@@ -61,9 +59,6 @@ LASTING_REFUSALS = frozenset(
 closed to Trellis, its thread or message deleted."""
 EXHAUSTED = "attempts_exhausted"
 """Why a question is settled unanswered when every try at it (and the apology) failed."""
-REPLIES_PAGE = 15
-"""Messages per conversations.replies call: the most Slack gives apps outside its
-Marketplace."""
 
 
 async def answer_abandoned(services: Services) -> int:
@@ -189,7 +184,7 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
         return None
     slack = slack_of(services)
     thread = question.thread_ts or question.message_ts
-    replies = await _thread_since(slack, question.channel_id, thread, question.message_ts)
+    replies = await slack.replies(question.channel_id, thread, since=question.message_ts)
     for message in replies:
         if answers.shows_progress_of(message, question.message_ts):
             return str(message["ts"])
@@ -211,32 +206,6 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
             blocks=answers.thinking_blocks(question_ts=question.message_ts),
         )
     return ts
-
-
-async def _thread_since(
-    slack: SlackGateway, channel_id: str, thread_ts: str, oldest: str
-) -> list[dict[str, Any]]:
-    """The messages of a thread from the message `oldest` on, every page of them."""
-    messages: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        page = await slack.client.conversations_replies(
-            channel=channel_id,
-            ts=thread_ts,
-            oldest=oldest,
-            inclusive=True,
-            limit=REPLIES_PAGE,
-            cursor=cursor,
-        )
-        messages.extend(page.get("messages") or [])
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if cursor:
-            continue
-        if page.get("has_more"):  # more, and no way to read it: not known to be absent
-            raise SlackUnavailable(
-                "Slack could not be reached just now.", detail="replies: has_more, no cursor"
-            )
-        return messages
 
 
 def _by_trellis(services: Services, message: dict[str, Any]) -> bool:
