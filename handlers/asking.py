@@ -66,11 +66,8 @@ async def answer_in_thread(
     slack = slack_of(services)
     thread = thread_ts or message_ts
     try:
-        placeholder = shown_ts or await slack.post(
-            channel=channel_id,
-            thread_ts=thread,
-            text=answers.THINKING,
-            blocks=answers.thinking_blocks(question_ts=message_ts),
+        placeholder = shown_ts or await post_thinking(
+            services, channel_id=channel_id, thread_ts=thread, question_ts=message_ts
         )
     except Exception:  # Slack is failing: the sweep tries again once the lease runs out
         give_up(services, received)
@@ -207,6 +204,19 @@ async def tell_privately(
     except SlackApiError as error:  # not in that channel (any more): a direct message
         log.info("private_reply_refused", channel=channel_id, error=error.response.get("error"))
     await slack.post(channel=await slack.open_dm(user), text=text, blocks=blocks)
+
+
+async def post_thinking(
+    services: Services, *, channel_id: str, thread_ts: str | None, question_ts: str | None
+) -> str:
+    """The thinking indicator in the thread, marked with the question it is for (so a
+    takeover after a crash finds it); its ts."""
+    return await slack_of(services).post(
+        channel=channel_id,
+        thread_ts=thread_ts,
+        text=answers.THINKING,
+        blocks=answers.thinking_blocks(question_ts=question_ts),
+    )
 
 
 def answered_later(error: BaseException) -> bool:

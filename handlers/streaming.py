@@ -190,11 +190,11 @@ class _Shown:
                 return self.stream.ts
         if self.indicator_ts is None:
             self.stream = None
-            self.indicator_ts = await self.slack.post(
-                channel=self.channel_id,
+            self.indicator_ts = await asking.post_thinking(
+                self.services,
+                channel_id=self.channel_id,
                 thread_ts=self.thread_ts,
-                text=answers.THINKING,
-                blocks=answers.thinking_blocks(question_ts=self.message_ts),
+                question_ts=self.message_ts,
             )
         return self.indicator_ts
 
@@ -322,11 +322,8 @@ async def _open(
             recipient_team_id=team_id or None,
         )
         return _Shown(services, stream, message_ts=message_ts, **whose)
-    ts = await slack.post(
-        channel=channel_id,
-        thread_ts=thread_ts,
-        text=answers.THINKING,
-        blocks=answers.thinking_blocks(question_ts=message_ts),
+    ts = await asking.post_thinking(
+        services, channel_id=channel_id, thread_ts=thread_ts, question_ts=message_ts
     )
     return _Shown(services, None, message_ts=message_ts, indicator_ts=ts, **whose)
 
