@@ -140,19 +140,28 @@ class Notifier(Protocol):
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
         """An action is done (the result) or dead-lettered: the requester is told either way."""
 
-    async def remind(self, draft: DraftView, people: Sequence[Person]) -> None: ...
+    # While a draft waits: each is one message of the outbox (app/approvals/notices.py),
+    # which raises when it was not delivered, so that the outbox tries it again.
 
-    async def escalated(
-        self,
-        draft: DraftView,
-        people: Sequence[Person],
-        *,
-        withheld: Sequence[Person] = (),
-        unlisted: Sequence[str] = (),
+    async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
+        """Remind `people`, who may still decide, that the draft waits for them."""
+
+    async def escalation_said(
+        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
     ) -> None:
-        """`people` may now decide and get the card; `withheld` were due to, but may not
-        read its sources: they are only told where it waits. `unlisted`: managers it was
-        due to who are not in the directory; the approvals channel is told instead."""
+        """Say, where the card is, that `people` may now decide, or that those it was due
+        to (`withheld`) may not read its sources and are only told where it waits."""
+
+    async def asked_instead(self, draft: DraftView, unlisted: Sequence[str]) -> None:
+        """Ask the approvals channel to decide, since the managers it escalates to
+        (`unlisted`) are not in the directory."""
+
+    async def escalated_to(self, draft: DraftView, person: Person, *, card: bool) -> None:
+        """A direct message to `person`: the card to decide on, or (`card` False: they may
+        not read its sources) only what kind of request waits, and where."""
+
+    async def not_told(self, draft: DraftView, person: Person) -> None:
+        """Say, where the card is, that `person` could not be sent their direct message."""
 
     async def tell_owners(self, delivery: Delivery, notice: OwnersNotice) -> tuple[str, str] | None:
         """Post `notice` where `delivery` says, in full or only as a pointer; (channel id,
@@ -180,14 +189,18 @@ class QuietNotifier:
     async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
         return None
 
-    async def escalated(
-        self,
-        draft: DraftView,
-        people: Sequence[Person],
-        *,
-        withheld: Sequence[Person] = (),
-        unlisted: Sequence[str] = (),
+    async def escalation_said(
+        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
     ) -> None:
+        return None
+
+    async def asked_instead(self, draft: DraftView, unlisted: Sequence[str]) -> None:
+        return None
+
+    async def escalated_to(self, draft: DraftView, person: Person, *, card: bool) -> None:
+        return None
+
+    async def not_told(self, draft: DraftView, person: Person) -> None:
         return None
 
     async def tell_owners(self, delivery: Delivery, notice: OwnersNotice) -> tuple[str, str] | None:

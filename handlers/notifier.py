@@ -9,7 +9,6 @@ app/trust/owners.py sends them, laid out by handlers/views/owners.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import structlog
@@ -18,22 +17,22 @@ from slack_sdk.errors import SlackApiError
 from app.answering.compose import Reply
 from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.db.repositories.records import AnswerRepository
-from app.domain import ActionState, AnswerStatus, Citation, Person
+from app.domain import ActionState, AnswerStatus, Citation
 from app.notifications import Delivery
 from app.services import Services
 from handlers.views import answers, cards, owners
-from handlers.views.blocks import MESSAGE_BLOCKS, Block, escape, link, section
+from handlers.views.blocks import MESSAGE_BLOCKS, escape, link, section
+from handlers.waiting import WaitingMessages
 
 if TYPE_CHECKING:
     from app.notifications import OwnersNotice
 
 log = structlog.get_logger(__name__)
 
-MENTIONS = 10
 CARD_LOCKS = 64
 
 
-class SlackNotifier:
+class SlackNotifier(WaitingMessages):
     def __init__(self, services: Services) -> None:
         """Takes what it needs from `services` (not `services` itself, whose notifier is
         the one being built)."""
@@ -178,124 +177,6 @@ class SlackNotifier:
                     draft.answer_id, message_ts=ts, thread_ts=draft.thread_ts
                 )
         return ts
-
-    # Time -------------------------------------------------------------------------------
-
-    async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
-        who = await self._mentions(people)
-        await self._in_card_thread(
-            draft,
-            f":bell: Reminder: this {escape(draft.title)} "
-            f"from {escape(draft.requester_name)} still "
-            f"waits for a decision. {who} can decide.",
-        )
-
-    async def escalated(
-        self,
-        draft: DraftView,
-        people: Sequence[Person],
-        *,
-        withheld: Sequence[Person] = (),
-        unlisted: Sequence[str] = (),
-    ) -> None:
-        """Said in the card's thread, and each of them gets the card in a direct message,
-        since they may not be in the approvals channel. Those who may not read its sources
-        get only a pointer: what kind of request waits, and where. Managers outside the
-        directory cannot be reached: the approvals channel is asked instead. Someone Slack
-        will not deliver to (a deactivated account, say) does not keep the others from
-        hearing; the card's thread says who was not told."""
-        if unlisted and draft.card_channel:
-            await self._announce(
-                draft,
-                channel=draft.card_channel,
-                text=(
-                    f":arrow_double_up: This {escape(draft.title)} from "
-                    f"{escape(draft.requester_name)} has waited too long for a decision. It "
-                    f"would escalate to {escape(', '.join(unlisted))}, who "
-                    f"{'is' if len(unlisted) == 1 else 'are'} not in the directory, so it "
-                    "waits here: any approver in this channel can decide on its card."
-                ),
-            )
-        if people:
-            who = await self._mentions(people)
-            await self._announce(
-                draft,
-                text=f":arrow_double_up: Escalated to {who}: nobody decided "
-                "in time. You can now approve, edit or reject it.",
-            )
-        elif withheld:
-            await self._announce(
-                draft,
-                text=":arrow_double_up: Nobody decided in time, and the people it escalates to "
-                "may not read its sources, so they were only told that it waits here.",
-            )
-        where = f"<#{draft.card_channel}>" if draft.card_channel else "its approvals channel"
-        pointer = (
-            f":arrow_double_up: A {escape(draft.title)} from "
-            f"{escape(draft.requester_name)} has waited too long for a "
-            f"decision in {where}. It rests on documents you may not read, so it "
-            "is not shown here; please nudge its approvers."
-        )
-        intro = section(
-            f":arrow_double_up: This {escape(draft.title)} from "
-            f"{escape(draft.requester_name)} waited too long, so it was escalated to you. "
-            "You can decide here."
-        )
-        card = [intro, *cards.card_blocks(draft)]
-        missed = [p for p in withheld if not await self._direct(draft, p, text=pointer)]
-        for person in people:
-            text = f"Escalated to you: {draft.title}"
-            if not await self._direct(draft, person, text=text, blocks=card):
-                missed.append(person)
-        if missed:
-            names = escape(", ".join(p.name for p in missed))
-            await self._announce(
-                draft,
-                text=f":warning: Trellis could not send a direct message to {names} (see "
-                "the log), so they were not told of it: an approver here can still decide.",
-            )
-
-    async def _direct(
-        self, draft: DraftView, person: Person, *, text: str, blocks: list[Block] | None = None
-    ) -> bool:
-        """A direct message to `person`; False (and logged) when it could not be sent."""
-        try:
-            slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
-            if slack_id is None:
-                log.warning("escalation_not_delivered", draft=draft.id, person=person.email)
-                return False
-            await self.slack.post(
-                channel=await self.slack.open_dm(slack_id), text=text, blocks=blocks
-            )
-            return True
-        except Exception as error:  # one person out of reach: the others are still told
-            code = error.response.get("error") if isinstance(error, SlackApiError) else repr(error)
-            log.warning("escalation_not_delivered", draft=draft.id, person=person.email, error=code)
-            return False
-
-    async def _announce(self, draft: DraftView, *, text: str, channel: str | None = None) -> None:
-        """`text` in the card's thread (or at the top of `channel`); a failure is logged, and
-        the escalation goes on."""
-        try:
-            if channel is not None:
-                await self.slack.post(channel=channel, text=text)
-            else:
-                await self._in_card_thread(draft, text)
-        except Exception:  # the direct messages still go out
-            log.warning("escalation_not_announced", draft=draft.id, exc_info=True)
-
-    async def _in_card_thread(self, draft: DraftView, text: str) -> None:
-        if draft.card_channel and draft.card_ts:
-            await self.slack.post(channel=draft.card_channel, thread_ts=draft.card_ts, text=text)
-
-    async def _mentions(self, people: Sequence[Person]) -> str:
-        shown = []
-        for person in people[:MENTIONS]:
-            slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
-            shown.append(f"<@{slack_id}>" if slack_id else escape(person.name))
-        if len(people) > MENTIONS:
-            shown.append(f"{len(people) - MENTIONS} more")
-        return ", ".join(shown) or "an approver"
 
     # The owners -------------------------------------------------------------------------
 

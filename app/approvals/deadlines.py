@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import notices
 from app.approvals.deciders import expired_message
 from app.approvals.drafts import DraftView, as_utc, to_view
-from app.approvals.notices import notice_row
+from app.approvals.notices import notice_row, person_params
 from app.approvals.store import DraftStore, S
 from app.db.models.approvals import Draft
 from app.db.repositories.approvals import OutboxRepository
@@ -53,7 +54,12 @@ class Deadlines(DraftStore):
             self._wake()
         return view
 
-    async def mark_reminded(self, *, draft_id: str) -> DraftView | None:
+    async def mark_reminded(
+        self, *, draft_id: str, people: Collection[Person] = ()
+    ) -> DraftView | None:
+        """The draft is reminded, once; the reminder naming `people` (who may still
+        decide) goes out through the outbox, committed with this step."""
+
         async def change(session: AsyncSession) -> DraftView | None:
             draft = await self._get(session, draft_id)
             if draft.state != S.PENDING or draft.reminded_at is not None:
@@ -61,16 +67,25 @@ class Deadlines(DraftStore):
             await self._move(
                 session, draft, S.PENDING, "draft.reminded", None, reminded_at=self.clock()
             )
+            reminder = (notices.REMINDER, {"to": [person_params(p) for p in people]}, "")
+            await self._queue(session, draft, [reminder])
             return await self._view(session, await self._get(session, draft_id))
 
         return await self._retrying(change)
 
     async def escalate(
-        self, *, draft_id: str, to: Collection[Person], unlisted: Collection[str] = ()
+        self,
+        *,
+        draft_id: str,
+        to: Collection[Person],
+        withheld: Collection[Person] = (),
+        unlisted: Collection[str] = (),
     ) -> DraftView | None:
         """Whoever the draft is escalated to may decide from now on (never the requester).
-        `unlisted`: managers it was due to who are not in the directory; the audit record
-        says so, and that the approvals channel was asked instead."""
+        `withheld`: those it was due to who may not read its sources; they are only told
+        where it waits. `unlisted`: managers it was due to who are not in the directory;
+        the audit record says so, and that the approvals channel was asked instead. The
+        messages saying so go out through the outbox, committed with this step."""
 
         async def change(session: AsyncSession) -> DraftView | None:
             draft = await self._get(session, draft_id)
@@ -93,9 +108,20 @@ class Deadlines(DraftStore):
                 escalated_at=self.clock(),
                 escalated_to=sorted(extra),
             )
+            await self._queue(session, draft, escalation_messages(to, withheld, unlisted))
             return await self._view(session, await self._get(session, draft_id))
 
         return await self._retrying(change)
+
+    async def _queue(
+        self, session: AsyncSession, draft: Draft, messages: list[tuple[str, dict[str, Any], str]]
+    ) -> None:
+        outbox = OutboxRepository(session)
+        rows = notices.waiting_rows(
+            draft, messages, after=await outbox.for_draft(draft.id), now=self.clock()
+        )
+        for row in rows:
+            await outbox.add(row)
 
     async def _expire_if_due(self, session: AsyncSession, draft: Draft) -> DraftExpired | None:
         expires = as_utc(draft.expires_at)
@@ -109,3 +135,23 @@ class Deadlines(DraftStore):
             notice_row(draft, kind=notices.EXPIRED, position=len(draft.actions), now=self.clock())
         )
         return DraftExpired(expired_message(to_view(draft)), just_now=True)
+
+
+def escalation_messages(
+    to: Collection[Person], withheld: Collection[Person], unlisted: Collection[str]
+) -> list[tuple[str, dict[str, Any], str]]:
+    """What an escalation says, one message each: in the approvals channel when managers
+    it was due to are not in the directory; in the card's thread; to each person directly."""
+    messages: list[tuple[str, dict[str, Any], str]] = []
+    if unlisted:
+        messages.append((notices.ASKED_INSTEAD, {"unlisted": sorted(unlisted)}, ""))
+    if to or withheld:
+        said = {
+            "to": [person_params(p) for p in to],
+            "withheld": [person_params(p) for p in withheld],
+        }
+        messages.append((notices.ESCALATION, said, ""))
+    for kind, people in ((notices.ESCALATED_CARD, to), (notices.ESCALATED_POINTER, withheld)):
+        each = {p.email.lower(): p for p in people}
+        messages += [(kind, {"person": person_params(p)}, email) for email, p in each.items()]
+    return messages

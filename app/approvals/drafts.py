@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, overload
 
-from app.approvals.notices import DESCRIPTIONS
+from app.approvals.notices import DESCRIPTIONS, actions_of
 from app.db.models.approvals import Draft, OutboxAction
 from app.rules.requirements import ApprovalRequirement
 
@@ -254,6 +254,6 @@ def to_view(draft: Draft, items: Sequence[OutboxAction] = ()) -> DraftView:
                 url=i.url,
                 last_error=i.last_error,
             )
-            for i in items
+            for i in actions_of(items)
         ),
     )

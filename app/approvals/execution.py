@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.approvals import notices
 from app.approvals.drafts import APPROVED_STATES, DraftState, DraftView, text_hash
-from app.approvals.notices import notice_row
+from app.approvals.notices import actions_of, notice_row
 from app.approvals.store import DraftStore, S
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
@@ -45,7 +45,7 @@ class Execution(DraftStore):
     async def settle(self, session: AsyncSession, draft_id: str) -> DraftState:
         """done when every action is done, failed when one is dead-lettered."""
         draft = await self._get(session, draft_id)
-        items = await OutboxRepository(session).for_draft(draft_id)
+        items = actions_of(await OutboxRepository(session).for_draft(draft_id))
         state = S(draft.state)
         if state not in (S.APPROVED, S.EXECUTING):
             return state
@@ -89,7 +89,7 @@ class Execution(DraftStore):
                 raise ApprovalConflict(f"Nothing to retry: this request is {draft.state} now.")
             now = self.clock()
             outbox = OutboxRepository(session)
-            for item in await outbox.for_draft(draft_id):
+            for item in actions_of(await outbox.for_draft(draft_id)):
                 if item.state == ActionState.DEAD and not await outbox.compare_and_set(
                     item,
                     now=now,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from app.errors import ApprovalConflict, DownstreamError
+from app.errors import ApprovalConflict, DownstreamError, SlackUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +37,8 @@ def failure_of(exc: Exception, *, timeout: float) -> Failure:
         )
     if isinstance(exc, ApprovalConflict):
         return Failure(exc.user_message, False, detail=str(exc))
+    if isinstance(exc, SlackUnavailable):  # a message to people, Slack out of reach
+        return Failure("Slack could not be reached; Trellis will try again.", True, detail=str(exc))
     if isinstance(exc, TimeoutError):
         return Failure(
             f"The downstream system did not finish within {timeout:g}s; Trellis will try again.",

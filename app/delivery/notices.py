@@ -2,7 +2,8 @@
 
 The worker (app/delivery/outbox.py) hands such a row here instead of to a connector: the
 approved answer is posted by the `Notifier` only while the draft is approved as it stands,
-and an expiry notice only for a draft that did expire. Slack takes no idempotency key, so
+an expiry notice only for a draft that did expire, and a reminder or an escalation message
+only while the draft still waits. Slack takes no idempotency key, so
 the row's lease and compare-and-set keep two workers from posting the same message; a
 process killed after Slack accepted a post and before the row was recorded posts it again.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from app.approvals import notices
 from app.approvals.drafts import DraftState, to_view
 from app.approvals.execution import approved_action
+from app.approvals.notices import people_of, person_of
 from app.db.models.approvals import Draft, OutboxAction
 from app.errors import ApprovalConflict, ConnectorConfigError
 from app.notifications import Notifier
@@ -31,4 +33,25 @@ async def tell(notifier: Notifier, draft: Draft, item: OutboxAction) -> ActionRe
             )
         await notifier.decided(to_view(draft))
         return ActionResult(reference="", summary="requester told")
+    if notices.is_waiting_message(item):
+        return await _while_waiting(notifier, draft, item)
     raise ConnectorConfigError(f"There is no notice called {item.connector!r}.")
+
+
+async def _while_waiting(notifier: Notifier, draft: Draft, item: OutboxAction) -> ActionResult:
+    """A reminder or an escalation message, unless the draft was decided meanwhile."""
+    if draft.state != DraftState.PENDING:
+        return ActionResult(reference="", summary=f"not sent: the request is {draft.state} now")
+    view, params = to_view(draft), item.params
+    if item.connector == notices.REMINDER:
+        await notifier.remind(view, people_of(params["to"]))
+    elif item.connector == notices.ESCALATION:
+        await notifier.escalation_said(
+            view, people_of(params["to"]), withheld=people_of(params["withheld"])
+        )
+    elif item.connector == notices.ASKED_INSTEAD:
+        await notifier.asked_instead(view, params["unlisted"])
+    else:
+        person = person_of(params["person"])
+        await notifier.escalated_to(view, person, card=item.connector == notices.ESCALATED_CARD)
+    return ActionResult(reference="", summary=notices.DESCRIPTIONS[item.connector])

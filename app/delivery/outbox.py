@@ -31,7 +31,7 @@ import structlog
 from app.approvals.drafts import ActionView, DraftView
 from app.approvals.execution import approved_action
 from app.approvals.notices import DESCRIPTIONS as NOTICES
-from app.approvals.notices import is_notice
+from app.approvals.notices import is_notice, is_waiting_message
 from app.approvals.service import Approvals
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
@@ -184,8 +184,9 @@ class OutboxWorker(OutboxReports):
                     lease_until=now + timedelta(seconds=self.policy.lease),
                 )
                 if claimed:
-                    with contextlib.suppress(Exception):
-                        await self.approvals.begin_execution(session, item.draft_id)
+                    if not is_waiting_message(item):  # a waiting draft's message starts nothing
+                        with contextlib.suppress(Exception):
+                            await self.approvals.begin_execution(session, item.draft_id)
                     return item.id
         return None
 

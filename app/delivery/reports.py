@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 import structlog
 
 from app.approvals.drafts import ActionView, DraftView, to_view
-from app.approvals.notices import is_notice
+from app.approvals.notices import DIRECT, is_notice, is_waiting_message, person_of
 from app.db.base import aware
+from app.db.models.approvals import OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
 from app.db.session import Database
 from app.delivery.retry import OutboxPolicy
-from app.domain import ActionState
+from app.domain import ActionState, Person
 from app.notifications import Notifier
 
 log = structlog.get_logger(__name__)
@@ -52,9 +53,16 @@ class OutboxReports:
             draft = await DraftRepository(session).get(item.draft_id)
             assert draft is not None, "an outbox row always belongs to a draft (foreign key)"
             view = to_view(draft, await outbox.for_draft(item.draft_id))
-        action = next(a for a in view.outbox if a.id == item_id)
+            waiting, missed = is_waiting_message(item), _missed(item)
         try:
-            if action.state == ActionState.DONE and is_notice(action.connector):
+            if waiting:
+                # The message itself was the news; one that failed for good to reach a
+                # person is said in the card's thread, where an approver can still act.
+                if missed is not None:
+                    await self.notifier().not_told(view, missed)
+            elif (action := _action(view, item_id)).state == ActionState.DONE and is_notice(
+                action.connector
+            ):
                 await self.notifier().refresh_card(view)  # the message itself was the news
             else:
                 if action.state == ActionState.DEAD and self.owners_told is not None:
@@ -75,3 +83,14 @@ class OutboxReports:
         for item_id in waiting:
             await self._report(item_id)
         return len(waiting)
+
+
+def _action(view: DraftView, item_id: str) -> ActionView:
+    return next(a for a in view.outbox if a.id == item_id)
+
+
+def _missed(item: OutboxAction) -> Person | None:
+    """The person a direct message that failed for good was for."""
+    if item.state == ActionState.DEAD and item.connector in DIRECT:
+        return person_of(item.params["person"])
+    return None

@@ -102,20 +102,19 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
                 readers = await readers_of_sources(services, view, people)
                 withheld = [p for p in people if p not in readers]
                 escalated_view = await services.approvals.escalate(
-                    draft_id=draft_id, to=readers, unlisted=unlisted
+                    draft_id=draft_id, to=readers, withheld=withheld, unlisted=unlisted
                 )
                 if escalated_view is not None:
                     report.escalated += 1
-                    await services.notifier.escalated(
-                        escalated_view, readers, withheld=withheld, unlisted=unlisted
-                    )
+                    await deliver_notices(services, draft_id=draft_id)
             if remind and remind <= now and reminded is None:
-                reminded_view = await services.approvals.mark_reminded(draft_id=draft_id)
+                view = await services.approvals.view(draft_id)
+                reminded_view = await services.approvals.mark_reminded(
+                    draft_id=draft_id, people=waiting_approvers(services, view)
+                )
                 if reminded_view is not None:
                     report.reminded += 1
-                    await services.notifier.remind(
-                        reminded_view, waiting_approvers(services, reminded_view)
-                    )
+                    await deliver_notices(services, draft_id=draft_id)
         except Exception:
             log.warning("draft_sweep_failed", draft=draft_id, exc_info=True)
     return report
@@ -198,8 +197,9 @@ def outbox_worker(
 
 
 async def deliver_notices(services: Services, *, draft_id: str) -> None:
-    """Send a just-decided draft's notices (a held answer, an expiry) without waiting for
-    the worker; whatever this misses, the worker delivers from the outbox."""
+    """Send a draft's due notices (a held answer, an expiry, a reminder, an escalation's
+    messages) without waiting for the worker; whatever this misses, the worker delivers
+    from the outbox."""
     try:
         await outbox_worker(services).deliver_notices(draft_id)
     except Exception:

@@ -6,11 +6,13 @@ from dataclasses import replace
 
 from sqlalchemy import update
 
+from app.approvals import notices
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftState
 from app.db.models.approvals import Draft, OutboxAction
+from app.db.repositories.approvals import OutboxRepository
 from app.delivery.retry import OutboxPolicy
-from app.delivery.scheduler import Background, sweep_drafts
+from app.delivery.scheduler import Background, deliver_notices, outbox_worker, sweep_drafts
 from app.domain import ActionState
 from tests.approval_helpers import SOFIA, Clock, demo, pending_discount, person, webhook_action
 from tests.harness import blocks_text, running_trellis
@@ -85,10 +87,18 @@ async def test_escalation_gives_the_card_to_a_manager_who_may_read_its_sources(t
         assert escalated.escalated_to == (ROSA,)
 
 
+def dm_of(trellis, email: str) -> str:
+    user = trellis.user(email)
+    return next(
+        c.id
+        for c in trellis.sandbox.workspace.conversations.values()
+        if c.is_im and c.im_user == user
+    )
+
+
 async def test_an_escalation_reaches_everyone_slack_delivers_to_and_names_who_it_did_not(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         card, draft = await reply_card(trellis)
-        view = await trellis.services.approvals.view(draft.id)
         users = trellis.sandbox.workspace.users
         # Maya's directory entry is pinned to a Slack account since deactivated; Kenji's
         # account too. Slack refuses a direct message to either (user_disabled).
@@ -96,28 +106,94 @@ async def test_an_escalation_reaches_everyone_slack_delivers_to_and_names_who_it
         kenji = replace(person(KENJI), slack_id=trellis.user(KENJI))
         users[maya.slack_id].deleted = users[kenji.slack_id].deleted = True
 
-        await trellis.services.notifier.escalated(
-            view, [maya, person(ROSA)], withheld=[kenji, person(SAM)]
+        await trellis.services.approvals.escalate(
+            draft_id=draft.id, to=[maya, person(ROSA)], withheld=[kenji, person(SAM)]
         )
-
-        def dm_of(email: str) -> str:
-            user = trellis.user(email)
-            return next(
-                c.id
-                for c in trellis.sandbox.workspace.conversations.values()
-                if c.is_im and c.im_user == user
-            )
+        await deliver_notices(trellis.services, draft_id=draft.id)
 
         given = await trellis.sandbox.wait_for_message(
-            dm_of(ROSA), lambda m: "escalated to you" in blocks_text(m.blocks)
+            dm_of(trellis, ROSA), lambda m: "escalated to you" in blocks_text(m.blocks)
         )
         assert "Approve" in blocks_text(given.blocks)
-        await trellis.sandbox.wait_for_message(dm_of(SAM), lambda m: "waited too long" in m.text)
-        missed = await wait_for_text(
-            trellis, "support-approvals", "could not send a direct message", where=in_thread(card)
+        await trellis.sandbox.wait_for_message(
+            dm_of(trellis, SAM), lambda m: "waited too long" in m.text
         )
-        assert "Maya Lindqvist" in missed.text and "Kenji Watanabe" in missed.text
-        assert "Rosa" not in missed.text
+        for name in ("Maya Lindqvist", "Kenji Watanabe"):
+            await wait_for_text(
+                trellis,
+                "support-approvals",
+                f"could not send a direct message to {name}",
+                where=in_thread(card),
+            )
+        said = trellis.sandbox.messages(card.channel)
+        assert not any("could not send" in m.text and "Rosa" in m.text for m in said)
+        # Those two refusals are final: nothing is tried again, nobody is told twice.
+        assert await deliver_notices_count(trellis, draft.id) == 0
+
+
+async def test_an_escalation_slack_could_not_take_is_sent_once_slack_is_back(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        card, draft = await reply_card(trellis)
+        clock.advance(hours=4, seconds=1)  # past escalate_after; the reminder is due too
+        # Slack fails its side for a while: no post gets through.
+        trellis.sandbox.fail("chat.postMessage", times=1000, status=503)
+        report = await sweep_drafts(trellis.services)
+        assert (report.reminded, report.escalated) == (1, 1)
+        rows = await waiting_rows(trellis, draft.id)
+        assert {r.connector for r in rows} == {
+            notices.REMINDER,
+            notices.ESCALATION,
+            notices.ESCALATED_POINTER,
+        }
+        assert all(r.state == ActionState.PENDING and r.last_error for r in rows)
+        assert (await sweep_drafts(trellis.services)).escalated == 0  # the step is taken once
+
+        trellis.sandbox.web_api.failures.clear()  # Slack is back
+        clock.advance(minutes=10)  # past the outbox's backoff
+        assert await deliver_notices_count(trellis, draft.id) == 3
+        maya = dm_of(trellis, MAYA)
+        await trellis.sandbox.wait_for_message(maya, lambda m: "waited too long" in m.text)
+        await wait_for_text(trellis, "support-approvals", "Reminder", where=in_thread(card))
+        await wait_for_text(
+            trellis, "support-approvals", "may not read its sources", where=in_thread(card)
+        )
+        assert await deliver_notices_count(trellis, draft.id) == 0
+        assert len([m for m in trellis.sandbox.messages(maya) if "waited too long" in m.text]) == 1
+        thread = [m for m in trellis.sandbox.messages(card.channel) if m.thread_ts == card.ts]
+        assert len([m for m in thread if "Reminder" in m.text]) == 1
+        # The messages are not the draft's actions: it still waits, and its card lists none.
+        view = await trellis.services.approvals.view(draft.id)
+        assert view.state == DraftState.PENDING and view.outbox == ()
+
+
+async def test_a_message_of_a_draft_decided_before_it_could_be_sent_is_not_sent(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        card, draft = await reply_card(trellis)
+        clock.advance(hours=1, seconds=1)
+        trellis.sandbox.fail("chat.postMessage", times=1000, status=503)
+        assert (await sweep_drafts(trellis.services)).reminded == 1
+        trellis.sandbox.web_api.failures.clear()
+        await trellis.services.approvals.reject(
+            draft_id=draft.id, approver=person(ROSA), reason="not needed"
+        )
+        clock.advance(minutes=10)
+        assert await deliver_notices_count(trellis, draft.id) == 1
+        [row] = await waiting_rows(trellis, draft.id)
+        assert row.state == ActionState.DONE and row.summary.startswith("not sent")
+        thread = [m for m in trellis.sandbox.messages(card.channel) if m.thread_ts == card.ts]
+        assert not any("Reminder" in m.text for m in thread)
+
+
+async def deliver_notices_count(trellis, draft_id: str) -> int:
+    return await outbox_worker(trellis.services).deliver_notices(draft_id)
+
+
+async def waiting_rows(trellis, draft_id: str) -> list[OutboxAction]:
+    async with trellis.services.database.session() as session:
+        rows = await OutboxRepository(session).for_draft(draft_id)
+    return [r for r in rows if r.connector in notices.WAITING]
 
 
 async def test_a_draft_nobody_decides_expires_and_the_requester_is_told(tmp_path):

@@ -71,6 +71,11 @@ class Draft(Base):
     )
 
 
+WAITING_FROM = 10_000
+"""Outbox positions from here on are messages sent while a draft waits for a decision
+(app/approvals/notices.py), after any draft's actions; they hold none of them up."""
+
+
 class OutboxAction(Base):
     """One approved action waiting for, or done by, a downstream system."""
 

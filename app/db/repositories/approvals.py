@@ -15,7 +15,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.models.approvals import Draft, JobLease, OutboxAction
+from app.db.models.approvals import WAITING_FROM, Draft, JobLease, OutboxAction
 from app.db.repositories.dml import dialect_insert, is_postgres, rowcount
 from app.domain import ActionState
 
@@ -157,9 +157,12 @@ class OutboxRepository:
         On PostgreSQL the rows are locked and rows another worker holds are skipped;
         SQLite's write lock already serialises claims."""
         earlier = aliased(OutboxAction)
+        # A draft's actions go in order; the messages sent while it waited (from
+        # WAITING_FROM on) neither wait for them nor hold them up.
         unfinished_before = exists().where(
             earlier.draft_id == OutboxAction.draft_id,
             earlier.position < OutboxAction.position,
+            OutboxAction.position < WAITING_FROM,
             earlier.state != ActionState.DONE,
         )
         query = (
