@@ -14,6 +14,10 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_TEXT = 3000
 """The most characters of any text object, wherever it is (a context's too)."""
+MAX_BLOCKS_TEXT = 13_000
+"""The most characters of text all the blocks of one message may hold together. Slack does
+not document it, but answers `msg_blocks_too_long` from about 13,200 characters (less when
+the blocks hold more than text), well below its 50 blocks of 3,000 each."""
 INTERACTIVE_HOLDERS = {
     "actions": "elements",
     "context_actions": "elements",
@@ -91,3 +95,14 @@ def with_ids(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _short_id(seed: str) -> str:
     return base64.b32encode(seed.encode()).decode().rstrip("=")[:5]
+
+
+def text_length(node: Any) -> int:
+    """Characters of every text object inside `node` (blocks, or one block)."""
+    if isinstance(node, list):
+        return sum(text_length(item) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    text = node.get("text")
+    own = len(text) if node.get("type") in ("mrkdwn", "plain_text") and isinstance(text, str) else 0
+    return own + sum(text_length(v) for v in node.values() if isinstance(v, dict | list))

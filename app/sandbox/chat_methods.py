@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.sandbox.block_kit import MAX_MESSAGE_BLOCKS, block_errors, with_ids
+from app.sandbox.block_kit import (
+    MAX_BLOCKS_TEXT,
+    MAX_MESSAGE_BLOCKS,
+    block_errors,
+    text_length,
+    with_ids,
+)
 from app.sandbox.lookups import Method, known_user, message_at, readable, truthy, visible
 from app.sandbox.records import Message, ResponseTarget
 from app.sandbox.slack_json import message_json
@@ -186,5 +192,7 @@ def _content(
             raise SlackError(
                 "invalid_blocks", errors=errors, response_metadata={"messages": errors}
             )
+        if text_length(raw_blocks) > MAX_BLOCKS_TEXT:
+            raise SlackError("msg_blocks_too_long")
         blocks = with_ids(raw_blocks)
     return (None if text is None else str(text)), blocks

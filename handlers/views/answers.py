@@ -10,6 +10,7 @@ from app.answering.compose import DONT_FORWARD_LABEL, Reply
 from app.domain import AnswerStatus, Citation
 from handlers.views.blocks import (
     MESSAGE_BLOCKS,
+    MESSAGE_TEXT,
     SECTION_LIMIT,
     Block,
     clip,
@@ -18,6 +19,7 @@ from handlers.views.blocks import (
     link,
     pieces,
     section,
+    text_in,
 )
 
 QUOTE_LIMIT = 280
@@ -74,44 +76,75 @@ def answer_blocks(
     checked_by: str | None = None,
 ) -> list[Block]:
     """The whole answer in as many sections as its text needs, every source under it, and
-    all within one Slack message: sources that do not fit are counted, not cut.
-    `with_text` False: without the answer's text (streamed above the blocks).
+    all within one Slack message (its 50 blocks and `MESSAGE_TEXT`): an answer too long
+    for one message says so where it stops, and sources that do not fit are counted, not
+    cut. `with_text` False: without the answer's text (streamed above the blocks).
     `checked_by`: the reviewer who approved the answer."""
     head = [context(f":lock: {escape(private_note)}")] if private_note else []
     notes = [context(f":information_source: {clip(escape(note), 1500)}") for note in reply.notes]
     tail = _under_answer(reply, final=final, checked_by=checked_by)
     room = MESSAGE_BLOCKS - len(head) - len(notes) - len(tail)
-    body = [section(piece) for piece in pieces(escape(reply.text))] if with_text else []
-    if reply.citations:
+    chars = MESSAGE_TEXT - text_in([*head, *notes, *tail])
+    lines = [_citation_line(i, c) for i, c in enumerate(reply.citations, start=1)]
+    if lines:
         room -= 2  # the divider, and at least one section of sources
-    if len(body) > room:
-        body = body[: room - 1] + [section(ANSWER_GOES_ON)]
-    sources = _source_sections(reply.citations, room=room + 1 - len(body))
+    # The sources keep up to a third of the message's text; the answer has the rest first.
+    kept = min(sum(len(line) + 1 for line in lines), chars // 3)
+    body = _fitted(pieces(escape(reply.text)) if with_text else [], room=room, chars=chars - kept)
+    sources = _source_sections(lines, room=room + 1 - len(body), chars=chars - text_in(body))
     divider = [{"type": "divider"}] if sources else []
     return [*head, *body, *notes, *divider, *sources, *tail]
+
+
+def _fitted(texts: list[str], *, room: int, chars: int) -> list[Block]:
+    """Sections of `texts` within `room` blocks and `chars` characters; where they do not
+    all fit, the last says that the answer goes on."""
+    if len(texts) <= room and sum(map(len, texts)) <= chars:
+        return [section(text) for text in texts]
+    shown: list[Block] = []
+    left = chars - len(ANSWER_GOES_ON)
+    for text in texts[: room - 1]:
+        if len(text) > left:
+            break
+        shown.append(section(text))
+        left -= len(text)
+    return [*shown, section(ANSWER_GOES_ON)]
 
 
 def _more_sources(count: int) -> str:
     return f"_…and {count} more source{'s' if count != 1 else ''}, not shown here._"
 
 
-def _source_sections(citations: tuple[Citation, ...], *, room: int) -> list[Block]:
-    """The cited sources, a few to a section, in at most `room` sections; what does not fit
-    is counted in the last one."""
-    lines = [_citation_line(i, c) for i, c in enumerate(citations, start=1)]
+def _source_sections(lines: list[str], *, room: int, chars: int) -> list[Block]:
+    """The cited sources, a few to a section, in at most `room` sections and `chars`
+    characters; what does not fit is counted in the last one."""
     groups: list[list[str]] = []
     for line in lines:
         if groups and len("\n".join([*groups[-1], line])) <= SECTION_LIMIT:
             groups[-1].append(line)
         else:
             groups.append([line])
-    if len(groups) > room:
-        groups = groups[:room]
-        left = len(lines) - sum(len(group) for group in groups)
-        while len("\n".join([*groups[-1], _more_sources(left)])) > SECTION_LIMIT:
+    fits = len(groups) <= room and sum(len("\n".join(g)) for g in groups) <= chars
+    if not fits:
+        shown: list[list[str]] = []
+        left = chars - len(_more_sources(len(lines)))
+        for group in groups[:room]:
+            take = []
+            for line in group:
+                if len(line) + 1 > left:
+                    break
+                take.append(line)
+                left -= len(line) + 1
+            if take:
+                shown.append(take)
+            if len(take) < len(group):
+                break
+        groups = shown or [[]]
+        left_out = len(lines) - sum(len(group) for group in groups)
+        while len("\n".join([*groups[-1], _more_sources(left_out)])) > SECTION_LIMIT:
             groups[-1].pop()
-            left += 1
-        groups[-1].append(_more_sources(left))
+            left_out += 1
+        groups[-1].append(_more_sources(left_out))
     return [section("\n".join(group)) for group in groups]
 
 

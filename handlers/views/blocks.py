@@ -24,6 +24,11 @@ SECTION_LIMIT = 2900
 MESSAGE_BLOCKS = 50
 """Slack's limit for the blocks of one message."""
 
+MESSAGE_TEXT = 12_000
+"""The most text Trellis puts in the blocks of one message. Slack refuses a message whose
+blocks hold more than about 13,200 characters of text (`msg_blocks_too_long`), a limit it
+does not document, long before 50 sections of 3,000."""
+
 _WHOLE = re.compile(r"<[^<>\n]*>|&[a-z]+;|\[\d+\]")
 """What a piece of mrkdwn must not be cut inside: a link or mention, an escaped character,
 a citation marker."""
@@ -132,3 +137,18 @@ def duration(delta: timedelta) -> str:
     """How long something has waited: "30 hours", "3 days"."""
     hours = int(delta.total_seconds() // 3600)
     return f"{hours // 24} days" if hours >= 48 else f"{hours} hours"
+
+
+def text_in(blocks: Any) -> int:
+    """How many characters of text `blocks` (or one block) hold, as Slack counts them
+    against `MESSAGE_TEXT`."""
+    if isinstance(blocks, list):
+        return sum(text_in(part) for part in blocks)
+    if not isinstance(blocks, dict):
+        return 0
+    text = blocks.get("text")
+    own = len(text) if isinstance(text, str) and blocks.get("type") in _TEXT_TYPES else 0
+    return own + sum(text_in(part) for part in blocks.values() if isinstance(part, dict | list))
+
+
+_TEXT_TYPES = ("mrkdwn", "plain_text")

@@ -1,8 +1,9 @@
 """Long answers and long lists of sources reach Slack whole: the text is split into sections
 of at most 3000 characters (Slack's limit for a section) at line, sentence or word
 boundaries, never inside a link, an escaped character or a citation marker; a message keeps
-to Slack's 50 blocks, and sources that do not fit are counted, not cut. An approved answer
-is posted as the approver read it on the card."""
+to Slack's 50 blocks and the text Slack takes in one message's blocks, an answer longer
+than that says where it stops, and sources that do not fit are counted, not cut. An approved
+answer is posted as the approver read it on the card."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from slack_sdk.models.blocks import Block
 from app.answering.compose import Reply
 from app.domain import AnswerStatus, Citation, ModelAnswer, Passage, Turn
 from handlers.answer_stream import pieces as stream_pieces
-from handlers.views.answers import answer_blocks
-from handlers.views.blocks import escape, pieces
+from handlers.views.answers import ANSWER_GOES_ON, answer_blocks
+from handlers.views.blocks import MESSAGE_TEXT, escape, pieces, text_in
 from tests.harness import running_trellis
 from tests.workflow_helpers import card_in, wait_for_text
 
@@ -103,6 +104,20 @@ def test_a_long_answer_with_eight_sources_is_shown_whole_in_valid_blocks():
     assert "Checked by Rosa Delgado" in str(blocks[-1])
 
 
+def test_an_answer_longer_than_one_message_holds_says_where_it_stops():
+    reply = long_reply(8, words=3000)
+    assert len(reply.text) > MESSAGE_TEXT
+    blocks = answer_blocks(reply, checked_by="Rosa Delgado")
+    # Slack refuses blocks holding more than about 13,200 characters (msg_blocks_too_long).
+    assert text_in(blocks) <= MESSAGE_TEXT and len(blocks) <= 50
+    shown = shown_text(blocks)
+    assert ANSWER_GOES_ON in shown
+    assert flat(shown).startswith(flat(escape(reply.text))[:5000])
+    listed = re.findall(r"\*\[(\d+)\]\* <", shown)
+    more = re.findall(r"…and (\d+) more sources?", shown)
+    assert len(listed) + sum(map(int, more)) == 8 and listed
+
+
 def test_sources_beyond_one_message_are_counted_not_cut():
     reply = long_reply(400, words=400)
     blocks = answer_blocks(reply, private_note="Only you can see this.")
@@ -122,6 +137,10 @@ class LongAnswerer:
 
     name = "long-model"
 
+    def __init__(self, steps: int = 90, *, sources: int | None = None) -> None:
+        self.steps = steps
+        self.sources = sources
+
     async def answer(
         self,
         *,
@@ -131,10 +150,11 @@ class LongAnswerer:
         instructions: str | None = None,
         model: str | None = None,
     ) -> ModelAnswer:
+        passages = passages[: self.sources]
         citations = tuple(Citation(p.doc_id, p.title, p.text[:200], p.url) for p in passages)
         sentences = [
             f"Step {n}: unused gear & tents <in their box> can come back [{n % len(passages) + 1}]."
-            for n in range(90)
+            for n in range(self.steps)
         ]
         return ModelAnswer(" ".join(sentences), citations, 0.9, backend="long-model")
 
@@ -164,3 +184,19 @@ async def test_an_approved_long_answer_is_posted_as_the_approver_read_it(tmp_pat
         cited = re.findall(r"^\*\[(\d+)\]\* <", shown_text(posted.blocks), re.M)
         sources = re.findall(r"\[(\d+)\] <", shown_text(card.blocks) + str(card.blocks))
         assert cited and sorted(set(cited), key=int) == sorted(set(sources), key=int)
+
+
+async def test_an_answer_longer_than_a_slack_message_is_posted_not_refused(tmp_path):
+    answerer = LongAnswerer(steps=260, sources=1)  # the holiday calendar: posted unreviewed
+    async with running_trellis(tmp_path, answerer_for=lambda _: answerer) as trellis:
+        sam = trellis.user(SAM)
+        ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
+        im = next(
+            c.id
+            for c in trellis.sandbox.workspace.conversations.values()
+            if c.is_im and c.im_user == sam
+        )
+        reply = await trellis.answer_in_thread(im, ts)
+        shown = shown_text(reply.blocks)
+        assert "Step 0:" in shown and ANSWER_GOES_ON in shown
+        assert text_in(reply.blocks) <= MESSAGE_TEXT
