@@ -3,7 +3,8 @@
 Each listener acks, asks app/approvals/service.py to decide, and shows the result: the card is
 updated in place, the requester is told, and a click that changes nothing (not an
 approver, the requester themselves, too late) gets an ephemeral explanation. Edit and
-Reject ask app/approvals/deciders.py first, so no form opens that could not be saved.
+Reject ask app/approvals/deciders.py first, so no form opens that could not be saved; their
+submissions are acked within Slack's 3 s however slow saving is (handlers/submissions.py).
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from app.approvals.deciders import refusal
 from app.approvals.drafts import DraftView
+from app.approvals.service import Decision
 from app.delivery.scheduler import deliver_notices
 from app.errors import DraftExpired
 from app.services import Services
 from handlers import traces
-from handlers.errors import NOT_SAVED, message_for
+from handlers.errors import message_for
 from handlers.gateway import slack_of
 from handlers.people import person_of
+from handlers.submissions import save_submission
 from handlers.views import cards
 from handlers.views.blocks import context, escape
 
@@ -157,15 +160,22 @@ async def on_edit_submitted(
 ) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
     text = cards.input_value(view.get("state") or {}, cards.TEXT_BLOCK)
-    try:
+
+    async def edit() -> Decision:
         person = await person_of(services, body["user"]["id"])
-        decision = await services.approvals.edit(
+        return await services.approvals.edit(
             draft_id=meta["draft_id"], editor=person, text=text, seen_hash=meta.get("hash")
         )
-    except Exception as exc:  # told in the form, so the person knows nothing was saved
-        await ack(response_action="errors", errors={cards.TEXT_BLOCK: _form_error(exc, body)})
+
+    submission = await save_submission(ack, body, services, edit(), what="your edit")
+    try:
+        decision = await submission.result()
+    except Exception as exc:  # told, so the person knows nothing was saved
+        await submission.failed(cards.TEXT_BLOCK, exc)
+        if submission.late:
+            await _show_latest(services, meta["draft_id"], exc)
         return
-    await ack()
+    await submission.saved(f"Your edit of the {decision.draft.title} is saved; its card shows it.")
     await services.notifier.refresh_card(decision.draft)
 
 
@@ -174,21 +184,26 @@ async def on_reject_submitted(
 ) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
     reason = cards.input_value(view.get("state") or {}, cards.REASON_BLOCK)
-    try:
+
+    async def reject() -> Decision:
         person = await person_of(services, body["user"]["id"])
-        decision = await services.approvals.reject(
+        return await services.approvals.reject(
             draft_id=meta["draft_id"], approver=person, reason=reason
         )
-    except Exception as exc:  # told in the form, so the person knows nothing was saved
-        await ack(response_action="errors", errors={cards.REASON_BLOCK: _form_error(exc, body)})
+
+    submission = await save_submission(ack, body, services, reject(), what="your rejection")
+    try:
+        decision = await submission.result()
+    except Exception as exc:  # told, so the person knows nothing was saved
+        await submission.failed(cards.REASON_BLOCK, exc)
+        if submission.late:
+            await _show_latest(services, meta["draft_id"], exc)
         return
-    await ack()
-    await services.notifier.decided(decision.draft)
-
-
-def _form_error(error: Exception, body: dict[str, Any]) -> str:
-    """The words for a form's error field, kept to 150 characters."""
-    return message_for(error, outcome=NOT_SAVED, type=body.get("type"))[:150]
+    draft = decision.draft
+    await submission.saved(
+        f"Your rejection of the {draft.title} is saved; {draft.requester_name} is told your reason."
+    )
+    await services.notifier.decided(draft)
 
 
 async def on_retry(

@@ -17,6 +17,7 @@ from app.trust import feedback, flag_review, owners
 from handlers.errors import message_for
 from handlers.gateway import slack_of
 from handlers.people import person_of
+from handlers.submissions import save_submission
 from handlers.views import assistant as assistant_views
 from handlers.views import flags
 from handlers.views.answers import FEEDBACK_DOWN, FEEDBACK_UP
@@ -185,25 +186,34 @@ async def on_note(
     values = view["state"]["values"]
     correction = (values["correction"]["text"].get("value") or "").strip()
     chosen = (values.get("source", {}).get("doc", {}) or {}).get("selected_option") or {}
-    try:
+
+    async def explain() -> feedback.FlagCase:
         person = await person_of(services, body["user"]["id"])
-        case = await feedback.explain_flag(
+        return await feedback.explain_flag(
             services,
             flag_id=view["private_metadata"],
             person=person,
             correction=correction,
             wrong_source=chosen.get("value"),
         )
-    except TrellisError as exc:
-        await ack(response_action="errors", errors={"correction": exc.user_message[:150]})
+
+    submission = await save_submission(ack, body, services, explain(), what="your note")
+    try:
+        case = await submission.result()
+    except Exception as exc:
+        await submission.failed("correction", exc)
         return
-    await ack()
-    await refresh_notices(services, case)
-    await tell_flagger(
-        services,
-        case,
-        "Thanks, the owners can now see what you said. You'll hear back here when they decide.",
+    await submission.saved(
+        "Your note is saved: the owners can now see what you said. You'll hear back when "
+        "they decide."
     )
+    await refresh_notices(services, case)
+    if not submission.late:  # told by direct message already
+        await tell_flagger(
+            services,
+            case,
+            "Thanks, the owners can now see what you said. You'll hear back here when they decide.",
+        )
 
 
 # --- The owners ------------------------------------------------------------------------
@@ -238,23 +248,30 @@ async def on_correction(
     chosen = (values.get("sources", {}).get("docs", {}) or {}).get("selected_options") or []
     extra = values.get("extra", {}).get("ids", {}).get("value") or ""
     doc_ids = [o["value"] for o in chosen] + [d for d in extra.replace(" ", ",").split(",") if d]
-    try:
+
+    async def accept() -> tuple[Person, feedback.FlagCase]:
         person = await person_of(services, body["user"]["id"])
-        case, curated = await flag_review.accept_correction(
+        case, _ = await flag_review.accept_correction(
             services, flag_id=view["private_metadata"], person=person, text=text, doc_ids=doc_ids
         )
-    except TrellisError as exc:
-        field = "extra" if "source" in exc.user_message else "answer"
-        await ack(response_action="errors", errors={field: exc.user_message[:150]})
+        return person, case
+
+    submission = await save_submission(ack, body, services, accept(), what="your correction")
+    try:
+        person, case = await submission.result()
+    except Exception as exc:
+        about_sources = isinstance(exc, TrellisError) and "source" in exc.user_message
+        await submission.failed("extra" if about_sources else "answer", exc)
         return
-    await ack()
+    question = case.question[:150]
+    await submission.saved(f"Your correction is saved: Trellis now answers “{question}” with it.")
     services.metrics.observe_flag(event="accepted")
     await refresh_notices(services, case)
     await tell_flagger(
         services,
         case,
         f"{person.name} accepted your correction. Trellis now answers "
-        f"“{case.question[:150]}” with the corrected answer.",
+        f"“{question}” with the corrected answer.",
     )
 
 

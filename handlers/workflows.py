@@ -29,6 +29,7 @@ from handlers import traces
 from handlers.delivered import plain_text
 from handlers.errors import message_for
 from handlers.gateway import slack_of
+from handlers.submissions import save_submission
 from handlers.views import cards
 from handlers.views.blocks import escape, notice_blocks, section
 
@@ -224,23 +225,30 @@ async def on_form_submitted(
         slack_user_id=body["user"]["id"],
         thread_ts=meta.get("thread_ts"),
     )
-    try:
-        outcome = (await admit_workflow(services, request)).outcome
-    except Exception as exc:  # shown on the form, which stays open
-        outcome = WorkflowOutcome(WorkflowStatus.REFUSED, message_for(exc))
+    workflow = services.workspace.rulebook.workflows.get(meta["workflow"])
+    title = workflow.title if workflow else "request"
+
+    async def admit() -> WorkflowOutcome | None:
+        try:
+            return (await admit_workflow(services, request)).outcome
+        except Exception as exc:  # shown on the form, which stays open
+            return WorkflowOutcome(WorkflowStatus.REFUSED, message_for(exc))
+
+    submission = await save_submission(ack, body, services, admit(), what=f"your {title}")
+    outcome = await submission.result()
     if outcome is not None:
-        workflow = services.workspace.rulebook.workflows.get(meta["workflow"])
         first = next(iter(workflow.inputs), None) if workflow else None
         errors = {
-            name: message[:150]
+            name: message
             for name, message in outcome.problems.items()
             if workflow and name in workflow.inputs
         }
         if not errors and first:
-            errors = {first: outcome.message[:150]}
-        await ack(response_action="errors", errors=errors)
+            errors = {first: outcome.message}
+        again = f" Start it again with {usage(meta['workflow'], workflow)}." if workflow else ""
+        await submission.refused(errors, f"{outcome.message}{again}")
         return
-    await ack()
+    await submission.saved(f"Your {title} is starting; its status follows where you asked.")
     with traces.interaction(body, meta["workflow"]):
         await begin(services, request)
 

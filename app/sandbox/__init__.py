@@ -10,7 +10,7 @@ async with SandboxServer(workspace) as server:
 
 from app.sandbox.records import ApiCall, Change, Ephemeral, Message, View
 from app.sandbox.server import SandboxServer
-from app.sandbox.simulation import OperationTimeout, SimulationError
+from app.sandbox.simulation import InvalidAck, OperationTimeout, SimulationError
 from app.sandbox.socket_mode import Delivery, Envelope
 from app.sandbox.state import SandboxWorkspace
 
@@ -20,6 +20,7 @@ __all__ = [
     "Delivery",
     "Envelope",
     "Ephemeral",
+    "InvalidAck",
     "Message",
     "OperationTimeout",
     "SandboxServer",

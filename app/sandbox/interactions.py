@@ -261,3 +261,17 @@ def missing_inputs(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[
         if not any(v not in (None, "", []) for k, v in value.items() if k != "type"):
             missing.append(block.get("block_id", ""))
     return missing
+
+
+def form_error_problems(blocks: list[dict[str, Any]], errors: Any) -> list[str]:
+    """What is wrong with a `response_action: errors` ack: Slack shows each error under the
+    input block whose block_id is its key, so it wants at least one, each naming an input
+    block of the submitted view, each a string."""
+    if not isinstance(errors, dict) or not errors:
+        return ["errors must name at least one input block"]
+    inputs = {b.get("block_id") for b in blocks if b.get("type") == "input"}
+    return [
+        f"{key!r}: not an input block of the view" if key not in inputs else f"{key!r}: not text"
+        for key, message in errors.items()
+        if key not in inputs or not isinstance(message, str)
+    ]

@@ -33,6 +33,10 @@ class OperationTimeout(RuntimeError):
     """The app did not acknowledge an interactive payload in time (Slack: operation_timeout)."""
 
 
+class InvalidAck(ValueError):
+    """The app acknowledged a submission with a response Slack would not take."""
+
+
 class SlackSimulation:
     """People acting in one `SandboxWorkspace`, and the app told over one Socket Mode gateway."""
 
@@ -231,6 +235,8 @@ class SlackSimulation:
         ack = await self._interact("interactive", payload)
         action = ack.get("response_action")
         if action == "errors":
+            if problems := interactions.form_error_problems(blocks, ack.get("errors")):
+                raise InvalidAck("; ".join(problems))
             return ack
         if action in ("update", "push"):
             spec = self._as_person(lambda: view_spec(ack.get("view"), home=False))

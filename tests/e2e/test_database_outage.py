@@ -14,8 +14,6 @@ busy timeout. Through the real Bolt app and the sandbox:
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from app.db.session import Database
 from handlers.asking import LATER_NOTICE
 from handlers.events import DATABASE_AWAY
 from tests.conftest import _create_postgres_database, _drop_postgres_database
+from tests.database_helpers import SqliteLock
 from tests.e2e.test_respond_first import HeldAnswerer, held
 from tests.harness import RunningTrellis, blocks_text, running_trellis, shown_text
 from tests.peers.tcp_proxy import TcpProxy
@@ -46,38 +45,6 @@ class Outage:
     database: Database
     away: Callable[[], Awaitable[object]]
     back: Callable[[], Awaitable[object]]
-
-
-class SqliteLock:
-    """Another connection holding SQLite's write lock (BEGIN IMMEDIATE) until released."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._release = threading.Event()
-        self._held = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def take(self) -> None:
-        self._release.clear()
-        self._held.clear()
-        self._thread = threading.Thread(target=self._hold, daemon=True)
-        self._thread.start()
-        self._held.wait(10)
-
-    def release(self) -> None:
-        self._release.set()
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def _hold(self) -> None:
-        connection = sqlite3.connect(self.path, timeout=10)
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-            self._held.set()
-            self._release.wait(60)
-            connection.rollback()
-        finally:
-            connection.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.sandbox import OperationTimeout, SandboxServer
+from app.sandbox import InvalidAck, OperationTimeout, SandboxServer
 from tests.sandbox_helpers import (
     ANA,
     BO,
@@ -227,6 +227,25 @@ async def test_view_submission_errors_come_back_and_keep_the_modal_open(server):
     values = submissions[0]
     assert values["question"]["text"] == {"type": "plain_text_input", "value": "How many PTO days?"}
     assert values["team"]["pick"]["selected_option"]["value"] == "support"
+
+
+async def test_errors_for_a_block_that_is_no_input_are_refused_as_slack_does(server):
+    def register(app):
+        @app.command("/trellis")
+        async def open_modal(ack, body, client):
+            await ack()
+            await client.views_open(trigger_id=body["trigger_id"], view=QUESTION_MODAL)
+
+        @app.view("ask")
+        async def ask(ack):
+            await ack(response_action="errors", errors={"intro": "Not an input"})
+
+    async with running_bolt_app(server, register):
+        await server.slash_command(ANA, GENERAL, "/trellis")
+        await server.wait_for_call("views.open")
+        [modal] = server.open_views(ANA)
+        with pytest.raises(InvalidAck, match="'intro': not an input block"):
+            await server.submit_view(ANA, modal.id, {"text": "A long enough question"})
 
 
 async def test_response_action_update_replaces_the_modal(server):
