@@ -31,7 +31,7 @@ from app.errors import IdentityUnknown
 from app.identity import access
 from app.knowledge.search import search
 from app.services import Services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from app.trust import answer_log, tracing
 from app.trust.corrections import Curated, curated_answer_for
 

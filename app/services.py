@@ -31,7 +31,8 @@ from app.errors import SetupError
 from app.identity.resolver import IdentityResolver
 from app.knowledge.search import RetrievalMode
 from app.notifications import Notifier, QuietNotifier
-from app.slack_api import SlackDirectory, SlackGateway
+from app.slack_api import SlackGateway
+from app.slack_people import SlackDirectory
 from app.trust.audit import AuditLog
 from app.trust.metrics import Metrics
 from app.trust.quotas import Quotas

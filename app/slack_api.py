@@ -9,64 +9,28 @@ Every other refusal stays slack_sdk's `SlackApiError`, with Slack's error code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import AsyncIterator
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import SlackUnavailable
+from app.slack_people import SlackChannel, SlackUser, user_from_api
 from app.slack_retries import passing, retry_handlers
 from app.trust import tracing
 
 OUT_OF_REACH = "Slack could not be reached just now. Please try again in a minute."
 REPLIES_PAGE = 15
 """conversations.replies's largest page for apps outside Slack's Marketplace."""
-
-
-@dataclass(frozen=True)
-class SlackUser:
-    id: str
-    email: str | None
-    name: str = ""
-    team_id: str | None = None
-    is_bot: bool = False
-    deleted: bool = False
-    is_guest: bool = False
-    is_external: bool = False
+USERS_PAGE = 200
+"""users.list's page size as Slack recommends it."""
 
 
 USER_NOT_SHOWN = ("user_not_found", "users_not_found", "user_not_visible")
 """users.info's answers for someone Slack will not show this app (a person of another
 organization in a shared channel may be hidden): treated as nobody the directory knows, so
 an answer in their channel draws only on what outsiders may see."""
-
-
-@dataclass(frozen=True)
-class SlackChannel:
-    id: str
-    name: str = ""
-    is_im: bool = False
-    is_private: bool = False
-    is_shared: bool = False
-    is_group_dm: bool = False
-
-    @property
-    def label(self) -> str:
-        if self.is_im:
-            return "a direct message"
-        return "this group DM" if self.is_group_dm else f"#{self.name or self.id}"
-
-
-class SlackDirectory(Protocol):
-    """What identity and audience checks need to know about a Slack workspace."""
-
-    async def user(self, user_id: str) -> SlackUser | None: ...
-
-    async def channel(self, channel_id: str) -> SlackChannel: ...
-
-    async def members(self, channel_id: str) -> Sequence[str]: ...
 
 
 def retrying_client(
@@ -207,6 +171,20 @@ class SlackGateway:
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return members
+
+    async def users(self) -> AsyncIterator[list[SlackUser]]:
+        """The workspace's own users, 200 to a page (users.list): one call for as many
+        profiles as 200 calls of users.info, and rate-limited less per profile."""
+        cursor = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": USERS_PAGE}
+            if cursor:
+                kwargs["cursor"] = cursor
+            response = await self._call("users_list", **kwargs)
+            yield [user_from_api(u, home_team=self.team_id) for u in response.get("members", [])]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
 
     async def user_id_by_email(self, email: str) -> str | None:
         """The Slack user id of an email in this workspace, or None."""
@@ -369,19 +347,3 @@ def error_code(error: BaseException) -> str:
     if isinstance(cause, SlackApiError) and isinstance(cause.response.data, dict):
         return str(cause.response.data.get("error") or "")
     return ""
-
-
-def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:
-    profile = data.get("profile") or {}
-    team = data.get("team_id") or profile.get("team")
-    external = bool(data.get("is_stranger")) or bool(home_team and team and team != home_team)
-    return SlackUser(
-        id=data["id"],
-        email=(profile.get("email") or "").lower() or None,
-        name=data.get("real_name") or profile.get("real_name") or data.get("name") or "",
-        team_id=team,
-        is_bot=bool(data.get("is_bot")) or data["id"] == "USLACKBOT",
-        deleted=bool(data.get("deleted")),
-        is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
-        is_external=external,
-    )

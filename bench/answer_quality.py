@@ -201,7 +201,7 @@ async def run_corpus(
     from app.identity import access
     from app.knowledge.ingest import ingest
     from app.pipeline import Question, answer_question
-    from app.slack_api import SlackChannel
+    from app.slack_people import SlackChannel
 
     workspace = load_workspace(corpus.workspace)
     # Every would-be answer is kept; thresholds are applied afterwards (see the docstring).

@@ -45,7 +45,7 @@ from app.knowledge.ingest import ingest
 from app.knowledge.search import RetrievalMode, search
 from app.pipeline import Question, answer_question
 from app.services import build_services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 
 GROUPS = ["sales", "support", "finance", "engineering", "legal", "hr"]
 WORDS = [

@@ -23,7 +23,7 @@ from app.db.session import Database
 from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
 from app.services import build_services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 
 
 async def main(count: int, profile: bool) -> None:

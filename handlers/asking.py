@@ -14,7 +14,7 @@ from app.domain import AnswerStatus
 from app.errors import ShuttingDown
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from app.trust import owners
 from handlers.errors import NOT_POSTED, message_for
 from handlers.gateway import slack_of

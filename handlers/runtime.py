@@ -31,7 +31,8 @@ from app.errors import SetupError
 from app.knowledge.embeddings import shared_embedder
 from app.knowledge.sync import sync_knowledge
 from app.services import Services, build_answerer, build_services, check_anthropic_key
-from app.slack_api import SlackDirectory, SlackGateway, retrying_client
+from app.slack_api import SlackGateway, retrying_client
+from app.slack_people import SlackDirectory
 from app.trust import reload, tracing
 from app.trust.digest import add_owner_jobs
 from handlers import http_mode, preflight, recovery, register

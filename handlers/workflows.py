@@ -24,7 +24,7 @@ from app.approvals.chain import WorkflowOutcome, WorkflowRequest, admit_workflow
 from app.domain import WorkflowStatus
 from app.rules.schema import Workflow
 from app.services import Services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from handlers import traces
 from handlers.delivered import plain_text
 from handlers.errors import message_for

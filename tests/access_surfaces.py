@@ -23,7 +23,7 @@ from app.db.models.feedback import Flag
 from app.domain import AnswerStatus
 from app.errors import AccessDenied
 from app.pipeline import Question, answer_question
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from app.trust import owners, stories
 from handlers.views import answers, flags
 from handlers.views.cards import APPROVE, DECISION_BLOCK

@@ -99,3 +99,14 @@ async def test_a_person_slack_will_not_show_is_nobody_rather_than_a_failure(serv
     server.fail("users.info", status=200, error="user_not_visible")
     assert await gateway.user(ANA) is None
     assert (await gateway.user(ANA)).id == ANA
+
+
+async def test_the_workspaces_users_are_listed_page_by_page(server, gateway, monkeypatch):
+    monkeypatch.setattr("app.slack_api.USERS_PAGE", 2)
+    pages = [page async for page in gateway.users()]
+    own = [u for u in server.workspace.users.values() if u.team_id == server.workspace.team.id]
+    listed = [user for page in pages for user in page]
+    assert sorted(u.id for u in listed) == sorted(u.id for u in own)
+    assert all(len(page) <= 2 for page in pages) and len(pages) == (len(own) + 1) // 2
+    assert len(server.calls_to("users.list")) == len(pages)
+    assert not any(u.is_external for u in listed)

@@ -23,7 +23,7 @@ from app.domain import Person, WorkflowStatus
 from app.errors import AccessDenied, IdentityUnknown, InvalidInput, RuleViolation
 from app.rules.schema import Workflow
 from app.services import Services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from app.trust import tracing
 
 

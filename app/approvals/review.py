@@ -16,7 +16,7 @@ from app.approvals.deadlines import Timing
 from app.domain import AccessScope, Citation, Passage, Person
 from app.rules.facts import DraftFacts
 from app.services import Services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 
 log = structlog.get_logger(__name__)
 

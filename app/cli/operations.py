@@ -20,7 +20,8 @@ from app.knowledge.ingest import IngestReport
 from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, answer_question
 from app.services import Services, build_answerer, build_services, check_anthropic_key
-from app.slack_api import SlackChannel, SlackDirectory, SlackGateway, retrying_client
+from app.slack_api import SlackGateway, retrying_client
+from app.slack_people import SlackChannel, SlackDirectory
 from app.trust.anchors import Anchor, verify_against_anchor
 from app.trust.audit import AuditLog, ChainReport
 from app.trust.evals import EvalReport, record_run, run_evals

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.domain import OUTSIDER_PRINCIPALS, AccessScope, Person
 from app.identity.resolver import Identity, IdentityResolver
-from app.slack_api import SlackChannel, SlackDirectory
+from app.slack_people import SlackChannel, SlackDirectory
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ its members' profiles a few at a time, not one after another."""
 
 
 async def _identified(identity: IdentityResolver, members: Sequence[str]) -> list[Identity]:
+    identity.expect(members)
     places = asyncio.Semaphore(MEMBER_LOOKUPS)
 
     async def one(member_id: str) -> Identity:

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import structlog
 
 from app.config.directory import Directory
 from app.domain import Person
 from app.errors import IdentityUnknown
-from app.slack_api import SlackDirectory, SlackUser
+from app.slack_people import SlackDirectory, SlackUser
+
+log = structlog.get_logger(__name__)
 
 USER_CACHE_SECONDS = 600
+LIST_WHEN_UNKNOWN = 20
+"""Members of one channel not yet known from which the whole workspace is listed instead
+(users.list, 200 profiles a call, against users.info's one)."""
+LISTING_WAIT_SECONDS = 5.0
+"""How long a look-up waits for a listing under way before asking Slack for one profile."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +61,32 @@ class IdentityResolver:
         self.ttl = ttl_seconds
         self._cache: dict[str, tuple[float, SlackUser | None]] = {}
         self._looking_up: dict[str, asyncio.Lock] = {}
+        self._listing: asyncio.Task[None] | None = None
+        self._listed_at: float | None = None
+
+    def expect(self, slack_ids: Sequence[str]) -> None:
+        """`slack_ids` are about to be looked up (a channel's members): when many are not
+        known, the whole workspace is listed, once per `ttl` and in the background, and
+        the look-ups take their profiles from the listing as its pages come in. A first
+        question in a channel of hundreds then waits for a few calls, not hundreds."""
+        unknown = sum(1 for s in slack_ids if self._fresh(s) is None)
+        if unknown < LIST_WHEN_UNKNOWN or self.slack is None or self._listing_now():
+            return
+        if self._listed_at is not None and self.clock() - self._listed_at < self.ttl:
+            return
+        self._listed_at = self.clock()
+        self._listing = asyncio.create_task(self._list(self.slack), name="trellis-users-list")
+
+    def _listing_now(self) -> bool:
+        return self._listing is not None and not self._listing.done()
+
+    async def _list(self, slack: SlackDirectory) -> None:
+        try:
+            async for page in slack.users():
+                now = self.clock()
+                self._cache.update({user.id: (now, user) for user in page})
+        except Exception as error:  # each member is then looked up on their own, as before
+            log.warning("users_not_listed", error=repr(error))
 
     async def _slack_user(self, slack_id: str) -> SlackUser | None:
         """From the cache, or from Slack once however many ask at the same time (a burst of
@@ -59,6 +94,11 @@ class IdentityResolver:
         cached = self._fresh(slack_id)
         if cached is not None:
             return cached[1]
+        if self._listing is not None and self._listing_now():
+            await asyncio.wait({self._listing}, timeout=LISTING_WAIT_SECONDS)
+            cached = self._fresh(slack_id)
+            if cached is not None:
+                return cached[1]
         lock = self._looking_up.setdefault(slack_id, asyncio.Lock())
         try:
             async with lock:

@@ -10,15 +10,15 @@ bot is a member of every channel. Without `sandbox.yml`, there is one #general c
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from app.config.workspace import Workspace
 from app.errors import WorkspaceError
 from app.sandbox.hints import hints_for
-from app.sandbox.records import Conversation
+from app.sandbox.records import Conversation, User
 from app.sandbox.state import SandboxWorkspace
-from app.slack_api import SlackChannel, SlackUser, user_from_api
+from app.slack_people import SlackChannel, SlackUser, user_from_api
 
 BOT_USER_ID = "U0TRELLIS"
 # The message shortcuts of manifest.yml, offered in the browser view's message menu.
@@ -136,10 +136,15 @@ class SandboxDirectory:
         """The workspace's people and channels, as its own sandbox would seat them."""
         return cls(SandboxWorkspace.from_seed(seed_for(workspace)))
 
+    async def users(self) -> AsyncIterator[list[SlackUser]]:
+        own = [u for u in self.state.users.values() if u.team_id == self.team_id]
+        yield [self._profile(u) for u in own]
+
     async def user(self, user_id: str) -> SlackUser | None:
         user = self.state.user(user_id)
-        if user is None:
-            return None
+        return None if user is None else self._profile(user)
+
+    def _profile(self, user: User) -> SlackUser:
         return user_from_api(
             {
                 "id": user.id,

@@ -28,6 +28,18 @@ async def user_by_email(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[st
     return {"user": user_json(ws, user)}
 
 
+async def list_users(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
+    """The workspace's own members, deactivated ones and bots included; people of other
+    organisations in shared channels are not listed (users.info knows them)."""
+    own = [u for u in ws.users.values() if u.team_id == ws.team.id]
+    # Without a limit Slack gives the whole list at once (up to its largest page).
+    page, cursor = _page(own, params, default_limit=len(own) or 1)
+    return {
+        "members": [user_json(ws, u) for u in page],
+        "response_metadata": {"next_cursor": cursor},
+    }
+
+
 async def info(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     return {"channel": conversation_json(ws, visible(ws, params.get("channel")))}
 
@@ -122,6 +134,7 @@ async def open_conversation(ws: SandboxWorkspace, params: dict[str, Any]) -> dic
 METHODS: dict[str, Method] = {
     "users.info": user_info,
     "users.lookupByEmail": user_by_email,
+    "users.list": list_users,
     "conversations.info": info,
     "conversations.list": list_conversations,
     "conversations.members": members,

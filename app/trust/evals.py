@@ -45,7 +45,7 @@ from app.knowledge.ingest import ingest
 from app.knowledge.search import get_documents
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services, build_answerer, build_services
-from app.slack_api import SlackChannel, SlackDirectory
+from app.slack_people import SlackChannel, SlackDirectory
 from app.trust.audit import AuditLog
 
 CARRIED_TABLES = ("curated_answers",)

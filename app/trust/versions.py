@@ -44,7 +44,7 @@ from app.db.repositories.versions import VersionRepository
 from app.db.session import Database
 from app.domain import VersionStatus
 from app.errors import TrellisError, WorkspaceError
-from app.slack_api import SlackDirectory
+from app.slack_people import SlackDirectory
 from app.trust.audit import AuditLog
 from app.trust.evals import EvalReport, EvalScores, cases_hash, record_run, run_evals
 

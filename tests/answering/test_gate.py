@@ -97,7 +97,7 @@ async def test_below_the_threshold_no_model_is_asked(demo_services):
     from app.db.migrate import upgrade
     from app.knowledge.ingest import ingest
     from app.pipeline import Question, answer_question
-    from app.slack_api import SlackChannel
+    from app.slack_people import SlackChannel
 
     services, database, answerer = demo_services
     await upgrade(database)

@@ -26,7 +26,7 @@ from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
 from app.sandbox.company import SandboxDirectory
 from app.services import build_services
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 
 GROUPS = ["sales", "support", "finance", "legal"]
 TOPICS = ["refund", "discount", "holiday", "invoice", "contract", "laptop"]

@@ -11,7 +11,7 @@ from app.identity.access import audience_for
 from app.identity.resolver import IdentityResolver
 from app.sandbox.company import SandboxDirectory
 from app.sandbox.state import SandboxWorkspace
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 
 ANA = Person(email="ana@acme.example", name="Ana", groups=frozenset({"support"}))
 BO = Person(email="bo@acme.example", name="Bo", slack_id="U0BOSPECIAL", groups=frozenset({"sales"}))
@@ -169,3 +169,85 @@ async def test_questions_asked_at_once_in_a_channel_look_each_member_up_once():
     members = ["U0ANA", "U0BOSPECIAL", "U0BOT2", "U0CY", "U0TRELLIS"]
     assert sorted(slack.looked_up) == members  # once each
     assert slack.most_at_once > 1  # the members side by side, not one after another
+
+
+async def test_a_channel_of_many_unknown_members_is_listed_once_not_looked_up_one_by_one():
+    seed = {
+        "team": {"id": "T0ACME"},
+        "users": [
+            {"id": "U0ANA", "name": "ana", "email": "ana@acme.example"},
+            {"id": "U0CY", "name": "cy", "email": "cy@acme.example"},
+            {"id": "U0EXT", "name": "pat", "email": "pat@partner.example", "external": "T0OTHER"},
+            *(
+                {"id": f"U0P{n:03}", "name": f"p{n}", "email": f"p{n}@acme.example"}
+                for n in range(60)
+            ),
+        ],
+        "channels": [
+            {
+                "id": "C0BIG",
+                "name": "big",
+                "members": ["U0ANA", "U0CY", "U0EXT", *(f"U0P{n:03}" for n in range(60))],
+            }
+        ],
+    }
+    slack = ListingDirectory(SandboxWorkspace.from_seed(seed))
+    now = [0.0]
+    resolver = _resolver(slack, clock=lambda: now[0])
+    channel = SlackChannel(id="C0BIG", name="big")
+
+    audience = await audience_for(asker=ANA, channel=channel, slack=slack, identity=resolver)
+    # 63 members: one listing of the workspace, and one look-up for the person of another
+    # organisation, whom users.list does not give.
+    assert slack.listings == 1
+    assert slack.looked_up == ["U0EXT"]
+    assert audience.outsiders == 61  # the 60 outside the directory, and the partner
+    assert audience.scope.allows([PUBLIC]) and not audience.scope.allows(["support"])
+
+    await audience_for(asker=CY, channel=channel, slack=slack, identity=resolver)
+    assert (slack.listings, slack.looked_up) == (1, ["U0EXT"])  # all known now
+    now[0] += 601  # the profiles are old: listed again, once
+    await asyncio.gather(
+        *(audience_for(asker=a, channel=channel, slack=slack, identity=resolver) for a in (ANA, CY))
+    )
+    assert slack.listings == 2
+
+
+async def test_a_small_channel_looks_its_members_up_without_listing_the_workspace():
+    slack = ListingDirectory(_slack().state)
+    resolver = _resolver(slack)
+    await audience_for(
+        asker=ANA, channel=SlackChannel(id="C0ALL", name="all"), slack=slack, identity=resolver
+    )
+    assert slack.listings == 0 and len(slack.looked_up) == 5
+
+
+async def test_members_are_looked_up_one_by_one_when_slack_will_not_list_them():
+    slack = ListingDirectory(_slack().state, refuse=True)
+    resolver = _resolver(slack)
+    many = [f"U0X{n:03}" for n in range(30)]
+    resolver.expect(many)
+    assert (await resolver.resolve("U0ANA")).email == "ana@acme.example"
+    assert slack.listings == 1 and slack.looked_up == ["U0ANA"]
+
+
+class ListingDirectory(SandboxDirectory):
+    """Slack's profiles, counting single look-ups and listings of the whole workspace."""
+
+    def __init__(self, workspace: SandboxWorkspace, *, refuse: bool = False) -> None:
+        super().__init__(workspace)
+        self.looked_up: list[str] = []
+        self.listings = 0
+        self.refuse = refuse
+
+    async def user(self, user_id: str):
+        self.looked_up.append(user_id)
+        return await super().user(user_id)
+
+    async def users(self):
+        self.listings += 1
+        await asyncio.sleep(0.01)
+        if self.refuse:
+            raise ConnectionError("users.list is refused")
+        async for page in super().users():
+            yield page

@@ -9,7 +9,7 @@ from app.errors import RuleViolation
 from app.rules.facts import DraftFacts
 from app.rules.loading import load_rules
 from app.rules.rulebook import RuleBook
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from tests.rules.helpers import RULES_YML, person, write
 
 

@@ -24,7 +24,7 @@ from app.knowledge.search import get_documents
 from app.pipeline import Question, answer_question
 from app.sandbox.company import SandboxDirectory, user_id_for
 from app.services import Services, build_services
-from app.slack_api import SlackChannel, SlackDirectory
+from app.slack_people import SlackChannel, SlackDirectory
 from app.trust.about import about_for, verify_and_record
 from app.trust.about_report import about_json, schema
 

@@ -18,7 +18,7 @@ from app.config.settings import Settings
 from app.config.workspace import default_workspace_path, load_workspace
 from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from handlers.runtime import _ops_server
 
 SAM = "sam.ortiz@northwind.example"

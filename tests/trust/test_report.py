@@ -18,7 +18,7 @@ from app.db.models.records import AuditRecord
 from app.domain import Usage
 from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from app.trust.audit import AuditLog
 from app.trust.report import build_report, parse_period, percentile
 from tests.logging_state import restore_logging  # noqa: F401

@@ -17,7 +17,7 @@ from app.errors import AccessDenied
 from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
 from app.sandbox.records import View
-from app.slack_api import SlackChannel
+from app.slack_people import SlackChannel
 from app.trust import stories
 from handlers.views.answers import WHY
 from tests.harness import RunningTrellis, blocks_text, running_trellis
