@@ -168,17 +168,29 @@ class AnswerStream:
         else:
             self.stopped = True
             return True
-        for _ in range(STOP_TRIES - 1):
-            if self.stopped:
-                break
-            try:
-                await self.slack.stop_stream(channel=self.channel, ts=self.ts)
-            except SLACK_FAILED as error:
-                log.info("stream_not_stopped", channel=self.channel, error=_described(error))
-                self.stopped = error_code(error) in NOT_STREAMING
-            else:
-                self.stopped = True
+        if not self.stopped:
+            self.stopped = await stop_streaming(
+                self.slack, channel=self.channel, ts=self.ts, tries=STOP_TRIES - 1
+            )
         return self.stopped and not (text.strip() or blocks)
+
+
+async def stop_streaming(
+    slack: SlackGateway, *, channel: str, ts: str, tries: int = STOP_TRIES
+) -> bool:
+    """Stop the stream of the message `ts`, bare, trying up to `tries` times; whether the
+    message no longer streams (Slack stopped it, or answers that it is not streaming). Only
+    then may it be edited."""
+    for _ in range(tries):
+        try:
+            await slack.stop_stream(channel=channel, ts=ts)
+        except SLACK_FAILED as error:
+            log.info("stream_not_stopped", channel=channel, error=_described(error))
+            if error_code(error) in NOT_STREAMING:
+                return True
+        else:
+            return True
+    return False
 
 
 def _described(error: Exception) -> str:
