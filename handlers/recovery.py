@@ -22,7 +22,6 @@ questions whose leases ran out (app/answering/intake.py) and carries each to its
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -197,7 +196,7 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
             return str(message["ts"])
     if question.thread_ts is not None and question.thread_ts != question.message_ts:
         return None  # a shared thread: an unmarked reply may answer another question
-    first = next((m for m in replies if _by_trellis(services, m) and m["ts"] != thread), None)
+    first = next((m for m in replies if slack.wrote(m) and m["ts"] != thread), None)
     if first is None:
         return None
     ts = str(first["ts"])
@@ -229,11 +228,6 @@ async def _below(services: Services, question: ReceivedQuestion, stream_ts: str)
             if record is not None and record.audit_id == question.audit_id:
                 await records.set_message(record.id, message_ts=ts, thread_ts=thread)
     return ts
-
-
-def _by_trellis(services: Services, message: dict[str, Any]) -> bool:
-    slack = slack_of(services)
-    return bool(message.get("bot_id")) and message.get("user") in (None, slack.bot_user_id)
 
 
 async def _show_recorded(
