@@ -54,6 +54,10 @@ class SlackGateway:
         unknown_method or missing_scope): answers are then posted and updated instead."""
         self._channel_ids: dict[str, str] = {}
 
+    def wrote(self, message: dict[str, Any]) -> bool:
+        """Whether this app posted the Slack message `message` (as Slack returns it)."""
+        return bool(message.get("bot_id")) and message.get("user") in (None, self.bot_user_id)
+
     async def set_status(
         self, *, channel_id: str, thread_ts: str, status: str, loading_messages: list[str]
     ) -> None:

@@ -13,12 +13,19 @@ Slack refuses to edit a message that is still streaming (chat.update answers
 streaming_state_conflict). A stop Slack refuses is tried again, bare, up to `STOP_TRIES`
 times in all; only a stopped message is edited. One that stays streaming is left as it is and
 whatever should replace it is posted below it, so the person still gets it.
+
+A start Slack answers with its own failure (an HTTP 5xx, fatal_error…) is not sent again:
+"it's possible some aspect of the operation succeeded", and a second start could leave two
+streams. The stream it may have started all the same is looked for in the thread
+(`_started_anyway`); found, it is stopped and, like any stream a call failed on, replaced by
+the answer. Otherwise the answer is posted whole, as where Slack refuses to stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -58,10 +65,11 @@ def pieces(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 
 
 class AnswerStream:
-    """One streamed reply in the thread `thread_ts`. `shown`: the text (before escaping)
-    Slack shows, or may show when a call failed after it was sent; `broken`: a call failed,
-    so what the message shows is not known; `ended`: a stop was tried (`stopped`: the
-    message no longer streams)."""
+    """One streamed reply in the thread `thread_ts`, answering the message `question_ts`.
+    `shown`: the text (before escaping) Slack shows, or may show when a call failed after it
+    was sent; `broken`: a call failed, so what the message shows is not known; `ended`: a
+    stop was tried (`stopped`: the message no longer streams). `claimed(ts)`: whether
+    another answer is shown in the message `ts` (its record names it)."""
 
     def __init__(
         self,
@@ -69,14 +77,18 @@ class AnswerStream:
         *,
         channel: str,
         thread_ts: str,
+        question_ts: str,
         recipient_user_id: str,
         recipient_team_id: str | None,
+        claimed: Callable[[str], Awaitable[bool]],
     ) -> None:
         self.slack = slack
         self.channel = channel
         self.thread_ts = thread_ts
+        self.question_ts = question_ts
         self.recipient_user_id = recipient_user_id
         self.recipient_team_id = recipient_team_id
+        self.claimed = claimed
         self.ts: str | None = None
         self.shown = ""
         self.broken = False
@@ -109,7 +121,35 @@ class AnswerStream:
             log.info("stream_not_written", channel=self.channel, error=code or str(error))
             if self.ts is None and code in LASTING_REFUSALS:
                 self.slack.streaming_refused = code
+            elif self.ts is None and isinstance(error, SlackUnavailable):
+                self.ts = await self._started_anyway()
             raise
+
+    async def _started_anyway(self) -> str | None:
+        """The stream a start that failed on Slack's side may have started all the same,
+        now stopped: the newest of Trellis's replies after the question that no other answer
+        claims and that Slack was still streaming (the others answer that they are not).
+        None when there is none, or when Slack cannot say."""
+        try:
+            replies = await self.slack.replies(self.channel, self.thread_ts, since=self.question_ts)
+            for message in reversed(replies):
+                ts = str(message["ts"])
+                if ts == self.question_ts or not self.slack.wrote(message):
+                    continue
+                if await self.claimed(ts):
+                    continue
+                try:
+                    await self.slack.stop_stream(channel=self.channel, ts=ts)
+                except SLACK_FAILED as error:
+                    if error_code(error) in NOT_STREAMING:
+                        continue
+                    raise
+                log.info("stream_started_anyway", channel=self.channel, ts=ts)
+                self.ended = self.stopped = True
+                return ts
+        except SLACK_FAILED as error:
+            log.info("started_stream_not_looked_up", channel=self.channel, error=_described(error))
+        return None
 
     async def add(self, text: str) -> None:
         """The model's next words, shown once `BUFFER` characters wait or `PAUSE` seconds
@@ -168,17 +208,29 @@ class AnswerStream:
         else:
             self.stopped = True
             return True
-        for _ in range(STOP_TRIES - 1):
-            if self.stopped:
-                break
-            try:
-                await self.slack.stop_stream(channel=self.channel, ts=self.ts)
-            except SLACK_FAILED as error:
-                log.info("stream_not_stopped", channel=self.channel, error=_described(error))
-                self.stopped = error_code(error) in NOT_STREAMING
-            else:
-                self.stopped = True
+        if not self.stopped:
+            self.stopped = await stop_streaming(
+                self.slack, channel=self.channel, ts=self.ts, tries=STOP_TRIES - 1
+            )
         return self.stopped and not (text.strip() or blocks)
+
+
+async def stop_streaming(
+    slack: SlackGateway, *, channel: str, ts: str, tries: int = STOP_TRIES
+) -> bool:
+    """Stop the stream of the message `ts`, bare, trying up to `tries` times; whether the
+    message no longer streams (Slack stopped it, or answers that it is not streaming). Only
+    then may it be edited."""
+    for _ in range(tries):
+        try:
+            await slack.stop_stream(channel=channel, ts=ts)
+        except SLACK_FAILED as error:
+            log.info("stream_not_stopped", channel=channel, error=_described(error))
+            if error_code(error) in NOT_STREAMING:
+                return True
+        else:
+            return True
+    return False
 
 
 def _described(error: Exception) -> str:

@@ -5,6 +5,10 @@ questions whose leases ran out (app/answering/intake.py) and carries each to its
 
 - its answer was recorded but not shown (the message marked as showing its progress is still
   there): the recorded answer is shown in that message; recorded and shown: nothing to do;
+- the message showing its progress is a stream Slack will not stop: it is left as it is
+  (Slack refuses to edit a message while it streams) and a marked thinking indicator below it
+  shows the question's progress from then on, as the live path posts an answer below a stream
+  that never stops (handlers/answer_stream.py);
 - it was not answered: it is answered again from the start, in that same message (or a new
   one in its thread, if none was posted), or privately for `/trellis ask`;
 - it was tried `MAX_ATTEMPTS` times, or its recorded answer cannot be shown as it was
@@ -18,7 +22,6 @@ questions whose leases ran out (app/answering/intake.py) and carries each to its
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -26,9 +29,11 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from app.answering.intake import MAX_ATTEMPTS, Surface
 from app.db.models.records import ReceivedQuestion
+from app.db.repositories.records import AnswerRepository
 from app.services import Services
 from app.trust import answer_log
-from handlers.asking import answer_in_thread, answer_privately, tell_privately
+from handlers.answer_stream import stop_streaming
+from handlers.asking import answer_in_thread, answer_privately, post_thinking, tell_privately
 from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views.blocks import clip, escape, notice_blocks
@@ -179,7 +184,8 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
     thinking indicator marked with the question's ts, or, in a thread of its own (a DM or a
     mention at a channel's top level), Trellis's first reply there, which may be a stream
     (a stream carries no mark). A stream is stopped; one whose answer was never recorded
-    shows the thinking indicator again, marked, while the question is answered anew."""
+    shows the thinking indicator again, marked, while the question is answered anew. One
+    Slack keeps streaming is left, and the indicator posted below it (`_below`)."""
     if question.surface == Surface.COMMAND or question.message_ts is None:
         return None
     slack = slack_of(services)
@@ -190,14 +196,12 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
             return str(message["ts"])
     if question.thread_ts is not None and question.thread_ts != question.message_ts:
         return None  # a shared thread: an unmarked reply may answer another question
-    first = next((m for m in replies if _by_trellis(services, m) and m["ts"] != thread), None)
+    first = next((m for m in replies if slack.wrote(m) and m["ts"] != thread), None)
     if first is None:
         return None
     ts = str(first["ts"])
-    try:  # a message that is not streaming is refused, and left as it is
-        await slack.stop_stream(channel=question.channel_id, ts=ts)
-    except SlackApiError as error:
-        log.info("stream_not_stopped", question=question.id, error=error.response.get("error"))
+    if not await stop_streaming(slack, channel=question.channel_id, ts=ts):
+        return await _below(services, question, ts)
     if question.audit_id is None:
         await slack.update(
             channel=question.channel_id,
@@ -208,9 +212,22 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
     return ts
 
 
-def _by_trellis(services: Services, message: dict[str, Any]) -> bool:
-    slack = slack_of(services)
-    return bool(message.get("bot_id")) and message.get("user") in (None, slack.bot_user_id)
+async def _below(services: Services, question: ReceivedQuestion, stream_ts: str) -> str:
+    """A marked thinking indicator below the stream `stream_ts`, which Slack keeps streaming
+    and will not let Trellis edit; an answer recorded in the stream is recorded in the
+    indicator instead, which shows it next."""
+    thread = question.thread_ts or question.message_ts
+    log.info("stream_left_streaming", question=question.id, stream=stream_ts)
+    ts = await post_thinking(
+        services, channel_id=question.channel_id, thread_ts=thread, question_ts=question.message_ts
+    )
+    if question.audit_id is not None:
+        async with services.database.session() as session:
+            records = AnswerRepository(session)
+            record = await records.by_message(question.channel_id, stream_ts)
+            if record is not None and record.audit_id == question.audit_id:
+                await records.set_message(record.id, message_ts=ts, thread_ts=thread)
+    return ts
 
 
 async def _show_recorded(

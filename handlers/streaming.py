@@ -24,12 +24,15 @@ its text and its buttons.
 Where Slack refuses to stream (an error from chat.startStream, such as unknown_method), a
 thinking indicator is posted and replaced by the answer, as everywhere else; if the stream
 breaks after it started, the streamed message is replaced by the answer once it has stopped,
-and where Slack keeps it streaming, the answer is posted below it.
+and where Slack keeps it streaming, the answer is posted below it. A start that failed on
+Slack's side may have started the stream all the same: found in the thread, it is stopped
+and replaced by the answer like a broken one (handlers/answer_stream.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import structlog
@@ -318,14 +321,22 @@ async def _open(
             slack,
             channel=channel_id,
             thread_ts=thread_ts,
+            question_ts=message_ts,
             recipient_user_id=slack_user_id,
             recipient_team_id=team_id or None,
+            claimed=functools.partial(_claimed, services, channel_id),
         )
         return _Shown(services, stream, message_ts=message_ts, **whose)
     ts = await asking.post_thinking(
         services, channel_id=channel_id, thread_ts=thread_ts, question_ts=message_ts
     )
     return _Shown(services, None, message_ts=message_ts, indicator_ts=ts, **whose)
+
+
+async def _claimed(services: Services, channel_id: str, ts: str) -> bool:
+    """Whether an answer's record names the message `ts`: it shows that answer."""
+    async with services.database.reading() as session:
+        return await AnswerRepository(session).by_message(channel_id, ts) is not None
 
 
 async def _show_private(

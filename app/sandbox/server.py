@@ -131,11 +131,18 @@ class SandboxServer(SlackSimulation):
         self.web_api.rate_limit(method, times=times, retry_after=retry_after)
 
     def fail(
-        self, method: str, *, times: int = 1, status: int = 503, error: str | None = None
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 503,
+        error: str | None = None,
+        carried_out: bool = False,
     ) -> None:
         """Answer the next `times` calls of `method` as Slack failing on its side does
-        (an HTTP 5xx page, or `error` such as fatal_error); see `WebApi.fail`."""
-        self.web_api.fail(method, times=times, status=status, error=error)
+        (an HTTP 5xx page, or `error` such as fatal_error), having carried them out or not;
+        see `WebApi.fail`."""
+        self.web_api.fail(method, times=times, status=status, error=error, carried_out=carried_out)
 
     def request_refresh(self) -> None:
         """Send `disconnect` / `refresh_requested` on every open Socket Mode connection."""

@@ -8,6 +8,7 @@ app.sandbox.assistant_methods (assistant.threads.*, chat.*Stream).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,11 +38,14 @@ class RateLimit:
 @dataclass
 class Failure:
     """Slack failing on its side: an HTTP `status` with an HTML page, or `error` (such as
-    fatal_error or service_unavailable) in its JSON answer, for the next `remaining` calls."""
+    fatal_error or service_unavailable) in its JSON answer, for the next `remaining` calls.
+    `carried_out`: the call is carried out all the same ("it's possible some aspect of the
+    operation succeeded before the error was raised", as Slack documents its errors)."""
 
     remaining: int
     status: int
     error: str | None
+    carried_out: bool = False
 
 
 FAILURE_PAGE = "<html><body><h1>{status}</h1>Slack is having trouble.</body></html>"
@@ -80,13 +84,22 @@ class WebApi:
         self.limits[method] = RateLimit(remaining=times, retry_after=retry_after)
 
     def fail(
-        self, method: str, *, times: int = 1, status: int = 503, error: str | None = None
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 503,
+        error: str | None = None,
+        carried_out: bool = False,
     ) -> None:
         """Answer the next `times` calls of `method` as Slack failing on its side does: HTTP
         `status` with an HTML page or, given `error` (fatal_error, internal_error,
         service_unavailable…), that error in Slack's JSON answer with HTTP `status`. The
-        call is not carried out."""
-        self.failures[method] = Failure(remaining=times, status=status, error=error)
+        call is not carried out, unless `carried_out`: then it is, and only its answer is
+        lost (a new message posted, say, whose ts the caller never learns)."""
+        self.failures[method] = Failure(
+            remaining=times, status=status, error=error, carried_out=carried_out
+        )
 
     def withdraw(self, *methods: str) -> None:
         """Answer these methods with unknown_method, as a Slack without them would."""
@@ -106,21 +119,27 @@ class WebApi:
             failure = self.failures.get(method)
             if failure is not None and failure.remaining > 0:
                 failure.remaining -= 1
+                if failure.carried_out:
+                    with contextlib.suppress(SlackError):
+                        await self._carry_out(method, params)
                 return self._failed(method, params, failure)
             limit = self.limits.get(method)
             if limit is not None and limit.remaining > 0:
                 limit.remaining -= 1
                 status, headers = 429, {"Retry-After": str(limit.retry_after)}
                 raise SlackError("ratelimited")
-            handler = self.methods.get(method)
-            if handler is None:
-                raise SlackError("unknown_method")
-            _decode_json_fields(params)
-            body = {"ok": True, **await handler(self.ws, params)}
+            body = {"ok": True, **await self._carry_out(method, params)}
         except SlackError as error:
             body = {"ok": False, "error": error.code, **error.extra}
         self.ws.record_call(ApiCall(method, params, body, status, self.ws.clock()))
         return web.json_response(body, status=status, headers=headers)
+
+    async def _carry_out(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        handler = self.methods.get(method)
+        if handler is None:
+            raise SlackError("unknown_method")
+        _decode_json_fields(params)
+        return await handler(self.ws, params)
 
     def _failed(self, method: str, params: dict[str, Any], failure: Failure) -> web.Response:
         if failure.error is not None:

@@ -1,15 +1,17 @@
 """The sweep that takes over abandoned questions (handlers/recovery.py), against the sandbox:
 it finds the message showing a question's progress however long the thread (reading
 Slack's pages of at most 15 replies), settles a question Slack will never let it answer
-(recorded, and its asker told), counts tries before calling Slack, and lets none of those
-hold the other questions back."""
+(recorded, and its asker told), counts tries before calling Slack, lets none of those
+hold the other questions back, and never edits a stream Slack keeps streaming."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.answering.intake import MAX_ATTEMPTS, Surface
-from app.db.models.records import AuditRecord, ReceivedQuestion
+from app.db.models.records import AuditRecord, PostedAnswer, ReceivedQuestion
+from app.pipeline import Question, answer_question
 from handlers import recovery
 from handlers.views import answers
 from tests.approval_helpers import Clock
@@ -55,6 +57,33 @@ async def unanswered(trellis: RunningTrellis) -> dict[str, str]:
     async with trellis.services.database.session() as session:
         found = select(AuditRecord).where(AuditRecord.kind == "question.unanswered")
         return {r.channel_id: r.payload["reason"] for r in (await session.execute(found)).scalars()}
+
+
+async def left_streaming(trellis: RunningTrellis, channel: str, thread_ts: str) -> str:
+    """A stream in the thread `thread_ts`, as a process that stopped while streaming the
+    answer leaves it; its ts."""
+    return await trellis.services.gateway.start_stream(
+        channel=channel,
+        thread_ts=thread_ts,
+        markdown_text="Trail Day in 2026 is on",
+        recipient_user_id=trellis.user(SAM),
+        recipient_team_id=trellis.sandbox.workspace.team.id,
+    )
+
+
+def refuse_every_stop(trellis: RunningTrellis, how: str) -> None:
+    """Slack refuses every chat.stopStream: rate limited (the client's retries too), or
+    with an error of its own; the message keeps streaming."""
+    if how == "rate_limited":
+        trellis.sandbox.rate_limit("chat.stopStream", times=100, retry_after=0)
+    else:
+        trellis.sandbox.fail("chat.stopStream", times=100, status=200, error=how)
+
+
+def edits_of(trellis: RunningTrellis, ts: str) -> list[str | None]:
+    """Slack's answers to every chat.update of the message `ts` (None: done)."""
+    updates = trellis.sandbox.calls_to("chat.update")
+    return [c.response.get("error") for c in updates if c.params.get("ts") == ts]
 
 
 def dm_with(trellis: RunningTrellis, email: str) -> str:
@@ -126,3 +155,69 @@ async def test_questions_slack_will_never_let_trellis_answer_are_settled_not_ret
 
         clock.advance(seconds=31)
         assert await recovery.answer_abandoned(trellis.services) == 0
+
+
+STOP_REFUSALS = ["rate_limited", "messaging_processing_failed"]
+
+
+@pytest.mark.parametrize("how", STOP_REFUSALS)
+async def test_a_stream_slack_will_not_stop_is_left_and_the_answer_posted_below_it(tmp_path, how):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        support = trellis.channel("support")
+        ts = await trellis.sandbox.post_message(trellis.user(SAM), support, QUESTION)
+        await kept(trellis, "support", ts)
+        stream = await left_streaming(trellis, support, ts)
+        refuse_every_stop(trellis, how)
+
+        clock.advance(seconds=31)
+        assert await recovery.answer_abandoned(trellis.services) == 1
+
+        # Slack refuses to edit a message while it streams: it is not asked to.
+        assert edits_of(trellis, stream) == []
+        left, answer = trellis.bot_replies("support", ts)
+        assert left.ts == stream and left.streaming
+        assert not answer.streaming and "Confidence:" in shown_text(answer)
+        assert answers.THINKING not in shown_text(answer)
+        assert await stored(trellis) == 0
+
+
+@pytest.mark.parametrize("how", STOP_REFUSALS)
+async def test_an_answer_recorded_in_a_stream_slack_will_not_stop_is_posted_below_it(tmp_path, how):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        support = trellis.channel("support")
+        ts = await trellis.sandbox.post_message(trellis.user(SAM), support, QUESTION)
+        question = await kept(trellis, "support", ts)
+        stream = await left_streaming(trellis, support, ts)
+        # The answer was recorded in the stream; the process stopped before the stream did.
+        services = trellis.services
+        await answer_question(
+            services,
+            Question(
+                text=QUESTION,
+                channel=await services.gateway.channel(support),
+                slack_user_id=trellis.user(SAM),
+                message_ts=ts,
+                answer_ts=stream,
+                received_id=question.id,
+            ),
+        )
+        refuse_every_stop(trellis, how)
+
+        clock.advance(seconds=31)
+        assert await recovery.answer_abandoned(services) == 1
+
+        assert edits_of(trellis, stream) == []
+        left, answer = trellis.bot_replies("support", ts)
+        assert left.ts == stream and left.streaming
+        assert not answer.streaming and "Confidence:" in shown_text(answer)
+        # The answer's record names the message that shows it (reactions, feedback).
+        async with services.database.session() as session:
+            record = (await session.execute(select(PostedAnswer))).scalars().one()
+        assert (record.channel_id, record.message_ts) == (support, answer.ts)
+        assert await stored(trellis) == 0
+
+        clock.advance(seconds=31)
+        assert await recovery.answer_abandoned(services) == 0
+        assert len(trellis.bot_replies("support", ts)) == 2

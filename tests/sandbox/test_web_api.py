@@ -327,6 +327,14 @@ async def test_slack_failing_on_its_side_answers_a_5xx_page_or_its_error(server,
     assert [c.response["ok"] for c in server.calls_to("conversations.info")] == [False, False, True]
 
 
+async def test_slack_may_carry_out_a_call_it_answers_with_a_5xx(server, client):
+    server.fail("chat.postMessage", status=503, carried_out=True)
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel=GENERAL, text="posted all the same")
+    assert raised.value.response.status_code == 503
+    assert [m.text for m in server.messages(GENERAL)] == ["posted all the same"]
+
+
 async def test_views_need_a_fresh_trigger_and_a_valid_view(server, client):
     modal = {
         "type": "modal",
