@@ -15,16 +15,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
 from app.approvals import drafting
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftView
 from app.delivery.actions import plan
 from app.domain import Person, WorkflowStatus
-from app.errors import AccessDenied, IdentityUnknown, InvalidInput, RuleViolation
+from app.errors import AccessDenied, IdentityUnknown, InvalidInput, RuleViolation, SlackUnavailable
 from app.rules.schema import Workflow
 from app.services import Services
+from app.slack_api import error_code
 from app.slack_people import SlackChannel
 from app.trust import tracing
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,14 +199,9 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
         view = await services.approvals.put_before_approvers(
             draft_id=view.id, notifier=services.notifier
         )
-    except Exception as exc:  # saved; the scheduler posts the card when Slack is back
-        return WorkflowOutcome(
-            WorkflowStatus.WAITING,
-            "Your request is saved, but its approval card could "
-            f"not be posted yet ({exc}). Trellis will post it shortly.",
-            view,
-            person=person,
-        )
+    except Exception as exc:  # saved; the scheduler posts the card once it can
+        log.warning("approval_card_not_posted", draft=view.id, error=repr(exc))
+        return WorkflowOutcome(WorkflowStatus.WAITING, card_not_posted(exc), view, person=person)
     if view.card_ts is None:
         return WorkflowOutcome(
             WorkflowStatus.WAITING,
@@ -216,4 +216,24 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
         f"{workflow.title} is waiting for approval by {drafting.approvers_text(needs)}.",
         view,
         person=person,
+    )
+
+
+def card_not_posted(error: Exception) -> str:
+    """What the requester is told when the approval card could not be posted: in their
+    words, not Slack's, and whether waiting will do or someone must act."""
+    if isinstance(error, SlackUnavailable):
+        return (
+            "Your request is saved, but Slack could not be reached to post its approval "
+            "card. Trellis posts it as soon as Slack answers again."
+        )
+    if code := error_code(error):
+        return (
+            f"Your request is saved, but Slack refused to post its approval card ({code}); "
+            "Trellis may not be in the approvals channel. Please ask a Trellis admin to add "
+            "Trellis to that channel or to check rules.yml; the card is posted once it can be."
+        )
+    return (
+        "Your request is saved, but its approval card could not be posted yet. Trellis "
+        "tries again within a minute; if the card does not appear, tell a Trellis admin."
     )

@@ -23,13 +23,14 @@ from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
 from app.answering.prompts import render
 from app.domain import AccessScope, Citation, Passage, Person, Usage
-from app.errors import SlackUnavailable
+from app.errors import SetupError
 from app.identity import access
 from app.knowledge.search import search
 from app.rules.facts import DraftFacts
 from app.rules.requirements import ApprovalRequirement
 from app.rules.schema import Workflow
 from app.services import Services
+from app.slack_api import error_code
 
 
 @dataclass(frozen=True)
@@ -88,18 +89,27 @@ async def readers_scope(services: Services, *, person: Person, channel: str | No
     if not channel or slack is None:
         return AccessScope.for_person(person)
     channel_id = await slack.channel_id(channel)
-    if channel_id is None:
-        raise SlackUnavailable(
-            f"Trellis cannot find the approvals channel {channel}; "
-            "ask an admin to check rules.yml and invite Trellis there."
-        )
+    try:
+        if channel_id is None:
+            raise LookupError(channel)
+        seen = await slack.channel(channel_id)
+    except Exception as error:
+        if not isinstance(error, LookupError) and error_code(error) not in HIDDEN_CHANNEL:
+            raise
+        raise SetupError(
+            "rules.yml",
+            f"Trellis cannot see the approvals channel {channel}: please ask a Trellis admin "
+            "to invite Trellis to it, or to correct the channel in rules.yml. Nothing was "
+            "saved; start the request again once that is done.",
+        ) from error
     audience = await access.audience_for(
-        asker=person,
-        channel=await slack.channel(channel_id),
-        slack=slack,
-        identity=services.identity,
+        asker=person, channel=seen, slack=slack, identity=services.identity
     )
     return audience.scope
+
+
+HIDDEN_CHANNEL = frozenset({"channel_not_found", "not_in_channel"})
+"""Slack's answers about a channel Trellis is not in (a private one) or that is gone."""
 
 
 async def compose(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import update
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.slack_response import SlackResponse
+from sqlalchemy import func, select, update
 
 from app.approvals import notices
+from app.approvals.chain import card_not_posted
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftState
 from app.db.models.approvals import Draft, OutboxAction
@@ -14,6 +17,7 @@ from app.db.repositories.approvals import OutboxRepository
 from app.delivery.retry import OutboxPolicy
 from app.delivery.scheduler import Background, deliver_notices, outbox_worker, sweep_drafts
 from app.domain import ActionState
+from app.errors import SlackUnavailable
 from tests.approval_helpers import SOFIA, Clock, demo, pending_discount, person, webhook_action
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import card_in, draft_of, until_state, wait_for_text
@@ -296,3 +300,38 @@ async def test_starting_settles_a_draft_a_crash_left_executing_with_its_actions_
             assert (await approvals.view(draft.id)).state == DraftState.DONE
         finally:
             await background.stop()
+
+
+async def test_a_request_whose_approvals_channel_trellis_cannot_see_is_refused_plainly(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        approvals = trellis.sandbox.workspace.conversations[trellis.channel("support-approvals")]
+        approvals.members.remove(trellis.bot)  # someone removed Trellis from the channel
+        await trellis.sandbox.slash_command(
+            trellis.user(SAM), trellis.channel("support"), "/trellis", REPLY
+        )
+        told = await wait_for_text(trellis, "support", "cannot see the approvals channel")
+        assert "invite Trellis to it" in told.text and "Nothing was saved" in told.text
+        assert "Something went wrong" not in told.text and "responded" not in told.text
+        async with trellis.services.database.session() as session:
+            drafts = (await session.execute(select(func.count()).select_from(Draft))).scalar_one()
+        assert drafts == 0
+
+
+def test_a_card_slack_did_not_take_is_explained_in_the_requesters_words():
+    unreachable = SlackUnavailable("Slack could not be reached just now.")
+    assert "Slack could not be reached to post its approval card" in card_not_posted(unreachable)
+    answer = SlackResponse(
+        client=None,
+        http_verb="POST",
+        api_url="https://slack.com/api/chat.postMessage",
+        req_args={},
+        data={"ok": False, "error": "is_archived"},
+        headers={},
+        status_code=200,
+    )
+    refused = SlackApiError("The request to the Slack API failed.", answer)
+    said = card_not_posted(refused)
+    assert "Slack refused to post its approval card (is_archived)" in said
+    assert "request to the Slack API" not in said
+    assert "tell a Trellis admin" in card_not_posted(RuntimeError("database is locked"))
+    assert "database" not in card_not_posted(RuntimeError("database is locked"))
