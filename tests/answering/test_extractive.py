@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.answering.backends.extractive import ExtractiveAnswerer
+from app.answering.backends.quotes import says_something
 from app.domain import DocumentStatus, Passage, Turn
 from app.text.numbers import numbers
 from app.text.sentences import split_sentences
@@ -500,3 +501,52 @@ async def test_the_sentences_quoted_around_the_best_one_stop_at_a_heading(answer
     assert "Laptops are replaced every four years." in result.text
     assert "send a new one" not in result.text
     assert "fourteen days" not in result.citations[0].quote
+
+
+TRAVEL_CARD = Passage(
+    chunk_id="travel-card#get",
+    doc_id="travel-card",
+    title="Travel card",
+    url=None,
+    status=DocumentStatus.CURRENT,
+    score=9.0,
+    text="""Next to Complete Concur profile >
+
+A GSA travel card pays for lodging, taxis and other expenses while you travel. New
+employees may travel without one, but everyone must apply for one in their first month.
+
+Confused by error messages?
+
+Staff Parking
+
+Year 4: $200 USD
+""",
+)
+
+
+async def test_the_sentences_quoted_around_the_answer_are_facts_not_page_debris(answerer):
+    result = await ask(
+        answerer, "How do I pay for a hotel when I travel for work?", passages=[TRAVEL_CARD]
+    )
+    assert "GSA travel card pays for lodging" in result.text
+    assert "must apply for one in their first month" in result.text  # the sentence after
+    for debris in ("Next to Complete", "Confused by", "Staff Parking"):
+        assert debris not in result.text
+
+
+@pytest.mark.parametrize(
+    ("line", "quoted"),
+    [
+        ("Confused by error messages?", False),  # a question: another topic's heading
+        ("Next to Complete Concur profile >", False),  # the page's navigation
+        ("« Previous: Booking travel", False),
+        ("For longer periods, you will also need a second approval:", False),  # a list intro
+        ("Staff Parking", False),  # a title
+        ("Work your week!", False),  # a call to action
+        ("Yes.", True),  # short, but a sentence
+        ("Year 4: $200 USD", True),  # short, but a figure
+        ("Your voucher is reviewed within five business days", True),
+    ],
+)
+def test_what_is_quoted_beside_the_best_sentence(line, quoted):
+    assert says_something(line) is quoted

@@ -276,6 +276,8 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
         neighbour = sentences[position]
         if neighbour.kind != "sentence" or best.sentence.kind != "sentence":
             continue
+        if not says_something(neighbour.text):
+            continue
         if any(c.passage is best.passage and c.sentence == neighbour for c in chosen):
             continue
         extra.append(
@@ -292,6 +294,26 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
             )
         )
     return [best, *extra, *chosen[1:]]
+
+
+_NAVIGATION = re.compile(r"^\W*(?:[<«←‹]|(?:next|previous|back|prev)\b)|[>»→›]\W*$", re.IGNORECASE)
+"""A page's links to the next or previous page: "Next to Complete your profile >"."""
+CONTEXT_WORDS = 5
+"""Fewer words than this, with no full stop and no figure, make a title or a call to action
+("Staff Parking", "Work your week!"), not a fact to quote beside the best sentence."""
+
+
+def says_something(text: str) -> bool:
+    """Whether a sentence next to the best one is worth quoting with it: not a question
+    (another topic's heading, in handbooks and FAQs), not a page's navigation, not a line
+    that introduces what follows (it ends with a colon), and not a title. A short sentence
+    that ends with a full stop ("Yes.", "Bring photo ID.") or holds a figure ("Year 4:
+    $200") is kept."""
+    plain = text.strip().strip("*_").strip()
+    if not plain or plain[-1] in "?:" or _NAVIGATION.search(plain):
+        return False
+    short = len(plain.split()) < CONTEXT_WORDS
+    return not short or plain.endswith(".") or any(ch.isdigit() for ch in plain)
 
 
 def same(a: Candidate, b: Candidate) -> bool:
