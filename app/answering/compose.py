@@ -188,28 +188,33 @@ def no_answer_text(
 ) -> str:
     """The reply to a question nobody could answer: who owns the topic, and that the
     question goes to them (app/trust/owners.py) unless the asker presses the button.
-    `forwarded` False: asked where nothing is passed on (`trellis ask`)."""
-    who = ", ".join(owners) if owners else config.admins_hint
+    `forwarded` False: asked where nothing is passed on (`trellis ask`). An owner that is a
+    channel ("#help", the support contact) is where to ask, not someone it is passed to."""
+    named = owners or (config.admins_hint,)
+    people = [o for o in named if not o.startswith("#")]
+    channels = [o for o in named if o.startswith("#")]
+    who = " ".join(
+        ([f"The people who own this topic are: {', '.join(people)}."] if people else [])
+        + ([f"You can also ask in {', '.join(channels)}."] if channels else [])
+    )
+    them = "them" if people else "the people who look after these documents"
+    opening = (
+        "I couldn't find a well-supported answer in the documents available here, "
+        "and I'd rather say so than guess."
+    )
     if not forwarded:
         return (
-            "I couldn't find a well-supported answer in the documents available here, "
-            "and I'd rather say so than guess. "
-            f"The people who own this topic are: {who}. A question asked from the command "
-            "line is not passed on to them; ask it in Slack for that."
+            f"{opening} {who} A question asked from the command line is not passed on; "
+            "ask it in Slack for that."
         )
     if config.answers.owner_notice == "redacted":
         passed_on = (
-            "In a few minutes I'll let them know that a question on their topic went "
+            f"In a few minutes I'll let {them} know that a question on their topic went "
             "unanswered, without your words, so they can add the missing document."
         )
     else:
         passed_on = (
-            "In a few minutes I'll pass your question on to them as you wrote it, so they "
+            f"In a few minutes I'll pass your question on to {them} as you wrote it, so they "
             "can help or add the missing document."
         )
-    return (
-        "I couldn't find a well-supported answer in the documents available here, "
-        "and I'd rather say so than guess. "
-        f"The people who own this topic are: {who}. {passed_on} "
-        f"If you'd rather I didn't, press “{DONT_FORWARD_LABEL}”."
-    )
+    return f"{opening} {who} {passed_on} If you'd rather I didn't, press “{DONT_FORWARD_LABEL}”."

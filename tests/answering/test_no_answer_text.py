@@ -1,0 +1,26 @@
+"""What someone is told when nothing answers their question: who owns the topic, and
+where to ask, in words that match where their question really goes."""
+
+from __future__ import annotations
+
+from app.answering.compose import no_answer_text
+from app.config.workspace import TrellisConfig
+
+
+def test_a_channel_is_named_as_where_to_ask_not_as_the_people_told():
+    said = no_answer_text((), TrellisConfig(support="#general"))
+    assert "You can also ask in #general." in said
+    assert "who own this topic are: #general" not in said
+    assert "pass your question on to the people who look after these documents" in said
+
+
+def test_owners_who_are_people_are_named_and_told():
+    said = no_answer_text(("hr-team", "#help"), TrellisConfig(support="#general"))
+    assert "The people who own this topic are: hr-team." in said
+    assert "You can also ask in #help." in said
+    assert "pass your question on to them" in said
+
+
+def test_a_question_from_the_command_line_is_not_passed_on():
+    said = no_answer_text(("hr-team",), TrellisConfig(), forwarded=False)
+    assert "not passed on" in said and "pass your question on" not in said
