@@ -93,3 +93,122 @@ def test_a_pattern_for_documents_still_to_come_passes_when_it_says_so(tmp_path, 
     done, found = check(tmp_path, cobalt)
     assert done.returncode == 0, done.stdout
     assert found == {}
+
+
+MISTAKES = {
+    "sandbox.yml": (
+        "channels:\n"
+        "  - {id: C0GENERAL1, name: general, members: [everyone, ghost@x.com]}\n"
+        "  - {id: C0APPROVE1, name: approvals, members: [group:managers, group:nogroup]}\n"
+        "  - {id: C0GENERAL1, name: lounge, members: [everyone]}\n"
+    ),
+    "knowledge/parking.md": (
+        "---\ntitle: Parking\nowner: facilities-team\naccess: [everyone]\n---\n"
+        "# Parking\n\nPark in lot B.\n"
+    ),
+    "evals/golden.yml": (
+        "cases:\n"
+        "  - id: office\n"
+        "    question: When is the office open?\n"
+        "    asker: nobody@cobalt.test\n"
+        "    expect_status: answered\n"
+        "    expect_sources: [security/nonexistent-doc]\n"
+        "  - id: budget\n"
+        "    question: What is the budget for 2026?\n"
+        "    asker: sam@example.com\n"
+        "    channel: '#random'\n"
+        "    expect_status: answered\n"
+        "    expect_sources: [finance/budget-2026]\n"
+    ),
+}
+
+
+def test_check_reports_what_would_go_wrong_at_run_time_in_one_round(tmp_path, cobalt):
+    write(cobalt, MISTAKES)
+    edit(cobalt, "rules.yml", "channel: C0APPROVE1 ", "channel: C0DOESNOTEXIST ")
+    edit(cobalt, "rules.yml", 'when: "input.amount <= 100.0"', 'when: "input.reason"')
+    edit(cobalt, "trellis.yml", "name: Example Co", 'name: Example Co\nowners_channel: "#nope"')
+
+    done, found = check(tmp_path, cobalt)
+    assert done.returncode == 1
+    said = {where: " ".join(problem.split()) for where, problem in found.items()}
+    assert set(said) == {
+        ("error", "rules.yml", 12),  # a condition that is not true or false
+        ("error", "sandbox.yml", 2),  # a member nobody knows
+        ("error", "sandbox.yml", 3),  # a group nobody is in
+        ("error", "sandbox.yml", 4),  # a channel id used twice
+        ("error", "evals/golden.yml", 4),  # an asker outside the directory
+        ("error", "evals/golden.yml", 6),  # a source no document is
+        ("error", "evals/golden.yml", 10),  # a channel the sandbox does not have
+        ("error", "evals/golden.yml", 12),  # a source the asker may not see
+        ("warning", "knowledge/parking.md", 3),  # an owner nobody knows
+        ("warning", "trellis.yml", 3),  # a channel the sandbox does not have
+        ("warning", "rules.yml", 15),  # the same, in rules.yml
+    }, done.stdout
+    assert (
+        'is not true or false: it gives text; compare it with something, as in input.reason != ""'
+        in said[("error", "rules.yml", 12)]
+    )
+    assert (
+        "ghost@x.com is neither in directory.yml nor in users" in said[("error", "sandbox.yml", 2)]
+    )
+    assert "group:nogroup names no group of directory.yml" in said[("error", "sandbox.yml", 3)]
+    assert (
+        "C0GENERAL1 is already the id of channels.0 (line 2)" in said[("error", "sandbox.yml", 4)]
+    )
+    assert "nobody@cobalt.test is not in directory.yml" in said[("error", "evals/golden.yml", 4)]
+    assert (
+        "no document has the id 'security/nonexistent-doc'"
+        in said[("error", "evals/golden.yml", 6)]
+    )
+    assert "no channel #random in sandbox.yml" in said[("error", "evals/golden.yml", 10)]
+    assert (
+        "sam@example.com may not see 'finance/budget-2026'"
+        in said[("error", "evals/golden.yml", 12)]
+    )
+    assert (
+        "owner: 'facilities-team' is neither a group in directory.yml"
+        in said[("warning", "knowledge/parking.md", 3)]
+    )
+    assert "no channel #nope in sandbox.yml" in said[("warning", "trellis.yml", 3)]
+    assert "no channel C0DOESNOTEXIST in sandbox.yml" in said[("warning", "rules.yml", 15)]
+
+
+def test_a_person_the_schema_refuses_hides_no_other_mistake(tmp_path, cobalt):
+    write(cobalt, MISTAKES)
+    edit(cobalt, "directory.yml", "    title: Accountant", "    title: Accountant\n    colour: red")
+    with (cobalt / "directory.yml").open("a") as directory:
+        directory.write("\n  - email: sam@example.com\n    name: Sam Again\n")
+
+    done, found = check(tmp_path, cobalt)
+    assert done.returncode == 1
+    assert set(found) == {
+        ("error", "directory.yml", 13),  # an unknown key
+        ("error", "directory.yml", 23),  # sam listed twice
+        ("warning", "directory.yml", None),  # people and groups are checked once it loads
+        # What does not depend on who is in the directory is checked all the same.
+        ("error", "sandbox.yml", 4),
+        ("error", "evals/golden.yml", 6),
+        ("error", "evals/golden.yml", 10),
+    }, done.stdout
+    assert (
+        "sam@example.com is listed twice (first on line 17)"
+        in found[("error", "directory.yml", 23)]
+    )
+
+
+def test_a_sandbox_member_nobody_knows_keeps_the_workspace_from_loading(tmp_path, cobalt):
+    edit(cobalt, "sandbox.yml", "members: [everyone]", "members: [everyone, ghost@x.com]")
+    done = trellis(tmp_path, "ask", "--workspace", str(cobalt), "--as", "sam@example.com", "Hi?")
+    assert done.returncode == 2
+    assert "sandbox.yml:5: channels.0.members.1: ghost@x.com" in " ".join(done.stderr.split())
+
+
+def test_without_sandbox_channels_a_channel_is_left_to_slack_with_a_warning(tmp_path, cobalt):
+    (cobalt / "sandbox.yml").unlink()
+    done, found = check(tmp_path, cobalt)
+    assert done.returncode == 0, done.stdout
+    assert set(found) == {("warning", "rules.yml", 15)}  # #general is the sandbox's own
+    assert "cannot be checked without the workspace's channels in sandbox.yml" in " ".join(
+        found[("warning", "rules.yml", 15)].split()
+    )
