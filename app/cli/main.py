@@ -88,7 +88,8 @@ def demo() -> None:
 def ingest(
     workspace: WorkspaceOption = None,
     path: Annotated[
-        Path | None, typer.Argument(help="Only this file or folder of knowledge/.")
+        Path | None,
+        typer.Argument(help="Only this file or folder of knowledge/, relative to knowledge/."),
     ] = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:

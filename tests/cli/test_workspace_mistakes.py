@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.cli.test_check_and_init import findings, trellis
+from tests.cli.test_check_and_init import env_for, findings, trellis
 
 
 @pytest.fixture
@@ -212,3 +213,47 @@ def test_without_sandbox_channels_a_channel_is_left_to_slack_with_a_warning(tmp_
     assert "cannot be checked without the workspace's channels in sandbox.yml" in " ".join(
         found[("warning", "rules.yml", 15)].split()
     )
+
+
+def test_ingest_takes_its_path_inside_knowledge_and_refuses_one_that_is_not_there(tmp_path, cobalt):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def ingest(path: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", "ingest", "--workspace", str(cobalt), path],
+            env=env_for(tmp_path),
+            cwd=elsewhere,  # not where the workspace is
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    for path, counts in [
+        ("handbook", {"added": 1}),  # relative to knowledge/
+        ("handbook/office-hours.md", {"unchanged": 1}),
+        ("knowledge/handbook", {"unchanged": 1}),  # relative to the workspace
+        (str(cobalt / "knowledge" / "finance"), {"added": 2}),  # absolute
+    ]:
+        done = ingest(path)
+        assert done.returncode == 0, (path, done.stderr)
+        assert table(done.stdout) == {**ZERO, **counts}, path
+
+    missing = ingest("handbok")
+    assert missing.returncode == 2
+    assert "knowledge/handbok: does not exist" in " ".join(missing.stderr.split())
+    outside = ingest("../trellis.db")
+    assert outside.returncode == 2
+    assert "is not inside knowledge/" in " ".join(outside.stderr.split())
+
+
+ZERO = dict.fromkeys(
+    ("added", "updated", "unchanged", "removed", "chunks", "visible to nobody", "errors"), 0
+)
+
+
+def table(output: str) -> dict[str, int]:
+    """The counts `trellis ingest` prints, by column (chunks left out)."""
+    row = next(line for line in output.splitlines() if line.startswith("│"))
+    counts = dict(zip(ZERO, (int(cell) for cell in row.strip("│").split("│")), strict=True))
+    return {**counts, "chunks": 0}
