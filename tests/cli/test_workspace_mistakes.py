@@ -6,6 +6,7 @@ command on a starter workspace (`trellis init`) with the mistake written into it
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -245,6 +246,23 @@ def test_ingest_takes_its_path_inside_knowledge_and_refuses_one_that_is_not_ther
     outside = ingest("../trellis.db")
     assert outside.returncode == 2
     assert "is not inside knowledge/" in " ".join(outside.stderr.split())
+
+
+def test_a_blank_question_is_a_usage_error_and_nothing_is_audited(tmp_path, cobalt):
+    ask(tmp_path, cobalt, "sam@example.com", "When is the office open?")
+    before = audit_records(tmp_path)
+    for blank in ("", "   "):
+        done = trellis(
+            tmp_path, "ask", "--workspace", str(cobalt), "--as", "sam@example.com", blank
+        )
+        assert done.returncode == 2
+        assert "the question is empty" in done.stderr
+    assert audit_records(tmp_path) == before > 0
+
+
+def audit_records(tmp_path: Path) -> int:
+    with sqlite3.connect(tmp_path / "trellis.db") as database:
+        return database.execute("SELECT count(*) FROM audit_events").fetchone()[0]
 
 
 ZERO = dict.fromkeys(
