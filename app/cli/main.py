@@ -88,7 +88,8 @@ def demo() -> None:
 def ingest(
     workspace: WorkspaceOption = None,
     path: Annotated[
-        Path | None, typer.Argument(help="Only this file or folder of knowledge/.")
+        Path | None,
+        typer.Argument(help="Only this file or folder of knowledge/, relative to knowledge/."),
     ] = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
@@ -145,6 +146,8 @@ def ask(
     """Answer a question as a person would get it in Slack."""
     from app.cli.operations import ask_as
 
+    if not question.strip():
+        raise typer.BadParameter("the question is empty; ask something", param_hint="QUESTION")
     settings = settings_for(workspace, database_url)
     result = run_async(lambda: ask_as(settings, email=as_, question=question, channel_id=channel))
     if as_json:

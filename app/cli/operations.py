@@ -36,8 +36,6 @@ async def ingest_workspace(
     settings: Settings, *, only: Path | None = None, console: Console | None = None
 ) -> IngestReport:
     workspace = load_workspace(settings.workspace_path())
-    if only is not None:
-        only = (Path.cwd() / only).resolve() if not only.is_absolute() else only
     async with open_database(settings.database_url) as database:
         return await sync_knowledge(database, workspace, only=only, console=console)
 

@@ -4,9 +4,10 @@ It comes from the workspace's `directory.yml` (a `people:` list) or `directory.c
 export of the HR system with the columns email, name, slack_id, employee_id, title,
 department, groups, manager, region; groups separated by `;` or `|`). A mistake is
 reported with the file and line: a bad email, a person listed twice, a chain of managers
-that loops, a group name that is not a slug. A manager who is not in the directory (a
-board, a parent company, a contractor) is only a warning (`Directory.warnings`):
-escalations to them go to the workflow's approvals channel instead.
+that loops, a group name that is not a slug (`app.config.people`), all of them in one
+pass. A manager who is not in the directory (a board, a parent company, a contractor) is
+only a warning (`Directory.warnings`): escalations to them go to the workflow's approvals
+channel instead.
 """
 
 from __future__ import annotations
@@ -15,20 +16,21 @@ import csv
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from app.config.people import (
+    RESERVED_GROUPS,
+    PersonEntry,
+    check_people,
+    normalize_email,
+    raise_first,
+)
 from app.config.yamlfile import load_yaml, validate
-from app.domain import EVERYONE, PUBLIC, Person
+from app.domain import Person
 from app.errors import WorkspaceError
 
-EMAIL_RE = re.compile(
-    r"^[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
-GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-RESERVED_GROUPS = frozenset({EVERYONE, PUBLIC})
 CSV_COLUMNS = (
     "email",
     "name",
@@ -42,79 +44,12 @@ CSV_COLUMNS = (
 )
 
 
-def invalid(problem: str) -> PydanticCustomError:
-    """A validation error whose message is exactly `problem` (no "Value error," prefix)."""
-    return PydanticCustomError("invalid", "{problem}", {"problem": problem})
-
-
-def normalize_email(value: str) -> str:
-    """The lower-cased address, or a ValueError in words a person understands."""
-    email = value.strip().lower()
-    if not EMAIL_RE.match(email):
-        raise invalid(f"{value!r} is not a valid email address")
-    return email
-
-
-def check_group_name(name: str) -> str:
-    if name in RESERVED_GROUPS:
-        raise invalid(f"{name!r} is built in and cannot be used as a group name")
-    if not GROUP_RE.match(name):
-        raise invalid(
-            f"{name!r} is not a valid group name: use lower-case letters, digits, '-' and '_'"
-        )
-    return name
-
-
-class PersonEntry(BaseModel):
-    """One person as written in directory.yml or one row of directory.csv."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
-
-    email: str
-    name: str
-    slack_id: str | None = None
-    employee_id: str | None = None
-    title: str | None = None
-    department: str | None = None
-    groups: list[Annotated[str, AfterValidator(check_group_name)]] = []
-    manager: str | None = None
-    region: str | None = None
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return normalize_email(value)
-
-    @field_validator("manager")
-    @classmethod
-    def _manager(cls, value: str | None) -> str | None:
-        return normalize_email(value) if value else None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        if not value:
-            raise invalid("a person needs a name")
-        return value
-
-    def person(self) -> Person:
-        return Person(
-            email=self.email,
-            name=self.name,
-            slack_id=self.slack_id or None,
-            employee_id=self.employee_id or None,
-            title=self.title or None,
-            department=self.department or None,
-            groups=frozenset(self.groups),
-            manager=self.manager,
-            region=self.region or None,
-        )
-
-
 class DirectoryFile(BaseModel):
+    """The file's shape; each person is checked on their own (`PersonEntry`)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    people: list[PersonEntry]
+    people: list[Any]
 
 
 class Directory:
@@ -122,8 +57,8 @@ class Directory:
 
     def __init__(self, people: Iterable[Person], *, file: str = "directory") -> None:
         people = tuple(people)
-        problems, warnings = _check(people, file=file, lines=[None] * len(people))
-        _raise_first(problems)
+        problems, warnings = check_people(people, file=file, lines=[None] * len(people))
+        raise_first(problems)
         self._index(people, warnings)
 
     def _index(self, people: tuple[Person, ...], warnings: list[WorkspaceError]) -> None:
@@ -140,7 +75,7 @@ class Directory:
     def load(cls, path: Path, *, display_name: str | None = None) -> Directory:
         """Read directory.yml or directory.csv, whichever `path` names."""
         directory, problems = cls.read(path, display_name=display_name)
-        _raise_first(problems)
+        raise_first(problems)
         return directory
 
     @classmethod
@@ -158,15 +93,25 @@ class Directory:
     @classmethod
     def _from_yaml(cls, path: Path, name: str) -> tuple[Directory, list[WorkspaceError]]:
         doc = load_yaml(path, display_name=name)
-        parsed = validate(doc, DirectoryFile)
-        lines = [doc.line_of(("people", i)) for i in range(len(parsed.people))]
-        manager_lines = [doc.line_of(("people", i, "manager")) for i in range(len(parsed.people))]
-        slack_lines = [doc.line_of(("people", i, "slack_id")) for i in range(len(parsed.people))]
-        people = tuple(entry.person() for entry in parsed.people)
-        problems, warnings = _check(
-            people, file=name, lines=lines, manager_lines=manager_lines, slack_lines=slack_lines
+        people: dict[int, Person] = {}
+        unreadable: list[WorkspaceError] = []
+        for i, raw in enumerate(validate(doc, DirectoryFile).people):
+            try:
+                people[i] = validate(doc, PersonEntry, loc=("people", i)).person()
+            except WorkspaceError as exc:
+                unreadable.extend((exc, *exc.also))
+                if (partial := _partial(raw)) is not None:
+                    people[i] = partial
+        problems, warnings = check_people(
+            tuple(people.values()),
+            file=name,
+            lines=[doc.line_of(("people", i)) for i in people],
+            manager_lines=[doc.line_of(("people", i, "manager")) for i in people],
+            slack_lines=[doc.line_of(("people", i, "slack_id")) for i in people],
         )
-        return cls._trusted(people, warnings), problems
+        if unreadable:  # the file does not load; what else is wrong is said with it
+            raise_first(sorted([*unreadable, *problems], key=lambda e: e.line or 0))
+        return cls._trusted(tuple(people.values()), warnings), problems
 
     @classmethod
     def _from_csv(cls, path: Path, name: str) -> tuple[Directory, list[WorkspaceError]]:
@@ -217,7 +162,7 @@ class Directory:
                 raise WorkspaceError(name, f"{column}: {message}", line=line) from exc
             people.append(entry.person())
             lines.append(line)
-        problems, warnings = _check(
+        problems, warnings = check_people(
             people, file=name, lines=lines, manager_lines=lines, slack_lines=lines
         )
         return cls._trusted(tuple(people), warnings), problems
@@ -284,103 +229,14 @@ class Directory:
         return found
 
 
-def _check(
-    people: tuple[Person, ...] | list[Person],
-    *,
-    file: str,
-    lines: list[int | None],
-    manager_lines: list[int | None] | None = None,
-    slack_lines: list[int | None] | None = None,
-) -> tuple[list[WorkspaceError], list[WorkspaceError]]:
-    """(mistakes, warnings): bad group names, duplicates and loops in the management chain,
-    every one of them; managers outside the directory."""
-    manager_lines = manager_lines or lines
-    slack_lines = slack_lines or lines
-    problems: list[WorkspaceError] = []
-    seen_email: dict[str, int] = {}
-    seen_slack: dict[str, int] = {}
-    seen_employee: dict[str, int] = {}
-    for i, person in enumerate(people):
-        for group in person.groups:
-            try:
-                check_group_name(group)
-            except ValueError as exc:
-                problems.append(WorkspaceError(file, f"groups: {exc}", line=lines[i]))
-        email = person.email.lower()
-        if email in seen_email:
-            problems.append(
-                WorkspaceError(
-                    file, f"{email} is listed twice{_also(lines, seen_email[email])}", line=lines[i]
-                )
-            )
-            continue
-        seen_email[email] = i
-        if person.slack_id:
-            if person.slack_id in seen_slack:
-                other = people[seen_slack[person.slack_id]].email
-                problems.append(
-                    WorkspaceError(
-                        file,
-                        f"slack_id {person.slack_id} is already used by {other}"
-                        f"{_also(lines, seen_slack[person.slack_id])}",
-                        line=slack_lines[i],
-                    )
-                )
-            else:
-                seen_slack[person.slack_id] = i
-        if person.employee_id:
-            if person.employee_id in seen_employee:
-                other = people[seen_employee[person.employee_id]].email
-                problems.append(
-                    WorkspaceError(
-                        file,
-                        f"employee_id {person.employee_id} is already used by {other}"
-                        f"{_also(lines, seen_employee[person.employee_id])}",
-                        line=lines[i],
-                    )
-                )
-            else:
-                seen_employee[person.employee_id] = i
-    warnings = [
-        WorkspaceError(
-            file,
-            f"manager {person.manager} of {person.email} is not in the directory; "
-            "escalations to them go to the workflow's approvals channel",
-            line=manager_lines[i],
-        )
-        for i, person in enumerate(people)
-        if person.manager and person.manager.lower() not in seen_email
-    ]
-    looped: set[str] = set()
-    for person in people:
-        chain = [person.email.lower()]
-        manager = person.manager.lower() if person.manager else None
-        while manager is not None and manager in seen_email:
-            if manager in chain:
-                loop = chain[chain.index(manager) :]
-                first = min(seen_email[email] for email in loop)
-                start = loop.index(people[first].email.lower())
-                shown = " -> ".join([*loop[start:], *loop[:start], loop[start]])
-                if not looped & set(loop):
-                    problems.append(
-                        WorkspaceError(
-                            file, f"managers form a loop: {shown}", line=manager_lines[first]
-                        )
-                    )
-                looped.update(loop)
-                break
-            chain.append(manager)
-            boss = people[seen_email[manager]]
-            manager = boss.manager.lower() if boss.manager else None
-    return problems, warnings
-
-
-def _raise_first(problems: list[WorkspaceError]) -> None:
-    """The first mistake as the error raised, the others in its `also`."""
-    if problems:
-        head, *rest = problems
-        raise WorkspaceError(head.file, head.problem, line=head.line, also=tuple(rest))
-
-
-def _also(lines: list[int | None], index: int) -> str:
-    return f" (first on line {lines[index]})" if lines[index] else ""
+def _partial(raw: Any) -> Person | None:
+    """What can be read of an entry with mistakes: enough to tell whether its email, Slack
+    id or employee id is listed twice, in the same pass."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        email = normalize_email(str(raw.get("email", "")))
+    except ValueError:
+        return None
+    ids = {key: raw[key] for key in ("slack_id", "employee_id") if isinstance(raw.get(key), str)}
+    return Person(email=email, name=str(raw.get("name") or email), **ids)

@@ -26,18 +26,22 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.config.directory import Directory, invalid, normalize_email
+from app.config.directory import Directory
+from app.config.evals import EvalCase as EvalCase  # also found here by app.trust
+from app.config.evals import EvalFile as EvalFile
+from app.config.evals import load_evals
 from app.config.links import KnowledgeConfig
+from app.config.people import invalid
 from app.config.principals import access_principals, dotted, unknown_principals
+from app.config.sandbox import SANDBOX_FILE, Sandbox, load_sandbox, sandbox_problems
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate
 from app.errors import WorkspaceError
-from app.rules.loading import parse_rules
+from app.rules.loading import read_rules
 from app.rules.rulebook import RuleBook
 from app.rules.schema import Principal, RulesConfig
 
 TRELLIS_FILE = "trellis.yml"
 RULES_FILE = "rules.yml"
-SANDBOX_FILE = "sandbox.yml"
 DIRECTORY_FILES = ("directory.yml", "directory.csv")
 PROMPT_SUFFIXES = (".md", ".txt")
 T = TypeVar("T")
@@ -134,36 +138,6 @@ class TrellisConfig(_Strict):
             yield ("budgets", "per_group_daily_usd", group), group
 
 
-# --- evals/ ---------------------------------------------------------------------------
-
-
-class EvalCase(_Strict):
-    """One golden question and what a correct run looks like."""
-
-    id: str
-    question: str
-    asker: str
-    channel: str | None = None
-    expect_status: Literal["answered", "no_answer", "refused", "needs_approval"]
-    expect_sources: list[str] = []
-
-    @field_validator("id", "question")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise invalid("cannot be empty")
-        return value.strip()
-
-    @field_validator("asker")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return normalize_email(value)
-
-
-class EvalFile(_Strict):
-    cases: list[EvalCase]
-
-
 # --- The workspace --------------------------------------------------------------------
 
 
@@ -184,10 +158,18 @@ class Workspace:
 
 @dataclass
 class Findings:
-    """What is wrong with a workspace: `errors` keep it from loading, `warnings` do not."""
+    """What is wrong with a workspace: `errors` keep it from loading, `warnings` do not.
+    The parts that could be read are kept, so that `trellis check` goes on to check what
+    depends on them alone."""
 
     errors: list[WorkspaceError] = field(default_factory=list)
     warnings: list[WorkspaceError] = field(default_factory=list)
+    directory: Directory | None = None
+    config: TrellisConfig | None = None
+    rules: RulesConfig | None = None
+    sandbox: Sandbox | None = None
+    sandbox_read: bool = True
+    """False when there is a sandbox.yml that could not be read."""
 
     def add(self, error: WorkspaceError) -> None:
         self.errors.extend((error, *error.also))
@@ -238,17 +220,21 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
         )
 
     config_file = found.attempt(lambda: _load_config(root))
-    rules_file = found.attempt(lambda: _load_rules(root))
+    rules_file = found.attempt(lambda: _load_rules(root, found))
     prompts = found.attempt(lambda: _load_prompts(root))
-    evals = found.attempt(lambda: _load_evals(root))
-    sandbox = found.attempt(lambda: _load_sandbox(root))
+    evals = found.attempt(lambda: load_evals(root))
+    sandbox = found.attempt(lambda: load_sandbox(root))
+    found.directory, found.sandbox = directory, sandbox
+    found.sandbox_read = sandbox is not None or not (root / SANDBOX_FILE).is_file()
+    found.config = config_file[0] if config_file is not None else None
+    found.rules = rules_file[0] if rules_file is not None else None
 
     if directory is None and directory_path is not None:
         found.warnings.append(
             WorkspaceError(
                 directory_path.name,
-                "the names of people and groups in trellis.yml, rules.yml and _access.yml "
-                "files are checked once this file loads",
+                "the names of people and groups in trellis.yml, rules.yml, sandbox.yml and "
+                "_access.yml files are checked once this file loads",
             )
         )
     if directory is not None and directory_path is not None:
@@ -262,6 +248,9 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
         if rules_file is not None and rules_file[1] is not None:
             refs = rules_file[0].principal_refs()
             found.errors.extend(unknown_principals(rules_file[1], refs, directory, name))
+    if sandbox is not None:
+        name = directory_path.name if directory_path is not None else "directory.yml"
+        found.errors.extend(sandbox_problems(sandbox, directory, name))
     if rules_file is not None and rules_file[1] is not None and prompts is not None:
         for loc, prompt in rules_file[0].prompt_refs():
             if prompt not in prompts:
@@ -289,7 +278,7 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
         rulebook=RuleBook(rules, directory),
         prompts=prompts,
         evals=evals,
-        sandbox=sandbox,
+        sandbox=sandbox.data if sandbox is not None else None,
         knowledge_dir=knowledge_dir,
         version=workspace_version(root),
     )
@@ -318,12 +307,16 @@ def _load_config(root: Path) -> tuple[TrellisConfig, YamlDocument | None]:
     return validate(doc, TrellisConfig), doc
 
 
-def _load_rules(root: Path) -> tuple[RulesConfig, YamlDocument | None]:
+def _load_rules(root: Path, found: Findings) -> tuple[RulesConfig, YamlDocument | None] | None:
+    """The rules when they fit the schema, even with other mistakes (those go to `found`,
+    and what the rules name is still checked)."""
     path = root / RULES_FILE
     if not path.is_file():
         return RulesConfig(), None
     doc = load_yaml(path, display_name=RULES_FILE)
-    return parse_rules(doc), doc
+    rules, problems = read_rules(doc)
+    found.errors.extend(problems)
+    return (rules, doc) if rules is not None else None
 
 
 def _load_prompts(root: Path) -> dict[str, str]:
@@ -340,34 +333,6 @@ def _load_prompts(root: Path) -> dict[str, str]:
         except UnicodeDecodeError as exc:
             raise WorkspaceError(name, f"is not UTF-8 text ({exc.reason})") from exc
     return prompts
-
-
-def _load_evals(root: Path) -> tuple[EvalCase, ...]:
-    cases: list[EvalCase] = []
-    seen: dict[str, str] = {}
-    for path in _files(root / "evals", (".yml",)):
-        name = f"evals/{path.name}"
-        doc = load_yaml(path, display_name=name)
-        parsed = validate(doc, EvalFile)
-        for i, case in enumerate(parsed.cases):
-            if case.id in seen:
-                raise doc.error(
-                    ("cases", i, "id"),
-                    f"cases.{i}.id: {case.id!r} is already used in {seen[case.id]}",
-                )
-            seen[case.id] = name
-            cases.append(case)
-    return tuple(cases)
-
-
-def _load_sandbox(root: Path) -> dict[str, Any] | None:
-    path = root / SANDBOX_FILE
-    if not path.is_file():
-        return None
-    doc = load_yaml(path, display_name=SANDBOX_FILE)
-    if not isinstance(doc.data, dict):
-        raise doc.error((), "expected keys such as team, users and channels")
-    return doc.data
 
 
 def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:

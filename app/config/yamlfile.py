@@ -116,8 +116,8 @@ def validate(doc: YamlDocument, model: type[M], *, loc: Loc = ()) -> M:
     except ValidationError as exc:
         found: dict[tuple[str | int, ...], WorkspaceError] = {}
         for error in exc.errors():
-            field_path = ".".join(str(p) for p in error["loc"]) or "the file"
             where = (*loc, *error["loc"])
+            field_path = ".".join(str(p) for p in where) or "the file"
             found.setdefault(tuple(error["loc"]), doc.error(where, f"{field_path}: {error['msg']}"))
         first, *rest = found.values()
         raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest)) from exc

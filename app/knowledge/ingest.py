@@ -26,6 +26,7 @@ from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.chunking import TextChunk, chunk_blocks
 from app.knowledge.embeddings import TextEmbedder, shared_embedder
 from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
+from app.knowledge.paths import scope_of, within
 from app.knowledge.segments import IndexedChunk, index_chunks
 
 EMBED_DOCUMENTS = 16
@@ -158,7 +159,7 @@ async def ingest(
     gone = {
         doc_id
         for doc_id, known in indexed.items()
-        if doc_id not in current_ids and known.path not in kept_paths and _within(known.path, scope)
+        if doc_id not in current_ids and known.path not in kept_paths and within(known.path, scope)
     }
     if gone:
         async with database.session() as session:
@@ -236,7 +237,7 @@ def _survey(
     root = (workspace_root or knowledge_dir.parent).resolve()
     if not knowledge_dir.is_dir():
         raise WorkspaceError(display_name(knowledge_dir, root), "the knowledge folder is missing")
-    scope = _scope_of(only, knowledge_dir, root)
+    scope = scope_of(only, knowledge_dir, root)
     rules = AccessRules.load(knowledge_dir, display_root=root)
     report.errors.extend(rules.errors)
     return knowledge_dir, root, scope, rules, _document_files(knowledge_dir, scope, report)
@@ -311,29 +312,6 @@ def _record(item: _Prepared) -> Document:
     )
 
 
-def _scope_of(only: Path | None, knowledge_dir: Path, root: Path) -> str | None:
-    """`only` as a posix path relative to `knowledge/`, or None for everything."""
-    if only is None:
-        return None
-    if only.is_absolute():
-        candidates = [only]
-    else:
-        candidates = [Path.cwd() / only, knowledge_dir / only, root / only]
-    existing = [c for c in candidates if c.exists()]
-    for candidate in existing + candidates:
-        try:
-            relative = candidate.resolve().relative_to(knowledge_dir)
-        except ValueError:
-            continue
-        scope = relative.as_posix()
-        return None if scope == "." else scope
-    raise WorkspaceError(str(only), f"is not inside {display_name(knowledge_dir, root)}")
-
-
-def _within(relative: str, scope: str | None) -> bool:
-    return scope is None or relative == scope or relative.startswith(scope + "/")
-
-
 def _document_files(knowledge_dir: Path, scope: str | None, report: IngestReport) -> list[Path]:
     start = knowledge_dir / scope if scope else knowledge_dir
     if start.is_file():
@@ -378,7 +356,7 @@ def _duplicate_of(
         len(paths) == 1
         and known is not None
         and known.path != paths[0]
-        and not _within(known.path, scope)
+        and not within(known.path, scope)
     ):
         # Ingesting part of the tree: the indexed copy may come from a file outside it.
         other = knowledge_dir / known.path

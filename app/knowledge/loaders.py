@@ -15,7 +15,8 @@ import csv
 import hashlib
 import io
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -75,6 +76,8 @@ class LoadedDocument:
     supersedes: str | None = None
     status: DocumentStatus = DocumentStatus.CURRENT
     tags: tuple[str, ...] = ()
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """The line of each front-matter key, for messages about its value."""
 
     @property
     def text(self) -> str:
@@ -145,9 +148,10 @@ def load_document(
         raise WorkspaceError(name, f"cannot be read ({exc.strerror})") from exc
 
     meta = FrontMatter()
+    lines: dict[str, int] = {}
     title: str | None = None
     if suffix in (".md", ".markdown"):
-        meta, body = _split_front_matter(_decode(raw, name), path, name)
+        meta, lines, body = _split_front_matter(_decode(raw, name), path, name)
         blocks = markdown_blocks(body)
     elif suffix == ".txt":
         blocks = text_blocks(_decode(raw, name))
@@ -183,6 +187,7 @@ def load_document(
         supersedes=meta.supersedes,
         status=meta.status,
         tags=tuple(dict.fromkeys(meta.tags)),
+        lines=lines,
     )
 
 
@@ -212,10 +217,13 @@ _FRONT_MATTER = YAMLHandler()
 parsed by `load_yaml`, which keeps the line of every key for error messages."""
 
 
-def _split_front_matter(text: str, path: Path, name: str) -> tuple[FrontMatter, str]:
+def _split_front_matter(
+    text: str, path: Path, name: str
+) -> tuple[FrontMatter, dict[str, int], str]:
+    """The front matter, the line of each of its keys, and the text after it."""
     opening = _FRONT_MATTER.FM_BOUNDARY.match(text)
     if opening is None:
-        return FrontMatter(), text
+        return FrontMatter(), {}, text
     try:
         yaml_text, body = _FRONT_MATTER.split(text)
     except ValueError:
@@ -235,7 +243,8 @@ def _split_front_matter(text: str, path: Path, name: str) -> tuple[FrontMatter, 
         raise WorkspaceError(
             name, "front matter must be a mapping of keys to values", line=doc.line_of(())
         )
-    return validate(doc, FrontMatter), body
+    lines = {str(loc[0]): line for loc, line in doc.lines.items() if len(loc) == 1}
+    return validate(doc, FrontMatter), lines, body
 
 
 # --- Plain text ------------------------------------------------------------------------

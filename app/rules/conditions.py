@@ -64,8 +64,27 @@ class Condition:
         except Exception as exc:  # anything else cel-python raises still decides safely
             raise ConditionError(f"could not be evaluated ({exc})") from exc
         if not isinstance(result, celpy.celtypes.BoolType):
-            raise ConditionError(f"gave {result!r} instead of true or false")
+            raise ConditionError(_not_boolean(self.source, result))
         return bool(result)
+
+
+NOT_BOOLEAN = "is not true or false"
+
+
+def _not_boolean(source: str, result: Any) -> str:
+    """What a condition that gives a value instead of a yes or no gives, and how to ask."""
+    types = celpy.celtypes
+    examples = {
+        types.StringType: ("text", f'{source} != ""'),
+        types.DoubleType: ("a number", f"{source} > 0.0"),
+        types.IntType: ("a number", f"{source} > 0"),
+        types.ListType: ("a list", f"size({source}) > 0"),
+        types.MapType: ("a map", f"size({source}) > 0"),
+    }
+    for kind, (said, example) in examples.items():
+        if isinstance(result, kind):
+            return f"{NOT_BOOLEAN}: it gives {said}; compare it with something, as in {example}"
+    return f"{NOT_BOOLEAN}: it gives {result!r}"
 
 
 def _eval_message(exc: CELEvalError) -> str:

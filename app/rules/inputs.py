@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from app.config.directory import EMAIL_RE
+from app.config.people import EMAIL_RE
 from app.errors import InvalidInput, InvalidValue
 from app.rules.schema import InputField, Workflow
 

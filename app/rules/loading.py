@@ -1,8 +1,9 @@
 """Reading rules.yml: the schema's checks, then those that span several keys.
 
 Every expression is compiled when the workspace loads, and tried once on sample values so
-that an unknown variable or field, or a comparison between mismatched types, is a load
-error at its line rather than a surprise later. The last approval tier has no `when`, so
+that an unknown variable or field, a comparison between mismatched types, or a value that
+is not true or false (`input.reason`), is a load error at its line rather than a surprise
+later. Every mistake is found in one pass. The last approval tier has no `when`, so
 every request is covered by some tier.
 """
 
@@ -14,8 +15,8 @@ from typing import Any
 
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate
 from app.domain import Person
-from app.errors import ConditionError, InvalidValue
-from app.rules.conditions import Condition
+from app.errors import ConditionError, InvalidValue, WorkspaceError
+from app.rules.conditions import NOT_BOOLEAN, Condition
 from app.rules.facts import channel_facts, requester_facts
 from app.rules.inputs import coerce
 from app.rules.schema import InputField, RulesConfig, Workflow
@@ -29,54 +30,48 @@ def load_rules(path: Path, *, display_name: str = "rules.yml") -> RulesConfig:
 
 
 def parse_rules(doc: YamlDocument) -> RulesConfig:
-    if doc.data is None or doc.data == {}:
-        return RulesConfig()
-    if not isinstance(doc.data, dict):
-        raise doc.error((), "expected keys workflows, answers and connectors")
-    rules = validate(doc, RulesConfig)
-    _check_rules(doc, rules)
+    """rules.yml checked; every mistake found in one pass, as one WorkspaceError (the
+    first, the others in its `also`)."""
+    rules, problems = read_rules(doc)
+    if problems:
+        raise _together(problems)
+    assert rules is not None  # no problems: the file fits the schema
     return rules
 
 
-def _check_rules(doc: YamlDocument, rules: RulesConfig) -> None:
-    for slug, wf in rules.workflows.items():
-        at: Loc = ("workflows", slug)
-        if not SLUG_RE.match(slug):
-            raise doc.error(
-                at,
-                f"workflow name {slug!r} must be lower-case letters, digits, "
-                "'-' and '_', starting with a letter (it is typed in /trellis)",
-            )
-        for name, spec in wf.inputs.items():
-            _check_field(doc, (*at, "inputs", name), name, spec)
-        if wf.approval and wf.approval[-1].when is not None:
-            raise doc.error(
-                (*at, "approval", len(wf.approval) - 1, "when"),
-                f"workflows.{slug}.approval: the last tier must have no `when`, so "
-                "every request is covered; add `- approvers: []` to approve the "
-                "rest automatically",
-            )
-        for t, tier in enumerate(wf.approval):
-            if tier.when is not None:
-                _try(
-                    doc,
-                    (*at, "approval", t, "when"),
-                    f"workflows.{slug}.approval.{t}.when",
-                    tier.when,
-                    _sample(wf),
-                )
-        if wf.expire_after is not None:
-            for key in ("remind_after", "escalate_after"):
-                value = getattr(wf, key)
-                if value is not None and value >= wf.expire_after:
-                    raise doc.error(
-                        (*at, key),
-                        f"workflows.{slug}.{key}: must be shorter than "
-                        "expire_after, or it never happens",
-                    )
+def read_rules(doc: YamlDocument) -> tuple[RulesConfig | None, list[WorkspaceError]]:
+    """The rules when they fit the schema (even with mistakes that span keys, so that what
+    they name can still be checked), and every mistake."""
+    if doc.data is None or doc.data == {}:
+        return RulesConfig(), []
+    if not isinstance(doc.data, dict):
+        return None, [doc.error((), "expected keys workflows, answers and connectors")]
+    try:
+        rules = validate(doc, RulesConfig)
+    except WorkspaceError as exc:
+        # The workflows that are right on their own are checked further all the same.
+        problems = [exc, *exc.also]
+        workflows = doc.data.get("workflows")
+        for slug in workflows if isinstance(workflows, dict) else ():
+            try:
+                wf = validate(doc, Workflow, loc=("workflows", slug))
+            except WorkspaceError:
+                continue
+            problems += _workflow_problems(doc, str(slug), wf)
+        return None, sorted(problems, key=lambda e: e.line or 0)
+    return rules, _problems(doc, rules)
+
+
+def _together(problems: list[WorkspaceError]) -> WorkspaceError:
+    first, *rest = problems
+    return WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest))
+
+
+def _problems(doc: YamlDocument, rules: RulesConfig) -> list[WorkspaceError]:
+    found = [p for slug, wf in rules.workflows.items() for p in _workflow_problems(doc, slug, wf)]
     review = rules.answers
     if review.review_when is not None:
-        _try(
+        found += _try(
             doc,
             ("answers", "review_when"),
             "answers.review_when",
@@ -84,46 +79,107 @@ def _check_rules(doc: YamlDocument, rules: RulesConfig) -> None:
             _sample(None),
         )
         if not review.reviewers:
-            raise doc.error(
-                ("answers", "review_when"),
-                "answers.reviewers: name who reviews the answers that need review",
+            found.append(
+                doc.error(
+                    ("answers", "review_when"),
+                    "answers.reviewers: name who reviews the answers that need review",
+                )
             )
+    return found
 
 
-def _check_field(doc: YamlDocument, at: Loc, name: str, spec: InputField) -> None:
+def _workflow_problems(doc: YamlDocument, slug: str, wf: Workflow) -> list[WorkspaceError]:
+    at: Loc = ("workflows", slug)
+    found: list[WorkspaceError] = []
+    if not SLUG_RE.match(slug):
+        found.append(
+            doc.error(
+                at,
+                f"workflow name {slug!r} must be lower-case letters, digits, "
+                "'-' and '_', starting with a letter (it is typed in /trellis)",
+            )
+        )
+    for name, spec in wf.inputs.items():
+        found += _field_problems(doc, (*at, "inputs", name), name, spec)
+    if wf.approval and wf.approval[-1].when is not None:
+        found.append(
+            doc.error(
+                (*at, "approval", len(wf.approval) - 1, "when"),
+                f"workflows.{slug}.approval: the last tier must have no `when`, so "
+                "every request is covered; add `- approvers: []` to approve the "
+                "rest automatically",
+            )
+        )
+    for t, tier in enumerate(wf.approval):
+        if tier.when is not None:
+            found += _try(
+                doc,
+                (*at, "approval", t, "when"),
+                f"workflows.{slug}.approval.{t}.when",
+                tier.when,
+                _sample(wf),
+            )
+    if wf.expire_after is not None:
+        for key in ("remind_after", "escalate_after"):
+            value = getattr(wf, key)
+            if value is not None and value >= wf.expire_after:
+                found.append(
+                    doc.error(
+                        (*at, key),
+                        f"workflows.{slug}.{key}: must be shorter than "
+                        "expire_after, or it never happens",
+                    )
+                )
+    return found
+
+
+def _field_problems(
+    doc: YamlDocument, at: Loc, name: str, spec: InputField
+) -> list[WorkspaceError]:
     where = ".".join(str(p) for p in at)
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-        raise doc.error(
-            at,
-            f"{where}: field names are letters, digits and '_' so that "
-            "conditions can say input.<name>",
-        )
+        return [
+            doc.error(
+                at,
+                f"{where}: field names are letters, digits and '_' so that "
+                "conditions can say input.<name>",
+            )
+        ]
+    found: list[WorkspaceError] = []
     if spec.type == "choice" and not spec.choices:
-        raise doc.error(at, f"{where}: a choice field needs `choices`")
+        found.append(doc.error(at, f"{where}: a choice field needs `choices`"))
     if spec.type != "choice" and spec.choices:
-        raise doc.error((*at, "choices"), f"{where}.choices: only a choice field has choices")
+        found.append(
+            doc.error((*at, "choices"), f"{where}.choices: only a choice field has choices")
+        )
     if spec.type in ("boolean", "email", "choice"):
         for key in ("min", "max"):
             if getattr(spec, key) is not None:
-                raise doc.error((*at, key), f"{where}.{key}: a {spec.type} field has no {key}")
+                found.append(
+                    doc.error((*at, key), f"{where}.{key}: a {spec.type} field has no {key}")
+                )
     if spec.min is not None and spec.max is not None and spec.min > spec.max:
-        raise doc.error((*at, "min"), f"{where}.min: is larger than max")
+        found.append(doc.error((*at, "min"), f"{where}.min: is larger than max"))
     if spec.default is not None:
         try:
             coerce(spec, spec.default)
         except InvalidValue as exc:
-            raise doc.error((*at, "default"), f"{where}.default: {exc}") from None
+            found.append(doc.error((*at, "default"), f"{where}.default: {exc}"))
+    return found
 
 
 def _try(
     doc: YamlDocument, at: Loc, where: str, condition: Condition, sample: dict[str, Any]
-) -> None:
+) -> list[WorkspaceError]:
+    """The condition tried on well-typed sample values: a name or field that does not
+    exist, values of different types compared, or a result that is not true or false."""
     try:
         condition.holds(sample)
     except ConditionError as exc:
         text = str(exc)
-        if text.startswith(("unknown", "compares")):
-            raise doc.error(at, f"{where}: {text}") from None
+        if text.startswith(("unknown", "compares", NOT_BOOLEAN)):
+            return [doc.error(at, f"{where}: {text}")]
+    return []
 
 
 def _sample(wf: Workflow | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
-from app.config.directory import EMAIL_RE, GROUP_RE, invalid
+from app.config.people import EMAIL_RE, GROUP_RE, invalid
 from app.config.yamlfile import Loc
 from app.domain import EVERYONE, PUBLIC
 from app.rules.conditions import Condition

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from app.config.sandbox import DEFAULT_CHANNELS
 from app.config.workspace import Workspace
 from app.errors import WorkspaceError
 from app.sandbox.hints import hints_for
@@ -75,9 +76,7 @@ def seed_for(workspace: Workspace) -> dict[str, Any]:
         if email:
             by_email[email] = uid
     channels = []
-    for entry in extra.get("channels") or [
-        {"id": "C0GENERAL1", "name": "general", "members": ["everyone"]}
-    ]:
+    for entry in extra.get("channels") or DEFAULT_CHANNELS:
         members = _members(entry.get("members", []), workspace, by_email, entry)
         channels.append(
             {

@@ -259,3 +259,22 @@ def test_being_your_own_manager_is_a_loop(tmp_path):
 def test_mistakes_in_directory_csv_name_their_line(tmp_path, text, line, problem):
     err = error(tmp_path, text, "directory.csv")
     assert (err.file, err.line, err.problem) == ("directory.csv", line, problem)
+
+
+def test_a_person_the_schema_refuses_hides_neither_duplicates_nor_loops(tmp_path):
+    err = error(
+        tmp_path,
+        "people:\n"
+        "  - email: ana@acme.example\n    name: Ana\n    team: support\n"
+        "  - email: bo@acme.example\n    name: Bo\n    manager: cy@acme.example\n"
+        "  - email: cy@acme.example\n    name: Cy\n    manager: bo@acme.example\n"
+        "  - email: ana@acme.example\n    name: Ana again\n"
+        "  - email: dee.acme.example\n    name: Dee\n",
+    )
+    found = [(e.line, e.problem) for e in (err, *err.also)]
+    assert found == [
+        (4, "people.0.team: Extra inputs are not permitted"),
+        (7, "managers form a loop: bo@acme.example -> cy@acme.example -> bo@acme.example"),
+        (11, "ana@acme.example is listed twice (first on line 2)"),
+        (13, "people.4.email: 'dee.acme.example' is not a valid email address"),
+    ]

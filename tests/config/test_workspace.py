@@ -389,3 +389,94 @@ def test_reading_a_workspace_finds_every_mistake_in_every_file_at_once(tmp_path)
     with pytest.raises(WorkspaceError) as first:
         load_workspace(root)
     assert str(first.value) == str(findings.errors[0])
+
+
+SANDBOX = """\
+users:
+  - {name: gina, email: gina@contractor.example, guest: true}
+channels:
+  - {id: C0GENERAL1, name: general, members: [everyone, gina@contractor.example, ghost@x.com]}
+  - {id: C0SALES01, name: sales, members: [group:sales, group:sales-manager, bo]}
+  - {id: C0GENERAL1, name: sales, members: [group:everyone]}
+hints:
+  cy@acme.example: [{title: Ask, in: general}, {title: Ask there, in: "#nowhere"}]
+  zed@acme.example: [{title: Hello, in: app}]
+"""
+
+
+def test_sandbox_yml_names_only_people_groups_and_channels_that_exist(tmp_path):
+    root = make(tmp_path, {"sandbox.yml": SANDBOX})
+    workspace, findings = read_workspace(root)
+    assert workspace is None
+    assert [(e.file, e.line, e.problem) for e in findings.errors] == [
+        (
+            "sandbox.yml",
+            4,
+            "channels.0.members.2: ghost@x.com is neither in directory.yml nor in users",
+        ),
+        (
+            "sandbox.yml",
+            5,
+            "channels.1.members.1: group:sales-manager names no group of directory.yml "
+            "(did you mean group:sales-managers?)",
+        ),
+        (
+            "sandbox.yml",
+            5,
+            "channels.1.members.2: 'bo' is not `everyone`, `group:NAME` or an email",
+        ),
+        (
+            "sandbox.yml",
+            6,
+            "channels.2.id: C0GENERAL1 is already the id of channels.0 (line 4); each "
+            "channel needs its own",
+        ),
+        (
+            "sandbox.yml",
+            6,
+            "channels.2.name: sales is already the name of channels.1 (line 5); each "
+            "channel needs its own",
+        ),
+        (
+            "sandbox.yml",
+            8,
+            "hints.cy@acme.example.1.in: there is no channel nowhere (or write app, home, systems)",
+        ),
+        (
+            "sandbox.yml",
+            9,
+            "hints: zed@acme.example is neither in directory.yml nor in users (or `everyone`)",
+        ),
+    ]
+    with pytest.raises(WorkspaceError) as first:
+        load_workspace(root)
+    assert str(first.value) == str(findings.errors[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("chanels: []\n", "sandbox.yml:1: chanels: Extra inputs are not permitted"),
+        ("users:\n  - {title: Guest}\n", "sandbox.yml:2: users.0: a user needs a name or an email"),
+        ("channels:\n  - {name: general}\n", "sandbox.yml:2: channels.0.id: Field required"),
+    ],
+)
+def test_sandbox_yml_is_checked_against_its_schema(tmp_path, text, expected):
+    assert str(broken(tmp_path, {"sandbox.yml": text})) == expected
+
+
+def test_every_eval_file_is_checked_even_when_another_is_broken(tmp_path):
+    root = make(
+        tmp_path,
+        {
+            "evals/a.yml": "cases: 3\n",
+            "evals/b.yml": EVALS.replace("expect_status: refused", "expect_status: denied"),
+            "evals/c.yml": EVALS.replace("id: guest", "id: pto"),
+        },
+    )
+    _, findings = read_workspace(root)
+    assert [(e.file, e.line) for e in findings.errors] == [
+        ("evals/a.yml", 1),
+        ("evals/b.yml", 11),
+        ("evals/c.yml", 7),  # a second `pto`
+    ]

@@ -12,7 +12,7 @@ from app.knowledge.access_rules import AccessRules
 
 def _rules(tmp_path: Path, files: dict[str, str]) -> AccessRules:
     knowledge = tmp_path / "knowledge"
-    knowledge.mkdir(exist_ok=True)
+    knowledge.mkdir(parents=True, exist_ok=True)
     for relative, text in files.items():
         path = knowledge / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,6 +36,11 @@ def rules(tmp_path) -> AccessRules:
             "sales/_access.yml": "default: [sales]\n",
             "sales/deals/emea/notes.md": "",
             "legal/_access.yml": 'files:\n  "nda-*": [legal]\n',
+            # The documents the patterns are written for: a pattern matching none is broken.
+            "hr/salary-bands-2026.md": "",
+            "hr/reviews/2025.md": "",
+            "hr/reviews/ceo-2025.md": "",
+            "legal/nda-template.md": "",
         },
     )
 
@@ -133,3 +138,91 @@ def test_a_nearer_rule_shields_documents_from_a_broken_parent(tmp_path):
     assert rules.resolve("hr/pto.md").principals == ("hr",)
     with pytest.raises(BrokenAccessRule):
         rules.resolve("handbook.md")
+
+
+TRAVEL = {
+    "_access.yml": "default: [everyone]\n",
+    "travel/_access.yml": 'default: [everyone]\nfiles:\n  "travel-crad.md": [travelers]\n',
+    "travel/travel-card.md": "# Travel card\n",
+    "travel/booking.md": "# Booking\n",
+    "travel/visas/schengen.md": "# Schengen\n",
+}
+
+
+def test_a_misspelt_file_pattern_breaks_its_access_file_instead_of_falling_back(tmp_path):
+    rules = _rules(tmp_path, TRAVEL)
+    [error] = rules.errors
+    assert (error.file, error.line) == ("knowledge/travel/_access.yml", 3)
+    assert error.problem.startswith(
+        "files: 'travel-crad.md' matches no file in knowledge/travel/; "
+        "did you mean 'travel-card.md'?"
+    )
+    # Nothing under the folder falls back to its `default` (everyone) while it is broken.
+    for path in ("travel/travel-card.md", "travel/booking.md", "travel/visas/schengen.md"):
+        with pytest.raises(BrokenAccessRule):
+            rules.resolve(path)
+    assert rules.resolve("handbook.md").principals == ("everyone",)
+
+
+def test_a_pattern_for_documents_still_to_come_must_be_allowed_explicitly(tmp_path):
+    text = 'default: [board]\nfiles:\n  "minutes-*.md": [board, legal]\n'
+    files = {"board/_access.yml": text, "board/charter.md": "# Charter\n"}
+    [error] = _rules(tmp_path, files).errors
+    assert error.line == 3
+    assert "matches no file in knowledge/board/" in error.problem
+    assert "allow_unmatched" in error.problem
+
+    allowed = text + 'allow_unmatched: ["minutes-*.md"]\n'
+    rules = _rules(tmp_path, {**files, "board/_access.yml": allowed})
+    assert rules.errors == []
+    assert rules.resolve("board/charter.md").principals == ("board",)
+    assert rules.resolve("board/minutes-2026-01.md").principals == ("board", "legal")
+
+    stray = text + 'allow_unmatched: ["minutes-*.md", "minutes.md"]\n'
+    [error] = _rules(tmp_path, {**files, "board/_access.yml": stray}).errors
+    assert error.line == 4
+    assert "'minutes.md' is not one of the `files` patterns" in error.problem
+
+
+def test_a_pattern_naming_a_folder_says_patterns_match_files(tmp_path):
+    rules = _rules(
+        tmp_path,
+        {
+            "hr/_access.yml": 'default: [everyone]\nfiles:\n  "payroll": [payroll]\n',
+            "hr/payroll/2026.md": "# Payroll\n",
+        },
+    )
+    [error] = rules.errors
+    assert "'payroll' matches no file in knowledge/hr/" in error.problem
+    assert "write 'payroll/*'" in error.problem
+
+
+def test_a_pattern_that_an_earlier_one_or_a_nearer_file_always_overrides_is_broken(tmp_path):
+    shadowed = _rules(
+        tmp_path / "a",
+        {
+            "hr/_access.yml": (
+                'default: [hr]\nfiles:\n  "*.md": [everyone]\n  "salaries.md": [payroll]\n'
+            ),
+            "hr/salaries.md": "# Salaries\n",
+        },
+    )
+    [error] = shadowed.errors
+    assert error.line == 4
+    assert error.problem.startswith(
+        "files: 'salaries.md' decides for no file: the earlier pattern '*.md' (line 3) "
+        "decides for salaries.md"
+    )
+
+    nearer = _rules(
+        tmp_path / "b",
+        {
+            "hr/_access.yml": 'default: [hr]\nfiles:\n  "reviews/ceo.md": [board]\n',
+            "hr/reviews/_access.yml": "default: [hr-partners]\n",
+            "hr/reviews/ceo.md": "# CEO review\n",
+        },
+    )
+    [error] = nearer.errors
+    assert error.file == "knowledge/hr/_access.yml"
+    assert "the nearer knowledge/hr/reviews/_access.yml decides for reviews/ceo.md" in error.problem
+    assert nearer.resolve("hr/reviews/ceo.md").principals == ("hr-partners",)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from app.db.migrate import upgrade
 from app.db.session import Database
 from app.domain import OUTSIDER_PRINCIPALS, AccessScope, Person
+from app.errors import WorkspaceError
 from app.knowledge import (
     count_documents,
     get_document,
@@ -277,6 +278,20 @@ async def test_only_limits_ingest_and_removal_to_a_folder(database, workspace):
     report = await ingest(database, knowledge, only=knowledge / "finance")
     assert report.removed == 1
     assert await get_document(database, "finance/expenses") is None
+
+
+async def test_only_must_name_a_file_or_folder_that_is_inside_knowledge(database, workspace):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    (knowledge / "hr" / "pto-2023.md").unlink()
+    # Nothing would be indexed, and every count would read zero, as if all were well.
+    with pytest.raises(WorkspaceError, match="knowledge/hr/pto-2032.md: does not exist"):
+        await ingest(database, knowledge, only=Path("hr/pto-2032.md"))
+    with pytest.raises(WorkspaceError, match="is not inside knowledge/"):
+        await ingest(database, knowledge, only=workspace / "elsewhere")
+    assert await get_document(database, "hr-pto-2023") is not None
+    report = await ingest(database, knowledge, only=Path("knowledge/hr"))  # from the workspace
+    assert (report.unchanged, report.removed) == (1, 1)
 
 
 async def test_only_still_sees_a_duplicate_id_outside_its_folder(database, workspace):

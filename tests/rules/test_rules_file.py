@@ -62,6 +62,16 @@ workflows:
             "types (write 10.0, not 10, to compare with a number)",
         ),
         ("12", "workflows.discount_request.approval.0.when: expected a CEL expression in quotes"),
+        (
+            '"input.percent"',
+            "workflows.discount_request.approval.0.when: is not true or false: it gives a "
+            "number; compare it with something, as in input.percent > 0.0",
+        ),
+        (
+            '"requester.groups"',
+            "workflows.discount_request.approval.0.when: is not true or false: it gives a "
+            "list; compare it with something, as in size(requester.groups) > 0",
+        ),
     ],
 )
 def test_condition_mistakes_are_reported_at_their_line(tmp_path, when, problem):
@@ -173,3 +183,24 @@ def test_a_multi_line_expression_error_names_the_line_inside_it(tmp_path):
     err = load_error(tmp_path, text)
     assert err.line == 8
     assert "syntax error at line 2" in err.problem
+
+
+def test_every_mistake_of_rules_yml_is_found_in_one_pass(tmp_path):
+    text = (
+        BAD_TIER.replace("{when}", '"input.reason"')
+        .replace("percent: {type: number}", "percent: {type: number}\n      reason: {type: text}")
+        .replace("workflows:\n", "workflows:\n  Bad Name:\n    title: B\n    started_by: [x]\n")
+        + "  other:\n    title: Other\n    started_by: [sales]\n    colour: red\n"
+        + '    approval:\n      - when: "input.x"\n        approvers: []\n'
+    )
+    err = load_error(tmp_path, text)
+    found = [(e.line, e.problem.split(":")[0]) for e in (err, *err.also)]
+    assert found == [
+        (
+            2,
+            "workflow name 'Bad Name' must be lower-case letters, digits, '-' and '_', starting "
+            "with a letter (it is typed in /trellis)",
+        ),
+        (12, "workflows.discount_request.approval.0.when"),  # text, not true or false
+        (18, "workflows.other.colour"),  # an unknown key: the others are checked all the same
+    ], found

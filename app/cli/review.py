@@ -1,0 +1,287 @@
+"""What `trellis check` finds in a workspace, nothing started.
+
+Errors: what keeps the workspace from loading (`read_workspace`, every mistake of every
+file), what ingest would refuse (a broken document, an id used twice, an `_access.yml`
+pattern that decides for no file), and eval cases that cannot pass whatever the bot does.
+Warnings: what loads but will not do what it seems to (a manager outside the directory, a
+document no access rule admits, a file of a type Trellis does not read, a document with no
+text, a document owner the directory does not know, a channel the sandbox does not have,
+a workflow tier nobody can approve, a connector whose secret is not set).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.config.directory import Directory
+from app.config.evals import case_problems
+from app.config.links import url_allowed
+from app.config.sandbox import channel_refs
+from app.config.workspace import (
+    DIRECTORY_FILES,
+    RULES_FILE,
+    TRELLIS_FILE,
+    TrellisConfig,
+    read_workspace,
+)
+from app.config.yamlfile import Loc, YamlDocument, load_yaml
+from app.delivery.actions import check_rules
+from app.errors import BrokenAccessRule, WorkspaceError
+from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
+from app.knowledge.ingest import url_refused
+from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
+from app.rules.schema import MANAGER, RulesConfig
+
+Documents = dict[str, tuple[str, ...] | None]
+"""Each document id with its access (None when a broken `_access.yml` hides it)."""
+
+
+@dataclass
+class Review:
+    errors: list[WorkspaceError] = field(default_factory=list)
+    warnings: list[WorkspaceError] = field(default_factory=list)
+
+    def add(self, error: WorkspaceError) -> None:
+        self.errors.extend((error, *error.also))
+
+
+def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
+    """Every error and warning in the workspace at `root`, nothing started. What depends
+    only on the files that could be read is checked even when others could not."""
+    workspace, found = read_workspace(root)
+    review = Review(list(found.errors), list(found.warnings))
+    if not root.is_dir():
+        return review
+    directory = found.directory
+    documents: Documents | None = None
+    if (root / "knowledge").is_dir():
+        prefixes = found.config.knowledge.allowed_url_prefixes if found.config else None
+        documents = _review_knowledge(root, directory, review, prefixes)
+    if found.rules is not None:
+        # Who can approve is worked out only for a workspace that loads: with a principal
+        # that does not exist, it would repeat that error as a warning.
+        approvers = workspace.directory if workspace is not None else None
+        _review_rules(root, found.rules, approvers, env, review)
+    sandbox = found.sandbox.data if found.sandbox is not None else None
+    if found.sandbox_read:
+        review.warnings.extend(_unknown_channels(root, found.config, found.rules, sandbox))
+    review.errors.extend(
+        case_problems(
+            root,
+            directory=directory,
+            directory_name=_directory_name(root),
+            channels=channel_refs(sandbox) if found.sandbox_read else None,
+            documents=documents,
+        )
+    )
+    return review
+
+
+def _directory_name(root: Path) -> str:
+    return next((name for name in DIRECTORY_FILES if (root / name).is_file()), "directory.yml")
+
+
+def _review_knowledge(
+    root: Path, directory: Directory | None, review: Review, prefixes: Sequence[str] | None
+) -> Documents | None:
+    """What ingest would refuse or skip, documents no access rule lets anyone see, and
+    owners nobody knows. The documents read, or None when some could not be read."""
+    knowledge = (root / "knowledge").resolve()
+    rules = AccessRules.load(knowledge, display_root=root)
+    review.errors.extend(rules.errors)
+    ids: dict[str, str] = {}
+    documents: Documents = {}
+    complete = True
+    for path in sorted(p for p in knowledge.rglob("*") if p.is_file()):
+        relative = path.relative_to(knowledge)
+        if any(part.startswith(".") for part in relative.parts) or path.name == ACCESS_FILE:
+            continue
+        name = display_name(path, root)
+        if not path.resolve().is_relative_to(knowledge):
+            review.add(WorkspaceError(name, "links to a file outside the knowledge folder"))
+            continue
+        if not is_document(path):
+            if (warning := not_read(name, path)) is not None:
+                review.warnings.append(warning)
+            continue
+        try:
+            document = load_document(path, knowledge_dir=knowledge, workspace_root=root)
+        except WorkspaceError as exc:
+            review.add(exc)
+            complete = False
+            continue
+        if not document.blocks:
+            scan = (
+                " (a scanned PDF needs text recognition first)" if document.format == "pdf" else ""
+            )
+            review.warnings.append(
+                WorkspaceError(name, f"has no text to read, so it answers nothing{scan}")
+            )
+        if document.id in ids:
+            review.add(
+                WorkspaceError(name, f"id {document.id!r} is also used by {ids[document.id]}")
+            )
+            continue
+        ids[document.id] = name
+        if document.url and not url_allowed(document.url, prefixes):
+            review.warnings.append(url_refused(name, document.url))
+        if directory is not None:
+            review.warnings.extend(_unknown_owner(name, document, directory, root))
+        try:
+            access = rules.resolve(document.path, document.access)
+        except BrokenAccessRule:
+            documents[document.id] = None  # the broken _access.yml is reported once, above
+            continue
+        documents[document.id] = access.principals
+        if not access.principals:
+            review.warnings.append(
+                WorkspaceError(
+                    name,
+                    "no access rule admits anyone, so nobody will see it: give it `access:` "
+                    f"in its front matter or a rule in an {ACCESS_FILE} of its folder",
+                )
+            )
+        elif directory is not None and not any(
+            directory.knows_principal(p) for p in access.principals
+        ):
+            review.warnings.append(
+                WorkspaceError(
+                    name,
+                    f"its access ({', '.join(access.principals)}, from {access.source}) names "
+                    "nobody in the directory, so nobody will see it",
+                )
+            )
+    return documents if complete else None
+
+
+def _unknown_owner(
+    name: str, document: LoadedDocument, directory: Directory, root: Path
+) -> Iterator[WorkspaceError]:
+    owner = document.owner
+    if owner is None or directory.knows_principal(owner):
+        return
+    listed = _directory_name(root)
+    if "@" in owner:
+        problem = f"owner: {owner} is not in {listed}"
+    else:
+        problem = f"owner: {owner!r} is neither a group in {listed} nor the email of someone in it"
+        if close := difflib.get_close_matches(owner, sorted(directory.groups), n=1):
+            problem += f" (did you mean {close[0]!r}?)"
+    yield WorkspaceError(
+        name,
+        f"{problem}; askers are told to ask {owner}, but flags and unanswered questions "
+        "reach no owner in Slack, only the owners channel",
+        line=document.lines.get("owner"),
+    )
+
+
+def _unknown_channels(
+    root: Path, config: TrellisConfig | None, rules: RulesConfig | None, sandbox: Any
+) -> Iterator[WorkspaceError]:
+    """Channels trellis.yml and rules.yml name that the sandbox does not have. With its
+    channels in sandbox.yml they are checked against them; otherwise only Slack can tell."""
+    known = channel_refs(sandbox)
+    listed = bool((sandbox or {}).get("channels"))
+    for doc, loc, reference in _channel_refs(root, config, rules):
+        if reference.lstrip("#") in known:
+            continue
+        where = ".".join(str(p) for p in loc)
+        if listed:
+            problem = (
+                f"{where}: there is no channel {reference} in sandbox.yml, so the sandbox "
+                "cannot post there; on Slack it must exist and have Trellis in it"
+            )
+        else:
+            problem = (
+                f"{where}: {reference} cannot be checked without the workspace's channels in "
+                "sandbox.yml; on Slack it must exist and have Trellis in it"
+            )
+        yield doc.error(loc, problem)
+
+
+def _channel_refs(
+    root: Path, config: TrellisConfig | None, rules: RulesConfig | None
+) -> Iterator[tuple[YamlDocument, Loc, str]]:
+    trellis = _doc(root, TRELLIS_FILE) if config is not None else None
+    if config is not None and trellis is not None:
+        if config.owners_channel:
+            yield trellis, ("owners_channel",), config.owners_channel
+        if config.support and config.support.startswith("#"):
+            yield trellis, ("support",), config.support
+    doc = _doc(root, RULES_FILE) if rules is not None else None
+    if rules is not None and doc is not None:
+        for slug, workflow in rules.workflows.items():
+            if workflow.channel:
+                yield doc, ("workflows", slug, "channel"), workflow.channel
+        if rules.answers.channel:
+            yield doc, ("answers", "channel"), rules.answers.channel
+
+
+def _review_rules(
+    root: Path,
+    rules: RulesConfig,
+    directory: Directory | None,
+    env: Mapping[str, str],
+    review: Review,
+) -> None:
+    doc = _doc(root, RULES_FILE)
+    try:
+        for warning in check_rules(rules, env):
+            review.warnings.append(_at(doc, warning))
+    except WorkspaceError as exc:
+        review.add(exc if doc is None else _at(doc, exc.problem))
+    if directory is None:
+        return
+    for loc, problem in _unapprovable(rules, directory):
+        review.warnings.append(
+            doc.error(loc, problem) if doc else WorkspaceError(RULES_FILE, problem)
+        )
+
+
+def _doc(root: Path, name: str) -> YamlDocument | None:
+    path = root / name
+    return load_yaml(path, display_name=name) if path.is_file() else None
+
+
+def _at(doc: YamlDocument | None, message: str) -> WorkspaceError:
+    """`message` ("workflows.x.actions.0: …") at the line of the key it starts with."""
+    if doc is None:
+        return WorkspaceError(RULES_FILE, message)
+    dotted, _, _ = message.partition(":")
+    loc: Loc = tuple(int(p) if p.isdigit() else p for p in dotted.strip().split("."))
+    return doc.error(loc, message)
+
+
+def _unapprovable(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Loc, str]]:
+    """Approval tiers that some people who may start the workflow can never get past:
+    nobody but the requester is among the approvers (or their manager is not listed)."""
+    for slug, workflow in rules.workflows.items():
+        starters = sorted(directory.expand(workflow.started_by), key=lambda p: p.email)
+        for t, tier in enumerate(workflow.approval):
+            if not tier.approvers:
+                continue
+            named = [a for a in tier.approvers if a != MANAGER]
+            groups = [[a] for a in named] if tier.require == "all" else [named]
+            stuck = []
+            for person in starters:
+                manager = directory.manager_of(person) if MANAGER in tier.approvers else None
+                for principals in groups or [[]]:
+                    eligible = directory.expand(principals) | ({manager} if manager else set())
+                    if not eligible - {person}:
+                        stuck.append(person.email)
+                        break
+            if stuck:
+                shown = ", ".join(stuck[:3]) + (
+                    f" and {len(stuck) - 3} more" if len(stuck) > 3 else ""
+                )
+                who = ", ".join(tier.approvers)
+                yield (
+                    ("workflows", slug, "approval", t, "approvers"),
+                    f"workflows.{slug}.approval.{t}.approvers: requests from {shown} can "
+                    f"never be approved at this tier, as nobody in {who} but the requester "
+                    "could approve them; add people to the directory",
+                )
