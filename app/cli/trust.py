@@ -39,7 +39,8 @@ def eval_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Run the golden set (evals/) through the real pipeline; non-zero exit below thresholds."""
+    """Run the golden set (evals/) through the real pipeline; non-zero exit below thresholds.
+    With no eval cases nothing is tested: it says so (in JSON, "untested": true)."""
     from app.cli.operations import evaluate
 
     settings = settings_for(workspace, database_url)
@@ -56,6 +57,7 @@ def eval_json(report: EvalReport) -> dict[str, Any]:
     return {
         "version": report.version,
         "passed": report.passed,
+        "untested": report.untested,
         "shortfalls": report.shortfalls(),
         "scores": report.scores.as_dict(),
         "thresholds": report.thresholds.model_dump(),
@@ -78,6 +80,13 @@ def eval_json(report: EvalReport) -> dict[str, Any]:
 
 
 def print_eval(report: EvalReport, console: Console) -> None:
+    if report.untested:
+        console.print(
+            f"[yellow]⚠ Version {report.version} has no eval cases: nothing was tested.[/yellow] "
+            "Add questions with the answers and sources you expect to evals/*.yml.",
+            highlight=False,
+        )
+        return
     table = Table(title=f"Eval of version {report.version}", title_justify="left")
     for column in ("case", "status", "sources", "leak", "cited"):
         table.add_column(column, overflow="fold")
@@ -109,7 +118,10 @@ def reload_command(
     ] = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Put the workspace's current files through the eval gate; a running Trellis follows."""
+    """Put the workspace's current files through the eval gate; a running Trellis follows.
+
+    Exit status: 0 when the folder's version is live (now or already), 1 when the gate
+    refused it (the live version keeps answering), 2 when a file does not load."""
     from app.cli.versions import reload_from_cli
 
     settings = settings_for(workspace, database_url)
@@ -117,6 +129,9 @@ def reload_command(
     if verdict.report is not None:
         print_eval(verdict.report, console)
     earlier = " (decided earlier)" if verdict.repeated else ""
+    if verdict.outcome == "unchanged" and verdict.reason:  # the files moved under us
+        errors.print(f"{NO} {escape(verdict.reason)}; run `trellis reload` again.")
+        raise typer.Exit(1)
     if verdict.outcome == "unchanged":
         console.print(f"Version {verdict.version} is already live; nothing to do.")
     elif verdict.outcome == "live":
@@ -151,7 +166,10 @@ def versions_command(
             for k in ("status_accuracy", "source_precision", "source_recall")
         ]
         name = row.version + (" *" if row.version == current else "")
-        why = "" if row.status == "live" and scores else row.reason
+        tested = bool(scores.get("cases"))
+        if not tested:
+            marks = ["-", "-", "-"]
+        why = "" if row.status == "live" and tested else row.reason
         table.add_row(
             name,
             row.status,

@@ -18,7 +18,9 @@ not see. The scores:
     source recall      expected documents that were cited / expected documents (all cases)
 
 A run passes when status accuracy and source recall reach trellis.yml's
-`evals: {min_status_accuracy, min_source_recall}` and nothing leaked.
+`evals: {min_status_accuracy, min_source_recall}` and nothing leaked. A run of no cases
+tested nothing: it passes the thresholds but is `untested`, which every report of it says
+(the gate lets such a version go live only while the live one had no cases either).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ CARRIED_TABLES = ("curated_answers",)
 
 LEAK_MIN_CHARS = 60
 """Sentences shorter than this are too generic to count as leaked text."""
+
+UNTESTED = "untested: it has no eval cases, so nothing was tested"
 
 
 @dataclass(frozen=True)
@@ -136,6 +140,11 @@ class EvalReport:
     def passed(self) -> bool:
         return not self.shortfalls()
 
+    @property
+    def untested(self) -> bool:
+        """No case ran: the scores say nothing about this version."""
+        return not self.results
+
 
 def cases_hash(cases: Sequence[EvalCase]) -> str:
     canonical = json.dumps([c.model_dump() for c in cases], sort_keys=True)
@@ -158,6 +167,8 @@ async def run_evals(
     the scratch database, so the eval cases written for corrections test them.
     """
     cases = tuple(workspace.evals if cases is None else cases)
+    if not cases:  # nothing to ask, so no index to build
+        return EvalReport(workspace.version, (), _score((), (), 0.0), workspace.config.evals)
     with tempfile.TemporaryDirectory(prefix="trellis-eval-") as scratch:
         database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'eval.db'}")
         try:

@@ -15,9 +15,11 @@ When the files change (`trellis reload`, or the watcher in `serve`), `consider` 
     refused     otherwise: the live version stays and the owners hear why
 
 The live version's scores are measured on the candidate's eval cases, so adding a hard
-case to evals/ does not look like a regression. A version already refused is not
-evaluated again unless forced; one already marked live (by another process or by
-`rollback`) is switched to without evaluating.
+case to evals/ does not look like a regression. A version with no eval cases tested
+nothing: it goes live (with a warning everywhere it is reported) only while the live
+version had none either, so emptying evals/ is not a way past the gate. A version already
+refused is not evaluated again unless forced; one already marked live (by another process
+or by `rollback`) is switched to without evaluating.
 
 A version's files are read, hashed and written back by `app/config/snapshots.py`; the
 command-line side (`trellis reload`, `versions`, `rollback`) is `app/cli/versions.py`.
@@ -26,6 +28,7 @@ command-line side (`trellis reload`, `versions`, `rollback`) is `app/cli/version
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +39,7 @@ from typing import Any, Literal
 import structlog
 
 from app.answering.base import Answerer
+from app.config.sandbox import SANDBOX_FILE
 from app.config.settings import Settings
 from app.config.snapshots import files_version, materialize, restore, snapshot
 from app.config.workspace import Workspace, load_workspace
@@ -46,7 +50,7 @@ from app.domain import VersionStatus
 from app.errors import TrellisError, WorkspaceError
 from app.slack_people import SlackDirectory
 from app.trust.audit import AuditLog
-from app.trust.evals import EvalReport, EvalScores, cases_hash, record_run, run_evals
+from app.trust.evals import UNTESTED, EvalReport, EvalScores, cases_hash, record_run, run_evals
 
 log = structlog.get_logger(__name__)
 
@@ -67,6 +71,11 @@ class Verdict:
     baseline: EvalScores | None = None
     repeated: bool = False
     """The same verdict was already recorded earlier (nothing new to tell anyone)."""
+
+    @property
+    def untested(self) -> bool:
+        """Evaluated on no cases at all: passing said nothing about this version."""
+        return self.report is not None and self.report.untested
 
 
 @dataclass
@@ -115,6 +124,11 @@ class Gate:
         await record_run(self.audit, report, purpose="gate")
         baseline = await self._baseline(candidate, root)
         reasons = report.shortfalls() + _regressions(report, baseline)
+        if report.untested and (tested := await self._live_cases(root)):
+            reasons.append(
+                f"it has no eval cases, so nothing was tested, while the live version was "
+                f"tested on {tested}; add cases to evals/ (a version may not drop its eval set)"
+            )
         outcome: Outcome = "refused" if reasons else "live"
         reason = "; ".join(reasons) if reasons else _scores_text(report.scores)
         await self._save(version, files, outcome, reason, report.scores.as_dict())
@@ -124,31 +138,42 @@ class Gate:
         """The live version's scores on the candidate's eval cases."""
         async with self.database.session() as session:
             live = await VersionRepository(session).live()
-        if live is None or live.version == candidate.version:
+        if live is None or live.version == candidate.version or not candidate.evals:
             return None
         stored = EvalScores.from_dict(live.eval_scores)
         report_cases = candidate.evals
         if stored is not None and stored.cases_hash == cases_hash(report_cases):
             return stored
-        with tempfile.TemporaryDirectory(prefix="trellis-live-") as scratch:
-            try:
-                workspace = materialize(json.loads(live.files), like=root, into=Path(scratch))
-            except WorkspaceError as exc:
-                log.warning("live_version_unloadable", version=live.version, error=str(exc))
-                return None
-            report = await self.evaluate(
-                self.settings,
-                workspace,
-                directory=self.directory_for(workspace),
-                answerer=self.answerer_for(workspace),
-                cases=report_cases,
-                production=self.database,
-            )
+        try:
+            workspace = stored_workspace(live, root)
+        except WorkspaceError as exc:
+            log.warning("live_version_unloadable", version=live.version, error=str(exc))
+            return None
+        report = await self.evaluate(
+            self.settings,
+            workspace,
+            directory=self.directory_for(workspace),
+            answerer=self.answerer_for(workspace),
+            cases=report_cases,
+            production=self.database,
+        )
         await record_run(self.audit, report, purpose="baseline")
         if stored is None and report.scores.cases_hash == cases_hash(workspace.evals):
             async with self.database.session() as session:
                 await VersionRepository(session).set_scores(live.version, report.scores.as_dict())
         return report.scores
+
+    async def _live_cases(self, root: Path) -> int:
+        """How many eval cases the live version has (0 when there is none)."""
+        async with self.database.session() as session:
+            live = await VersionRepository(session).live()
+        if live is None:
+            return 0
+        try:
+            return len(stored_workspace(live, root).evals)
+        except WorkspaceError:
+            scores = EvalScores.from_dict(live.eval_scores)
+            return scores.cases if scores else 0
 
     async def _broken(self, version: str, files: dict[str, str], exc: WorkspaceError) -> Verdict:
         reason = exc.user_message
@@ -250,6 +275,16 @@ class Gate:
             return list(await VersionRepository(session).all())
 
 
+def stored_workspace(row: ConfigVersion, root: Path) -> Workspace:
+    """A stored version loaded as it would run from the folder `root`: its own configuration
+    files, the folder's knowledge and sandbox.yml (neither is part of a version)."""
+    with tempfile.TemporaryDirectory(prefix="trellis-version-") as scratch:
+        into = Path(scratch)
+        if (root / SANDBOX_FILE).is_file():
+            shutil.copyfile(root / SANDBOX_FILE, into / SANDBOX_FILE)
+        return materialize(json.loads(row.files), like=root, into=into)
+
+
 def refusal_text(verdict: Verdict, *, live_version: str) -> str:
     if verdict.outcome == "broken":
         return (
@@ -281,6 +316,8 @@ def _regressions(report: EvalReport, baseline: EvalScores | None) -> list[str]:
 
 
 def _scores_text(scores: EvalScores) -> str:
+    if not scores.cases:
+        return UNTESTED
     return (
         f"status accuracy {scores.status_accuracy:.0%}, source precision "
         f"{scores.source_precision:.0%}, source recall {scores.source_recall:.0%} "

@@ -124,12 +124,17 @@ def test_check_lists_every_problem_of_a_broken_workspace_at_once(tmp_path, start
         ("rules.yml", 14),  # a group nobody is in
         ("knowledge/handbook/_access.yml", 3),  # the same, in an access rule
         ("knowledge/about-us.md", 3),  # a misspelt front matter key
+        # the starter eval cases asked by sam, whose entry the directory lost
+        ("evals/starter.yml", 9),
+        ("evals/starter.yml", 15),
+        ("evals/starter.yml", 28),
+        ("evals/starter.yml", 34),
     }, done.stdout
     assert warnings == {
         ("directory.yml", 14),  # a manager outside the directory
         ("knowledge/notes.md", None),  # a document no rule admits
     }, done.stdout
-    assert done.stdout.rstrip().endswith(f"{broken}: 6 errors, 2 warnings.")
+    assert done.stdout.rstrip().endswith(f"{broken}: 10 errors, 2 warnings.")
     assert "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "trellis.db").exists()  # nothing was started
 
