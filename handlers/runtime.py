@@ -33,7 +33,7 @@ from app.knowledge.sync import sync_knowledge
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackGateway, retrying_client
 from app.slack_people import SlackDirectory
-from app.trust import reload, tracing
+from app.trust import reload, serving, tracing
 from app.trust.digest import add_owner_jobs
 from handlers import http_mode, preflight, recovery, register
 from handlers.errors import report_unexpected
@@ -210,6 +210,13 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(database.dispose)
         await check_anthropic_key(settings)
         await upgrade(database)
+        # The folder's files answer only once the eval gate let them go live.
+        gate = serving.gate(settings, database, directory_for=_sandbox_directory)
+        served = await serving.choose(gate, workspace.root, by="run")
+        workspace = served.workspace
+        connector_warnings = check_rules(workspace.rules, os.environ)
+        for note in served.notes():
+            console.print(note, style="yellow", markup=False, highlight=False)
         report = await sync_knowledge(database, workspace, console=console)
         console.print(
             f"Knowledge: {report.added + report.updated + report.unchanged} documents "
@@ -268,7 +275,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             console.print(f"Slack request URL: {url} (behind your public HTTPS address)")
             if not settings.slack_enabled:
                 await _deliver_over_http(sandbox, url)
-        watcher = await reload.start(services, stop=stop)
+        watcher = await reload.start(services, stop=stop, served=served)
         stack.push_async_callback(reload.finish, watcher)
         if workspace.config.retrieval == "hybrid":
             # The model loads beside the running app, so no ack or first answer waits on it.
@@ -283,7 +290,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             console.print(f"[yellow]rules.yml[/yellow] {warning}", highlight=False)
         console.print(
             f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
-            f"version {workspace.version}, answers by {services.answerer.name})."
+            f"version {workspace.version}{'' if served.from_folder else ' from its stored files'}, "
+            f"answers by {services.answerer.name})."
         )
         console.print(f"Health: http://{settings.http_host}:{ops_port}/healthz  ·  Ctrl-C stops.")
         if stand_ins is not None:

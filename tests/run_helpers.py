@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +40,12 @@ class Run:
 
 
 @contextmanager
-def trellis_run(tmp_path: Path, *, until: str, wait: float = 90.0) -> Iterator[Run]:
-    """Start `trellis run` in `tmp_path` on free ports and read what it prints until a line
-    contains `until` (asserted); on leaving, stop it and keep the rest and its exit code."""
+def trellis_run(
+    tmp_path: Path, *, until: str, wait: float = 90.0, args: Sequence[str] = ()
+) -> Iterator[Run]:
+    """Start `trellis run ARGS` in `tmp_path` on free ports and read what it prints until a
+    line contains `until` (asserted); on leaving, stop it and keep the rest and its exit
+    code."""
     run = Run(sandbox_port=free_port(), http_port=free_port())
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env.update(
@@ -52,7 +55,7 @@ def trellis_run(tmp_path: Path, *, until: str, wait: float = 90.0) -> Iterator[R
         COLUMNS="300",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "run"],
+        [sys.executable, "-m", "app", "run", *args],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,

@@ -20,7 +20,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from app.cli.common import DatabaseUrlOption, WorkspaceOption, console, run_async, settings_for
+from app.cli.common import DatabaseUrlOption, WorkspaceOption, console, run_async, say, settings_for
 from app.config.settings import Settings
 from app.errors import TrellisError
 from app.trust.about import About
@@ -65,17 +65,22 @@ def about_command(
 
 
 async def about_from_cli(settings: Settings, *, email: str | None, weeks: int) -> About:
-    from app.cli.operations import offline_services
+    """The answers for the live version (never evaluating anything to find it)."""
+    from app.cli.operations import offline_services, served_for_cli
     from app.config.workspace import load_workspace
     from app.db.migrate import open_database
     from app.knowledge.sync import sync_knowledge
     from app.trust.about import about_for, verify_and_record
 
-    workspace = load_workspace(settings.workspace_path())
-    person = workspace.directory.by_email(email) if email else None
-    if email and person is None:
-        raise TrellisError(f"{email} is not in the workspace's directory.")
+    load_workspace(settings.workspace_path())  # a broken folder stops here, before anything
     async with open_database(settings.database_url) as database:
+        served = await served_for_cli(settings, database, by="about", evaluate=False)
+        for note in served.notes():
+            say(f"[yellow]{escape(note)}[/yellow]")
+        workspace = served.workspace
+        person = workspace.directory.by_email(email) if email else None
+        if email and person is None:
+            raise TrellisError(f"{email} is not in the workspace's directory.")
         await sync_knowledge(database, workspace)
         services = offline_services(settings, workspace, database)
         await verify_and_record(services)

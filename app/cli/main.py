@@ -19,6 +19,7 @@ from app.cli.common import (
     errors,
     load_settings,
     run_async,
+    say,
     settings_for,
 )
 
@@ -143,13 +144,22 @@ def ask(
     workspace: WorkspaceOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Answer a question as a person would get it in Slack."""
+    """Answer a question as a person would get it in Slack: from the live version. Files
+    in the folder the eval gate has not judged yet go through it first, as with reload."""
     from app.cli.operations import ask_as
 
     if not question.strip():
         raise typer.BadParameter("the question is empty; ask something", param_hint="QUESTION")
     settings = settings_for(workspace, database_url)
-    result = run_async(lambda: ask_as(settings, email=as_, question=question, channel_id=channel))
+    result = run_async(
+        lambda: ask_as(
+            settings,
+            email=as_,
+            question=question,
+            channel_id=channel,
+            tell=lambda note: say(f"[yellow]{escape(note)}[/yellow]"),
+        )
+    )
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import structlog
 from rich.console import Console
 
 from app.answering.compose import Reply, no_answer_text
@@ -15,16 +17,21 @@ from app.db.migrate import open_database
 from app.db.models.records import AuditRecord
 from app.db.session import Database
 from app.domain import AnswerStatus
-from app.errors import TrellisError
+from app.errors import TrellisError, WorkspaceError
 from app.knowledge.ingest import IngestReport
 from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, answer_question
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackGateway, retrying_client
 from app.slack_people import SlackChannel, SlackDirectory
+from app.trust import serving
 from app.trust.anchors import Anchor, verify_against_anchor
 from app.trust.audit import AuditLog, ChainReport
 from app.trust.evals import EvalReport, record_run, run_evals
+from app.trust.serving import Served
+from app.trust.versions import Verdict, refusal_text
+
+log = structlog.get_logger(__name__)
 
 
 async def upgrade_database(settings: Settings) -> None:
@@ -60,12 +67,55 @@ def offline_services(settings: Settings, workspace: Workspace, database: Databas
     )
 
 
+async def served_for_cli(
+    settings: Settings, database: Database, *, by: str, evaluate: bool = True
+) -> Served:
+    """The version a command that answers serves (`serving.choose`); a refusal decided now
+    is told to the owners channel when Slack is set up."""
+    gate = serving.gate(settings, database, directory_for=offline_directory)
+    served = await serving.choose(gate, settings.workspace_path(), by=by, evaluate=evaluate)
+    verdict = served.verdict
+    if verdict is not None and verdict.outcome != "live" and not verdict.repeated:
+        await tell_owners_from_cli(settings, verdict, live=served.previous)
+    return served
+
+
+async def tell_owners_from_cli(settings: Settings, verdict: Verdict, *, live: str | None) -> None:
+    """Post why a version did not go live to the owners channel; a failure is logged."""
+    token = settings.slack_bot_token
+    if not settings.slack_enabled or token is None:
+        return
+    try:
+        channel = load_workspace(settings.workspace_path()).config.owners_channel
+    except WorkspaceError:
+        channel = None
+    if not channel:
+        return
+    client = retrying_client(token.get_secret_value(), base_url=settings.slack_api_url)
+    text = refusal_text(verdict, live_version=live or "the last good one")
+    try:
+        await SlackGateway(client).post(channel=channel, text=text)
+    except Exception:
+        log.exception("owners_notice_failed", channel=channel)
+
+
 async def ask_as(
-    settings: Settings, *, email: str, question: str, channel_id: str | None = None
+    settings: Settings,
+    *,
+    email: str,
+    question: str,
+    channel_id: str | None = None,
+    tell: Callable[[str], None] = lambda _note: None,
 ) -> dict[str, Any]:
-    workspace = load_workspace(settings.workspace_path())
+    """The answer `email` gets from the version Trellis serves; `tell` hears which version
+    that is when it is not simply the folder's (see `served_for_cli`)."""
+    load_workspace(settings.workspace_path())  # a broken folder stops here, before anything
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
+        served = await served_for_cli(settings, database, by="ask")
+        for note in served.notes():
+            tell(note)
+        workspace = served.workspace
         await sync_knowledge(database, workspace)
         services = offline_services(settings, workspace, database)
         directory = offline_directory(workspace)
@@ -94,6 +144,7 @@ async def ask_as(
     result = _reply_json(public, status=public.status)
     result["audit_id"] = outcome.audit_id
     result["answerer"] = services.answerer.name
+    result["version"] = workspace.version
     if outcome.private is not None:
         result["private"] = {
             **_reply_json(outcome.private, status=outcome.private.status),

@@ -180,9 +180,17 @@ def versions_command(
         )
     table.caption = "* the version in the workspace folder now"
     console.print(table)
-    if current and current not in {r.version for r in rows}:
+    statuses = {r.version: r.status for r in rows}
+    live = next((r.version for r in rows if r.status == "live"), None)
+    if current and current not in statuses:
         console.print(
             f"The folder holds version {current}, not evaluated yet: run `trellis reload`."
+        )
+    elif current and live and current != live:
+        console.print(
+            f"The folder holds version {current} ({statuses[current]}); Trellis answers with "
+            f"the live version {live}, from its stored files.",
+            highlight=False,
         )
 
 

@@ -4,34 +4,20 @@ command line (see `app/trust/versions.py`). A running Trellis follows what these
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import structlog
-
-from app.cli.operations import offline_directory
+from app.cli.operations import offline_directory, tell_owners_from_cli
 from app.config.settings import Settings
 from app.config.snapshots import files_version, snapshot
-from app.config.workspace import load_workspace
 from app.db.migrate import open_database
 from app.db.models.versions import ConfigVersion
 from app.db.session import Database
 from app.errors import WorkspaceError
-from app.services import build_answerer, check_anthropic_key
-from app.slack_api import SlackGateway, retrying_client
-from app.trust.audit import AuditLog
-from app.trust.versions import Gate, Verdict, refusal_text
-
-log = structlog.get_logger(__name__)
+from app.services import check_anthropic_key
+from app.trust import serving
+from app.trust.versions import Gate, Verdict
 
 
 def _gate(settings: Settings, database: Database) -> Gate:
-    return Gate(
-        settings=settings,
-        database=database,
-        audit=AuditLog(database),
-        answerer_for=lambda ws: build_answerer(settings, ws),
-        directory_for=offline_directory,
-    )
+    return serving.gate(settings, database, directory_for=offline_directory)
 
 
 async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict:
@@ -44,42 +30,10 @@ async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict
         verdict, _ = await gate.consider(root, live_version=live, force=force)
         if verdict.repeated or verdict.outcome == "unchanged":
             return verdict
-        kind = "version.live" if verdict.outcome == "live" else "version.refused"
-        await gate.audit.record(
-            kind=kind,
-            subject_id=verdict.version,
-            payload={
-                "version": verdict.version,
-                "previous": live,
-                "reason": verdict.reason,
-                "broken": verdict.outcome == "broken",
-                "by": "cli",
-                "scores": verdict.report.scores.as_dict() if verdict.report else None,
-            },
-        )
+        await serving.record_verdict(gate, verdict, previous=live, by="cli")
         if verdict.outcome != "live":
-            await _tell_owners_from_cli(settings, root, verdict, live)
+            await tell_owners_from_cli(settings, verdict, live=live)
     return verdict
-
-
-async def _tell_owners_from_cli(
-    settings: Settings, root: Path, verdict: Verdict, live: str | None
-) -> None:
-    token = settings.slack_bot_token
-    if not settings.slack_enabled or token is None:
-        return
-    try:
-        channel = load_workspace(root).config.owners_channel
-    except WorkspaceError:
-        channel = None
-    if not channel:
-        return
-    client = retrying_client(token.get_secret_value(), base_url=settings.slack_api_url)
-    text = refusal_text(verdict, live_version=live or "the last good one")
-    try:
-        await SlackGateway(client).post(channel=channel, text=text)
-    except Exception:
-        log.exception("owners_notice_failed", channel=channel)
 
 
 async def list_versions(settings: Settings) -> tuple[list[ConfigVersion], str | None]:

@@ -5,7 +5,8 @@ When the new version goes live, the workspace, the identity resolver (the direct
 the answerer (prompts, model routing) are switched together, between two awaits, so a
 question sees either the old version or the new one, never a mix. Otherwise the live
 version keeps answering and the owners channel is told why. `watch` polls the folder
-and reloads when a versioned file changes.
+and reloads when a versioned file changes; `start` begins it once a starting process has
+chosen what to serve (`app/trust/serving.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from app.config.workspace import Workspace
 from app.notifications import Delivery, VersionChanged
 from app.services import Services, build_answerer, build_identity
 from app.trust import owners
+from app.trust.serving import Served
 from app.trust.versions import Gate, Verdict
 
 log = structlog.get_logger(__name__)
@@ -143,10 +145,18 @@ async def watch(
             log.exception("reload_failed")
 
 
-async def start(services: Services, *, stop: asyncio.Event) -> asyncio.Task[None]:
-    """Record the version this process starts with as live, then watch the folder."""
-    await gate_for(services).register(services.workspace)
-    services.metrics.observe_version(version=services.workspace.version, scores=None)
+async def start(
+    services: Services, *, stop: asyncio.Event, served: Served | None = None
+) -> asyncio.Task[None]:
+    """Tell the owners what the start decided about the folder's files (`served`, chosen
+    by `serving.choose` before the services were built on it), then watch the folder."""
+    verdict = served.verdict if served else None
+    report = verdict.report if verdict else None
+    scores = report.scores.as_dict() if report and verdict and verdict.outcome == "live" else None
+    services.metrics.observe_version(version=services.workspace.version, scores=scores)
+    if served is not None and verdict is not None and not verdict.repeated:
+        previous = services.workspace.version if verdict.outcome != "live" else served.previous
+        await tell_owners(services, VersionChanged(verdict, previous=previous or "none"))
     return asyncio.create_task(watch(services, stop=stop), name="trellis-workspace-watcher")
 
 

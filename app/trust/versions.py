@@ -21,8 +21,9 @@ version had none either, so emptying evals/ is not a way past the gate. A versio
 refused is not evaluated again unless forced; one already marked live (by another process
 or by `rollback`) is switched to without evaluating.
 
-A version's files are read, hashed and written back by `app/config/snapshots.py`; the
-command-line side (`trellis reload`, `versions`, `rollback`) is `app/cli/versions.py`.
+A version's files are read, hashed and written back by `app/config/snapshots.py`; which
+version a starting process serves is `app/trust/serving.py`; the command-line side
+(`trellis reload`, `versions`, `rollback`) is `app/cli/versions.py`.
 """
 
 from __future__ import annotations
@@ -205,23 +206,6 @@ class Gate:
                 status=status,
                 reason=reason,
                 eval_scores=scores,
-                now=self.clock(),
-            )
-
-    async def register(self, workspace: Workspace) -> None:
-        """Record the version a process starts with as live (keeping scores it already has)."""
-        files = snapshot(workspace.root)
-        version = files_version(files)
-        async with self.database.session() as session:
-            repo = VersionRepository(session)
-            live = await repo.live()
-            if live is not None and live.version == version:
-                return
-            await repo.save(
-                version=version,
-                files=json.dumps(files, sort_keys=True),
-                status=VersionStatus.LIVE,
-                reason="started with this version",
                 now=self.clock(),
             )
 

@@ -58,7 +58,10 @@ async def test_ask_sends_the_question_to_the_configured_messages_api(tmp_path, w
             tmp_path, ANTHROPIC_API_KEY=anthropic.api_key, ANTHROPIC_BASE_URL=anthropic.base_url
         )
         answer = await ask(env, workspace)
-    [request] = anthropic.message_requests
+    # A new workspace goes through the eval gate first, answered the same way; the
+    # question itself is the last request.
+    *gate, request = anthropic.message_requests
+    assert gate and all(r.body["model"] == request.body["model"] for r in gate)
     assert QUESTION in json.dumps(request.body)
     assert answer["status"] == "answered", answer
     assert (answer["backend"], answer["model"]) == ("anthropic", request.body["model"])

@@ -1,6 +1,6 @@
 """The eval gate from the command line, as an operator meets it: a workspace from `trellis
-init`, changed by editing its files, judged by `eval` and `reload`. Every command runs in a
-real subprocess on a real SQLite file.
+init`, changed by editing its files, judged by `reload`, answered from by `ask` and `run`.
+Every command runs in a real subprocess on a real SQLite file.
 """
 
 from __future__ import annotations
@@ -9,9 +9,12 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.run_helpers import trellis_run
 
 
 def trellis(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,6 +61,16 @@ def live_version(tmp_path: Path, acme: Path) -> str:
     return done.stdout.split("Version ", 1)[1].split()[0]
 
 
+def statuses(listing: str) -> dict[str, str]:
+    """{version: status} from the table `trellis versions` prints."""
+    rows = [line.split("│")[1:3] for line in listing.splitlines() if line.startswith("│")]
+    return {name.strip(" *"): status.strip() for name, status in rows if name.strip()}
+
+
+def ask(tmp_path: Path, acme: Path, question: str) -> subprocess.CompletedProcess[str]:
+    return trellis(tmp_path, "ask", "-w", str(acme), "--as", "sam@example.com", "--json", question)
+
+
 def test_init_writes_an_eval_set_the_starter_workspace_passes(tmp_path, acme):
     done = trellis(tmp_path, "eval", "-w", str(acme), "--json")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -82,6 +95,56 @@ def test_reload_exits_non_zero_when_the_version_does_not_go_live(tmp_path, acme)
     (acme / "rules.yml").write_text((acme / "rules.yml").read_text() + "\n  oops: [\n")
     broken = trellis(tmp_path, "reload", "-w", str(acme))
     assert broken.returncode == 2 and "rules.yml:" in broken.stderr, broken.stderr
+
+
+def test_ask_answers_from_the_live_version_while_the_folder_is_refused(tmp_path, acme):
+    live = live_version(tmp_path, acme)
+    refuse_everything(acme)  # not reloaded: ask puts the new files through the gate itself
+
+    done = ask(tmp_path, acme, "When is the office open?")
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["status"] == "answered" and answer["version"] == live
+    assert "8:00 to 18:00" in answer["answer"]
+    note = " ".join(done.stderr.split())
+    assert "did not go live" in note and f"Serving version {live}" in note
+    assert f"trellis rollback {live}" in note and "trellis reload" in note
+
+    listed = trellis(tmp_path, "versions", "-w", str(acme))
+    rows = statuses(listed.stdout)
+    assert rows.get(live) == "live" and "refused" in rows.values(), listed.stdout
+
+
+def test_ask_and_run_refuse_to_answer_when_no_version_ever_went_live(tmp_path, acme):
+    refuse_everything(acme)
+    for done in (
+        ask(tmp_path, acme, "When is the office open?"),
+        trellis(tmp_path, "run", "-w", str(acme)),
+    ):
+        assert done.returncode == 2, done.stdout + done.stderr
+        message = " ".join(done.stderr.split())
+        assert "did not pass the eval gate" in message and "nothing to serve" in message
+        assert "Traceback" not in done.stderr and not done.stdout.strip()
+
+
+def test_run_serves_the_live_version_from_its_stored_files_and_says_why(tmp_path, acme):
+    live = live_version(tmp_path, acme)
+    refuse_everything(acme)
+    refused = trellis(tmp_path, "reload", "-w", str(acme))
+    assert refused.returncode == 1
+
+    with trellis_run(tmp_path, until="Trellis is running", args=["-w", str(acme)]) as run:
+        health = f"http://127.0.0.1:{run.http_port}/healthz"
+        assert json.loads(urllib.request.urlopen(health, timeout=10).read())["version"] == live
+    printed = " ".join(run.printed.split())
+    assert f"Serving version {live}" in printed and "did not go live" in printed
+    assert f"version {live} from its stored files" in printed
+    assert run.returncode == 0, run.printed + run.rest
+
+    listed = trellis(tmp_path, "versions", "-w", str(acme))
+    rows = statuses(listed.stdout)
+    assert rows[live] == "live" and list(rows.values()).count("live") == 1, listed.stdout
+    assert "retired" not in rows.values()
 
 
 def test_eval_and_reload_say_when_nothing_was_tested(tmp_path, acme):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from app.config.snapshots import files_version, snapshot
 from app.config.workspace import default_workspace_path, load_workspace, workspace_version
 from app.db.models.records import AuditRecord
 from app.db.models.versions import ConfigVersion
+from app.db.repositories.versions import VersionRepository
+from app.domain import VersionStatus
 from app.trust import reload as reloading
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.logging_state import restore_logging  # noqa: F401
@@ -45,9 +48,17 @@ def edit(root: Path, name: str, old: str, new: str) -> None:
 
 
 async def started(trellis: RunningTrellis) -> str:
-    """What `trellis run` does at start: the version it loaded is the live one."""
-    await reloading.gate_for(trellis.services).register(trellis.services.workspace)
-    return trellis.services.workspace.version
+    """The version the app answers with is the live one (as a start whose gate let the
+    folder's files go live leaves it; its scores are measured when a change needs them)."""
+    workspace = trellis.services.workspace
+    async with trellis.services.database.session() as session:
+        await VersionRepository(session).save(
+            version=workspace.version,
+            files=json.dumps(snapshot(workspace.root), sort_keys=True),
+            status=VersionStatus.LIVE,
+            now=datetime.now(UTC),
+        )
+    return workspace.version
 
 
 async def owners_message(trellis: RunningTrellis, words: str, within: float = 30):
