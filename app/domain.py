@@ -147,11 +147,13 @@ class ActionState(StrEnum):
 
 
 class VersionStatus(StrEnum):
-    """A workspace version: live, refused by the eval gate, or retired by a newer one."""
+    """A workspace version: live, refused by the eval gate, retired by a newer one, or
+    saved (the folder's files kept before a rollback overwrote them; never evaluated)."""
 
     LIVE = "live"
     REFUSED = "refused"
     RETIRED = "retired"
+    SAVED = "saved"
 
 
 class WorkflowStatus(StrEnum):

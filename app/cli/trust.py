@@ -194,19 +194,81 @@ def versions_command(
         )
 
 
+def _version_argument(text: str) -> str:
+    from app.trust.rollback import version_prefix
+
+    try:
+        return version_prefix(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 def rollback_command(
-    version: Annotated[str, typer.Argument(help="A version hash (or its first characters).")],
+    version: Annotated[
+        str,
+        typer.Argument(
+            help="A version hash, or an unambiguous start of it (at least 4 characters).",
+            callback=_version_argument,
+        ),
+    ],
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Roll back even though the folder has changes never put through the gate "
+            "(they are kept first, as a saved version)."
+        ),
+    ] = False,
+    allow_refused: Annotated[
+        bool, typer.Option(help="Allow rolling back to a version the eval gate refused.")
+    ] = False,
     workspace: WorkspaceOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Restore an earlier version's files into the workspace folder and make it live."""
+    """Restore an earlier version's files into the workspace folder and make it live.
+
+    Refuses while the folder has changes the gate has not seen (`trellis reload` them
+    first, or --force), and a version the gate refused without --allow-refused. A saved
+    version's files come back without going live: the gate judges them as any change."""
     from app.cli.versions import rollback_from_cli
 
     settings = settings_for(workspace, database_url)
-    row = run_async(lambda: rollback_from_cli(settings, version))
+    done = run_async(
+        lambda: rollback_from_cli(settings, version, force=force, allow_refused=allow_refused)
+    )
+    folder = escape(str(settings.workspace_path()))
+    if done.unchanged:
+        console.print(
+            f"Version {done.version} is live and its files are in {folder}; nothing to do."
+        )
+        return
+    if done.kept:
+        console.print(
+            f"The folder's changes are kept as version {done.kept} "
+            f"(`trellis rollback {done.kept}` brings them back).",
+            highlight=False,
+        )
+    if done.removed:
+        console.print(
+            f"Removed from the folder (version {done.version} does not have them): "
+            f"{escape(', '.join(done.removed))}.",
+            highlight=False,
+        )
+    if done.status != "live":
+        console.print(
+            f"Version {done.version}'s files are back in {folder}. It has never been through "
+            f"the eval gate, so version {done.previous or 'none'} stays live: run "
+            "`trellis reload` to evaluate it (a running Trellis does so within seconds)."
+        )
+        return
+    if done.refused:
+        errors.print(
+            f"[yellow]⚠ Version {done.version} is live though the eval gate refused it:[/yellow] "
+            f"{escape(done.refused)}"
+        )
+    again = "" if done.refused else " again"
     console.print(
-        f"{OK} Version {row.version} is live again; its files are back in "
-        f"{settings.workspace_path()}. A running Trellis switches within seconds."
+        f"{OK} Version {done.version} is live{again}; its files are back in {folder}. "
+        "A running Trellis switches within seconds."
     )
 
 

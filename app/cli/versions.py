@@ -13,6 +13,7 @@ from app.db.session import Database
 from app.errors import WorkspaceError
 from app.services import check_anthropic_key
 from app.trust import serving
+from app.trust.rollback import RolledBack, rollback
 from app.trust.versions import Gate, Verdict
 
 
@@ -47,6 +48,14 @@ async def list_versions(settings: Settings) -> tuple[list[ConfigVersion], str | 
     return rows, current
 
 
-async def rollback_from_cli(settings: Settings, version: str) -> ConfigVersion:
+async def rollback_from_cli(
+    settings: Settings, version: str, *, force: bool = False, allow_refused: bool = False
+) -> RolledBack:
     async with open_database(settings.database_url) as database:
-        return await _gate(settings, database).rollback(settings.workspace_path(), version)
+        return await rollback(
+            _gate(settings, database),
+            settings.workspace_path(),
+            version,
+            force=force,
+            allow_refused=allow_refused,
+        )

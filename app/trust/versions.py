@@ -22,8 +22,9 @@ refused is not evaluated again unless forced; one already marked live (by anothe
 or by `rollback`) is switched to without evaluating.
 
 A version's files are read, hashed and written back by `app/config/snapshots.py`; which
-version a starting process serves is `app/trust/serving.py`; the command-line side
-(`trellis reload`, `versions`, `rollback`) is `app/cli/versions.py`.
+version a starting process serves is `app/trust/serving.py`; `rollback` is
+`app/trust/rollback.py`; the command-line side (`trellis reload`, `versions`, `rollback`)
+is `app/cli/versions.py`.
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ import structlog
 from app.answering.base import Answerer
 from app.config.sandbox import SANDBOX_FILE
 from app.config.settings import Settings
-from app.config.snapshots import files_version, materialize, restore, snapshot
+from app.config.snapshots import files_version, materialize, snapshot
 from app.config.workspace import Workspace, load_workspace
 from app.db.models.versions import ConfigVersion
 from app.db.repositories.versions import VersionRepository
 from app.db.session import Database
 from app.domain import VersionStatus
-from app.errors import TrellisError, WorkspaceError
+from app.errors import WorkspaceError
 from app.slack_people import SlackDirectory
 from app.trust.audit import AuditLog
 from app.trust.evals import UNTESTED, EvalReport, EvalScores, cases_hash, record_run, run_evals
@@ -208,46 +209,6 @@ class Gate:
                 eval_scores=scores,
                 now=self.clock(),
             )
-
-    async def rollback(self, root: Path, version: str) -> ConfigVersion:
-        """Write an earlier version's files into the folder and make it live."""
-        async with self.database.session() as session:
-            matches = await VersionRepository(session).find(version)
-        if not matches:
-            raise TrellisError(f"There is no version {version}. `trellis versions` lists them.")
-        if len(matches) > 1:
-            raise TrellisError(
-                f"{version} could be any of {', '.join(m.version for m in matches)}; "
-                "give more of the hash."
-            )
-        target = matches[0]
-        files = json.loads(target.files)
-        current = snapshot(root)
-        restore(root, files)
-        try:
-            load_workspace(root)
-        except WorkspaceError as exc:
-            restore(root, current)
-            raise TrellisError(
-                f"Version {target.version} no longer loads ({exc.user_message}); "
-                "the workspace was left as it was."
-            ) from exc
-        previous = await self.live_version()
-        async with self.database.session() as session:
-            row = await VersionRepository(session).save(
-                version=target.version,
-                files=target.files,
-                status=VersionStatus.LIVE,
-                reason=f"rolled back from {previous or 'nothing'}",
-                now=self.clock(),
-            )
-            await self.audit.append(
-                session,
-                kind="version.rollback",
-                subject_id=target.version,
-                payload={"version": target.version, "previous": previous},
-            )
-        return row
 
     async def live_version(self) -> str | None:
         async with self.database.session() as session:

@@ -1,6 +1,6 @@
 """The eval gate from the command line, as an operator meets it: a workspace from `trellis
-init`, changed by editing its files, judged by `reload`, answered from by `ask` and `run`.
-Every command runs in a real subprocess on a real SQLite file.
+init`, changed by editing its files, judged by `reload`, answered from by `ask` and `run`,
+rolled back by `rollback`. Every command runs in a real subprocess on a real SQLite file.
 """
 
 from __future__ import annotations
@@ -145,6 +145,47 @@ def test_run_serves_the_live_version_from_its_stored_files_and_says_why(tmp_path
     rows = statuses(listed.stdout)
     assert rows[live] == "live" and list(rows.values()).count("live") == 1, listed.stdout
     assert "retired" not in rows.values()
+
+
+def test_rollback_keeps_unsaved_edits_and_refuses_unclear_or_refused_versions(tmp_path, acme):
+    first = live_version(tmp_path, acme)
+    edit(acme, "trellis.yml", "name: Example Co", "name: Example Co Ltd")
+    second = live_version(tmp_path, acme)
+    (acme / "evals").mkdir(exist_ok=True)
+    (acme / "evals" / "golden.yml").write_text(
+        "cases:\n  - id: office-again\n    question: When does the office open?\n"
+        "    asker: sam@example.com\n    expect_status: answered\n"
+        "    expect_sources: [handbook/office-hours]\n"
+    )
+    edited = (acme / "trellis.yml").read_text()
+
+    for typed, says in (("", "name a version"), ("3", "at least 4 characters")):
+        done = trellis(tmp_path, "rollback", "-w", str(acme), typed)
+        assert done.returncode == 2 and says in done.stderr, done.stderr
+    unsaved = trellis(tmp_path, "rollback", "-w", str(acme), first[:4])
+    assert unsaved.returncode == 1, unsaved.stdout + unsaved.stderr
+    assert "never put through the eval gate" in unsaved.stderr and "--force" in unsaved.stderr
+    assert (acme / "evals" / "golden.yml").exists() and (acme / "trellis.yml").read_text() == edited
+
+    forced = trellis(tmp_path, "rollback", "-w", str(acme), first[:4], "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    output = " ".join(forced.stdout.split())
+    kept = output.split("kept as version ", 1)[1].split()[0]
+    assert "evals/golden.yml" in output and f"Version {first} is live again" in output
+    assert not (acme / "evals" / "golden.yml").exists()
+
+    back = trellis(tmp_path, "rollback", "-w", str(acme), kept)
+    assert back.returncode == 0 and "stays live" in back.stdout, back.stdout + back.stderr
+    assert (acme / "trellis.yml").read_text() == edited and (acme / "evals" / "golden.yml").exists()
+    trellis(tmp_path, "rollback", "-w", str(acme), second, "--force")
+
+    refuse_everything(acme)
+    refused = trellis(tmp_path, "reload", "-w", str(acme))
+    version = refused.stderr.split("Version ", 1)[1].split()[0]
+    trellis(tmp_path, "rollback", "-w", str(acme), second)
+    unasked = trellis(tmp_path, "rollback", "-w", str(acme), version)
+    assert unasked.returncode == 1 and "was refused by the eval gate" in unasked.stderr
+    assert "--allow-refused" in unasked.stderr
 
 
 def test_eval_and_reload_say_when_nothing_was_tested(tmp_path, acme):

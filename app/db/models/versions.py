@@ -16,8 +16,9 @@ class ConfigVersion(Base):
 
     `files` is a JSON object {relative path: text} of every versioned file, so a rollback
     can write them back. `eval_scores` is the eval gate's result (None until evaluated).
-    `status` is live (exactly one at a time), refused (the gate or the loader said no) or
-    retired (was live once).
+    `status` is live (exactly one at a time), refused (the gate or the loader said no),
+    retired (was live once) or saved (kept from the folder before a rollback; never
+    evaluated).
     """
 
     __tablename__ = "config_versions"

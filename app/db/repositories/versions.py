@@ -23,7 +23,9 @@ class VersionRepository:
     async def find(self, prefix: str) -> list[ConfigVersion]:
         """Versions whose hash starts with `prefix` (people type short hashes)."""
         result = await self.session.execute(
-            select(ConfigVersion).where(ConfigVersion.version.startswith(prefix.strip().lower()))
+            select(ConfigVersion)
+            .where(ConfigVersion.version.startswith(prefix.strip().lower(), autoescape=True))
+            .order_by(ConfigVersion.version)
         )
         return list(result.scalars())
 
