@@ -22,6 +22,7 @@ from app.cli.common import (
     say,
     settings_for,
 )
+from app.text.phrasing import counted
 
 cli = typer.Typer(
     no_args_is_help=True,
@@ -235,14 +236,17 @@ def audit_verify(
         report = run_async(lambda: verify_audit(settings, expected_head=expected))
     if report.ok:
         console.print(
-            f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}"
+            f"Audit chain intact: {counted(report.records, 'record')}, "
+            f"head {report.head_seq}:{report.head_hash}"
         )
         if head_file:
             write_head(head_file, report.head_seq, report.head_hash)
         return
     for problem in report.problems:
         errors.print(f"[red]✗[/red] {problem}", highlight=False)
-    errors.print(f"{len(report.problems)} problem(s) in {report.records} records.")
+    errors.print(
+        f"{counted(len(report.problems), 'problem')} in {counted(report.records, 'record')}."
+    )
     raise typer.Exit(1)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +125,7 @@ async def ask_as(
             except LookupError as exc:
                 raise TrellisError(f"There is no channel {channel_id} in the workspace.") from exc
         else:
-            channel = SlackChannel(id="cli", name="cli", is_im=True)
+            channel = CommandLine()
         person = workspace.directory.by_email(email)
         outcome = await answer_question(
             services,
@@ -151,6 +151,20 @@ async def ask_as(
             "audit_id": outcome.audit_id,
         }
     return result
+
+
+@dataclass(frozen=True)
+class CommandLine(SlackChannel):
+    """Where `trellis ask` without --channel asks: read by the asker alone, as a direct
+    message is, and recorded in the audit trail as asked from the command line."""
+
+    id: str = "cli"
+    name: str = "cli"
+    is_im: bool = True
+
+    @property
+    def label(self) -> str:
+        return "the command line"
 
 
 def _reply_json(reply: Reply, *, status: AnswerStatus) -> dict[str, Any]:
