@@ -12,12 +12,12 @@ from rich.console import Console
 
 from app.answering.compose import Reply, no_answer_text
 from app.config.settings import Settings
-from app.config.workspace import Workspace, load_workspace
+from app.config.workspace import Workspace, load_workspace, read_workspace
 from app.db.migrate import open_database
 from app.db.models.records import AuditRecord
 from app.db.session import Database
-from app.domain import AnswerStatus
-from app.errors import TrellisError, WorkspaceError
+from app.domain import AnswerStatus, Person
+from app.errors import AccessDenied, SetupError, WorkspaceError
 from app.knowledge.ingest import IngestReport
 from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, answer_question
@@ -39,10 +39,20 @@ async def upgrade_database(settings: Settings) -> None:
         pass
 
 
+def workspace_for(settings: Settings) -> Workspace:
+    """The settings' workspace. When it is broken, the error raised carries every mistake
+    found (`also`), so the command lists them all, as `trellis check` does."""
+    workspace, found = read_workspace(settings.workspace_path())
+    if workspace is None:
+        first, *rest = found.errors
+        raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest))
+    return workspace
+
+
 async def ingest_workspace(
     settings: Settings, *, only: Path | None = None, console: Console | None = None
 ) -> IngestReport:
-    workspace = load_workspace(settings.workspace_path())
+    workspace = workspace_for(settings)
     async with open_database(settings.database_url) as database:
         return await sync_knowledge(database, workspace, only=only, console=console)
 
@@ -109,24 +119,20 @@ async def ask_as(
 ) -> dict[str, Any]:
     """The answer `email` gets from the version Trellis serves; `tell` hears which version
     that is when it is not simply the folder's (see `served_for_cli`)."""
-    load_workspace(settings.workspace_path())  # a broken folder stops here, before anything
+    folder = workspace_for(settings)  # a broken folder stops here, every mistake listed
+    channel: SlackChannel = CommandLine()
+    if channel_id:  # before anything is evaluated; the channels are always the folder's
+        asker = folder.directory.by_email(email)
+        channel = await _channel_to_ask_in(offline_directory(folder), channel_id, asker)
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
         served = await served_for_cli(settings, database, by="ask")
         for note in served.notes():
             tell(note)
         workspace = served.workspace
+        person = workspace.directory.by_email(email)
         await sync_knowledge(database, workspace)
         services = offline_services(settings, workspace, database)
-        directory = offline_directory(workspace)
-        if channel_id:
-            try:
-                channel = await directory.channel(channel_id)
-            except LookupError as exc:
-                raise TrellisError(f"There is no channel {channel_id} in the workspace.") from exc
-        else:
-            channel = CommandLine()
-        person = workspace.directory.by_email(email)
         outcome = await answer_question(
             services,
             Question(
@@ -165,6 +171,31 @@ class CommandLine(SlackChannel):
     @property
     def label(self) -> str:
         return "the command line"
+
+
+async def _channel_to_ask_in(
+    directory: SlackDirectory, channel_id: str, person: Person | None
+) -> SlackChannel:
+    """The channel --channel names. Slack lets nobody post in a private channel they are not
+    a member of, so a question from outside one is refused as it would be there."""
+    try:
+        channel = await directory.channel(channel_id)
+    except LookupError as exc:
+        raise SetupError(
+            "--channel",
+            f"there is no channel {channel_id} in the workspace; name one of its channels "
+            "by id or by name",
+        ) from exc
+    if channel.is_private and person is not None:
+        for member in await directory.members(channel.id):
+            user = await directory.user(member)
+            if user is not None and (user.email or "").lower() == person.email.lower():
+                return channel
+        raise AccessDenied(
+            f"{person.email} is not a member of the private channel #{channel.name}, so Slack "
+            "would not let them ask there."
+        )
+    return channel
 
 
 def _reply_json(reply: Reply, *, status: AnswerStatus) -> dict[str, Any]:
