@@ -103,33 +103,26 @@ def ingest(
     from app.cli.operations import ingest_workspace
 
     settings = settings_for(workspace, database_url)
-    report = run_async(lambda: ingest_workspace(settings, only=path, console=console))
-    table = Table(title="Knowledge index", show_header=True)
-    for column in (
-        "added",
-        "updated",
-        "unchanged",
-        "removed",
-        "chunks",
-        "visible to nobody",
-        "errors",
-    ):
+    done = run_async(lambda: ingest_workspace(settings, only=path, console=console))
+    report = done.report
+    table = Table(title="Knowledge index: documents", show_header=True)
+    columns = {
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "visible to nobody": report.visible_to_nobody,
+        "errors": len(report.errors),
+    }
+    for column in columns:
         table.add_column(column, justify="right")
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                report.added,
-                report.updated,
-                report.unchanged,
-                report.removed,
-                report.chunks,
-                report.visible_to_nobody,
-                len(report.errors),
-            )
-        )
-    )
+    table.add_row(*(str(v) for v in columns.values()))
     console.print(table)
+    console.print(
+        f"The index holds {counted(done.documents, 'document')} in "
+        f"{counted(done.chunks, 'chunk')}; this run wrote {counted(report.chunks, 'chunk')}.",
+        highlight=False,
+    )
     for warning in report.warnings:
         say(f"[yellow]warning[/yellow] {escape(str(warning))}")
     for error in report.errors:

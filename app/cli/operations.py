@@ -19,6 +19,7 @@ from app.db.session import Database
 from app.domain import AnswerStatus, Person
 from app.errors import AccessDenied, SetupError, WorkspaceError
 from app.knowledge.ingest import IngestReport
+from app.knowledge.search import count_chunks, count_documents
 from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, answer_question
 from app.services import Services, build_answerer, build_services, check_anthropic_key
@@ -49,12 +50,23 @@ def workspace_for(settings: Settings) -> Workspace:
     return workspace
 
 
+@dataclass(frozen=True)
+class Ingested:
+    report: IngestReport
+    documents: int
+    """What the index holds afterwards."""
+    chunks: int
+
+
 async def ingest_workspace(
     settings: Settings, *, only: Path | None = None, console: Console | None = None
-) -> IngestReport:
+) -> Ingested:
     workspace = workspace_for(settings)
     async with open_database(settings.database_url) as database:
-        return await sync_knowledge(database, workspace, only=only, console=console)
+        report = await sync_knowledge(database, workspace, only=only, console=console)
+        async with database.reading() as session:
+            documents, chunks = await count_documents(session), await count_chunks(session)
+    return Ingested(report, documents, chunks)
 
 
 def offline_directory(workspace: Workspace) -> SlackDirectory:
