@@ -25,6 +25,7 @@ from app.cli.common import (
     settings_for,
 )
 from app.errors import SetupError
+from app.knowledge.limits import MAX_DOCUMENT_CHARS
 from app.text.phrasing import counted
 
 cli = typer.Typer(
@@ -98,12 +99,25 @@ def ingest(
         typer.Argument(help="Only this file or folder of knowledge/, relative to knowledge/."),
     ] = None,
     database_url: DatabaseUrlOption = None,
+    max_document_chars: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Index at most this many characters of text from one document; a longer "
+            "one is skipped with a warning, and a version indexed before stays. Other "
+            "commands keep the default.",
+        ),
+    ] = MAX_DOCUMENT_CHARS,
 ) -> None:
     """Index the workspace's knowledge; prints counts."""
     from app.cli.operations import ingest_workspace
 
     settings = settings_for(workspace, database_url)
-    done = run_async(lambda: ingest_workspace(settings, only=path, console=console))
+    done = run_async(
+        lambda: ingest_workspace(
+            settings, only=path, console=console, max_document_chars=max_document_chars
+        )
+    )
     report = done.report
     table = Table(title="Knowledge index: documents", show_header=True)
     columns = {

@@ -19,6 +19,7 @@ from app.db.session import Database
 from app.domain import AnswerStatus, Person
 from app.errors import AccessDenied, SetupError, WorkspaceError
 from app.knowledge.ingest import IngestReport
+from app.knowledge.limits import MAX_DOCUMENT_CHARS
 from app.knowledge.search import count_chunks, count_documents
 from app.knowledge.sync import sync_knowledge
 from app.pipeline import Question, answer_question
@@ -59,11 +60,17 @@ class Ingested:
 
 
 async def ingest_workspace(
-    settings: Settings, *, only: Path | None = None, console: Console | None = None
+    settings: Settings,
+    *,
+    only: Path | None = None,
+    console: Console | None = None,
+    max_document_chars: int = MAX_DOCUMENT_CHARS,
 ) -> Ingested:
     workspace = workspace_for(settings)
     async with open_database(settings.database_url) as database:
-        report = await sync_knowledge(database, workspace, only=only, console=console)
+        report = await sync_knowledge(
+            database, workspace, only=only, console=console, max_document_chars=max_document_chars
+        )
         async with database.reading() as session:
             documents, chunks = await count_documents(session), await count_chunks(session)
     return Ingested(report, documents, chunks)

@@ -13,6 +13,7 @@ from rich.progress import Progress
 from app.config.workspace import Workspace
 from app.db.session import Database
 from app.knowledge.ingest import IngestReport, ingest
+from app.knowledge.limits import MAX_DOCUMENT_CHARS
 
 
 async def sync_knowledge(
@@ -21,6 +22,7 @@ async def sync_knowledge(
     *,
     only: Path | None = None,
     console: Console | None = None,
+    max_document_chars: int = MAX_DOCUMENT_CHARS,
 ) -> IngestReport:
     """Bring the index in line with the workspace's knowledge/ (only what changed)."""
     retrieval = workspace.config.retrieval
@@ -32,6 +34,7 @@ async def sync_knowledge(
             only=only,
             retrieval=retrieval,
             allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
+            max_document_chars=max_document_chars,
         )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Indexing documents", total=None)
@@ -47,4 +50,5 @@ async def sync_knowledge(
             progress=advance,
             retrieval=retrieval,
             allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
+            max_document_chars=max_document_chars,
         )
