@@ -80,11 +80,12 @@ async def about_from_cli(settings: Settings, *, email: str | None, weeks: int) -
     """The answers for the live version (never evaluating anything to find it)."""
     from app.cli.operations import offline_services, served_for_cli, workspace_for
     from app.db.migrate import open_database
-    from app.knowledge.sync import sync_knowledge
+    from app.knowledge.sync import check_served, sync_knowledge
     from app.trust.about import about_for, verify_and_record
 
-    workspace_for(settings)  # a broken folder stops here, before anything, every mistake listed
+    folder = workspace_for(settings)  # a broken folder stops here, every mistake listed
     async with open_database(settings.database_url) as database:
+        await check_served(database, folder)
         served = await served_for_cli(settings, database, by="about", evaluate=False)
         for note in served.notes():
             say(f"[yellow]{escape(note)}[/yellow]")

@@ -99,6 +99,14 @@ def ingest(
         typer.Argument(help="Only this file or folder of knowledge/, relative to knowledge/."),
     ] = None,
     database_url: DatabaseUrlOption = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Make the database serve this workspace when it serves another one: its "
+            "index is rebuilt from this workspace (the audit trail stays, and records this).",
+        ),
+    ] = False,
     max_document_chars: Annotated[
         int,
         typer.Option(
@@ -115,9 +123,19 @@ def ingest(
     settings = settings_for(workspace, database_url)
     done = run_async(
         lambda: ingest_workspace(
-            settings, only=path, console=console, max_document_chars=max_document_chars
+            settings,
+            only=path,
+            console=console,
+            take_over=take_over,
+            max_document_chars=max_document_chars,
         )
     )
+    if done.taken_from is not None:
+        console.print(
+            f"The database served {escape(done.taken_from.describe())}; it serves this "
+            "workspace now.",
+            highlight=False,
+        )
     report = done.report
     table = Table(title="Knowledge index: documents", show_header=True)
     columns = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from app.errors import AccessDenied, SetupError, WorkspaceError
 from app.knowledge.ingest import IngestReport
 from app.knowledge.limits import MAX_DOCUMENT_CHARS
 from app.knowledge.search import count_chunks, count_documents
-from app.knowledge.sync import sync_knowledge
+from app.knowledge.sync import WorkspaceIdentity, check_served, sync_knowledge
+from app.knowledge.sync import take_over as take_over_database
 from app.pipeline import Question, answer_question
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackGateway, retrying_client
@@ -57,6 +58,8 @@ class Ingested:
     documents: int
     """What the index holds afterwards."""
     chunks: int
+    taken_from: WorkspaceIdentity | None = None
+    """The workspace the database served until this ingest took it over."""
 
 
 async def ingest_workspace(
@@ -64,16 +67,27 @@ async def ingest_workspace(
     *,
     only: Path | None = None,
     console: Console | None = None,
+    take_over: bool = False,
     max_document_chars: int = MAX_DOCUMENT_CHARS,
 ) -> Ingested:
     workspace = workspace_for(settings)
     async with open_database(settings.database_url) as database:
+        taken_from = await take_over_database(database, workspace) if take_over else None
+        if taken_from is not None:
+            await AuditLog(database).record(
+                kind="workspace.taken_over",
+                subject_id=WorkspaceIdentity.of(workspace).folder,
+                payload={
+                    "workspace": asdict(WorkspaceIdentity.of(workspace)),
+                    "before": asdict(taken_from),
+                },
+            )
         report = await sync_knowledge(
             database, workspace, only=only, console=console, max_document_chars=max_document_chars
         )
         async with database.reading() as session:
             documents, chunks = await count_documents(session), await count_chunks(session)
-    return Ingested(report, documents, chunks)
+    return Ingested(report, documents, chunks, taken_from)
 
 
 def offline_directory(workspace: Workspace) -> SlackDirectory:
@@ -145,6 +159,7 @@ async def ask_as(
         channel = await _channel_to_ask_in(offline_directory(folder), channel_id, asker)
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
+        await check_served(database, folder)  # before the eval gate records anything in it
         served = await served_for_cli(settings, database, by="ask")
         for note in served.notes():
             tell(note)
