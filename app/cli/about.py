@@ -20,7 +20,16 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from app.cli.common import DatabaseUrlOption, WorkspaceOption, console, run_async, say, settings_for
+from app.cli.common import (
+    DatabaseUrlOption,
+    WorkspaceOption,
+    console,
+    file_to_write,
+    given_path,
+    run_async,
+    say,
+    settings_for,
+)
 from app.config.settings import Settings
 from app.errors import TrellisError
 from app.trust.about import About
@@ -53,9 +62,12 @@ def about_command(
         sys.stdout.write(json.dumps(about_schema(), indent=2, ensure_ascii=False) + "\n")
         return
     settings = settings_for(workspace, database_url)
+    if html is not None:
+        file_to_write("--html", html)
     about = run_async(lambda: about_from_cli(settings, email=as_, weeks=weeks))
     if html is not None:
-        html.write_text(about_html(about), encoding="utf-8")
+        with given_path("--html", html, "write"):
+            html.write_text(about_html(about), encoding="utf-8")
         if not as_json:
             console.print(f"Wrote {html} ({len(about.answers)} answers, charts inline).")
     if as_json:
@@ -66,14 +78,14 @@ def about_command(
 
 async def about_from_cli(settings: Settings, *, email: str | None, weeks: int) -> About:
     """The answers for the live version (never evaluating anything to find it)."""
-    from app.cli.operations import offline_services, served_for_cli
-    from app.config.workspace import load_workspace
+    from app.cli.operations import offline_services, served_for_cli, workspace_for
     from app.db.migrate import open_database
-    from app.knowledge.sync import sync_knowledge
+    from app.knowledge.sync import check_served, sync_knowledge
     from app.trust.about import about_for, verify_and_record
 
-    load_workspace(settings.workspace_path())  # a broken folder stops here, before anything
+    folder = workspace_for(settings)  # a broken folder stops here, every mistake listed
     async with open_database(settings.database_url) as database:
+        await check_served(database, folder)
         served = await served_for_cli(settings, database, by="about", evaluate=False)
         for note in served.notes():
             say(f"[yellow]{escape(note)}[/yellow]")

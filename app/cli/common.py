@@ -1,12 +1,15 @@
 """What every `trellis` command shares: the two consoles, the --workspace and
---database-url options, loading the settings, and running a coroutine with Trellis's errors
-turned into exit codes. A mistake in the set-up is one line naming what to change, and
-exit status 2."""
+--database-url options, loading the settings, running a coroutine, and the one place
+Trellis's errors become a line on stderr and an exit status (`one_line_errors`, wrapped
+round every command by `TrellisCommands`). A mistake in the set-up, the workspace or an
+option's value is one line naming what to change, and exit status 2; a refusal is one
+line and exit status 1; never a traceback."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +17,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from app.config.settings import Settings
 from app.errors import SetupError, TrellisError, WorkspaceError
@@ -82,12 +86,22 @@ def settings_for(workspace: Path | None, database_url: str | None = None) -> Set
 
 
 def run_async(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """Run a command's coroutine; a mistake in the set-up or the workspace exits with 2,
-    a refusal with 1."""
-    try:
+    """Run a command's coroutine; its errors are turned into exit codes by
+    `one_line_errors`, round the whole command."""
+    with one_line_errors():
         return asyncio.run(coro_factory())
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Trellis's errors as one line each on stderr: a mistake in the set-up, the workspace
+    or an option's value exits with 2, a refusal with 1. Every mistake found in a workspace
+    is listed, as `trellis check` lists them."""
+    try:
+        yield
     except WorkspaceError as exc:
-        say(f"[red]Workspace error[/red] {escape(str(exc))}")
+        for error in (exc, *exc.also):
+            say(f"[red]Workspace error[/red] {escape(str(error))}")
         raise typer.Exit(2) from exc
     except SetupError as exc:
         say(f"[red]Setup error[/red] {escape(str(exc))}")
@@ -95,3 +109,38 @@ def run_async(coro_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     except TrellisError as exc:
         say(f"[red]Error[/red] {escape(exc.user_message)}")
         raise typer.Exit(1) from exc
+
+
+class TrellisCommands(TyperGroup):
+    """The `trellis` command group: whatever a command raises from Trellis's error tree,
+    before, inside or after its coroutine, goes through `one_line_errors`."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own copy of click's Context
+        with one_line_errors():
+            return super().invoke(ctx)
+
+
+def file_to_write(option: str, path: Path) -> Path:
+    """`path`, checked before any work is done: its folder exists and it is not a folder."""
+    if path.is_dir():
+        raise SetupError(option, f"{path} is a folder; name a file to write")
+    if not path.parent.is_dir():
+        raise SetupError(
+            option, f"the folder {path.parent} does not exist; create it or name another file"
+        )
+    return path
+
+
+@contextmanager
+def given_path(option: str, path: Path, doing: str) -> Iterator[None]:
+    """Reading or writing a path the operator gave: a failure (no such folder, a folder
+    where a file was meant, no permission) is their mistake, one line naming the option."""
+    try:
+        yield
+    except OSError as exc:
+        raise SetupError(option, f"cannot {doing} {path} ({os_reason(exc)})") from exc
+
+
+def os_reason(exc: OSError) -> str:
+    """What the system said, as a phrase: "no such file or directory"."""
+    return (exc.strerror or type(exc).__name__).lower()

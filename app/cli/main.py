@@ -14,16 +14,22 @@ from rich.table import Table
 from app.cli import about, trust, workspaces
 from app.cli.common import (
     DatabaseUrlOption,
+    TrellisCommands,
     WorkspaceOption,
     console,
     errors,
+    given_path,
     load_settings,
     run_async,
     say,
     settings_for,
 )
+from app.errors import SetupError
+from app.knowledge.limits import MAX_DOCUMENT_CHARS
+from app.text.phrasing import counted
 
 cli = typer.Typer(
+    cls=TrellisCommands,
     no_args_is_help=True,
     add_completion=False,
     help="Trellis: trustworthy AI answers and approvals in Slack.",
@@ -93,42 +99,66 @@ def ingest(
         typer.Argument(help="Only this file or folder of knowledge/, relative to knowledge/."),
     ] = None,
     database_url: DatabaseUrlOption = None,
+    take_over: Annotated[
+        bool,
+        typer.Option(
+            "--take-over",
+            help="Make the database serve this workspace when it serves another one: its "
+            "index is rebuilt from this workspace (the audit trail stays, and records this).",
+        ),
+    ] = False,
+    max_document_chars: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Index at most this many characters of text from one document; a longer "
+            "one is skipped with a warning, and a version indexed before stays. Other "
+            "commands keep the default.",
+        ),
+    ] = MAX_DOCUMENT_CHARS,
 ) -> None:
     """Index the workspace's knowledge; prints counts."""
     from app.cli.operations import ingest_workspace
 
     settings = settings_for(workspace, database_url)
-    report = run_async(lambda: ingest_workspace(settings, only=path, console=console))
-    table = Table(title="Knowledge index", show_header=True)
-    for column in (
-        "added",
-        "updated",
-        "unchanged",
-        "removed",
-        "chunks",
-        "visible to nobody",
-        "errors",
-    ):
-        table.add_column(column, justify="right")
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                report.added,
-                report.updated,
-                report.unchanged,
-                report.removed,
-                report.chunks,
-                report.visible_to_nobody,
-                len(report.errors),
-            )
+    done = run_async(
+        lambda: ingest_workspace(
+            settings,
+            only=path,
+            console=console,
+            take_over=take_over,
+            max_document_chars=max_document_chars,
         )
     )
+    if done.taken_from is not None:
+        console.print(
+            f"The database served {escape(done.taken_from.describe())}; it serves this "
+            "workspace now.",
+            highlight=False,
+        )
+    report = done.report
+    table = Table(title="Knowledge index: documents", show_header=True)
+    columns = {
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "removed": report.removed,
+        "visible to nobody": report.visible_to_nobody,
+        "errors": len(report.errors),
+    }
+    for column in columns:
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in columns.values()))
     console.print(table)
+    console.print(
+        f"The index holds {counted(done.documents, 'document')} in "
+        f"{counted(done.chunks, 'chunk')}; this run wrote {counted(report.chunks, 'chunk')}.",
+        highlight=False,
+    )
     for warning in report.warnings:
-        errors.print(f"[yellow]warning[/yellow] {escape(str(warning))}", highlight=False)
+        say(f"[yellow]warning[/yellow] {escape(str(warning))}")
     for error in report.errors:
-        errors.print(f"[red]error[/red] {error}", highlight=False)
+        say(f"[red]error[/red] {escape(str(error))}")
     if report.errors:
         raise typer.Exit(1)
 
@@ -200,14 +230,16 @@ def audit_verify(
     head_file: Annotated[
         Path | None,
         typer.Option(
-            help="Check against the head recorded in this file, then record the new head in it."
+            help="Check against the head recorded in this file, then record the new head in "
+            "it. When the file does not exist yet, the check is the one without it, and the "
+            "file is created."
         ),
     ] = None,
     anchor: Annotated[
         bool,
         typer.Option(
-            help="Without --head or --head-file, check against the latest audit anchor "
-            "(in the owners channel when SLACK_BOT_TOKEN is set, else the recorded one)."
+            help="Without --head or a recorded --head-file, check against the latest audit "
+            "anchor (in the owners channel when SLACK_BOT_TOKEN is set, else the recorded one)."
         ),
     ] = True,
     workspace: WorkspaceOption = None,
@@ -216,11 +248,20 @@ def audit_verify(
     """Check the hash chain; exits non-zero on a record altered in place, and, up to the
     anchor or head it checks against, on any record edited, deleted, reordered or cut."""
     from app.cli.operations import verify_audit, verify_audit_against_anchor
-    from app.trust.audit_heads import parse_head, read_head, write_head
+    from app.trust.audit_heads import write_head
 
-    expected = parse_head(head) if head else read_head(head_file) if head_file else None
+    expected = _expected_head(head, head_file)
     settings = settings_for(workspace, database_url)
-    if head is None and head_file is None and anchor:
+    if head is None and head_file is not None and expected is None:
+        with given_path("--head-file", head_file.parent, "create the folder"):
+            head_file.parent.mkdir(parents=True, exist_ok=True)
+        instead = "against the latest audit anchor" if anchor else "only that the records link up"
+        say(
+            f"[yellow]Note[/yellow] --head-file {escape(str(head_file))} did not exist: no "
+            f"head was recorded there, so this run checks {instead}; the file is created "
+            "with the head when the chain is intact."
+        )
+    if expected is None and anchor:
         report, found, note = run_async(lambda: verify_audit_against_anchor(settings))
         if note:
             console.print(f"[dim]Not checked against Slack: {escape(note)}.[/dim]")
@@ -235,15 +276,38 @@ def audit_verify(
         report = run_async(lambda: verify_audit(settings, expected_head=expected))
     if report.ok:
         console.print(
-            f"Audit chain intact: {report.records} records, head {report.head_seq}:{report.head_hash}"
+            f"Audit chain intact: {counted(report.records, 'record')}, "
+            f"head {report.head_seq}:{report.head_hash}"
         )
         if head_file:
-            write_head(head_file, report.head_seq, report.head_hash)
+            with given_path("--head-file", head_file, "write"):
+                write_head(head_file, report.head_seq, report.head_hash)
         return
     for problem in report.problems:
         errors.print(f"[red]✗[/red] {problem}", highlight=False)
-    errors.print(f"{len(report.problems)} problem(s) in {report.records} records.")
+    errors.print(
+        f"{counted(len(report.problems), 'problem')} in {counted(report.records, 'record')}."
+    )
     raise typer.Exit(1)
+
+
+def _expected_head(head: str | None, head_file: Path | None) -> tuple[int, str] | None:
+    """The head to check against: --head, else the one recorded in --head-file (None when
+    neither is given or that file does not exist yet)."""
+    from app.trust.audit_heads import parse_head, read_head
+
+    if head is not None:
+        try:
+            return parse_head(head)
+        except ValueError as exc:
+            raise SetupError("--head", str(exc)) from exc
+    if head_file is None:
+        return None
+    with given_path("--head-file", head_file, "read"):
+        try:
+            return read_head(head_file)
+        except ValueError as exc:
+            raise SetupError("--head-file", f"{head_file} holds no audit head: {exc}") from exc
 
 
 @audit_cli.command("show")

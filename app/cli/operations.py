@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +12,17 @@ from rich.console import Console
 
 from app.answering.compose import Reply, no_answer_text
 from app.config.settings import Settings
-from app.config.workspace import Workspace, load_workspace
+from app.config.workspace import Workspace, load_workspace, read_workspace
 from app.db.migrate import open_database
 from app.db.models.records import AuditRecord
 from app.db.session import Database
-from app.domain import AnswerStatus
-from app.errors import TrellisError, WorkspaceError
+from app.domain import AnswerStatus, Person
+from app.errors import AccessDenied, SetupError, WorkspaceError
 from app.knowledge.ingest import IngestReport
-from app.knowledge.sync import sync_knowledge
+from app.knowledge.limits import MAX_DOCUMENT_CHARS
+from app.knowledge.search import count_chunks, count_documents
+from app.knowledge.sync import WorkspaceIdentity, check_served, sync_knowledge
+from app.knowledge.sync import take_over as take_over_database
 from app.pipeline import Question, answer_question
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackGateway, retrying_client
@@ -39,12 +42,52 @@ async def upgrade_database(settings: Settings) -> None:
         pass
 
 
+def workspace_for(settings: Settings) -> Workspace:
+    """The settings' workspace. When it is broken, the error raised carries every mistake
+    found (`also`), so the command lists them all, as `trellis check` does."""
+    workspace, found = read_workspace(settings.workspace_path())
+    if workspace is None:
+        first, *rest = found.errors
+        raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest))
+    return workspace
+
+
+@dataclass(frozen=True)
+class Ingested:
+    report: IngestReport
+    documents: int
+    """What the index holds afterwards."""
+    chunks: int
+    taken_from: WorkspaceIdentity | None = None
+    """The workspace the database served until this ingest took it over."""
+
+
 async def ingest_workspace(
-    settings: Settings, *, only: Path | None = None, console: Console | None = None
-) -> IngestReport:
-    workspace = load_workspace(settings.workspace_path())
+    settings: Settings,
+    *,
+    only: Path | None = None,
+    console: Console | None = None,
+    take_over: bool = False,
+    max_document_chars: int = MAX_DOCUMENT_CHARS,
+) -> Ingested:
+    workspace = workspace_for(settings)
     async with open_database(settings.database_url) as database:
-        return await sync_knowledge(database, workspace, only=only, console=console)
+        taken_from = await take_over_database(database, workspace) if take_over else None
+        if taken_from is not None:
+            await AuditLog(database).record(
+                kind="workspace.taken_over",
+                subject_id=WorkspaceIdentity.of(workspace).folder,
+                payload={
+                    "workspace": asdict(WorkspaceIdentity.of(workspace)),
+                    "before": asdict(taken_from),
+                },
+            )
+        report = await sync_knowledge(
+            database, workspace, only=only, console=console, max_document_chars=max_document_chars
+        )
+        async with database.reading() as session:
+            documents, chunks = await count_documents(session), await count_chunks(session)
+    return Ingested(report, documents, chunks, taken_from)
 
 
 def offline_directory(workspace: Workspace) -> SlackDirectory:
@@ -109,24 +152,21 @@ async def ask_as(
 ) -> dict[str, Any]:
     """The answer `email` gets from the version Trellis serves; `tell` hears which version
     that is when it is not simply the folder's (see `served_for_cli`)."""
-    load_workspace(settings.workspace_path())  # a broken folder stops here, before anything
+    folder = workspace_for(settings)  # a broken folder stops here, every mistake listed
+    channel: SlackChannel = CommandLine()
+    if channel_id:  # before anything is evaluated; the channels are always the folder's
+        asker = folder.directory.by_email(email)
+        channel = await _channel_to_ask_in(offline_directory(folder), channel_id, asker)
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
+        await check_served(database, folder)  # before the eval gate records anything in it
         served = await served_for_cli(settings, database, by="ask")
         for note in served.notes():
             tell(note)
         workspace = served.workspace
+        person = workspace.directory.by_email(email)
         await sync_knowledge(database, workspace)
         services = offline_services(settings, workspace, database)
-        directory = offline_directory(workspace)
-        if channel_id:
-            try:
-                channel = await directory.channel(channel_id)
-            except LookupError as exc:
-                raise TrellisError(f"There is no channel {channel_id} in the workspace.") from exc
-        else:
-            channel = SlackChannel(id="cli", name="cli", is_im=True)
-        person = workspace.directory.by_email(email)
         outcome = await answer_question(
             services,
             Question(
@@ -151,6 +191,45 @@ async def ask_as(
             "audit_id": outcome.audit_id,
         }
     return result
+
+
+@dataclass(frozen=True)
+class CommandLine(SlackChannel):
+    """Where `trellis ask` without --channel asks: read by the asker alone, as a direct
+    message is, and recorded in the audit trail as asked from the command line."""
+
+    id: str = "cli"
+    name: str = "cli"
+    is_im: bool = True
+
+    @property
+    def label(self) -> str:
+        return "the command line"
+
+
+async def _channel_to_ask_in(
+    directory: SlackDirectory, channel_id: str, person: Person | None
+) -> SlackChannel:
+    """The channel --channel names. Slack lets nobody post in a private channel they are not
+    a member of, so a question from outside one is refused as it would be there."""
+    try:
+        channel = await directory.channel(channel_id)
+    except LookupError as exc:
+        raise SetupError(
+            "--channel",
+            f"there is no channel {channel_id} in the workspace; name one of its channels "
+            "by id or by name",
+        ) from exc
+    if channel.is_private and person is not None:
+        for member in await directory.members(channel.id):
+            user = await directory.user(member)
+            if user is not None and (user.email or "").lower() == person.email.lower():
+                return channel
+        raise AccessDenied(
+            f"{person.email} is not a member of the private channel #{channel.name}, so Slack "
+            "would not let them ask there."
+        )
+    return channel
 
 
 def _reply_json(reply: Reply, *, status: AnswerStatus) -> dict[str, Any]:

@@ -16,9 +16,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from app.cli.common import WorkspaceOption, console, say, settings_for
+from app.cli.common import WorkspaceOption, console, os_reason, settings_for
 from app.cli.review import review_workspace
-from app.errors import WorkspaceError
+from app.errors import SetupError, WorkspaceError
 
 STARTER = Path(__file__).parent / "starter"
 
@@ -51,12 +51,17 @@ def init_command(
     way of granting access, one workflow, trellis.yml and a sandbox."""
     target = folder.expanduser().resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        say(
-            f"[red]Setup error[/red] {escape(str(folder))}: already exists and is not an "
-            "empty folder; name a new folder for the workspace"
+        what = "is not an empty folder" if target.is_dir() else "is a file, not a folder"
+        raise SetupError(
+            str(folder), f"already exists and {what}; name a new folder for the workspace"
         )
-        raise typer.Exit(2)
-    shutil.copytree(STARTER, target, dirs_exist_ok=True)
+    try:
+        shutil.copytree(STARTER, target, dirs_exist_ok=True)
+    except OSError as exc:
+        raise SetupError(
+            str(folder),
+            f"cannot be created ({os_reason(exc)}); name a folder in a place you may write to",
+        ) from exc
     console.print(f"Wrote a starter workspace to {escape(str(target))}.", highlight=False)
     w = escape(str(folder))
     console.print(

@@ -4,7 +4,8 @@ Each document is fingerprinted over its bytes *and* its resolved metadata and ac
 only what changed is re-indexed, and an `_access.yml` edit re-indexes what it governs.
 Documents whose files are gone are removed. A broken file (or a broken `_access.yml`
 above it, or an id used twice) is reported and its previously indexed version is kept:
-the index always serves the last good version.
+the index always serves the last good version. So is a document with more text than the
+limit (`app/knowledge/limits.py`), with a warning.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.chunking import TextChunk, chunk_blocks
 from app.knowledge.embeddings import TextEmbedder, shared_embedder
+from app.knowledge.limits import MAX_DOCUMENT_CHARS, too_long
 from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
 from app.knowledge.paths import scope_of, within
 from app.knowledge.segments import IndexedChunk, index_chunks
@@ -94,13 +96,15 @@ async def ingest(
     retrieval: str = "hybrid",
     embedder: TextEmbedder | None = None,
     allowed_url_prefixes: Sequence[str] | None = None,
+    max_document_chars: int = MAX_DOCUMENT_CHARS,
 ) -> IngestReport:
     """Index `knowledge_dir` (or only the file or folder `only` inside it).
 
     With `retrieval` hybrid (the default), every changed chunk's segments are embedded by
     `embedder` (default: the process's shared model); keyword needs no model. Files are
     read, parsed and embedded in worker threads, so the event loop keeps serving. A
-    front-matter `url` that `url_allowed` refuses is dropped, with a warning.
+    front-matter `url` that `url_allowed` refuses is dropped, with a warning, and a
+    document with more text than `max_document_chars` is not indexed, with a warning.
     """
     if retrieval == "hybrid" and embedder is None:
         embedder = shared_embedder()
@@ -110,7 +114,7 @@ async def ingest(
     knowledge_dir, root, scope, rules, files = await asyncio.to_thread(
         _survey, knowledge_dir, workspace_root, only, report
     )
-    # Paths whose indexed version stays as it is: broken files, or ids claimed twice.
+    # Paths whose indexed version stays as it is: broken files, ids claimed twice, too long.
     kept_paths: set[str] = set()
     model = embedder.model_id if embedder is not None else None
     if embedder is not None and files:
@@ -119,6 +123,15 @@ async def ingest(
     prepared = await _prepare_all(
         files, knowledge_dir, root, rules, report, kept_paths, model, allowed_url_prefixes
     )
+    for doc_id, items in list(prepared.items()):  # too long: left as indexed, with a warning
+        for item in list(items):
+            name = display_name(knowledge_dir / item.document.path, root)
+            if (warning := too_long(name, item.document.text, max_document_chars)) is not None:
+                report.warnings.append(warning)
+                kept_paths.add(item.document.path)
+                items.remove(item)
+        if not items:
+            del prepared[doc_id]
 
     async with database.session() as session:
         indexed = await KnowledgeRepository(session).fingerprints()

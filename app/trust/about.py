@@ -247,7 +247,7 @@ def logged(f: Facts) -> Words:
         outcome = "intact" if c.verified_ok else "BROKEN (see `trellis audit verify`)"
         verified = (
             f"Last verified {c.verified_at:%Y-%m-%d %H:%M} UTC: {outcome} over "
-            f"{c.verified_records} records."
+            f"{_plural(c.verified_records or 0, 'record')}."
         )
     points = (
         "Each question's record: " + "; ".join(AUDIT_FIELDS) + ".",

@@ -154,7 +154,10 @@ class AuditLog:
                 report.problems.append(
                     f"the chain ends at record {report.head_seq}, but record {seq} was recorded as the head"
                 )
-            elif report.head_seq >= seq:
+            elif seq == 0:  # recorded while the chain was empty: every chain starts there
+                if head_hash != GENESIS_HASH:
+                    report.problems.append("record 0 differs from the recorded head")
+            else:
                 async with self.database.session() as session:
                     repo = AuditRepository(session)
                     rows = await repo.batch(seq - 1, 1)

@@ -3,7 +3,8 @@
 A head recorded earlier lets `trellis audit verify` notice a cut tail, which the chain
 alone cannot show (the records that remain still link up). Run
 `trellis audit verify --head-file PATH` on a schedule: it checks against the head in the
-file and, when the chain is intact, records the new head there.
+file and, when the chain is intact, records the new head there. A malformed head is a
+ValueError saying what was expected; the command line names the option that gave it.
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ import os
 import re
 from pathlib import Path
 
-from app.errors import TrellisError
-
 HEAD = re.compile(r"^\s*(\d+):([0-9a-f]{64})\s*$")
 
 
 def parse_head(text: str) -> tuple[int, str]:
     match = HEAD.match(text or "")
     if not match:
-        raise TrellisError(
-            f"{text.strip()!r} is not an audit head; expected SEQ:HASH as "
-            "printed by `trellis audit head`."
+        raise ValueError(
+            f"{text.strip()[:80]!r} is not an audit head; expected SEQ:HASH as "
+            "printed by `trellis audit head`"
         )
     return int(match.group(1)), match.group(2)
 

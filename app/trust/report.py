@@ -25,6 +25,7 @@ from app.db.migrate import open_database
 from app.db.repositories.measurements import MeasurementRepository
 from app.db.session import Database
 from app.domain import Usage
+from app.text.phrasing import counted
 
 QUESTION_KINDS = ("question", "question.refused")
 STATUSES = ("answered", "no_answer", "refused", "needs_approval")
@@ -170,7 +171,9 @@ def _time(columns: set[str]) -> str | None:
 
 def render(report: Report, console: Console) -> None:
     period = f"since {report.since:%Y-%m-%d %H:%M} UTC" if report.since else "all time"
-    console.print(f"[bold]Trellis report[/bold], {period} ({report.records} audit records)")
+    console.print(
+        f"[bold]Trellis report[/bold], {period} ({counted(report.records, 'audit record')})"
+    )
     console.print(_questions(report))
     if report.latency_ms:
         console.print(_latency(report))

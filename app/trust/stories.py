@@ -29,6 +29,7 @@ from app.db.session import Database
 from app.domain import AccessScope, Person, Usage
 from app.errors import AccessDenied
 from app.knowledge.search import get_documents
+from app.text.phrasing import counted
 
 QUESTION_KINDS = ("question", "question.refused")
 
@@ -209,7 +210,8 @@ def render(story: Story, console: Console) -> None:
         ("in", story.channel),
         (
             "scope",
-            f"{story.scope} ({story.readers} reader(s), {story.outsiders} outside the directory)"
+            f"{story.scope} ({counted(story.readers, 'reader')}, "
+            f"{story.outsiders} outside the directory)"
             if story.scope
             else "",
         ),

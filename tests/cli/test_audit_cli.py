@@ -158,3 +158,19 @@ async def test_audit_and_report_take_the_workspace_option_like_every_other_comma
     )
     assert missing.exit_code == 2
     assert "nowhere" in " ".join(missing.output.split())
+
+
+async def test_a_head_recorded_while_the_chain_was_empty_is_checked_like_any_other(
+    database: Database, monkeypatch, tmp_path: Path
+):
+    head_file = tmp_path / "audit-head"
+    empty = await verify(database, monkeypatch, "--head-file", str(head_file))
+    assert empty.exit_code == 0, empty.output
+    assert head_file.read_text().strip() == f"0:{GENESIS_HASH}"
+    await fill(database, 3)
+    grown = await verify(database, monkeypatch, "--head-file", str(head_file))
+    assert grown.exit_code == 0, grown.output
+    assert "Audit chain intact: 3 records" in " ".join(grown.output.split())
+    forged = await verify(database, monkeypatch, "--head", "0:" + "1" * 64)
+    assert forged.exit_code == 1
+    assert "record 0 differs from the recorded head" in forged.output

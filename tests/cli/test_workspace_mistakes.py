@@ -265,13 +265,10 @@ def audit_records(tmp_path: Path) -> int:
         return database.execute("SELECT count(*) FROM audit_events").fetchone()[0]
 
 
-ZERO = dict.fromkeys(
-    ("added", "updated", "unchanged", "removed", "chunks", "visible to nobody", "errors"), 0
-)
+ZERO = dict.fromkeys(("added", "updated", "unchanged", "removed", "visible to nobody", "errors"), 0)
 
 
 def table(output: str) -> dict[str, int]:
-    """The counts `trellis ingest` prints, by column (chunks left out)."""
+    """The document counts `trellis ingest` prints, by column."""
     row = next(line for line in output.splitlines() if line.startswith("│"))
-    counts = dict(zip(ZERO, (int(cell) for cell in row.strip("│").split("│")), strict=True))
-    return {**counts, "chunks": 0}
+    return dict(zip(ZERO, (int(cell) for cell in row.strip("│").split("│")), strict=True))

@@ -6,6 +6,7 @@ from app.db.models import (  # noqa: F401
     feedback,  # noqa: F401
     knowledge,
     records,
+    served,
     versions,  # noqa: F401
 )
 

@@ -30,7 +30,7 @@ from pypdf import PdfReader
 
 from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse
-from app.knowledge.formats.failures import unreadable
+from app.knowledge.formats.failures import parser_log_kept, unreadable
 
 LARGER = 1.1
 """A line this many times the body size (or more) can be a heading."""
@@ -103,7 +103,7 @@ class _Reading:
 
 def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
     """The title and the headings and paragraphs of a PDF (see the module docstring)."""
-    with unreadable(name, "PDF"):
+    with parser_log_kept("pypdf", name), unreadable(name, "PDF"):
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):
             raise WorkspaceError(name, "is an encrypted PDF; save it without a password")
