@@ -9,7 +9,8 @@ Every other refusal stays slack_sdk's `SlackApiError`, with Slack's error code.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -164,31 +165,14 @@ class SlackGateway:
         )
 
     async def members(self, channel_id: str) -> list[str]:
-        members: list[str] = []
-        cursor = None
-        while True:
-            kwargs: dict[str, Any] = {"channel": channel_id, "limit": 200}
-            if cursor:
-                kwargs["cursor"] = cursor
-            response = await self._call("conversations_members", **kwargs)
-            members.extend(response.get("members", []))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
+        pages = self._pages("conversations_members", channel=channel_id, limit=200)
+        return [member async for page in pages for member in page.get("members", [])]
 
     async def users(self) -> AsyncIterator[list[SlackUser]]:
         """The workspace's own users, 200 to a page (users.list): one call for as many
         profiles as 200 calls of users.info, and rate-limited less per profile."""
-        cursor = None
-        while True:
-            kwargs: dict[str, Any] = {"limit": USERS_PAGE}
-            if cursor:
-                kwargs["cursor"] = cursor
-            response = await self._call("users_list", **kwargs)
-            yield [user_from_api(u, home_team=self.team_id) for u in response.get("members", [])]
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return
+        async for page in self._pages("users_list", limit=USERS_PAGE):
+            yield [user_from_api(u, home_team=self.team_id) for u in page.get("members", [])]
 
     async def user_id_by_email(self, email: str) -> str | None:
         """The Slack user id of an email in this workspace, or None."""
@@ -217,26 +201,32 @@ class SlackGateway:
     async def _channel_by_name(self, name: str) -> str | None:
         """None only when Slack answered that no such channel is visible: Slack out of
         reach is `SlackUnavailable`, not a missing channel."""
+        pages = self._pages(
+            "conversations_list",
+            types="public_channel,private_channel",
+            limit=200,
+            exclude_archived=True,
+        )
+        try:
+            async with aclosing(pages):  # closed at once when the channel is found
+                async for page in pages:
+                    for channel in page.get("channels", []):
+                        if channel.get("name") == name:
+                            found: str = channel["id"]
+                            return found
+        except SlackApiError:  # refused (missing_scope…): no channel it can find
+            return None
+        return None
+
+    async def _pages(self, method: str, **kwargs: Any) -> AsyncGenerator[Any, None]:
+        """Every page of a method Slack pages with a cursor, one answer at a time."""
         cursor = None
         while True:
-            kwargs: dict[str, Any] = {
-                "types": "public_channel,private_channel",
-                "limit": 200,
-                "exclude_archived": True,
-            }
-            if cursor:
-                kwargs["cursor"] = cursor
-            try:
-                response = await self._call("conversations_list", **kwargs)
-            except SlackApiError:  # refused (missing_scope…): no channel it can find
-                return None
-            for channel in response.get("channels", []):
-                if channel.get("name") == name:
-                    found: str = channel["id"]
-                    return found
+            response = await self._call(method, **kwargs, **({"cursor": cursor} if cursor else {}))
+            yield response
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
-                return None
+                return
 
     async def open_dm(self, user_id: str) -> str:
         """The id of the bot's direct message with a person (opened when needed)."""
