@@ -107,8 +107,7 @@ def check_people(
     slack_lines = slack_lines or lines
     problems: list[WorkspaceError] = []
     seen_email: dict[str, int] = {}
-    seen_slack: dict[str, int] = {}
-    seen_employee: dict[str, int] = {}
+    seen_ids: dict[str, dict[str, int]] = {"slack_id": {}, "employee_id": {}}
     for i, person in enumerate(people):
         for group in person.groups:
             try:
@@ -124,32 +123,21 @@ def check_people(
             )
             continue
         seen_email[email] = i
-        if person.slack_id:
-            if person.slack_id in seen_slack:
-                other = people[seen_slack[person.slack_id]].email
+        for key, where in (("slack_id", slack_lines), ("employee_id", lines)):
+            value, taken = getattr(person, key), seen_ids[key]
+            if not value:
+                continue
+            if value in taken:
+                other = people[taken[value]].email
                 problems.append(
                     WorkspaceError(
                         file,
-                        f"slack_id {person.slack_id} is already used by {other}"
-                        f"{_also(lines, seen_slack[person.slack_id])}",
-                        line=slack_lines[i],
+                        f"{key} {value} is already used by {other}{_also(lines, taken[value])}",
+                        line=where[i],
                     )
                 )
             else:
-                seen_slack[person.slack_id] = i
-        if person.employee_id:
-            if person.employee_id in seen_employee:
-                other = people[seen_employee[person.employee_id]].email
-                problems.append(
-                    WorkspaceError(
-                        file,
-                        f"employee_id {person.employee_id} is already used by {other}"
-                        f"{_also(lines, seen_employee[person.employee_id])}",
-                        line=lines[i],
-                    )
-                )
-            else:
-                seen_employee[person.employee_id] = i
+                taken[value] = i
     warnings = [
         WorkspaceError(
             file,
