@@ -26,7 +26,7 @@ from handlers import traces
 from handlers.errors import message_for
 from handlers.gateway import slack_of
 from handlers.people import person_of
-from handlers.submissions import save_submission
+from handlers.submissions import Submission, save_submission
 from handlers.views import cards
 from handlers.views.blocks import context, escape
 
@@ -155,6 +155,20 @@ def _too_long_to_edit(draft: DraftView) -> str | None:
     return None
 
 
+async def _decided(
+    submission: Submission[Decision], services: Services, draft_id: str, block_id: str
+) -> Decision | None:
+    """The decision a form saved; None when it was refused, which the person is told (in
+    the form, or by direct message with the card shown as it now stands)."""
+    try:
+        return await submission.result()
+    except Exception as exc:  # told, so the person knows nothing was saved
+        await submission.failed(block_id, exc)
+        if submission.late:
+            await _show_latest(services, draft_id, exc)
+        return None
+
+
 async def on_edit_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
 ) -> None:
@@ -168,12 +182,8 @@ async def on_edit_submitted(
         )
 
     submission = await save_submission(ack, body, services, edit(), what="your edit")
-    try:
-        decision = await submission.result()
-    except Exception as exc:  # told, so the person knows nothing was saved
-        await submission.failed(cards.TEXT_BLOCK, exc)
-        if submission.late:
-            await _show_latest(services, meta["draft_id"], exc)
+    decision = await _decided(submission, services, meta["draft_id"], cards.TEXT_BLOCK)
+    if decision is None:
         return
     await submission.saved(f"Your edit of the {decision.draft.title} is saved; its card shows it.")
     await services.notifier.refresh_card(decision.draft)
@@ -192,12 +202,8 @@ async def on_reject_submitted(
         )
 
     submission = await save_submission(ack, body, services, reject(), what="your rejection")
-    try:
-        decision = await submission.result()
-    except Exception as exc:  # told, so the person knows nothing was saved
-        await submission.failed(cards.REASON_BLOCK, exc)
-        if submission.late:
-            await _show_latest(services, meta["draft_id"], exc)
+    decision = await _decided(submission, services, meta["draft_id"], cards.REASON_BLOCK)
+    if decision is None:
         return
     draft = decision.draft
     await submission.saved(
