@@ -55,6 +55,12 @@ class RunningTrellis:
         found = self.sandbox.workspace.user_by_email(email)
         return found.id if found else user_id_for(email)
 
+    def dm_with(self, email: str) -> str:
+        """The id of the bot's direct message with the person of `email` (once opened)."""
+        user = self.user(email)
+        ims = self.sandbox.workspace.conversations.values()
+        return next(c.id for c in ims if c.is_im and c.im_user == user)
+
     def channel(self, name: str) -> str:
         for conversation in self.sandbox.workspace.conversations.values():
             if conversation.name == name.lstrip("#") or conversation.id == name:

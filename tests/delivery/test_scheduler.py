@@ -68,11 +68,7 @@ async def test_a_waiting_reply_is_reminded_once_then_escalated_to_the_leads_mana
         assert f"<@{maya}>" not in notice.text
         view = await trellis.services.approvals.view(draft.id)
         assert view.escalated_to == ()
-        im = next(
-            c.id
-            for c in trellis.sandbox.workspace.conversations.values()
-            if c.is_im and c.im_user == maya
-        )
+        im = trellis.dm_with(MAYA)
         pointer = await trellis.sandbox.wait_for_message(im, lambda m: "waited too long" in m.text)
         assert not pointer.blocks
         assert "Alpine" not in pointer.text and "tents" not in pointer.text
@@ -91,15 +87,6 @@ async def test_escalation_gives_the_card_to_a_manager_who_may_read_its_sources(t
         assert escalated.escalated_to == (ROSA,)
 
 
-def dm_of(trellis, email: str) -> str:
-    user = trellis.user(email)
-    return next(
-        c.id
-        for c in trellis.sandbox.workspace.conversations.values()
-        if c.is_im and c.im_user == user
-    )
-
-
 async def test_an_escalation_reaches_everyone_slack_delivers_to_and_names_who_it_did_not(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         card, draft = await reply_card(trellis)
@@ -116,11 +103,11 @@ async def test_an_escalation_reaches_everyone_slack_delivers_to_and_names_who_it
         await deliver_notices(trellis.services, draft_id=draft.id)
 
         given = await trellis.sandbox.wait_for_message(
-            dm_of(trellis, ROSA), lambda m: "escalated to you" in blocks_text(m.blocks)
+            trellis.dm_with(ROSA), lambda m: "escalated to you" in blocks_text(m.blocks)
         )
         assert "Approve" in blocks_text(given.blocks)
         await trellis.sandbox.wait_for_message(
-            dm_of(trellis, SAM), lambda m: "waited too long" in m.text
+            trellis.dm_with(SAM), lambda m: "waited too long" in m.text
         )
         for name in ("Maya Lindqvist", "Kenji Watanabe"):
             await wait_for_text(
@@ -156,7 +143,7 @@ async def test_an_escalation_slack_could_not_take_is_sent_once_slack_is_back(tmp
         trellis.sandbox.web_api.failures.clear()  # Slack is back
         clock.advance(minutes=10)  # past the outbox's backoff
         assert await deliver_notices_count(trellis, draft.id) == 3
-        maya = dm_of(trellis, MAYA)
+        maya = trellis.dm_with(MAYA)
         await trellis.sandbox.wait_for_message(maya, lambda m: "waited too long" in m.text)
         await wait_for_text(trellis, "support-approvals", "Reminder", where=in_thread(card))
         await wait_for_text(

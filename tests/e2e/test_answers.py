@@ -134,11 +134,7 @@ async def test_direct_message_and_follow_up_in_thread(tmp_path):
         dm = trellis.bot  # posting to the bot's id opens the DM
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, dm, "When is Trail Day in 2026?")
-        im = next(
-            c.id
-            for c in trellis.sandbox.workspace.conversations.values()
-            if c.is_im and c.im_user == sam
-        )
+        im = trellis.dm_with(SAM)
         first = await trellis.answer_in_thread(im, ts)
         assert "Trail Day" in blocks_text(first.blocks)
         follow = await trellis.sandbox.post_message(

@@ -24,11 +24,7 @@ async def test_over_http_a_direct_question_is_answered_and_a_slash_command_repli
     async with running_trellis(tmp_path, slack_mode="http") as trellis:
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
-        im = next(
-            c.id
-            for c in trellis.sandbox.workspace.conversations.values()
-            if c.is_im and c.im_user == sam
-        )
+        im = trellis.dm_with(SAM)
         answer = await trellis.answer_in_thread(im, ts)
         assert "Trail Day" in blocks_text(answer.blocks)
 

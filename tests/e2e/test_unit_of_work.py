@@ -92,11 +92,7 @@ async def test_a_direct_message_and_its_follow_up_each_read_once_and_write_once(
         counter = SessionCounter.on(trellis.services.database)
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
-        im = next(
-            c.id
-            for c in trellis.sandbox.workspace.conversations.values()
-            if c.is_im and c.im_user == sam
-        )
+        im = trellis.dm_with(SAM)
         first = await trellis.answer_in_thread(im, ts)
         assert "Trail Day" in blocks_text(first.blocks)
         assert await counter.settled() == DELIVERY_CLAIM + QUESTION

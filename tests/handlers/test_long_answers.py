@@ -191,11 +191,7 @@ async def test_an_answer_longer_than_a_slack_message_is_posted_not_refused(tmp_p
     async with running_trellis(tmp_path, answerer_for=lambda _: answerer) as trellis:
         sam = trellis.user(SAM)
         ts = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
-        im = next(
-            c.id
-            for c in trellis.sandbox.workspace.conversations.values()
-            if c.is_im and c.im_user == sam
-        )
+        im = trellis.dm_with(SAM)
         reply = await trellis.answer_in_thread(im, ts)
         shown = shown_text(reply.blocks)
         assert "Step 0:" in shown and ANSWER_GOES_ON in shown

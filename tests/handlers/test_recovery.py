@@ -86,12 +86,6 @@ def edits_of(trellis: RunningTrellis, ts: str) -> list[str | None]:
     return [c.response.get("error") for c in updates if c.params.get("ts") == ts]
 
 
-def dm_with(trellis: RunningTrellis, email: str) -> str:
-    user = trellis.user(email)
-    ims = trellis.sandbox.workspace.conversations.values()
-    return next(c.id for c in ims if c.is_im and c.im_user == user)
-
-
 async def test_a_follow_up_deep_in_a_long_thread_is_answered_in_its_own_indicator(tmp_path):
     clock = Clock()
     async with running_trellis(tmp_path, clock=clock) as trellis:
@@ -158,7 +152,7 @@ async def test_questions_slack_will_never_let_trellis_answer_are_settled_not_ret
             trellis.channel("support"): "not_in_channel",
             trellis.channel("help-trellis"): recovery.EXHAUSTED,
         }
-        told = [m.text for m in sandbox.messages(dm_with(trellis, SAM))]
+        told = [m.text for m in sandbox.messages(trellis.dm_with(SAM))]
         assert any("can no longer reply where you asked it" in t for t in told)
         assert any("could not finish it" in t for t in told)
         # The question tried too often was settled before any call about it to Slack.

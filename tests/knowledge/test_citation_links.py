@@ -121,11 +121,7 @@ async def test_the_citation_of_such_a_document_shows_no_link(tmp_path):
         ts = await trellis.sandbox.post_message(
             sam, trellis.bot, "How many days of paid time off do full-time employees get per year?"
         )
-        im = next(
-            c.id
-            for c in trellis.sandbox.workspace.conversations.values()
-            if c.is_im and c.im_user == sam
-        )
+        im = trellis.dm_with(SAM)
         answer = await trellis.answer_in_thread(im, ts)
         shown = blocks_text(answer.blocks)
         assert "Paid Time Off Policy" in shown
