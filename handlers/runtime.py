@@ -7,6 +7,7 @@ end-to-end tests use, so the tests drive exactly the app that runs in production
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -184,6 +185,16 @@ def _sandbox_directory(workspace: Workspace) -> SlackDirectory:
     return SandboxDirectory.for_workspace(workspace)
 
 
+def _keep_what_start_built() -> None:
+    """What starting built (the workspace, the index, the eval gate's run, the clients)
+    lives as long as the process: it is moved out of the garbage collector's reach, so the
+    full collections a burst of questions triggers do not walk it again and again, holding
+    every ack meanwhile (bench/RESULTS.md: ack p99 131 -> 57 ms). A workspace reloaded later
+    is collected as usual; the one it replaces, if frozen, stays in memory."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | None = None) -> None:
     """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`). A mistake
     in the set-up (a busy port, a token of the wrong kind or without the scopes Trellis
@@ -288,6 +299,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(background.stop)
         for warning in connector_warnings:
             console.print(f"[yellow]rules.yml[/yellow] {warning}", highlight=False)
+        _keep_what_start_built()
         console.print(
             f"Trellis is running on {where} (workspace {workspace.config.name or workspace.root}, "
             f"version {workspace.version}{'' if served.from_folder else ' from its stored files'}, "
