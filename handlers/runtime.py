@@ -30,7 +30,7 @@ from app.delivery.actions import check_rules
 from app.delivery.scheduler import Background
 from app.errors import SetupError
 from app.knowledge.embeddings import shared_embedder
-from app.knowledge.sync import sync_knowledge
+from app.knowledge.sync import check_served, sync_knowledge
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackGateway, retrying_client
 from app.slack_people import SlackDirectory
@@ -221,6 +221,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         stack.push_async_callback(database.dispose)
         await check_anthropic_key(settings)
         await upgrade(database)
+        await check_served(database, workspace)  # before the eval gate records anything
         # The folder's files answer only once the eval gate let them go live.
         gate = serving.gate(settings, database, directory_for=_sandbox_directory)
         served = await serving.choose(gate, workspace.root, by="run")

@@ -259,7 +259,7 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
     title = services.workspace.rulebook.workflow(request.workflow).title
     user = request.slack_user_id
     channel_id, thread_ts = request.channel.id, request.thread_ts
-    opening = f"<@{user}> asked for a {escape(title)}. Drafting it…"
+    opening = f"{escape(title)} from <@{user}>. Drafting it…"
     try:
         ts = await slack.post(channel=channel_id, thread_ts=thread_ts, text=opening)
         channel = await slack.channel(channel_id)
@@ -276,7 +276,7 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
         text = message_for(exc)
         await slack.update(channel=channel_id, ts=ts, text=text, blocks=notice_blocks(text))
         return None
-    text = f"<@{user}> asked for a {escape(title)}. {escape(outcome.message)}"
+    text = f"{escape(title)} from <@{user}>. {escape(outcome.message)}"
     emoji = {
         WorkflowStatus.PENDING: ":hourglass_flowing_sand:",
         WorkflowStatus.APPROVED: ":white_check_mark:",

@@ -367,7 +367,7 @@ class Surfaces:
             return
         await self.observer.wait(
             since,
-            lambda s: s.channel == channel and "asked for a" in s.text and "Drafting" not in s.text,
+            lambda s: s.channel == channel and " from <@" in s.text and "Drafting" not in s.text,
             what="the request's status",
         )
         self.events["workflow requests"] += 1

@@ -39,6 +39,20 @@ class Run:
         return "".join(self.output)
 
 
+def run_environment(tmp_path: Path, run: Run | None = None) -> dict[str, str]:
+    """The environment of `trellis run` in `tmp_path`: no Slack tokens or keys, its database
+    in `tmp_path`, and free ports (`run`'s when given)."""
+    run = run or Run(sandbox_port=free_port(), http_port=free_port())
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env.update(
+        TRELLIS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}",
+        TRELLIS_SANDBOX_PORT=str(run.sandbox_port),
+        TRELLIS_HTTP_PORT=str(run.http_port),
+        COLUMNS="300",
+    )
+    return env
+
+
 @contextmanager
 def trellis_run(
     tmp_path: Path, *, until: str, wait: float = 90.0, args: Sequence[str] = ()
@@ -47,16 +61,9 @@ def trellis_run(
     line contains `until` (asserted); on leaving, stop it and keep the rest and its exit
     code."""
     run = Run(sandbox_port=free_port(), http_port=free_port())
-    env = {k: v for k, v in os.environ.items() if k not in UNSET}
-    env.update(
-        TRELLIS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}",
-        TRELLIS_SANDBOX_PORT=str(run.sandbox_port),
-        TRELLIS_HTTP_PORT=str(run.http_port),
-        COLUMNS="300",
-    )
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "run", *args],
-        env=env,
+        env=run_environment(tmp_path, run),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

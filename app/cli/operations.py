@@ -249,6 +249,7 @@ async def evaluate(settings: Settings) -> EvalReport:
     workspace = load_workspace(settings.workspace_path())
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
+        await check_served(database, workspace)  # its runs go in this database's audit trail
         report = await run_evals(
             settings,
             workspace,

@@ -11,6 +11,7 @@ from app.db.migrate import open_database
 from app.db.models.versions import ConfigVersion
 from app.db.session import Database
 from app.errors import WorkspaceError
+from app.knowledge.sync import check_served
 from app.services import check_anthropic_key
 from app.trust import serving
 from app.trust.rollback import RolledBack, rollback
@@ -26,6 +27,7 @@ async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict
     root = settings.workspace_path()
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
+        await check_served(database, root)  # before the gate records anything in it
         gate = _gate(settings, database)
         live = await gate.live_version()
         verdict, _ = await gate.consider(root, live_version=live, force=force)
@@ -40,6 +42,7 @@ async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict
 async def list_versions(settings: Settings) -> tuple[list[ConfigVersion], str | None]:
     """Every version seen, newest first, and the version of the folder as it is now."""
     async with open_database(settings.database_url) as database:
+        await check_served(database, settings.workspace_path())
         rows = await _gate(settings, database).versions()
     try:
         current = files_version(snapshot(settings.workspace_path()))
@@ -52,6 +55,7 @@ async def rollback_from_cli(
     settings: Settings, version: str, *, force: bool = False, allow_refused: bool = False
 ) -> RolledBack:
     async with open_database(settings.database_url) as database:
+        await check_served(database, settings.workspace_path())
         return await rollback(
             _gate(settings, database),
             settings.workspace_path(),

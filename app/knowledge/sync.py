@@ -3,7 +3,8 @@ on a terminal. `trellis run`, `trellis ingest` and the demo call it; only what c
 read again (see `app/knowledge/ingest.py`).
 
 A database serves one workspace. The first workspace whose knowledge is brought into a
-database claims it; any other is refused before it touches the index, with a SetupError
+database (or whose versions are gated, rolled back or evaluated in it) claims it; any other
+is refused before it touches the index, the versions or the audit trail, with a SetupError
 naming the workspace the database serves. Without this, two workspaces run from one folder
 (the default database is ./trellis.db) would rebuild each other's index at every command
 and write into one audit trail. `take_over` makes a database serve another workspace, when
@@ -42,6 +43,13 @@ class WorkspaceIdentity:
         folder = workspace.root.resolve()
         return cls(str(folder), workspace.config.name or folder.name)
 
+    @classmethod
+    def at(cls, root: Path) -> WorkspaceIdentity:
+        """The workspace in the folder `root`, without reading it (a broken workspace is
+        still its folder's): named after the folder."""
+        folder = root.resolve()
+        return cls(str(folder), folder.name)
+
     def describe(self) -> str:
         return f"{self.name!r} ({self.folder})"
 
@@ -52,10 +60,13 @@ async def served_workspace(database: Database) -> WorkspaceIdentity | None:
     return None if row is None else WorkspaceIdentity(row.folder, row.name)
 
 
-async def check_served(database: Database, workspace: Workspace) -> None:
-    """Claim `database` for `workspace` when it serves none yet; refuse it when it serves
-    another workspace."""
-    wanted = WorkspaceIdentity.of(workspace)
+async def check_served(database: Database, workspace: Workspace | Path) -> None:
+    """Claim `database` for `workspace` (or the workspace in a folder) when it serves none
+    yet; refuse it when it serves another workspace."""
+    if isinstance(workspace, Workspace):
+        wanted = WorkspaceIdentity.of(workspace)
+    else:
+        wanted = WorkspaceIdentity.at(workspace)
     for _ in range(2):  # a second look when another process claimed it at the same moment
         served = await served_workspace(database)
         if served is not None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from typer.testing import CliRunner, Result
 from app.cli.main import cli
 from app.cli.workspaces import STARTER
 from tests.logging_state import restore_logging  # noqa: F401
+from tests.run_helpers import run_environment
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
 
@@ -52,12 +55,18 @@ def two_workspaces(tmp_path, monkeypatch) -> tuple[Path, Path]:
     return acme, cobalt
 
 
-def test_another_workspace_is_refused_and_told_which_workspace_the_database_serves(two_workspaces):
+def test_another_workspace_is_refused_and_told_which_workspace_the_database_serves(
+    two_workspaces, tmp_path
+):
     acme, cobalt = two_workspaces
     for command in (
         ["ingest", "--workspace", cobalt],
         ["ask", "--workspace", cobalt, "--as", "sam@example.com", "Where do I park?"],
         ["about", "--workspace", cobalt],
+        ["reload", "--workspace", cobalt],
+        ["versions", "--workspace", cobalt],
+        ["rollback", "--workspace", cobalt, "abcd1234"],
+        ["eval", "--workspace", cobalt],
     ):
         line = one_line(trellis(*command), 2)
         assert line.startswith("Setup error TRELLIS_DATABASE_URL:"), line
@@ -70,6 +79,8 @@ def test_another_workspace_is_refused_and_told_which_workspace_the_database_serv
     assert "The index holds 5 documents" in again.output  # nothing of cobalt's came in
     chain = trellis("audit", "verify")
     assert "Audit chain intact: 0 records" in " ".join(chain.output.split())
+    with sqlite3.connect(tmp_path / "shared.db") as db:  # no version of cobalt's was gated
+        assert db.execute("SELECT count(*) FROM config_versions").fetchone() == (0,)
 
 
 def test_take_over_makes_the_database_serve_the_other_workspace_and_says_so(
@@ -103,3 +114,23 @@ def test_the_same_folder_by_another_path_is_the_same_workspace(two_workspaces, t
     again = trellis("ingest", "--workspace", tmp_path / "link")
     assert again.exit_code == 0, again.output
     assert "The index holds 5 documents" in again.output
+
+
+def test_run_refuses_another_workspaces_database_before_its_eval_gate_records_anything(tmp_path):
+    acme, cobalt = starter(tmp_path, "acme"), starter(tmp_path, "cobalt")
+    first = trellis(
+        "ingest", "--workspace", acme, "--database-url", f"sqlite:///{tmp_path / 'trellis.db'}"
+    )
+    assert first.exit_code == 0, first.output
+    run = subprocess.run(
+        [sys.executable, "-m", "app", "run", "-w", str(cobalt)],
+        env=run_environment(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"serves the workspace 'Example Co' ({acme}), not {cobalt}" in run.stderr
+    with sqlite3.connect(tmp_path / "trellis.db") as db:
+        assert db.execute("SELECT count(*) FROM config_versions").fetchone() == (0,)

@@ -250,5 +250,5 @@ async def test_a_workflow_form_slack_is_slow_to_check_is_acked_in_time_and_start
         card = await card_in(trellis, "deal-approvals", within=15)
         assert "Summit Sports" in blocks_text(card.blocks)
         await direct_message(trellis, LIAM, "Your Discount request is starting")
-        await wait_for_text(trellis, "sales", "asked for a Discount request")
+        await wait_for_text(trellis, "sales", "Discount request from")
         assert await count_audit(trellis, "draft.created") == 1

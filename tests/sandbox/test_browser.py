@@ -186,7 +186,7 @@ async def test_manager_approves_a_draft_and_the_requester_sees_it_in_their_threa
             '/trellis discount_request customer="Initech" percent=15 '
             'reason="Two-year volume commitment"',
         )
-        request = message(page, "asked for a Discount request")
+        request = message(page, "Discount request from")
         await request.wait_for()
 
         await act_as(page, trellis.user(SOFIA))

@@ -56,7 +56,7 @@ async def test_an_approved_discount_reaches_the_crm_and_the_webhook_in_the_brows
                 '/trellis discount_request customer="Alpine Co." percent=18 '
                 'reason="2-year renewal"',
             )
-            await message(page, "asked for a Discount request").wait_for()
+            await message(page, "Discount request from").wait_for()
 
             await act_as(page, SOFIA)
             await open_channel(page, "deal-approvals")
@@ -126,7 +126,7 @@ async def test_an_approved_customer_reply_shows_its_email_and_ticket_comment(tmp
                 '/trellis customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example '
                 'ticket=SUP-4188 question="When does our contract renew?"',
             )
-            await message(page, "asked for a Customer reply").wait_for()
+            await message(page, "Customer reply from").wait_for()
 
             await act_as(page, ROSA)
             await open_channel(page, "support-approvals")
