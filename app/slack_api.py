@@ -9,10 +9,12 @@ Every other refusal stays slack_sdk's `SlackApiError`, with Slack's error code.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -28,6 +30,27 @@ USERS_PAGE = 200
 """users.list's page size as Slack recommends it."""
 
 
+CONVERSATIONS_KEPT = 10_000
+"""Direct and group-DM conversations whose description is kept (the least recently asked
+in is forgotten first)."""
+
+
+def _channel_from_api(data: dict[str, Any]) -> SlackChannel:
+    return SlackChannel(
+        id=data["id"],
+        name=data.get("name") or "",
+        is_im=bool(data.get("is_im")),
+        is_private=bool(data.get("is_private") or data.get("is_group")),
+        is_group_dm=bool(data.get("is_mpim")),
+        is_shared=bool(
+            data.get("is_ext_shared")
+            or data.get("is_shared")
+            or data.get("is_org_shared")
+            or data.get("is_pending_ext_shared")
+        ),
+    )
+
+
 USER_NOT_SHOWN = ("user_not_found", "users_not_found", "user_not_visible")
 """users.info's answers for someone Slack will not show this app (a person of another
 organization in a shared channel may be hidden): treated as nobody the directory knows, so
@@ -35,12 +58,26 @@ an answer in their channel draws only on what outsiders may see."""
 
 
 def retrying_client(
-    token: str, *, base_url: str | None = None, timeout: int = 15
+    token: str,
+    *,
+    base_url: str | None = None,
+    timeout: int = 15,
+    session: aiohttp.ClientSession | None = None,
 ) -> AsyncWebClient:
+    """A Web API client whose calls Slack's transient failures retry. Without a `session`
+    slack_sdk opens a new connection (a TLS handshake with Slack) for every call, which a
+    one-off command can afford; a running app passes one from `kept_alive_session`."""
     kwargs: dict[str, Any] = {"token": token, "timeout": timeout}
     if base_url:
         kwargs["base_url"] = base_url
-    return AsyncWebClient(**kwargs, retry_handlers=retry_handlers())
+    return AsyncWebClient(**kwargs, session=session, retry_handlers=retry_handlers())
+
+
+def kept_alive_session(timeout: int = 15, **options: Any) -> aiohttp.ClientSession:
+    """An HTTP session whose connections to Slack stay open between calls (close it when
+    done). slack_sdk applies no timeout of its own to a session it is given, so it is set
+    here."""
+    return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout), **options)
 
 
 class SlackGateway:
@@ -54,6 +91,7 @@ class SlackGateway:
         """Why Slack will not stream for this app (an error that does not pass, such as
         unknown_method or missing_scope): answers are then posted and updated instead."""
         self._channel_ids: dict[str, str] = {}
+        self._conversations: OrderedDict[str, SlackChannel] = OrderedDict()
 
     def wrote(self, message: dict[str, Any]) -> bool:
         """Whether this app posted the Slack message `message` (as Slack returns it)."""
@@ -148,21 +186,22 @@ class SlackGateway:
         return user_from_api(response["user"], home_team=self.team_id)
 
     async def channel(self, channel_id: str) -> SlackChannel:
+        """The conversation `channel_id` as Slack describes it now. A direct message or a
+        group DM is looked up once: who is in it and whether it is shared never change
+        (adding someone to a group DM makes a new conversation). A channel is looked up every
+        time, since it may be renamed, made private or shared, which review rules read;
+        conversations.info is Tier 3 (50+ a minute), so a burst of direct questions would
+        otherwise wait on Slack's rate limit."""
+        if known := self._conversations.get(channel_id):
+            self._conversations.move_to_end(channel_id)
+            return known
         response = await self._call("conversations_info", channel=channel_id)
-        data = response["channel"]
-        return SlackChannel(
-            id=data["id"],
-            name=data.get("name") or "",
-            is_im=bool(data.get("is_im")),
-            is_private=bool(data.get("is_private") or data.get("is_group")),
-            is_group_dm=bool(data.get("is_mpim")),
-            is_shared=bool(
-                data.get("is_ext_shared")
-                or data.get("is_shared")
-                or data.get("is_org_shared")
-                or data.get("is_pending_ext_shared")
-            ),
-        )
+        found = _channel_from_api(response["channel"])
+        if found.is_im or found.is_group_dm:
+            self._conversations[channel_id] = found
+            if len(self._conversations) > CONVERSATIONS_KEPT:
+                self._conversations.popitem(last=False)
+        return found
 
     async def members(self, channel_id: str) -> list[str]:
         pages = self._pages("conversations_members", channel=channel_id, limit=200)

@@ -32,7 +32,7 @@ from app.errors import SetupError
 from app.knowledge.embeddings import shared_embedder
 from app.knowledge.sync import check_served, sync_knowledge
 from app.services import Services, build_answerer, build_services, check_anthropic_key
-from app.slack_api import SlackGateway, retrying_client
+from app.slack_api import SlackGateway, kept_alive_session, retrying_client
 from app.slack_people import SlackDirectory
 from app.trust import reload, serving, tracing
 from app.trust.digest import add_owner_jobs
@@ -250,7 +250,9 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             where = f"the local sandbox at {sandbox.url}"
             stand_ins = await stack.enter_async_context(_stand_ins(workspace, sandbox))
 
-        client = retrying_client(bot_token, base_url=api_url)
+        # Closed last, after everything that calls Slack has stopped.
+        http = await stack.enter_async_context(kept_alive_session())
+        client = retrying_client(bot_token, base_url=api_url, session=http)
         gateway = SlackGateway(client)
         await gateway.connect()
         services = build_services(

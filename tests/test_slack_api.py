@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 
 from app.errors import SlackUnavailable
 from app.sandbox import SandboxServer
 from app.sandbox.records import Conversation
-from app.slack_api import SlackGateway, error_code, retrying_client
+from app.slack_api import SlackGateway, error_code, kept_alive_session, retrying_client
 from tests.sandbox_helpers import ANA, GENERAL, running_sandbox
 
 
@@ -110,3 +111,37 @@ async def test_the_workspaces_users_are_listed_page_by_page(server, gateway, mon
     assert all(len(page) <= 2 for page in pages) and len(pages) == (len(own) + 1) // 2
     assert len(server.calls_to("users.list")) == len(pages)
     assert not any(u.is_external for u in listed)
+
+
+async def test_a_direct_message_is_described_once_and_a_channel_every_time(server, gateway):
+    dm = await gateway.open_dm(ANA)
+    for _ in range(3):
+        assert (await gateway.channel(dm)).is_im
+        assert (await gateway.channel(GENERAL)).name == "general"
+    asked = [c.params.get("channel") for c in server.calls_to("conversations.info")]
+    assert asked.count(dm) == 1  # conversations.info is Tier 3: a burst of DMs would wait
+    assert asked.count(GENERAL) == 3  # renamed, made private or shared at any time
+    server.workspace.conversations[GENERAL].name = "all-hands"
+    assert (await gateway.channel(GENERAL)).name == "all-hands"
+
+
+async def test_a_running_apps_calls_share_one_connection_to_slack(server):
+    opened: list[object] = []
+
+    async def counted(_session: object, _context: object, params: object) -> None:
+        opened.append(params)
+
+    async def calls(gateway: SlackGateway) -> None:
+        for _ in range(4):
+            await gateway.members(GENERAL)
+
+    tracing = aiohttp.TraceConfig()
+    tracing.on_connection_create_end.append(counted)
+    async with kept_alive_session(trace_configs=[tracing]) as session:
+        await calls(
+            SlackGateway(
+                retrying_client(server.bot_token, base_url=server.api_url, session=session)
+            )
+        )
+    assert len(opened) == 1
+    assert len(server.calls_to("conversations.members")) == 4
