@@ -61,6 +61,14 @@ class WorkspaceError(TrellisError):
         self.problem = problem
         self.also = also
 
+    def summary(self, shown: int = 3) -> str:
+        """This mistake and the others found with it, the first `shown` in full."""
+        every = (self, *self.also)
+        text = "; ".join(error.user_message for error in every[:shown])
+        if len(every) > shown:
+            text += f"; and {len(every) - shown} more (`trellis check` lists them all)"
+        return text
+
 
 class SetupError(TrellisError):
     """A mistake in how Trellis is set up, not in what it was asked: the command stops

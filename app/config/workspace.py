@@ -184,10 +184,13 @@ class Findings:
 
 
 def load_workspace(path: Path) -> Workspace:
-    """The workspace, or the first mistake in it as a WorkspaceError."""
+    """The workspace, or its first mistake as a WorkspaceError carrying the others in
+    `also`: a command that cannot start lists every mistake at once, as `trellis check`."""
     workspace, findings = read_workspace(path)
     if workspace is None:
-        raise findings.errors[0]
+        first, *others = findings.errors
+        first.also = tuple(others)
+        raise first
     return workspace
 
 

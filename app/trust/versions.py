@@ -178,7 +178,7 @@ class Gate:
             return scores.cases if scores else 0
 
     async def _broken(self, version: str, files: dict[str, str], exc: WorkspaceError) -> Verdict:
-        reason = exc.user_message
+        reason = exc.summary()
         if files:
             async with self.database.session() as session:
                 known = await VersionRepository(session).get(version)

@@ -121,13 +121,14 @@ def test_nobody_asks_in_a_private_channel_they_are_not_a_member_of(workspace):
     assert member.stdout.startswith("answered")
 
 
-def test_every_mistake_in_the_workspace_is_listed_by_ingest_and_ask(workspace):
+def test_every_mistake_in_the_workspace_is_listed_by_every_command(workspace):
     (workspace / "trellis.yml").write_text("answers: {min_confidence: 5}\n", encoding="utf-8")
     rules = workspace / "rules.yml"
     rules.write_text(rules.read_text().replace("mode: draft_only", "mode: sometimes"))
     for command in (
         ["ingest", "-w", workspace],
         ["ask", "-w", workspace, "--as", "sam@example.com", "When is the office open?"],
+        ["eval", "-w", workspace],
     ):
         done = trellis(*command)
         assert done.exit_code == 2, done.output
@@ -135,3 +136,8 @@ def test_every_mistake_in_the_workspace_is_listed_by_ingest_and_ask(workspace):
         assert len(lines) == 2, done.output  # as `trellis check` lists them, not only the first
         assert lines[0].startswith("Workspace error trellis.yml:1: answers.min_confidence")
         assert lines[1].startswith("Workspace error rules.yml:7: workflows.expense_request.mode")
+    refused = trellis("reload", "-w", workspace)  # the eval gate's reason names both too
+    assert refused.exit_code == 2, refused.output
+    said = " ".join(refused.output.split())
+    assert "did not go live: trellis.yml:1: answers.min_confidence" in said, said
+    assert "; rules.yml:7: workflows.expense_request.mode" in said, said
