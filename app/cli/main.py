@@ -108,14 +108,15 @@ def ingest(
         ),
     ] = False,
     max_document_chars: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            help="Index at most this many characters of text from one document; a longer "
-            "one is skipped with a warning, and a version indexed before stays. Other "
-            "commands keep the default.",
+            help="Index at most this many characters of text from one document this time "
+            "(default: knowledge.max_document_chars in trellis.yml, else "
+            f"{MAX_DOCUMENT_CHARS:,}); a longer one is skipped with a warning, and a version "
+            "indexed before stays. Set the key to keep a limit for every command.",
         ),
-    ] = MAX_DOCUMENT_CHARS,
+    ] = None,
 ) -> None:
     """Index the workspace's knowledge; prints counts."""
     from app.cli.operations import ingest_workspace

@@ -19,7 +19,6 @@ from app.db.session import Database
 from app.domain import AnswerStatus, Person
 from app.errors import AccessDenied, SetupError, WorkspaceError
 from app.knowledge.ingest import IngestReport
-from app.knowledge.limits import MAX_DOCUMENT_CHARS
 from app.knowledge.search import count_chunks, count_documents
 from app.knowledge.sync import WorkspaceIdentity, check_served, sync_knowledge
 from app.knowledge.sync import take_over as take_over_database
@@ -68,7 +67,7 @@ async def ingest_workspace(
     only: Path | None = None,
     console: Console | None = None,
     take_over: bool = False,
-    max_document_chars: int = MAX_DOCUMENT_CHARS,
+    max_document_chars: int | None = None,
 ) -> Ingested:
     workspace = workspace_for(settings)
     async with open_database(settings.database_url) as database:

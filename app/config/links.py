@@ -1,4 +1,5 @@
-"""Which links a citation may carry: trellis.yml `knowledge.allowed_url_prefixes`.
+"""trellis.yml `knowledge:`: which links a citation may carry (`allowed_url_prefixes`), and
+how much text is indexed from one document (`max_document_chars`).
 
 A document's front-matter `url` becomes the link of every citation of it, so a document
 could make a company-looking citation lead anywhere. Only http and https links are ever
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, PositiveInt, StringConstraints, field_validator
 
 SCHEMES = ("http", "https")
 BOUNDARIES = ("/", "?", "#")
@@ -25,6 +26,9 @@ class KnowledgeConfig(BaseModel):
         list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] | None
     ) = None
     """Links a citation may carry, e.g. https://wiki.northwind.example/; None: any http(s)."""
+    max_document_chars: PositiveInt | None = None
+    """The most text indexed from one document, for every command that indexes; None:
+    app/knowledge/limits.py's default."""
 
     @field_validator("allowed_url_prefixes")
     @classmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 from app.errors import WorkspaceError
 
 MAX_DOCUMENT_CHARS = 1_000_000
-"""About 400 dense pages; `trellis ingest --max-document-chars` indexes more."""
+"""About 400 dense pages; `knowledge: {max_document_chars: N}` in trellis.yml indexes more."""
 
 
 def too_long(name: str, text: str, limit: int) -> WorkspaceError | None:
@@ -23,5 +23,5 @@ def too_long(name: str, text: str, limit: int) -> WorkspaceError | None:
         name,
         f"has {len(text):,} characters of text, more than the {limit:,} Trellis indexes from "
         "one document, so it was not indexed (a version indexed before stays); split it into "
-        "smaller documents, or raise the limit with `trellis ingest --max-document-chars`",
+        "smaller documents, or raise the limit with knowledge.max_document_chars in trellis.yml",
     )

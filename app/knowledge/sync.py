@@ -109,12 +109,14 @@ async def sync_knowledge(
     *,
     only: Path | None = None,
     console: Console | None = None,
-    max_document_chars: int = MAX_DOCUMENT_CHARS,
+    max_document_chars: int | None = None,
 ) -> IngestReport:
     """Bring the index in line with the workspace's knowledge/ (only what changed), once
     the database is known to serve this workspace."""
     await check_served(database, workspace)
     retrieval = workspace.config.retrieval
+    if max_document_chars is None:  # the workspace's limit, the same for every command
+        max_document_chars = workspace.config.knowledge.max_document_chars or MAX_DOCUMENT_CHARS
     if console is None or not console.is_terminal:
         return await ingest(
             database,

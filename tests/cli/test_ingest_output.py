@@ -55,7 +55,7 @@ def test_a_document_over_the_limit_is_skipped_at_once_with_a_warning(workspace):
         f"warning knowledge/dump.md: has 1,200,005 characters of text, more than the "
         f"{MAX_DOCUMENT_CHARS:,} Trellis indexes from one document, so it was not indexed"
     )
-    assert "raise the limit with `trellis ingest --max-document-chars`" in warning
+    assert "raise the limit with knowledge.max_document_chars in trellis.yml" in warning
     assert "The index holds 5 documents" in skipped.output
 
 
@@ -74,3 +74,27 @@ def test_the_limit_can_be_raised_and_a_version_indexed_stays(workspace):
     assert "The index holds 6 documents" in usual.output
     again = trellis("ingest", "-w", workspace, "--max-document-chars", "1000")
     assert "The index holds 6 documents" in again.output and "dump.md" in again.stderr
+
+
+def test_the_workspaces_limit_holds_for_every_command_that_indexes(workspace):
+    dump = workspace / "knowledge" / "dump.md"
+    dump.write_text("---\naccess: [everyone]\n---\n# Dump\n\n" + "row " * 1_000, "utf-8")
+    config = workspace / "trellis.yml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + "\nknowledge:\n  max_document_chars: 1000\n",
+        encoding="utf-8",
+    )
+    skipped = trellis("ingest", "-w", workspace)
+    assert "knowledge/dump.md: has 4,005 characters of text, more than the 1,000" in flat(
+        skipped.stderr
+    ), skipped.output
+    asked = trellis("ask", "-w", workspace, "--as", "sam@example.com", "What is in the dump?")
+    assert asked.exit_code == 0, asked.output
+    # `ask` indexed with the same limit: had it taken the dump in, it would have stayed
+    assert "The index holds 5 documents" in trellis("ingest", "-w", workspace).output
+    raised = trellis("ingest", "-w", workspace, "--max-document-chars", "5000")
+    assert raised.stderr == "" and "The index holds 6 documents" in raised.output
+
+    config.write_text(config.read_text().replace("1000\n", "0\n"), encoding="utf-8")
+    refused = trellis("check", "-w", workspace)
+    assert "trellis.yml:" in refused.output and "max_document_chars" in refused.output
