@@ -273,9 +273,11 @@ class SlackGateway:
         channel_id: str = response["channel"]["id"]
         return channel_id
 
-    async def replies(self, channel_id: str, thread_ts: str, *, since: str) -> list[dict[str, Any]]:
-        """The messages of the thread `thread_ts` from the message `since` on, every page
-        of them (Slack gives apps outside its Marketplace 15 a page)."""
+    async def replies(
+        self, channel_id: str, thread_ts: str, *, since: str, metadata: bool = False
+    ) -> list[dict[str, Any]]:
+        """The messages of the thread `thread_ts` from the message `since` on (`metadata`:
+        with theirs), every page (Slack gives apps outside its Marketplace 15 a page)."""
         messages: list[dict[str, Any]] = []
         cursor = None
         while True:
@@ -287,6 +289,7 @@ class SlackGateway:
                 inclusive=True,
                 limit=REPLIES_PAGE,
                 cursor=cursor,
+                include_all_metadata=metadata or None,
             )
             messages.extend(page.get("messages") or [])
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
@@ -297,11 +300,23 @@ class SlackGateway:
             return messages
 
     async def history(
-        self, channel_id: str, *, cursor: str | None = None, limit: int = 200
+        self,
+        channel_id: str,
+        *,
+        cursor: str | None = None,
+        limit: int = 200,
+        oldest: str | None = None,
+        metadata: bool = False,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of a channel's messages, newest first, and the cursor of the next."""
+        """One page of a channel's messages (from `oldest` on), newest first, and the cursor
+        of the next; with `metadata`, the messages' metadata too."""
         response = await self._call(
-            "conversations_history", channel=channel_id, cursor=cursor, limit=limit
+            "conversations_history",
+            channel=channel_id,
+            cursor=cursor,
+            limit=limit,
+            oldest=oldest,
+            include_all_metadata=metadata or None,
         )
         following = (response.get("response_metadata") or {}).get("next_cursor") or None
         return list(response.get("messages", [])), following
@@ -315,6 +330,7 @@ class SlackGateway:
         text: str,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> str:
         response = await self._call(
             "chat_postMessage",
@@ -322,6 +338,7 @@ class SlackGateway:
             text=text,
             blocks=blocks,
             thread_ts=thread_ts,
+            metadata=metadata,
             unfurl_links=False,
             unfurl_media=False,
         )

@@ -20,6 +20,7 @@ from app.db.repositories.records import AnswerRepository
 from app.domain import ActionState, AnswerStatus, Citation
 from app.notifications import Delivery
 from app.services import Services
+from app.slack_once import Once, post_once
 from handlers.views import answers, cards, owners
 from handlers.views.blocks import MESSAGE_BLOCKS, escape, link, section
 from handlers.waiting import WaitingMessages
@@ -54,8 +55,12 @@ class SlackNotifier(WaitingMessages):
         if channel is None:
             log.warning("no_approvals_channel", draft=draft.id, channel=reference)
             return None
-        ts = await self.slack.post(
-            channel=channel, text=cards.card_text(draft), blocks=cards.card_blocks(draft)
+        ts = await post_once(  # tried again after a failure Slack may have carried out
+            self.slack,
+            channel=channel,
+            once=Once(f"card:{draft.id}", draft.created_at),
+            text=cards.card_text(draft),
+            blocks=cards.card_blocks(draft),
         )
         return channel, ts
 
@@ -168,8 +173,13 @@ class SlackNotifier(WaitingMessages):
             return None
         if not draft.channel_id:
             return None
-        ts = await self.slack.post(
-            channel=draft.channel_id, thread_ts=draft.thread_ts, text=text, blocks=shown
+        ts = await post_once(  # the outbox tries again after a failure
+            self.slack,
+            channel=draft.channel_id,
+            once=Once(f"answer:{draft.id}", draft.created_at),
+            thread_ts=draft.thread_ts,
+            text=text,
+            blocks=shown,
         )
         if draft.answer_id is not None:
             async with self.database.session() as session:

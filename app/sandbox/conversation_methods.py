@@ -7,6 +7,7 @@ import base64
 from typing import Any, TypeVar
 
 from app.sandbox.lookups import Method, flag, known_user, readable, visible
+from app.sandbox.records import Message
 from app.sandbox.slack_json import conversation_json, message_json, user_json
 from app.sandbox.state import SandboxWorkspace, SlackError
 
@@ -85,7 +86,7 @@ async def history(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any
     ]
     page, cursor = _page(newest_first, params, default_limit=100)
     return {
-        "messages": [message_json(ws, m) for m in page],
+        "messages": [_read(ws, m, params) for m in page],
         "has_more": bool(cursor),
         "pin_count": 0,
         "response_metadata": {"next_cursor": cursor},
@@ -105,10 +106,19 @@ async def replies(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any
     ]
     page, cursor = _page(thread, params, default_limit=REPLIES_PAGE, most=REPLIES_PAGE)
     return {
-        "messages": [message_json(ws, m) for m in page],
+        "messages": [_read(ws, m, params) for m in page],
         "has_more": bool(cursor),
         "response_metadata": {"next_cursor": cursor},
     }
+
+
+def _read(ws: SandboxWorkspace, message: Message, params: dict[str, Any]) -> dict[str, Any]:
+    """A message as conversations.history and .replies give it: its metadata only with
+    `include_all_metadata`, as Slack does."""
+    body = message_json(ws, message)
+    if not flag(params, "include_all_metadata"):
+        body.pop("metadata", None)
+    return body
 
 
 async def open_conversation(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:

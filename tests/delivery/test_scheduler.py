@@ -234,6 +234,42 @@ async def test_a_card_that_could_not_be_posted_is_posted_by_the_sweep(tmp_path):
         assert (await trellis.services.approvals.view(view.id)).state == DraftState.PENDING
 
 
+async def test_a_card_slack_posted_while_failing_on_is_not_posted_again_by_the_sweep(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        requester = person(SAM)
+        workspace = demo()
+        view = await trellis.services.approvals.create(
+            kind="workflow",
+            workflow="customer_reply",
+            title="Customer reply",
+            mode="act_after_approval",
+            requester=requester,
+            requester_slack_id=None,
+            channel_id=None,
+            thread_ts=None,
+            inputs={"customer": "Alpine Co."},
+            text="Hello Jordan",
+            citations=[],
+            confidence=0.5,
+            actions=[],
+            requirement=workspace.rulebook.approval_for("customer_reply", requester=requester),
+            rule="every request",
+            rule_version=workspace.version,
+            timing=Timing(),
+        )
+        clock.advance(minutes=1)
+        trellis.sandbox.fail("chat.postMessage", status=503, carried_out=True)
+        assert (await sweep_drafts(trellis.services)).cards == 0  # Slack answered 503
+        clock.advance(minutes=1)
+        assert (await sweep_drafts(trellis.services)).cards == 1
+        channel = trellis.channel("support-approvals")
+        cards = [m for m in trellis.sandbox.messages(channel) if m.bot_id and m.blocks]
+        assert len(cards) == 1  # the card Slack did post is the draft's card
+        assert (await trellis.services.approvals.view(view.id)).card_ts == cards[0].ts
+        assert len(trellis.sandbox.calls_to("chat.postMessage")) == 1
+
+
 async def test_only_one_replica_holds_a_job_at_a_time(tmp_path, database):
     clock = Clock()
     async with running_trellis(tmp_path, clock=clock, database=database) as trellis:
