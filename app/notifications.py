@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import structlog
@@ -25,6 +26,15 @@ if TYPE_CHECKING:
     from app.trust.versions import Verdict
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Once:
+    """What makes a message the same message however often it is tried: its `key`, and
+    the moment before which no try of it was made (see app/slack_once.py)."""
+
+    key: str
+    since: datetime
 
 
 # --- What the owners are told ------------------------------------------------------------
@@ -141,22 +151,34 @@ class Notifier(Protocol):
         """An action is done (the result) or dead-lettered: the requester is told either way."""
 
     # While a draft waits: each is one message of the outbox (app/approvals/notices.py),
-    # which raises when it was not delivered, so that the outbox tries it again.
+    # which raises when it was not delivered, so that the outbox tries it again; `once`
+    # makes a message the outbox tries again show once.
 
-    async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
+    async def remind(
+        self, draft: DraftView, people: Sequence[Person], *, once: Once | None = None
+    ) -> None:
         """Remind `people`, who may still decide, that the draft waits for them."""
 
     async def escalation_said(
-        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        withheld: Sequence[Person] = (),
+        once: Once | None = None,
     ) -> None:
         """Say, where the card is, that `people` may now decide, or that those it was due
         to (`withheld`) may not read its sources and are only told where it waits."""
 
-    async def asked_instead(self, draft: DraftView, unlisted: Sequence[str]) -> None:
+    async def asked_instead(
+        self, draft: DraftView, unlisted: Sequence[str], *, once: Once | None = None
+    ) -> None:
         """Ask the approvals channel to decide, since the managers it escalates to
         (`unlisted`) are not in the directory."""
 
-    async def escalated_to(self, draft: DraftView, person: Person, *, card: bool) -> None:
+    async def escalated_to(
+        self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
+    ) -> None:
         """A direct message to `person`: the card to decide on, or (`card` False: they may
         not read its sources) only what kind of request waits, and where."""
 
@@ -186,18 +208,29 @@ class QuietNotifier:
     async def action_finished(self, draft: DraftView, action: ActionView) -> None:
         log.info("action_finished", draft=draft.id, action=action.id, state=action.state)
 
-    async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
-        return None
-
-    async def escalation_said(
-        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+    async def remind(
+        self, draft: DraftView, people: Sequence[Person], *, once: Once | None = None
     ) -> None:
         return None
 
-    async def asked_instead(self, draft: DraftView, unlisted: Sequence[str]) -> None:
+    async def escalation_said(
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        withheld: Sequence[Person] = (),
+        once: Once | None = None,
+    ) -> None:
         return None
 
-    async def escalated_to(self, draft: DraftView, person: Person, *, card: bool) -> None:
+    async def asked_instead(
+        self, draft: DraftView, unlisted: Sequence[str], *, once: Once | None = None
+    ) -> None:
+        return None
+
+    async def escalated_to(
+        self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
+    ) -> None:
         return None
 
     async def not_told(self, draft: DraftView, person: Person) -> None:

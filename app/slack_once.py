@@ -12,12 +12,12 @@ moment the post could first have been made; when there is one, its ts is the pos
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from app.notifications import Once
 from app.slack_api import SlackGateway
 
 KIND = "trellis_post"
@@ -28,21 +28,13 @@ CLOCK_SKEW = timedelta(minutes=5)
 """Slack's clock and ours may differ: the search starts this much earlier."""
 
 
-@dataclass(frozen=True)
-class Once:
-    """What makes a post the same post: its `key`, and the moment before which no try of
-    it was made."""
+def metadata_of(once: Once) -> dict[str, Any]:
+    """The message metadata that carries `once`'s key."""
+    return {"event_type": KIND, "event_payload": {"key": once.key}}
 
-    key: str
-    since: datetime
 
-    @property
-    def metadata(self) -> dict[str, Any]:
-        return {"event_type": KIND, "event_payload": {"key": self.key}}
-
-    @property
-    def oldest(self) -> str:
-        return f"{(self.since - CLOCK_SKEW).timestamp():.6f}"
+def _oldest(once: Once) -> str:
+    return f"{(once.since - CLOCK_SKEW).timestamp():.6f}"
 
 
 def key_of(message: dict[str, Any]) -> str | None:
@@ -67,7 +59,7 @@ async def post_once(
     if (ts := await _posted(slack, channel, once, thread_ts)) is not None:
         return ts
     return await slack.post(
-        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, metadata=once.metadata
+        channel=channel, text=text, blocks=blocks, thread_ts=thread_ts, metadata=metadata_of(once)
     )
 
 
@@ -78,12 +70,12 @@ async def _posted(
     conversation (a scope this app lacks) is not a reason to withhold the post."""
     try:
         if thread_ts is not None:
-            messages = await slack.replies(channel, thread_ts, since=once.oldest, metadata=True)
+            messages = await slack.replies(channel, thread_ts, since=_oldest(once), metadata=True)
             return _found(slack, messages, once)
         cursor = None
         for _ in range(PAGES):
             page, cursor = await slack.history(
-                channel, cursor=cursor, oldest=once.oldest, metadata=True
+                channel, cursor=cursor, oldest=_oldest(once), metadata=True
             )
             if (ts := _found(slack, page, once)) is not None or cursor is None:
                 return ts

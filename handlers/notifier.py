@@ -18,9 +18,9 @@ from app.answering.compose import Reply
 from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.db.repositories.records import AnswerRepository
 from app.domain import ActionState, AnswerStatus, Citation
-from app.notifications import Delivery
+from app.notifications import Delivery, Once
 from app.services import Services
-from app.slack_once import Once, post_once
+from app.slack_once import post_once
 from handlers.views import answers, cards, owners
 from handlers.views.blocks import MESSAGE_BLOCKS, escape, link, section
 from handlers.waiting import WaitingMessages

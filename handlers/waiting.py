@@ -9,13 +9,16 @@ has the card's thread say who was not told (`not_told`). The others are sent all
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from app.approvals.drafts import DraftView
 from app.domain import Person
 from app.errors import DownstreamError
+from app.notifications import Once
 from app.slack_api import SlackGateway, error_code
+from app.slack_once import post_once
 from handlers.views import cards
 from handlers.views.blocks import escape, section
 
@@ -30,17 +33,25 @@ class WaitingMessages:
 
     slack: SlackGateway
 
-    async def remind(self, draft: DraftView, people: Sequence[Person]) -> None:
+    async def remind(
+        self, draft: DraftView, people: Sequence[Person], *, once: Once | None = None
+    ) -> None:
         who = await self._mentions(people)
         await self._in_card_thread(
             draft,
             f":bell: Reminder: this {escape(draft.title)} "
             f"from {escape(draft.requester_name)} still "
             f"waits for a decision. {who} can decide.",
+            once=once,
         )
 
     async def escalation_said(
-        self, draft: DraftView, people: Sequence[Person], *, withheld: Sequence[Person] = ()
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        withheld: Sequence[Person] = (),
+        once: Once | None = None,
     ) -> None:
         if people:
             who = await self._mentions(people)
@@ -53,13 +64,16 @@ class WaitingMessages:
                 ":arrow_double_up: Nobody decided in time, and the people it escalates to "
                 "may not read its sources, so they were only told that it waits here."
             )
-        await self._in_card_thread(draft, text)
+        await self._in_card_thread(draft, text, once=once)
 
-    async def asked_instead(self, draft: DraftView, unlisted: Sequence[str]) -> None:
+    async def asked_instead(
+        self, draft: DraftView, unlisted: Sequence[str], *, once: Once | None = None
+    ) -> None:
         if not draft.card_channel:
             return
-        await self.slack.post(
+        await self._post(
             channel=draft.card_channel,
+            once=once,
             text=(
                 f":arrow_double_up: This {escape(draft.title)} from "
                 f"{escape(draft.requester_name)} has waited too long for a decision. It "
@@ -69,7 +83,9 @@ class WaitingMessages:
             ),
         )
 
-    async def escalated_to(self, draft: DraftView, person: Person, *, card: bool) -> None:
+    async def escalated_to(
+        self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
+    ) -> None:
         """They may not be in the approvals channel, so the card comes to them. Those who
         may not read its sources get only a pointer: what kind of request waits, and where."""
         slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
@@ -96,8 +112,8 @@ class WaitingMessages:
             )
             blocks = None
         try:
-            await self.slack.post(
-                channel=await self.slack.open_dm(slack_id), text=text, blocks=blocks
+            await self._post(
+                channel=await self.slack.open_dm(slack_id), text=text, blocks=blocks, once=once
             )
         except SlackApiError as error:  # Slack out of reach raises SlackUnavailable instead
             code = error_code(error)
@@ -114,9 +130,34 @@ class WaitingMessages:
             "(see the log), so they were not told of it: an approver here can still decide.",
         )
 
-    async def _in_card_thread(self, draft: DraftView, text: str) -> None:
+    async def _in_card_thread(
+        self, draft: DraftView, text: str, *, once: Once | None = None
+    ) -> None:
         if draft.card_channel and draft.card_ts:
-            await self.slack.post(channel=draft.card_channel, thread_ts=draft.card_ts, text=text)
+            await self._post(
+                channel=draft.card_channel, thread_ts=draft.card_ts, text=text, once=once
+            )
+
+    async def _post(
+        self,
+        *,
+        channel: str,
+        text: str,
+        once: Once | None,
+        blocks: list[dict[str, Any]] | None = None,
+        thread_ts: str | None = None,
+    ) -> None:
+        if once is None:
+            await self.slack.post(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
+        else:
+            await post_once(
+                self.slack,
+                channel=channel,
+                once=once,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+            )
 
     async def _mentions(self, people: Sequence[Person]) -> str:
         shown = []

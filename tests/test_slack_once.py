@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.errors import SlackUnavailable
+from app.notifications import Once
 from app.sandbox import SandboxServer
 from app.slack_api import SlackGateway, retrying_client
-from app.slack_once import Once, post_once
+from app.slack_once import metadata_of, post_once
 from tests.sandbox_helpers import GENERAL, RANDOM, running_sandbox
 
 
@@ -57,7 +58,7 @@ async def test_a_reply_in_a_thread_is_found_in_its_thread(server, gateway):
 
 async def test_a_post_older_than_its_key_or_by_someone_else_is_not_taken_for_it(server, gateway):
     late = Once("card:d4", datetime.now(UTC) + timedelta(hours=1))  # nothing before it counts
-    await gateway.post(channel=GENERAL, text="x", metadata=late.metadata)
+    await gateway.post(channel=GENERAL, text="x", metadata=metadata_of(late))
     ts = await post_once(gateway, channel=GENERAL, once=late, text="x")
     assert len(server.messages(GENERAL)) == 2 and server.messages(GENERAL)[-1].ts == ts
 
@@ -71,7 +72,7 @@ async def test_a_conversation_trellis_cannot_read_does_not_withhold_the_post(ser
 
 async def test_slack_gives_a_messages_metadata_only_when_asked(server, gateway):
     key = once("card:d6")
-    await gateway.post(channel=GENERAL, text="Card", metadata=key.metadata)
+    await gateway.post(channel=GENERAL, text="Card", metadata=metadata_of(key))
     plain, _ = await gateway.history(GENERAL)
     full, _ = await gateway.history(GENERAL, metadata=True)
     assert "metadata" not in plain[0]

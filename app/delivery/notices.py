@@ -3,20 +3,21 @@
 The worker (app/delivery/outbox.py) hands such a row here instead of to a connector: the
 approved answer is posted by the `Notifier` only while the draft is approved as it stands,
 an expiry notice only for a draft that did expire, and a reminder or an escalation message
-only while the draft still waits. Slack takes no idempotency key, so
-the row's lease and compare-and-set keep two workers from posting the same message; a
-process killed after Slack accepted a post and before the row was recorded posts it again.
+only while the draft still waits. The row's lease and compare-and-set keep two workers
+from posting the same message at once; and since Slack takes no idempotency key, each
+message carries the row's as its `Once` (app/slack_once.py), so a post Slack carried out
+before the row could be recorded (a 5xx, a process killed) is found instead of repeated.
 """
 
 from __future__ import annotations
 
 from app.approvals import notices
-from app.approvals.drafts import DraftState, to_view
+from app.approvals.drafts import DraftState, as_utc, to_view
 from app.approvals.execution import approved_action
 from app.approvals.notices import people_of, person_of
 from app.db.models.approvals import Draft, OutboxAction
 from app.errors import ApprovalConflict, ConnectorConfigError
-from app.notifications import Notifier
+from app.notifications import Notifier, Once
 from workflows.base import ActionResult
 
 
@@ -43,15 +44,17 @@ async def _while_waiting(notifier: Notifier, draft: Draft, item: OutboxAction) -
     if draft.state != DraftState.PENDING:
         return ActionResult(reference="", summary=f"not sent: the request is {draft.state} now")
     view, params = to_view(draft), item.params
+    once = Once(f"notice:{item.id}", as_utc(item.created_at))
     if item.connector == notices.REMINDER:
-        await notifier.remind(view, people_of(params["to"]))
+        await notifier.remind(view, people_of(params["to"]), once=once)
     elif item.connector == notices.ESCALATION:
         await notifier.escalation_said(
-            view, people_of(params["to"]), withheld=people_of(params["withheld"])
+            view, people_of(params["to"]), withheld=people_of(params["withheld"]), once=once
         )
     elif item.connector == notices.ASKED_INSTEAD:
-        await notifier.asked_instead(view, params["unlisted"])
+        await notifier.asked_instead(view, params["unlisted"], once=once)
     else:
         person = person_of(params["person"])
-        await notifier.escalated_to(view, person, card=item.connector == notices.ESCALATED_CARD)
+        card = item.connector == notices.ESCALATED_CARD
+        await notifier.escalated_to(view, person, card=card, once=once)
     return ActionResult(reference="", summary=notices.DESCRIPTIONS[item.connector])

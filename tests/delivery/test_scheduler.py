@@ -158,6 +158,28 @@ async def test_an_escalation_slack_could_not_take_is_sent_once_slack_is_back(tmp
         assert view.state == DraftState.PENDING and view.outbox == ()
 
 
+async def test_a_reminder_slack_posted_while_failing_on_is_not_posted_again(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        card, draft = await reply_card(trellis)
+        clock.advance(hours=4, seconds=1)
+        # Slack posts each message but answers 503, so the outbox cannot know it did.
+        trellis.sandbox.fail("chat.postMessage", times=1000, status=503, carried_out=True)
+        report = await sweep_drafts(trellis.services)
+        assert (report.reminded, report.escalated) == (1, 1)
+        assert all(r.state == ActionState.PENDING for r in await waiting_rows(trellis, draft.id))
+
+        trellis.sandbox.web_api.failures.clear()
+        clock.advance(minutes=10)
+        assert await deliver_notices_count(trellis, draft.id) == 3  # found, so delivered
+        assert await deliver_notices_count(trellis, draft.id) == 0
+        thread = [m for m in trellis.sandbox.messages(card.channel) if m.thread_ts == card.ts]
+        assert len([m for m in thread if "Reminder" in m.text]) == 1
+        assert len([m for m in thread if "may not read its sources" in m.text]) == 1
+        maya = trellis.dm_with(MAYA)
+        assert len([m for m in trellis.sandbox.messages(maya) if "waited too long" in m.text]) == 1
+
+
 async def test_a_message_of_a_draft_decided_before_it_could_be_sent_is_not_sent(tmp_path):
     clock = Clock()
     async with running_trellis(tmp_path, clock=clock) as trellis:
