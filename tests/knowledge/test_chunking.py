@@ -148,3 +148,20 @@ def test_sentence_splitting_keeps_abbreviations_and_decimals():
 def test_empty_document_has_no_chunks():
     assert chunk_blocks([]) == []
     assert chunk_blocks([Block("heading", "Only a title", 1)]) == []
+
+
+def test_markdown_inside_an_html_block_is_read_as_markdown_not_quoted_raw():
+    body = markdown_blocks(
+        '<aside markdown="1" class="pquote">\n'
+        "  Tell your talk as a story.\n"
+        '  <p markdown="1" class="pquote-credit">\n'
+        '— Lena, ["How to Write a Talk"](https://talks.example/how)\n'
+        "  </p>\n"
+        "</aside>\n\n"
+        "<div>\n  Fees are 2 * 3 euros, see [ticket](#not-a-link\n</div>\n"
+    )
+    assert [b.text for b in body] == [
+        "Tell your talk as a story.",
+        '— Lena, "How to Write a Talk"',
+        "Fees are 2 * 3 euros, see [ticket](#not-a-link",  # no link: left as written
+    ]

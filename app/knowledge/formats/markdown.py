@@ -7,7 +7,9 @@ stays, inline code is kept as text. Front matter is split off before this (see `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -20,6 +22,8 @@ _PARSER = MarkdownIt("commonmark").enable("table")
 _INLINE_TEXT = frozenset({"text", "code_inline", "image"})
 """Inline tokens whose `content` is visible text (an image's content is its alt text)."""
 _INLINE_SPACE = frozenset({"softbreak", "hardbreak"})
+_MARKDOWN_LINK = re.compile(r"\[[^\]\n]+\]\((?:https?://|/|#|mailto:)[^)\s]*\)")
+"""`[text](address)`: Markdown no one writes by accident in the text of an HTML block."""
 
 
 def markdown_blocks(body: str) -> list[Block]:
@@ -54,9 +58,18 @@ def markdown_blocks(body: str) -> list[Block]:
             if code.strip():
                 blocks.append(Block("text", code))
         elif token.type == "html_block":
-            blocks.extend(html_blocks(token.content)[1])
+            blocks.extend(_markdown_within(block) for block in html_blocks(token.content)[1])
         index += 1
     return blocks
+
+
+def _markdown_within(block: Block) -> Block:
+    """A text of an HTML block that is written in Markdown (a site's `<aside markdown="1">`
+    pull quote with a link in it) read as Markdown, so its link syntax is not quoted."""
+    if block.kind != "text" or not _MARKDOWN_LINK.search(block.text):
+        return block
+    inline = _PARSER.parseInline(block.text)
+    return replace(block, text=_inline_text(inline[0])) if inline else block
 
 
 def _inline_text(token: Token) -> str:
