@@ -3,7 +3,8 @@
 Each unit vector (stored as float16 in the database) is held as 384 bytes and one scale,
 its largest component over 127: a quarter of the memory float32 takes, which at 10,000
 documents is the difference between ~250 MB and ~60 MB. A question is scaled the same way
-and its cosine with every segment is one integer matrix product, run by ONNX Runtime
+(to +-63, see `QUESTION_LEVELS`) and its cosine with every segment is one integer matrix
+product, run by ONNX Runtime
 (`int8_product.onnx`, written by scripts/int8_product_graph.py: numpy has no integer
 matrix product of its own), times the two scales. Rounding moves a cosine by at most a
 few thousandths (tests/knowledge/test_vectors.py); the product reads a quarter of the
@@ -32,11 +33,19 @@ ZERO = 128
 uint8 x int8); the graph subtracts it again."""
 
 
-def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Signed codes (int8, rounded) and one scale per row, `codes * scale ~ vectors`."""
+QUESTION_LEVELS = 63
+"""A question's codes stay within +-63. ONNX Runtime's uint8 x int8 kernel on CPUs with
+AVX2 but not VNNI adds products in pairs in 16 bits, which saturate above 32,767: codes
+up to 255 x 127 would make some cosines wrong by up to ~0.05 (seen on such a CPU);
+2 x 255 x 63 = 32,130 always fits, so the product is exact on every CPU."""
+
+
+def quantize(vectors: np.ndarray, levels: int = 127) -> tuple[np.ndarray, np.ndarray]:
+    """Signed codes (int8, rounded, within +-`levels`) and one scale per row,
+    `codes * scale ~ vectors`."""
     rows = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
     largest = np.abs(rows).max(axis=1) if rows.size else np.zeros(len(rows), np.float32)
-    scales = np.where(largest > 0, largest / 127.0, 1.0).astype(np.float32)
+    scales = np.where(largest > 0, largest / float(levels), 1.0).astype(np.float32)
     codes = np.rint(rows / scales[:, None]).astype(np.int8)
     return codes, scales
 
@@ -77,7 +86,7 @@ class SegmentVectors:
         """The question's cosine with every vector (float32)."""
         if not len(self):
             return np.zeros(0, dtype=np.float32)
-        codes, scale = quantize(question)
+        codes, scale = quantize(question, QUESTION_LEVELS)
         products = _session().run(None, {"segments": self.codes, "question": codes.reshape(-1, 1)})
         result: np.ndarray = products[0][:, 0].astype(np.float32) * (self.scales * scale[0])
         return result
@@ -85,7 +94,7 @@ class SegmentVectors:
     def some(self, numbers: range | np.ndarray, question: np.ndarray) -> np.ndarray:
         """The question's cosine with the vectors `numbers` only: the same figures as
         `similarities` gives them."""
-        codes, scale = quantize(question)
+        codes, scale = quantize(question, QUESTION_LEVELS)
         chosen = self.codes[numbers].astype(np.int32) - ZERO
         products = (chosen @ codes[0].astype(np.int32)).astype(np.float32)
         result: np.ndarray = products * (self.scales[numbers] * scale[0])
