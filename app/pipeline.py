@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.answering import budgets
 from app.answering.base import TextSink
-from app.answering.compose import Reply, compose
+from app.answering.compose import Reply, compose, for_asker_only
 from app.answering.history import thread_history
 from app.approvals import review
 from app.domain import AnswerStatus, Passage, Person, Turn
@@ -257,6 +257,8 @@ async def _answer_question(
                 private, private_held = None, False
         status = public.status if not private else AnswerStatus.ANSWERED
         status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
+        if private is not None and public.status == AnswerStatus.NO_ANSWER:
+            public = for_asker_only(public)
         tracing.attributes(
             span, {"trellis.review.held": held, "trellis.review.private_held": private_held}
         )

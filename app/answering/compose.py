@@ -24,6 +24,13 @@ from app.trust import tracing
 from app.trust.corrections import Curated
 
 DONT_FORWARD_LABEL = "Don't forward my question"
+ASKER_ONLY = (
+    "The answer to this rests on documents not everyone in this conversation may read, "
+    "so only you are shown it."
+)
+NOTE_ASKER_ONLY = "answered for the asker only"
+"""Note of a reply in a conversation whose asker alone is answered: nothing went unanswered,
+so nothing is passed on to the owners."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,12 @@ async def _compose(
 
 def _streams(answerer: Answerer, on_text: TextSink | None) -> bool:
     return on_text is not None and bool(getattr(answerer, "streams_text", False))
+
+
+def for_asker_only(public: Reply) -> Reply:
+    """The conversation's reply when it could not be answered for everyone in it but its
+    asker is answered privately: it says so, and promises no one is told of it."""
+    return replace(public, text=ASKER_ONLY, owners=(), notes=(*public.notes, NOTE_ASKER_ONLY))
 
 
 def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, ...]:

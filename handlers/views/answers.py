@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.answering.compose import DONT_FORWARD_LABEL, Reply
+from app.answering.compose import DONT_FORWARD_LABEL, NOTE_ASKER_ONLY, Reply
 from app.domain import AnswerStatus, Citation
 from handlers.views.blocks import (
     MESSAGE_BLOCKS,
@@ -162,7 +162,11 @@ def _under_answer(reply: Reply, *, final: bool, checked_by: str | None) -> list[
         )
         if final and reply.answer_id:
             blocks.append(feedback_buttons(reply.answer_id))
-    if reply.status == AnswerStatus.NO_ANSWER and reply.answer_id:
+    if (
+        reply.status == AnswerStatus.NO_ANSWER
+        and reply.answer_id
+        and NOTE_ASKER_ONLY not in reply.notes
+    ):
         blocks.append(dont_forward_button(reply.answer_id))
     if reply.answer_id:
         add_why_button(blocks, reply.answer_id)

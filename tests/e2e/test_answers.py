@@ -6,6 +6,7 @@ import asyncio
 
 from sqlalchemy import select
 
+from app.db.models.feedback import OwnerNotice
 from app.db.models.records import AuditRecord
 from tests.harness import blocks_text, running_trellis
 
@@ -78,6 +79,11 @@ async def test_channel_answer_hides_what_a_member_may_not_see_and_asker_gets_ful
         public = await trellis.answer_in_thread("general", ts)
         assert "hr-pto" not in blocks_text(public.blocks)
         assert "25 days" not in blocks_text(public.blocks)
+        # The channel is told that only the asker is shown the answer; nothing went
+        # unanswered, so nothing is promised to be passed on, nor passed on.
+        assert "only you are shown it" in blocks_text(public.blocks)
+        assert "pass your question on" not in blocks_text(public.blocks)
+        assert "trellis_dont_forward" not in str(public.blocks)
         sam = trellis.user(SAM)
         private = await trellis.sandbox.wait_for_ephemeral(
             sam, lambda e: "Only you can see" in blocks_text(e.blocks)
@@ -91,6 +97,8 @@ async def test_channel_answer_hides_what_a_member_may_not_see_and_asker_gets_ful
         record = (await _audit_records(trellis.services, "question"))[0]
         assert record.payload["private"]["cited"] == ["hr-pto-2025"]
         assert record.payload["scope"]["viewers"] == [["public"]]
+        async with trellis.services.database.session() as session:
+            assert (await session.execute(select(OwnerNotice))).scalars().all() == []
 
 
 async def test_a_retried_event_is_answered_once(tmp_path):
