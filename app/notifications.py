@@ -141,6 +141,10 @@ class Notifier(Protocol):
     async def refresh_card(self, draft: DraftView) -> None:
         """Show the draft's current state on its card, in place."""
 
+    async def check_card(self, draft: DraftView) -> None:
+        """Forget the card of a waiting draft that is no longer where it was posted (see
+        `ApprovalService.card_gone`), so that it is posted again."""
+
     async def decided(self, draft: DraftView) -> None:
         """Tell the requester the decision (an approved answer itself comes by the outbox)."""
 
@@ -196,6 +200,9 @@ class QuietNotifier:
         return None
 
     async def refresh_card(self, draft: DraftView) -> None:
+        return None
+
+    async def check_card(self, draft: DraftView) -> None:
         return None
 
     async def decided(self, draft: DraftView) -> None:

@@ -20,6 +20,7 @@ from app.db.repositories.records import AnswerRepository
 from app.domain import ActionState, AnswerStatus, Citation
 from app.notifications import Delivery, Once
 from app.services import Services
+from app.slack_api import error_code
 from app.slack_once import post_once
 from handlers.views import answers, cards, owners
 from handlers.views.blocks import MESSAGE_BLOCKS, escape, link, section
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from app.notifications import OwnersNotice
 
 log = structlog.get_logger(__name__)
+
+CARD_GONE = frozenset({"message_not_found", "thread_not_found", "channel_not_found"})
+"""Slack's answers about a card it no longer has: updating it again would never work."""
 
 CARD_LOCKS = 64
 
@@ -70,9 +74,32 @@ class SlackNotifier(WaitingMessages):
             return
         async with self._card_locks[hash(draft.id) % CARD_LOCKS]:
             draft = await self.approvals.view(draft.id)
-            await self.slack.update(
-                channel=channel, ts=ts, text=cards.card_text(draft), blocks=cards.card_blocks(draft)
-            )
+            try:
+                await self.slack.update(
+                    channel=channel,
+                    ts=ts,
+                    text=cards.card_text(draft),
+                    blocks=cards.card_blocks(draft),
+                )
+            except SlackApiError as error:
+                if error_code(error) not in CARD_GONE:
+                    raise
+                log.warning("approval_card_gone", draft=draft.id, error=error_code(error))
+                await self.approvals.card_gone(draft_id=draft.id, channel=channel, ts=ts)
+
+    async def check_card(self, draft: DraftView) -> None:
+        """Forget the card of a waiting draft when Slack no longer has it (deleted, or a
+        sandbox started afresh), so that the sweep posts it again."""
+        channel, ts = draft.card_channel, draft.card_ts
+        if not (channel and ts):
+            return
+        try:
+            await self.slack.replies(channel, ts, since=ts)
+        except SlackApiError as error:
+            if error_code(error) not in CARD_GONE:
+                raise
+            log.warning("approval_card_gone", draft=draft.id, error=error_code(error))
+            await self.approvals.card_gone(draft_id=draft.id, channel=channel, ts=ts)
 
     # The requester ----------------------------------------------------------------------
 

@@ -160,6 +160,22 @@ class Approvals(Deadlines, Execution):
 
         return await self._retrying(attach)
 
+    async def card_gone(self, *, draft_id: str, channel: str, ts: str) -> None:
+        """Slack no longer has the draft's card at (`channel`, `ts`): someone deleted it,
+        or a sandbox started afresh. It is forgotten, so that while the draft waits the
+        scheduler's sweep posts it again, and nothing tries to update it for ever."""
+
+        async def forget(session: AsyncSession) -> None:
+            draft = await self._get(session, draft_id)
+            if (draft.card_channel, draft.card_ts) != (channel, ts):
+                return  # already forgotten, or posted again
+            if not await DraftRepository(session).compare_and_set(
+                draft, now=self.clock(), card_channel=None, card_ts=None
+            ):
+                raise LostUpdate()
+
+        await self._retrying(forget)
+
     async def approve_automatically(self, *, draft_id: str, reason: str) -> DraftView:
         async def change(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)

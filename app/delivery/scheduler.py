@@ -26,7 +26,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from app.approvals.drafts import DraftView, as_utc
+from app.approvals.drafts import DraftView, as_utc, to_view
 from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
 from app.db.session import unavailable as database_unavailable
 from app.delivery.outbox import OutboxWorker
@@ -51,6 +51,23 @@ class SweepReport:
     reminded: int = 0
     escalated: int = 0
     expired: int = 0
+
+
+async def check_cards(services: Services) -> int:
+    """At start: the cards of waiting drafts that Slack no longer has (deleted meanwhile,
+    or a sandbox that started afresh) are forgotten, so the next sweep posts them again.
+    How many were gone."""
+    async with services.database.reading() as session:
+        waiting = [to_view(d) for d in await DraftRepository(session).waiting_with_card()]
+    gone = 0
+    for view in waiting:
+        try:
+            await services.notifier.check_card(view)
+        except Exception:  # Slack out of reach: the cards are checked at the next start
+            log.warning("card_check_failed", draft=view.id, exc_info=True)
+            return gone
+        gone += (await services.approvals.view(view.id)).card_ts is None
+    return gone
 
 
 async def sweep_drafts(services: Services, *, now: datetime | None = None) -> SweepReport:
@@ -234,6 +251,8 @@ class Background:
         # A line per run of a job every few seconds says nothing; failures still show.
         logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         await self._settle_finished()
+        if gone := await check_cards(self.services):
+            log.warning("approval_cards_posted_again", count=gone)
         self.worker.start()
         now = datetime.now(UTC)
         self._every(DRAFTS_JOB, self.drafts_every, lambda: sweep_drafts(self.services), now)

@@ -15,12 +15,18 @@ from app.approvals.drafts import DraftState
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import OutboxRepository
 from app.delivery.retry import OutboxPolicy
-from app.delivery.scheduler import Background, deliver_notices, outbox_worker, sweep_drafts
+from app.delivery.scheduler import (
+    CARD_GRACE,
+    Background,
+    deliver_notices,
+    outbox_worker,
+    sweep_drafts,
+)
 from app.domain import ActionState
 from app.errors import SlackUnavailable
 from tests.approval_helpers import SOFIA, Clock, demo, pending_discount, person, webhook_action
 from tests.harness import blocks_text, running_trellis
-from tests.workflow_helpers import card_in, draft_of, until_state, wait_for_text
+from tests.workflow_helpers import card_in, draft_of, eventually, until_state, wait_for_text
 
 SAM = "sam.ortiz@northwind.example"
 ROSA = "rosa.delgado@northwind.example"  # support lead; her manager is Maya
@@ -290,6 +296,38 @@ async def test_a_card_slack_posted_while_failing_on_is_not_posted_again_by_the_s
         assert len(cards) == 1  # the card Slack did post is the draft's card
         assert (await trellis.services.approvals.view(view.id)).card_ts == cards[0].ts
         assert len(trellis.sandbox.calls_to("chat.postMessage")) == 1
+
+
+async def test_a_card_someone_deleted_is_posted_again_and_not_updated_for_ever(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        card, draft = await reply_card(trellis)
+        trellis.sandbox.workspace.delete_message(card)  # an admin deleted it
+        await trellis.services.notifier.refresh_card(draft)  # no error: forgotten
+        assert (await trellis.services.approvals.view(draft.id)).card_ts is None
+        report = await sweep_drafts(trellis.services, now=trellis.services.clock() + CARD_GRACE)
+        assert report.cards == 1
+        again = await card_in(trellis, "support-approvals")
+        assert again.ts != card.ts and (await draft_of(trellis, again)).id == draft.id
+
+
+async def test_starting_posts_again_the_cards_slack_no_longer_has(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        card, draft = await reply_card(trellis)
+        trellis.sandbox.workspace.delete_message(card)  # a sandbox that started afresh
+        clock.advance(minutes=5)
+        background = Background(trellis.services, drafts_every=3600, outbox_every=3600)
+        await background.start()
+        try:
+            again = await card_in(trellis, "support-approvals")
+            assert again.ts != card.ts
+
+            async def recorded() -> bool:
+                return (await trellis.services.approvals.view(draft.id)).card_ts == again.ts
+
+            assert await eventually(recorded)
+        finally:
+            await background.stop()
 
 
 async def test_only_one_replica_holds_a_job_at_a_time(tmp_path, database):

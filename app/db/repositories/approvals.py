@@ -102,6 +102,16 @@ class DraftRepository:
         )
         return result.scalars().all()
 
+    async def waiting_with_card(self, *, limit: int = 200) -> Sequence[Draft]:
+        """Drafts waiting for approvers whose card was posted, oldest first."""
+        result = await self.session.execute(
+            select(Draft)
+            .where(Draft.state.in_(WAITING), Draft.card_ts.is_not(None))
+            .order_by(Draft.created_at)
+            .limit(limit)
+        )
+        return result.scalars().all()
+
     async def answers_held_since(
         self, requester_email: str, *, since: datetime
     ) -> tuple[int, datetime | None]:
