@@ -203,8 +203,18 @@ def append_eval_case(workspace_root: Path, case: dict[str, Any]) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
+        # mkstemp makes the file readable by its owner alone; it is a workspace file like
+        # the others (read by whoever reads the folder), so it gets theirs.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.is_file() else _file_mode())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def _file_mode() -> int:
+    """The mode a new file gets here (0o666 less the process's umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -299,6 +299,11 @@ def test_corrections_are_appended_to_a_valid_eval_file(tmp_path):
     assert [c["id"] for c in data["cases"]] == ["correction-2", "correction-1"]
     assert data["cases"][1]["question"] == "Q one, edited?"
     assert not [p for p in (workspace / "evals").iterdir() if p.name.startswith(".")]
+    # readable as the workspace's other files are, not by its writer alone (mkstemp's 0600)
+    made = workspace / "made.txt"
+    made.write_text("x")
+    mode = (workspace / "evals" / "corrections.yml").stat().st_mode & 0o777
+    assert mode == made.stat().st_mode & 0o777
 
 
 def test_the_demo_workspace_loads_with_a_corrections_file(tmp_path):

@@ -91,6 +91,23 @@ async def test_a_refused_version_goes_live_only_when_asked_and_says_it_was_refus
     assert record.payload["refused"] and record.payload["previous"] == live
 
 
+async def test_a_version_that_no_longer_loads_is_said_so_without_offering_a_flag(
+    tmp_path, database
+):
+    root, _, live = await two_live_versions(tmp_path, database)
+    edit(root, "trellis.yml", "min_confidence: 0.5", "min_confidence: [")
+    verdict, _ = await gate_for(database, root).consider(root, live_version=live)
+    broken = verdict.version  # `trellis reload` keeps a folder that does not load, refused
+    assert verdict.outcome == "broken" and await status_of(database, broken) == "refused"
+    await rollback(gate_for(database, root), root, live, force=True)
+    for allow_refused in (False, True):
+        with pytest.raises(TrellisError) as caught:
+            await rollback(gate_for(database, root), root, broken, allow_refused=allow_refused)
+        said = caught.value.user_message
+        assert f"Version {broken} no longer loads" in said and "--allow-refused" not in said
+    assert await status_of(database, live) == "live"
+
+
 async def test_a_rollback_to_what_is_live_and_in_the_folder_changes_nothing(tmp_path, database):
     root, _, live = await two_live_versions(tmp_path, database)
     done = await rollback(gate_for(database, root), root, live.upper())
