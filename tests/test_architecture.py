@@ -115,8 +115,9 @@ def test_the_core_never_imports_slack_listeners_the_cli_the_demo_or_the_stand_in
     _forbid(_core, lambda t: _within(t, "handlers", "slack_bolt", *EDGE))
 
 
-SLACK_GATEWAY = ("app.slack_api", "app.slack_retries")
-"""The Slack gateway, and the retry policy its client is built with."""
+SLACK_GATEWAY = ("app.slack_api", "app.slack_once", "app.slack_retries")
+"""The Slack gateway, its posts made once however often they are tried, and the retry
+policy its client is built with."""
 
 
 def test_only_the_slack_gateway_in_the_core_talks_to_slack_sdk():
