@@ -103,16 +103,16 @@ class Gate:
         version = files_version(files)
         if version == live_version and not force:
             return Verdict("unchanged", version), None
-        async with self.database.session() as session:
-            known = await VersionRepository(session).get(version)
-        if known is not None and not force and known.status == VersionStatus.REFUSED:
-            return Verdict("refused", version, known.reason, repeated=True), None
-        try:
+        try:  # first: a folder that does not load is broken each time, never "refused"
             candidate = load_workspace(root)
         except WorkspaceError as exc:
             return await self._broken(version, files, exc), None
         if candidate.version != version:
             return Verdict("unchanged", version, "the files changed while being read"), None
+        async with self.database.session() as session:
+            known = await VersionRepository(session).get(version)
+        if known is not None and not force and known.status == VersionStatus.REFUSED:
+            return Verdict("refused", version, known.reason, repeated=True), None
         if known is not None and not force and known.status == VersionStatus.LIVE:
             return Verdict("live", version, "already live", repeated=True), candidate
 

@@ -97,6 +97,16 @@ def test_reload_exits_non_zero_when_the_version_does_not_go_live(tmp_path, acme)
     assert broken.returncode == 2 and "rules.yml:" in broken.stderr, broken.stderr
 
 
+def test_reload_exits_2_every_time_a_file_does_not_load(tmp_path, acme):
+    live_version(tmp_path, acme)
+    edit(acme, "rules.yml", "approvers: [managers, finance]", "approvers: [managers, nobody]")
+    first = trellis(tmp_path, "reload", "-w", str(acme))
+    assert first.returncode == 2 and "rules.yml:" in first.stderr, first.stderr
+    again = trellis(tmp_path, "reload", "-w", str(acme))
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "decided earlier" in again.stderr and "rules.yml:" in again.stderr
+
+
 def test_ask_answers_from_the_live_version_while_the_folder_is_refused(tmp_path, acme):
     live = live_version(tmp_path, acme)
     refuse_everything(acme)  # not reloaded: ask puts the new files through the gate itself
