@@ -215,6 +215,19 @@ class Gate:
             live = await VersionRepository(session).live()
         return live.version if live else None
 
+    async def live_workspace(self, root: Path) -> Workspace | None:
+        """The live version as it answers from the folder `root`; None when no version is
+        live, or its stored files no longer load."""
+        async with self.database.session() as session:
+            live = await VersionRepository(session).live()
+        if live is None:
+            return None
+        try:
+            return stored_workspace(live, root)
+        except WorkspaceError as exc:
+            log.warning("live_version_unloadable", version=live.version, error=str(exc))
+            return None
+
     async def versions(self) -> list[ConfigVersion]:
         async with self.database.session() as session:
             return list(await VersionRepository(session).all())
