@@ -30,7 +30,7 @@ from app.delivery.actions import check_rules
 from app.delivery.scheduler import Background
 from app.errors import SetupError
 from app.knowledge.embeddings import shared_embedder
-from app.knowledge.sync import check_served, sync_knowledge
+from app.knowledge.sync import check_served, knowledge_marks, sync_knowledge
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackGateway, kept_alive_session, retrying_client
 from app.slack_people import SlackDirectory
@@ -229,6 +229,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         connector_warnings = check_rules(workspace.rules, os.environ)
         for note in served.notes():
             console.print(note, style="yellow", markup=False, highlight=False)
+        # Taken before indexing: a document saved from here on is indexed by the watcher.
+        indexed = await asyncio.to_thread(knowledge_marks, workspace.knowledge_dir)
         report = await sync_knowledge(database, workspace, console=console)
         console.print(
             f"Knowledge: {report.added + report.updated + report.unchanged} documents "
@@ -289,7 +291,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             console.print(f"Slack request URL: {url} (behind your public HTTPS address)")
             if not settings.slack_enabled:
                 await _deliver_over_http(sandbox, url)
-        watcher = await reload.start(services, stop=stop, served=served)
+        watcher = await reload.start(services, stop=stop, served=served, indexed=indexed)
         stack.push_async_callback(reload.finish, watcher)
         if workspace.config.retrieval == "hybrid":
             # The model loads beside the running app, so no ack or first answer waits on it.

@@ -20,6 +20,7 @@ from app.cli.common import (
     run_async,
     settings_for,
 )
+from app.knowledge.ingest import IngestReport
 from app.trust.evals import EvalReport
 
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"
@@ -118,30 +119,67 @@ def reload_command(
     ] = False,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Put the workspace's current files through the eval gate; a running Trellis follows.
+    """Put the workspace's configuration files through the eval gate now, and bring the
+    index in line with knowledge/ (only changed documents are read again). A running
+    Trellis does both by itself within seconds of a save; `reload` shows the verdict.
 
     Exit status: 0 when the folder's version is live (now or already), 1 when the gate
-    refused it (the live version keeps answering), 2 when a file does not load."""
+    refused it (the live version keeps answering), 2 when a file does not load (every
+    time, however often it is asked)."""
     from app.cli.versions import reload_from_cli
 
     settings = settings_for(workspace, database_url)
-    verdict = run_async(lambda: reload_from_cli(settings, force=force))
+    done = run_async(lambda: reload_from_cli(settings, force=force))
+    verdict, knowledge = done.verdict, done.knowledge
     if verdict.report is not None:
         print_eval(verdict.report, console)
     earlier = " (decided earlier)" if verdict.repeated else ""
     if verdict.outcome == "unchanged" and verdict.reason:  # the files moved under us
+        print_knowledge(knowledge)
         errors.print(f"{NO} {escape(verdict.reason)}; run `trellis reload` again.")
         raise typer.Exit(1)
-    if verdict.outcome == "unchanged":
-        console.print(f"Version {verdict.version} is already live; nothing to do.")
+    if verdict.outcome == "unchanged" and knowledge is not None and not changed(knowledge):
+        console.print(
+            f"Version {verdict.version} is already live and no document in knowledge/ "
+            "changed; nothing to do."
+        )
+        print_knowledge(knowledge)
+    elif verdict.outcome == "unchanged":
+        console.print(f"Version {verdict.version} is already live.")
+        print_knowledge(knowledge)
     elif verdict.outcome == "live":
         console.print(f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}")
+        print_knowledge(knowledge)
     else:
         errors.print(
             f"{NO} Version {verdict.version} did not go live{earlier}: "
             f"{escape(verdict.reason)}. The live version keeps answering."
         )
+        print_knowledge(knowledge)
         raise typer.Exit(2 if verdict.outcome == "broken" else 1)
+
+
+def changed(report: IngestReport) -> int:
+    """How many documents a bringing in line added, updated or removed."""
+    return report.added + report.updated + report.removed
+
+
+def print_knowledge(report: IngestReport | None) -> None:
+    """What bringing the index in line with knowledge/ changed, and what it skipped."""
+    if report is None:
+        return
+    count = changed(report)
+    if count:
+        console.print(
+            f"Knowledge: {count} document{'' if count == 1 else 's'} changed, re-indexed "
+            f"({report.added} new, {report.updated} updated, {report.removed} removed); "
+            "Trellis answers from the new text now.",
+            highlight=False,
+        )
+    for error in report.errors:
+        errors.print(f"[yellow]skipped[/yellow] {escape(str(error))}", highlight=False)
+    for notice in report.warnings:
+        errors.print(f"[yellow]warning[/yellow] {escape(str(notice))}", highlight=False)
 
 
 def versions_command(

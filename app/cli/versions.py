@@ -1,8 +1,12 @@
 """`trellis reload`, `trellis versions` and `trellis rollback`: the eval gate from the
 command line (see `app/trust/versions.py`). A running Trellis follows what these record.
+`reload` also brings the index in line with knowledge/, as a running Trellis's watcher
+does by itself (`app/trust/reload.py`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from app.cli.operations import offline_directory, tell_owners_from_cli
 from app.config.settings import Settings
@@ -11,7 +15,8 @@ from app.db.migrate import open_database
 from app.db.models.versions import ConfigVersion
 from app.db.session import Database
 from app.errors import WorkspaceError
-from app.knowledge.sync import check_served
+from app.knowledge.ingest import IngestReport
+from app.knowledge.sync import check_served, sync_knowledge
 from app.services import check_anthropic_key
 from app.trust import serving
 from app.trust.rollback import RolledBack, rollback
@@ -22,21 +27,35 @@ def _gate(settings: Settings, database: Database) -> Gate:
     return serving.gate(settings, database, directory_for=offline_directory)
 
 
-async def reload_from_cli(settings: Settings, *, force: bool = False) -> Verdict:
-    """`trellis reload`: gate the folder; a running Trellis follows what is recorded here."""
+@dataclass(frozen=True)
+class Reloaded:
+    verdict: Verdict
+    """The gate's verdict on the folder's configuration files."""
+    knowledge: IngestReport | None
+    """What bringing the index in line with knowledge/ changed; None when no version is
+    live to answer from it."""
+
+
+async def reload_from_cli(settings: Settings, *, force: bool = False) -> Reloaded:
+    """`trellis reload`: gate the folder, then bring the index in line with knowledge/ for
+    the version that answers; a running Trellis follows what is recorded here."""
     root = settings.workspace_path()
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
         await check_served(database, root)  # before the gate records anything in it
         gate = _gate(settings, database)
         live = await gate.live_version()
-        verdict, _ = await gate.consider(root, live_version=live, force=force)
-        if verdict.repeated or verdict.outcome == "unchanged":
-            return verdict
-        await serving.record_verdict(gate, verdict, previous=live, by="cli")
-        if verdict.outcome != "live":
-            await tell_owners_from_cli(settings, verdict, live=live)
-    return verdict
+        verdict, candidate = await gate.consider(root, live_version=live, force=force)
+        if not verdict.repeated and verdict.outcome != "unchanged":
+            await serving.record_verdict(gate, verdict, previous=live, by="cli")
+            if verdict.outcome != "live":
+                await tell_owners_from_cli(settings, verdict, live=live)
+        answering = candidate if verdict.outcome == "live" else None
+        answering = answering or await gate.live_workspace(root)
+        knowledge = None
+        if answering is not None:
+            knowledge = await sync_knowledge(database, answering)
+    return Reloaded(verdict, knowledge)
 
 
 async def list_versions(settings: Settings) -> tuple[list[ConfigVersion], str | None]:

@@ -4,9 +4,15 @@
 When the new version goes live, the workspace, the identity resolver (the directory) and
 the answerer (prompts, model routing) are switched together, between two awaits, so a
 question sees either the old version or the new one, never a mix. Otherwise the live
-version keeps answering and the owners channel is told why. `watch` polls the folder
-and reloads when a versioned file changes; `start` begins it once a starting process has
-chosen what to serve (`app/trust/serving.py`).
+version keeps answering and the owners channel is told why.
+
+`watch` polls the folder every couple of seconds. When a versioned file changes it
+reloads, so a saved configuration change goes through the gate by itself. When a file of
+knowledge/ changes (its name, size or modification time), it brings the index in line,
+as the start does (`sync_knowledge`: only changed documents are read and embedded again),
+so answers follow a saved document with no command; while another replica re-indexes the
+same database, it tries again at the next look. `start` begins it once a starting process
+has chosen what to serve (`app/trust/serving.py`).
 """
 
 from __future__ import annotations
@@ -14,12 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
 from app.answering.base import Answerer
 from app.config.snapshots import signature
 from app.config.workspace import Workspace
+from app.db.session import unavailable as database_unavailable
+from app.knowledge.sync import Marks, knowledge_marks, reindexer, reindexing, sync_knowledge
 from app.notifications import Delivery, VersionChanged
 from app.services import Services, build_answerer, build_identity
 from app.trust import owners
@@ -30,6 +40,8 @@ log = structlog.get_logger(__name__)
 
 POLL_SECONDS = 2.0
 SETTLE_SECONDS = 0.3
+
+Look = TypeVar("Look")
 
 
 def gate_for(
@@ -117,9 +129,13 @@ async def watch(
     stop: asyncio.Event,
     interval_s: float = POLL_SECONDS,
     answerer_for: Callable[[Workspace], Answerer] | None = None,
+    indexed: Marks | None = None,
 ) -> None:
-    """Reload whenever a versioned file of the workspace changes, until `stop` is set."""
+    """Reload whenever a versioned file of the workspace changes, and bring the index in
+    line whenever a file of knowledge/ changes, until `stop` is set. `indexed`: the marks
+    of knowledge/ the index was last brought in line with (None: at the first look)."""
     root = services.workspace.root
+    holder = reindexer("watcher")
     seen: tuple[tuple[str, int, int], ...] | None = (
         None  # the first look compares the folder with the live version
     )
@@ -130,26 +146,69 @@ async def watch(
         except TimeoutError:
             pass
         current = signature(root)
-        if current == seen:
-            continue
-        while True:  # let an editor finish writing before reading
-            await asyncio.sleep(SETTLE_SECONDS)
-            settled = signature(root)
-            if settled == current:
-                break
-            current = settled
-        seen = current
-        try:
-            await reload(services, answerer_for=answerer_for)
-        except Exception:
-            log.exception("reload_failed")
+        if current != seen:
+            seen = await _settled(signature, root, current)
+            try:
+                verdict = await reload(services, answerer_for=answerer_for)
+            except Exception:
+                log.exception("reload_failed")
+            else:
+                if verdict.outcome == "live":  # its settings may index differently
+                    indexed = None
+        knowledge_dir = services.workspace.knowledge_dir
+        marks = await asyncio.to_thread(knowledge_marks, knowledge_dir)
+        if marks != indexed:
+            marks = await _settled(knowledge_marks, knowledge_dir, marks)
+            if await reindex(services, holder=holder):
+                indexed = marks
+
+
+async def _settled(look: Callable[[Path], Look], folder: Path, current: Look) -> Look:
+    """What `look` sees in `folder` once an editor has finished writing (two looks alike)."""
+    while True:
+        await asyncio.sleep(SETTLE_SECONDS)
+        settled = await asyncio.to_thread(look, folder)
+        if settled == current:
+            return current
+        current = settled
+
+
+async def reindex(services: Services, *, holder: str) -> bool:
+    """Bring the index in line with the live workspace's knowledge/, unless another process
+    is re-indexing it now. False when it should be tried again at the next look."""
+    try:
+        async with reindexing(services.database, holder=holder, wait=False) as held:
+            if not held:
+                log.info("reindex_left_to_another_process")
+                return False
+            report = await sync_knowledge(services.database, services.workspace, leased=True)
+    except Exception as error:
+        if database_unavailable(error):
+            log.warning("reindex_waits_for_database", error=repr(error))
+            return False
+        log.exception("reindex_failed")
+        return True  # tried again when knowledge/ changes again
+    log.info(
+        "knowledge_reindexed",
+        added=report.added,
+        updated=report.updated,
+        removed=report.removed,
+        unchanged=report.unchanged,
+        errors=[str(error) for error in report.errors],
+    )
+    return True
 
 
 async def start(
-    services: Services, *, stop: asyncio.Event, served: Served | None = None
+    services: Services,
+    *,
+    stop: asyncio.Event,
+    served: Served | None = None,
+    indexed: Marks | None = None,
 ) -> asyncio.Task[None]:
     """Tell the owners what the start decided about the folder's files (`served`, chosen
-    by `serving.choose` before the services were built on it), then watch the folder."""
+    by `serving.choose` before the services were built on it), then watch the folder
+    (`indexed`: the marks of knowledge/ taken before the start indexed it)."""
     verdict = served.verdict if served else None
     report = verdict.report if verdict else None
     scores = report.scores.as_dict() if report and verdict and verdict.outcome == "live" else None
@@ -157,7 +216,9 @@ async def start(
     if served is not None and verdict is not None and not verdict.repeated:
         previous = services.workspace.version if verdict.outcome != "live" else served.previous
         await tell_owners(services, VersionChanged(verdict, previous=previous or "none"))
-    return asyncio.create_task(watch(services, stop=stop), name="trellis-workspace-watcher")
+    return asyncio.create_task(
+        watch(services, stop=stop, indexed=indexed), name="trellis-workspace-watcher"
+    )
 
 
 async def finish(task: asyncio.Task[None]) -> None:

@@ -103,16 +103,16 @@ class Gate:
         version = files_version(files)
         if version == live_version and not force:
             return Verdict("unchanged", version), None
-        async with self.database.session() as session:
-            known = await VersionRepository(session).get(version)
-        if known is not None and not force and known.status == VersionStatus.REFUSED:
-            return Verdict("refused", version, known.reason, repeated=True), None
-        try:
+        try:  # first: a folder that does not load is broken each time, never "refused"
             candidate = load_workspace(root)
         except WorkspaceError as exc:
             return await self._broken(version, files, exc), None
         if candidate.version != version:
             return Verdict("unchanged", version, "the files changed while being read"), None
+        async with self.database.session() as session:
+            known = await VersionRepository(session).get(version)
+        if known is not None and not force and known.status == VersionStatus.REFUSED:
+            return Verdict("refused", version, known.reason, repeated=True), None
         if known is not None and not force and known.status == VersionStatus.LIVE:
             return Verdict("live", version, "already live", repeated=True), candidate
 
@@ -214,6 +214,19 @@ class Gate:
         async with self.database.session() as session:
             live = await VersionRepository(session).live()
         return live.version if live else None
+
+    async def live_workspace(self, root: Path) -> Workspace | None:
+        """The live version as it answers from the folder `root`; None when no version is
+        live, or its stored files no longer load."""
+        async with self.database.session() as session:
+            live = await VersionRepository(session).live()
+        if live is None:
+            return None
+        try:
+            return stored_workspace(live, root)
+        except WorkspaceError as exc:
+            log.warning("live_version_unloadable", version=live.version, error=str(exc))
+            return None
 
     async def versions(self) -> list[ConfigVersion]:
         async with self.database.session() as session:

@@ -103,7 +103,9 @@ def source_update_notice(case: FlagCase, *, asked_by: str) -> tuple[str, list[Bl
     text, blocks = owner_notice(case)
     head = (
         f":memo: *{escape(asked_by)} asks you to update the source* of this answer: "
-        "please correct the document; Trellis answers from it as soon as it is re-indexed."
+        "please correct the document in knowledge/. A running Trellis re-indexes it by "
+        "itself within seconds of the save (or when `trellis ingest` runs), then answers "
+        "from the new text."
     )
     return f"Please update the source: {text}", [section(head), *blocks[1:]]
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -95,6 +97,47 @@ def test_reload_exits_non_zero_when_the_version_does_not_go_live(tmp_path, acme)
     (acme / "rules.yml").write_text((acme / "rules.yml").read_text() + "\n  oops: [\n")
     broken = trellis(tmp_path, "reload", "-w", str(acme))
     assert broken.returncode == 2 and "rules.yml:" in broken.stderr, broken.stderr
+
+
+def test_reload_exits_2_every_time_a_file_does_not_load(tmp_path, acme):
+    live_version(tmp_path, acme)
+    edit(acme, "rules.yml", "approvers: [managers, finance]", "approvers: [managers, nobody]")
+    first = trellis(tmp_path, "reload", "-w", str(acme))
+    assert first.returncode == 2 and "rules.yml:" in first.stderr, first.stderr
+    again = trellis(tmp_path, "reload", "-w", str(acme))
+    assert again.returncode == 2, again.stdout + again.stderr
+    assert "decided earlier" in again.stderr and "rules.yml:" in again.stderr
+
+
+def indexed_text(tmp_path: Path) -> str:
+    with sqlite3.connect(tmp_path / "trellis.db") as db:
+        return "\n".join(text for (text,) in db.execute("SELECT text FROM chunks"))
+
+
+def test_reload_reindexes_changed_documents_and_says_how_many(tmp_path, acme):
+    version = live_version(tmp_path, acme)
+    edit(acme, "knowledge/handbook/office-hours.md", "8:00 to 18:00", "9:00 to 17:00")
+    done = trellis(tmp_path, "reload", "-w", str(acme))
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = " ".join(done.stdout.split())
+    assert f"Version {version} is already live" in printed and "nothing to do" not in printed
+    assert "Knowledge: 1 document changed, re-indexed (0 new, 1 updated, 0 removed)" in printed
+    assert "9:00 to 17:00" in indexed_text(tmp_path)
+    again = trellis(tmp_path, "reload", "-w", str(acme))
+    assert "no document in knowledge/ changed; nothing to do" in " ".join(again.stdout.split())
+
+
+def test_a_running_trellis_reindexes_a_saved_document_without_a_command(tmp_path, acme):
+    live_version(tmp_path, acme)
+    with trellis_run(tmp_path, until="Trellis is running", args=["-w", str(acme)]) as run:
+        edit(acme, "knowledge/handbook/office-hours.md", "8:00 to 18:00", "9:00 to 17:00")
+        deadline = time.monotonic() + 30
+        while "9:00 to 17:00" not in indexed_text(tmp_path) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "9:00 to 17:00" in indexed_text(tmp_path), run.printed
+        done = trellis(tmp_path, "reload", "-w", str(acme))
+        assert "no document in knowledge/ changed" in " ".join(done.stdout.split())
+    assert run.returncode == 0, run.printed + run.rest
 
 
 def test_ask_answers_from_the_live_version_while_the_folder_is_refused(tmp_path, acme):

@@ -21,8 +21,10 @@ from app.config.snapshots import files_version, snapshot
 from app.config.workspace import default_workspace_path, load_workspace, workspace_version
 from app.db.models.records import AuditRecord
 from app.db.models.versions import ConfigVersion
+from app.db.repositories.knowledge import KnowledgeRepository
 from app.db.repositories.versions import VersionRepository
 from app.domain import VersionStatus
+from app.knowledge.sync import reindexing
 from app.trust import reload as reloading
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.logging_state import restore_logging  # noqa: F401
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.usefixtures("restore_logging")
 SAM = "sam.ortiz@northwind.example"
 QUESTION = "When is Trail Day in 2026?"
 OWNERS = "trellis-owners"
+HOLIDAYS = "company-holidays-2026"
 
 
 def demo_copy(tmp_path: Path) -> Path:
@@ -206,6 +209,65 @@ async def test_the_watcher_reloads_when_a_workspace_file_changes(tmp_path):
             notice = await owners_message(trellis, "could not be loaded")
             assert "trellis.yml:" in notice.text
             assert trellis.services.workspace.version == live
+        finally:
+            stop.set()
+            await watcher
+
+
+async def fingerprint(trellis: RunningTrellis, doc_id: str) -> str:
+    async with trellis.services.database.session() as session:
+        return (await KnowledgeRepository(session).fingerprints())[doc_id].content_hash
+
+
+async def reindexed(trellis: RunningTrellis, doc_id: str, before: str, within: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + within
+    while asyncio.get_running_loop().time() < deadline:
+        if await fingerprint(trellis, doc_id) != before:
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_a_document_changed_under_a_running_trellis_is_answered_from_its_new_text(tmp_path):
+    root = demo_copy(tmp_path)
+    async with running_trellis(tmp_path, workspace=root) as trellis:
+        live = await started(trellis)
+        assert "October 9" in await still_answers(trellis)
+        before = await fingerprint(trellis, HOLIDAYS)
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(reloading.watch(trellis.services, stop=stop, interval_s=0.1))
+        try:
+            edit(root, "knowledge/company/holidays-2026.md", "October 9, 2026", "October 16, 2026")
+            assert await reindexed(trellis, HOLIDAYS, before, within=30)  # no command run
+            answer = await still_answers(trellis)
+            assert "October 16" in answer and "October 9" not in answer
+            assert trellis.services.workspace.version == live  # knowledge is not a version
+        finally:
+            stop.set()
+            await watcher
+
+
+async def test_one_process_reindexes_at_a_time_and_the_watcher_waits_its_turn(tmp_path):
+    root = demo_copy(tmp_path)
+    async with running_trellis(tmp_path, workspace=root) as trellis:
+        await started(trellis)
+        before = await fingerprint(trellis, HOLIDAYS)
+        database = trellis.services.database
+        stop = asyncio.Event()
+        async with reindexing(database, holder="another-replica", wait=False) as held:
+            assert held
+            watcher = asyncio.create_task(
+                reloading.watch(trellis.services, stop=stop, interval_s=0.1)
+            )
+            try:
+                edit(root, "knowledge/company/holidays-2026.md", "October 9", "October 16")
+                assert not await reindexed(trellis, HOLIDAYS, before, within=2)
+            except BaseException:
+                stop.set()
+                await watcher
+                raise
+        try:  # the other replica is done: the watcher takes its turn at its next look
+            assert await reindexed(trellis, HOLIDAYS, before, within=30)
         finally:
             stop.set()
             await watcher

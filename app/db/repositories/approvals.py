@@ -245,3 +245,12 @@ class JobLeaseRepository:
         )
         result = await self.session.execute(statement)
         return rowcount(result) == 1
+
+    async def release(self, name: str, *, owner: str, now: datetime) -> None:
+        """Give the lease on `name` up now, if `owner` holds it, so another may take it."""
+        await self.session.execute(
+            update(JobLease)
+            .where(JobLease.name == name, JobLease.owner == owner)
+            .values(until=now)
+            .execution_options(synchronize_session=False)
+        )
