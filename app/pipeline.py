@@ -257,8 +257,7 @@ async def _answer_question(
                 private, private_held = None, False
         status = public.status if not private else AnswerStatus.ANSWERED
         status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
-        if private is not None and public.status == AnswerStatus.NO_ANSWER:
-            public = for_asker_only(public)
+        public = for_asker_only(public, private)
         tracing.attributes(
             span, {"trellis.review.held": held, "trellis.review.private_held": private_held}
         )
@@ -366,8 +365,7 @@ async def _read_grounds(
             mode=services.retrieval_mode,
         )
     route = await budgets.route(services, person=person, task="answer", session=session)
-    # An owner-approved correction for this question, if the audience may see every source
-    # it rests on, is answered before any model is asked.
+    # An owner-approved correction whose every source the audience may see comes first.
     curated = await curated_answer_for(session, question=question.text, scope=audience.scope)
     asker_history, asker_curated = [], None
     if _adds_sources(fuller, passages):  # the asker will also get a fuller private answer

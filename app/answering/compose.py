@@ -185,9 +185,11 @@ def _streams(answerer: Answerer, on_text: TextSink | None) -> bool:
     return on_text is not None and bool(getattr(answerer, "streams_text", False))
 
 
-def for_asker_only(public: Reply) -> Reply:
+def for_asker_only(public: Reply, private: Reply | None) -> Reply:
     """The conversation's reply when it could not be answered for everyone in it but its
-    asker is answered privately: it says so, and promises no one is told of it."""
+    asker is answered privately (`private`): it says so, and promises no one is told of it."""
+    if private is None or public.status != AnswerStatus.NO_ANSWER:
+        return public
     return replace(public, text=ASKER_ONLY, owners=(), notes=(*public.notes, NOTE_ASKER_ONLY))
 
 
