@@ -22,17 +22,20 @@ owner's retry) are in app/approvals/execution.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals import notices
 from app.approvals.deadlines import Deadlines, Timing
 from app.approvals.deciders import refusal, waiting_for
 from app.approvals.drafts import Approval, DraftView, covered, requirement_data, text_hash, to_view
 from app.approvals.execution import Execution
+from app.approvals.notices import person_params
 from app.approvals.store import S, T
 from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository
@@ -41,6 +44,8 @@ from app.errors import ApprovalConflict, DraftExpired, LostUpdate, RuleViolation
 from app.notifications import Notifier
 from app.rules.requirements import ApprovalRequirement
 from app.trust import tracing
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -131,10 +136,19 @@ class Approvals(Deadlines, Execution):
             )
             return await self._view(session, draft)
 
-    async def put_before_approvers(self, *, draft_id: str, notifier: Notifier) -> DraftView:
+    async def put_before_approvers(
+        self,
+        *,
+        draft_id: str,
+        notifier: Notifier,
+        deciders: Collection[Person] = (),
+        withheld: Collection[Person] = (),
+    ) -> DraftView:
         """drafted -> pending, then the card: it is posted only once a click on it can count.
         Where the card went is recorded after; a draft still without one gets it from the
-        scheduler's sweep."""
+        scheduler's sweep. Those of `deciders` (who may decide and read its sources) and of
+        `withheld` (who may decide but not read them) who are not in the card's channel are
+        sent it, or a pointer, by direct message: outbox rows committed with the card's place."""
 
         async def submit(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)
@@ -149,16 +163,22 @@ class Approvals(Deadlines, Execution):
         card = await notifier.post_card(view)
         if card is None:
             return view
+        messages = await _outside(notifier, card[0], deciders, withheld)
 
         async def attach(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)
-            if draft.card_ts is None and not await DraftRepository(session).compare_and_set(
-                draft, now=self.clock(), card_channel=card[0], card_ts=card[1]
-            ):
-                raise LostUpdate()
+            if draft.card_ts is None:
+                if not await DraftRepository(session).compare_and_set(
+                    draft, now=self.clock(), card_channel=card[0], card_ts=card[1]
+                ):
+                    raise LostUpdate()
+                await self._queue(session, draft, messages)
             return await self._view(session, await self._get(session, draft_id))
 
-        return await self._retrying(attach)
+        view = await self._retrying(attach)
+        if messages:
+            self._wake()
+        return view
 
     async def approve_automatically(self, *, draft_id: str, reason: str) -> DraftView:
         async def change(session: AsyncSession) -> DraftView:
@@ -331,6 +351,30 @@ class Approvals(Deadlines, Execution):
     def _check_decider(draft: Draft, person: Person, seen_hash: str | None, *, verb: str) -> None:
         if refused := refusal(to_view(draft), person, verb=verb, seen_hash=seen_hash):
             raise refused
+
+
+async def _outside(
+    notifier: Notifier, channel: str, deciders: Collection[Person], withheld: Collection[Person]
+) -> list[tuple[str, dict[str, Any], str]]:
+    """One direct message for each person who may decide but is not in `channel`."""
+    asked = {p.email.lower(): p for p in [*deciders, *withheld]}
+    try:
+        away = {
+            p.email.lower() for p in await notifier.not_in_channel(channel, list(asked.values()))
+        }
+    except Exception:  # each message asks again before it is sent (app/delivery/notices.py)
+        log.warning("channel_members_unknown", channel=channel, exc_info=True)
+        away = set(asked)
+    readers = {p.email.lower() for p in deciders}
+    return [
+        (
+            notices.DECIDER_CARD if email in readers else notices.DECIDER_POINTER,
+            {"person": person_params(person)},
+            email,
+        )
+        for email, person in sorted(asked.items())
+        if email in away
+    ]
 
 
 def _after(now: datetime, delta: timedelta | None) -> datetime | None:
