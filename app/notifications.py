@@ -180,9 +180,19 @@ class Notifier(Protocol):
         """Ask the approvals channel to decide, since the managers it escalates to
         (`unlisted`) are not in the directory."""
 
+    async def not_in_channel(self, channel: str, people: Sequence[Person]) -> list[Person]:
+        """Those of `people` who are not members of `channel`."""
+
+    async def asked_to_decide(
+        self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
+    ) -> tuple[str, str] | None:
+        """A direct message to `person`, who may decide but is not in the card's channel:
+        the card, or (`card` False: they may not read its sources) why it came to them and
+        where it waits. Nothing when they are in the channel by now. Where the message is."""
+
     async def escalated_to(
         self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
-    ) -> None:
+    ) -> tuple[str, str] | None:
         """A direct message to `person`: the card to decide on, or (`card` False: they may
         not read its sources) only what kind of request waits, and where."""
 
@@ -235,9 +245,17 @@ class QuietNotifier:
     ) -> None:
         return None
 
+    async def not_in_channel(self, channel: str, people: Sequence[Person]) -> list[Person]:
+        return []
+
+    async def asked_to_decide(
+        self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
+    ) -> tuple[str, str] | None:
+        return None
+
     async def escalated_to(
         self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
-    ) -> None:
+    ) -> tuple[str, str] | None:
         return None
 
     async def not_told(self, draft: DraftView, person: Person) -> None:

@@ -16,6 +16,8 @@ from slack_sdk.errors import SlackApiError
 
 from app.answering.compose import Reply
 from app.approvals.drafts import ActionView, DraftState, DraftView
+from app.approvals.notices import CARDS
+from app.db.repositories.approvals import OutboxRepository
 from app.db.repositories.records import AnswerRepository
 from app.domain import ActionState, AnswerStatus, Citation
 from app.notifications import Delivery, Once
@@ -74,18 +76,27 @@ class SlackNotifier(WaitingMessages):
             return
         async with self._card_locks[hash(draft.id) % CARD_LOCKS]:
             draft = await self.approvals.view(draft.id)
+            text, blocks = cards.card_text(draft), cards.card_blocks(draft)
             try:
-                await self.slack.update(
-                    channel=channel,
-                    ts=ts,
-                    text=cards.card_text(draft),
-                    blocks=cards.card_blocks(draft),
-                )
+                await self.slack.update(channel=channel, ts=ts, text=text, blocks=blocks)
             except SlackApiError as error:
                 if error_code(error) not in CARD_GONE:
                     raise
                 log.warning("approval_card_gone", draft=draft.id, error=error_code(error))
                 await self.approvals.card_gone(draft_id=draft.id, channel=channel, ts=ts)
+            # The copies sent by direct message show it too, so none is decided twice.
+            for where, at in await self._direct_cards(draft.id):
+                try:
+                    await self.slack.update(channel=where, ts=at, text=text, blocks=blocks)
+                except SlackApiError:  # its buttons still refuse a decided draft
+                    log.warning("direct_card_not_refreshed", draft=draft.id, exc_info=True)
+
+    async def _direct_cards(self, draft_id: str) -> list[tuple[str, str]]:
+        """(channel, ts) of each card sent to a person directly (app/delivery/notices.py)."""
+        async with self.database.session() as session:
+            rows = await OutboxRepository(session).for_draft(draft_id)
+        places = [r.reference.split(" ") for r in rows if r.connector in CARDS and r.reference]
+        return [(p[0], p[1]) for p in places if len(p) == 2]
 
     async def check_card(self, draft: DraftView) -> None:
         """Forget the card of a waiting draft when Slack no longer has it (deleted, or a

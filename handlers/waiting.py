@@ -1,4 +1,5 @@
-"""The Slack side of a draft that waits too long: the reminder and the escalation.
+"""The Slack side of a draft that waits: the reminder, the escalation, and the card sent
+to whoever may decide on it but is not in its channel.
 
 Each message is one row of the outbox (app/approvals/notices.py), so each method here
 raises when Slack did not take its message: the outbox tries it again later, or, when
@@ -85,9 +86,59 @@ class WaitingMessages:
 
     async def escalated_to(
         self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
-    ) -> None:
+    ) -> tuple[str, str] | None:
         """They may not be in the approvals channel, so the card comes to them. Those who
         may not read its sources get only a pointer: what kind of request waits, and where."""
+        slack_id = await self._slack_id(person)
+        if card:
+            intro = (
+                f":arrow_double_up: This {escape(draft.title)} from "
+                f"{escape(draft.requester_name)} waited too long, so it was escalated to you. "
+                "You can decide here."
+            )
+            summary = f"Escalated to you: {draft.title}"
+            return await self._direct(draft, person, slack_id, intro, summary, once=once)
+        where = f"<#{draft.card_channel}>" if draft.card_channel else "its approvals channel"
+        text = (
+            f":arrow_double_up: A {escape(draft.title)} from "
+            f"{escape(draft.requester_name)} has waited too long for a "
+            f"decision in {where}. It rests on documents you may not read, so it "
+            "is not shown here; please nudge its approvers."
+        )
+        return await self._direct(draft, person, slack_id, text, text, card=False, once=once)
+
+    async def not_in_channel(self, channel: str, people: Sequence[Person]) -> list[Person]:
+        members = set(await self.slack.members(channel))
+        return [
+            p
+            for p in people
+            if (p.slack_id or await self.slack.user_id_by_email(p.email)) not in members
+        ]
+
+    async def asked_to_decide(
+        self, draft: DraftView, person: Person, *, card: bool, once: Once | None = None
+    ) -> tuple[str, str] | None:
+        """The card, or a pointer, for someone who may decide but is not in its channel;
+        nothing when they are in it by now."""
+        slack_id = await self._slack_id(person)
+        if not draft.card_channel or slack_id in await self.slack.members(draft.card_channel):
+            return None
+        asked = (
+            f":ballot_box_with_check: You are asked to decide on this {escape(draft.title)} "
+            f"from {escape(draft.requester_name)} because {escape(why_asked(draft, person))}; "
+            f"you are not in <#{draft.card_channel}>, where its card is."
+        )
+        if card:
+            summary = f"Asked to decide: {draft.title}"
+            intro = f"{asked} You can decide here."
+            return await self._direct(draft, person, slack_id, intro, summary, once=once)
+        text = (
+            f"{asked} It rests on documents you may not read, so it is not shown here: ask "
+            "a Trellis admin for access, or ask its other approvers to decide."
+        )
+        return await self._direct(draft, person, slack_id, text, text, card=False, once=once)
+
+    async def _slack_id(self, person: Person) -> str:
         slack_id = person.slack_id or await self.slack.user_id_by_email(person.email)
         if slack_id is None:
             raise DownstreamError(
@@ -95,26 +146,26 @@ class WaitingMessages:
                 retryable=False,
                 detail=f"no Slack user with the email {person.email}",
             )
-        if card:
-            intro = section(
-                f":arrow_double_up: This {escape(draft.title)} from "
-                f"{escape(draft.requester_name)} waited too long, so it was escalated to you. "
-                "You can decide here."
-            )
-            text, blocks = f"Escalated to you: {draft.title}", [intro, *cards.card_blocks(draft)]
-        else:
-            where = f"<#{draft.card_channel}>" if draft.card_channel else "its approvals channel"
-            text = (
-                f":arrow_double_up: A {escape(draft.title)} from "
-                f"{escape(draft.requester_name)} has waited too long for a "
-                f"decision in {where}. It rests on documents you may not read, so it "
-                "is not shown here; please nudge its approvers."
-            )
-            blocks = None
+        return slack_id
+
+    async def _direct(
+        self,
+        draft: DraftView,
+        person: Person,
+        slack_id: str,
+        text: str,
+        summary: str,
+        *,
+        card: bool = True,
+        once: Once | None = None,
+    ) -> tuple[str, str]:
+        """`text` to `person` directly, followed by the card when `card` (`summary`: the
+        message's plain text); where it went."""
+        blocks = [section(text), *cards.card_blocks(draft)] if card else None
         try:
-            await self._post(
-                channel=await self.slack.open_dm(slack_id), text=text, blocks=blocks, once=once
-            )
+            channel = await self.slack.open_dm(slack_id)
+            ts = await self._post(channel=channel, text=summary, blocks=blocks, once=once)
+            return channel, ts
         except SlackApiError as error:  # Slack out of reach raises SlackUnavailable instead
             code = error_code(error)
             raise DownstreamError(
@@ -146,18 +197,14 @@ class WaitingMessages:
         once: Once | None,
         blocks: list[dict[str, Any]] | None = None,
         thread_ts: str | None = None,
-    ) -> None:
+    ) -> str:
         if once is None:
-            await self.slack.post(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
-        else:
-            await post_once(
-                self.slack,
-                channel=channel,
-                once=once,
-                text=text,
-                blocks=blocks,
-                thread_ts=thread_ts,
+            return await self.slack.post(
+                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
             )
+        return await post_once(
+            self.slack, channel=channel, once=once, text=text, blocks=blocks, thread_ts=thread_ts
+        )
 
     async def _mentions(self, people: Sequence[Person]) -> str:
         shown = []
@@ -167,3 +214,14 @@ class WaitingMessages:
         if len(people) > MENTIONS:
             shown.append(f"{len(people) - MENTIONS} more")
         return ", ".join(shown) or "an approver"
+
+
+def why_asked(draft: DraftView, person: Person) -> str:
+    """Why `person` may decide on `draft`, in the words of its requirement."""
+    me, needs = person.email.lower(), draft.needs()
+    if needs.escalated and me in needs.approvers:
+        return f"nobody but {draft.requester_name} could approve it, so you, their manager, do"
+    if me in draft.escalated_to:
+        return "it waited too long for a decision and was escalated to you"
+    named = [p for p, group in zip(needs.approvers, needs.eligible, strict=True) if me in group]
+    return f"you are one of its approvers ({', '.join(named) or 'named in its rule'})"

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from app.approvals import drafting
+from app.approvals import asked, drafting
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftView
 from app.delivery.actions import plan
@@ -196,8 +196,9 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
             person=person,
         )
     try:
+        readers, withheld = await asked.deciders(services, view)
         view = await services.approvals.put_before_approvers(
-            draft_id=view.id, notifier=services.notifier
+            draft_id=view.id, notifier=services.notifier, deciders=readers, withheld=withheld
         )
     except Exception as exc:  # saved; the scheduler posts the card once it can
         log.warning("approval_card_not_posted", draft=view.id, error=repr(exc))

@@ -16,7 +16,10 @@ sent again with the others:
     the escalation said in the card's thread, and in the approvals channel when managers it
     was due to are not in the directory;
     a direct message to each person it escalated to: the card for those who may read its
-    sources, a pointer for the others.
+    sources, a pointer for the others;
+    a direct message to each person who may decide but is not in the card's channel (the
+    requester's manager when nobody else could approve, say), queued with the card: the
+    card or a pointer, as for an escalation.
 These are not the draft's actions: they come after every action (`WAITING_FROM`), hold
 none of them up, are not held up by them, and neither settle the draft nor show on its
 card. One that comes after the draft was decided is not sent.
@@ -39,6 +42,8 @@ ESCALATION = "trellis.escalation"
 ASKED_INSTEAD = "trellis.escalation_unlisted"
 ESCALATED_CARD = "trellis.escalated_card"
 ESCALATED_POINTER = "trellis.escalated_pointer"
+DECIDER_CARD = "trellis.decider_card"
+DECIDER_POINTER = "trellis.decider_pointer"
 DESCRIPTIONS = {
     ANSWER: "post the answer in the asker's thread",
     EXPIRED: "tell the requester it expired",
@@ -47,10 +52,14 @@ DESCRIPTIONS = {
     ASKED_INSTEAD: "ask the approvals channel instead of managers outside the directory",
     ESCALATED_CARD: "send the card to a person it escalated to",
     ESCALATED_POINTER: "tell a person it escalated to where it waits",
+    DECIDER_CARD: "send the card to an approver outside its channel",
+    DECIDER_POINTER: "tell an approver outside its channel where it waits",
 }
-WAITING = frozenset({REMINDER, ESCALATION, ASKED_INSTEAD, ESCALATED_CARD, ESCALATED_POINTER})
-DIRECT = frozenset({ESCALATED_CARD, ESCALATED_POINTER})
+CARDS = frozenset({ESCALATED_CARD, DECIDER_CARD})
+"""The direct messages that carry the card; they show its decision like the card itself."""
+DIRECT = frozenset({ESCALATED_CARD, ESCALATED_POINTER, DECIDER_CARD, DECIDER_POINTER})
 """The waiting messages that are direct messages to one person (`params["person"]`)."""
+WAITING = frozenset({REMINDER, ESCALATION, ASKED_INSTEAD, *DIRECT})
 
 
 def is_notice(connector: str) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from app.approvals import drafting
+from app.approvals import asked, drafting
 from app.approvals.deadlines import Timing
 from app.domain import AccessScope, Citation, Passage, Person
 from app.rules.facts import DraftFacts
@@ -122,7 +122,10 @@ async def hold_answer(
         timing=Timing(),
     )
     try:
-        await services.approvals.put_before_approvers(draft_id=view.id, notifier=services.notifier)
+        readers, withheld = await asked.deciders(services, view)
+        await services.approvals.put_before_approvers(
+            draft_id=view.id, notifier=services.notifier, deciders=readers, withheld=withheld
+        )
     except Exception:  # the draft waits in the database; the scheduler posts its card later
         log.warning("review_card_failed", draft=view.id, exc_info=True)
     who = ", ".join(needs.approvers) or "a reviewer"

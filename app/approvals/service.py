@@ -22,13 +22,14 @@ owner's retry) are in app/approvals/execution.py.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.approvals.asked import outside_channel
 from app.approvals.deadlines import Deadlines, Timing
 from app.approvals.deciders import refusal, waiting_for
 from app.approvals.drafts import Approval, DraftView, covered, requirement_data, text_hash, to_view
@@ -131,10 +132,19 @@ class Approvals(Deadlines, Execution):
             )
             return await self._view(session, draft)
 
-    async def put_before_approvers(self, *, draft_id: str, notifier: Notifier) -> DraftView:
+    async def put_before_approvers(
+        self,
+        *,
+        draft_id: str,
+        notifier: Notifier,
+        deciders: Collection[Person] = (),
+        withheld: Collection[Person] = (),
+    ) -> DraftView:
         """drafted -> pending, then the card: it is posted only once a click on it can count.
         Where the card went is recorded after; a draft still without one gets it from the
-        scheduler's sweep."""
+        scheduler's sweep. Those of `deciders` (who may decide and read its sources) and of
+        `withheld` (who may decide but not read them) who are not in the card's channel are
+        sent it, or a pointer, by direct message: outbox rows committed with the card's place."""
 
         async def submit(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)
@@ -149,16 +159,22 @@ class Approvals(Deadlines, Execution):
         card = await notifier.post_card(view)
         if card is None:
             return view
+        messages = await outside_channel(notifier, card[0], deciders, withheld)
 
         async def attach(session: AsyncSession) -> DraftView:
             draft = await self._get(session, draft_id)
-            if draft.card_ts is None and not await DraftRepository(session).compare_and_set(
-                draft, now=self.clock(), card_channel=card[0], card_ts=card[1]
-            ):
-                raise LostUpdate()
+            if draft.card_ts is None:
+                if not await DraftRepository(session).compare_and_set(
+                    draft, now=self.clock(), card_channel=card[0], card_ts=card[1]
+                ):
+                    raise LostUpdate()
+                await self._queue(session, draft, messages)
             return await self._view(session, await self._get(session, draft_id))
 
-        return await self._retrying(attach)
+        view = await self._retrying(attach)
+        if messages:
+            self._wake()
+        return view
 
     async def card_gone(self, *, draft_id: str, channel: str, ts: str) -> None:
         """Slack no longer has the draft's card at (`channel`, `ts`): someone deleted it,

@@ -257,8 +257,10 @@ def _at(doc: YamlDocument | None, message: str) -> WorkspaceError:
 
 
 def _unapprovable(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Loc, str]]:
-    """Approval tiers that some people who may start the workflow can never get past:
-    nobody but the requester is among the approvers (or their manager is not listed)."""
+    """Approval tiers that some people who may start the workflow cannot get past with the
+    approvers listed: nobody but the requester is among them (or their manager is not
+    listed). The requester's manager then decides, by direct message when not in the
+    approvals channel; without a manager in the directory nobody can."""
     for slug, workflow in rules.workflows.items():
         starters = sorted(directory.expand(workflow.started_by), key=lambda p: p.email)
         for t, tier in enumerate(workflow.approval):
@@ -266,22 +268,36 @@ def _unapprovable(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Lo
                 continue
             named = [a for a in tier.approvers if a != MANAGER]
             groups = [[a] for a in named] if tier.require == "all" else [named]
-            stuck = []
+            never: list[str] = []
+            to_manager: list[str] = []
             for person in starters:
-                manager = directory.manager_of(person) if MANAGER in tier.approvers else None
+                manager = directory.manager_of(person)
+                listed = manager if MANAGER in tier.approvers else None
                 for principals in groups or [[]]:
-                    eligible = directory.expand(principals) | ({manager} if manager else set())
+                    eligible = directory.expand(principals) | ({listed} if listed else set())
                     if not eligible - {person}:
-                        stuck.append(person.email)
+                        fallback = manager is not None and manager.email != person.email
+                        (to_manager if fallback else never).append(person.email)
                         break
-            if stuck:
-                shown = ", ".join(stuck[:3]) + (
-                    f" and {len(stuck) - 3} more" if len(stuck) > 3 else ""
-                )
-                who = ", ".join(tier.approvers)
+            loc: Loc = ("workflows", slug, "approval", t, "approvers")
+            where = f"workflows.{slug}.approval.{t}.approvers"
+            who = ", ".join(tier.approvers)
+            if never:
                 yield (
-                    ("workflows", slug, "approval", t, "approvers"),
-                    f"workflows.{slug}.approval.{t}.approvers: requests from {shown} can "
-                    f"never be approved at this tier, as nobody in {who} but the requester "
-                    "could approve them; add people to the directory",
+                    loc,
+                    f"{where}: requests from {_some(never)} can never be approved at this "
+                    f"tier, as nobody in {who} but the requester could approve them and the "
+                    "directory names no manager for them; add people to the directory",
                 )
+            if to_manager:
+                yield (
+                    loc,
+                    f"{where}: requests from {_some(to_manager)} are decided by the "
+                    f"requester's manager at this tier, as nobody in {who} but the requester "
+                    "could approve them; the manager gets the card by direct message when "
+                    "not in its approvals channel. Add approvers if that is not meant",
+                )
+
+
+def _some(emails: list[str]) -> str:
+    return ", ".join(emails[:3]) + (f" and {len(emails) - 3} more" if len(emails) > 3 else "")

@@ -54,7 +54,16 @@ async def _while_waiting(notifier: Notifier, draft: Draft, item: OutboxAction) -
     elif item.connector == notices.ASKED_INSTEAD:
         await notifier.asked_instead(view, params["unlisted"], once=once)
     else:
-        person = person_of(params["person"])
-        card = item.connector == notices.ESCALATED_CARD
-        await notifier.escalated_to(view, person, card=card, once=once)
+        person, card = person_of(params["person"]), item.connector in notices.CARDS
+        if item.connector in (notices.DECIDER_CARD, notices.DECIDER_POINTER):
+            sent = await notifier.asked_to_decide(view, person, card=card, once=once)
+            if sent is None:
+                return ActionResult(reference="", summary="not sent: in the card's channel")
+        else:
+            sent = await notifier.escalated_to(view, person, card=card, once=once)
+        # Where a card went, so that it shows the decision too (handlers/notifier.py).
+        if card and sent is not None:
+            return ActionResult(
+                reference=" ".join(sent), summary=notices.DESCRIPTIONS[item.connector]
+            )
     return ActionResult(reference="", summary=notices.DESCRIPTIONS[item.connector])

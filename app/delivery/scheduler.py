@@ -26,13 +26,14 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from app.approvals import asked
+from app.approvals.asked import readers_of_sources, waiting_approvers
 from app.approvals.drafts import DraftView, as_utc, to_view
 from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
 from app.db.session import unavailable as database_unavailable
 from app.delivery.outbox import OutboxWorker
 from app.delivery.retry import OutboxPolicy
-from app.domain import AccessScope, Person
-from app.knowledge.search import get_documents
+from app.domain import Person
 from app.rules.schema import MANAGER
 from app.services import Services
 from app.trust import anchors, owners
@@ -96,8 +97,9 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
                     draft_id=draft_id, reason="no approval needed (resumed after a restart)"
                 )
                 continue
+            readers, withheld = await asked.deciders(services, view)
             view = await services.approvals.put_before_approvers(
-                draft_id=draft_id, notifier=services.notifier
+                draft_id=draft_id, notifier=services.notifier, deciders=readers, withheld=withheld
             )
             report.cards += view.card_ts is not None
         except Exception:
@@ -135,28 +137,6 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
         except Exception:
             log.warning("draft_sweep_failed", draft=draft_id, exc_info=True)
     return report
-
-
-def waiting_approvers(services: Services, draft: DraftView) -> list[Person]:
-    """Who may still decide: everyone eligible who has not approved yet."""
-    given = {a.email for a in draft.current_approvals()}
-    emails = sorted({e for group in draft.needs().eligible for e in group} - given)
-    directory = services.workspace.directory
-    return [p for p in (directory.by_email(e) for e in emails) if p is not None]
-
-
-async def readers_of_sources(
-    services: Services, draft: DraftView, people: list[Person]
-) -> list[Person]:
-    """Those of `people` who may read every document the draft cites (a cited document
-    that is gone from the index counts as unreadable)."""
-    cited = {c["doc_id"] for c in draft.citations}
-    if not cited:
-        return list(people)
-    documents = await get_documents(services.database, doc_ids=cited)
-    if len(documents) < len(cited):
-        return []
-    return [p for p in people if all(AccessScope.for_person(p).allows(d.access) for d in documents)]
 
 
 def escalation_targets(services: Services, draft: DraftView) -> list[Person]:

@@ -180,6 +180,19 @@ def test_check_warns_about_connectors_without_secrets_and_unapprovable_tiers(tmp
     assert "ACME_HOOK_SECRET is not set" in warned[("rules.yml", 19)]
 
 
+def test_check_says_the_managers_decide_where_only_the_requester_could(tmp_path, starter):
+    rules = starter / "rules.yml"
+    text = rules.read_text()
+    rules.write_text(text.replace("approvers: [managers, finance]", "approvers: [finance]"))
+    done = trellis(tmp_path, "check", "--workspace", str(starter))
+    assert done.returncode == 0, done.stdout
+    warned = {(file, line): problem for kind, file, line, problem in findings(done.stdout)}
+    said = warned[("rules.yml", 14)]
+    assert "requests from jo@example.com are decided by the requester's manager" in said
+    assert "gets the card by direct message" in said
+    assert "never be approved" not in said
+
+
 def test_check_says_names_wait_for_a_directory_that_does_not_load(tmp_path, starter):
     broken = tmp_path / "broken"
     shutil.copytree(starter, broken)
