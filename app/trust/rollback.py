@@ -89,19 +89,21 @@ async def rollback(
     previous = live.version if live else None
     if current is not None and target.version == previous == files_version(current):
         return RolledBack(target.version, target.status, previous, unchanged=True)
-    if target.status == VersionStatus.REFUSED and not allow_refused:
-        raise TrellisError(
-            f"Version {target.version} was refused by the eval gate: {target.reason}. "
-            "Rolling back to it puts live a version that did not pass its eval set; add "
-            "--allow-refused to do it anyway."
-        )
-    try:  # it must load as it will run from this folder (its knowledge, its sandbox.yml)
+    # It must load as it will run from this folder (its knowledge, its sandbox.yml); one
+    # that does not is said so first, since no flag would make it go live.
+    try:
         stored_workspace(target, root)
     except WorkspaceError as exc:
         raise TrellisError(
             f"Version {target.version} no longer loads ({exc.user_message}); the workspace "
             "was left as it was."
         ) from exc
+    if target.status == VersionStatus.REFUSED and not allow_refused:
+        raise TrellisError(
+            f"Version {target.version} was refused by the eval gate: {target.reason}. "
+            "Rolling back to it puts live a version that did not pass its eval set; add "
+            "--allow-refused to do it anyway."
+        )
     kept = None
     if current is not None and folder is None:
         kept = files_version(current)
