@@ -195,6 +195,7 @@ def ask(
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
     _print_answer(result)
+    console.print(f"[dim]audit {result['audit_id']}[/dim]")
 
 
 def _print_answer(result: dict[str, Any]) -> None:
@@ -208,7 +209,6 @@ def _print_answer(result: dict[str, Any]) -> None:
     if result.get("private"):
         console.print("\n[bold]Fuller answer shown only to the asker:[/bold]")
         _print_answer(result["private"])
-    console.print(f"[dim]audit {result['audit_id']}[/dim]")
 
 
 @db_cli.command("upgrade")
