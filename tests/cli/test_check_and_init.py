@@ -180,6 +180,18 @@ def test_check_warns_about_connectors_without_secrets_and_unapprovable_tiers(tmp
     assert "ACME_HOOK_SECRET is not set" in warned[("rules.yml", 19)]
 
 
+def test_check_says_a_secret_the_sandbox_generates_is_needed_only_outside_it(tmp_path, starter):
+    (starter / "rules.yml").write_text(
+        (starter / "rules.yml").read_text() + "connectors:\n  webhook: {secret_env: ACME_HOOK}\n"
+    )
+    (starter / "sandbox.yml").write_text((starter / "sandbox.yml").read_text() + "systems: true\n")
+    done = trellis(tmp_path, "check", "--workspace", str(starter))
+    assert done.returncode == 0, done.stdout
+    [problem] = [p for _, _, _, p in findings(done.stdout) if "ACME_HOOK" in p]
+    assert "the sandbox generates it" in problem
+    assert "outside the sandbox webhook actions will fail" in problem
+
+
 def test_check_says_names_wait_for_a_directory_that_does_not_load(tmp_path, starter):
     broken = tmp_path / "broken"
     shutil.copytree(starter, broken)
