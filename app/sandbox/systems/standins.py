@@ -194,7 +194,8 @@ class StandIns:
 
     def addresses(self) -> dict[str, str]:
         return {
-            "sql": f"SQLite {self.crm.path.name}",
+            # A temporary folder, removed when the stand-ins stop: not the working directory.
+            "sql": f"SQLite {self.crm.path.resolve()} (temporary)",
             "webhook": self.webhook.url,
             "email": self.mail.url,
             "ticketing": self.tickets.url,
