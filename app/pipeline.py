@@ -164,12 +164,8 @@ async def _answer_question(
             },
             private={"trellis.retrieval.doc_ids": [p.doc_id for p in grounds.passages]},
         )
-    passages, fuller, history, route = (
-        grounds.passages,
-        grounds.fuller,
-        grounds.history,
-        grounds.route,
-    )
+    passages, fuller = grounds.passages, grounds.fuller
+    history, route = grounds.history, grounds.route
     timer.lap("retrieval")
 
     # 3. Business rules, 4. AI output: answer from the allowed passages only, and check it.
@@ -181,6 +177,7 @@ async def _answer_question(
         audience.scope,
         route,
         grounds.curated,
+        names=services.workspace.directory.name_of,
         # Text is shown as it is written only when no review rule could hold the answer.
         on_text=None
         if on_text is None
@@ -197,6 +194,7 @@ async def _answer_question(
             audience.asker_scope,
             route,
             grounds.asker_curated,
+            names=services.workspace.directory.name_of,
         )
         if private.status != AnswerStatus.ANSWERED:
             private = None
@@ -219,6 +217,7 @@ async def _answer_question(
                     audience.scope,
                     route,
                     grounds.curated,
+                    names=services.workspace.directory.name_of,
                 )
                 held = _needs_review(services, person, question, public, passages)
         # The asker's fuller private answer follows the same review rules, on sources its
@@ -241,6 +240,7 @@ async def _answer_question(
                     audience.asker_scope,
                     route,
                     grounds.asker_curated,
+                    names=services.workspace.directory.name_of,
                 )
                 private_held = private.status == AnswerStatus.ANSWERED
                 private = private if private_held else None

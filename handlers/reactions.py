@@ -53,7 +53,7 @@ async def on_reaction_added(
         return
     services.metrics.observe_flag(event="raised")
     await send_flag_to_owners(services, recorded.case)
-    text, blocks = flags.flagger_prompt(recorded.case)
+    text, blocks = flags.flagger_prompt(recorded.case, names=services.workspace.directory.name_of)
     await slack_of(services).post_private(
         channel=recorded.case.channel_id,
         user=event["user"],

@@ -8,7 +8,7 @@ only citations that point into the given passages are kept.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,6 +20,7 @@ from app.answering.citations import verify_citations
 from app.answering.queue import at_the_model
 from app.config.workspace import TrellisConfig
 from app.domain import AccessScope, AnswerStatus, Citation, Passage, Turn, Usage
+from app.knowledge.index import DENSE_FLOOR
 from app.trust import tracing
 from app.trust.corrections import Curated
 
@@ -31,6 +32,14 @@ ASKER_ONLY = (
 NOTE_ASKER_ONLY = "answered for the asker only"
 """Note of a reply in a conversation whose asker alone is answered: nothing went unanswered,
 so nothing is passed on to the owners."""
+
+ABOUT_FLOOR = DENSE_FLOOR
+"""A passage is about an unanswered question, and its owner the one to ask, only when its
+best segment is at least this similar to it: below it the embedding model puts texts about
+unrelated things (app/knowledge/index.py), which retrieval still returns for a shared word."""
+
+Names = Callable[[str], str]
+"""A principal as a reader should see it: a person's name for their email."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +69,14 @@ async def compose(
     curated: Curated | None,
     *,
     on_text: TextSink | None = None,
+    names: Names = str,
 ) -> Reply:
     """One answer, as a span of its question's trace: the gate, the model call and the
     citation check are spans within it. `on_text`: where a backend that streams hands its
-    provisional text (before the checks below)."""
+    provisional text (before the checks below); `names`: how owners are named to the reader."""
     with tracing.span("trellis.answer", {"trellis.answer.passages": len(passages)}) as span:
         reply = await _compose(
-            config, text, passages, history, scope, route, curated, on_text=on_text
+            config, text, passages, history, scope, route, curated, on_text=on_text, names=names
         )
         tracing.attributes(
             span,
@@ -91,6 +101,7 @@ async def _compose(
     curated: Curated | None,
     *,
     on_text: TextSink | None = None,
+    names: Names = str,
 ) -> Reply:
     if curated is not None:
         return Reply(
@@ -103,7 +114,6 @@ async def _compose(
             scope_label=scope.label,
             backend="curated",
         )
-    owners = owners_of(passages, config)
     # The gate: how likely these passages answer the question. Below the threshold no
     # model is asked at all, and the question goes to the owners.
     with tracing.span("trellis.gate") as span:
@@ -119,9 +129,10 @@ async def _compose(
             },
         )
     if not passed:
+        owners = owners_of(about_question(passages, inputs), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
-            no_answer_text(owners, config),
+            no_answer_text(owners, config, names=names),
             confidence=support,
             owners=owners,
             scope_label=scope.label,
@@ -156,9 +167,10 @@ async def _compose(
         support if model_answer.backend == "extractive" else min(support, model_answer.confidence)
     )
     if not model_answer.text.strip() or not kept or confidence < config.answers.min_confidence:
+        owners = owners_of(about_question(passages, inputs), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
-            no_answer_text(owners, config),
+            no_answer_text(owners, config, names=names),
             confidence=confidence,
             notes=model_answer.notes,
             owners=owners,
@@ -173,7 +185,7 @@ async def _compose(
         tuple(kept),
         round(confidence, 3),
         notes=model_answer.notes,
-        owners=owners,
+        owners=owners_of(passages, config),
         scope_label=scope.label,
         backend=model_answer.backend,
         model=model_answer.model,
@@ -198,15 +210,31 @@ def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, 
     return tuple(dict.fromkeys(owners))[:3] or config.default_owners
 
 
+def about_question(
+    passages: Sequence[Passage], inputs: gate.GateInputs | None
+) -> Sequence[Passage]:
+    """The passages plausibly about a question they did not answer, whose owners should
+    hear of it: those similar enough in meaning (`ABOUT_FLOOR`). Without vectors there is
+    no per-passage measure; the passages count only when their words cover the question as
+    well as the keyword gate needs to call an answer even odds. None: the question goes
+    to the workspace's fallback (`default_owners`)."""
+    if inputs is None:
+        return ()
+    if inputs.has_vectors:
+        return [p for p in passages if p.similarity >= ABOUT_FLOOR]
+    return passages if inputs.coverage >= gate.KEYWORD_EVEN_COVERAGE else ()
+
+
 def no_answer_text(
-    owners: tuple[str, ...], config: TrellisConfig, *, forwarded: bool = True
+    owners: tuple[str, ...], config: TrellisConfig, *, forwarded: bool = True, names: Names = str
 ) -> str:
     """The reply to a question nobody could answer: who owns the topic, and that the
     question goes to them (app/trust/owners.py) unless the asker presses the button.
     `forwarded` False: asked where nothing is passed on (`trellis ask`). An owner that is a
-    channel ("#help", the support contact) is where to ask, not someone it is passed to."""
+    channel ("#help", the support contact) is where to ask, not someone it is passed to.
+    `names` turns an owner's email into their name."""
     named = owners or (config.admins_hint,)
-    people = [o for o in named if not o.startswith("#")]
+    people = [names(o) for o in named if not o.startswith("#")]
     channels = [o for o in named if o.startswith("#")]
     who = " ".join(
         ([f"The people who own this topic are: {', '.join(people)}."] if people else [])

@@ -36,6 +36,8 @@ WEIGHTS = (-4.688, 4.395, 6.392)
 """(intercept, similarity, coverage), fitted by bench/fit_gate.py on python-faq."""
 KEYWORD_WEIGHTS = (-2.354, 7.441)
 """(intercept, coverage) for indexes without vectors, fitted the same way."""
+KEYWORD_EVEN_COVERAGE = -KEYWORD_WEIGHTS[0] / KEYWORD_WEIGHTS[1]
+"""The coverage at which the keyword model calls an answer as likely right as not (0.316)."""
 
 
 UNANSWERED_PART_FACTOR = 0.85

@@ -214,7 +214,8 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
         )
     return WorkflowOutcome(
         WorkflowStatus.PENDING,
-        f"{workflow.title} is waiting for approval by {drafting.approvers_text(needs)}.",
+        f"{workflow.title} is waiting for approval by "
+        f"{drafting.approvers_text(needs, services.workspace.directory.name_of)}.",
         view,
         person=person,
     )

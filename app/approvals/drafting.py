@@ -12,7 +12,7 @@ sections) is a plain summary of the request, so an approver always has something
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -250,7 +250,9 @@ def rule_for(workflow: Workflow, needs: ApprovalRequirement) -> str:
     return f"{rule} ({needs.reason})" if needs.reason else rule
 
 
-def approvers_text(needs: ApprovalRequirement) -> str:
-    if needs.require == "all" and len(needs.approvers) > 1:
-        return " and ".join(needs.approvers) + " (one person each)"
-    return " or ".join(needs.approvers) or "nobody"
+def approvers_text(needs: ApprovalRequirement, names: Callable[[str], str] = str) -> str:
+    """Who may approve, as a reader says it; `names`: a person's name for their email."""
+    approvers = [names(a) for a in needs.approvers]
+    if needs.require == "all" and len(approvers) > 1:
+        return " and ".join(approvers) + " (one person each)"
+    return " or ".join(approvers) or "nobody"

@@ -178,7 +178,10 @@ async def ask_as(
     public = outcome.public
     if public.status == AnswerStatus.NO_ANSWER:  # no owner hears of it, and there is no button
         public = replace(
-            public, text=no_answer_text(public.owners, workspace.config, forwarded=False)
+            public,
+            text=no_answer_text(
+                public.owners, workspace.config, forwarded=False, names=workspace.directory.name_of
+            ),
         )
     result = _reply_json(public, status=public.status)
     result["audit_id"] = outcome.audit_id

@@ -12,7 +12,7 @@ a workflow tier nobody can approve, a connector whose secret is not set).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,12 +61,14 @@ def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
     if (root / "knowledge").is_dir():
         prefixes = found.config.knowledge.allowed_url_prefixes if found.config else None
         documents = _review_knowledge(root, directory, review, prefixes)
-    if found.rules is not None:
-        # Who can approve is worked out only for a workspace that loads: with a principal
-        # that does not exist, it would repeat that error as a warning.
-        approvers = workspace.directory if workspace is not None else None
-        _review_rules(root, found.rules, approvers, env, review)
+    # Who can approve is worked out only for a workspace that loads: with a principal
+    # that does not exist, it would repeat that error as a warning.
+    approvers = workspace.directory if workspace is not None else None
     sandbox = found.sandbox.data if found.sandbox is not None else None
+    if found.rules is not None:
+        _review_rules(
+            root, found.rules, approvers, env, review, _sandboxed(root, found.rules, sandbox)
+        )
     if found.sandbox_read:
         review.warnings.extend(_unknown_channels(root, found.config, found.rules, sandbox))
     review.errors.extend(
@@ -227,10 +229,11 @@ def _review_rules(
     directory: Directory | None,
     env: Mapping[str, str],
     review: Review,
+    sandboxed: Collection[str] = (),
 ) -> None:
     doc = _doc(root, RULES_FILE)
     try:
-        for warning in check_rules(rules, env):
+        for warning in check_rules(rules, env, sandboxed=sandboxed):
             review.warnings.append(_at(doc, warning))
     except WorkspaceError as exc:
         review.add(exc if doc is None else _at(doc, exc.problem))
@@ -240,6 +243,14 @@ def _review_rules(
         review.warnings.append(
             doc.error(loc, problem) if doc else WorkspaceError(RULES_FILE, problem)
         )
+
+
+def _sandboxed(root: Path, rules: RulesConfig, sandbox: Any) -> set[str]:
+    """The secrets the sandbox generates: with stand-in systems (the bundled demo, or
+    sandbox.yml `systems: true`), every connector's secret variable."""
+    from app.sandbox.systems.standins import generated_secrets, wants_systems
+
+    return generated_secrets(rules) if wants_systems(root, sandbox) else set()
 
 
 def _doc(root: Path, name: str) -> YamlDocument | None:

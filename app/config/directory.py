@@ -216,6 +216,11 @@ class Directory:
             or ("@" in principal and self.by_email(principal) is not None)
         )
 
+    def name_of(self, principal: str) -> str:
+        """A person's name for their email; a group, a channel or a stranger as written."""
+        person = self.by_email(principal) if "@" in principal else None
+        return person.name if person is not None and person.name else principal
+
     def expand(self, principals: Iterable[str]) -> set[Person]:
         """The people named by emails, groups, `everyone` or `public`."""
         found: set[Person] = set()

@@ -9,7 +9,7 @@ placeholder keeps the value's type (a number stays a number).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -139,12 +139,16 @@ def describe(connector: str, params: Mapping[str, Any]) -> str:
     return f"run {connector}"
 
 
-def check_rules(rules: RulesConfig, env: Mapping[str, str]) -> list[str]:
+def check_rules(
+    rules: RulesConfig, env: Mapping[str, str], *, sandboxed: Collection[str] = ()
+) -> list[str]:
     """Connector settings and action placeholders, checked when Trellis starts.
 
     A connector whose settings are wrong, an unknown connector or a placeholder naming
     something that does not exist stops the start (WorkspaceError). A secret that is not
     set is only a warning: those actions dead-letter with a clear message until it is.
+    `sandboxed`: the variables the sandbox's stand-in systems generate (sandbox.yml
+    `systems: true`), needed only outside it.
     """
     warnings: list[str] = []
     for slug, raw in rules.connectors.items():
@@ -159,7 +163,13 @@ def check_rules(rules: RulesConfig, env: Mapping[str, str]) -> list[str]:
         except Exception as exc:
             raise WorkspaceError("rules.yml", f"connectors.{slug}: {_message(exc)}") from exc
         for setting, variable in getattr(config, "secret_names", dict)().items():
-            if not env.get(variable):
+            if not env.get(variable) and variable in sandboxed:
+                warnings.append(
+                    f"connectors.{slug}.{setting}: the environment variable {variable} is "
+                    "not set; the sandbox generates it for its stand-in systems, but outside "
+                    f"the sandbox {slug} actions will fail until it is"
+                )
+            elif not env.get(variable):
                 warnings.append(
                     f"connectors.{slug}.{setting}: the environment variable "
                     f"{variable} is not set; {slug} actions will fail until it is"

@@ -297,7 +297,13 @@ async def _send_if_due(services: Services, route: str, *, now: datetime) -> int:
         services,
         owners=owners,
         doc_ids=doc_ids,
-        notice=_batch(kind, notices, owners, redacted=redacted),
+        # Routed by principal; shown by name.
+        notice=_batch(
+            kind,
+            notices,
+            tuple(services.workspace.directory.name_of(o) for o in owners),
+            redacted=redacted,
+        ),
     )
     if not posted:
         async with services.database.session() as session:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.domain import FlagStatus
+from app.text.phrasing import listed
 from app.trust.feedback import MISSING_SOURCE, FlagCase
 from handlers.views.blocks import Block, View, button, clip, context, escape, link, plain, section
 
@@ -15,12 +18,17 @@ ACCEPT, DISMISS, UPDATE_SOURCE = (
 NOTE_VIEW, CORRECTION_VIEW = "trellis_flag_note", "trellis_correction"
 
 
-def flagger_prompt(case: FlagCase) -> tuple[str, list[Block]]:
-    owners = ", ".join(case.owners) or "the Trellis owners"
-    text = (
-        f"Thanks, your flag is recorded and {owners} have been told. Saying what is wrong "
-        "helps them fix it."
-    )
+def flagger_prompt(case: FlagCase, names: Callable[[str], str] = str) -> tuple[str, list[Block]]:
+    """`names`: an owner's name for their email (the directory's)."""
+    people = [names(o) for o in case.owners if not o.startswith("#")]
+    channels = [o for o in case.owners if o.startswith("#")]
+    if people:
+        told = f"{listed(people)} {'has' if len(people) == 1 else 'have'} been told"
+    elif channels:
+        told = f"the owners have been told in {listed(channels)}"
+    else:
+        told = "the Trellis owners have been told"
+    text = f"Thanks, your flag is recorded and {told}. Saying what is wrong helps them fix it."
     return text, [
         section(f":triangular_flag_on_post: {escape(text)}"),
         {

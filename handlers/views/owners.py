@@ -18,6 +18,7 @@ from app.notifications import (
     UnansweredQuestions,
     VersionChanged,
 )
+from app.text.phrasing import listed
 from app.trust.digest import Digest
 from app.trust.versions import refusal_text
 from handlers.views import cards, digest, flags
@@ -101,10 +102,16 @@ def _batch(shown: UnansweredQuestions | DocumentsDisagree) -> tuple[str, list[Bl
             return text, [section(head), context(tail)]
     else:
         count = shown.count
-        who = escape(", ".join(shown.owners) or "the Trellis owners")
+        # A channel owner is the workspace's fallback: no document's owner was found.
+        people = [o for o in shown.owners if not o.startswith("#")]
+        source = (
+            f" from the documents owned by {escape(listed(people))}"
+            if people
+            else ", and no document's owner covers the topic"
+        )
         head = (
             f":grey_question: *{count} question{'s' if count != 1 else ''} Trellis could not "
-            f"answer* from the documents owned by {who}" + (":" if questions else ".")
+            f"answer*{source}" + (":" if questions else ".")
         )
         tail = (
             "If the answer belongs in your documents, add it; the next question will find it. "

@@ -193,6 +193,18 @@ def test_check_says_the_managers_decide_where_only_the_requester_could(tmp_path,
     assert "never be approved" not in said
 
 
+def test_check_says_a_secret_the_sandbox_generates_is_needed_only_outside_it(tmp_path, starter):
+    (starter / "rules.yml").write_text(
+        (starter / "rules.yml").read_text() + "connectors:\n  webhook: {secret_env: ACME_HOOK}\n"
+    )
+    (starter / "sandbox.yml").write_text((starter / "sandbox.yml").read_text() + "systems: true\n")
+    done = trellis(tmp_path, "check", "--workspace", str(starter))
+    assert done.returncode == 0, done.stdout
+    [problem] = [p for _, _, _, p in findings(done.stdout) if "ACME_HOOK" in p]
+    assert "the sandbox generates it" in problem
+    assert "outside the sandbox webhook actions will fail" in problem
+
+
 def test_check_says_names_wait_for_a_directory_that_does_not_load(tmp_path, starter):
     broken = tmp_path / "broken"
     shutil.copytree(starter, broken)

@@ -97,6 +97,13 @@ async def test_the_real_connectors_deliver_to_the_stand_ins_once_each():
         assert shown["ticketing"]["records"][0]["approval"] is None
 
 
+async def test_the_start_line_gives_the_crm_database_where_it_really_is():
+    async with running_stand_ins(load_workspace(DEMO)) as stand_ins:
+        path = stand_ins.crm.path.resolve()
+        assert path.is_file()
+        assert f"CRM database SQLite {path} (temporary)" in stand_ins.summary()
+
+
 async def test_the_webhook_receiver_refuses_a_signature_it_cannot_verify():
     demo = load_workspace(DEMO)
     async with running_stand_ins(demo) as stand_ins:

@@ -47,9 +47,22 @@ SECRET_SETTINGS = {
 
 def wanted(workspace: Workspace) -> bool:
     """The bundled demo, or a workspace whose sandbox.yml says `systems: true`."""
-    if workspace.root == default_workspace_path().resolve():
+    return wants_systems(workspace.root, workspace.sandbox)
+
+
+def wants_systems(root: Path, sandbox: Any) -> bool:
+    """`wanted`, for a workspace folder and its sandbox.yml as read."""
+    if root.resolve() == default_workspace_path().resolve():
         return True
-    return bool((workspace.sandbox or {}).get("systems") is True)
+    return bool((sandbox or {}).get("systems") is True)
+
+
+def generated_secrets(rules: RulesConfig) -> set[str]:
+    """The environment variables the stand-ins set for the connectors (`_secret`)."""
+    return {
+        str((rules.connectors.get(slug) or {}).get(setting) or default)
+        for slug, (setting, default) in SECRET_SETTINGS.items()
+    }
 
 
 class StandIns:
@@ -181,7 +194,8 @@ class StandIns:
 
     def addresses(self) -> dict[str, str]:
         return {
-            "sql": f"SQLite {self.crm.path.name}",
+            # A temporary folder, removed when the stand-ins stop: not the working directory.
+            "sql": f"SQLite {self.crm.path.resolve()} (temporary)",
             "webhook": self.webhook.url,
             "email": self.mail.url,
             "ticketing": self.tickets.url,

@@ -1,0 +1,32 @@
+"""What `trellis ask` prints: an answer, its citations, a fuller private answer when the
+channel's answer had to leave sources out, and the audit id once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli.main import cli
+from tests.logging_state import restore_logging  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
+DEMO = Path(__file__).resolve().parents[2] / "app" / "demo" / "workspace"
+PTO = "How many days of paid time off do full-time employees get per year?"
+
+
+def test_a_fuller_private_answer_still_prints_the_audit_id_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite:///{tmp_path / 'trellis.db'}")
+    workspace = shutil.copytree(DEMO, tmp_path / "demo")
+    result = CliRunner().invoke(
+        cli,
+        ["ask", "-w", str(workspace), "--as", "grace.adeyemi@northwind.example"]
+        + ["--channel", "general", PTO],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Fuller answer shown only to the asker" in result.output
+    audits = [line for line in result.output.splitlines() if line.startswith("audit ")]
+    assert len(audits) == 1, result.output

@@ -1,0 +1,52 @@
+"""Messages that name owners and approvers: people by their names, not their emails, with
+the verb in the right number, and a channel (the workspace's fallback) never called a
+document owner."""
+
+from __future__ import annotations
+
+from app.approvals.drafting import approvers_text
+from app.config.directory import Directory
+from app.domain import Person
+from app.notifications import UnansweredQuestions
+from app.rules.requirements import ApprovalRequirement
+from app.trust.feedback import FlagCase
+from handlers.views import flags, owners
+
+OMAR = Person(email="omar@brightline.example", name="Omar Haddad")
+NORA = Person(email="nora@brightline.example", name="Nora Ruiz")
+DIRECTORY = Directory([OMAR, NORA])
+
+
+def case(*owners: str) -> FlagCase:
+    return FlagCase(
+        id="f1", status="open", answer_id="a1", audit_id="x1", question="Q?", answer="A.",
+        citations=(), channel_id="C1", thread_ts=None, message_ts=None,
+        flagger_email="lily@brightline.example", flagger_name="Lily", flagger_slack_id=None,
+        correction=None, wrong_source=None, owners=owners, doc_ids=(), notices=(),
+        decided_by=None,
+    )  # fmt: skip
+
+
+def test_one_owner_told_of_a_flag_is_named_and_has_been_told():
+    text, _ = flags.flagger_prompt(case(OMAR.email), names=DIRECTORY.name_of)
+    assert "your flag is recorded and Omar Haddad has been told." in text
+    assert OMAR.email not in text
+
+
+def test_several_owners_told_of_a_flag_have_been_told():
+    text, _ = flags.flagger_prompt(case(OMAR.email, NORA.email), names=DIRECTORY.name_of)
+    assert "Omar Haddad and Nora Ruiz have been told." in text
+
+
+def test_a_request_waiting_for_approval_names_the_approver():
+    needs = ApprovalRequirement(workflow="refund", approvers=(NORA.email,))
+    assert approvers_text(needs, DIRECTORY.name_of) == "Nora Ruiz"
+
+
+def test_questions_no_document_owner_covers_are_not_said_to_be_owned_by_a_channel():
+    text, blocks = owners.notice(
+        UnansweredQuestions(questions=("Dog?",), owners=("#help",), count=1)
+    )
+    shown = str(blocks)
+    assert "owned by #help" not in shown
+    assert "no document's owner covers the topic" in shown
