@@ -12,7 +12,7 @@ from rich.console import Console
 
 from app.answering.compose import Reply, no_answer_text
 from app.config.settings import Settings
-from app.config.workspace import Workspace, load_workspace, read_workspace
+from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import open_database
 from app.db.models.records import AuditRecord
 from app.db.session import Database
@@ -42,13 +42,8 @@ async def upgrade_database(settings: Settings) -> None:
 
 
 def workspace_for(settings: Settings) -> Workspace:
-    """The settings' workspace. When it is broken, the error raised carries every mistake
-    found (`also`), so the command lists them all, as `trellis check` does."""
-    workspace, found = read_workspace(settings.workspace_path())
-    if workspace is None:
-        first, *rest = found.errors
-        raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest))
-    return workspace
+    """The settings' workspace; a broken one raises every mistake found (`load_workspace`)."""
+    return load_workspace(settings.workspace_path())
 
 
 @dataclass(frozen=True)

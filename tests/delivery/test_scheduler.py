@@ -44,6 +44,30 @@ async def reply_card(trellis):
     return card, await draft_of(trellis, card)
 
 
+async def cardless_reply(trellis):
+    """Sam's customer reply, saved and waiting, its card not posted yet."""
+    workspace, requester = demo(), person(SAM)
+    return await trellis.services.approvals.create(
+        kind="workflow",
+        workflow="customer_reply",
+        title="Customer reply",
+        mode="act_after_approval",
+        requester=requester,
+        requester_slack_id=None,
+        channel_id=None,
+        thread_ts=None,
+        inputs={"customer": "Alpine Co."},
+        text="Hello Jordan",
+        citations=[],
+        confidence=0.5,
+        actions=[],
+        requirement=workspace.rulebook.approval_for("customer_reply", requester=requester),
+        rule="every request",
+        rule_version=workspace.version,
+        timing=Timing(),
+    )
+
+
 def in_thread(card):
     return lambda message: message.thread_ts == card.ts
 
@@ -232,28 +256,7 @@ async def test_a_draft_nobody_decides_expires_and_the_requester_is_told(tmp_path
 async def test_a_card_that_could_not_be_posted_is_posted_by_the_sweep(tmp_path):
     clock = Clock()
     async with running_trellis(tmp_path, clock=clock) as trellis:
-        workspace = demo()
-        requester = person(SAM)
-        needs = workspace.rulebook.approval_for("customer_reply", requester=requester)
-        view = await trellis.services.approvals.create(
-            kind="workflow",
-            workflow="customer_reply",
-            title="Customer reply",
-            mode="act_after_approval",
-            requester=requester,
-            requester_slack_id=None,
-            channel_id=None,
-            thread_ts=None,
-            inputs={"customer": "Alpine Co."},
-            text="Hello Jordan",
-            citations=[],
-            confidence=0.5,
-            actions=[],
-            requirement=needs,
-            rule="every request",
-            rule_version=workspace.version,
-            timing=Timing(),
-        )
+        view = await cardless_reply(trellis)
         assert (await sweep_drafts(trellis.services)).cards == 0  # give the pipeline time
         clock.advance(minutes=1)
         assert (await sweep_drafts(trellis.services)).cards == 1
@@ -265,27 +268,7 @@ async def test_a_card_that_could_not_be_posted_is_posted_by_the_sweep(tmp_path):
 async def test_a_card_slack_posted_while_failing_on_is_not_posted_again_by_the_sweep(tmp_path):
     clock = Clock()
     async with running_trellis(tmp_path, clock=clock) as trellis:
-        requester = person(SAM)
-        workspace = demo()
-        view = await trellis.services.approvals.create(
-            kind="workflow",
-            workflow="customer_reply",
-            title="Customer reply",
-            mode="act_after_approval",
-            requester=requester,
-            requester_slack_id=None,
-            channel_id=None,
-            thread_ts=None,
-            inputs={"customer": "Alpine Co."},
-            text="Hello Jordan",
-            citations=[],
-            confidence=0.5,
-            actions=[],
-            requirement=workspace.rulebook.approval_for("customer_reply", requester=requester),
-            rule="every request",
-            rule_version=workspace.version,
-            timing=Timing(),
-        )
+        view = await cardless_reply(trellis)
         clock.advance(minutes=1)
         trellis.sandbox.fail("chat.postMessage", status=503, carried_out=True)
         assert (await sweep_drafts(trellis.services)).cards == 0  # Slack answered 503
