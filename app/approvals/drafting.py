@@ -7,7 +7,8 @@ prompt's sections and quotes only passages that pass the relevance gate for each
 (`app/answering/backends/drafter.py`); with a model, the prompt is filled with the request's fields
 and given as instructions, with only the passages that pass some section's gate. When the
 documents support nothing, the draft says what is not on file, or (for a prompt without
-sections) is a plain summary of the request, so an approver always has something to read.
+sections) is a plain summary of the request that says nothing on file answers it, so an
+approver always has something to read and knows no document stands behind it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.answering import budgets
-from app.answering.backends.drafter import RequestField, SectionDrafter
+from app.answering.backends.drafter import NOTHING_ON_FILE, RequestField, SectionDrafter
 from app.answering.backends.sections import Section, parse_sections
 from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
@@ -148,7 +149,7 @@ async def compose(
             sections=sections, fields=fields, title=workflow.title, requester=person.name
         )
         if not draft.citations and not sections[0].title:
-            return ComposedDraft(plain, (), 0.0, DraftFacts(text=plain), notes=notes)
+            return _unsupported(plain, notes)
         used = _union(f.passages for f in draft.findings)
         confidence = draft.confidence if draft.citations else 0.0
         facts = DraftFacts.from_passages(
@@ -170,7 +171,7 @@ async def compose(
     # A model writes the draft from the passages that pass some section's relevance gate.
     relevant = _union(f.passages for f in await drafter.findings(sections, fields))
     if not relevant:
-        return ComposedDraft(plain, (), 0.0, DraftFacts(text=plain), notes=notes)
+        return _unsupported(plain, notes)
     instructions = render(
         prompt, {**_fields(inputs), "company": services.workspace.config.name or "the company"}
     )
@@ -197,6 +198,12 @@ async def compose(
         answer.usage,
         answer.notes,
     )
+
+
+def _unsupported(plain: str, notes: tuple[str, ...]) -> ComposedDraft:
+    """The request in words, saying plainly that nothing its readers may see answers it."""
+    text = f"{plain}\n\n{NOTHING_ON_FILE}"
+    return ComposedDraft(text, (), 0.0, DraftFacts(text=text), notes=notes)
 
 
 def request_fields(workflow: Workflow, inputs: Mapping[str, Any]) -> list[RequestField]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Sequence
 
-from app.answering.backends.drafter import NO_POLICY, NOT_ON_FILE, RequestField
+from app.answering.backends.drafter import NO_POLICY, NOT_ON_FILE, NOTHING_ON_FILE, RequestField
 from app.answering.backends.sections import Section, SectionKind, parse_sections
 from app.answering.ranges import range_row
 from app.config.workspace import default_workspace_path
@@ -213,6 +213,38 @@ async def test_the_customer_reply_card_cites_the_customers_account_summary(tmp_p
         )
     assert _cited(draft)[0] == "customer-alpine-co"
     assert "March 31, 2027" in draft.text and "4 business hours" in draft.text
+
+
+def _reply(ticket: str, question: str) -> str:
+    return (
+        'customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example '
+        f'ticket={ticket} question="{question}"'
+    )
+
+
+async def test_a_reply_quotes_what_answers_the_question_not_what_names_the_customer(tmp_path):
+    # The account summary names the customer, its contact and its history; only the line
+    # that answers the question is quoted, and a question nothing answers is said so.
+    async with running_trellis(tmp_path) as trellis:
+        _, known = await _card(
+            trellis,
+            SAM,
+            "support",
+            _reply("SUP-4192", "Who is our named support contact at Northwind?"),
+            "support-approvals",
+        )
+        _, unknown = await _card(
+            trellis,
+            SAM,
+            "support",
+            _reply("SUP-4191", "Can you ship to our new store in Oslo by Friday?"),
+            "support-approvals",
+        )
+    assert _cited(known) == ["customer-alpine-co"]
+    assert "Rosa Delgado" in known.text and "Jordan Reyes" not in known.text
+    assert _cited(unknown) == [] and "[1]" not in unknown.text
+    assert unknown.text.endswith(NOTHING_ON_FILE)
+    assert "Jordan Reyes" not in unknown.text and "pole bags" not in unknown.text
 
 
 class RecordingModel:

@@ -34,7 +34,7 @@ ROSA = "rosa.delgado@northwind.example"  # the only support lead; her manager is
 MAYA = "maya.lindqvist@northwind.example"  # CEO, not in #support-approvals
 REPLY = (
     'customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example ticket=SUP-9 '
-    'question="Can Alpine return two unused tents bought 40 days ago?"'
+    'question="When does our contract renew? We are planning the next tents order."'
 )
 DISCOUNT = 'discount_request customer="Alpine Co." percent=15 reason="Volume commitment"'
 DEALS_WITHOUT_VP = (

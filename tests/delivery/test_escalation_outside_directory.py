@@ -17,7 +17,7 @@ ROSA = "rosa.delgado@northwind.example"  # the one support lead, who approves re
 OUTSIDE = "coo@parent-company.example"
 REPLY = (
     'customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example ticket=SUP-9 '
-    'question="Can Alpine return two unused tents bought 40 days ago?"'
+    'question="When does our contract renew? We are planning the next tents order."'
 )
 
 

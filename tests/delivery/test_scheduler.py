@@ -32,7 +32,7 @@ SAM = "sam.ortiz@northwind.example"
 ROSA = "rosa.delgado@northwind.example"  # support lead; her manager is Maya
 MAYA = "maya.lindqvist@northwind.example"
 KENJI = "kenji.watanabe@northwind.example"
-QUESTION = 'question="Can Alpine return two unused tents bought 40 days ago?"'
+QUESTION = 'question="When does our contract renew? We are planning the next tents order."'
 REPLY = f'customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example ticket=SUP-9 {QUESTION}'
 
 

@@ -23,6 +23,13 @@ document's passages alone). Two more rules keep a section on its subject:
 - a section whose text names a visible document by its title ("Policy check against the
   Wholesale Discount Guidelines") uses only that document when it is visible.
 
+A prompt without sections (a list of rules for a reply) drafts what the request asks in
+words (its text fields, "What the customer asked"): once from the documents that name the
+request's subject ("Alpine Co."), once from all, each gated on the question alone, so a
+document that only shares a name with the request is not quoted and a value no document
+knows (a new customer, a ticket number) does not withhold the policy that answers it.
+When nothing passes, the draft is the request in words and `NOTHING_ON_FILE`.
+
 The extractive answerer quotes the best sentences of the passing passages; when it quotes
 a table whose rows state numeric ranges ("More than 10% and up to 25%"), the row whose
 range holds the request's number is quoted instead. A document is cited once per draft:
@@ -48,7 +55,11 @@ from app.text.words import content_terms
 
 NOT_ON_FILE = "not on file"
 NO_POLICY = "No policy document visible to all approvers covers this request."
+NOTHING_ON_FILE = "No document visible to everyone who reads this card answers this request."
 MAX_RISKS = 3
+
+_NAME = re.compile(r"[^\W\d_][\w&'’.,-]*(?: [\w&'’.,-]+){0,5}")
+"""Up to six words, the first starting with a letter, none holding "@" or "/"."""
 
 Retrieve = Callable[[str], Awaitable[RetrievedPassages]]
 
@@ -64,6 +75,11 @@ class RequestField:
     """As the draft writes it ("18%")."""
     kind: str = "string"
     """string (a short name: a section may be about it), number or text."""
+
+    @property
+    def is_name(self) -> bool:
+        """A short name in words ("Alpine Co."), not an address or a number ("SUP-4121")."""
+        return self.kind == "string" and bool(_NAME.fullmatch(self.value))
 
     def names_section(self, section: Section) -> bool:
         """True when the section's title is about this field ("Customer facts")."""
@@ -126,6 +142,9 @@ class SectionDrafter:
         for section in sections:
             if section.kind != SectionKind.FACTS:
                 continue
+            if not section.title and any(f.kind == "text" for f in fields):
+                found.extend(await self._asked(section, fields))
+                continue
             subjects = [f for f in fields if f.names_section(section)]
             head = f"{section.title}: " if section.title else ""
             for fact in section.facts if section.title else ("",):
@@ -139,6 +158,22 @@ class SectionDrafter:
                     query, passages, section=section, mentions=[f.value for f in subjects]
                 )
                 found.append(Finding(section, fact, query, kept, confidence))
+        return found
+
+    async def _asked(self, section: Section, fields: Sequence[RequestField]) -> list[Finding]:
+        """A prompt without sections, for a request that asks something in words: what the
+        documents naming the request's subject say to it, then what answers it at all."""
+        question = " ".join(f.value for f in fields if f.kind == "text")
+        found = []
+        for subject in (f for f in fields if f.is_name):
+            query = f"{question} {subject.value}"
+            kept, confidence = self.relevant(
+                question, await self.retrieve(query), section=section, mentions=[subject.value]
+            )
+            if kept:
+                found.append(Finding(section, "", question, kept, confidence))
+        kept, confidence = self.relevant(question, await self.retrieve(question), section=section)
+        found.append(Finding(section, "", question, kept, confidence))
         return found
 
     def relevant(
