@@ -232,11 +232,12 @@ class SlackNotifier(WaitingMessages):
         channel = (
             await self.slack.open_dm(delivery.channel) if delivery.direct else delivery.channel
         )
+        names = self.live.workspace.directory.name_of  # owners are routed by principal
         if delivery.full:
-            text, blocks = owners.notice(notice)
+            text, blocks = owners.notice(notice, names)
             if delivery.mentions:
                 blocks = [section(" ".join(f"<@{m}>" for m in delivery.mentions)), *blocks]
         else:
-            text = escape(owners.pointer(notice))
+            text = escape(owners.pointer(notice, names))
             blocks = [section(text)]
         return channel, await self.slack.post(channel=channel, text=text, blocks=blocks)
