@@ -195,6 +195,9 @@ class SlackNotifier(WaitingMessages):
                 for c in draft.citations
             ),
             draft.confidence,
+            notes=(f"Sources: none. {answers.edited_out(draft.edited_by)}",)
+            if draft.sources_edited_out
+            else (),
             scope_label=str(draft.inputs.get("scope", "")),
             answer_id=draft.answer_id,
         )
