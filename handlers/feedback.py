@@ -119,8 +119,9 @@ async def send_flag_to_owners(services: Services, case: feedback.FlagCase) -> No
 async def refresh_notices(services: Services, case: feedback.FlagCase) -> None:
     """Show the flag's current state on every notice the owners were sent."""
     slack = slack_of(services)
-    text, blocks = flags.owner_notice(case)
-    pointer = flags.pointer_notice(case)
+    names = services.workspace.directory.name_of
+    text, blocks = flags.owner_notice(case, names)
+    pointer = flags.pointer_notice(case, names)
     for notice in case.notices:
         try:
             if notice.get("full", True):
@@ -306,8 +307,9 @@ async def on_decision(
     await tell_flagger(
         services,
         case,
-        f"{person.name} asked the document's owners "
-        f"({', '.join(case.owners)}) to update the source.",
+        flags.source_update_asked(
+            case, asked_by=person.name, names=services.workspace.directory.name_of
+        ),
     )
 
 

@@ -195,6 +195,9 @@ class SlackNotifier(WaitingMessages):
                 for c in draft.citations
             ),
             draft.confidence,
+            notes=(f"Sources: none. {answers.edited_out(draft.edited_by)}",)
+            if draft.sources_edited_out
+            else (),
             scope_label=str(draft.inputs.get("scope", "")),
             answer_id=draft.answer_id,
         )
@@ -232,11 +235,12 @@ class SlackNotifier(WaitingMessages):
         channel = (
             await self.slack.open_dm(delivery.channel) if delivery.direct else delivery.channel
         )
+        names = self.live.workspace.directory.name_of  # owners are routed by principal
         if delivery.full:
-            text, blocks = owners.notice(notice)
+            text, blocks = owners.notice(notice, names)
             if delivery.mentions:
                 blocks = [section(" ".join(f"<@{m}>" for m in delivery.mentions)), *blocks]
         else:
-            text = escape(owners.pointer(notice))
+            text = escape(owners.pointer(notice, names))
             blocks = [section(text)]
         return channel, await self.slack.post(channel=channel, text=text, blocks=blocks)

@@ -5,6 +5,10 @@ normalising whitespace, quotation marks, dashes and markdown emphasis, occurs in
 of a passage of the same document (and the same chunk, when the citation names one)
 among the passages the asker may see. Kept citations take their title, url and chunk id
 from that passage, never from the claim.
+
+A text cites its sources by markers, [1] for the first of its citations, [2] for the
+second. When an approver edits a draft, the sources it shows are those its new text
+still marks, numbered again from [1] (`cited_after_edit`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from app.domain import Citation, Passage
 
@@ -41,6 +46,9 @@ _QUOTES = str.maketrans(
 )
 _EMPHASIS = re.compile(r"[*_`]")
 _SPACE = re.compile(r"\s+")
+_MARKER = re.compile(r"\[(\d+)\]")
+
+Source = TypeVar("Source")
 
 
 def normalize_quote(text: str) -> str:
@@ -91,3 +99,39 @@ def _matching_passage(citation: Citation, passages: Sequence[Passage]) -> Passag
         if quote_in(citation.quote, passage.text):
             return passage
     return None
+
+
+def marks_sources(text: str) -> bool:
+    """Whether `text` has any [n] citation marker."""
+    return _MARKER.search(text) is not None
+
+
+def markers_in(text: str, count: int) -> set[int]:
+    """The numbers, among the first `count`, that `text` cites by [n] markers."""
+    return {int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= count}
+
+
+def still_cited(text: str, citations: Sequence[Source]) -> tuple[str, list[Source]]:
+    """The citations `text` still marks, in their order, and `text` with its markers
+    numbered again to match: a text marking [3] and [1] of three sources marks [2] and
+    [1] of the two it keeps. A marker that names no source is left as written."""
+    kept = sorted(markers_in(text, len(citations)))
+    number = {old: new for new, old in enumerate(kept, start=1)}
+
+    def renumbered(marker: re.Match[str]) -> str:
+        old = int(marker.group(1))
+        return f"[{number[old]}]" if old in number else marker.group(0)
+
+    return _MARKER.sub(renumbered, text), [citations[n - 1] for n in kept]
+
+
+def cited_after_edit(
+    before: str, citations: Sequence[Source], after: str
+) -> tuple[str, list[Source]]:
+    """An edited text (`after`) and the sources it still cites. When the text before the
+    edit marked its sources, only those `after` still marks remain (`still_cited`); a
+    text that marked none (a curated answer rests on its sources as a whole) keeps them
+    all."""
+    if not markers_in(before, len(citations)):
+        return after, list(citations)
+    return still_cited(after, citations)

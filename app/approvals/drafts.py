@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, overload
 
+from app.answering.citations import marks_sources
 from app.approvals.notices import DESCRIPTIONS, actions_of
 from app.db.models.approvals import Draft, OutboxAction
 from app.rules.requirements import ApprovalRequirement
@@ -175,6 +176,12 @@ class DraftView:
     @property
     def edited(self) -> bool:
         return self.text != self.original_text
+
+    @property
+    def sources_edited_out(self) -> bool:
+        """An edit took out every source: the draft's first text marked its sources, and
+        the text as edited cites none of them (app/answering/citations.py)."""
+        return self.edited and not self.citations and marks_sources(self.original_text)
 
     @property
     def rule(self) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.answering.citations import cited_after_edit
 from app.approvals.asked import outside_channel
 from app.approvals.deadlines import Deadlines, Timing
 from app.approvals.deciders import refusal, waiting_for
@@ -298,6 +299,8 @@ class Approvals(Deadlines, Execution):
             self._check_decider(draft, editor, seen_hash, verb="edit")
             if text == draft.text:
                 return Decision("edited", await self._view(session, draft))
+            # The sources shown are those the new text still cites, numbered again.
+            edited, citations = cited_after_edit(draft.text, draft.citations, text)
             await self._move(
                 session,
                 draft,
@@ -306,12 +309,14 @@ class Approvals(Deadlines, Execution):
                 editor,
                 extra={
                     "before": draft.text,
-                    "after": text,
+                    "after": edited,
                     "before_hash": draft.text_hash,
-                    "after_hash": text_hash(text),
+                    "after_hash": text_hash(edited),
+                    "citations": [c.get("doc_id") for c in citations],
                 },
-                text=text,
-                text_hash=text_hash(text),
+                text=edited,
+                text_hash=text_hash(edited),
+                citations=citations,
                 approvals=[],
                 edited_by=editor.name,
             )

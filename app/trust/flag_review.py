@@ -22,6 +22,7 @@ from app.domain import AccessScope, Citation, FlagStatus, Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
 from app.knowledge.search import document_passages, get_documents
 from app.services import Services
+from app.text.phrasing import listed
 from app.trust import corrections
 from app.trust.feedback import (
     CORRECTION_LIMIT,
@@ -42,7 +43,8 @@ def check_may_decide(services: Services, case: FlagCase, person: Person) -> None
         raise AccessDenied("You raised this flag, so one of the document's owners decides on it.")
     if set(case.owners) & person.principals or is_admin(services, person):
         return
-    who = ", ".join(case.owners) or "the Trellis admins"
+    names = services.workspace.directory.name_of
+    who = listed([names(o) for o in case.owners]) or "the Trellis admins"
     raise AccessDenied(
         f"Only the owners of the cited documents ({who}) or a Trellis admin can "
         "decide on this flag."

@@ -8,12 +8,14 @@ This module gathers the facts; `handlers/views/home.py` lays them out in Block K
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 
 from app.answering.pricing import cost_of, usage_from
-from app.db.repositories.dashboard import DashboardRepository, WaitingDraft
+from app.approvals.notices import CARDS, DIRECT
+from app.db.repositories.dashboard import DashboardRepository, DirectMessage, WaitingDraft
 from app.db.repositories.feedback import (
     AnswerFeedbackRepository,
     CuratedAnswerRepository,
@@ -39,6 +41,10 @@ class PersonalHome:
     my_requests: tuple[WaitingDraft, ...] | None
     """None when this build has no approvals."""
     my_approvals: tuple[WaitingDraft, ...] | None
+    cards: Mapping[str, tuple[str, str]]
+    """Where this person can decide on each of `my_approvals`, by draft id: (channel, ts)
+    of the card sent to them by direct message, else of the card in its channel
+    (`where_to_decide`)."""
     flags_raised: int
     flags_to_decide: int
     flag_emoji: tuple[str, ...]
@@ -100,6 +106,9 @@ async def personal_home(services: Services, person: Person) -> PersonalHome:
         dashboard_repo = DashboardRepository(session)
         waiting = await dashboard_repo.waiting_drafts()
         open_flags = await FlagRepository(session).open_flags()
+        direct = await dashboard_repo.direct_messages(
+            [d.id for d in waiting or ()], kinds=DIRECT, cards=CARDS
+        )
     email = person.email.lower()
     mine = approvals = None
     if waiting is not None:
@@ -123,6 +132,7 @@ async def personal_home(services: Services, person: Person) -> PersonalHome:
         by_owner=tuple(owners.most_common()),
         my_requests=mine,
         my_approvals=approvals,
+        cards=where_to_decide(approvals or (), direct, email),
         flags_raised=sum(1 for f in open_flags if f.flagger_email == person.email),
         flags_to_decide=sum(
             1
@@ -132,6 +142,19 @@ async def personal_home(services: Services, person: Person) -> PersonalHome:
         flag_emoji=tuple(workspace.config.flags.reactions),
         may_flag=bool(set(workspace.config.flags.flaggers) & person.principals),
     )
+
+
+def where_to_decide(
+    drafts: Sequence[WaitingDraft], direct: Sequence[DirectMessage], email: str
+) -> dict[str, tuple[str, str]]:
+    """(channel, ts) of the card `email` can act on for each of `drafts`: for someone not
+    in its channel, the card sent to them by direct message (none when they were sent
+    only a pointer, or the card is not sent yet); for the others, the card in its channel."""
+    theirs: dict[str, tuple[str, str] | None] = {}
+    for message in (m for m in direct if m.email == email):
+        theirs[message.draft_id] = theirs.get(message.draft_id) or message.card
+    places = {d.id: theirs.get(d.id, d.card) for d in drafts}
+    return {draft_id: place for draft_id, place in places.items() if place is not None}
 
 
 def _folder(path: str) -> str:

@@ -38,6 +38,14 @@ def confidence_label(confidence: float) -> str:
     return "low"
 
 
+def edited_out(edited_by: str | None) -> str:
+    """Why an approved text shows no sources: its editor took out every citation."""
+    return (
+        f"{edited_by or 'A reviewer'} edited the text, and it no longer cites any of the "
+        "documents it was drawn from."
+    )
+
+
 def _citation_line(number: int, citation: Citation) -> str:
     quote = clip(" ".join(citation.quote.split()), QUOTE_LIMIT)
     return f"*[{number}]* {link(citation.url, citation.title)}\n> {escape(quote)}"

@@ -12,9 +12,11 @@ import json
 from datetime import datetime
 from typing import Any
 
+from app.answering.citations import marks_sources
 from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.domain import ActionState
 from app.rules.schema import InputField, Workflow
+from handlers.views.answers import edited_out
 from handlers.views.blocks import (
     Block,
     View,
@@ -39,6 +41,7 @@ FIELD_PREFIX = "field_"
 TEXT_INPUT_LIMIT = 3000
 METADATA_LIMIT = 3000
 """Slack's limit for a view's private_metadata, in characters."""
+MARKER_HINT = " A source stays listed only while the text keeps its [n] marker."
 
 STATE_LINES = {
     DraftState.APPROVED: ":white_check_mark: *Approved* by {who}{when}. Carrying it out…",
@@ -148,6 +151,8 @@ def card_blocks(draft: DraftView) -> list[Block]:
             for i, c in enumerate(draft.citations, start=1)
         ]
         blocks.append(context("*Sources:* " + "  ".join(lines)))
+    elif draft.sources_edited_out:
+        blocks.append(context(f"*Sources:* none. {escape(edited_out(draft.edited_by))}"))
     elif draft.kind == "workflow":
         blocks.append(
             context(
@@ -218,6 +223,7 @@ def edit_modal(draft: DraftView) -> View:
             context(
                 f"{escape(draft.title)} from {escape(draft.requester_name)}. What you save "
                 "here is what will be sent; approvals given so far must be given again."
+                + (MARKER_HINT if draft.citations and marks_sources(draft.text) else "")
             ),
             {
                 "type": "input",

@@ -17,8 +17,17 @@ ACCEPT, DISMISS, UPDATE_SOURCE = (
 )
 NOTE_VIEW, CORRECTION_VIEW = "trellis_flag_note", "trellis_correction"
 
+Names = Callable[[str], str]
+"""An owner as a reader should see them: a person's name for their email (the directory's
+`name_of`); a group or a channel as written."""
 
-def flagger_prompt(case: FlagCase, names: Callable[[str], str] = str) -> tuple[str, list[Block]]:
+
+def owners_named(case: FlagCase, names: Names = str, *, nobody: str = "the owners") -> str:
+    """The flagged documents' owners, by name: "Omar Haddad and support-leads"."""
+    return listed([names(o) for o in case.owners]) or nobody
+
+
+def flagger_prompt(case: FlagCase, names: Names = str) -> tuple[str, list[Block]]:
     """`names`: an owner's name for their email (the directory's)."""
     people = [names(o) for o in case.owners if not o.startswith("#")]
     channels = [o for o in case.owners if o.startswith("#")]
@@ -48,7 +57,7 @@ def _sources(case: FlagCase) -> str:
     )
 
 
-def _outcome(case: FlagCase) -> str:
+def _outcome(case: FlagCase, names: Names) -> str:
     who = escape(case.decided_by or "an owner")
     if case.status == FlagStatus.ACCEPTED:
         return f":white_check_mark: *Correction accepted by {who}.* Trellis now gives the corrected answer to this question."
@@ -56,7 +65,7 @@ def _outcome(case: FlagCase) -> str:
         return f":heavy_minus_sign: *Dismissed by {who}.* The answer stands."
     if case.status == FlagStatus.SOURCE_UPDATE:
         return (
-            f":memo: *{who} asked {escape(', '.join(case.owners) or 'the owners')} to update "
+            f":memo: *{who} asked {escape(owners_named(case, names))} to update "
             "the source.* The answer will change once the document does."
         )
     if case.status == FlagStatus.WITHDRAWN:
@@ -64,7 +73,9 @@ def _outcome(case: FlagCase) -> str:
     return ""
 
 
-def owner_notice(case: FlagCase) -> tuple[str, list[Block]]:
+def owner_notice(case: FlagCase, names: Names = str) -> tuple[str, list[Block]]:
+    """The flag in full, as its owners see it; once decided, the outcome instead of the
+    buttons. `names`: an owner's name for their email."""
     where = f"<#{case.channel_id}>" if case.channel_id[:1] in "CG" else "a direct message"
     text = escape(f"{case.flagger_name} flagged a Trellis answer: {clip(case.question, 150)}")
     blocks = [
@@ -102,13 +113,15 @@ def owner_notice(case: FlagCase) -> tuple[str, list[Block]]:
             }
         )
     else:
-        blocks.append(section(_outcome(case)))
+        blocks.append(section(_outcome(case, names)))
     return text, blocks
 
 
-def source_update_notice(case: FlagCase, *, asked_by: str) -> tuple[str, list[Block]]:
+def source_update_notice(
+    case: FlagCase, *, asked_by: str, names: Names = str
+) -> tuple[str, list[Block]]:
     """The owner notice, headed by who asks the source's owners to update it."""
-    text, blocks = owner_notice(case)
+    text, blocks = owner_notice(case, names)
     head = (
         f":memo: *{escape(asked_by)} asks you to update the source* of this answer: "
         "please correct the document in knowledge/. A running Trellis re-indexes it by "
@@ -123,10 +136,17 @@ SOURCE_UPDATE_POINTER = (
 )
 
 
-def pointer_notice(case: FlagCase) -> str:
+def source_update_asked(case: FlagCase, *, asked_by: str, names: Names = str) -> str:
+    """What the flagger is told when an owner asks for the source to be updated."""
+    return f"{asked_by} asked the document's owners ({owners_named(case, names)}) to update the source."
+
+
+def pointer_notice(case: FlagCase, names: Names = str) -> str:
+    """The flag as a channel that may not see its documents is told of it."""
     state = "is open" if case.status == FlagStatus.OPEN else f"is {case.status.replace('_', ' ')}"
     return (
-        f"A flag on a Trellis answer citing documents owned by {', '.join(case.owners) or 'nobody'} "
+        "A flag on a Trellis answer citing documents owned by "
+        f"{owners_named(case, names, nobody='nobody')} "
         f"{state}. Its owners were told directly, since not everyone here may see those documents."
     )
 

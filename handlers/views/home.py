@@ -3,7 +3,7 @@ them, and for admins the week's dashboard. The facts come from app/trust/home.py
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from app.config.workspace import TrellisConfig
@@ -11,15 +11,31 @@ from app.db.repositories.dashboard import WaitingDraft
 from app.trust.about import About
 from app.trust.home import Dashboard, Home, PersonalHome
 from handlers.views.about import about_home_blocks
-from handlers.views.blocks import Block, View, clip, context, duration, escape, header, section
+from handlers.views.blocks import (
+    Block,
+    View,
+    clip,
+    context,
+    duration,
+    escape,
+    header,
+    link,
+    section,
+)
 
 MAX_ROWS = 8
 
 
 def home_view(
-    home: Home, *, config: TrellisConfig, now: datetime, about: About | None = None
+    home: Home,
+    *,
+    config: TrellisConfig,
+    now: datetime,
+    about: About | None = None,
+    links: Mapping[str, str] | None = None,
 ) -> View:
-    blocks = _personal(home.personal, config=config, now=now)
+    """`links`: by draft id, Slack's link to the card where the person can decide on it."""
+    blocks = _personal(home.personal, config=config, now=now, links=links or {})
     if about is not None:
         blocks += [{"type": "divider"}, *about_home_blocks(about)]
     if home.dashboard is not None:
@@ -32,7 +48,9 @@ def _age(created: datetime, now: datetime) -> str:
     return f"{hours // 24}d" if hours >= 48 else f"{hours}h"
 
 
-def _personal(mine: PersonalHome, *, config: TrellisConfig, now: datetime) -> list[Block]:
+def _personal(
+    mine: PersonalHome, *, config: TrellisConfig, now: datetime, links: Mapping[str, str]
+) -> list[Block]:
     uses = [
         "• *Ask a question:* mention me in a channel, send me a direct message, or use "
         "`/trellis ask …`. I answer only from documents everyone in the conversation may "
@@ -67,7 +85,9 @@ def _personal(mine: PersonalHome, *, config: TrellisConfig, now: datetime) -> li
     waiting: list[str] = []
     if mine.my_requests is not None:
         waiting.append(_drafts("Your requests waiting for a decision", mine.my_requests, now))
-        waiting.append(_drafts("Waiting for your approval", mine.my_approvals or (), now))
+        waiting.append(
+            _drafts("Waiting for your approval", mine.my_approvals or (), now, links=links)
+        )
     if mine.flags_to_decide:
         waiting.append(f"*Flags on your documents waiting for you:* {mine.flags_to_decide}")
     if mine.flags_raised:
@@ -77,11 +97,19 @@ def _personal(mine: PersonalHome, *, config: TrellisConfig, now: datetime) -> li
     return blocks
 
 
-def _drafts(title: str, drafts: Sequence[WaitingDraft], now: datetime) -> str:
+def _drafts(
+    title: str,
+    drafts: Sequence[WaitingDraft],
+    now: datetime,
+    links: Mapping[str, str] | None = None,
+) -> str:
+    """`links`: where a draft's card is, by draft id; its title links there."""
     if not drafts:
         return f"*{title}:* none"
+    links = links or {}
     lines = [
-        f"• {escape(clip(d.title, 120))} ({_age(d.created_at, now)})" for d in drafts[:MAX_ROWS]
+        f"• {link(links.get(d.id), clip(d.title, 120))} ({_age(d.created_at, now)})"
+        for d in drafts[:MAX_ROWS]
     ]
     if len(drafts) > MAX_ROWS:
         lines.append(f"…and {len(drafts) - MAX_ROWS} more")

@@ -30,17 +30,18 @@ if TYPE_CHECKING:
 BATCH_LINES = 10
 
 
-def notice(shown: OwnersNotice) -> tuple[str, list[Block]]:
-    """(fallback text, blocks) of an owners' notice, in full."""
+def notice(shown: OwnersNotice, names: flags.Names = str) -> tuple[str, list[Block]]:
+    """(fallback text, blocks) of an owners' notice, in full. `names`: an owner's name for
+    their email (the directory's), for the notices that carry owners as principals."""
     match shown:
         case UnansweredQuestions() | DocumentsDisagree():
             return _batch(shown)
         case DeadLetter():
             return _dead_letter(shown)
         case FlagRaised():
-            return flags.owner_notice(shown.case)
+            return flags.owner_notice(shown.case, names)
         case SourceUpdateAsked():
-            return flags.source_update_notice(shown.case, asked_by=shown.asked_by)
+            return flags.source_update_notice(shown.case, asked_by=shown.asked_by, names=names)
         case Digest():
             return digest.digest_text(shown.board), digest.digest_blocks(shown.board)
         case VersionChanged():
@@ -57,7 +58,7 @@ def notice(shown: OwnersNotice) -> tuple[str, list[Block]]:
     raise TypeError(f"not an owners' notice: {shown!r}")
 
 
-def pointer(shown: OwnersNotice) -> str:
+def pointer(shown: OwnersNotice, names: flags.Names = str) -> str:
     """Plain text, without anything a reader of the documents alone may see."""
     match shown:
         case DocumentsDisagree():
@@ -70,10 +71,10 @@ def pointer(shown: OwnersNotice) -> str:
         case DeadLetter():
             return f"An approved action failed: {shown.summary[:200]}"
         case FlagRaised():
-            return flags.pointer_notice(shown.case)
+            return flags.pointer_notice(shown.case, names)
         case SourceUpdateAsked():
             return flags.SOURCE_UPDATE_POINTER
-    return notice(shown)[0]
+    return notice(shown, names)[0]
 
 
 def _unanswered_text(count: int) -> str:

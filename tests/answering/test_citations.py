@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.answering.citations import normalize_quote, verify_citations
+from app.answering.citations import cited_after_edit, normalize_quote, still_cited, verify_citations
 from app.domain import Citation, Passage
 
 PTO = Passage(
@@ -122,3 +122,23 @@ def test_any_substring_of_an_allowed_passage_is_kept(data):
 def test_nothing_outside_the_allowed_documents_is_ever_kept(quote, doc_id):
     kept, _ = verify_citations([cite(quote, doc_id=doc_id)], [PTO, PTO_OTHER_CHUNK])
     assert kept == []
+
+
+def test_an_edited_text_keeps_the_sources_it_still_marks_numbered_again():
+    text, kept = still_cited("Refunds take 5 days [3]. Tags stay on [1].", ["a", "b", "c"])
+    assert kept == ["a", "c"]
+    assert text == "Refunds take 5 days [2]. Tags stay on [1]."
+
+
+def test_a_marker_that_names_no_source_is_left_as_written():
+    text, kept = still_cited("See [2] and [7].", ["a", "b"])
+    assert (text, kept) == ("See [1] and [7].", ["b"])
+
+
+def test_an_edit_that_takes_out_every_marker_cites_nothing():
+    assert cited_after_edit("Ten days [1] [2].", ["a", "b"], "Ten days.") == ("Ten days.", [])
+
+
+def test_a_text_that_never_marked_its_sources_keeps_them_through_an_edit():
+    # A curated answer rests on its sources as a whole, without markers.
+    assert cited_after_edit("Ten days.", ["a"], "Twelve days.") == ("Twelve days.", ["a"])

@@ -15,6 +15,7 @@ from app.db.repositories.approvals import OutboxRepository
 from app.delivery.scheduler import deliver_notices, outbox_worker
 from app.domain import ActionState
 from tests.approval_helpers import Clock
+from tests.e2e.test_trust_loop import workspace_copy
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import (
     FAST,
@@ -161,3 +162,68 @@ async def test_a_fallback_manager_who_may_not_read_the_sources_is_told_once_slac
         assert "Alpine" not in pointer.text and "tents" not in pointer.text
         view = await trellis.services.approvals.view(draft.id)
         assert view.state == DraftState.PENDING and view.outbox == ()
+
+
+async def home_of(trellis, email) -> str:
+    """The text of `email`'s App Home, once Trellis has published it."""
+    user = trellis.user(email)
+    await trellis.sandbox.open_home(user)
+    await trellis.sandbox.wait_for_call("views.publish", lambda c: c.params.get("user_id") == user)
+    return blocks_text(trellis.sandbox.home_view(user).spec["blocks"])
+
+
+def permalink_to(message, title: str = "Discount request") -> str:
+    """What a link to `message` titled `title` ends with (Slack's chat.getPermalink)."""
+    return f"/archives/{message.channel}/p{message.ts.replace('.', '')}|{title}>"
+
+
+async def test_the_fallback_managers_app_home_links_the_card_sent_to_them(tmp_path):
+    folder = workspace_copy(tmp_path)
+    without_vp_in_deal_approvals(folder)
+    async with running_trellis(tmp_path, workspace=folder, background=FAST) as trellis:
+        await trellis.sandbox.slash_command(
+            trellis.user(SOFIA), trellis.channel("sales"), "/trellis", DISCOUNT
+        )
+        card = await card_in(trellis, "deal-approvals")
+        draft = await draft_of(trellis, card)
+        im = await dm_opened(trellis, DANIEL)
+        given = await trellis.sandbox.wait_for_message(
+            im, lambda m: "asked to decide" in blocks_text(m.blocks)
+        )
+
+        async def sent():  # where the card went is recorded once Slack took it
+            return [r for r in await direct_rows(trellis, draft.id) if r.reference]
+
+        await eventually(sent, within=10)
+        home = await home_of(trellis, DANIEL)
+        assert "Waiting for your approval" in home
+        assert permalink_to(given) in home
+        assert permalink_to(card) not in home  # Daniel is not in #deal-approvals
+
+
+async def test_an_approvers_app_home_links_the_card_in_the_channel(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        await trellis.sandbox.slash_command(
+            trellis.user(SOFIA), trellis.channel("sales"), "/trellis", DISCOUNT
+        )
+        card = await card_in(trellis, "deal-approvals")
+        await draft_of(trellis, card)  # its place is recorded
+        assert permalink_to(card) in await home_of(trellis, DANIEL)
+
+
+async def test_a_fallback_manager_told_only_where_a_draft_waits_gets_no_link_to_its_card(tmp_path):
+    async with running_trellis(tmp_path, background=FAST) as trellis:
+        # Maya may not read the customer's account the draft quotes: a pointer, no card.
+        await trellis.sandbox.slash_command(
+            trellis.user(ROSA), trellis.channel("support"), "/trellis", REPLY
+        )
+        card = await card_in(trellis, "support-approvals")
+        draft = await draft_of(trellis, card)
+
+        async def told():
+            return [r for r in await direct_rows(trellis, draft.id) if r.state == "done"]
+
+        await eventually(told, within=10)
+        home = await home_of(trellis, MAYA)
+        assert "Customer reply" in home
+        assert "|Customer reply>" not in home

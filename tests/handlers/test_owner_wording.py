@@ -4,10 +4,12 @@ document owner."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.approvals.drafting import approvers_text
 from app.config.directory import Directory
-from app.domain import Person
-from app.notifications import UnansweredQuestions
+from app.domain import FlagStatus, Person
+from app.notifications import FlagRaised, UnansweredQuestions
 from app.rules.requirements import ApprovalRequirement
 from app.trust.feedback import FlagCase
 from handlers.views import flags, owners
@@ -50,3 +52,33 @@ def test_questions_no_document_owner_covers_are_not_said_to_be_owned_by_a_channe
     shown = str(blocks)
     assert "owned by #help" not in shown
     assert "no document's owner covers the topic" in shown
+
+
+def test_a_flag_sent_back_for_a_source_update_names_the_owners_asked():
+    decided = replace(
+        case(OMAR.email, "support-leads"), status=FlagStatus.SOURCE_UPDATE, decided_by="Nora Ruiz"
+    )
+    _, blocks = flags.owner_notice(decided, DIRECTORY.name_of)
+    shown = str(blocks)
+    assert "Nora Ruiz asked Omar Haddad and support-leads to update the source" in shown
+    assert OMAR.email not in shown
+
+
+def test_the_flagger_hears_the_owners_asked_for_a_source_update_by_name():
+    told = flags.source_update_asked(
+        case(OMAR.email, NORA.email), asked_by="Nora Ruiz", names=DIRECTORY.name_of
+    )
+    assert told == (
+        "Nora Ruiz asked the document's owners (Omar Haddad and Nora Ruiz) to update the source."
+    )
+
+
+def test_a_channel_told_of_a_flag_it_may_not_read_hears_its_owners_by_name():
+    said = owners.pointer(FlagRaised(case(OMAR.email)), DIRECTORY.name_of)
+    assert "citing documents owned by Omar Haddad is open" in said
+    assert OMAR.email not in said
+
+
+def test_an_owner_outside_the_directory_is_shown_as_written():
+    said = owners.pointer(FlagRaised(case("stranger@elsewhere.example")), DIRECTORY.name_of)
+    assert "owned by stranger@elsewhere.example is open" in said

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -182,3 +183,30 @@ async def test_update_source_assigns_the_documents_owner_and_tells_them(flagged)
         r.kind
         for r in await trellis.services.audit.story((await feedback_cases(trellis))[0].audit_id)
     ]
+
+
+async def test_someone_who_may_not_decide_a_flag_hears_its_owners_by_name(flagged):
+    trellis, _, case = flagged
+    kenji = trellis.services.workspace.directory.by_email(KENJI)
+    owned_by_grace = replace(case, owners=(GRACE,))
+    with pytest.raises(AccessDenied, match=r"\(Grace Adeyemi\)") as refused:
+        flag_review.check_may_decide(trellis.services, owned_by_grace, kenji)
+    assert GRACE not in str(refused.value)
+
+
+async def test_owners_asked_to_update_a_source_are_named_not_emailed(flagged):
+    trellis, notice, case = flagged
+    async with trellis.services.database.session() as session:
+        flag = await session.get(Flag, case.id)
+        flag.owners = ["support-leads", GRACE]  # a document owned by a person, too
+    await trellis.sandbox.click_button(
+        trellis.user(ROSA), dm_with(trellis, ROSA), notice.ts, "trellis_flag_update_source"
+    )
+    told = await trellis.sandbox.wait_for_ephemeral(
+        trellis.user(SAM), lambda e: "to update the source" in e.text
+    )
+    assert "(support-leads and Grace Adeyemi)" in told.text and GRACE not in told.text
+    updated = await flag_notice(
+        trellis, ROSA, lambda m: "asked support-leads and Grace Adeyemi" in blocks_text(m.blocks)
+    )
+    assert GRACE not in blocks_text(updated.blocks)

@@ -6,7 +6,7 @@ models' metadata, so this keeps working in a build without approvals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,11 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import Base, aware
 from app.db.models.feedback import OwnerNotice
 from app.db.models.records import AuditRecord, PostedAnswer
+from app.domain import ActionState
 
 QUESTION_KINDS = ("question", "question.refused")
 FAILURE_SUFFIXES = (".failed", ".dead_lettered")
 WAITING_STATES = ("drafted", "pending")
-DRAFT_COLUMNS = {"state", "requester_email", "title", "created_at", "requirement", "approvals"}
+DRAFT_COLUMNS = {
+    "state",
+    "requester_email",
+    "title",
+    "created_at",
+    "requirement",
+    "approvals",
+    "card_channel",
+    "card_ts",
+}
+OUTBOX_COLUMNS = {"draft_id", "connector", "params", "reference", "state"}
 
 
 @dataclass(frozen=True)
@@ -39,11 +50,31 @@ class WaitingDraft:
     created_at: datetime
     eligible: tuple[frozenset[str], ...]
     approved_by: frozenset[str]
+    card: tuple[str, str] | None = None
+    """(channel, ts) of its card in the approvals channel, once posted."""
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A message about a waiting draft for one person who is not in its card's channel:
+    the card itself, or a pointer to where it waits."""
+
+    draft_id: str
+    email: str
+    card: tuple[str, str] | None
+    """(channel, ts) of the card once sent; None for a pointer, or a card not sent yet."""
 
 
 def drafts_table() -> Table | None:
     table = Base.metadata.tables.get("drafts")
     if table is None or not set(table.c.keys()) >= DRAFT_COLUMNS:
+        return None
+    return table
+
+
+def outbox_table() -> Table | None:
+    table = Base.metadata.tables.get("outbox")
+    if table is None or not set(table.c.keys()) >= OUTBOX_COLUMNS:
         return None
     return table
 
@@ -107,6 +138,8 @@ class DashboardRepository:
                 table.c.created_at,
                 table.c.requirement,
                 table.c.approvals,
+                table.c.card_channel,
+                table.c.card_ts,
             )
             .where(table.c.state.in_(WAITING_STATES))
             .order_by(table.c.created_at)
@@ -120,9 +153,41 @@ class DashboardRepository:
                 created_at=aware(row.created_at),
                 eligible=tuple(frozenset(g) for g in (row.requirement or {}).get("eligible", ())),
                 approved_by=frozenset(a.get("email", "") for a in row.approvals or ()),
+                card=(row.card_channel, row.card_ts) if row.card_channel and row.card_ts else None,
             )
             for row in rows
         ]
+
+    async def direct_messages(
+        self, draft_ids: Collection[str], *, kinds: Collection[str], cards: Collection[str]
+    ) -> list[DirectMessage]:
+        """The outbox rows of `kinds` for `draft_ids`: messages to one person each (their
+        params name them, {"person": {"email": …}}). Those of `cards` carry the card; once
+        sent, their reference is "channel ts"."""
+        table = outbox_table()
+        if table is None or not draft_ids:
+            return []
+        rows = await self.session.execute(
+            select(
+                table.c.draft_id,
+                table.c.connector,
+                table.c.params,
+                table.c.reference,
+                table.c.state,
+            ).where(table.c.draft_id.in_(list(draft_ids)), table.c.connector.in_(list(kinds)))
+        )
+        found: list[DirectMessage] = []
+        for row in rows:
+            email = ((row.params or {}).get("person") or {}).get("email")
+            place = (row.reference or "").split(" ")
+            sent = row.connector in cards and row.state == ActionState.DONE and len(place) == 2
+            if email:
+                found.append(
+                    DirectMessage(
+                        row.draft_id, email.lower(), (place[0], place[1]) if sent else None
+                    )
+                )
+        return found
 
     async def my_drafts(self, email: str, *, limit: int = 10) -> Sequence[WaitingDraft] | None:
         waiting = await self.waiting_drafts()
