@@ -156,8 +156,8 @@ def card_blocks(draft: DraftView) -> list[Block]:
     elif draft.kind == "workflow":
         blocks.append(
             context(
-                "*Sources:* none: the documents the requester may see do not "
-                "cover this, so the draft only restates the request."
+                "*Sources:* none: no document that everyone reading this card may "
+                "see supports this draft. Check it before approving."
             )
         )
     rule = f"*Rule:* {escape(draft.rule)} · rules version `{escape(draft.rule_version)}`"

@@ -195,6 +195,7 @@ async def test_without_a_policy_every_approver_may_read_the_draft_cites_nothing(
     assert f"Wholesale Discount Guidelines*\n{NO_POLICY}" in draft.text
     assert NO_POLICY in draft.text.split("*4. Risks*")[1]
     assert "Quoting and Order Terms" not in shown
+    assert "Sources:* none: no document that everyone reading this card may see" in shown
     # A known customer: its summary may be cited, the hidden guidelines never.
     assert _cited(known) == ["customer-alpine-co"]
     assert NO_POLICY in known.text and "More than 25%" not in known.text
