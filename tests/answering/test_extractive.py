@@ -550,3 +550,42 @@ async def test_the_sentences_quoted_around_the_answer_are_facts_not_page_debris(
 )
 def test_what_is_quoted_beside_the_best_sentence(line, quoted):
     assert says_something(line) is quoted
+
+
+SUPPLIER = Passage(
+    chunk_id="supplier-contracts#medivet",
+    doc_id="supplier-contracts",
+    title="Supplier Contracts",
+    url="https://wiki.example/suppliers",
+    status=DocumentStatus.CURRENT,
+    score=9.0,
+    text="""## Medivet
+
+Medivet supplies our vaccines and consumables. The contract runs until 31 March 2028 and
+gives a 7 percent rebate on orders above 2,000 GBP a quarter.
+
+## Vetlab
+
+Vetlab runs our external blood tests. Results come back within 48 hours.""",
+)
+
+
+async def test_a_part_the_quote_for_another_part_answers_is_not_called_unanswered(answerer):
+    # "When does the contract end?" is answered by the date the rebate's sentence gives:
+    # the answer must not say it found nothing about it.
+    answer = await answerer.answer(
+        question="What rebate do we get from Medivet and when does the contract end?",
+        passages=[SUPPLIER],
+    )
+    assert "31 March 2028" in answer.text and "7 percent" in answer.text
+    assert "found nothing" not in answer.text
+    assert not any(note.startswith("unanswered") for note in answer.notes)
+
+
+async def test_a_part_no_quote_answers_is_still_called_unanswered(answerer):
+    answer = await answerer.answer(
+        question="What rebate do we get from Medivet and who is our contact at Vetlab?",
+        passages=[SUPPLIER],
+    )
+    assert "7 percent" in answer.text
+    assert "found nothing in the sources about this part of the question" in answer.text

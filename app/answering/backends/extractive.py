@@ -84,7 +84,7 @@ from app.answering.ranges import range_row
 from app.answering.weights import TermWeights
 from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn
 from app.text.numbers import numbers
-from app.text.words import FRAMING_STEMS, question_words
+from app.text.words import FRAMING_STEMS, content_terms, question_words
 from app.trust import tracing
 
 MISSING_WEIGHT = 2.0
@@ -109,6 +109,22 @@ class _Part:
     chosen: tuple[Candidate, ...] = ()
     conflict: tuple[Candidate, ...] = ()
     confidence: float = 0.0
+
+
+def _answered_by(part: _Part, answered: Sequence[_Part]) -> bool:
+    """True when a quote chosen for another part answers `part` too: it gives the kind of
+    answer the part wants and speaks of its topic, all but one of its content terms ("The
+    contract runs until 31 March 2028" answers "when does the contract end")."""
+    kind = answer_kind(part.text)
+    terms = {w.term for w in question_words(part.text)} - FRAMING_STEMS
+    if kind is None or not terms:
+        return False
+    spare = 1 if len(terms) > 1 else 0
+    return any(
+        states_kind(c.sentence.text, kind) and len(terms - content_terms(c.sentence.text)) <= spare
+        for other in answered
+        for c in other.chosen
+    )
 
 
 class ExtractiveAnswerer:
@@ -182,7 +198,8 @@ class ExtractiveAnswerer:
             if not best.chosen:
                 return no_answer(self.name)
             return _within_range(self._compose([best], []), question, usable)
-        return self._compose(answered, [p for p in parts if all(p is not a for a in answered)])
+        rest = [p for p in parts if all(p is not a for a in answered)]
+        return self._compose(answered, [p for p in rest if not _answered_by(p, answered)])
 
     # --- scoring -----------------------------------------------------------------------------
 
