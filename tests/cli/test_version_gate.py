@@ -19,14 +19,14 @@ import pytest
 from tests.run_helpers import trellis_run
 
 
-def trellis(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def trellis(tmp_path: Path, *args: str, columns: int = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "ANTHROPIC_"))}
     env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
     env.update(
         TRELLIS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}",
         TRELLIS_HTTP_PORT="0",
         TRELLIS_SANDBOX_PORT="0",
-        COLUMNS="300",
+        COLUMNS=str(columns),
     )
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -188,6 +188,27 @@ def test_run_serves_the_live_version_from_its_stored_files_and_says_why(tmp_path
     rows = statuses(listed.stdout)
     assert rows[live] == "live" and list(rows.values()).count("live") == 1, listed.stdout
     assert "retired" not in rows.values()
+
+
+def test_versions_in_a_narrow_terminal_show_every_id_whole_and_wrap_the_reasons(tmp_path, acme):
+    live = live_version(tmp_path, acme)
+    refuse_everything(acme)
+    refused = trellis(tmp_path, "reload", "-w", str(acme))
+    version = refused.stderr.split("Version ", 1)[1].split()[0]
+    with sqlite3.connect(tmp_path / "trellis.db") as db:
+        query = "SELECT reason FROM config_versions WHERE version = ?"
+        (reason,) = db.execute(query, (version,)).fetchone()
+    assert len(reason) > 160, reason  # longer than the old listing kept
+
+    for columns in (100, 60, 40):
+        listed = trellis(tmp_path, "versions", "-w", str(acme), columns=columns)
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        lines = listed.stdout.splitlines()
+        assert all(len(line.rstrip()) <= columns for line in lines), listed.stdout
+        words = [w.strip("│┃") for line in lines for w in line.split() if w.strip("│┃")]
+        assert live in words and version in words, listed.stdout
+        assert "40%" in words and "…" not in listed.stdout, listed.stdout
+        assert reason in " ".join(words), listed.stdout
 
 
 def test_rollback_keeps_unsaved_edits_and_refuses_unclear_or_refused_versions(tmp_path, acme):
