@@ -265,6 +265,14 @@ def rollback_command(
             f"{escape(', '.join(done.removed))}.",
             highlight=False,
         )
+    if done.kept_corrections:
+        console.print(
+            f"Kept evals/corrections.yml: version {done.version} has no corrections file of "
+            "its own, and a rollback does not undo corrections owners accepted. With it the "
+            f"folder is version {done.kept_corrections}, which the eval gate judges like any "
+            "change (`trellis reload`, or a running Trellis within seconds).",
+            highlight=False,
+        )
     if done.status != "live":
         console.print(
             f"Version {done.version}'s files are back in {folder}. It has never been through "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from app.trust.corrections import append_eval_case
 from tests.run_helpers import trellis_run
 
 
@@ -250,6 +251,28 @@ def test_rollback_keeps_unsaved_edits_and_refuses_unclear_or_refused_versions(tm
     unasked = trellis(tmp_path, "rollback", "-w", str(acme), version)
     assert unasked.returncode == 1 and "was refused by the eval gate" in unasked.stderr
     assert "--allow-refused" in unasked.stderr
+
+
+def test_rollback_says_it_kept_the_corrections_the_version_does_not_have(tmp_path, acme):
+    first = live_version(tmp_path, acme)
+    corrections = append_eval_case(
+        acme,
+        {
+            "id": "correction-office-hours",
+            "question": "What time does the office open?",
+            "asker": "sam@example.com",
+            "expect_status": "answered",
+            "expect_sources": ["handbook/office-hours"],
+        },
+    )
+    accepted = corrections.read_text()
+    live_version(tmp_path, acme)
+
+    done = trellis(tmp_path, "rollback", "-w", str(acme), first)
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = " ".join(done.stdout.split())
+    assert "Kept evals/corrections.yml" in output and f"Version {first} is live again" in output
+    assert "trellis reload" in output and corrections.read_text() == accepted
 
 
 def test_eval_and_reload_say_when_nothing_was_tested(tmp_path, acme):
