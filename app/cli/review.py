@@ -6,8 +6,8 @@ pattern that decides for no file), and eval cases that cannot pass whatever the 
 Warnings: what loads but will not do what it seems to (a manager outside the directory, a
 document no access rule admits, a file of a type Trellis does not read, a document with no
 text, a principal in a document's front-matter `access` or its owner that the directory does
-not know, a channel the sandbox does not have,
-a workflow tier nobody can approve, a connector whose secret is not set).
+not know, a channel the sandbox does not have, a workflow tier nobody can approve, a
+connector whose secret is not set).
 """
 
 from __future__ import annotations
