@@ -196,7 +196,8 @@ def _keep_what_start_built() -> None:
 
 
 async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | None = None) -> None:
-    """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`). A mistake
+    """`trellis run`: everything up, then wait for Ctrl-C / SIGTERM (or `stop`), and stop
+    in order with one line saying so. A mistake
     in the set-up (a busy port, a token of the wrong kind or without the scopes Trellis
     needs, a database that does not answer, a key Anthropic refuses) stops it before
     anything starts, with a SetupError naming what to change."""
@@ -319,4 +320,6 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
                 "under “Acting as”, mention @trellis with a question, approve as a manager."
             )
         await stop.wait()
-        console.print("Stopping…")
+    # Everything has stopped in order, the reverse of starting: questions in hand answered,
+    # the outbox's action in hand finished (or left for the next start, its row kept).
+    console.print("Trellis stopped.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -72,6 +73,19 @@ def usage(slug: str, workflow: Workflow) -> str:
     return f"`/trellis {slug} {fields}` (or just `/trellis {slug}` for a form)"
 
 
+def refused_values(
+    workflow: Workflow, given: Mapping[str, str], problems: Mapping[str, str], missing: list[str]
+) -> dict[str, str]:
+    """{field: what was wrong} for each form field whose value on the command line was
+    refused: the form opens with such a field empty (a number field cannot hold "abc"), and
+    says under it which value was left out and why."""
+    return {
+        name: f"{problem} “{given[name][:100]}” was left out; enter it again."
+        for name, problem in problems.items()
+        if name in workflow.inputs and name in given and name not in missing
+    }
+
+
 ADMIT_WITHIN_SECONDS = 2.0
 """How long a slash command's ack waits for the request to be checked: Slack wants the ack
 within 3 s, so a slower check (Slack itself slow to say who is asking) is acked first and
@@ -124,16 +138,18 @@ async def on_workflow_command(
             await begin(services, request)
     elif outcome.status == WorkflowStatus.INVALID and missing and not late:
         await ack()
-        others = [m for n, m in outcome.problems.items() if n not in missing]
+        refused = refused_values(workflow, given, outcome.problems, missing)
+        others = [refused.get(n, m) for n, m in outcome.problems.items() if n not in missing]
         await client.views_open(
             trigger_id=command["trigger_id"],
             view=cards.workflow_form(
                 slug,
                 workflow,
-                values=given,
+                values={n: v for n, v in given.items() if n not in refused},
                 channel_id=channel.id,
                 thread_ts=None,
                 note=" ".join(others) or None,
+                hints=refused,
             ),
         )
     elif outcome.status == WorkflowStatus.INVALID:

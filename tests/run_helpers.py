@@ -1,5 +1,5 @@
 """`python3 -m app run` as a person starts it: a real process with no Slack tokens, read
-until it says a given line, stopped with SIGTERM."""
+until it says a given line, stopped with SIGTERM (or Ctrl-C's SIGINT)."""
 
 from __future__ import annotations
 
@@ -55,11 +55,16 @@ def run_environment(tmp_path: Path, run: Run | None = None) -> dict[str, str]:
 
 @contextmanager
 def trellis_run(
-    tmp_path: Path, *, until: str, wait: float = 90.0, args: Sequence[str] = ()
+    tmp_path: Path,
+    *,
+    until: str,
+    wait: float = 90.0,
+    args: Sequence[str] = (),
+    stop_with: signal.Signals = signal.SIGTERM,
 ) -> Iterator[Run]:
     """Start `trellis run ARGS` in `tmp_path` on free ports and read what it prints until a
-    line contains `until` (asserted); on leaving, stop it and keep the rest and its exit
-    code."""
+    line contains `until` (asserted); on leaving, stop it with `stop_with` and keep the rest
+    and its exit code."""
     run = Run(sandbox_port=free_port(), http_port=free_port())
     process = subprocess.Popen(
         [sys.executable, "-m", "app", "run", *args],
@@ -82,6 +87,6 @@ def trellis_run(
         assert until in run.printed, run.printed
         yield run
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_with)
         run.rest, _ = process.communicate(timeout=30)
         run.returncode = process.returncode

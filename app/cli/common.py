@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from app.cli import INTERRUPTED
 from app.config.settings import Settings
 from app.errors import SetupError, TrellisError, WorkspaceError
 
@@ -113,11 +114,16 @@ def one_line_errors() -> Iterator[None]:
 
 class TrellisCommands(TyperGroup):
     """The `trellis` command group: whatever a command raises from Trellis's error tree,
-    before, inside or after its coroutine, goes through `one_line_errors`."""
+    before, inside or after its coroutine, goes through `one_line_errors`; Ctrl-C that
+    the command does not handle itself (`trellis run` does) stops it with one line."""
 
     def invoke(self, ctx: Any) -> Any:  # typer's own copy of click's Context
-        with one_line_errors():
-            return super().invoke(ctx)
+        try:
+            with one_line_errors():
+                return super().invoke(ctx)
+        except KeyboardInterrupt:
+            say("Stopped.")
+            raise typer.Exit(INTERRUPTED) from None
 
 
 def file_to_write(option: str, path: Path) -> Path:

@@ -5,8 +5,9 @@ file), what ingest would refuse (a broken document, an id used twice, an `_acces
 pattern that decides for no file), and eval cases that cannot pass whatever the bot does.
 Warnings: what loads but will not do what it seems to (a manager outside the directory, a
 document no access rule admits, a file of a type Trellis does not read, a document with no
-text, a document owner the directory does not know, a channel the sandbox does not have,
-a workflow tier nobody can approve, a connector whose secret is not set).
+text, a principal in a document's front-matter `access` or its owner that the directory does
+not know, a channel the sandbox does not have, a workflow tier nobody can approve, a
+connector whose secret is not set).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from app.config.directory import Directory
 from app.config.evals import case_problems
 from app.config.links import url_allowed
+from app.config.principals import unknown_access
 from app.config.sandbox import channel_refs
 from app.config.workspace import (
     DIRECTORY_FILES,
@@ -147,6 +149,8 @@ def _review_knowledge(
                     f"in its front matter or a rule in an {ACCESS_FILE} of its folder",
                 )
             )
+        elif directory is not None and document.access is not None:
+            review.warnings.extend(unknown_access(name, document, directory, _directory_name(root)))
         elif directory is not None and not any(
             directory.knows_principal(p) for p in access.principals
         ):

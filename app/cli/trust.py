@@ -186,38 +186,12 @@ def versions_command(
     workspace: WorkspaceOption = None, database_url: DatabaseUrlOption = None
 ) -> None:
     """Every workspace version seen, with its eval scores and status."""
+    from app.cli.listing import print_versions
     from app.cli.versions import list_versions
 
     settings = settings_for(workspace, database_url)
     rows, current = run_async(lambda: list_versions(settings))
-    table = Table(title="Workspace versions", title_justify="left")
-    table.add_column("version", no_wrap=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("seen (UTC)")
-    for column in ("acc.", "prec.", "recall", "cases"):
-        table.add_column(column, justify="right")
-    table.add_column("why", ratio=1, overflow="fold")
-    for row in rows:
-        scores = row.eval_scores or {}
-        marks = [
-            f"{scores[k]:.0%}" if k in scores else "-"
-            for k in ("status_accuracy", "source_precision", "source_recall")
-        ]
-        name = row.version + (" *" if row.version == current else "")
-        tested = bool(scores.get("cases"))
-        if not tested:
-            marks = ["-", "-", "-"]
-        why = "" if row.status == "live" and tested else row.reason
-        table.add_row(
-            name,
-            row.status,
-            f"{row.created_at:%m-%d %H:%M}",
-            *marks,
-            str(scores.get("cases", "-")),
-            escape(why[:160]),
-        )
-    table.caption = "* the version in the workspace folder now"
-    console.print(table)
+    print_versions(rows, current, console)
     statuses = {r.version: r.status for r in rows}
     live = next((r.version for r in rows if r.status == "live"), None)
     if current and current not in statuses:
@@ -289,6 +263,14 @@ def rollback_command(
         console.print(
             f"Removed from the folder (version {done.version} does not have them): "
             f"{escape(', '.join(done.removed))}.",
+            highlight=False,
+        )
+    if done.kept_corrections:
+        console.print(
+            f"Kept evals/corrections.yml: version {done.version} has no corrections file of "
+            "its own, and a rollback does not undo corrections owners accepted. With it the "
+            f"folder is version {done.kept_corrections}, which the eval gate judges like any "
+            "change (`trellis reload`, or a running Trellis within seconds).",
             highlight=False,
         )
     if done.status != "live":

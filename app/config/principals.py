@@ -13,6 +13,7 @@ from app.config.directory import Directory
 from app.config.yamlfile import Loc, YamlDocument, load_yaml
 from app.errors import WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, display_name, normalize_principal
+from app.knowledge.loaders import LoadedDocument
 
 
 def access_principals(
@@ -63,18 +64,45 @@ def unknown_principals(
     for loc, principal in refs:
         if loc not in doc.lines or directory.knows_principal(principal):
             continue
-        if "@" in principal:
-            problem = f"{principal} is not in {directory_name}"
-        else:
-            problem = (
-                f"{principal!r} is not a group in {directory_name}, an email of someone "
-                f"in it, 'everyone' or 'public'"
-            )
-            close = difflib.get_close_matches(principal, sorted(directory.groups), n=1)
-            if close:
-                problem += f" (did you mean {close[0]!r}?)"
+        problem = unknown_principal(principal, directory, directory_name)
         found.append(doc.error(loc, f"{dotted(loc)}: {problem}"))
     return found
+
+
+def unknown_principal(principal: str, directory: Directory, directory_name: str) -> str:
+    """What is wrong with a principal the directory does not know, with the closest group
+    when one is close enough to be what was meant."""
+    if "@" in principal:
+        return f"{principal} is not in {directory_name}"
+    problem = (
+        f"{principal!r} is not a group in {directory_name}, an email of someone "
+        f"in it, 'everyone' or 'public'"
+    )
+    close = difflib.get_close_matches(principal, sorted(directory.groups), n=1)
+    if close:
+        problem += f" (did you mean {close[0]!r}?)"
+    return problem
+
+
+def unknown_access(
+    name: str, document: LoadedDocument, directory: Directory, directory_name: str
+) -> list[WorkspaceError]:
+    """A warning for each principal a document's front-matter `access` names that the
+    directory does not know, at its line: a misspelt group leaves out everyone in the group
+    meant. Groups exist by having members, so a group nobody is in yet is no mistake."""
+    unknown = [p for p in document.access or () if not directory.knows_principal(p)]
+    if not unknown:
+        return []
+    known = len(document.access or ()) - len(unknown)
+    outcome = "only the others it lists see the document" if known else "nobody sees the document"
+    return [
+        WorkspaceError(
+            name,
+            f"access: {unknown_principal(p, directory, directory_name)}; {outcome}",
+            line=document.access_lines.get(p, document.lines.get("access")),
+        )
+        for p in unknown
+    ]
 
 
 def dotted(loc: Loc) -> str:

@@ -241,8 +241,9 @@ class Background:
             lease = self.services.intake.lease.total_seconds()
             self._every(QUESTIONS_JOB, lease / 2, self.recover, now)
             self.scheduler.add_job(  # each replica renews its own; no cluster lease
-                self._renew_questions,
+                self._tracked,
                 IntervalTrigger(seconds=lease / 3),
+                args=[RENEW_JOB, self._renew_questions],
                 id=RENEW_JOB,
                 replace_existing=True,
                 coalesce=True,
@@ -258,12 +259,16 @@ class Background:
         self.scheduler.start()
 
     async def stop(self, *, grace: float = 10.0) -> None:
-        """No new runs; the runs in progress finish (up to `grace` seconds), then the worker."""
+        """No new runs; the runs in progress finish (up to `grace` seconds), then the worker.
+        The scheduler is shut down only then: shutting it down cancels whatever it runs."""
         self._stopping = True
         if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()
+        await asyncio.sleep(0)  # runs handed over just now start, and see Trellis stopping
         if self._running:
             await asyncio.wait(set(self._running), timeout=grace)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.worker.stop(grace=grace)
         if self.recover is not None:
             await self._renew_questions()  # the questions settled since the last renewal
@@ -285,19 +290,32 @@ class Background:
     async def _once_per_cluster(
         self, name: str, seconds: float, job: Callable[[], Awaitable[object]]
     ) -> None:
+        async def run() -> None:
+            try:
+                if await self.holds_lease(name, seconds):
+                    await job()
+            except Exception as error:
+                if database_unavailable(error):  # a line per run, not a traceback, in an outage
+                    log.warning("scheduled_job_waits_for_database", job=name, error=repr(error))
+                else:
+                    log.exception("scheduled_job_failed", job=name)
+
+        await self._tracked(name, run)
+
+    async def _tracked(self, name: str, run: Callable[[], Awaitable[object]]) -> None:
+        """A scheduled run that `stop` waits for. One cut off by stopping ends quietly: what
+        it had left to do is done at the next start, as after any stop."""
         if self._stopping:
             return
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
         try:
-            if await self.holds_lease(name, seconds):
-                await job()
-        except Exception as error:
-            if database_unavailable(error):  # one line per run, not a traceback, in an outage
-                log.warning("scheduled_job_waits_for_database", job=name, error=repr(error))
-            else:
-                log.exception("scheduled_job_failed", job=name)
+            await run()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            log.info("scheduled_job_cut_off", job=name)
         finally:
             self._running.discard(task)
 

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from frontmatter.default_handlers import YAMLHandler
 from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
-from app.config.yamlfile import load_yaml, validate
+from app.config.yamlfile import YamlDocument, load_yaml, validate
 from app.domain import DocumentStatus
 from app.errors import WorkspaceError
 from app.knowledge.access_rules import Principals, display_name, normalize_principal
@@ -78,6 +78,8 @@ class LoadedDocument:
     tags: tuple[str, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
     """The line of each front-matter key, for messages about its value."""
+    access_lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """The line of each principal the front-matter `access` names, for messages about it."""
 
     @property
     def text(self) -> str:
@@ -149,9 +151,10 @@ def load_document(
 
     meta = FrontMatter()
     lines: dict[str, int] = {}
+    access_lines: dict[str, int] = {}
     title: str | None = None
     if suffix in (".md", ".markdown"):
-        meta, lines, body = _split_front_matter(_decode(raw, name), path, name)
+        meta, lines, access_lines, body = _split_front_matter(_decode(raw, name), path, name)
         blocks = markdown_blocks(body)
     elif suffix == ".txt":
         blocks = text_blocks(_decode(raw, name))
@@ -188,6 +191,7 @@ def load_document(
         status=meta.status,
         tags=tuple(dict.fromkeys(meta.tags)),
         lines=lines,
+        access_lines=access_lines,
     )
 
 
@@ -219,11 +223,12 @@ parsed by `load_yaml`, which keeps the line of every key for error messages."""
 
 def _split_front_matter(
     text: str, path: Path, name: str
-) -> tuple[FrontMatter, dict[str, int], str]:
-    """The front matter, the line of each of its keys, and the text after it."""
+) -> tuple[FrontMatter, dict[str, int], dict[str, int], str]:
+    """The front matter, the line of each of its keys and of each principal its `access`
+    names, and the text after it."""
     opening = _FRONT_MATTER.FM_BOUNDARY.match(text)
     if opening is None:
-        return FrontMatter(), {}, text
+        return FrontMatter(), {}, {}, text
     try:
         yaml_text, body = _FRONT_MATTER.split(text)
     except ValueError:
@@ -244,7 +249,20 @@ def _split_front_matter(
             name, "front matter must be a mapping of keys to values", line=doc.line_of(())
         )
     lines = {str(loc[0]): line for loc, line in doc.lines.items() if len(loc) == 1}
-    return validate(doc, FrontMatter), lines, body
+    meta = validate(doc, FrontMatter)
+    return meta, lines, _principal_lines(doc), body
+
+
+def _principal_lines(doc: YamlDocument) -> dict[str, int]:
+    """{principal: line} for the front-matter `access`, a list or a single principal."""
+    written = doc.data.get("access")
+    items = written if isinstance(written, list) else [written]
+    found: dict[str, int] = {}
+    for i, item in enumerate(items):
+        loc = ("access", i) if isinstance(written, list) else ("access",)
+        if isinstance(item, str) and loc in doc.lines:
+            found.setdefault(normalize_principal(item), doc.lines[loc])
+    return found
 
 
 # --- Plain text ------------------------------------------------------------------------

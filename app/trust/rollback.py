@@ -8,6 +8,9 @@ folder and make that version live, without losing anything on the way.
   version, which `trellis rollback` brings back like any other.
 - A version the eval gate refused goes live only when asked explicitly (`allow_refused`),
   and the audit record says it was refused.
+- Owners' accepted corrections (`evals/corrections.yml`) are not undone: a version without
+  a corrections file of its own comes back with the folder's, which makes the folder a new
+  version the gate judges like any change (a version with its own copy brings that back).
 - A saved version never went through the gate: its files come back, the live version stays,
   and the gate judges them as it judges any change (`trellis reload`, or a running Trellis
   within seconds).
@@ -28,10 +31,12 @@ from app.db.models.versions import ConfigVersion
 from app.db.repositories.versions import VersionRepository
 from app.domain import VersionStatus
 from app.errors import TrellisError, WorkspaceError
+from app.trust.corrections import CORRECTIONS_FILE
 from app.trust.versions import Gate, stored_workspace
 
 MIN_PREFIX = 4
 """The fewest characters of a version a rollback accepts: fewer match too much by chance."""
+CORRECTIONS_PATH = f"evals/{CORRECTIONS_FILE}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,9 @@ class RolledBack:
     """Versioned files the folder had and the version has not (kept in the database)."""
     unchanged: bool = False
     """The version was live and its files already in the folder: nothing was done."""
+    kept_corrections: str | None = None
+    """The folder's version once the owners' corrections file, which the version has not,
+    was kept in it; None when the folder holds exactly the version's files."""
 
 
 def version_prefix(text: str) -> str:
@@ -72,7 +80,6 @@ async def rollback(
     gate: Gate, root: Path, prefix: str, *, force: bool = False, allow_refused: bool = False
 ) -> RolledBack:
     target = await _find(gate, version_prefix(prefix))
-    files: dict[str, str] = json.loads(target.files)
     try:
         current: dict[str, str] | None = snapshot(root)
     except WorkspaceError as exc:
@@ -114,7 +121,7 @@ async def rollback(
                 "them. Run `trellis reload` first (the gate keeps them as a version, live or "
                 f"refused), or add --force to keep them as version {kept} and roll back."
             )
-    return await _apply(gate, root, target, files, current, live, kept)
+    return await _apply(gate, root, target, current, live, kept)
 
 
 async def _find(gate: Gate, prefix: str) -> ConfigVersion:
@@ -136,12 +143,12 @@ async def _apply(
     gate: Gate,
     root: Path,
     target: ConfigVersion,
-    files: dict[str, str],
     current: dict[str, str] | None,
     live: ConfigVersion | None,
     kept: str | None,
 ) -> RolledBack:
     now = gate.clock()
+    files = files_with_corrections(json.loads(target.files), current)
     previous = live.version if live else None
     goes_live = target.status != VersionStatus.SAVED and target.version != previous
     refused = target.reason if target.status == VersionStatus.REFUSED else ""
@@ -197,7 +204,18 @@ async def _apply(
         ) from exc
     removed = tuple(sorted(set(current or {}) - set(files)))
     status = VersionStatus.LIVE if goes_live or target.version == previous else target.status
-    return RolledBack(target.version, status, previous, kept, refused, removed)
+    corrections = files_version(files) if files_version(files) != target.version else None
+    return RolledBack(
+        target.version, status, previous, kept, refused, removed, kept_corrections=corrections
+    )
+
+
+def files_with_corrections(files: dict[str, str], current: dict[str, str] | None) -> dict[str, str]:
+    """The files a rollback writes: the version's own, and the folder's corrections file
+    when the version has none (a rollback does not undo what owners accepted)."""
+    if CORRECTIONS_PATH in files or current is None or CORRECTIONS_PATH not in current:
+        return files
+    return {**files, CORRECTIONS_PATH: current[CORRECTIONS_PATH]}
 
 
 def _changes(current: dict[str, str], live: ConfigVersion | None) -> str:

@@ -274,14 +274,19 @@ def workflow_form(
     channel_id: str,
     thread_ts: str | None,
     note: str | None = None,
+    hints: dict[str, str] | None = None,
 ) -> View:
+    """The form of a workflow; `hints` are said under their fields (a value refused)."""
     blocks: list[Block] = []
     if workflow.description:
         blocks.append(context(escape(workflow.description)))
     if note:
         blocks.append(context(f":information_source: {escape(note)}"))
     for name, spec in workflow.inputs.items():
-        blocks.append(_field_block(name, spec, values.get(name)))
+        block = _field_block(name, spec, values.get(name))
+        if hint := (hints or {}).get(name):
+            block["hint"] = {"type": "plain_text", "text": clip(hint, 2000)}
+        blocks.append(block)
     meta = {"workflow": slug, "channel_id": channel_id, "thread_ts": thread_ts}
     return {
         "type": "modal",

@@ -165,6 +165,27 @@ def test_check_warns_about_files_it_does_not_read_and_documents_without_text(tmp
     assert ": 0 errors, 4 warnings." in said
 
 
+def test_check_warns_at_its_line_about_a_front_matter_group_nobody_is_in(tmp_path, starter):
+    guide = starter / "knowledge/managers-guide.md"
+    guide.write_text(guide.read_text().replace("access: [managers]", "access: [finanse]"))
+    (starter / "knowledge/board.md").write_text(
+        "---\ntitle: Board minutes\naccess:\n  - finance\n  - managres\n---\n\n"
+        "The board met in March.\n"
+    )
+
+    done = trellis(tmp_path, "check", "--workspace", str(starter))
+    assert done.returncode == 0, done.stdout + done.stderr  # warnings only
+    warned = {(file, line): problem for kind, file, line, problem in findings(done.stdout)}
+    said = {place: " ".join(problem.split()) for place, problem in warned.items()}
+    guide_says = said[("knowledge/managers-guide.md", 5)]
+    assert "'finanse' is not a group in directory.yml" in guide_says, done.stdout
+    assert "did you mean 'finance'?" in guide_says and "nobody sees the document" in guide_says
+    board_says = said[("knowledge/board.md", 5)]
+    assert "'managres'" in board_says and "did you mean 'managers'?" in board_says
+    assert "only the others it lists see the document" in board_says
+    assert ": 0 errors, 2 warnings." in " ".join(done.stdout.split())
+
+
 def test_check_warns_about_connectors_without_secrets_and_unapprovable_tiers(tmp_path, starter):
     rules = starter / "rules.yml"
     text = rules.read_text()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
 
-from tests.run_helpers import trellis_run
+from tests.run_helpers import run_environment, trellis_run
 
 
 def test_run_without_tokens_serves_the_sandbox_and_stops_cleanly(tmp_path):
@@ -22,3 +26,27 @@ def test_run_without_tokens_serves_the_sandbox_and_stops_cleanly(tmp_path):
         ) as response:
             assert b"trellis_questions" in response.read()
     assert run.returncode == 0, run.printed + run.rest
+
+
+def test_ctrl_c_stops_run_in_order_with_one_line(tmp_path):
+    with trellis_run(tmp_path, until="in your browser", stop_with=signal.SIGINT) as run:
+        pass
+    assert run.returncode == 0, run.printed + run.rest
+    assert "Traceback" not in run.rest and "error" not in run.rest.lower(), run.rest
+    assert run.rest.strip().splitlines() == ["Trellis stopped."], run.rest
+
+
+def test_ctrl_c_while_run_is_still_loading_ends_with_one_line(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "run"],
+        env=run_environment(tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)  # Python is loading Trellis's modules: nothing handles Ctrl-C yet
+    process.send_signal(signal.SIGINT)
+    printed, said = process.communicate(timeout=60)
+    assert process.returncode == 130, printed + said
+    assert said.strip() == "Stopped." and not printed.strip(), printed + said

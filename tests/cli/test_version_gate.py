@@ -16,17 +16,18 @@ from pathlib import Path
 
 import pytest
 
+from app.trust.corrections import append_eval_case
 from tests.run_helpers import trellis_run
 
 
-def trellis(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def trellis(tmp_path: Path, *args: str, columns: int = 300) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRELLIS_", "ANTHROPIC_"))}
     env = {k: v for k, v in env.items() if not k.startswith("SLACK_")}
     env.update(
         TRELLIS_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}",
         TRELLIS_HTTP_PORT="0",
         TRELLIS_SANDBOX_PORT="0",
-        COLUMNS="300",
+        COLUMNS=str(columns),
     )
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
@@ -190,6 +191,27 @@ def test_run_serves_the_live_version_from_its_stored_files_and_says_why(tmp_path
     assert "retired" not in rows.values()
 
 
+def test_versions_in_a_narrow_terminal_show_every_id_whole_and_wrap_the_reasons(tmp_path, acme):
+    live = live_version(tmp_path, acme)
+    refuse_everything(acme)
+    refused = trellis(tmp_path, "reload", "-w", str(acme))
+    version = refused.stderr.split("Version ", 1)[1].split()[0]
+    with sqlite3.connect(tmp_path / "trellis.db") as db:
+        query = "SELECT reason FROM config_versions WHERE version = ?"
+        (reason,) = db.execute(query, (version,)).fetchone()
+    assert len(reason) > 160, reason  # longer than the old listing kept
+
+    for columns in (100, 60, 40):
+        listed = trellis(tmp_path, "versions", "-w", str(acme), columns=columns)
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        lines = listed.stdout.splitlines()
+        assert all(len(line.rstrip()) <= columns for line in lines), listed.stdout
+        words = [w.strip("│┃") for line in lines for w in line.split() if w.strip("│┃")]
+        assert live in words and version in words, listed.stdout
+        assert "40%" in words and "…" not in listed.stdout, listed.stdout
+        assert reason in " ".join(words), listed.stdout
+
+
 def test_rollback_keeps_unsaved_edits_and_refuses_unclear_or_refused_versions(tmp_path, acme):
     first = live_version(tmp_path, acme)
     edit(acme, "trellis.yml", "name: Example Co", "name: Example Co Ltd")
@@ -229,6 +251,28 @@ def test_rollback_keeps_unsaved_edits_and_refuses_unclear_or_refused_versions(tm
     unasked = trellis(tmp_path, "rollback", "-w", str(acme), version)
     assert unasked.returncode == 1 and "was refused by the eval gate" in unasked.stderr
     assert "--allow-refused" in unasked.stderr
+
+
+def test_rollback_says_it_kept_the_corrections_the_version_does_not_have(tmp_path, acme):
+    first = live_version(tmp_path, acme)
+    corrections = append_eval_case(
+        acme,
+        {
+            "id": "correction-office-hours",
+            "question": "What time does the office open?",
+            "asker": "sam@example.com",
+            "expect_status": "answered",
+            "expect_sources": ["handbook/office-hours"],
+        },
+    )
+    accepted = corrections.read_text()
+    live_version(tmp_path, acme)
+
+    done = trellis(tmp_path, "rollback", "-w", str(acme), first)
+    assert done.returncode == 0, done.stdout + done.stderr
+    output = " ".join(done.stdout.split())
+    assert "Kept evals/corrections.yml" in output and f"Version {first} is live again" in output
+    assert "trellis reload" in output and corrections.read_text() == accepted
 
 
 def test_eval_and_reload_say_when_nothing_was_tested(tmp_path, acme):

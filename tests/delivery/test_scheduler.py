@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import replace
 
 from slack_sdk.errors import SlackApiError
@@ -366,6 +368,30 @@ async def test_starting_settles_a_draft_a_crash_left_executing_with_its_actions_
             assert (await approvals.view(draft.id)).state == DraftState.DONE
         finally:
             await background.stop()
+
+
+async def test_stopping_lets_the_runs_in_progress_finish_and_keeps_the_outbox_rows(
+    tmp_path, caplog
+):
+    async with running_trellis(tmp_path) as trellis:
+        approvals = trellis.services.approvals
+        draft = await pending_discount(
+            approvals, percent=15, actions=[webhook_action("http://127.0.0.1:9/hooks")]
+        )
+        await approvals.approve(draft_id=draft.id, approver=person(SOFIA))
+        background = Background(trellis.services, drafts_every=3600, outbox_every=3600)
+        await background.start()
+        for _ in range(10):  # the first runs of the jobs have started: Ctrl-C comes now
+            await asyncio.sleep(0)
+        with caplog.at_level(logging.INFO):
+            await background.stop()
+
+        failed = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert not failed, failed
+        async with trellis.services.database.session() as session:
+            rows = await OutboxRepository(session).for_draft(draft.id)
+        webhook = [r for r in rows if r.connector == "webhook"]
+        assert webhook and webhook[0].state != ActionState.DONE  # kept for the next start
 
 
 async def test_a_request_whose_approvals_channel_trellis_cannot_see_is_refused_plainly(tmp_path):

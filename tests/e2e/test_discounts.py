@@ -284,6 +284,36 @@ async def test_a_missing_field_opens_a_form_that_starts_the_request(tmp_path):
         assert "Summit Sports" in blocks_text(card.blocks)
 
 
+async def test_a_number_that_is_not_one_opens_the_form_with_the_field_empty_and_says_why(tmp_path):
+    async with (
+        demo_peers(tmp_path) as peers,
+        running_trellis(
+            tmp_path, workspace=peers.workspace, environ=peers.environ, background=FAST
+        ) as trellis,
+    ):
+        await request(trellis, LIAM, 'discount_request customer="Alpine Co." percent=abc')
+        form = await modal_for(trellis, LIAM)
+        fields = {b.get("block_id"): b for b in form.spec["blocks"]}
+        assert fields["customer"]["element"]["initial_value"] == "Alpine Co."
+        percent = fields["percent"]
+        assert percent["element"]["type"] == "number_input"
+        assert "initial_value" not in percent["element"], percent
+        hint = percent["hint"]["text"]
+        assert "Discount %" in hint and "must be a number" in hint and "“abc”" in hint
+        assert "“abc”" in blocks_text(form.spec["blocks"])  # the note at the top says it too
+
+        await trellis.sandbox.submit_view(
+            trellis.user(LIAM),
+            form.id,
+            {
+                "customer": {"field_customer": "Alpine Co."},
+                "percent": {"field_percent": "8"},
+                "reason": {"field_reason": "Renewal"},
+            },
+        )
+        await wait_for_text(trellis, "sales", "needs no approval")
+
+
 async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tmp_path, database):
     async with (
         demo_peers(tmp_path) as peers,

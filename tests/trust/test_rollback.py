@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from app.config.snapshots import snapshot
+from app.config.snapshots import files_version, snapshot
 from app.db.models.records import AuditRecord
 from app.db.repositories.versions import VersionRepository
 from app.errors import TrellisError
 from app.trust import serving
+from app.trust.corrections import append_eval_case
 from app.trust.rollback import rollback, version_prefix
 from tests.trust.test_serving import edit, gate_for, starter_copy, status_of
 
@@ -106,6 +107,58 @@ async def test_a_version_that_no_longer_loads_is_said_so_without_offering_a_flag
         said = caught.value.user_message
         assert f"Version {broken} no longer loads" in said and "--allow-refused" not in said
     assert await status_of(database, live) == "live"
+
+
+async def test_a_rollback_to_a_version_without_corrections_keeps_the_owners_corrections(
+    tmp_path, database
+):
+    root, first, second = await two_live_versions(tmp_path, database)
+    append_eval_case(
+        root,
+        {
+            "id": "correction-office-hours",
+            "question": "What time does the office open?",
+            "asker": "sam@example.com",
+            "expect_status": "answered",
+            "expect_sources": ["handbook/office-hours"],
+        },
+    )
+    corrections = (root / "evals" / "corrections.yml").read_text()
+    third = await serving.choose(gate_for(database, root), root, by="run")
+    assert third.from_folder and third.workspace.version not in (first, second)
+
+    done = await rollback(gate_for(database, root), root, first)
+    assert done.status == "live" and await status_of(database, first) == "live"
+    assert (root / "evals" / "corrections.yml").read_text() == corrections
+    assert "evals/corrections.yml" not in done.removed and "evals/more.yml" in done.removed
+    assert done.kept_corrections == files_version(snapshot(root)) != first
+
+    # The folder with the kept corrections is a change like any other: the gate judges it.
+    served = await serving.choose(gate_for(database, root), root, by="run")
+    assert served.from_folder and served.workspace.version == done.kept_corrections
+
+
+async def test_a_rollback_to_a_version_with_its_own_corrections_brings_back_that_copy(
+    tmp_path, database
+):
+    root, _, second = await two_live_versions(tmp_path, database)
+    case = {
+        "id": "correction-office-hours",
+        "question": "What time does the office open?",
+        "asker": "sam@example.com",
+        "expect_status": "answered",
+        "expect_sources": ["handbook/office-hours"],
+    }
+    append_eval_case(root, case)
+    with_one = (root / "evals" / "corrections.yml").read_text()
+    third = (await serving.choose(gate_for(database, root), root, by="run")).workspace.version
+    append_eval_case(root, {**case, "id": "correction-office-again"})
+    await serving.choose(gate_for(database, root), root, by="run")
+
+    done = await rollback(gate_for(database, root), root, third)
+    assert done.status == "live" and done.kept_corrections is None
+    assert (root / "evals" / "corrections.yml").read_text() == with_one
+    assert files_version(snapshot(root)) == third != second
 
 
 async def test_a_rollback_to_what_is_live_and_in_the_folder_changes_nothing(tmp_path, database):
