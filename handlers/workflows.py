@@ -31,7 +31,7 @@ from handlers.delivered import plain_text
 from handlers.errors import message_for
 from handlers.gateway import slack_of
 from handlers.submissions import save_submission
-from handlers.views import cards
+from handlers.views import cards, forms
 from handlers.views.blocks import escape, notice_blocks, section
 
 log = structlog.get_logger(__name__)
@@ -42,8 +42,8 @@ QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
 
 def register(app: AsyncApp) -> None:
     app.shortcut(SHORTCUT)(on_shortcut)
-    app.view(cards.CHOOSE_VIEW)(on_choice_submitted)
-    app.view(cards.FORM_VIEW)(on_form_submitted)
+    app.view(forms.CHOOSE_VIEW)(on_choice_submitted)
+    app.view(forms.FORM_VIEW)(on_form_submitted)
 
 
 def parse_fields(text: str) -> dict[str, str]:
@@ -142,7 +142,7 @@ async def on_workflow_command(
         others = [refused.get(n, m) for n, m in outcome.problems.items() if n not in missing]
         await client.views_open(
             trigger_id=command["trigger_id"],
-            view=cards.workflow_form(
+            view=forms.workflow_form(
                 slug,
                 workflow,
                 values={n: v for n, v in given.items() if n not in refused},
@@ -186,7 +186,7 @@ async def on_shortcut(
     text = plain_text(message.get("text"), one_line=False)
     if len(startable) == 1:
         slug = startable[0]
-        view = cards.workflow_form(
+        view = forms.workflow_form(
             slug,
             rulebook.workflow(slug),
             channel_id=channel_id,
@@ -194,7 +194,7 @@ async def on_shortcut(
             values=_prefill(rulebook.workflow(slug), text),
         )
     else:
-        view = cards.choose_modal(
+        view = forms.choose_modal(
             [(s, rulebook.workflow(s).title) for s in startable],
             channel_id=channel_id,
             thread_ts=thread_ts,
@@ -212,14 +212,14 @@ def _prefill(workflow: Workflow, text: str) -> dict[str, str]:
 
 async def on_choice_submitted(ack: AsyncAck, view: dict[str, Any], services: Services) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
-    slug = cards.input_value(view.get("state") or {}, cards.CHOICE_BLOCK, cards.CHOICE_INPUT)
+    slug = cards.input_value(view.get("state") or {}, forms.CHOICE_BLOCK, forms.CHOICE_INPUT)
     workflow = services.workspace.rulebook.workflows.get(slug)
     if workflow is None:
-        await ack(response_action="errors", errors={cards.CHOICE_BLOCK: "Pick a workflow."})
+        await ack(response_action="errors", errors={forms.CHOICE_BLOCK: "Pick a workflow."})
         return
     await ack(
         response_action="update",
-        view=cards.workflow_form(
+        view=forms.workflow_form(
             slug,
             workflow,
             values=_prefill(workflow, meta.get("text") or ""),
@@ -233,7 +233,7 @@ async def on_form_submitted(
     ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], services: Services
 ) -> None:
     meta = json.loads(view.get("private_metadata") or "{}")
-    values = cards.form_values(view.get("state") or {})
+    values = forms.form_values(view.get("state") or {})
     request = WorkflowRequest(
         meta["workflow"],
         values,

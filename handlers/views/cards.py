@@ -15,7 +15,6 @@ from typing import Any
 from app.answering.citations import marks_sources
 from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.domain import ActionState
-from app.rules.schema import InputField, Workflow
 from handlers.views.answers import edited_out
 from handlers.views.blocks import (
     Block,
@@ -32,15 +31,10 @@ from handlers.views.blocks import (
 
 APPROVE, EDIT, REJECT, RETRY = "trellis_approve", "trellis_edit", "trellis_reject", "trellis_retry"
 EDIT_VIEW, REJECT_VIEW = "trellis_edit_draft", "trellis_reject_draft"
-FORM_VIEW, CHOOSE_VIEW = "trellis_workflow_form", "trellis_workflow_choose"
 DECISION_BLOCK = "trellis_decision"
 TEXT_BLOCK, TEXT_INPUT = "draft_text", "text"
 REASON_BLOCK = "reason"
-CHOICE_BLOCK, CHOICE_INPUT = "workflow", "choice"
-FIELD_PREFIX = "field_"
 TEXT_INPUT_LIMIT = 3000
-METADATA_LIMIT = 3000
-"""Slack's limit for a view's private_metadata, in characters."""
 MARKER_HINT = " A source stays listed only while the text keeps its [n] marker."
 
 STATE_LINES = {
@@ -264,136 +258,6 @@ def reject_modal(draft: DraftView) -> View:
             },
         ],
     }
-
-
-def workflow_form(
-    slug: str,
-    workflow: Workflow,
-    *,
-    values: dict[str, str],
-    channel_id: str,
-    thread_ts: str | None,
-    note: str | None = None,
-    hints: dict[str, str] | None = None,
-) -> View:
-    """The form of a workflow; `hints` are said under their fields (a value refused)."""
-    blocks: list[Block] = []
-    if workflow.description:
-        blocks.append(context(escape(workflow.description)))
-    if note:
-        blocks.append(context(f":information_source: {escape(note)}"))
-    for name, spec in workflow.inputs.items():
-        block = _field_block(name, spec, values.get(name))
-        if hint := (hints or {}).get(name):
-            block["hint"] = {"type": "plain_text", "text": clip(hint, 2000)}
-        blocks.append(block)
-    meta = {"workflow": slug, "channel_id": channel_id, "thread_ts": thread_ts}
-    return {
-        "type": "modal",
-        "callback_id": FORM_VIEW,
-        "private_metadata": json.dumps(meta),
-        "title": {"type": "plain_text", "text": clip(workflow.title, 24)},
-        "submit": {"type": "plain_text", "text": "Start"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": blocks,
-    }
-
-
-def _field_block(name: str, spec: InputField, value: str | None) -> Block:
-    action_id = f"{FIELD_PREFIX}{name}"
-    element: Block = {"type": "plain_text_input", "action_id": action_id}
-    if spec.type == "text":
-        element["multiline"] = True
-    elif spec.type in ("number", "integer"):
-        element = {
-            "type": "number_input",
-            "action_id": action_id,
-            "is_decimal_allowed": spec.type == "number",
-        }
-        for key in ("min", "max"):
-            bound = getattr(spec, key)
-            if bound is not None:
-                element[f"{key}_value"] = _value(float(bound))
-    elif spec.type in ("choice", "boolean"):
-        options = (spec.choices or []) if spec.type == "choice" else ["yes", "no"]
-        element = {
-            "type": "static_select",
-            "action_id": action_id,
-            "options": [{"text": {"type": "plain_text", "text": o}, "value": o} for o in options],
-        }
-        if value is not None and str(value) in options:
-            element["initial_option"] = element["options"][options.index(str(value))]
-        value = None
-    if value not in (None, "") and element["type"] in ("plain_text_input", "number_input"):
-        element["initial_value"] = str(value)
-    return {
-        "type": "input",
-        "block_id": name,
-        "optional": not spec.required,
-        "label": {"type": "plain_text", "text": clip(spec.title(name), 2000)},
-        "element": element,
-    }
-
-
-def choose_modal(
-    options: list[tuple[str, str]], *, channel_id: str, thread_ts: str | None, text: str
-) -> View:
-    meta = metadata_with_text({"channel_id": channel_id, "thread_ts": thread_ts}, text)
-    return {
-        "type": "modal",
-        "callback_id": CHOOSE_VIEW,
-        "private_metadata": meta,
-        "title": {"type": "plain_text", "text": "Start a workflow"},
-        "submit": {"type": "plain_text", "text": "Next"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": CHOICE_BLOCK,
-                "label": {"type": "plain_text", "text": "Which workflow?"},
-                "element": {
-                    "type": "static_select",
-                    "action_id": CHOICE_INPUT,
-                    "options": [
-                        {"text": {"type": "plain_text", "text": clip(title, 75)}, "value": slug}
-                        for slug, title in options
-                    ],
-                },
-            }
-        ],
-    }
-
-
-def metadata_with_text(fields: dict[str, Any], text: str) -> str:
-    """`fields` and as much of the start of `text` as fits in a view's private_metadata.
-    Characters are counted as Slack's clients count them (an emoji outside the basic plane
-    counts two), with JSON's escapes."""
-    room = METADATA_LIMIT - _units(json.dumps({**fields, "text": ""}, ensure_ascii=False))
-    kept = 0
-    for character in text:
-        room -= _units(json.dumps(character, ensure_ascii=False)) - 2
-        if room < 0:
-            break
-        kept += 1
-    return json.dumps({**fields, "text": text[:kept]}, ensure_ascii=False)
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def form_values(state: dict[str, Any]) -> dict[str, str]:
-    """The workflow form's values by field name, as typed (blank ones left out)."""
-    values: dict[str, str] = {}
-    for block_id, inputs in (state.get("values") or {}).items():
-        for action_id, entry in inputs.items():
-            if not action_id.startswith(FIELD_PREFIX):
-                continue
-            option = entry.get("selected_option")
-            value = option.get("value") if option else entry.get("value")
-            if value not in (None, ""):
-                values[block_id] = str(value)
-    return values
 
 
 def input_value(state: dict[str, Any], block_id: str, action_id: str = TEXT_INPUT) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from handlers.views import cards
+from handlers.views import forms
 from tests.harness import running_trellis
 from tests.workflow_helpers import copy_demo, modal_for
 
@@ -15,12 +15,12 @@ CYRILLIC = "Клиент спрашивает, можно ли вернуть п
 
 
 def test_the_metadata_fits_whatever_the_script_and_keeps_the_start_of_the_text():
-    meta = cards.metadata_with_text({"channel_id": "C1", "thread_ts": "1.2"}, CYRILLIC)
-    assert len(meta) <= cards.METADATA_LIMIT
-    assert len(meta.encode("utf-16-le")) // 2 <= cards.METADATA_LIMIT
+    meta = forms.metadata_with_text({"channel_id": "C1", "thread_ts": "1.2"}, CYRILLIC)
+    assert len(meta) <= forms.METADATA_LIMIT
+    assert len(meta.encode("utf-16-le")) // 2 <= forms.METADATA_LIMIT
     kept = json.loads(meta)["text"]
     assert len(kept) > 2000 and CYRILLIC.startswith(kept)
-    short = json.loads(cards.metadata_with_text({"channel_id": "C1"}, "Привет 👋"))
+    short = json.loads(forms.metadata_with_text({"channel_id": "C1"}, "Привет 👋"))
     assert short == {"channel_id": "C1", "text": "Привет 👋"}
 
 
@@ -34,8 +34,8 @@ async def test_the_shortcut_on_a_long_cyrillic_message_opens_the_choice_and_pref
 
         await trellis.sandbox.message_shortcut(sam, support, ts, "trellis_start_workflow")
         choice = await modal_for(trellis, SAM)
-        assert choice.spec["callback_id"] == cards.CHOOSE_VIEW
-        assert len(choice.spec["private_metadata"]) <= cards.METADATA_LIMIT
+        assert choice.spec["callback_id"] == forms.CHOOSE_VIEW
+        assert len(choice.spec["private_metadata"]) <= forms.METADATA_LIMIT
 
         ack = await trellis.sandbox.submit_view(
             sam, choice.id, {"workflow": {"choice": "customer_reply"}}
