@@ -35,6 +35,12 @@ def chunk_id(doc_id: str, ordinal: int) -> str:
     return f"{doc_id}#{ordinal}"
 
 
+def chunk_ordinal(chunk: str) -> int | None:
+    """The chunk's place in its document, from its `chunk_id` (None for another form)."""
+    _, _, ordinal = chunk.rpartition("#")
+    return int(ordinal) if ordinal.isdigit() else None
+
+
 def paragraph_sentences(text: str) -> list[str]:
     """The sentences of a paragraph, as the places a chunk may be cut.
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.db.models.records import PostedAnswer
-from app.domain import AccessScope
+from app.domain import AccessScope, AnswerStatus
 from app.knowledge.search import get_documents
+from app.pipeline import Question, answer_question
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 
 SAM = "sam.ortiz@northwind.example"  # support agent
@@ -150,3 +151,22 @@ async def test_where_slack_refuses_to_stream_the_answer_is_posted_whole(tmp_path
         assert not trellis.sandbox.calls_to("chat.stopStream")
         assert "[1]" in blocks_text(answer.blocks)
         assert any(b.get("block_id") == "trellis_feedback" for b in answer.blocks or [])
+
+
+async def test_every_prompt_suggested_is_answered_from_the_document_it_names(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        prompts = await _prompts_for(trellis, SAM)
+        user = trellis.user(SAM)
+        person = await trellis.services.identity.resolve(user)
+        dm = await trellis.services.slack.channel(trellis.sandbox.workspace.open_im(user).id)
+        for prompt in prompts:
+            question = Question(
+                text=prompt["message"], channel=dm, person=person, slack_user_id=user
+            )
+            outcome = await answer_question(trellis.services, question)
+            assert outcome.status in (AnswerStatus.ANSWERED, AnswerStatus.NEEDS_APPROVAL), prompt
+            if outcome.status == AnswerStatus.ANSWERED:
+                assert outcome.public.text.startswith("The main points of "), prompt
+                assert {c.title for c in outcome.public.citations} == {
+                    prompt["message"].removeprefix("What are the main points of ").rstrip("?")
+                }

@@ -5,7 +5,9 @@ followed by a numbered marker [1], [2] that matches the citation order. It is
 deterministic: the same question and passages always give the same answer.
 
 What the question asks
-    A question is split into its parts ("When is the desk open on Saturdays, and what time
+    A question asking for a summary of one document by its title ("What are the main
+    points of the Return Policy?") is answered by `summary.py` with the first statement of
+    each of its sections. Any other question is split into its parts ("When is the desk open on Saturdays, and what time
     does the canteen close?" is two, see `questions.py`); each part is answered on its own.
     A part's terms are its content words, stopwords dropped and lightly stemmed (see
     `app.text.words`). Question and framing words ("how far ahead", "allowed", "policy")
@@ -71,6 +73,7 @@ from app.answering.backends.quotes import (
     select,
     with_continuation,
 )
+from app.answering.backends.summary import summarise
 from app.answering.base import (
     NOTE_CONFLICT,
     NOTE_DEPRECATED,
@@ -184,6 +187,8 @@ class ExtractiveAnswerer:
         usable, _ = drop_superseded(passages)
         if not usable or not question_words(question):
             return no_answer(self.name)
+        if (summary := summarise(question, usable, self.name)) is not None:
+            return summary
         sources = [Source(rank, passage) for rank, passage in enumerate(usable)]
         idf = corpus.idf if corpus is not None and corpus.documents else None
         texts = question_parts(question)
