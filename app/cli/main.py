@@ -145,6 +145,7 @@ def ingest(
         "unchanged": report.unchanged,
         "removed": report.removed,
         "visible to nobody": report.visible_to_nobody,
+        "too long": report.too_long,
         "errors": len(report.errors),
     }
     for column in columns:
@@ -314,7 +315,11 @@ def _expected_head(head: str | None, head_file: Path | None) -> tuple[int, str] 
 @audit_cli.command("show")
 def audit_show(
     record_id: Annotated[
-        str, typer.Argument(help="An audit id (as printed by ask), or an answer id.")
+        str,
+        typer.Argument(
+            help="An audit id (as printed by ask), an answer id, or a record's number in the "
+            "chain (as audit verify names it)."
+        ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw audit records.")] = False,
     workspace: WorkspaceOption = None,

@@ -54,6 +54,8 @@ class IngestReport:
     """Their paths, relative to `knowledge/`."""
     skipped: int = 0
     """Files of types not read (each also a warning, pictures aside)."""
+    too_long: int = 0
+    """Documents over the size limit, left as indexed before (each also a warning)."""
     errors: list[WorkspaceError] = field(default_factory=list)
     warnings: list[WorkspaceError] = field(default_factory=list)
     """Indexed anyway, e.g. without a link that is not allowed."""
@@ -72,6 +74,8 @@ class IngestReport:
         ]
         if self.visible_to_nobody:
             parts.append(f"{self.visible_to_nobody} visible to nobody")
+        if self.too_long:
+            parts.append(f"{self.too_long} too long to index")
         if self.errors:
             parts.append(f"{len(self.errors)} errors")
         return ", ".join(parts)
@@ -128,6 +132,7 @@ async def ingest(
             name = display_name(knowledge_dir / item.document.path, root)
             if (warning := too_long(name, item.document.text, max_document_chars)) is not None:
                 report.warnings.append(warning)
+                report.too_long += 1
                 kept_paths.add(item.document.path)
                 items.remove(item)
         if not items:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -162,3 +163,9 @@ def test_audit_show_prints_the_whole_story(tmp_path, monkeypatch):
         assert expected in output
     missing = runner.invoke(cli, ["audit", "show", "no-such-id"])
     assert missing.exit_code == 1
+    # A record named by its number in the chain, as `audit verify` names it, tells its story.
+    numbered = runner.invoke(cli, ["audit", "show", "--json", audit_id])
+    seq = re.search(r"#(\d+) at", numbered.output).group(1)  # type: ignore[union-attr]
+    by_number = runner.invoke(cli, ["audit", "show", seq])
+    assert by_number.exit_code == 0, by_number.output
+    assert " ".join(by_number.output.split()) == output

@@ -16,8 +16,14 @@ class StoryRepository:
         self.session = session
 
     async def record(self, record_id: str) -> AuditRecord | None:
+        """The record with this id, or with this number in the chain ("22", as `audit
+        verify` names records)."""
         result = await self.session.execute(select(AuditRecord).where(AuditRecord.id == record_id))
-        return result.scalar_one_or_none()
+        found = result.scalar_one_or_none()
+        if found is None and record_id.isdigit():
+            numbered = select(AuditRecord).where(AuditRecord.seq == int(record_id))
+            found = (await self.session.execute(numbered)).scalar_one_or_none()
+        return found
 
     async def about(self, subject_ids: Collection[str]) -> Sequence[AuditRecord]:
         if not subject_ids:
