@@ -19,21 +19,16 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from app.answering import budgets
 from app.answering.base import TextSink
-from app.answering.compose import Reply, compose, for_asker_only
-from app.answering.history import thread_history
+from app.answering.compose import Reply, adds_to, compose, for_asker_only
+from app.answering.grounds import adds_sources, read_grounds
 from app.approvals import review
-from app.domain import AnswerStatus, Passage, Person, Turn
+from app.domain import AnswerStatus, Passage, Person
 from app.errors import IdentityUnknown
 from app.identity import access
-from app.knowledge.search import search
 from app.services import Services
 from app.slack_people import SlackChannel
 from app.trust import answer_log, tracing
-from app.trust.corrections import Curated, curated_answer_for
 
 
 @dataclass(frozen=True)
@@ -150,7 +145,7 @@ async def _answer_question(
         )
     with tracing.span("trellis.retrieval") as span:
         async with services.database.reading() as session:
-            grounds = await _read_grounds(services, session, question, person, audience)
+            grounds = await read_grounds(services, session, question, person, audience)
         tracing.attributes(
             span,
             {
@@ -184,8 +179,9 @@ async def _answer_question(
         or review.could_hold(services, person=person, channel=question.channel, passages=passages)
         else on_text,
     )
+    # The asker's fuller private answer, sent only when it tells them more (`adds_to`).
     private = None
-    if _adds_sources(fuller, passages):
+    if adds_sources(fuller, passages):
         private = await compose(
             services.workspace.config,
             question.text,
@@ -196,8 +192,7 @@ async def _answer_question(
             grounds.asker_curated,
             names=services.workspace.directory.name_of,
         )
-        if private.status != AnswerStatus.ANSWERED:
-            private = None
+        private = adds_to(public, private, beyond_public=grounds.beyond_audience)
     timer.lap("answer")
 
     # 5. Review: an answer the rules mark as sensitive waits for a reviewer, and rests only
@@ -231,7 +226,7 @@ async def _answer_question(
             reviewers = await review.reviewers_scope(services, person=person)
             readable = [p for p in fuller if reviewers.allows(p.access)]
             private = None
-            if _adds_sources(readable, passages):
+            if adds_sources(readable, passages):
                 private = await compose(
                     services.workspace.config,
                     question.text,
@@ -242,8 +237,8 @@ async def _answer_question(
                     grounds.asker_curated,
                     names=services.workspace.directory.name_of,
                 )
-                private_held = private.status == AnswerStatus.ANSWERED
-                private = private if private_held else None
+                private = adds_to(public, private, beyond_public=grounds.beyond_audience)
+                private_held = private is not None
         # A person whose answers have gone to the reviewers as often as an hour allows is
         # told so, instead of sending them another card (app/trust/quotas.py).
         if held or private_held:
@@ -321,63 +316,6 @@ async def _answer_question(
     return Outcome(audit_id, status, public, private, person)
 
 
-@dataclass(frozen=True)
-class _Grounds:
-    """What a question's answers may rest on, read in one transaction."""
-
-    history: list[Turn]
-    passages: Sequence[Passage]
-    fuller: Sequence[Passage]
-    """What the asker alone may see, when the audience may see less."""
-    route: budgets.Route
-    curated: Curated | None
-    asker_history: list[Turn]
-    asker_curated: Curated | None
-
-
-async def _read_grounds(
-    services: Services,
-    session: AsyncSession,
-    question: Question,
-    person: Person,
-    audience: access.Audience,
-) -> _Grounds:
-    history = await thread_history(
-        session, question.conversation_id, question.thread_ts, audience.scope
-    )
-    query = " ".join([*(t.question for t in history[-1:]), question.text])
-    # Search also measures how specific each word is, and how well the best passage
-    # matches, across everything this audience may see (for confidence).
-    passages = await search(
-        session,
-        query=query,
-        scope=audience.scope,
-        limit=services.retrieval_limit,
-        mode=services.retrieval_mode,
-    )
-    fuller: Sequence[Passage] = ()
-    if audience.narrower_than_asker:
-        fuller = await search(
-            session,
-            query=query,
-            scope=audience.asker_scope,
-            limit=services.retrieval_limit,
-            mode=services.retrieval_mode,
-        )
-    route = await budgets.route(services, person=person, task="answer", session=session)
-    # An owner-approved correction whose every source the audience may see comes first.
-    curated = await curated_answer_for(session, question=question.text, scope=audience.scope)
-    asker_history, asker_curated = [], None
-    if _adds_sources(fuller, passages):  # the asker will also get a fuller private answer
-        asker_history = await thread_history(
-            session, question.conversation_id, question.thread_ts, audience.asker_scope
-        )
-        asker_curated = await curated_answer_for(
-            session, question=question.text, scope=audience.asker_scope
-        )
-    return _Grounds(history, passages, fuller, route, curated, asker_history, asker_curated)
-
-
 def _needs_review(
     services: Services,
     person: Person,
@@ -394,7 +332,3 @@ def _needs_review(
         citations=reply.citations,
         passages=passages,
     )
-
-
-def _adds_sources(fuller: Sequence[Passage], passages: Sequence[Passage]) -> bool:
-    return bool({p.doc_id for p in fuller} - {p.doc_id for p in passages})

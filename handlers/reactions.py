@@ -10,8 +10,10 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from app.errors import AccessDenied
 from app.services import Services
 from app.trust import feedback
+from handlers.errors import message_for
 from handlers.events import first_delivery
 from handlers.feedback import refresh_notices, send_flag_to_owners
 from handlers.gateway import slack_of
@@ -42,13 +44,19 @@ async def on_reaction_added(
         return
     if not await _first_delivery(services, body):
         return
-    recorded = await feedback.flag_answer(
-        services,
-        channel_id=event["item"]["channel"],
-        message_ts=event["item"]["ts"],
-        reactor_slack_id=event["user"],
-        reaction=event["reaction"],
-    )
+    try:
+        recorded = await feedback.flag_answer(
+            services,
+            channel_id=event["item"]["channel"],
+            message_ts=event["item"]["ts"],
+            reactor_slack_id=event["user"],
+            reaction=event["reaction"],
+        )
+    except AccessDenied as refused:  # a reply that stands for someone else's private answer
+        await slack_of(services).post_private(
+            channel=event["item"]["channel"], user=event["user"], text=message_for(refused)
+        )
+        return
     if recorded is None or not recorded.created:
         return
     services.metrics.observe_flag(event="raised")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.answering.compose import ASKER_ONLY
 from app.db.models.feedback import Flag
 from app.domain import AnswerStatus
 from app.errors import AccessDenied
@@ -189,6 +190,8 @@ class Surfaces:
         config = self.services.workspace.config.flags
         allowed = set(config.flaggers)
         flaggers = [u for u in shown.users if self.principals(u) & allowed]
+        if any(ASKER_ONLY in s for s in shown.strings):  # it stands for the asker's answer
+            flaggers = [u for u in flaggers if u == asked.asker]
         if shown.kind != "message" or not flaggers or not shown.has_button(WHY):
             return None
         flagger = self.rng.choice(flaggers)

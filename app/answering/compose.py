@@ -8,7 +8,7 @@ only citations that point into the given passages are kept.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
@@ -195,6 +195,22 @@ async def _compose(
 
 def _streams(answerer: Answerer, on_text: TextSink | None) -> bool:
     return on_text is not None and bool(getattr(answerer, "streams_text", False))
+
+
+def adds_to(
+    public: Reply, private: Reply | None, *, beyond_public: Collection[str]
+) -> Reply | None:
+    """The asker's private answer when it tells them more than the conversation's answer,
+    else None. It is shown only when it is answered, cites at least one document the
+    conversation's answer may not use (one of `beyond_public`: a document not everyone
+    reading the conversation may see), and its text differs from the conversation's
+    answer. A private answer that repeats the public one, or rests only on documents
+    everyone there may read, adds nothing: the asker is not sent it."""
+    if private is None or private.status != AnswerStatus.ANSWERED:
+        return None
+    cites_more = any(c.doc_id in beyond_public for c in private.citations)
+    differs = " ".join(private.text.split()) != " ".join(public.text.split())
+    return private if cites_more and differs else None
 
 
 def for_asker_only(public: Reply, private: Reply | None) -> Reply:

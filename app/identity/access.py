@@ -3,7 +3,7 @@
 In a direct message only the asker reads the answer, so the scope is theirs. In a channel
 everyone who is a member reads it, so the scope is what *every* human member may see:
 people from the directory by their principals, anyone else (a guest, an external user)
-only `public`. Bots are not readers.
+only `public`. Bots (Trellis itself) are not readers; the asker is one reader.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class Audience:
     scope: AccessScope
     asker_scope: AccessScope
     readers: int
+    """The people who read it: the asker and every other human member."""
     outsiders: int
 
     @property
@@ -47,7 +48,8 @@ async def audience_for(
     viewers = [asker.principals]
     outsiders = 0
     for found in await _identified(identity, await slack.members(channel.id)):
-        if not found.is_human:
+        # The asker, already counted, reads it once; a bot (Trellis itself) does not read.
+        if not found.is_human or _is_asker(found, asker):
             continue
         if found.person is None:
             outsiders += 1
@@ -58,6 +60,10 @@ async def audience_for(
     if scope.viewers == asker_scope.viewers:
         scope = asker_scope
     return Audience(channel, scope, asker_scope, readers=len(viewers), outsiders=outsiders)
+
+
+def _is_asker(found: Identity, asker: Person) -> bool:
+    return found.person is not None and found.person.email.lower() == asker.email.lower()
 
 
 MEMBER_LOOKUPS = 8

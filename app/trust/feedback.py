@@ -4,7 +4,9 @@ Flags. A reaction from `flags.reactions` (trellis.yml) on a posted Trellis answe
 in `flags.flaggers` records a flag: one per answer and person, however many flag emoji they
 add. Reactions by anyone else, and reactions on other messages, are ignored. The flag goes
 to the owners of the cited documents (see app/trust/owners.py), and the flagger is asked what is
-wrong: the correct answer, and which source is wrong or missing.
+wrong: the correct answer, and which source is wrong or missing. The asker's flag on a
+reply saying only they are shown the answer is a flag on their private answer (its text,
+sources and owners); anyone else is told only the asker can flag it (`answer_flagged`).
 
 Removed reactions. Removing one's last flag emoji withdraws an open flag that has no note
 yet: the flagger changed their mind before saying anything. Once they have said what is
@@ -30,12 +32,13 @@ from app.db.models.feedback import Flag
 from app.db.models.records import PostedAnswer
 from app.db.repositories.feedback import AnswerFeedbackRepository, FlagRepository
 from app.db.repositories.records import AnswerRepository
-from app.domain import FlagStatus, Person
+from app.domain import AnswerStatus, FlagStatus, Person
 from app.errors import AccessDenied, ApprovalConflict, RuleViolation
 from app.knowledge.search import get_documents
 from app.services import Services
 
 MISSING_SOURCE = "missing"
+ASKER_ONLY_FLAG = "Only the person who asked was shown this answer, so only they can flag it."
 CORRECTION_LIMIT = 2800
 
 STATUS_WORDS: dict[str, str] = {
@@ -164,8 +167,8 @@ async def flag_answer(
         return None
     now = services.clock()
     async with services.database.session() as session:
-        answer = await AnswerRepository(session).by_message(channel_id, message_ts)
-        if answer is None or answer.private:
+        answer = await answer_flagged(session, channel_id, message_ts, person)
+        if answer is None:
             return None
         doc_ids = list(dict.fromkeys(c["doc_id"] for c in answer.citations or ()))
         owners = await _owners_of(session, doc_ids)
@@ -221,6 +224,27 @@ async def flag_answer(
         return FlagRecorded(_case(services, flag, answer), created)
 
 
+async def answer_flagged(
+    session: AsyncSession, channel_id: str, message_ts: str, person: Person
+) -> PostedAnswer | None:
+    """The answer a flag emoji on the message `message_ts` is about. A reply telling the
+    conversation that only the asker is shown the answer (`compose.for_asker_only`) stands
+    for the asker's private answer: their flag is about that answer, its sources and its
+    owners. Nobody else saw that answer: their flag on the reply is refused (AccessDenied)."""
+    answers = AnswerRepository(session)
+    shown = await answers.by_message(channel_id, message_ts)
+    if shown is None or shown.private:
+        return None
+    if shown.status != AnswerStatus.NO_ANSWER:
+        return shown
+    private = await answers.answered_privately(shown.audit_id)
+    if private is None:
+        return shown
+    if (shown.asker_email or "").lower() != person.email.lower():
+        raise AccessDenied(ASKER_ONLY_FLAG)
+    return private
+
+
 async def _owners_of(session: AsyncSession, doc_ids: Sequence[str]) -> list[str]:
     documents = await get_documents(session, doc_ids=doc_ids)
     return list(dict.fromkeys(d.owner for d in documents if d.owner))
@@ -236,7 +260,10 @@ async def unflag_answer(
     if identity.person is None:
         return None
     async with services.database.session() as session:
-        answer = await AnswerRepository(session).by_message(channel_id, message_ts)
+        try:
+            answer = await answer_flagged(session, channel_id, message_ts, identity.person)
+        except AccessDenied:  # nothing was flagged
+            return None
         if answer is None:
             return None
         flags = FlagRepository(session)

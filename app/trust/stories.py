@@ -40,8 +40,11 @@ class StoryDocument:
     title: str
     url: str | None
     cited: bool
+    """Cited by the answer shown in the conversation."""
     private: bool = False
-    """Considered only for the asker's fuller private answer."""
+    """Cited by the asker's fuller private answer."""
+    private_only: bool = False
+    """Considered only for the asker's fuller private answer, which did not cite it."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ async def _documents(
         else []
     )
     cited_privately = set(private.get("cited") or []) if shows_private else set()
+    public_ids = {*considered, *cited}
     ids = list(dict.fromkeys([*considered, *cited, *extra]))
     indexed = {d.id: d for d in await get_documents(database, doc_ids=ids)}
     scope = AccessScope.for_person(viewer) if viewer is not None else None
@@ -175,8 +179,9 @@ async def _documents(
                 doc_id=doc_id,
                 title=doc.title if doc else doc_id,
                 url=doc.url if doc else None,
-                cited=doc_id in cited or doc_id in cited_privately,
-                private=doc_id not in considered and doc_id not in cited,
+                cited=doc_id in cited,
+                private=doc_id in cited_privately,
+                private_only=doc_id not in public_ids and doc_id not in cited_privately,
             )
         )
 
@@ -236,10 +241,7 @@ def render(story: Story, console: Console) -> None:
         for column in ("document", "title", "cited"):
             table.add_column(column)
         for doc in story.documents:
-            mark = "cited" if doc.cited else ""
-            if doc.private:
-                mark = (mark + " (private answer)").strip()
-            table.add_row(escape(doc.doc_id), escape(doc.title), mark)
+            table.add_row(escape(doc.doc_id), escape(doc.title), ", ".join(_marks(doc)))
         console.print(table)
     if story.events:
         table = Table(title="What happened next", title_justify="left")
@@ -253,6 +255,19 @@ def render(story: Story, console: Console) -> None:
                 escape(event.detail),
             )
         console.print(table)
+
+
+def _marks(doc: StoryDocument) -> list[str]:
+    """How the operator's table marks a document: what each answer did with it."""
+    return [
+        mark
+        for mark, on in (
+            ("cited", doc.cited),
+            ("cited in the private answer", doc.private),
+            ("considered for the private answer", doc.private_only),
+        )
+        if on
+    ]
 
 
 async def for_viewer(

@@ -74,7 +74,13 @@ def _documents_text(story: Story) -> str:
     lines = []
     for doc in story.documents[:20]:
         marks = [
-            m for m, on in (("cited", doc.cited), ("in your private answer", doc.private)) if on
+            m
+            for m, on in (
+                ("cited", doc.cited),
+                ("in your private answer", doc.private),
+                ("considered for your private answer", doc.private_only),
+            )
+            if on
         ]
         suffix = f" — {', '.join(marks)}" if marks else ""
         lines.append(f"• {link(doc.url, doc.title)}{suffix}")

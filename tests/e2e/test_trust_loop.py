@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.config.workspace import default_workspace_path, load_workspace
 from app.db.models.feedback import AnswerFeedback, CuratedAnswer, Flag, OwnerNotice
-from app.db.models.records import AuditRecord
+from app.db.models.records import AuditRecord, PostedAnswer
 from app.domain import AccessScope
 from app.errors import RuleViolation
 from app.knowledge.search import get_documents
@@ -23,6 +23,9 @@ SAM = "sam.ortiz@northwind.example"  # support: may flag
 KENJI = "kenji.watanabe@northwind.example"  # support: may flag
 ROSA = "rosa.delgado@northwind.example"  # support lead (owns support-macros), Trellis admin
 LIAM = "liam.carter@northwind.example"  # sales: may not flag
+SOFIA = "sofia.marino@northwind.example"  # sales manager: may read the MSA template
+HANNAH = "hannah.cole@northwind.example"  # legal: owns the MSA template
+MSA = "What is the limitation of liability cap in the Master Supply Agreement?"
 QUESTION = "What is the prepaid return label fee?"
 CORRECT = (
     "Return labels are free for defective items. For any other return the USD 8.95 "
@@ -425,3 +428,46 @@ async def test_a_question_nobody_can_answer_reaches_the_owners_and_a_burst_is_ba
         assert "3 questions" in blocks_text(batch.blocks)
         for topic in ("Mars", "Venus", "Jupiter"):
             assert topic in blocks_text(batch.blocks)
+
+
+async def test_flagging_the_reply_that_only_the_asker_is_answered_flags_their_private_answer(
+    tmp_path,
+):
+    folder = workspace_copy(tmp_path)
+    config = folder / "trellis.yml"
+    config.write_text(
+        config.read_text().replace("flaggers: [support]", "flaggers: [support, sales]")
+    )
+    async with running_trellis(tmp_path, workspace=folder) as trellis:
+        sandbox, services = trellis.sandbox, trellis.services
+        sofia, liam, sales = trellis.user(SOFIA), trellis.user(LIAM), trellis.channel("sales")
+        # The reps in #sales may not read the MSA template: only Sofia is shown the answer.
+        reply = await ask_and_wait(trellis, SOFIA, "sales", MSA)
+        assert "only you are shown it" in blocks_text(reply.blocks)
+        await sandbox.wait_for_ephemeral(
+            sofia, lambda e: "Only you can see" in blocks_text(e.blocks)
+        )
+        [private] = await rows(services, PostedAnswer, PostedAnswer.private.is_(True))
+
+        # Liam never saw Sofia's answer: he is told only she can flag it.
+        await sandbox.add_reaction(liam, sales, reply.ts, "x")
+        await sandbox.add_reaction(sofia, sales, reply.ts, "x")
+        await sandbox.wait_for_ephemeral(
+            sofia, lambda e: "Say what's wrong" in blocks_text(e.blocks)
+        )
+        notice = await flag_notice(trellis, HANNAH)  # legal owns the MSA template
+        shown = blocks_text(notice.blocks)
+        assert "Master Supply Agreement" in shown and "legal-msa-template" in shown
+        assert "liability" in shown.lower() and "only you are shown it" not in shown
+        await asyncio.sleep(0.5)  # Liam's reaction was delivered first
+        [flag] = await rows(services, Flag)
+        assert (flag.answer_id, flag.flagger_email) == (private.id, SOFIA)
+        assert flag.doc_ids == ["legal-msa-template"] and flag.owners == ["legal"]
+        # Not everyone in the owners channel may read the MSA template: nothing of it is there.
+        owners_channel = trellis.channel("trellis-owners")
+        assert not [
+            m
+            for m in sandbox.messages(owners_channel)
+            if "liability" in f"{m.text} {blocks_text(m.blocks)}".lower()
+        ]
+        await sandbox.wait_for_ephemeral(liam, lambda e: "only they can flag it" in e.text)

@@ -14,12 +14,13 @@ from app.config.workspace import AnswersConfig
 from app.db.models.feedback import OwnerNotice
 from app.domain import AnswerStatus
 from app.pipeline import Outcome
-from app.trust import digest, owners
+from app.trust import digest, home, owners
 from handlers.views.answers import DONT_FORWARD
 from tests.e2e.test_trust_loop import KENJI, SAM, ask_and_wait, eventually, rows, workspace_copy
 from tests.harness import blocks_text, running_trellis, shown_text
 
 BRAZIL = "What is the parental leave policy in Brazil?"
+PTO = "How many days of paid time off do full-time employees get per year?"
 GRACE = "grace.adeyemi@northwind.example"  # people-ops: owns the HR documents
 
 
@@ -142,3 +143,20 @@ def test_owner_notice_is_full_or_redacted():
     assert AnswersConfig(owner_notice="redacted").owner_notice == "redacted"
     with pytest.raises(ValidationError):
         AnswersConfig(owner_notice="partial")  # type: ignore[arg-type]
+
+
+async def test_a_question_answered_for_its_asker_alone_is_not_among_the_unanswered(tmp_path):
+    # #general has a guest, so the channel is told only Sam is shown the PTO answer; he is
+    # answered in full, privately. The Brazil question is answered for nobody.
+    async with running_trellis(tmp_path) as trellis:
+        services = trellis.services
+        public = await ask_and_wait(trellis, SAM, "general", PTO)
+        assert "only you are shown it" in shown_text(public)
+        await trellis.sandbox.wait_for_ephemeral(
+            trellis.user(SAM), lambda e: "Only you can see" in blocks_text(e.blocks)
+        )
+        await ask_and_wait(trellis, SAM, "support", BRAZIL)
+        board = await home.dashboard(services)
+        assert [question for question, _ in board.top_unanswered] == [BRAZIL]
+        week = await digest.build_digest(services)
+        assert [question for question, _ in week.board.top_unanswered] == [BRAZIL]

@@ -169,3 +169,33 @@ def test_audit_show_prints_the_whole_story(tmp_path, monkeypatch):
     by_number = runner.invoke(cli, ["audit", "show", seq])
     assert by_number.exit_code == 0, by_number.output
     assert " ".join(by_number.output.split()) == output
+
+
+async def test_the_story_marks_only_what_the_private_answer_cites_and_counts_each_reader_once(
+    tmp_path,
+):
+    # #general has a guest, so Sam's PTO answer came to him alone; his fuller search also
+    # found documents that answer did not cite.
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(SAM, "general", PTO)
+        await trellis.answer_in_thread("general", ts)
+        sam = trellis.user(SAM)
+        private = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "Only you can see" in blocks_text(e.blocks)
+        )
+        await trellis.sandbox.click_button(
+            sam,
+            trellis.channel("general"),
+            private.ts,
+            WHY,
+            value=why_button(private.blocks)["value"],
+        )
+        shown = blocks_text((await opened_view(trellis, sam)).spec["blocks"])
+        documents = [line for line in shown.splitlines() if line.startswith("• ")]
+        in_private = [line for line in documents if "in your private answer" in line]
+        assert len(in_private) == 1 and "Paid Time Off Policy" in in_private[0]
+        assert any("considered for your private answer" in line for line in documents)
+        # Everyone in the directory and the guest read #general; Trellis itself does not,
+        # and Sam is one reader.
+        readers = len(trellis.workspace.directory.people) + 1
+        assert f"({readers} reader(s), 1 outside the directory)" in shown

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.db.base import Base, aware
 from app.db.models.feedback import OwnerNotice
@@ -108,9 +109,14 @@ class DashboardRepository:
 
     async def unanswered(self, *, since: datetime, limit: int = 5) -> list[tuple[str, int]]:
         """The questions most often left without an answer (by their exact wording), but
-        none whose asker withdrew it from the owners."""
+        none whose asker withdrew it from the owners, nor any whose asker was answered in
+        full privately (the conversation was told only they are shown the answer)."""
         count = func.count().label("n")
         withdrawn = select(OwnerNotice.id).where(OwnerNotice.withdrawn_at.is_not(None))
+        private = aliased(PostedAnswer)
+        answered_privately = select(private.audit_id).where(
+            private.private.is_(True), private.status == "answered"
+        )
         rows = await self.session.execute(
             select(PostedAnswer.question, count)
             .where(
@@ -118,6 +124,7 @@ class DashboardRepository:
                 PostedAnswer.status == "no_answer",
                 PostedAnswer.private.is_(False),
                 PostedAnswer.id.not_in(withdrawn),
+                PostedAnswer.audit_id.not_in(answered_privately),
             )
             .group_by(PostedAnswer.question)
             .order_by(count.desc(), PostedAnswer.question)

@@ -133,3 +133,14 @@ class AnswerRepository:
             .order_by(PostedAnswer.created_at)
         )
         return result.scalars().all()
+
+    async def answered_privately(self, audit_id: str) -> PostedAnswer | None:
+        """The asker's private answer to the question `audit_id`, when they were answered."""
+        result = await self.session.execute(
+            select(PostedAnswer).where(
+                PostedAnswer.audit_id == audit_id,
+                PostedAnswer.private.is_(True),
+                PostedAnswer.status == "answered",
+            )
+        )
+        return result.scalars().first()
