@@ -95,6 +95,8 @@ class SourceUpdateAsked:
 
     case: FlagCase
     asked_by: str
+    admins: tuple[str, ...] = ()
+    """The Trellis admins, by name, a reader who may not see the documents is sent to."""
 
 
 @dataclass(frozen=True)

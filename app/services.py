@@ -151,14 +151,19 @@ def build_services(
     clock = clock or (lambda: datetime.now(UTC))
     audit = AuditLog(database, clock=clock)
     metrics = Metrics()
+    live = LiveVersion(workspace, build_identity(workspace, slack), answerer, adapt=adapt_workspace)
     services = Services(
         settings=settings,
-        live=LiveVersion(
-            workspace, build_identity(workspace, slack), answerer, adapt=adapt_workspace
-        ),
+        live=live,
         database=database,
         audit=audit,
-        approvals=Approvals(database, audit, clock=clock, metrics=metrics),
+        approvals=Approvals(
+            database,
+            audit,
+            clock=clock,
+            metrics=metrics,
+            names=lambda principal: live.workspace.directory.name_of(principal),
+        ),
         claims=DeliveryClaims(database),
         intake=Intake(database, lease_seconds=settings.question_lease_seconds, clock=clock),
         slack=slack,

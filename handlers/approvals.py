@@ -113,7 +113,7 @@ async def on_edit(
     except Exception as exc:
         await _say(respond, message_for(exc))
         return
-    refused = refusal(draft, person, seen_hash=seen)
+    refused = refusal(draft, person, seen_hash=seen, names=services.workspace.directory.name_of)
     problem = refused.user_message if refused else _too_long_to_edit(draft)
     if problem:
         await _say(respond, problem)
@@ -138,7 +138,7 @@ async def on_reject(
     except Exception as exc:
         await _say(respond, message_for(exc))
         return
-    if refused := refusal(draft, person):
+    if refused := refusal(draft, person, names=services.workspace.directory.name_of):
         await _say(respond, refused.user_message)
         await _show_latest(services, draft_id)
         return

@@ -303,25 +303,40 @@ async def on_decision(
             "as it is. Ask them if you think it is still wrong.",
         )
         return
-    await ask_for_source_update(services, case, person)
+    posted = await ask_for_source_update(services, case, person)
+    if not case.owners:
+        await _say(respond, flags.no_owner_for_decider(case))
+    in_channel = await owners.owners_channel(services) in posted
     await tell_flagger(
         services,
         case,
         flags.source_update_asked(
-            case, asked_by=person.name, names=services.workspace.directory.name_of
+            case,
+            asked_by=person.name,
+            names=services.workspace.directory.name_of,
+            admins_told=admin_names(services) if posted and not in_channel else (),
+            channel_told=in_channel,
         ),
     )
 
 
 async def ask_for_source_update(
     services: Services, case: feedback.FlagCase, person: Person
-) -> None:
-    await owners.deliver(
+) -> set[str]:
+    """Ask the documents' owners (none: the owners channel, else the admins, as
+    app/trust/owners.py routes it); the channels posted to."""
+    posted = await owners.deliver(
         services,
         owners=flag_review.source_owners(case),
         doc_ids=case.doc_ids,
-        notice=SourceUpdateAsked(case, asked_by=person.name),
+        notice=SourceUpdateAsked(case, asked_by=person.name, admins=admin_names(services)),
     )
+    return {p["channel"] for p in posted}
+
+
+def admin_names(services: Services) -> tuple[str, ...]:
+    """The Trellis admins by name, their groups expanded to the people in them."""
+    return tuple(p.name for p in owners.owner_people(services, services.workspace.config.admins))
 
 
 def _already(case: feedback.FlagCase) -> str:

@@ -12,6 +12,7 @@ from app.config.workspace import Workspace, default_workspace_path, load_workspa
 from app.db.session import Database
 from app.delivery.actions import PlannedAction
 from app.domain import Person
+from app.rules.requirements import ApprovalRequirement
 from app.trust.audit import AuditLog
 
 LIAM = "liam.carter@northwind.example"  # sales rep
@@ -71,12 +72,16 @@ async def discount_draft(
     actions: list[dict[str, Any]] | None = None,
     text: str = "Alpine Co. asks for a discount on the spring order.",
     expire_after: timedelta | None = timedelta(days=2),
+    needs: ApprovalRequirement | None = None,
 ) -> DraftView:
-    """A discount request at `percent`, with the demo's approval tiers."""
+    """A discount request at `percent`, with the demo's approval tiers unless `needs` says
+    who must approve instead."""
     workspace = demo()
     asker = person(requester)
     inputs = {"customer": "Alpine Co.", "percent": percent, "reason": "Volume commitment"}
-    needs = workspace.rulebook.approval_for("discount_request", requester=asker, input=inputs)
+    needs = needs or workspace.rulebook.approval_for(
+        "discount_request", requester=asker, input=inputs
+    )
     tier = needs.tier if needs.tier is not None else -1
     spec = workspace.rules.workflows["discount_request"].approval[tier]
     rule = spec.when.source if spec.when else "otherwise"

@@ -10,7 +10,7 @@ workspace's prompt.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 NO_ANSWER = "NO_ANSWER"
 """What the model replies, alone, when the search results do not support an answer."""
@@ -63,6 +63,18 @@ def render(template: str, values: Mapping[str, object] | None = None, /, **more:
         return template.format_map(merged)
     except (ValueError, IndexError, AttributeError, KeyError, TypeError):
         return _PLACEHOLDER.sub(lambda m: str(merged[m.group(1)]), template)
+
+
+_NAMED = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)\}(?!\})")
+KNOWN_VALUES = ("company",)
+"""What every prompt may name besides a workflow's inputs: trellis.yml `name`."""
+
+
+def placeholders(template: str) -> Iterator[tuple[int, str]]:
+    """Each `{name}` placeholder of `template` with its line (from 1); `{{name}}` is text."""
+    for number, line in enumerate(template.splitlines(), start=1):
+        for match in _NAMED.finditer(line):
+            yield number, match.group(1)
 
 
 def answer_system_prompt(template: str | None = None, /, **values: object) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from app.approvals import asked, drafting
+from app.approvals import asked, drafting, read_first
 from app.approvals.deadlines import Timing
 from app.approvals.drafts import DraftView
 from app.delivery.actions import plan
@@ -160,6 +160,15 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
             input=inputs,
             draft=draft.facts,
         )
+        # Nothing goes out unread unless a model wrote it from documents.
+        needs = read_first.who_reads(
+            services,
+            slug=request.workflow,
+            workflow=workflow,
+            needs=needs,
+            draft=draft,
+            requester=person,
+        )
     except RuleViolation as refusal:
         return WorkflowOutcome(WorkflowStatus.REFUSED, refusal.user_message, person=person)
     view = await services.approvals.create(
@@ -185,7 +194,7 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
     )
 
     # 6. Approved at once when nobody needs to approve; otherwise a card for the approvers.
-    if needs.auto or workflow.mode == "act":
+    if needs.auto or (workflow.mode == "act" and not read_first.held(needs)):
         reason = "mode act" if workflow.mode == "act" else drafting.rule_for(workflow, needs)
         view = await services.approvals.approve_automatically(draft_id=view.id, reason=reason)
         # 7. The outbox carries the actions out; the worker was woken by the approval.
@@ -215,7 +224,8 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
     return WorkflowOutcome(
         WorkflowStatus.PENDING,
         f"{workflow.title} is waiting for approval by "
-        f"{drafting.approvers_text(needs, services.workspace.directory.name_of)}.",
+        f"{drafting.approvers_text(needs, services.workspace.directory.name_of)}."
+        + (f" {read_first.HELD}" if read_first.held(needs) else ""),
         view,
         person=person,
     )

@@ -364,9 +364,11 @@ class Approvals(Deadlines, Execution):
             raise result
         return result
 
-    @staticmethod
-    def _check_decider(draft: Draft, person: Person, seen_hash: str | None, *, verb: str) -> None:
-        if refused := refusal(to_view(draft), person, verb=verb, seen_hash=seen_hash):
+    def _check_decider(
+        self, draft: Draft, person: Person, seen_hash: str | None, *, verb: str
+    ) -> None:
+        view = to_view(draft)
+        if refused := refusal(view, person, verb=verb, seen_hash=seen_hash, names=self.names):
             raise refused
 
 

@@ -47,8 +47,11 @@ class DraftStore:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         metrics: Metrics | None = None,
+        names: Callable[[str], str] = str,
     ) -> None:
+        """`names`: a person's name for their email (the live directory's `name_of`)."""
         self.database = database
+        self.names = names
         self.audit = audit
         self.clock = clock
         self.metrics = metrics

@@ -7,7 +7,10 @@ Warnings: what loads but will not do what it seems to (a manager outside the dir
 document no access rule admits, a file of a type Trellis does not read, a document with no
 text, a principal in a document's front-matter `access` or its owner that the directory does
 not know, a channel the sandbox does not have, a workflow tier nobody can approve, a
-connector whose secret is not set).
+connector whose secret is not set, drafts that go out while no model writes them:
+app/cli/review_drafts.py). Errors also: an action setting its connector does not have or a
+secret written in rules.yml (app/delivery/settings.py), and a prompt placeholder nothing
+fills.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.answering.prompts import KNOWN_VALUES, placeholders
+from app.cli.review_drafts import offline_drafts
 from app.config.directory import Directory
 from app.config.evals import case_problems
 from app.config.links import url_allowed
@@ -25,6 +30,7 @@ from app.config.principals import unknown_access
 from app.config.sandbox import channel_refs
 from app.config.workspace import (
     DIRECTORY_FILES,
+    PROMPT_SUFFIXES,
     RULES_FILE,
     TRELLIS_FILE,
     TrellisConfig,
@@ -32,6 +38,7 @@ from app.config.workspace import (
 )
 from app.config.yamlfile import Loc, YamlDocument, load_yaml
 from app.delivery.actions import check_rules
+from app.delivery.settings import setting_problems
 from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.ingest import url_refused
@@ -71,6 +78,8 @@ def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
         _review_rules(
             root, found.rules, approvers, env, review, _sandboxed(root, found.rules, sandbox)
         )
+    if found.rules is not None:
+        review.errors.extend(_unknown_placeholders(root, found.rules))
     if found.sandbox_read:
         review.warnings.extend(_unknown_channels(root, found.config, found.rules, sandbox))
     review.errors.extend(
@@ -185,6 +194,40 @@ def _unknown_owner(
     )
 
 
+def _unknown_placeholders(root: Path, rules: RulesConfig) -> Iterator[WorkspaceError]:
+    """`{name}` placeholders of a prompt that nothing fills: not an input of a workflow
+    drafting with it, nor `{company}`. They would reach the draft as written."""
+    uses: dict[str, list[str]] = {"answer": []}
+    for slug, workflow in rules.workflows.items():
+        if workflow.draft is not None:
+            uses.setdefault(workflow.draft.prompt, []).append(slug)
+    for stem, slugs in uses.items():
+        path = next((p for p in _prompt_files(root, stem) if p.is_file()), None)
+        if path is None:
+            continue  # a missing prompt is reported where rules.yml names it
+        known = [*KNOWN_VALUES, *(n for s in slugs for n in rules.workflows[s].inputs)]
+        what = (
+            f"neither an input of workflow {', '.join(slugs)} nor {{company}}"
+            if slugs
+            else "not {company}, the only value the answer prompt is given"
+        )
+        for line, name in placeholders(path.read_text(encoding="utf-8", errors="replace")):
+            if name in known:
+                continue
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {{{close[0]}}}?)" if close else ""
+            yield WorkspaceError(
+                f"prompts/{path.name}",
+                f"{{{name}}} is {what}, so it would be sent as written{hint}; "
+                f"it may name {', '.join('{' + k + '}' for k in known)}",
+                line=line,
+            )
+
+
+def _prompt_files(root: Path, stem: str) -> list[Path]:
+    return [root / "prompts" / f"{stem}{suffix}" for suffix in PROMPT_SUFFIXES]
+
+
 def _unknown_channels(
     root: Path, config: TrellisConfig | None, rules: RulesConfig | None, sandbox: Any
 ) -> Iterator[WorkspaceError]:
@@ -236,11 +279,18 @@ def _review_rules(
     sandboxed: Collection[str] = (),
 ) -> None:
     doc = _doc(root, RULES_FILE)
+    for problem in setting_problems(rules):
+        review.errors.append(_at(doc, problem))
     try:
-        for warning in check_rules(rules, env, sandboxed=sandboxed):
+        for warning in check_rules(rules, env, sandboxed=sandboxed, settings=False):
             review.warnings.append(_at(doc, warning))
     except WorkspaceError as exc:
-        review.add(exc if doc is None else _at(doc, exc.problem))
+        for each in (exc, *exc.also):
+            review.errors.append(each if doc is None else _at(doc, each.problem))
+    for loc, warning in offline_drafts(rules, env):
+        review.warnings.append(
+            doc.error(loc, warning) if doc else WorkspaceError(RULES_FILE, warning)
+        )
     if directory is None:
         return
     for loc, problem in _unapprovable(rules, directory):

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from pydantic import ValidationError
 
+from app.delivery.settings import setting_problems
 from app.errors import RuleViolation, WorkspaceError
 from app.rules.schema import RulesConfig, Workflow
 from workflows.base import validation_problem
@@ -23,6 +24,8 @@ from workflows.registry import CONNECTORS, validate_config
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 ROOTS = {"input", "draft", "requester", "workflow"}
+OUTSIDE = ("email", "ticketing", "webhook")
+"""Connectors whose actions reach someone outside Trellis: an inbox, a ticket, a system."""
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,26 @@ def describe(connector: str, params: Mapping[str, Any]) -> str:
     return f"run {connector}"
 
 
+def sends_draft_out(workflow: Workflow) -> list[str]:
+    """The connectors of `workflow`'s actions that carry the draft's text (`{{ draft.text }}`)
+    to someone outside Trellis, each once, in the order rules.yml lists them."""
+    if workflow.mode == "draft_only":
+        return []
+    found = [
+        spec.connector
+        for spec in workflow.actions
+        if spec.connector in OUTSIDE
+        and any(p.split(".")[0] == "draft" for p in _placeholders(spec.with_))
+    ]
+    return list(dict.fromkeys(found))
+
+
 def check_rules(
-    rules: RulesConfig, env: Mapping[str, str], *, sandboxed: Collection[str] = ()
+    rules: RulesConfig,
+    env: Mapping[str, str],
+    *,
+    sandboxed: Collection[str] = (),
+    settings: bool = True,
 ) -> list[str]:
     """Connector settings and action placeholders, checked when Trellis starts.
 
@@ -148,8 +169,13 @@ def check_rules(
     something that does not exist stops the start (WorkspaceError). A secret that is not
     set is only a warning: those actions dead-letter with a clear message until it is.
     `sandboxed`: the variables the sandbox's stand-in systems generate (sandbox.yml
-    `systems: true`), needed only outside it.
+    `systems: true`), needed only outside it. A setting a connector does not have, or a
+    secret written in the file, stops it too (app/delivery/settings.py), all of them at once;
+    `settings=False` leaves those to the caller (`trellis check` lists them with the rest).
     """
+    wrong = [WorkspaceError("rules.yml", p) for p in setting_problems(rules) if settings]
+    if wrong:
+        raise WorkspaceError("rules.yml", wrong[0].problem, also=tuple(wrong[1:]))
     warnings: list[str] = []
     for slug, raw in rules.connectors.items():
         if slug not in CONNECTORS:

@@ -13,7 +13,7 @@ condition cannot be evaluated at run time, it decides on the safe side:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from app.config.directory import Directory
 from app.domain import Person
@@ -21,7 +21,7 @@ from app.errors import ConditionError, RuleViolation
 from app.rules.facts import channel_facts, draft_facts, input_facts, requester_facts
 from app.rules.inputs import validate_input
 from app.rules.requirements import ApprovalRequirement, resolve_approvers
-from app.rules.schema import RulesConfig, Workflow
+from app.rules.schema import MANAGER, RulesConfig, Workflow
 
 
 class RuleBook:
@@ -116,6 +116,33 @@ class RuleBook:
             tier=tier_index,
             channel=wf.channel,
             failed_safe=bool(failures),
+            reason=reason,
+        )
+
+    def read_first(
+        self, slug: str, *, requester: Person, from_tier: int | None, reason: str
+    ) -> ApprovalRequirement:
+        """Who reads a draft that its tier would approve automatically but that may not
+        go out unread (app/approvals/read_first.py): the approvers of the first tier from
+        `from_tier` on that names some, else the workflow's `escalate_to`, else the requester's
+        manager."""
+        wf = self.workflow(slug)
+        later = [t for t in wf.approval[from_tier or 0 :] if t.approvers]
+        principals: list[str] = [MANAGER]
+        require: Literal["any", "all"] = "any"
+        if later:
+            principals, require = list(later[0].approvers), later[0].require
+        elif isinstance(wf.escalate_to, list):
+            principals = list(wf.escalate_to)
+        return resolve_approvers(
+            self.directory,
+            workflow=slug,
+            requester=requester,
+            principals=principals,
+            require=require,
+            tier=None,
+            channel=wf.channel,
+            failed_safe=False,
             reason=reason,
         )
 

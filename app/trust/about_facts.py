@@ -11,14 +11,17 @@ the audit chain) are the workspace's.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
+from app.config.directory import Directory
 from app.db.repositories.about import AboutRepository
 from app.db.repositories.knowledge import IndexedDocument
+from app.delivery.actions import sends_draft_out
 from app.domain import EVERYONE, PUBLIC, AccessScope, DocumentStatus, Person
 from app.knowledge.access_rules import ACCESS_FILE
 from app.knowledge.search import get_documents
@@ -234,14 +237,23 @@ def workflow_facts(
 ) -> WorkflowFacts:
     rulebook, directory = services.workspace.rulebook, services.workspace.directory
     tiers: tuple[Tier, ...]
+    read_first = unread_words(workflow, directory)
     if workflow.mode == "act":
-        tiers = (Tier("every request", "nobody: it acts at once (mode act)"),)
+        tiers = (Tier("every request", "nobody: it acts at once (mode act)" + read_first(0)),)
     elif not workflow.approval:
-        tiers = (Tier("every request", "approved automatically (no approval tiers)"),)
+        tiers = (
+            Tier("every request", "approved automatically (no approval tiers)" + read_first(0)),
+        )
     else:
         tiers = tuple(
-            Tier(when, approvers_words(t.approvers, t.require, directory))
-            for when, t in zip(tier_conditions(workflow), workflow.approval, strict=True)
+            Tier(
+                when,
+                approvers_words(t.approvers, t.require, directory)
+                + ("" if t.approvers else read_first(i)),
+            )
+            for i, (when, t) in enumerate(
+                zip(tier_conditions(workflow), workflow.approval, strict=True)
+            )
         )
     return WorkflowFacts(
         slug=slug,
@@ -255,6 +267,30 @@ def workflow_facts(
         deadlines=deadlines(workflow),
         channel=workflow.channel,
     )
+
+
+def unread_words(workflow: Workflow, directory: Directory) -> Callable[[int], str]:
+    """For a tier (by index; 0 for mode act) that lets requests through unread: who reads the draft first
+    when its text goes out and no model wrote it from documents (app/approvals/read_first.py);
+    "" when the workflow sends no draft out."""
+    out = sends_draft_out(workflow)
+
+    def words(tier: int) -> str:
+        if not out:
+            return ""
+        later = [t for t in workflow.approval[tier:] if t.approvers]
+        if later:
+            reader = approvers_words(later[0].approvers, later[0].require, directory)
+        elif isinstance(workflow.escalate_to, list):
+            reader = approvers_words(workflow.escalate_to, "any", directory)
+        else:
+            reader = "the requester's manager"
+        return (
+            f", but only when a model wrote the draft from documents, since its text goes out "
+            f"({', '.join(out)}); otherwise (and always without a model) {reader} reads it first"
+        )
+
+    return words
 
 
 def deadlines(workflow: Workflow) -> str:

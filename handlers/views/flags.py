@@ -63,6 +63,11 @@ def _outcome(case: FlagCase, names: Names) -> str:
         return f":white_check_mark: *Correction accepted by {who}.* Trellis now gives the corrected answer to this question."
     if case.status == FlagStatus.DISMISSED:
         return f":heavy_minus_sign: *Dismissed by {who}.* The answer stands."
+    if case.status == FlagStatus.SOURCE_UPDATE and not case.owners:
+        return (
+            f":memo: *{who} asked for the source to be updated.* {escape(no_owner(case))} yet; "
+            "the answer will change once the document does."
+        )
     if case.status == FlagStatus.SOURCE_UPDATE:
         return (
             f":memo: *{who} asked {escape(owners_named(case, names))} to update "
@@ -120,25 +125,80 @@ def owner_notice(case: FlagCase, names: Names = str) -> tuple[str, list[Block]]:
 def source_update_notice(
     case: FlagCase, *, asked_by: str, names: Names = str
 ) -> tuple[str, list[Block]]:
-    """The owner notice, headed by who asks the source's owners to update it."""
+    """The owner notice, headed by who asks the source's owners to update it; a document
+    nobody owns is named, with how to give it an owner."""
     text, blocks = owner_notice(case, names)
-    head = (
-        f":memo: *{escape(asked_by)} asks you to update the source* of this answer: "
+    fix = (
         "please correct the document in knowledge/. A running Trellis re-indexes it by "
         "itself within seconds of the save (or when `trellis ingest` runs), then answers "
         "from the new text."
     )
+    if case.owners:
+        head = f":memo: *{escape(asked_by)} asks you to update the source* of this answer: {fix}"
+    else:
+        head = (
+            f":memo: *{escape(asked_by)} asks for the source of this answer to be updated.* "
+            f"{escape(no_owner(case))}, so this comes here: {fix} Add `owner:` (a group or an "
+            "email) to its front matter too, so that the next flag reaches its owner."
+        )
     return f"Please update the source: {text}", [section(head), *blocks[1:]]
 
 
-SOURCE_UPDATE_POINTER = (
-    "A document you own needs an update after a flag; ask a Trellis admin for details."
-)
+def flagged_titles(case: FlagCase) -> str:
+    """The flagged documents by title: "Refund policy and Price list"."""
+    return listed([case.source_title(d) or d for d in case.doc_ids]) or "The cited document"
 
 
-def source_update_asked(case: FlagCase, *, asked_by: str, names: Names = str) -> str:
-    """What the flagger is told when an owner asks for the source to be updated."""
-    return f"{asked_by} asked the document's owners ({owners_named(case, names)}) to update the source."
+def no_owner(case: FlagCase) -> str:
+    """ "Refund policy has no owner", for a flag whose documents nobody owns."""
+    return f"{flagged_titles(case)} {'has' if len(case.doc_ids) <= 1 else 'have'} no owner"
+
+
+def source_update_pointer(case: FlagCase, admins: tuple[str, ...], names: Names = str) -> str:
+    """The source update as a channel that may not see the documents is told of it: no
+    title, and which admin to ask."""
+    whose = "you own" if case.owners else "with no owner"
+    who = listed([names(a) for a in admins], "or")
+    ask = f"ask {who} (a Trellis admin)" if who else "ask a Trellis admin"
+    return f"A document {whose} needs an update after a flag; {ask} for details."
+
+
+def source_update_asked(
+    case: FlagCase,
+    *,
+    asked_by: str,
+    names: Names = str,
+    admins_told: tuple[str, ...] = (),
+    channel_told: bool = False,
+) -> str:
+    """What the flagger is told when an owner asks for the source to be updated. When the
+    documents have no owner: whoever decided (an admin) is asked to name one, and the
+    flagger hears who else was told: the owners channel, the admins by name, or nobody."""
+    if case.owners:
+        return (
+            f"{asked_by} asked the document's owners ({owners_named(case, names)}) "
+            "to update the source."
+        )
+    admins = [names(a) for a in admins_told]
+    if channel_told:
+        told = "the owners channel was told"
+    elif admins:
+        told = f"{listed(admins)} ({'a Trellis admin' if len(admins) == 1 else 'the Trellis admins'}) {'was' if len(admins) == 1 else 'were'} told"
+    else:
+        told = "nobody else has been told yet"
+    return (
+        f"{asked_by} asked for the source to be updated. The document has no owner yet, "
+        f"so {asked_by} was asked to name one, and {told}."
+    )
+
+
+def no_owner_for_decider(case: FlagCase) -> str:
+    """What the person who asked for an update hears when nobody owns the documents."""
+    return (
+        f"{no_owner(case)}, so no owner was asked to update it. Add `owner:` (a group or an "
+        "email) to its front matter in knowledge/, so that flags on it reach its owner; "
+        "until then, update it yourself or ask its author."
+    )
 
 
 def pointer_notice(case: FlagCase, names: Names = str) -> str:

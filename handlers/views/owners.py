@@ -73,7 +73,7 @@ def pointer(shown: OwnersNotice, names: flags.Names = str) -> str:
         case FlagRaised():
             return flags.pointer_notice(shown.case, names)
         case SourceUpdateAsked():
-            return flags.SOURCE_UPDATE_POINTER
+            return flags.source_update_pointer(shown.case, shown.admins, names)
     return notice(shown, names)[0]
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from app.approvals.drafting import approvers_text
 from app.config.directory import Directory
 from app.domain import FlagStatus, Person
-from app.notifications import FlagRaised, UnansweredQuestions
+from app.notifications import FlagRaised, SourceUpdateAsked, UnansweredQuestions
 from app.rules.requirements import ApprovalRequirement
 from app.trust.feedback import FlagCase
 from handlers.views import flags, owners
@@ -82,3 +82,18 @@ def test_a_channel_told_of_a_flag_it_may_not_read_hears_its_owners_by_name():
 def test_an_owner_outside_the_directory_is_shown_as_written():
     said = owners.pointer(FlagRaised(case("stranger@elsewhere.example")), DIRECTORY.name_of)
     assert "owned by stranger@elsewhere.example is open" in said
+
+
+def test_a_source_update_for_a_document_nobody_owns_names_it_where_it_may_be_read():
+    unowned = replace(
+        case(), doc_ids=("refunds",), citations=({"doc_id": "refunds", "title": "Refund policy"},)
+    )
+    _, blocks = owners.notice(SourceUpdateAsked(unowned, asked_by="Nora Ruiz"))
+    head = str(blocks[0])
+    assert "Refund policy has no owner" in head and "`owner:`" in head
+    assert "asks you to update" not in head
+    said = owners.pointer(SourceUpdateAsked(unowned, asked_by="Nora Ruiz", admins=("Omar Haddad",)))
+    assert said == (
+        "A document with no owner needs an update after a flag; "
+        "ask Omar Haddad (a Trellis admin) for details."
+    )

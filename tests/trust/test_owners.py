@@ -210,3 +210,39 @@ async def test_owners_asked_to_update_a_source_are_named_not_emailed(flagged):
         trellis, ROSA, lambda m: "asked support-leads and Grace Adeyemi" in blocks_text(m.blocks)
     )
     assert GRACE not in blocks_text(updated.blocks)
+
+
+async def test_a_source_update_for_a_document_nobody_owns_says_so_to_everyone(flagged):
+    trellis, notice, case = flagged
+    async with trellis.services.database.session() as session:
+        (await session.get(Flag, case.id)).owners = []  # its document names no owner
+    sandbox = trellis.sandbox
+    await sandbox.click_button(
+        trellis.user(ROSA), dm_with(trellis, ROSA), notice.ts, "trellis_flag_update_source"
+    )
+    decider = await sandbox.wait_for_ephemeral(trellis.user(ROSA), lambda e: "no owner" in e.text)
+    assert "Add `owner:`" in decider.text and "front matter" in decider.text
+    told = await sandbox.wait_for_ephemeral(
+        trellis.user(SAM), lambda e: "source to be updated" in e.text
+    )
+    assert "()" not in told.text
+    assert told.text == (
+        "Rosa Delgado asked for the source to be updated. The document has no owner yet, "
+        "so Rosa Delgado was asked to name one, and the owners channel was told."
+    )
+    await _until(lambda: owners_messages(trellis, "needs an update"))
+    update = blocks_text(owners_messages(trellis, "needs an update")[0].blocks)
+    assert "you own" not in update
+    # The channel may not read the document: no title, and which admin to ask.
+    assert update == (
+        "A document with no owner needs an update after a flag; "
+        "ask Jonas Berg or Rosa Delgado (a Trellis admin) for details."
+    )
+
+
+async def _until(found, seconds: float = 10) -> None:
+    for _ in range(int(seconds * 20)):
+        if found():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("not posted in time")
