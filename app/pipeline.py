@@ -177,7 +177,7 @@ async def _answer_question(
         audience.scope,
         route,
         grounds.curated,
-        names=services.workspace.directory.name_of,
+        names=services.workspace.directory.people_named,
         # Text is shown as it is written only when no review rule could hold the answer.
         on_text=None
         if on_text is None
@@ -194,7 +194,7 @@ async def _answer_question(
             audience.asker_scope,
             route,
             grounds.asker_curated,
-            names=services.workspace.directory.name_of,
+            names=services.workspace.directory.people_named,
         )
         if private.status != AnswerStatus.ANSWERED:
             private = None
@@ -217,7 +217,7 @@ async def _answer_question(
                     audience.scope,
                     route,
                     grounds.curated,
-                    names=services.workspace.directory.name_of,
+                    names=services.workspace.directory.people_named,
                 )
                 held = _needs_review(services, person, question, public, passages)
         # The asker's fuller private answer follows the same review rules, on sources its
@@ -240,7 +240,7 @@ async def _answer_question(
                     audience.asker_scope,
                     route,
                     grounds.asker_curated,
-                    names=services.workspace.directory.name_of,
+                    names=services.workspace.directory.people_named,
                 )
                 private_held = private.status == AnswerStatus.ANSWERED
                 private = private if private_held else None
