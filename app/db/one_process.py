@@ -43,7 +43,11 @@ def the_only_run(database_url: str) -> Iterator[None]:
         yield  # nothing to hold, or a folder that is not there (connecting will say so)
         return
     lock = database.with_name(database.name + LOCK_SUFFIX)
-    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a folder this process may not write to: the database will say so
+        yield
+        return
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
