@@ -3,7 +3,8 @@
     TrellisError
      ├── WorkspaceError            a workspace file is broken (file, line, problem)
      ├── SetupError                a setting the operator must change (`setting` names it)
-     │    └── PortInUse            a port Trellis must listen on is taken
+     │    ├── PortInUse            a port Trellis must listen on is taken
+     │    └── DatabaseInUse        another `trellis run` serves this SQLite database
      ├── IdentityUnknown           the Slack user is not a verified person in the directory
      ├── AccessDenied              the person may not use this workflow or see this item
      ├── RuleViolation             input breaks a workflow's rules
@@ -90,6 +91,22 @@ class PortInUse(SetupError):
         )
         self.host = host
         self.port = port
+
+
+class DatabaseInUse(SetupError):
+    """A second `trellis run` on a SQLite database, which serves one process."""
+
+    def __init__(self, database: str, pid: int | None) -> None:
+        holder = f"process {pid}" if pid else "another process"
+        stop = f"stop it first (Ctrl-C where it runs, or kill {pid})" if pid else "stop it first"
+        super().__init__(
+            "TRELLIS_DATABASE_URL",
+            f"the SQLite database {database} is already served by another `trellis run` "
+            f"({holder}); SQLite serves one process: {stop}, or use PostgreSQL to run "
+            "several replicas",
+        )
+        self.database = database
+        self.pid = pid
 
 
 class IdentityUnknown(TrellisError):

@@ -161,9 +161,16 @@ class Notifier(Protocol):
     # makes a message the outbox tries again show once.
 
     async def remind(
-        self, draft: DraftView, people: Sequence[Person], *, once: Once | None = None
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        nobody_new: bool = False,
+        once: Once | None = None,
     ) -> None:
-        """Remind `people`, who may still decide, that the draft waits for them."""
+        """Remind `people`, who may still decide, that the draft waits for them.
+        `nobody_new`: it was due to escalate, but everyone it escalates to may already
+        approve it, so they are reminded instead."""
 
     async def escalation_said(
         self,
@@ -228,7 +235,12 @@ class QuietNotifier:
         log.info("action_finished", draft=draft.id, action=action.id, state=action.state)
 
     async def remind(
-        self, draft: DraftView, people: Sequence[Person], *, once: Once | None = None
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        nobody_new: bool = False,
+        once: Once | None = None,
     ) -> None:
         return None
 

@@ -172,7 +172,7 @@ async def _answer_question(
         audience.scope,
         route,
         grounds.curated,
-        names=services.workspace.directory.name_of,
+        names=services.workspace.directory.people_named,
         # Text is shown as it is written only when no review rule could hold the answer.
         on_text=None
         if on_text is None
@@ -190,7 +190,7 @@ async def _answer_question(
             audience.asker_scope,
             route,
             grounds.asker_curated,
-            names=services.workspace.directory.name_of,
+            names=services.workspace.directory.people_named,
         )
         private = adds_to(public, private, beyond_public=grounds.beyond_audience)
     timer.lap("answer")
@@ -212,7 +212,7 @@ async def _answer_question(
                     audience.scope,
                     route,
                     grounds.curated,
-                    names=services.workspace.directory.name_of,
+                    names=services.workspace.directory.people_named,
                 )
                 held = _needs_review(services, person, question, public, passages)
         # The asker's fuller private answer follows the same review rules, on sources its
@@ -235,7 +235,7 @@ async def _answer_question(
                     audience.asker_scope,
                     route,
                     grounds.asker_curated,
-                    names=services.workspace.directory.name_of,
+                    names=services.workspace.directory.people_named,
                 )
                 private = adds_to(public, private, beyond_public=grounds.beyond_audience)
                 private_held = private is not None

@@ -26,6 +26,7 @@ from app.config.logging import configure_logging
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import connect, upgrade
+from app.db.one_process import the_only_run
 from app.delivery.actions import check_rules
 from app.delivery.scheduler import Background
 from app.errors import SetupError
@@ -216,6 +217,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         with suppress(NotImplementedError, RuntimeError):  # not on every platform
             loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
+        stack.enter_context(the_only_run(settings.database_url))  # SQLite serves one process
         if provider := tracing.setup(content=settings.trace_content):  # OTEL_* variables
             stack.callback(tracing.shutdown, provider)  # last: after the outbox has stopped
         database = await connect(settings.database_url)

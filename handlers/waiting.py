@@ -35,14 +35,25 @@ class WaitingMessages:
     slack: SlackGateway
 
     async def remind(
-        self, draft: DraftView, people: Sequence[Person], *, once: Once | None = None
+        self,
+        draft: DraftView,
+        people: Sequence[Person],
+        *,
+        nobody_new: bool = False,
+        once: Once | None = None,
     ) -> None:
         who = await self._mentions(people)
+        why = (
+            " Nobody decided in time, and everyone it escalates to can already decide, "
+            "so it was not escalated to anyone new."
+            if nobody_new
+            else ""
+        )
         await self._in_card_thread(
             draft,
             f":bell: Reminder: this {escape(draft.title)} "
             f"from {escape(draft.requester_name)} still "
-            f"waits for a decision. {who} can decide.",
+            f"waits for a decision.{why} {who} can decide.",
             once=once,
         )
 

@@ -80,12 +80,15 @@ class Deadlines(DraftStore):
         to: Collection[Person],
         withheld: Collection[Person] = (),
         unlisted: Collection[str] = (),
+        reminded: Collection[Person] = (),
     ) -> DraftView | None:
         """Whoever the draft is escalated to may decide from now on (never the requester).
         `withheld`: those it was due to who may not read its sources; they are only told
         where it waits. `unlisted`: managers it was due to who are not in the directory;
-        the audit record says so, and that the approvals channel was asked instead. The
-        messages saying so go out through the outbox, committed with this step."""
+        the audit record says so, and that the approvals channel was asked instead.
+        `reminded`: with nobody new to escalate to (everyone it was due to may already
+        approve), the approvers reminded again instead. The messages saying so go out
+        through the outbox, committed with this step."""
 
         async def change(session: AsyncSession) -> DraftView | None:
             draft = await self._get(session, draft_id)
@@ -97,6 +100,8 @@ class Deadlines(DraftStore):
             told: dict[str, object] = {"to": sorted(extra)}
             if unlisted:
                 told |= {"not_in_directory": sorted(unlisted), "instead": "approvals channel"}
+            elif reminded and not extra:
+                told |= {"nobody_new": True, "reminded": sorted(p.email for p in reminded)}
             await self._move(
                 session,
                 draft,
@@ -108,7 +113,11 @@ class Deadlines(DraftStore):
                 escalated_at=self.clock(),
                 escalated_to=sorted(extra),
             )
-            await self._queue(session, draft, escalation_messages(to, withheld, unlisted))
+            messages = escalation_messages(to, withheld, unlisted)
+            if reminded and not messages:
+                again = {"to": [person_params(p) for p in reminded], "nobody_new": True}
+                messages.append((notices.REMINDER, again, ""))
+            await self._queue(session, draft, messages)
             return await self._view(session, await self._get(session, draft_id))
 
         return await self._retrying(change)

@@ -175,7 +175,10 @@ async def ask_as(
         public = replace(
             public,
             text=no_answer_text(
-                public.owners, workspace.config, forwarded=False, names=workspace.directory.name_of
+                public.owners,
+                workspace.config,
+                forwarded=False,
+                names=workspace.directory.people_named,
             ),
         )
     result = _reply_json(public, status=public.status)

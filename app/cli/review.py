@@ -43,6 +43,7 @@ from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.ingest import url_refused
 from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
+from app.rules.escalation import escalation_for
 from app.rules.schema import MANAGER, RulesConfig
 
 Documents = dict[str, tuple[str, ...] | None]
@@ -293,7 +294,10 @@ def _review_rules(
         )
     if directory is None:
         return
-    for loc, problem in _unapprovable(rules, directory):
+    for loc, problem in [
+        *_unapprovable(rules, directory),
+        *_escalates_to_approvers(rules, directory),
+    ]:
         review.warnings.append(
             doc.error(loc, problem) if doc else WorkspaceError(RULES_FILE, problem)
         )
@@ -362,6 +366,44 @@ def _unapprovable(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Lo
                     "could approve them; the manager gets the card by direct message when "
                     "not in its approvals channel. Add approvers if that is not meant",
                 )
+
+
+def _escalates_to_approvers(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Loc, str]]:
+    """Workflows whose escalation would only reach people who may already approve: for
+    some requests, nobody new is asked when nobody decided in time (the approvers are
+    reminded again instead)."""
+    for slug, workflow in rules.workflows.items():
+        if workflow.escalate_to is None:
+            continue
+        starters = sorted(directory.expand(workflow.started_by), key=lambda p: p.email)
+        stuck: list[str] = []
+        for person in starters:
+            for tier in workflow.approval:
+                named = directory.expand([a for a in tier.approvers if a != MANAGER])
+                manager = directory.manager_of(person)
+                if MANAGER in tier.approvers and manager is not None:
+                    named.add(manager)
+                approvers = [p for p in named if p.email != person.email]
+                if not approvers:
+                    continue
+                escalation = escalation_for(
+                    directory,
+                    workflow.escalate_to,
+                    waiting=approvers,
+                    approvers={p.email for p in approvers},
+                    requester_email=person.email,
+                )
+                if escalation.passed_over and not escalation.new:
+                    stuck.append(person.email)
+                    break
+        if stuck:
+            yield (
+                ("workflows", slug, "escalate_to"),
+                f"workflows.{slug}.escalate_to: requests from {_some(stuck)} would escalate "
+                "only to people who may already approve them, so nobody new is asked when "
+                "nobody decides in time (the approvers are reminded again instead); escalate "
+                "to someone else, or name managers above the approvers in the directory",
+            )
 
 
 def _some(emails: list[str]) -> str:

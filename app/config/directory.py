@@ -221,6 +221,19 @@ class Directory:
         person = self.by_email(principal) if "@" in principal else None
         return person.name if person is not None and person.name else principal
 
+    def people_named(self, principal: str, *, at_most: int = 5) -> str:
+        """Who a principal is, by name: a person's name, a group's people ("Omar Haddad,
+        Helen Park (vets)", the first `at_most` and how many more); a channel, or a group
+        nobody is in, as written."""
+        if "@" in principal or principal.startswith("#"):
+            return self.name_of(principal)
+        people = sorted(self.expand([principal]), key=lambda p: (p.name or p.email).lower())
+        if not people:
+            return principal
+        names = [p.name or p.email for p in people[:at_most]]
+        more = f" and {len(people) - at_most} more" if len(people) > at_most else ""
+        return f"{', '.join(names)}{more} ({principal})"
+
     def expand(self, principals: Iterable[str]) -> set[Person]:
         """The people named by emails, groups, `everyone` or `public`."""
         found: set[Person] = set()

@@ -46,7 +46,9 @@ async def _while_waiting(notifier: Notifier, draft: Draft, item: OutboxAction) -
     view, params = to_view(draft), item.params
     once = Once(f"notice:{item.id}", as_utc(item.created_at))
     if item.connector == notices.REMINDER:
-        await notifier.remind(view, people_of(params["to"]), once=once)
+        await notifier.remind(
+            view, people_of(params["to"]), nobody_new=bool(params.get("nobody_new")), once=once
+        )
     elif item.connector == notices.ESCALATION:
         await notifier.escalation_said(
             view, people_of(params["to"]), withheld=people_of(params["withheld"]), once=once

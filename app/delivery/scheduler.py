@@ -33,7 +33,7 @@ from app.db.repositories.approvals import DraftRepository, JobLeaseRepository
 from app.db.session import unavailable as database_unavailable
 from app.delivery.outbox import OutboxWorker
 from app.delivery.retry import OutboxPolicy
-from app.domain import Person
+from app.rules.escalation import Escalation, escalation_for
 from app.rules.schema import MANAGER
 from app.services import Services
 from app.trust import anchors, owners
@@ -114,14 +114,21 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
                 continue
             if escalate and escalate <= now and escalated is None:
                 view = await services.approvals.view(draft_id)
-                people = escalation_targets(services, view)
+                escalation = escalation_targets(services, view)
+                people = list(escalation.new)
                 unlisted = unlisted_managers(services, view)
                 # Only people who may read every source of the card see it and may decide;
                 # the others are told where it waits, and nothing of what it says.
                 readers = await readers_of_sources(services, view, people)
                 withheld = [p for p in people if p not in readers]
+                # Nobody new to ask: the approvers are reminded again, and told so.
+                again = [] if people or unlisted else waiting_approvers(services, view)
                 escalated_view = await services.approvals.escalate(
-                    draft_id=draft_id, to=readers, withheld=withheld, unlisted=unlisted
+                    draft_id=draft_id,
+                    to=readers,
+                    withheld=withheld,
+                    unlisted=unlisted,
+                    reminded=again if escalation.passed_over else [],
                 )
                 if escalated_view is not None:
                     report.escalated += 1
@@ -139,24 +146,17 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
     return report
 
 
-def escalation_targets(services: Services, draft: DraftView) -> list[Person]:
-    """The approvers' managers (`escalate_to: manager`) or the listed principals."""
-    directory = services.workspace.directory
+def escalation_targets(services: Services, draft: DraftView) -> Escalation:
+    """Whom the draft escalates to: the approvers' managers (`escalate_to: manager`), or
+    the listed principals, passing over whoever may already approve it."""
     workflow = services.workspace.rulebook.workflows.get(draft.workflow)
-    target = workflow.escalate_to if workflow else None
-    if target is None:
-        return []
-    if target == MANAGER:
-        found = {
-            m.email: m
-            for p in waiting_approvers(services, draft)
-            if (m := directory.manager_of(p)) is not None
-        }
-    else:
-        found = {p.email: p for p in directory.expand(list(target))}
-    return [
-        p for email, p in sorted(found.items()) if email.lower() != draft.requester_email.lower()
-    ]
+    return escalation_for(
+        services.workspace.directory,
+        workflow.escalate_to if workflow else None,
+        waiting=waiting_approvers(services, draft),
+        approvers={e for group in draft.needs().eligible for e in group},
+        requester_email=draft.requester_email,
+    )
 
 
 def unlisted_managers(services: Services, draft: DraftView) -> list[str]:

@@ -209,12 +209,13 @@ def refusal_kind(reason: str) -> str:
 
 
 def version_scores(rows: list[VersionRow], runs: list[Logged]) -> tuple[VersionScore, ...]:
-    """Each version seen, oldest first, with its latest eval run (a version only ever
-    evaluated, never loaded, is listed as `evaluated`)."""
+    """Each version seen, oldest first, with its latest eval run on its own eval set (a
+    version only ever evaluated, never loaded, is listed as `evaluated`)."""
+    own_cases = {row.version: (row.eval_scores or {}).get("cases_hash") for row in rows}
     latest: dict[str, Logged] = {}
     for run in runs:
         version = run.payload.get("version") or run.subject_id
-        if version:
+        if version and on_its_own_cases(run, own_cases.get(str(version))):
             latest[str(version)] = run
     found: dict[str, VersionScore] = {}
     for row in rows:
@@ -225,6 +226,16 @@ def version_scores(rows: list[VersionRow], runs: list[Logged]) -> tuple[VersionS
         if version not in found:
             found[version] = _scored(version, "evaluated", run.at, latest, None)
     return tuple(sorted(found.values(), key=lambda v: v.seen_at))
+
+
+def on_its_own_cases(run: Logged, cases_hash: str | None) -> bool:
+    """Whether an eval run measured its version on that version's own eval set. The gate
+    also measures the live version on a candidate's cases (a "baseline" run, recorded when
+    the candidate goes live): that run scores the next version's set, not this one's."""
+    if run.payload.get("purpose") != "baseline":
+        return True
+    scores = run.payload.get("scores") or {}
+    return cases_hash is not None and scores.get("cases_hash") == cases_hash
 
 
 def _scored(

@@ -11,7 +11,10 @@ def test_a_channel_is_named_as_where_to_ask_not_as_the_people_told():
     said = no_answer_text((), TrellisConfig(support="#general"))
     assert "You can also ask in #general." in said
     assert "who own this topic are: #general" not in said
-    assert "pass your question on to the people who look after these documents" in said
+    assert "pass your question on to the Trellis admins" in said
+    channel = TrellisConfig(support="#general", owners_channel="#trellis-owners")
+    said = no_answer_text((), channel)
+    assert "pass your question on to the document owners in #trellis-owners" in said
 
 
 def test_owners_who_are_people_are_named_and_told():

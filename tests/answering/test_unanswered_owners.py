@@ -1,11 +1,11 @@
 """Whom a question nobody could answer goes to: the owner of a document about it, or the
-workspace's fallback when the passages retrieval returned only share a word with it."""
+workspace's fallback when the passages retrieval returned are only near it."""
 
 from __future__ import annotations
 
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.budgets import Route
-from app.answering.compose import ABOUT_FLOOR, compose, no_answer_text
+from app.answering.compose import compose, no_answer_text
 from app.answering.corpus import RetrievedPassages
 from app.config.directory import Directory
 from app.config.workspace import TrellisConfig
@@ -17,12 +17,16 @@ ROUTE = Route(task="answer", answerer=ExtractiveAnswerer(), model=None)
 TESS = Person(email="tess@brightline.example", name="Tess Moreau")
 
 
-def passage(doc_id: str, owner: str, similarity: float) -> Passage:
+ACCOUNTS = "Each support account has a summary: its plan, its renewal date and its contacts."
+PAY = "Salary ranges for each role are reviewed each spring; people operations sets the bands."
+
+
+def passage(doc_id: str, owner: str, similarity: float, text: str = ACCOUNTS) -> Passage:
     return Passage(
         chunk_id=f"{doc_id}#0",
         doc_id=doc_id,
-        title="Customer account summaries",
-        text="Each support account has a summary: its plan, its renewal date and its contacts.",
+        title="Customer account summaries" if text == ACCOUNTS else "Pay",
+        text=text,
         owner=owner,
         similarity=similarity,
         segment_scores=((0, 80, similarity),),
@@ -50,9 +54,15 @@ async def test_an_unrelated_documents_owner_is_not_told_the_fallback_is():
 
 
 async def test_the_owner_of_a_document_about_the_question_is_told():
-    about = passage("pay", "people-ops", ABOUT_FLOOR + 0.05)
+    about = passage("pay", "people-ops", 0.6, PAY)
     owners = await unanswered(about, passage("accounts", TESS.email, 0.1), best=about.similarity)
     assert owners == ("people-ops",)
+
+
+async def test_a_document_near_the_question_in_meaning_but_not_about_it_is_passed_over():
+    near = passage("accounts", TESS.email, 0.45)  # similar, yet its words cover little of it
+    owners = await unanswered(near, best=near.similarity)
+    assert owners == ("#help",)
 
 
 def test_owners_are_named_by_their_names_not_their_emails():

@@ -273,3 +273,38 @@ async def test_the_measures_come_from_the_audit_trail_and_tables_on_both_databas
     document = about_json(about)
     assert [e.message for e in validator.iter_errors(document)] == []
     assert document["weeks"][-1]["answer_rate"] == 0.5
+
+
+def test_each_version_is_credited_with_its_own_eval_run_not_its_successors(tmp_path, monkeypatch):
+    """The gate also runs the live version on a candidate's cases (its baseline): that run
+    belongs to the comparison, so `about` agrees with `versions` on every version's cases."""
+    from typer.testing import CliRunner
+
+    from app.cli.main import cli
+
+    root = demo_copy(tmp_path)
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("TRELLIS_WORKSPACE", str(root))
+    runner = CliRunner()
+    assert runner.invoke(cli, ["reload"]).exit_code == 0
+    first = load_workspace(root).version
+    first_cases = len(load_workspace(root).evals)
+    golden = root / "evals" / "golden.yml"
+    golden.write_text(
+        golden.read_text(encoding="utf-8") + "\n  - id: company-trail-day-again\n"
+        "    question: What date is Trail Day in 2026?\n"
+        "    asker: priya.nair@northwind.example\n"
+        "    expect_status: answered\n"
+        "    expect_sources: [company-holidays-2026]\n",
+        encoding="utf-8",
+    )
+    second = runner.invoke(cli, ["reload"])
+    assert second.exit_code == 0, second.output
+    latest = load_workspace(root).version
+
+    shown = runner.invoke(cli, ["about", "--json"])
+    assert shown.exit_code == 0, shown.output
+    versions = {v["version"]: v for v in json.loads(shown.stdout)["versions"]}
+    assert versions[first]["cases"] == first_cases
+    assert versions[latest]["cases"] == first_cases + 1
+    assert versions[first]["evaluated_at"] < versions[latest]["evaluated_at"]
