@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.answering.prompts import KNOWN_VALUES, placeholders
+from app.cli.review_approvals import escalates_to_approvers, unapprovable
 from app.cli.review_drafts import offline_drafts
 from app.config.directory import Directory
 from app.config.evals import case_problems
@@ -43,8 +44,7 @@ from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.ingest import url_refused
 from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
-from app.rules.escalation import escalation_for
-from app.rules.schema import MANAGER, RulesConfig
+from app.rules.schema import RulesConfig
 
 Documents = dict[str, tuple[str, ...] | None]
 """Each document id with its access (None when a broken `_access.yml` hides it)."""
@@ -295,8 +295,8 @@ def _review_rules(
     if directory is None:
         return
     for loc, problem in [
-        *_unapprovable(rules, directory),
-        *_escalates_to_approvers(rules, directory),
+        *unapprovable(rules, directory),
+        *escalates_to_approvers(rules, directory),
     ]:
         review.warnings.append(
             doc.error(loc, problem) if doc else WorkspaceError(RULES_FILE, problem)
@@ -323,88 +323,3 @@ def _at(doc: YamlDocument | None, message: str) -> WorkspaceError:
     dotted, _, _ = message.partition(":")
     loc: Loc = tuple(int(p) if p.isdigit() else p for p in dotted.strip().split("."))
     return doc.error(loc, message)
-
-
-def _unapprovable(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Loc, str]]:
-    """Approval tiers that some people who may start the workflow cannot get past with the
-    approvers listed: nobody but the requester is among them (or their manager is not
-    listed). The requester's manager then decides, by direct message when not in the
-    approvals channel; without a manager in the directory nobody can."""
-    for slug, workflow in rules.workflows.items():
-        starters = sorted(directory.expand(workflow.started_by), key=lambda p: p.email)
-        for t, tier in enumerate(workflow.approval):
-            if not tier.approvers:
-                continue
-            named = [a for a in tier.approvers if a != MANAGER]
-            groups = [[a] for a in named] if tier.require == "all" else [named]
-            never: list[str] = []
-            to_manager: list[str] = []
-            for person in starters:
-                manager = directory.manager_of(person)
-                listed = manager if MANAGER in tier.approvers else None
-                for principals in groups or [[]]:
-                    eligible = directory.expand(principals) | ({listed} if listed else set())
-                    if not eligible - {person}:
-                        fallback = manager is not None and manager.email != person.email
-                        (to_manager if fallback else never).append(person.email)
-                        break
-            loc: Loc = ("workflows", slug, "approval", t, "approvers")
-            where = f"workflows.{slug}.approval.{t}.approvers"
-            who = ", ".join(tier.approvers)
-            if never:
-                yield (
-                    loc,
-                    f"{where}: requests from {_some(never)} can never be approved at this "
-                    f"tier, as nobody in {who} but the requester could approve them and the "
-                    "directory names no manager for them; add people to the directory",
-                )
-            if to_manager:
-                yield (
-                    loc,
-                    f"{where}: requests from {_some(to_manager)} are decided by the "
-                    f"requester's manager at this tier, as nobody in {who} but the requester "
-                    "could approve them; the manager gets the card by direct message when "
-                    "not in its approvals channel. Add approvers if that is not meant",
-                )
-
-
-def _escalates_to_approvers(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Loc, str]]:
-    """Workflows whose escalation would only reach people who may already approve: for
-    some requests, nobody new is asked when nobody decided in time (the approvers are
-    reminded again instead)."""
-    for slug, workflow in rules.workflows.items():
-        if workflow.escalate_to is None:
-            continue
-        starters = sorted(directory.expand(workflow.started_by), key=lambda p: p.email)
-        stuck: list[str] = []
-        for person in starters:
-            for tier in workflow.approval:
-                named = directory.expand([a for a in tier.approvers if a != MANAGER])
-                manager = directory.manager_of(person)
-                if MANAGER in tier.approvers and manager is not None:
-                    named.add(manager)
-                approvers = [p for p in named if p.email != person.email]
-                if not approvers:
-                    continue
-                escalation = escalation_for(
-                    directory,
-                    workflow.escalate_to,
-                    waiting=approvers,
-                    approvers={p.email for p in approvers},
-                    requester_email=person.email,
-                )
-                if escalation.passed_over and not escalation.new:
-                    stuck.append(person.email)
-                    break
-        if stuck:
-            yield (
-                ("workflows", slug, "escalate_to"),
-                f"workflows.{slug}.escalate_to: requests from {_some(stuck)} would escalate "
-                "only to people who may already approve them, so nobody new is asked when "
-                "nobody decides in time (the approvers are reminded again instead); escalate "
-                "to someone else, or name managers above the approvers in the directory",
-            )
-
-
-def _some(emails: list[str]) -> str:
-    return ", ".join(emails[:3]) + (f" and {len(emails) - 3} more" if len(emails) > 3 else "")
