@@ -3,9 +3,9 @@
 The core decides *when* people must hear something and *who* they are: a card to post, a
 decision, a result, a reminder, and the owners' notices (questions nobody could answer,
 documents that disagree, dead letters, flags, the weekly digest, a version that went live
-or was refused). `handlers/notifier.py` decides *how* it looks in Slack, with the layouts
-in `handlers/views/`. Without Slack (the CLI), `QuietNotifier` only logs, and drafts wait
-in the database.
+or was refused, knowledge files that could not be read). `handlers/notifier.py` decides
+*how* it looks in Slack, with the layouts in `handlers/views/`. Without Slack (the CLI),
+`QuietNotifier` only logs, and drafts wait in the database.
 """
 
 from __future__ import annotations
@@ -108,6 +108,16 @@ class VersionChanged:
 
 
 @dataclass(frozen=True)
+class KnowledgeUnreadable:
+    """Files of knowledge/ that could not be read (a broken front matter, a misspelt
+    `_access.yml` pattern), each told once; the last good version of their documents
+    keeps being served (`app/knowledge/ingest.py`)."""
+
+    problems: tuple[str, ...]
+    """`file:line: problem`, one a file."""
+
+
+@dataclass(frozen=True)
 class AuditAnchor:
     """The audit chain's head, published so that Slack keeps a copy out of reach of
     whoever can write to the database."""
@@ -129,6 +139,7 @@ if TYPE_CHECKING:
         | FlagRaised
         | SourceUpdateAsked
         | VersionChanged
+        | KnowledgeUnreadable
         | Digest
     )
 

@@ -294,7 +294,9 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             console.print(f"Slack request URL: {url} (behind your public HTTPS address)")
             if not settings.slack_enabled:
                 await _deliver_over_http(sandbox, url)
-        watcher = await reload.start(services, stop=stop, served=served, indexed=indexed)
+        watcher = await reload.start(
+            services, stop=stop, served=served, indexed=indexed, knowledge=report
+        )
         stack.push_async_callback(reload.finish, watcher)
         if workspace.config.retrieval == "hybrid":
             # The model loads beside the running app, so no ack or first answer waits on it.

@@ -18,7 +18,7 @@ from app.db.models.records import AuditRecord
 from app.db.session import Database
 from app.domain import AnswerStatus, Person
 from app.errors import AccessDenied, SetupError, WorkspaceError
-from app.knowledge.ingest import IngestReport
+from app.knowledge.ingest import IngestReport, could_not_read
 from app.knowledge.search import count_chunks, count_documents
 from app.knowledge.sync import WorkspaceIdentity, check_served, sync_knowledge
 from app.knowledge.sync import take_over as take_over_database
@@ -145,7 +145,8 @@ async def ask_as(
     tell: Callable[[str], None] = lambda _note: None,
 ) -> dict[str, Any]:
     """The answer `email` gets from the version Trellis serves; `tell` hears which version
-    that is when it is not simply the folder's (see `served_for_cli`)."""
+    that is when it is not simply the folder's (see `served_for_cli`), and each file of
+    knowledge/ that could not be read (its last good version answers)."""
     folder = workspace_for(settings)  # a broken folder stops here, every mistake listed
     channel: SlackChannel = CommandLine()
     if channel_id:  # before anything is evaluated; the channels are always the folder's
@@ -159,7 +160,9 @@ async def ask_as(
             tell(note)
         workspace = served.workspace
         person = workspace.directory.by_email(email)
-        await sync_knowledge(database, workspace)
+        knowledge = await sync_knowledge(database, workspace)
+        for error in knowledge.errors:
+            tell(f"{could_not_read(1)} {error}")
         services = offline_services(settings, workspace, database)
         outcome = await answer_question(
             services,

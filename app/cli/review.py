@@ -151,6 +151,8 @@ def _review_knowledge(
             documents[document.id] = None  # the broken _access.yml is reported once, above
             continue
         documents[document.id] = access.principals
+        if access.withheld:  # the misspelt pattern is reported once, above
+            continue
         if not access.principals:
             review.warnings.append(
                 WorkspaceError(

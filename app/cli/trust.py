@@ -20,7 +20,7 @@ from app.cli.common import (
     run_async,
     settings_for,
 )
-from app.knowledge.ingest import IngestReport
+from app.knowledge.ingest import IngestReport, could_not_read
 from app.trust.evals import EvalReport
 
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"
@@ -123,14 +123,17 @@ def reload_command(
     index in line with knowledge/ (only changed documents are read again). A running
     Trellis does both by itself within seconds of a save; `reload` shows the verdict.
 
-    Exit status: 0 when the folder's version is live (now or already), 1 when the gate
-    refused it (the live version keeps answering), 2 when a file does not load (every
-    time, however often it is asked)."""
+    Exit status: 0 when the folder's version is live (now or already) and every document
+    was read, 1 when the gate refused it (the live version keeps answering), 2 when a file
+    does not load (every time, however often it is asked): a configuration file (the live
+    version keeps answering), or a document or an _access.yml of knowledge/ (the last good
+    version of its documents keeps being served)."""
     from app.cli.versions import reload_from_cli
 
     settings = settings_for(workspace, database_url)
     done = run_async(lambda: reload_from_cli(settings, force=force))
     verdict, knowledge = done.verdict, done.knowledge
+    unreadable = knowledge is not None and not knowledge.ok
     if verdict.report is not None:
         print_eval(verdict.report, console)
     earlier = " (decided earlier)" if verdict.repeated else ""
@@ -139,9 +142,10 @@ def reload_command(
         errors.print(f"{NO} {escape(verdict.reason)}; run `trellis reload` again.")
         raise typer.Exit(1)
     if verdict.outcome == "unchanged" and knowledge is not None and not changed(knowledge):
+        nothing = "" if unreadable else "; nothing to do"
         console.print(
             f"Version {verdict.version} is already live and no document in knowledge/ "
-            "changed; nothing to do."
+            f"changed{nothing}."
         )
         print_knowledge(knowledge)
     elif verdict.outcome == "unchanged":
@@ -156,7 +160,9 @@ def reload_command(
             f"{escape(verdict.reason)}. The live version keeps answering."
         )
         print_knowledge(knowledge)
-        raise typer.Exit(2 if verdict.outcome == "broken" else 1)
+        raise typer.Exit(2 if verdict.outcome == "broken" or unreadable else 1)
+    if unreadable:
+        raise typer.Exit(2)
 
 
 def changed(report: IngestReport) -> int:
@@ -176,8 +182,10 @@ def print_knowledge(report: IngestReport | None) -> None:
             "Trellis answers from the new text now.",
             highlight=False,
         )
-    for error in report.errors:
-        errors.print(f"[yellow]skipped[/yellow] {escape(str(error))}", highlight=False)
+    if report.errors:
+        console.print(f"{NO} {could_not_read(len(report.errors))}", highlight=False)
+        for error in report.errors:
+            console.print(f"  {escape(str(error))}", highlight=False, soft_wrap=True)
     for notice in report.warnings:
         errors.print(f"[yellow]warning[/yellow] {escape(str(notice))}", highlight=False)
 

@@ -17,7 +17,9 @@ name (`travel-crad.md`) leaves the document it meant under the folder's `default
 pattern that matches no file below its folder (unless listed in `allow_unmatched`), or
 whose every file an earlier pattern or a nearer `_access.yml` decides, breaks its
 `_access.yml` like a syntax error does: the documents it governs keep their last indexed
-access until it is fixed.
+access until it is fixed. A misspelt pattern was written to restrict a document, so the file
+it names most closely (the did-you-mean of the message) is withheld from everyone meanwhile:
+a restriction that fails to apply fails closed, never open.
 """
 
 from __future__ import annotations
@@ -76,7 +78,17 @@ class AccessFile(BaseModel):
 class ResolvedAccess:
     principals: tuple[str, ...]
     source: str
-    """Where the rule came from: `front matter`, an `_access.yml` (with the glob), or `none`."""
+    """Where the rule came from: `front matter`, an `_access.yml` (with the glob), `none`,
+    or `withheld` (see `WITHHELD`)."""
+
+    @property
+    def withheld(self) -> bool:
+        return self.source == WITHHELD
+
+
+WITHHELD = "withheld"
+"""The source of a document's access while a misspelt `files` pattern of an `_access.yml`
+names it most closely: nobody sees it until the pattern is fixed."""
 
 
 class AccessRules:
@@ -91,6 +103,8 @@ class AccessRules:
         self._rules = rules
         self._broken = broken
         self._display = display
+        self._withheld: set[PurePosixPath] = set()
+        """Documents a misspelt `files` pattern was most likely written for."""
 
     @classmethod
     def load(cls, knowledge_dir: Path, *, display_root: Path | None = None) -> AccessRules:
@@ -130,6 +144,8 @@ class AccessRules:
         """
         if front_matter is not None:
             return ResolvedAccess(tuple(front_matter), "front matter")
+        if PurePosixPath(doc_path) in self._withheld:
+            return ResolvedAccess((), WITHHELD)
         decided = self._decision(PurePosixPath(doc_path))
         if decided is None:
             return ResolvedAccess((), "none")
@@ -199,7 +215,12 @@ class AccessRules:
             if any(n.startswith(pattern.rstrip("/") + "/") for n in names):
                 problem += f"; it names a folder, and patterns match files: write '{pattern.rstrip('/')}/*'"
             elif close := difflib.get_close_matches(pattern, names, n=1):
-                problem += f"; did you mean {close[0]!r}?"
+                self._withheld.add(folder / close[0])
+                return (
+                    f"{problem}; did you mean {close[0]!r}? (until it is fixed, nobody sees "
+                    f"{close[0]!r}, the document it was likely meant to restrict, and the "
+                    "others this file governs stay as last indexed)"
+                )
             else:
                 problem += "; a pattern for documents still to come goes under allow_unmatched"
             return problem + _UNTIL_FIXED

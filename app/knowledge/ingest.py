@@ -81,6 +81,15 @@ class IngestReport:
         return ", ".join(parts)
 
 
+def could_not_read(count: int) -> str:
+    """What the owners and the operator are told of `count` unreadable knowledge files."""
+    files = "1 file" if count == 1 else f"{count} files"
+    return (
+        f"Trellis could not read {files} of knowledge/. Until each is fixed, the last good "
+        "version of its documents keeps being served (a document never read is not served):"
+    )
+
+
 @dataclass(frozen=True)
 class _Prepared:
     document: LoadedDocument

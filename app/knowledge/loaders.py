@@ -268,10 +268,37 @@ def _principal_lines(doc: YamlDocument) -> dict[str, int]:
 # --- Plain text ------------------------------------------------------------------------
 
 
+TITLE_MAX_CHARS = 120
+TITLE_LINE_MAX_CHARS = 80
+_NOT_A_TITLE_END = (".", "!", "?", "\u2026", ":", ";", ",")
+
+
 def text_blocks(text: str) -> list[Block]:
-    """One paragraph per run of lines between blank lines."""
+    """One paragraph per run of lines between blank lines. A first line that is a title
+    (`title_line`) is the document's heading: its title, never read as the start of the
+    sentence after it."""
+    title = title_line(text)
+    if title is not None:
+        text = text.strip().split("\n", 1)[1]
     paragraphs = re.split(r"\n\s*\n", text)
-    return [Block("text", joined) for joined in map(collapse, paragraphs) if joined]
+    blocks = [Block("text", joined) for joined in map(collapse, paragraphs) if joined]
+    return [Block("heading", title, 1), *blocks] if title is not None else blocks
+
+
+def title_line(text: str) -> str | None:
+    """The file's first line when it is a title: it does not end as a sentence does, more
+    text follows, and either a blank line follows it (at most 120 characters) or it is
+    short (at most 80) and the next line starts a sentence of its own (a capital or a
+    digit). A short line run on by a lower-case word is a wrapped paragraph's first."""
+    lines = text.strip().split("\n")
+    first = collapse(lines[0])
+    rest = [line.strip() for line in lines[1:]]
+    if not first or not any(rest) or first.endswith(_NOT_A_TITLE_END):
+        return None
+    if not rest[0]:
+        return first if len(first) <= TITLE_MAX_CHARS else None
+    starts_sentence = rest[0][0].isupper() or rest[0][0].isdigit()
+    return first if len(first) <= TITLE_LINE_MAX_CHARS and starts_sentence else None
 
 
 # --- CSV -------------------------------------------------------------------------------

@@ -57,8 +57,11 @@ _ABBREVIATIONS = frozenset(
 _BULLET = re.compile(r"[ \t]*(?:[-*+\u2022][ \t]+|\d{1,3}[.)][ \t]+|>[ \t]?)")
 _HEADING = re.compile(r"[ \t]*#{1,6}[ \t]+")
 _TABLE_ROW = re.compile(r"[ \t]*\|")
-_RENDERED_ROW = re.compile(r"[ \t]*[^\s:;][^:;]{0,60}: [^;]+(?:; [^:;]{1,60}: [^;]*)+$")
-"""A table row the knowledge loader already spelled out: "Region: EMEA; Allowance: EUR 60"."""
+_RENDERED_ROW = re.compile(
+    r"[ \t]*[^\s:;][^:;]{0,60}: (?:[^;]+(?:; [^:;]{1,60}: [^;]*)+|[^:;]{1,60}: [^;]+)$"
+)
+"""A table row the knowledge loader already spelled out: "Region: EMEA; Allowance: EUR 60",
+or a subject with one value, "Microchipping: Price (GBP): 25.00"."""
 _TABLE_RULE = re.compile(r"[ \t]*\|?[ \t]*:?-{3,}")
 _SENTENCE_END = re.compile(r"[.!?][\"')\]\u201d\u2019*_]*(?=\s+|$)")
 

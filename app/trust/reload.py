@@ -11,7 +11,10 @@ reloads, so a saved configuration change goes through the gate by itself. When a
 knowledge/ changes (its name, size or modification time), it brings the index in line,
 as the start does (`sync_knowledge`: only changed documents are read and embedded again),
 so answers follow a saved document with no command; while another replica re-indexes the
-same database, it tries again at the next look. `start` begins it once a starting process
+same database, it tries again at the next look. A file of knowledge/ that cannot be read
+(`trellis check` lists the same problems) is told to the owners channel once, not at every
+look: the last good version of its documents keeps being served until it is fixed, and a
+problem fixed and made again is told again. `start` begins it once a starting process
 has chosen what to serve (`app/trust/serving.py`).
 """
 
@@ -29,8 +32,9 @@ from app.answering.base import Answerer
 from app.config.snapshots import signature
 from app.config.workspace import Workspace
 from app.db.session import unavailable as database_unavailable
+from app.knowledge.ingest import IngestReport
 from app.knowledge.sync import Marks, knowledge_marks, reindexer, reindexing, sync_knowledge
-from app.notifications import Delivery, VersionChanged
+from app.notifications import Delivery, KnowledgeUnreadable, VersionChanged
 from app.services import Services, build_answerer, build_identity
 from app.trust import owners
 from app.trust.serving import Served
@@ -111,16 +115,42 @@ async def reload(
     return verdict
 
 
-async def tell_owners(services: Services, news: VersionChanged) -> None:
+async def tell_owners(services: Services, news: VersionChanged | KnowledgeUnreadable) -> None:
     """Post `news` to the owners channel; a failure is logged, never raised."""
+    about = news.verdict.version if isinstance(news, VersionChanged) else "knowledge"
     try:
         channel = await owners.owners_channel(services)
         if channel is None:
-            log.info("owners_not_told", version=news.verdict.version, outcome=news.verdict.outcome)
+            log.info("owners_not_told", about=about, news=type(news).__name__)
             return
         await services.notifier.tell_owners(Delivery(channel), news)
     except Exception:
-        log.exception("owners_notice_failed", version=news.verdict.version)
+        log.exception("owners_notice_failed", about=about)
+
+
+class ToldProblems:
+    """The knowledge problems the owners have been told of, so that each is told once."""
+
+    def __init__(self) -> None:
+        self._told: set[str] = set()
+
+    def news(self, report: IngestReport) -> tuple[str, ...]:
+        """The problems of `report` not told yet. A problem that is gone is forgotten, so
+        that it is told again should it come back."""
+        current = [str(error) for error in report.errors]
+        fresh = tuple(problem for problem in current if problem not in self._told)
+        self._told = set(current)
+        return fresh
+
+
+async def tell_knowledge_problems(
+    services: Services, report: IngestReport, told: ToldProblems
+) -> None:
+    """Tell the owners channel about the files of knowledge/ `report` could not read that
+    it was not told of yet."""
+    fresh = told.news(report)
+    if fresh:
+        await tell_owners(services, KnowledgeUnreadable(fresh))
 
 
 async def watch(
@@ -130,12 +160,15 @@ async def watch(
     interval_s: float = POLL_SECONDS,
     answerer_for: Callable[[Workspace], Answerer] | None = None,
     indexed: Marks | None = None,
+    told: ToldProblems | None = None,
 ) -> None:
     """Reload whenever a versioned file of the workspace changes, and bring the index in
     line whenever a file of knowledge/ changes, until `stop` is set. `indexed`: the marks
-    of knowledge/ the index was last brought in line with (None: at the first look)."""
+    of knowledge/ the index was last brought in line with (None: at the first look);
+    `told`: the knowledge problems the owners already know of."""
     root = services.workspace.root
     holder = reindexer("watcher")
+    told = told or ToldProblems()
     seen: tuple[tuple[str, int, int], ...] | None = (
         None  # the first look compares the folder with the live version
     )
@@ -159,7 +192,7 @@ async def watch(
         marks = await asyncio.to_thread(knowledge_marks, knowledge_dir)
         if marks != indexed:
             marks = await _settled(knowledge_marks, knowledge_dir, marks)
-            if await reindex(services, holder=holder):
+            if await reindex(services, holder=holder, told=told):
                 indexed = marks
 
 
@@ -173,9 +206,10 @@ async def _settled(look: Callable[[Path], Look], folder: Path, current: Look) ->
         current = settled
 
 
-async def reindex(services: Services, *, holder: str) -> bool:
+async def reindex(services: Services, *, holder: str, told: ToldProblems) -> bool:
     """Bring the index in line with the live workspace's knowledge/, unless another process
-    is re-indexing it now. False when it should be tried again at the next look."""
+    is re-indexing it now, and tell the owners of the files it could not read (`told`).
+    False when it should be tried again at the next look."""
     try:
         async with reindexing(services.database, holder=holder, wait=False) as held:
             if not held:
@@ -196,6 +230,7 @@ async def reindex(services: Services, *, holder: str) -> bool:
         unchanged=report.unchanged,
         errors=[str(error) for error in report.errors],
     )
+    await tell_knowledge_problems(services, report, told)
     return True
 
 
@@ -205,9 +240,11 @@ async def start(
     stop: asyncio.Event,
     served: Served | None = None,
     indexed: Marks | None = None,
+    knowledge: IngestReport | None = None,
 ) -> asyncio.Task[None]:
     """Tell the owners what the start decided about the folder's files (`served`, chosen
-    by `serving.choose` before the services were built on it), then watch the folder
+    by `serving.choose` before the services were built on it) and which files of
+    knowledge/ the start's indexing (`knowledge`) could not read, then watch the folder
     (`indexed`: the marks of knowledge/ taken before the start indexed it)."""
     verdict = served.verdict if served else None
     report = verdict.report if verdict else None
@@ -216,8 +253,11 @@ async def start(
     if served is not None and verdict is not None and not verdict.repeated:
         previous = services.workspace.version if verdict.outcome != "live" else served.previous
         await tell_owners(services, VersionChanged(verdict, previous=previous or "none"))
+    told = ToldProblems()
+    if knowledge is not None:
+        await tell_knowledge_problems(services, knowledge, told)
     return asyncio.create_task(
-        watch(services, stop=stop, indexed=indexed), name="trellis-workspace-watcher"
+        watch(services, stop=stop, indexed=indexed, told=told), name="trellis-workspace-watcher"
     )
 
 

@@ -1,5 +1,6 @@
 """What the document owners are shown: questions nobody could answer, documents that
-disagree, dead letters, flags, the weekly digest and version changes.
+disagree, dead letters, flags, the weekly digest, version changes and knowledge files
+that could not be read.
 
 `notice` lays out a notice in full; `pointer` is the short line a channel gets when its
 members may not see the documents the notice is about.
@@ -9,11 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from app.knowledge.ingest import could_not_read
 from app.notifications import (
     AuditAnchor,
     DeadLetter,
     DocumentsDisagree,
     FlagRaised,
+    KnowledgeUnreadable,
     SourceUpdateAsked,
     UnansweredQuestions,
     VersionChanged,
@@ -46,6 +49,9 @@ def notice(shown: OwnersNotice, names: flags.Names = str) -> tuple[str, list[Blo
             return digest.digest_text(shown.board), digest.digest_blocks(shown.board)
         case VersionChanged():
             text = _version_text(shown)
+            return text, [section(escape(text))]
+        case KnowledgeUnreadable():
+            text = _unreadable_text(shown)
             return text, [section(escape(text))]
         case AuditAnchor():
             return shown.text, [
@@ -164,3 +170,8 @@ def _version_text(shown: VersionChanged) -> str:
             f"({verdict.reason})."
         )
     return refusal_text(verdict, live_version=shown.previous)
+
+
+def _unreadable_text(shown: KnowledgeUnreadable) -> str:
+    problems = "\n".join(f"\u2022 {problem}" for problem in shown.problems)
+    return f":warning: {could_not_read(len(shown.problems))}\n{problems}"

@@ -30,3 +30,24 @@ def test_a_fuller_private_answer_still_prints_the_audit_id_once(tmp_path, monkey
     assert "Fuller answer shown only to the asker" in result.output
     audits = [line for line in result.output.splitlines() if line.startswith("audit ")]
     assert len(audits) == 1, result.output
+
+
+def test_ask_says_which_document_it_could_not_read_and_answers_from_its_last_good_version(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite:///{tmp_path / 'trellis.db'}")
+    workspace = shutil.copytree(DEMO, tmp_path / "demo")
+    ask = ["ask", "-w", str(workspace), "--as", "sam.ortiz@northwind.example"]
+    question = "When is Trail Day in 2026?"
+    first = CliRunner().invoke(cli, [*ask, question])
+    assert first.exit_code == 0 and "October 9" in first.output, first.output
+    holidays = workspace / "knowledge/company/holidays-2026.md"
+    text = holidays.read_text().replace("owner: people-ops", "tags: [holidays, days")
+    holidays.write_text(text.replace("October 9, 2026", "October 16, 2026"))
+
+    again = CliRunner().invoke(cli, [*ask, question])
+    assert again.exit_code == 0, again.output
+    printed = " ".join(again.output.split())
+    assert "knowledge/company/holidays-2026.md:6: invalid YAML" in printed, printed
+    assert "the last good version of its documents keeps being served" in printed
+    assert "October 9" in printed and "October 16" not in printed

@@ -240,3 +240,28 @@ def test_check_says_names_wait_for_a_directory_that_does_not_load(tmp_path, star
         kind == "warning" and file == "directory.yml" and "checked once this file loads" in text
         for kind, file, _, text in found
     ), done.stdout
+
+
+def test_check_names_an_unreadable_document_and_a_misspelt_access_pattern(tmp_path, starter):
+    broken = tmp_path / "broken"
+    shutil.copytree(starter, broken)
+    rule = broken / "knowledge/finance/_access.yml"
+    restricted = '  "expense-*.md": [everyone]'
+    rule.write_text(
+        rule.read_text().replace(restricted, f'{restricted}\n  "budget-2025.md": [finance]')
+    )
+    document = broken / "knowledge/handbook/office-hours.md"
+    document.write_text("---\naccess: [everyone, managers\n---\n" + document.read_text())
+
+    done = trellis(tmp_path, "check", "--workspace", str(broken))
+    assert done.returncode == 1, done.stdout + done.stderr
+    found = {(kind, file, line): problem for kind, file, line, problem in findings(done.stdout)}
+    assert set(found) == {
+        ("error", "knowledge/finance/_access.yml", 5),
+        ("error", "knowledge/handbook/office-hours.md", 2),
+    }, done.stdout
+    pattern = found["error", "knowledge/finance/_access.yml", 5]
+    assert "'budget-2025.md' matches no file" in pattern
+    assert "did you mean 'budget-2026.md'?" in pattern
+    assert "nobody sees 'budget-2026.md'" in pattern
+    assert found["error", "knowledge/handbook/office-hours.md", 2].startswith("invalid YAML")

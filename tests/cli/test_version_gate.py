@@ -128,6 +128,30 @@ def test_reload_reindexes_changed_documents_and_says_how_many(tmp_path, acme):
     assert "no document in knowledge/ changed; nothing to do" in " ".join(again.stdout.split())
 
 
+def test_reload_names_a_document_it_could_not_read_and_exits_2_until_it_is_fixed(tmp_path, acme):
+    helped = " ".join(trellis(tmp_path, "reload", "--help").stdout.split())
+    assert "a document or an _access.yml of knowledge/" in helped, helped
+    live_version(tmp_path, acme)
+    name = "knowledge/handbook/office-hours.md"
+    (acme / name).write_text(
+        "---\naccess: [everyone, managers\n---\n"
+        + (acme / name).read_text().replace("8:00", "9:00")
+    )
+    for _ in range(2):  # every time it is asked, not only when the file changed
+        done = trellis(tmp_path, "reload", "-w", str(acme))
+        printed = " ".join(done.stdout.split())
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"{name}:2: invalid YAML" in printed, printed
+        assert "the last good version of its documents keeps being served" in printed
+        assert "nothing to do" not in printed
+        assert "8:00 to 18:00" in indexed_text(tmp_path)
+
+    (acme / name).write_text((acme / name).read_text().replace("managers\n", "managers]\n"))
+    fixed = trellis(tmp_path, "reload", "-w", str(acme))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "9:00 to 19:00" in indexed_text(tmp_path)
+
+
 def test_a_running_trellis_reindexes_a_saved_document_without_a_command(tmp_path, acme):
     live_version(tmp_path, acme)
     with trellis_run(tmp_path, until="Trellis is running", args=["-w", str(acme)]) as run:

@@ -158,10 +158,20 @@ def test_a_misspelt_file_pattern_breaks_its_access_file_instead_of_falling_back(
         "did you mean 'travel-card.md'?"
     )
     # Nothing under the folder falls back to its `default` (everyone) while it is broken.
-    for path in ("travel/travel-card.md", "travel/booking.md", "travel/visas/schengen.md"):
+    for path in ("travel/booking.md", "travel/visas/schengen.md"):
         with pytest.raises(BrokenAccessRule):
             rules.resolve(path)
     assert rules.resolve("handbook.md").principals == ("everyone",)
+
+
+def test_the_document_a_misspelt_pattern_was_meant_for_is_withheld_from_everyone(tmp_path):
+    rules = _rules(tmp_path, TRAVEL)
+    [error] = rules.errors
+    assert "until it is fixed, nobody sees 'travel-card.md'" in error.problem
+    withheld = rules.resolve("travel/travel-card.md")
+    assert withheld.principals == () and withheld.withheld
+    # Its own front matter decides as always: the folder's rules never applied to it.
+    assert rules.resolve("travel/travel-card.md", ("finance",)).principals == ("finance",)
 
 
 def test_a_pattern_for_documents_still_to_come_must_be_allowed_explicitly(tmp_path):

@@ -10,6 +10,7 @@ import pytest
 from app.domain import DocumentStatus
 from app.errors import WorkspaceError
 from app.knowledge.chunking import chunk_blocks
+from app.knowledge.formats.blocks import column_name
 from app.knowledge.loaders import load_document, render_row
 from app.text.sentences import split_sentences
 
@@ -177,7 +178,7 @@ def test_a_markdown_table_reads_as_sentences_that_stay_whole(tmp_path):
         "10. Limitation of liability: Standard position: Capped at fees paid in 12 months; "
         "Fallback: 24 months.",
         "11. Governing law: Standard position: English law; Fallback: Law of Ireland.",
-        "Clause: 12. Term; Standard position: 3 years. Renews yearly.",
+        "12. Term: Standard position: 3 years. Renews yearly.",
         "13. Notices: Standard position: Email to a | b; Fallback: Post.",
     ]
     # The answerer quotes sentence by sentence: each rendered row is exactly one unit,
@@ -296,6 +297,51 @@ def test_plain_text_paragraphs_and_file_name_title(tmp_path):
     assert doc.format == "txt"
 
 
+def test_a_plain_text_title_line_is_the_title_and_stands_apart(tmp_path):
+    _write(
+        tmp_path,
+        "handbook/oncall-rota.txt",
+        "On-call rota for veterinary surgeons\n\nEach vet is on call one weekend in four.\n",
+    )
+    doc = _load(tmp_path, "handbook/oncall-rota.txt")
+    assert doc.title == "On-call rota for veterinary surgeons"
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "On-call rota for veterinary surgeons"),
+        ("text", "Each vet is on call one weekend in four."),
+    ]
+    (chunk,) = chunk_blocks(doc.blocks, title=doc.title)
+    assert "Each vet is on call one weekend in four." in [
+        u.text for u in split_sentences(chunk.text)
+    ]
+
+
+def test_a_short_first_line_followed_by_a_sentence_is_the_title(tmp_path):
+    _write(tmp_path, "it-help.txt", "IT Help: laptops and Wi-Fi\nMaintained by the IT desk.\n")
+    doc = _load(tmp_path, "it-help.txt")
+    assert doc.title == "IT Help: laptops and Wi-Fi"
+    assert [b.text for b in doc.blocks] == [
+        "IT Help: laptops and Wi-Fi",
+        "Maintained by the IT desk.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Opening hours are 9 to 5.\n\nCall the desk.\n",  # a sentence
+        "Reset your password at\nid.example.\n\nCall the desk.\n",  # a wrapped paragraph
+        f"{'A very long first line that runs on ' * 4}\n\nCall the desk.\n",
+        f"{'A long first line that runs on ' * 3}\nCall the desk.\n",
+        "Only a title line\n",  # nothing follows it
+    ],
+)
+def test_a_first_paragraph_that_is_not_a_title_line_stays_text(tmp_path, text):
+    _write(tmp_path, "notes.txt", text)
+    doc = _load(tmp_path, "notes.txt")
+    assert doc.title == "notes"
+    assert all(b.kind == "text" for b in doc.blocks)
+
+
 def test_html_keeps_visible_text_and_drops_scripts_and_styles(tmp_path):
     _write(
         tmp_path,
@@ -344,7 +390,7 @@ def test_html_page_with_a_table_scripts_and_navigation(tmp_path):
         ("heading", "Service levels"),
         ("text", "Response times are below."),
         ("row", "Gold: First response: 1 hour; Resolution: 1 business day."),
-        ("row", "Tier: Silver; First response: 8 hours (weekdays)."),
+        ("row", "Silver: First response: 8 hours (weekdays)."),
         ("row", "Rome; Italy."),
     ]
     for noise in ("secret", "track", "Home", "Help", "Example Ltd", "internal", "JavaScript"):
@@ -394,9 +440,45 @@ def test_csv_rows_are_rendered_with_their_headers(tmp_path):
     assert doc.title == "price-list"
     assert doc.id == "sales/price-list"
     assert [(b.kind, b.text) for b in doc.blocks] == [
-        ("row", "NW-1: product: Ridgeline 2P Tent, green; msrp_usd: 449.00."),
-        ("row", "NW-2: product: Cascade Pack; msrp_usd: 229.00."),
+        ("row", "NW-1: Product: Ridgeline 2P Tent, green; Msrp (USD): 449.00."),
+        ("row", "NW-2: Product: Cascade Pack; Msrp (USD): 229.00."),
     ]
+
+
+def test_every_csv_row_has_one_layout_with_readable_column_names(tmp_path):
+    _write(
+        tmp_path,
+        "front-desk/price-list.csv",
+        "service,price_gbp,notes\n"
+        "Microchipping,25.00,\n"
+        "Cat vaccination booster,62.50,includes health check\n"
+        ",12.00,bring the card\n",
+    )
+    doc = _load(tmp_path, "front-desk/price-list.csv")
+    rows = [b.text for b in doc.blocks]
+    assert rows == [
+        "Microchipping: Price (GBP): 25.00.",
+        "Cat vaccination booster: Price (GBP): 62.50; Notes: includes health check.",
+        "Price (GBP): 12.00; Notes: bring the card.",
+    ]
+    (chunk,) = chunk_blocks(doc.blocks)
+    assert [(u.kind, u.text) for u in split_sentences(chunk.text)] == [("row", r) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("price_gbp", "Price (GBP)"),
+        ("weight_kg", "Weight (kg)"),
+        ("service", "Service"),
+        ("first_seen_on", "First seen on"),
+        ("Hourly rate 2026 (GBP)", "Hourly rate 2026 (GBP)"),
+        ("iPhone model", "iPhone model"),
+        ("SKU", "SKU"),
+    ],
+)
+def test_machine_style_column_names_read_as_words(header, name):
+    assert column_name(header) == name
 
 
 def test_a_csv_record_reads_as_one_sentence(tmp_path):
@@ -411,7 +493,7 @@ def test_a_csv_record_reads_as_one_sentence(tmp_path):
     rows = [b.text for b in doc.blocks]
     assert rows == [
         "Partner: Hourly rate 2026 (GBP): 695; Hourly rate 2025 (GBP): 650.",
-        "Grade: Senior Associate; Hourly rate 2026 (GBP): 510.",
+        "Senior Associate: Hourly rate 2026 (GBP): 510.",
     ]
     (chunk,) = chunk_blocks(doc.blocks)
     assert [(u.kind, u.text) for u in split_sentences(chunk.text)] == [("row", r) for r in rows]
@@ -421,17 +503,14 @@ def test_a_csv_record_reads_as_one_sentence(tmp_path):
     ("header", "cells", "sentence"),
     [
         (["Region", "Allowance"], ["EMEA", "EUR 60"], "Region: EMEA; Allowance: EUR 60."),
-        (
-            ["Item", "Note", "Cost"],
-            ["Taxi", "Receipt needed!", ""],
-            "Item: Taxi; Note: Receipt needed!",
-        ),
+        (["Item", "Note", "Cost"], ["Taxi", "Receipt needed!", ""], "Taxi: Note: Receipt needed!"),
         (["Item", "Note", "Cost"], ["", "Shared", "EUR 5"], "Note: Shared; Cost: EUR 5."),
         (["Item", "", "Cost"], ["Bus", "Day ticket", "EUR 7"], "Bus: Day ticket; Cost: EUR 7."),
         (["Time", "Room", "Host"], ["09:00", "B2", "Ana"], "Time: 09:00; Room: B2; Host: Ana."),
         (["Topic", "A", "B"], ["x" * 61, "1", "2"], f"Topic: {'x' * 61}; A: 1; B: 2."),
         (None, ["Gold", " 1  hour "], "Gold; 1 hour."),
         (["Grade", "Rate"], ["Trainee", ""], "Grade: Trainee."),
+        (["Item", "Note", "Cost"], ["Taxi", "", ""], "Item: Taxi."),
         (["Only"], ["a", "b"], "a; b."),
         (["A", "B"], ["", " "], ""),
     ],

@@ -116,7 +116,7 @@ def test_a_cell_merged_across_columns_counts_once(tmp_path):
     merged = table.rows[1].cells[1].merge(table.rows[1].cells[2])
     merged.text = "Fully paid by the company"
     (row,) = load(tmp_path, "benefits.docx", _save(document)).blocks
-    assert row.text == "Plan: Dental; Employee: Fully paid by the company."
+    assert row.text == "Dental: Employee: Fully paid by the company."
 
 
 def test_a_header_row_mark_switched_off_is_not_a_header(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -29,41 +30,112 @@ def collapse(text: str) -> str:
 def render_row(header: Sequence[str] | None, cells: Sequence[str]) -> str:
     """A table row as one sentence that stands on its own, or "" for an empty row.
 
-    The first cell is the row's subject and leads the sentence; every other non-empty
-    cell follows as `Header: value`, separated by "; ", and the sentence ends with a
-    full stop:
+    Every row of a table has the same layout, whichever of its cells are empty. In a
+    table of three or more columns the first cell is the row's subject and leads the
+    sentence; every other non-empty cell follows as `Header: value`, separated by "; ",
+    and the sentence ends with a full stop:
 
         | Clause                      | Standard position                | Fallback  |
         | 10. Limitation of liability | Capped at fees paid in 12 months | 24 months |
         -> "10. Limitation of liability: Standard position: Capped at fees paid in
             12 months; Fallback: 24 months."
+        | 11. Assignment              | Not without consent              |           |
+        -> "11. Assignment: Standard position: Not without consent."
 
-    The subject leads only when it is a short name (at most 60 characters, no ":" or
-    ";") followed by at least two values; otherwise it is labelled like the others
-    ("Tier: Gold; Response: 1 hour."). Either way the sentence has the shape the
-    answerer's splitter keeps whole as one row (`_RENDERED_ROW` in
-    `app.text.sentences`), so a row is never cut at a full stop inside a value nor
-    merged with the next row. Without a header (or with more cells than header names)
-    the non-empty cells are joined with "; ".
+    A subject leads only when it is a short name (at most 60 characters, no ":" or
+    ";") and something follows it; otherwise it is labelled like the others
+    ("Tier: Gold; Response: 1 hour."), as every row of a two-column table is. Either
+    way the sentence has the shape the answerer's splitter keeps whole as one row
+    (`_RENDERED_ROW` in `app.text.sentences`), so a row is never cut at a full stop
+    inside a value nor merged with the next row. Without a header (or with more cells
+    than header names) the non-empty cells are joined with "; ". Empty cells are left
+    out.
 
-    Cell values and header names are kept exactly, only whitespace is collapsed: a
-    header may be a proper noun or a word in another language, so its case is kept.
+    Cell values are kept exactly, only whitespace is collapsed. Header names are too (a
+    header may be a proper noun or a word in another language, so its case is kept),
+    except a machine-style name, which is written for people (`column_name`).
     """
     values = [collapse(cell) for cell in cells]
     if not any(values):
         return ""
     if not header or len(header) < len(values):
         return _full_stop("; ".join(value for value in values if value))
-    labels = [collapse(name) for name in header]
+    labels = [column_name(name) for name in header]
     pairs = [
         f"{label}: {value}" if label else value
         for label, value in zip(labels, values, strict=False)
         if value
     ]
     subject = values[0]
-    if _is_short_name(subject) and len(pairs) >= 3:
+    if len(header) >= 3 and _is_short_name(subject) and len(pairs) >= 2:
         return _full_stop(f"{subject}: " + "; ".join(pairs[1:]))
     return _full_stop("; ".join(pairs))
+
+
+_MACHINE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+_CURRENCIES = frozenset(
+    [
+        "aud",
+        "brl",
+        "cad",
+        "chf",
+        "cny",
+        "czk",
+        "dkk",
+        "eur",
+        "gbp",
+        "hkd",
+        "huf",
+        "inr",
+        "jpy",
+        "mxn",
+        "nok",
+        "nzd",
+        "pln",
+        "sek",
+        "sgd",
+        "usd",
+        "zar",
+    ]
+)
+_UNITS = frozenset(
+    [
+        "g",
+        "kg",
+        "mg",
+        "ml",
+        "l",
+        "cl",
+        "km",
+        "m",
+        "cm",
+        "mm",
+        "min",
+        "h",
+        "hrs",
+        "mins",
+        "secs",
+        "kwh",
+        "pct",
+    ]
+)
+
+
+def column_name(header: str) -> str:
+    """A column's name as a reader sees it. A machine-style name (lower case, words joined
+    by underscores: `price_gbp`, `weight_kg`, `notes`) reads as words with a capital, its
+    trailing currency code or unit in parentheses: "Price (GBP)", "Weight (kg)", "Notes".
+    Any other name is kept as written, whitespace collapsed."""
+    name = collapse(header)
+    if not _MACHINE_NAME.fullmatch(name):
+        return name
+    words = name.split("_")
+    if len(words) >= 2 and words[-1] in _CURRENCIES:
+        words[-1] = f"({words[-1].upper()})"
+    elif len(words) >= 2 and words[-1] in _UNITS:
+        words[-1] = f"({words[-1]})"
+    text = " ".join(words)
+    return text[0].upper() + text[1:]
 
 
 def table_blocks(rows: Sequence[Sequence[str]], header: Sequence[str] | None) -> list[Block]:
