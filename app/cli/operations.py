@@ -18,7 +18,7 @@ from app.db.models.records import AuditRecord
 from app.db.session import Database
 from app.domain import AnswerStatus, Person
 from app.errors import AccessDenied, SetupError, WorkspaceError
-from app.knowledge.ingest import IngestReport, could_not_read
+from app.knowledge.report import IngestReport, could_not_read
 from app.knowledge.search import count_chunks, count_documents
 from app.knowledge.sync import WorkspaceIdentity, check_served, sync_knowledge
 from app.knowledge.sync import take_over as take_over_database

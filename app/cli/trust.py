@@ -20,7 +20,7 @@ from app.cli.common import (
     run_async,
     settings_for,
 )
-from app.knowledge.ingest import IngestReport, could_not_read
+from app.knowledge.report import IngestReport, could_not_read
 from app.trust.evals import EvalReport
 
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"

@@ -15,7 +15,7 @@ from app.db.migrate import open_database
 from app.db.models.versions import ConfigVersion
 from app.db.session import Database
 from app.errors import WorkspaceError
-from app.knowledge.ingest import IngestReport
+from app.knowledge.report import IngestReport
 from app.knowledge.sync import check_served, sync_knowledge
 from app.services import check_anthropic_key
 from app.trust import serving

@@ -3,8 +3,9 @@
 files ─► loaders ─► access_rules ─► chunking ─► ingest (index) ─► search (scope in SQL)
 """
 
-from app.knowledge.ingest import IngestReport, ingest
+from app.knowledge.ingest import ingest
 from app.knowledge.loaders import LoadedDocument, load_document
+from app.knowledge.report import IngestReport
 from app.knowledge.search import (
     count_documents,
     get_document,

@@ -43,8 +43,9 @@ from app.db.repositories.approvals import JobLeaseRepository
 from app.db.repositories.served import ServedWorkspaceRepository
 from app.db.session import Database
 from app.errors import SetupError
-from app.knowledge.ingest import IngestReport, ingest
+from app.knowledge.ingest import ingest
 from app.knowledge.limits import MAX_DOCUMENT_CHARS
+from app.knowledge.report import IngestReport
 
 log = structlog.get_logger(__name__)
 

@@ -32,7 +32,7 @@ from app.answering.base import Answerer
 from app.config.snapshots import signature
 from app.config.workspace import Workspace
 from app.db.session import unavailable as database_unavailable
-from app.knowledge.ingest import IngestReport
+from app.knowledge.report import IngestReport
 from app.knowledge.sync import Marks, knowledge_marks, reindexer, reindexing, sync_knowledge
 from app.notifications import Delivery, KnowledgeUnreadable, VersionChanged
 from app.services import Services, build_answerer, build_identity

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.knowledge.ingest import could_not_read
+from app.knowledge.report import could_not_read
 from app.notifications import (
     AuditAnchor,
     DeadLetter,
