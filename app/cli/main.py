@@ -145,7 +145,6 @@ def ingest(
         "unchanged": report.unchanged,
         "removed": report.removed,
         "visible to nobody": report.visible_to_nobody,
-        "too long": report.too_long,
         "errors": len(report.errors),
     }
     for column in columns:
@@ -157,6 +156,12 @@ def ingest(
         f"{counted(done.chunks, 'chunk')}; this run wrote {counted(report.chunks, 'chunk')}.",
         highlight=False,
     )
+    if report.too_long:
+        console.print(
+            f"{counted(report.too_long, 'document')} too long to index kept the version "
+            "indexed before, if any (see the warning below).",
+            highlight=False,
+        )
     for warning in report.warnings:
         say(f"[yellow]warning[/yellow] {escape(str(warning))}")
     for error in report.errors:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from tests.run_helpers import run_environment, trellis_run
 
@@ -45,8 +46,19 @@ def test_ctrl_c_while_run_is_still_loading_ends_with_one_line(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(0.5)  # Python is loading Trellis's modules: nothing handles Ctrl-C yet
+    loading(process)  # Python is loading Trellis's modules: nothing handles Ctrl-C yet
     process.send_signal(signal.SIGINT)
     printed, said = process.communicate(timeout=60)
     assert process.returncode == 130, printed + said
     assert said.strip() == "Stopped." and not printed.strip(), printed + said
+
+
+def loading(process: subprocess.Popen, library: str = "_pydantic_core") -> None:
+    """Wait until `process` is loading Trellis's command line: the settings' compiled
+    library is mapped, which happens only once `main` has started importing it."""
+    deadline = time.monotonic() + 60
+    maps = Path(f"/proc/{process.pid}/maps")
+    while library not in maps.read_text():
+        assert time.monotonic() < deadline, "the command never started loading"
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.005)

@@ -77,9 +77,16 @@ def test_a_misspelt_access_pattern_is_an_error_and_never_opens_the_document(tmp_
     ingested = trellis(tmp_path, "ingest", "--workspace", str(cobalt))
     assert ingested.returncode == 1
     assert "knowledge/travel/_access.yml:3" in " ".join(ingested.stderr.split())
-    # The folder keeps the access it was indexed with: not everyone's, as its default says.
+    # Not everyone's, as the folder's default says: the document the pattern most likely
+    # meant is withheld from everyone, even those its last indexed access admitted, until
+    # the pattern is fixed.
     question = "What is the travel card PIN?"
     assert "4321" not in ask(tmp_path, cobalt, "sam@example.com", question)["answer"]
+    answer = ask(tmp_path, cobalt, "jo@example.com", question)
+    assert "4321" not in answer["answer"] and not answer["citations"]
+
+    edit(cobalt, "knowledge/travel/_access.yml", "travel-crad.md", "travel-card.md")
+    assert trellis(tmp_path, "ingest", "--workspace", str(cobalt)).returncode == 0
     answer = ask(tmp_path, cobalt, "jo@example.com", question)
     assert [c["doc_id"] for c in answer["citations"]] == ["travel/travel-card"]
 
