@@ -33,6 +33,7 @@ class Run:
     output: list[str] = field(default_factory=list)
     rest: str = ""
     returncode: int | None = None
+    pid: int = 0
 
     @property
     def printed(self) -> str:
@@ -75,6 +76,7 @@ def trellis_run(
         text=True,
     )
     assert process.stdout is not None
+    run.pid = process.pid
     try:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:

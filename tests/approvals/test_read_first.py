@@ -31,16 +31,21 @@ def emailing_discounts(tmp_path):
     )
 
 
+async def ask_discount(trellis, *, percent: int) -> None:
+    """Liam's /trellis discount_request for Alpine Co. at `percent`, typed in #sales."""
+    await trellis.sandbox.slash_command(
+        trellis.user(LIAM),
+        trellis.channel("sales"),
+        "/trellis",
+        f'discount_request customer="Alpine Co." percent={percent} reason="Volume commitment"',
+    )
+
+
 async def test_an_offline_draft_a_tier_would_approve_automatically_waits_for_the_next_tier(
     tmp_path,
 ):
     async with running_trellis(tmp_path, workspace=emailing_discounts(tmp_path)) as trellis:
-        await trellis.sandbox.slash_command(
-            trellis.user(LIAM),
-            trellis.channel("sales"),
-            "/trellis",
-            'discount_request customer="Alpine Co." percent=5 reason="Volume commitment"',
-        )
+        await ask_discount(trellis, percent=5)
         card = await card_in(trellis, "deal-approvals")
         draft = await draft_of(trellis, card)
         assert draft.state == DraftState.PENDING
@@ -56,12 +61,7 @@ async def test_an_offline_draft_a_tier_would_approve_automatically_waits_for_the
 
 async def test_without_an_outside_recipient_the_tier_still_approves_automatically(tmp_path):
     async with running_trellis(tmp_path) as trellis:
-        await trellis.sandbox.slash_command(
-            trellis.user(LIAM),
-            trellis.channel("sales"),
-            "/trellis",
-            'discount_request customer="Alpine Co." percent=5 reason="Volume commitment"',
-        )
+        await ask_discount(trellis, percent=5)
         said = await trellis.sandbox.wait_for_message(
             trellis.channel("sales"), lambda m: "needs no approval" in m.text, 10
         )
@@ -90,12 +90,7 @@ async def test_an_offline_draft_sent_to_approvers_tells_them_to_edit_it_before_i
     tmp_path,
 ):
     async with running_trellis(tmp_path, workspace=emailing_discounts(tmp_path)) as trellis:
-        await trellis.sandbox.slash_command(
-            trellis.user(LIAM),
-            trellis.channel("sales"),
-            "/trellis",
-            'discount_request customer="Alpine Co." percent=15 reason="Volume commitment"',
-        )
+        await ask_discount(trellis, percent=15)
         card = await card_in(trellis, "deal-approvals")
         shown = blocks_text(card.blocks)
         assert "input.percent &lt;= 25.0: sales-managers must approve (" in shown

@@ -52,6 +52,18 @@ async def opened_view(trellis: RunningTrellis, user_id: str, within: float = 5) 
     return views[-1]
 
 
+async def why_shown(trellis: RunningTrellis, user_id: str, channel: str, message) -> str:
+    """The text of the story `user_id` opens with "Why this answer?" on `message`."""
+    await trellis.sandbox.click_button(
+        user_id,
+        trellis.channel(channel),
+        message.ts,
+        WHY,
+        value=why_button(message.blocks)["value"],
+    )
+    return blocks_text((await opened_view(trellis, user_id)).spec["blocks"])
+
+
 async def test_why_this_answer_opens_the_story_for_a_channel_member(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         ts = await trellis.ask(SAM, "support", "When is Trail Day in 2026?")
@@ -76,28 +88,14 @@ async def test_the_private_fuller_answer_stays_out_of_other_peoples_story(tmp_pa
         ts = await trellis.ask(SAM, "general", PTO)
         public = await trellis.answer_in_thread("general", ts)
         liam = trellis.user(LIAM)
-        await trellis.sandbox.click_button(
-            liam,
-            trellis.channel("general"),
-            public.ts,
-            WHY,
-            value=why_button(public.blocks)["value"],
-        )
-        seen_by_liam = blocks_text((await opened_view(trellis, liam)).spec["blocks"])
+        seen_by_liam = await why_shown(trellis, liam, "general", public)
         assert "Paid Time Off" not in seen_by_liam and "hr-pto" not in seen_by_liam
 
         sam = trellis.user(SAM)
         private = await trellis.sandbox.wait_for_ephemeral(
             sam, lambda e: "Only you can see" in blocks_text(e.blocks)
         )
-        await trellis.sandbox.click_button(
-            sam,
-            trellis.channel("general"),
-            private.ts,
-            WHY,
-            value=why_button(private.blocks)["value"],
-        )
-        seen_by_sam = blocks_text((await opened_view(trellis, sam)).spec["blocks"])
+        seen_by_sam = await why_shown(trellis, sam, "general", private)
         assert "Paid Time Off Policy" in seen_by_sam and "in your private answer" in seen_by_sam
 
 
@@ -183,14 +181,7 @@ async def test_the_story_marks_only_what_the_private_answer_cites_and_counts_eac
         private = await trellis.sandbox.wait_for_ephemeral(
             sam, lambda e: "Only you can see" in blocks_text(e.blocks)
         )
-        await trellis.sandbox.click_button(
-            sam,
-            trellis.channel("general"),
-            private.ts,
-            WHY,
-            value=why_button(private.blocks)["value"],
-        )
-        shown = blocks_text((await opened_view(trellis, sam)).spec["blocks"])
+        shown = await why_shown(trellis, sam, "general", private)
         documents = [line for line in shown.splitlines() if line.startswith("• ")]
         in_private = [line for line in documents if "in your private answer" in line]
         assert len(in_private) == 1 and "Paid Time Off Policy" in in_private[0]
