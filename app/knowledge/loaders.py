@@ -28,10 +28,11 @@ from app.config.yamlfile import YamlDocument, load_yaml, validate
 from app.domain import DocumentStatus
 from app.errors import WorkspaceError
 from app.knowledge.access_rules import Principals, display_name, normalize_principal
-from app.knowledge.formats.blocks import Block, BlockKind, collapse, render_row
+from app.knowledge.formats.blocks import Block, BlockKind, render_row
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks
 from app.knowledge.formats.pdf import pdf_blocks
+from app.knowledge.formats.plain import text_blocks
 from app.knowledge.formats.slides import slides_blocks
 from app.knowledge.formats.spreadsheet import spreadsheet_blocks
 from app.knowledge.formats.word import word_blocks
@@ -157,7 +158,7 @@ def load_document(
         meta, lines, access_lines, body = _split_front_matter(_decode(raw, name), path, name)
         blocks = markdown_blocks(body)
     elif suffix == ".txt":
-        blocks = text_blocks(_decode(raw, name))
+        title, blocks = text_blocks(_decode(raw, name))
     elif suffix in (".html", ".htm"):
         title, blocks = html_blocks(_decode(raw, name))
     elif suffix == ".pdf":
@@ -170,8 +171,9 @@ def load_document(
         title, blocks = slides_blocks(raw, name)
     else:
         blocks = csv_blocks(_decode(raw, name), name)
-    if title is None and suffix not in (".xlsx", ".pptx"):
-        # A workbook's headings are its sheet names and a deck's its slides: not a title.
+    if title is None and suffix not in (".xlsx", ".pptx", ".txt"):
+        # A workbook's headings are its sheet names and a deck's its slides, and a text
+        # file's later headings are its sections': not a title.
         title = next((b.text for b in blocks if b.kind == "heading"), None)
 
     stem = relative.with_suffix("").as_posix()
@@ -263,42 +265,6 @@ def _principal_lines(doc: YamlDocument) -> dict[str, int]:
         if isinstance(item, str) and loc in doc.lines:
             found.setdefault(normalize_principal(item), doc.lines[loc])
     return found
-
-
-# --- Plain text ------------------------------------------------------------------------
-
-
-TITLE_MAX_CHARS = 120
-TITLE_LINE_MAX_CHARS = 80
-_NOT_A_TITLE_END = (".", "!", "?", "\u2026", ":", ";", ",")
-
-
-def text_blocks(text: str) -> list[Block]:
-    """One paragraph per run of lines between blank lines. A first line that is a title
-    (`title_line`) is the document's heading: its title, never read as the start of the
-    sentence after it."""
-    title = title_line(text)
-    if title is not None:
-        text = text.strip().split("\n", 1)[1]
-    paragraphs = re.split(r"\n\s*\n", text)
-    blocks = [Block("text", joined) for joined in map(collapse, paragraphs) if joined]
-    return [Block("heading", title, 1), *blocks] if title is not None else blocks
-
-
-def title_line(text: str) -> str | None:
-    """The file's first line when it is a title: it does not end as a sentence does, more
-    text follows, and either a blank line follows it (at most 120 characters) or it is
-    short (at most 80) and the next line starts a sentence of its own (a capital or a
-    digit). A short line run on by a lower-case word is a wrapped paragraph's first."""
-    lines = text.strip().split("\n")
-    first = collapse(lines[0])
-    rest = [line.strip() for line in lines[1:]]
-    if not first or not any(rest) or first.endswith(_NOT_A_TITLE_END):
-        return None
-    if not rest[0]:
-        return first if len(first) <= TITLE_MAX_CHARS else None
-    starts_sentence = rest[0][0].isupper() or rest[0][0].isdigit()
-    return first if len(first) <= TITLE_LINE_MAX_CHARS and starts_sentence else None
 
 
 # --- CSV -------------------------------------------------------------------------------

@@ -528,3 +528,74 @@ def test_unsupported_file_type_is_refused(tmp_path):
     _write(tmp_path, "slides.key", b"PK")
     with pytest.raises(WorkspaceError, match="unsupported"):
         _load(tmp_path, "slides.key")
+
+
+def test_later_headings_in_plain_text_head_their_sections_and_stand_apart(tmp_path):
+    _write(
+        tmp_path,
+        "hr/leave.txt",
+        "Staff handbook\n"
+        "==============\n\n"
+        "Annual leave\n"
+        "Staff get 25 days of annual leave a year, plus public\n"
+        "holidays, and may carry five days into the next year.\n\n"
+        "2. Sick leave\n\n"
+        "Tell your manager before 10am on the first day.\n\n"
+        "Expenses\n"
+        "--------\n"
+        "Claims are paid with the next salary.\n",
+    )
+    doc = _load(tmp_path, "hr/leave.txt")
+    assert doc.title == "Staff handbook"
+    assert [(b.kind, b.text, b.level) for b in doc.blocks] == [
+        ("heading", "Staff handbook", 1),
+        ("heading", "Annual leave", 2),
+        (
+            "text",
+            "Staff get 25 days of annual leave a year, plus public holidays, and may carry"
+            " five days into the next year.",
+            0,
+        ),
+        ("heading", "2. Sick leave", 2),
+        ("text", "Tell your manager before 10am on the first day.", 0),
+        ("heading", "Expenses", 2),
+        ("text", "Claims are paid with the next salary.", 0),
+    ]
+    chunks = chunk_blocks(doc.blocks, title=doc.title)
+    sick = next(c for c in chunks if "10am" in c.text)
+    assert sick.heading.endswith("2. Sick leave")
+    assert "Tell your manager before 10am on the first day." in [
+        u.text for u in split_sentences(sick.text)
+    ]
+
+
+def test_a_text_file_without_a_title_line_is_not_titled_by_a_later_heading(tmp_path):
+    _write(tmp_path, "notes.txt", "Opening hours are 9 to 5.\n\nParking\n\nUse the back lot.\n")
+    doc = _load(tmp_path, "notes.txt")
+    assert doc.title == "notes"
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("text", "Opening hours are 9 to 5."),
+        ("heading", "Parking"),
+        ("text", "Use the back lot."),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a line with a figure in it is a fact, not a heading
+        "Front desk\n\nOpen 8am to 6pm weekdays\n\nThe desk takes parcels.\n",
+        # a list written one item per paragraph
+        "Front desk\n\nBring your badge\n\nSign the visitor book\n\nWear the lanyard\n",
+        # a bullet, and a label with its value
+        "Front desk\n\n- Bring your badge\n\nThe desk takes parcels.\n",
+        "Front desk\n\nContact: Jane Smith\n\nThe desk takes parcels.\n",
+        # a wrapped line that runs on into the next
+        "Front desk\n\nParcels are signed for and sent to\nReception by noon each day.\n",
+    ],
+)
+def test_lines_that_may_be_facts_stay_text_in_plain_text(tmp_path, text):
+    _write(tmp_path, "desk.txt", text)
+    doc = _load(tmp_path, "desk.txt")
+    assert [b.kind for b in doc.blocks][0] == "heading"  # the title line
+    assert all(b.kind == "text" for b in doc.blocks[1:])
