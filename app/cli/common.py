@@ -125,6 +125,14 @@ class TrellisCommands(TyperGroup):
             say("Stopped.")
             raise typer.Exit(INTERRUPTED) from None
 
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """The command, its one-line help in the commands list being its help's first
+        paragraph as one line (a docstring's own line breaks would break it mid-sentence)."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and command.help and not command.short_help:
+            command.short_help = " ".join(command.help.split("\n\n", 1)[0].split())
+        return command
+
 
 def file_to_write(option: str, path: Path) -> Path:
     """`path`, checked before any work is done: its folder exists and it is not a folder."""

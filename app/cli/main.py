@@ -34,8 +34,10 @@ cli = typer.Typer(
     add_completion=False,
     help="Trellis: trustworthy AI answers and approvals in Slack.",
 )
-db_cli = typer.Typer(no_args_is_help=True, help="Database schema.")
-audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit trail.")
+db_cli = typer.Typer(cls=TrellisCommands, no_args_is_help=True, help="Database schema.")
+audit_cli = typer.Typer(
+    cls=TrellisCommands, no_args_is_help=True, help="The tamper-evident audit trail."
+)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(audit_cli, name="audit")
 

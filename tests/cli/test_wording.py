@@ -58,3 +58,17 @@ def test_a_question_from_the_command_line_is_recorded_as_asked_there(workspace):
     story = flat(trellis("audit", "show", audit_id, "-w", str(workspace)).output)
     assert "in the command line" in story and "direct message" not in story
     assert "scope you (1 reader, 0 outside the directory)" in story
+
+
+@pytest.mark.parametrize("group", [[], ["audit"], ["db"]])
+def test_the_commands_list_gives_each_command_its_help_in_one_paragraph(group):
+    """A docstring's own line breaks do not break a command's line in `--help`: the list
+    wraps each command's first paragraph to the terminal alone."""
+    result = CliRunner().invoke(cli, [*group, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    rows = [line.strip("│ ").strip() for line in result.output.splitlines() if "│" in line]
+    commands = [row for row in rows if row and not row.startswith("--")]
+    assert commands, result.output
+    for row in commands:
+        name, _, help_text = row.partition(" ")
+        assert help_text.strip(), f"{name}'s help runs onto a line of its own:\n{result.output}"
