@@ -31,12 +31,14 @@ import structlog
 from app.answering.base import Answerer
 from app.config.snapshots import signature
 from app.config.workspace import Workspace
+from app.db.repositories.records import AuditRepository
 from app.db.session import unavailable as database_unavailable
 from app.knowledge.report import IngestReport
 from app.knowledge.sync import Marks, knowledge_marks, reindexer, reindexing, sync_knowledge
 from app.notifications import Delivery, KnowledgeUnreadable, VersionChanged
 from app.services import Services, build_answerer, build_identity
 from app.trust import owners
+from app.trust.audit import AuditLog
 from app.trust.serving import Served
 from app.trust.versions import Gate, Verdict
 
@@ -128,27 +130,45 @@ async def tell_owners(services: Services, news: VersionChanged | KnowledgeUnread
         log.exception("owners_notice_failed", about=about)
 
 
+PROBLEMS_TOLD = "knowledge.problems_told"
+"""The audit record of the knowledge problems the owners know of, written whenever that set
+changes."""
+
+
 class ToldProblems:
-    """The knowledge problems the owners have been told of, so that each is told once."""
+    """The knowledge problems the owners have been told of, so that each is told once: by
+    one process of several on the database, and not again after a restart. The set lives in
+    the audit trail (`PROBLEMS_TOLD`), read and written under the chain's lock."""
 
-    def __init__(self) -> None:
-        self._told: set[str] = set()
+    def __init__(self, audit: AuditLog) -> None:
+        self.audit = audit
 
-    def news(self, report: IngestReport) -> tuple[str, ...]:
+    async def news(self, report: IngestReport) -> tuple[str, ...]:
         """The problems of `report` not told yet. A problem that is gone is forgotten, so
         that it is told again should it come back."""
-        current = [str(error) for error in report.errors]
-        fresh = tuple(problem for problem in current if problem not in self._told)
-        self._told = set(current)
-        return fresh
+        current = sorted({str(error) for error in report.errors})
+        async with self.audit.database.session() as session:
+            records = AuditRepository(session)
+            await records.lock_chain()
+            last = await records.latest(PROBLEMS_TOLD)
+            told = set(last.payload.get("problems") or []) if last is not None else set()
+            if set(current) == told:
+                return ()
+            await self.audit.append(session, kind=PROBLEMS_TOLD, payload={"problems": current})
+        return tuple(problem for problem in current if problem not in told)
 
 
 async def tell_knowledge_problems(
     services: Services, report: IngestReport, told: ToldProblems
 ) -> None:
     """Tell the owners channel about the files of knowledge/ `report` could not read that
-    it was not told of yet."""
-    fresh = told.news(report)
+    it was not told of yet. A failure is logged, never raised: they are told when
+    knowledge/ is next indexed."""
+    try:
+        fresh = await told.news(report)
+    except Exception:
+        log.exception("knowledge_problems_not_told")
+        return
     if fresh:
         await tell_owners(services, KnowledgeUnreadable(fresh))
 
@@ -168,7 +188,7 @@ async def watch(
     `told`: the knowledge problems the owners already know of."""
     root = services.workspace.root
     holder = reindexer("watcher")
-    told = told or ToldProblems()
+    told = told or ToldProblems(services.audit)
     seen: tuple[tuple[str, int, int], ...] | None = (
         None  # the first look compares the folder with the live version
     )
@@ -253,7 +273,7 @@ async def start(
     if served is not None and verdict is not None and not verdict.repeated:
         previous = services.workspace.version if verdict.outcome != "live" else served.previous
         await tell_owners(services, VersionChanged(verdict, previous=previous or "none"))
-    told = ToldProblems()
+    told = ToldProblems(services.audit)
     if knowledge is not None:
         await tell_knowledge_problems(services, knowledge, told)
     return asyncio.create_task(

@@ -124,3 +124,38 @@ async def test_a_document_broken_before_the_start_is_told_once_by_the_start(tmp_
         finally:
             stop.set()
             await reloading.finish(watcher)
+
+
+async def test_a_problem_told_before_a_restart_is_not_told_again_after_it(tmp_path):
+    """What the owners were told is kept in the audit trail: a restarted Trellis (or another
+    process on the same database) finds the same broken file and says nothing; once it is
+    fixed and broken again, it is told again."""
+    root = demo_copy(tmp_path)
+    name = "knowledge/company/holidays-2026.md"
+    async with running_trellis(tmp_path, workspace=root) as trellis:
+        await started(trellis)
+        edit(root, name, "owner: people-ops", "tags: [holidays, days")
+        database, workspace = trellis.services.database, trellis.services.workspace
+        for _start in range(2):
+            report = await sync_knowledge(database, workspace)
+            stop = asyncio.Event()
+            watcher = await reloading.start(trellis.services, stop=stop, knowledge=report)
+            stop.set()
+            await reloading.finish(watcher)
+        await owners_message(trellis, name)
+        await asyncio.sleep(1.0)
+        assert len(owners_messages_naming(trellis, name)) == 1
+
+        edit(root, name, "tags: [holidays, days", "owner: people-ops")
+        fixed = await sync_knowledge(database, workspace)
+        assert not fixed.errors
+        await reloading.tell_knowledge_problems(
+            trellis.services, fixed, reloading.ToldProblems(trellis.services.audit)
+        )
+        edit(root, name, "owner: people-ops", "tags: [holidays, days")
+        broken = await sync_knowledge(database, workspace)
+        await reloading.tell_knowledge_problems(
+            trellis.services, broken, reloading.ToldProblems(trellis.services.audit)
+        )
+        await asyncio.sleep(1.0)
+        assert len(owners_messages_naming(trellis, name)) == 2
