@@ -115,6 +115,8 @@ class KnowledgeUnreadable:
 
     problems: tuple[str, ...]
     """`file:line: problem`, one a file."""
+    fixed: tuple[str, ...] = ()
+    """Files told of before that are read again now."""
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,12 @@ class IngestReport:
         return ", ".join(parts)
 
 
+def read_again(count: int) -> str:
+    """What the owners are told of `count` knowledge files they were told of, read again."""
+    files = "1 file" if count == 1 else f"{count} files"
+    return f"Trellis reads {files} of knowledge/ again: its documents are served as they are now."
+
+
 def could_not_read(count: int) -> str:
     """What the owners and the operator are told of `count` unreadable knowledge files."""
     files = "1 file" if count == 1 else f"{count} files"

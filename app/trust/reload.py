@@ -143,8 +143,9 @@ class ToldProblems:
     def __init__(self, audit: AuditLog) -> None:
         self.audit = audit
 
-    async def news(self, report: IngestReport) -> tuple[str, ...]:
-        """The problems of `report` not told yet. A problem that is gone is forgotten, so
+    async def news(self, report: IngestReport) -> KnowledgeUnreadable | None:
+        """The problems of `report` not told yet, and the files told of before that have
+        none now; None when there is nothing new. A problem that is gone is forgotten, so
         that it is told again should it come back."""
         current = sorted({str(error) for error in report.errors})
         async with self.audit.database.session() as session:
@@ -153,24 +154,32 @@ class ToldProblems:
             last = await records.latest(PROBLEMS_TOLD)
             told = set(last.payload.get("problems") or []) if last is not None else set()
             if set(current) == told:
-                return ()
+                return None
             await self.audit.append(session, kind=PROBLEMS_TOLD, payload={"problems": current})
-        return tuple(problem for problem in current if problem not in told)
+        fresh = tuple(problem for problem in current if problem not in told)
+        still = {_file_of(problem) for problem in current}
+        fixed = tuple(sorted({_file_of(p) for p in told} - still))
+        return KnowledgeUnreadable(fresh, fixed=fixed) if fresh or fixed else None
+
+
+def _file_of(problem: str) -> str:
+    """The file a `file:line: problem` is about."""
+    return problem.split(":", 1)[0]
 
 
 async def tell_knowledge_problems(
     services: Services, report: IngestReport, told: ToldProblems
 ) -> None:
     """Tell the owners channel about the files of knowledge/ `report` could not read that
-    it was not told of yet. A failure is logged, never raised: they are told when
+    it was not told of yet, and about those it was told of that are read again. A failure is logged, never raised: they are told when
     knowledge/ is next indexed."""
     try:
-        fresh = await told.news(report)
+        news = await told.news(report)
     except Exception:
         log.exception("knowledge_problems_not_told")
         return
-    if fresh:
-        await tell_owners(services, KnowledgeUnreadable(fresh))
+    if news is not None:
+        await tell_owners(services, news)
 
 
 async def watch(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.knowledge.report import could_not_read
+from app.knowledge.report import could_not_read, read_again
 from app.notifications import (
     AuditAnchor,
     DeadLetter,
@@ -173,5 +173,11 @@ def _version_text(shown: VersionChanged) -> str:
 
 
 def _unreadable_text(shown: KnowledgeUnreadable) -> str:
-    problems = "\n".join(f"\u2022 {problem}" for problem in shown.problems)
-    return f":warning: {could_not_read(len(shown.problems))}\n{problems}"
+    parts = []
+    if shown.problems:
+        problems = "\n".join(f"\u2022 {problem}" for problem in shown.problems)
+        parts.append(f":warning: {could_not_read(len(shown.problems))}\n{problems}")
+    if shown.fixed:
+        files = "\n".join(f"\u2022 {name}" for name in shown.fixed)
+        parts.append(f":white_check_mark: {read_again(len(shown.fixed))}\n{files}")
+    return "\n\n".join(parts)

@@ -129,7 +129,7 @@ async def test_a_document_broken_before_the_start_is_told_once_by_the_start(tmp_
 async def test_a_problem_told_before_a_restart_is_not_told_again_after_it(tmp_path):
     """What the owners were told is kept in the audit trail: a restarted Trellis (or another
     process on the same database) finds the same broken file and says nothing; once it is
-    fixed and broken again, it is told again."""
+    fixed, the owners are told it is read again, and once broken again, it is told again."""
     root = demo_copy(tmp_path)
     name = "knowledge/company/holidays-2026.md"
     async with running_trellis(tmp_path, workspace=root) as trellis:
@@ -152,10 +152,13 @@ async def test_a_problem_told_before_a_restart_is_not_told_again_after_it(tmp_pa
         await reloading.tell_knowledge_problems(
             trellis.services, fixed, reloading.ToldProblems(trellis.services.audit)
         )
+        await asyncio.sleep(1.0)
+        [again] = owners_messages_naming(trellis, "again")
+        assert "reads 1 file of knowledge/ again" in again and name in again, again
         edit(root, name, "owner: people-ops", "tags: [holidays, days")
         broken = await sync_knowledge(database, workspace)
         await reloading.tell_knowledge_problems(
             trellis.services, broken, reloading.ToldProblems(trellis.services.audit)
         )
         await asyncio.sleep(1.0)
-        assert len(owners_messages_naming(trellis, name)) == 2
+        assert len(owners_messages_naming(trellis, "could not read")) == 2
