@@ -6,7 +6,7 @@ asker has an answer or has been told to ask again.
     ... shown:    services.intake.settle(received)
 
 The process answering a question holds a lease on it and renews it while it works (`renew`,
-a few times per lease). When the process dies (kill -9, a crash, a lost host) or gives a
+a few times per lease; a lease taken over is not renewed). When the process dies (kill -9, a crash, a lost host) or gives a
 question up (the database went away mid-answer, the process is stopping), the lease runs
 out and a sweep on any replica (`take_abandoned`, at start and then periodically) takes the
 question over, and it is answered in the message that showed its progress. A question
@@ -144,8 +144,8 @@ class Intake:
         return renewed
 
     async def holds(self, question: ReceivedQuestion) -> bool:
-        """Whether this process still holds `question` (a read: only recording its answer
-        settles it, `QuestionTakenOver`)."""
+        """Whether this process still holds `question`: a read, to post nothing for a
+        question already taken over; what decides is the recording's compare-and-set."""
         async with self.database.reading() as session:
             stored = await ReceivedQuestionRepository(session).get(question.id)
             return stored is not None and stored.taken_by == self.taker
