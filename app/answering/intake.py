@@ -6,12 +6,13 @@ asker has an answer or has been told to ask again.
     ... shown:    services.intake.settle(received)
 
 The process answering a question holds a lease on it and renews it while it works (`renew`,
-a few times per lease; a lease taken over is not renewed). When the process dies (kill -9, a crash, a lost host) or gives a
-question up (the database went away mid-answer, the process is stopping), the lease runs
-out and a sweep on any replica (`take_abandoned`, at start and then periodically) takes the
-question over, and it is answered in the message that showed its progress. A question
-whose answer was recorded but perhaps not shown gets the recorded answer; one that has
-been tried `MAX_ATTEMPTS` times gets an apology asking for it again.
+a few times per lease; a lease taken over is not renewed). When the process dies (kill -9,
+a crash, a lost host) or gives a question up (the database went away mid-answer, the
+process is stopping), the lease runs out and a sweep on any replica (`take_abandoned`, at
+start and then periodically) takes the question over, and it is answered in the message
+that showed its progress. A question whose answer was recorded but perhaps not shown gets
+the recorded answer; one that has been tried `MAX_ATTEMPTS` times gets an apology asking
+for it again.
 
 Only the process holding a question's lease may record its answer (a compare-and-set on
 the holder, in the transaction that records it): a process whose lease ran out while it

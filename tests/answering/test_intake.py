@@ -1,6 +1,7 @@
 """The questions kept until answered (app/answering/intake.py), on SQLite and PostgreSQL:
 stored with their delivery's claim, leases renewed while answered, taken over by exactly one
-process once a lease runs out, deleted once settled."""
+process once a lease runs out, answered only by the process holding them (whose message a
+process that lost one either leaves to the takeover or deletes), deleted once settled."""
 
 from __future__ import annotations
 
