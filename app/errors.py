@@ -26,6 +26,8 @@ gets a short reference id that is logged with the traceback.
 Signals between Trellis's own modules, caught before a person could see them:
 
     LostUpdate                another writer changed a draft between our read and our write
+    QuestionTakenOver         another process took a question over before this one recorded
+                              its answer (app/answering/intake.py)
     ConditionError            a rules.yml condition could not be evaluated
     InvalidValue              one value does not fit its field (gathered into InvalidInput)
     MalformedResponse         an answering backend got a reply it could not read
@@ -182,6 +184,11 @@ class DownstreamUnavailable(DownstreamError):
 
 class LostUpdate(Exception):
     """Another writer changed the draft between our read and our write."""
+
+
+class QuestionTakenOver(Exception):
+    """This process's lease on a question ran out and another process took it over: the
+    other one answers it, and this one shows nothing more for it."""
 
 
 class ConditionError(Exception):

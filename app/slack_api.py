@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from app.errors import SlackUnavailable
-from app.slack_people import SlackChannel, SlackUser, user_from_api
+from app.slack_people import SlackChannel, SlackUser, channel_from_api, user_from_api
 from app.slack_retries import passing, retry_handlers
 from app.trust import tracing
 
@@ -33,22 +33,6 @@ USERS_PAGE = 200
 CONVERSATIONS_KEPT = 10_000
 """Direct and group-DM conversations whose description is kept (the least recently asked
 in is forgotten first)."""
-
-
-def _channel_from_api(data: dict[str, Any]) -> SlackChannel:
-    return SlackChannel(
-        id=data["id"],
-        name=data.get("name") or "",
-        is_im=bool(data.get("is_im")),
-        is_private=bool(data.get("is_private") or data.get("is_group")),
-        is_group_dm=bool(data.get("is_mpim")),
-        is_shared=bool(
-            data.get("is_ext_shared")
-            or data.get("is_shared")
-            or data.get("is_org_shared")
-            or data.get("is_pending_ext_shared")
-        ),
-    )
 
 
 USER_NOT_SHOWN = ("user_not_found", "users_not_found", "user_not_visible")
@@ -196,7 +180,7 @@ class SlackGateway:
             self._conversations.move_to_end(channel_id)
             return known
         response = await self._call("conversations_info", channel=channel_id)
-        found = _channel_from_api(response["channel"])
+        found = channel_from_api(response["channel"])
         if found.is_im or found.is_group_dm:
             self._conversations[channel_id] = found
             if len(self._conversations) > CONVERSATIONS_KEPT:
@@ -349,6 +333,9 @@ class SlackGateway:
         self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None = None
     ) -> None:
         await self._call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def delete(self, *, channel: str, ts: str) -> None:
+        await self._call("chat_delete", channel=channel, ts=ts)
 
     async def post_private(
         self,

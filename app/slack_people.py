@@ -68,3 +68,19 @@ def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:
         is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
         is_external=external,
     )
+
+
+def channel_from_api(data: dict[str, Any]) -> SlackChannel:
+    return SlackChannel(
+        id=data["id"],
+        name=data.get("name") or "",
+        is_im=bool(data.get("is_im")),
+        is_private=bool(data.get("is_private") or data.get("is_group")),
+        is_group_dm=bool(data.get("is_mpim")),
+        is_shared=bool(
+            data.get("is_ext_shared")
+            or data.get("is_shared")
+            or data.get("is_org_shared")
+            or data.get("is_pending_ext_shared")
+        ),
+    )

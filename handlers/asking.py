@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from app.db.models.records import ReceivedQuestion
 from app.db.session import unavailable as database_unavailable
 from app.domain import AnswerStatus
-from app.errors import ShuttingDown
+from app.errors import QuestionTakenOver, ShuttingDown
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
 from app.slack_people import SlackChannel
@@ -72,6 +72,16 @@ async def answer_in_thread(
     except Exception:  # Slack is failing: the sweep tries again once the lease runs out
         give_up(services, received)
         raise
+    # Taken over, and answered in a new indicator: named, so that a process that had posted
+    # one too withdraws its own, and a later takeover answers in this one.
+    if (
+        received is not None
+        and shown_ts is None
+        and received.attempts > 1
+        and not await services.intake.shown_in(received, placeholder)
+    ):
+        await taken_over(services, received, placeholder)
+        return None
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
             question = Question(
@@ -93,6 +103,10 @@ async def answer_in_thread(
             text=answers.answer_text(outcome.public),
             blocks=answers.answer_blocks(outcome.public),
         )
+    except QuestionTakenOver:  # answered by the process that took it over
+        assert received is not None
+        await taken_over(services, received, placeholder)
+        return None
     except Exception as exc:  # the person is always told; the detail goes to the log
         services.metrics.observe_error(kind=type(exc).__name__)
         if received is not None and answered_later(exc):
@@ -148,6 +162,9 @@ async def answer_privately(
                     received_id=received.id if received is not None else None,
                 ),
             )
+    except QuestionTakenOver:  # answered by the process that took it over
+        give_up(services, received)
+        return None
     except Exception as exc:  # the person is always told
         services.metrics.observe_error(kind=type(exc).__name__)
         later = received is not None and answered_later(exc)
@@ -260,6 +277,21 @@ def give_up(services: Services, received: ReceivedQuestion | None) -> None:
     """Leave the stored question to the sweep, once its lease runs out."""
     if received is not None:
         services.intake.give_up(received)
+
+
+async def taken_over(services: Services, received: ReceivedQuestion, ts: str | None) -> None:
+    """Another process took `received` over (this one's lease ran out while it worked)
+    and answers it: the message `ts` this process posted for it is deleted, unless that
+    process answers in it (app/answering/intake.py)."""
+    log.warning("question_taken_over", question=received.id)
+    services.intake.give_up(received)
+    if ts is None:
+        return
+    try:
+        if await services.intake.withdraw(received, ts):
+            await slack_of(services).delete(channel=received.channel_id, ts=ts)
+    except Exception:  # left as it is; the answer is shown by the other process
+        log.warning("taken_over_message_not_withdrawn", question=received.id, exc_info=True)
 
 
 async def _tell_failure(

@@ -185,21 +185,41 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
     mention at a channel's top level), Trellis's first reply there, which may be a stream
     (a stream carries no mark). A stream is stopped; one whose answer was never recorded
     shows the thinking indicator again, marked, while the question is answered anew. One
-    Slack keeps streaming is left, and the indicator posted below it (`_below`)."""
+    Slack keeps streaming is left, and the indicator posted below it (`_below`). The message
+    named with the question (app/answering/intake.py) is taken as it is; one found in the
+    thread is named first, unless the process that posted it withdrew it."""
     if question.surface == Surface.COMMAND or question.message_ts is None:
         return None
+    if question.shown_ts is not None:  # named ("" withdrawn: a new one is posted)
+        return await _shown_again(services, question, question.shown_ts or None)
     slack = slack_of(services)
     thread = question.thread_ts or question.message_ts
     replies = await slack.replies(question.channel_id, thread, since=question.message_ts)
     for message in replies:
         if answers.shows_progress_of(message, question.message_ts):
-            return str(message["ts"])
+            return await _adopted(services, question, str(message["ts"]))
     if question.thread_ts is not None and question.thread_ts != question.message_ts:
         return None  # a shared thread: an unmarked reply may answer another question
     first = next((m for m in replies if slack.wrote(m) and m["ts"] != thread), None)
-    if first is None:
+    if first is None or not await _adopted(services, question, str(first["ts"])):
         return None
-    ts = str(first["ts"])
+    return await _shown_again(services, question, str(first["ts"]))
+
+
+async def _adopted(services: Services, question: ReceivedQuestion, ts: str) -> str | None:
+    """`ts`, found in the thread, once named the question's message: None when the process
+    that posted it lost the question and withdrew it (app/answering/intake.py)."""
+    return ts if await services.intake.adopt(question, ts) else None
+
+
+async def _shown_again(
+    services: Services, question: ReceivedQuestion, ts: str | None
+) -> str | None:
+    """The message `ts` made ready to show the question's answer: a stream is stopped (or
+    left, `_below`) and, while no answer is recorded, shows the thinking indicator."""
+    if ts is None:
+        return None
+    slack = slack_of(services)
     if not await stop_streaming(slack, channel=question.channel_id, ts=ts):
         return await _below(services, question, ts)
     if question.audit_id is None:
@@ -221,6 +241,7 @@ async def _below(services: Services, question: ReceivedQuestion, stream_ts: str)
     ts = await post_thinking(
         services, channel_id=question.channel_id, thread_ts=thread, question_ts=question.message_ts
     )
+    await services.intake.shown_in(question, ts)
     if question.audit_id is not None:
         async with services.database.session() as session:
             records = AnswerRepository(session)

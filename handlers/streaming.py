@@ -41,12 +41,13 @@ from app.answering.compose import Reply
 from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository
 from app.domain import AnswerStatus
+from app.errors import QuestionTakenOver
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
 from app.slack_api import SlackGateway, error_code
 from app.trust import owners
 from handlers import asking
-from handlers.answer_stream import SLACK_FAILED, AnswerStream
+from handlers.answer_stream import SLACK_FAILED, AnswerStream, stop_streaming
 from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, settle
 from handlers.errors import NOT_POSTED, message_for
 from handlers.gateway import slack_of
@@ -110,9 +111,16 @@ async def answer_streaming(
                 received_id=received.id if received is not None else None,
             )
             outcome = await answer_question(
-                services, question, on_text=shown.provisional, show=shown.show
+                services,
+                question,
+                on_text=shown.provisional,
+                show=functools.partial(_show_held, services, received, shown),
             )
         await shown.finish(outcome.public)
+    except QuestionTakenOver:  # answered by the process that took it over
+        assert received is not None
+        await asking.taken_over(services, received, await shown.withdrawn())
+        return None
     except Exception as exc:  # the person is always told; the detail goes to the log
         services.metrics.observe_error(kind=type(exc).__name__)
         if received is not None and answered_later(exc):
@@ -134,6 +142,16 @@ async def answer_streaming(
         )
     await owners.after_question(services, outcome=outcome, question=text)
     return outcome
+
+
+async def _show_held(
+    services: Services, received: ReceivedQuestion | None, shown: _Shown, reply: Reply
+) -> str:
+    """`shown.show`, unless another process took the question over: the stream would
+    start with an answer that process gives."""
+    if received is not None and not await services.intake.holds(received):
+        raise QuestionTakenOver(received.id)
+    return await shown.show(reply)
 
 
 async def set_status(slack: SlackGateway, *, channel_id: str, thread_ts: str, status: str) -> bool:
@@ -262,6 +280,17 @@ class _Shown:
             text=notice,
             blocks=blocks,
         )
+
+    async def withdrawn(self) -> str | None:
+        """The message this process posted for the answer, if any, no longer streaming (a
+        question taken over: it is deleted unless the other process answers in it)."""
+        if self.stream is not None:
+            await self.stream.settle()
+            if self.stream.ts is not None:
+                if not self.stream.ended:
+                    await stop_streaming(self.slack, channel=self.channel_id, ts=self.stream.ts)
+                return self.stream.ts
+        return self.indicator_ts
 
     def _stands(self, shown: str, reply: Reply) -> bool:
         """Whether the streamed text is the start of the checked answer, so it may stay."""

@@ -6,12 +6,23 @@ asker has an answer or has been told to ask again.
     ... shown:    services.intake.settle(received)
 
 The process answering a question holds a lease on it and renews it while it works (`renew`,
-a few times per lease). When the process dies (kill -9, a crash, a lost host) or gives a
-question up (the database went away mid-answer, the process is stopping), the lease runs
-out and a sweep on any replica (`take_abandoned`, at start and then periodically) takes the
-question over, and it is answered in the message that showed its progress. A question
-whose answer was recorded but perhaps not shown gets the recorded answer; one that has
-been tried `MAX_ATTEMPTS` times gets an apology asking for it again.
+a few times per lease; a lease taken over is not renewed). When the process dies (kill -9,
+a crash, a lost host) or gives a question up (the database went away mid-answer, the
+process is stopping), the lease runs out and a sweep on any replica (`take_abandoned`, at
+start and then periodically) takes the question over, and it is answered in the message
+that showed its progress. A question whose answer was recorded but perhaps not shown gets
+the recorded answer; one that has been tried `MAX_ATTEMPTS` times gets an apology asking
+for it again.
+
+Only the process holding a question's lease may record its answer (a compare-and-set on
+the holder, in the transaction that records it): a process whose lease ran out while it
+worked (it stalled, or its renewals failed) and whose question was taken over finds it
+taken (`QuestionTakenOver`) and shows nothing more for it. Recording names the message that
+shows the answer; from then on a takeover shows the recorded answer in that same message
+(an edit, however often it is made), so an answer recorded and then taken over is still
+shown once, by either process. The message a process posted for a question before losing
+it is withdrawn (`withdraw`) unless the takeover found it first and answers in it
+(`adopt`): the two are decided by one compare-and-set on the question's `shown_ts`.
 
 Settling costs no write of its own: settled questions are deleted together, with the
 renewal of the others' leases. A process that dies in between leaves settled questions
@@ -31,6 +42,7 @@ import structlog
 
 from app.db.models.records import ReceivedQuestion
 from app.db.repositories.questions import ReceivedQuestionRepository
+from app.db.repositories.records import AnswerRepository
 from app.db.session import Database
 
 log = structlog.get_logger(__name__)
@@ -114,8 +126,8 @@ class Intake:
 
     async def renew(self) -> int:
         """Delete the settled questions and extend the leases of the ones in hand; the
-        number renewed. A database that cannot be reached raises, and nothing is lost:
-        the next call does it all."""
+        number renewed. Those another process took over are no longer in hand. A database
+        that cannot be reached raises, and nothing is lost: the next call does it all."""
         settled, in_hand = sorted(self._settled), sorted(self._in_hand)
         if not settled and not in_hand:
             return 0
@@ -123,9 +135,55 @@ class Intake:
             questions = ReceivedQuestionRepository(session)
             if settled:
                 await questions.settle(settled)
-            renewed = await questions.renew(in_hand, until=self.clock() + self.lease)
+            until = self.clock() + self.lease
+            renewed = await questions.renew(in_hand, taken_by=self.taker, until=until)
+            if renewed < len(in_hand):
+                lost = set(in_hand) - await questions.held(in_hand, taken_by=self.taker)
+                self._in_hand.difference_update(lost)
+                log.warning("question_leases_lost", questions=len(lost))
         self._settled.difference_update(settled)
         return renewed
+
+    async def holds(self, question: ReceivedQuestion) -> bool:
+        """Whether this process still holds `question`: a read, to post nothing for a
+        question already taken over; what decides is the recording's compare-and-set."""
+        async with self.database.reading() as session:
+            stored = await ReceivedQuestionRepository(session).get(question.id)
+            return stored is not None and stored.taken_by == self.taker
+
+    async def shown_in(self, question: ReceivedQuestion, ts: str) -> bool:
+        """Name `ts`, posted by this process, the message showing `question`'s progress;
+        False when another process took the question over (then `withdraw` it)."""
+        async with self.database.session() as session:
+            return await ReceivedQuestionRepository(session).shown_in(
+                question.id, ts, taken_by=self.taker
+            )
+
+    async def adopt(self, question: ReceivedQuestion, ts: str) -> bool:
+        """Answer a question taken over in the message `ts` found in its thread, unless the
+        process that posted it withdrew it first (or another message was named)."""
+        async with self.database.session() as session:
+            adopted = await ReceivedQuestionRepository(session).shown_in(
+                question.id, ts, taken_by=self.taker, unnamed=True
+            )
+        if adopted:
+            question.shown_ts = ts
+        return adopted
+
+    async def withdraw(self, question: ReceivedQuestion, ts: str) -> bool:
+        """For a question another process took over: whether this process's message `ts`
+        is to be deleted, because no process answers in it (the one that took it over
+        did not adopt it first, `adopt`)."""
+        async with self.database.session() as session:
+            questions = ReceivedQuestionRepository(session)
+            if await questions.withdraw(question.id):
+                return True
+            stored = await questions.get(question.id)
+            if stored is not None:
+                return stored.shown_ts != ts
+            # Settled since: the message stays if the answer was recorded in it.
+            answer = await AnswerRepository(session).by_message(question.channel_id, ts)
+            return answer is None
 
     async def take_abandoned(self, *, limit: int = 50) -> Sequence[ReceivedQuestion]:
         """Questions whose leases ran out, taken over by this process (each by one process

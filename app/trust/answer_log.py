@@ -17,6 +17,7 @@ from app.db.models.records import PostedAnswer
 from app.db.repositories.questions import ReceivedQuestionRepository
 from app.db.repositories.records import AnswerRepository, AuditRepository
 from app.domain import AnswerStatus, Citation, Passage, Person, Usage
+from app.errors import QuestionTakenOver
 from app.identity import access
 from app.services import Services
 
@@ -75,7 +76,9 @@ async def record_answers(
     message_ts: str | None,
 ) -> tuple[Reply, Reply | None]:
     """The audit record and the answer records, in one transaction; `message_ts` is the
-    Slack message that shows the public answer, if it is shown at once."""
+    Slack message that shows the public answer, if it is shown at once. A stored question
+    is marked answered in it only while this process holds it (app/answering/intake.py);
+    one another process took over raises `QuestionTakenOver`, and nothing is recorded."""
     usage = public.usage + (private.usage if private else Usage())
     payload = {
         "question": question.text,
@@ -124,7 +127,12 @@ async def record_answers(
                 )
             )
         if question.received_id is not None:
-            await ReceivedQuestionRepository(session).recorded(question.received_id, audit_id)
+            received = ReceivedQuestionRepository(session)
+            taker = services.intake.taker
+            if not await received.recorded(
+                question.received_id, audit_id, taken_by=taker, shown_ts=message_ts
+            ):  # its lease ran out and another process took it over: nothing is recorded
+                raise QuestionTakenOver(question.received_id)
         await services.audit.append(
             session,
             kind="question",

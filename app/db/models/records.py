@@ -61,7 +61,11 @@ class ReceivedQuestion(Base):
     taken_by: Mapped[str] = mapped_column(String(64))
     taken_until: Mapped[datetime] = mapped_column(index=True)
     audit_id: Mapped[str | None] = mapped_column(String(36))
-    """Set in the transaction that records its answer."""
+    """Set in the transaction that records its answer, by the process holding its lease."""
+    shown_ts: Mapped[str | None] = mapped_column(String(32))
+    """The Slack message showing its progress, once named (when its answer is recorded,
+    or a takeover finds or posts it); "" when a process that lost the question withdrew
+    the message it had posted, so no takeover answers in it."""
 
 
 class PostedAnswer(Base):
