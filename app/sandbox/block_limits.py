@@ -111,6 +111,7 @@ def _node_errors(node: dict[str, Any], where: str) -> list[str]:
     for i, group in enumerate(node.get("option_groups") or []):
         if isinstance(group, dict):
             found += _group_errors(group, f"{where}/option_groups/{i}")
+    found += _initial_option_errors(node, where)
     for key in ("positive_button", "negative_button"):  # feedback_buttons
         button = node.get(key)
         if isinstance(button, dict):
@@ -163,6 +164,34 @@ def _option_errors(option: dict[str, Any], where: str, *, plain: bool) -> list[s
     found += _too_long(option.get("value"), 150, f"{where}/value")
     found += _too_long(option.get("url"), 3000, f"{where}/url")
     return found
+
+
+def _initial_option_errors(element: dict[str, Any], where: str) -> list[str]:
+    """A menu's initial option(s) must each match one of its options exactly."""
+    offered = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        if isinstance(group, dict):
+            offered += group.get("options") or []
+    keys = [_option_key(o) for o in offered if isinstance(o, dict)]
+    found: list[str] = []
+    initial = element.get("initial_option")
+    if isinstance(initial, dict) and _option_key(initial) not in keys:
+        found.append(f"must be one of the provided options [json-pointer:{where}/initial_option]")
+    several = element.get("initial_options")
+    if isinstance(several, list):
+        if not several and offered:
+            found.append(f"must provide at least 1 items [json-pointer:{where}/initial_options]")
+        for i, option in enumerate(several):
+            if not isinstance(option, dict) or _option_key(option) not in keys:
+                found.append(
+                    f"must be one of the provided options [json-pointer:{where}/initial_options/{i}]"
+                )
+    return found
+
+
+def _option_key(option: dict[str, Any]) -> tuple[Any, Any]:
+    text = option.get("text")
+    return option.get("value"), text.get("text") if isinstance(text, dict) else text
 
 
 def _group_errors(group: dict[str, Any], where: str) -> list[str]:

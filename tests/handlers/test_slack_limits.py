@@ -7,15 +7,23 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from app.domain import FlagStatus
 from app.sandbox.view_methods import view_spec
+from app.trust.feedback import FlagCase
 from app.trust.stories import Story, StoryDocument
-from handlers.views import forms
+from handlers.views import flags, forms
 from handlers.views.blocks import SECTION_LIMIT, context, escape, link, section
 from handlers.views.story import story_view
-from tests.harness import running_trellis
+from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import card_in, copy_demo, modal_for
 
 LIAM = "liam.carter@northwind.example"  # sales rep
+SAM = "sam.ortiz@northwind.example"  # support: may flag
+ROSA = "rosa.delgado@northwind.example"  # support lead, owns the support macros
+DEEP_ID = (
+    "support/shared-documents/customer-service/returns-and-exchanges/saved-replies/"
+    "2026-edition-revised-after-the-march-audit/support-macros-for-damaged-goods"
+)
 LONG_PLAN = "Enterprise plan, annual contract with a dedicated success manager and a custom SLA"
 PLANS = f'[Starter, "{LONG_PLAN}"]'
 
@@ -98,3 +106,86 @@ def test_the_story_lists_twenty_documents_with_long_links_whole_within_slacks_li
     shown = "\n".join(texts)
     assert all(f"|{escape(d.title)}>" in shown for d in documents)
     assert "Only documents you may see are listed." in shown
+
+
+async def test_a_source_whose_id_is_longer_than_a_slack_option_value_can_be_named_wrong(tmp_path):
+    assert len(DEEP_ID) > 150
+    workspace = copy_demo(tmp_path, {})
+    macros = workspace / "knowledge" / "support" / "macros.md"
+    macros.write_text(macros.read_text().replace("id: support-macros\n", f"id: {DEEP_ID}\n", 1))
+    async with running_trellis(tmp_path, workspace=workspace) as trellis:
+        sam, support = trellis.user(SAM), trellis.channel("support")
+        ts = await trellis.ask(SAM, "support", "What is the prepaid return label fee?")
+        answer = await trellis.answer_in_thread("support", ts)
+        await trellis.sandbox.add_reaction(sam, support, answer.ts, "x")
+        rosa_dm = trellis.sandbox.workspace.open_im(trellis.user(ROSA)).id
+        notice = await trellis.sandbox.wait_for_message(
+            rosa_dm, lambda m: m.bot_id is not None and "flagged" in blocks_text(m.blocks), 10
+        )
+        prompt = await trellis.sandbox.wait_for_ephemeral(
+            sam, lambda e: "Say what's wrong" in blocks_text(e.blocks)
+        )
+        await trellis.sandbox.click_button(sam, prompt.channel, prompt.ts, flags.EXPLAIN)
+        form = await modal_for(trellis, SAM)
+        [menu] = [b["element"] for b in form.spec["blocks"] if b.get("block_id") == "source"]
+        values = [o["value"] for o in menu["options"]]
+        assert all(len(v) <= 150 for v in values)
+        assert len(values) == len(set(values))  # one option per document
+        macros_value = next(
+            o["value"] for o in menu["options"] if o["text"]["text"] == "Support Macros"
+        )
+
+        await trellis.sandbox.submit_view(
+            sam,
+            form.id,
+            {
+                "correction": {"text": "Trail Club members pay no fee."},
+                "source": {"doc": macros_value},
+            },
+        )
+        await trellis.sandbox.wait_for_message(
+            rosa_dm,
+            lambda m: (
+                m.ts == notice.ts
+                and "Source wrong or missing:* Support Macros" in blocks_text(m.blocks)
+            ),
+            15,
+        )
+
+
+def test_a_document_quoted_twice_is_one_choice_in_the_flag_modals():
+    quoted_twice = (
+        {"doc_id": "support-macros", "title": "Support Macros", "quote": "Prepaid labels…"},
+        {"doc_id": "returns-policy", "title": "Returns Policy", "quote": "Within 30 days…"},
+        {"doc_id": "support-macros", "title": "Support Macros", "quote": "USD 8.95 fee…"},
+    )
+    case = FlagCase(
+        id="f1",
+        status=FlagStatus.OPEN,
+        answer_id="a1",
+        audit_id="au1",
+        question="What is the prepaid return label fee?",
+        answer="USD 8.95 [1] [3]",
+        citations=quoted_twice,
+        channel_id="C1",
+        thread_ts=None,
+        message_ts="1.2",
+        flagger_email="sam.ortiz@northwind.example",
+        flagger_name="Sam Ortiz",
+        flagger_slack_id="U1",
+        correction="Trail Club members pay nothing.",
+        wrong_source="support-macros",
+        owners=("support-leads",),
+        doc_ids=("support-macros", "returns-policy"),
+        notices=(),
+        decided_by=None,
+    )
+    for view in (flags.note_modal(case), flags.correction_modal(case)):
+        view_spec(view, home=False)
+        held = [b.get("element") or {} for b in view["blocks"]]
+        menu = next(e for e in held if e.get("type", "").endswith("select"))
+        values = [o["value"] for o in menu["options"]]
+        assert len(values) == len(set(values)), values
+    correction = flags.correction_modal(case)
+    sources = next(b for b in correction["blocks"] if b.get("block_id") == "sources")
+    assert [o["value"] for o in sources["element"]["initial_options"]] == ["returns-policy"]

@@ -58,6 +58,11 @@ REFUSED = [
         "/blocks/0/elements/0/placeholder/text",
         "151",
     ),
+    (
+        [actions(menu(option("EMEA", "emea"), initial_option=option("AMER", "amer")))],
+        "/blocks/0/elements/0/initial_option",
+        "one of the provided options",
+    ),
     ([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "/blocks/0/text/text", "0"),
     (
         [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}],
