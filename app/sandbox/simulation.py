@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from app.sandbox import assistant_methods, events, interactions
+from app.sandbox import assistant_methods, chat_methods, events, interactions
 from app.sandbox.records import Conversation, Ephemeral, Message, ResponseTarget, User, View
 from app.sandbox.slack_json import message_json, rich_text_blocks
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway, new_event_id
@@ -186,7 +186,14 @@ class SlackSimulation:
         )
         ack = await self._interact("slash_commands", payload)
         if ack.get("text") or ack.get("blocks"):
-            text_shown, blocks = str(ack.get("text") or ""), ack.get("blocks")
+            try:  # Slack checks the response as it checks a message
+                shown, blocks = chat_methods.message_content(ack, required=True)
+            except SlackError as error:
+                problems = "; ".join(error.extra.get("errors") or [])
+                raise InvalidAck(
+                    f"{command} answered with {error.code} {problems}".strip()
+                ) from error
+            text_shown = shown or ""
             if ack.get("response_type") == "in_channel":
                 self.workspace.post(
                     conversation.id, user=self.workspace.bot.user_id, text=text_shown, blocks=blocks

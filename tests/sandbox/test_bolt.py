@@ -191,6 +191,19 @@ async def test_slash_command_ack_payload_comes_back_and_is_shown_privately(serve
     assert command["trigger_id"] and command["response_url"]
 
 
+async def test_a_slash_command_answered_with_blocks_slack_refuses_fails_loudly(server):
+    def register(app):
+        @app.command("/trellis")
+        async def trellis(ack):
+            button = {"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}
+            await ack(text="Help", blocks=[{"type": "actions", "elements": [button]}])
+
+    async with running_bolt_app(server, register):
+        with pytest.raises(InvalidAck, match="invalid_blocks.*less than 76 characters"):
+            await server.slash_command(ANA, GENERAL, "/trellis", "help")
+    assert server.ephemerals(ANA) == []
+
+
 async def test_view_submission_errors_come_back_and_keep_the_modal_open(server):
     submissions = []
 
