@@ -162,3 +162,18 @@ def text_in(blocks: Any) -> int:
 
 
 _TEXT_TYPES = ("mrkdwn", "plain_text")
+
+
+def batches(blocks: list[Block]) -> list[list[Block]]:
+    """`blocks` in order, in as few Slack messages as take them: each message at most
+    `MESSAGE_BLOCKS` blocks and `MESSAGE_TEXT` characters of text."""
+    found: list[list[Block]] = [[]]
+    used = 0
+    for block in blocks:
+        size = text_in(block)
+        if found[-1] and (len(found[-1]) >= MESSAGE_BLOCKS or used + size > MESSAGE_TEXT):
+            found.append([])
+            used = 0
+        found[-1].append(block)
+        used += size
+    return found

@@ -5,17 +5,26 @@ the real Bolt app and the sandbox, which refuses what Slack refuses (an option's
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from app.domain import FlagStatus
 from app.sandbox.view_methods import view_spec
 from app.trust.feedback import FlagCase
 from app.trust.stories import Story, StoryDocument
-from handlers.views import flags, forms
-from handlers.views.blocks import SECTION_LIMIT, context, escape, link, section
+from handlers.views import cards, flags, forms
+from handlers.views.blocks import (
+    MESSAGE_TEXT,
+    SECTION_LIMIT,
+    context,
+    escape,
+    link,
+    section,
+    text_in,
+)
 from handlers.views.story import story_view
 from tests.harness import blocks_text, running_trellis
-from tests.workflow_helpers import card_in, copy_demo, modal_for
+from tests.workflow_helpers import card_in, copy_demo, draft_of, modal_for
 
 LIAM = "liam.carter@northwind.example"  # sales rep
 SAM = "sam.ortiz@northwind.example"  # support: may flag
@@ -189,3 +198,48 @@ def test_a_document_quoted_twice_is_one_choice_in_the_flag_modals():
     correction = flags.correction_modal(case)
     sources = next(b for b in correction["blocks"] if b.get("block_id") == "sources")
     assert [o["value"] for o in sources["element"]["initial_options"]] == ["returns-policy"]
+
+
+LONG_DRAFT = "\n\n".join(
+    f"Paragraph {i}: Alpine Co. commits to the whole spring range, so the discount holds for "
+    "this order only; delivery is split over three dates and each invoice is due in 30 days."
+    for i in range(160)
+)
+
+
+async def test_a_draft_longer_than_one_slack_message_still_makes_a_card_and_reaches_its_requester(
+    tmp_path,
+):
+    assert len(LONG_DRAFT) > 2 * MESSAGE_TEXT
+    async with running_trellis(tmp_path) as trellis:
+        await trellis.sandbox.slash_command(
+            trellis.user(LIAM),
+            trellis.channel("sales"),
+            "/trellis",
+            'discount_request customer="Alpine Co." percent=15 reason="Spring order volume"',
+        )
+        draft = await draft_of(trellis, await card_in(trellis, "deal-approvals", within=15))
+        long = replace(draft, id=f"{draft.id}-long", text=LONG_DRAFT, original_text=LONG_DRAFT)
+        notifier = trellis.services.notifier
+
+        channel, ts = await notifier.post_card(long)
+        [card] = [m for m in trellis.sandbox.messages(channel) if m.ts == ts]
+        assert text_in(card.blocks) <= MESSAGE_TEXT
+        assert "Paragraph 0:" in blocks_text(card.blocks)
+        assert "the text goes on; it is too long for one card" in blocks_text(card.blocks)
+        assert any(b.get("block_id") == cards.DECISION_BLOCK for b in card.blocks)
+
+        await notifier.tell_requester(
+            long,
+            "Sofia Marino approved your Discount request. The approved text:",
+            privately=True,
+            quoting=LONG_DRAFT,
+        )
+        dm = trellis.sandbox.workspace.open_im(trellis.user(LIAM)).id
+        await trellis.sandbox.wait_for_message(
+            dm, lambda m: "Paragraph 159:" in blocks_text(m.blocks), 10
+        )
+        told = [m for m in trellis.sandbox.messages(dm) if "Paragraph" in blocks_text(m.blocks)]
+        shown = "\n".join(blocks_text(m.blocks) for m in told)
+        assert all(f"Paragraph {i}:" in shown for i in range(160))
+        assert all(text_in(m.blocks) <= MESSAGE_TEXT for m in told)
