@@ -63,6 +63,7 @@ ITEMS: dict[str, dict[str, tuple[int, int]]] = {
     "section": {"fields": (1, 10)},
     "context": {"elements": (1, 10)},
     "actions": {"elements": (1, 25)},
+    "context_actions": {"elements": (1, 5)},
 }
 """Lists an element or block holds, with how few and how many items each takes."""
 

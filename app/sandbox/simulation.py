@@ -229,10 +229,13 @@ class SlackSimulation:
         user = self._person(user_id)
         view = self._view(user, view_id)
         blocks = view.spec.get("blocks", [])
-        view.state_values = interactions.state_values(blocks, values or {})
-        missing = interactions.missing_inputs(blocks, view.state_values)
+        state = interactions.state_values(blocks, values or {})
+        missing = interactions.missing_inputs(blocks, state)
         if missing:
             raise SimulationError(f"required inputs left empty: {', '.join(missing)}")
+        if unoffered := interactions.unoffered_choices(blocks, state):
+            raise SimulationError(f"not one of the menu's options: {', '.join(unoffered)}")
+        view.state_values = state
         payload = interactions.view_submission(
             self.workspace,
             user=user,

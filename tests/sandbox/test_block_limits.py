@@ -41,6 +41,12 @@ def actions(*elements: dict) -> dict:
     return {"type": "actions", "elements": list(elements)}
 
 
+FEEDBACK = {
+    "type": "feedback_buttons",
+    "action_id": "feedback",
+    "positive_button": {"text": plain("Good"), "value": "good"},
+    "negative_button": {"text": plain("Bad"), "value": "bad"},
+}
 REFUSED = [
     ([actions(button("x" * 76))], "/blocks/0/elements/0/text/text", "less than 76"),
     ([actions(button(value="v" * 2001))], "/blocks/0/elements/0/value", "less than 2001"),
@@ -63,6 +69,7 @@ REFUSED = [
         "/blocks/0/elements/0/initial_option",
         "one of the provided options",
     ),
+    ([{"type": "context_actions", "elements": [FEEDBACK] * 6}], "/blocks/0", "cannot exceed 5"),
     ([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "/blocks/0/text/text", "0"),
     (
         [{"type": "section", "fields": [{"type": "mrkdwn", "text": "f" * 2001}]}],

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.sandbox import InvalidAck, OperationTimeout, SandboxServer
+from app.sandbox import InvalidAck, OperationTimeout, SandboxServer, SimulationError
 from tests.sandbox_helpers import (
     ANA,
     BO,
@@ -232,6 +232,8 @@ async def test_view_submission_errors_come_back_and_keep_the_modal_open(server):
             "errors": {"question": "Please say a bit more"},
         }
         assert server.open_views(ANA) == [modal]
+        with pytest.raises(SimulationError, match="not one of the menu's options: team"):
+            await server.submit_view(ANA, modal.id, {"text": "How many PTO days?", "pick": "hr"})
         accepted = await server.submit_view(
             ANA, modal.id, {"text": "How many PTO days?", "pick": "support"}
         )
