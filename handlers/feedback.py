@@ -190,12 +190,13 @@ async def on_note(
 
     async def explain() -> feedback.FlagCase:
         person = await person_of(services, body["user"]["id"])
+        [wrong_source] = await _cited_ids(services, view, [chosen.get("value")])
         return await feedback.explain_flag(
             services,
             flag_id=view["private_metadata"],
             person=person,
             correction=correction,
-            wrong_source=chosen.get("value"),
+            wrong_source=wrong_source,
         )
 
     submission = await save_submission(ack, body, services, explain(), what="your note")
@@ -215,6 +216,17 @@ async def on_note(
             case,
             "Thanks, the owners can now see what you said. You'll hear back here when they decide.",
         )
+
+
+async def _cited_ids(
+    services: Services, view: dict[str, Any], values: list[str | None]
+) -> list[str | None]:
+    """The document ids the sources menu's chosen `values` stand for (an id too long for a
+    Slack option value is read back from the flag's citations)."""
+    if not any(v and v.startswith(flags.LONG_ID) for v in values):
+        return values
+    case = await feedback.get_case(services, view["private_metadata"])
+    return [flags.source_id(v, case) if v else v for v in values]
 
 
 # --- The owners ------------------------------------------------------------------------
@@ -248,10 +260,12 @@ async def on_correction(
     text = values["answer"]["text"].get("value") or ""
     chosen = (values.get("sources", {}).get("docs", {}) or {}).get("selected_options") or []
     extra = values.get("extra", {}).get("ids", {}).get("value") or ""
-    doc_ids = [o["value"] for o in chosen] + [d for d in extra.replace(" ", ",").split(",") if d]
+    typed = [d for d in extra.replace(" ", ",").split(",") if d]
 
     async def accept() -> tuple[Person, feedback.FlagCase]:
         person = await person_of(services, body["user"]["id"])
+        doc_ids = [d for d in await _cited_ids(services, view, [o["value"] for o in chosen]) if d]
+        doc_ids += typed
         case, _ = await flag_review.accept_correction(
             services, flag_id=view["private_metadata"], person=person, text=text, doc_ids=doc_ids
         )

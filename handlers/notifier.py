@@ -25,7 +25,7 @@ from app.services import Services
 from app.slack_api import error_code
 from app.slack_once import post_once
 from handlers.views import answers, cards, owners
-from handlers.views.blocks import MESSAGE_BLOCKS, escape, link, section
+from handlers.views.blocks import batches, clip, escape, link, section
 from handlers.waiting import WaitingMessages
 
 if TYPE_CHECKING:
@@ -161,25 +161,37 @@ class SlackNotifier(WaitingMessages):
     async def tell_requester(
         self, draft: DraftView, text: str, *, privately: bool = False, quoting: str | None = None
     ) -> None:
-        """`text`, then `quoting` whole, quoted, in as many sections as it needs."""
+        """`text`, then `quoting` whole, quoted, in as many sections as it needs, and in
+        as many messages as Slack needs for them (each takes 50 blocks and about 13,000
+        characters)."""
         mention = f"<@{draft.requester_slack_id}> " if draft.requester_slack_id else ""
         message = mention + text
         shown = (
-            cards.text_sections(message, quoting, most=MESSAGE_BLOCKS)
+            cards.text_sections(message, quoting, most=None)
             if quoting is not None
             else [section(message)]
         )
+        first, *more = batches(shown)
+        channel: str | None = None
+        thread_ts: str | None = None
         if draft.channel_id and draft.thread_ts and not privately:
             try:
                 await self.slack.post(
-                    channel=draft.channel_id, thread_ts=draft.thread_ts, text=message, blocks=shown
+                    channel=draft.channel_id, thread_ts=draft.thread_ts, text=message, blocks=first
                 )
-                return
+                channel, thread_ts = draft.channel_id, draft.thread_ts
             except SlackApiError:
                 log.warning("requester_thread_unreachable", draft=draft.id, exc_info=True)
-        if draft.requester_slack_id:
+        if channel is None:
+            if not draft.requester_slack_id:
+                return
             channel = await self.slack.open_dm(draft.requester_slack_id)
-            await self.slack.post(channel=channel, text=message, blocks=shown)
+            await self.slack.post(channel=channel, text=message, blocks=first)
+        for part, blocks in enumerate(more, start=2):
+            continued = f"{clip(text, 200)} (part {part} of {len(more) + 1})"
+            await self.slack.post(
+                channel=channel, thread_ts=thread_ts, text=continued, blocks=blocks
+            )
 
     async def post_answer(self, draft: DraftView) -> str | None:
         reply = Reply(

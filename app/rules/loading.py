@@ -133,6 +133,40 @@ def _workflow_problems(doc: YamlDocument, slug: str, wf: Workflow) -> list[Works
     return found
 
 
+MOST_CHOICES = 100
+"""The most choices a field may have: the workflow form shows them in one Slack menu, which
+holds at most 100 options."""
+CHOICE_CHARACTERS = 150
+"""The most characters of a choice: Slack's limit for a menu option's value (its label is
+cut to Slack's 75 characters, with an ellipsis)."""
+
+
+def _choice_problems(
+    doc: YamlDocument, at: Loc, where: str, choices: list[str]
+) -> list[WorkspaceError]:
+    found: list[WorkspaceError] = []
+    if len(choices) > MOST_CHOICES:
+        found.append(
+            doc.error(
+                (*at, "choices"),
+                f"{where}.choices: {len(choices)} choices, but the workflow form's menu holds "
+                f"at most {MOST_CHOICES}",
+            )
+        )
+    for index, choice in enumerate(choices):
+        if not choice.strip():
+            found.append(doc.error((*at, "choices", index), f"{where}.choices.{index}: is empty"))
+        elif len(choice) > CHOICE_CHARACTERS:
+            found.append(
+                doc.error(
+                    (*at, "choices", index),
+                    f"{where}.choices.{index}: {len(choice)} characters, but a choice in the "
+                    f"workflow form's menu takes at most {CHOICE_CHARACTERS}",
+                )
+            )
+    return found
+
+
 def _field_problems(
     doc: YamlDocument, at: Loc, name: str, spec: InputField
 ) -> list[WorkspaceError]:
@@ -148,6 +182,7 @@ def _field_problems(
     found: list[WorkspaceError] = []
     if spec.type == "choice" and not spec.choices:
         found.append(doc.error(at, f"{where}: a choice field needs `choices`"))
+    found += _choice_problems(doc, at, where, spec.choices or [])
     if spec.type != "choice" and spec.choices:
         found.append(
             doc.error((*at, "choices"), f"{where}.choices: only a choice field has choices")

@@ -10,6 +10,8 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
+from app.sandbox.block_limits import limit_errors
+
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_TEXT = 3000
@@ -57,7 +59,8 @@ def block_errors(blocks: Any, *, limit: int, pointer: str) -> list[str]:
             continue
         if raw["type"] == "section" and not raw.get("text") and not raw.get("fields"):
             errors.append(f"must provide either text or fields [json-pointer:{where}]")
-        errors += _long_texts(raw, where)
+        found = _long_texts(raw, where) + limit_errors(raw, where)
+        errors += list(dict.fromkeys(found))
     return errors
 
 

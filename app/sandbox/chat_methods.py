@@ -22,7 +22,7 @@ MAX_TEXT = 40_000
 
 async def post_message(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]:
     conversation = readable(ws, params.get("channel"), by_name=True)
-    text, blocks = _content(params, required=True)
+    text, blocks = message_content(params, required=True)
     thread_ts = params.get("thread_ts") or None
     if thread_ts and ws.find_message(conversation.id, thread_ts) is None:
         raise SlackError("thread_not_found")
@@ -46,7 +46,7 @@ async def update(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[str, Any]
         raise SlackError("cant_update_message")
     if message.streaming:
         raise SlackError("streaming_state_conflict")
-    text, blocks = _content(params, required=False)
+    text, blocks = message_content(params, required=False)
     if "blocks" in params and blocks is None:
         blocks = []
     if isinstance(params.get("metadata"), dict):
@@ -65,7 +65,7 @@ async def post_ephemeral(ws: SandboxWorkspace, params: dict[str, Any]) -> dict[s
     user = known_user(ws, params.get("user"))
     if user.id not in conversation.members:
         raise SlackError("user_not_in_channel")
-    text, blocks = _content(params, required=True)
+    text, blocks = message_content(params, required=True)
     thread_ts = params.get("thread_ts") or None
     parent = ws.find_message(conversation.id, thread_ts) if thread_ts else None
     if thread_ts and (parent is None or not (parent.reply_ts or parent.is_reply)):
@@ -158,7 +158,7 @@ def respond(ws: SandboxWorkspace, target: ResponseTarget, body: dict[str, Any]) 
         else:
             raise SlackError("message_not_found")
         return
-    text, blocks = _content(body, required=True)
+    text, blocks = message_content(body, required=True)
     text = text or ""
     if truthy(body.get("replace_original")) and original is not None:
         if original_message is not None:
@@ -175,7 +175,7 @@ def respond(ws: SandboxWorkspace, target: ResponseTarget, body: dict[str, Any]) 
         )
 
 
-def _content(
+def message_content(
     params: dict[str, Any], *, required: bool
 ) -> tuple[str | None, list[dict[str, Any]] | None]:
     """A message's text and checked blocks (ids filled in) from a call's parameters."""

@@ -263,6 +263,26 @@ def missing_inputs(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[
     return missing
 
 
+def unoffered_choices(blocks: list[dict[str, Any]], state: dict[str, Any]) -> list[str]:
+    """block_ids of menus given a value none of their options has (Slack's client offers
+    only the options the view lists)."""
+    found = []
+    for block in blocks:
+        element = block.get("element")
+        if block.get("type") != "input" or not isinstance(element, dict):
+            continue
+        key = SELECTED.get(element.get("type", ""))
+        if key not in ("selected_option", "selected_options") or not _options(element):
+            continue
+        entry = state.get(block.get("block_id", ""), {}).get(element.get("action_id", ""), {})
+        chosen = entry.get(key)
+        chosen = chosen if isinstance(chosen, list) else [chosen] if chosen else []
+        offered = {o.get("value") for o in _options(element)}
+        if any(option.get("value") not in offered for option in chosen):
+            found.append(block.get("block_id", ""))
+    return found
+
+
 def form_error_problems(blocks: list[dict[str, Any]], errors: Any) -> list[str]:
     """What is wrong with a `response_action: errors` ack: Slack shows each error under the
     input block whose block_id is its key, so it wants at least one, each naming an input

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from app.sandbox import assistant_methods, events, interactions
+from app.sandbox import assistant_methods, chat_methods, events, interactions
 from app.sandbox.records import Conversation, Ephemeral, Message, ResponseTarget, User, View
 from app.sandbox.slack_json import message_json, rich_text_blocks
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway, new_event_id
@@ -186,7 +186,14 @@ class SlackSimulation:
         )
         ack = await self._interact("slash_commands", payload)
         if ack.get("text") or ack.get("blocks"):
-            text_shown, blocks = str(ack.get("text") or ""), ack.get("blocks")
+            try:  # Slack checks the response as it checks a message
+                shown, blocks = chat_methods.message_content(ack, required=True)
+            except SlackError as error:
+                problems = "; ".join(error.extra.get("errors") or [])
+                raise InvalidAck(
+                    f"{command} answered with {error.code} {problems}".strip()
+                ) from error
+            text_shown = shown or ""
             if ack.get("response_type") == "in_channel":
                 self.workspace.post(
                     conversation.id, user=self.workspace.bot.user_id, text=text_shown, blocks=blocks
@@ -222,10 +229,13 @@ class SlackSimulation:
         user = self._person(user_id)
         view = self._view(user, view_id)
         blocks = view.spec.get("blocks", [])
-        view.state_values = interactions.state_values(blocks, values or {})
-        missing = interactions.missing_inputs(blocks, view.state_values)
+        state = interactions.state_values(blocks, values or {})
+        missing = interactions.missing_inputs(blocks, state)
         if missing:
             raise SimulationError(f"required inputs left empty: {', '.join(missing)}")
+        if unoffered := interactions.unoffered_choices(blocks, state):
+            raise SimulationError(f"not one of the menu's options: {', '.join(unoffered)}")
+        view.state_values = state
         payload = interactions.view_submission(
             self.workspace,
             user=user,

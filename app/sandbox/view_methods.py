@@ -9,6 +9,7 @@ from typing import Any
 from slack_sdk.models.views import View as ViewModel
 
 from app.sandbox.block_kit import MAX_VIEW_BLOCKS, block_errors, with_ids
+from app.sandbox.block_limits import MAX_ID
 from app.sandbox.lookups import Method, known_user
 from app.sandbox.slack_json import view_json
 from app.sandbox.state import SandboxWorkspace, SlackError
@@ -82,6 +83,15 @@ def view_spec(raw: Any, *, home: bool) -> dict[str, Any]:
         problems.append("must be modal [json-pointer:/view/type]")
     if kind == "modal" and not raw.get("title"):
         problems.append("missing required field: title [json-pointer:/view/title]")
+    for key in ("title", "submit", "close"):
+        text = raw.get(key)
+        if isinstance(text, dict) and text.get("type") != "plain_text":
+            problems.append(f"must be plain_text [json-pointer:/view/{key}/type]")
+    external_id = raw.get("external_id")
+    if isinstance(external_id, str) and len(external_id) > MAX_ID:
+        problems.append(
+            f"must be less than {MAX_ID + 1} characters [json-pointer:/view/external_id]"
+        )
     blocks = raw.get("blocks", [])
     has_inputs = isinstance(blocks, list) and any(
         isinstance(b, dict) and b.get("type") == "input" for b in blocks

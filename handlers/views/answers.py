@@ -14,6 +14,7 @@ from handlers.views.blocks import (
     SECTION_LIMIT,
     Block,
     clip,
+    clip_mrkdwn,
     context,
     escape,
     link,
@@ -89,7 +90,9 @@ def answer_blocks(
     cut. `with_text` False: without the answer's text (streamed above the blocks).
     `checked_by`: the reviewer who approved the answer."""
     head = [context(f":lock: {escape(private_note)}")] if private_note else []
-    notes = [context(f":information_source: {clip(escape(note), 1500)}") for note in reply.notes]
+    notes = [
+        context(f":information_source: {clip_mrkdwn(escape(note), 1500)}") for note in reply.notes
+    ]
     tail = _under_answer(reply, final=final, checked_by=checked_by)
     room = MESSAGE_BLOCKS - len(head) - len(notes) - len(tail)
     chars = MESSAGE_TEXT - text_in([*head, *notes, *tail])
@@ -241,9 +244,9 @@ def answer_text(reply: Reply) -> str:
     """The fallback text that notifications show (Slack reads it as mrkdwn too)."""
     text = escape(reply.text)
     return (
-        clip(text, 3000)
+        clip_mrkdwn(text, 3000)
         if reply.status != AnswerStatus.ANSWERED
-        else clip(
+        else clip_mrkdwn(
             f"{text} ({len(reply.citations)} source{'s' if len(reply.citations) != 1 else ''})",
             3000,
         )

@@ -103,14 +103,24 @@ def link(url: str | None, label: str) -> str:
     return f"<{safe_url}|{label}>"
 
 
+def clip_mrkdwn(text: str, limit: int) -> str:
+    """Mrkdwn that is already escaped, cut to `limit` characters with "…" where it is
+    longer: at a line's end, a sentence's or a word's, never inside a link, a mention or an
+    escaped character (which would show as broken markup)."""
+    if len(text) <= limit:
+        return text
+    return text[: cut_at(text, limit - 1)].rstrip() + "…"
+
+
 def section(text: str) -> Block:
     """A section of mrkdwn that is already escaped."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip_mrkdwn(text, SECTION_LIMIT)}}
 
 
 def context(text: str) -> Block:
     """A line of small print, in mrkdwn that is already escaped."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}]}
+    shown = clip_mrkdwn(text, SECTION_LIMIT)
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": shown}]}
 
 
 def plain(text: str, limit: int = 75) -> Block:
@@ -152,3 +162,18 @@ def text_in(blocks: Any) -> int:
 
 
 _TEXT_TYPES = ("mrkdwn", "plain_text")
+
+
+def batches(blocks: list[Block]) -> list[list[Block]]:
+    """`blocks` in order, in as few Slack messages as take them: each message at most
+    `MESSAGE_BLOCKS` blocks and `MESSAGE_TEXT` characters of text."""
+    found: list[list[Block]] = [[]]
+    used = 0
+    for block in blocks:
+        size = text_in(block)
+        if found[-1] and (len(found[-1]) >= MESSAGE_BLOCKS or used + size > MESSAGE_TEXT):
+            found.append([])
+            used = 0
+        found[-1].append(block)
+        used += size
+    return found

@@ -17,16 +17,19 @@ from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.domain import ActionState
 from handlers.views.answers import edited_out
 from handlers.views.blocks import (
+    MESSAGE_TEXT,
     Block,
     View,
     button,
     clip,
+    clip_mrkdwn,
     context,
     escape,
     header,
     link,
     pieces,
     section,
+    text_in,
 )
 
 APPROVE, EDIT, REJECT, RETRY = "trellis_approve", "trellis_edit", "trellis_reject", "trellis_retry"
@@ -59,15 +62,27 @@ def person_ref(slack_id: str | None, name: str) -> str:
     return f"<@{slack_id}>" if slack_id else escape(name)
 
 
-def text_sections(heading: str, text: str, *, most: int = 10) -> list[Block]:
-    """The whole text as quoted sections (one section holds at most 3000 characters), so
-    approvers read every word of what they approve."""
+GOES_ON = "_…the text goes on; it is too long for one card. Reject it and ask for a shorter draft._"
+
+
+def text_sections(
+    heading: str, text: str, *, most: int | None = 10, chars: int | None = None
+) -> list[Block]:
+    """The text as quoted sections (one section holds at most 3000 characters), so
+    approvers read every word of what they approve; where it takes more than `most`
+    sections or `chars` characters (what one Slack message leaves it), the last says it
+    goes on. None: the whole text, however long."""
     shown = pieces(f"{heading}\n{quoted(text)}" if heading else quoted(text), carry=">")
-    if len(shown) > most:
-        shown = shown[: most - 1] + [
-            "_…the text goes on; it is too long for one card. "
-            "Reject it and ask for a shorter draft._"
-        ]
+    fits = (most is None or len(shown) <= most) and (chars is None or sum(map(len, shown)) <= chars)
+    if not fits:
+        left = (chars if chars is not None else sum(map(len, shown))) - len(GOES_ON)
+        kept: list[str] = []
+        for piece in shown[: (most or len(shown)) - 1]:
+            if len(piece) > left:
+                break
+            kept.append(piece)
+            left -= len(piece)
+        shown = [*kept, GOES_ON]
     return [section(s) for s in shown]
 
 
@@ -126,7 +141,7 @@ def card_blocks(draft: DraftView) -> list[Block]:
         section(f"{requester} asks for {asked}."),
     ]
     fields = [
-        {"type": "mrkdwn", "text": clip(f"*{escape(_label(k))}*\n{escape(_value(v))}", 2000)}
+        {"type": "mrkdwn", "text": clip_mrkdwn(f"*{escape(_label(k))}*\n{escape(_value(v))}", 2000)}
         for k, v in draft.inputs.items()
         if k not in ("scope", "channel")
     ][:10]
@@ -138,7 +153,15 @@ def card_blocks(draft: DraftView) -> list[Block]:
         else ""
     )
     heading = "*Answer*" if draft.kind == "answer" else "*Draft*"
-    blocks.extend(text_sections(f"{heading}{edited}", draft.text))
+    tail = _under_text(draft)
+    room = MESSAGE_TEXT - text_in([*blocks, *tail])
+    return [*blocks, *text_sections(f"{heading}{edited}", draft.text, chars=room), *tail]
+
+
+def _under_text(draft: DraftView) -> list[Block]:
+    """What the card shows under the draft: sources, rule, approvals, buttons or outcome,
+    and each action's progress."""
+    blocks: list[Block] = []
     if draft.citations:
         lines = [
             f"[{i}] {link(c.get('url'), c.get('title') or c.get('doc_id') or 'source')}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from app.domain import FlagStatus
@@ -223,11 +224,34 @@ def _text_input(action_id: str, initial: str | None) -> Block:
     return element
 
 
+OPTION_VALUE = 150
+"""Slack's limit for a menu option's value, in characters."""
+LONG_ID = "sha256:"
+"""The start of an option value standing for a document id too long for Slack's limit."""
+
+
+def source_value(doc_id: str) -> str:
+    """A cited document's id as a menu option's value: the id itself, or, for an id longer
+    than Slack takes (a deep path), a value standing for it that `source_id` reads back."""
+    if len(doc_id) <= OPTION_VALUE and not doc_id.startswith(LONG_ID):
+        return doc_id
+    return LONG_ID + hashlib.sha256(doc_id.encode()).hexdigest()
+
+
+def source_id(value: str, case: FlagCase) -> str:
+    """The document id an option's `value` stands for, among the documents `case` cites."""
+    for citation in case.citations:
+        if source_value(citation["doc_id"]) == value:
+            return str(citation["doc_id"])
+    return value
+
+
 def _options(case: FlagCase) -> list[Block]:
-    return [
-        {"text": plain(c.get("title") or c["doc_id"]), "value": c["doc_id"][:150]}
-        for c in case.citations
-    ]
+    """One option per cited document (an answer may quote one document several times)."""
+    titles: dict[str, str] = {}
+    for citation in case.citations:
+        titles.setdefault(citation["doc_id"], citation.get("title") or citation["doc_id"])
+    return [{"text": plain(title), "value": source_value(doc)} for doc, title in titles.items()]
 
 
 def note_modal(case: FlagCase) -> View:
@@ -287,7 +311,8 @@ def correction_modal(case: FlagCase) -> View:
     )
     options = _options(case)
     if options:
-        keep = [o for o in options if o["value"] != case.wrong_source]
+        wrong = source_value(case.wrong_source) if case.wrong_source else None
+        keep = [o for o in options if o["value"] != wrong]
         element = {
             "type": "multi_static_select",
             "action_id": "docs",

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from app.rules.schema import InputField, Workflow
-from handlers.views.blocks import Block, View, clip, context, escape
+from handlers.views.blocks import Block, View, clip, context, escape, plain
 
 FORM_VIEW, CHOOSE_VIEW = "trellis_workflow_form", "trellis_workflow_choose"
 CHOICE_BLOCK, CHOICE_INPUT = "workflow", "choice"
@@ -73,7 +73,7 @@ def _field_block(name: str, spec: InputField, value: str | None) -> Block:
         element = {
             "type": "static_select",
             "action_id": action_id,
-            "options": [{"text": {"type": "plain_text", "text": o}, "value": o} for o in options],
+            "options": [{"text": plain(o), "value": o} for o in options],
         }
         if value is not None and str(value) in options:
             element["initial_option"] = element["options"][options.index(str(value))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.trust.stories import Story
 from handlers.views.answers import confidence_label
-from handlers.views.blocks import Block, View, clip, context, escape, link, section
+from handlers.views.blocks import Block, View, clip, context, escape, link, pieces, section
 
 STATUS_WORDS = {
     "answered": "Answered",
@@ -43,7 +43,7 @@ def story_blocks(story: Story) -> list[Block]:
                 f"({story.readers} reader(s){outside})."
             )
         )
-    blocks.append(section(_documents_text(story)))
+    blocks += [section(piece) for piece in pieces(_documents_text(story))]
     how = [f"version `{escape(story.version or '-')}`"]
     how.append(
         f"model {escape(story.model)}"
@@ -66,7 +66,7 @@ def story_blocks(story: Story) -> list[Block]:
             f" by {escape(event.actor)}" + (f" ({escape(event.detail)})" if event.detail else "")
             for event in story.events[-15:]
         ]
-        blocks.append(section("*Since then*\n" + "\n".join(lines)))
+        blocks += [section(piece) for piece in pieces("*Since then*\n" + "\n".join(lines))]
     return blocks
 
 

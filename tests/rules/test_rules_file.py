@@ -148,6 +148,22 @@ def test_condition_mistakes_are_reported_at_their_line(tmp_path, when, problem):
             "workflows.discount_request.inputs.region: a choice field needs `choices`",
         ),
         (
+            "      region: {type: choice, choices: [EMEA, AMER, APAC], default: EMEA}\n",
+            "      region: {type: choice, choices: [EMEA, " + "A" * 151 + "], default: EMEA}\n",
+            11,
+            "workflows.discount_request.inputs.region.choices.1: 151 characters, but a choice "
+            "in the workflow form's menu takes at most 150",
+        ),
+        (
+            "      region: {type: choice, choices: [EMEA, AMER, APAC], default: EMEA}\n",
+            "      region: {type: choice, choices: [EMEA, "
+            + ", ".join(f"R{i}" for i in range(100))
+            + "], default: EMEA}\n",
+            11,
+            "workflows.discount_request.inputs.region.choices: 101 choices, but the workflow "
+            "form's menu holds at most 100",
+        ),
+        (
             "      seats: {type: integer, min: 1, label: Seats, required: false}\n",
             "      seats: {type: decimal, label: Seats}\n",
             10,

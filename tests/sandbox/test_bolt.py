@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.sandbox import InvalidAck, OperationTimeout, SandboxServer
+from app.sandbox import InvalidAck, OperationTimeout, SandboxServer, SimulationError
 from tests.sandbox_helpers import (
     ANA,
     BO,
@@ -191,6 +191,19 @@ async def test_slash_command_ack_payload_comes_back_and_is_shown_privately(serve
     assert command["trigger_id"] and command["response_url"]
 
 
+async def test_a_slash_command_answered_with_blocks_slack_refuses_fails_loudly(server):
+    def register(app):
+        @app.command("/trellis")
+        async def trellis(ack):
+            button = {"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}
+            await ack(text="Help", blocks=[{"type": "actions", "elements": [button]}])
+
+    async with running_bolt_app(server, register):
+        with pytest.raises(InvalidAck, match="invalid_blocks.*less than 76 characters"):
+            await server.slash_command(ANA, GENERAL, "/trellis", "help")
+    assert server.ephemerals(ANA) == []
+
+
 async def test_view_submission_errors_come_back_and_keep_the_modal_open(server):
     submissions = []
 
@@ -219,6 +232,8 @@ async def test_view_submission_errors_come_back_and_keep_the_modal_open(server):
             "errors": {"question": "Please say a bit more"},
         }
         assert server.open_views(ANA) == [modal]
+        with pytest.raises(SimulationError, match="not one of the menu's options: team"):
+            await server.submit_view(ANA, modal.id, {"text": "How many PTO days?", "pick": "hr"})
         accepted = await server.submit_view(
             ANA, modal.id, {"text": "How many PTO days?", "pick": "support"}
         )
