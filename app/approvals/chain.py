@@ -41,6 +41,9 @@ class WorkflowRequest:
     person: Person | None = None
     thread_ts: str | None = None
     """The message whose thread the requester hears back in."""
+    heard_in: str | None = None
+    """The conversation of that thread, when not `channel` (the requester's direct
+    messages with Trellis, for a request whose progress is private)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +181,7 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
         mode=workflow.mode,
         requester=person,
         requester_slack_id=request.slack_user_id or person.slack_id,
-        channel_id=request.channel.id,
+        channel_id=request.heard_in or request.channel.id,
         thread_ts=request.thread_ts,
         inputs=inputs,
         text=draft.text,
