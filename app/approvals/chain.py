@@ -27,6 +27,7 @@ from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import error_code
 from app.slack_people import SlackChannel
+from app.text.phrasing import who_may
 from app.trust import tracing
 
 log = structlog.get_logger(__name__)
@@ -80,8 +81,8 @@ async def admit_workflow(services: Services, request: WorkflowRequest) -> Admiss
         workflow = rulebook.workflow(request.workflow)
         if not rulebook.may_start(request.workflow, person):
             raise AccessDenied(
-                f"Only {', '.join(workflow.started_by)} can start "
-                f"{workflow.title}. Ask one of them, or an admin."
+                f"Only {who_may(workflow.started_by, services.workspace.directory.name_of)}"
+                f" can start {workflow.title}. Ask one of them, or an admin."
             )
         inputs = rulebook.validate_input(request.workflow, request.inputs)
     except InvalidInput as bad:

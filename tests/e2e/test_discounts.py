@@ -206,7 +206,7 @@ async def test_clicks_by_people_the_rule_does_not_name_are_explained(tmp_path):
 async def test_someone_outside_the_workflow_cannot_start_it(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         ack = await request(trellis, SAM, discount(15), channel="support")
-        assert "Only sales can start Discount request" in ack["text"]
+        assert "Only members of sales can start Discount request" in ack["text"]
         assert await count_audit(trellis.services, "draft.created") == 0
 
 
