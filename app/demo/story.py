@@ -90,7 +90,9 @@ class Story:
         answer = await self.ask(GINA, "general", "How many PTO days do I get?")
         if "can't verify who you are" not in answer.text:
             return Outcome("failed", "the guest was not refused")
-        return Outcome("shown", "a guest outside the directory is told whom to ask, nothing more")
+        return Outcome(
+            "shown", "a guest outside the directory is told Trellis cannot verify her, nothing more"
+        )
 
     async def draft_approved_and_delivered(self) -> Outcome:
         if not _available("handlers.approvals"):
