@@ -252,7 +252,10 @@ async def _answer_question(
                 private, private_held = None, False
         status = public.status if not private else AnswerStatus.ANSWERED
         status = AnswerStatus.NEEDS_APPROVAL if held or private_held else status
-        public = for_asker_only(public, private)
+        viewing = (
+            audience.channel.label if question.conversation_id != question.channel.id else None
+        )
+        public = for_asker_only(public, private, viewing=viewing)
         tracing.attributes(
             span, {"trellis.review.held": held, "trellis.review.private_held": private_held}
         )

@@ -1,9 +1,11 @@
 """Trellis in Slack's assistant view (Bolt's Assistant middleware).
 
-- Thread started: a greeting, and suggested prompts chosen from what the person may read.
+- Thread started: a greeting, and suggested prompts chosen from what the thread's audience
+  may read (the person, or everyone in the channel they are viewing).
 - Context changed: the channel the person is viewing is saved with the thread (Bolt keeps
   it in the greeting's metadata); their questions are then answered for that channel's
-  members, by the same audience rules as an answer posted there.
+  members, by the same audience rules as an answer posted there, and the suggested prompts
+  are chosen for them.
 - A message in the thread: the thread is titled from the question, the status line shows
   while it is answered, and the answer streams in (handlers/streaming.py).
 """
@@ -26,7 +28,9 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
 from app.answering.intake import Surface
+from app.domain import Person
 from app.errors import IdentityUnknown
+from app.identity import access
 from app.services import Services
 from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from app.trust.suggestions import suggested_prompts
@@ -86,18 +90,49 @@ async def on_thread_started(
         name = person.name.split()[0] if person is not None else "there"
         viewing = (thread.get("context") or {}).get("channel_id")
         await say(text=views.greeting_text(name), blocks=views.greeting_blocks(name, viewing))
-        prompts = await suggested_prompts(services, person) if person is not None else []
-        if prompts:
-            await set_suggested_prompts(
-                prompts=views.prompts_json(prompts), title=views.PROMPTS_TITLE
-            )
+        if person is not None:
+            await _suggest(services, person, viewing, set_suggested_prompts)
 
 
 async def on_context_changed(
-    body: dict[str, Any], payload: dict[str, Any], save_thread_context: AsyncSaveThreadContext
+    body: dict[str, Any],
+    payload: dict[str, Any],
+    save_thread_context: AsyncSaveThreadContext,
+    set_suggested_prompts: AsyncSetSuggestedPrompts,
+    services: Services,
 ) -> None:
+    thread = payload["assistant_thread"]
     with traces.assistant_thread(body, payload):
-        await save_thread_context(payload["assistant_thread"]["context"])
+        await save_thread_context(thread["context"])
+        try:
+            person = await person_of(services, thread["user_id"])
+        except IdentityUnknown:
+            return
+        await _suggest(services, person, thread["context"].get("channel_id"), set_suggested_prompts)
+
+
+async def _suggest(
+    services: Services,
+    person: Person,
+    viewing: str | None,
+    set_suggested_prompts: AsyncSetSuggestedPrompts,
+) -> None:
+    """Suggest questions whose answers the thread's audience may read: the members of the
+    channel being viewed (when Trellis can see it), else the person alone."""
+    scope = None
+    if viewing:
+        try:
+            channel = await slack_of(services).channel(viewing)
+        except Exception:  # not visible to Trellis: answered for the person alone
+            channel = None
+        if channel is not None:
+            audience = await access.audience_for(
+                asker=person, channel=channel, slack=services.slack, identity=services.identity
+            )
+            scope = audience.scope
+    prompts = await suggested_prompts(services, person, scope)
+    if prompts:
+        await set_suggested_prompts(prompts=views.prompts_json(prompts), title=views.PROMPTS_TITLE)
 
 
 async def on_user_message(

@@ -1,4 +1,5 @@
-"""Reactions on Trellis answers: a flag emoji from a permitted flagger opens a flag.
+"""Reactions on Trellis answers: a flag emoji from a permitted flagger opens a flag;
+anyone else is told, once per answer, who can flag answers.
 
 The rules (who may flag, one flag per person, what a removed reaction does) live in
 app/trust/feedback.py; this module only turns the events into calls and tells people.
@@ -12,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 from app.errors import AccessDenied
 from app.services import Services
-from app.trust import feedback
+from app.trust import feedback, flaggers
 from handlers.errors import message_for
 from handlers.events import first_delivery
 from handlers.feedback import refresh_notices, send_flag_to_owners
@@ -57,7 +58,20 @@ async def on_reaction_added(
             channel=event["item"]["channel"], user=event["user"], text=message_for(refused)
         )
         return
-    if recorded is None or not recorded.created:
+    if recorded is None:
+        told = await flaggers.not_a_flag(
+            services,
+            channel_id=event["item"]["channel"],
+            message_ts=event["item"]["ts"],
+            reactor_slack_id=event["user"],
+            reaction=event["reaction"],
+        )
+        if told is not None:
+            await slack_of(services).post_private(
+                channel=event["item"]["channel"], user=event["user"], text=told
+            )
+        return
+    if not recorded.created:
         return
     services.metrics.observe_flag(event="raised")
     await send_flag_to_owners(services, recorded.case)

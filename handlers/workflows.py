@@ -2,9 +2,10 @@
 
 With every required field on the command line the workflow starts at once; otherwise a
 modal asks for the rest. The message shortcut opens the same form, with the message's
-text in the first long-text field. The requester's status message is posted where they
-asked (or in a direct message when Trellis cannot post there); its thread is where they
-hear back: the decision, the result, or a failure.
+text in the first long-text field. The requester's status message is posted in their
+direct messages with Trellis, the command itself acknowledged only to them (or where they
+asked, for a workflow with `progress: channel` or a request about a message); its thread
+is where they hear back: the decision, the result, or a failure.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def refused_values(
     }
 
 
+BY_DM = " Trellis keeps you posted by direct message; nobody else here sees it."
+
 ADMIT_WITHIN_SECONDS = 2.0
 """How long a slash command's ack waits for the request to be checked: Slack wants the ack
 within 3 s, so a slower check (Slack itself slow to say who is asking) is acked first and
@@ -133,7 +136,9 @@ async def on_workflow_command(
         if spec.required and spec.default is None and not given.get(n, "").strip()
     ]
     if outcome is None:
-        await tell(f"Starting {workflow.title}…")
+        await tell(
+            f"Starting {workflow.title}…{BY_DM if heard_privately(workflow, request) else ''}"
+        )
         with traces.slash_command(command, slug):
             await begin(services, request)
     elif outcome.status == WorkflowStatus.INVALID and missing and not late:
@@ -264,33 +269,57 @@ async def on_form_submitted(
         again = f" Start it again with {usage(meta['workflow'], workflow)}." if workflow else ""
         await submission.refused(errors, f"{outcome.message}{again}")
         return
-    await submission.saved(f"Your {title} is starting; its status follows where you asked.")
+    private = workflow is not None and heard_privately(workflow, request)
+    await submission.saved(
+        f"Your {title} is starting; "
+        + (
+            "Trellis keeps you posted by direct message."
+            if private
+            else "its status follows where you asked."
+        )
+    )
     with traces.interaction(body, meta["workflow"]):
         await begin(services, request)
+
+
+def heard_privately(workflow: Workflow, request: WorkflowRequest) -> bool:
+    """Whether the requester hears how their request goes (its status, the decision, the
+    result) in their direct messages with Trellis rather than where they asked: a request
+    by command is personal unless its workflow says `progress: channel`; a request about a
+    message (the message shortcut) hears back in that message's thread."""
+    return workflow.progress == "private" and request.thread_ts is None
 
 
 async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome | None:
     """Post the requester's status message, run the workflow, show how it went."""
     slack = slack_of(services)
-    title = services.workspace.rulebook.workflow(request.workflow).title
+    workflow = services.workspace.rulebook.workflow(request.workflow)
+    title = workflow.title
     user = request.slack_user_id
-    channel_id, thread_ts = request.channel.id, request.thread_ts
+    where, thread_ts = request.channel.id, request.thread_ts
     opening = f"{escape(title)} from <@{user}>. Drafting it…"
     try:
-        ts = await slack.post(channel=channel_id, thread_ts=thread_ts, text=opening)
-        channel = await slack.channel(channel_id)
+        if user is not None and heard_privately(workflow, request):
+            where = await slack.open_dm(user)
+        channel = await slack.channel(request.channel.id)  # the rules see where they asked
+        ts = await slack.post(channel=where, thread_ts=thread_ts, text=opening)
     except SlackApiError:  # Trellis is not in that conversation: tell them directly
         if user is None:  # nobody to tell directly
             raise
-        channel_id, thread_ts = await slack.open_dm(user), None
-        ts = await slack.post(channel=channel_id, text=opening)
-        channel = SlackChannel(id=channel_id, is_im=True)
-    request = replace(request, channel=channel, thread_ts=thread_ts or ts)
+        where, thread_ts = await slack.open_dm(user), None
+        ts = await slack.post(channel=where, text=opening)
+        channel = SlackChannel(id=where, is_im=True)
+    request = replace(
+        request,
+        channel=channel,
+        thread_ts=thread_ts or ts,
+        heard_in=where if where != channel.id else None,
+    )
     try:
         outcome = await start_workflow(services, request)
     except Exception as exc:  # the person is always told
         text = message_for(exc)
-        await slack.update(channel=channel_id, ts=ts, text=text, blocks=notice_blocks(text))
+        await slack.update(channel=where, ts=ts, text=text, blocks=notice_blocks(text))
         return None
     text = f"{escape(title)} from <@{user}>. {escape(outcome.message)}"
     emoji = {
@@ -298,5 +327,5 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
         WorkflowStatus.APPROVED: ":white_check_mark:",
         WorkflowStatus.WAITING: ":hourglass_flowing_sand:",
     }.get(outcome.status, ":warning:")
-    await slack.update(channel=channel_id, ts=ts, text=text, blocks=[section(f"{emoji} {text}")])
+    await slack.update(channel=where, ts=ts, text=text, blocks=[section(f"{emoji} {text}")])
     return outcome

@@ -368,9 +368,10 @@ class Surfaces:
         if not str(ack.get("text") or "").startswith("Starting"):
             self.events["workflow requests refused"] += 1
             return
+        dm = self.sandbox.workspace.open_im(user).id  # a request's status is its requester's
         await self.observer.wait(
             since,
-            lambda s: s.channel == channel and " from <@" in s.text and "Drafting" not in s.text,
+            lambda s: s.channel == dm and " from <@" in s.text and "Drafting" not in s.text,
             what="the request's status",
         )
         self.events["workflow requests"] += 1

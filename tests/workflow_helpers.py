@@ -169,7 +169,13 @@ async def wait_for_text(
     within: float = 10,
     where: Callable[[Message], bool] = lambda m: True,
 ) -> Message:
-    channel_id = trellis.channel(channel)
+    """A message of Trellis's showing `needle` in `channel`: a channel's name, or a person's
+    email for their direct messages with Trellis."""
+    channel_id = (
+        trellis.sandbox.workspace.open_im(trellis.user(channel)).id
+        if "@" in channel
+        else trellis.channel(channel)
+    )
 
     def found(message: Message) -> bool:
         text = f"{message.text}\n{blocks_text(message.blocks)}"

@@ -20,7 +20,15 @@ from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
 from app.answering.queue import at_the_model
 from app.config.workspace import TrellisConfig
-from app.domain import AccessScope, AnswerStatus, Citation, Passage, Turn, Usage
+from app.domain import (
+    OUTSIDER_PRINCIPALS,
+    AccessScope,
+    AnswerStatus,
+    Citation,
+    Passage,
+    Turn,
+    Usage,
+)
 from app.trust import tracing
 from app.trust.corrections import Curated
 
@@ -136,7 +144,7 @@ async def _compose(
         owners = owners_of(about_question(text, passages), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
-            no_answer_text(owners, config, names=names),
+            no_answer_text(owners, config, names=names, outsiders=seen_by_outsiders(scope)),
             confidence=support,
             owners=owners,
             scope_label=scope.label,
@@ -174,7 +182,7 @@ async def _compose(
         owners = owners_of(about_question(text, passages), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
-            no_answer_text(owners, config, names=names),
+            no_answer_text(owners, config, names=names, outsiders=seen_by_outsiders(scope)),
             confidence=confidence,
             notes=model_answer.notes,
             owners=owners,
@@ -217,12 +225,22 @@ def adds_to(
     return private if cites_more and differs else None
 
 
-def for_asker_only(public: Reply, private: Reply | None) -> Reply:
+def for_asker_only(public: Reply, private: Reply | None, *, viewing: str | None = None) -> Reply:
     """The conversation's reply when it could not be answered for everyone in it but its
-    asker is answered privately (`private`): it says so, and promises no one is told of it."""
+    asker is answered privately (`private`): it says so, and promises no one is told of it.
+    `viewing`: the channel answered for from the asker's own thread with Trellis (the
+    assistant view), whose members are who "not everyone" means there."""
     if private is None or public.status != AnswerStatus.NO_ANSWER:
         return public
-    return replace(public, text=ASKER_ONLY, owners=(), notes=(*public.notes, NOTE_ASKER_ONLY))
+    text = ASKER_ONLY if viewing is None else asker_only_viewing(viewing)
+    return replace(public, text=text, owners=(), notes=(*public.notes, NOTE_ASKER_ONLY))
+
+
+def asker_only_viewing(channel: str) -> str:
+    return (
+        f"The answer to this rests on documents not everyone in {channel} may read, so it "
+        f"is for you alone: keep it out of {channel}."
+    )
 
 
 def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, ...]:
@@ -260,17 +278,29 @@ def alone(passages: Sequence[Passage], own: Sequence[Passage]) -> Sequence[Passa
     return RetrievedPassages(own, passages.corpus, evidence)
 
 
+def seen_by_outsiders(scope: AccessScope) -> bool:
+    """Whether someone outside the directory (a guest, an external member) reads what is
+    shown to this scope."""
+    return OUTSIDER_PRINCIPALS in scope.viewers
+
+
 def no_answer_text(
-    owners: tuple[str, ...], config: TrellisConfig, *, forwarded: bool = True, names: Names = str
+    owners: tuple[str, ...],
+    config: TrellisConfig,
+    *,
+    forwarded: bool = True,
+    names: Names = str,
+    outsiders: bool = False,
 ) -> str:
     """The reply to a question nobody could answer: who owns the topic, and that the
     question goes to them (app/trust/owners.py) unless the asker presses the button.
     `forwarded` False: asked where nothing is passed on (`trellis ask`). An owner that is a
     channel ("#help", the support contact) is where to ask, not someone it is passed to.
-    `names` turns an owner's email into their name."""
+    `names` turns an owner's email into their name. `outsiders`: people outside the
+    company (guests, external members) read the reply, so no internal channel is named."""
     named = owners or (config.admins_hint,)
     people = [names(o) for o in named if not o.startswith("#")]
-    channels = [o for o in named if o.startswith("#")]
+    channels = [] if outsiders else [o for o in named if o.startswith("#")]
     who = " ".join(
         ([f"The people who own this topic are: {', '.join(people)}."] if people else [])
         + ([f"You can also ask in {', '.join(channels)}."] if channels else [])
@@ -279,6 +309,8 @@ def no_answer_text(
     them = (
         "them"
         if people
+        else "the document owners"
+        if outsiders
         else f"the document owners in {config.owners_channel}"
         if config.owners_channel
         else "the Trellis admins"

@@ -27,6 +27,7 @@ from app.rules.schema import Workflow
 from app.services import Services
 from app.slack_api import error_code
 from app.slack_people import SlackChannel
+from app.text.phrasing import who_may
 from app.trust import tracing
 
 log = structlog.get_logger(__name__)
@@ -41,6 +42,9 @@ class WorkflowRequest:
     person: Person | None = None
     thread_ts: str | None = None
     """The message whose thread the requester hears back in."""
+    heard_in: str | None = None
+    """The conversation of that thread, when not `channel` (the requester's direct
+    messages with Trellis, for a request whose progress is private)."""
 
 
 @dataclass(frozen=True)
@@ -77,8 +81,8 @@ async def admit_workflow(services: Services, request: WorkflowRequest) -> Admiss
         workflow = rulebook.workflow(request.workflow)
         if not rulebook.may_start(request.workflow, person):
             raise AccessDenied(
-                f"Only {', '.join(workflow.started_by)} can start "
-                f"{workflow.title}. Ask one of them, or an admin."
+                f"Only {who_may(workflow.started_by, services.workspace.directory.name_of)}"
+                f" can start {workflow.title}. Ask one of them, or an admin."
             )
         inputs = rulebook.validate_input(request.workflow, request.inputs)
     except InvalidInput as bad:
@@ -178,7 +182,7 @@ async def _start_workflow(services: Services, request: WorkflowRequest) -> Workf
         mode=workflow.mode,
         requester=person,
         requester_slack_id=request.slack_user_id or person.slack_id,
-        channel_id=request.channel.id,
+        channel_id=request.heard_in or request.channel.id,
         thread_ts=request.thread_ts,
         inputs=inputs,
         text=draft.text,

@@ -90,7 +90,9 @@ class Story:
         answer = await self.ask(GINA, "general", "How many PTO days do I get?")
         if "can't verify who you are" not in answer.text:
             return Outcome("failed", "the guest was not refused")
-        return Outcome("shown", "a guest outside the directory is told whom to ask, nothing more")
+        return Outcome(
+            "shown", "a guest outside the directory is told Trellis cannot verify her, nothing more"
+        )
 
     async def draft_approved_and_delivered(self) -> Outcome:
         if not _available("handlers.approvals"):
@@ -113,10 +115,12 @@ class Story:
         draft = draft_on(card)
         self.say(f"{self.name(approver)} clicks Approve.")
         await self.click_until_decided(approver, card, block_id, approve)
+        # How his request goes is Liam's own business: told in his direct messages.
+        dm = self.sandbox.workspace.open_im(liam).id
         told = await self.sandbox.wait_for_message(
-            sales, lambda m: m.bot_id is not None and m.ts > card.ts, WAIT
+            dm, lambda m: m.bot_id is not None and m.ts > card.ts, WAIT
         )
-        self.show(told, where="#sales")
+        self.show(told, where="Liam's direct messages")
         row, hook = await self.sandbox.wait_until(
             lambda: delivered(self.systems, draft), WAIT, "the discount in the CRM and the webhook"
         )
@@ -129,9 +133,9 @@ class Story:
         if "Done." not in self.text(card):
             return Outcome("failed", "approved, but an action failed (see the card)")
         result = await self.sandbox.wait_for_message(
-            sales, lambda m: m.bot_id is not None and m.ts > told.ts, WAIT
+            dm, lambda m: m.bot_id is not None and m.ts > told.ts, WAIT
         )
-        self.show(result, where="#sales")
+        self.show(result, where="Liam's direct messages")
         return Outcome(
             "shown",
             "approved by a sales manager, carried into the CRM and to the webhook (signature "

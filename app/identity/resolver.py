@@ -44,6 +44,10 @@ class Identity:
         return self.slack_user is None or not self.slack_user.is_bot
 
 
+OUTSIDERS = ("external", "guest")
+"""Reasons someone is not identified that mean they are outside the organisation."""
+
+
 class IdentityResolver:
     def __init__(
         self,
@@ -147,10 +151,19 @@ class IdentityResolver:
         """The person behind a Slack user, or IdentityUnknown with the refusal to show."""
         identity = await self.identify(slack_id)
         if identity.person is None:
-            raise IdentityUnknown(self.refusal(), detail=f"{slack_id}: {identity.reason}")
+            raise IdentityUnknown(
+                self.refusal(identity.reason), detail=f"{slack_id}: {identity.reason}"
+            )
         return identity.person
 
-    def refusal(self) -> str:
+    def refusal(self, reason: str | None = None) -> str:
+        """What someone Trellis cannot verify is told. A guest or someone from another
+        organisation is not sent to an internal channel, nor shown its name."""
+        if reason in OUTSIDERS:
+            return (
+                "I can't verify who you are, so I can't answer here: Trellis answers only "
+                "the people in this organisation's directory."
+            )
         return (
             "I can't verify who you are, so I can't answer here. "
             f"If you work here, ask {self.admins_hint} to add you to Trellis's directory."

@@ -139,6 +139,10 @@ class Workflow(Strict):
     draft: DraftSpec | None = None
     approval: list[ApprovalTier] = []
     channel: str | None = None
+    progress: Literal["private", "channel"] = "private"
+    """Where a request started by command hears back (its status, the decision, the
+    result): `private`, the requester's direct messages with Trellis; `channel`, a thread
+    in the conversation the command was typed in, seen by everyone there."""
     remind_after: Duration | None = None
     escalate_after: Duration | None = None
     escalate_to: EscalateTo | None = None

@@ -225,8 +225,8 @@ def approval(f: Facts) -> Words:
     )
     held = "some answers" if f.review_when else "no answers"
     summary = (
-        f"Workflow requests by the tiers below, and {held}; an action only runs once "
-        "its approval is given."
+        f"Workflow requests, as each workflow's approval tiers in rules.yml say, and {held}; "
+        "an action only runs once its approval is given."
     )
     return summary, tuple(points), ("rules.yml workflows.*.approval", "rules.yml answers")
 

@@ -1,5 +1,6 @@
 """The prompts offered to someone who opens Trellis's assistant view: questions about the
-documents they may read, those shared with their own groups (their role) first. Computed
+documents they may read (and, while they view a channel, everyone there may read), those
+shared with their own groups (their role) first. Computed
 from the index and the person's access, never written per person."""
 
 from __future__ import annotations
@@ -23,11 +24,15 @@ class SuggestedPrompt:
     """What is asked when it is clicked."""
 
 
-async def suggested_prompts(services: Services, person: Person) -> list[SuggestedPrompt]:
+async def suggested_prompts(
+    services: Services, person: Person, scope: AccessScope | None = None
+) -> list[SuggestedPrompt]:
     """Up to four questions about documents this person may read: those shared with one
-    of their groups ahead of those shared with everyone, newest first."""
+    of their groups ahead of those shared with everyone, newest first. `scope`: who the
+    answers are for, when not the person alone (the members of a channel they are
+    viewing): only documents all of them may read are suggested."""
     prompts: list[SuggestedPrompt] = []
-    seen = await get_documents(services.database, scope=AccessScope.for_person(person))
+    seen = await get_documents(services.database, scope=scope or AccessScope.for_person(person))
     usable = [d for d in seen if d.status == DocumentStatus.CURRENT.value]
     own = person.principals - {EVERYONE, PUBLIC}
     usable.sort(

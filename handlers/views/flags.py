@@ -16,6 +16,7 @@ ACCEPT, DISMISS, UPDATE_SOURCE = (
     "trellis_flag_dismiss",
     "trellis_flag_update_source",
 )
+EXPLAIN_LABEL = "Say what's wrong"
 NOTE_VIEW, CORRECTION_VIEW = "trellis_flag_note", "trellis_correction"
 
 Names = Callable[[str], str]
@@ -38,13 +39,16 @@ def flagger_prompt(case: FlagCase, names: Names = str) -> tuple[str, list[Block]
         told = f"the owners have been told in {listed(channels)}"
     else:
         told = "the Trellis owners have been told"
-    text = f"Thanks, your flag is recorded and {told}. Saying what is wrong helps them fix it."
+    text = (
+        f"Thanks, your flag is recorded and {told}. To tell them what is wrong, click "
+        f"“{EXPLAIN_LABEL}” below: what you write is shown to them with your flag."
+    )
     return text, [
         section(f":triangular_flag_on_post: {escape(text)}"),
         {
             "type": "actions",
             "block_id": "trellis_flag",
-            "elements": [button("Say what's wrong", EXPLAIN, case.id, "primary")],
+            "elements": [button(EXPLAIN_LABEL, EXPLAIN, case.id, "primary")],
         },
     ]
 

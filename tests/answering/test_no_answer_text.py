@@ -27,3 +27,12 @@ def test_owners_who_are_people_are_named_and_told():
 def test_a_question_from_the_command_line_is_not_passed_on():
     said = no_answer_text(("hr-team",), TrellisConfig(), forwarded=False)
     assert "not passed on" in said and "pass your question on" not in said
+
+
+def test_where_outsiders_read_it_no_internal_channel_is_named():
+    config = TrellisConfig(support="#help", owners_channel="#trellis-owners")
+    said = no_answer_text((), config, outsiders=True)
+    assert "#" not in said
+    assert "pass your question on to the document owners as you wrote it" in said
+    said = no_answer_text(("hr-team", "#help"), config, outsiders=True)
+    assert "The people who own this topic are: hr-team." in said and "#help" not in said

@@ -249,7 +249,7 @@ async def test_a_draft_nobody_decides_expires_and_the_requester_is_told(tmp_path
         report = await sweep_drafts(trellis.services)
         assert report.expired == 1
         assert (await trellis.services.approvals.view(draft.id)).state == DraftState.EXPIRED
-        await wait_for_text(trellis, "support", "expired: nobody decided in time")
+        await wait_for_text(trellis, SAM, "expired: nobody decided in time")
         updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
         assert "Expired" in blocks_text(updated.blocks)
         assert (await sweep_drafts(trellis.services)).expired == 0
@@ -341,7 +341,7 @@ async def test_the_scheduler_expires_drafts_on_its_own(tmp_path):
         try:
             await until_state(trellis, draft.id, DraftState.EXPIRED, within=10)
             # The requester is told by the same job run; let it finish before stopping.
-            await wait_for_text(trellis, "support", "expired: nobody decided in time")
+            await wait_for_text(trellis, SAM, "expired: nobody decided in time")
         finally:
             await background.stop()
 
@@ -401,7 +401,7 @@ async def test_a_request_whose_approvals_channel_trellis_cannot_see_is_refused_p
         await trellis.sandbox.slash_command(
             trellis.user(SAM), trellis.channel("support"), "/trellis", REPLY
         )
-        told = await wait_for_text(trellis, "support", "cannot see the approvals channel")
+        told = await wait_for_text(trellis, SAM, "cannot see the approvals channel")
         assert "invite Trellis to it" in told.text and "Nothing was saved" in told.text
         assert "Something went wrong" not in told.text and "responded" not in told.text
         async with trellis.services.database.session() as session:

@@ -56,6 +56,7 @@ async def test_unknown_guest_is_refused_and_the_refusal_is_audited(tmp_path):
         ts = await trellis.ask(GINA, "general", "How many PTO days do I get?")
         answer = await trellis.answer_in_thread("general", ts)
         assert "can't verify who you are" in answer.text
+        assert "#" not in answer.text  # a guest is shown no internal channel's name
         assert "[1]" not in blocks_text(answer.blocks)
         records = await _audit_records(trellis.services, "question.refused")
         assert len(records) == 1 and records[0].payload["status"] == "refused"
@@ -66,6 +67,7 @@ async def test_external_connect_user_is_refused(tmp_path):
         ts = await trellis.ask(PAT, "partners-shared", "What is our return policy?")
         answer = await trellis.answer_in_thread("partners-shared", ts)
         assert "can't verify who you are" in answer.text
+        assert "#" not in answer.text and "only the people in this organisation's" in answer.text
 
 
 async def test_channel_answer_hides_what_a_member_may_not_see_and_asker_gets_fuller_answer(

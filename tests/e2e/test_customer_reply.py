@@ -103,8 +103,8 @@ async def test_an_edited_reply_is_what_gets_emailed_and_noted_on_the_ticket(tmp_
         results = [a.summary for a in view.outbox]
         assert results[0].startswith(f"Emailed {CONTACT} (message <trellis.")
         assert results[1].startswith(f"Commented on {key} in Jira")
-        await wait_for_text(trellis, "support", f"Commented on {key} in Jira")
-        message = await wait_for_text(trellis, "support", "Done: Emailed")
+        await wait_for_text(trellis, SAM, f"Commented on {key} in Jira")
+        message = await wait_for_text(trellis, SAM, "Done: Emailed")
         assert (
             mail.message_id in message.text
             or mail.message_id.replace("<", "&lt;").replace(">", "&gt;") in message.text
@@ -135,7 +135,7 @@ async def test_a_rejection_reaches_the_requester_with_the_reason(tmp_path):
             {"reason": {"text": "We promised Jordan a call first; phone them before emailing."}},
         )
 
-        told = await wait_for_text(trellis, "support", "did not approve your Customer reply")
+        told = await wait_for_text(trellis, SAM, "did not approve your Customer reply")
         assert "phone them before emailing" in told.text
         assert told.thread_ts is not None
         assert (await trellis.services.approvals.view(draft.id)).state == DraftState.REJECTED
@@ -162,7 +162,7 @@ async def test_an_expired_reply_cannot_be_approved(tmp_path):
 
         await trellis.sandbox.wait_for_ephemeral(rosa, lambda e: "expired" in e.text)
         assert (await trellis.services.approvals.view(draft.id)).state == DraftState.EXPIRED
-        await wait_for_text(trellis, "support", "expired: nobody decided in time")
+        await wait_for_text(trellis, SAM, "expired: nobody decided in time")
         updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
         assert "Expired" in blocks_text(updated.blocks)
         assert peers.smtp.messages == []
@@ -255,7 +255,7 @@ async def test_with_the_demo_connectors_and_no_peer_running_the_action_dead_lett
             for b in notice.blocks
             for e in b.get("elements", [])
         )
-        await wait_for_text(trellis, "support", "Trellis could not send email to")
+        await wait_for_text(trellis, SAM, "Trellis could not send email to")
         updated = next(m for m in trellis.sandbox.messages(card.channel) if m.ts == card.ts)
         assert "an action failed" in blocks_text(updated.blocks)
 

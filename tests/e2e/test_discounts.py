@@ -73,9 +73,9 @@ async def test_a_small_discount_is_approved_automatically_and_recorded(tmp_path)
         ) as trellis,
     ):
         await request(trellis, LIAM, discount(5))
-        status = await wait_for_text(trellis, "sales", "needs no approval")
+        status = await wait_for_text(trellis, LIAM, "needs no approval")
         done = await wait_for_text(
-            trellis, "sales", "Done: Sent to 127.0.0.1", where=lambda m: m.thread_ts == status.ts
+            trellis, LIAM, "Done: Sent to 127.0.0.1", where=lambda m: m.thread_ts == status.ts
         )
         assert done.thread_ts == status.ts
         assert await peers.crm_rows() == [("Alpine Co.", 5.0)]
@@ -112,8 +112,8 @@ async def test_a_mid_discount_is_approved_by_one_sales_manager(tmp_path, databas
         assert await peers.crm_rows() == [("Alpine Co.", 15.0)]
         [delivery] = peers.webhook.deliveries.values()
         assert delivery.body["approvers"] == [SOFIA]
-        await wait_for_text(trellis, "sales", "Done: Added row 1 to discounts")
-        await wait_for_text(trellis, "sales", "Sofia Marino approved your Discount request")
+        await wait_for_text(trellis, LIAM, "Done: Added row 1 to discounts")
+        await wait_for_text(trellis, LIAM, "Sofia Marino approved your Discount request")
         updated = await card_showing(trellis, card, "Sent to 127.0.0.1")
         text = blocks_text(updated.blocks)
         assert "Approved* by Sofia Marino" in text
@@ -206,7 +206,7 @@ async def test_clicks_by_people_the_rule_does_not_name_are_explained(tmp_path):
 async def test_someone_outside_the_workflow_cannot_start_it(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         ack = await request(trellis, SAM, discount(15), channel="support")
-        assert "Only sales can start Discount request" in ack["text"]
+        assert "Only members of sales can start Discount request" in ack["text"]
         assert await count_audit(trellis.services, "draft.created") == 0
 
 
@@ -311,7 +311,7 @@ async def test_a_number_that_is_not_one_opens_the_form_with_the_field_empty_and_
                 "reason": {"field_reason": "Renewal"},
             },
         )
-        await wait_for_text(trellis, "sales", "needs no approval")
+        await wait_for_text(trellis, LIAM, "needs no approval")
 
 
 async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tmp_path, database):
@@ -334,7 +334,7 @@ async def test_a_failing_downstream_dead_letters_visibly_and_an_owner_retries(tm
         await until_state(trellis, draft.id, DraftState.FAILED)
         notice = await wait_for_text(trellis, "trellis-owners", "An approved action failed")
         assert "HTTP 503" in blocks_text(notice.blocks)
-        await wait_for_text(trellis, "sales", "Trellis could not notify 127.0.0.1")
+        await wait_for_text(trellis, LIAM, "Trellis could not notify 127.0.0.1")
         assert await peers.crm_rows() == [("Alpine Co.", 15.0)]  # the first action is done
 
         await trellis.sandbox.click_button(

@@ -67,7 +67,7 @@ async def test_over_http_a_discount_is_approved_with_the_button_on_its_card(tmp_
 
         await until_state(trellis, draft.id, DraftState.DONE)
         assert await peers.crm_rows() == [("Alpine Co.", 15.0)]
-        await wait_for_text(trellis, "sales", "Sofia Marino approved your Discount request")
+        await wait_for_text(trellis, LIAM, "Sofia Marino approved your Discount request")
         updated = await card_showing(trellis, card, "Sent to 127.0.0.1")
         assert "Approved* by Sofia Marino" in blocks_text(updated.blocks)
         http = trellis.sandbox.http

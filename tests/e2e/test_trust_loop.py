@@ -111,6 +111,8 @@ async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_
         prompt = await sandbox.wait_for_ephemeral(
             sam, lambda e: "Say what's wrong" in blocks_text(e.blocks)
         )
+        # The thanks says how to tell the owners what is wrong: the button that follows.
+        assert "To tell them what is wrong, click “Say what's wrong” below" in prompt.text
         notice = await flag_notice(trellis, ROSA)
         shown = blocks_text(notice.blocks)
         assert QUESTION in shown and "8.95" in shown and "Support Macros" in shown
@@ -225,15 +227,17 @@ async def test_a_correction_citing_a_public_document_for_restricted_text_is_refu
         assert (await rows(services, Flag))[0].status == "open"
 
 
-async def test_a_non_flaggers_reaction_and_reactions_on_other_messages_do_nothing(tmp_path):
+async def test_a_non_flagger_is_told_once_who_may_flag_and_other_reactions_do_nothing(tmp_path):
     async with running_trellis(tmp_path) as trellis:
         sandbox, services = trellis.sandbox, trellis.services
-        channel = trellis.channel("help-trellis")
+        channel, liam = trellis.channel("help-trellis"), trellis.user(LIAM)
         question_ts = await trellis.ask(LIAM, "help-trellis", "When is Trail Day in 2026?")
         answer = await trellis.answer_in_thread("help-trellis", question_ts)
-        await sandbox.add_reaction(
-            trellis.user(LIAM), channel, answer.ts, "x"
-        )  # sales may not flag
+        await sandbox.add_reaction(liam, channel, answer.ts, "x")  # sales may not flag
+        told = await sandbox.wait_for_ephemeral(liam, lambda e: "can flag" in e.text, 10)
+        assert "only members of support can flag Trellis answers" in told.text
+        assert told.channel == channel
+        await sandbox.add_reaction(liam, channel, answer.ts, "warning")  # told once an answer
         await sandbox.add_reaction(
             trellis.user(SAM), channel, answer.ts, "tada"
         )  # not a flag emoji
@@ -242,10 +246,12 @@ async def test_a_non_flaggers_reaction_and_reactions_on_other_messages_do_nothin
         )  # not a Trellis answer
         await asyncio.sleep(1.0)
         assert await rows(services, Flag) == []
-        for user in (trellis.user(LIAM), trellis.user(SAM)):
+        assert len([e for e in sandbox.ephemerals(liam) if "can flag" in e.text]) == 1
+        for user in (liam, trellis.user(SAM)):
             assert not [
                 e for e in sandbox.ephemerals(user) if "Say what's wrong" in blocks_text(e.blocks)
             ]
+        assert not [e for e in sandbox.ephemerals(trellis.user(SAM)) if "can flag" in e.text]
         assert "answer.flagged" not in await kinds(services)
 
 

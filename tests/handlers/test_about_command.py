@@ -110,6 +110,9 @@ async def test_app_home_has_an_about_section_for_the_person_opening_it(tmp_path)
     assert "About Trellis here" in home
     assert all(question in home for question in QUESTIONS)
     assert "`/trellis about` shows every answer in full" in home
+    # Home shows each answer's summary alone: none points at details that do not follow.
+    assert "the tiers below" not in home
+    assert "as each workflow's approval tiers in rules.yml say" in home
 
 
 async def test_someone_outside_the_directory_is_told_why_and_nothing_else(tmp_path):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.db.models.records import PostedAnswer
 from app.domain import AccessScope, AnswerStatus
+from app.identity import access
 from app.knowledge.search import get_documents
 from app.pipeline import Question, answer_question
 from tests.harness import RunningTrellis, blocks_text, running_trellis
@@ -170,3 +171,49 @@ async def test_every_prompt_suggested_is_answered_from_the_document_it_names(tmp
                 assert {c.title for c in outcome.public.citations} == {
                     prompt["message"].removeprefix("What are the main points of ").rstrip("?")
                 }
+
+
+PTO = "How many days of paid time off do full-time employees get per year?"
+
+
+async def test_while_viewing_a_channel_the_prompts_and_the_wording_fit_its_members(tmp_path):
+    # #general has a guest: the prompts name only documents everyone there may read, and
+    # an answer only Sam may be shown says whose reading it is kept from, not "everyone in
+    # this conversation" (his thread with Trellis has no one else in it).
+    async with running_trellis(tmp_path) as trellis:
+        sam, general = trellis.user(SAM), trellis.channel("general")
+        own = [p["message"] for p in await _prompts_for(trellis, SAM)]
+        person = await trellis.services.identity.resolve(sam)
+        channel = await trellis.services.slack.channel(general)
+        audience = await access.audience_for(
+            asker=person,
+            channel=channel,
+            slack=trellis.services.slack,
+            identity=trellis.services.identity,
+        )
+        everyones = await get_documents(trellis.services.database, scope=audience.scope)
+        titles = {d.title for d in everyones}
+        assert any(not any(t in p for t in titles) for p in own)  # Sam alone may read more
+
+        thread_ts = await trellis.sandbox.open_assistant(sam, viewing=general)
+        call = await trellis.sandbox.wait_for_call(
+            "assistant.threads.setSuggestedPrompts",
+            lambda c: c.params.get("thread_ts") == thread_ts,
+            timeout=10,
+        )
+        viewing = [p["message"] for p in call.params["prompts"]]
+        assert viewing and all(any(t in p for t in titles) for p in viewing), viewing
+
+        im = trellis.sandbox.workspace.open_im(sam).id
+        await trellis.sandbox.wait_for_message(
+            im, lambda m: m.bot_id and m.is_reply and m.thread_ts == thread_ts
+        )
+        await trellis.sandbox.post_message(sam, im, PTO, thread_ts=thread_ts)
+
+        def kept_from_general(message) -> bool:
+            return message.bot_id is not None and "not everyone in #general" in (
+                f"{message.text}\n{blocks_text(message.blocks)}"
+            )
+
+        said = await trellis.sandbox.wait_for_message(im, kept_from_general, 15)
+        assert "this conversation" not in f"{said.text}\n{blocks_text(said.blocks)}"

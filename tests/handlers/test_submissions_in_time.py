@@ -138,7 +138,7 @@ async def test_a_rejection_slack_is_slow_to_check_is_acked_in_time_and_the_reque
         await submit_in_time(
             trellis, SOFIA, form.id, {cards.REASON_BLOCK: {cards.TEXT_INPUT: reason}}
         )
-        told = await wait_for_text(trellis, "sales", "did not approve your Discount request", 15)
+        told = await wait_for_text(trellis, LIAM, "did not approve your Discount request", 15)
         assert "already has 10 %" in told.text
         await card_showing(trellis, card, "Rejected* by Sofia Marino")
         await direct_message(trellis, SOFIA, "Your rejection of the Discount request is saved")
@@ -250,5 +250,5 @@ async def test_a_workflow_form_slack_is_slow_to_check_is_acked_in_time_and_start
         card = await card_in(trellis, "deal-approvals", within=15)
         assert "Summit Sports" in blocks_text(card.blocks)
         await direct_message(trellis, LIAM, "Your Discount request is starting")
-        await wait_for_text(trellis, "sales", "Discount request from")
+        await wait_for_text(trellis, LIAM, "Discount request from")
         assert await count_audit(trellis, "draft.created") == 1

@@ -177,6 +177,11 @@ async def test_reactions_are_added_and_removed(tmp_path):
         assert "reaction_added" in kinds and "reaction_removed" in kinds
 
 
+async def open_messages_with_trellis(page) -> None:
+    await page.click('.nav-item[data-channel="app"]')
+    await page.get_by_role("tab", name="Messages").click()
+
+
 async def test_manager_approves_a_draft_and_the_requester_sees_it_in_their_thread(tmp_path):
     async with running_trellis(tmp_path) as trellis, chromium() as browser:
         page = await open_sandbox(browser, trellis.sandbox, as_user=trellis.user(LIAM))
@@ -186,6 +191,8 @@ async def test_manager_approves_a_draft_and_the_requester_sees_it_in_their_threa
             '/trellis discount_request customer="Initech" percent=15 '
             'reason="Two-year volume commitment"',
         )
+        # Typed in #sales, told to Liam alone: the status is in his messages with Trellis.
+        await open_messages_with_trellis(page)
         request = message(page, "Discount request from")
         await request.wait_for()
 
@@ -212,7 +219,7 @@ async def test_manager_approves_a_draft_and_the_requester_sees_it_in_their_threa
         ]
 
         await act_as(page, trellis.user(LIAM))
-        await open_channel(page, "sales")
+        await open_messages_with_trellis(page)
         await request.locator(".thread-summary").click()
         await (
             thread_panel(page).get_by_text("Sofia Marino approved your Discount request").wait_for()
