@@ -1,0 +1,30 @@
+"""Drafts of requests asked in words (a prompt without sections) quote the documents that
+address the request, and nothing that only shares a common word with it.
+
+Through the real app against the sandbox, in a consultancy's workspace
+(tests/approvals/consultancy.py)."""
+
+from __future__ import annotations
+
+from app.answering.backends.drafter import NOTHING_ON_FILE
+from tests.approvals.consultancy import START, SVEN, WORKSPACE, request_card
+from tests.harness import running_trellis
+
+
+def _cited(draft) -> list[str]:
+    return [c["doc_id"] for c in draft.citations]
+
+
+async def test_a_question_no_document_answers_quotes_nothing_that_only_shares_a_word(tmp_path):
+    # "start" is in half the documents (user names start with a letter, backups start at
+    # night): none of them says when the consultancy can start for a client.
+    async with running_trellis(tmp_path, workspace=WORKSPACE) as trellis:
+        _, shown, draft = await request_card(trellis, SVEN, START)
+        asked = await trellis.ask(SVEN, "ask-ops", "When can you start?")
+        answer = await trellis.answer_in_thread("ask-ops", asked, timeout=20)
+    assert _cited(draft) == [] and "[1]" not in draft.text
+    assert draft.text.endswith(NOTHING_ON_FILE)
+    for unrelated in ("backup", "user name", "branch", "login"):
+        assert unrelated not in draft.text.lower() and unrelated not in shown.lower()
+    # An answer is held to the same gate: it does not quote them either.
+    assert "backup" not in answer.text.lower() and "[1]" not in answer.text
