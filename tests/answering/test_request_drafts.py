@@ -7,7 +7,17 @@ Through the real app against the sandbox, in a consultancy's workspace
 from __future__ import annotations
 
 from app.answering.backends.drafter import NOTHING_ON_FILE
-from tests.approvals.consultancy import START, SVEN, WORKSPACE, request_card
+from tests.approvals.consultancy import (
+    CAKE,
+    LEO,
+    POLICY,
+    START,
+    SVEN,
+    TAXI,
+    TRAIN,
+    WORKSPACE,
+    request_card,
+)
 from tests.harness import running_trellis
 
 
@@ -28,3 +38,18 @@ async def test_a_question_no_document_answers_quotes_nothing_that_only_shares_a_
         assert unrelated not in draft.text.lower() and unrelated not in shown.lower()
     # An answer is held to the same gate: it does not quote them either.
     assert "backup" not in answer.text.lower() and "[1]" not in answer.text
+
+
+async def test_expense_claims_cite_the_expense_policy_that_covers_them(tmp_path):
+    # The policy covers train travel and late taxis carrying equipment; the claims name a
+    # client's site, a time and what was carried, which no document mentions word for word.
+    async with running_trellis(tmp_path, workspace=WORKSPACE) as trellis:
+        _, train_card, train = await request_card(trellis, LEO, TRAIN)
+        _, taxi_card, taxi = await request_card(trellis, LEO, TAXI)
+        _, _, cake = await request_card(trellis, LEO, CAKE)
+    assert _cited(train) == [POLICY] and _cited(taxi) == [POLICY]
+    assert "by train in second class is reimbursed in full" in train.text
+    assert "Taxis are reimbursed only after 22:00 or when carrying equipment" in taxi.text
+    assert "Sources:* [1] Expense claims" in train_card and "Expense claims" in taxi_card
+    # A claim the policy says nothing about still cites nothing.
+    assert _cited(cake) == [] and cake.text.endswith(NOTHING_ON_FILE)
