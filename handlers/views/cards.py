@@ -98,7 +98,7 @@ def mode_line(draft: DraftView) -> str:
 def approvals_line(draft: DraftView) -> str | None:
     needs = draft.needs()
     given = draft.current_approvals()
-    if needs.auto or (needs.require == "any" and not given):
+    if needs.auto:
         return None
     names = ", ".join(f"{escape(a.name)} :heavy_check_mark:" for a in given) or "nobody yet"
     missing = draft.missing_principals()

@@ -1,5 +1,6 @@
 """Drafts of requests asked in words (a prompt without sections) quote the documents that
-address the request, and nothing that only shares a common word with it.
+address the request, and nothing that only shares a common word with it; every card says
+whose approval it waits for.
 
 Through the real app against the sandbox, in a consultancy's workspace
 (tests/approvals/consultancy.py)."""
@@ -53,3 +54,14 @@ async def test_expense_claims_cite_the_expense_policy_that_covers_them(tmp_path)
     assert "Sources:* [1] Expense claims" in train_card and "Expense claims" in taxi_card
     # A claim the policy says nothing about still cites nothing.
     assert _cited(cake) == [] and cake.text.endswith(NOTHING_ON_FILE)
+
+
+async def test_every_card_says_whose_approval_it_waits_for(tmp_path):
+    async with running_trellis(tmp_path, workspace=WORKSPACE) as trellis:
+        _, supported, _ = await request_card(trellis, LEO, TRAIN)
+        _, unsupported, cake = await request_card(trellis, LEO, CAKE)
+        _, reply, _ = await request_card(trellis, SVEN, START)
+    assert not cake.citations
+    assert "*Approvals:* nobody yet · waiting for finance" in unsupported
+    assert "*Approvals:* nobody yet · waiting for finance" in supported
+    assert "*Approvals:* nobody yet · waiting for partners" in reply
