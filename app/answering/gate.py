@@ -7,7 +7,8 @@ turns two measurements into one probability, the answer's `confidence`:
     coverage     how much of the question the best passages' words cover, weighted by how
                  specific each word is across the audience's documents (the extractive
                  answerer's coverage, see `extractive.py`): names and rare words that no
-                 passage mentions pull it down
+                 passage mentions pull it down, and so does matching only words many
+                 documents use
 
 `confidence = 0.85^unanswered parts / (1 + exp(-(w0 + w1 * similarity + w2 * coverage)))`:
 a logistic model of "the answer would be right", fitted on one corpus (python-faq) and

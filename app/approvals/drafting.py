@@ -8,7 +8,8 @@ prompt's sections and quotes only passages that pass the relevance gate for each
 and given as instructions, with only the passages that pass some section's gate. When the
 documents support nothing, the draft says what is not on file, or (for a prompt without
 sections) is a plain summary of the request that says nothing on file answers it, so an
-approver always has something to read and knows no document stands behind it.
+approver always has something to read and knows no document stands behind it. What of
+a draft leaves Trellis once approved is in `app/approvals/outward.py`.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ async def compose(
             mode=services.retrieval_mode,
         )
 
-    drafter = SectionDrafter(retrieve, min_confidence=services.min_confidence)
+    drafter = SectionDrafter(retrieve, min_confidence=services.min_confidence, kind=workflow.title)
     fields = request_fields(workflow, inputs)
     route = await budgets.route(services, person=person, task="draft")
     notes = (route.note,) if route.note else ()

@@ -15,6 +15,7 @@ from typing import Any, overload
 
 from app.answering.citations import marks_sources
 from app.approvals.notices import DESCRIPTIONS, actions_of
+from app.approvals.outward import must_edit_first
 from app.db.models.approvals import Draft, OutboxAction
 from app.rules.requirements import ApprovalRequirement
 
@@ -176,6 +177,16 @@ class DraftView:
     @property
     def edited(self) -> bool:
         return self.text != self.original_text
+
+    @property
+    def edit_first(self) -> str | None:
+        """Why it may not be approved before someone edits it (app/approvals/outward.py)."""
+        return must_edit_first(
+            text=self.text,
+            original_text=self.original_text,
+            citations=self.citations,
+            actions=self.actions,
+        )
 
     @property
     def sources_edited_out(self) -> bool:

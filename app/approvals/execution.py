@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.approvals import notices
 from app.approvals.drafts import APPROVED_STATES, DraftState, DraftView, text_hash
 from app.approvals.notices import actions_of, notice_row
+from app.approvals.outward import outward_text
 from app.approvals.store import DraftStore, S
 from app.db.models.approvals import Draft, OutboxAction
 from app.db.repositories.approvals import DraftRepository, OutboxRepository
@@ -115,7 +116,7 @@ class Execution(DraftStore):
         itself; a draft with nothing to carry out is done at once."""
         context = context_for(
             inputs=draft.inputs,
-            text=draft.text,
+            text=outward_text(draft.text),
             requester_email=draft.requester_email,
             requester_name=draft.requester_name,
             title=draft.title,

@@ -35,6 +35,7 @@ from app.approvals.deadlines import Deadlines, Timing
 from app.approvals.deciders import refusal, waiting_for
 from app.approvals.drafts import Approval, DraftView, covered, requirement_data, text_hash, to_view
 from app.approvals.execution import Execution
+from app.approvals.outward import must_edit_first
 from app.approvals.store import S, T
 from app.db.models.approvals import Draft
 from app.db.repositories.approvals import DraftRepository
@@ -218,6 +219,13 @@ class Approvals(Deadlines, Execution):
             if expired := await self._expire_if_due(session, draft):
                 return expired
             self._check_decider(draft, approver, seen_hash, verb="approve")
+            if why := must_edit_first(
+                text=draft.text,
+                original_text=draft.original_text,
+                citations=draft.citations,
+                actions=draft.actions,
+            ):
+                raise ApprovalConflict(why)
             me = approver.email.lower()
             current = [a for a in draft.approvals if a.get("hash") == draft.text_hash]
             needs = to_view(draft).needs()

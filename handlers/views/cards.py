@@ -38,6 +38,11 @@ DECISION_BLOCK = "trellis_decision"
 TEXT_BLOCK, TEXT_INPUT = "draft_text", "text"
 REASON_BLOCK = "reason"
 TEXT_INPUT_LIMIT = 3000
+EDIT_AND_APPROVE = "Edit and approve"
+EDIT_FIRST_HINT = (
+    " No document supports this draft: write the text to send, save it, then approve it on "
+    "the card."
+)
 MARKER_HINT = " A source stays listed only while the text keeps its [n] marker."
 
 STATE_LINES = {
@@ -108,7 +113,7 @@ def mode_line(draft: DraftView) -> str:
 def approvals_line(draft: DraftView) -> str | None:
     needs = draft.needs()
     given = draft.current_approvals()
-    if needs.auto or (needs.require == "any" and not given):
+    if needs.auto:
         return None
     names = ", ".join(f"{escape(a.name)} :heavy_check_mark:" for a in given) or "nobody yet"
     missing = draft.missing_principals()
@@ -183,15 +188,15 @@ def _under_text(draft: DraftView) -> list[Block]:
         blocks.append(context(line))
     if draft.waiting:  # a new card is posted just before its draft becomes pending
         value = f"{draft.id}:{draft.short_hash}"
+        decide = [button("Approve", APPROVE, value, "primary"), button("Edit", EDIT, value)]
+        if draft.edit_first:  # its text would go out as it stands: edited first, then approved
+            blocks.append(context(f":pencil2: {escape(draft.edit_first)}"))
+            decide = [button(EDIT_AND_APPROVE, EDIT, value, "primary")]
         blocks.append(
             {
                 "type": "actions",
                 "block_id": DECISION_BLOCK,
-                "elements": [
-                    button("Approve", APPROVE, value, "primary"),
-                    button("Edit", EDIT, value),
-                    button("Reject", REJECT, value, "danger"),
-                ],
+                "elements": [*decide, button("Reject", REJECT, value, "danger")],
             }
         )
     elif draft.state in STATE_LINES:
@@ -241,6 +246,7 @@ def edit_modal(draft: DraftView) -> View:
                 f"{escape(draft.title)} from {escape(draft.requester_name)}. What you save "
                 "here is what will be sent; approvals given so far must be given again."
                 + (MARKER_HINT if draft.citations and marks_sources(draft.text) else "")
+                + (EDIT_FIRST_HINT if draft.edit_first else "")
             ),
             {
                 "type": "input",

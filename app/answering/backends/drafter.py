@@ -25,10 +25,16 @@ document's passages alone). Two more rules keep a section on its subject:
 
 A prompt without sections (a list of rules for a reply) drafts what the request asks in
 words (its text fields, "What the customer asked"): once from the documents that name the
-request's subject ("Alpine Co."), once from all, each gated on the question alone, so a
-document that only shares a name with the request is not quoted and a value no document
-knows (a new customer, a ticket number) does not withhold the policy that answers it.
-When nothing passes, the draft is the request in words and `NOTHING_ON_FILE`.
+request's subject ("Alpine Co."), gated on those words alone, once from all, searched and
+gated as the kind of request it is (the workflow's title: "Expense claim: train tickets
+to the Harbour Logistics site"), so a document that only shares a name with the request
+is not quoted and the policy for that kind of request is. The gate leaves out the
+request's numbers and the words no document the readers may see uses: they are this
+request's particulars (a time, a client's site) that a policy states as a rule, and a
+value no document knows (a new customer, a ticket number) does not withhold the policy
+that answers it; a request made only of such words has nothing on file. When nothing
+passes, the draft is the request in words and `NOTHING_ON_FILE`, a note for the approvers
+that never goes out (`app/approvals/outward.py`).
 
 The extractive answerer quotes the best sentences of the passing passages; when it quotes
 a table whose rows state numeric ranges ("More than 10% and up to 25%"), the row whose
@@ -130,9 +136,11 @@ class Draft:
 class SectionDrafter:
     """Builds a draft from `sections` with `retrieve` (a search in the readers' scope)."""
 
-    def __init__(self, retrieve: Retrieve, *, min_confidence: float) -> None:
+    def __init__(self, retrieve: Retrieve, *, min_confidence: float, kind: str = "") -> None:
         self.retrieve = retrieve
         self.min_confidence = min_confidence
+        self.kind = kind
+        """What kind of request it drafts for (the workflow's title, "Expense claim")."""
 
     async def findings(
         self, sections: Sequence[Section], fields: Sequence[RequestField]
@@ -162,18 +170,34 @@ class SectionDrafter:
 
     async def _asked(self, section: Section, fields: Sequence[RequestField]) -> list[Finding]:
         """A prompt without sections, for a request that asks something in words: what the
-        documents naming the request's subject say to it, then what answers it at all."""
-        question = " ".join(f.value for f in fields if f.kind == "text")
+        documents naming the request's subject say to it, then what answers it at all.
+
+        The request is asked as what kind of request it is and what it says ("Expense
+        claim: train tickets to the Harbour Logistics site"), searched with its numbers;
+        the gate judges the passages on its subject alone: its numbers and the words no
+        document the readers may see uses are particulars of this request (a time, a
+        client's site), which a policy states as a rule, not word for word."""
+        said = " ".join(f.value for f in fields if f.kind == "text")
+        question = f"{self.kind}: {said}" if self.kind else said
+        figures = " ".join(f.value for f in fields if f.kind == "number")
         found = []
         for subject in (f for f in fields if f.is_name):
-            query = f"{question} {subject.value}"
+            passages = await self.retrieve(f"{question} {subject.value}")
+            if (gated := _subject(said, "", passages)) is None:
+                continue
             kept, confidence = self.relevant(
-                question, await self.retrieve(query), section=section, mentions=[subject.value]
+                gated, passages, section=section, mentions=[subject.value]
             )
             if kept:
-                found.append(Finding(section, "", question, kept, confidence))
-        kept, confidence = self.relevant(question, await self.retrieve(question), section=section)
-        found.append(Finding(section, "", question, kept, confidence))
+                found.append(Finding(section, "", said, kept, confidence))
+        passages = await self.retrieve(f"{question} {figures}".strip())
+        gated = _subject(said, self.kind, passages)
+        kept, confidence = (
+            self.relevant(gated, passages, section=section)
+            if gated is not None
+            else (passages.keep(()), 0.0)
+        )
+        found.append(Finding(section, "", said, kept, confidence))
         return found
 
     def relevant(
@@ -281,6 +305,22 @@ class SectionDrafter:
                 cited[source.doc_id] = (len(cited) + 1, source)
             statements.append(f"{sentence.strip()} [{cited[source.doc_id][0]}]")
         return replace(finding, statements=tuple(statements), repeated=repeated, quoted=True)
+
+
+def _subject(said: str, kind: str, passages: RetrievedPassages) -> str | None:
+    """What the gate judges of a request that says `said`: its kind and its words, less
+    its numbers and the words no document in the search's scope uses (when the search
+    counted them). None when no word of `said` is left: nothing on file is about it."""
+    counted = passages.corpus.frequencies if passages.corpus is not None else {}
+
+    def unknown(word: str) -> bool:
+        terms = content_terms(word)
+        return bool(terms) and all(counted.get(t, 1) == 0 for t in terms)
+
+    kept = [w for w in said.split() if not re.search(r"\d", w) and not unknown(w)]
+    if not content_terms(" ".join(kept)):
+        return None
+    return f"{kind}: {' '.join(kept)}" if kind else " ".join(kept)
 
 
 def _facts(findings: Sequence[Finding], section: Section) -> str:

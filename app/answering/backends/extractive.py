@@ -39,6 +39,10 @@ What the confidence means
     something the sources never mention is about something else; by 0.8 when the part
     wants a kind of answer no quote states; by 0.8 for one-word questions; by 0.85 when
     current documents conflict; by 0.8 when every quote comes from a deprecated document.
+    Last, the words the quotes match must weigh at least as much as one word only one
+    document uses (`singling_weight`); below that it is scaled down in proportion: quotes
+    that match only words many documents use ("When can you start?" and "the backup job
+    starts") do not single out a document that answers.
 
     A question with several parts is answered from the parts whose confidence reaches
     `part_support` (0.35); the answer names the parts nothing supports, and its confidence
@@ -58,6 +62,7 @@ Superseded and conflicting documents
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -112,6 +117,12 @@ class _Part:
     chosen: tuple[Candidate, ...] = ()
     conflict: tuple[Candidate, ...] = ()
     confidence: float = 0.0
+
+
+def singling_weight(documents: int) -> float:
+    """The weight (idf) of a word only one of `documents` uses: what a quote must match,
+    at least, to single out the document that answers."""
+    return 1.0 + math.log((max(documents, 1) + 1) / 1.5)
 
 
 def _answered_by(part: _Part, answered: Sequence[_Part]) -> bool:
@@ -193,10 +204,12 @@ class ExtractiveAnswerer:
         idf = corpus.idf if corpus is not None and corpus.documents else None
         texts = question_parts(question)
         earlier = self._earlier_terms(history)
+        documents = corpus.documents if idf is not None and corpus is not None else None
+        singling = singling_weight(documents or len({p.doc_id for p in usable}))
         parts = []
         for index, text in enumerate(texts):
             others = {w.term for j, t in enumerate(texts) if j != index for w in question_words(t)}
-            parts.append(self._answer_part(text, sources, idf, earlier | others))
+            parts.append(self._answer_part(text, sources, idf, earlier | others, singling))
         answered = [p for p in parts if p.chosen and p.confidence >= self.part_support]
         if len(parts) == 1 or not answered:
             best = max(parts, key=lambda p: p.confidence)
@@ -221,6 +234,7 @@ class ExtractiveAnswerer:
         sources: Sequence[Source],
         idf: Callable[[str], float | None] | None,
         earlier: set[str] | frozenset[str],
+        singling: float,
     ) -> _Part:
         words = question_words(text)
         documents = [set(source.terms) for source in sources]
@@ -252,6 +266,8 @@ class ExtractiveAnswerer:
             confidence *= MISSING_KIND_FACTOR
         if len(set(weights.weights) - FRAMING_STEMS) <= 1:
             confidence *= 0.8
+        found = set().union(*(c.matched | c.context for c in chosen)) - weights.missing
+        confidence *= min(1.0, weights.of(found) / singling)
         if conflict:
             confidence *= 0.85
         if all(c.passage.status == DocumentStatus.DEPRECATED for c in chosen):
