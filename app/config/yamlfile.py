@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from app.errors import WorkspaceError
 
@@ -42,6 +43,13 @@ class YamlDocument:
 
     def error(self, loc: Iterable[str | int], problem: str) -> WorkspaceError:
         return WorkspaceError(self.file, problem, line=self.line_of(loc))
+
+    def part(self, loc: Loc) -> Any:
+        """The value at `loc` (the keys and list indexes leading to it)."""
+        data = self.data
+        for key in loc:
+            data = data[key]
+        return data
 
 
 def load_yaml(
@@ -108,16 +116,57 @@ def _scalar(node: yaml.Node, name: str, offset: int = 0) -> Any:
 
 def validate(doc: YamlDocument, model: type[M], *, loc: Loc = ()) -> M:
     """Validate `doc.data` (or the part at `loc`) with `model`, or raise WorkspaceError."""
-    data = doc.data
-    for key in loc:
-        data = data[key]
     try:
-        return model.model_validate(data)
+        return model.model_validate(doc.part(loc))
     except ValidationError as exc:
-        found: dict[tuple[str | int, ...], WorkspaceError] = {}
-        for error in exc.errors():
-            where = (*loc, *error["loc"])
-            field_path = ".".join(str(p) for p in where) or "the file"
-            found.setdefault(tuple(error["loc"]), doc.error(where, f"{field_path}: {error['msg']}"))
-        first, *rest = found.values()
+        first, *rest = _mistakes(doc, exc.errors(), loc)
         raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest)) from exc
+
+
+def validate_sections(
+    doc: YamlDocument, model: type[M], *, loc: Loc = ()
+) -> tuple[M | None, list[WorkspaceError]]:
+    """`model` from the mapping at `loc` with each key checked on its own, and every
+    mistake: a key whose value is wrong is left at its default, so that the right ones are
+    still read and checked (a nested section is read key by key in the same way). None
+    when the mapping cannot be read even so (not a mapping, or a key it must have is wrong)."""
+    try:
+        return validate(doc, model, loc=loc), []
+    except WorkspaceError as exc:
+        whole = [exc, *exc.also]
+    data = doc.part(loc)
+    if not isinstance(data, dict):
+        return None, whole
+    kept: dict[Any, Any] = {}
+    mistakes: list[WorkspaceError] = []
+    for key, value in data.items():
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        section = field.annotation if field is not None else None
+        if isinstance(section, type) and issubclass(section, BaseModel) and isinstance(value, dict):
+            part, problems = validate_sections(doc, section, loc=(*loc, key))
+            mistakes += problems
+            if part is not None:
+                kept[key] = part
+            continue
+        try:
+            model.model_validate({**kept, key: value})
+        except ValidationError as exc:
+            own = [e for e in exc.errors() if e["loc"][:1] == (key,)]
+            if own:
+                mistakes += _mistakes(doc, own, loc)
+                continue
+        kept[key] = value
+    try:
+        return model.model_validate(kept), mistakes or whole
+    except ValidationError:
+        return None, whole
+
+
+def _mistakes(doc: YamlDocument, errors: list[ErrorDetails], loc: Loc) -> list[WorkspaceError]:
+    """One WorkspaceError per field with a validation error, at its line."""
+    found: dict[tuple[str | int, ...], WorkspaceError] = {}
+    for error in errors:
+        where = (*loc, *error["loc"])
+        field_path = ".".join(str(p) for p in where) or "the file"
+        found.setdefault(tuple(error["loc"]), doc.error(where, f"{field_path}: {error['msg']}"))
+    return list(found.values())

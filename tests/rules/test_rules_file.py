@@ -203,4 +203,7 @@ def test_every_mistake_of_rules_yml_is_found_in_one_pass(tmp_path):
         ),
         (12, "workflows.discount_request.approval.0.when"),  # text, not true or false
         (18, "workflows.other.colour"),  # an unknown key: the others are checked all the same
+        # The rest of that workflow too: its last tier has a `when`, naming no input.
+        (20, "workflows.other.approval"),
+        (20, "workflows.other.approval.0.when"),
     ], found
