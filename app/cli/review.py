@@ -83,6 +83,8 @@ def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
         review.errors.extend(_unknown_placeholders(root, found.rules))
     if found.sandbox_read:
         review.warnings.extend(_unknown_channels(root, found.config, found.rules, sandbox))
+    if found.config is not None:
+        review.warnings.extend(_unknown_emoji(root, found.config))
     review.errors.extend(
         case_problems(
             root,
@@ -253,6 +255,27 @@ def _unknown_channels(
                 "sandbox.yml; on Slack it must exist and have Trellis in it"
             )
         yield doc.error(loc, problem)
+
+
+def _unknown_emoji(root: Path, config: TrellisConfig) -> Iterator[WorkspaceError]:
+    """Flag reactions that are not standard Slack emoji: nobody can react with one unless
+    the Slack workspace has it as a custom emoji, and the sandbox has none."""
+    from app.sandbox.emoji_names import emoji_table
+
+    doc = _doc(root, TRELLIS_FILE)
+    known = emoji_table()
+    for i, name in enumerate(config.flags.reactions):
+        loc: Loc = ("flags", "reactions", i)
+        if doc is None or loc not in doc.lines or name.partition("::")[0] in known:
+            continue
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield doc.error(
+            loc,
+            f"flags.reactions.{i}: {name!r} is not a standard Slack emoji{hint}, so nobody "
+            "can flag an answer with it unless your Slack has it as a custom emoji (the "
+            "sandbox has only the standard ones)",
+        )
 
 
 def _channel_refs(

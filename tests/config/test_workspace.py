@@ -266,7 +266,8 @@ def test_the_default_workspace_is_the_bundled_demo():
                 "prompts/discount_request.md": "x",
             },
             "rules.yml:10: workflows.discount_request.approval.0.when: invalid CEL expression: "
-            "syntax error at column 17",
+            "syntax error at column 17: expected a value: a number, a 'quoted string', a name "
+            "such as input.amount, or (, not '>'\n    input.percent <=> 10.0\n" + " " * 20 + "^",
         ),
         (
             {"knowledge/hr/_access.yml": "# HR only\ndefault: [suport]\n"},
