@@ -338,7 +338,7 @@ def _sandboxed(root: Path, rules: RulesConfig, sandbox: Any) -> set[str]:
 
 def _doc(root: Path, name: str) -> YamlDocument | None:
     path = root / name
-    return load_yaml(path, display_name=name) if path.is_file() else None
+    return load_yaml(path, display_name=name, duplicates_kept=True) if path.is_file() else None
 
 
 def _at(doc: YamlDocument | None, message: str) -> WorkspaceError:

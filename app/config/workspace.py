@@ -313,9 +313,9 @@ def _load_config(root: Path, found: Findings) -> tuple[TrellisConfig, YamlDocume
     path = root / TRELLIS_FILE
     if not path.is_file():
         return TrellisConfig(), None
-    doc = load_yaml(path, display_name=TRELLIS_FILE)
+    doc = load_yaml(path, display_name=TRELLIS_FILE, duplicates_kept=True)
     config, problems = validate_sections(doc, TrellisConfig)
-    found.errors.extend(problems)
+    found.errors.extend([*doc.duplicates, *problems])
     return (config, doc) if config is not None else None
 
 
@@ -325,9 +325,11 @@ def _load_rules(root: Path, found: Findings) -> tuple[RulesConfig | None, YamlDo
     path = root / RULES_FILE
     if not path.is_file():
         return RulesConfig(), None
-    doc = load_yaml(path, display_name=RULES_FILE)
+    doc = load_yaml(path, display_name=RULES_FILE, duplicates_kept=True)
     rules, problems = read_rules(doc)
-    found.errors.extend(problems)
+    found.errors.extend([*doc.duplicates, *problems])
+    if doc.duplicates:
+        return None, doc  # the rules as written are not the rules as read
     return rules, doc
 
 

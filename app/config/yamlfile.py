@@ -31,6 +31,8 @@ class YamlDocument:
     file: str
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
+    duplicates: list[WorkspaceError] = field(default_factory=list)
+    """Keys written twice in one mapping (the last is kept), when the caller takes them."""
 
     def line_of(self, loc: Iterable[str | int]) -> int | None:
         """The line of `loc`, or of its nearest ancestor that has one."""
@@ -53,9 +55,17 @@ class YamlDocument:
 
 
 def load_yaml(
-    path: Path, *, display_name: str | None = None, text: str | None = None, line_offset: int = 0
+    path: Path,
+    *,
+    display_name: str | None = None,
+    text: str | None = None,
+    line_offset: int = 0,
+    duplicates_kept: bool = False,
 ) -> YamlDocument:
-    """Parse a YAML file (or `text` taken from it, starting after `line_offset` lines)."""
+    """Parse a YAML file (or `text` taken from it, starting after `line_offset` lines). A
+    key written twice in one mapping is an error; with `duplicates_kept` the file is read
+    all the same (the later value kept) and each is in `duplicates`, so that the rest of
+    the file can still be checked."""
     name = display_name or str(path)
     if text is None:
         try:
@@ -75,25 +85,30 @@ def load_yaml(
         doc.data = {}
         doc.lines[()] = 1 + line_offset
         return doc
-    doc.data = _build(node, (), doc.lines, line_offset, name)
+    doc.data = _build(node, (), doc, line_offset)
+    if doc.duplicates and not duplicates_kept:
+        first, *rest = doc.duplicates
+        raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest))
     return doc
 
 
-def _build(node: yaml.Node, loc: Loc, lines: dict[Loc, int], offset: int, name: str) -> Any:
+def _build(node: yaml.Node, loc: Loc, doc: YamlDocument, offset: int) -> Any:
+    lines, name = doc.lines, doc.file
     lines.setdefault(loc, node.start_mark.line + 1 + offset)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node, name, offset)
+            line = key_node.start_mark.line + 1 + offset
             if key in result:
-                raise WorkspaceError(
-                    name, f"duplicate key {key!r}", line=key_node.start_mark.line + 1 + offset
-                )
-            lines[(*loc, key)] = key_node.start_mark.line + 1 + offset
-            result[key] = _build(value_node, (*loc, key), lines, offset, name)
+                doc.duplicates.append(WorkspaceError(name, f"duplicate key {key!r}", line=line))
+                for known in [k for k in lines if k[: len(loc) + 1] == (*loc, key)]:
+                    del lines[known]  # the later value's lines replace the earlier's
+            lines[(*loc, key)] = line
+            result[key] = _build(value_node, (*loc, key), doc, offset)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, (*loc, i), lines, offset, name) for i, item in enumerate(node.value)]
+        return [_build(item, (*loc, i), doc, offset) for i, item in enumerate(node.value)]
     return _scalar(node, name, offset)
 
 
