@@ -75,14 +75,15 @@ def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
     # that does not exist, it would repeat that error as a warning.
     approvers = workspace.directory if workspace is not None else None
     sandbox = found.sandbox.data if found.sandbox is not None else None
-    if found.rules is not None:
-        _review_rules(
-            root, found.rules, approvers, env, review, _sandboxed(root, found.rules, sandbox)
-        )
+    # With a mistake in rules.yml, what is checked of each workflow alone is checked for
+    # those that fit the schema (`rules_read`).
+    rules = found.rules_read
+    if rules is not None:
+        _review_rules(root, rules, approvers, env, review, _sandboxed(root, rules, sandbox))
     if found.rules is not None:
         review.errors.extend(_unknown_placeholders(root, found.rules))
     if found.sandbox_read:
-        review.warnings.extend(_unknown_channels(root, found.config, found.rules, sandbox))
+        review.warnings.extend(_unknown_channels(root, found.config, rules, sandbox))
     if found.config is not None:
         review.warnings.extend(_unknown_emoji(root, found.config))
     review.errors.extend(

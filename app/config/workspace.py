@@ -38,7 +38,7 @@ from app.config.principals import access_principals, dotted, unknown_principals
 from app.config.sandbox import SANDBOX_FILE, Sandbox, load_sandbox, sandbox_problems
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate_sections
 from app.errors import WorkspaceError
-from app.rules.loading import named_principals, named_prompts, read_rules
+from app.rules.loading import named_principals, named_prompts, read_rules, readable_rules
 from app.rules.rulebook import RuleBook
 from app.rules.schema import Principal, RulesConfig
 
@@ -169,6 +169,8 @@ class Findings:
     directory: Directory | None = None
     config: TrellisConfig | None = None
     rules: RulesConfig | None = None
+    rules_read: RulesConfig | None = None
+    """`rules`, or when rules.yml has a mistake the parts of it that fit the schema."""
     sandbox: Sandbox | None = None
     sandbox_read: bool = True
     """False when there is a sandbox.yml that could not be read."""
@@ -234,6 +236,9 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
     found.config = config_file[0] if config_file is not None else None
     found.rules = rules_file[0] if rules_file is not None else None
     rules_doc = rules_file[1] if rules_file is not None else None
+    found.rules_read = found.rules
+    if found.rules is None and rules_doc is not None:
+        found.rules_read = readable_rules(rules_doc)
 
     if directory is None and directory_path is not None:
         found.warnings.append(

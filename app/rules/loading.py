@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticCustomError
 
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate
@@ -80,6 +80,29 @@ def read_rules(doc: YamlDocument) -> tuple[RulesConfig | None, list[WorkspaceErr
             problems += _review_problems(doc, review)
         return None, sorted(problems, key=lambda e: e.line or 0)
     return rules, _problems(doc, rules)
+
+
+def readable_rules(doc: YamlDocument) -> RulesConfig | None:
+    """What of rules.yml fits the schema when the whole does not: the workflows that do
+    and the answer review if it does, for the checks of `trellis check` that look at each
+    workflow alone. None when the connectors do not fit (the workflows' actions could not
+    be checked against them) or the file is no mapping."""
+    if not isinstance(doc.data, dict):
+        return None
+    try:
+        connectors = RulesConfig.model_validate({"connectors": doc.data.get("connectors") or {}})
+    except ValidationError:
+        return None
+    workflows = doc.data.get("workflows")
+    readable = {
+        str(slug): wf
+        for slug in (workflows if isinstance(workflows, dict) else ())
+        if (wf := _valid(doc, Workflow, ("workflows", slug))) is not None
+    }
+    answers = _valid(doc, AnswerReview, ("answers",)) if "answers" in doc.data else None
+    return RulesConfig(
+        workflows=readable, answers=answers or AnswerReview(), connectors=connectors.connectors
+    )
 
 
 def named_principals(doc: YamlDocument) -> Iterator[tuple[Loc, str]]:

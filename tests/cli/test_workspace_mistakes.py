@@ -302,6 +302,7 @@ workflows:
     started_by: [everyone]
     approval:
       - approvers: [fnance]
+    channel: C0NOWHERE
 """
 
 
@@ -329,6 +330,7 @@ def test_a_mistake_in_one_section_hides_none_in_the_others(tmp_path, cobalt):
         ("error", "rules.yml", 12),  # text compared with a number
         ("error", "rules.yml", 15),  # require: most
         ("error", "rules.yml", 20),  # a group nobody is in, in the other workflow
+        ("warning", "rules.yml", 21),  # and a channel the sandbox does not have
     }, done.stdout
     assert "'managerz' is not a group in directory.yml" in said[("error", "trellis.yml", 4)]
     assert "answers.min_confidence" in said[("error", "trellis.yml", 16)]
@@ -338,3 +340,4 @@ def test_a_mistake_in_one_section_hides_none_in_the_others(tmp_path, cobalt):
     assert "approval.2.when: compares" in said[("error", "rules.yml", 12)]
     assert "approval.3.require" in said[("error", "rules.yml", 15)]
     assert "'fnance' is not a group" in said[("error", "rules.yml", 20)]
+    assert "no channel C0NOWHERE in sandbox.yml" in said[("warning", "rules.yml", 21)]
