@@ -184,7 +184,9 @@ def ask(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Answer a question as a person would get it in Slack: from the live version. Files
-    in the folder the eval gate has not judged yet go through it first, as with reload."""
+    in the folder the eval gate has not judged yet go through it first, as with reload.
+
+    Exit status 1 when the answer is refused (an asker Trellis cannot verify, say)."""
     from app.cli.operations import ask_as
 
     if not question.strip():
@@ -201,9 +203,11 @@ def ask(
     )
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-        return
-    _print_answer(result)
-    console.print(f"[dim]audit {result['audit_id']}[/dim]")
+    else:
+        _print_answer(result)
+        console.print(f"[dim]audit {result['audit_id']}[/dim]")
+    if result["status"] == "refused":  # a refusal exits with 1, as for every command
+        raise typer.Exit(1)
 
 
 def _print_answer(result: dict[str, Any]) -> None:
@@ -220,13 +224,11 @@ def _print_answer(result: dict[str, Any]) -> None:
 
 
 @db_cli.command("upgrade")
-def db_upgrade(database_url: DatabaseUrlOption = None) -> None:
+def db_upgrade(workspace: WorkspaceOption = None, database_url: DatabaseUrlOption = None) -> None:
     """Apply every database migration."""
     from app.cli.operations import upgrade_database
 
-    settings = load_settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
+    settings = settings_for(workspace, database_url)
     run_async(lambda: upgrade_database(settings))
     console.print("Database is up to date.")
 

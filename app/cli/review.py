@@ -75,14 +75,17 @@ def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
     # that does not exist, it would repeat that error as a warning.
     approvers = workspace.directory if workspace is not None else None
     sandbox = found.sandbox.data if found.sandbox is not None else None
-    if found.rules is not None:
-        _review_rules(
-            root, found.rules, approvers, env, review, _sandboxed(root, found.rules, sandbox)
-        )
+    # With a mistake in rules.yml, what is checked of each workflow alone is checked for
+    # those that fit the schema (`rules_read`).
+    rules = found.rules_read
+    if rules is not None:
+        _review_rules(root, rules, approvers, env, review, _sandboxed(root, rules, sandbox))
     if found.rules is not None:
         review.errors.extend(_unknown_placeholders(root, found.rules))
     if found.sandbox_read:
-        review.warnings.extend(_unknown_channels(root, found.config, found.rules, sandbox))
+        review.warnings.extend(_unknown_channels(root, found.config, rules, sandbox))
+    if found.config is not None:
+        review.warnings.extend(_unknown_emoji(root, found.config))
     review.errors.extend(
         case_problems(
             root,
@@ -255,6 +258,27 @@ def _unknown_channels(
         yield doc.error(loc, problem)
 
 
+def _unknown_emoji(root: Path, config: TrellisConfig) -> Iterator[WorkspaceError]:
+    """Flag reactions that are not standard Slack emoji: nobody can react with one unless
+    the Slack workspace has it as a custom emoji, and the sandbox has none."""
+    from app.sandbox.emoji_names import emoji_table
+
+    doc = _doc(root, TRELLIS_FILE)
+    known = emoji_table()
+    for i, name in enumerate(config.flags.reactions):
+        loc: Loc = ("flags", "reactions", i)
+        if doc is None or loc not in doc.lines or name.partition("::")[0] in known:
+            continue
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        yield doc.error(
+            loc,
+            f"flags.reactions.{i}: {name!r} is not a standard Slack emoji{hint}, so nobody "
+            "can flag an answer with it unless your Slack has it as a custom emoji (the "
+            "sandbox has only the standard ones)",
+        )
+
+
 def _channel_refs(
     root: Path, config: TrellisConfig | None, rules: RulesConfig | None
 ) -> Iterator[tuple[YamlDocument, Loc, str]]:
@@ -315,7 +339,7 @@ def _sandboxed(root: Path, rules: RulesConfig, sandbox: Any) -> set[str]:
 
 def _doc(root: Path, name: str) -> YamlDocument | None:
     path = root / name
-    return load_yaml(path, display_name=name) if path.is_file() else None
+    return load_yaml(path, display_name=name, duplicates_kept=True) if path.is_file() else None
 
 
 def _at(doc: YamlDocument | None, message: str) -> WorkspaceError:

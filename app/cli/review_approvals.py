@@ -57,14 +57,14 @@ def unapprovable(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Loc
 def escalates_to_approvers(rules: RulesConfig, directory: Directory) -> Iterator[tuple[Loc, str]]:
     """Workflows whose escalation would only reach people who may already approve: for
     some requests, nobody new is asked when nobody decided in time (the approvers are
-    reminded again instead)."""
+    reminded again instead). One warning for each approval tier where that happens."""
     for slug, workflow in rules.workflows.items():
         if workflow.escalate_to is None:
             continue
         starters = sorted(directory.expand(workflow.started_by), key=lambda p: p.email)
-        stuck: list[str] = []
+        stuck: dict[int, list[str]] = {}
         for person in starters:
-            for tier in workflow.approval:
+            for t, tier in enumerate(workflow.approval):
                 named = directory.expand([a for a in tier.approvers if a != MANAGER])
                 manager = directory.manager_of(person)
                 if MANAGER in tier.approvers and manager is not None:
@@ -80,15 +80,16 @@ def escalates_to_approvers(rules: RulesConfig, directory: Directory) -> Iterator
                     requester_email=person.email,
                 )
                 if escalation.passed_over and not escalation.new:
-                    stuck.append(person.email)
-                    break
-        if stuck:
+                    stuck.setdefault(t, []).append(person.email)
+        for t, emails in sorted(stuck.items()):
+            who = ", ".join(workflow.approval[t].approvers)
             yield (
                 ("workflows", slug, "escalate_to"),
-                f"workflows.{slug}.escalate_to: requests from {_some(stuck)} would escalate "
-                "only to people who may already approve them, so nobody new is asked when "
-                "nobody decides in time (the approvers are reminded again instead); escalate "
-                "to someone else, or name managers above the approvers in the directory",
+                f"workflows.{slug}.escalate_to: at approval tier {t + 1} (approval.{t}: "
+                f"{who}), requests from {_some(emails)} would escalate only to people who may "
+                "already approve them, so nobody new is asked when nobody decides in time "
+                "(the approvers are reminded again instead); escalate to someone else, or "
+                "name managers above the approvers in the directory",
             )
 
 

@@ -13,7 +13,9 @@ naming the file (relative to the workspace), the line and the problem, so a brok
 workspace never starts. That includes a principal (a group or an email) that the
 directory does not know: a misspelt group would otherwise silently grant nothing.
 `read_workspace` goes on past each mistake and returns every one found, with the
-warnings (`trellis check`).
+warnings (`trellis check`): each file, each section of trellis.yml and each workflow,
+approval tier and condition of rules.yml is read on its own, so that one mistake hides
+no other.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ from app.config.links import KnowledgeConfig
 from app.config.people import invalid
 from app.config.principals import access_principals, dotted, unknown_principals
 from app.config.sandbox import SANDBOX_FILE, Sandbox, load_sandbox, sandbox_problems
-from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate
+from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate_sections
 from app.errors import WorkspaceError
-from app.rules.loading import read_rules
+from app.rules.loading import named_principals, named_prompts, read_rules, readable_rules
 from app.rules.rulebook import RuleBook
 from app.rules.schema import Principal, RulesConfig
 
@@ -167,6 +169,8 @@ class Findings:
     directory: Directory | None = None
     config: TrellisConfig | None = None
     rules: RulesConfig | None = None
+    rules_read: RulesConfig | None = None
+    """`rules`, or when rules.yml has a mistake the parts of it that fit the schema."""
     sandbox: Sandbox | None = None
     sandbox_read: bool = True
     """False when there is a sandbox.yml that could not be read."""
@@ -222,7 +226,7 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
             )
         )
 
-    config_file = found.attempt(lambda: _load_config(root))
+    config_file = found.attempt(lambda: _load_config(root, found))
     rules_file = found.attempt(lambda: _load_rules(root, found))
     prompts = found.attempt(lambda: _load_prompts(root))
     evals = found.attempt(lambda: load_evals(root))
@@ -231,6 +235,10 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
     found.sandbox_read = sandbox is not None or not (root / SANDBOX_FILE).is_file()
     found.config = config_file[0] if config_file is not None else None
     found.rules = rules_file[0] if rules_file is not None else None
+    rules_doc = rules_file[1] if rules_file is not None else None
+    found.rules_read = found.rules
+    if found.rules is None and rules_doc is not None:
+        found.rules_read = readable_rules(rules_doc)
 
     if directory is None and directory_path is not None:
         found.warnings.append(
@@ -248,17 +256,18 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
         if knowledge_dir.is_dir():
             for access_doc, access_refs in access_principals(knowledge_dir, root):
                 found.errors.extend(unknown_principals(access_doc, access_refs, directory, name))
-        if rules_file is not None and rules_file[1] is not None:
-            refs = rules_file[0].principal_refs()
-            found.errors.extend(unknown_principals(rules_file[1], refs, directory, name))
+        if rules_doc is not None:
+            found.errors.extend(
+                unknown_principals(rules_doc, named_principals(rules_doc), directory, name)
+            )
     if sandbox is not None:
         name = directory_path.name if directory_path is not None else "directory.yml"
         found.errors.extend(sandbox_problems(sandbox, directory, name))
-    if rules_file is not None and rules_file[1] is not None and prompts is not None:
-        for loc, prompt in rules_file[0].prompt_refs():
+    if rules_doc is not None and prompts is not None:
+        for loc, prompt in named_prompts(rules_doc):
             if prompt not in prompts:
                 found.errors.append(
-                    rules_file[1].error(
+                    rules_doc.error(
                         loc, f"{dotted(loc)}: there is no prompts/{prompt}.md (or .txt)"
                     )
                 )
@@ -267,12 +276,12 @@ def read_workspace(path: Path) -> tuple[Workspace | None, Findings]:
         found.errors
         or directory is None
         or config_file is None
-        or rules_file is None
+        or found.rules is None
         or prompts is None
         or evals is None
     ):
         return None, found
-    rules = rules_file[0]
+    rules = found.rules
     workspace = Workspace(
         root=root,
         config=config_file[0],
@@ -302,24 +311,31 @@ def _directory_file(root: Path) -> Path:
     return found[0]
 
 
-def _load_config(root: Path) -> tuple[TrellisConfig, YamlDocument | None]:
+def _load_config(root: Path, found: Findings) -> tuple[TrellisConfig, YamlDocument | None] | None:
+    """The settings, each section read on its own: a wrong one is left at its default
+    and its mistakes go to `found`, so that the others (the admins, the owners channel)
+    are still checked."""
     path = root / TRELLIS_FILE
     if not path.is_file():
         return TrellisConfig(), None
-    doc = load_yaml(path, display_name=TRELLIS_FILE)
-    return validate(doc, TrellisConfig), doc
+    doc = load_yaml(path, display_name=TRELLIS_FILE, duplicates_kept=True)
+    config, problems = validate_sections(doc, TrellisConfig)
+    found.errors.extend([*doc.duplicates, *problems])
+    return (config, doc) if config is not None else None
 
 
-def _load_rules(root: Path, found: Findings) -> tuple[RulesConfig, YamlDocument | None] | None:
-    """The rules when they fit the schema, even with other mistakes (those go to `found`,
-    and what the rules name is still checked)."""
+def _load_rules(root: Path, found: Findings) -> tuple[RulesConfig | None, YamlDocument | None]:
+    """The rules when they fit the schema, and the file read (its mistakes go to `found`;
+    what it names is checked all the same)."""
     path = root / RULES_FILE
     if not path.is_file():
         return RulesConfig(), None
-    doc = load_yaml(path, display_name=RULES_FILE)
+    doc = load_yaml(path, display_name=RULES_FILE, duplicates_kept=True)
     rules, problems = read_rules(doc)
-    found.errors.extend(problems)
-    return (rules, doc) if rules is not None else None
+    found.errors.extend([*doc.duplicates, *problems])
+    if doc.duplicates:
+        return None, doc  # the rules as written are not the rules as read
+    return rules, doc
 
 
 def _load_prompts(root: Path) -> dict[str, str]:

@@ -4,7 +4,8 @@
 Every loader turns its format into the same simple structure, a list of `Block`s
 (headings, paragraphs, table rows), which chunking then packs into passages. Markdown,
 HTML, PDF, Word, PowerPoint and Excel files are read by libraries (`app.knowledge.formats`);
-a table row, CSV record or sheet row is written out as one sentence (`render_row`). Markdown may start with YAML front matter; it
+a table row, CSV record or sheet row is written out as one sentence (`render_row`).
+Markdown and plain text (.txt) may start with YAML front matter (title, owner, access…); it
 is validated and any mistake is a `WorkspaceError` with the file (relative to the
 workspace) and the line, counted from the top of the file.
 """
@@ -158,7 +159,8 @@ def load_document(
         meta, lines, access_lines, body = _split_front_matter(_decode(raw, name), path, name)
         blocks = markdown_blocks(body)
     elif suffix == ".txt":
-        title, blocks = text_blocks(_decode(raw, name))
+        meta, lines, access_lines, body = _split_front_matter(_decode(raw, name), path, name)
+        title, blocks = text_blocks(body)
     elif suffix in (".html", ".htm"):
         title, blocks = html_blocks(_decode(raw, name))
     elif suffix == ".pdf":

@@ -50,7 +50,7 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(**{DURATION_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def _principal(value: Any) -> str:
+def parse_principal(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise invalid("expected a group name or an email")
     text = value.strip()
@@ -66,7 +66,7 @@ def _principal(value: Any) -> str:
 
 
 def _approver(value: Any) -> str:
-    principal = _principal(value)
+    principal = parse_principal(value)
     if principal == PUBLIC:
         raise invalid("'public' cannot approve: name people or groups")
     return principal
@@ -76,9 +76,9 @@ def _escalate_to(value: Any) -> str | list[str]:
     if value == MANAGER:
         return MANAGER
     if isinstance(value, str):
-        return [_principal(value)]
+        return [parse_principal(value)]
     if isinstance(value, list) and value:
-        return [_principal(v) for v in value]
+        return [parse_principal(v) for v in value]
     raise invalid("expected `manager` or a list of groups and emails")
 
 
@@ -86,7 +86,7 @@ CelCondition = Annotated[
     Condition, PlainValidator(_condition), PlainSerializer(lambda c: c.source, return_type=str)
 ]
 Duration = Annotated[timedelta, PlainValidator(parse_duration)]
-Principal = Annotated[str, PlainValidator(_principal)]
+Principal = Annotated[str, PlainValidator(parse_principal)]
 Approver = Annotated[str, PlainValidator(_approver)]
 EscalateTo = Annotated[str | list[str], PlainValidator(_escalate_to)]
 

@@ -208,7 +208,8 @@ SELECTED = {
 
 
 def state_values(blocks: list[dict[str, Any]], values: dict[str, Any]) -> dict[str, Any]:
-    """view.state.values for `values`, keyed {block_id: {action_id: v}} or just {action_id: v}.
+    """view.state.values for `values`, keyed {block_id: v}, {block_id: {action_id: v}} or
+    just {action_id: v}.
 
     A select takes the option's value (a list for multi-selects); every other input a string.
     Inputs that are not given are present with an empty value, as Slack sends them.
@@ -219,8 +220,11 @@ def state_values(blocks: list[dict[str, Any]], values: dict[str, Any]) -> dict[s
         if block.get("type") != "input" or not isinstance(element, dict):
             continue
         block_id, action_id = block.get("block_id", ""), element.get("action_id", "")
-        given = values.get(block_id, {}) if isinstance(values.get(block_id), dict) else {}
-        raw = given.get(action_id, values.get(action_id))
+        by_block = values.get(block_id)
+        if isinstance(by_block, dict):
+            raw = by_block.get(action_id, values.get(action_id))
+        else:
+            raw = values.get(action_id, by_block)
         state.setdefault(block_id, {})[action_id] = _input_value(element, raw)
     return state
 

@@ -105,10 +105,17 @@ def test_unanswerable_question_is_no_answer(cli_env):
     assert result["citations"] == []
 
 
-def test_unknown_person_is_refused(cli_env):
-    result = ask(
-        cli_env, "stranger@elsewhere.example", "How far ahead must a vessel request a berth?"
+def test_unknown_person_is_refused_with_exit_status_1(cli_env):
+    done = _trellis(
+        cli_env,
+        "ask",
+        "--as",
+        "stranger@elsewhere.example",
+        "--json",
+        "How far ahead must a vessel request a berth?",
     )
+    assert done.returncode == 1, done.stderr  # a refusal, as for every command
+    result = json.loads(done.stdout)
     assert result["status"] == "refused"
     assert "can't verify who you are" in result["answer"]
     assert "72 hours" not in result["answer"]

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli.main import cli
+from app.config.workspace import default_workspace_path
 from tests.logging_state import restore_logging  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -26,6 +27,7 @@ READING_BOTH = [
     ["audit", "verify"],
     ["audit", "head"],
     ["audit", "show", "an-audit-id"],
+    ["db", "upgrade"],
 ]
 
 
@@ -43,7 +45,7 @@ def invoke(*args: str):
     return CliRunner().invoke(cli, list(args))
 
 
-@pytest.mark.parametrize("command", [*READING_BOTH, ["db", "upgrade"]], ids=" ".join)
+@pytest.mark.parametrize("command", READING_BOTH, ids=" ".join)
 def test_the_database_url_option_is_the_database_the_command_opens(tmp_path, command):
     missing = tmp_path / "not-here" / "trellis.db"
     result = invoke(*command, "--database-url", f"sqlite+aiosqlite:///{missing}")
@@ -58,6 +60,21 @@ def test_the_workspace_option_is_the_folder_the_command_reads(tmp_path, command)
     assert result.exit_code == 2, result.output
     assert "--workspace" in result.output and "nowhere" in result.output
     assert "does not exist" in result.output
+
+
+def test_db_upgrade_takes_the_workspace_and_the_database_it_is_given(tmp_path):
+    database = tmp_path / "given.db"
+    result = invoke(
+        "db",
+        "upgrade",
+        "--workspace",
+        str(default_workspace_path()),
+        "--database-url",
+        f"sqlite+aiosqlite:///{database}",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Database is up to date." in result.output
+    assert database.is_file() and not (tmp_path / "env.db").exists()
 
 
 def test_run_takes_both_options_too(tmp_path):

@@ -279,3 +279,65 @@ def table(output: str) -> dict[str, int]:
     """The document counts `trellis ingest` prints, by column."""
     row = next(line for line in output.splitlines() if line.startswith("│"))
     return dict(zip(ZERO, (int(cell) for cell in row.strip("│").split("│")), strict=True))
+
+
+SECTIONS_RULES = """\
+workflows:
+  expense_request:
+    title: Expense request
+    started_by: [everyone]
+    inputs:
+      amount: {type: number, min: 0}
+    approval:
+      - when: "input.amont <= 50.0"
+        approvers: []
+      - when: "input.amount <== 500.0"
+        approvers: [finance]
+      - when: "input.amount <= '900'"
+        approvers: [finance]
+      - approvers: [managers]
+        require: most
+  refund:
+    title: Refund
+    started_by: [everyone]
+    approval:
+      - approvers: [fnance]
+    channel: C0NOWHERE
+"""
+
+
+def test_a_mistake_in_one_section_hides_none_in_the_others(tmp_path, cobalt):
+    """Each section of trellis.yml, each workflow, each approval tier and each condition
+    is checked on its own: one run of check lists them all, each at its line."""
+    write(cobalt, {"rules.yml": SECTIONS_RULES})
+    edit(cobalt, "trellis.yml", "min_confidence: 0.5", "min_confidence: 1.5")
+    edit(
+        cobalt,
+        "trellis.yml",
+        "name: Example Co",
+        'name: Example Co\nowners_channel: "#trellis-owner"\nflags: {flaggers: [managerz]}',
+    )
+
+    done, found = check(tmp_path, cobalt)
+    assert done.returncode == 1
+    said = {where: " ".join(problem.split()) for where, problem in found.items()}
+    assert set(said) == {
+        ("error", "trellis.yml", 4),  # a flagger nobody is
+        ("error", "trellis.yml", 16),  # a confidence above 1
+        ("warning", "trellis.yml", 3),  # a channel the sandbox does not have
+        ("error", "rules.yml", 8),  # a field the workflow does not have
+        ("error", "rules.yml", 10),  # a syntax error
+        ("error", "rules.yml", 12),  # text compared with a number
+        ("error", "rules.yml", 15),  # require: most
+        ("error", "rules.yml", 20),  # a group nobody is in, in the other workflow
+        ("warning", "rules.yml", 21),  # and a channel the sandbox does not have
+    }, done.stdout
+    assert "'managerz' is not a group in directory.yml" in said[("error", "trellis.yml", 4)]
+    assert "answers.min_confidence" in said[("error", "trellis.yml", 16)]
+    assert "no channel #trellis-owner in sandbox.yml" in said[("warning", "trellis.yml", 3)]
+    assert "unknown field 'amont'" in said[("error", "rules.yml", 8)]
+    assert "approval.1.when: invalid CEL expression" in said[("error", "rules.yml", 10)]
+    assert "approval.2.when: compares" in said[("error", "rules.yml", 12)]
+    assert "approval.3.require" in said[("error", "rules.yml", 15)]
+    assert "'fnance' is not a group" in said[("error", "rules.yml", 20)]
+    assert "no channel C0NOWHERE in sandbox.yml" in said[("warning", "rules.yml", 21)]

@@ -266,7 +266,8 @@ def test_the_default_workspace_is_the_bundled_demo():
                 "prompts/discount_request.md": "x",
             },
             "rules.yml:10: workflows.discount_request.approval.0.when: invalid CEL expression: "
-            "syntax error at column 17",
+            "syntax error at column 17: expected a value: a number, a 'quoted string', a name "
+            "such as input.amount, or (, not '>'\n    input.percent <=> 10.0\n" + " " * 20 + "^",
         ),
         (
             {"knowledge/hr/_access.yml": "# HR only\ndefault: [suport]\n"},
@@ -389,6 +390,24 @@ def test_reading_a_workspace_finds_every_mistake_in_every_file_at_once(tmp_path)
     with pytest.raises(WorkspaceError) as first:
         load_workspace(root)
     assert str(first.value) == str(findings.errors[0])
+
+
+def test_a_mistake_in_one_section_of_trellis_yml_hides_none_in_the_others(tmp_path):
+    text = (
+        TRELLIS.replace("min_confidence: 0.5", "min_confidence: 1.5")
+        .replace("flaggers: [support, bo@acme.example]", "flaggers: [suport, bo@acme.example]")
+        .replace("name: Acme", "name: Acme\nanswers: {max_sources: 2}")
+    )
+    workspace, findings = read_workspace(make(tmp_path, {**FULL, "trellis.yml": text}))
+    assert workspace is None
+    said = [str(e) for e in findings.errors]
+    assert said == [
+        "trellis.yml:6: duplicate key 'answers'",  # the later one is read and checked
+        "trellis.yml:8: answers.min_confidence: Input should be less than or equal to 1",
+        "trellis.yml:9: flags.flaggers.0: 'suport' is not a group in directory.yml, an email "
+        "of someone in it, 'everyone' or 'public' (did you mean 'support'?)",
+    ]
+    assert findings.config is not None and findings.config.owners_channel == "C0OWNERS1"
 
 
 SANDBOX = """\

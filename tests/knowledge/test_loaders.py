@@ -297,6 +297,51 @@ def test_plain_text_paragraphs_and_file_name_title(tmp_path):
     assert doc.format == "txt"
 
 
+MAN_PAGE = """\
+ACCESS.CONF(5)             Linux-PAM Manual             ACCESS.CONF(5)
+
+NAME
+       access.conf - the login access control table file
+
+DESCRIPTION
+       The /etc/security/access.conf file specifies (user/group, host),
+       (user/group, network/netmask) combinations for which a login will
+       be either accepted or refused.
+"""
+
+
+def test_plain_text_takes_front_matter_as_markdown_does(tmp_path):
+    _write(
+        tmp_path,
+        "it/access-conf.txt",
+        "---\n"
+        "title: access.conf, the login access control table\n"
+        "owner: IT@Acme.Example\n"
+        "access: [engineering]\n"
+        "tags: [pam]\n"
+        "---\n" + MAN_PAGE,
+    )
+    doc = _load(tmp_path, "it/access-conf.txt")
+    assert doc.title == "access.conf, the login access control table"
+    assert doc.owner == "it@acme.example"
+    assert doc.access == ("engineering",)
+    assert doc.tags == ("pam",)
+    assert doc.lines == {"title": 2, "owner": 3, "access": 4, "tags": 5}
+    assert doc.blocks[0].text == "ACCESS.CONF(5) Linux-PAM Manual ACCESS.CONF(5)"
+    assert not any("title:" in b.text or b.text == "---" for b in doc.blocks)
+    # Without front matter the man page's first line is its title, as before.
+    _write(tmp_path, "it/bare.txt", MAN_PAGE)
+    assert _load(tmp_path, "it/bare.txt").title == "ACCESS.CONF(5) Linux-PAM Manual ACCESS.CONF(5)"
+
+
+def test_broken_front_matter_of_plain_text_names_its_line(tmp_path):
+    _write(tmp_path, "it/access-conf.txt", "---\ntitle: Access\ncolour: red\n---\n" + MAN_PAGE)
+    with pytest.raises(WorkspaceError) as caught:
+        _load(tmp_path, "it/access-conf.txt")
+    assert (caught.value.file, caught.value.line) == ("knowledge/it/access-conf.txt", 3)
+    assert "colour" in caught.value.problem
+
+
 def test_a_plain_text_title_line_is_the_title_and_stands_apart(tmp_path):
     _write(
         tmp_path,

@@ -45,7 +45,8 @@ workflows:
         (
             '"input.percent <="',
             "workflows.discount_request.approval.0.when: invalid CEL expression: syntax error at "
-            "column 15",
+            "the end of the expression: expected a value: a number, a 'quoted string', a name "
+            "such as input.amount, or (\n    input.percent <=\n" + " " * 20 + "^",
         ),
         (
             '"inptu.percent <= 10.0"',
@@ -55,6 +56,12 @@ workflows:
         (
             '"input.percnt <= 10.0"',
             "workflows.discount_request.approval.0.when: unknown field 'percnt'",
+        ),
+        (
+            "\"input.percent <= '10'\"",
+            "workflows.discount_request.approval.0.when: compares or combines values of different "
+            "types ('10' is text, as it is in quotes: write 10.0 without quotes to compare with "
+            "a number)",
         ),
         (
             '"10 >= input.percent"',
@@ -219,4 +226,7 @@ def test_every_mistake_of_rules_yml_is_found_in_one_pass(tmp_path):
         ),
         (12, "workflows.discount_request.approval.0.when"),  # text, not true or false
         (18, "workflows.other.colour"),  # an unknown key: the others are checked all the same
+        # The rest of that workflow too: its last tier has a `when`, naming no input.
+        (20, "workflows.other.approval"),
+        (20, "workflows.other.approval.0.when"),
     ], found

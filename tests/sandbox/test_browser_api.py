@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
 
 from app.sandbox import SandboxWorkspace
 from app.sandbox.snapshot import typed_text
+from handlers.views.cards import reject_modal
 from tests.sandbox_helpers import (
     ANA,
     BO,
@@ -191,3 +194,55 @@ async def test_the_live_stream_carries_only_what_the_person_can_see():
         async with asyncio.timeout(5):
             rest = await stream.content.read()
         assert rest == b""
+
+
+SANDBOX_API = Path(__file__).resolve().parents[2] / "docs" / "sandbox-api.md"
+
+
+def documented_body(action: str, **names: str) -> dict:
+    """The JSON body docs/sandbox-api.md's example sends to `action`, with its shell
+    variables ($NAME) replaced by `names`."""
+    lines = SANDBOX_API.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if f"/ui/actions/{action}" in line)
+    sent = lines[at + 1].strip()
+    assert sent.startswith('-d "') and sent.endswith('"'), sent
+    body = sent[len('-d "') : -1].replace('\\"', '"')
+    for name, value in names.items():
+        body = body.replace(f"${name}", value)
+    return json.loads(body)
+
+
+async def test_the_documented_submit_body_fills_the_modal_as_slack_would():
+    async with running_sandbox() as server, recording_socket_client(server) as received:
+        modal = reject_modal(SimpleNamespace(id="d-1", requester_name="Ana"))
+        view = server.workspace.open_view(BO, modal)
+        body = documented_body("submit", MANAGER=BO, VIEW=view.id)
+        assert body["values"] == {"reason": "Over this quarter's budget"}  # block_id: value
+
+        status, answer = await _act(server, "submit", body)
+        assert status == 200 and answer == {"ok": True, "ack": {}}, answer
+        await received.wait_for(1)
+        assert received[0].type == "interactive"
+        submitted = received[0].payload["view"]["state"]["values"]
+        assert submitted == {
+            "reason": {"text": {"type": "plain_text_input", "value": "Over this quarter's budget"}}
+        }
+
+
+async def test_a_direct_message_to_trellis_is_a_post_to_its_user_id():
+    async with running_sandbox() as server, recording_socket_client(server) as received:
+        status, answer = await _act(server, "post", {"as": ANA, "channel": BOT, "text": "hi"})
+        assert status == 200 and answer["ok"], answer
+        await received.wait_for(1)
+        event = received[0].payload["event"]
+        assert event["channel_type"] == "im" and event["text"] == "hi"
+
+        _, _, body = await _get(server, f"ui/state?as={ANA}")
+        state = json.loads(body)
+        [bot] = [p for p in state["people"] if p["kind"] == "bot"]
+        assert bot["id"] == BOT
+        [dm] = [c for c in state["conversations"] if c["kind"] == "im" and BOT in c["members"]]
+        assert dm["id"] == event["channel"] and dm["id"].startswith("D")
+        assert [m["text"] for m in state["messages"][dm["id"]]] == ["hi"]
+        status, _ = await _act(server, "post", {"as": ANA, "channel": dm["id"], "text": "again"})
+        assert status == 200
