@@ -8,12 +8,13 @@ only citations that point into the given passages are kept.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.answering import budgets, gate
+from app.answering import budgets, gate, near_words
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer, TextSink
 from app.answering.citations import verify_citations
@@ -128,6 +129,8 @@ async def _compose(
         )
     # The gate: how likely these passages answer the question. Below the threshold no
     # model is asked at all, and the question goes to the owners.
+    # The words the reading compares by meaning are embedded off the event loop first.
+    await asyncio.to_thread(near_words.prepare_for, text, passages)
     with tracing.span("trellis.gate") as span:
         inputs, reading = gate.read(text, passages) if passages else (None, None)
         support = gate.confidence(inputs) if inputs is not None else 0.0

@@ -10,7 +10,7 @@ citations ground.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.text.words import WEAK_STEMS
@@ -73,13 +73,29 @@ class TermWeights:
         return sum(self.weights.get(t, 0.0) for t in set(terms))
 
     def coverage(
-        self, full: Iterable[str], partial: Iterable[str] = (), *, partial_credit: float = 0.5
+        self,
+        full: Iterable[str],
+        partial: Iterable[str] = (),
+        *,
+        partial_credit: float = 0.5,
+        credits: Mapping[str, float] | None = None,
     ) -> float:
-        """Weighted share of the question found; `partial` terms count `partial_credit`."""
+        """Weighted share of the question found; `partial` terms count `partial_credit`,
+        and terms found in other words (`credits`) their own credit when it is more."""
         total = self.total
         if total <= 0:
             return 0.0
         full_set = set(full) & self.weights.keys()
         partial_set = (set(partial) & self.weights.keys()) - full_set
-        found = self.of(full_set) + partial_credit * self.of(partial_set)
+        share = dict.fromkeys(partial_set, partial_credit)
+        for term, credit in (credits or {}).items():
+            if term in self.weights and term not in full_set:
+                share[term] = max(share.get(term, 0.0), credit)
+        found = self.of(full_set) + sum(self.weights[t] * c for t, c in share.items())
         return min(1.0, found / total)
+
+
+def singling_weight(documents: int) -> float:
+    """The weight (idf) of a word only one of `documents` uses: what a quote must match,
+    at least, to single out the document that answers."""
+    return 1.0 + math.log((max(documents, 1) + 1) / 1.5)

@@ -22,6 +22,10 @@ How much each term weighs
     A term that no passage mentions is *missing* and weighs double; framing words and bare
     numbers weigh half.
 
+Words written another way
+    With hybrid retrieval, a question term a sentence lacks is credited for the nearest
+    word it has, by meaning ("food" for "meals": `near_words.py`), in score and coverage.
+
 How sentences are chosen
     Every sentence, list item and table row of every usable passage is scored against the
     part: the weights of the question terms it contains and of those in its context, its
@@ -62,7 +66,6 @@ Superseded and conflicting documents
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -87,9 +90,10 @@ from app.answering.base import (
     no_answer,
 )
 from app.answering.corpus import CorpusStatistics, corpus_of
+from app.answering.near_words import prepare_for
 from app.answering.questions import answer_kind, question_parts, states_kind
 from app.answering.ranges import range_row
-from app.answering.weights import TermWeights
+from app.answering.weights import TermWeights, singling_weight
 from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn
 from app.text.numbers import numbers
 from app.text.words import FRAMING_STEMS, content_terms, question_words
@@ -117,12 +121,6 @@ class _Part:
     chosen: tuple[Candidate, ...] = ()
     conflict: tuple[Candidate, ...] = ()
     confidence: float = 0.0
-
-
-def singling_weight(documents: int) -> float:
-    """The weight (idf) of a word only one of `documents` uses: what a quote must match,
-    at least, to single out the document that answers."""
-    return 1.0 + math.log((max(documents, 1) + 1) / 1.5)
 
 
 def _answered_by(part: _Part, answered: Sequence[_Part]) -> bool:
@@ -201,6 +199,7 @@ class ExtractiveAnswerer:
         if (summary := summarise(question, usable, self.name)) is not None:
             return summary
         sources = [Source(rank, passage) for rank, passage in enumerate(usable)]
+        prepare_for(question, usable)  # at once when the caller prepared them (compose.py)
         idf = corpus.idf if corpus is not None and corpus.documents else None
         texts = question_parts(question)
         earlier = self._earlier_terms(history)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from app.answering.base import describe_source
+from app.answering.near_words import NearTable, surfaces
 from app.answering.questions import states_kind
 from app.answering.weights import TermWeights
 from app.domain import DocumentStatus, Passage
@@ -98,6 +99,8 @@ class Candidate:
     terms: frozenset[str]
     score: float
     header: Sentence | None = None
+    near: tuple[tuple[str, float], ...] = ()
+    """Question terms the sentence writes in other words, with their credit (0..1)."""
 
     @property
     def order(self) -> tuple[float, int, int]:
@@ -114,6 +117,13 @@ def scored_sentences(
     """Every sentence of `sources` that could answer `question`, best first."""
     asked = set(weights.weights)
     pairs = bigrams(question_sequence(question))
+    near_table = NearTable(
+        {
+            t: w
+            for t, w in surfaces(question).items()
+            if t in asked and t not in FRAMING_STEMS and not t.isdigit()
+        }
+    )
     candidates = []
     for source in sources:
         passage, rank = source.passage, source.rank
@@ -133,13 +143,18 @@ def scored_sentences(
             terms = content_terms(sentence.text)
             matched = asked & terms
             meaning = _meaning(passage, sentence)
-            if not matched - FRAMING_STEMS and meaning < MEANING_FLOOR:
+            near = near_table.credits(surfaces(sentence.text), terms) if meaning > 0 else {}
+            if not matched - FRAMING_STEMS and not near and meaning < MEANING_FLOOR:
                 continue
             around = source.context_terms | heading_terms
             if header is not None:
                 around = around | content_terms(header.text)
             context = (asked & around) - matched
             words = weights.of(matched) + CONTEXT_CREDIT * weights.of(context)
+            words += sum(
+                weights.weights[t] * max(c - (CONTEXT_CREDIT if t in context else 0.0), 0.0)
+                for t, c in near.items()
+            )
             sequence = term_sequence(sentence.text)
             for left, right in pairs & bigrams(sequence):
                 words += 0.25 * (weights.weights[left] + weights.weights[right])
@@ -161,6 +176,7 @@ def scored_sentences(
                     terms=frozenset(terms),
                     score=score,
                     header=header,
+                    near=tuple(sorted(near.items())),
                 )
             )
     candidates.sort(key=lambda c: c.order)
@@ -248,7 +264,11 @@ def coverage(chosen: Sequence[Candidate], weights: TermWeights) -> float:
     def covered(group: Sequence[Candidate]) -> float:
         matched = set().union(*(c.matched for c in group))
         context = set().union(*(c.context for c in group))
-        return weights.coverage(matched, context, partial_credit=CONTEXT_CREDIT)
+        near: dict[str, float] = {}
+        for candidate in group:
+            for term, credit in candidate.near:
+                near[term] = max(near.get(term, 0.0), credit)
+        return weights.coverage(matched, context, partial_credit=CONTEXT_CREDIT, credits=near)
 
     best = max(chosen, key=lambda c: covered([c]))
     single = covered([best])

@@ -1,0 +1,138 @@
+"""Words that mean nearly the same: a question's word the sources write another way.
+
+People ask in their own words: "the daily limit for food on a trip" is answered by "Meals
+while travelling are reimbursed up to 35 EUR per day", which shares none of them. Word
+overlap alone calls that sentence unrelated. Here each word is embedded on its own with
+the sentence model the index already uses, and a question word whose sources lack it is
+credited, in part, for the nearest word a sentence does have:
+
+    credit = (cosine - NEAR_FROM) / (NEAR_FULL - NEAR_FROM), clipped to 0..1
+
+("food"/"meals" 0.78, "trip"/"travel" 0.80, "refunded"/"reimbursed" 0.60; unrelated words
+such as "food"/"taxis" 0.36 get none). Words are embedded once per process and kept
+(`WordVectors`); `prepare` embeds what a question needs before it is read, so reading
+itself never waits on the model.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from app.domain import Passage
+from app.text.words import STOPWORDS, stem, tokenize
+
+NEAR_FROM = 0.55
+"""Cosine below which two words are not near at all."""
+NEAR_FULL = 0.85
+"""Cosine from which a word counts as the same word."""
+MIN_LETTERS = 3
+CACHE_WORDS = 50_000
+"""Words kept (half-precision, 768 bytes each: about 38 MB when full)."""
+
+
+def surfaces(text: str) -> dict[str, str]:
+    """{stem: the word it was written as} for the content words of `text`."""
+    return dict(_surfaces(text))
+
+
+@lru_cache(maxsize=32768)
+def _surfaces(text: str) -> tuple[tuple[str, str], ...]:
+    found: dict[str, str] = {}
+    for word in tokenize(text):
+        if word in STOPWORDS or len(word) < MIN_LETTERS or not word.isalpha():
+            continue
+        found.setdefault(stem(word), word)
+    return tuple(found.items())
+
+
+def compared(passages: Sequence[Passage]) -> bool:
+    """Whether the passages were compared with the question by meaning (hybrid
+    retrieval): only then are words compared by meaning too."""
+    return any(p.segment_scores for p in passages)
+
+
+def prepare_for(question: str, passages: Sequence[Passage]) -> None:
+    """Embed the words of `question` and `passages` not kept yet (blocking: a thread)."""
+    if compared(passages):
+        words = [*surfaces(question).values()]
+        for passage in passages:
+            words += surfaces(passage.text).values()
+        WORDS.prepare(words)
+
+
+class WordVectors:
+    """Unit vectors of single words, embedded once and kept."""
+
+    def __init__(self, capacity: int = CACHE_WORDS) -> None:
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def prepare(self, words: Iterable[str]) -> None:
+        """Embed the words not kept yet (blocking: call it in a thread)."""
+        with self._lock:
+            wanted = sorted({w for w in words if w not in self._vectors})
+        if not wanted:
+            return
+        from app.knowledge.embeddings import shared_embedder
+
+        vectors = shared_embedder().embed(wanted)
+        with self._lock:
+            for word, vector in zip(wanted, vectors, strict=True):
+                self._vectors[word] = vector.astype(np.float16)
+            while len(self._vectors) > self._capacity:
+                self._vectors.popitem(last=False)
+
+    def get(self, word: str) -> np.ndarray | None:
+        return self._vectors.get(word)
+
+
+WORDS = WordVectors()
+
+
+class NearTable:
+    """A question's words against the words of its sentences: each sentence word is
+    compared with the question's once per question, however many sentences hold it."""
+
+    def __init__(self, asked: Mapping[str, str], words: WordVectors = WORDS) -> None:
+        """`asked`: the question's {stem: word} that may be written another way."""
+        self._words = words
+        vectors = [(t, v) for t, w in asked.items() if (v := words.get(w)) is not None]
+        self._terms = [t for t, _ in vectors]
+        self._matrix = np.stack([v for _, v in vectors]).astype(np.float32) if vectors else None
+        self._rows: dict[str, list[float]] = {}
+
+    def _row(self, word: str) -> list[float]:
+        row = self._rows.get(word)
+        if row is None:
+            vector = self._words.get(word)
+            if vector is None or self._matrix is None:
+                row = []
+            else:
+                row = (self._matrix @ vector.astype(np.float32)).tolist()
+            self._rows[word] = row
+        return row
+
+    def credits(self, present: Mapping[str, str], has: Collection[str] = ()) -> dict[str, float]:
+        """{question term: credit} for the question's terms that a sentence (its {stem:
+        word} `present`, its terms `has`) lacks but has a near word for."""
+        if self._matrix is None or not present:
+            return {}
+        best = [-1.0] * len(self._terms)
+        for word in present.values():
+            row = self._row(word)
+            if row:
+                best = [max(a, b) for a, b in zip(best, row, strict=True)]
+        credits: dict[str, float] = {}
+        for term, similarity in zip(self._terms, best, strict=True):
+            if term in present or term in has:
+                continue
+            credit = (similarity - NEAR_FROM) / (NEAR_FULL - NEAR_FROM)
+            if credit > 0:
+                credits[term] = min(1.0, credit)
+        return credits
