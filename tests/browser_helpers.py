@@ -91,6 +91,13 @@ async def open_channel(page: Page, name: str) -> None:
     await page.wait_for_selector(f'.header-name:text-is("{name}")')
 
 
+async def open_messages_with_trellis(page: Page) -> None:
+    """The acting person's direct messages with Trellis, where a request they started with
+    /trellis hears back."""
+    await page.click('.nav-item[data-channel="app"]')
+    await page.get_by_role("tab", name="Messages").click()
+
+
 async def post(page: Page, text: str, *, in_thread: bool = False) -> None:
     box = "#thread-text" if in_thread else "#composer-text"
     await page.fill(box, text)

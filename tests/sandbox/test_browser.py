@@ -15,6 +15,7 @@ from tests.browser_helpers import (
     chromium,
     message,
     open_channel,
+    open_messages_with_trellis,
     open_sandbox,
     post,
     screenshot,
@@ -175,11 +176,6 @@ async def test_reactions_are_added_and_removed(tmp_path):
             if d.type == "events_api"
         ]
         assert "reaction_added" in kinds and "reaction_removed" in kinds
-
-
-async def open_messages_with_trellis(page) -> None:
-    await page.click('.nav-item[data-channel="app"]')
-    await page.get_by_role("tab", name="Messages").click()
 
 
 async def test_manager_approves_a_draft_and_the_requester_sees_it_in_their_thread(tmp_path):

@@ -18,6 +18,7 @@ from tests.browser_helpers import (
     chromium,
     message,
     open_channel,
+    open_messages_with_trellis,
     open_page,
     post,
     screenshot,
@@ -56,6 +57,8 @@ async def test_an_approved_discount_reaches_the_crm_and_the_webhook_in_the_brows
                 '/trellis discount_request customer="Alpine Co." percent=18 '
                 'reason="2-year renewal"',
             )
+            # Typed in #sales, told to Liam alone: the status is in his messages with Trellis.
+            await open_messages_with_trellis(page)
             await message(page, "Discount request from").wait_for()
 
             await act_as(page, SOFIA)
@@ -126,6 +129,7 @@ async def test_an_approved_customer_reply_shows_its_email_and_ticket_comment(tmp
                 '/trellis customer_reply customer="Alpine Co." contact=purchasing@alpine-co.example '
                 'ticket=SUP-4188 question="When does our contract renew?"',
             )
+            await open_messages_with_trellis(page)
             await message(page, "Customer reply from").wait_for()
 
             await act_as(page, ROSA)
