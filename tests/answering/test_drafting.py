@@ -7,6 +7,7 @@ search and the gate are all the real ones.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Sequence
 
@@ -151,6 +152,14 @@ async def test_the_discount_card_follows_the_prompt_and_cites_only_what_supports
         facts = text.split("*2. Customer facts*")[1].split("*3.")[0]
         assert "USD 1.18 million" in facts and "March 31, 2027" in facts and "net 45" in facts
         assert facts.count("[1]") >= 3 and "[2]" not in facts
+        # Quotes reach past their best sentence, so two may share one: each is said once.
+        said = [
+            sentence
+            for line in text.splitlines()
+            for sentence in re.split(r"(?<=[.!?])\s+", re.sub(r"\s*\[\d+\]", "", line))
+            if len(sentence.split()) > 3
+        ]
+        assert len(said) == len(set(said)), [s for s in said if said.count(s) > 1]
         policy = text.split("*3.")[1].split("*4. Risks*")[0]
         # The row for 18% (not the 10% row the words alone would pick), quoted as written.
         assert "More than 10% and up to 25%; Approval: One sales manager. [2]" in policy

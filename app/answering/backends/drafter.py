@@ -292,11 +292,15 @@ class SectionDrafter:
                 break
             if finding.fact and not content_terms(sentence) & about and row is None:
                 continue  # a quote that does not speak of the fact
-            key = normalize_quote(sentence)
-            if key in said:
+            # A quote reaches past its best sentence to the ones around it, so two quotes
+            # may share sentences: each is said once in the draft.
+            parts = [part for part in _SENTENCE_BREAK.split(sentence.strip()) if part]
+            fresh = [part for part in parts if normalize_quote(part) not in said]
+            if not fresh:
                 repeated = True
                 continue
-            said.add(key)
+            said.update(normalize_quote(part) for part in fresh)
+            sentence = " ".join(fresh)
             source = local[int(marker) - 1]
             if source.doc_id not in cited:
                 passage = next((p for p in finding.passages if p.chunk_id == source.chunk_id), None)
@@ -305,6 +309,11 @@ class SectionDrafter:
                 cited[source.doc_id] = (len(cited) + 1, source)
             statements.append(f"{sentence.strip()} [{cited[source.doc_id][0]}]")
         return replace(finding, statements=tuple(statements), repeated=repeated, quoted=True)
+
+
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[\"'(A-Z0-9])")
+"""Where one sentence of a quote ends and the next begins (a table row's "Term: …" is one
+to the sentence splitter, however many sentences its value holds)."""
 
 
 def _subject(said: str, kind: str, passages: RetrievedPassages) -> str | None:
