@@ -644,3 +644,16 @@ def test_lines_that_may_be_facts_stay_text_in_plain_text(tmp_path, text):
     doc = _load(tmp_path, "desk.txt")
     assert [b.kind for b in doc.blocks][0] == "heading"  # the title line
     assert all(b.kind == "text" for b in doc.blocks[1:])
+
+
+def test_a_word_typeset_across_two_lines_of_plain_text_is_one_word(tmp_path):
+    _write(
+        tmp_path,
+        "adduser.txt",
+        "Adduser defaults\n\nNote that chang\u2010\n       ing the default permissions may cause"
+        " trouble. A well-\nknown name is kept, and so is a soft hyphen\u00ad\nated word.\n",
+    )
+    doc = _load(tmp_path, "adduser.txt")
+    [text] = [b.text for b in doc.blocks if b.kind == "text"]
+    assert "Note that changing the default permissions may cause trouble." in text
+    assert "well- known" in text and "hyphenated word." in text

@@ -24,6 +24,10 @@ _NOT_A_TITLE_END = (".", "!", "?", "\u2026", ":", ";", ",")
 _UNDERLINE = re.compile(r"([=\-~*^])\1{2,}")
 _BULLET = re.compile(r"[-*+\u2022\u25aa\u25e6>|]")
 _SECTION_NUMBER = re.compile(r"(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[IVXLC]+\.)\s+")
+_BROKEN_WORD = re.compile(r"(?<=[^\W\d_])[\u2010\u00ad]\n[ \t]*(?=[^\W\d_])")
+"""A word broken at a line's end by typesetting (a man page's U+2010 hyphen, a soft
+hyphen): "chang‐\ning" is "changing". A plain "-" at a line's end may belong to the word
+("well-\nknown"), so it is kept."""
 _RUNS_ON_TEXT = """
 a an the to of and or but for with without in into on at by from as than that
 your our their its is are was were be if when
@@ -35,6 +39,7 @@ def text_blocks(text: str) -> tuple[str | None, list[Block]]:
     """The file's title (its first line, when that is a title: `title_line`) and its
     blocks: the title as a level-1 heading, later headings (`_heading`) as level 2 (or 1
     when underlined with `=`), and one text block per paragraph."""
+    text = _BROKEN_WORD.sub("", text)
     lines = text.strip().split("\n")
     title = title_line(text)
     if title is not None:
