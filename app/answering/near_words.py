@@ -81,7 +81,7 @@ class WordVectors:
             return
         from app.knowledge.embeddings import shared_embedder
 
-        vectors = shared_embedder().embed(wanted)
+        vectors = shared_embedder().embed(wanted, keep=False)
         with self._lock:
             for word, vector in zip(wanted, vectors, strict=True):
                 self._vectors[word] = vector.astype(np.float16)

@@ -125,7 +125,9 @@ class Embedder:
         if self._session is None:
             self._load()
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], *, keep: bool = True) -> np.ndarray:
+        """`keep`: remember what is embedded now; False for texts kept elsewhere (single
+        words, `app.answering.near_words`), which would push questions out of the cache."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         result = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
@@ -147,6 +149,8 @@ class Embedder:
         for start in range(0, len(order), BATCH):
             batch = order[start : start + BATCH]
             result[batch] = self._embed_batch([texts[i] or " " for i in batch])
+        if not keep:
+            return result
         with self._lock:
             for i in missing:
                 # A copy: a view would keep the whole batch's array alive.
