@@ -75,6 +75,7 @@ async def connect_bolt(
         yield app
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]  # unannotated in slack_bolt
+        await finish_acknowledged()
 
 
 @asynccontextmanager
@@ -99,6 +100,23 @@ async def serve_bolt_http(
         yield http_mode.request_url(host, runner.addresses[0][1])
     finally:
         await runner.cleanup()
+        await finish_acknowledged()
+
+
+async def finish_acknowledged(grace: float = 10) -> None:
+    """What Slack was already told is in hand finishes before Trellis stops taking events:
+    Bolt runs a listener on after its ack (a flag's correction saved, a card updated), in a
+    task of its own that nothing else waits for. Up to `grace` seconds."""
+    running = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "").endswith(_BOLT_LISTENER)
+    ]
+    if running:
+        await asyncio.wait(running, timeout=grace)
+
+
+_BOLT_LISTENER = "run_ack_function_asynchronously"  # slack_bolt's AsyncioListenerRunner
 
 
 async def _ops_server(
@@ -286,6 +304,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
         # Runs before the connection closes: waiting questions are told, running ones finish.
         stack.push_async_callback(services.questions.close)
         ops = await _ops_server(services, settings.http_host, settings.http_port, slack=slack_app)
+        if over_http:  # once the port is closed, what it acknowledged finishes
+            stack.push_async_callback(finish_acknowledged)
         stack.push_async_callback(ops.cleanup)
         ops_port = ops.addresses[0][1] if ops.addresses else settings.http_port
         if over_http:
