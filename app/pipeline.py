@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from app.answering.base import TextSink
-from app.answering.compose import Reply, adds_to, compose, for_asker_only
+from app.answering.compose import Reply, adds_to, compose, for_asker_only, seen_by_outsiders
 from app.answering.grounds import adds_sources, read_grounds
 from app.approvals import review
 from app.domain import AnswerStatus, Passage, Person
@@ -255,7 +255,14 @@ async def _answer_question(
         viewing = (
             audience.channel.label if question.conversation_id != question.channel.id else None
         )
-        public = for_asker_only(public, private, viewing=viewing)
+        public = for_asker_only(
+            public,
+            private,
+            services.workspace.config,
+            viewing=viewing,
+            names=services.workspace.directory.people_named,
+            outsiders=seen_by_outsiders(audience.scope),
+        )
         tracing.attributes(
             span, {"trellis.review.held": held, "trellis.review.private_held": private_held}
         )

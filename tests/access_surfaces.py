@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.answering.compose import ASKER_ONLY
 from app.db.models.feedback import Flag
 from app.domain import AnswerStatus
 from app.errors import AccessDenied
@@ -190,7 +189,7 @@ class Surfaces:
         config = self.services.workspace.config.flags
         allowed = set(config.flaggers)
         flaggers = [u for u in shown.users if self.principals(u) & allowed]
-        if any(ASKER_ONLY in s for s in shown.strings):  # it stands for the asker's answer
+        if _stands_for_askers_answer(shown):
             flaggers = [u for u in flaggers if u == asked.asker]
         if shown.kind != "message" or not flaggers or not shown.has_button(WHY):
             return None
@@ -472,3 +471,13 @@ def _options(payload: dict, block_id: str) -> list[str]:
             element = block.get("element") or {}
             return [o["value"] for o in element.get("options") or []]
     return []
+
+
+def _stands_for_askers_answer(shown: Shown) -> bool:
+    """A reply nobody could answer that offers no "Don't forward" button: its asker was
+    answered privately (compose.for_asker_only), and only they may flag it."""
+    return (
+        shown.kind == "message"
+        and any("couldn't find a well-supported answer" in s for s in shown.strings)
+        and not shown.has_button(answers.DONT_FORWARD)
+    )

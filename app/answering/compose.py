@@ -34,10 +34,6 @@ from app.trust import tracing
 from app.trust.corrections import Curated
 
 DONT_FORWARD_LABEL = "Don't forward my question"
-ASKER_ONLY = (
-    "The answer to this rests on documents not everyone in this conversation may read, "
-    "so only you are shown it."
-)
 NOTE_ASKER_ONLY = "answered for the asker only"
 """Note of a reply in a conversation whose asker alone is answered: nothing went unanswered,
 so nothing is passed on to the owners."""
@@ -228,14 +224,30 @@ def adds_to(
     return private if cites_more and differs else None
 
 
-def for_asker_only(public: Reply, private: Reply | None, *, viewing: str | None = None) -> Reply:
+def for_asker_only(
+    public: Reply,
+    private: Reply | None,
+    config: TrellisConfig,
+    *,
+    viewing: str | None = None,
+    names: Names = str,
+    outsiders: bool = False,
+) -> Reply:
     """The conversation's reply when it could not be answered for everyone in it but its
-    asker is answered privately (`private`): it says so, and promises no one is told of it.
-    `viewing`: the channel answered for from the asker's own thread with Trellis (the
-    assistant view), whose members are who "not everyone" means there."""
+    asker is answered privately (`private`). In the conversation it reads as any reply
+    nobody could answer, less the promise to pass the question on (nothing went
+    unanswered): saying the answer rests on documents some there may not read would tell
+    them such documents exist. `viewing`: the channel answered for from the asker's own
+    thread with Trellis (the assistant view), which only the asker reads, so it is told
+    plainly to keep the answer out of that channel. `names` and `outsiders` as for
+    `no_answer_text`."""
     if private is None or public.status != AnswerStatus.NO_ANSWER:
         return public
-    text = ASKER_ONLY if viewing is None else asker_only_viewing(viewing)
+    text = (
+        no_answer_text(public.owners, config, names=names, outsiders=outsiders, passed_on=False)
+        if viewing is None
+        else asker_only_viewing(viewing)
+    )
     return replace(public, text=text, owners=(), notes=(*public.notes, NOTE_ASKER_ONLY))
 
 
@@ -294,13 +306,16 @@ def no_answer_text(
     forwarded: bool = True,
     names: Names = str,
     outsiders: bool = False,
+    passed_on: bool = True,
 ) -> str:
     """The reply to a question nobody could answer: who owns the topic, and that the
     question goes to them (app/trust/owners.py) unless the asker presses the button.
     `forwarded` False: asked where nothing is passed on (`trellis ask`). An owner that is a
     channel ("#help", the support contact) is where to ask, not someone it is passed to.
     `names` turns an owner's email into their name. `outsiders`: people outside the
-    company (guests, external members) read the reply, so no internal channel is named."""
+    company (guests, external members) read the reply, so no internal channel is named.
+    `passed_on` False: the asker was answered privately, so there is nothing to pass on
+    (`for_asker_only`)."""
     named = owners or (config.admins_hint,)
     people = [names(o) for o in named if not o.startswith("#")]
     channels = [] if outsiders else [o for o in named if o.startswith("#")]
@@ -322,19 +337,21 @@ def no_answer_text(
         "I couldn't find a well-supported answer in the documents available here, "
         "and I'd rather say so than guess."
     )
+    if not passed_on:
+        return f"{opening} {who}"
     if not forwarded:
         return (
             f"{opening} {who} A question asked from the command line is not passed on; "
             "ask it in Slack for that."
         )
     if config.answers.owner_notice == "redacted":
-        passed_on = (
+        promise = (
             f"In a few minutes I'll let {them} know that a question on their topic went "
             "unanswered, without your words, so they can add the missing document."
         )
     else:
-        passed_on = (
+        promise = (
             f"In a few minutes I'll pass your question on to {them} as you wrote it, so they "
             "can help or add the missing document."
         )
-    return f"{opening} {who} {passed_on} If you'd rather I didn't, press “{DONT_FORWARD_LABEL}”."
+    return f"{opening} {who} {promise} If you'd rather I didn't, press “{DONT_FORWARD_LABEL}”."

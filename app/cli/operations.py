@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from rich.console import Console
 
-from app.answering.compose import Reply, no_answer_text
+from app.answering.compose import NOTE_ASKER_ONLY, Reply, no_answer_text
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import open_database
@@ -174,7 +174,9 @@ async def ask_as(
             ),
         )
     public = outcome.public
-    if public.status == AnswerStatus.NO_ANSWER:  # no owner hears of it, and there is no button
+    # No owner hears of it, and there is no button; a reply that stands for the asker's
+    # private answer reads as it does in Slack.
+    if public.status == AnswerStatus.NO_ANSWER and NOTE_ASKER_ONLY not in public.notes:
         public = replace(
             public,
             text=no_answer_text(

@@ -28,6 +28,11 @@ def test_a_fuller_private_answer_still_prints_the_audit_id_once(tmp_path, monkey
     )
     assert result.exit_code == 0, result.output
     assert "Fuller answer shown only to the asker" in result.output
+    # The channel's reply reads as it does in Slack: nobody could answer it there, and
+    # nothing is passed on (the asker was answered), nor said about the command line.
+    channel_reply = " ".join(result.output.split("Fuller answer")[0].split())
+    assert "couldn't find a well-supported answer" in channel_reply
+    assert "command line" not in channel_reply and "pass your question" not in channel_reply
     audits = [line for line in result.output.splitlines() if line.startswith("audit ")]
     assert len(audits) == 1, result.output
 
