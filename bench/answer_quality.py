@@ -277,7 +277,29 @@ async def _gate_inputs(database, question: str, scope) -> dict[str, float]:
     from app.knowledge.search import search
 
     passages = await search(database, query=question, scope=scope)
-    return gate_inputs(question, passages).as_dict()
+    return {**gate_inputs(question, passages).as_dict(), **_standing_out(question, passages)}
+
+
+def _standing_out(question: str, passages) -> dict[str, float]:
+    """Candidate gate inputs, logged to be measured: how clearly one document stands out
+    among the retrieved passages, and whether meaning and words agree on it."""
+    from app.answering.gate import read
+
+    if not passages:
+        return {}
+    by_meaning = max(passages, key=lambda p: p.similarity)
+    by_words = max(passages, key=lambda p: p.score)
+    other = [p.similarity for p in passages if p.doc_id != by_meaning.doc_id]
+    other_score = [p.score for p in passages if p.doc_id != by_words.doc_id]
+    _, reading = read(question, passages)
+    cited = reading.citations[0].doc_id if reading.citations else None
+    return {
+        "doc_margin": by_meaning.similarity - max(other, default=0.0),
+        "score_margin": (by_words.score - max(other_score, default=0.0)) / (by_words.score or 1),
+        "agree": float(by_meaning.doc_id == by_words.doc_id),
+        "cited_top": float(cited == by_meaning.doc_id),
+        "cited_first": float(cited == passages[0].doc_id),
+    }
 
 
 def _as_json(outcome) -> dict[str, Any]:

@@ -1,7 +1,12 @@
-"""Fit the "I don't know" gate on one corpus and show how it does on the others.
+"""Fit the "I don't know" gate and show how it does on corpora it was not fitted on.
 
     python3 bench/answer_quality.py --dump cases.jsonl
-    python3 bench/fit_gate.py cases.jsonl --train python-faq [--target-wrong 0.05]
+    python3 bench/fit_gate.py cases.jsonl --train all
+    python3 bench/fit_gate.py cases.jsonl --train python-faq
+
+`--train all` fits the weights on every corpus, and shows each corpus with the weights
+fitted on all the others (leave one corpus out), so no figure comes from the corpus it
+was fitted on. `--train NAME` fits on that corpus alone and shows the others.
 
 Each line of the dump is one case: the gate's inputs (`similarity`, `coverage`, and
 `standing`, logged but not used), and whether the answer Trellis would give with no gate
@@ -68,7 +73,9 @@ def outcomes(rows: list[dict], w: np.ndarray, threshold: float) -> tuple[float, 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dump", type=Path)
-    parser.add_argument("--train", required=True, help="the corpus the weights are fitted on")
+    parser.add_argument(
+        "--train", required=True, help="the corpus the weights are fitted on, or 'all'"
+    )
     args = parser.parse_args(argv)
     rows = [
         r for r in load(args.dump) if r["expect"] in ("answered", "no_answer") and "similarity" in r
@@ -76,16 +83,21 @@ def main(argv: list[str] | None = None) -> int:
     by_corpus: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         by_corpus[row["corpus"]].append(row)
-    x, y = matrix(by_corpus[args.train])
-    w = fit(x, y)
+    everyone = args.train == "all"
+    w = fit(*matrix(rows if everyone else by_corpus[args.train]))
     print(
         "WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")  # intercept, " + ", ".join(FEATURES)
     )
     for name, group in by_corpus.items():
-        mark = " (fitted here)" if name == args.train else ""
+        shown = w
+        if everyone:
+            others = [r for r in rows if r["corpus"] != name]
+            shown, mark = fit(*matrix(others)), " (weights fitted on the other corpora)"
+        else:
+            mark = " (fitted here)" if name == args.train else ""
         print(f"\n{name}{mark}: {len(group)} cases")
         for t in THRESHOLDS:
-            right, wrong, refused = outcomes(group, w, t)
+            right, wrong, refused = outcomes(group, shown, t)
             print(
                 f"  t={t:.2f}  right {right:.3f}  wrong {wrong:.3f}  wrongly refused {refused:.3f}"
             )

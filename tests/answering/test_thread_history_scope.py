@@ -100,7 +100,11 @@ async def test_a_follow_up_does_not_give_the_model_an_answer_still_held_for_revi
         asked = len(claude.message_requests)
 
         follow = await trellis.ask(
-            daniel, "partners-shared", "What about gear used outdoors?", mention=False, thread_ts=ts
+            daniel,
+            "partners-shared",
+            "And can they return gear used outdoors?",
+            mention=False,
+            thread_ts=ts,
         )
         await trellis.sandbox.wait_for_message(
             shared,
