@@ -80,8 +80,7 @@ def review_workspace(root: Path, env: Mapping[str, str]) -> Review:
     rules = found.rules_read
     if rules is not None:
         _review_rules(root, rules, approvers, env, review, _sandboxed(root, rules, sandbox))
-    if found.rules is not None:
-        review.errors.extend(_unknown_placeholders(root, found.rules))
+        review.errors.extend(_unknown_placeholders(root, rules))
     if found.sandbox_read:
         review.warnings.extend(_unknown_channels(root, found.config, rules, sandbox))
     if found.config is not None:

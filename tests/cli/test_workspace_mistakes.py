@@ -308,8 +308,12 @@ workflows:
 
 def test_a_mistake_in_one_section_hides_none_in_the_others(tmp_path, cobalt):
     """Each section of trellis.yml, each workflow, each approval tier and each condition
-    is checked on its own: one run of check lists them all, each at its line."""
-    write(cobalt, {"rules.yml": SECTIONS_RULES})
+    is checked on its own, and the prompts' placeholders too: one run of check lists them
+    all, each at its line."""
+    write(
+        cobalt,
+        {"rules.yml": SECTIONS_RULES, "prompts/answer.md": "Answer for {compnay}'s staff.\n"},
+    )
     edit(cobalt, "trellis.yml", "min_confidence: 0.5", "min_confidence: 1.5")
     edit(
         cobalt,
@@ -331,6 +335,7 @@ def test_a_mistake_in_one_section_hides_none_in_the_others(tmp_path, cobalt):
         ("error", "rules.yml", 15),  # require: most
         ("error", "rules.yml", 20),  # a group nobody is in, in the other workflow
         ("warning", "rules.yml", 21),  # and a channel the sandbox does not have
+        ("error", "prompts/answer.md", 1),  # a placeholder nothing fills
     }, done.stdout
     assert "'managerz' is not a group in directory.yml" in said[("error", "trellis.yml", 4)]
     assert "answers.min_confidence" in said[("error", "trellis.yml", 16)]
@@ -341,3 +346,4 @@ def test_a_mistake_in_one_section_hides_none_in_the_others(tmp_path, cobalt):
     assert "approval.3.require" in said[("error", "rules.yml", 15)]
     assert "'fnance' is not a group" in said[("error", "rules.yml", 20)]
     assert "no channel C0NOWHERE in sandbox.yml" in said[("warning", "rules.yml", 21)]
+    assert "{compnay} is not {company}" in said[("error", "prompts/answer.md", 1)]
