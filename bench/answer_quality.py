@@ -293,7 +293,12 @@ def _standing_out(question: str, passages) -> dict[str, float]:
     other_score = [p.score for p in passages if p.doc_id != by_words.doc_id]
     _, reading = read(question, passages)
     cited = reading.citations[0].doc_id if reading.citations else None
+    evidence = getattr(passages, "evidence", None)
+    frequencies = evidence.document_frequencies if evidence is not None else {}
+    unknown = [t for t, df in frequencies.items() if df == 0]
     return {
+        "unknown_terms": float(len(unknown)),
+        "unknown_share": len(unknown) / len(frequencies) if frequencies else 0.0,
         "doc_margin": by_meaning.similarity - max(other, default=0.0),
         "score_margin": (by_words.score - max(other_score, default=0.0)) / (by_words.score or 1),
         "agree": float(by_meaning.doc_id == by_words.doc_id),
