@@ -41,6 +41,12 @@ from app.domain import ModelAnswer, Passage
 
 WEIGHTS = (-5.342, 7.249, 3.201)
 """(intercept, similarity, coverage), fitted by bench/fit_gate.py on every corpus."""
+DOCUMENT_WEIGHTS = (-4.688, 4.395, 6.392)
+"""The weights the drafter judges each document by, for one section of a request (a
+customer's facts, the policy for its kind): fitted on python-faq, as the answer gate's
+were before it was fitted across every corpus. There a request's words matter more than
+its meaning: another customer's summary is as near in meaning to "Alpine Co." as
+Alpine's own, and with the answer gate's weights it passed for Alpine's reply."""
 KEYWORD_WEIGHTS = (-2.354, 7.441)
 """(intercept, coverage) for indexes without vectors, fitted the same way."""
 KEYWORD_EVEN_COVERAGE = -KEYWORD_WEIGHTS[0] / KEYWORD_WEIGHTS[1]
@@ -93,13 +99,13 @@ def read(question: str, passages: Sequence[Passage]) -> tuple[GateInputs, ModelA
     return inputs, reading
 
 
-def confidence(inputs: GateInputs) -> float:
+def confidence(inputs: GateInputs, weights: tuple[float, float, float] = WEIGHTS) -> float:
     """The probability that an answer from these passages is right (0 with no coverage:
-    nothing to quote)."""
+    nothing to quote). `weights`: (intercept, similarity, coverage) with vectors."""
     if inputs.coverage <= 0.0:
         return 0.0
     if inputs.has_vectors:
-        w0, w1, w2 = WEIGHTS
+        w0, w1, w2 = weights
         z = w0 + w1 * inputs.similarity + w2 * inputs.coverage
     else:
         w0, w1 = KEYWORD_WEIGHTS

@@ -15,8 +15,9 @@ A facts section asks one question per fact it lists ("annual volume", "payment t
 the section's title, the fact and the request's values ("Customer facts: payment terms:
 Alpine Co."). Each question is searched on its own (in the scope of everyone who reads
 the card), and a document is used for it only when it passes the relevance gate for
-that question (`gate.confidence` >= the workspace's `min_confidence`, measured on that
-document's passages alone). Two more rules keep a section on its subject:
+that question (`gate.confidence` with `gate.DOCUMENT_WEIGHTS`, at least the workspace's
+`min_confidence`, measured on that document's passages alone). Two more rules keep a
+section on its subject:
 
 - a section whose title names a request field ("Customer facts" and the field
   `customer`) uses only passages that mention that field's value ("Alpine Co."),
@@ -222,7 +223,8 @@ class SectionDrafter:
             if evidence is not None and evidence.best_similarity:
                 own = replace(evidence, best_similarity=max(p.similarity for p in group))
             probability = gate.confidence(
-                gate.gate_inputs(query, RetrievedPassages(group, passages.corpus, own))
+                gate.gate_inputs(query, RetrievedPassages(group, passages.corpus, own)),
+                gate.DOCUMENT_WEIGHTS,
             )
             if probability >= self.min_confidence:
                 kept.add(doc_id)
