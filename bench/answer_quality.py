@@ -281,8 +281,10 @@ async def _gate_inputs(database, question: str, scope) -> dict[str, float]:
 
 
 def _standing_out(question: str, passages) -> dict[str, float]:
-    """Candidate gate inputs, logged to be measured: how clearly one document stands out
-    among the retrieved passages, and whether meaning and words agree on it."""
+    """Candidate gate inputs, logged to be measured (none is used by the gate; see
+    bench/RESULTS.md): the question's words no document in scope uses, how clearly one
+    document stands out among the retrieved passages, whether meaning and words agree on
+    it, and whether the would-be answer cites it."""
     from app.answering.gate import read
 
     if not passages:
