@@ -20,6 +20,8 @@ Per corpus:
     wrong src  answers given (by status) that cite a document outside the case's gold
                sources (any citation, for a case that should have had no answer)
     leaks      cases that showed a reader anything outside their access
+    follow-ups the same figures for the cases asked in a thread after an earlier question
+               (`after:` in the question set), on a line of their own
     --retrieval  hit@1, hit@5 and MRR of the first gold document among what the asker may
                  see, by keyword, meaning (dense) and both (hybrid)
     --curve      for each threshold: answered right / answered wrong / wrongly refused
@@ -46,6 +48,7 @@ import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -218,22 +221,34 @@ async def run_corpus(
                 if case.channel
                 else SlackChannel(id="bench", name="bench", is_im=True)
             )
-            outcome = await answer_question(
-                services,
-                Question(
-                    text=case.question,
-                    channel=channel,
-                    person=person,
-                    slack_user_id=person.slack_id if person else f"bench:{case.asker}",
-                ),
+            asked = partial(
+                Question,
+                channel=channel,
+                person=person,
+                slack_user_id=person.slack_id if person else f"bench:{case.asker}",
             )
+            thread = {}
+            if case.after:
+                # A follow-up: the earlier question is asked and answered in a thread first,
+                # its answer recorded as posted, so the follow-up reads it as the thread's.
+                n = len(outcomes) + 1
+                first = asked(case.after, message_ts=f"{n}.000001", answer_ts=f"{n}.000002")
+                await answer_question(services, first)
+                thread = {
+                    "thread_ts": first.message_ts,
+                    "message_ts": f"{n}.000003",
+                    "answer_ts": f"{n}.000004",
+                }
+            outcome = await answer_question(services, asked(case.question, **thread))
             found = Outcome(case, _as_json(outcome))
             if person is not None:
                 audience = await access.audience_for(
                     asker=person, channel=channel, slack=services.slack, identity=services.identity
                 )
                 found.leaked_docs = await _hidden_shown(database, outcome, audience)
-                found.features = await _gate_inputs(database, case.question, audience.scope)
+                found.features = await _gate_inputs(
+                    database, case.question, audience.scope, earlier=case.after
+                )
                 if retrieval and case.expect_sources:
                     found.ranks = await _ranks(database, case, audience.asker_scope)
             outcomes.append(found)
@@ -258,7 +273,7 @@ async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
     for mode in MODES:
         found = await search(
             database,
-            query=case.question,
+            query=" ".join(filter(None, (case.after, case.question))),
             scope=scope,
             limit=20,
             mode=RetrievalMode.KEYWORD if mode == "keyword" else RetrievalMode.HYBRID,
@@ -269,15 +284,24 @@ async def _ranks(database, case: Case, scope) -> dict[str, int | None]:
     return ranks
 
 
-async def _gate_inputs(database, question: str, scope) -> dict[str, float]:
+async def _gate_inputs(database, question: str, scope, *, earlier: str | None) -> dict[str, float]:
+    """What the gate reads for `question` (asked after `earlier` in a thread, if given),
+    searched as the pipeline searches: with the thread's last question in front."""
     try:
         from app.answering.gate import gate_inputs
     except ImportError:  # an older Trellis, run for comparison: no gate to feed
         return {}
+    from app.domain import Turn
     from app.knowledge.search import search
 
-    passages = await search(database, query=question, scope=scope)
-    return {**gate_inputs(question, passages).as_dict(), **_standing_out(question, passages)}
+    query = " ".join(filter(None, (earlier, question)))
+    passages = await search(database, query=query, scope=scope)
+    history = (Turn(earlier, ""),) if earlier else ()
+    try:
+        inputs = gate_inputs(question, passages, history=history)
+    except TypeError:  # a Trellis whose gate reads the question alone
+        inputs = gate_inputs(question, passages)
+    return {**inputs.as_dict(), **_standing_out(question, passages)}
 
 
 def _standing_out(question: str, passages) -> dict[str, float]:
@@ -442,11 +466,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.postgres:
             runs["postgres"] = asyncio.run(run_corpus(corpus, postgres=args.postgres))
         for db, outcomes in runs.items():
-            s = summary(outcomes, threshold)
-            print(
-                f"{corpus.name:14} {db:8} {s['right']:>6} {s['refused']:>7} "
-                f"{s['wrong_src']:>9} {s['leaks']:>5}  {s['n']}"
-            )
+            # Follow-ups in a thread are reported on a line of their own, so the figures of
+            # questions asked alone stay comparable with the rounds before them.
+            alone = [o for o in outcomes if not o.case.after]
+            follow = [o for o in outcomes if o.case.after]
+            for name, group in ((corpus.name, alone), ("  follow-ups", follow)):
+                if not group:
+                    continue
+                s = summary(group, threshold)
+                print(
+                    f"{name:14} {db:8} {s['right']:>6} {s['refused']:>7} "
+                    f"{s['wrong_src']:>9} {s['leaks']:>5}  {s['n']}"
+                )
         if args.postgres:
             a, b = runs["sqlite"], runs["postgres"]
             same = sum(x.judge(threshold) == y.judge(threshold) for x, y in zip(a, b, strict=True))
@@ -475,6 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             "confidence": o.result["confidence"],
                             "gold_rank": o.ranks.get("hybrid"),
                             "question": o.case.question,
+                            "after": o.case.after,
                             "answer": o.result["answer"],
                             **o.features,
                         }

@@ -27,6 +27,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 
+from app.answering.addressed import thanks_or_agreement
 from app.answering.intake import Surface
 from app.domain import Person
 from app.errors import IdentityUnknown
@@ -146,6 +147,8 @@ async def on_user_message(
     text = plain_text(event.get("text"), drop_user=slack_of(services).bot_user_id)
     if not text or event.get("user") == slack_of(services).bot_user_id:
         return
+    if thanks_or_agreement(event.get("text") or ""):
+        return  # "thanks, that helps!" is not a question
     keys = [f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")

@@ -11,6 +11,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
+from app.answering.addressed import asks_trellis, thanks_or_agreement
 from app.answering.intake import Surface
 from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
@@ -79,13 +80,19 @@ async def _decide(services: Services, body: dict[str, Any], event: dict[str, Any
 async def _is_question(services: Services, event: dict[str, Any]) -> bool:
     """A mention, a direct message, or a follow-up in a thread Trellis answers in. A message
     with no words (a file dropped in) is one only when it is addressed to Trellis, a mention
-    or a new direct message, which get the help text."""
+    or a new direct message, which get the help text. Thanks ("thanks, that helps!") is
+    never a question; in a channel's thread, a reply addressed to someone else, or one that
+    neither asks nor requests anything ("I'll check with finance"), is left to the people
+    talking (`app.answering.addressed`)."""
     if not _from_a_person(event, services):
+        return False
+    text = event.get("text") or ""
+    if thanks_or_agreement(text):
         return False
     if event.get("type") == "app_mention":
         return True
     bot_user_id = slack_of(services).bot_user_id
-    mentions_bot = bool(bot_user_id) and f"<@{bot_user_id}" in (event.get("text") or "")
+    mentions_bot = bool(bot_user_id) and f"<@{bot_user_id}" in text
     thread_ts: str = event.get("thread_ts") or ""
     direct = is_direct_message(event)
     if not _question_text(event, bot_user_id) and not (mentions_bot or (direct and not thread_ts)):
@@ -96,6 +103,7 @@ async def _is_question(services: Services, event: dict[str, Any]) -> bool:
     return (
         bool(thread_ts)
         and not mentions_bot
+        and asks_trellis(text, bot_user_id=bot_user_id, direct=False)
         and await _is_answer_thread(services, event["channel"], thread_ts)
     )
 

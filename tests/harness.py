@@ -96,6 +96,29 @@ class RunningTrellis:
         await self.sandbox.wait_for_message(channel_id, done, timeout)
         return next(m for m in self.sandbox.messages(channel_id) if done(m))
 
+    async def reply_after(
+        self,
+        channel: str,
+        ts: str,
+        after: str,
+        *,
+        timeout: float = 10,  # noqa: ASYNC109
+    ) -> Message:
+        """The bot's finished reply in the thread of `ts` to the message `after` (a
+        follow-up): the first one posted after it that is not the thinking indicator."""
+        channel_id = self.channel(channel)
+
+        def done(message: Message) -> bool:
+            return (
+                message.bot_id is not None
+                and message.thread_ts == ts
+                and message.ts > after
+                and not message.streaming
+                and "Looking through" not in (message.text or "")
+            )
+
+        return await self.sandbox.wait_for_message(channel_id, done, timeout)
+
     def bot_replies(self, channel: str, ts: str) -> list[Message]:
         channel_id = self.channel(channel)
         return [m for m in self.sandbox.messages(channel_id) if m.bot_id and m.thread_ts == ts]

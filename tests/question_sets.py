@@ -9,6 +9,8 @@ question, asker, channel, expect_status, expect_sources) and may add:
     expect_public_status  the channel reply's own status, when the asker may see more
                           than the channel and gets the fuller answer privately
     known_gap             why the offline answerer is known to get this case wrong
+    after                 the question the same asker asked first in the same thread: the
+                          case is a follow-up, asked once that question was answered
 
 Used by tests/answering/test_held_out_corpora.py and bench/answer_quality.py.
 """
@@ -43,6 +45,7 @@ class Case:
     never_text: tuple[str, ...] = ()
     expect_public_status: str | None = None
     known_gap: str | None = None
+    after: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def load_cases(path: Path) -> tuple[Case, ...]:
                 never_text=tuple(raw.get("never_text") or ()),
                 expect_public_status=raw.get("expect_public_status"),
                 known_gap=raw.get("known_gap"),
+                after=raw.get("after"),
             )
         )
     return tuple(cases)

@@ -129,7 +129,7 @@ async def _compose(
     # The words the reading compares by meaning are embedded off the event loop first.
     await asyncio.to_thread(near_words.prepare_for, text, passages)
     with tracing.span("trellis.gate") as span:
-        inputs, reading = gate.read(text, passages) if passages else (None, None)
+        inputs, reading = gate.read(text, passages, history=history) if passages else (None, None)
         support = gate.confidence(inputs) if inputs is not None else 0.0
         passed = support > 0.0 and support >= config.answers.min_confidence
         tracing.attributes(
@@ -149,7 +149,7 @@ async def _compose(
             owners=owners,
             scope_label=scope.label,
         )
-    if reading is not None and not history and type(route.answerer) is ExtractiveAnswerer:
+    if reading is not None and type(route.answerer) is ExtractiveAnswerer:
         model_answer = route.answerer.reuse(reading)
     else:
         # The extractive answerer (and what stands in for it) works on this process's CPU;

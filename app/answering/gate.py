@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass
 
 from app.answering.base import NOTE_UNANSWERED
 from app.answering.corpus import corpus_of, evidence_of
-from app.domain import ModelAnswer, Passage
+from app.domain import ModelAnswer, Passage, Turn
 
 WEIGHTS = (-5.342, 7.249, 3.201)
 """(intercept, similarity, coverage), fitted by bench/fit_gate.py on every corpus."""
@@ -69,20 +69,25 @@ class GateInputs:
         return asdict(self)
 
 
-def gate_inputs(question: str, passages: Sequence[Passage]) -> GateInputs:
+def gate_inputs(
+    question: str, passages: Sequence[Passage], *, history: Sequence[Turn] = ()
+) -> GateInputs:
     """The gate's measurements: the evidence retrieval gathered, and the extractive
     answerer's reading of the passages (its coverage, and the parts it found nothing for)."""
-    return read(question, passages)[0]
+    return read(question, passages, history=history)[0]
 
 
-def read(question: str, passages: Sequence[Passage]) -> tuple[GateInputs, ModelAnswer]:
+def read(
+    question: str, passages: Sequence[Passage], *, history: Sequence[Turn] = ()
+) -> tuple[GateInputs, ModelAnswer]:
     """The gate's measurements and the extractive reading they come from, which is also
-    the offline answer to a question asked without earlier turns."""
+    the offline answer. A follow-up in a thread is read with the thread's earlier turns,
+    as the answer to it is composed: the gate judges the quotes that would be shown."""
     evidence = evidence_of(passages)
     from app.answering.backends.extractive import ExtractiveAnswerer
 
     reading = ExtractiveAnswerer().compose(
-        question=question, passages=passages, corpus=corpus_of(passages)
+        question=question, passages=passages, history=history, corpus=corpus_of(passages)
     )
     unanswered = sum(
         int(note.split(":")[1]) for note in reading.notes if note.startswith(NOTE_UNANSWERED)

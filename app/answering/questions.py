@@ -4,7 +4,8 @@
   close?" is two questions; each is answered (or found unanswerable) on its own.
 - `answer_kind`: "how long", "when" want a time; "how often" a frequency; "how much",
   "how many" an amount; "what is the fee/salary/rate" money; "who" a person or team;
-  "where" a place. `states_kind` tells
+  "where" a place; "what number do I call", "how do I reach" a way to get in touch.
+  `states_kind` tells
   whether a sentence gives that kind of answer at all ("Every library floor has a printer"
   does not answer "Who replaces the toner?").
 
@@ -57,6 +58,12 @@ _KINDS = (
     ("amount", r"\bhow (many|much|big|large|old)\b|\bwhat (percentage|percent|price|fee)\b"),
     ("person", r"\bwho\b|\bwhom\b|\bwhich (person|people|team|department|manager)\b"),
     ("place", r"\bwhere\b"),
+    (
+        "contact",
+        r"\b(what|which) (phone |telephone )?(number|email|e-mail|address)\b|"
+        r"\b(phone|telephone) number\b|\bemail address\b|\bcontact (details|info)|"
+        r"\bhow (do|can|should|would) (i|we|you|they) (contact|reach|email|e-mail|phone|call)\b",
+    ),
 )
 
 _NUMBER_WORDS = (
@@ -96,6 +103,13 @@ _PLACES = re.compile(
     r"\b\w+\.(example|com|org|net|edu|io)\b"
 )
 _PLACE_NAME = re.compile(r"\b(in|at|on|from|to|inside)\s+(the\s+)?[A-Z][\w.-]+")
+_CONTACT = re.compile(
+    r"\(?\d{2,4}\)?[ .-]?\d{3,4}[ .-]?\d{3,4}\b|[\w.+-]+@[\w-]+\.[\w.]+|https?://|(?:^|\s)#[a-z0-9][\w-]+|"
+    r"(?:^|\s)@[a-z][\w.-]+|\b(call|phone|email|e-mail|write to|slack|ext\.?|extension)\b",
+    re.IGNORECASE,
+)
+"""A way to get in touch: a phone number, an email or web address, a Slack channel or
+handle, or a sentence that says to call, write or message."""
 
 
 _PRICED = re.compile(
@@ -136,4 +150,6 @@ def states_kind(sentence: str, kind: str | None) -> bool:
         return bool(_ROLES.search(folded) or _NAME_PAIR.search(sentence) or _EMAIL.search(sentence))
     if kind == "place":
         return bool(_PLACES.search(folded) or _PLACE_NAME.search(sentence))
+    if kind == "contact":
+        return bool(_CONTACT.search(sentence))
     return True

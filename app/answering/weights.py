@@ -65,6 +65,18 @@ class TermWeights:
             weights[term] = weight
         return cls(weights, frozenset(missing))
 
+    def with_context(self, context: TermWeights, factor: float) -> TermWeights:
+        """These weights with `context`'s terms added at `factor` of their weight: the
+        words of an earlier question, which give a follow-up its topic. A context term no
+        passage mentions is not a sign the follow-up is about something else: it weighs
+        as any other and is not missing."""
+        added = {
+            t: factor * w / (2.0 if t in context.missing else 1.0)
+            for t, w in context.weights.items()
+            if t not in self.weights
+        }
+        return TermWeights({**self.weights, **added}, self.missing)
+
     @property
     def total(self) -> float:
         return sum(self.weights.values())

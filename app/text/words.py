@@ -37,6 +37,7 @@ _STOPWORD_TEXT = """
     yet you you'd you'll you're you've your yours yourself yourselves anyone anybody
     anything someone somebody something thing things way ways hi hello hey thanks thank tell
     know explain want wondering question questions answer currently actually really still let
+    it'll he'd he'll he's she'd she'll she's that'll there'll what'll who'll who'd how's
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 """Function words and conversational filler that carry no topic."""

@@ -266,6 +266,33 @@ async def test_a_short_follow_up_takes_its_topic_from_the_previous_question(answ
     assert result.citations[0].chunk_id == "hr-pto-2025#sick"
 
 
+async def test_a_follow_up_without_a_topic_of_its_own_is_read_with_the_thread(answerer):
+    history = [Turn(question="How many unused PTO days carry over into the next year?", answer="")]
+    alone = await ask(answerer, "By when do I have to take them?")
+    assert alone.confidence == 0.0  # nothing in its own words says what "them" are
+    result = await ask(answerer, "By when do I have to take them?", history=history)
+    assert "March 31" in result.text and result.confidence >= 0.7
+    assert result.citations[0].doc_id == "hr-pto-2025"
+
+
+async def test_a_follow_up_asking_only_for_a_kind_of_answer_needs_a_quote_that_gives_one(answerer):
+    asked = [Turn(question="How do I request time off?", answer="")]
+    result = await ask(answerer, "How long does that take?", history=asked)
+    assert "within 3 business days" in result.text and result.confidence >= 0.7
+    # The meal allowance table names no one to ask: its row would be quoted for "who".
+    meals = [Turn(question="What is the daily meal allowance in EMEA?", answer="")]
+    assert (await ask(answerer, "Who do I ask about it?", history=meals)).confidence == 0.0
+    assert "AUD 90" in (await ask(answerer, "And in APAC?", history=meals)).text
+
+
+async def test_a_new_question_in_a_thread_is_read_on_its_own_words_as_well(answerer):
+    history = [Turn(question="How many sick days do I get?", answer="10 paid sick days [1]")]
+    alone = await ask(answerer, "Who approves my time off requests?")
+    result = await ask(answerer, "Who approves my time off requests?", history=history)
+    assert "manager approves" in result.text
+    assert result.confidence == alone.confidence
+
+
 # --- current, deprecated, superseded --------------------------------------------------------
 
 

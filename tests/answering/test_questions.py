@@ -108,6 +108,9 @@ def test_a_question_splits_into_the_questions_it_asks(question, parts):
         ("What is the starting salary for a trainee?", "money"),
         ("Who has to approve a discount of more than 25%?", "person"),
         ("Where can I find the service desk?", "place"),
+        ("What number do I call to reach the benefits advocates?", "contact"),
+        ("How do I contact the service desk after hours?", "contact"),
+        ("Who do I contact about payroll?", "person"),
         ("Can a student sponsor a guest account?", None),
     ],
 )
@@ -123,6 +126,10 @@ def test_a_sentence_states_a_kind_of_answer_or_not():
     assert states_kind("The Service Desk is on the ground floor, room G.14.", "place")
     assert states_kind("Grade: Partner; Hourly rate 2026 (GBP): 695", "money")
     assert not states_kind("Engagement letters are sent within five business days.", "money")
+    assert states_kind("Call the advocates on 1-844-891-3044.", "contact")
+    assert states_kind("Ask in #it-help or write to help@kestrel.example.", "contact")
+    assert not states_kind("The advocates help with surprise medical bills.", "contact")
+    assert not states_kind("The policy changed from 2020-2021 onwards.", "contact")
 
 
 def test_words_are_read_with_how_they_were_written():

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.db.models.feedback import OwnerNotice
 from app.db.models.records import AuditRecord
-from tests.harness import blocks_text, running_trellis
+from tests.harness import blocks_text, running_trellis, shown_text
 
 SAM = "sam.ortiz@northwind.example"  # support agent
 ROSA = "rosa.delgado@northwind.example"  # support lead
@@ -153,18 +153,26 @@ async def test_direct_message_and_follow_up_in_thread(tmp_path):
         follow = await trellis.sandbox.post_message(
             sam, im, "Is the office closed that day?", thread_ts=ts
         )
-        await trellis.sandbox.wait_for_message(
-            im,
-            lambda m: (
-                m.bot_id is not None
-                and m.thread_ts == ts
-                and m.ts > follow
-                and "Looking through" not in (m.text or "")
-            ),
-            10,
-        )
+        await trellis.reply_after(im, ts, follow)
         records = await _audit_records(trellis.services, "question")
         assert len(records) == 2
+
+
+async def test_a_follow_up_that_only_the_thread_gives_a_topic_is_answered(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        sam = trellis.user(SAM)
+        ts = await trellis.sandbox.post_message(
+            sam, trellis.bot, "How many unused PTO days carry over into next year?"
+        )
+        im = trellis.dm_with(SAM)
+        assert "5 unused days" in shown_text(await trellis.answer_in_thread(im, ts))
+        follow = await trellis.sandbox.post_message(
+            sam, im, "By when do I have to take them?", thread_ts=ts
+        )
+        reply = await trellis.reply_after(im, ts, follow)
+        # Its own words say nothing of what "them" are; the thread does.
+        assert "March 31" in shown_text(reply)
+        assert "PTO Policy" in shown_text(reply) or "Paid Time Off" in shown_text(reply)
 
 
 async def test_follow_up_without_mention_in_an_answer_thread(tmp_path):
@@ -182,6 +190,39 @@ async def test_follow_up_without_mention_in_an_answer_thread(tmp_path):
         await trellis.ask(SAM, "support", "lunch anyone?", mention=False)
         await asyncio.sleep(0.5)
         assert len(await _audit_records(trellis.services, "question")) == 2
+
+
+async def test_thanks_and_talk_between_people_in_an_answer_thread_are_not_questions(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(
+            SAM, "support", "What apology code can I add to a delayed shipment reply?"
+        )
+        await trellis.answer_in_thread("support", ts)
+        colleague = trellis.user(LIAM)
+        for said in (
+            "thanks, that's exactly what I needed! :raised_hands:",
+            f"<@{colleague}> can you use this on ticket 4411?",
+            "I'll add it to the macro now",
+        ):
+            await trellis.ask(SAM, "support", said, mention=False, thread_ts=ts)
+        # A question after them is answered, and it is the only one taken.
+        asked = await trellis.ask(
+            SAM, "support", "And for a damaged item?", mention=False, thread_ts=ts
+        )
+        await trellis.reply_after("support", ts, asked)
+        await asyncio.sleep(0.5)
+        assert len(await _audit_records(trellis.services, "question")) == 2
+        assert len(trellis.bot_replies("support", ts)) == 2
+
+        # In a direct message too, thanks gets no answer.
+        sam = trellis.user(SAM)
+        first = await trellis.sandbox.post_message(sam, trellis.bot, "When is Trail Day in 2026?")
+        im = trellis.dm_with(SAM)
+        await trellis.answer_in_thread(im, first)
+        await trellis.sandbox.post_message(sam, im, "perfect, thank you 🙏", thread_ts=first)
+        await asyncio.sleep(0.5)
+        assert len(trellis.bot_replies(im, first)) == 1
+        assert len(await _audit_records(trellis.services, "question")) == 3
 
 
 async def test_slash_command_help_and_private_ask(tmp_path):

@@ -104,16 +104,7 @@ async def test_a_direct_message_and_its_follow_up_each_read_once_and_write_once(
         follow = await trellis.sandbox.post_message(
             sam, im, "Is the office closed that day?", thread_ts=ts
         )
-        await trellis.sandbox.wait_for_message(
-            im,
-            lambda m: (
-                m.bot_id is not None
-                and m.thread_ts == ts
-                and m.ts > follow
-                and "Looking through" not in (m.text or "")
-            ),
-            10,
-        )
+        await trellis.reply_after(im, ts, follow)
         assert await counter.settled() == DELIVERY_CLAIM + QUESTION
         assert counter.transactions == 3
         assert counter.most_open == 1

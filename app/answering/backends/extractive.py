@@ -22,6 +22,16 @@ How much each term weighs
     A term that no passage mentions is *missing* and weighs double; framing words and bare
     numbers weigh half.
 
+A follow-up in a thread
+    "And for a plain list?" after "How do I copy an object?" takes its topic from the
+    thread. Each part is read twice, on its own words and with the earlier question's
+    content words added at half their weight (`THREAD_WEIGHT`), and the reading with the
+    higher confidence answers. In the thread's reading the earlier words help choose the
+    sentences, but the follow-up's own content words, when it has any, judge them: a quote
+    that speaks only of the thread's topic does not answer "Which version should we pick?".
+    A follow-up asking for a kind of answer ("How long does that take?", "Who signs it?")
+    is not answered in the thread's reading by quotes that state none.
+
 Words written another way
     With hybrid retrieval, a question term a sentence lacks is credited for the nearest
     word it has, by meaning ("food" for "meals": `near_words.py`), in score and coverage.
@@ -33,7 +43,8 @@ How sentences are chosen
     sentences from at most 3 documents are kept per part: each after the first must cover
     a question term the others do not, score at least half of the best, and not repeat an
     earlier one. A sentence that continues the best one ("After checking your ID they
-    issue a code") is quoted with it.
+    issue a code") is quoted with it. `written.py` writes the chosen quotes out as the
+    answer, one citation per document.
 
 What the confidence means
     For one part it starts as the weighted share of its terms that the quotes cover (the
@@ -67,35 +78,25 @@ Superseded and conflicting documents
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
 from typing import Any
 
 from app.answering.backends.quotes import (
-    Candidate,
     Source,
     conflicting,
     coverage,
     resolve,
-    same,
     scored_sentences,
     select,
     with_continuation,
 )
 from app.answering.backends.summary import summarise
-from app.answering.base import (
-    NOTE_CONFLICT,
-    NOTE_DEPRECATED,
-    NOTE_UNANSWERED,
-    drop_superseded,
-    no_answer,
-)
+from app.answering.backends.written import Part, within_range, written
+from app.answering.base import drop_superseded, no_answer
 from app.answering.corpus import CorpusStatistics, corpus_of
 from app.answering.near_words import prepare_for
 from app.answering.questions import answer_kind, question_parts, states_kind
-from app.answering.ranges import range_row
 from app.answering.weights import TermWeights, singling_weight
-from app.domain import Citation, DocumentStatus, ModelAnswer, Passage, Turn
-from app.text.numbers import numbers
+from app.domain import DocumentStatus, ModelAnswer, Passage, Turn
 from app.text.words import FRAMING_STEMS, content_terms, question_words
 from app.trust import tracing
 
@@ -107,23 +108,11 @@ MISSING_KIND_FACTOR = 0.8
 """Confidence factor when the part wants a kind of answer that no quote states."""
 PART_SUPPORT = 0.35
 """Confidence a part of a several-part question needs for its quotes to be used."""
-UNANSWERED_PART_FACTOR = 0.85
-"""Confidence factor for each part of a question that nothing supports."""
-MERGE_GAP_CHARS = 300
-"""Sentences of one passage closer than this are quoted as one span."""
+THREAD_WEIGHT = 0.5
+"""How much the earlier question's words weigh in reading a follow-up, against its own."""
 
 
-@dataclass(frozen=True)
-class _Part:
-    """One part of the question, the quotes that answer it and how well they do."""
-
-    text: str
-    chosen: tuple[Candidate, ...] = ()
-    conflict: tuple[Candidate, ...] = ()
-    confidence: float = 0.0
-
-
-def _answered_by(part: _Part, answered: Sequence[_Part]) -> bool:
+def _answered_by(part: Part, answered: Sequence[Part]) -> bool:
     """True when a quote chosen for another part answers `part` too: it gives the kind of
     answer the part wants and speaks of its topic, all but one of its content terms ("The
     contract runs until 31 March 2028" answers "when does the contract end")."""
@@ -169,7 +158,7 @@ class ExtractiveAnswerer:
 
     def reuse(self, reading: ModelAnswer) -> ModelAnswer:
         """The answer, when the gate has already read the same passages for the same
-        question with no earlier turns (`gate.read`): the reading is not done twice."""
+        question and earlier turns (`gate.read`): the reading is not done twice."""
         with tracing.model_call(operation="extract") as span:
             self._describe(span, reading)
         return reading
@@ -208,24 +197,31 @@ class ExtractiveAnswerer:
         parts = []
         for index, text in enumerate(texts):
             others = {w.term for j, t in enumerate(texts) if j != index for w in question_words(t)}
-            parts.append(self._answer_part(text, sources, idf, earlier | others, singling))
+            part = self._answer_part(text, sources, idf, earlier | others, singling)
+            if earlier:
+                # A follow-up takes its topic from the thread ("And for a plain list?"
+                # after "How do I copy an object?"): read with the earlier question's
+                # words too, it is answered when that reading supports it better.
+                threaded = self._answer_part(text, sources, idf, others, singling, earlier)
+                part = max(part, threaded, key=lambda p: p.confidence)
+            parts.append(part)
         answered = [p for p in parts if p.chosen and p.confidence >= self.part_support]
         if len(parts) == 1 or not answered:
             best = max(parts, key=lambda p: p.confidence)
             if not best.chosen:
                 return no_answer(self.name)
-            return _within_range(self._compose([best], []), question, usable)
+            return within_range(written([best], [], self.name), question, usable)
         rest = [p for p in parts if all(p is not a for a in answered)]
-        return self._compose(answered, [p for p in rest if not _answered_by(p, answered)])
+        return written(answered, [p for p in rest if not _answered_by(p, answered)], self.name)
 
     # --- scoring -----------------------------------------------------------------------------
 
     @staticmethod
     def _earlier_terms(history: Sequence[Turn]) -> frozenset[str]:
-        """Terms of the previous question, which give a short follow-up its topic."""
+        """Content terms of the previous question, which give a short follow-up its topic."""
         if not history:
             return frozenset()
-        return frozenset(w.term for w in question_words(history[-1].question))
+        return frozenset(w.term for w in question_words(history[-1].question)) - FRAMING_STEMS
 
     def _answer_part(
         self,
@@ -234,21 +230,34 @@ class ExtractiveAnswerer:
         idf: Callable[[str], float | None] | None,
         earlier: set[str] | frozenset[str],
         singling: float,
-    ) -> _Part:
+        thread: frozenset[str] = frozenset(),
+    ) -> Part:
         words = question_words(text)
         documents = [set(source.terms) for source in sources]
         resolved = [(word, resolve(word, documents)) for word in words]
         terms = list(dict.fromkeys(t for _, found in resolved for t in found))
         names = {t for word, found in resolved if word.name_like for t in found}
-        weights = TermWeights.for_question(
+        own = TermWeights.for_question(
             terms, documents, framing=FRAMING_STEMS, corpus_idf=idf, missing_weight=MISSING_WEIGHT
         )
+        weights = judged = own
+        if thread - set(terms):
+            # The thread's words choose the sentences; the follow-up's own words, when it
+            # has any, judge them: "Which version should we pick?" is not answered by a
+            # quote that only speaks of the thread's code of conduct.
+            weights = own.with_context(
+                TermWeights.for_question(list(thread - set(terms)), documents, corpus_idf=idf),
+                THREAD_WEIGHT,
+            )
+            terms += [t for t in weights.weights if t not in terms]
+            if not set(own.weights) - FRAMING_STEMS:
+                judged = weights
         if not weights.weights:
-            return _Part(text)
+            return Part(text)
         kind = answer_kind(text)
         candidates = scored_sentences(text, sources, weights, frozenset(earlier) - set(terms), kind)
         if not candidates:
-            return _Part(text)
+            return Part(text)
         chosen = select(
             candidates, max_sentences=self.max_sentences, max_documents=self.max_documents
         )
@@ -259,140 +268,21 @@ class ExtractiveAnswerer:
             room = max(self.max_sentences - len(conflict), 0)
             chosen = sorted([*conflict, *others[:room]], key=lambda c: c.order)
         chosen = with_continuation(chosen, sources)
-        confidence = coverage(chosen, weights)
-        confidence *= MISSING_NAME_FACTOR ** len(weights.missing & names)
+        confidence = coverage(chosen, judged)
+        confidence *= MISSING_NAME_FACTOR ** len(judged.missing & names)
         if kind and not any(states_kind(c.sentence.text, kind) for c in chosen):
+            if weights is not own:
+                # Read in the thread, the topic is the thread's; what the follow-up adds is
+                # the kind of answer it wants ("How long does that take?"): unstated, the
+                # follow-up is not answered.
+                return Part(text)
             confidence *= MISSING_KIND_FACTOR
-        if len(set(weights.weights) - FRAMING_STEMS) <= 1:
+        if len(set(judged.weights) - FRAMING_STEMS) <= 1:
             confidence *= 0.8
-        found = set().union(*(c.matched | c.context for c in chosen)) - weights.missing
+        found = set().union(*(c.matched | c.context for c in chosen)) - judged.missing
         confidence *= min(1.0, weights.of(found) / singling)
         if conflict:
             confidence *= 0.85
         if all(c.passage.status == DocumentStatus.DEPRECATED for c in chosen):
             confidence *= 0.8
-        return _Part(text, tuple(chosen), tuple(conflict), max(0.0, min(1.0, confidence)))
-
-    # --- composing ---------------------------------------------------------------------------
-
-    def _compose(self, parts: list[_Part], unanswered: list[_Part]) -> ModelAnswer:
-        chosen: list[Candidate] = []
-        conflict: list[Candidate] = []
-        for part in parts:
-            chosen += [c for c in part.chosen if not any(same(c, o) for o in chosen)]
-            conflict += [c for c in part.conflict if not any(same(c, o) for o in conflict)]
-        # One citation per document: its best quote; its other sentences carry its number.
-        groups: dict[str, list[Candidate]] = {}
-        for candidate in chosen:
-            groups.setdefault(candidate.passage.doc_id, []).append(candidate)
-        citations: list[Citation] = []
-        said_parts: list[str] = []
-        markers: dict[str, list[int]] = {}
-        for doc_id, members in groups.items():
-            best = members[0]
-            spans = [
-                span
-                for chunk in dict.fromkeys(m.passage.chunk_id for m in members)
-                for span in _spans(
-                    sorted(
-                        (m for m in members if m.passage.chunk_id == chunk),
-                        key=lambda c: c.sentence.start,
-                    )
-                )
-            ]
-            quoted = next(span for span in spans if best in span)
-            passage = best.passage
-            citations.append(
-                Citation(
-                    doc_id=doc_id,
-                    title=passage.title,
-                    quote=passage.text[quoted[0].sentence.start : quoted[-1].sentence.end],
-                    url=passage.url,
-                    chunk_id=passage.chunk_id,
-                )
-            )
-            number = len(citations)
-            markers[doc_id] = [number]
-            for span in sorted(spans, key=lambda sp: sp is not quoted):
-                said = " ".join(_plain(c) for c in span)
-                said_parts.append(f"{said} [{number}]")
-        text = " ".join(said_parts)
-        notes: list[str] = []
-        if conflict:
-            ids = list(dict.fromkeys(c.passage.doc_id for c in conflict))
-            notes.append(f"{NOTE_CONFLICT}: {', '.join(ids)}")
-            named = " and ".join(
-                f"{c.passage.title} {''.join(f'[{n}]' for n in markers[c.passage.doc_id])}"
-                for c in {c.passage.doc_id: c for c in conflict}.values()
-            )
-            text += (
-                f"\n\nThe sources disagree here: {named} give different figures. "
-                "Please check with the document owners before relying on either."
-            )
-        deprecated = list(
-            dict.fromkeys(
-                c.passage.doc_id for c in chosen if c.passage.status == DocumentStatus.DEPRECATED
-            )
-        )
-        if deprecated:
-            notes.append(f"{NOTE_DEPRECATED}: {', '.join(deprecated)}")
-            numbered = ", ".join(f"[{n}]" for d in deprecated for n in markers[d])
-            text += f"\n\nSource {numbered} is marked deprecated and may be out of date."
-        if unanswered:
-            notes.append(f"{NOTE_UNANSWERED}: {len(unanswered)}")
-            asked = "; ".join(f'"{p.text}"' for p in unanswered)
-            text += f"\n\nI found nothing in the sources about this part of the question: {asked}."
-        confidence = sum(p.confidence for p in parts) / len(parts)
-        confidence *= UNANSWERED_PART_FACTOR ** len(unanswered)
-        return ModelAnswer(
-            text=text,
-            citations=tuple(citations),
-            confidence=round(max(0.0, min(1.0, confidence)), 3),
-            backend=self.name,
-            notes=tuple(notes),
-        )
-
-
-def _within_range(answer: ModelAnswer, question: str, passages: Sequence[Passage]) -> ModelAnswer:
-    """When the quote is a row of a table of ranges ("More than 10% and up to 25%") and the
-    question names a number, the row whose range holds it: words alone cannot tell 20 %
-    from 30 %."""
-    asked = sorted(numbers(question))
-    if not asked or not answer.citations:
-        return answer
-    found = range_row(answer.citations[:1], passages, asked)
-    if found is None or found[0].quote == answer.citations[0].quote:
-        return answer
-    citation, said = found
-    return replace(answer, text=f"{said} [1]", citations=(citation,))
-
-
-def _spans(members: list[Candidate]) -> list[list[Candidate]]:
-    spans: list[list[Candidate]] = []
-    for candidate in members:
-        if spans and candidate.sentence.start - spans[-1][-1].sentence.end <= MERGE_GAP_CHARS:
-            spans[-1].append(candidate)
-        else:
-            spans.append([candidate])
-    return spans
-
-
-def _plain(candidate: Candidate) -> str:
-    """A quoted sentence as answer text: one line, markdown emphasis removed.
-
-    A table row is spelled out with its column names: "Region: EMEA; Allowance: EUR 60".
-    """
-    sentence = candidate.sentence
-    if sentence.kind == "row":
-        cells = sentence.cells or [sentence.text]
-        names = candidate.header.cells if candidate.header else []
-        if len(names) == len(cells):
-            text = "; ".join(f"{n}: {c}" for n, c in zip(names, cells, strict=True) if c)
-        else:
-            text = " | ".join(c for c in cells if c)
-        return _one_line(text).rstrip(".;") + "."
-    return _one_line(sentence.text)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.replace("**", "").replace("__", "").split())
+        return Part(text, tuple(chosen), tuple(conflict), max(0.0, min(1.0, confidence)))

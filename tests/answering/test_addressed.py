@@ -1,0 +1,61 @@
+"""Which replies in a thread Trellis answers in are questions for Trellis."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.answering.addressed import asks_trellis, thanks_or_agreement
+
+BOT = "UTRELLIS"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks!",
+        "Thanks, that's exactly what I needed!",
+        "ok :+1:",
+        "perfect, that helps 🙏",
+        "🙏",
+        "got it, makes sense",
+        f"<@{BOT}> thank you so much",
+    ],
+)
+def test_thanks_and_agreement_are_not_questions(text):
+    assert thanks_or_agreement(text)
+    assert not asks_trellis(text, bot_user_id=BOT, direct=True)
+    assert not asks_trellis(text, bot_user_id=BOT, direct=False)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks! And for contractors?",
+        "thanks, but what about Munich",
+        "ok so what about part-timers",
+        "Is that also true in Munich?",
+        "And for a damaged item",
+        "what about the Reno warehouse",
+        "tell me more",
+        f"<@{BOT}> and for contractors",
+    ],
+)
+def test_a_question_or_a_request_in_a_channel_thread_is_for_trellis(text):
+    assert not thanks_or_agreement(text)
+    assert asks_trellis(text, bot_user_id=BOT, direct=False)
+
+
+@pytest.mark.parametrize(
+    "text", ["<@U0COLLEAGUE> can you take this one?", "I'll check with finance", "No, I meant EMEA"]
+)
+def test_talk_between_people_in_a_channel_thread_is_left_to_them(text):
+    assert not asks_trellis(text, bot_user_id=BOT, direct=False)
+    # In a direct message with Trellis, everything but thanks is for Trellis.
+    assert asks_trellis(text, bot_user_id=BOT, direct=True)
+
+
+def test_a_message_without_words_is_not_thanks():
+    assert not thanks_or_agreement("")
+    assert not thanks_or_agreement("   ")
+    assert not thanks_or_agreement("2026?")
+    assert not thanks_or_agreement(f"<@{BOT}> ")  # a bare mention gets the help text
