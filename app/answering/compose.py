@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable, Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from app.answering import budgets, gate, near_words
@@ -245,7 +246,13 @@ def for_asker_only(
     if private is None or public.status != AnswerStatus.NO_ANSWER:
         return public
     text = (
-        no_answer_text(public.owners, config, names=names, outsiders=outsiders, passed_on=False)
+        no_answer_text(
+            public.owners,
+            config,
+            names=names,
+            outsiders=outsiders,
+            passed_on=PassedOn.NOTHING_UNANSWERED,
+        )
         if viewing is None
         else asker_only_viewing(viewing)
     )
@@ -300,23 +307,30 @@ def seen_by_outsiders(scope: AccessScope) -> bool:
     return OUTSIDER_PRINCIPALS in scope.viewers
 
 
+class PassedOn(StrEnum):
+    """What a no-answer reply says of passing the question on to the topic's owners."""
+
+    TO_OWNERS = "to-owners"
+    """In a few minutes, unless the asker presses the button (app/trust/owners.py)."""
+    NOT_FROM_THE_COMMAND_LINE = "not-from-the-command-line"
+    """`trellis ask`: nothing is passed on; the reply says to ask in Slack for that."""
+    NOTHING_UNANSWERED = "nothing-unanswered"
+    """The asker was answered privately (`for_asker_only`): nothing went unanswered."""
+
+
 def no_answer_text(
     owners: tuple[str, ...],
     config: TrellisConfig,
     *,
-    forwarded: bool = True,
     names: Names = str,
     outsiders: bool = False,
-    passed_on: bool = True,
+    passed_on: PassedOn = PassedOn.TO_OWNERS,
 ) -> str:
-    """The reply to a question nobody could answer: who owns the topic, and that the
-    question goes to them (app/trust/owners.py) unless the asker presses the button.
-    `forwarded` False: asked where nothing is passed on (`trellis ask`). An owner that is a
-    channel ("#help", the support contact) is where to ask, not someone it is passed to.
-    `names` turns an owner's email into their name. `outsiders`: people outside the
-    company (guests, external members) read the reply, so no internal channel is named.
-    `passed_on` False: the asker was answered privately, so there is nothing to pass on
-    (`for_asker_only`)."""
+    """The reply to a question nobody could answer: who owns the topic, and what becomes
+    of the question (`passed_on`). An owner that is a channel ("#help", the support
+    contact) is where to ask, not someone it is passed to. `names` turns an owner's email
+    into their name. `outsiders`: people outside the company (guests, external members)
+    read the reply, so no internal channel is named."""
     named = owners or (config.admins_hint,)
     people = [names(o) for o in named if not o.startswith("#")]
     channels = [] if outsiders else [o for o in named if o.startswith("#")]
@@ -338,9 +352,9 @@ def no_answer_text(
         "I couldn't find a well-supported answer in the documents available here, "
         "and I'd rather say so than guess."
     )
-    if not passed_on:
+    if passed_on == PassedOn.NOTHING_UNANSWERED:
         return f"{opening} {who}"
-    if not forwarded:
+    if passed_on == PassedOn.NOT_FROM_THE_COMMAND_LINE:
         return (
             f"{opening} {who} A question asked from the command line is not passed on; "
             "ask it in Slack for that."

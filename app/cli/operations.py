@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from rich.console import Console
 
-from app.answering.compose import NOTE_ASKER_ONLY, Reply, no_answer_text
+from app.answering.compose import NOTE_ASKER_ONLY, PassedOn, Reply, no_answer_text
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import open_database
@@ -182,7 +182,7 @@ async def ask_as(
             text=no_answer_text(
                 public.owners,
                 workspace.config,
-                forwarded=False,
+                passed_on=PassedOn.NOT_FROM_THE_COMMAND_LINE,
                 names=workspace.directory.people_named,
             ),
         )

@@ -3,7 +3,7 @@ where to ask, in words that match where their question really goes."""
 
 from __future__ import annotations
 
-from app.answering.compose import no_answer_text
+from app.answering.compose import PassedOn, no_answer_text
 from app.config.workspace import TrellisConfig
 
 
@@ -25,7 +25,9 @@ def test_owners_who_are_people_are_named_and_told():
 
 
 def test_a_question_from_the_command_line_is_not_passed_on():
-    said = no_answer_text(("hr-team",), TrellisConfig(), forwarded=False)
+    said = no_answer_text(
+        ("hr-team",), TrellisConfig(), passed_on=PassedOn.NOT_FROM_THE_COMMAND_LINE
+    )
     assert "not passed on" in said and "pass your question on" not in said
 
 
