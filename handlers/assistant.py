@@ -148,6 +148,7 @@ async def on_user_message(
     if not text or event.get("user") == slack_of(services).bot_user_id:
         return
     if thanks_or_agreement(event.get("text") or ""):
+        log.info("thanks_not_answered", channel=event.get("channel"), ts=event.get("ts"))
         return  # "thanks, that helps!" is not a question
     keys = [f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):

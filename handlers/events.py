@@ -88,6 +88,7 @@ async def _is_question(services: Services, event: dict[str, Any]) -> bool:
         return False
     text = event.get("text") or ""
     if thanks_or_agreement(text):
+        log.info("thanks_not_answered", channel=event.get("channel"), ts=event.get("ts"))
         return False
     if event.get("type") == "app_mention":
         return True

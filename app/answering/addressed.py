@@ -6,12 +6,17 @@ topic's owners as an unanswered question, and two colleagues talking under an an
 ("<@U2> can you take this one?", "I'll check with finance") were interrupted by it.
 
 - `thanks_or_agreement`: a reply that only thanks or agrees ("thanks!", "ok, got it",
-  "perfect, that helps 🙏") is never a question, in a channel or a direct message.
-- `asks_trellis`: in a channel's thread, a reply is a follow-up for Trellis when it is not
-  addressed to someone else (it mentions a person and not Trellis) and reads as a question
-  or a request: it has a question mark, or it opens like one ("what about contractors",
-  "and for part-timers", "tell me more"). In a direct message with Trellis everything but
-  thanks is for Trellis.
+  "perfect, that helps 🙏", ":+1:") is never a question, in a channel or a direct message.
+  It must hold a word or emoji of thanks or agreement, and not open as a question does
+  ("is that ok", "what is it for" are questions).
+- `asks_trellis`: in a channel's thread, a reply is a follow-up for Trellis unless it is
+  addressed to someone else (it opens with a person's mention, or asks "anyone" or
+  "someone") or reads as a remark: with no question mark, it must open as a question or a
+  request does ("what about contractors", "and for part-timers", "tell me more", "does
+  that include weekends"); a modal opening with no subject after it is a remark ("should
+  be fine", "will do"). Quoted lines
+  (`> …`) and fillers ("hmm", "oh", "quick q") are skipped. In a direct message with
+  Trellis everything but thanks is for Trellis.
 
 Deterministic and dependency-free, like `app.text`.
 """
@@ -20,42 +25,81 @@ from __future__ import annotations
 
 import re
 
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-_WORD = re.compile(r"[a-z']+")
-_EMOJI_CODE = re.compile(r":[a-z0-9_+-]+:")
+_MENTION = re.compile(r"<[@!#]([A-Za-z0-9]+)(?:\|[^>]*)?>")
+_PERSON = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+_QUOTED = re.compile(r"^\s*(?:&gt;|>).*$", re.MULTILINE)
+_LINK = re.compile(r"<[^>]+>")
+_WORD = re.compile(r"[a-zà-ÿß']+")
+_EMOJI_CODE = re.compile(r":([a-z0-9_+-]+):")
 _THANKS_TEXT = """
-    thanks thank you thx ty tysm cheers ta ok okay k kk great perfect awesome cool nice
-    got it makes sense that this helps helped helpful will do sounds good super brilliant
-    excellent amazing wonderful fantastic lovely yes yep yeah sure understood noted
-    appreciate appreciated much very so a lot many again all exactly what i needed was is
-    just the right answer for clear good to know gotcha alright all right
+    thanks thank thanx thx ty tysm cheers ta ok okay k kk great perfect awesome cool nice
+    makes sense helps helped helpful super brilliant excellent amazing wonderful fantastic
+    lovely yes yep yeah sure understood noted appreciate appreciated gotcha alright
+    merci danke gracias grazie obrigado obrigada
 """
 _THANKS = frozenset(_THANKS_TEXT.split())
-_OPENINGS_TEXT = """
-    what what's whats how how's when where where's who who's whom whose which why can could
-    is are was were do does did should shall will would may might must has have had am and
-    or also plus but so any anything tell explain show list give find please same ok okay
+"""Words of thanks or agreement: a reply that only thanks holds at least one."""
+_AROUND_TEXT = """
+    you u so much very a lot many again all exactly what i needed was is that this it just
+    the right answer answers answered my question for clear good to know got will do sounds
+    really totally all right
 """
-_OPENINGS = frozenset(_OPENINGS_TEXT.split())
+_AROUND = frozenset(_AROUND_TEXT.split())
+"""Words that go with thanks without asking anything ("that's exactly what I needed")."""
+_THANKS_EMOJI = frozenset(
+    {"+1", "thumbsup", "pray", "raised_hands", "clap", "heart", "tada", "ok_hand", "100"}
+    | {"white_check_mark", "heavy_check_mark", "muscle", "smile", "slightly_smiling_face"}
+    | {"blush", "grinning", "star-struck", "heart_eyes", "sparkles", "bow"}
+)
+_THANKS_PICTOGRAPHS = frozenset("👍🙏🙌👏❤🎉👌✅✔💯💪😊🙂😀🤩😍✨🙇")
+_QUESTION_OPENINGS_TEXT = """
+    what what's whats how how's when where where's who who's whom whose which why
+    is are was were do does did can could should shall will would may might must has have
+"""
+_QUESTION_OPENINGS = frozenset(_QUESTION_OPENINGS_TEXT.split())
+"""Words a question opens with: a reply opening with one does not only thank."""
+_REQUEST_OPENINGS_TEXT = """
+    what what's whats how how's when where where's who who's whom whose which why
+    any anything tell explain show list give find please same for about regarding
+"""
+_REQUEST_OPENINGS = frozenset(_REQUEST_OPENINGS_TEXT.split())
 """First words that make a reply read as a question or a request without a question mark:
-"and for part-timers", "what about Munich", "tell me more", "same for contractors"."""
-_LEADING_TEXT = "thanks thank you thx ty cheers great perfect cool nice got it right but"
-_LEADING = frozenset(_LEADING_TEXT.split())
-"""Words a reply may open with before its question: "thanks, but what about Munich"."""
+"what about Munich", "and for part-timers", "tell me more", "same for contractors"."""
+_FILLERS_TEXT = """
+    and also so but or plus hmm hm oh ah um uh ok okay quick q question btw thanks thank
+    you thx ty cheers great perfect cool nice got it right one more
+"""
+_FILLERS = frozenset(_FILLERS_TEXT.split())
+"""Words a reply may open with before what it asks: "thanks, but what about Munich"."""
+_SUBJECTS_TEXT = "i we you they he she it that this there these those my our your the a an any"
+_SUBJECTS = frozenset(_SUBJECTS_TEXT.split())
+"""After a modal opening, a subject makes a question of a reply without a question mark
+("does that include weekends"); without one it is a remark ("should be fine")."""
+_PEOPLE_TEXT = "anyone anybody someone somebody everyone everybody folks y'all"
+_PEOPLE = frozenset(_PEOPLE_TEXT.split())
+"""Asking these is asking the people in the thread: "Can someone from HR confirm?"."""
+
+
+def _words(text: str) -> list[str]:
+    plain = _LINK.sub(" ", text).replace("’", "'").lower()
+    plain = _EMOJI_CODE.sub(" ", plain)
+    words = [w.strip("'").removesuffix("'s") for w in _WORD.findall(plain)]
+    return [w for w in words if w]
 
 
 def thanks_or_agreement(text: str) -> bool:
-    """True when `text` only thanks or agrees: no question mark, and every word one of
-    thanks, agreement or praise ("Thanks, that's exactly what I needed!", "ok :+1:"), or
-    no words at all, only emoji ("🙏")."""
+    """True when `text` only thanks or agrees: no question mark, not opening as a question,
+    at least one word or emoji of thanks, and nothing else but words that go with thanks
+    ("Thanks, that's exactly what I needed!", "ok :+1:", "🙏")."""
     if "?" in text:
         return False
-    plain = _EMOJI_CODE.sub(" ", _MENTION.sub(" ", text).lower())
-    words = [w.strip("'").removesuffix("'s") for w in _WORD.findall(plain)]
-    words = [w for w in words if w]
-    if not words:
-        return bool(plain.strip()) and not any(ch.isalnum() for ch in plain)
-    return all(w in _THANKS for w in words)
+    words = _words(_QUOTED.sub(" ", text))
+    if words and words[0] in _QUESTION_OPENINGS:
+        return False
+    emoji = set(_EMOJI_CODE.findall(text.lower())) & _THANKS_EMOJI
+    emoji |= set(text) & _THANKS_PICTOGRAPHS
+    thanked = bool(emoji) or any(w in _THANKS for w in words)
+    return thanked and all(w in _THANKS or w in _AROUND for w in words)
 
 
 def asks_trellis(text: str, *, bot_user_id: str | None, direct: bool) -> bool:
@@ -64,12 +108,19 @@ def asks_trellis(text: str, *, bot_user_id: str | None, direct: bool) -> bool:
         return False
     if direct:
         return True
-    mentioned = set(_MENTION.findall(text))
-    if mentioned - {bot_user_id} and bot_user_id not in mentioned:
-        return False  # addressed to someone else in the thread
-    if "?" in text:
+    unquoted = _QUOTED.sub(" ", text).strip()
+    opening = _PERSON.match(unquoted)
+    if opening and opening.group(1) != bot_user_id:
+        return False  # "<@U2> can you take this one?": addressed to someone else
+    words = _words(unquoted)
+    if _PEOPLE & set(words[:6]):
+        return False  # "Is anyone else seeing this?"
+    if "?" in unquoted:
         return True
-    words = _WORD.findall(_MENTION.sub(" ", text).lower())
-    while words and words[0] in _LEADING:
-        words = words[1:]  # "thanks, but what about Munich"
-    return bool(words) and words[0] in _OPENINGS
+    while words and words[0] in _FILLERS:
+        words = words[1:]  # "hmm, and what about Munich"
+    if not words:
+        return False
+    if words[0] in _QUESTION_OPENINGS and len(words) > 1 and words[1] in _SUBJECTS:
+        return True  # "does that include weekends", "can I carry them over"
+    return words[0] in _REQUEST_OPENINGS

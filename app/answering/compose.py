@@ -142,7 +142,7 @@ async def _compose(
             },
         )
     if not passed:
-        owners = owners_of(about_question(text, passages), config)
+        owners = owners_of(about_question(text, passages, history), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
             no_answer_text(owners, config, names=names, outsiders=seen_by_outsiders(scope)),
@@ -180,7 +180,7 @@ async def _compose(
         support if model_answer.backend == "extractive" else min(support, model_answer.confidence)
     )
     if not model_answer.text.strip() or not kept or confidence < config.answers.min_confidence:
-        owners = owners_of(about_question(text, passages), config)
+        owners = owners_of(about_question(text, passages, history), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
             no_answer_text(owners, config, names=names, outsiders=seen_by_outsiders(scope)),
@@ -271,20 +271,23 @@ def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, 
     return tuple(dict.fromkeys(owners))[:3] or config.default_owners
 
 
-def about_question(question: str, passages: Sequence[Passage]) -> list[Passage]:
+def about_question(
+    question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+) -> list[Passage]:
     """The passages of owned documents clearly about a question they did not answer, whose
     owners should hear of it: each document is read by the gate on its own, with its best
     segment's similarity (or, without vectors, its words alone), and counts when that gives
     at least `ABOUT_PROBABILITY`. A document near the question in meaning or sharing a word
     with it does not. None: the question goes to the workspace's fallback
-    (`default_owners`). The passages are only those the audience may see."""
+    (`default_owners`). The passages are only those the audience may see; a follow-up is
+    read with the thread's earlier turns (`history`), as the gate read it."""
     by_document: dict[str, list[Passage]] = {}
     for passage in passages:
         if passage.owner:
             by_document.setdefault(passage.doc_id, []).append(passage)
     about: list[Passage] = []
     for own in by_document.values():
-        inputs, _ = gate.read(question, alone(passages, own))
+        inputs, _ = gate.read(question, alone(passages, own), history=history)
         if gate.confidence(inputs) >= ABOUT_PROBABILITY:
             about += own
     return about

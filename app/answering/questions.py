@@ -60,9 +60,10 @@ _KINDS = (
     ("place", r"\bwhere\b"),
     (
         "contact",
-        r"\b(what|which) (phone |telephone )?(number|email|e-mail|address)\b|"
-        r"\b(phone|telephone) number\b|\bemail address\b|\bcontact (details|info)|"
-        r"\bhow (do|can|should|would) (i|we|you|they) (contact|reach|email|e-mail|phone|call)\b",
+        r"\b(what|which) (phone |telephone )?number (do|should|can|could|would) (i|we|you|they) "
+        r"(call|ring|dial|text)\b|\b(what|which) (email|e-mail)\b|\b(phone|telephone) number\b|"
+        r"\bemail address\b|\bcontact (details|info)|"
+        r"\bhow (do|can|should|would) (i|we|you|they) (contact|email|e-mail|phone)\b",
     ),
 )
 

@@ -14,10 +14,15 @@ BOT = "UTRELLIS"
     [
         "thanks!",
         "Thanks, that's exactly what I needed!",
+        "Thanks, that’s exactly what I needed!",
         "ok :+1:",
+        ":thumbsup::skin-tone-2:",
         "perfect, that helps 🙏",
         "🙏",
         "got it, makes sense",
+        "Great, that answers my question",
+        "thanks so much, this is really helpful",
+        "merci",
         f"<@{BOT}> thank you so much",
     ],
 )
@@ -38,6 +43,16 @@ def test_thanks_and_agreement_are_not_questions(text):
         "what about the Reno warehouse",
         "tell me more",
         f"<@{BOT}> and for contractors",
+        "What's the deadline for contractors? cc <@U0ANA>",
+        "thanks <@U0ANA>! does this apply to contractors?",
+        "&gt; within 30 days\ndoes that include weekends",
+        "Hmm, what about contractors",
+        "Quick q: does this apply to contractors",
+        # Questions, though every word could go with thanks.
+        "is that ok",
+        "is this the right answer",
+        "what is it for",
+        f"<@{BOT}> is that ok",
     ],
 )
 def test_a_question_or_a_request_in_a_channel_thread_is_for_trellis(text):
@@ -59,3 +74,4 @@ def test_a_message_without_words_is_not_thanks():
     assert not thanks_or_agreement("   ")
     assert not thanks_or_agreement("2026?")
     assert not thanks_or_agreement(f"<@{BOT}> ")  # a bare mention gets the help text
+    assert not thanks_or_agreement(f"<@{BOT}> :wave:")

@@ -111,6 +111,8 @@ def test_a_question_splits_into_the_questions_it_asks(question, parts):
         ("What number do I call to reach the benefits advocates?", "contact"),
         ("How do I contact the service desk after hours?", "contact"),
         ("Who do I contact about payroll?", "person"),
+        ("How do I call a function by name?", None),
+        ("What address do I post the laptop to?", None),
         ("Can a student sponsor a guest account?", None),
     ],
 )

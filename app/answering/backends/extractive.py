@@ -280,7 +280,7 @@ class ExtractiveAnswerer:
         if len(set(judged.weights) - FRAMING_STEMS) <= 1:
             confidence *= 0.8
         found = set().union(*(c.matched | c.context for c in chosen)) - judged.missing
-        confidence *= min(1.0, weights.of(found) / singling)
+        confidence *= min(1.0, judged.of(found) / singling)
         if conflict:
             confidence *= 0.85
         if all(c.passage.status == DocumentStatus.DEPRECATED for c in chosen):
