@@ -104,7 +104,7 @@ async def _is_question(services: Services, event: dict[str, Any]) -> bool:
     return (
         bool(thread_ts)
         and not mentions_bot
-        and asks_trellis(text, bot_user_id=bot_user_id, direct=False)
+        and asks_trellis(text, bot_user_id=bot_user_id)
         and await _is_answer_thread(services, event["channel"], thread_ts)
     )
 

@@ -10,13 +10,13 @@ topic's owners as an unanswered question, and two colleagues talking under an an
   It must hold a word or emoji of thanks or agreement, and not open as a question does
   ("is that ok", "what is it for" are questions).
 - `asks_trellis`: in a channel's thread, a reply is a follow-up for Trellis unless it is
-  addressed to someone else (it opens with a person's mention, or asks "anyone" or
-  "someone") or reads as a remark: with no question mark, it must open as a question or a
-  request does ("what about contractors", "and for part-timers", "tell me more", "does
-  that include weekends"); a modal opening with no subject after it is a remark ("should
-  be fine", "will do"). Quoted lines
-  (`> …`) and fillers ("hmm", "oh", "quick q") are skipped. In a direct message with
-  Trellis everything but thanks is for Trellis.
+  thanks, addressed to someone else (it opens with a person's mention, or asks "anyone" or
+  "someone") or a remark: with no question mark, it must open as a question or a request
+  does ("what about contractors", "and for part-timers", "tell me more", "does that
+  include weekends"); a modal opening with no subject after it is a remark ("should be
+  fine", "will do"). Quoted lines (`> …`) and fillers ("hmm", "oh", "quick q") are
+  skipped. In a direct message with Trellis everything but thanks is for Trellis, which
+  `handlers/events.py` decides without this.
 
 Deterministic and dependency-free, like `app.text`.
 """
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import re
 
-_MENTION = re.compile(r"<[@!#]([A-Za-z0-9]+)(?:\|[^>]*)?>")
 _PERSON = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _QUOTED = re.compile(r"^\s*(?:&gt;|>).*$", re.MULTILINE)
 _LINK = re.compile(r"<[^>]+>")
@@ -102,12 +101,10 @@ def thanks_or_agreement(text: str) -> bool:
     return thanked and all(w in _THANKS or w in _AROUND for w in words)
 
 
-def asks_trellis(text: str, *, bot_user_id: str | None, direct: bool) -> bool:
-    """Whether a reply in a thread Trellis answers in is a follow-up for Trellis."""
+def asks_trellis(text: str, *, bot_user_id: str | None) -> bool:
+    """Whether a reply in a channel's thread Trellis answers in is a follow-up for Trellis."""
     if thanks_or_agreement(text):
         return False
-    if direct:
-        return True
     unquoted = _QUOTED.sub(" ", text).strip()
     opening = _PERSON.match(unquoted)
     if opening and opening.group(1) != bot_user_id:

@@ -35,6 +35,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+from app.answering.backends.written import UNANSWERED_PART_FACTOR
 from app.answering.base import NOTE_UNANSWERED
 from app.answering.corpus import corpus_of, evidence_of
 from app.domain import ModelAnswer, Passage, Turn
@@ -51,10 +52,6 @@ KEYWORD_WEIGHTS = (-2.354, 7.441)
 """(intercept, coverage) for indexes without vectors, fitted the same way."""
 KEYWORD_EVEN_COVERAGE = -KEYWORD_WEIGHTS[0] / KEYWORD_WEIGHTS[1]
 """The coverage at which the keyword model calls an answer as likely right as not (0.316)."""
-
-
-UNANSWERED_PART_FACTOR = 0.85
-"""Each part of a several-part question that nothing supports leaves less to trust."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
   close?" is two questions; each is answered (or found unanswerable) on its own.
 - `answer_kind`: "how long", "when" want a time; "how often" a frequency; "how much",
   "how many" an amount; "what is the fee/salary/rate" money; "who" a person or team;
-  "where" a place; "what number do I call", "how do I reach" a way to get in touch.
+  "where" a place; "what number do I call", "how do I contact" a way to get in touch.
   `states_kind` tells
   whether a sentence gives that kind of answer at all ("Every library floor has a printer"
   does not answer "Who replaces the toner?").

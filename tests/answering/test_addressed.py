@@ -28,8 +28,7 @@ BOT = "UTRELLIS"
 )
 def test_thanks_and_agreement_are_not_questions(text):
     assert thanks_or_agreement(text)
-    assert not asks_trellis(text, bot_user_id=BOT, direct=True)
-    assert not asks_trellis(text, bot_user_id=BOT, direct=False)
+    assert not asks_trellis(text, bot_user_id=BOT)
 
 
 @pytest.mark.parametrize(
@@ -57,16 +56,16 @@ def test_thanks_and_agreement_are_not_questions(text):
 )
 def test_a_question_or_a_request_in_a_channel_thread_is_for_trellis(text):
     assert not thanks_or_agreement(text)
-    assert asks_trellis(text, bot_user_id=BOT, direct=False)
+    assert asks_trellis(text, bot_user_id=BOT)
 
 
 @pytest.mark.parametrize(
     "text", ["<@U0COLLEAGUE> can you take this one?", "I'll check with finance", "No, I meant EMEA"]
 )
 def test_talk_between_people_in_a_channel_thread_is_left_to_them(text):
-    assert not asks_trellis(text, bot_user_id=BOT, direct=False)
+    assert not asks_trellis(text, bot_user_id=BOT)
     # In a direct message with Trellis, everything but thanks is for Trellis.
-    assert asks_trellis(text, bot_user_id=BOT, direct=True)
+    assert not thanks_or_agreement(text)
 
 
 def test_a_message_without_words_is_not_thanks():
