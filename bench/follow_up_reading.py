@@ -14,15 +14,12 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 
+from demo_index import EVERYONE, demo_index
+
 from app.answering import gate, near_words
-from app.config.workspace import default_workspace_path, load_workspace
-from app.db.migrate import upgrade
-from app.db.session import Database
-from app.domain import AccessScope, Turn
-from app.knowledge.ingest import ingest
+from app.domain import Turn
 from app.knowledge.search import search
 
 THREADS = [
@@ -36,11 +33,8 @@ READINGS = 40
 
 
 async def main(repeats: int) -> None:
-    workspace = load_workspace(default_workspace_path())
-    database = Database(f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db")
-    await upgrade(database)
-    await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
-    scope = AccessScope(viewers=(frozenset({"everyone", "employees", "support", "sales"}),))
+    workspace, database = await demo_index()
+    scope = EVERYONE
     found = []
     for earlier, follow_up in THREADS:
         passages = await search(database, query=f"{earlier} {follow_up}", scope=scope)

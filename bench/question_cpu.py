@@ -12,25 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import tempfile
 import time
+
+from demo_index import demo_index
 
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.config.settings import Settings
-from app.config.workspace import default_workspace_path, load_workspace
-from app.db.migrate import upgrade
-from app.db.session import Database
-from app.knowledge.ingest import ingest
 from app.pipeline import Question, answer_question
 from app.services import build_services
 from app.slack_people import SlackChannel
 
 
 async def main(count: int, profile: bool) -> None:
-    workspace = load_workspace(default_workspace_path())
-    database = Database(f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db")
-    await upgrade(database)
-    await ingest(database, workspace.knowledge_dir, workspace_root=workspace.root)
+    workspace, database = await demo_index()
     services = build_services(
         Settings(database_url=database.url), workspace, database, answerer=ExtractiveAnswerer()
     )

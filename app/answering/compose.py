@@ -287,7 +287,11 @@ def about_question(
             by_document.setdefault(passage.doc_id, []).append(passage)
     about: list[Passage] = []
     for own in by_document.values():
-        inputs, _ = gate.read(question, alone(passages, own), history=history)
+        its = alone(passages, own)
+        # A document too far from the question in meaning is not read at all.
+        if gate.ceiling(its) < ABOUT_PROBABILITY:
+            continue
+        inputs, _ = gate.read(question, its, history=history)
         if gate.confidence(inputs) >= ABOUT_PROBABILITY:
             about += own
     return about

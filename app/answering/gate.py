@@ -101,6 +101,17 @@ def read(
     return inputs, reading
 
 
+def ceiling(passages: Sequence[Passage]) -> float:
+    """The most `confidence` can give these passages, whatever the reading finds in them
+    (the reading's coverage is at most 1): with vectors, their best similarity bounds it;
+    without, nothing does (1)."""
+    evidence = evidence_of(passages)
+    if evidence is None or evidence.best_similarity == 0.0:
+        return 1.0
+    w0, w1, w2 = WEIGHTS
+    return 1.0 / (1.0 + math.exp(-(w0 + w1 * evidence.best_similarity + w2)))
+
+
 def confidence(inputs: GateInputs, weights: tuple[float, float, float] = WEIGHTS) -> float:
     """The probability that an answer from these passages is right (0 with no coverage:
     nothing to quote). `weights`: (intercept, similarity, coverage) with vectors."""

@@ -97,7 +97,9 @@ WORDS = WordVectors()
 
 class NearTable:
     """A question's words against the words of its sentences: each sentence word is
-    compared with the question's once per question, however many sentences hold it."""
+    compared with the question's once per question, however many sentences hold it, and
+    each sentence is credited once (a question's passages are read more than once: by
+    the gate, for each document whose owners may hear of it, and for the asker alone)."""
 
     def __init__(self, asked: Mapping[str, str], words: WordVectors = WORDS) -> None:
         """`asked`: the question's {stem: word} that may be written another way."""
@@ -106,27 +108,55 @@ class NearTable:
         self._terms = [t for t, _ in vectors]
         self._matrix = np.stack([v for _, v in vectors]).astype(np.float32) if vectors else None
         self._rows: dict[str, list[float]] = {}
+        self._sentences: dict[str, dict[str, float]] = {}
 
-    def _row(self, word: str) -> list[float]:
+    @classmethod
+    def of(cls, asked: Mapping[str, str]) -> NearTable:
+        """The table for these question words, kept while the same question is read (once
+        each of them has a vector)."""
+        table = _table(tuple(asked.items()))
+        if len(table._terms) < len(asked):
+            _table.cache_clear()
+            return cls(asked)
+        return table
+
+    def _row(self, word: str) -> list[float] | None:
+        """The word's similarity with each question word; None while it has no vector."""
         row = self._rows.get(word)
         if row is None:
             vector = self._words.get(word)
             if vector is None or self._matrix is None:
-                row = []
-            else:
-                row = (self._matrix @ vector.astype(np.float32)).tolist()
-            self._rows[word] = row
+                return None
+            row = self._rows[word] = (self._matrix @ vector.astype(np.float32)).tolist()
         return row
+
+    def sentence_credits(self, text: str, has: Collection[str]) -> dict[str, float]:
+        """`credits` of a sentence's text (`has`: its terms), kept once every word of it
+        had a vector."""
+        credits = self._sentences.get(text)
+        if credits is None:
+            credits, whole = self._credits(surfaces(text), has)
+            if whole:
+                self._sentences[text] = credits
+        return credits
 
     def credits(self, present: Mapping[str, str], has: Collection[str] = ()) -> dict[str, float]:
         """{question term: credit} for the question's terms that a sentence (its {stem:
         word} `present`, its terms `has`) lacks but has a near word for."""
+        return self._credits(present, has)[0]
+
+    def _credits(
+        self, present: Mapping[str, str], has: Collection[str]
+    ) -> tuple[dict[str, float], bool]:
         if self._matrix is None or not present:
-            return {}
+            return {}, True
         best = [-1.0] * len(self._terms)
+        whole = True
         for word in present.values():
             row = self._row(word)
-            if row:
+            if row is None:
+                whole = False
+            else:
                 best = [max(a, b) for a, b in zip(best, row, strict=True)]
         credits: dict[str, float] = {}
         for term, similarity in zip(self._terms, best, strict=True):
@@ -135,4 +165,9 @@ class NearTable:
             credit = (similarity - NEAR_FROM) / (NEAR_FULL - NEAR_FROM)
             if credit > 0:
                 credits[term] = min(1.0, credit)
-        return credits
+        return credits, whole
+
+
+@lru_cache(maxsize=8)
+def _table(asked: tuple[tuple[str, str], ...]) -> NearTable:
+    return NearTable(dict(asked))

@@ -60,3 +60,19 @@ def test_a_question_about_something_else_gains_nothing_from_near_words():
     question = "Which laptop models can staff choose from?"
     answer = ExtractiveAnswerer().compose(question=question, passages=[with_meaning(EXPENSES, 0.2)])
     assert answer.confidence < 0.35, answer
+
+
+def test_one_questions_comparisons_are_kept_but_not_a_word_still_without_a_vector():
+    asked = surfaces("What's the daily limit for food on a trip?")
+    WORDS.prepare(asked.values())
+    table = NearTable.of(asked)
+    assert NearTable.of(asked) is table  # the same question read again
+    sentence = "Nourishment on a voyage is covered by the company."
+    terms = set(surfaces(sentence))
+    # Before its words have vectors the sentence gets no credit, and that is not kept...
+    assert table.sentence_credits(sentence, terms) == {}
+    WORDS.prepare(surfaces(sentence).values())
+    # ...so once they have, it is credited as a fresh table credits it.
+    kept = table.sentence_credits(sentence, terms)
+    assert kept == NearTable(asked).credits(surfaces(sentence), terms)
+    assert kept, "nourishment/voyage should be near food/trip"

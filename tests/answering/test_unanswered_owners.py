@@ -3,9 +3,12 @@ workspace's fallback when the passages retrieval returned are only near it."""
 
 from __future__ import annotations
 
+import pytest
+
+from app.answering import gate
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.budgets import Route
-from app.answering.compose import compose, no_answer_text
+from app.answering.compose import ABOUT_PROBABILITY, about_question, alone, compose, no_answer_text
 from app.answering.corpus import RetrievedPassages
 from app.config.directory import Directory
 from app.config.workspace import TrellisConfig
@@ -70,3 +73,36 @@ def test_owners_are_named_by_their_names_not_their_emails():
     said = no_answer_text((TESS.email, "people-ops"), CONFIG, names=directory.name_of)
     assert "The people who own this topic are: Tess Moreau, people-ops." in said
     assert TESS.email not in said
+
+
+def test_a_document_too_far_in_meaning_is_not_read_for_its_owners(monkeypatch):
+    """The gate's ceiling (its confidence at full coverage) bounds what any reading could
+    give; below `ABOUT_PROBABILITY` the document is passed over without being read."""
+    far = passage("accounts", TESS.email, 0.05, PAY)  # its words would cover the question
+    near = passage("pay", "people-ops", 0.6, PAY)
+    retrieved = RetrievedPassages((far, near), evidence=Evidence(best_similarity=0.6, documents=3))
+    read: list[tuple[str, ...]] = []
+    reading = gate.read
+
+    def counted(question, passages, *, history=()):
+        read.append(tuple(p.doc_id for p in passages))
+        return reading(question, passages, history=history)
+
+    monkeypatch.setattr(gate, "read", counted)
+    about = about_question("What's the salary range for a support engineer?", retrieved)
+    assert [p.doc_id for p in about] == ["pay"]
+    assert read == [("pay",)]
+    assert gate.ceiling(alone(retrieved, [far])) < ABOUT_PROBABILITY
+
+
+@pytest.mark.parametrize("similarity", [0.0, 0.1, 0.3, 0.5, 0.8])
+def test_the_ceiling_bounds_the_gate_at_any_coverage(similarity):
+    retrieved = RetrievedPassages(
+        (passage("pay", "people-ops", similarity, PAY),),
+        evidence=Evidence(best_similarity=similarity, documents=3),
+    )
+    ceiling = gate.ceiling(retrieved)
+    for coverage in (0.01, 0.3, 0.7, 1.0):
+        inputs = gate.GateInputs(similarity, 0.0, coverage, has_vectors=similarity != 0.0)
+        assert gate.confidence(inputs) <= ceiling + 1e-12
+    assert gate.ceiling(RetrievedPassages((), evidence=None)) == 1.0

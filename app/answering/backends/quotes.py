@@ -117,7 +117,7 @@ def scored_sentences(
     """Every sentence of `sources` that could answer `question`, best first."""
     asked = set(weights.weights)
     pairs = bigrams(question_sequence(question))
-    near_table = NearTable(
+    near_table = NearTable.of(
         {
             t: w
             for t, w in surfaces(question).items()
@@ -143,7 +143,7 @@ def scored_sentences(
             terms = content_terms(sentence.text)
             matched = asked & terms
             meaning = _meaning(passage, sentence)
-            near = near_table.credits(surfaces(sentence.text), terms) if meaning > 0 else {}
+            near = near_table.sentence_credits(sentence.text, terms) if meaning > 0 else {}
             if not matched - FRAMING_STEMS and not near and meaning < MEANING_FLOOR:
                 continue
             around = source.context_terms | heading_terms
