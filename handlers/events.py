@@ -101,12 +101,16 @@ async def _is_question(services: Services, event: dict[str, Any]) -> bool:
     if direct or (mentions_bot and is_group_message(event)):
         return True
     # Mentions in channels are answered through app_mention; plain chatter not at all.
-    return (
-        bool(thread_ts)
-        and not mentions_bot
-        and asks_trellis(text, bot_user_id=bot_user_id)
-        and await _is_answer_thread(services, event["channel"], thread_ts)
-    )
+    if (
+        not thread_ts
+        or mentions_bot
+        or not asks_trellis(text, bot_user_id=bot_user_id, asked_here=True)
+    ):
+        return False  # read before the database is asked whose thread it is
+    askers = await _answer_thread_askers(services, event["channel"], thread_ts)
+    if askers is None:
+        return False
+    return event.get("user") in askers or asks_trellis(text, bot_user_id=bot_user_id)
 
 
 def _question_text(event: dict[str, Any], bot_user_id: str | None) -> str:
@@ -173,12 +177,18 @@ async def _claim(
     return question
 
 
-async def _is_answer_thread(services: Services, channel_id: str, thread_ts: str) -> bool:
-    """A thread Trellis answered in, or whose first message it is answering right now."""
+async def _answer_thread_askers(
+    services: Services, channel_id: str, thread_ts: str
+) -> frozenset[str] | None:
+    """Who asked Trellis in a thread it answered in (empty while it is answering the
+    thread's first message), or None for any other thread."""
     async with services.database.reading() as session:
-        return bool(await AnswerRepository(session).in_thread(channel_id, thread_ts)) or (
-            await HandledEventRepository(session).taken(f"msg:{channel_id}:{thread_ts}")
-        )
+        answers = await AnswerRepository(session).in_thread(channel_id, thread_ts)
+        if answers:
+            return frozenset(a.asker_slack_id for a in answers if a.asker_slack_id)
+        if await HandledEventRepository(session).taken(f"msg:{channel_id}:{thread_ts}"):
+            return frozenset()
+        return None
 
 
 async def _answer(services: Services, question: ReceivedQuestion) -> None:

@@ -14,8 +14,10 @@ topic's owners as an unanswered question, and two colleagues talking under an an
   "someone") or a remark: with no question mark, it must open as a question or a request
   does ("what about contractors", "and for part-timers", "tell me more", "does that
   include weekends"); a modal opening with no subject after it is a remark ("should be
-  fine", "will do"). Quoted lines (`> …`) and fillers ("hmm", "oh", "quick q") are
-  skipped. In a direct message with Trellis everything but thanks is for Trellis, which
+  fine", "will do"). From someone who asked Trellis in the thread, a correction is a
+  follow-up too ("No, I meant EMEA", "not the US one, the Berlin office instead"): it
+  says what they meant, or that they meant something instead. Quoted lines (`> …`) and
+  fillers ("hmm", "oh", "quick q") are skipped. In a direct message with Trellis everything but thanks is for Trellis, which
   `handlers/events.py` decides without this.
 
 Deterministic and dependency-free, like `app.text`.
@@ -74,6 +76,9 @@ _SUBJECTS_TEXT = "i we you they he she it that this there these those my our you
 _SUBJECTS = frozenset(_SUBJECTS_TEXT.split())
 """After a modal opening, a subject makes a question of a reply without a question mark
 ("does that include weekends"); without one it is a remark ("should be fine")."""
+_CORRECTION = re.compile(r"\bmeant\b|\b(i|we) mean\b|\binstead\b|\brather than\b|^not\b")
+"""How a correction of the question reads: "no, I meant EMEA", "what I meant was the
+handbook", "the Berlin office instead", "not the US one"."""
 _PEOPLE_TEXT = "anyone anybody someone somebody everyone everybody folks y'all"
 _PEOPLE = frozenset(_PEOPLE_TEXT.split())
 """Asking these is asking the people in the thread: "Can someone from HR confirm?"."""
@@ -101,8 +106,10 @@ def thanks_or_agreement(text: str) -> bool:
     return thanked and all(w in _THANKS or w in _AROUND for w in words)
 
 
-def asks_trellis(text: str, *, bot_user_id: str | None) -> bool:
-    """Whether a reply in a channel's thread Trellis answers in is a follow-up for Trellis."""
+def asks_trellis(text: str, *, bot_user_id: str | None, asked_here: bool = False) -> bool:
+    """Whether a reply in a channel's thread Trellis answers in is a follow-up for Trellis.
+    `asked_here`: its author asked Trellis in this thread before, so a correction of what
+    they asked ("no, I meant EMEA") is for Trellis too."""
     if thanks_or_agreement(text):
         return False
     unquoted = _QUOTED.sub(" ", text).strip()
@@ -118,6 +125,8 @@ def asks_trellis(text: str, *, bot_user_id: str | None) -> bool:
         words = words[1:]  # "hmm, and what about Munich"
     if not words:
         return False
+    if asked_here and _CORRECTION.search(" ".join(words)):
+        return True  # "no, I meant EMEA"
     if words[0] in _QUESTION_OPENINGS and len(words) > 1 and words[1] in _SUBJECTS:
         return True  # "does that include weekends", "can I carry them over"
     return words[0] in _REQUEST_OPENINGS

@@ -107,7 +107,7 @@ class NearTable:
         vectors = [(t, v) for t, w in asked.items() if (v := words.get(w)) is not None]
         self._terms = [t for t, _ in vectors]
         self._matrix = np.stack([v for _, v in vectors]).astype(np.float32) if vectors else None
-        self._rows: dict[str, list[float]] = {}
+        self._rows: dict[str, np.ndarray] = {}
         self._sentences: dict[str, dict[str, float]] = {}
 
     @classmethod
@@ -120,15 +120,17 @@ class NearTable:
             return cls(asked)
         return table
 
-    def _row(self, word: str) -> list[float] | None:
-        """The word's similarity with each question word; None while it has no vector."""
-        row = self._rows.get(word)
-        if row is None:
-            vector = self._words.get(word)
-            if vector is None or self._matrix is None:
-                return None
-            row = self._rows[word] = (self._matrix @ vector.astype(np.float32)).tolist()
-        return row
+    def compare(self, words: Iterable[str]) -> None:
+        """Compare the words not compared yet with the question's, at once; a word that
+        has no vector yet is left for later."""
+        if self._matrix is None:
+            return
+        new = [
+            (w, v) for w in words if w not in self._rows and (v := self._words.get(w)) is not None
+        ]
+        if new:
+            block = np.stack([v for _, v in new]).astype(np.float32) @ self._matrix.T
+            self._rows.update(zip((w for w, _ in new), block, strict=True))
 
     def sentence_credits(self, text: str, has: Collection[str]) -> dict[str, float]:
         """`credits` of a sentence's text (`has`: its terms), kept once every word of it
@@ -148,19 +150,17 @@ class NearTable:
     def _credits(
         self, present: Mapping[str, str], has: Collection[str]
     ) -> tuple[dict[str, float], bool]:
-        if self._matrix is None or not present:
+        lacking = [t for t in self._terms if t not in present and t not in has]
+        if self._matrix is None or not present or not lacking:
             return {}, True
-        best = [-1.0] * len(self._terms)
-        whole = True
-        for word in present.values():
-            row = self._row(word)
-            if row is None:
-                whole = False
-            else:
-                best = [max(a, b) for a, b in zip(best, row, strict=True)]
+        words = list(present.values())
+        self.compare(words)
+        rows = [row for w in words if (row := self._rows.get(w)) is not None]
+        whole = len(rows) == len(words)
+        best = np.max(rows, axis=0).tolist() if rows else [-1.0] * len(self._terms)
         credits: dict[str, float] = {}
         for term, similarity in zip(self._terms, best, strict=True):
-            if term in present or term in has:
+            if term not in lacking:
                 continue
             credit = (similarity - NEAR_FROM) / (NEAR_FULL - NEAR_FROM)
             if credit > 0:

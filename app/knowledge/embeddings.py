@@ -104,6 +104,10 @@ class Embedder:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = self._threads
             options.inter_op_num_threads = 1
+            # Its threads sleep when a batch is done instead of spinning for the next: a
+            # question's embedding comes between long stretches of other work, and a
+            # spinning thread would take a core from that work for nothing.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             # No arena: a batch's activations are given back instead of kept for the next.
             options.enable_cpu_mem_arena = False
             # Nor a memory plan cached per input shape: every batch has its own length.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ABBREVIATIONS = frozenset(
     [
@@ -175,8 +176,15 @@ def split_sentences(text: str) -> list[Sentence]:
     """Sentences, list items, headings and table rows of `text`, in order.
 
     Each `Sentence` is an exact slice of `text` with surrounding whitespace and list or
-    heading markers trimmed, so it can be quoted verbatim.
+    heading markers trimmed, so it can be quoted verbatim. The same passages are read
+    question after question, so the sentences of recent texts are kept (a fresh list each
+    time).
     """
+    return list(_split_sentences(text))
+
+
+@lru_cache(maxsize=8192)
+def _split_sentences(text: str) -> tuple[Sentence, ...]:
     sentences = []
     for unit_start, unit_end, kind in _units(text):
         pieces = (
@@ -191,4 +199,4 @@ def split_sentences(text: str) -> list[Sentence]:
                 end -= 1
             if start < end:
                 sentences.append(Sentence(text[start:end], start, end, kind))
-    return sentences
+    return tuple(sentences)

@@ -76,12 +76,12 @@ _QUESTION_WORD_TEXT = """
     okay ok happen happens happened get go find ask someone anyone whom kind type sort
     take use used using best right correct proper way steps step keep pick pickup obtain
     deadline cutoff due latest earliest maximum minimum max min total exact
-    yesterday today tomorrow tonight now
+    yesterday today tomorrow tonight now mean meant meaning instead rather sorry
     day days week weeks month months year years hour hours minute minutes
 """
 QUESTION_WORDS = frozenset(_QUESTION_WORD_TEXT.split())
 """Words that only say how a question is asked ("how far ahead", "am I allowed to", "what
-is the deadline") and units that say what kind of figure it wants ("how many days").
+is the deadline", "no, I meant the Berlin office") and units that say what kind of figure it wants ("how many days").
 
 A source answers "How far ahead must a vessel request a berth?" without using "far" or
 "ahead", so these words never count as missing; when a source does use one, it counts at
@@ -180,6 +180,11 @@ def content_terms(text: str) -> set[str]:
     return set(_content_terms(text))
 
 
+def content_term_set(text: str) -> frozenset[str]:
+    """`content_terms`, kept and shared: not to be changed by the caller."""
+    return _content_terms(text)
+
+
 @lru_cache(maxsize=32768)
 def _content_terms(text: str) -> frozenset[str]:
     words = tokenize(text)
@@ -226,8 +231,14 @@ def question_words(question: str) -> list[QuestionWord]:
 
     Hyphenated compounds are kept joined ("full-time" -> "fulltime") so that their parts
     do not count twice (sources index both forms, see `content_terms`), and a phrasal
-    particle joins its verb ("time off" -> "timeoff").
+    particle joins its verb ("time off" -> "timeoff"). A question is read many times while
+    it is answered, so the words of recent questions are kept (a fresh list each time).
     """
+    return list(_question_words(question))
+
+
+@lru_cache(maxsize=4096)
+def _question_words(question: str) -> tuple[QuestionWord, ...]:
     text = unicodedata.normalize("NFKC", question).translate(_APOSTROPHES)
     words: list[tuple[str, str, bool]] = []  # (folded word, surface, name-like)
     for index, match in enumerate(_QUESTION_TOKEN.finditer(text)):
@@ -249,7 +260,7 @@ def question_words(question: str) -> list[QuestionWord]:
                 )
             continue
         found.append(QuestionWord(stem(word), surface, name_like))
-    return found
+    return tuple(found)
 
 
 def question_sequence(question: str) -> list[str]:

@@ -87,9 +87,10 @@ class AuditLog:
         describes commit together."""
         repo = AuditRepository(session)
         await repo.lock_chain()
-        head = await repo.head()
+        head = await repo.head_link()
+        seq, prev_hash = head if head is not None else (0, GENESIS_HASH)
         record = AuditRecord(
-            seq=(head.seq + 1) if head else 1,
+            seq=seq + 1,
             id=record_id or str(uuid.uuid4()),
             kind=kind,
             occurred_at=self.clock(),
@@ -98,7 +99,7 @@ class AuditLog:
             channel_id=channel_id,
             subject_id=subject_id,
             payload=_plain(payload),
-            prev_hash=head.hash if head else GENESIS_HASH,
+            prev_hash=prev_hash,
         )
         record.hash = record_hash(record)
         await repo.add(record)

@@ -92,15 +92,21 @@ async def curated_answer_for(
     if not wanted or not scope.viewers:
         return None
     async with reading_from(database_or_session) as session:
-        candidates = await CuratedAnswerRepository(session).active()
+        repository = CuratedAnswerRepository(session)
+        # Matched on their terms alone; only a match is read whole.
         ranked = sorted(
-            ((similarity(wanted, frozenset(c.terms.split())), c) for c in candidates),
-            key=lambda pair: (pair[0], pair[1].created_at),
+            (
+                (similarity(wanted, frozenset(terms.split())), created_at, curated_id)
+                for curated_id, terms, created_at in await repository.active_terms()
+            ),
             reverse=True,
         )
-        for score, curated in ranked:
+        for score, _, curated_id in ranked:
             if score < MATCH_THRESHOLD:
                 return None
+            curated = await repository.get(curated_id)
+            if curated is None:
+                continue
             doc_ids = list(curated.doc_ids or ())
             visible = await get_documents(session, scope=scope, doc_ids=doc_ids)
             if not doc_ids or len(visible) != len(set(doc_ids)):

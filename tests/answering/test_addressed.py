@@ -74,3 +74,27 @@ def test_a_message_without_words_is_not_thanks():
     assert not thanks_or_agreement("2026?")
     assert not thanks_or_agreement(f"<@{BOT}> ")  # a bare mention gets the help text
     assert not thanks_or_agreement(f"<@{BOT}> :wave:")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No, I meant EMEA",
+        "sorry, what I meant was the contractor handbook",
+        "not the US office, Berlin",
+        "hmm, I mean for part-timers",
+        "the Berlin office instead",
+        "the 2025 plan rather than this year's",
+    ],
+)
+def test_a_correction_by_someone_who_asked_here_is_for_trellis(text):
+    assert asks_trellis(text, bot_user_id=BOT, asked_here=True)
+    # From anyone else it is talk between people ("No, I meant EMEA" to a colleague).
+    assert not asks_trellis(text, bot_user_id=BOT)
+
+
+@pytest.mark.parametrize(
+    "text", ["no worries", "no problem, will do", "sorry, my bad", "I'll check with finance"]
+)
+def test_a_remark_by_someone_who_asked_here_is_still_a_remark(text):
+    assert not asks_trellis(text, bot_user_id=BOT, asked_here=True)

@@ -76,3 +76,28 @@ def test_one_questions_comparisons_are_kept_but_not_a_word_still_without_a_vecto
     kept = table.sentence_credits(sentence, terms)
     assert kept == NearTable(asked).credits(surfaces(sentence), terms)
     assert kept, "nourishment/voyage should be near food/trip"
+
+
+def test_a_credit_is_the_nearest_sentence_words_similarity_on_the_scale():
+    """Each lacking question word is credited for the sentence word nearest to it:
+    (cosine - NEAR_FROM) / (NEAR_FULL - NEAR_FROM), clipped to 0..1; the words are
+    compared all at once, and the figures are those of comparing them one by one."""
+    import numpy as np
+
+    from app.answering.near_words import NEAR_FROM, NEAR_FULL
+
+    asked = surfaces("What's the daily limit for food on a trip?")
+    sentence = surfaces(MEALS)
+    WORDS.prepare([*asked.values(), *sentence.values()])
+    credits = NearTable(asked).credits(sentence)
+    for term, word in asked.items():
+        if term in sentence:
+            assert term not in credits
+            continue
+        mine = WORDS.get(word).astype(np.float32)
+        nearest = max(float(mine @ WORDS.get(w).astype(np.float32)) for w in sentence.values())
+        expected = min(1.0, (nearest - NEAR_FROM) / (NEAR_FULL - NEAR_FROM))
+        if expected > 0:
+            assert abs(credits[term] - expected) < 1e-5, (term, credits, expected)
+        else:
+            assert term not in credits

@@ -221,3 +221,26 @@ async def test_each_part_of_a_question_gets_its_own_quote():
     )
     assert "240 pounds" in result.text and "10:00 to 14:00" in result.text
     assert {c.doc_id for c in result.citations} == {"software/catalogue", "it-service-desk"}
+
+
+def test_kept_readings_are_handed_out_fresh():
+    """The words of a question, the sentences of a text and their terms are kept across
+    readings: what a caller is handed can be changed without changing what the next
+    caller gets."""
+    from app.text.sentences import split_sentences
+    from app.text.words import content_term_set, content_terms
+
+    question = "How many unused PTO days carry over?"
+    words = question_words(question)
+    words.clear()
+    assert [w.term for w in question_words(question)] == question_terms(question) != []
+    text = "Up to 5 unused days carry over. Days above that expire."
+    sentences = split_sentences(text)
+    sentences.pop()
+    assert [s.text for s in split_sentences(text)] == [
+        "Up to 5 unused days carry over.",
+        "Days above that expire.",
+    ]
+    terms = content_terms(text)
+    terms.clear()
+    assert content_terms(text) == content_term_set(text) != set()

@@ -14,6 +14,7 @@ from tests.harness import blocks_text, running_trellis, shown_text
 SAM = "sam.ortiz@northwind.example"  # support agent
 ROSA = "rosa.delgado@northwind.example"  # support lead
 LIAM = "liam.carter@northwind.example"  # sales rep
+KENJI = "kenji.watanabe@northwind.example"  # support agent
 GINA = "gina@contractor.example"  # guest, not in the directory
 PAT = "pat@partner.example"  # external Slack Connect user
 
@@ -223,6 +224,24 @@ async def test_thanks_and_talk_between_people_in_an_answer_thread_are_not_questi
         await asyncio.sleep(0.5)
         assert len(trellis.bot_replies(im, first)) == 1
         assert len(await _audit_records(trellis.services, "question")) == 3
+
+
+async def test_a_correction_by_the_asker_in_a_channel_thread_is_answered(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        ts = await trellis.ask(
+            SAM, "support", "How many unused PTO days carry over into next year?"
+        )
+        await trellis.answer_in_thread("support", ts)
+        # A colleague's "I meant" is talk between people: they asked Trellis nothing here.
+        await trellis.ask(KENJI, "support", "No, I meant ticket 4411", mention=False, thread_ts=ts)
+        corrected = await trellis.ask(
+            SAM, "support", "No, I meant sick days", mention=False, thread_ts=ts
+        )
+        reply = await trellis.reply_after("support", ts, corrected)
+        await asyncio.sleep(0.5)
+        assert len(await _audit_records(trellis.services, "question")) == 2
+        assert len(trellis.bot_replies("support", ts)) == 2
+        assert "10 paid sick days" in shown_text(reply)
 
 
 async def test_slash_command_help_and_private_ask(tmp_path):

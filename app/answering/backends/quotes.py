@@ -36,7 +36,7 @@ from app.text.words import (
     STOPWORDS,
     QuestionWord,
     bigrams,
-    content_terms,
+    content_term_set,
     question_sequence,
     stem,
     term_sequence,
@@ -79,11 +79,11 @@ class Source:
     def context_terms(self) -> frozenset[str]:
         """Terms of the document's title, section heading, id and folder."""
         names = " ".join(re.split(r"[/_.#-]+", self.passage.doc_id))
-        return frozenset(content_terms(f"{describe_source(self.passage)}\n{names}"))
+        return content_term_set(f"{describe_source(self.passage)}\n{names}")
 
     @cached_property
     def terms(self) -> frozenset[str]:
-        return self.context_terms | content_terms(self.passage.text)
+        return self.context_terms | content_term_set(self.passage.text)
 
 
 @dataclass(frozen=True)
@@ -124,14 +124,16 @@ def scored_sentences(
             if t in asked and t not in FRAMING_STEMS and not t.isdigit()
         }
     )
+    # Every word of the passages compared with the question's at once.
+    near_table.compare(w for source in sources for w in surfaces(source.passage.text).values())
     candidates = []
     for source in sources:
         passage, rank = source.passage, source.rank
-        heading_terms: set[str] = set()
+        heading_terms: frozenset[str] = frozenset()
         header: Sentence | None = None
         for position, sentence in enumerate(source.sentences):
             if sentence.is_heading:
-                heading_terms = content_terms(sentence.text)
+                heading_terms = content_term_set(sentence.text)
                 continue
             if sentence.kind == "header":
                 header = sentence
@@ -140,7 +142,7 @@ def scored_sentences(
                 header = None
             if len(sentence.text.split()) < 3:
                 continue
-            terms = content_terms(sentence.text)
+            terms = content_term_set(sentence.text)
             matched = asked & terms
             meaning = _meaning(passage, sentence)
             near = near_table.sentence_credits(sentence.text, terms) if meaning > 0 else {}
@@ -148,7 +150,7 @@ def scored_sentences(
                 continue
             around = source.context_terms | heading_terms
             if header is not None:
-                around = around | content_terms(header.text)
+                around = around | content_term_set(header.text)
             context = (asked & around) - matched
             words = weights.of(matched) + CONTEXT_CREDIT * weights.of(context)
             words += sum(
@@ -308,7 +310,7 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
                 position=position,
                 matched=frozenset(),
                 context=frozenset(),
-                terms=frozenset(content_terms(neighbour.text)),
+                terms=content_term_set(neighbour.text),
                 score=best.score,
                 header=None,
             )

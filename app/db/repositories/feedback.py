@@ -93,6 +93,19 @@ class CuratedAnswerRepository:
         )
         return result.scalars().all()
 
+    async def active_terms(self) -> list[tuple[str, str, datetime]]:
+        """(id, terms, created_at) of every active curated answer, newest first: what
+        matching a question needs, without the answers and their citations."""
+        result = await self.session.execute(
+            select(CuratedAnswer.id, CuratedAnswer.terms, CuratedAnswer.created_at)
+            .where(CuratedAnswer.active.is_(True))
+            .order_by(CuratedAnswer.created_at.desc())
+        )
+        return [(row.id, row.terms, row.created_at) for row in result]
+
+    async def get(self, curated_id: str) -> CuratedAnswer | None:
+        return await self.session.get(CuratedAnswer, curated_id)
+
     async def retire(self, curated_ids: Collection[str]) -> None:
         if curated_ids:
             await self.session.execute(

@@ -32,6 +32,15 @@ class AuditRepository:
         )
         return result.scalar_one_or_none()
 
+    async def head_link(self) -> tuple[int, str] | None:
+        """The last record's sequence number and hash, what the next record links to (its
+        payload, which can be large, is not read)."""
+        result = await self.session.execute(
+            select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+        )
+        row = result.first()
+        return (row.seq, row.hash) if row is not None else None
+
     async def add(self, record: AuditRecord) -> None:
         self.session.add(record)
         await self.session.flush()
