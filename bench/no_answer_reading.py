@@ -5,10 +5,11 @@
 A question the gate turns down is read again, one owned document at a time, to find the
 owners it should go to (`compose.about_question`). On the bundled demo workspace, the
 golden set's questions are searched once; then the gate's reading and `about_question`
-run on the same passages in two ways, alternating: as before (every owned document read,
-each reading comparing the question's words with the sentences' words afresh) and as now
-(documents too far from the question in meaning are not read; one question's word
-comparisons are kept across its readings, each question starting afresh). The median of REPEATS rounds is printed.
+run on the same passages by three builds, alternating: `before` (every owned document
+read, each reading comparing the question's words with the sentences' words afresh),
+`kept comparisons` (one question's word comparisons kept across its readings) and `now`
+(that, and documents too far from the question in meaning not read at all); each question
+starts afresh. The median of REPEATS rounds is printed.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ Ingests the bundled demo workspace into a scratch SQLite database, asks its gold
 questions as people of the directory (offline answerer, the workspace's retrieval), 10 to
 warm up and then N, and prints the CPU (of the process, and of the event loop's thread
 alone: what bounds the questions one process answers a second) and wall milliseconds per
-question. `--profile`
-prints a pyinstrument profile of the N questions (pip install pyinstrument).
+question. `--profile` prints a pyinstrument profile of the N questions (pip install
+pyinstrument).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ topic's owners as an unanswered question, and two colleagues talking under an an
   fine", "will do"). From someone who asked Trellis in the thread, a correction is a
   follow-up too ("No, I meant EMEA", "not the US one, the Berlin office instead"): it
   says what they meant, or that they meant something instead. Quoted lines (`> …`) and
-  fillers ("hmm", "oh", "quick q") are skipped. In a direct message with Trellis everything but thanks is for Trellis, which
-  `handlers/events.py` decides without this.
+  fillers ("hmm", "oh", "quick q") are skipped. In a direct message with Trellis
+  everything but thanks is for Trellis, which `handlers/events.py` decides without this.
 
 Deterministic and dependency-free, like `app.text`.
 """

@@ -81,7 +81,8 @@ _QUESTION_WORD_TEXT = """
 """
 QUESTION_WORDS = frozenset(_QUESTION_WORD_TEXT.split())
 """Words that only say how a question is asked ("how far ahead", "am I allowed to", "what
-is the deadline", "no, I meant the Berlin office") and units that say what kind of figure it wants ("how many days").
+is the deadline", "no, I meant the Berlin office") and units that say what kind of figure
+it wants ("how many days").
 
 A source answers "How far ahead must a vessel request a berth?" without using "far" or
 "ahead", so these words never count as missing; when a source does use one, it counts at
