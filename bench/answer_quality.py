@@ -301,6 +301,13 @@ async def _gate_inputs(database, question: str, scope, *, earlier: str | None) -
         inputs = gate_inputs(question, passages, history=history)
     except TypeError:  # a Trellis whose gate reads the question alone
         inputs = gate_inputs(question, passages)
+    try:
+        from app.answering.gate import judged, read
+    except ImportError:  # a Trellis without the judge
+        pass
+    else:
+        reading = read(question, passages, history=history)[1]
+        inputs = judged(question, inputs, reading, history=history)
     return {**inputs.as_dict(), **_standing_out(question, passages)}
 
 

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-FEATURES = ("similarity", "coverage")
-"""What app/answering/gate.py weighs; `standing` is in the dump too, but grows with corpus
-size, so it is not used (see the gate's docstring)."""
+FEATURES = ("similarity", "coverage", "judged")
+"""What app/answering/gate.py weighs (`--features similarity,coverage` fits the gate without
+the judge); `standing` is in the dump too, but grows with corpus size, so it is not used
+(see the gate's docstring)."""
 THRESHOLDS = (0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7)
 
 
@@ -38,7 +39,9 @@ def load(path: Path) -> list[dict]:
 
 
 def matrix(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([[1.0, *(r[f] for f in FEATURES)] for r in rows])
+    # A case with nothing to quote has no judged score; the gate refuses it whatever the
+    # weights (`outcomes`), and it is not fitted on.
+    x = np.array([[1.0, *(r.get(f) or 0.0 for f in FEATURES)] for r in rows])
     y = np.array([1.0 if r["verdict"] == "right" else 0.0 for r in rows])
     return x, y
 
@@ -53,13 +56,18 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.01) -> np.ndarray:
     return w
 
 
+def fitted(rows: list[dict]) -> list[dict]:
+    """The cases the weights are fitted on: those with something to quote."""
+    return [r for r in rows if r["coverage"] > 0.0]
+
+
 def outcomes(rows: list[dict], w: np.ndarray, threshold: float) -> tuple[float, float, float]:
     """Shares of the cases: answered right, answered wrong, wrongly refused."""
     x, _ = matrix(rows)
     p = 1 / (1 + np.exp(-x @ w))
     right = wrong = refused = 0
     for row, prob in zip(rows, p, strict=True):
-        answered = prob >= threshold
+        answered = row["coverage"] > 0.0 and prob >= threshold
         if answered and row["verdict"] == "right":
             right += 1
         elif answered and row["verdict"] != "right":
@@ -76,7 +84,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--train", required=True, help="the corpus the weights are fitted on, or 'all'"
     )
+    parser.add_argument("--features", help="comma-separated inputs to fit (default: the gate's)")
     args = parser.parse_args(argv)
+    global FEATURES
+    if args.features:
+        FEATURES = tuple(args.features.split(","))
     rows = [
         r for r in load(args.dump) if r["expect"] in ("answered", "no_answer") and "similarity" in r
     ]
@@ -84,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         by_corpus[row["corpus"]].append(row)
     everyone = args.train == "all"
-    w = fit(*matrix(rows if everyone else by_corpus[args.train]))
+    w = fit(*matrix(fitted(rows if everyone else by_corpus[args.train])))
     print(
         "WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")  # intercept, " + ", ".join(FEATURES)
     )
@@ -92,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         shown = w
         if everyone:
             others = [r for r in rows if r["corpus"] != name]
-            shown, mark = fit(*matrix(others)), " (weights fitted on the other corpora)"
+            shown, mark = fit(*matrix(fitted(others))), " (weights fitted on the other corpora)"
         else:
             mark = " (fitted here)" if name == args.train else ""
         print(f"\n{name}{mark}: {len(group)} cases")

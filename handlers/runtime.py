@@ -22,6 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from app.answering.judge import shared_judge
 from app.config.logging import configure_logging
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
@@ -322,6 +323,8 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             # The model loads beside the running app, so no ack or first answer waits on it.
             warm = asyncio.create_task(asyncio.to_thread(shared_embedder().warm_up))
             stack.push_async_callback(_settle, warm)
+            judge = asyncio.create_task(asyncio.to_thread(shared_judge().warm_up))
+            stack.push_async_callback(_settle, judge)
         # The outbox worker, reminders, escalations, expiry, and questions left unanswered.
         background = Background(services, recover=lambda: recovery.answer_abandoned(services))
         add_owner_jobs(background.scheduler, services)  # the owners' digest and batched notices

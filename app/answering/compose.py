@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from app.answering import budgets, gate, near_words
@@ -131,12 +132,18 @@ async def _compose(
     await asyncio.to_thread(near_words.prepare_for, text, passages)
     with tracing.span("trellis.gate") as span:
         inputs, reading = gate.read(text, passages, history=history) if passages else (None, None)
+        if inputs is not None and reading is not None:
+            # The judge's model reads question and quotes together, off the event loop.
+            inputs = await asyncio.to_thread(
+                partial(gate.judged, text, inputs, reading, history=history)
+            )
         support = gate.confidence(inputs) if inputs is not None else 0.0
         passed = support > 0.0 and support >= config.answers.min_confidence
         tracing.attributes(
             span,
             {
                 "trellis.gate.support": round(support, 3),
+                "trellis.gate.judged": inputs is not None and inputs.judged is not None,
                 "trellis.gate.threshold": config.answers.min_confidence,
                 "trellis.gate.passed": passed,
             },

@@ -101,17 +101,7 @@ class Embedder:
             tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
             tokenizer.enable_truncation(MAX_TOKENS)
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = self._threads
-            options.inter_op_num_threads = 1
-            # Its threads sleep when a batch is done instead of spinning for the next: a
-            # question's embedding comes between long stretches of other work, and a
-            # spinning thread would take a core from that work for nothing.
-            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-            # No arena: a batch's activations are given back instead of kept for the next.
-            options.enable_cpu_mem_arena = False
-            # Nor a memory plan cached per input shape: every batch has its own length.
-            options.enable_mem_pattern = False
+            options = session_options(self._threads)
             # Constant folding turns the int8 weights into float ones once, at load (about
             # 65 MB more resident). Without it every run dequantizes all the weights again:
             # a question's embedding then takes ~40 ms instead of ~3 (bench/embedding_speed.py).
@@ -182,6 +172,24 @@ class Embedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         unit: np.ndarray = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
         return unit
+
+
+def session_options(threads: int) -> onnxruntime.SessionOptions:
+    """How Trellis runs a small model beside its other work (the embedder, the judge)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    # Its threads sleep when a run is done instead of spinning for the next: a question's
+    # model runs come between long stretches of other work, and a spinning thread would
+    # take a core from that work for nothing.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # No arena: a batch's activations are given back instead of kept for the next.
+    options.enable_cpu_mem_arena = False
+    # Nor a memory plan cached per input shape: every batch has its own length.
+    options.enable_mem_pattern = False
+    return options
 
 
 def _return_large_blocks_to_the_system() -> None:

@@ -140,4 +140,5 @@ async def _inputs_for(database, services, person, question):
         scope=AccessScope.for_person(person),
         limit=services.retrieval_limit,
     )
-    return gate.gate_inputs(question, passages)
+    inputs, reading = gate.read(question, passages)
+    return gate.judged(question, inputs, reading)
