@@ -174,8 +174,11 @@ class Embedder:
         return unit
 
 
-def session_options(threads: int) -> onnxruntime.SessionOptions:
-    """How Trellis runs a small model beside its other work (the embedder, the judge)."""
+def session_options(threads: int, *, keep_buffers: bool = False) -> onnxruntime.SessionOptions:
+    """How Trellis runs a small model beside its other work (the embedder, the judge).
+    `keep_buffers`: keep an arena of activation buffers between runs, for a model run on
+    one short input at a time (the judge), where it costs little memory and saves mapping
+    and unmapping every buffer again on each run."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
@@ -186,7 +189,7 @@ def session_options(threads: int) -> onnxruntime.SessionOptions:
     # take a core from that work for nothing.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     # No arena: a batch's activations are given back instead of kept for the next.
-    options.enable_cpu_mem_arena = False
+    options.enable_cpu_mem_arena = keep_buffers
     # Nor a memory plan cached per input shape: every batch has its own length.
     options.enable_mem_pattern = False
     return options
