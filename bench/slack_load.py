@@ -29,6 +29,10 @@ the offline answerer, for comparison in the same run (`--tree .=stub --tree
 was answering at once and `calls` the requests it answered (questions the relevance gate
 stops are answered without the model).
 
+`--fresh` asks each question once, a number after its text ("... (ref 17)"): without it
+the burst repeats the golden questions, and what Trellis keeps from an earlier question
+(its embedding, the judge's score) spares their cost.
+
 Measured per question, from the moment the message is posted:
   ack     Slack gets the envelope's acknowledgement
   first   the bot's first message in the question's thread (the thinking indicator)
@@ -335,7 +339,9 @@ async def one_run(
                 burst = await ask_all(
                     sandbox,
                     askers,
-                    questions,
+                    [f"{q} (ref {n})" for n, q in enumerate(questions * args.questions)]
+                    if args.fresh
+                    else questions,
                     count=args.questions,
                     within=args.within,
                     wait_s=args.timeout,
@@ -495,6 +501,12 @@ def parse_args() -> argparse.Namespace:
         help="run Trellis on PostgreSQL: a fresh database per run, created and dropped through "
         "this admin URL (e.g. postgresql://postgres@127.0.0.1:5432/postgres); a target setting "
         "REPLICAS=N starts N processes on it",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ask each question once: a number after its text, so nothing kept from an earlier "
+        "question (its embedding, the judge's score) serves it",
     )
     parser.add_argument("--serve-echo", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
