@@ -17,21 +17,19 @@ import statistics
 import sys
 import time
 
-from demo_index import EVERYONE, demo_index
+from demo_index import demo_index, golden_passages
 
-from app.answering import gate, judge, near_words
-from app.knowledge.search import search
+from app.answering import gate, judge
+from app.answering.citations import without_markers
 
 
 async def main(rounds: int) -> None:
     workspace, database = await demo_index()
     pairs = []
-    for case in workspace.evals:
-        passages = await search(database, query=case.question, scope=EVERYONE)
-        near_words.prepare_for(case.question, passages)
-        _, reading = gate.read(case.question, passages)
+    for question, passages in await golden_passages(workspace, database):
+        _, reading = gate.read(question, passages)
         if reading.text:
-            pairs.append((case.question, judge.quoted(reading.text)))
+            pairs.append((question, without_markers(reading.text).strip()))
     model = judge.AnswerJudge(cache_size=0)
     model.warm_up()
     cpu, wall = [], []

@@ -17,10 +17,9 @@ import statistics
 import sys
 import time
 
-from demo_index import EVERYONE, demo_index
+from demo_index import demo_index, golden_passages
 
 from app.answering import gate, near_words
-from app.knowledge.search import search
 
 READINGS = 5
 """Readings of every question in one round."""
@@ -35,11 +34,7 @@ def as_new() -> None:
 
 async def main(rounds: int) -> None:
     workspace, database = await demo_index()
-    found = []
-    for case in workspace.evals:
-        passages = await search(database, query=case.question, scope=EVERYONE)
-        near_words.prepare_for(case.question, passages)
-        found.append((case.question, passages))
+    found = await golden_passages(workspace, database)
     spent = []
     for _ in range(rounds):
         started = time.thread_time()

@@ -47,6 +47,7 @@ _QUOTES = str.maketrans(
 _EMPHASIS = re.compile(r"[*_`]")
 _SPACE = re.compile(r"\s+")
 _MARKER = re.compile(r"\[(\d+)\]")
+_SPACED_MARKER = re.compile(r"[ \t]*\[\d+\]")
 
 Source = TypeVar("Source")
 
@@ -99,6 +100,11 @@ def _matching_passage(citation: Citation, passages: Sequence[Passage]) -> Passag
         if quote_in(citation.quote, passage.text):
             return passage
     return None
+
+
+def without_markers(text: str) -> str:
+    """`text` without its [n] citation markers and the spaces before them."""
+    return _SPACED_MARKER.sub("", text)
 
 
 def marks_sources(text: str) -> bool:

@@ -43,8 +43,9 @@ from dataclasses import asdict, dataclass, replace
 
 from app.answering.backends.written import UNANSWERED_PART_FACTOR
 from app.answering.base import NOTE_UNANSWERED
+from app.answering.citations import without_markers
 from app.answering.corpus import corpus_of, evidence_of
-from app.answering.judge import quoted, shared_judge
+from app.answering.judge import shared_judge
 from app.domain import ModelAnswer, Passage, Turn
 
 JUDGED_WEIGHTS = (-2.680, 3.444, 1.590, 0.174)
@@ -127,7 +128,9 @@ def judged(
     if not inputs.has_vectors or inputs.coverage <= 0.0:
         return inputs
     asked = " ".join([*(turn.question for turn in history[-1:]), question])
-    return replace(inputs, judged=shared_judge().score(asked, quoted(reading.text)))
+    return replace(
+        inputs, judged=shared_judge().score(asked, without_markers(reading.text).strip())
+    )
 
 
 def ceiling(passages: Sequence[Passage]) -> float:

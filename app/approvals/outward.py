@@ -20,12 +20,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app.answering.backends.drafter import NO_POLICY, NOTHING_ON_FILE
+from app.answering.citations import without_markers
 from app.delivery.actions import OUTSIDE, PLACEHOLDER
 
 APPROVER_NOTES = (NOTHING_ON_FILE, NO_POLICY)
 """What a draft says to its approvers only."""
-
-_MARKER = re.compile(r"[ \t]*\[\d+\]")
 
 EDIT_FIRST = (
     "No document supports this draft: it restates the request, and approving it sends its "
@@ -38,7 +37,7 @@ def outward_text(text: str) -> str:
     """`text` as someone outside Trellis reads it: no approvers' notes, no [n] markers."""
     for note in APPROVER_NOTES:
         text = text.replace(note, "")
-    text = _MARKER.sub("", text)
+    text = without_markers(text)
     lines = [line.rstrip() for line in text.splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

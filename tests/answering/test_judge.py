@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import structlog.testing
 
 from app.answering import gate, judge
+from app.answering.citations import without_markers
 from app.answering.gate import GateInputs
-from app.answering.judge import AnswerJudge, quoted
-from app.domain import ModelAnswer
+from app.answering.judge import AnswerJudge, shared_judge
+from app.domain import ModelAnswer, Turn
 
 QUESTION = "How many days of paid sick leave do employees get?"
 STATES_IT = "Employees receive 10 paid sick days per calendar year."
@@ -41,7 +44,12 @@ def test_nothing_to_read_gets_no_score(model):
 
 
 def test_citation_markers_are_not_read():
-    assert quoted("Ten days a year. [1] Ask HR first. [2]") == "Ten days a year. Ask HR first."
+    reading = ModelAnswer(
+        text="Ten days a year. [1] Ask HR first. [2]", citations=(), confidence=0.5, backend="x"
+    )
+    judged = gate.judged(QUESTION, _inputs(), reading).judged
+    assert without_markers(reading.text) == "Ten days a year. Ask HR first."
+    assert judged == shared_judge().score(QUESTION, "Ten days a year. Ask HR first.")
 
 
 def test_without_its_package_the_judge_says_so_once_and_scores_nothing(monkeypatch):
@@ -70,13 +78,13 @@ def test_the_gate_weighs_the_judge_when_it_read_the_quotes():
     assert gate.confidence(_inputs(judged=6.0)) > gate.confidence(_inputs(judged=-6.0))
     w0, w1, w2, w3 = gate.JUDGED_WEIGHTS
     z = w0 + w1 * 0.55 + w2 * 0.5 + w3 * 6.0
-    assert gate.confidence(_inputs(judged=6.0)) == pytest.approx(1 / (1 + 2.718281828459045**-z))
+    assert gate.confidence(_inputs(judged=6.0)) == pytest.approx(1 / (1 + math.exp(-z)))
 
 
 def test_without_the_judge_the_gate_decides_on_meaning_and_words():
     w0, w1, w2 = gate.WEIGHTS
     z = w0 + w1 * 0.55 + w2 * 0.5
-    assert gate.confidence(_inputs()) == pytest.approx(1 / (1 + 2.718281828459045**-z))
+    assert gate.confidence(_inputs()) == pytest.approx(1 / (1 + math.exp(-z)))
     # Weights given for one reading (the drafter's) are used as given, judged or not.
     assert gate.confidence(_inputs(judged=6.0), gate.DOCUMENT_WEIGHTS) == gate.confidence(
         _inputs(), gate.DOCUMENT_WEIGHTS
@@ -90,3 +98,19 @@ def test_the_judge_reads_only_with_vectors_and_something_quoted():
     assert gate.judged(QUESTION, nothing, reading).judged is None
     read = gate.judged(QUESTION, _inputs(), reading).judged
     assert read is not None and read > 5
+
+
+def test_a_follow_up_is_judged_after_the_thread_s_last_question():
+    # "them" are the carried-over PTO days only the thread names.
+    reading = ModelAnswer(
+        text="Up to 5 unused PTO days carry over and must be used by March 31. [1]",
+        citations=(),
+        confidence=0.5,
+        backend="x",
+    )
+    follow_up = "By when do I have to take them?"
+    earlier = (Turn("How many unused PTO days carry over into next year?", ""),)
+    alone = gate.judged(follow_up, _inputs(), reading).judged
+    in_thread = gate.judged(follow_up, _inputs(), reading, history=earlier).judged
+    assert alone is not None and in_thread is not None
+    assert in_thread > 0 > alone
