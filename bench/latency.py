@@ -43,6 +43,7 @@ from app.domain import AccessScope
 from app.knowledge.embeddings import DIMENSIONS, TextEmbedder, shared_embedder
 from app.knowledge.ingest import ingest
 from app.knowledge.search import RetrievalMode, search
+from app.memory import limit_heaps
 from app.pipeline import Question, answer_question
 from app.services import build_services
 from app.slack_people import SlackChannel
@@ -298,4 +299,5 @@ if __name__ == "__main__":
     )
     args = parser.parse_args()
     modes = args.mode or ["hybrid", "keyword"]
+    limit_heaps()  # as the trellis command does when it starts (app/memory.py)
     asyncio.run(main(args.docs, args.questions, args.postgres, modes, args.vectors))

@@ -106,7 +106,7 @@ class AnswerJudge:
             tokenizer.enable_truncation(MAX_TOKENS)
             tokenizer.no_padding()
             # Buffers kept between runs: once the embedder has fixed glibc's threshold for
-            # mapping large blocks (embeddings.py), each run's buffers were otherwise mapped
+            # mapping large blocks (app/memory.py), each run's buffers were otherwise mapped
             # and unmapped again, doubling a 128-token judgement (55 ms instead of 27).
             options = session_options(self._threads, keep_buffers=True)
             session = onnxruntime.InferenceSession(

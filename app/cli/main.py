@@ -26,6 +26,7 @@ from app.cli.common import (
 )
 from app.errors import SetupError
 from app.knowledge.limits import MAX_DOCUMENT_CHARS
+from app.memory import limit_heaps
 from app.text.phrasing import counted
 
 cli = typer.Typer(
@@ -359,4 +360,5 @@ cli.command("about")(about.about_command)
 
 
 def main() -> None:
+    limit_heaps()  # before any thread starts (app/memory.py)
     cli()

@@ -13,7 +13,7 @@ threads (onnxruntime releases the GIL while it computes).
 
 from __future__ import annotations
 
-import ctypes
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from app.errors import EmbeddingModelMissing
+from app.knowledge.word_table import narrowed_model_file
+from app.memory import return_large_blocks
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -94,7 +96,7 @@ class Embedder:
         with self._lock:
             if self._session is not None:
                 return
-            _return_large_blocks_to_the_system()
+            return_large_blocks()  # the activations of large batches given back (memory.py)
             import onnxruntime
             from tokenizers import Tokenizer
 
@@ -105,12 +107,15 @@ class Embedder:
             # Constant folding turns the int8 weights into float ones once, at load (about
             # 65 MB more resident). Without it every run dequantizes all the weights again:
             # a question's embedding then takes ~40 ms instead of ~3 (bench/embedding_speed.py).
-            session = onnxruntime.InferenceSession(
-                str(_model_file()),
-                options,
-                providers=["CPUExecutionProvider"],
-                disabled_optimizers=[] if self._fold_constants else ["ConstantFolding"],
-            )
+            # The word table is picked from before it is widened (`word_table.py`): the
+            # same vectors, 34 MB less resident.
+            with tempfile.TemporaryDirectory(prefix="trellis-model-") as folder:
+                session = onnxruntime.InferenceSession(
+                    str(narrowed_model_file(_model_file(), Path(folder))),
+                    options,
+                    providers=["CPUExecutionProvider"],
+                    disabled_optimizers=[] if self._fold_constants else ["ConstantFolding"],
+                )
             self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
             self._tokenizer, self._session = tokenizer, session
 
@@ -195,23 +200,6 @@ def session_options(threads: int, *, keep_buffers: bool = False) -> onnxruntime.
     return options
 
 
-def _return_large_blocks_to_the_system() -> None:
-    """Keep glibc's threshold for allocating large blocks with mmap fixed at 128 KiB.
-
-    Left to itself glibc raises the threshold after the model frees its activations (a few
-    MB per batch), then keeps those blocks on its heap instead of returning them: a large
-    ingest left the process hundreds of MB bigger than it needed (measured with
-    bench/latency.py). With a fixed threshold they go back to the system when freed.
-    Elsewhere than glibc this does nothing.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
-    except (OSError, AttributeError):
-        pass
-
-
-_M_MMAP_THRESHOLD = -3
 _shared: Embedder | None = None
 _shared_lock = threading.Lock()
 

@@ -26,8 +26,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from pypdf import PdfReader
-
 from app.errors import WorkspaceError
 from app.knowledge.formats.blocks import Block, collapse
 from app.knowledge.formats.failures import parser_log_kept, unreadable
@@ -103,6 +101,10 @@ class _Reading:
 
 def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
     """The title and the headings and paragraphs of a PDF (see the module docstring)."""
+    # pypdf is imported when a PDF is read, not before: with the cryptography, fontTools
+    # and Pillow it brings, it is 20 MB resident that a workspace without PDFs never needs.
+    from pypdf import PdfReader
+
     with parser_log_kept("pypdf", name), unreadable(name, "PDF"):
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted and not reader.decrypt(""):

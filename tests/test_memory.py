@@ -1,0 +1,69 @@
+"""The allocator's settings (`app/memory.py`), read back from glibc's own report of its
+heaps in a fresh process, where no thread has taken a heap yet."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+CHILD = textwrap.dedent(
+    """
+    import ctypes, sys, tempfile, threading
+    from app.memory import limit_heaps
+
+    if sys.argv[1] == "limited":
+        limit_heaps()
+    libc = ctypes.CDLL("libc.so.6")
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.fopen.restype = ctypes.c_void_p
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    start, kept = threading.Barrier(8), []
+
+    def allocate():
+        start.wait()  # all at once, as a burst's threads would
+        kept.extend(libc.malloc(4096) for _ in range(64))
+
+    threads = [threading.Thread(target=allocate) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with tempfile.NamedTemporaryFile(suffix=".xml") as report:
+        stream = libc.fopen(report.name.encode(), b"w")
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        print(open(report.name).read().count("<heap nr="))
+    """
+)
+
+
+def _heaps(mode: str) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_threads_share_at_most_two_heaps_once_limited():
+    assert _heaps("limited") <= 2
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+def test_without_the_limit_threads_take_heaps_of_their_own():
+    # The measurement the limit is for: otherwise the check above could not fail.
+    assert _heaps("default") > 2
+
+
+def test_the_command_limits_heaps_before_anything_else(monkeypatch):
+    import app.cli.main as command
+
+    calls: list[str] = []
+    monkeypatch.setattr(command, "limit_heaps", lambda: calls.append("heaps"))
+    monkeypatch.setattr(command, "cli", lambda: calls.append("command"))
+    command.main()
+    assert calls == ["heaps", "command"]
