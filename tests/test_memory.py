@@ -3,6 +3,8 @@ heaps in a fresh process, where no thread has taken a heap yet."""
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 import sys
 import textwrap
@@ -41,25 +43,55 @@ CHILD = textwrap.dedent(
 )
 
 
+GLIBC = platform.libc_ver()[0] == "glibc"
+
+
 def _heaps(mode: str) -> int:
+    # The operator's own settings would decide instead of the code under test.
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES", "LD_PRELOAD")
+    }
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True, env=env
     )
     return int(done.stdout.strip())
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator")
 def test_threads_share_at_most_two_heaps_once_limited():
     assert _heaps("limited") <= 2
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator")
 def test_without_the_limit_threads_take_heaps_of_their_own():
     # The measurement the limit is for: otherwise the check above could not fail.
     assert _heaps("default") > 2
 
 
-def test_the_command_limits_heaps_before_anything_else(monkeypatch):
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator")
+def test_the_command_starts_with_one_heap_and_limits_it(monkeypatch):
+    # Loading the command starts no thread that would take a heap before the limit.
+    child = textwrap.dedent(
+        """
+        import ctypes, tempfile
+        import app.cli.main
+        libc = ctypes.CDLL("libc.so.6")
+        libc.fopen.restype = ctypes.c_void_p
+        libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+        libc.fclose.argtypes = [ctypes.c_void_p]
+        with tempfile.NamedTemporaryFile(suffix=".xml") as report:
+            stream = libc.fopen(report.name.encode(), b"w")
+            libc.malloc_info(0, stream)
+            libc.fclose(stream)
+            print(open(report.name).read().count("<heap nr="))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) == 1
+
     import app.cli.main as command
 
     calls: list[str] = []
@@ -67,3 +99,25 @@ def test_the_command_limits_heaps_before_anything_else(monkeypatch):
     monkeypatch.setattr(command, "cli", lambda: calls.append("command"))
     command.main()
     assert calls == ["heaps", "command"]
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc's allocator")
+def test_an_operators_own_setting_is_kept(monkeypatch):
+    import app.memory
+
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, option: int, value: int) -> None:
+            calls.append((option, value))
+
+    monkeypatch.setattr(app.memory, "_glibc", lambda: Libc())
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "6")
+    app.memory.limit_heaps()
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=3")
+    app.memory.limit_heaps()
+    assert calls == []
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    app.memory.limit_heaps()
+    assert calls == [(app.memory._M_ARENA_MAX, app.memory.HEAPS)]

@@ -13,7 +13,6 @@ threads (onnxruntime releases the GIL while it computes).
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -21,14 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+import structlog
 
 from app.errors import EmbeddingModelMissing
-from app.knowledge.word_table import narrowed_model_file
+from app.knowledge.word_table import narrowed
 from app.memory import return_large_blocks
 
 if TYPE_CHECKING:
     import onnxruntime
     from tokenizers import Tokenizer
+
+log = structlog.get_logger(__name__)
 
 MODEL_ID = "all-MiniLM-L6-v2-int8"
 """Stored with every indexed chunk: vectors from another model are recomputed."""
@@ -107,15 +109,27 @@ class Embedder:
             # Constant folding turns the int8 weights into float ones once, at load (about
             # 65 MB more resident). Without it every run dequantizes all the weights again:
             # a question's embedding then takes ~40 ms instead of ~3 (bench/embedding_speed.py).
-            # The word table is picked from before it is widened (`word_table.py`): the
-            # same vectors, 34 MB less resident.
-            with tempfile.TemporaryDirectory(prefix="trellis-model-") as folder:
-                session = onnxruntime.InferenceSession(
-                    str(narrowed_model_file(_model_file(), Path(folder))),
+            folding = [] if self._fold_constants else ["ConstantFolding"]
+
+            def session_of(model: Path) -> onnxruntime.InferenceSession:
+                return onnxruntime.InferenceSession(
+                    str(model),
                     options,
                     providers=["CPUExecutionProvider"],
-                    disabled_optimizers=[] if self._fold_constants else ["ConstantFolding"],
+                    disabled_optimizers=folding,
                 )
+
+            # The word table is picked from before it is widened (`word_table.py`): the
+            # same vectors, 34 MB less resident. Refused, the model loads as shipped.
+            shipped = _model_file()
+            with narrowed(shipped) as model:
+                try:
+                    session = session_of(model)
+                except Exception as exc:
+                    if model == shipped:
+                        raise
+                    log.warning("word_table_refused", model=str(shipped), reason=repr(exc))
+                    session = session_of(shipped)
             self._wants_token_types = any(i.name == "token_type_ids" for i in session.get_inputs())
             self._tokenizer, self._session = tokenizer, session
 

@@ -18,34 +18,58 @@ and scaling it commute exactly, so every vector is bit for bit what it was
 The rewrite edits the model's protobuf with a schema of only the fields it reads (`_FIELDS`,
 with the ONNX format's own field numbers); every other field, the weights' bytes among
 them, is carried through unread. Only a stored 2-D table with one stored scale per row,
-picked by rows and used nowhere else, is rewritten; a model without one is loaded as it is.
+picked by rows by standard operators, used nowhere else and neither fed nor read by a
+caller, is rewritten, in a model with its weights inside and no subgraphs; any other model
+is loaded as it is.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any
 
+import structlog
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError
 
-_STRING, _INT64 = "string", "int64"
+log = structlog.get_logger(__name__)
+
+_STRING, _INT64, _INT32 = "string", "int64", "int32"
 _FIELDS: dict[str, tuple[tuple[str, int, bool, str], ...]] = {
     # message: (field, number, repeated, type: a scalar's name or another message's)
     "AttributeProto": (("name", 1, False, _STRING), ("i", 3, False, _INT64)),
-    "TensorProto": (("dims", 1, True, _INT64), ("name", 8, False, _STRING)),
+    "TensorProto": (
+        ("dims", 1, True, _INT64),
+        ("name", 8, False, _STRING),
+        ("data_location", 14, False, _INT32),
+    ),
+    "ValueInfoProto": (("name", 1, False, _STRING),),
     "NodeProto": (
         ("input", 1, True, _STRING),
         ("output", 2, True, _STRING),
         ("name", 3, False, _STRING),
         ("op_type", 4, False, _STRING),
         ("attribute", 5, True, "AttributeProto"),
+        ("domain", 7, False, _STRING),
     ),
-    "GraphProto": (("node", 1, True, "NodeProto"), ("initializer", 5, True, "TensorProto")),
+    "GraphProto": (
+        ("node", 1, True, "NodeProto"),
+        ("initializer", 5, True, "TensorProto"),
+        ("input", 11, True, "ValueInfoProto"),
+        ("output", 12, True, "ValueInfoProto"),
+    ),
     "ModelProto": (("graph", 7, False, "GraphProto"),),
 }
+_SCALARS = {_STRING: 9, _INT64: 3, _INT32: 5}
+"""descriptor.proto's numbers for those scalar types (TYPE_STRING, TYPE_INT64, TYPE_INT32)."""
+_WITH_SUBGRAPHS = frozenset({"If", "Loop", "Scan"})
+_EXTERNAL = 1
+"""TensorProto.data_location of weights kept in a file beside the model."""
 
 
 @functools.cache
@@ -56,7 +80,7 @@ def _messages() -> dict[str, Any]:
     for name, fields in _FIELDS.items():
         message = file.message_type.add(name=name)
         for field, number, repeated, kind in fields:
-            scalar = {_STRING: field_type.TYPE_STRING, _INT64: field_type.TYPE_INT64}.get(kind)
+            scalar = _SCALARS.get(kind)
             message.field.add(
                 name=field,
                 number=number,
@@ -74,6 +98,9 @@ def _messages() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Widening:
+    """Where a table is widened whole: the positions of its three nodes in the graph's
+    node list, and the names of the stored table and of its scales."""
+
     cast: int
     scale: int
     gather: int
@@ -81,32 +108,35 @@ class _Widening:
     scales: str
 
 
-def _find(nodes: Any, stored: dict[str, list[int]]) -> _Widening | None:
+def _find(nodes: Any, stored: dict[str, list[int]], kept: set[str]) -> _Widening | None:
     """The Cast -> Mul -> Gather that widens a stored table, scaled row by row, before
-    picking rows from it, if any. `stored`: the shape of each stored tensor, by name."""
+    picking rows from it, if any. `stored`: the shape of each stored tensor, by name;
+    `kept`: names the rewrite must leave as they are (the graph's inputs and outputs)."""
     made_by = {output: i for i, node in enumerate(nodes) for output in node.output}
     for gather, node in enumerate(nodes):
-        if node.op_type != "Gather" or len(node.input) != 2 or not _on_rows(node):
+        if not _standard(node, "Gather") or len(node.input) != 2 or not _on_rows(node):
             continue
         scale = made_by.get(node.input[0])
-        if scale is None or nodes[scale].op_type != "Mul" or len(nodes[scale].input) != 2:
+        if scale is None or not _standard(nodes[scale], "Mul") or len(nodes[scale].input) != 2:
             continue
         cast = made_by.get(nodes[scale].input[0])
-        if cast is None or nodes[cast].op_type != "Cast" or len(nodes[cast].input) != 1:
+        if cast is None or not _standard(nodes[cast], "Cast") or len(nodes[cast].input) != 1:
             continue
         table, scales = nodes[cast].input[0], nodes[scale].input[1]
         shape = stored.get(table)
         if shape is None or len(shape) != 2 or stored.get(scales) != [shape[0], 1]:
             continue  # not a stored table with one scale per row
-        users = sum(
-            name in (nodes[cast].output[0], nodes[scale].output[0])
-            for other in nodes
-            for name in other.input
-        )
-        if users != 2:
+        wide = (nodes[cast].output[0], nodes[scale].output[0])
+        if {table, scales, *wide} & kept:
+            continue  # a caller may feed them, or read them
+        if sum(name in wide for other in nodes for name in other.input) != 2:
             continue  # the wide table is used elsewhere too
         return _Widening(cast, scale, gather, table=table, scales=scales)
     return None
+
+
+def _standard(node: Any, op_type: str) -> bool:
+    return bool(node.op_type == op_type and node.domain in ("", "ai.onnx"))
 
 
 def _on_rows(gather: Any) -> bool:
@@ -116,39 +146,62 @@ def _on_rows(gather: Any) -> bool:
 
 def narrow_word_table(model: bytes) -> bytes | None:
     """The model with each table it widens whole picked from first, then widened (the
-    word table, and likewise the small position table); None when it has no such table
-    (it is then used as it is)."""
+    word table, and likewise the small position table); None when it has no such table,
+    or keeps its weights in another file, or has subgraphs (it is then used as it is)."""
     classes = _messages()
     parsed = classes["ModelProto"]()
     parsed.ParseFromString(model)
-    nodes = list(parsed.graph.node)
-    stored = {tensor.name: list(tensor.dims) for tensor in parsed.graph.initializer}
+    graph = parsed.graph
+    if any(t.data_location == _EXTERNAL for t in graph.initializer) or any(
+        node.op_type in _WITH_SUBGRAPHS for node in graph.node
+    ):
+        return None
+    nodes = list(graph.node)
+    stored = {tensor.name: list(tensor.dims) for tensor in graph.initializer}
+    kept = {value.name for value in (*graph.input, *graph.output)}
+    names = {name for node in nodes for name in (*node.input, *node.output)} | set(stored)
     changed = False
-    while (found := _find(nodes, stored)) is not None:
-        nodes = _picked_first(nodes, found, classes["NodeProto"])
+    while (found := _find(nodes, stored, kept)) is not None:
+        nodes = _picked_first(nodes, found, classes["NodeProto"], names)
         changed = True
     if not changed:
         return None
-    del parsed.graph.node[:]
-    parsed.graph.node.extend(nodes)
+    del graph.node[:]
+    graph.node.extend(nodes)
     return bytes(parsed.SerializeToString())
 
 
-def _picked_first(nodes: list[Any], found: _Widening, node_class: Any) -> list[Any]:
+def _unused(name: str, names: set[str]) -> str:
+    """`name`, or `name` numbered, so that no tensor of the graph is called so already."""
+    chosen, number = name, 1
+    while chosen in names:
+        number += 1
+        chosen = f"{name}_{number}"
+    names.add(chosen)
+    return chosen
+
+
+def _picked_first(
+    nodes: list[Any], found: _Widening, node_class: Any, names: set[str]
+) -> list[Any]:
+    """The node list with `found`'s three nodes replaced, where the Gather was, by four
+    that pick the rows of the stored table and of its scales first, then widen them."""
     gather, cast, scale = nodes[found.gather], nodes[found.cast], nodes[found.scale]
     ids, result = gather.input[1], gather.output[0]
-    rows, widened = f"{result}/rows_q", f"{result}/rows"
+    rows = _unused(f"{result}/rows_q", names)
+    widened = _unused(f"{result}/rows", names)
+    row_scales = _unused(f"{result}/row_scales", names)
     pick_scales = node_class(
         input=[found.scales, ids],
-        output=[f"{result}/row_scales"],
-        name=f"{gather.name or result}/row_scales",
+        output=[row_scales],
+        name=_unused(f"{gather.name or result}/row_scales", names),
         op_type="Gather",
     )
     gather.input[:] = [found.table, ids]
     gather.output[:] = [rows]
     cast.input[:] = [rows]
     cast.output[:] = [widened]
-    scale.input[:] = [widened, pick_scales.output[0]]
+    scale.input[:] = [widened, row_scales]
     scale.output[:] = [result]
     moved = {found.cast, found.scale, found.gather}
     ordered = []
@@ -160,15 +213,29 @@ def _picked_first(nodes: list[Any], found: _Widening, node_class: Any) -> list[A
     return ordered
 
 
-def narrowed_model_file(model: Path, folder: Path) -> Path:
-    """`model` rewritten by `narrow_word_table` into `folder`, or `model` itself when
-    there is nothing to rewrite."""
+@contextmanager
+def narrowed(model: Path) -> Iterator[Path]:
+    """The model file to load: `model` rewritten by `narrow_word_table` into a scratch
+    folder that lasts as long as the block, or `model` itself when there is nothing to
+    rewrite or the rewrite cannot be made or written. The vectors are the same either way:
+    only memory is at stake, so nothing here stops the model loading (the embedder loads
+    `model` itself if the rewritten file is refused, too)."""
     try:
-        narrowed = narrow_word_table(model.read_bytes())
+        rewritten = narrow_word_table(model.read_bytes())
     except DecodeError:
-        return model  # onnxruntime says what is wrong with it, in its own words
-    if narrowed is None:
-        return model
-    target = folder / model.name
-    target.write_bytes(narrowed)
-    return target
+        rewritten = None  # not a model: onnxruntime says what is wrong, in its own words
+    except Exception as exc:  # noqa: BLE001 - any failure leaves the model as shipped
+        log.warning("word_table_not_narrowed", model=str(model), reason=repr(exc))
+        rewritten = None
+    if rewritten is None:
+        yield model
+        return
+    with ExitStack() as scratch:
+        try:
+            folder = Path(scratch.enter_context(TemporaryDirectory(prefix="trellis-model-")))
+            (folder / model.name).write_bytes(rewritten)
+        except OSError as exc:
+            log.warning("word_table_not_narrowed", model=str(model), reason=repr(exc))
+            folder = None
+        del rewritten  # 23 MB the loading model need not share the process with
+        yield model if folder is None else folder / model.name
