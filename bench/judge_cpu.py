@@ -6,8 +6,9 @@ The golden set's questions are searched and read as `reading_cpu.py` does; then 
 (`app/answering/judge.py`) scores each reading's quotes with nothing kept from an earlier
 score, as a new question would be. Prints, per answer, the median over ROUNDS of the
 process's CPU and of the wall time, and the judge's tokens (question and quotes together,
-at most 256). `question_cpu.py` and `slack_load.py` ask the same questions again and again,
-so the judge's kept scores hide its cost there; this is its cost for a question never asked.
+at most `judge.MAX_TOKENS`). `question_cpu.py` and `slack_load.py` ask the same questions
+again and again, so the judge's kept scores hide its cost there; this is its cost for a
+question never asked.
 """
 
 from __future__ import annotations

@@ -14,10 +14,14 @@ import pytest
 CHILD = textwrap.dedent(
     """
     import ctypes, sys, tempfile, threading
-    from app.memory import limit_heaps
 
-    if sys.argv[1] == "limited":
-        limit_heaps()
+    if sys.argv[1] == "command":
+        import app.cli.main  # loading the command: the heaps it leaves before `main` runs
+    else:
+        from app.memory import limit_heaps
+
+        if sys.argv[1] == "limited":
+            limit_heaps()
     libc = ctypes.CDLL("libc.so.6")
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.fopen.restype = ctypes.c_void_p
@@ -29,11 +33,12 @@ CHILD = textwrap.dedent(
         start.wait()  # all at once, as a burst's threads would
         kept.extend(libc.malloc(4096) for _ in range(64))
 
-    threads = [threading.Thread(target=allocate) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    if sys.argv[1] != "command":
+        threads = [threading.Thread(target=allocate) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     with tempfile.NamedTemporaryFile(suffix=".xml") as report:
         stream = libc.fopen(report.name.encode(), b"w")
         libc.malloc_info(0, stream)
@@ -47,6 +52,8 @@ GLIBC = platform.libc_ver()[0] == "glibc"
 
 
 def _heaps(mode: str) -> int:
+    """The heaps of a fresh process: eight threads allocating at once, with the limit
+    (`limited`) or without (`default`); or none, after loading the command (`command`)."""
     # The operator's own settings would decide instead of the code under test.
     env = {
         name: value
@@ -73,24 +80,7 @@ def test_without_the_limit_threads_take_heaps_of_their_own():
 @pytest.mark.skipif(not GLIBC, reason="glibc's allocator")
 def test_the_command_starts_with_one_heap_and_limits_it(monkeypatch):
     # Loading the command starts no thread that would take a heap before the limit.
-    child = textwrap.dedent(
-        """
-        import ctypes, tempfile
-        import app.cli.main
-        libc = ctypes.CDLL("libc.so.6")
-        libc.fopen.restype = ctypes.c_void_p
-        libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
-        libc.fclose.argtypes = [ctypes.c_void_p]
-        with tempfile.NamedTemporaryFile(suffix=".xml") as report:
-            stream = libc.fopen(report.name.encode(), b"w")
-            libc.malloc_info(0, stream)
-            libc.fclose(stream)
-            print(open(report.name).read().count("<heap nr="))
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert int(done.stdout.strip()) == 1
+    assert _heaps("command") == 1
 
     import app.cli.main as command
 
