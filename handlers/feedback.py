@@ -320,7 +320,12 @@ async def on_decision(
     posted = await ask_for_source_update(services, case, person)
     if not case.owners:
         await _say(respond, flags.no_owner_for_decider(case))
-    in_channel = await owners.owners_channel(services) in posted
+    in_channel = await owners.owners_channel(services) in {p["channel"] for p in posted}
+    admins = [  # whoever decided knows already
+        p
+        for p in owners.owner_people(services, services.workspace.config.admins)
+        if p.email != person.email
+    ]
     await tell_flagger(
         services,
         case,
@@ -328,7 +333,7 @@ async def on_decision(
             case,
             asked_by=person.name,
             names=services.workspace.directory.name_of,
-            admins_told=admin_names(services) if posted and not in_channel else (),
+            admins_told=tuple(p.name for p in await owners.people_told(services, admins, posted)),
             channel_told=in_channel,
         ),
     )
@@ -336,16 +341,15 @@ async def on_decision(
 
 async def ask_for_source_update(
     services: Services, case: feedback.FlagCase, person: Person
-) -> set[str]:
+) -> list[dict[str, Any]]:
     """Ask the documents' owners (none: the owners channel, else the admins, as
-    app/trust/owners.py routes it); the channels posted to."""
-    posted = await owners.deliver(
+    app/trust/owners.py routes it); what was posted, and where."""
+    return await owners.deliver(
         services,
         owners=flag_review.source_owners(case),
         doc_ids=case.doc_ids,
         notice=SourceUpdateAsked(case, asked_by=person.name, admins=admin_names(services)),
     )
-    return {p["channel"] for p in posted}
 
 
 def admin_names(services: Services) -> tuple[str, ...]:

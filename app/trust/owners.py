@@ -5,8 +5,10 @@ are told in the owners channel (trellis.yml `owners_channel`, an id or "#name"),
 mention, when they are members of it and every member of that channel may see the
 documents the notice is about; otherwise each of them (at most `MAX_DIRECT` people) by
 direct message, if they may see those documents. When no owner person can be reached,
-the notice goes to the owners channel: in full when its members may see the documents,
-otherwise as a short pointer without the content. Nothing here ever shows a document's
+the notice goes to the owners channel in full when its members may see the documents;
+otherwise the admins (trellis.yml `admins`) who may see them are told directly, and only
+when none can be does the owners channel get a short pointer without the content, saying
+that nobody who may read the documents could be told. Nothing here ever shows a document's
 content to someone outside its access list.
 
 Bursts. Questions nobody could answer and conflicts are queued in the database and sent
@@ -101,6 +103,16 @@ async def channel_scope(services: Services, channel: str) -> tuple[AccessScope, 
     return AccessScope.for_viewers(viewers), members
 
 
+async def people_told(
+    services: Services, people: Iterable[Person], posted: Sequence[dict[str, Any]]
+) -> list[Person]:
+    """Those of `people` whom `deliver` sent a direct message (its `posted`)."""
+    told = {p["person"] for p in posted if "person" in p}
+    if not told or services.gateway is None:
+        return []
+    return [person for person in people if await _slack_id(services.gateway, person) in told]
+
+
 def owner_people(services: Services, owners: Iterable[str]) -> list[Person]:
     principals = [o for o in owners if o and not o.startswith("#")]
     people = services.workspace.directory.expand(principals)
@@ -132,14 +144,16 @@ async def plan(
             services, AccessScope.for_person(person), doc_ids
         ):
             direct.append(Delivery(slack_id, direct=True))
-    deliveries = list(direct)
-    if channel and (mentions or not direct):
-        deliveries.insert(0, Delivery(channel, tuple(mentions), full=channel_ok))
-    if not deliveries:  # no owners channel and nobody reachable: the admins hear it
+    if not direct and not channel_ok:
+        # Nobody may be told in full (no owner reachable, and no owners channel that may
+        # see the documents): the admins who may see them hear it instead.
         for person in owner_people(services, services.workspace.config.admins)[:MAX_DIRECT]:
             slack_id = await _slack_id(slack, person)
             if slack_id and await _sees_all(services, AccessScope.for_person(person), doc_ids):
-                deliveries.append(Delivery(slack_id, direct=True))
+                direct.append(Delivery(slack_id, direct=True))
+    deliveries = list(direct)
+    if channel and (mentions or not direct):
+        deliveries.insert(0, Delivery(channel, tuple(mentions), full=channel_ok))
     return deliveries
 
 
@@ -156,7 +170,8 @@ async def deliver(
             log.warning("owner_notice_failed", channel=delivery.channel, exc_info=True)
             continue
         if where is not None:
-            posted.append({"channel": where[0], "ts": where[1], "full": delivery.full})
+            shown = {"channel": where[0], "ts": where[1], "full": delivery.full}
+            posted.append(shown | ({"person": delivery.channel} if delivery.direct else {}))
     if not posted:
         log.warning("owner_notice_undelivered", owners=list(owners), notice=type(notice).__name__)
     return posted

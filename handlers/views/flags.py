@@ -207,12 +207,15 @@ def no_owner_for_decider(case: FlagCase) -> str:
 
 
 def pointer_notice(case: FlagCase, names: Names = str) -> str:
-    """The flag as a channel that may not see its documents is told of it."""
+    """The flag as a channel that may not see its documents is told of it: only when none
+    of their owners and no Trellis admin who may read them could be told (app/trust/owners.py),
+    so it says so, and what would let someone review it."""
     state = "is open" if case.status == FlagStatus.OPEN else f"is {case.status.replace('_', ' ')}"
     return (
         "A flag on a Trellis answer citing documents owned by "
-        f"{owners_named(case, names, nobody='nobody')} "
-        f"{state}. Its owners were told directly, since not everyone here may see those documents."
+        f"{owners_named(case, names, nobody='nobody')} {state}. Nobody who may read those "
+        "documents could be told, and not everyone here may: give them an owner on Slack, or "
+        "let a Trellis admin read them, so that someone can review the flag."
     )
 
 

@@ -616,3 +616,53 @@ async def test_a_part_no_quote_answers_is_still_called_unanswered(answerer):
     )
     assert "7 percent" in answer.text
     assert "found nothing in the sources about this part of the question" in answer.text
+
+
+SPONSORS = Passage(
+    chunk_id="collaborators#sponsors",
+    doc_id="collaborators",
+    title="Collaborator Guide",
+    score=8.0,
+    text="""## Sponsor links
+
+Collaborators may add a sponsor link beside their name in the README. The platforms a
+sponsor link may point to are (in alphabetical order):
+
+GitHub Sponsors
+
+Open Collective
+
+Polar
+
+thanks.dev
+
+## Leaving
+
+A collaborator who leaves is moved to the emeritus list.""",
+)
+
+
+def test_a_quote_ending_with_a_colon_brings_what_it_introduces():
+    result = ExtractiveAnswerer().compose(
+        question="Which sites can a sponsor link go to?", passages=[SPONSORS]
+    )
+    # Its items, told apart, and nothing past the section's end.
+    assert "(in alphabetical order): GitHub Sponsors; Open Collective; Polar; thanks.dev" in (
+        result.text
+    )
+    assert "emeritus" not in result.text
+    # The citation quotes the source as written, its line breaks included.
+    assert result.citations[0].quote in SPONSORS.text
+    assert result.citations[0].quote.endswith("thanks.dev")
+
+
+def test_a_long_list_after_a_colon_is_quoted_in_part():
+    items = "\n\n".join(f"Region {n} has its own office and its own manager" for n in range(20))
+    passage = replace(
+        SPONSORS, text=f"The offices that handle sponsor payouts are these:\n\n{items}"
+    )
+    result = ExtractiveAnswerer().compose(
+        question="Which offices handle sponsor payouts?", passages=[passage]
+    )
+    assert "Region 0 has" in result.text
+    assert "Region 6 has" not in result.text  # at most six lines, 400 characters

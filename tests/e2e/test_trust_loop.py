@@ -97,6 +97,31 @@ async def flag_notice(trellis, email: str, predicate=lambda m: True):
     )
 
 
+async def test_a_flag_on_a_document_nobody_owns_reaches_an_admin_who_may_read_it(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        sandbox, services = trellis.sandbox, trellis.services
+        sam, support = trellis.user(SAM), trellis.channel("support")
+        # The warranty procedure names no owner; the owners channel may not read it.
+        answer = await ask_and_wait(
+            trellis, SAM, "support", "Up to what amount may an agent approve a warranty refund?"
+        )
+        assert "300" in blocks_text(answer.blocks)
+        await sandbox.add_reaction(sam, support, answer.ts, "x")
+        notice = await flag_notice(trellis, ROSA)  # a Trellis admin who may read it
+        shown = blocks_text(notice.blocks)
+        assert "Warranty Claims Process" in shown and "Accept correction" in shown
+        [flag] = await rows(services, Flag)
+        assert flag.owners == [] and flag.doc_ids == ["support/warranty-claims"]
+        # Someone who may act was told, so the owners channel gets no pointer, and nothing
+        # there claims owners were told who were not.
+        await asyncio.sleep(0.5)
+        shown_there = [
+            f"{m.text} {blocks_text(m.blocks)}"
+            for m in sandbox.messages(trellis.channel("trellis-owners"))
+        ]
+        assert not [m for m in shown_there if "flag" in m.lower() or "300" in m]
+
+
 async def test_support_flag_reaches_the_owner_who_accepts_and_the_question_gets_the_curated_answer(
     tmp_path,
 ):

@@ -77,6 +77,10 @@ def test_a_channel_told_of_a_flag_it_may_not_read_hears_its_owners_by_name():
     said = owners.pointer(FlagRaised(case(OMAR.email)), DIRECTORY.name_of)
     assert "citing documents owned by Omar Haddad is open" in said
     assert OMAR.email not in said
+    # A channel is pointed at a flag only when nobody who may read its documents could be
+    # told (app/trust/owners.py): it says so, and does not claim the owners were told.
+    assert "Nobody who may read those documents could be told" in said
+    assert "were told" not in said
 
 
 def test_an_owner_outside_the_directory_is_shown_as_written():

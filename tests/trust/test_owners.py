@@ -22,6 +22,7 @@ from tests.e2e.test_trust_loop import KENJI, QUESTION, ROSA, SAM, ask_and_wait, 
 from tests.harness import blocks_text, running_trellis
 
 GRACE = "grace.adeyemi@northwind.example"  # people-ops: owns the HR documents
+JONAS = "jonas.berg@northwind.example"  # a Trellis admin
 
 
 def owners_messages(trellis, words: str):
@@ -228,16 +229,18 @@ async def test_a_source_update_for_a_document_nobody_owns_says_so_to_everyone(fl
     assert "()" not in told.text
     assert told.text == (
         "Rosa Delgado asked for the source to be updated. The document has no owner yet, "
-        "so Rosa Delgado was asked to name one, and the owners channel was told."
+        "so Rosa Delgado was asked to name one, and nobody else has been told yet."
     )
-    await _until(lambda: owners_messages(trellis, "needs an update"))
-    update = blocks_text(owners_messages(trellis, "needs an update")[0].blocks)
-    assert "you own" not in update
-    # The channel may not read the document: no title, and which admin to ask.
-    assert update == (
-        "A document with no owner needs an update after a flag; "
-        "ask Jonas Berg or Rosa Delgado (a Trellis admin) for details."
+    # Rosa is the one admin who may read it (Jonas may not): she is sent the request, with
+    # the document's title; the owners channel, which may not read it, hears nothing of it, and nobody
+    # claims Jonas was told.
+    update = await sandbox.wait_for_message(
+        dm_with(trellis, ROSA), lambda m: "asks for the source" in blocks_text(m.blocks), 10
     )
+    assert "Support Macros has no owner" in blocks_text(update.blocks)
+    await asyncio.sleep(0.3)
+    assert not owners_messages(trellis, "needs an update")
+    assert not [m for m in sandbox.messages(dm_with(trellis, JONAS)) if m.bot_id]
 
 
 async def _until(found, seconds: float = 10) -> None:

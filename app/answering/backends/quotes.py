@@ -62,6 +62,10 @@ CONTEXT_AFTER = 1
 """Sentences after the best one (same section) quoted with it."""
 CONTEXT_BEFORE = 1
 """Sentences before the best one (same section) quoted with it."""
+LISTED_ITEMS = 6
+"""At most this many lines quoted after a best sentence that ends with a colon (its list)."""
+LISTED_CHARS = 400
+"""...and at most this many characters of them, past the first."""
 
 
 @dataclass(frozen=True)
@@ -285,37 +289,84 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
     They may lie across a paragraph break, but not across a heading or in a table. A
     quote of the surrounding sentences costs a reader a line; a quote that stops short of
     the fact costs trust (bench/RESULTS.md: across paragraph breaks, +2 to +3.5 points of
-    right answers on the real corpora, answers a quarter longer)."""
+    right answers on the real corpora, answers a quarter longer). Any quote that ends with
+    a colon is followed by what it introduces (`_listed_after`)."""
     best = chosen[0]
-    source = next(s for s in sources if s.passage is best.passage)
-    sentences = source.sentences
-    extra: list[Candidate] = []
-    wanted = [best.position + 1 + i for i in range(CONTEXT_AFTER)]
+    source = _source_of(best, sources)
+    listed = _listed_after(source.passage.text, source.sentences, best.position)
+    if not listed and best.position + 1 < len(source.sentences):
+        # The sentence after it introduces a list ("The platforms are:"): both are quoted.
+        following = _listed_after(source.passage.text, source.sentences, best.position + 1)
+        listed = [best.position + 1, *following] if following else []
+    wanted = listed or [best.position + 1 + i for i in range(CONTEXT_AFTER)]
     wanted += [best.position - 1 - i for i in range(CONTEXT_BEFORE)]
-    for position in wanted:
-        if not 0 <= position < len(sentences):
-            continue
-        neighbour = sentences[position]
-        if neighbour.kind != "sentence" or best.sentence.kind != "sentence":
-            continue
-        if not says_something(neighbour.text):
-            continue
-        if any(c.passage is best.passage and c.sentence == neighbour for c in chosen):
-            continue
-        extra.append(
-            Candidate(
-                rank=best.rank,
-                passage=best.passage,
-                sentence=neighbour,
-                position=position,
-                matched=frozenset(),
-                context=frozenset(),
-                terms=content_term_set(neighbour.text),
-                score=best.score,
-                header=None,
-            )
-        )
-    return [best, *extra, *chosen[1:]]
+    around = [
+        position
+        for position in wanted
+        if 0 <= position < len(source.sentences)
+        and best.sentence.kind == source.sentences[position].kind == "sentence"
+        and (position in listed or says_something(source.sentences[position].text))
+    ]
+    quoted = [best, *(_quoted_with(best, source, position) for position in around)]
+    for candidate in chosen[1:]:
+        quoted.append(candidate)
+        source = _source_of(candidate, sources)
+        listed = _listed_after(source.passage.text, source.sentences, candidate.position)
+        quoted += [_quoted_with(candidate, source, position) for position in listed]
+    # Each sentence once; one chosen on its own merits keeps its place (its terms count).
+    kept: list[Candidate] = []
+    for c in quoted:
+        if (c in chosen or not any(same(c, o) for o in chosen)) and not any(
+            same(c, o) for o in kept
+        ):
+            kept.append(c)
+    return kept
+
+
+def _source_of(candidate: Candidate, sources: Sequence[Source]) -> Source:
+    return next(s for s in sources if s.passage is candidate.passage)
+
+
+def _quoted_with(quote: Candidate, source: Source, position: int) -> Candidate:
+    """The sentence at `position` of `quote`'s passage, quoted with it (it adds no
+    question term of its own to the answer's coverage)."""
+    sentence = source.sentences[position]
+    return Candidate(
+        rank=quote.rank,
+        passage=quote.passage,
+        sentence=sentence,
+        position=position,
+        matched=frozenset(),
+        context=frozenset(),
+        terms=content_term_set(sentence.text),
+        score=quote.score,
+        header=None,
+    )
+
+
+def _listed_after(text: str, sentences: Sequence[Sentence], position: int) -> list[int]:
+    """The positions of what a sentence ending with a colon introduces ("Links can be made
+    to (in alphabetical order):" and its list "GitHub Sponsors", "Polar", "thanks.dev"):
+    the lines after it, up to `LISTED_ITEMS` lines and `LISTED_CHARS` characters past the
+    first, and not past a heading, a table or a question. Quoted without them, such a
+    sentence promises an answer and stops short of it. Empty for any other sentence."""
+    lead = sentences[position]
+    if lead.kind != "sentence" or not lead.text.rstrip().strip("*_").endswith(":"):
+        return []
+    listed: list[int] = []
+    lines = chars = 0
+    end = lead.end
+    for following in range(position + 1, len(sentences)):
+        sentence = sentences[following]
+        if sentence.kind != "sentence" or sentence.text.rstrip().endswith("?"):
+            break
+        lines += "\n" in text[end : sentence.start]  # a sentence on a line of its own
+        chars += len(sentence.text) if listed else 0
+        if lines > LISTED_ITEMS or chars > LISTED_CHARS:
+            break
+        listed.append(following)
+        end = sentence.end
+    return listed
 
 
 _NAVIGATION = re.compile(r"^\W*(?:[<«←‹]|(?:next|previous|back|prev)\b)|[>»→›]\W*$", re.IGNORECASE)

@@ -10,6 +10,7 @@ answered by the row whose range holds it (`within_range`).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -75,7 +76,7 @@ def written(parts: list[Part], unanswered: list[Part], backend: str) -> ModelAns
         number = len(citations)
         markers[doc_id] = [number]
         for span in sorted(spans, key=lambda sp: sp is not quoted):
-            said = " ".join(_plain(c) for c in span)
+            said = _joined(span)
             said_parts.append(f"{said} [{number}]")
     text = " ".join(said_parts)
     notes: list[str] = []
@@ -136,6 +137,19 @@ def _spans(members: list[Candidate]) -> list[list[Candidate]]:
         else:
             spans.append([candidate])
     return spans
+
+
+def _joined(span: list[Candidate]) -> str:
+    """A span's sentences as answer text. Lines of their own that end without a stop (a
+    list's items: "GitHub Sponsors", "Polar") are told apart by semicolons, so they do not
+    run together into one phrase."""
+    said = _plain(span[0])
+    for before, after in itertools.pairwise(span):
+        between = before.passage.text[before.sentence.end : after.sentence.start]
+        if "\n" in between and before.sentence.kind == "sentence" and said[-1].isalnum():
+            said += ";"
+        said += " " + _plain(after)
+    return said
 
 
 def _plain(candidate: Candidate) -> str:
