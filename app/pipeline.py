@@ -173,6 +173,7 @@ async def _answer_question(
         route,
         grounds.curated,
         names=services.workspace.directory.people_named,
+        here=question.channel.name,
         # Text is shown as it is written only when no review rule could hold the answer.
         on_text=None
         if on_text is None
@@ -191,6 +192,7 @@ async def _answer_question(
             route,
             grounds.asker_curated,
             names=services.workspace.directory.people_named,
+            here=question.channel.name,
         )
         private = adds_to(public, private, beyond_public=grounds.beyond_audience)
     timer.lap("answer")
@@ -213,6 +215,7 @@ async def _answer_question(
                     route,
                     grounds.curated,
                     names=services.workspace.directory.people_named,
+                    here=question.channel.name,
                 )
                 held = _needs_review(services, person, question, public, passages)
         # The asker's fuller private answer follows the same review rules, on sources its
@@ -236,6 +239,7 @@ async def _answer_question(
                     route,
                     grounds.asker_curated,
                     names=services.workspace.directory.people_named,
+                    here=question.channel.name,
                 )
                 private = adds_to(public, private, beyond_public=grounds.beyond_audience)
                 private_held = private is not None
@@ -262,6 +266,7 @@ async def _answer_question(
             viewing=viewing,
             names=services.workspace.directory.people_named,
             outsiders=seen_by_outsiders(audience.scope),
+            here=question.channel.name,
         )
         tracing.attributes(
             span, {"trellis.review.held": held, "trellis.review.private_held": private_held}

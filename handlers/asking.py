@@ -8,15 +8,19 @@ from typing import Any
 import structlog
 from slack_sdk.errors import SlackApiError
 
+from app.answering.compose import Reply
 from app.db.models.records import ReceivedQuestion
+from app.db.repositories.records import AnswerRepository
 from app.db.session import unavailable as database_unavailable
 from app.domain import AnswerStatus
 from app.errors import QuestionTakenOver, ShuttingDown
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
+from app.slack_api import error_code
 from app.slack_people import SlackChannel
 from app.trust import owners
-from handlers.errors import NOT_POSTED, message_for
+from handlers.answer_stream import SLACK_FAILED
+from handlers.errors import NOT_ANSWERED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views.blocks import Block, notice_blocks
@@ -97,11 +101,8 @@ async def answer_in_thread(
                 received_id=received.id if received is not None else None,
             )
             outcome = await answer_question(services, question)
-        await slack.update(
-            channel=channel_id,
-            ts=placeholder,
-            text=answers.answer_text(outcome.public),
-            blocks=answers.answer_blocks(outcome.public),
+        await show_answer(
+            services, channel_id=channel_id, ts=placeholder, thread_ts=thread, reply=outcome.public
         )
     except QuestionTakenOver:  # answered by the process that took it over
         assert received is not None
@@ -118,7 +119,7 @@ async def answer_in_thread(
                 services, channel_id, slack_user_id, thread, placeholder, LATER_NOTICE, blocks
             )
             return None
-        notice = message_for(exc, outcome=NOT_POSTED)
+        notice = message_for(exc, outcome=NOT_ANSWERED)
         await _tell_failure(
             services, channel_id, slack_user_id, thread, placeholder, notice, notice_blocks(notice)
         )
@@ -135,6 +136,34 @@ async def answer_in_thread(
         )
     await owners.after_question(services, outcome=outcome, question=text)
     return outcome
+
+
+async def show_answer(
+    services: Services, *, channel_id: str, ts: str, thread_ts: str | None, reply: Reply
+) -> None:
+    """The answer in place of the message at `ts` (the thinking indicator). Where Slack
+    will not edit that message (it was deleted, the edit is refused, or edits keep failing
+    after the client's retries), the answer is posted below it in the thread, its record
+    names the new message, and the indicator is removed if Slack allows: an answer already
+    composed is not lost to a failed edit. Only when the post fails too is the asker told
+    what went wrong."""
+    slack = slack_of(services)
+    text, blocks = answers.answer_text(reply), answers.answer_blocks(reply)
+    try:
+        await slack.update(channel=channel_id, ts=ts, text=text, blocks=blocks)
+        return
+    except SLACK_FAILED as error:
+        log.warning("answer_not_edited_in", channel=channel_id, error=error_code(error))
+    posted = await slack.post(channel=channel_id, thread_ts=thread_ts, text=text, blocks=blocks)
+    if reply.answer_id is not None:
+        async with services.database.session() as session:
+            await AnswerRepository(session).set_message(
+                reply.answer_id, message_ts=posted, thread_ts=thread_ts
+            )
+    try:
+        await slack.delete(channel=channel_id, ts=ts)
+    except SLACK_FAILED as error:
+        log.info("indicator_not_removed", channel=channel_id, error=error_code(error))
 
 
 async def answer_privately(
@@ -168,7 +197,7 @@ async def answer_privately(
     except Exception as exc:  # the person is always told
         services.metrics.observe_error(kind=type(exc).__name__)
         later = received is not None and answered_later(exc)
-        notice = LATER_NOTICE if later else message_for(exc, outcome=NOT_POSTED)
+        notice = LATER_NOTICE if later else message_for(exc, outcome=NOT_ANSWERED)
         await tell_privately(
             services,
             respond,

@@ -39,7 +39,7 @@ from handlers import traces
 from handlers.delivered import plain_text
 from handlers.events import first_delivery
 from handlers.gateway import slack_of
-from handlers.people import person_of
+from handlers.people import mentioned_names, person_of
 from handlers.streaming import answer_streaming
 from handlers.views import assistant as views
 
@@ -144,8 +144,12 @@ async def on_user_message(
     services: Services,
 ) -> None:
     event = payload
-    text = plain_text(event.get("text"), drop_user=slack_of(services).bot_user_id)
-    if not text or event.get("user") == slack_of(services).bot_user_id:
+    bot_user_id = slack_of(services).bot_user_id
+    if event.get("user") == bot_user_id:
+        return
+    names = await mentioned_names(services, event.get("text"), skip=bot_user_id)
+    text = plain_text(event.get("text"), drop_user=bot_user_id, names=names)
+    if not text:
         return
     if thanks_or_agreement(event.get("text") or ""):
         log.info("thanks_not_answered", channel=event.get("channel"), ts=event.get("ts"))

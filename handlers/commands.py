@@ -13,9 +13,9 @@ from app.trust.about import about_for
 from handlers import traces, workflows
 from handlers.asking import answer_privately
 from handlers.delivered import plain_text
-from handlers.errors import NOT_POSTED, message_for
+from handlers.errors import NOT_ANSWERED, NOT_POSTED, message_for
 from handlers.events import first_delivery
-from handlers.people import person_of
+from handlers.people import mentioned_names, person_of
 from handlers.views import answers
 from handlers.views.about import about_blocks, about_text
 from handlers.views.help import help_blocks, help_text, unknown_verb
@@ -32,7 +32,8 @@ async def on_trellis(
     client: AsyncWebClient,
     services: Services,
 ) -> None:
-    verb, _, rest = plain_text(command.get("text")).partition(" ")
+    names = await mentioned_names(services, command.get("text"))
+    verb, _, rest = plain_text(command.get("text"), names=names).partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
         await ack(text=help_text(services.workspace), blocks=help_blocks(services.workspace))
@@ -71,7 +72,7 @@ async def on_trellis(
     try:
         await first_delivery(services, [f"command:{received.id}"], received)
     except Exception as exc:  # the person is always told
-        await respond(text=message_for(exc, outcome=NOT_POSTED), response_type="ephemeral")
+        await respond(text=message_for(exc, outcome=NOT_ANSWERED), response_type="ephemeral")
         return
     services.intake.holding(received)
     with traces.slash_command(command, "ask"):

@@ -32,6 +32,7 @@ ADDRESSED_EVENTS = ("app_mention",)
 
 NOT_HANDLED = "so your request may not have been handled"
 NOT_POSTED = "and nothing was posted in your name"
+NOT_ANSWERED = "and your question could not be answered"
 NOT_SAVED = "and nothing was saved"
 
 

@@ -23,6 +23,7 @@ from handlers import traces
 from handlers.asking import answer_in_thread
 from handlers.delivered import is_direct_message, is_group_message, plain_text
 from handlers.gateway import slack_of
+from handlers.people import mentioned_names
 from handlers.streaming import answer_streaming
 from handlers.views.help import help_text
 
@@ -117,6 +118,13 @@ def _question_text(event: dict[str, Any], bot_user_id: str | None) -> str:
     return plain_text(event.get("text"), drop_user=bot_user_id)
 
 
+async def _question_text_named(services: Services, event: dict[str, Any]) -> str:
+    """The question's text, with the people it mentions by name."""
+    bot_user_id = slack_of(services).bot_user_id
+    names = await mentioned_names(services, event.get("text"), skip=bot_user_id)
+    return plain_text(event.get("text"), drop_user=bot_user_id, names=names)
+
+
 def _from_a_person(event: dict[str, Any], services: Services) -> bool:
     if event.get("bot_id") or event.get("subtype") not in QUESTION_SUBTYPES:
         return False
@@ -159,7 +167,7 @@ async def _claim(
         team_id=event.get("user_team") or body.get("team_id") or "",
         channel_id=event["channel"],
         slack_user_id=event["user"],
-        text=_question_text(event, slack_of(services).bot_user_id),
+        text=await _question_text_named(services, event),
         message_ts=event["ts"],
         thread_ts=event.get("thread_ts"),
     )

@@ -49,7 +49,7 @@ from app.trust import owners
 from handlers import asking
 from handlers.answer_stream import SLACK_FAILED, AnswerStream, stop_streaming
 from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, settle
-from handlers.errors import NOT_POSTED, message_for
+from handlers.errors import NOT_ANSWERED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views import assistant as views
@@ -127,7 +127,7 @@ async def answer_streaming(
             give_up(services, received)  # the sweep answers it once its lease runs out
             await shown.fail(LATER_NOTICE)
             return None
-        await shown.fail(message_for(exc, outcome=NOT_POSTED))
+        await shown.fail(message_for(exc, outcome=NOT_ANSWERED))
         settle(services, received)
         return None
     settle(services, received)

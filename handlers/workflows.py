@@ -31,6 +31,7 @@ from handlers import traces
 from handlers.delivered import plain_text
 from handlers.errors import message_for
 from handlers.gateway import slack_of
+from handlers.people import mentioned_names
 from handlers.submissions import save_submission
 from handlers.views import cards, forms
 from handlers.views.blocks import escape, notice_blocks, section
@@ -188,7 +189,8 @@ async def on_shortcut(
             response_type="ephemeral",
         )
         return
-    text = plain_text(message.get("text"), one_line=False)
+    names = await mentioned_names(services, message.get("text"))
+    text = plain_text(message.get("text"), one_line=False, names=names)
     if len(startable) == 1:
         slug = startable[0]
         view = forms.workflow_form(

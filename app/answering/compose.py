@@ -9,10 +9,9 @@ only citations that point into the given passages are kept.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from functools import partial
 from typing import Any
 
@@ -21,6 +20,7 @@ from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.base import Answerer, TextSink
 from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
+from app.answering.declined import Names, PassedOn, asker_only_viewing, no_answer_text
 from app.answering.queue import at_the_model
 from app.config.workspace import TrellisConfig
 from app.domain import (
@@ -35,7 +35,6 @@ from app.domain import (
 from app.trust import tracing
 from app.trust.corrections import Curated
 
-DONT_FORWARD_LABEL = "Don't forward my question"
 NOTE_ASKER_ONLY = "answered for the asker only"
 """Note of a reply in a conversation whose asker alone is answered: nothing went unanswered,
 so nothing is passed on to the owners."""
@@ -49,9 +48,6 @@ leave in a country it does not cover, while documents merely near a question (a 
 list or the handbook for a parking, a pet or a salary question) scored at most 0.08: their
 words cover too little of it. (With the earlier, word-heavy weights: 0.29 to 0.33 against
 at most 0.18, on two workspaces.)"""
-
-Names = Callable[[str], str]
-"""A principal as a reader should see it: a person's name for their email."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +78,24 @@ async def compose(
     *,
     on_text: TextSink | None = None,
     names: Names = str,
+    here: str = "",
 ) -> Reply:
     """One answer, as a span of its question's trace: the gate, the model call and the
     citation check are spans within it. `on_text`: where a backend that streams hands its
-    provisional text (before the checks below); `names`: how owners are named to the reader."""
+    provisional text (before the checks below); `names`: how owners are named to the reader;
+    `here`: the name of the channel it is asked in (a reply does not send the asker there)."""
     with tracing.span("trellis.answer", {"trellis.answer.passages": len(passages)}) as span:
         reply = await _compose(
-            config, text, passages, history, scope, route, curated, on_text=on_text, names=names
+            config,
+            text,
+            passages,
+            history,
+            scope,
+            route,
+            curated,
+            on_text=on_text,
+            names=names,
+            here=here,
         )
         tracing.attributes(
             span,
@@ -114,6 +121,7 @@ async def _compose(
     *,
     on_text: TextSink | None = None,
     names: Names = str,
+    here: str = "",
 ) -> Reply:
     if curated is not None:
         return Reply(
@@ -152,7 +160,9 @@ async def _compose(
         owners = owners_of(about_question(text, passages, history), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
-            no_answer_text(owners, config, names=names, outsiders=seen_by_outsiders(scope)),
+            no_answer_text(
+                owners, config, names=names, outsiders=seen_by_outsiders(scope), here=here
+            ),
             confidence=support,
             owners=owners,
             scope_label=scope.label,
@@ -190,7 +200,9 @@ async def _compose(
         owners = owners_of(about_question(text, passages, history), config)
         return Reply(
             AnswerStatus.NO_ANSWER,
-            no_answer_text(owners, config, names=names, outsiders=seen_by_outsiders(scope)),
+            no_answer_text(
+                owners, config, names=names, outsiders=seen_by_outsiders(scope), here=here
+            ),
             confidence=confidence,
             notes=model_answer.notes,
             owners=owners,
@@ -241,6 +253,7 @@ def for_asker_only(
     viewing: str | None = None,
     names: Names = str,
     outsiders: bool = False,
+    here: str = "",
 ) -> Reply:
     """The conversation's reply when it could not be answered for everyone in it but its
     asker is answered privately (`private`). In the conversation it reads as any reply
@@ -259,18 +272,12 @@ def for_asker_only(
             names=names,
             outsiders=outsiders,
             passed_on=PassedOn.NOTHING_UNANSWERED,
+            here=here,
         )
         if viewing is None
         else asker_only_viewing(viewing)
     )
     return replace(public, text=text, owners=(), notes=(*public.notes, NOTE_ASKER_ONLY))
-
-
-def asker_only_viewing(channel: str) -> str:
-    return (
-        f"The answer to this rests on documents not everyone in {channel} may read, so it "
-        f"is for you alone: keep it out of {channel}."
-    )
 
 
 def owners_of(passages: Sequence[Passage], config: TrellisConfig) -> tuple[str, ...]:
@@ -319,68 +326,3 @@ def seen_by_outsiders(scope: AccessScope) -> bool:
     """Whether someone outside the directory (a guest, an external member) reads what is
     shown to this scope."""
     return OUTSIDER_PRINCIPALS in scope.viewers
-
-
-class PassedOn(StrEnum):
-    """What a no-answer reply says of passing the question on to the topic's owners."""
-
-    TO_OWNERS = "to-owners"
-    """In a few minutes, unless the asker presses the button (app/trust/owners.py)."""
-    NOT_FROM_THE_COMMAND_LINE = "not-from-the-command-line"
-    """`trellis ask`: nothing is passed on; the reply says to ask in Slack for that."""
-    NOTHING_UNANSWERED = "nothing-unanswered"
-    """The asker was answered privately (`for_asker_only`): nothing went unanswered."""
-
-
-def no_answer_text(
-    owners: tuple[str, ...],
-    config: TrellisConfig,
-    *,
-    names: Names = str,
-    outsiders: bool = False,
-    passed_on: PassedOn = PassedOn.TO_OWNERS,
-) -> str:
-    """The reply to a question nobody could answer: who owns the topic, and what becomes
-    of the question (`passed_on`). An owner that is a channel ("#help", the support
-    contact) is where to ask, not someone it is passed to. `names` turns an owner's email
-    into their name. `outsiders`: people outside the company (guests, external members)
-    read the reply, so no internal channel is named."""
-    named = owners or (config.admins_hint,)
-    people = [names(o) for o in named if not o.startswith("#")]
-    channels = [] if outsiders else [o for o in named if o.startswith("#")]
-    who = " ".join(
-        ([f"The people who own this topic are: {', '.join(people)}."] if people else [])
-        + ([f"You can also ask in {', '.join(channels)}."] if channels else [])
-    )
-    # Nobody named: the notice goes to the owners channel, else to the admins (owners.plan).
-    them = (
-        "them"
-        if people
-        else "the document owners"
-        if outsiders
-        else f"the document owners in {config.owners_channel}"
-        if config.owners_channel
-        else "the Trellis admins"
-    )
-    opening = (
-        "I couldn't find a well-supported answer in the documents available here, "
-        "and I'd rather say so than guess."
-    )
-    if passed_on == PassedOn.NOTHING_UNANSWERED:
-        return f"{opening} {who}"
-    if passed_on == PassedOn.NOT_FROM_THE_COMMAND_LINE:
-        return (
-            f"{opening} {who} A question asked from the command line is not passed on; "
-            "ask it in Slack for that."
-        )
-    if config.answers.owner_notice == "redacted":
-        promise = (
-            f"In a few minutes I'll let {them} know that a question on their topic went "
-            "unanswered, without your words, so they can add the missing document."
-        )
-    else:
-        promise = (
-            f"In a few minutes I'll pass your question on to {them} as you wrote it, so they "
-            "can help or add the missing document."
-        )
-    return f"{opening} {who} {promise} If you'd rather I didn't, press “{DONT_FORWARD_LABEL}”."

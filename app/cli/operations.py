@@ -10,7 +10,8 @@ from typing import Any
 import structlog
 from rich.console import Console
 
-from app.answering.compose import NOTE_ASKER_ONLY, PassedOn, Reply, no_answer_text
+from app.answering.compose import NOTE_ASKER_ONLY, Reply
+from app.answering.declined import PassedOn, no_answer_text
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import open_database

@@ -68,7 +68,10 @@ def init_command(
         "Next:\n"
         f"  trellis check --workspace {w}\n"
         f'  trellis ask --workspace {w} --as sam@example.com "When is the office open?"\n'
-        f"  trellis run --workspace {w}",
+        f"  trellis run --workspace {w}\n"
+        "These keep their index in trellis.db in the folder you run them from, and a database "
+        "serves one workspace: where trellis.db already serves another (the demo), run them "
+        "from another folder or give them --database-url sqlite+aiosqlite:///PATH.",
         highlight=False,
         soft_wrap=True,
     )

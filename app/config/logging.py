@@ -157,11 +157,20 @@ def _from_a_library(record: logging.LogRecord) -> bool:
     return any(record.name == n or record.name.startswith(f"{n}.") for n in LIBRARY_LOGGERS)
 
 
+NOT_FOR_OPERATORS = frozenset({"As you gave `client` as well, `token` will be unused."})
+"""Library warnings about how Trellis itself is built, not about anything an operator sets
+or could change: Bolt reads SLACK_BOT_TOKEN too, and at every start warns that the client
+Trellis gives it (holding that same token) is used instead (tests/config/test_logging.py
+checks the words against Bolt's own)."""
+
+
 class _QuietLibraries(logging.Filter):
     """For loggers a library gives its own level (slack_bolt copies the root's onto each)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING or not _from_a_library(record)
+        if not _from_a_library(record):
+            return True
+        return record.levelno >= logging.WARNING and record.getMessage() not in NOT_FOR_OPERATORS
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):

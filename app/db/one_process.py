@@ -4,13 +4,14 @@ SQLite serves one process: a second `trellis run` on the same file would take ov
 first one's pending work (its approval cards, its outbox). So `run` holds an exclusive
 lock on a file beside the database (`<database>.run.lock`, holding the owner's pid) for as
 long as it runs, and a second `run` is refused at start, naming the database and the
-process to stop. The operating system releases the lock when its process ends, however it
-ends, so a crashed run never blocks the next start. PostgreSQL serves several replicas and
+process to stop. A run that stops removes the file; the operating system releases the
+lock when its process ends, however it ends, so a crashed run never blocks the next start. PostgreSQL serves several replicas and
 takes no such lock; neither does an in-memory database.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
@@ -44,20 +45,42 @@ def the_only_run(database_url: str) -> Iterator[None]:
         return
     lock = database.with_name(database.name + LOCK_SUFFIX)
     try:
-        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = _locked(lock, database)
     except OSError:  # a folder this process may not write to: the database will say so
         yield
         return
     try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DatabaseInUse(str(database), _holder(descriptor)) from None
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"{os.getpid()}\n".encode())
         yield
     finally:
+        # Removed while still held, so a clean stop leaves nothing beside the database; a
+        # run starting meanwhile finds its lock file gone and makes a new one (`_locked`).
+        with contextlib.suppress(OSError):
+            lock.unlink()
         os.close(descriptor)  # closing releases the lock
+
+
+def _locked(lock: Path, database: Path) -> int:
+    """An open descriptor of `lock`, exclusively locked by this process (DatabaseInUse when
+    another process holds it). A lock file removed by the run that held it, between this
+    process opening it and locking it, is opened again: the lock must be on the file that
+    is there."""
+    while True:
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(descriptor)
+            os.close(descriptor)
+            raise DatabaseInUse(str(database), holder) from None
+        try:
+            current = os.stat(lock).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(descriptor).st_ino:
+            return descriptor
+        os.close(descriptor)
 
 
 def _holder(descriptor: int) -> int | None:

@@ -36,6 +36,7 @@ from app.delivery.retry import OutboxPolicy
 from app.rules.escalation import Escalation, escalation_for
 from app.rules.schema import MANAGER
 from app.services import Services
+from app.slack_api import error_code
 from app.trust import anchors, owners
 
 log = structlog.get_logger(__name__)
@@ -102,8 +103,11 @@ async def sweep_drafts(services: Services, *, now: datetime | None = None) -> Sw
                 draft_id=draft_id, notifier=services.notifier, deciders=readers, withheld=withheld
             )
             report.cards += view.card_ts is not None
-        except Exception:
-            log.warning("card_repost_failed", draft=draft_id, exc_info=True)
+        except Exception as exc:
+            # Slack's own refusal (not_in_channel, channel_not_found) is said by its code; it
+            # stands until someone acts, so a traceback each minute would only hide it.
+            code = error_code(exc)
+            log.warning("card_repost_failed", draft=draft_id, error=code, exc_info=not code)
     for draft_id, expires, escalate, escalated, remind, reminded in due:
         try:
             if expires and expires <= now:

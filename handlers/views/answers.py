@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.answering.compose import DONT_FORWARD_LABEL, NOTE_ASKER_ONLY, Reply
+from app.answering.compose import NOTE_ASKER_ONLY, Reply
+from app.answering.declined import DONT_FORWARD_LABEL
 from app.domain import AnswerStatus, Citation
 from handlers.views.blocks import (
     MESSAGE_BLOCKS,

@@ -13,6 +13,9 @@ STATUS_WORDS = {
     "needs_approval": "Held for review",
 }
 
+REVIEW_DECISIONS = {"draft.approved": "approved", "draft.rejected": "rejected"}
+"""How a held answer's review ended, as its story's outcome says it."""
+
 
 def story_view(story: Story) -> View:
     return {
@@ -34,6 +37,9 @@ def story_blocks(story: Story) -> list[Block]:
     status = STATUS_WORDS.get(story.status, escape(story.status))
     if story.status == "answered":
         status += f", confidence {confidence_label(story.confidence)} ({story.confidence:.2f})"
+    decided = next((e for e in reversed(story.events) if e.kind in REVIEW_DECISIONS), None)
+    if story.status == "needs_approval" and decided is not None:
+        status += f", then {REVIEW_DECISIONS[decided.kind]} by {escape(decided.actor)}"
     blocks.append(section(f"*Outcome:* {status}"))
     if story.scope:
         outside = f", {story.outsiders} outside the directory" if story.outsiders else ""

@@ -3,7 +3,7 @@ where to ask, in words that match where their question really goes."""
 
 from __future__ import annotations
 
-from app.answering.compose import PassedOn, no_answer_text
+from app.answering.declined import PassedOn, no_answer_text
 from app.config.workspace import TrellisConfig
 
 
@@ -38,3 +38,11 @@ def test_where_outsiders_read_it_no_internal_channel_is_named():
     assert "pass your question on to the document owners as you wrote it" in said
     said = no_answer_text(("hr-team", "#help"), config, outsiders=True)
     assert "The people who own this topic are: hr-team." in said and "#help" not in said
+
+
+def test_the_channel_asked_in_is_not_suggested_as_where_to_ask():
+    config = TrellisConfig(support="#general")
+    said = no_answer_text(("hr-team", "#general", "#help"), config, here="general")
+    assert "#general" not in said and "You can also ask in #help." in said
+    assert "You can also ask" not in no_answer_text((), config, here="general")
+    assert "You can also ask in #general." in no_answer_text((), config, here="random")

@@ -8,8 +8,9 @@ import pytest
 from app.answering import gate
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.budgets import Route
-from app.answering.compose import ABOUT_PROBABILITY, about_question, alone, compose, no_answer_text
+from app.answering.compose import ABOUT_PROBABILITY, about_question, alone, compose
 from app.answering.corpus import RetrievedPassages
+from app.answering.declined import no_answer_text
 from app.config.directory import Directory
 from app.config.workspace import TrellisConfig
 from app.domain import AccessScope, AnswerStatus, Passage, Person

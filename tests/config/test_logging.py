@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from app.config.logging import LIBRARY_LOGGERS, configure_logging
 from app.config.settings import Settings
@@ -133,3 +135,18 @@ def test_library_bookkeeping_is_hidden_unless_debug_but_their_warnings_show():
     shown = chatter()
     for line in ("Context impl", "non-transactional", "auth.test", "tentatively", "new session"):
         assert line in shown
+
+
+def test_bolts_warning_about_the_client_trellis_gives_it_is_not_shown():
+    stream = io.StringIO()
+    configure_logging(Settings(log_level="INFO"), stream=stream)
+    os.environ["SLACK_BOT_TOKEN"] = "xoxb-the-same"
+    try:
+        # Bolt reads the token from the environment too, and warns that the client's is used.
+        AsyncApp(client=AsyncWebClient(token="xoxb-the-same"), signing_secret="")
+    finally:
+        del os.environ["SLACK_BOT_TOKEN"]
+    logging.getLogger(BOLT).warning("Failed to establish a connection")
+    shown = stream.getvalue()
+    assert "`token` will be unused" not in shown
+    assert "Failed to establish a connection" in shown  # its other warnings still show

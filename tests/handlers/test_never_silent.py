@@ -3,6 +3,10 @@ and an answer Slack will not put in place is posted rather than lost."""
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import select
+
+from app.db.models.records import PostedAnswer
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import card_in
 
@@ -13,16 +17,35 @@ INDICATOR = {"stream_answers": "never"}
 STREAMING = {"stream_answers": "always"}
 
 
-async def test_an_answer_slack_refuses_to_show_replaces_the_thinking_indicator_with_a_notice(
-    tmp_path,
+@pytest.mark.parametrize(
+    "refuse",
+    [
+        # Edits keep being rate limited (the client's retries too).
+        lambda sandbox: sandbox.rate_limit("chat.update", times=4, retry_after=0),
+        # An error that trying again does not mend.
+        lambda sandbox: sandbox.fail("chat.update", status=200, error="cant_update_message"),
+        # A Slack without the method, answering with an HTTP error page.
+        lambda sandbox: sandbox.fail("chat.update", status=404),
+    ],
+    ids=["rate-limited", "refused", "not-found"],
+)
+async def test_an_answer_slack_will_not_put_in_place_is_posted_below_the_indicator(
+    tmp_path, refuse
 ):
     async with running_trellis(tmp_path, settings=INDICATOR) as trellis:
-        # Every attempt to put the answer in place is refused (the client's retries too).
-        trellis.sandbox.rate_limit("chat.update", times=4, retry_after=0)
+        refuse(trellis.sandbox)
         ts = await trellis.ask(SAM, "support", QUESTION)
         reply = await trellis.answer_in_thread("support", ts, timeout=20)
-        assert "Slack could not be reached" in reply.text and "try again" in reply.text
-        assert "Looking through" not in blocks_text(reply.blocks)
+        assert "Confidence:" in blocks_text(reply.blocks)
+        # The answer is there, once, and the indicator it could not replace is gone.
+        assert "Slack could not be reached" not in reply.text
+        await trellis.sandbox.wait_for_call("chat.delete", timeout=10)
+        [shown] = trellis.bot_replies("support", ts)
+        assert shown.ts == reply.ts
+        # Its record names the message it is in, so a reaction on it flags this answer.
+        async with trellis.services.database.session() as session:
+            [posted] = (await session.execute(select(PostedAnswer))).scalars().all()
+        assert posted.message_ts == reply.ts
 
 
 async def test_a_mention_that_fails_before_any_reply_tells_the_asker_privately(tmp_path):

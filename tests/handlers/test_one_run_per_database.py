@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.db.one_process import sqlite_file
+import pytest
+
+from app.db.one_process import sqlite_file, the_only_run
+from app.errors import DatabaseInUse
 from tests.run_helpers import run_environment, trellis_run
 
 
@@ -35,6 +38,19 @@ def test_a_second_run_on_the_same_sqlite_database_is_refused_naming_the_first(tm
     with trellis_run(tmp_path, until="Trellis is running") as after_crash:
         pass
     assert after_crash.returncode == 0
+    # A run that stops cleanly leaves no lock file beside the database.
+    assert not (tmp_path / "trellis.db.run.lock").exists()
+
+
+def test_the_lock_is_held_on_the_file_that_is_there(tmp_path):
+    database = f"sqlite+aiosqlite:///{tmp_path / 'trellis.db'}"
+    with the_only_run(database):
+        assert (tmp_path / "trellis.db.run.lock").read_text().strip().isdigit()
+        with pytest.raises(DatabaseInUse), the_only_run(database):
+            pass
+    assert not (tmp_path / "trellis.db.run.lock").exists()
+    with the_only_run(database):  # taken again once released
+        pass
 
 
 def test_only_a_sqlite_file_is_held_replicas_on_postgresql_are_not():

@@ -58,6 +58,24 @@ async def test_an_escaped_question_is_answered_as_the_person_wrote_it(tmp_path):
         assert stored == f"{QUESTION[:-1]} & refund <urgent>?"
 
 
+async def test_a_colleague_mentioned_by_id_alone_is_read_by_name(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        # Slack sends a mention as the user id alone, with no name.
+        sam, liam = trellis.user(SAM), trellis.user(LIAM)
+        ts = await trellis.ask(SAM, "support", f"Did <@{liam}> send the reply? {QUESTION}")
+        await trellis.answer_in_thread("support", ts)
+        stored = await _stored_question(trellis, "support", ts)
+        assert stored == f"Did @Liam Carter send the reply? {QUESTION}"
+        assert liam not in stored and sam not in stored
+
+
+def test_mentions_read_by_the_names_given_and_else_by_their_ids():
+    text = "Ask <@U0ANA> or <@U0BEN|ben> or <@U0CAL>"
+    assert plain_text(text, names={"U0ANA": "Ana Lima", "U0BEN": "Ben Other"}) == (
+        "Ask @Ana Lima or @ben or @U0CAL"
+    )
+
+
 def _delivered(trellis: RunningTrellis, ts: str) -> dict[str, Any]:
     return next(
         d.payload

@@ -165,3 +165,20 @@ def test_markdown_inside_an_html_block_is_read_as_markdown_not_quoted_raw():
         '— Lena, "How to Write a Talk"',
         "Fees are 2 * 3 euros, see [ticket](#not-a-link",  # no link: left as written
     ]
+
+
+def test_a_task_lists_boxes_are_not_read_as_words():
+    body = (
+        "* [ ] 2. Send the pre-alert:\n"
+        "  * [x] One week in advance.\n"
+        "1. [X] Tag the release\n"
+        "- [link] is not a box\n\n"
+        "[ ] outside a list, as written\n"
+    )
+    assert [b.text for b in markdown_blocks(body)] == [
+        "2. Send the pre-alert:",
+        "One week in advance.",
+        "1. Tag the release",
+        "[link] is not a box",
+        "[ ] outside a list, as written",
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -21,6 +22,7 @@ from app.sandbox.records import View
 from app.slack_people import SlackChannel
 from app.trust import stories
 from handlers.views.answers import WHY
+from handlers.views.story import story_blocks
 from tests.harness import RunningTrellis, blocks_text, running_trellis
 from tests.logging_state import restore_logging  # noqa: F401
 
@@ -190,3 +192,16 @@ async def test_the_story_marks_only_what_the_private_answer_cites_and_counts_eac
         # and Sam is one reader.
         readers = len(trellis.workspace.directory.people) + 1
         assert f"({readers} reader(s), 1 outside the directory)" in shown
+
+
+def test_a_held_answers_outcome_says_how_its_review_ended():
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    story = stories.Story(audit_id="a1", kind="question.answered", at=at, status="needs_approval")
+    assert "*Outcome:* Held for review" in blocks_text(story_blocks(story))
+    story.events = [
+        stories.StoryEvent("draft.created", at, "Trellis"),
+        stories.StoryEvent("draft.approved", at, "Sofia Marino"),
+    ]
+    assert "*Outcome:* Held for review, then approved by Sofia Marino" in blocks_text(
+        story_blocks(story)
+    )

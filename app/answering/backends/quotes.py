@@ -316,9 +316,8 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
     # Each sentence once; one chosen on its own merits keeps its place (its terms count).
     kept: list[Candidate] = []
     for c in quoted:
-        if (c in chosen or not any(same(c, o) for o in chosen)) and not any(
-            same(c, o) for o in kept
-        ):
+        own = c in chosen or not any(same(c, o) for o in chosen)
+        if own and not any(same(c, o) for o in kept):
             kept.append(c)
     return kept
 

@@ -26,11 +26,16 @@ _MARKDOWN_LINK = re.compile(r"\[[^\]\n]+\]\((?:https?://|/|#|mailto:)[^)\s]*\)")
 """`[text](address)`: Markdown no one writes by accident in the text of an HTML block."""
 
 
+_TASK_BOX = re.compile(r"^\[[ xX]\][ \t]+")
+"""A GitHub task list item's box, checked or not, at the start of the item."""
+
+
 def markdown_blocks(body: str) -> list[Block]:
     """Headings, paragraphs (one per list item), code and table rows, in document order."""
     tokens = _PARSER.parse(body)
     blocks: list[Block] = []
     marker = ""  # an ordered list item's number, put before its first paragraph
+    item = False  # the next paragraph is a list item's first
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -46,10 +51,14 @@ def markdown_blocks(body: str) -> list[Block]:
         if token.type == "list_item_open":
             # Numbers carry the order of steps; bullet markers carry nothing.
             marker = f"{token.info}{token.markup} " if token.info else ""
+            item = True
         elif token.type == "list_item_close":
             marker = ""
         elif token.type == "inline":  # a paragraph's content
             text = _inline_text(token)
+            if item:  # a task list's box ("- [ ] Send the pre-alert") is not its words
+                text = _TASK_BOX.sub("", text, count=1)
+                item = False
             if text:
                 blocks.append(Block("text", marker + text))
                 marker = ""

@@ -1,0 +1,90 @@
+"""What a reply says when the documents its readers may see do not answer the question:
+who owns the topic, where else to ask, and what becomes of the question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+
+from app.config.workspace import TrellisConfig
+
+DONT_FORWARD_LABEL = "Don't forward my question"
+
+Names = Callable[[str], str]
+"""A principal as a reader should see it: a person's name for their email."""
+
+
+def asker_only_viewing(channel: str) -> str:
+    return (
+        f"The answer to this rests on documents not everyone in {channel} may read, so it "
+        f"is for you alone: keep it out of {channel}."
+    )
+
+
+class PassedOn(StrEnum):
+    """What a no-answer reply says of passing the question on to the topic's owners."""
+
+    TO_OWNERS = "to-owners"
+    """In a few minutes, unless the asker presses the button (app/trust/owners.py)."""
+    NOT_FROM_THE_COMMAND_LINE = "not-from-the-command-line"
+    """`trellis ask`: nothing is passed on; the reply says to ask in Slack for that."""
+    NOTHING_UNANSWERED = "nothing-unanswered"
+    """The asker was answered privately (`for_asker_only`): nothing went unanswered."""
+
+
+def no_answer_text(
+    owners: tuple[str, ...],
+    config: TrellisConfig,
+    *,
+    names: Names = str,
+    outsiders: bool = False,
+    passed_on: PassedOn = PassedOn.TO_OWNERS,
+    here: str = "",
+) -> str:
+    """The reply to a question nobody could answer: who owns the topic, and what becomes
+    of the question (`passed_on`). An owner that is a channel ("#help", the support
+    contact) is where to ask, not someone it is passed to. `names` turns an owner's email
+    into their name. `outsiders`: people outside the company (guests, external members)
+    read the reply, so no internal channel is named. `here`: the channel asked in, not
+    suggested as a place to ask."""
+    named = owners or (config.admins_hint,)
+    people = [names(o) for o in named if not o.startswith("#")]
+    channels = [
+        o for o in named if o.startswith("#") and not outsiders and o[1:] != here.lstrip("#")
+    ]
+    who = " ".join(
+        ([f"The people who own this topic are: {', '.join(people)}."] if people else [])
+        + ([f"You can also ask in {', '.join(channels)}."] if channels else [])
+    )
+    # Nobody named: the notice goes to the owners channel, else to the admins (owners.plan).
+    them = (
+        "them"
+        if people
+        else "the document owners"
+        if outsiders
+        else f"the document owners in {config.owners_channel}"
+        if config.owners_channel
+        else "the Trellis admins"
+    )
+    opening = (
+        "I couldn't find a well-supported answer in the documents available here, "
+        "and I'd rather say so than guess."
+    )
+    if passed_on == PassedOn.NOTHING_UNANSWERED:
+        return f"{opening} {who}"
+    if passed_on == PassedOn.NOT_FROM_THE_COMMAND_LINE:
+        return (
+            f"{opening} {who} A question asked from the command line is not passed on; "
+            "ask it in Slack for that."
+        )
+    if config.answers.owner_notice == "redacted":
+        promise = (
+            f"In a few minutes I'll let {them} know that a question on their topic went "
+            "unanswered, without your words, so they can add the missing document."
+        )
+    else:
+        promise = (
+            f"In a few minutes I'll pass your question on to {them} as you wrote it, so they "
+            "can help or add the missing document."
+        )
+    return f"{opening} {who} {promise} If you'd rather I didn't, press “{DONT_FORWARD_LABEL}”."
