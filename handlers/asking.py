@@ -102,7 +102,12 @@ async def answer_in_thread(
             )
             outcome = await answer_question(services, question)
         await show_answer(
-            services, channel_id=channel_id, ts=placeholder, thread_ts=thread, reply=outcome.public
+            services,
+            channel_id=channel_id,
+            ts=placeholder,
+            thread_ts=thread,
+            reply=outcome.public,
+            received=received,
         )
     except QuestionTakenOver:  # answered by the process that took it over
         assert received is not None
@@ -139,14 +144,22 @@ async def answer_in_thread(
 
 
 async def show_answer(
-    services: Services, *, channel_id: str, ts: str, thread_ts: str | None, reply: Reply
+    services: Services,
+    *,
+    channel_id: str,
+    ts: str,
+    thread_ts: str | None,
+    reply: Reply,
+    received: ReceivedQuestion | None = None,
 ) -> None:
     """The answer in place of the message at `ts` (the thinking indicator). Where Slack
     will not edit that message (it was deleted, the edit is refused, or edits keep failing
-    after the client's retries), the answer is posted below it in the thread, its record
-    names the new message, and the indicator is removed if Slack allows: an answer already
-    composed is not lost to a failed edit. Only when the post fails too is the asker told
-    what went wrong."""
+    after the client's retries), the answer is posted below it in the thread: an answer
+    already composed is not lost to a failed edit. Only when that post fails too is the
+    asker told what went wrong. Once it is posted, the answer's record and the stored
+    question name the new message (a takeover after a crash shows the record there again,
+    in place), and then the indicator is removed; a failure in these steps is logged, not
+    told to an asker who has their answer."""
     slack = slack_of(services)
     text, blocks = answers.answer_text(reply), answers.answer_blocks(reply)
     try:
@@ -155,15 +168,17 @@ async def show_answer(
     except SLACK_FAILED as error:
         log.warning("answer_not_edited_in", channel=channel_id, error=error_code(error))
     posted = await slack.post(channel=channel_id, thread_ts=thread_ts, text=text, blocks=blocks)
-    if reply.answer_id is not None:
-        async with services.database.session() as session:
-            await AnswerRepository(session).set_message(
-                reply.answer_id, message_ts=posted, thread_ts=thread_ts
-            )
     try:
+        if reply.answer_id is not None:
+            async with services.database.session() as session:
+                await AnswerRepository(session).set_message(
+                    reply.answer_id, message_ts=posted, thread_ts=thread_ts
+                )
+        if received is not None:
+            await services.intake.shown_in(received, posted)
         await slack.delete(channel=channel_id, ts=ts)
-    except SLACK_FAILED as error:
-        log.info("indicator_not_removed", channel=channel_id, error=error_code(error))
+    except Exception:  # the asker has the answer; what is left undone is the log's
+        log.warning("answer_posted_below", channel=channel_id, ts=posted, exc_info=True)
 
 
 async def answer_privately(

@@ -39,7 +39,7 @@ from handlers import traces
 from handlers.delivered import plain_text
 from handlers.events import first_delivery
 from handlers.gateway import slack_of
-from handlers.people import mentioned_names, person_of
+from handlers.people import person_of, with_names
 from handlers.streaming import answer_streaming
 from handlers.views import assistant as views
 
@@ -147,8 +147,7 @@ async def on_user_message(
     bot_user_id = slack_of(services).bot_user_id
     if event.get("user") == bot_user_id:
         return
-    names = await mentioned_names(services, event.get("text"), skip=bot_user_id)
-    text = plain_text(event.get("text"), drop_user=bot_user_id, names=names)
+    text = plain_text(event.get("text"), drop_user=bot_user_id)
     if not text:
         return
     if thanks_or_agreement(event.get("text") or ""):
@@ -173,6 +172,7 @@ async def on_user_message(
         return
     if kept:
         services.intake.holding(received)
+    text = await with_names(services, text, skip=bot_user_id)
     with traces.slack_event(body, event):
         try:
             await set_title(views.thread_title(text))

@@ -15,7 +15,7 @@ from handlers.asking import answer_privately
 from handlers.delivered import plain_text
 from handlers.errors import NOT_ANSWERED, NOT_POSTED, message_for
 from handlers.events import first_delivery
-from handlers.people import mentioned_names, person_of
+from handlers.people import person_of
 from handlers.views import answers
 from handlers.views.about import about_blocks, about_text
 from handlers.views.help import help_blocks, help_text, unknown_verb
@@ -32,8 +32,7 @@ async def on_trellis(
     client: AsyncWebClient,
     services: Services,
 ) -> None:
-    names = await mentioned_names(services, command.get("text"))
-    verb, _, rest = plain_text(command.get("text"), names=names).partition(" ")
+    verb, _, rest = plain_text(command.get("text")).partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
         await ack(text=help_text(services.workspace), blocks=help_blocks(services.workspace))

@@ -11,30 +11,19 @@ slash commands, message shortcuts) reads the text through `plain_text`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 _MARKUP = re.compile(r"<([^<>]*)>")
 
 
-MENTION = re.compile(r"<@([A-Z0-9]+)>")
-"""A mention of a person as Slack sends it today: the user id alone, with no name."""
-
-
-def plain_text(
-    text: str | None,
-    *,
-    drop_user: str | None = None,
-    one_line: bool = True,
-    names: Mapping[str, str] | None = None,
-) -> str:
+def plain_text(text: str | None, *, drop_user: str | None = None, one_line: bool = True) -> str:
     """`text` as the person wrote it, markup read and entities decoded; on one line unless
     `one_line` is False (a message kept whole, lines and all).
 
     `drop_user`: a Slack user id whose mentions are left out (the app's own, in a message
-    addressed to it). Other mentions read as `@name`: the name Slack sent with it, else the
-    one `names` gives for its user id (handlers/people.py `mentioned_names`), else the id.
-    Channels read as `#name`, links as their label (or their address), `<!here>` and the
+    addressed to it). Other mentions read as `@name`, or `@U123` when Slack sent no name
+    (handlers/people.py `with_names` names them once the event is acked). Channels read as
+    `#name`, links as their label (or their address), `<!here>` and the
     like are left out, and user groups and dates read as the text Slack gives for them.
     """
     if not text:
@@ -47,7 +36,7 @@ def plain_text(
             user = target[1:]
             if drop_user and user == drop_user:
                 return " "
-            return f"@{label or (names or {}).get(user) or user}"
+            return f"@{label or user}"
         if target.startswith("#"):
             return f"#{label or target[1:]}"
         if target.startswith("!"):

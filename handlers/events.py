@@ -23,7 +23,7 @@ from handlers import traces
 from handlers.asking import answer_in_thread
 from handlers.delivered import is_direct_message, is_group_message, plain_text
 from handlers.gateway import slack_of
-from handlers.people import mentioned_names
+from handlers.people import with_names
 from handlers.streaming import answer_streaming
 from handlers.views.help import help_text
 
@@ -118,13 +118,6 @@ def _question_text(event: dict[str, Any], bot_user_id: str | None) -> str:
     return plain_text(event.get("text"), drop_user=bot_user_id)
 
 
-async def _question_text_named(services: Services, event: dict[str, Any]) -> str:
-    """The question's text, with the people it mentions by name."""
-    bot_user_id = slack_of(services).bot_user_id
-    names = await mentioned_names(services, event.get("text"), skip=bot_user_id)
-    return plain_text(event.get("text"), drop_user=bot_user_id, names=names)
-
-
 def _from_a_person(event: dict[str, Any], services: Services) -> bool:
     if event.get("bot_id") or event.get("subtype") not in QUESTION_SUBTYPES:
         return False
@@ -167,7 +160,7 @@ async def _claim(
         team_id=event.get("user_team") or body.get("team_id") or "",
         channel_id=event["channel"],
         slack_user_id=event["user"],
-        text=await _question_text_named(services, event),
+        text=_question_text(event, slack_of(services).bot_user_id),
         message_ts=event["ts"],
         thread_ts=event.get("thread_ts"),
     )
@@ -207,13 +200,14 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
             text=help_text(services.workspace),
         )
         return
+    text = await with_names(services, question.text, skip=slack_of(services).bot_user_id)
     if streams_answers(services) and question.thread_ts is None and question.message_ts:
         # A thread of its own (a DM, a mention at a channel's top level): the answer
         # streams. A follow-up in a shared thread gets the marked thinking indicator, so a
         # takeover after a crash finds which reply is its own (handlers/recovery.py).
         await answer_streaming(
             services,
-            text=question.text,
+            text=text,
             channel_id=question.channel_id,
             thread_ts=question.message_ts,
             slack_user_id=question.slack_user_id,
@@ -224,7 +218,7 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
         return
     await answer_in_thread(
         services,
-        text=question.text,
+        text=text,
         channel_id=question.channel_id,
         slack_user_id=question.slack_user_id,
         team_id=question.team_id,

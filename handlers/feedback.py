@@ -324,7 +324,7 @@ async def on_decision(
     admins = [  # whoever decided knows already
         p
         for p in owners.owner_people(services, services.workspace.config.admins)
-        if p.email != person.email
+        if p.email != person.email and not case.owners
     ]
     await tell_flagger(
         services,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 
 from app.domain import Person
 from app.services import Services
-from handlers.delivered import MENTION
 
 MENTIONS_NAMED = 10
 """At most this many people mentioned in one message are looked up by name."""
+MENTIONED = re.compile(r"(?<![\w@])@([UW][A-Z0-9]{6,})\b")
+"""A person mentioned by user id alone, as `plain_text` reads `<@U123>`."""
 NAMING_SECONDS = 1.0
 """How long looking them up may take, all together, before the ids are read instead."""
 
@@ -21,15 +23,15 @@ async def person_of(services: Services, user_id: str) -> Person:
     return dataclasses.replace(person, slack_id=user_id)
 
 
-async def mentioned_names(
-    services: Services, text: str | None, *, skip: str | None = None
-) -> dict[str, str]:
-    """The names of the people `text` mentions by user id alone (`<@U123>`, as Slack sends
-    mentions): the directory's name, else the name on their Slack profile. A question about
-    "<@U123>" is read, searched and shown to owners as "@Ana Lima", not as an id. `skip`:
-    a user id not looked up (the app's own, left out of the text anyway)."""
+async def with_names(services: Services, text: str, *, skip: str | None = None) -> str:
+    """`text` (as `plain_text` reads it) with the people it mentions by user id alone named:
+    Slack sends a mention as `<@U123>`, with no name, so "Did @U123 book it?" becomes "Did
+    @Ana Lima book it?", by the directory's name, else the name on their Slack profile. It
+    runs after the event's ack, never before (a look-up may take a Slack call); looking
+    names up may take `NAMING_SECONDS` in all, after which the ids are left as they are.
+    `skip`: a user id not looked up (the app's own)."""
+    mentioned = [u for u in dict.fromkeys(MENTIONED.findall(text)) if u != skip]
     named: dict[str, str] = {}
-    mentioned = [u for u in dict.fromkeys(MENTION.findall(text or "")) if u != skip]
     try:
         async with asyncio.timeout(NAMING_SECONDS):
             for user_id in mentioned[:MENTIONS_NAMED]:
@@ -41,6 +43,8 @@ async def mentioned_names(
                 name = identity.person.name if identity.person else user.name if user else ""
                 if name:
                     named[user_id] = name
-    except TimeoutError:  # Slack is slow: the ack must not wait for names
+    except TimeoutError:  # Slack is slow: the answer does not wait for names
         pass
-    return named
+    if not named:
+        return text
+    return MENTIONED.sub(lambda m: f"@{named.get(m.group(1), m.group(1))}", text)

@@ -31,7 +31,6 @@ from handlers import traces
 from handlers.delivered import plain_text
 from handlers.errors import message_for
 from handlers.gateway import slack_of
-from handlers.people import mentioned_names
 from handlers.submissions import save_submission
 from handlers.views import cards, forms
 from handlers.views.blocks import escape, notice_blocks, section
@@ -189,8 +188,7 @@ async def on_shortcut(
             response_type="ephemeral",
         )
         return
-    names = await mentioned_names(services, message.get("text"))
-    text = plain_text(message.get("text"), one_line=False, names=names)
+    text = plain_text(message.get("text"), one_line=False)
     if len(startable) == 1:
         slug = startable[0]
         view = forms.workflow_form(

@@ -23,6 +23,8 @@ from sqlalchemy.engine import make_url
 from app.errors import DatabaseInUse
 
 LOCK_SUFFIX = ".run.lock"
+LOCK_ATTEMPTS = 5
+"""Times a lock file removed between opening and locking it is opened again."""
 
 
 def sqlite_file(database_url: str) -> Path | None:
@@ -54,10 +56,12 @@ def the_only_run(database_url: str) -> Iterator[None]:
         os.write(descriptor, f"{os.getpid()}\n".encode())
         yield
     finally:
-        # Removed while still held, so a clean stop leaves nothing beside the database; a
-        # run starting meanwhile finds its lock file gone and makes a new one (`_locked`).
+        # Removed while still held (and only if it is still this run's file), so a clean
+        # stop leaves nothing beside the database; a run starting meanwhile finds its lock
+        # file gone and makes a new one (`_locked`).
         with contextlib.suppress(OSError):
-            lock.unlink()
+            if _same_file(lock, descriptor):
+                lock.unlink()
         os.close(descriptor)  # closing releases the lock
 
 
@@ -66,7 +70,7 @@ def _locked(lock: Path, database: Path) -> int:
     another process holds it). A lock file removed by the run that held it, between this
     process opening it and locking it, is opened again: the lock must be on the file that
     is there."""
-    while True:
+    for attempt in range(1, LOCK_ATTEMPTS + 1):
         descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -74,13 +78,21 @@ def _locked(lock: Path, database: Path) -> int:
             holder = _holder(descriptor)
             os.close(descriptor)
             raise DatabaseInUse(str(database), holder) from None
-        try:
-            current = os.stat(lock).st_ino
-        except FileNotFoundError:
-            current = None
-        if current == os.fstat(descriptor).st_ino:
+        # The last attempt holds whatever it locked (a file system whose ids never agree).
+        if _same_file(lock, descriptor) or attempt == LOCK_ATTEMPTS:
             return descriptor
         os.close(descriptor)
+    raise AssertionError("unreachable")
+
+
+def _same_file(path: Path, descriptor: int) -> bool:
+    """Whether `path` is the file open as `descriptor`."""
+    try:
+        there = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(descriptor)
+    return (there.st_dev, there.st_ino) == (held.st_dev, held.st_ino)
 
 
 def _holder(descriptor: int) -> int | None:

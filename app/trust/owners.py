@@ -106,11 +106,20 @@ async def channel_scope(services: Services, channel: str) -> tuple[AccessScope, 
 async def people_told(
     services: Services, people: Iterable[Person], posted: Sequence[dict[str, Any]]
 ) -> list[Person]:
-    """Those of `people` whom `deliver` sent a direct message (its `posted`)."""
+    """Those of `people` whom `deliver` sent a direct message (its `posted`); someone Slack
+    cannot be asked about now is not counted."""
     told = {p["person"] for p in posted if "person" in p}
-    if not told or services.gateway is None:
-        return []
-    return [person for person in people if await _slack_id(services.gateway, person) in told]
+    slack = services.gateway
+    found: list[Person] = []
+    if not told or slack is None:
+        return found
+    for person in people:
+        try:
+            if await _slack_id(slack, person) in told:
+                found.append(person)
+        except Exception:  # noqa: BLE001 - one look-up must not keep the flagger from hearing
+            log.info("told_not_known", person=person.email, exc_info=True)
+    return found
 
 
 def owner_people(services: Services, owners: Iterable[str]) -> list[Person]:

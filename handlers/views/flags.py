@@ -160,12 +160,16 @@ def no_owner(case: FlagCase) -> str:
 
 
 def source_update_pointer(case: FlagCase, admins: tuple[str, ...], names: Names = str) -> str:
-    """The source update as a channel that may not see the documents is told of it: no
-    title, and which admin to ask."""
+    """The source update as a channel that may not see the documents is told of it: only
+    when none of their owners and no admin who may read them could be told
+    (app/trust/owners.py), so no title, and what would let someone act on it."""
     whose = "you own" if case.owners else "with no owner"
     who = listed([names(a) for a in admins], "or")
-    ask = f"ask {who} (a Trellis admin)" if who else "ask a Trellis admin"
-    return f"A document {whose} needs an update after a flag; {ask} for details."
+    admin = f"a Trellis admin ({who})" if who else "a Trellis admin"
+    return (
+        f"A document {whose} needs an update after a flag, and nobody who may read it could "
+        f"be told: give it an owner on Slack, or let {admin} read it."
+    )
 
 
 def source_update_asked(

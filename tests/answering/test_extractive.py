@@ -666,3 +666,18 @@ def test_a_long_list_after_a_colon_is_quoted_in_part():
     )
     assert "Region 0 has" in result.text
     assert "Region 6 has" not in result.text  # at most six lines, 400 characters
+
+
+def test_a_list_of_names_ends_where_a_sentence_follows_it():
+    passage = replace(
+        SPONSORS,
+        text=(
+            "Sponsor links can be made to:\n\nGitHub Sponsors (monthly)\n\nPolar\n\n"
+            "thanks.dev\n\nThe office opens at nine every weekday."
+        ),
+    )
+    result = ExtractiveAnswerer().compose(
+        question="Which sites can sponsor links be made to?", passages=[passage]
+    )
+    assert "GitHub Sponsors (monthly); Polar; thanks.dev [1]" in result.text
+    assert "office" not in result.text

@@ -97,7 +97,8 @@ def test_a_source_update_for_a_document_nobody_owns_names_it_where_it_may_be_rea
     assert "Refund policy has no owner" in head and "`owner:`" in head
     assert "asks you to update" not in head
     said = owners.pointer(SourceUpdateAsked(unowned, asked_by="Nora Ruiz", admins=("Omar Haddad",)))
+    # Pointed at only when nobody who may read it could be told: what would let someone act.
     assert said == (
-        "A document with no owner needs an update after a flag; "
-        "ask Omar Haddad (a Trellis admin) for details."
+        "A document with no owner needs an update after a flag, and nobody who may read it "
+        "could be told: give it an owner on Slack, or let a Trellis admin (Omar Haddad) read it."
     )

@@ -62,10 +62,8 @@ CONTEXT_AFTER = 1
 """Sentences after the best one (same section) quoted with it."""
 CONTEXT_BEFORE = 1
 """Sentences before the best one (same section) quoted with it."""
-LISTED_ITEMS = 6
-"""At most this many lines quoted after a best sentence that ends with a colon (its list)."""
-LISTED_CHARS = 400
-"""...and at most this many characters of them, past the first."""
+LISTED_ITEMS, LISTED_CHARS = 6, 400
+"""At most this many lines, and characters past the first, of what a colon introduces."""
 
 
 @dataclass(frozen=True)
@@ -292,7 +290,7 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
     right answers on the real corpora, answers a quarter longer). Any quote that ends with
     a colon is followed by what it introduces (`_listed_after`)."""
     best = chosen[0]
-    source = _source_of(best, sources)
+    source = next(s for s in sources if s.passage is best.passage)
     listed = _listed_after(source.passage.text, source.sentences, best.position)
     if not listed and best.position + 1 < len(source.sentences):
         # The sentence after it introduces a list ("The platforms are:"): both are quoted.
@@ -310,7 +308,7 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
     quoted = [best, *(_quoted_with(best, source, position) for position in around)]
     for candidate in chosen[1:]:
         quoted.append(candidate)
-        source = _source_of(candidate, sources)
+        source = next(s for s in sources if s.passage is candidate.passage)
         listed = _listed_after(source.passage.text, source.sentences, candidate.position)
         quoted += [_quoted_with(candidate, source, position) for position in listed]
     # Each sentence once; one chosen on its own merits keeps its place (its terms count).
@@ -322,13 +320,8 @@ def with_continuation(chosen: list[Candidate], sources: Sequence[Source]) -> lis
     return kept
 
 
-def _source_of(candidate: Candidate, sources: Sequence[Source]) -> Source:
-    return next(s for s in sources if s.passage is candidate.passage)
-
-
 def _quoted_with(quote: Candidate, source: Source, position: int) -> Candidate:
-    """The sentence at `position` of `quote`'s passage, quoted with it (it adds no
-    question term of its own to the answer's coverage)."""
+    """The sentence at `position` of `quote`'s passage, quoted with it (no coverage)."""
     sentence = source.sentences[position]
     return Candidate(
         rank=quote.rank,
@@ -345,24 +338,30 @@ def _quoted_with(quote: Candidate, source: Source, position: int) -> Candidate:
 
 def _listed_after(text: str, sentences: Sequence[Sentence], position: int) -> list[int]:
     """The positions of what a sentence ending with a colon introduces ("Links can be made
-    to (in alphabetical order):" and its list "GitHub Sponsors", "Polar", "thanks.dev"):
-    the lines after it, up to `LISTED_ITEMS` lines and `LISTED_CHARS` characters past the
-    first, and not past a heading, a table or a question. Quoted without them, such a
-    sentence promises an answer and stops short of it. Empty for any other sentence."""
+    to:" and its list "GitHub Sponsors", "Polar"), which it promises and stops short of:
+    the lines after it, within `LISTED_ITEMS` and `LISTED_CHARS`, not past a heading, a
+    table, a question, or a sentence after items that are not sentences (the paragraph
+    after the list). Empty for any other sentence."""
     lead = sentences[position]
     if lead.kind != "sentence" or not lead.text.rstrip().strip("*_").endswith(":"):
         return []
     listed: list[int] = []
     lines = chars = 0
     end = lead.end
+    fragments = False  # items that are not sentences: a sentence after them ends the list
     for following in range(position + 1, len(sentences)):
         sentence = sentences[following]
-        if sentence.kind != "sentence" or sentence.text.rstrip().endswith("?"):
+        said = sentence.text.rstrip()
+        if sentence.kind != "sentence" or said.endswith("?"):
             break
-        lines += "\n" in text[end : sentence.start]  # a sentence on a line of its own
+        new_line = "\n" in text[end : sentence.start]  # a sentence on a line of its own
+        lines += new_line
         chars += len(sentence.text) if listed else 0
         if lines > LISTED_ITEMS or chars > LISTED_CHARS:
             break
+        if new_line and fragments and said.endswith((".", "!")):
+            break
+        fragments = fragments or (lines == 1 and not said.endswith((".", "!", ";")))
         listed.append(following)
         end = sentence.end
     return listed

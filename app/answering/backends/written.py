@@ -146,10 +146,17 @@ def _joined(span: list[Candidate]) -> str:
     said = _plain(span[0])
     for before, after in itertools.pairwise(span):
         between = before.passage.text[before.sentence.end : after.sentence.start]
-        if "\n" in between and before.sentence.kind == "sentence" and said[-1].isalnum():
+        if "\n" in between and before.sentence.kind == "sentence" and _open_ended(said):
             said += ";"
         said += " " + _plain(after)
     return said
+
+
+def _open_ended(said: str) -> bool:
+    """Whether text ends as a list item without a stop does: a word, a figure, a closing
+    bracket or quote ("GitHub Sponsors", "make lint (optional)"); not punctuation, nor
+    code ("--recv-keys <FINGERPRINT>")."""
+    return said[-1].isalnum() or said[-1] in ")]\"'’”%"
 
 
 def _plain(candidate: Candidate) -> str:
