@@ -49,7 +49,12 @@ class Delivery:
     mentions: tuple[str, ...] = ()
     full: bool = True
     """False: its readers may not see the documents, so only a pointer is shown."""
-    direct: bool = False
+    person: str | None = None
+    """For a direct message, the email of the person it goes to."""
+
+    @property
+    def direct(self) -> bool:
+        return self.person is not None
 
 
 @dataclass(frozen=True)

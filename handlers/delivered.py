@@ -23,8 +23,8 @@ def plain_text(text: str | None, *, drop_user: str | None = None, one_line: bool
     `drop_user`: a Slack user id whose mentions are left out (the app's own, in a message
     addressed to it). Other mentions read as `@name`, or `@U123` when Slack sent no name
     (handlers/people.py `with_names` names them once the event is acked). Channels read as
-    `#name`, links as their label (or their address), `<!here>` and the
-    like are left out, and user groups and dates read as the text Slack gives for them.
+    `#name`, links as their label (or their address), `<!here>` and the like are left out,
+    and user groups and dates read as the text Slack gives for them.
     """
     if not text:
         return ""
@@ -34,9 +34,7 @@ def plain_text(text: str | None, *, drop_user: str | None = None, one_line: bool
         target, _, label = inner.partition("|")
         if target.startswith("@"):
             user = target[1:]
-            if drop_user and user == drop_user:
-                return " "
-            return f"@{label or user}"
+            return " " if drop_user and user == drop_user else f"@{label or user}"
         if target.startswith("#"):
             return f"#{label or target[1:]}"
         if target.startswith("!"):

@@ -321,11 +321,8 @@ async def on_decision(
     if not case.owners:
         await _say(respond, flags.no_owner_for_decider(case))
     in_channel = await owners.owners_channel(services) in {p["channel"] for p in posted}
-    admins = [  # whoever decided knows already
-        p
-        for p in owners.owner_people(services, services.workspace.config.admins)
-        if p.email != person.email and not case.owners
-    ]
+    told = {p.get("person") for p in posted} - {person.email}  # whoever decided knows
+    admins = owners.owner_people(services, services.workspace.config.admins)
     await tell_flagger(
         services,
         case,
@@ -333,7 +330,7 @@ async def on_decision(
             case,
             asked_by=person.name,
             names=services.workspace.directory.name_of,
-            admins_told=tuple(p.name for p in await owners.people_told(services, admins, posted)),
+            admins_told=tuple(a.name for a in admins if a.email in told and not case.owners),
             channel_told=in_channel,
         ),
     )

@@ -5,8 +5,9 @@ first one's pending work (its approval cards, its outbox). So `run` holds an exc
 lock on a file beside the database (`<database>.run.lock`, holding the owner's pid) for as
 long as it runs, and a second `run` is refused at start, naming the database and the
 process to stop. A run that stops removes the file; the operating system releases the
-lock when its process ends, however it ends, so a crashed run never blocks the next start. PostgreSQL serves several replicas and
-takes no such lock; neither does an in-memory database.
+lock when its process ends, however it ends, so a crashed run never blocks the next start.
+PostgreSQL serves several replicas and takes no such lock; neither does an in-memory
+database.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ def _locked(lock: Path, database: Path) -> int:
     another process holds it). A lock file removed by the run that held it, between this
     process opening it and locking it, is opened again: the lock must be on the file that
     is there."""
-    for attempt in range(1, LOCK_ATTEMPTS + 1):
+    attempts = 0
+    while True:
         descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -78,11 +80,11 @@ def _locked(lock: Path, database: Path) -> int:
             holder = _holder(descriptor)
             os.close(descriptor)
             raise DatabaseInUse(str(database), holder) from None
+        attempts += 1
         # The last attempt holds whatever it locked (a file system whose ids never agree).
-        if _same_file(lock, descriptor) or attempt == LOCK_ATTEMPTS:
+        if _same_file(lock, descriptor) or attempts == LOCK_ATTEMPTS:
             return descriptor
         os.close(descriptor)
-    raise AssertionError("unreachable")
 
 
 def _same_file(path: Path, descriptor: int) -> bool:

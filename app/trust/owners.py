@@ -103,25 +103,6 @@ async def channel_scope(services: Services, channel: str) -> tuple[AccessScope, 
     return AccessScope.for_viewers(viewers), members
 
 
-async def people_told(
-    services: Services, people: Iterable[Person], posted: Sequence[dict[str, Any]]
-) -> list[Person]:
-    """Those of `people` whom `deliver` sent a direct message (its `posted`); someone Slack
-    cannot be asked about now is not counted."""
-    told = {p["person"] for p in posted if "person" in p}
-    slack = services.gateway
-    found: list[Person] = []
-    if not told or slack is None:
-        return found
-    for person in people:
-        try:
-            if await _slack_id(slack, person) in told:
-                found.append(person)
-        except Exception:  # noqa: BLE001 - one look-up must not keep the flagger from hearing
-            log.info("told_not_known", person=person.email, exc_info=True)
-    return found
-
-
 def owner_people(services: Services, owners: Iterable[str]) -> list[Person]:
     principals = [o for o in owners if o and not o.startswith("#")]
     people = services.workspace.directory.expand(principals)
@@ -152,14 +133,14 @@ async def plan(
         elif len(direct) < MAX_DIRECT and await _sees_all(
             services, AccessScope.for_person(person), doc_ids
         ):
-            direct.append(Delivery(slack_id, direct=True))
+            direct.append(Delivery(slack_id, person=person.email))
     if not direct and not channel_ok:
         # Nobody may be told in full (no owner reachable, and no owners channel that may
         # see the documents): the admins who may see them hear it instead.
         for person in owner_people(services, services.workspace.config.admins)[:MAX_DIRECT]:
             slack_id = await _slack_id(slack, person)
             if slack_id and await _sees_all(services, AccessScope.for_person(person), doc_ids):
-                direct.append(Delivery(slack_id, direct=True))
+                direct.append(Delivery(slack_id, person=person.email))
     deliveries = list(direct)
     if channel and (mentions or not direct):
         deliveries.insert(0, Delivery(channel, tuple(mentions), full=channel_ok))
@@ -180,7 +161,7 @@ async def deliver(
             continue
         if where is not None:
             shown = {"channel": where[0], "ts": where[1], "full": delivery.full}
-            posted.append(shown | ({"person": delivery.channel} if delivery.direct else {}))
+            posted.append(shown | ({"person": delivery.person} if delivery.person else {}))
     if not posted:
         log.warning("owner_notice_undelivered", owners=list(owners), notice=type(notice).__name__)
     return posted

@@ -137,15 +137,12 @@ def test_library_bookkeeping_is_hidden_unless_debug_but_their_warnings_show():
         assert line in shown
 
 
-def test_bolts_warning_about_the_client_trellis_gives_it_is_not_shown():
+def test_bolts_warning_about_the_client_trellis_gives_it_is_not_shown(monkeypatch):
     stream = io.StringIO()
     configure_logging(Settings(log_level="INFO"), stream=stream)
-    os.environ["SLACK_BOT_TOKEN"] = "xoxb-the-same"
-    try:
-        # Bolt reads the token from the environment too, and warns that the client's is used.
-        AsyncApp(client=AsyncWebClient(token="xoxb-the-same"), signing_secret="")
-    finally:
-        del os.environ["SLACK_BOT_TOKEN"]
+    # Bolt reads the token from the environment too, and warns that the client's is used.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-the-same")
+    AsyncApp(client=AsyncWebClient(token="xoxb-the-same"), signing_secret="")
     logging.getLogger(BOLT).warning("Failed to establish a connection")
     shown = stream.getvalue()
     assert "`token` will be unused" not in shown

@@ -232,8 +232,8 @@ async def test_a_source_update_for_a_document_nobody_owns_says_so_to_everyone(fl
         "so Rosa Delgado was asked to name one, and nobody else has been told yet."
     )
     # Rosa is the one admin who may read it (Jonas may not): she is sent the request, with
-    # the document's title; the owners channel, which may not read it, hears nothing of it, and nobody
-    # claims Jonas was told.
+    # the document's title; the owners channel, which may not read it, hears nothing of it,
+    # and nobody claims Jonas was told.
     update = await sandbox.wait_for_message(
         dm_with(trellis, ROSA), lambda m: "asks for the source" in blocks_text(m.blocks), 10
     )
@@ -241,11 +241,3 @@ async def test_a_source_update_for_a_document_nobody_owns_says_so_to_everyone(fl
     await asyncio.sleep(0.3)
     assert not owners_messages(trellis, "needs an update")
     assert not [m for m in sandbox.messages(dm_with(trellis, JONAS)) if m.bot_id]
-
-
-async def _until(found, seconds: float = 10) -> None:
-    for _ in range(int(seconds * 20)):
-        if found():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not posted in time")
