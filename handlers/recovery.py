@@ -35,6 +35,7 @@ from app.trust import answer_log
 from handlers.answer_stream import stop_streaming
 from handlers.asking import answer_in_thread, answer_privately, post_thinking, tell_privately
 from handlers.gateway import slack_of
+from handlers.people import with_names
 from handlers.views import answers
 from handlers.views.blocks import clip, escape, notice_blocks
 
@@ -104,7 +105,7 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
         else:
             await answer_in_thread(
                 services,
-                text=question.text,
+                text=await with_names(services, question.text, skip=slack_of(services).bot_user_id),
                 channel_id=question.channel_id,
                 slack_user_id=question.slack_user_id,
                 team_id=question.team_id,

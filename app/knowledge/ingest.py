@@ -61,6 +61,7 @@ async def ingest(
     embedder: TextEmbedder | None = None,
     allowed_url_prefixes: Sequence[str] | None = None,
     max_document_chars: int = MAX_DOCUMENT_CHARS,
+    admits: Callable[[str], bool] | None = None,
 ) -> IngestReport:
     """Index `knowledge_dir` (or only the file or folder `only` inside it).
 
@@ -69,6 +70,9 @@ async def ingest(
     read, parsed and embedded in worker threads, so the event loop keeps serving. A
     front-matter `url` that `url_allowed` refuses is dropped, with a warning, and a
     document with more text than `max_document_chars` is not indexed, with a warning.
+    `admits`: whether the directory knows an access principal (a group someone is in, a
+    listed email), so a document whose access names nobody it knows is counted as visible
+    to nobody, as one with no access at all is.
     """
     if retrieval == "hybrid" and embedder is None:
         embedder = shared_embedder()
@@ -113,7 +117,7 @@ async def ingest(
 
     changed = []
     for item in ready:
-        if not item.access:
+        if not any(map(admits, item.access)) if admits else not item.access:
             report.visible_to_nobody += 1
             report.nobody.append(item.document.path)
         known = indexed.get(item.document.id)

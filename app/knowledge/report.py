@@ -17,7 +17,8 @@ class IngestReport:
     chunks: int = 0
     """Chunks written in this run (added and updated documents)."""
     visible_to_nobody: int = 0
-    """Documents with no access rule anywhere: indexed, but never returned."""
+    """Documents with no access rule anywhere, or whose access names nobody the directory
+    knows: indexed, but never returned."""
     nobody: list[str] = field(default_factory=list)
     """Their paths, relative to `knowledge/`."""
     skipped: int = 0

@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -161,32 +162,26 @@ async def _sync(
     retrieval = workspace.config.retrieval
     if max_document_chars is None:  # the workspace's limit, the same for every command
         max_document_chars = workspace.config.knowledge.max_document_chars or MAX_DOCUMENT_CHARS
+    read = partial(
+        ingest,
+        database,
+        workspace.knowledge_dir,
+        workspace_root=workspace.root,
+        only=only,
+        retrieval=retrieval,
+        allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
+        max_document_chars=max_document_chars,
+        admits=workspace.directory.knows_principal,
+    )
     if console is None or not console.is_terminal:
-        return await ingest(
-            database,
-            workspace.knowledge_dir,
-            workspace_root=workspace.root,
-            only=only,
-            retrieval=retrieval,
-            allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
-            max_document_chars=max_document_chars,
-        )
+        return await read()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Indexing documents", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return await ingest(
-            database,
-            workspace.knowledge_dir,
-            workspace_root=workspace.root,
-            only=only,
-            progress=advance,
-            retrieval=retrieval,
-            allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
-            max_document_chars=max_document_chars,
-        )
+        return await read(progress=advance)
 
 
 def knowledge_marks(knowledge_dir: Path) -> Marks:

@@ -172,8 +172,8 @@ def data(f: Facts) -> Words:
     ]
     if d.visible_to_nobody is not None:
         points.append(
-            f"Visible to nobody (no access rule anywhere): {d.visible_to_nobody}. "
-            "A document without a rule is hidden by default."
+            f"Visible to nobody (no access rule anywhere, or one naming nobody in the directory): "
+            f"{d.visible_to_nobody}. A document without a rule is hidden by default."
         )
     sources = ("front matter access, owner, status, supersedes", *d.rule_files)
     return summary, tuple(points), sources

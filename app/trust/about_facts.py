@@ -192,6 +192,7 @@ def folder_of(path: str) -> str:
 
 async def documents(services: Services, person: Person | None) -> DocumentFacts:
     scope = AccessScope.for_person(person) if person is not None else None
+    known = services.workspace.directory.knows_principal
     seen = await get_documents(services.database, scope=scope)
     usable = [d for d in seen if d.status != DocumentStatus.DRAFT]
     current = {d.supersedes for d in usable if d.status == DocumentStatus.CURRENT and d.supersedes}
@@ -209,7 +210,9 @@ async def documents(services: Services, person: Person | None) -> DocumentFacts:
         replaced=sum(1 for d in usable if d.id in current),
         deprecated=sum(1 for d in usable if d.status == DocumentStatus.DEPRECATED),
         drafts=len(seen) - len(usable),
-        visible_to_nobody=sum(1 for d in seen if not d.access) if person is None else None,
+        visible_to_nobody=sum(1 for d in seen if not any(map(known, d.access)))
+        if person is None
+        else None,
         rule_files=_rule_files(services, seen, everything=person is None),
         topic_owners=tuple((f, tuple(sorted(o))) for f, o in sorted(owners.items())),
     )

@@ -347,3 +347,17 @@ def test_a_mistake_in_one_section_hides_none_in_the_others(tmp_path, cobalt):
     assert "'fnance' is not a group" in said[("error", "rules.yml", 20)]
     assert "no channel C0NOWHERE in sandbox.yml" in said[("warning", "rules.yml", 21)]
     assert "{compnay} is not {company}" in said[("error", "prompts/answer.md", 1)]
+
+
+def test_ingest_counts_a_document_only_an_unknown_group_may_read_as_visible_to_nobody(
+    tmp_path, cobalt
+):
+    (cobalt / "knowledge" / "board-minutes.md").write_text(
+        "---\naccess: [board]\n---\n# Board minutes\n\nThe board met in March.\n"
+    )
+    done = trellis(tmp_path, "ingest", "--workspace", str(cobalt))
+    assert done.returncode == 0, done.stderr
+    assert table(done.stdout)["visible to nobody"] == 1  # nobody in the directory is in "board"
+    about = trellis(tmp_path, "about", "--workspace", str(cobalt), "--json")
+    assert about.returncode == 0, about.stderr
+    assert json.loads(about.stdout)["facts"]["documents"]["visible_to_nobody"] == 1

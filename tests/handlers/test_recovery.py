@@ -29,6 +29,7 @@ async def kept(
     *,
     thread_ts: str | None = None,
     attempts: int = 1,
+    text: str = QUESTION,
 ) -> ReceivedQuestion:
     """A question stored as Trellis stores one it received, by a process that then stopped."""
     services = trellis.services
@@ -37,7 +38,7 @@ async def kept(
         team_id=trellis.sandbox.workspace.team.id,
         channel_id=trellis.channel(channel),
         slack_user_id=trellis.user(SAM),
-        text=QUESTION,
+        text=text,
         message_ts=ts,
         thread_ts=thread_ts,
     )
@@ -114,6 +115,24 @@ async def test_a_follow_up_deep_in_a_long_thread_is_answered_in_its_own_indicato
         # Sam's question is settled; Kenji's later messages in the thread are follow-ups
         # Trellis may still be answering, so only this question is looked at.
         assert not await still_stored(trellis, ts)
+
+
+async def test_a_colleague_mentioned_by_id_is_read_by_name_when_taken_over(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        support, kenji = trellis.channel("support"), trellis.user(KENJI)
+        asked = f"Did <@{kenji}> plan it? {QUESTION}"
+        ts = await trellis.sandbox.post_message(trellis.user(SAM), support, asked)
+        # Stored as Trellis stores it: the mention read as the id alone.
+        await kept(trellis, "support", ts, text=f"Did @{kenji} plan it? {QUESTION}")
+
+        clock.advance(seconds=31)  # the lease ran out
+        assert await recovery.answer_abandoned(trellis.services) == 1
+
+        async with trellis.services.database.reading() as session:
+            found = select(PostedAnswer).where(PostedAnswer.thread_ts == ts)
+            [answer] = (await session.execute(found)).scalars()
+        assert answer.question == f"Did @Kenji Watanabe plan it? {QUESTION}"
 
 
 async def still_stored(trellis: RunningTrellis, message_ts: str) -> bool:

@@ -316,6 +316,23 @@ async def test_a_moved_file_keeps_its_id_and_follows_its_path(database, workspac
     assert document is not None and document.path == "finance/pto-2025.md"
 
 
+async def test_documents_whose_access_names_nobody_the_directory_knows_are_counted(
+    database, workspace
+):
+    # The directory knows the support and sales groups, not "legal" (a misspelt or
+    # missing group): a document only legal may read is seen by nobody.
+    knowledge = workspace / "knowledge"
+    _write(knowledge, "legal/_access.yml", "default: [legal]\n")
+    _write(knowledge, "legal/msa.md", "# MSA\n\nLiability is capped at fees paid.\n")
+    groups = {"everyone", "public", "sales", "support"}
+    report = await ingest(database, knowledge, admits=groups.__contains__)
+    assert report.errors == [], report.summary()
+    assert (report.visible_to_nobody, report.nobody) == (1, ["legal/msa.md"])
+    # Without a directory to ask, only a document with no access at all is counted.
+    _write(knowledge, "legal/msa.md", "# MSA\n\nLiability is capped at twice the fees.\n")
+    assert (await ingest(database, knowledge)).visible_to_nobody == 0
+
+
 async def test_documents_without_any_rule_are_indexed_but_visible_to_nobody(database, workspace):
     knowledge = workspace / "knowledge"
     (knowledge / "_access.yml").unlink()
