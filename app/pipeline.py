@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from app.answering.base import TextSink
 from app.answering.compose import Reply, adds_to, compose, for_asker_only, seen_by_outsiders
@@ -174,6 +175,7 @@ async def _answer_question(
         grounds.curated,
         names=services.workspace.directory.people_named,
         here=question.channel.name,
+        asker=partial(services.workspace.directory.names_only, person.email),
         # Text is shown as it is written only when no review rule could hold the answer.
         on_text=None
         if on_text is None
@@ -193,6 +195,7 @@ async def _answer_question(
             grounds.asker_curated,
             names=services.workspace.directory.people_named,
             here=question.channel.name,
+            asker=partial(services.workspace.directory.names_only, person.email),
         )
         private = adds_to(public, private, beyond_public=grounds.beyond_audience)
     timer.lap("answer")
@@ -216,6 +219,7 @@ async def _answer_question(
                     grounds.curated,
                     names=services.workspace.directory.people_named,
                     here=question.channel.name,
+                    asker=partial(services.workspace.directory.names_only, person.email),
                 )
                 held = _needs_review(services, person, question, public, passages)
         # The asker's fuller private answer follows the same review rules, on sources its
@@ -240,6 +244,7 @@ async def _answer_question(
                     grounds.asker_curated,
                     names=services.workspace.directory.people_named,
                     here=question.channel.name,
+                    asker=partial(services.workspace.directory.names_only, person.email),
                 )
                 private = adds_to(public, private, beyond_public=grounds.beyond_audience)
                 private_held = private is not None

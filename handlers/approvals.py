@@ -28,7 +28,7 @@ from handlers.gateway import slack_of
 from handlers.people import person_of
 from handlers.submissions import Submission, save_submission
 from handlers.views import cards
-from handlers.views.blocks import context, escape
+from handlers.views.blocks import TEXT_INPUT_LIMIT, context, escape
 
 log = structlog.get_logger(__name__)
 
@@ -146,9 +146,9 @@ async def on_reject(
 
 
 def _too_long_to_edit(draft: DraftView) -> str | None:
-    if len(draft.text) > cards.TEXT_INPUT_LIMIT:
+    if len(draft.text) > TEXT_INPUT_LIMIT:
         return (
-            f"This draft is longer than a Slack text box holds ({cards.TEXT_INPUT_LIMIT} "
+            f"This draft is longer than a Slack text box holds ({TEXT_INPUT_LIMIT} "
             "characters), so it cannot be edited here without cutting it. Reject it with what "
             "to change, and the requester can start it again."
         )

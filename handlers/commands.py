@@ -15,10 +15,11 @@ from handlers.asking import answer_privately
 from handlers.delivered import plain_text
 from handlers.errors import NOT_ANSWERED, NOT_POSTED, message_for
 from handlers.events import first_delivery
+from handlers.help import help_for
 from handlers.people import person_of
 from handlers.views import answers
 from handlers.views.about import about_blocks, about_text
-from handlers.views.help import help_blocks, help_text, unknown_verb
+from handlers.views.help import help_blocks, unknown_verb
 
 
 def register(app: AsyncApp) -> None:
@@ -35,7 +36,8 @@ async def on_trellis(
     verb, _, rest = plain_text(command.get("text")).partition(" ")
     verb = verb.lower()
     if verb in ("", "help"):
-        await ack(text=help_text(services.workspace), blocks=help_blocks(services.workspace))
+        shown = await help_for(services, command["user_id"])
+        await ack(text=shown, blocks=help_blocks(shown))
         return
     if verb == "about":
         await ack()
@@ -47,7 +49,7 @@ async def on_trellis(
         )
         return
     if verb != "ask":
-        await ack(text=unknown_verb(verb, services.workspace))
+        await ack(text=unknown_verb(verb, await help_for(services, command["user_id"])))
         return
     if not rest.strip():
         await ack(text="Ask me something, like `/trellis ask how many PTO days do I get?`")

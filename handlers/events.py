@@ -21,11 +21,12 @@ from app.services import Services
 from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from handlers import traces
 from handlers.asking import answer_in_thread
+from handlers.deleted import on_deleted
 from handlers.delivered import is_direct_message, is_group_message, plain_text
 from handlers.gateway import slack_of
+from handlers.help import help_for
 from handlers.people import with_names
 from handlers.streaming import answer_streaming
-from handlers.views.help import help_text
 
 log = structlog.get_logger(__name__)
 
@@ -197,7 +198,7 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
         await slack_of(services).post(
             channel=question.channel_id,
             thread_ts=question.thread_ts or question.message_ts,
-            text=help_text(services.workspace),
+            text=await help_for(services, question.slack_user_id, question.channel_id),
         )
         return
     text = await with_names(services, question.text, skip=slack_of(services).bot_user_id)
@@ -248,6 +249,9 @@ async def on_mention(
 async def on_message(
     body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, services: Services
 ) -> None:
+    if event.get("subtype") == "message_deleted":
+        await on_deleted(services, event)
+        return
     await _take_on(services, body, event, context)
 
 

@@ -31,6 +31,7 @@ from handlers import traces
 from handlers.delivered import plain_text
 from handlers.errors import message_for
 from handlers.gateway import slack_of
+from handlers.people import with_names
 from handlers.submissions import save_submission
 from handlers.views import cards, forms
 from handlers.views.blocks import escape, notice_blocks, section
@@ -188,7 +189,11 @@ async def on_shortcut(
             response_type="ephemeral",
         )
         return
-    text = plain_text(message.get("text"), one_line=False)
+    text = await with_names(
+        services,
+        plain_text(message.get("text"), one_line=False),
+        skip=slack_of(services).bot_user_id,
+    )
     if len(startable) == 1:
         slug = startable[0]
         view = forms.workflow_form(

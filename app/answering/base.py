@@ -10,6 +10,10 @@ from app.domain import DocumentStatus, ModelAnswer, Passage, Turn, Usage
 NOTE_CONFLICT = "conflict"
 """Prefix of the note naming current documents that disagree: "conflict: doc-a, doc-b"."""
 
+NOTE_ASKER_OWNS = "asked by the topic's owner"
+"""Note of an unanswered question whose asker is the only owner of its topic: nobody else
+is told of it (app/trust/owners.py)."""
+
 NOTE_DEPRECATED = "deprecated"
 NOTE_UNANSWERED = "unanswered parts"
 """Note prefix: how many parts of a several-part question nothing supports."""

@@ -9,7 +9,7 @@ only citations that point into the given passages are kept.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import partial
@@ -17,7 +17,7 @@ from typing import Any
 
 from app.answering import budgets, gate, near_words
 from app.answering.backends.extractive import ExtractiveAnswerer
-from app.answering.base import Answerer, TextSink
+from app.answering.base import NOTE_ASKER_OWNS, Answerer, TextSink
 from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
 from app.answering.declined import Names, PassedOn, asker_only_viewing, no_answer_text
@@ -79,11 +79,13 @@ async def compose(
     on_text: TextSink | None = None,
     names: Names = str,
     here: str = "",
+    asker: Callable[[str], bool] | None = None,
 ) -> Reply:
     """One answer, as a span of its question's trace: the gate, the model call and the
     citation check are spans within it. `on_text`: where a backend that streams hands its
     provisional text (before the checks below); `names`: how owners are named to the reader;
-    `here`: the name of the channel it is asked in (a reply does not send the asker there)."""
+    `here`: the name of the channel it is asked in (a reply does not send the asker there);
+    `asker`: whether an owner is the asker alone (a question is not passed on to its asker)."""
     with tracing.span("trellis.answer", {"trellis.answer.passages": len(passages)}) as span:
         reply = await _compose(
             config,
@@ -96,6 +98,7 @@ async def compose(
             on_text=on_text,
             names=names,
             here=here,
+            asker=asker,
         )
         tracing.attributes(
             span,
@@ -122,6 +125,7 @@ async def _compose(
     on_text: TextSink | None = None,
     names: Names = str,
     here: str = "",
+    asker: Callable[[str], bool] | None = None,
 ) -> Reply:
     if curated is not None:
         return Reply(
@@ -156,17 +160,12 @@ async def _compose(
                 "trellis.gate.passed": passed,
             },
         )
+    # The reply when the documents do not answer it, and to whom the question goes.
+    unanswered = partial(
+        _unanswered, text, passages, history, config, scope, names=names, here=here, asker=asker
+    )
     if not passed:
-        owners = owners_of(about_question(text, passages, history), config)
-        return Reply(
-            AnswerStatus.NO_ANSWER,
-            no_answer_text(
-                owners, config, names=names, outsiders=seen_by_outsiders(scope), here=here
-            ),
-            confidence=support,
-            owners=owners,
-            scope_label=scope.label,
-        )
+        return unanswered(confidence=support)
     if reading is not None and type(route.answerer) is ExtractiveAnswerer:
         model_answer = route.answerer.reuse(reading)
     else:
@@ -197,16 +196,10 @@ async def _compose(
         support if model_answer.backend == "extractive" else min(support, model_answer.confidence)
     )
     if not model_answer.text.strip() or not kept or confidence < config.answers.min_confidence:
-        owners = owners_of(about_question(text, passages, history), config)
-        return Reply(
-            AnswerStatus.NO_ANSWER,
-            no_answer_text(
-                owners, config, names=names, outsiders=seen_by_outsiders(scope), here=here
-            ),
-            confidence=confidence,
-            notes=model_answer.notes,
-            owners=owners,
-            scope_label=scope.label,
+        declined = unanswered(confidence=confidence)
+        return replace(
+            declined,
+            notes=(*model_answer.notes, *declined.notes),
             backend=model_answer.backend,
             model=model_answer.model,
             usage=model_answer.usage,
@@ -326,3 +319,38 @@ def seen_by_outsiders(scope: AccessScope) -> bool:
     """Whether someone outside the directory (a guest, an external member) reads what is
     shown to this scope."""
     return OUTSIDER_PRINCIPALS in scope.viewers
+
+
+def _unanswered(
+    text: str,
+    passages: Sequence[Passage],
+    history: Sequence[Turn],
+    config: TrellisConfig,
+    scope: AccessScope,
+    *,
+    names: Names,
+    here: str,
+    asker: Callable[[str], bool] | None,
+    confidence: float,
+) -> Reply:
+    """The reply to a question the documents do not answer, passed on to the owners of its
+    topic but its asker: an asker who alone owns it is told so, and nothing is passed on."""
+    owners = owners_of(about_question(text, passages, history), config)
+    others = tuple(o for o in owners if not asker(o)) if asker else owners
+    owns = len(others) < len(owners)
+    said = no_answer_text(
+        others,
+        config,
+        names=names,
+        outsiders=seen_by_outsiders(scope),
+        here=here,
+        passed_on=PassedOn.ASKER_OWNS if owns and not others else PassedOn.TO_OWNERS,
+    )
+    return Reply(
+        AnswerStatus.NO_ANSWER,
+        said,
+        confidence=confidence,
+        notes=(NOTE_ASKER_OWNS,) if owns and not others else (),
+        owners=others,
+        scope_label=scope.label,
+    )

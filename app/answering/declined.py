@@ -30,6 +30,8 @@ class PassedOn(StrEnum):
     """`trellis ask`: nothing is passed on; the reply says to ask in Slack for that."""
     NOTHING_UNANSWERED = "nothing-unanswered"
     """The asker was answered privately (`for_asker_only`): nothing went unanswered."""
+    ASKER_OWNS = "asker-owns"
+    """The asker is the topic's only owner: there is nobody else to pass it on to."""
 
 
 def no_answer_text(
@@ -72,6 +74,11 @@ def no_answer_text(
     )
     if passed_on == PassedOn.NOTHING_UNANSWERED:
         return f"{opening} {who}"
+    if passed_on == PassedOn.ASKER_OWNS:
+        return (
+            f"{opening} You own this topic's documents, so the question is not passed on: "
+            "adding its answer to them would let me answer it next time."
+        )
     if passed_on == PassedOn.NOT_FROM_THE_COMMAND_LINE:
         return (
             f"{opening} {who} A question asked from the command line is not passed on; "

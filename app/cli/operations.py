@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from rich.console import Console
 
+from app.answering.base import NOTE_ASKER_OWNS
 from app.answering.compose import NOTE_ASKER_ONLY, Reply
 from app.answering.declined import PassedOn, no_answer_text
 from app.config.settings import Settings
@@ -177,7 +178,9 @@ async def ask_as(
     public = outcome.public
     # No owner hears of it, and there is no button; a reply that stands for the asker's
     # private answer reads as it does in Slack.
-    if public.status == AnswerStatus.NO_ANSWER and NOTE_ASKER_ONLY not in public.notes:
+    if public.status == AnswerStatus.NO_ANSWER and not {NOTE_ASKER_ONLY, NOTE_ASKER_OWNS} & set(
+        public.notes
+    ):
         public = replace(
             public,
             text=no_answer_text(

@@ -43,7 +43,7 @@ from app.delivery.settings import setting_problems
 from app.errors import BrokenAccessRule, WorkspaceError
 from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
 from app.knowledge.ingest import url_refused
-from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
+from app.knowledge.loaders import is_document, load_document, not_read
 from app.rules.schema import RulesConfig
 
 Documents = dict[str, tuple[str, ...] | None]
@@ -109,6 +109,9 @@ def _review_knowledge(
     knowledge = (root / "knowledge").resolve()
     rules = AccessRules.load(knowledge, display_root=root)
     review.errors.extend(rules.errors)
+    if directory is not None:
+        for name, owner, line in rules.folder_owners():
+            review.warnings.extend(_unknown_owner(name, owner, line, directory, root))
     ids: dict[str, str] = {}
     documents: Documents = {}
     complete = True
@@ -146,7 +149,8 @@ def _review_knowledge(
         if document.url and not url_allowed(document.url, prefixes):
             review.warnings.append(url_refused(name, document.url))
         if directory is not None:
-            review.warnings.extend(_unknown_owner(name, document, directory, root))
+            line = document.lines.get("owner")
+            review.warnings.extend(_unknown_owner(name, document.owner, line, directory, root))
         try:
             access = rules.resolve(document.path, document.access)
         except BrokenAccessRule:
@@ -179,9 +183,8 @@ def _review_knowledge(
 
 
 def _unknown_owner(
-    name: str, document: LoadedDocument, directory: Directory, root: Path
+    name: str, owner: str | None, line: int | None, directory: Directory, root: Path
 ) -> Iterator[WorkspaceError]:
-    owner = document.owner
     if owner is None or directory.knows_principal(owner):
         return
     listed = _directory_name(root)
@@ -195,7 +198,7 @@ def _unknown_owner(
         name,
         f"{problem}; askers are told to ask {owner}, but flags and unanswered questions "
         "reach no owner in Slack, only the owners channel",
-        line=document.lines.get("owner"),
+        line=line,
     )
 
 

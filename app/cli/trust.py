@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from textwrap import shorten
 from typing import Annotated, Any
 
 import typer
@@ -24,6 +25,8 @@ from app.knowledge.report import IngestReport, could_not_read
 from app.trust.evals import EvalReport
 
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"
+ANSWER_SHOWN = 300
+"""Characters of a failed case's answer `trellis eval` shows under the table."""
 
 
 def register(cli: typer.Typer, audit: typer.Typer) -> None:
@@ -60,16 +63,20 @@ def eval_json(report: EvalReport) -> dict[str, Any]:
         "passed": report.passed,
         "untested": report.untested,
         "shortfalls": report.shortfalls(),
+        "advice": report.advice(),
         "scores": report.scores.as_dict(),
         "thresholds": report.thresholds.model_dump(),
         "cases": [
             {
                 "id": r.case_id,
+                "question": r.question,
+                "answer": r.answer,
                 "status": r.status,
                 "expected_status": r.expected_status,
                 "status_ok": r.status_ok,
                 "cited": list(r.cited),
                 "expected_sources": list(r.expected_sources),
+                "unknown_sources": list(r.unknown_sources),
                 "sources_ok": r.sources_ok,
                 "leaked": list(r.leaked),
                 "error": r.error,
@@ -95,7 +102,12 @@ def print_eval(report: EvalReport, console: Console) -> None:
         status = (
             f"{OK} {r.status}" if r.status_ok else f"{NO} {r.status} (expected {r.expected_status})"
         )
-        sources = OK if r.sources_ok else f"{NO} expected {', '.join(r.expected_sources) or 'none'}"
+        sources = (
+            OK
+            if r.sources_ok
+            else f"{NO} expected "
+            + (", ".join(_expected(s, r.unknown_sources) for s in r.expected_sources) or "none")
+        )
         leak = f"{NO} {', '.join(r.leaked)}" if r.leaked else OK
         cited = escape(", ".join(r.cited) or (r.error or "-"))
         table.add_row(escape(r.case_id), status, sources, leak, cited)
@@ -106,10 +118,23 @@ def print_eval(report: EvalReport, console: Console) -> None:
         f"source precision {s.source_precision:.0%} · source recall {s.source_recall:.0%} "
         f"(minimum {t.min_source_recall:.0%}) · leaks {s.leaks} · cost ${s.cost_usd:.4f}"
     )
+    for r in report.results:
+        if not r.passed and r.answer:  # what was answered, so the case can be judged
+            console.print(
+                f"[bold]{escape(r.case_id)}[/bold] {escape(r.question)}\n  "
+                f"{escape(shorten(r.answer, ANSWER_SHOWN, placeholder=' …'))}",
+                highlight=False,
+            )
     if report.passed:
         console.print(f"{OK} passed")
     for reason in report.shortfalls():
         console.print(f"{NO} {reason}", highlight=False)
+    for advice in report.advice():
+        console.print(f"  {escape(advice)}", highlight=False)
+
+
+def _expected(source: str, unknown: tuple[str, ...]) -> str:
+    return f"{source} (not in knowledge/)" if source in unknown else source
 
 
 def reload_command(

@@ -234,6 +234,11 @@ class Directory:
         more = f" and {len(people) - at_most} more" if len(people) > at_most else ""
         return f"{', '.join(names)}{more} ({principal})"
 
+    def names_only(self, email: str, principal: str) -> bool:
+        """True when `principal` (an email or a group) is the person `email` and nobody else."""
+        people = self.expand([principal])
+        return bool(people) and all(p.email.lower() == email.lower() for p in people)
+
     def expand(self, principals: Iterable[str]) -> set[Person]:
         """The people named by emails, groups, `everyone` or `public`."""
         found: set[Person] = set()

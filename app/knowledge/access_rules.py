@@ -6,11 +6,15 @@ An `_access.yml` applies to its folder and every folder below it:
     files:
       "salary-bands-*": [people-ops]    # fnmatch globs on the path relative to this folder
     allow_unmatched: ["board-*"]        # `files` patterns written for documents to come
+    owner: people-ops                   # who answers for the folder's documents
 
 For a document, the folders from its own up to `knowledge/` are tried nearest first; the
 first `_access.yml` with a matching `files` glob (in file order), else a `default`, decides.
 A document's own front-matter `access` wins over every folder rule. With no rule anywhere
-the access list is empty: the document is visible to nobody.
+the access list is empty: the document is visible to nobody. A document's owner (who hears
+of flags and unanswered questions on it) is its front matter's `owner`, else the `owner` of
+the nearest `_access.yml` that names one: the only way to give a PDF, a Word document, a
+spreadsheet or an HTML page an owner.
 
 A `files` pattern that decides for no file is a mistake, and a dangerous one: a misspelt
 name (`travel-crad.md`) leaves the document it meant under the folder's `default`. So a
@@ -72,6 +76,8 @@ class AccessFile(BaseModel):
     files: dict[str, Principals] = {}
     allow_unmatched: list[str] = []
     """`files` patterns that may match no file yet (documents still to come)."""
+    owner: Annotated[str, BeforeValidator(normalize_principal)] | None = None
+    """The owner of the documents below, unless their front matter names one."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,8 @@ class AccessRules:
         self._display = display
         self._withheld: set[PurePosixPath] = set()
         """Documents a misspelt `files` pattern was most likely written for."""
+        self._owner_lines: dict[PurePosixPath, int | None] = {}
+        """The line of each `owner` an `_access.yml` names, by its folder."""
 
     @classmethod
     def load(cls, knowledge_dir: Path, *, display_root: Path | None = None) -> AccessRules:
@@ -127,6 +135,11 @@ class AccessRules:
             except WorkspaceError as exc:
                 broken[folder] = exc
         loaded = cls(rules, broken, display)
+        loaded._owner_lines = {
+            folder: docs[folder].line_of(("owner",))
+            for folder, rule in rules.items()
+            if rule.owner is not None
+        }
         if any(rule.files for rule in rules.values()):
             loaded._check_patterns(_files_below(knowledge_dir), docs)
         return loaded
@@ -154,6 +167,23 @@ class AccessRules:
         if pattern is None:
             return ResolvedAccess(tuple(rule.default or ()), self._display[folder])
         return ResolvedAccess(tuple(rule.files[pattern]), f"{self._display[folder]} {pattern}")
+
+    def folder_owners(self) -> list[tuple[str, str, int | None]]:
+        """(the `_access.yml`'s display name, the owner it names, its line) for each that
+        names one."""
+        return [
+            (self._display[folder], rule.owner, self._owner_lines.get(folder))
+            for folder, rule in self._rules.items()
+            if rule.owner is not None
+        ]
+
+    def owner_of(self, doc_path: str) -> str | None:
+        """The owner the nearest `_access.yml` naming one gives the document at `doc_path`."""
+        for folder in _folders_nearest_first(PurePosixPath(doc_path)):
+            rule = self._rules.get(folder)
+            if rule is not None and rule.owner is not None:
+                return rule.owner
+        return None
 
     def _decision(self, path: PurePosixPath) -> tuple[PurePosixPath, str | None] | None:
         """The folder whose `_access.yml` decides for `path`, with the pattern that does

@@ -34,7 +34,7 @@ from app.knowledge.segments import IndexedChunk, index_chunks
 
 EMBED_DOCUMENTS = 16
 """Changed documents embedded together in one call to the model."""
-CHUNKER_VERSION = 4
+CHUNKER_VERSION = 5
 """Part of every fingerprint: bump it when chunking or indexing changes so everything
 re-indexes."""
 
@@ -253,6 +253,8 @@ def _prepare(
         access = rules.resolve(document.path, document.access).principals
     except BrokenAccessRule:
         return None
+    if document.owner is None:  # its folder's owner, when an _access.yml names one
+        document = replace(document, owner=rules.owner_of(document.path))
     chunks = chunk_blocks(document.blocks, title=document.title)
     fingerprint = _fingerprint(document, access, model)
     return _Prepared(document, access, chunks, fingerprint, refused)

@@ -30,6 +30,7 @@ from app.domain import DocumentStatus
 from app.errors import WorkspaceError
 from app.knowledge.access_rules import Principals, display_name, normalize_principal
 from app.knowledge.formats.blocks import Block, BlockKind, render_row
+from app.knowledge.formats.contents import without_contents
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks
 from app.knowledge.formats.pdf import pdf_blocks
@@ -180,6 +181,7 @@ def load_document(
 
     stem = relative.with_suffix("").as_posix()
     blocks = [replace(b, text=clean) for b in blocks if (clean := _readable(b.text))]
+    blocks = without_contents(blocks)
     return LoadedDocument(
         id=meta.id or stem,
         path=relative.as_posix(),

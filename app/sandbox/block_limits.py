@@ -99,6 +99,10 @@ def _node_errors(node: dict[str, Any], where: str) -> list[str]:
         value = node.get(key)
         if isinstance(value, int) and value > largest:
             found.append(f"must be less than {largest + 1} [json-pointer:{where}/{key}]")
+    if kind == "plain_text_input":  # a box holds no more than its largest max_length
+        box = node.get("max_length")
+        most = box if isinstance(box, int) else NUMBERS[kind]["max_length"]
+        found += _too_long(node.get("initial_value"), most, f"{where}/initial_value")
     if kind == "section":
         for i, field in enumerate(node.get("fields") or []):
             if isinstance(field, dict):

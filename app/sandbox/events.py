@@ -65,6 +65,26 @@ def message_event(
     return event
 
 
+def deleted_event(
+    ws: SandboxWorkspace, message: Message, conversation: Conversation
+) -> dict[str, Any]:
+    """A message deleted, as Slack reports it: hidden, naming it by `deleted_ts`, with the
+    message as it was."""
+    ts = ws.next_ts()
+    event: dict[str, Any] = {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": conversation.id,
+        "ts": ts,
+        "deleted_ts": message.ts,
+        "event_ts": ts,
+        "previous_message": message_event(ws, message, conversation),
+        "channel_type": conversation.channel_type,
+    }
+    return event
+
+
 def app_mention_event(ws: SandboxWorkspace, message: Message) -> dict[str, Any]:
     event: dict[str, Any] = {
         "client_msg_id": message.client_msg_id,

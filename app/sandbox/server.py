@@ -275,10 +275,21 @@ class SandboxServer(SlackSimulation):
         """Turn workspace changes into the Events API events Slack would send the app."""
         ws = self.workspace
         message = change.message
-        if message is None or change.kind not in ("message_posted", *REACTION_KINDS):
+        if message is None or change.kind not in (
+            "message_posted",
+            "message_deleted",
+            *REACTION_KINDS,
+        ):
             return
         conversation = ws.conversation(message.channel)
         if conversation is None or ws.bot.user_id not in conversation.members:
+            return
+        if change.kind == "message_deleted":
+            self._emit(
+                MESSAGE_SUBSCRIPTIONS[conversation.channel_type],
+                events.deleted_event(ws, message, conversation),
+                conversation,
+            )
             return
         if change.kind in REACTION_KINDS:
             event = events.reaction_event(

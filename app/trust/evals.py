@@ -70,6 +70,8 @@ class CaseResult:
     leaked: tuple[str, ...] = ()
     answer: str = ""
     error: str | None = None
+    unknown_sources: tuple[str, ...] = ()
+    """Expected sources no document in knowledge/ has as its id (moved, renamed, gone)."""
 
     @property
     def status_ok(self) -> bool:
@@ -140,6 +142,19 @@ class EvalReport:
     def passed(self) -> bool:
         return not self.shortfalls()
 
+    def advice(self) -> list[str]:
+        """What to change when cases expect documents knowledge/ no longer has: the cases
+        no longer fit the documents, whatever the answers."""
+        unknown = sorted({s for r in self.results for s in r.unknown_sources})
+        cases = [r.case_id for r in self.results if r.unknown_sources]
+        if not unknown:
+            return []
+        return [
+            f"{len(cases)} case(s) ({', '.join(cases)}) expect documents knowledge/ does not "
+            f"have ({', '.join(unknown)}): change their expect_sources in evals/ to the "
+            "documents that answer them now (`trellis check` names each line)"
+        ]
+
     @property
     def untested(self) -> bool:
         """No case ran: the scores say nothing about this version."""
@@ -189,7 +204,14 @@ async def run_evals(
                 slack=directory,
                 answerer=answerer or build_answerer(settings, workspace),
             )
-            results = [await _run_case(services, directory, case) for case in cases]
+            indexed = {document.id for document in await get_documents(database)}
+            results = [
+                replace(
+                    await _run_case(services, directory, case),
+                    unknown_sources=tuple(s for s in case.expect_sources if s not in indexed),
+                )
+                for case in cases
+            ]
             usage, cost = await _spend(services.audit)
         finally:
             await database.dispose()

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from app.answering.base import NOTE_CONFLICT, note_value
+from app.answering.base import NOTE_ASKER_OWNS, NOTE_CONFLICT, note_value
 from app.approvals.drafts import ActionView, DraftView
 from app.db.base import aware
 from app.db.models.feedback import OwnerNotice
@@ -174,7 +174,7 @@ async def after_question(services: Services, *, outcome: Outcome, question: str)
     """Tell owners what they should hear about a question's `Outcome`; never raises, so
     the person who asked is never affected by it."""
     try:
-        if outcome.status == AnswerStatus.NO_ANSWER:
+        if outcome.status == AnswerStatus.NO_ANSWER and NOTE_ASKER_OWNS not in outcome.public.notes:
             asker = outcome.person
             await queue_notice(
                 services,

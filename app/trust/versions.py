@@ -131,6 +131,8 @@ class Gate:
                 f"it has no eval cases, so nothing was tested, while the live version was "
                 f"tested on {tested}; add cases to evals/ (a version may not drop its eval set)"
             )
+        if reasons:
+            reasons += report.advice()
         outcome: Outcome = "refused" if reasons else "live"
         reason = "; ".join(reasons) if reasons else _scores_text(report.scores)
         await self._save(version, files, outcome, reason, report.scores.as_dict())

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.answering.base import NOTE_ASKER_OWNS
 from app.answering.compose import NOTE_ASKER_ONLY, Reply
 from app.answering.declined import DONT_FORWARD_LABEL
 from app.domain import AnswerStatus, Citation
@@ -92,7 +93,9 @@ def answer_blocks(
     `checked_by`: the reviewer who approved the answer."""
     head = [context(f":lock: {escape(private_note)}")] if private_note else []
     notes = [
-        context(f":information_source: {clip_mrkdwn(escape(note), 1500)}") for note in reply.notes
+        context(f":information_source: {clip_mrkdwn(escape(note), 1500)}")
+        for note in reply.notes
+        if note != NOTE_ASKER_OWNS  # its text says so
     ]
     tail = _under_answer(reply, final=final, checked_by=checked_by)
     room = MESSAGE_BLOCKS - len(head) - len(notes) - len(tail)
@@ -177,7 +180,7 @@ def _under_answer(reply: Reply, *, final: bool, checked_by: str | None) -> list[
     if (
         reply.status == AnswerStatus.NO_ANSWER
         and reply.answer_id
-        and NOTE_ASKER_ONLY not in reply.notes
+        and not {NOTE_ASKER_ONLY, NOTE_ASKER_OWNS} & set(reply.notes)
     ):
         blocks.append(dont_forward_button(reply.answer_id))
     if reply.answer_id:

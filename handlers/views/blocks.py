@@ -44,6 +44,10 @@ _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 """Bidirectional overrides: they can make posted text read other than it is."""
 
 
+TEXT_INPUT_LIMIT = 3000
+"""The most a Slack text box holds (a plain-text input's largest `max_length`)."""
+
+
 def escape(text: str) -> str:
     """Slack's three control characters, as Slack asks (&, < and >), and no bidirectional
     overrides."""

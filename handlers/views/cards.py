@@ -18,6 +18,7 @@ from app.domain import ActionState
 from handlers.views.answers import edited_out
 from handlers.views.blocks import (
     MESSAGE_TEXT,
+    TEXT_INPUT_LIMIT,
     Block,
     View,
     button,
@@ -37,7 +38,6 @@ EDIT_VIEW, REJECT_VIEW = "trellis_edit_draft", "trellis_reject_draft"
 DECISION_BLOCK = "trellis_decision"
 TEXT_BLOCK, TEXT_INPUT = "draft_text", "text"
 REASON_BLOCK = "reason"
-TEXT_INPUT_LIMIT = 3000
 EDIT_AND_APPROVE = "Edit and approve"
 EDIT_FIRST_HINT = (
     " No document supports this draft: write the text to send, save it, then approve it on "

@@ -11,13 +11,17 @@ import json
 from typing import Any
 
 from app.rules.schema import InputField, Workflow
-from handlers.views.blocks import Block, View, clip, context, escape, plain
+from handlers.views.blocks import TEXT_INPUT_LIMIT, Block, View, clip, context, escape, plain
 
 FORM_VIEW, CHOOSE_VIEW = "trellis_workflow_form", "trellis_workflow_choose"
 CHOICE_BLOCK, CHOICE_INPUT = "workflow", "choice"
 FIELD_PREFIX = "field_"
 METADATA_LIMIT = 3000
 """Slack's limit for a view's private_metadata, in characters."""
+PREFILL_CUT = (
+    f"The message was longer than a Slack text box holds: its first {TEXT_INPUT_LIMIT:,} "
+    "characters are here."
+)
 
 
 def workflow_form(
@@ -78,15 +82,22 @@ def _field_block(name: str, spec: InputField, value: str | None) -> Block:
         if value is not None and str(value) in options:
             element["initial_option"] = element["options"][options.index(str(value))]
         value = None
-    if value not in (None, "") and element["type"] in ("plain_text_input", "number_input"):
-        element["initial_value"] = str(value)
-    return {
+    block: Block = {
         "type": "input",
         "block_id": name,
         "optional": not spec.required,
         "label": {"type": "plain_text", "text": clip(spec.title(name), 2000)},
         "element": element,
     }
+    if element["type"] == "plain_text_input":
+        element["max_length"] = TEXT_INPUT_LIMIT
+        if value not in (None, ""):
+            element["initial_value"] = _start_of(str(value), TEXT_INPUT_LIMIT)
+            if element["initial_value"] != str(value):  # a long message, started from
+                block["hint"] = plain(PREFILL_CUT, 2000)
+    elif element["type"] == "number_input" and value not in (None, ""):
+        element["initial_value"] = str(value)
+    return block
 
 
 def choose_modal(
@@ -130,6 +141,19 @@ def metadata_with_text(fields: dict[str, Any], text: str) -> str:
             break
         kept += 1
     return json.dumps({**fields, "text": text[:kept]}, ensure_ascii=False)
+
+
+def _start_of(text: str, limit: int) -> str:
+    """As much of the start of `text` as `limit` characters, counted as Slack counts them."""
+    if _units(text) <= limit:
+        return text
+    kept, room = 0, limit
+    for character in text:
+        room -= _units(character)
+        if room < 0:
+            break
+        kept += 1
+    return text[:kept]
 
 
 def _units(text: str) -> int:

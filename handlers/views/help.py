@@ -6,9 +6,18 @@ from app.config.workspace import Workspace
 from handlers.views.blocks import Block, escape, section
 
 
-def help_text(workspace: Workspace) -> str:
-    """Slack mrkdwn; the workspace's own names in it are escaped."""
+def help_text(workspace: Workspace, *, outsiders: bool = False) -> str:
+    """Slack mrkdwn; the workspace's own names in it are escaped. `outsiders`: a guest or
+    someone from another organisation reads it, so no internal channel, admin or workflow
+    is named (they may not start one)."""
     config = workspace.config
+    if outsiders:
+        return (
+            f"*Trellis for {escape(config.name or 'your company')}* answers the questions of "
+            "the people in this organisation's directory from documents they are allowed to "
+            "see, and cites every source. In a channel shared with people from outside, it "
+            "only uses sources marked public."
+        )
     return (
         f"*Trellis for {escape(config.name or 'your company')}* answers questions from documents "
         "you are allowed to see, and cites every source.\n"
@@ -37,9 +46,11 @@ def _workflows_help(workspace: Workspace) -> str:
     )
 
 
-def help_blocks(workspace: Workspace) -> list[Block]:
-    return [section(help_text(workspace))]
+def help_blocks(text: str) -> list[Block]:
+    """`text`, the help as `help_text` words it, as Block Kit."""
+    return [section(text)]
 
 
-def unknown_verb(verb: str, workspace: Workspace) -> str:
-    return f"I don't know `{escape(verb)}`.\n\n{help_text(workspace)}"
+def unknown_verb(verb: str, help: str) -> str:
+    """`help`: the help as its reader is shown it (handlers/help.py)."""
+    return f"I don't know `{escape(verb)}`.\n\n{help}"

@@ -3,12 +3,15 @@ workspace's fallback when the passages retrieval returned are only near it."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 
 from app.answering import gate
 from app.answering.backends.extractive import ExtractiveAnswerer
+from app.answering.base import NOTE_ASKER_OWNS
 from app.answering.budgets import Route
-from app.answering.compose import ABOUT_PROBABILITY, about_question, alone, compose
+from app.answering.compose import ABOUT_PROBABILITY, Reply, about_question, alone, compose
 from app.answering.corpus import RetrievedPassages
 from app.answering.declined import no_answer_text
 from app.config.directory import Directory
@@ -38,6 +41,10 @@ def passage(doc_id: str, owner: str, similarity: float, text: str = ACCOUNTS) ->
 
 
 async def unanswered(*passages: Passage, best: float) -> tuple[str, ...]:
+    return (await unanswered_reply(*passages, best=best)).owners
+
+
+async def unanswered_reply(*passages: Passage, best: float, asker: str | None = None) -> Reply:
     retrieved = RetrievedPassages(passages, evidence=Evidence(best_similarity=best, documents=3))
     reply = await compose(
         CONFIG,
@@ -47,9 +54,10 @@ async def unanswered(*passages: Passage, best: float) -> tuple[str, ...]:
         AccessScope.for_viewers(()),
         ROUTE,
         None,
+        asker=partial(Directory([TESS]).names_only, asker) if asker else None,
     )
     assert reply.status == AnswerStatus.NO_ANSWER
-    return reply.owners
+    return reply
 
 
 async def test_an_unrelated_documents_owner_is_not_told_the_fallback_is():
@@ -67,6 +75,19 @@ async def test_a_document_near_the_question_in_meaning_but_not_about_it_is_passe
     near = passage("accounts", TESS.email, 0.45)  # similar, yet its words cover little of it
     owners = await unanswered(near, best=near.similarity)
     assert owners == ("#help",)
+
+
+async def test_a_question_is_not_passed_on_to_its_own_asker():
+    pay = passage("pay", "people-ops", 0.6, PAY)
+    also = passage("pay-2", TESS.email, 0.6, PAY.replace("spring", "autumn"))
+    shared = await unanswered_reply(pay, also, best=0.6, asker=TESS.email.upper())
+    assert shared.owners == ("people-ops",)  # Tess asked: only her co-owner hears of it
+    assert NOTE_ASKER_OWNS not in shared.notes
+
+    own = await unanswered_reply(passage("pay", TESS.email, 0.6, PAY), best=0.6, asker=TESS.email)
+    assert own.owners == () and NOTE_ASKER_OWNS in own.notes  # nobody else to tell
+    assert "You own this topic's documents, so the question is not passed on" in own.text
+    assert "pass your question on" not in own.text
 
 
 def test_owners_are_named_by_their_names_not_their_emails():

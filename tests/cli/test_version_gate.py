@@ -323,3 +323,25 @@ def test_eval_and_reload_say_when_nothing_was_tested(tmp_path, acme):
     dropped = trellis(tmp_path, "reload", "-w", str(acme))
     assert dropped.returncode == 1, dropped.stdout + dropped.stderr
     assert "it has no eval cases" in " ".join(dropped.stderr.split())
+
+
+def test_a_first_version_whose_documents_were_replaced_is_told_which_cases_to_change(
+    tmp_path, acme
+):
+    # A newcomer replaces the starter's documents with their own, keeping its eval cases.
+    (acme / "knowledge" / "handbook" / "office-hours.md").rename(
+        acme / "knowledge" / "handbook" / "opening-times.md"
+    )
+    done = ask(tmp_path, acme, "When is the office open?")
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())
+    assert "expect documents knowledge/ does not have (handbook/office-hours)" in message
+    assert "change their expect_sources in evals/" in message
+
+    report = json.loads(trellis(tmp_path, "eval", "-w", str(acme), "--json").stdout)
+    [case] = [c for c in report["cases"] if c["unknown_sources"]]
+    assert case["unknown_sources"] == ["handbook/office-hours"]
+    assert case["question"] and case["answer"]  # what was asked, and what came back
+    printed = " ".join(trellis(tmp_path, "eval", "-w", str(acme)).stdout.split())
+    assert "handbook/office-hours (not in knowledge/)" in printed
+    assert f"{case['id']} {case['question']}" in printed  # the failed case's answer follows

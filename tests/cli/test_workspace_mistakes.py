@@ -361,3 +361,13 @@ def test_ingest_counts_a_document_only_an_unknown_group_may_read_as_visible_to_n
     about = trellis(tmp_path, "about", "--workspace", str(cobalt), "--json")
     assert about.returncode == 0, about.stderr
     assert json.loads(about.stdout)["facts"]["documents"]["visible_to_nobody"] == 1
+
+
+def test_check_names_a_folder_owner_nobody_in_the_directory_is(tmp_path, cobalt):
+    access = cobalt / "knowledge" / "finance" / "_access.yml"
+    access.write_text(access.read_text().replace("owner: finance", "owner: finanse"))
+    done, found = check(tmp_path, cobalt)
+    assert done.returncode == 0, done.stdout
+    line = access.read_text().splitlines().index("owner: finanse") + 1
+    problem = " ".join(found[("warning", "knowledge/finance/_access.yml", line)].split())
+    assert "owner: 'finanse' is neither a group" in problem and "did you mean 'finance'" in problem

@@ -161,3 +161,14 @@ async def test_a_question_answered_for_its_asker_alone_is_not_among_the_unanswer
         assert [question for question, _ in board.top_unanswered] == [BRAZIL]
         week = await digest.build_digest(services)
         assert [question for question, _ in week.board.top_unanswered] == [BRAZIL]
+
+
+async def test_a_question_the_topics_only_owner_asks_is_not_passed_on_to_them(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        # Grace alone is people-ops, which owns the HR documents; she asks in a DM.
+        ts = await trellis.sandbox.post_message(trellis.user(GRACE), trellis.bot, BRAZIL)
+        answer = await trellis.answer_in_thread(trellis.dm_with(GRACE), ts)
+        text = shown_text(answer)
+        assert "You own this topic's documents, so the question is not passed on" in text
+        assert DONT_FORWARD not in str(answer.blocks)  # nothing to keep from anyone
+        assert await rows(trellis.services, OwnerNotice) == []

@@ -130,3 +130,25 @@ async def test_help_points_to_about(tmp_path):
             trellis.user(LIAM), trellis.channel("general"), "/trellis", "help"
         )
     assert "`/trellis about`" in (ack.get("text") or "")
+
+
+async def test_help_names_nothing_internal_to_a_guest_nor_in_a_channel_a_guest_reads(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        guest, general = trellis.user("gina@contractor.example"), trellis.channel("general")
+        internal = ("#help-trellis", "discount_request", "trellis-admins")
+        for verb in ("help", "halp"):  # help, and an unknown verb's help
+            ack = await trellis.sandbox.slash_command(guest, general, "/trellis", verb)
+            shown = f"{ack.get('text')} {ack.get('blocks')}"
+            assert "can't verify who you are" in shown
+            assert not [name for name in internal if name in shown]
+
+        # Liam is told everything when he alone reads it, not in #general, where Gina reads.
+        liam = trellis.user(LIAM)
+        ack = await trellis.sandbox.slash_command(liam, general, "/trellis", "help")
+        assert all(name in ack["text"] for name in internal)
+        ts = await trellis.ask(LIAM, "general", "")
+        shown = (await trellis.answer_in_thread("general", ts)).text
+        assert "answers the questions of the people in this organisation" in shown
+        assert not [name for name in internal if name in shown]
+        ts = await trellis.ask(LIAM, "sales", "")
+        assert "#help-trellis" in (await trellis.answer_in_thread("sales", ts)).text

@@ -45,3 +45,42 @@ async def test_the_shortcut_on_a_long_cyrillic_message_opens_the_choice_and_pref
         question = next(b for b in form.spec["blocks"] if b.get("block_id") == "question")
         prefilled = question["element"]["initial_value"]
         assert len(prefilled) > 2000 and CYRILLIC.startswith(prefilled)
+
+
+async def test_a_message_longer_than_a_text_box_opens_the_form_with_its_start_and_says_so(tmp_path):
+    # Slack refuses a text box holding more than 3,000 characters, so the form would never
+    # open and asking again could not help: it starts with what fits, and says so.
+    workspace = copy_demo(tmp_path, {"started_by: [sales]": "started_by: [sales, support]"})
+    long = "The customer asks whether the tent can be returned after 45 days. " * 70
+    async with running_trellis(tmp_path, workspace=workspace) as trellis:
+        await trellis.sandbox.slash_command(
+            trellis.user(SAM),
+            trellis.channel("support"),
+            "/trellis",
+            f'customer_reply question="{long}"',
+        )
+        form = await modal_for(trellis, SAM)
+        question = next(b for b in form.spec["blocks"] if b.get("block_id") == "question")
+        assert question["element"]["initial_value"] == long[: forms.TEXT_INPUT_LIMIT]
+        assert question["element"]["max_length"] == forms.TEXT_INPUT_LIMIT
+        assert question["hint"]["text"] == forms.PREFILL_CUT
+
+
+async def test_a_colleague_mentioned_in_the_message_is_named_in_the_form(tmp_path):
+    workspace = copy_demo(tmp_path, {"started_by: [sales]": "started_by: [sales, support]"})
+    async with running_trellis(tmp_path, workspace=workspace) as trellis:
+        sam, support = trellis.user(SAM), trellis.channel("support")
+        liam = trellis.user("liam.carter@northwind.example")
+        ts = await trellis.sandbox.post_message(
+            sam, support, f"<@{liam}> promised the customer a refund by Friday"
+        )
+        await trellis.sandbox.message_shortcut(sam, support, ts, "trellis_start_workflow")
+        choice = await modal_for(trellis, SAM)
+        await trellis.sandbox.submit_view(
+            sam, choice.id, {"workflow": {"choice": "customer_reply"}}
+        )
+        form = await modal_for(trellis, SAM)
+        question = next(b for b in form.spec["blocks"] if b.get("block_id") == "question")
+        assert question["element"]["initial_value"] == (
+            "@Liam Carter promised the customer a refund by Friday"
+        )

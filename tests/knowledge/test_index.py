@@ -316,6 +316,39 @@ async def test_a_moved_file_keeps_its_id_and_follows_its_path(database, workspac
     assert document is not None and document.path == "finance/pto-2025.md"
 
 
+async def test_a_folders_owner_owns_its_documents_unless_their_front_matter_names_one(
+    database, workspace
+):
+    knowledge = workspace / "knowledge"
+    _write(knowledge, "support/_access.yml", "default: [support]\nowner: support-leads\n")
+    _write(knowledge, "support/sub/refunds.csv", "tier,refund window\nGold,60 days\n")
+    _write(
+        knowledge,
+        "support/escalation.md",
+        "---\nowner: Rosa@Acme.example\n---\n# Escalation\n\nPage the lead on call.\n",
+    )
+    await ingest(database, knowledge)
+    owners = {
+        doc_id: (await get_document(database, doc_id)).owner
+        for doc_id in (
+            "support/macros",
+            "support/sub/refunds",
+            "support/escalation",
+            "sales/discounts",
+        )
+    }
+    assert owners == {
+        "support/macros": "support-leads",  # the folder's
+        "support/sub/refunds": "support-leads",  # a folder below it
+        "support/escalation": "rosa@acme.example",  # its own
+        "sales/discounts": None,  # no owner anywhere
+    }
+    _write(knowledge, "support/_access.yml", "default: [support]\nowner: support-team\n")
+    report = await ingest(database, knowledge)  # the owner is part of what is indexed
+    assert report.updated == 2  # escalation.md keeps its own owner
+    assert (await get_document(database, "support/macros")).owner == "support-team"
+
+
 async def test_documents_whose_access_names_nobody_the_directory_knows_are_counted(
     database, workspace
 ):

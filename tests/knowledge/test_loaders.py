@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -442,9 +443,40 @@ def test_html_page_with_a_table_scripts_and_navigation(tmp_path):
         assert noise not in doc.text
 
 
+def test_html_headings_are_read_without_their_permalink_marks(tmp_path):
+    # As Sphinx and MkDocs write them; a link into the page with words of its own stays.
+    _write(
+        tmp_path,
+        "duties.html",
+        '<body><h1>Duties<a class="headerlink" href="#duties" title="Permalink">¶</a></h1>'
+        '<h2 id="vac">Vacations<a href="#vac">§</a></h2>'
+        '<p>Send a [VAC] mail, as <a href="#duties">the duties</a> say.</p></body>',
+    )
+    doc = _load(tmp_path, "duties.html")
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Duties"),
+        ("heading", "Vacations"),
+        ("text", "Send a [VAC] mail, as the duties say."),
+    ]
+
+
 def test_html_without_title_uses_first_h1(tmp_path):
     _write(tmp_path, "page.htm", "<body><h2>Sub</h2><h1>Main &amp; more</h1><p>x</p></body>")
     assert _load(tmp_path, "page.htm").title == "Main & more"
+
+
+def test_a_pdf_that_places_each_word_is_read_with_the_spaces_between_them(tmp_path):
+    # A real page pypdf reads as "installationofuploadedfiles" (tests/data/pdf/SOURCE.md).
+    page = Path(__file__).parents[1] / "data" / "pdf" / "debian-policy-control-files.pdf"
+    _write(tmp_path, "policy.pdf", page.read_bytes())
+    doc = _load(tmp_path, "policy.pdf")
+    assert "control the installation of uploaded files." in doc.text
+    assert (
+        "Parsers may accept lines consisting solely of spaces and tabs as stanza separators, "
+        "but control files should use empty lines." in doc.text
+    )
+    assert ("heading", "5.1 Syntax of control files") in [(b.kind, b.text) for b in doc.blocks]
+    assert not re.search(r"[^\W\d_]{25,}", doc.text)  # no run of letters longer than a word
 
 
 def test_pdf_is_read_page_after_page_with_its_title(tmp_path):

@@ -1,7 +1,7 @@
 """HTML into blocks, parsed by selectolax (the lexbor engine, an HTML5 parser).
 
-Only what a reader sees in the page body counts: scripts, styles and the site chrome
-(`nav`, `footer`) are dropped before reading. Block elements (paragraphs, list items,
+Only what a reader sees in the page body counts: scripts, styles, the site chrome
+(`nav`, `footer`) and headings' permalink marks ("¶") are dropped before reading. Block elements (paragraphs, list items,
 divs, ...) become paragraphs; whitespace is collapsed as a browser would.
 """
 
@@ -14,6 +14,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
 
 _NOISE = "script, style, noscript, template, svg, iframe, object, nav, footer"
+_PERMALINK_MARKS = frozenset({"", "¶", "§", "#", "🔗"})
+"""The text of a heading's permalink anchor (Sphinx's and MkDocs' "¶"), which no reader
+reads as part of the heading."""
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _BLOCKS = frozenset(
     {
@@ -33,6 +36,9 @@ def html_blocks(text: str) -> tuple[str | None, list[Block]]:
     title = collapse(title_node.text()) if title_node is not None else ""
     for node in tree.css(_NOISE):
         node.decompose()
+    for node in tree.css('a[href^="#"]'):
+        if node.text(deep=True).strip() in _PERMALINK_MARKS:
+            node.decompose()
     root = tree.body if tree.body is not None else tree.root
     blocks = _read(root) if root is not None else []
     if not title:

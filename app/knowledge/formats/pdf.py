@@ -15,6 +15,11 @@ recovered the way a reader sees them:
   are left out.
 
 The title is the one in the document's properties; without one, the first heading.
+
+pypdf loses the spaces between words in some PDFs (LaTeX's, which place each word instead
+of drawing a space: "installationofuploadedfiles"). PDFium (pypdfium2) reads the same
+pages with their spaces, so each line is taken as PDFium spells it when both read the same
+characters in it and PDFium's has the spaces pypdf's lacks (`_spaced`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,7 +120,74 @@ def pdf_blocks(raw: bytes, name: str) -> tuple[str | None, list[Block]]:
         if metadata is not None and metadata.title:
             title = collapse(str(metadata.title)) or None
         pages = [_page_lines(page) for page in reader.pages]
-    return title, _blocks(_without_running_lines(pages))
+    return title, _blocks(_without_running_lines(_spaced(raw, pages)))
+
+
+def _spaced(raw: bytes, pages: list[list[_Line]]) -> list[list[_Line]]:
+    """`pages` with each line PDFium reads with the same characters and more spaces
+    between its words taken as PDFium spells it; where PDFium cannot read the file, as
+    they are."""
+    if not any(_glued(line.text) for lines in pages for line in lines):
+        return pages
+    import pypdfium2  # imported when needed, as pypdf is
+
+    try:
+        document = pypdfium2.PdfDocument(raw)
+    except Exception:  # noqa: BLE001 - pypdf's reading stands
+        return pages
+    try:
+        for index, lines in enumerate(pages[: len(document)]):
+            spelled: dict[str, str] = {}
+            for words in _pdfium_lines(document, index):
+                spelled.setdefault(_letters(words), words)
+            for line in lines:
+                found = spelled.get(_letters(line.text))
+                if found is not None and _better_spaced(found, line.text):
+                    line.text = found
+    except Exception:  # noqa: BLE001 - a page PDFium cannot read keeps pypdf's reading
+        pass
+    finally:
+        document.close()
+    return pages
+
+
+def _pdfium_lines(document: Any, index: int) -> list[str]:
+    page = document[index]
+    try:
+        textpage = page.get_textpage()
+        try:
+            text = textpage.get_text_range()
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+    # PDFium joins a word hyphenated across lines, marking the break; it is a break here.
+    text = text.replace("\ufffe", "-\n").replace("\x02", "-\n")
+    return [collapse(line) for line in re.split(r"\r\n|[\r\n]", text) if line.strip()]
+
+
+def _letters(text: str) -> str:
+    """The characters of a line that are not spaces or punctuation, as one key."""
+    return re.sub(r"\W", "", unicodedata.normalize("NFKC", text)).casefold()
+
+
+_GLUED = re.compile(r"[^\W\d_]{25,}")
+"""A run of letters longer than words are (a few chemical or German compounds aside)."""
+
+
+def _glued(text: str) -> bool:
+    return bool(_GLUED.search(text))
+
+
+def _better_spaced(spelled: str, read: str) -> bool:
+    """PDFium's `spelled` parts words `read` runs together (a run too long for a word, or
+    two spaces more), without splitting words into letters (as a letter-spaced heading
+    would be)."""
+    words = spelled.split()
+    parted = len(_GLUED.findall(spelled)) < len(_GLUED.findall(read)) or (
+        spelled.count(" ") >= read.count(" ") + 2
+    )
+    return parted and sum(map(len, words)) >= 3 * len(words)
 
 
 def _page_lines(page: Any) -> list[_Line]:

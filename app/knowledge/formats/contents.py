@@ -1,0 +1,62 @@
+"""A document's own table of contents, left out: its entries name the sections that follow
+and say nothing themselves, yet read as headings or paragraphs they win searches for the
+sections' words and get quoted ("6.1. Building Embedded Programs; 6.2. …").
+
+An entry is a heading or a paragraph whose words are those of a heading further on (its
+page number, and a "Chapter" or "Section" in front, aside), or of a numbered line further
+on ("2.3. Module Path", which plain text reads as a paragraph), with nothing under it but
+other entries; a table of contents is a run of at least `MIN_ENTRIES` of them. A single line that repeats a later heading is kept: one
+empty heading over its subsections ("Requirements", then "Hardware") is no contents.
+Formats that mark their contents (a PDF's dot leaders) lose them as they are read, too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from app.knowledge.formats.blocks import Block
+
+MIN_ENTRIES = 3
+"""Consecutive entries that make a table of contents."""
+_PAGE = re.compile(r"(?:\s*[.\u00b7\u2026]{2,}\s*|\s+)(?:\d+|[ivxlc]+)$", re.IGNORECASE)
+"""A contents line's page number, with its dot leader."""
+_KIND = re.compile(r"^(?:chapter|section|part|appendix)\s+", re.IGNORECASE)
+_NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[IVXLC]+\.)\s+\S")
+"""A section's number in front of its name: "2.3. Module Path", "A. Glossary"."""
+MAX_ENTRY_CHARS = 120
+
+
+def without_contents(blocks: Sequence[Block]) -> list[Block]:
+    """`blocks` less every run of table-of-contents entries (see the module docstring)."""
+    entry = [False] * len(blocks)
+    headings: set[str] = set()  # the headings after the block looked at
+    numbered: set[str] = set()  # and the numbered lines
+    for i in range(len(blocks) - 1, -1, -1):
+        block = blocks[i]
+        if block.kind == "row" or len(block.text) > MAX_ENTRY_CHARS:
+            continue
+        key = _key(block.text)
+        bare = i + 1 == len(blocks) or entry[i + 1] or blocks[i + 1].kind == "heading"
+        named = key in headings or (key in numbered and bool(_NUMBERED.match(key)))
+        entry[i] = named and (block.kind == "text" or bare)
+        if entry[i]:
+            continue
+        if block.kind == "heading":
+            headings.add(key)
+        if _NUMBERED.match(key):
+            numbered.add(key)
+    dropped: set[int] = set()
+    start = 0
+    while start < len(blocks):
+        end = start
+        while end < len(blocks) and entry[end]:
+            end += 1
+        if end - start >= MIN_ENTRIES:
+            dropped.update(range(start, end))
+        start = end + 1
+    return [block for i, block in enumerate(blocks) if i not in dropped]
+
+
+def _key(text: str) -> str:
+    return " ".join(_KIND.sub("", _PAGE.sub("", text)).split()).casefold().rstrip(". ")
