@@ -20,7 +20,7 @@ from app.slack_api import error_code
 from app.slack_people import SlackChannel
 from app.trust import owners
 from handlers.answer_stream import SLACK_FAILED
-from handlers.deleted import was_deleted
+from handlers.deleted import was_deleted, withhold
 from handlers.errors import NOT_ANSWERED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
@@ -103,7 +103,8 @@ async def answer_in_thread(
             )
             outcome = await answer_question(services, question)
         if await was_deleted(services, channel_id, message_ts):
-            await _withdrawn(services, outcome, channel_id, placeholder, received)
+            await withhold(services, outcome.audit_id, channel_id, slack_user_id, placeholder)
+            settle(services, received)
             return outcome
         await show_answer(
             services,
@@ -313,30 +314,6 @@ async def declined(
     )
     settle(services, received)
     return True
-
-
-async def _withdrawn(
-    services: Services,
-    outcome: Outcome,
-    channel_id: str,
-    placeholder: str,
-    received: ReceivedQuestion | None,
-) -> None:
-    """The question was deleted while it was answered (handlers/deleted.py): its answer is
-    not shown nor passed on, its thinking indicator goes, and the audit says why."""
-    log.info("answer_withheld_question_deleted", channel=channel_id, audit_id=outcome.audit_id)
-    try:
-        await services.audit.record(
-            kind="question.deleted",
-            subject_id=outcome.audit_id,
-            actor_slack_id=received.slack_user_id if received is not None else None,
-            channel_id=channel_id,
-            payload={"shown": False},
-        )
-        await slack_of(services).delete(channel=channel_id, ts=placeholder)
-    except Exception:  # the answer stays unshown; only the record or the tidying failed
-        log.warning("deleted_question_not_tidied", channel=channel_id, exc_info=True)
-    settle(services, received)
 
 
 def settle(services: Services, received: ReceivedQuestion | None) -> None:

@@ -21,10 +21,10 @@ from app.services import Services
 from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from handlers import traces
 from handlers.asking import answer_in_thread
-from handlers.deleted import on_deleted
+from handlers.deleted import deleted_ts, on_deleted
 from handlers.delivered import is_direct_message, is_group_message, plain_text
 from handlers.gateway import slack_of
-from handlers.help import help_for
+from handlers.help import HELP_IN_THREAD_SECONDS, help_for
 from handlers.people import with_names
 from handlers.streaming import answer_streaming
 
@@ -198,7 +198,12 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
         await slack_of(services).post(
             channel=question.channel_id,
             thread_ts=question.thread_ts or question.message_ts,
-            text=await help_for(services, question.slack_user_id, question.channel_id),
+            text=await help_for(
+                services,
+                question.slack_user_id,
+                question.channel_id,
+                seconds=HELP_IN_THREAD_SECONDS,
+            ),
         )
         return
     text = await with_names(services, question.text, skip=slack_of(services).bot_user_id)
@@ -249,8 +254,8 @@ async def on_mention(
 async def on_message(
     body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext, services: Services
 ) -> None:
-    if event.get("subtype") == "message_deleted":
-        await on_deleted(services, event)
+    if (deleted := deleted_ts(event)) is not None:
+        await on_deleted(services, event, deleted)
         return
     await _take_on(services, body, event, context)
 

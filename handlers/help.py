@@ -16,15 +16,24 @@ from handlers.views.help import help_text
 log = structlog.get_logger(__name__)
 
 HELP_SECONDS = 1.5
-"""How long finding out who reads the help may take (it may take Slack calls, and a slash
-command's ack waits for it); past that, it is worded for outsiders."""
+"""How long finding out who reads the help may take before a slash command's ack, which
+waits for it (it may take Slack calls); past that, it is worded for outsiders."""
+HELP_IN_THREAD_SECONDS = 10.0
+"""The same for the help posted in a thread, after the event's ack: a large channel's
+members may take a while to look up the first time."""
 
 
-async def help_for(services: Services, slack_user_id: str, channel_id: str | None = None) -> str:
+async def help_for(
+    services: Services,
+    slack_user_id: str,
+    channel_id: str | None = None,
+    *,
+    seconds: float = HELP_SECONDS,
+) -> str:
     """The help `slack_user_id` is shown: alone (`channel_id` None), or in `channel_id`,
     where every member reads it. Someone Trellis cannot verify is told so, as when asking."""
     try:
-        async with asyncio.timeout(HELP_SECONDS):
+        async with asyncio.timeout(seconds):
             identity = await services.identity.identify(slack_user_id)
             if identity.person is None:
                 return escape(services.identity.refusal(identity.reason))

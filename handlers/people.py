@@ -23,17 +23,19 @@ async def person_of(services: Services, user_id: str) -> Person:
     return dataclasses.replace(person, slack_id=user_id)
 
 
-async def with_names(services: Services, text: str, *, skip: str | None = None) -> str:
+async def with_names(
+    services: Services, text: str, *, skip: str | None = None, seconds: float = NAMING_SECONDS
+) -> str:
     """`text` (as `plain_text` reads it) with the people it mentions by user id alone named:
     Slack sends a mention as `<@U123>`, with no name, so "Did @U123 book it?" becomes "Did
     @Ana Lima book it?", by the directory's name, else the name on their Slack profile. It
     runs after the event's ack, never before (a look-up may take a Slack call); looking
-    names up may take `NAMING_SECONDS` in all, after which the ids are left as they are.
+    names up may take `seconds` in all, after which the ids are left as they are.
     `skip`: a user id not looked up (the app's own)."""
     mentioned = [u for u in dict.fromkeys(MENTIONED.findall(text)) if u != skip]
     named: dict[str, str] = {}
     try:
-        async with asyncio.timeout(NAMING_SECONDS):
+        async with asyncio.timeout(seconds):
             for user_id in mentioned[:MENTIONS_NAMED]:
                 try:
                     identity = await services.identity.identify(user_id)

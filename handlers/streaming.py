@@ -49,6 +49,7 @@ from app.trust import owners
 from handlers import asking
 from handlers.answer_stream import SLACK_FAILED, AnswerStream, stop_streaming
 from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, settle
+from handlers.deleted import was_deleted, withhold
 from handlers.errors import NOT_ANSWERED, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
@@ -116,6 +117,12 @@ async def answer_streaming(
                 on_text=shown.provisional,
                 show=functools.partial(_show_held, services, received, shown),
             )
+        if await was_deleted(services, channel_id, message_ts):  # nor shown, nor passed on
+            await withhold(
+                services, outcome.audit_id, channel_id, slack_user_id, await shown.withdrawn()
+            )
+            settle(services, received)
+            return outcome
         await shown.finish(outcome.public)
     except QuestionTakenOver:  # answered by the process that took it over
         assert received is not None

@@ -39,6 +39,9 @@ from handlers.views.blocks import escape, notice_blocks, section
 log = structlog.get_logger(__name__)
 
 SHORTCUT = "trellis_start_workflow"
+SHORTCUT_NAMING_SECONDS = 0.3
+"""How long naming the people a shortcut's message mentions may take: its form must open
+within the 3 s Slack's trigger lasts."""
 QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
 
 
@@ -193,6 +196,7 @@ async def on_shortcut(
         services,
         plain_text(message.get("text"), one_line=False),
         skip=slack_of(services).bot_user_id,
+        seconds=SHORTCUT_NAMING_SECONDS,
     )
     if len(startable) == 1:
         slug = startable[0]

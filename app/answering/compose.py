@@ -334,9 +334,13 @@ def _unanswered(
     confidence: float,
 ) -> Reply:
     """The reply to a question the documents do not answer, passed on to the owners of its
-    topic but its asker: an asker who alone owns it is told so, and nothing is passed on."""
-    owners = owners_of(about_question(text, passages, history), config)
-    others = tuple(o for o in owners if not asker(o)) if asker else owners
+    topic but its asker: an asker who alone owns its documents is told so, and nothing is
+    passed on (`NOTE_ASKER_OWNS`; the owners stay named, as the conversation reads them).
+    The workspace's fallback, when no document is about the question, is no owner."""
+    about = about_question(text, passages, history)
+    owners = owners_of(about, config)
+    mine = asker if asker is not None and any(p.owner for p in about) else None
+    others = tuple(o for o in owners if not mine(o)) if mine is not None else owners
     owns = len(others) < len(owners)
     said = no_answer_text(
         others,
@@ -351,6 +355,6 @@ def _unanswered(
         said,
         confidence=confidence,
         notes=(NOTE_ASKER_OWNS,) if owns and not others else (),
-        owners=others,
+        owners=others or owners,
         scope_label=scope.label,
     )

@@ -85,6 +85,30 @@ def deleted_event(
     return event
 
 
+def tombstone_event(
+    ws: SandboxWorkspace, message: Message, previous: Message, conversation: Conversation
+) -> dict[str, Any]:
+    """A deleted message that has replies, as Slack reports it: changed into its
+    placeholder ("This message was deleted.", subtype `tombstone`), not deleted."""
+    ts = ws.next_ts()
+    return {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": conversation.id,
+        "ts": ts,
+        "event_ts": ts,
+        "message": {
+            **message_event(ws, message, conversation),
+            "hidden": True,
+            "thread_ts": message.ts,
+            "parent_user_id": "USLACKBOT",
+        },
+        "previous_message": message_event(ws, previous, conversation),
+        "channel_type": conversation.channel_type,
+    }
+
+
 def app_mention_event(ws: SandboxWorkspace, message: Message) -> dict[str, Any]:
     event: dict[str, Any] = {
         "client_msg_id": message.client_msg_id,

@@ -169,6 +169,8 @@ class Change:
     view: View | None = None
     reaction: str | None = None
     call: ApiCall | None = None
+    previous: Message | None = None
+    """A changed message as it was."""
 
 
 @dataclass

@@ -278,18 +278,20 @@ class SandboxServer(SlackSimulation):
         if message is None or change.kind not in (
             "message_posted",
             "message_deleted",
+            "message_tombstoned",
             *REACTION_KINDS,
         ):
             return
         conversation = ws.conversation(message.channel)
         if conversation is None or ws.bot.user_id not in conversation.members:
             return
-        if change.kind == "message_deleted":
-            self._emit(
-                MESSAGE_SUBSCRIPTIONS[conversation.channel_type],
-                events.deleted_event(ws, message, conversation),
-                conversation,
+        if change.kind in ("message_deleted", "message_tombstoned"):
+            event = (
+                events.deleted_event(ws, message, conversation)
+                if change.kind == "message_deleted"
+                else events.tombstone_event(ws, message, change.previous or message, conversation)
             )
+            self._emit(MESSAGE_SUBSCRIPTIONS[conversation.channel_type], event, conversation)
             return
         if change.kind in REACTION_KINDS:
             event = events.reaction_event(

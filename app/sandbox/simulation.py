@@ -86,12 +86,16 @@ class SlackSimulation:
         return message.ts
 
     async def delete_message(self, user_id: str, channel_id: str, ts: str) -> None:
-        """`user_id` deletes their own message `ts`; Slack tells the app (`message_deleted`)."""
+        """`user_id` deletes their own message `ts`; Slack tells the app (`message_deleted`, or
+        `message_changed` into a tombstone when it has replies)."""
         user = self._person(user_id)
         message = self._message(self._joined(user, channel_id), ts)
         if message.user != user.id:
             raise SimulationError(f"{user_id} did not write {ts}")
-        self._as_person(lambda: self.workspace.delete_message(message))
+        if message.reply_ts:  # a thread's first message stays, as Slack's placeholder
+            self.workspace.tombstone(message)
+        else:
+            self._as_person(lambda: self.workspace.delete_message(message))
 
     async def add_reaction(self, user_id: str, channel_id: str, ts: str, name: str) -> None:
         user = self._person(user_id)

@@ -71,7 +71,8 @@ class CaseResult:
     answer: str = ""
     error: str | None = None
     unknown_sources: tuple[str, ...] = ()
-    """Expected sources no document in knowledge/ has as its id (moved, renamed, gone)."""
+    """Expected sources no indexed document has as its id (moved, renamed or gone from
+    knowledge/, or a file ingest could not read)."""
 
     @property
     def status_ok(self) -> bool:
@@ -143,16 +144,17 @@ class EvalReport:
         return not self.shortfalls()
 
     def advice(self) -> list[str]:
-        """What to change when cases expect documents knowledge/ no longer has: the cases
-        no longer fit the documents, whatever the answers."""
+        """What to change when cases expect documents the index does not have: the cases no
+        longer fit the documents, whatever the answers."""
         unknown = sorted({s for r in self.results for s in r.unknown_sources})
         cases = [r.case_id for r in self.results if r.unknown_sources]
         if not unknown:
             return []
         return [
-            f"{len(cases)} case(s) ({', '.join(cases)}) expect documents knowledge/ does not "
+            f"{len(cases)} case(s) ({', '.join(cases)}) expect documents the index does not "
             f"have ({', '.join(unknown)}): change their expect_sources in evals/ to the "
-            "documents that answer them now (`trellis check` names each line)"
+            "documents that answer them now, or fix the files ingest could not read "
+            "(`trellis check` names each line)"
         ]
 
     @property

@@ -335,7 +335,7 @@ def test_a_first_version_whose_documents_were_replaced_is_told_which_cases_to_ch
     done = ask(tmp_path, acme, "When is the office open?")
     assert done.returncode == 2, done.stdout + done.stderr
     message = " ".join(done.stderr.split())
-    assert "expect documents knowledge/ does not have (handbook/office-hours)" in message
+    assert "expect documents the index does not have (handbook/office-hours)" in message
     assert "change their expect_sources in evals/" in message
 
     report = json.loads(trellis(tmp_path, "eval", "-w", str(acme), "--json").stdout)
@@ -343,5 +343,5 @@ def test_a_first_version_whose_documents_were_replaced_is_told_which_cases_to_ch
     assert case["unknown_sources"] == ["handbook/office-hours"]
     assert case["question"] and case["answer"]  # what was asked, and what came back
     printed = " ".join(trellis(tmp_path, "eval", "-w", str(acme)).stdout.split())
-    assert "handbook/office-hours (not in knowledge/)" in printed
+    assert "handbook/office-hours (not indexed)" in printed
     assert f"{case['id']} {case['question']}" in printed  # the failed case's answer follows

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from app.answering.base import NOTE_ASKER_OWNS
 from app.answering.compose import Reply
 from app.config.workspace import AnswersConfig
 from app.db.models.feedback import OwnerNotice
@@ -171,4 +172,19 @@ async def test_a_question_the_topics_only_owner_asks_is_not_passed_on_to_them(tm
         text = shown_text(answer)
         assert "You own this topic's documents, so the question is not passed on" in text
         assert DONT_FORWARD not in str(answer.blocks)  # nothing to keep from anyone
-        assert await rows(trellis.services, OwnerNotice) == []
+
+
+async def test_no_notice_is_queued_for_a_question_its_asker_alone_owns(tmp_path):
+    async with running_trellis(tmp_path) as trellis:
+        services = trellis.services
+        owned = Reply(AnswerStatus.NO_ANSWER, "…", notes=(NOTE_ASKER_OWNS,), answer_id="a-1")
+        await owners.after_question(
+            services, outcome=Outcome("audit-1", AnswerStatus.NO_ANSWER, owned), question=BRAZIL
+        )
+        assert await rows(services, OwnerNotice) == []
+        # The same reply without the note is passed on: the check above could fail.
+        other = Reply(AnswerStatus.NO_ANSWER, "…", owners=("people-ops",), answer_id="a-2")
+        await owners.after_question(
+            services, outcome=Outcome("audit-2", AnswerStatus.NO_ANSWER, other), question=BRAZIL
+        )
+        assert [n.id for n in await rows(services, OwnerNotice)] == ["a-2"]

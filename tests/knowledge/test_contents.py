@@ -97,7 +97,7 @@ def test_contents_lines_with_page_numbers_match_their_headings():
     blocks = [
         Block("text", "1. Scope ........ 3"),
         Block("text", "2. Leave ........ 5"),
-        Block("text", "3. Pay 9"),
+        Block("text", "3. Pay \u2026\u2026 9"),
         Block("heading", "1. Scope", 2),
         Block("text", "This policy covers staff."),
         Block("heading", "2. Leave", 2),

@@ -109,10 +109,12 @@ class DashboardRepository:
 
     async def unanswered(self, *, since: datetime, limit: int = 5) -> list[tuple[str, int]]:
         """The questions most often left without an answer (by their exact wording), but
-        none whose asker withdrew it from the owners, nor any whose asker was answered in
-        full privately (the conversation was told only they are shown the answer)."""
+        none whose asker withdrew it from the owners or deleted it (handlers/deleted.py), nor
+        any whose asker was answered in full privately (the conversation was told only they
+        are shown the answer)."""
         count = func.count().label("n")
         withdrawn = select(OwnerNotice.id).where(OwnerNotice.withdrawn_at.is_not(None))
+        deleted = select(AuditRecord.subject_id).where(AuditRecord.kind == "question.deleted")
         private = aliased(PostedAnswer)
         answered_privately = select(private.audit_id).where(
             private.private.is_(True), private.status == "answered"
@@ -125,6 +127,7 @@ class DashboardRepository:
                 PostedAnswer.private.is_(False),
                 PostedAnswer.id.not_in(withdrawn),
                 PostedAnswer.audit_id.not_in(answered_privately),
+                PostedAnswer.audit_id.not_in(deleted),
             )
             .group_by(PostedAnswer.question)
             .order_by(count.desc(), PostedAnswer.question)

@@ -3,7 +3,7 @@ and say nothing themselves, yet read as headings or paragraphs they win searches
 sections' words and get quoted ("6.1. Building Embedded Programs; 6.2. …").
 
 An entry is a heading or a paragraph whose words are those of a heading further on (its
-page number, and a "Chapter" or "Section" in front, aside), or of a numbered line further
+page number after a dot leader, and a "Chapter" or "Section" in front, aside), or of a numbered line further
 on ("2.3. Module Path", which plain text reads as a paragraph), with nothing under it but
 other entries; a table of contents is a run of at least `MIN_ENTRIES` of them. A single line that repeats a later heading is kept: one
 empty heading over its subsections ("Requirements", then "Hardware") is no contents.
@@ -19,8 +19,9 @@ from app.knowledge.formats.blocks import Block
 
 MIN_ENTRIES = 3
 """Consecutive entries that make a table of contents."""
-_PAGE = re.compile(r"(?:\s*[.\u00b7\u2026]{2,}\s*|\s+)(?:\d+|[ivxlc]+)$", re.IGNORECASE)
-"""A contents line's page number, with its dot leader."""
+_PAGE = re.compile(r"\s*[.\u00b7\u2026]{2,}\s*(?:\d+|[ivxlc]+)$")
+"""A contents line's page number, after its dot leader (a number alone may be the name's:
+"Phase 2", "Region 1")."""
 _KIND = re.compile(r"^(?:chapter|section|part|appendix)\s+", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[IVXLC]+\.)\s+\S")
 """A section's number in front of its name: "2.3. Module Path", "A. Glossary"."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -131,6 +132,11 @@ def _spaced(raw: bytes, pages: list[list[_Line]]) -> list[list[_Line]]:
         return pages
     import pypdfium2  # imported when needed, as pypdf is
 
+    with _PDFIUM:
+        return _spaced_by(pypdfium2, raw, pages)
+
+
+def _spaced_by(pypdfium2: Any, raw: bytes, pages: list[list[_Line]]) -> list[list[_Line]]:
     try:
         document = pypdfium2.PdfDocument(raw)
     except Exception:  # noqa: BLE001 - pypdf's reading stands
@@ -171,6 +177,9 @@ def _letters(text: str) -> str:
     return re.sub(r"\W", "", unicodedata.normalize("NFKC", text)).casefold()
 
 
+_PDFIUM = threading.Lock()
+"""PDFium must never run in two threads at once, even on different documents (pypdfium2's
+documentation: it would crash the process); documents are read in worker threads."""
 _GLUED = re.compile(r"[^\W\d_]{25,}")
 """A run of letters longer than words are (a few chemical or German compounds aside)."""
 
