@@ -102,7 +102,7 @@ async def answer_in_thread(
                 received_id=received.id if received is not None else None,
             )
             outcome = await answer_question(services, question)
-        if await was_deleted(services, channel_id, message_ts):
+        if was_deleted(channel_id, message_ts):
             await withhold(services, outcome.audit_id, channel_id, slack_user_id, placeholder)
             settle(services, received)
             return outcome

@@ -4,14 +4,18 @@ Slack tells Trellis of a deleted message in one of two ways: a message without r
 goes (a `message` event of subtype `message_deleted`, naming it by `deleted_ts`); one with
 replies, as a question Trellis is answering has (its thinking indicator), stays as a
 placeholder, "This message was deleted." (a `message_changed` event whose message has the
-subtype `tombstone`). When it was a question Trellis took on, the deletion is recorded as a
-claim of its own, so the process answering it finds it on any replica: the answer is not
-shown nor passed on to the owners, its message is removed, and the audit records why. An
+subtype `tombstone`). The process that hears of it remembers it, and the process answering
+the question looks there, so a question costs no extra database read: the answer is not
+shown nor passed on to the owners, its message is removed, and the audit records why. When
+it was a question Trellis took on, the deletion is also recorded as a claim, which a
+process taking the question over after a crash reads (handlers/recovery.py). With several
+replicas, the one Slack tells may not be the one answering; that answer is then shown. An
 answer shown before the deletion stays, as Slack keeps a deleted message's thread.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import structlog
@@ -21,6 +25,10 @@ from app.services import Services
 from handlers.gateway import slack_of
 
 log = structlog.get_logger(__name__)
+
+REMEMBERED = 10_000
+"""Deletions this process remembers, the latest ones."""
+_deleted: OrderedDict[tuple[str, str], None] = OrderedDict()
 
 
 def deleted_key(channel_id: str, ts: str) -> str:
@@ -42,6 +50,9 @@ async def on_deleted(services: Services, event: dict[str, Any], ts: str) -> None
     channel = event.get("channel")
     if not channel:
         return
+    _deleted[(channel, ts)] = None
+    while len(_deleted) > REMEMBERED:
+        _deleted.popitem(last=False)
     async with services.database.reading() as session:
         asked = await HandledEventRepository(session).taken(f"msg:{channel}:{ts}")
     if asked:
@@ -49,9 +60,15 @@ async def on_deleted(services: Services, event: dict[str, Any], ts: str) -> None
         log.info("question_deleted", channel=channel, ts=ts)
 
 
-async def was_deleted(services: Services, channel_id: str, ts: str | None) -> bool:
-    """Whether the question posted as `ts` in `channel_id` was deleted by its asker; when
-    the database cannot say, it was not (the answer is shown rather than lost)."""
+def was_deleted(channel_id: str, ts: str | None) -> bool:
+    """Whether this process heard that the question posted as `ts` in `channel_id` was
+    deleted by its asker."""
+    return ts is not None and (channel_id, ts) in _deleted
+
+
+async def deleted_before(services: Services, channel_id: str, ts: str | None) -> bool:
+    """Whether any process recorded the question's deletion (for a question taken over);
+    when the database cannot say, it was not (the answer is shown rather than lost)."""
     if not ts:
         return False
     try:

@@ -14,6 +14,7 @@ questions whose leases ran out (app/answering/intake.py) and carries each to its
 - it was tried `MAX_ATTEMPTS` times, or its recorded answer cannot be shown as it was
   (held for review): its asker is told to ask again, once (if even that fails, the question
   is settled: tries are counted before Slack is called);
+- its asker deleted it (handlers/deleted.py): it is settled, not answered;
 - Slack refuses for good (the channel was archived or Trellis removed from it, the thread
   deleted): the question is settled, the reason recorded in the audit and the log, and its
   asker told in a direct message where Slack allows.
@@ -34,6 +35,7 @@ from app.services import Services
 from app.trust import answer_log
 from handlers.answer_stream import stop_streaming
 from handlers.asking import answer_in_thread, answer_privately, post_thinking, tell_privately
+from handlers.deleted import deleted_before
 from handlers.gateway import slack_of
 from handlers.people import with_names
 from handlers.views import answers
@@ -85,6 +87,10 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
     )
     if question.attempts > MAX_ATTEMPTS + 1:  # even the apology could not be given
         await _settle_unanswered(services, question, reason=EXHAUSTED)
+        return
+    if await deleted_before(services, question.channel_id, question.message_ts):
+        log.info("question_deleted_not_resumed", question=question.id)  # handlers/deleted.py
+        services.intake.settle(question)
         return
     try:
         shown = await _progress_message(services, question)

@@ -117,7 +117,7 @@ async def answer_streaming(
                 on_text=shown.provisional,
                 show=functools.partial(_show_held, services, received, shown),
             )
-        if await was_deleted(services, channel_id, message_ts):  # nor shown, nor passed on
+        if was_deleted(channel_id, message_ts):  # nor shown, nor passed on
             await withhold(
                 services, outcome.audit_id, channel_id, slack_user_id, await shown.withdrawn()
             )

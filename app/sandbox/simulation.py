@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from app.sandbox import assistant_methods, chat_methods, events, interactions
-from app.sandbox.records import Conversation, Ephemeral, Message, ResponseTarget, User, View
+from app.sandbox.records import Change, Conversation, Ephemeral, Message, ResponseTarget, User, View
 from app.sandbox.slack_json import message_json, rich_text_blocks
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway, new_event_id
 from app.sandbox.state import SandboxWorkspace, SlackError
 from app.sandbox.view_methods import view_spec
 
 T = TypeVar("T")
+TOMBSTONE = "This message was deleted."
+"""What Slack shows in place of a deleted message that has replies."""
 
 
 class SimulationError(ValueError):
@@ -93,7 +96,11 @@ class SlackSimulation:
         if message.user != user.id:
             raise SimulationError(f"{user_id} did not write {ts}")
         if message.reply_ts:  # a thread's first message stays, as Slack's placeholder
-            self.workspace.tombstone(message)
+            before = replace(message, reply_ts=list(message.reply_ts))
+            message.text, message.user, message.subtype = TOMBSTONE, "USLACKBOT", "tombstone"
+            message.blocks = message.files = message.client_msg_id = None
+            change = Change("message_tombstoned", message.channel, message=message, previous=before)
+            self.workspace.notify(change)
         else:
             self._as_person(lambda: self.workspace.delete_message(message))
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from app.sandbox.records import (
@@ -31,8 +30,6 @@ from app.sandbox.records import (
 from app.sandbox.seed import read_seed
 
 MAX_VIEW_STACK = 3
-TOMBSTONE_TEXT = "This message was deleted."
-"""What Slack shows in place of a deleted message that has replies."""
 
 
 class SlackError(Exception):
@@ -214,15 +211,6 @@ class SandboxWorkspace:
         message.edited_ts = self.next_ts()
         self.notify(Change("message_changed", channel=message.channel, message=message))
         return message
-
-    def tombstone(self, message: Message) -> None:
-        """A deleted message that has replies stays, as Slack's placeholder for it."""
-        before = replace(message, reply_ts=list(message.reply_ts))
-        message.text, message.user, message.subtype = TOMBSTONE_TEXT, "USLACKBOT", "tombstone"
-        message.blocks = message.files = message.client_msg_id = None
-        self.notify(
-            Change("message_tombstoned", channel=message.channel, message=message, previous=before)
-        )
 
     def delete_message(self, message: Message) -> None:
         self.messages[message.channel].remove(message)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.db.models.feedback import OwnerNotice
 from app.db.models.records import AuditRecord
 from handlers import asking
-from handlers.deleted import was_deleted
+from handlers.deleted import deleted_before, was_deleted
 from tests.e2e.test_trust_loop import eventually
 from tests.harness import running_trellis
 
@@ -25,7 +25,7 @@ HELD = "What is the parental leave policy in Brazil?"  # unanswered: it would go
 
 def recorded(trellis, channel: str, ts: str):
     async def question_deleted() -> bool:
-        return await was_deleted(trellis.services, channel, ts)
+        return await deleted_before(trellis.services, channel, ts) and was_deleted(channel, ts)
 
     return question_deleted
 

@@ -13,6 +13,7 @@ from app.answering.intake import MAX_ATTEMPTS, Surface
 from app.db.models.records import AuditRecord, PostedAnswer, ReceivedQuestion
 from app.pipeline import Question, answer_question
 from handlers import recovery
+from handlers.deleted import deleted_key
 from handlers.views import answers
 from tests.approval_helpers import Clock
 from tests.harness import RunningTrellis, running_trellis, shown_text
@@ -133,6 +134,21 @@ async def test_a_colleague_mentioned_by_id_is_read_by_name_when_taken_over(tmp_p
             found = select(PostedAnswer).where(PostedAnswer.thread_ts == ts)
             [answer] = (await session.execute(found)).scalars()
         assert answer.question == f"Did @Kenji Watanabe plan it? {QUESTION}"
+
+
+async def test_a_question_deleted_before_it_was_taken_over_is_settled_not_answered(tmp_path):
+    clock = Clock()
+    async with running_trellis(tmp_path, clock=clock) as trellis:
+        support = trellis.channel("support")
+        ts = await trellis.sandbox.post_message(trellis.user(SAM), support, QUESTION)
+        await kept(trellis, "support", ts)
+        # Its asker deleted it; the process that heard of it recorded the deletion.
+        assert await trellis.services.claims.claim([deleted_key(support, ts)])
+
+        clock.advance(seconds=31)  # the lease ran out
+        assert await recovery.answer_abandoned(trellis.services) == 1
+        assert trellis.bot_replies("support", ts) == []
+        assert not await still_stored(trellis, ts)
 
 
 async def still_stored(trellis: RunningTrellis, message_ts: str) -> bool:
