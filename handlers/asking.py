@@ -50,6 +50,7 @@ async def answer_in_thread(
     received: ReceivedQuestion | None = None,
     audience_channel_id: str | None = None,
     shown_ts: str | None = None,
+    lead: str | None = None,
 ) -> Outcome | None:
     """Show a thinking indicator in the thread at once, then, when the asker's turn comes
     (`services.questions`), answer and replace the indicator with the answer. `received`:
@@ -57,7 +58,10 @@ async def answer_in_thread(
     answer or told what went wrong. `shown_ts`: the message already showing the question's
     progress (a question taken over after a crash), replaced by the answer in place of a new
     indicator. `audience_channel_id`: the channel whose members the answer is for, when it
-    is not the thread's own (the assistant view)."""
+    is not the thread's own (the assistant view). `lead`: a line above the answer, for a
+    question asked again where it was answered before (an edit, handlers/edited.py); its
+    indicator is named at once, as a takeover would otherwise take the earlier answer for
+    its own."""
     if await declined(
         services,
         text=text,
@@ -82,7 +86,7 @@ async def answer_in_thread(
     if (
         received is not None
         and shown_ts is None
-        and received.attempts > 1
+        and (received.attempts > 1 or lead is not None)
         and not await services.intake.shown_in(received, placeholder)
     ):
         await taken_over(services, received, placeholder)
@@ -113,6 +117,7 @@ async def answer_in_thread(
             thread_ts=thread,
             reply=outcome.public,
             received=received,
+            lead=lead,
         )
     except QuestionTakenOver:  # answered by the process that took it over
         assert received is not None
@@ -156,6 +161,7 @@ async def show_answer(
     thread_ts: str | None,
     reply: Reply,
     received: ReceivedQuestion | None = None,
+    lead: str | None = None,
 ) -> None:
     """The answer in place of the message at `ts` (the thinking indicator). Where Slack
     will not edit that message (it was deleted, the edit is refused, or edits keep failing
@@ -166,7 +172,7 @@ async def show_answer(
     in place), and then the indicator is removed; a failure in these steps is logged, not
     told to an asker who has their answer."""
     slack = slack_of(services)
-    text, blocks = answers.answer_text(reply), answers.answer_blocks(reply)
+    text, blocks = answers.answer_text(reply), answers.answer_blocks(reply, lead=lead)
     try:
         await slack.update(channel=channel_id, ts=ts, text=text, blocks=blocks)
         return

@@ -23,6 +23,7 @@ from handlers import traces
 from handlers.asking import answer_in_thread
 from handlers.deleted import deleted_ts, on_deleted
 from handlers.delivered import is_direct_message, is_group_message, plain_text
+from handlers.edited import EDITED_LEAD, edit_key, edited_question, mention_added
 from handlers.gateway import slack_of
 from handlers.help import HELP_IN_THREAD_SECONDS, help_for
 from handlers.people import with_names
@@ -73,10 +74,29 @@ async def store_before_ack(
     await next()
 
 
-async def _decide(services: Services, body: dict[str, Any], event: dict[str, Any]) -> _Decision:
+async def _decide(
+    services: Services, body: dict[str, Any], event: dict[str, Any], *, wait: bool = False
+) -> _Decision:
+    edit = edited_question(event, slack_of(services).bot_user_id)
+    if edit is not None:  # handlers/edited.py
+        if not await _asked_again(services, edit):
+            return False
+        return await _claim(services, body, edit, wait=wait, key=edit_key(edit))
     if not await _is_question(services, event):
         return False
-    return await _claim(services, body, event, wait=False)
+    return await _claim(services, body, event, wait=wait)
+
+
+async def _asked_again(services: Services, edit: dict[str, Any]) -> bool:
+    """Whether an edited message asks something of its own: it still asks something (not
+    emptied, nor made a thanks), and it was a question Trellis took on or now mentions it."""
+    text, bot_user_id = edit["text"], slack_of(services).bot_user_id
+    if not _question_text(edit, bot_user_id) or thanks_or_agreement(text):
+        return False
+    if mention_added(edit, bot_user_id):
+        return True
+    async with services.database.reading() as session:
+        return await HandledEventRepository(session).taken(f"msg:{edit['channel']}:{edit['ts']}")
 
 
 async def _is_question(services: Services, event: dict[str, Any]) -> bool:
@@ -149,11 +169,17 @@ async def first_delivery(
 
 
 async def _claim(
-    services: Services, body: dict[str, Any], event: dict[str, Any], *, wait: bool = True
+    services: Services,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    wait: bool = True,
+    key: str | None = None,
 ) -> ReceivedQuestion | None:
     """The stored question, when this is the first delivery of `event`; None otherwise.
-    `wait` False: one try, however the database answers."""
-    keys = [f"msg:{event['channel']}:{event['ts']}"]
+    `wait` False: one try, however the database answers. `key`: the claim naming what is
+    asked, when it is not the message (an edit of it, handlers/edited.py)."""
+    keys = [key or f"msg:{event['channel']}:{event['ts']}"]
     if body.get("event_id"):
         keys.insert(0, f"event:{body['event_id']}")
     question = services.intake.receive(
@@ -193,7 +219,8 @@ async def _answer_thread_askers(
         return None
 
 
-async def _answer(services: Services, question: ReceivedQuestion) -> None:
+async def _answer(services: Services, question: ReceivedQuestion, *, edited: bool) -> None:
+    """`edited`: the question is an edit of one answered before (handlers/edited.py)."""
     if not question.text:
         await slack_of(services).post(
             channel=question.channel_id,
@@ -207,7 +234,12 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
         )
         return
     text = await with_names(services, question.text, skip=slack_of(services).bot_user_id)
-    if streams_answers(services) and question.thread_ts is None and question.message_ts:
+    if (
+        streams_answers(services)
+        and not edited
+        and question.thread_ts is None
+        and question.message_ts
+    ):
         # A thread of its own (a DM, a mention at a channel's top level): the answer
         # streams. A follow-up in a shared thread gets the marked thinking indicator, so a
         # takeover after a crash finds which reply is its own (handlers/recovery.py).
@@ -231,6 +263,7 @@ async def _answer(services: Services, question: ReceivedQuestion) -> None:
         message_ts=question.message_ts,
         thread_ts=question.thread_ts,
         received=question,
+        lead=EDITED_LEAD if edited else None,
     )
 
 
@@ -271,10 +304,8 @@ async def _take_on(
     except Exception as error:  # the database is away: wait for it, after the ack
         if not database_unavailable(error):
             raise
-        decision = (
-            await _claim(services, body, event) if await _is_question(services, event) else False
-        )
+        decision = await _decide(services, body, event, wait=True)
     if not isinstance(decision, ReceivedQuestion):  # no question, or not its first delivery
         return
     with traces.slack_event(body, event):
-        await _answer(services, decision)
+        await _answer(services, decision, edited=event.get("subtype") == "message_changed")

@@ -85,12 +85,16 @@ def deleted_event(
     return event
 
 
-def tombstone_event(
+def changed_event(
     ws: SandboxWorkspace, message: Message, previous: Message, conversation: Conversation
 ) -> dict[str, Any]:
-    """A deleted message that has replies, as Slack reports it: changed into its
-    placeholder ("This message was deleted.", subtype `tombstone`), not deleted."""
+    """A message changed, as Slack reports it: edited (its `edited` names who and when), or
+    deleted while it has replies, changed into its placeholder ("This message was deleted.",
+    subtype `tombstone`)."""
     ts = ws.next_ts()
+    now = message_event(ws, message, conversation)
+    if message.subtype == "tombstone":
+        now.update(hidden=True, thread_ts=message.ts, parent_user_id="USLACKBOT")
     return {
         "type": "message",
         "subtype": "message_changed",
@@ -98,12 +102,7 @@ def tombstone_event(
         "channel": conversation.id,
         "ts": ts,
         "event_ts": ts,
-        "message": {
-            **message_event(ws, message, conversation),
-            "hidden": True,
-            "thread_ts": message.ts,
-            "parent_user_id": "USLACKBOT",
-        },
+        "message": now,
         "previous_message": message_event(ws, previous, conversation),
         "channel_type": conversation.channel_type,
     }

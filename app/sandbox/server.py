@@ -279,17 +279,18 @@ class SandboxServer(SlackSimulation):
             "message_posted",
             "message_deleted",
             "message_tombstoned",
+            "message_edited",
             *REACTION_KINDS,
         ):
             return
         conversation = ws.conversation(message.channel)
         if conversation is None or ws.bot.user_id not in conversation.members:
             return
-        if change.kind in ("message_deleted", "message_tombstoned"):
+        if change.kind in ("message_deleted", "message_tombstoned", "message_edited"):
             event = (
                 events.deleted_event(ws, message, conversation)
                 if change.kind == "message_deleted"
-                else events.tombstone_event(ws, message, change.previous or message, conversation)
+                else events.changed_event(ws, message, change.previous or message, conversation)
             )
             self._emit(MESSAGE_SUBSCRIPTIONS[conversation.channel_type], event, conversation)
             return

@@ -1,8 +1,8 @@
 """What people do in the sandbox's Slack, and what Slack sends the app when they do it.
 
-`SlackSimulation` is the person-facing half of the sandbox: typing a message, reacting,
-clicking a button, running a slash command or a message shortcut, submitting or closing a
-modal, opening the App Home. Each checks what Slack's own client would check (the person
+`SlackSimulation` is the person-facing half of the sandbox: typing, editing or deleting a
+message, reacting, clicking a button, running a slash command or a message shortcut,
+submitting or closing a modal, opening the App Home. Each checks what Slack's own client would check (the person
 exists and is in the channel, the message is there, required inputs are filled), changes
 the workspace, and hands the app the payload Slack would send over Socket Mode, waiting
 for its ack where Slack does. `SandboxServer` (app.sandbox.server) serves it over HTTP and
@@ -88,21 +88,34 @@ class SlackSimulation:
         )
         return message.ts
 
+    async def edit_message(self, user_id: str, channel_id: str, ts: str, text: str) -> None:
+        """`user_id` edits their message `ts` to read `text`; Slack tells the app (`message_changed`)."""
+        message, before = self._own(user_id, channel_id, ts)
+        message.text, message.blocks = text, rich_text_blocks(text)
+        message.edited_ts = self.workspace.next_ts()
+        self.workspace.notify(
+            Change("message_edited", message.channel, message=message, previous=before)
+        )
+
     async def delete_message(self, user_id: str, channel_id: str, ts: str) -> None:
         """`user_id` deletes their own message `ts`; Slack tells the app (`message_deleted`, or
         `message_changed` into a tombstone when it has replies)."""
-        user = self._person(user_id)
-        message = self._message(self._joined(user, channel_id), ts)
-        if message.user != user.id:
-            raise SimulationError(f"{user_id} did not write {ts}")
+        message, before = self._own(user_id, channel_id, ts)
         if message.reply_ts:  # a thread's first message stays, as Slack's placeholder
-            before = replace(message, reply_ts=list(message.reply_ts))
             message.text, message.user, message.subtype = TOMBSTONE, "USLACKBOT", "tombstone"
             message.blocks = message.files = message.client_msg_id = None
             change = Change("message_tombstoned", message.channel, message=message, previous=before)
             self.workspace.notify(change)
         else:
             self._as_person(lambda: self.workspace.delete_message(message))
+
+    def _own(self, user_id: str, channel_id: str, ts: str) -> tuple[Message, Message]:
+        """`user_id`'s own message `ts`, and a copy of it as it is now."""
+        user = self._person(user_id)
+        message = self._message(self._joined(user, channel_id), ts)
+        if message.user != user.id:
+            raise SimulationError(f"{user_id} did not write {ts}")
+        return message, replace(message, reply_ts=list(message.reply_ts))
 
     async def add_reaction(self, user_id: str, channel_id: str, ts: str, name: str) -> None:
         user = self._person(user_id)

@@ -85,13 +85,16 @@ def answer_blocks(
     final: bool = True,
     with_text: bool = True,
     checked_by: str | None = None,
+    lead: str | None = None,
 ) -> list[Block]:
     """The whole answer in as many sections as its text needs, every source under it, and
     all within one Slack message (its 50 blocks and `MESSAGE_TEXT`): an answer too long
     for one message says so where it stops, and sources that do not fit are counted, not
     cut. `with_text` False: without the answer's text (streamed above the blocks).
-    `checked_by`: the reviewer who approved the answer."""
-    head = [context(f":lock: {escape(private_note)}")] if private_note else []
+    `checked_by`: the reviewer who approved the answer. `lead`: a line above it all."""
+    head = [context(f":pencil2: {escape(lead)}")] if lead else []
+    if private_note:
+        head.append(context(f":lock: {escape(private_note)}"))
     notes = [
         context(f":information_source: {clip_mrkdwn(escape(note), 1500)}")
         for note in reply.notes
