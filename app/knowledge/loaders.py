@@ -32,9 +32,10 @@ from app.knowledge.access_rules import Principals, display_name, normalize_princ
 from app.knowledge.formats.blocks import Block, BlockKind, render_row
 from app.knowledge.formats.contents import without_contents
 from app.knowledge.formats.html import html_blocks
-from app.knowledge.formats.markdown import markdown_blocks
+from app.knowledge.formats.markdown import markdown_blocks, written_in_markdown
 from app.knowledge.formats.pdf import pdf_blocks
 from app.knowledge.formats.plain import text_blocks
+from app.knowledge.formats.restructured import rst_blocks
 from app.knowledge.formats.slides import slides_blocks
 from app.knowledge.formats.spreadsheet import spreadsheet_blocks
 from app.knowledge.formats.word import word_blocks
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 SUPPORTED_SUFFIXES = frozenset(
-    {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".pptx", ".csv", ".xlsx"}
+    {".md", ".markdown", ".rst", ".txt", ".html", ".htm", ".pdf", ".docx", ".pptx", ".csv", ".xlsx"}
 )
 
 
@@ -161,7 +162,14 @@ def load_document(
         blocks = markdown_blocks(body)
     elif suffix == ".txt":
         meta, lines, access_lines, body = _split_front_matter(_decode(raw, name), path, name)
-        title, blocks = text_blocks(body)
+        if written_in_markdown(body):
+            blocks = markdown_blocks(body)
+            title = next((b.text for b in blocks if b.kind == "heading"), None)
+        else:
+            title, blocks = text_blocks(body)
+    elif suffix == ".rst":
+        meta, lines, access_lines, body = _split_front_matter(_decode(raw, name), path, name)
+        title, blocks = rst_blocks(body)
     elif suffix in (".html", ".htm"):
         title, blocks = html_blocks(_decode(raw, name))
     elif suffix == ".pdf":

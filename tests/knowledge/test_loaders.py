@@ -689,3 +689,27 @@ def test_a_word_typeset_across_two_lines_of_plain_text_is_one_word(tmp_path):
     [text] = [b.text for b in doc.blocks if b.kind == "text"]
     assert "Note that changing the default permissions may cause trouble." in text
     assert "well- known" in text and "hyphenated word." in text
+
+
+def test_a_text_file_written_in_markdown_is_read_as_markdown(tmp_path):
+    _write(
+        tmp_path,
+        "onboarding.txt",
+        "# Onboarding guide\n\nWelcome. This covers your **first week**.\n\n## Accounts\n\n"
+        "- Request a laptop from [IT](https://it.example.com).\n- Set up 2FA within 24 hours.\n\n"
+        "| Item | When |\n|---|---|\n| Payday | 25th of each month |\n",
+    )
+    document = _load(tmp_path, "onboarding.txt")
+    assert document.title == "Onboarding guide" and document.format == "txt"
+    assert [b.text for b in document.blocks if b.kind == "heading"] == [
+        "Onboarding guide",
+        "Accounts",
+    ]
+    assert "Request a laptop from IT." in document.text and "**" not in document.text
+    assert any(b.kind == "row" and "Payday" in b.text for b in document.blocks)
+
+
+def test_a_text_file_with_one_hash_line_stays_plain_text(tmp_path):
+    _write(tmp_path, "notes.txt", "Leave rules\n\n# not a heading, a note\nStaff get 25 days.\n")
+    document = _load(tmp_path, "notes.txt")
+    assert document.title == "Leave rules" and "# not a heading" in document.text

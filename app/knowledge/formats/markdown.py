@@ -30,6 +30,28 @@ _TASK_BOX = re.compile(r"^\[[ xX]\][ \t]+")
 """A GitHub task list item's box, checked or not, at the start of the item."""
 
 
+_ATX_HEADING = re.compile(r"^#{1,6}[ \t]+\S", re.M)
+_TABLE_RULE = re.compile(
+    r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$", re.M
+)
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+_STRONG = re.compile(r"\*\*[^*\n]+\*\*")
+
+
+def written_in_markdown(text: str) -> bool:
+    """Whether a plain-text file is Markdown by its marks (a README.txt, notes kept in
+    Markdown): it has a `#` heading, a table's rule or a fenced code block, and at least
+    two marks in all (headings, tables, fences, links, `**strong**` text). Plain text
+    seldom has even one: a file that only happens to start a line with "# " stays text."""
+    structure = (
+        len(_ATX_HEADING.findall(text))
+        + 2 * len(_TABLE_RULE.findall(text))
+        + len(_FENCE.findall(text))
+    )
+    marks = len(_MARKDOWN_LINK.findall(text)) + len(_STRONG.findall(text))
+    return structure > 0 and structure + marks >= 2
+
+
 def markdown_blocks(body: str) -> list[Block]:
     """Headings, paragraphs (one per list item), code and table rows, in document order."""
     tokens = _PARSER.parse(body)

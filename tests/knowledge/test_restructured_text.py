@@ -1,0 +1,86 @@
+"""reStructuredText (.rst) is read as its built page reads: Sphinx's roles as their words,
+its notes and version notes kept, its navigation and unknown directives left out, front
+matter as in Markdown, and nothing read from outside the file."""
+
+from __future__ import annotations
+
+from app.knowledge.loaders import SUPPORTED_SUFFIXES
+from tests.knowledge.test_loaders import _load, _write
+
+PAGE = """\
+---
+owner: finance-team
+---
+Expense policy
+==============
+
+.. contents::
+
+Overview
+--------
+
+Employees may claim meals up to **$60 a day**. See :ref:`the travel rules <travel>`,
+:doc:`/hr/leave` and :py:func:`~claims.submit`.
+
+.. note::
+
+   Receipts are required for anything over $25.
+
+.. versionadded:: 2.1
+   A per diem for Canada.
+
+.. toctree::
+   :maxdepth: 2
+
+   travel
+   leave
+
+.. include:: /etc/passwd
+
+.. raw:: html
+
+   <p>raw markup</p>
+
+.. no-such-directive:: nothing
+
+   Left out.
+
+Approvals
+---------
+
+* Managers approve up to :abbr:`USD (US dollars)` 500.
+
++--------+-------+
+| Region | Limit |
++========+=======+
+| US     | 60    |
++--------+-------+
+"""
+
+
+def test_a_sphinx_page_reads_as_its_built_page(tmp_path):
+    _write(tmp_path, "finance/expenses.rst", PAGE)
+    document = _load(tmp_path, "finance/expenses.rst")
+    assert ".rst" in SUPPORTED_SUFFIXES
+    assert document.title == "Expense policy" and document.owner == "finance-team"
+    assert document.format == "rst"
+    headings = [b.text for b in document.blocks if b.kind == "heading"]
+    assert headings == ["Expense policy", "Overview", "Approvals"]
+    text = document.text
+    assert (
+        "Employees may claim meals up to $60 a day. See the travel rules, /hr/leave and "
+        "claims.submit." in text
+    )
+    assert "Receipts are required for anything over $25." in text
+    assert "New in version 2.1: A per diem for Canada." in text
+    assert "Managers approve up to USD (US dollars) 500." in text
+    assert any(b.kind == "row" and "Region: US" in b.text for b in document.blocks)
+    for absent in (":ref:", "`", "maxdepth", "travel\nleave", "root:", "raw markup", "Left out"):
+        assert absent not in text
+    assert "Contents" not in headings and "Contents" not in text
+
+
+def test_a_page_without_a_title_is_named_by_its_file(tmp_path):
+    _write(tmp_path, "notes.rst", "Just a paragraph with *emphasis*.\n")
+    document = _load(tmp_path, "notes.rst")
+    assert document.title == "notes" and document.text == "Just a paragraph with emphasis."
