@@ -1,5 +1,5 @@
 """reStructuredText (.rst) is read as its built page reads: Sphinx's roles as their words,
-its notes and version notes kept, its navigation and unknown directives left out, front
+the text of directives docutils does not know kept, navigation left out, front
 matter as in Markdown, and nothing read from outside the file."""
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ Employees may claim meals up to **$60 a day**. See :ref:`the travel rules <trave
 
    <p>raw markup</p>
 
-.. no-such-directive:: nothing
+.. confval:: meal_limit
 
-   Left out.
+   The daily limit, in dollars.
+
+.. automodule:: claims
 
 Approvals
 ---------
@@ -75,8 +77,10 @@ def test_a_sphinx_page_reads_as_its_built_page(tmp_path):
     assert "New in version 2.1: A per diem for Canada." in text
     assert "Managers approve up to USD (US dollars) 500." in text
     assert any(b.kind == "row" and "Region: US" in b.text for b in document.blocks)
-    for absent in (":ref:", "`", "maxdepth", "travel\nleave", "root:", "raw markup", "Left out"):
+    assert "meal_limit" in text and "The daily limit, in dollars." in text
+    for absent in (":ref:", "`", "maxdepth", "travel\nleave", "root:", "raw markup"):
         assert absent not in text
+    assert all(b.text != "claims" for b in document.blocks)  # automodule: code, not text
     assert "Contents" not in headings and "Contents" not in text
 
 

@@ -3,12 +3,12 @@
 
 Documentation written for Sphinx uses roles and directives docutils alone does not know.
 A role (`:ref:`Leave policy <leave>``, `:doc:`travel``, `:term:`PTO``) is read as the
-words a reader of the built page sees: the label, else the target. A directive that
-holds text (`versionadded`, `deprecated`, `seealso`, `glossary`, `only`, ...) keeps it;
-one that builds navigation or pulls in other files (`toctree`, `literalinclude`, `index`,
-`automodule`, ...) is left out, as is any directive docutils does not know. Nothing is
-read from outside the file: file insertion and raw HTML are off, and docutils' own
-warnings never reach the text.
+words a reader of the built page sees: the label, else the target. A directive docutils
+does not know (`versionadded`, `seealso`, `glossary`, `confval`, `py:function`, a
+theme's `tab` or `card`, ...) is read as its arguments, then its content, except those
+that build navigation or pull in other files or code (`toctree`, `literalinclude`,
+`index`, `automodule`, ...), which are left out. Nothing is read from outside the file:
+file insertion and raw HTML are off, and docutils' own warnings never reach the text.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from docutils import nodes
 from docutils.core import publish_parts
-from docutils.parsers.rst import Directive, directives
+from docutils.parsers.rst import Directive, directives, languages
 
 from app.knowledge.formats.blocks import Block
 from app.knowledge.formats.html import html_blocks
@@ -36,14 +36,22 @@ _SETTINGS = {
     "input_encoding": "unicode",
     "embed_stylesheet": False,
 }
-KEPT_DIRECTIVES = (
-    "versionadded", "versionchanged", "deprecated", "seealso", "glossary", "only",
-    "centered", "hlist", "productionlist", "describe", "object", "tab", "tabs", "card",
-    "dropdown", "grid", "grid-item", "grid-item-card", "tab-set", "tab-item",
+_DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+([A-Za-z][\w:+.-]*)::", re.M)
+LEFT_OUT = frozenset(
+    {
+        "toctree", "literalinclude", "index", "highlight", "code-author", "codeauthor",
+        "sectionauthor", "moduleauthor", "currentmodule", "default-role", "default-domain",
+        "tabularcolumns", "graphviz", "graph", "digraph", "inheritance-diagram", "plot",
+        "testsetup", "testcleanup", "autosummary",
+    }
 )  # fmt: skip
-"""Sphinx's directives (and its common extensions') whose content is the page's text."""
+"""Sphinx's directives that build navigation, pull in other files or code, or set how the
+page is built: no text of the page."""
 
 
+_ENGLISH = languages.get_language("en")
+_known: set[str] = set()
+"""Directive names already looked at (`_know_directives`)."""
 _VERSIONED = {
     "versionadded": "New in version {}:",
     "versionchanged": "Changed in version {}:",
@@ -81,12 +89,31 @@ class _Options(dict[str, Any]):
 
 
 _Kept.option_spec = _Options(class_=directives.class_option)
-for _name in KEPT_DIRECTIVES:
-    directives.register_directive(_name, _Kept)
+
+
+class _LeftOut(_Kept):
+    def run(self) -> list[nodes.Node]:
+        return []
+
+
+def _know_directives(text: str) -> None:
+    """Register the directives `text` uses that docutils does not know (module-wide, as
+    docutils keeps them): each read as `_Kept`, or as nothing when it is `LEFT_OUT`."""
+    for name in {n.lower() for n in _DIRECTIVE.findall(text)} - _known:
+        left_out = name in LEFT_OUT or name.split(":")[-1].startswith("auto")
+        if left_out or not _docutils_knows(name):
+            directives.register_directive(name, _LeftOut if left_out else _Kept)
+        _known.add(name)
+
+
+def _docutils_knows(name: str) -> bool:
+    canonical = _ENGLISH.directives.get(name, name)
+    return name in directives._directives or canonical in directives._directive_registry  # noqa: SLF001 - docutils has no public "is it known"
 
 
 def rst_blocks(text: str) -> tuple[str | None, list[Block]]:
     """The document's title and blocks."""
+    _know_directives(text)
     parts = publish_parts(_roles_as_text(text), writer_name="html5", settings_overrides=_SETTINGS)
     return html_blocks(f"<title>{parts['title']}</title>{parts['html_body']}")
 
