@@ -3,12 +3,15 @@
 Each listener acks, asks app/approvals/service.py to decide, and shows the result: the card is
 updated in place, the requester is told, and a click that changes nothing (not an
 approver, the requester themselves, too late) gets an ephemeral explanation. Edit and
-Reject ask app/approvals/deciders.py first, so no form opens that could not be saved; their
-submissions are acked within Slack's 3 s however slow saving is (handlers/submissions.py).
+Reject ask app/approvals/deciders.py first, so no form opens that could not be saved
+(unless finding who clicked outlasts Slack's 3 s for opening it: the form opens, and its
+submission is checked); their submissions are acked within Slack's 3 s however slow saving
+is (handlers/submissions.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -20,6 +23,7 @@ from app.approvals.deciders import refusal
 from app.approvals.drafts import DraftView
 from app.approvals.service import Decision
 from app.delivery.scheduler import deliver_notices
+from app.domain import Person
 from app.errors import DraftExpired
 from app.services import Services
 from handlers import traces
@@ -108,12 +112,12 @@ async def on_edit(
     await ack()
     draft_id, seen = _draft_ref(action["value"])
     try:
-        person = await person_of(services, body["user"]["id"])
-        draft = await services.approvals.view(draft_id)
+        person, draft = await _clicker_and_draft(services, body["user"]["id"], draft_id)
     except Exception as exc:
         await _say(respond, message_for(exc))
         return
-    refused = refusal(draft, person, seen_hash=seen, names=services.workspace.directory.name_of)
+    names = services.workspace.directory.name_of
+    refused = refusal(draft, person, seen_hash=seen, names=names) if person else None
     problem = refused.user_message if refused else _too_long_to_edit(draft)
     if problem:
         await _say(respond, problem)
@@ -133,16 +137,35 @@ async def on_reject(
     await ack()
     draft_id, _ = _draft_ref(action["value"])
     try:
-        person = await person_of(services, body["user"]["id"])
-        draft = await services.approvals.view(draft_id)
+        person, draft = await _clicker_and_draft(services, body["user"]["id"], draft_id)
     except Exception as exc:
         await _say(respond, message_for(exc))
         return
-    if refused := refusal(draft, person, names=services.workspace.directory.name_of):
+    if person and (refused := refusal(draft, person, names=services.workspace.directory.name_of)):
         await _say(respond, refused.user_message)
         await _show_latest(services, draft_id)
         return
     await client.views_open(trigger_id=body["trigger_id"], view=cards.reject_modal(draft))
+
+
+FORM_CHECK_SECONDS = 1.5
+"""How long finding who clicked Edit or Reject may take before its form opens anyway:
+Slack's trigger for opening it lasts 3 s, and the form's submission is checked in full."""
+
+
+async def _clicker_and_draft(
+    services: Services, user_id: str, draft_id: str
+) -> tuple[Person | None, DraftView]:
+    """The draft, and who clicked (None when finding them takes longer than
+    `FORM_CHECK_SECONDS`, as when Slack rate-limits the profile look-up: the form opens
+    and its submission is refused if they may not decide)."""
+    draft = await services.approvals.view(draft_id)
+    try:
+        async with asyncio.timeout(FORM_CHECK_SECONDS):
+            return await person_of(services, user_id), draft
+    except TimeoutError:
+        log.info("form_opened_before_the_clicker_was_found", draft=draft_id)
+        return None, draft
 
 
 def _too_long_to_edit(draft: DraftView) -> str | None:
