@@ -151,6 +151,12 @@ class SlackUnavailable(TrellisError):
     pass
 
 
+class QuestionKept(SlackUnavailable):
+    """Slack failed before a stored question showed any sign of being answered: it is kept
+    and answered once Slack takes replies again, so its asker must not ask again (the
+    question would be answered twice). The cause is the failure itself."""
+
+
 class ShuttingDown(TrellisError):
     pass
 

@@ -13,7 +13,7 @@ from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository
 from app.db.session import unavailable as database_unavailable
 from app.domain import AnswerStatus
-from app.errors import QuestionTakenOver, ShuttingDown
+from app.errors import QuestionKept, QuestionTakenOver, ShuttingDown
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services
 from app.slack_api import error_code
@@ -78,9 +78,8 @@ async def answer_in_thread(
         placeholder = shown_ts or await post_thinking(
             services, channel_id=channel_id, thread_ts=thread, question_ts=message_ts
         )
-    except Exception:  # Slack is failing: the sweep tries again once the lease runs out
-        give_up(services, received)
-        raise
+    except Exception as error:  # Slack is failing: the sweep tries again once the lease runs out
+        raise kept(services, received, error) from error
     # Taken over, and answered in a new indicator: named, so that a process that had posted
     # one too withdraws its own, and a later takeover answers in this one.
     if (
@@ -326,6 +325,22 @@ def settle(services: Services, received: ReceivedQuestion | None) -> None:
     """The stored question's asker has an answer or a notice (app/answering/intake.py)."""
     if received is not None:
         services.intake.settle(received)
+
+
+KEPT_NOTICE = (
+    "Slack would not take Trellis's reply just now. Your question is kept: its answer will "
+    "appear in this thread in a few minutes, so there is no need to ask again."
+)
+
+
+def kept(services: Services, received: ReceivedQuestion | None, error: Exception) -> Exception:
+    """What to raise when Slack failed before anything was shown for a question: a stored
+    question is left to the sweep, and its asker is told so (`QuestionKept`) rather than to
+    ask again, which would have it answered twice; otherwise the failure itself."""
+    if received is None:
+        return error
+    give_up(services, received)
+    return QuestionKept(KEPT_NOTICE, detail=repr(error))
 
 
 def give_up(services: Services, received: ReceivedQuestion | None) -> None:

@@ -31,6 +31,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from app.answering.intake import MAX_ATTEMPTS, Surface
 from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository
+from app.errors import QuestionKept
 from app.services import Services
 from app.trust import answer_log
 from handlers.answer_stream import stop_streaming
@@ -133,7 +134,10 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
 
 
 def lasting_refusal(error: BaseException) -> str | None:
-    """Slack's error code, when `error` is a refusal asking again will not change."""
+    """Slack's error code, when `error` (or the failure a `QuestionKept` reports) is a
+    refusal asking again will not change."""
+    if isinstance(error, QuestionKept) and error.__cause__ is not None:
+        error = error.__cause__
     if isinstance(error, SlackApiError):
         code = error.response.get("error")
         if isinstance(code, str) and code in LASTING_REFUSALS:

@@ -48,7 +48,7 @@ from app.slack_api import SlackGateway, error_code
 from app.trust import owners
 from handlers import asking
 from handlers.answer_stream import SLACK_FAILED, AnswerStream, stop_streaming
-from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, settle
+from handlers.asking import LATER_NOTICE, answered_later, declined, give_up, kept, settle
 from handlers.deleted import was_deleted, withhold
 from handlers.errors import NOT_ANSWERED, message_for
 from handlers.gateway import slack_of
@@ -94,9 +94,8 @@ async def answer_streaming(
     try:
         await set_status(slack, channel_id=channel_id, thread_ts=thread_ts, status=views.STATUS)
         shown = await _open(services, channel_id, thread_ts, slack_user_id, team_id, message_ts)
-    except Exception:  # Slack is failing: the sweep tries again once the lease runs out
-        give_up(services, received)
-        raise
+    except Exception as error:  # Slack is failing: the sweep tries again once the lease runs out
+        raise kept(services, received, error) from error
     try:
         async with services.questions.turn(asker=f"{team_id}:{slack_user_id}"):
             question = Question(

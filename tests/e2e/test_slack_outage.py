@@ -3,6 +3,8 @@ again, the question that could not even show its thinking indicator is answered.
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.harness import blocks_text, running_trellis
 from tests.workflow_helpers import FAST
 
@@ -53,17 +55,28 @@ async def test_an_answer_arrives_though_slack_fails_on_its_side_while_it_is_writ
         assert len(trellis.bot_replies("support", ts)) == 1
 
 
-async def test_a_reply_slack_fails_to_post_is_not_repeated_and_the_asker_hears_why(tmp_path):
-    async with running_trellis(tmp_path, settings={"stream_answers": "never"}) as trellis:
+async def test_a_reply_slack_fails_to_post_is_not_repeated_and_the_question_is_kept(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TRELLIS_QUESTION_LEASE_SECONDS", "1")
+    async with running_trellis(
+        tmp_path, settings={"stream_answers": "never"}, background=FAST
+    ) as trellis:
         # The thinking indicator meets an HTTP 500: Slack may have posted it, so it is not
-        # posted again, and the asker is told Slack could not be reached.
+        # posted again at once; the asker is told the question is kept, not to ask again
+        # (asking again would have it answered twice), and it is answered once.
         trellis.sandbox.fail("chat.postMessage", status=500)
         sam = trellis.user(SAM)
         ts = await trellis.ask(SAM, "support", QUESTION)
         notice = await trellis.sandbox.wait_for_ephemeral(
-            sam, lambda e: "could not be reached" in (e.text or ""), 20
+            sam, lambda e: "Your question is kept" in (e.text or ""), 20
         )
         # Beside the question, not in its thread, which has no reply Slack would show it under.
         assert notice.channel == trellis.channel("support") and notice.thread_ts is None
-        assert "try again" in notice.text and not trellis.bot_replies("support", ts)
+        assert "no need to ask again" in notice.text and "try again" not in notice.text
         assert [c.status for c in trellis.sandbox.calls_to("chat.postMessage")] == [500]
+
+        answer = await trellis.answer_in_thread("support", ts, timeout=30)
+        assert "Trail Day" in blocks_text(answer.blocks)
+        await asyncio.sleep(1)
+        assert len(trellis.bot_replies("support", ts)) == 1
