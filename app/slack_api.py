@@ -70,6 +70,8 @@ class SlackGateway:
     def __init__(self, client: AsyncWebClient, *, team_id: str | None = None) -> None:
         self.client = client
         self.team_id = team_id
+        self.enterprise_id: str | None = None
+        """The Enterprise Grid organisation the home team belongs to, if any."""
         self.bot_user_id: str | None = None
         self.streaming_refused: str | None = None
         """Why Slack will not stream for this app (an error that does not pass, such as
@@ -137,10 +139,12 @@ class SlackGateway:
         )
 
     async def connect(self) -> None:
-        """Learn who the bot is and which team is home (`auth.test`)."""
+        """Learn who the bot is, which team is home and the organisation it is in
+        (`auth.test`)."""
         response = await self._call("auth_test")
         self.bot_user_id = response.get("user_id")
         self.team_id = self.team_id or response.get("team_id")
+        self.enterprise_id = response.get("enterprise_id") or None
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         with tracing.slack_call(method) as span:
@@ -167,7 +171,9 @@ class SlackGateway:
             if exc.response.get("error") in USER_NOT_SHOWN:
                 return None
             raise
-        return user_from_api(response["user"], home_team=self.team_id)
+        return user_from_api(
+            response["user"], home_team=self.team_id, home_enterprise=self.enterprise_id
+        )
 
     async def channel(self, channel_id: str) -> SlackChannel:
         """The conversation `channel_id` as Slack describes it now. A direct message or a
@@ -195,7 +201,10 @@ class SlackGateway:
         """The workspace's own users, 200 to a page (users.list): one call for as many
         profiles as 200 calls of users.info, and rate-limited less per profile."""
         async for page in self._pages("users_list", limit=USERS_PAGE):
-            yield [user_from_api(u, home_team=self.team_id) for u in page.get("members", [])]
+            yield [
+                user_from_api(u, home_team=self.team_id, home_enterprise=self.enterprise_id)
+                for u in page.get("members", [])
+            ]
 
     async def user_id_by_email(self, email: str) -> str | None:
         """The Slack user id of an email in this workspace, or None."""

@@ -54,10 +54,19 @@ class SlackDirectory(Protocol):
         ...
 
 
-def user_from_api(data: dict[str, Any], *, home_team: str | None) -> SlackUser:
+def user_from_api(
+    data: dict[str, Any], *, home_team: str | None, home_enterprise: str | None = None
+) -> SlackUser:
+    """A user as `users.info` / `users.list` describe them. Someone whose home is another
+    team is external, unless that team is in the same Enterprise Grid organisation as
+    Trellis's own (`enterprise_user.enterprise_id`): a colleague in a sibling workspace."""
     profile = data.get("profile") or {}
     team = data.get("team_id") or profile.get("team")
-    external = bool(data.get("is_stranger")) or bool(home_team and team and team != home_team)
+    organisation = (data.get("enterprise_user") or {}).get("enterprise_id")
+    colleague = bool(home_enterprise) and organisation == home_enterprise
+    external = bool(data.get("is_stranger")) or bool(
+        home_team and team and team != home_team and not colleague
+    )
     return SlackUser(
         id=data["id"],
         email=(profile.get("email") or "").lower() or None,
@@ -77,10 +86,12 @@ def channel_from_api(data: dict[str, Any]) -> SlackChannel:
         is_im=bool(data.get("is_im")),
         is_private=bool(data.get("is_private") or data.get("is_group")),
         is_group_dm=bool(data.get("is_mpim")),
+        # Shared with another organisation (Slack Connect), or about to be; a channel
+        # shared only among the workspaces of one Enterprise Grid organisation
+        # (`is_org_shared`, which also sets `is_shared`) is not.
         is_shared=bool(
             data.get("is_ext_shared")
-            or data.get("is_shared")
-            or data.get("is_org_shared")
             or data.get("is_pending_ext_shared")
+            or (data.get("is_shared") and not data.get("is_org_shared"))
         ),
     )
