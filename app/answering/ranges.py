@@ -2,8 +2,10 @@
 
 A policy often states its tiers as a table ("Up to 10%", "More than 10% and up to 25%",
 "More than 25%"). Words alone cannot tell which row an 18% request falls in, so when a
-quote lands in such a table, `range_row` finds the one row whose first cell's range holds
-one of the request's numbers, and returns it as an exact quote of the passage.
+quote lands in such a table, `range_row` finds the one row whose first cell's range meets
+what was asked, and returns it as an exact quote of the passage. What is asked is read as
+ranges too (`asked_ranges`): "more than 25%" is the row "More than 25%", not the row
+"up to 25%" that holds the number 25; a number alone is itself.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from collections.abc import Sequence
 
 from app.domain import Citation, Passage
+from app.text.numbers import numbers
 from app.text.sentences import Sentence, split_sentences
 
 _NUMBER = r"(\d+(?:[.,]\d+)?)"
@@ -22,9 +25,46 @@ _UPPER = re.compile(
     rf"\b(up to|at most|below|under|less than|max(?:imum)?)\s+\D{{0,4}}{_NUMBER}", re.I
 )
 _SPAN = re.compile(rf"{_NUMBER}\s*%?\s*(?:-|–|to)\s*\D{{0,4}}{_NUMBER}")
+_BETWEEN = re.compile(rf"\bbetween\s+\D{{0,4}}{_NUMBER}\s*%?\s*and\s+\D{{0,4}}{_NUMBER}", re.I)
+
+Range = tuple[float, bool, float, bool]
+"""(low, low inclusive, high, high inclusive)."""
 
 
-def _bounds(cell: str) -> tuple[float, bool, float, bool] | None:
+def asked_ranges(question: str) -> list[Range]:
+    """What a question asks about, as ranges: "between 10 and 20%", "more than 25%",
+    "under 500"; every other figure as itself (years left out, `numbers`)."""
+    ranges: list[Range] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(span: tuple[int, int]) -> bool:
+        return all(span[1] <= start or span[0] >= end for start, end in taken)
+
+    for match in _BETWEEN.finditer(question):
+        low, high = (_value(match.group(i)) for i in (1, 2))
+        ranges.append((min(low, high), True, max(low, high), True))
+        taken.append(match.span())
+    for pattern in (_LOWER, _UPPER):
+        for match in pattern.finditer(question):
+            if free(match.span()) and (bounds := _bounds(match.group(0))) is not None:
+                ranges.append(bounds)
+                taken.append(match.span())
+    rest = question
+    for start, end in taken:
+        rest = rest[:start] + " " * (end - start) + rest[end:]
+    return ranges + points(sorted(numbers(rest)))
+
+
+def points(numbers: Sequence[float]) -> list[Range]:
+    """Numbers asked about, each as itself (a request's fields)."""
+    return [(n, True, n, True) for n in numbers]
+
+
+def _value(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _bounds(cell: str) -> Range | None:
     """(low, low inclusive, high, high inclusive) of a range written in words."""
     span = _SPAN.search(cell)
     if span:
@@ -45,18 +85,19 @@ def _bounds(cell: str) -> tuple[float, bool, float, bool] | None:
     return low_value, low_inclusive or not low, high_value, high_inclusive
 
 
-def _holds(bounds: tuple[float, bool, float, bool], number: float) -> bool:
-    low, low_in, high, high_in = bounds
-    above = number >= low if low_in else number > low
-    below = number <= high if high_in else number < high
-    return above and below
+def _meet(a: Range, b: Range) -> bool:
+    """Whether two ranges share a number."""
+    low, low_in = max((a[0], a[1]), (b[0], b[1]), key=lambda end: (end[0], not end[1]))
+    high, high_in = min((a[2], a[3]), (b[2], b[3]), key=lambda end: (end[0], end[1]))
+    return low < high or (low == high and low_in and high_in)
 
 
 def range_row(
-    citations: Sequence[Citation], passages: Sequence[Passage], numbers: Sequence[float]
+    citations: Sequence[Citation], passages: Sequence[Passage], asked: Sequence[Range]
 ) -> tuple[Citation, str] | None:
-    """When a quote falls in a table of ranges, the row whose range holds a request number."""
-    if not numbers:
+    """When a quote falls in a table of ranges, the one row whose range meets what was
+    asked (`asked_ranges`, `points`)."""
+    if not asked:
         return None
     for citation in citations:
         for passage in passages:
@@ -70,7 +111,7 @@ def range_row(
                 if rows[0].start >= end or rows[-1].end <= start:
                     continue
                 ranged = [(r, b) for r in rows if (b := _bounds(_subject(r)))]
-                hits = [r for r, b in ranged if any(_holds(b, n) for n in numbers)]
+                hits = [r for r, b in ranged if any(_meet(b, a) for a in asked)]
                 if len(ranged) >= 2 and len(hits) == 1:
                     quote = Citation(
                         doc_id=passage.doc_id,

@@ -80,6 +80,9 @@ def eval_json(report: EvalReport) -> dict[str, Any]:
                 "expected_sources": list(r.expected_sources),
                 "unknown_sources": list(r.unknown_sources),
                 "sources_ok": r.sources_ok,
+                "expected_facts": list(r.expected_facts),
+                "missing_facts": list(r.missing_facts),
+                "facts_ok": r.facts_ok,
                 "leaked": list(r.leaked),
                 "error": r.error,
                 "passed": r.passed,
@@ -98,7 +101,7 @@ def print_eval(report: EvalReport, console: Console) -> None:
         )
         return
     table = Table(title=f"Eval of version {report.version}", title_justify="left")
-    for column in ("case", "status", "sources", "leak", "cited"):
+    for column in ("case", "status", "sources", "facts", "leak", "cited"):
         table.add_column(column, overflow="fold")
     for r in report.results:
         status = (
@@ -110,15 +113,21 @@ def print_eval(report: EvalReport, console: Console) -> None:
             else f"{NO} expected "
             + (", ".join(_expected(s, r.unknown_sources) for s in r.expected_sources) or "none")
         )
+        facts = (
+            f"{NO} not stated: " + escape("; ".join(r.missing_facts))
+            if r.missing_facts
+            else (OK if r.expected_facts else "-")
+        )
         leak = f"{NO} {', '.join(r.leaked)}" if r.leaked else OK
         cited = escape(", ".join(r.cited) or (r.error or "-"))
-        table.add_row(escape(r.case_id), status, sources, leak, cited)
+        table.add_row(escape(r.case_id), status, sources, facts, leak, cited)
     console.print(table)
     s, t = report.scores, report.thresholds
     console.print(
         f"status accuracy {s.status_accuracy:.0%} (minimum {t.min_status_accuracy:.0%}) · "
         f"source precision {s.source_precision:.0%} · source recall {s.source_recall:.0%} "
-        f"(minimum {t.min_source_recall:.0%}) · leaks {s.leaks} · cost ${s.cost_usd:.4f}"
+        f"(minimum {t.min_source_recall:.0%}) · fact recall {s.fact_recall:.0%} "
+        f"(minimum {t.min_fact_recall:.0%}) · leaks {s.leaks} · cost ${s.cost_usd:.4f}"
     )
     for r in report.results:
         if not r.passed and r.answer:  # what was answered, so the case can be judged

@@ -7,6 +7,7 @@
         channel: C0GENERAL1              # optional: asked in this channel (sandbox.yml's)
         expect_status: answered          # answered | no_answer | refused | needs_approval
         expect_sources: [hr-pto-2025]    # document ids that must be cited
+        expect_facts: ["25 days"]        # optional: words the answer must state
 
 `load_evals` checks every file on its own, so one broken file does not hide the mistakes
 of another. Whether the askers, channels and sources exist is checked by `trellis check`
@@ -42,6 +43,10 @@ class EvalCase(BaseModel):
     channel: str | None = None
     expect_status: Literal["answered", "no_answer", "refused", "needs_approval"]
     expect_sources: list[str] = []
+    expect_facts: list[str] = []
+    """Words the answer must state, each as written (case and spacing aside): the figure,
+    name or rule the question asks for, so a case citing the right document while saying
+    the wrong thing fails."""
 
     @field_validator("id", "question")
     @classmethod

@@ -103,6 +103,8 @@ class EvalsConfig(_Strict):
 
     min_status_accuracy: float = Field(default=0.8, ge=0, le=1)
     min_source_recall: float = Field(default=0.8, ge=0, le=1)
+    min_fact_recall: float = Field(default=0.8, ge=0, le=1)
+    """Of the facts the cases expect (`expect_facts`), the share the answers state."""
     allowed_regression: float = Field(default=0.0, ge=0, le=1)
     """How far below the live version's scores a new version may fall and still go live."""
 

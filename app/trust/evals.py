@@ -1,6 +1,7 @@
 """The golden set: run a workspace's eval cases through the real pipeline and score them.
 
-Each case (evals/*.yml: id, question, asker, channel, expect_status, expect_sources) is
+Each case (evals/*.yml: id, question, asker, channel, expect_status, expect_sources,
+expect_facts) is
 asked as its asker would ask it, through `answer_question`, in a scratch SQLite database
 holding a fresh index of the workspace's knowledge. Who the askers are and who is in each
 channel comes from the directory the caller passes in (the CLI and the runtime pass the
@@ -9,16 +10,18 @@ Production tables, audit trail and metrics are never touched; the only trace in
 production is one `eval.run` audit record (see `record_run`), which measurement leaves out.
 
 For each case: the status must match; every expected source must be cited (and nothing
-cited when none is expected); and nothing may leak: no cited document, and no sentence
+cited when none is expected); every expected fact must be stated, in the answer or the
+asker's fuller private one; and nothing may leak: no cited document, and no sentence
 of a document, that the asker (or, for the channel answer, a member of the channel) may
 not see. The scores:
 
     status accuracy    cases with the expected status / cases
     source precision   cited documents that were expected / cited documents (all cases)
     source recall      expected documents that were cited / expected documents (all cases)
+    fact recall        expected facts the answers state / expected facts (all cases)
 
-A run passes when status accuracy and source recall reach trellis.yml's
-`evals: {min_status_accuracy, min_source_recall}` and nothing leaked. A run of no cases
+A run passes when status accuracy, source recall and fact recall reach trellis.yml's
+`evals: {min_status_accuracy, min_source_recall, min_fact_recall}` and nothing leaked. A run of no cases
 tested nothing: it passes the thresholds but is `untested`, which every report of it says
 (the gate lets such a version go live only while the live one had no cases either).
 """
@@ -73,6 +76,9 @@ class CaseResult:
     unknown_sources: tuple[str, ...] = ()
     """Expected sources no indexed document has as its id (moved, renamed or gone from
     knowledge/, or a file ingest could not read)."""
+    expected_facts: tuple[str, ...] = ()
+    missing_facts: tuple[str, ...] = ()
+    """Expected facts the answer does not state."""
 
     @property
     def status_ok(self) -> bool:
@@ -85,8 +91,12 @@ class CaseResult:
         return set(self.expected_sources) <= set(self.cited)
 
     @property
+    def facts_ok(self) -> bool:
+        return not self.missing_facts
+
+    @property
     def passed(self) -> bool:
-        return self.status_ok and self.sources_ok and not self.leaked
+        return self.status_ok and self.sources_ok and self.facts_ok and not self.leaked
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,7 @@ class EvalScores:
     leaks: int
     cases_hash: str
     cost_usd: float = 0.0
+    fact_recall: float = 1.0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +145,10 @@ class EvalReport:
             reasons.append(
                 f"source recall {s.source_recall:.0%} is below the minimum "
                 f"{t.min_source_recall:.0%}"
+            )
+        if s.fact_recall < t.min_fact_recall:
+            reasons.append(
+                f"fact recall {s.fact_recall:.0%} is below the minimum {t.min_fact_recall:.0%}"
             )
         if s.leaks:
             reasons.append(f"{s.leaks} answer(s) showed a document to someone who may not see it")
@@ -251,6 +266,8 @@ async def _run_case(services: Services, directory: SlackDirectory, case: EvalCas
         status="error",
         expected_sources=tuple(case.expect_sources),
         cited=(),
+        expected_facts=tuple(case.expect_facts),
+        missing_facts=tuple(case.expect_facts),
     )
     try:
         channel = (
@@ -273,8 +290,10 @@ async def _run_case(services: Services, directory: SlackDirectory, case: EvalCas
     except Exception as exc:  # a crash is a failed case, not a failed run
         return replace(base, error=f"{type(exc).__name__}: {exc}")
     cited = [c.doc_id for c in outcome.public.citations]
+    stated = outcome.public.text
     if outcome.private is not None:
         cited += [c.doc_id for c in outcome.private.citations]
+        stated += "\n" + outcome.private.text
     leaked = await _leaks(services, outcome, channel) if person is not None else ()
     return replace(
         base,
@@ -282,6 +301,7 @@ async def _run_case(services: Services, directory: SlackDirectory, case: EvalCas
         cited=tuple(dict.fromkeys(cited)),
         leaked=leaked,
         answer=outcome.public.text,
+        missing_facts=tuple(f for f in case.expect_facts if _normal(f) not in _normal(stated)),
     )
 
 
@@ -346,6 +366,8 @@ def _score(results: Sequence[CaseResult], cases: Sequence[EvalCase], cost: float
     hits = sum(len(set(r.cited) & set(r.expected_sources)) for r in results)
     cited = sum(len(set(r.cited)) for r in results)
     expected = sum(len(set(r.expected_sources)) for r in results)
+    facts = sum(len(r.expected_facts) for r in results)
+    stated = facts - sum(len(r.missing_facts) for r in results)
     return EvalScores(
         cases=total,
         status_accuracy=round(right_status / total, 4) if total else 1.0,
@@ -354,4 +376,5 @@ def _score(results: Sequence[CaseResult], cases: Sequence[EvalCase], cost: float
         leaks=sum(1 for r in results if r.leaked),
         cases_hash=cases_hash(cases),
         cost_usd=round(cost, 6),
+        fact_recall=round(stated / facts, 4) if facts else 1.0,
     )

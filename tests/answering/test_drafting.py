@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from app.answering.backends.drafter import NO_POLICY, NOT_ON_FILE, NOTHING_ON_FILE, RequestField
 from app.answering.backends.sections import Section, SectionKind, parse_sections
-from app.answering.ranges import range_row
+from app.answering.ranges import points, range_row
 from app.config.workspace import default_workspace_path
 from app.domain import Citation, ModelAnswer, Passage, Turn
 from tests.harness import blocks_text, running_trellis
@@ -313,7 +313,7 @@ def test_a_quote_in_a_table_of_ranges_becomes_the_row_that_holds_the_number():
     outside = Citation("d", "Discounts", "Approvers answer within 1 business day.", None, "d#1")
 
     def row(number: float) -> str | None:
-        found = range_row([quoted], [passage], [number])
+        found = range_row([quoted], [passage], points([number]))
         if found is None:
             return None
         citation, said = found
@@ -323,5 +323,5 @@ def test_a_quote_in_a_table_of_ranges_becomes_the_row_that_holds_the_number():
     assert row(18) == "Discount: More than 10% and up to 25%; Approval: One sales manager."
     assert row(10).startswith("Discount: Up to 10%")  # "up to" includes its bound
     assert row(30).startswith("Discount: More than 25%")
-    assert range_row([outside], [passage], [18]) is None  # the quote is not in the table
+    assert range_row([outside], [passage], points([18])) is None  # the quote is not in the table
     assert range_row([quoted], [passage], []) is None

@@ -488,9 +488,19 @@ async def test_a_number_in_the_question_picks_the_row_of_a_table_of_ranges(answe
             "Discount: More than 25%; Approval: The VP of Sales and the Finance Controller.\n"
         ),
     )
-    for percent, who in ((8, "No approval needed"), (20, "One sales manager"), (40, "VP of Sales")):
-        answer = await ask(answerer, f"Who approves a {percent}% discount?", [tiers])
-        assert who in answer.text, (percent, answer.text)
+    for asked, who in (
+        ("a 8%", "No approval needed"),
+        ("a 20%", "One sales manager"),
+        ("a 40%", "VP of Sales"),
+        # what is asked is a range too: "more than 25%" is not the row holding 25
+        ("a discount of more than 25%", "VP of Sales"),
+        ("more than 10 and up to 25 percent", "One sales manager"),
+        ("between 12 and 20%", "One sales manager"),
+        ("under 10%", "No approval needed"),
+        ("at least 30%", "VP of Sales"),
+    ):
+        answer = await ask(answerer, f"Who approves {asked} discount?", [tiers])
+        assert who in answer.text, (asked, answer.text)
         assert who in answer.citations[0].quote
         assert len(answer.citations) == 1
 

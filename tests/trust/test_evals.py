@@ -105,6 +105,40 @@ async def test_restricted_text_in_an_answer_is_a_leak_even_without_a_citation():
     assert clean.results[0].leaked == ()
 
 
+async def test_an_answer_citing_the_right_document_but_not_stating_the_fact_fails():
+    workspace = load_workspace(default_workspace_path())
+    directory = SandboxDirectory.for_workspace(workspace)
+
+    def case(facts: list[str]) -> EvalCase:
+        return EvalCase(
+            id="discount-approver",
+            question="Who has to approve a discount of more than 25%?",
+            asker=LIAM,
+            channel="C0SALES01",
+            expect_status="answered",
+            expect_sources=["sales-discount-guidelines"],
+            expect_facts=facts,
+        )
+
+    right = await run_evals(
+        Settings(),
+        workspace,
+        directory=directory,
+        cases=[case(["VP of Sales", "finance  controller"])],  # case and spacing aside
+    )
+    assert right.results[0].passed and right.scores.fact_recall == 1.0
+    wrong = await run_evals(
+        Settings(),
+        workspace,
+        directory=directory,
+        cases=[case(["VP of Sales", "One sales manager"])],  # the row for 10-25 %
+    )
+    result = wrong.results[0]
+    assert result.status_ok and result.sources_ok and not result.passed
+    assert result.missing_facts == ("One sales manager",) and wrong.scores.fact_recall == 0.5
+    assert any("fact recall 50%" in reason for reason in wrong.shortfalls())
+
+
 def _cli_env(monkeypatch, tmp_path: Path, root: Path) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path / 'production.db'}"
     monkeypatch.setenv("TRELLIS_DATABASE_URL", url)

@@ -56,7 +56,7 @@ from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.backends.sections import Section, SectionKind, details
 from app.answering.citations import normalize_quote, quote_in
 from app.answering.corpus import RetrievedPassages, corpus_of
-from app.answering.ranges import range_row
+from app.answering.ranges import points, range_row
 from app.domain import Citation, Passage
 from app.text.words import content_terms
 
@@ -281,7 +281,7 @@ class SectionDrafter:
         )
         local = list(answer.citations)
         text = answer.text.split("\n\n")[0]
-        row = range_row(local, finding.passages, numbers)
+        row = range_row(local, finding.passages, points(numbers))
         if row is not None:
             local, text = [row[0]], f"{row[1]} [1]"
         about = content_terms(

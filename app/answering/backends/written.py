@@ -16,9 +16,8 @@ from dataclasses import dataclass, replace
 
 from app.answering.backends.quotes import Candidate, same
 from app.answering.base import NOTE_CONFLICT, NOTE_DEPRECATED, NOTE_UNANSWERED
-from app.answering.ranges import range_row
+from app.answering.ranges import asked_ranges, range_row
 from app.domain import Citation, DocumentStatus, ModelAnswer, Passage
-from app.text.numbers import numbers
 
 UNANSWERED_PART_FACTOR = 0.85
 """Confidence factor for each part of a question that nothing supports."""
@@ -117,9 +116,9 @@ def written(parts: list[Part], unanswered: list[Part], backend: str) -> ModelAns
 
 def within_range(answer: ModelAnswer, question: str, passages: Sequence[Passage]) -> ModelAnswer:
     """When the quote is a row of a table of ranges ("More than 10% and up to 25%") and the
-    question names a number, the row whose range holds it: words alone cannot tell 20 %
-    from 30 %."""
-    asked = sorted(numbers(question))
+    question names a number or a range, the row whose range meets it: words alone cannot
+    tell 20 % from 30 %, nor "more than 25%" from "up to 25%"."""
+    asked = asked_ranges(question)
     if not asked or not answer.citations:
         return answer
     found = range_row(answer.citations[:1], passages, asked)
