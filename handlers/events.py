@@ -11,7 +11,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from app.answering.addressed import asks_trellis, thanks_or_agreement
+from app.answering.addressed import asks_trellis, points_above, thanks_or_agreement
 from app.answering.intake import Surface
 from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
@@ -20,6 +20,7 @@ from app.errors import DatabaseAway
 from app.services import Services
 from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from handlers import traces
+from handlers.above import above_lead, question_above
 from handlers.asking import answer_in_thread
 from handlers.deleted import deleted_ts, on_deleted
 from handlers.delivered import is_direct_message, is_group_message, plain_text
@@ -221,7 +222,15 @@ async def _answer_thread_askers(
 
 async def _answer(services: Services, question: ReceivedQuestion, *, edited: bool) -> None:
     """`edited`: the question is an edit of one answered before (handlers/edited.py)."""
-    if not question.text:
+    lead = EDITED_LEAD if edited else None
+    text = question.text
+    if question.thread_ts and question.message_ts and points_above(text):
+        above = await question_above(
+            services, question.channel_id, question.thread_ts, question.message_ts
+        )
+        if above is not None:  # "@Trellis can you answer this?" (handlers/above.py)
+            text, lead = above, above_lead(above)
+    if not text:
         await slack_of(services).post(
             channel=question.channel_id,
             thread_ts=question.thread_ts or question.message_ts,
@@ -233,7 +242,7 @@ async def _answer(services: Services, question: ReceivedQuestion, *, edited: boo
             ),
         )
         return
-    text = await with_names(services, question.text, skip=slack_of(services).bot_user_id)
+    text = await with_names(services, text, skip=slack_of(services).bot_user_id)
     if (
         streams_answers(services)
         and not edited
@@ -262,8 +271,8 @@ async def _answer(services: Services, question: ReceivedQuestion, *, edited: boo
         team_id=question.team_id,
         message_ts=question.message_ts,
         thread_ts=question.thread_ts,
-        received=question,
-        lead=EDITED_LEAD if edited else None,
+        received=question if question.text else None,  # a mention alone is not stored
+        lead=lead,
     )
 
 

@@ -19,6 +19,9 @@ topic's owners as an unanswered question, and two colleagues talking under an an
   says what they meant, or that they meant something instead. Quoted lines (`> …`) and
   fillers ("hmm", "oh", "quick q") are skipped. In a direct message with Trellis
   everything but thanks is for Trellis, which `handlers/events.py` decides without this.
+- `points_above`: a mention whose words only point at what was said ("@Trellis can you
+  answer this?", "any idea?", "thoughts?", or the mention alone) asks about the message
+  above it (handlers/above.py).
 
 Deterministic and dependency-free, like `app.text`.
 """
@@ -82,6 +85,22 @@ handbook", "the Berlin office instead", "not the US one"."""
 _PEOPLE_TEXT = "anyone anybody someone somebody everyone everybody folks y'all"
 _PEOPLE = frozenset(_PEOPLE_TEXT.split())
 """Asking these is asking the people in the thread: "Can someone from HR confirm?"."""
+
+
+_POINTING_TEXT = """
+    can could would will you u please pls plz help answer answers this that these those it
+    here there above one question q any idea ideas thoughts thought know think input take
+    what do does is are the a an on with me us we i to for of maybe hey hi hello trellis look
+    at see chime in weigh jump sure about how explain tell clue
+"""
+_POINTING = frozenset(_POINTING_TEXT.split())
+"""Words that point at what was said or ask for an answer, and name nothing asked."""
+
+
+def points_above(text: str) -> bool:
+    """Whether a mention only points at what was said above it: every word (mentions,
+    links and quoted lines aside) is one that points or asks, and names nothing."""
+    return all(w in _POINTING for w in _words(_PERSON.sub(" ", _QUOTED.sub(" ", text))))
 
 
 def _words(text: str) -> list[str]:
