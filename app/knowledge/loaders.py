@@ -35,7 +35,7 @@ from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks, written_in_markdown
 from app.knowledge.formats.pdf import pdf_blocks
 from app.knowledge.formats.plain import text_blocks
-from app.knowledge.formats.restructured import rst_blocks
+from app.knowledge.formats.restructured import rst_blocks, written_in_rst
 from app.knowledge.formats.slides import slides_blocks
 from app.knowledge.formats.spreadsheet import spreadsheet_blocks
 from app.knowledge.formats.word import word_blocks
@@ -165,6 +165,8 @@ def load_document(
         if written_in_markdown(body):
             blocks = markdown_blocks(body)
             title = next((b.text for b in blocks if b.kind == "heading"), None)
+        elif written_in_rst(body):
+            title, blocks = rst_blocks(body)
         else:
             title, blocks = text_blocks(body)
     elif suffix == ".rst":

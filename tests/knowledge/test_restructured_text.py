@@ -88,3 +88,39 @@ def test_a_page_without_a_title_is_named_by_its_file(tmp_path):
     _write(tmp_path, "notes.rst", "Just a paragraph with *emphasis*.\n")
     document = _load(tmp_path, "notes.rst")
     assert document.title == "notes" and document.text == "Just a paragraph with emphasis."
+
+
+SPHINX_SOURCE_AS_TXT = """\
+========================
+Django's release process
+========================
+
+.. _official-releases:
+
+Official releases
+=================
+
+Versions are numbered in the form ``A.B`` or ``A.B.C``; see :doc:`our security
+policies <security>` and the `release cadence`_.
+
+Long-term support
+~~~~~~~~~~~~~~~~~
+
+An LTS release gets security fixes for **three years**.
+
+.. _release cadence: https://example.com/cadence
+"""
+
+
+def test_a_text_file_written_in_rst_is_read_as_rst(tmp_path):
+    _write(tmp_path, "engineering/release-process.txt", SPHINX_SOURCE_AS_TXT)
+    document = _load(tmp_path, "engineering/release-process.txt")
+    assert document.title == "Django's release process" and document.format == "txt"
+    headings = [b.text for b in document.blocks if b.kind == "heading"]
+    assert headings == ["Django's release process", "Official releases", "Long-term support"]
+    assert (
+        "Versions are numbered in the form A.B or A.B.C; see our security policies and the release cadence."
+        in document.text
+    )
+    assert "An LTS release gets security fixes for three years." in document.text
+    assert not any(mark in document.text for mark in ("``", ":doc:", "`_", "====", "~~~"))

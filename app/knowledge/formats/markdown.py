@@ -34,7 +34,8 @@ _ATX_HEADING = re.compile(r"^#{1,6}[ \t]+\S", re.M)
 _TABLE_RULE = re.compile(
     r"^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)+\|?[ \t]*$", re.M
 )
-_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)(?![`~])[^\n]*$", re.M)
+"""A fence opening or closing code, not a reStructuredText heading's line of tildes."""
 _STRONG = re.compile(r"\*\*[^*\n]+\*\*")
 
 

@@ -35,6 +35,8 @@ _SETTINGS = {
     "_disable_config": True,
     "input_encoding": "unicode",
     "embed_stylesheet": False,
+    "doctitle_xform": False,  # the title stays a heading, and a lone section no subtitle
+    "initial_header_level": 1,
 }
 _DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+([A-Za-z][\w:+.-]*)::", re.M)
 LEFT_OUT = frozenset(
@@ -111,11 +113,27 @@ def _docutils_knows(name: str) -> bool:
     return name in directives._directives or canonical in directives._directive_registry  # noqa: SLF001 - docutils has no public "is it known"
 
 
+_TARGET = re.compile(r"^\.\.[ \t]+_[^:\n]+:", re.M)
+_REFERENCE = re.compile(r"`[^`\n]+`__?(?!\w)")
+_LITERAL = re.compile(r"``[^`\n]+``")
+
+
+def written_in_rst(text: str) -> bool:
+    """Whether a plain-text file is reStructuredText by its marks (Sphinx sources kept as
+    .txt, as Django's are): a directive, a link target or two roles, and at least three
+    marks in all (with `references`_ and ``literals``)."""
+    structure = len(_DIRECTIVE.findall(text)) + len(_TARGET.findall(text))
+    roles = len(_ROLE.findall(text))
+    marks = structure + roles + len(_REFERENCE.findall(text)) + len(_LITERAL.findall(text))
+    return (structure > 0 or roles >= 2) and marks >= 3
+
+
 def rst_blocks(text: str) -> tuple[str | None, list[Block]]:
-    """The document's title and blocks."""
+    """The document's title (its first heading) and blocks."""
     _know_directives(text)
     parts = publish_parts(_roles_as_text(text), writer_name="html5", settings_overrides=_SETTINGS)
-    return html_blocks(f"<title>{parts['title']}</title>{parts['html_body']}")
+    _, blocks = html_blocks(parts["html_body"])
+    return next((b.text for b in blocks if b.kind == "heading"), None), blocks
 
 
 def _role_text(match: re.Match[str]) -> str:
