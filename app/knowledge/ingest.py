@@ -34,7 +34,7 @@ from app.knowledge.segments import IndexedChunk, index_chunks
 
 EMBED_DOCUMENTS = 16
 """Changed documents embedded together in one call to the model."""
-CHUNKER_VERSION = 5
+CHUNKER_VERSION = 6
 """Part of every fingerprint: bump it when chunking or indexing changes so everything
 re-indexes."""
 
