@@ -3,7 +3,8 @@
 Each case (evals/*.yml: id, question, asker, channel, expect_status, expect_sources,
 expect_facts) is
 asked as its asker would ask it, through `answer_question`, in a scratch SQLite database
-holding a fresh index of the workspace's knowledge. Who the askers are and who is in each
+holding an index of the workspace's knowledge brought up to date from production's (only
+documents changed since production's last ingest are read and embedded again). Who the askers are and who is in each
 channel comes from the directory the caller passes in (the CLI and the runtime pass the
 sandbox's, built from the workspace's people and sandbox.yml), never from the live Slack.
 Production tables, audit trail and metrics are never touched; the only trace in
@@ -55,6 +56,9 @@ from app.trust.audit import AuditLog
 
 CARRIED_TABLES = ("curated_answers",)
 """Production tables an eval run starts from, when they exist."""
+INDEX_TABLES = ("documents", "document_access", "chunks", "knowledge_state")
+"""Production's index of the knowledge folder, which an eval run starts from: only what
+changed since production's last ingest is read and embedded again."""
 
 LEAK_MIN_CHARS = 60
 """Sentences shorter than this are too generic to count as leaked text."""
@@ -205,6 +209,8 @@ async def run_evals(
         database = Database(f"sqlite+aiosqlite:///{Path(scratch) / 'eval.db'}")
         try:
             await upgrade(database)
+            if production is not None:
+                await copy_tables(production, database, INDEX_TABLES)
             await ingest(
                 database,
                 workspace.knowledge_dir,

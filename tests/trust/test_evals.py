@@ -21,7 +21,9 @@ from app.config.workspace import EvalCase, default_workspace_path, load_workspac
 from app.db.models.records import AuditRecord, PostedAnswer
 from app.db.session import Database
 from app.domain import Citation, ModelAnswer, Passage, Turn
+from app.knowledge.ingest import ingest
 from app.sandbox.company import SandboxDirectory
+from app.trust import evals
 from app.trust.corrections import new_curated
 from app.trust.evals import run_evals
 from tests.logging_state import restore_logging  # noqa: F401
@@ -137,6 +139,40 @@ async def test_an_answer_citing_the_right_document_but_not_stating_the_fact_fail
     assert result.status_ok and result.sources_ok and not result.passed
     assert result.missing_facts == ("One sales manager",) and wrong.scores.fact_recall == 0.5
     assert any("fact recall 50%" in reason for reason in wrong.shortfalls())
+
+
+async def test_an_eval_run_starts_from_productions_index(tmp_path, monkeypatch, database):
+    root = demo_copy(tmp_path)
+    workspace = load_workspace(root)
+    production = database  # on SQLite and on PostgreSQL; the eval's own is SQLite
+    await ingest(production, workspace.knowledge_dir, workspace_root=workspace.root)
+    changed = root / "knowledge" / "company" / "holidays-2026.md"
+    changed.write_text(
+        changed.read_text().replace("Trail Day: Friday, October 9", "Trail Day: Friday, October 16")
+    )
+    scratch_ingests = []
+    real_ingest = evals.ingest
+
+    async def ingest_seen(*args, **kwargs):
+        scratch_ingests.append(await real_ingest(*args, **kwargs))
+        return scratch_ingests[-1]
+
+    monkeypatch.setattr(evals, "ingest", ingest_seen)
+    case = EvalCase(
+        id="trail-day",
+        question="When is Trail Day in 2026?",
+        asker=LIAM,
+        expect_status="answered",
+        expect_sources=["company-holidays-2026"],
+        expect_facts=["October 16"],  # the folder's text, not production's older index
+    )
+    directory = SandboxDirectory.for_workspace(workspace)
+    report = await run_evals(
+        Settings(), workspace, directory=directory, cases=[case], production=production
+    )
+    assert report.results[0].passed, report.results[0]
+    [scratch] = scratch_ingests  # only the changed document was read and embedded again
+    assert (scratch.added, scratch.updated) == (0, 1) and scratch.unchanged > 20
 
 
 def _cli_env(monkeypatch, tmp_path: Path, root: Path) -> str:

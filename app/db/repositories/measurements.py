@@ -144,16 +144,19 @@ async def chunk_texts(session: AsyncSession, doc_ids: Collection[str]) -> dict[s
     return texts
 
 
-async def copy_tables(source: Database, target: Database, tables: Sequence[str]) -> None:
-    """Copy every row of these tables (those both databases have) from source to target."""
+async def copy_tables(
+    source: Database, target: Database, tables: Sequence[str], *, batch: int = 500
+) -> None:
+    """Copy every row of these tables (those both databases have) from source to target,
+    `batch` rows at a time (an index's chunks carry their vectors: never all at once)."""
     for name in tables:
         table = models.Base.metadata.tables.get(name)
         if table is None:
             continue
-        async with source.session() as session:
-            if await MeasurementRepository(session).table_columns(name) is None:
+        async with source.reading() as read:
+            if await MeasurementRepository(read).table_columns(name) is None:
                 continue
-            rows = [dict(row._mapping) for row in await session.execute(select(table))]
-        if rows:
-            async with target.session() as session:
-                await session.execute(table.insert(), rows)
+            rows = await read.stream(select(table).execution_options(yield_per=batch))
+            async for part in rows.partitions(batch):
+                async with target.session() as write:
+                    await write.execute(table.insert(), [dict(row._mapping) for row in part])
