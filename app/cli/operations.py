@@ -107,12 +107,14 @@ def offline_services(settings: Settings, workspace: Workspace, database: Databas
 
 
 async def served_for_cli(
-    settings: Settings, database: Database, *, by: str, evaluate: bool = True
+    settings: Settings, database: Database, *, by: str, evaluate: bool = True, trial: bool = False
 ) -> Served:
-    """The version a command that answers serves (`serving.choose`); a refusal decided now
-    is told to the owners channel when Slack is set up."""
+    """The version a command that answers serves (`serving.choose`, `trial` as there); a
+    refusal decided now is told to the owners channel when Slack is set up."""
     gate = serving.gate(settings, database, directory_for=offline_directory)
-    served = await serving.choose(gate, settings.workspace_path(), by=by, evaluate=evaluate)
+    served = await serving.choose(
+        gate, settings.workspace_path(), by=by, evaluate=evaluate, trial=trial
+    )
     verdict = served.verdict
     if verdict is not None and verdict.outcome != "live" and not verdict.repeated:
         await tell_owners_from_cli(settings, verdict, live=served.previous)
@@ -157,7 +159,7 @@ async def ask_as(
     await check_anthropic_key(settings)
     async with open_database(settings.database_url) as database:
         await check_served(database, folder)  # before the eval gate records anything in it
-        served = await served_for_cli(settings, database, by="ask")
+        served = await served_for_cli(settings, database, by="ask", trial=True)
         for note in served.notes():
             tell(note)
         workspace = served.workspace

@@ -7,7 +7,9 @@ then decides:
     the folder's version is live     serve the folder
     the folder's version was refused serve the live version from its stored files, and say
                                      so: which version, why, and how to change it
-    nothing ever went live           refuse to start (`NothingLive`)
+    nothing ever went live           refuse to start (`NothingLive`); a trial (`trellis
+                                     ask`) answers from the folder, and says it may not
+                                     go live
 
 A folder that does not load at all stops the command with the file and line, before
 anything is chosen. Knowledge and sandbox.yml are not part of a version: they always
@@ -51,6 +53,8 @@ class Served:
     previous: str | None = None
     """The version that was live before the choice."""
     live_since: str = ""
+    trial: bool = False
+    """The folder's files answer though they did not go live (`choose`'s `trial`)."""
 
     @property
     def from_folder(self) -> bool:
@@ -61,7 +65,14 @@ class Served:
         when the folder's files are live and were tested."""
         notes = []
         verdict = self.verdict
-        if not self.from_folder and verdict is not None:
+        if self.trial and verdict is not None:
+            notes.append(
+                f"Version {self.folder_version} did not pass the eval gate ({verdict.reason}) "
+                "and no version is live yet: this answer comes from the folder's files as "
+                "they are, for you to try; `trellis run` will not answer anyone in Slack from "
+                "them until `trellis eval` passes."
+            )
+        elif not self.from_folder and verdict is not None:
             served = self.workspace.version
             notes.append(
                 f"The workspace folder holds version {self.folder_version}, which did not go "
@@ -101,10 +112,14 @@ def gate(
     )
 
 
-async def choose(gate: Gate, root: Path, *, by: str, evaluate: bool = True) -> Served:
+async def choose(
+    gate: Gate, root: Path, *, by: str, evaluate: bool = True, trial: bool = False
+) -> Served:
     """The version to serve from the folder `root` (see the module's docstring). A new
     verdict is recorded in the audit trail, `by` naming the command; telling the owners is
-    the caller's (it knows how to reach them)."""
+    the caller's (it knows how to reach them). `trial`: an operator trying the folder out
+    (`trellis ask`), who is answered from it when no version ever went live, so a failing
+    case can be asked and seen (nobody in Slack is answered from it)."""
     for _ in range(ATTEMPTS):
         folder = load_workspace(root)  # a broken folder stops here, with file and line
         live = await _live(gate)
@@ -119,6 +134,8 @@ async def choose(gate: Gate, root: Path, *, by: str, evaluate: bool = True) -> S
             await record_verdict(gate, verdict, previous=live.version if live else None, by=by)
         if verdict.outcome == "live" and candidate is not None:
             return Served(candidate, candidate.version, verdict, live.version if live else None)
+        if live is None and trial:
+            return Served(folder, folder.version, verdict, trial=True)
         return _live_instead(root, folder.version, verdict, live)
     raise SetupError(
         str(root), "the workspace's files kept changing while they were read; try again"

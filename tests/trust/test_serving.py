@@ -116,6 +116,14 @@ async def test_nothing_is_served_when_no_version_ever_went_live(tmp_path, databa
     async with database.session() as session:
         assert await VersionRepository(session).live() is None
 
+    # An operator trying the folder out is answered from it, told it may not go live
+    tried = await serving.choose(gate_for(database, root), root, by="ask", trial=True)
+    assert tried.from_folder and tried.trial and tried.verdict is not None
+    (note,) = [n for n in tried.notes() if "did not pass the eval gate" in n]
+    assert "no version is live yet" in note and "`trellis run` will not answer" in note
+    async with database.session() as session:
+        assert await VersionRepository(session).live() is None  # nothing went live
+
 
 async def test_a_folder_that_does_not_load_stops_with_file_and_line(tmp_path, database):
     root = starter_copy(tmp_path)
