@@ -2,6 +2,9 @@
 
 Each document is fingerprinted over its bytes *and* its resolved metadata and access, so
 only what changed is re-indexed, and an `_access.yml` edit re-indexes what it governs.
+A file is not even read while its stamp is the one recorded when it was last read (its
+bytes, its path, the `_access.yml` files above it, the reader and model versions, the
+allowed links): finding that nothing changed costs a hash of each file, not a parse.
 Documents whose files are gone are removed. A broken file (or a broken `_access.yml`
 above it, or an id used twice) is reported and its previously indexed version is kept:
 the index always serves the last good version. So is a document with more text than the
@@ -48,6 +51,7 @@ class _Prepared:
     chunks: list[TextChunk]
     fingerprint: str
     refused_url: str | None = None
+    read_stamp: str | None = None
 
 
 async def ingest(
@@ -85,12 +89,34 @@ async def ingest(
     # Paths whose indexed version stays as it is: broken files, ids claimed twice, too long.
     kept_paths: set[str] = set()
     model = embedder.model_id if embedder is not None else None
-    if embedder is not None and files:
+    async with database.session() as session:
+        indexed = await KnowledgeRepository(session).fingerprints()
+    stamps = await asyncio.to_thread(
+        _read_stamps, files, knowledge_dir, model, allowed_url_prefixes, max_document_chars
+    )
+    by_path = {known.path: doc_id for doc_id, known in indexed.items()}
+    unread: dict[str, str] = {}  # doc id -> path: files whose stamp is as last read
+    to_read = []
+    for path in files:
+        relative = path.relative_to(knowledge_dir).as_posix()
+        doc_id = by_path.get(relative)
+        if doc_id is not None and indexed[doc_id].read_stamp == stamps[path]:
+            unread[doc_id] = relative
+        else:
+            to_read.append(path)
+    if embedder is not None and to_read:
         # Before the documents are read: the load's ~110 MB transient must not stack on them.
         await asyncio.to_thread(embedder.warm_up)
     prepared = await _prepare_all(
-        files, knowledge_dir, root, rules, report, kept_paths, model, allowed_url_prefixes
+        to_read, knowledge_dir, root, rules, report, kept_paths, model, allowed_url_prefixes
     )
+    prepared = {
+        doc_id: [
+            replace(item, read_stamp=stamps.get(knowledge_dir / item.document.path))
+            for item in items
+        ]
+        for doc_id, items in prepared.items()
+    }
     for doc_id, items in list(prepared.items()):  # too long: left as indexed, with a warning
         for item in list(items):
             name = display_name(knowledge_dir / item.document.path, root)
@@ -102,12 +128,10 @@ async def ingest(
         if not items:
             del prepared[doc_id]
 
-    async with database.session() as session:
-        indexed = await KnowledgeRepository(session).fingerprints()
     ready = []
     for doc_id, items in prepared.items():
         conflict = await asyncio.to_thread(
-            _duplicate_of, doc_id, items, indexed, scope, knowledge_dir, root
+            _duplicate_of, doc_id, items, indexed, scope, knowledge_dir, root, unread
         )
         if conflict is None:
             ready.append(items[0])
@@ -116,15 +140,28 @@ async def ingest(
             kept_paths.update(item.document.path for item in items)
 
     changed = []
-    for item in ready:
-        if not any(map(admits, item.access)) if admits else not item.access:
+    read_again: dict[str, str] = {}  # doc id -> stamp: read, and found as indexed
+    access = {item.document.id: (item.document.path, item.access) for item in ready}
+    if unread:
+        async with database.reading() as session:
+            lists = await KnowledgeRepository(session).access_lists(unread)
+        access.update({doc_id: (unread[doc_id], lists[doc_id]) for doc_id in unread})
+    for where, principals in access.values():
+        if not any(map(admits, principals)) if admits else not principals:
             report.visible_to_nobody += 1
-            report.nobody.append(item.document.path)
+            report.nobody.append(where)
+    report.unchanged += len(unread)
+    for item in ready:
         known = indexed.get(item.document.id)
         if known is not None and known.content_hash == item.fingerprint:
             report.unchanged += 1
+            if item.read_stamp is not None and known.read_stamp != item.read_stamp:
+                read_again[item.document.id] = item.read_stamp
         else:
             changed.append(item)
+    if read_again:
+        async with database.session() as session:
+            await KnowledgeRepository(session).set_read_stamps(read_again)
     # Changed documents are embedded a batch at a time (the model works best on many
     # segments at once) and each is saved in a transaction of its own.
     done = 0
@@ -137,7 +174,7 @@ async def ingest(
         if progress is not None:
             progress(done, len(changed))
 
-    current_ids = {item.document.id for item in ready}
+    current_ids = {item.document.id for item in ready} | unread.keys()
     gone = {
         doc_id
         for doc_id, known in indexed.items()
@@ -279,6 +316,34 @@ def _fingerprint(document: LoadedDocument, access: tuple[str, ...], model: str |
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
+def _read_stamps(
+    files: list[Path],
+    knowledge_dir: Path,
+    model: str | None,
+    prefixes: Sequence[str] | None,
+    max_document_chars: int,
+) -> dict[Path, str]:
+    """Each file's stamp: what its reading depends on, found without reading it."""
+    rules = {
+        PurePosixPath(path.relative_to(knowledge_dir).parent.as_posix()): hashlib.sha256(
+            path.read_bytes()
+        ).hexdigest()
+        for path in knowledge_dir.rglob(ACCESS_FILE)
+    }
+    settings = [CHUNKER_VERSION, model, sorted(prefixes or ()), max_document_chars]
+    stamps = {}
+    for path in files:
+        relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())
+        above = sorted((str(f), h) for f, h in rules.items() if f in relative.parents)
+        try:
+            content = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            content = ""  # read (and reported) as the file it is
+        facts = [*settings, str(relative), content, above]
+        stamps[path] = hashlib.sha256(json.dumps(facts).encode()).hexdigest()
+    return stamps
+
+
 def _record(item: _Prepared) -> Document:
     document = item.document
     return Document(
@@ -292,6 +357,7 @@ def _record(item: _Prepared) -> Document:
         supersedes=document.supersedes,
         tags=list(document.tags),
         content_hash=item.fingerprint,
+        read_stamp=item.read_stamp,
         ingested_at=utcnow(),
     )
 
@@ -332,11 +398,15 @@ def _duplicate_of(
     scope: str | None,
     knowledge_dir: Path,
     root: Path,
+    unread: dict[str, str],
 ) -> WorkspaceError | None:
-    """An error when `doc_id` is claimed by more than one file, else None."""
+    """An error when `doc_id` is claimed by more than one file, else None (`unread`: the
+    files not read again, by the id they hold)."""
     paths = [item.document.path for item in items]
     known = indexed.get(doc_id)
-    if (
+    if len(paths) == 1 and doc_id in unread and unread[doc_id] != paths[0]:
+        paths.append(unread[doc_id])  # a file as last read holds the id
+    elif (
         len(paths) == 1
         and known is not None
         and known.path != paths[0]

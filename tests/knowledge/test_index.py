@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -196,6 +197,35 @@ async def test_reingest_without_changes_touches_nothing(database, workspace):
     report = await ingest(database, workspace / "knowledge")
     assert (report.added, report.updated, report.unchanged, report.removed) == (0, 0, 7, 0)
     assert report.chunks == 0
+
+
+async def test_a_file_is_not_read_again_while_its_stamp_is_as_last_read(
+    database, workspace, monkeypatch
+):
+    knowledge = workspace / "knowledge"
+    await ingest(database, knowledge)
+    ingest_module = importlib.import_module("app.knowledge.ingest")  # `ingest` is its function
+    read: list[str] = []
+    real_load = ingest_module.load_document
+
+    def counted(path, **kwargs):
+        read.append(path.relative_to(knowledge).as_posix())
+        return real_load(path, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "load_document", counted)
+    report = await ingest(database, knowledge)
+    assert read == [] and report.unchanged == 7  # nothing read to learn nothing changed
+
+    _write(knowledge, "finance/expenses.md", EXPENSES.replace("50 USD", "65 USD"))
+    _write(knowledge, "sales/_access.yml", "default: [sales]\n# reviewed in May\n")
+    report = await ingest(database, knowledge)
+    # The changed file, and the one under the edited _access.yml, whose access is as it was
+    assert sorted(read) == ["finance/expenses.md", "sales/discounts.md"]
+    assert (report.updated, report.unchanged) == (1, 6)
+
+    read.clear()
+    report = await ingest(database, knowledge)
+    assert read == [] and report.unchanged == 7
 
 
 async def test_changed_file_is_updated_and_deleted_file_removed(database, workspace):

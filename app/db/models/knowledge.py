@@ -43,6 +43,11 @@ class Document(Base):
     supersedes: Mapped[str | None] = mapped_column(String(255), index=True)
     tags: Mapped[list[str]] = mapped_column(default=list)
     content_hash: Mapped[str] = mapped_column(String(64))
+    """The fingerprint of what was indexed: the file's bytes and what reading it resolved
+    (metadata, access), with the reader and model versions."""
+    read_stamp: Mapped[str | None] = mapped_column(String(64))
+    """The file as last read (bytes, path, the `_access.yml` files above it, versions):
+    while it is the same, the file is not read again (app/knowledge/ingest.py)."""
     ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

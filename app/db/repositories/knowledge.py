@@ -99,6 +99,7 @@ class IndexRow:
 class Fingerprint:
     path: str
     content_hash: str
+    read_stamp: str | None = None
 
 
 def visible_to(doc_id: SQLColumnExpression[str], viewers: Viewers) -> ColumnElement[bool]:
@@ -151,8 +152,31 @@ class KnowledgeRepository:
     # --- writing -------------------------------------------------------------------------
 
     async def fingerprints(self) -> dict[str, Fingerprint]:
-        rows = await self.session.execute(select(Document.id, Document.path, Document.content_hash))
-        return {row.id: Fingerprint(row.path, row.content_hash) for row in rows}
+        rows = await self.session.execute(
+            select(Document.id, Document.path, Document.content_hash, Document.read_stamp)
+        )
+        return {row.id: Fingerprint(row.path, row.content_hash, row.read_stamp) for row in rows}
+
+    async def set_read_stamps(self, stamps: dict[str, str]) -> None:
+        """Record that these documents' files were read again and found unchanged."""
+        for doc_id, stamp in stamps.items():
+            await self.session.execute(
+                update(Document).where(Document.id == doc_id).values(read_stamp=stamp)
+            )
+
+    async def access_lists(self, doc_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """The principals each of these documents is visible to (none: nobody)."""
+        wanted = sorted(set(doc_ids))
+        found: dict[str, list[str]] = {doc_id: [] for doc_id in wanted}
+        for start in range(0, len(wanted), 500):
+            rows = await self.session.execute(
+                select(DocumentAccess.doc_id, DocumentAccess.principal).where(
+                    DocumentAccess.doc_id.in_(wanted[start : start + 500])
+                )
+            )
+            for doc_id, principal in rows:
+                found[doc_id].append(principal)
+        return {doc_id: tuple(sorted(principals)) for doc_id, principals in found.items()}
 
     async def save_document(
         self, document: Document, *, access: Iterable[str], chunks: Iterable[ChunkLike]
