@@ -131,3 +131,36 @@ def test_what_only_looks_like_contents_stays():
         Block("text", "25 days."),
     ]
     assert without_contents(two) == two
+
+
+def test_a_typeset_contents_section_goes_though_its_wrapped_entries_name_no_heading():
+    # As a LaTeX PDF reads (the Debian FAQ): long entries wrap, losing their page number
+    # or running into their number, and the running header "CONTENTS" falls among them.
+    blocks = [
+        Block("heading", "The FAQ", 1),
+        Block("heading", "Contents", 1),
+        Block("heading", "1 Definitions and overview 1", 6),
+        Block("text", "1.5 What is the difference between Debian and other distributions? Why"),
+        Block("heading", "2 Getting and installing 5", 6),
+        Block("text", "11.10How can I have my locally-built package included in the list"),
+        Block("text", "CONTENTS"),
+        Block("heading", "3 Choosing a distribution 7", 6),
+        Block("heading", "Abstract", 6),
+        Block("text", "This document answers questions frequently asked."),
+        Block("heading", "Definitions and overview", 1),
+        Block("text", "Debian is a distribution."),
+    ]
+    assert without_contents(blocks) == [blocks[0], *blocks[8:]]
+
+
+def test_a_numbered_list_under_a_heading_contents_that_names_no_page_stays():
+    box = [
+        Block("heading", "Contents", 2),
+        Block("text", "1. Tent body"),
+        Block("text", "2. Poles (two)"),
+        Block("text", "3. Stakes and guy lines"),
+        Block("text", "4. Repair kit"),
+        Block("heading", "Pitching", 2),
+        Block("text", "Lay out the tent body first."),
+    ]
+    assert without_contents(box) == box

@@ -8,6 +8,11 @@ on ("2.3. Module Path", which plain text reads as a paragraph), with nothing und
 other entries; a table of contents is a run of at least `MIN_ENTRIES` of them. A single line that repeats a later heading is kept: one
 empty heading over its subsections ("Requirements", then "Hardware") is no contents.
 Formats that mark their contents (a PDF's dot leaders) lose them as they are read, too.
+A section headed "Contents" (or "Table of contents") goes too, with every entry-like block
+after it (a section's number in front, or a page number at the end, or the running
+header "CONTENTS"), when at least `MIN_ENTRIES` of them end with a page number: a typeset
+document's long entries wrap, and a wrapped entry no longer repeats its heading's words.
+A numbered list under a heading "Contents" (what is in a box) names no pages, and stays.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ _KIND = re.compile(r"^(?:chapter|section|part|appendix)\s+", re.IGNORECASE)
 _NUMBERED = re.compile(r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|[IVXLC]+\.)\s+\S")
 """A section's number in front of its name: "2.3. Module Path", "A. Glossary"."""
 MAX_ENTRY_CHARS = 120
+CONTENTS_HEADINGS = frozenset({"contents", "table of contents"})
+_PAGE_NUMBER = re.compile(r"(?:\s|\.)(?:\d{1,4}|[ivxlc]{1,6})$")
+_TIGHT_NUMBER = re.compile(r"^\d+(?:\.\d+)+[^\W\d_]")
+"""A section's number run into its name, as typesetting leaves a wide one: "11.10How"."""
 
 
 def without_contents(blocks: Sequence[Block]) -> list[Block]:
@@ -56,7 +65,31 @@ def without_contents(blocks: Sequence[Block]) -> list[Block]:
         if end - start >= MIN_ENTRIES:
             dropped.update(range(start, end))
         start = end + 1
+    dropped.update(_contents_section(blocks))
     return [block for i, block in enumerate(blocks) if i not in dropped]
+
+
+def _contents_section(blocks: Sequence[Block]) -> set[int]:
+    """The blocks of a section headed "Contents": the heading and the entries after it."""
+    for i, block in enumerate(blocks):
+        if block.kind == "heading" and _key(block.text) in CONTENTS_HEADINGS:
+            end = i + 1
+            while end < len(blocks) and _entry_like(blocks[end]):
+                end += 1
+            paged = sum(bool(_PAGE_NUMBER.search(b.text.strip())) for b in blocks[i + 1 : end])
+            if paged >= MIN_ENTRIES:  # pages named: no list that only happens to be numbered
+                return set(range(i, end))
+    return set()
+
+
+def _entry_like(block: Block) -> bool:
+    text = block.text.strip()
+    return block.kind != "row" and (
+        bool(_NUMBERED.match(text) or _TIGHT_NUMBER.match(text))
+        or bool(_PAGE.search(text))
+        or _key(text) in CONTENTS_HEADINGS
+        or (len(text) <= MAX_ENTRY_CHARS and bool(_PAGE_NUMBER.search(text)))
+    )
 
 
 def _key(text: str) -> str:
