@@ -27,14 +27,20 @@ _PART_BREAK = re.compile(
 )
 
 
+_EMOJI_CODE = re.compile(r"(?<![\w:]):(?=[a-z0-9_+'-]*[a-z+])[a-z0-9_+'-]+:(?![\w:])")
+"""Slack's emoji as typed (":palm_tree:", ":+1:"): no part of what is asked."""
+
+
 def question_parts(question: str) -> list[str]:
     """The separate questions inside `question`, each with at least one content term.
 
     A question is split at a question mark followed by more text, at a semicolon, and at
     "and"/"or"/"but" followed by a question word ("..., and what time ..."). "PTO and sick
     days" stays one part, and so does a piece with no topic of its own ("and how long?").
+    An emoji (":palm_tree:") is no part.
     """
     parts: list[str] = []
+    question = _EMOJI_CODE.sub(" ", question)
     for piece in (p.strip(" ,;?") for p in _PART_BREAK.split(question.strip())):
         terms = {w.term for w in question_words(piece)}
         if parts and not terms - FRAMING_STEMS:

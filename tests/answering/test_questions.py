@@ -92,6 +92,9 @@ async def ask(question: str, passages, **kw):
             "Is it real? What should I do with the email?",
             ["Is it real", "What should I do with the email"],
         ),
+        # Slack's emoji are no part of what is asked; a time or a ratio is
+        ("When is Trail Day? :palm_tree:", ["When is Trail Day"]),
+        ("Does it start at 10:30:00? :+1:", ["Does it start at 10:30:00"]),
     ],
 )
 def test_a_question_splits_into_the_questions_it_asks(question, parts):
