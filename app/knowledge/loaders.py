@@ -90,6 +90,13 @@ class LoadedDocument:
         return "\n\n".join(block.text for block in self.blocks)
 
 
+SECTION_WORDS = frozenset(
+    {
+        "name", "synopsis", "description", "contents", "table of contents", "abstract",
+        "introduction", "overview", "summary", "preface", "foreword", "index", "untitled",
+    }
+)  # fmt: skip
+"""Headings that name a part of any document, never the document: not a title."""
 ASSETS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".ico", ".bmp"})
 """Pictures beside the documents (a page's images): not read, and not worth a warning."""
 SAVE_AS = {
@@ -189,6 +196,8 @@ def load_document(
         # file's later headings are its sections': not a title.
         title = next((b.text for b in blocks if b.kind == "heading"), None)
 
+    if title is not None and " ".join(title.split()).casefold() in SECTION_WORDS:
+        title = None  # a manual page's "NAME", a report's "Abstract": the file names it better
     stem = relative.with_suffix("").as_posix()
     blocks = [replace(b, text=clean) for b in blocks if (clean := _readable(b.text))]
     blocks = without_contents(blocks)

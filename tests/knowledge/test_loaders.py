@@ -713,3 +713,14 @@ def test_a_text_file_with_one_hash_line_stays_plain_text(tmp_path):
     _write(tmp_path, "notes.txt", "Leave rules\n\n# not a heading, a note\nStaff get 25 days.\n")
     document = _load(tmp_path, "notes.txt")
     assert document.title == "Leave rules" and "# not a heading" in document.text
+
+
+def test_a_heading_that_names_a_part_of_any_document_is_no_title(tmp_path):
+    _write(
+        tmp_path,
+        "bash-manual.txt",
+        "NAME\n\nbash - GNU Bourne-Again SHell\n\nSYNOPSIS\n\nbash [options]\n",
+    )
+    _write(tmp_path, "report.md", "# Abstract\n\nWe measured the queue.\n")
+    assert _load(tmp_path, "bash-manual.txt").title == "bash-manual"
+    assert _load(tmp_path, "report.md").title == "report"
