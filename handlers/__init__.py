@@ -20,6 +20,7 @@ from handlers import (
     feedback,
     forwarding,
     home,
+    people,
     reactions,
     story,
     unhandled,
@@ -39,6 +40,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.middleware(provide_services)
     assistant.register(app)
     events.register(app)
+    people.register(app)
     commands.register(app)
     reactions.register(app)
     feedback.register(app)

@@ -1,13 +1,36 @@
-"""Who clicked: the person behind a Slack user, as the listeners pass them to app/."""
+"""Who clicked: the person behind a Slack user, as the listeners pass them to app/.
+
+Slack tells the app when a member's account changes (`user_change`: made a guest, given
+another email, deactivated); what Trellis knew of them is forgotten at once, so the next
+thing they ask is answered as the person they now are, not as the one cached.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import re
+from typing import Any
+
+import structlog
+from slack_bolt.async_app import AsyncApp
 
 from app.domain import Person
 from app.services import Services
+
+log = structlog.get_logger(__name__)
+
+
+def register(app: AsyncApp) -> None:
+    app.event("user_change")(on_user_change)
+
+
+async def on_user_change(event: dict[str, Any], services: Services) -> None:
+    user_id = (event.get("user") or {}).get("id")
+    if user_id:
+        services.identity.forget(user_id)
+        log.info("slack_user_changed", user=user_id)
+
 
 MENTIONS_NAMED = 10
 """At most this many people mentioned in one message are looked up by name."""

@@ -26,6 +26,7 @@ EVENT_SCOPES = {
     "message.mpim": {"mpim:history"},
     "reaction_added": {"reactions:read"},
     "reaction_removed": {"reactions:read"},
+    "user_change": {"users:read"},
 }
 
 
