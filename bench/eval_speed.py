@@ -3,7 +3,8 @@
     python3 bench/eval_speed.py [--workspace DIR] [--repeats N]
 
 A production database is built once with the workspace's knowledge ingested (as
-`trellis ingest` leaves it). Then the workspace's eval cases are run (`run_evals`, what
+`trellis ingest` leaves it), and ingested again with nothing changed (what every
+`trellis ask` and start does first). Then the workspace's eval cases are run (`run_evals`, what
 `trellis eval`, `trellis reload` and the gate do) in turns: from production's index, which
 the run brings up to date (only changed documents are read and embedded again), and from
 an empty scratch database, as every run did before. Prints the wall time of each, the
@@ -41,6 +42,15 @@ async def main(root: Path, repeats: int) -> None:
             f"{workspace.root.name}: {len(workspace.evals)} cases, "
             f"{report.added} documents ({report.chunks} chunks) ingested into production in "
             f"{time.perf_counter() - started:.1f} s"
+        )
+        again = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            await ingest(production, workspace.knowledge_dir, workspace_root=workspace.root)
+            again.append(time.perf_counter() - started)
+        print(
+            f"  ingest again, nothing changed: median {statistics.median(again):.2f} s "
+            f"(runs {[round(t, 2) for t in again]})"
         )
         await run_evals(settings, workspace, directory=directory, production=production)  # warm
         times: dict[str, list[float]] = {"from production's index": [], "from nothing": []}
