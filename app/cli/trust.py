@@ -191,9 +191,15 @@ def reload_command(
         console.print(f"{OK} Version {verdict.version} is live{earlier}: {escape(verdict.reason)}")
         print_knowledge(knowledge)
     else:
+        answering = (
+            f"Version {done.previous}, the live one, keeps answering."
+            if done.previous
+            else "No version is live yet, so `trellis run` will not start; `trellis ask` "
+            "answers from the folder to try it."
+        )
         errors.print(
             f"{NO} Version {verdict.version} did not go live{earlier}: "
-            f"{escape(verdict.reason)}. The live version keeps answering."
+            f"{escape(verdict.reason)}. {answering}"
         )
         print_knowledge(knowledge)
         raise typer.Exit(2 if verdict.outcome == "broken" or unreadable else 1)

@@ -34,6 +34,8 @@ class Reloaded:
     knowledge: IngestReport | None
     """What bringing the index in line with knowledge/ changed; None when no version is
     live to answer from it."""
+    previous: str | None = None
+    """The version live before the verdict; None when none ever went live."""
 
 
 async def reload_from_cli(settings: Settings, *, force: bool = False) -> Reloaded:
@@ -55,7 +57,7 @@ async def reload_from_cli(settings: Settings, *, force: bool = False) -> Reloade
         knowledge = None
         if answering is not None:
             knowledge = await sync_knowledge(database, answering)
-    return Reloaded(verdict, knowledge)
+    return Reloaded(verdict, knowledge, live)
 
 
 async def list_versions(settings: Settings) -> tuple[list[ConfigVersion], str | None]:

@@ -92,7 +92,7 @@ def test_reload_exits_non_zero_when_the_version_does_not_go_live(tmp_path, acme)
     refused = trellis(tmp_path, "reload", "-w", str(acme))
     assert refused.returncode == 1, refused.stdout + refused.stderr
     said = " ".join(refused.stderr.split())
-    assert "did not go live" in said and "keeps answering" in said
+    assert "did not go live" in said and "the live one, keeps answering" in said
     again = trellis(tmp_path, "reload", "-w", str(acme))
     assert again.returncode == 1 and "decided earlier" in again.stderr
 
@@ -191,6 +191,11 @@ def test_run_refuses_and_ask_answers_from_the_folder_when_no_version_ever_went_l
     message = " ".join(done.stderr.split())
     assert "did not pass the eval gate" in message and "nothing to serve" in message
     assert "Traceback" not in done.stderr and not done.stdout.strip()
+
+    reloaded = trellis(tmp_path, "reload", "-w", str(acme))
+    assert reloaded.returncode == 1, reloaded.stdout + reloaded.stderr
+    said = " ".join(reloaded.stderr.split())
+    assert "No version is live yet" in said and "keeps answering" not in said
 
     tried = ask(tmp_path, acme, "When is the office open?")  # the operator tries it out
     assert tried.returncode == 0, tried.stdout + tried.stderr
