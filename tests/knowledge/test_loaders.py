@@ -460,6 +460,29 @@ def test_html_headings_are_read_without_their_permalink_marks(tmp_path):
     ]
 
 
+def test_a_definition_lists_term_leads_its_definition_and_docbook_chrome_goes(tmp_path):
+    # As PostgreSQL's DocBook pages are: a navigation table above and below the text.
+    _write(
+        tmp_path,
+        "auth.html",
+        '<body><div class="navheader"><table><tr><td>Prev</td><td>Up</td><td>Next</td></tr>'
+        "</table></div><h1>Password Authentication</h1><dl>"
+        "<dt>scram-sha-256</dt><dd><p>Performs SCRAM authentication.</p>"
+        "<p>This is the most secure method.</p></dd>"
+        "<dt>md5</dt><dt>password:</dt><dd>Older methods.</dd><dt>trust</dt></dl>"
+        '<p>Choose one.</p><div class="navfooter"><a href="x.html">Home</a></div></body>',
+    )
+    doc = _load(tmp_path, "auth.html")
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        ("heading", "Password Authentication"),
+        ("text", "scram-sha-256: Performs SCRAM authentication."),
+        ("text", "This is the most secure method."),
+        ("text", "md5, password: Older methods."),
+        ("text", "trust"),  # a term without a definition stands alone
+        ("text", "Choose one."),
+    ]
+
+
 def test_html_without_title_uses_first_h1(tmp_path):
     _write(tmp_path, "page.htm", "<body><h2>Sub</h2><h1>Main &amp; more</h1><p>x</p></body>")
     assert _load(tmp_path, "page.htm").title == "Main & more"

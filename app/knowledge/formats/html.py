@@ -2,7 +2,9 @@
 
 Only what a reader sees in the page body counts: scripts, styles, the site chrome
 (`nav`, `footer`) and headings' permalink marks ("¶") are dropped before reading. Block elements (paragraphs, list items,
-divs, ...) become paragraphs; whitespace is collapsed as a browser would.
+divs, ...) become paragraphs; whitespace is collapsed as a browser would. A definition
+list's term leads its definition's first paragraph ("scram-sha-256: The method ... is the
+most secure"), so the sentence that defines it says what it defines.
 """
 
 from __future__ import annotations
@@ -13,7 +15,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
 
-_NOISE = "script, style, noscript, template, svg, iframe, object, nav, footer"
+_NOISE = (
+    "script, style, noscript, template, svg, iframe, object, nav, footer, "
+    "[role=navigation], .navheader, .navfooter, .breadcrumb, .breadcrumbs"
+)
+"""Not the page's text: code, and the site's chrome (DocBook's "Prev | Up | Next" header
+and footer, breadcrumbs)."""
 _PERMALINK_MARKS = frozenset({"", "¶", "§", "#", "🔗"})
 """The text of a heading's permalink anchor (Sphinx's and MkDocs' "¶"), which no reader
 reads as part of the heading."""
@@ -50,39 +57,60 @@ def _read(root: LexborNode) -> list[Block]:
     """Walk the tree in document order without recursion (pages can nest deeply)."""
     blocks: list[Block] = []
     buffer: list[str] = []
+    terms: list[str] = []  # a definition list's terms, waiting for their definition
 
     def flush() -> None:
         paragraph = collapse("".join(buffer))
         buffer.clear()
+        if paragraph and terms:
+            named = ", ".join(terms)
+            paragraph = f"{named}{'' if named.endswith(':') else ':'} {paragraph}"
+            terms.clear()
         if paragraph:
             blocks.append(Block("text", paragraph))
 
-    frames: list[tuple[Iterator[LexborNode], bool]] = [(root.iter(include_text=True), False)]
+    def unmatched_terms() -> None:
+        if terms:
+            blocks.append(Block("text", collapse(", ".join(terms))))
+            terms.clear()
+
+    frames: list[tuple[Iterator[LexborNode], bool, str]] = [
+        (root.iter(include_text=True), False, "")
+    ]
     while frames:
-        children, is_block = frames[-1]
+        children, is_block, tag = frames[-1]
         child = next(children, None)
         if child is None:
             frames.pop()
             if is_block:
                 flush()
+            if tag == "dl":
+                unmatched_terms()  # a term with no definition stands alone
         elif child.is_text_node:
             buffer.append(child.text(deep=False))
         elif not child.is_element_node:
             continue  # a comment
+        elif child.tag == "dt":
+            flush()
+            if term := _text(child):
+                terms.append(term)
         elif child.tag in _HEADINGS:
             flush()
+            unmatched_terms()
             heading = _text(child)
             if heading:
                 blocks.append(Block("heading", heading, _HEADINGS[child.tag]))
         elif child.tag == "table":
             flush()
+            unmatched_terms()
             blocks.extend(_table(child))
         else:
             block = child.tag in _BLOCKS
             if block:
                 flush()
-            frames.append((child.iter(include_text=True), block))
+            frames.append((child.iter(include_text=True), block, child.tag or ""))
     flush()
+    unmatched_terms()
     return blocks
 
 
