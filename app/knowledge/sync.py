@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -173,8 +174,18 @@ async def _sync(
         max_document_chars=max_document_chars,
         admits=workspace.directory.knows_principal,
     )
-    if console is None or not console.is_terminal:
+    if console is None:
         return await read()
+    if not console.is_terminal:  # a log or a pipe: a line now and then, not a bar
+        last = time.monotonic()
+
+        def tell(done: int, total: int) -> None:
+            nonlocal last
+            if done == total or time.monotonic() - last >= PROGRESS_LINE_SECONDS:
+                last = time.monotonic()
+                console.print(f"Indexing documents: {done} of {total} changed ones done")
+
+        return await read(progress=tell)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("Indexing documents", total=None)
 
@@ -182,6 +193,10 @@ async def _sync(
             progress.update(task, completed=done, total=total)
 
         return await read(progress=advance)
+
+
+PROGRESS_LINE_SECONDS = 10.0
+"""How often indexing says how far it is when its output is no terminal."""
 
 
 def knowledge_marks(knowledge_dir: Path) -> Marks:

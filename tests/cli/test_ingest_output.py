@@ -43,6 +43,14 @@ def test_a_second_ingest_says_what_the_index_holds_not_zero_chunks(workspace):
     assert "The index holds 5 documents in 5 chunks; this run wrote 0 chunks." in second.output
 
 
+def test_output_that_is_no_terminal_hears_how_far_indexing_is(workspace):
+    first = trellis("ingest", "-w", workspace)  # CliRunner's output is no terminal
+    assert first.exit_code == 0, first.output
+    assert "Indexing documents: 5 of 5 changed ones done" in flat(first.output)
+    second = trellis("ingest", "-w", workspace)  # nothing changed: nothing to count
+    assert "Indexing documents" not in second.output
+
+
 def test_a_document_over_the_limit_is_skipped_at_once_with_a_warning(workspace):
     dump = workspace / "knowledge" / "dump.md"
     dump.write_text("---\naccess: [everyone]\n---\n# Dump\n\n" + "row " * 300_000, "utf-8")
