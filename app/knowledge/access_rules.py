@@ -111,6 +111,12 @@ class AccessRules:
         self._display = display
         self._withheld: set[PurePosixPath] = set()
         """Documents a misspelt `files` pattern was most likely written for."""
+
+    def named_by_pattern(self, path: str) -> bool:
+        """Whether an `_access.yml` above `path` names files by pattern: what such a rule
+        decides depends on which other files exist, not on this file and its rules alone."""
+        folders = PurePosixPath(path).parents
+        return any(rule.files for folder, rule in self._rules.items() if folder in folders)
         self._owner_lines: dict[PurePosixPath, int | None] = {}
         """The line of each `owner` an `_access.yml` names, by its folder."""
 

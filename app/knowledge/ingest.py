@@ -18,6 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from app.config.links import url_allowed
@@ -37,11 +38,26 @@ from app.knowledge.segments import IndexedChunk, index_chunks
 
 EMBED_DOCUMENTS = 16
 """Changed documents embedded together in one call to the model."""
-CHUNKER_VERSION = 6
+CHUNKER_VERSION = 7
 """Part of every fingerprint: bump it when chunking or indexing changes so everything
 re-indexes."""
 
 Progress = Callable[[int, int], None]
+
+
+def _installed(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "-"
+
+
+READERS = sorted(
+    f"{name} {_installed(name)}"
+    for name in ("docutils", "markdown-it-py", "selectolax", "pypdf", "pypdfium2", "python-docx")
+)
+"""The libraries that read documents, by version: part of every stamp, so an upgrade of one
+reads every file again."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +110,16 @@ async def ingest(
     stamps = await asyncio.to_thread(
         _read_stamps, files, knowledge_dir, model, allowed_url_prefixes, max_document_chars
     )
+    for path in files:  # read every time: what its rule decides depends on other files
+        if rules.named_by_pattern(path.relative_to(knowledge_dir).as_posix()):
+            stamps.pop(path, None)
     by_path = {known.path: doc_id for doc_id, known in indexed.items()}
     unread: dict[str, str] = {}  # doc id -> path: files whose stamp is as last read
     to_read = []
     for path in files:
         relative = path.relative_to(knowledge_dir).as_posix()
         doc_id = by_path.get(relative)
-        if doc_id is not None and indexed[doc_id].read_stamp == stamps[path]:
+        if doc_id is not None and indexed[doc_id].read_stamp == stamps.get(path, "-"):
             unread[doc_id] = relative
         else:
             to_read.append(path)
@@ -330,7 +349,7 @@ def _read_stamps(
         ).hexdigest()
         for path in knowledge_dir.rglob(ACCESS_FILE)
     }
-    settings = [CHUNKER_VERSION, model, sorted(prefixes or ()), max_document_chars]
+    settings = [CHUNKER_VERSION, READERS, model, sorted(prefixes or ()), max_document_chars]
     stamps = {}
     for path in files:
         relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())

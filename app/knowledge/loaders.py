@@ -250,9 +250,10 @@ def _split_front_matter(
     text: str, path: Path, name: str
 ) -> tuple[FrontMatter, dict[str, int], dict[str, int], str]:
     """The front matter, the line of each of its keys and of each principal its `access`
-    names, and the text after it."""
+    names, and the text after it. Only a line of exactly three dashes opens it: a longer
+    one is a reStructuredText title's overline ("-----" over "Leave policy")."""
     opening = _FRONT_MATTER.FM_BOUNDARY.match(text)
-    if opening is None:
+    if opening is None or text.lstrip("\ufeff").split("\n", 1)[0].strip() != "---":
         return FrontMatter(), {}, {}, text
     try:
         yaml_text, body = _FRONT_MATTER.split(text)

@@ -48,6 +48,7 @@ from app.db.session import Database
 from app.domain import AccessScope, Usage
 from app.identity import access
 from app.knowledge.ingest import ingest
+from app.knowledge.limits import MAX_DOCUMENT_CHARS
 from app.knowledge.search import get_documents
 from app.pipeline import Outcome, Question, answer_question
 from app.services import Services, build_answerer, build_services
@@ -183,7 +184,9 @@ class EvalReport:
 
 
 def cases_hash(cases: Sequence[EvalCase]) -> str:
-    canonical = json.dumps([c.model_dump() for c in cases], sort_keys=True)
+    # A case naming no facts hashes as it did before facts could be named.
+    dumped = [c.model_dump(exclude=None if c.expect_facts else {"expect_facts"}) for c in cases]
+    canonical = json.dumps(dumped, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
@@ -217,6 +220,9 @@ async def run_evals(
                 workspace_root=workspace.root,
                 retrieval=workspace.config.retrieval,
                 allowed_url_prefixes=workspace.config.knowledge.allowed_url_prefixes,
+                max_document_chars=(
+                    workspace.config.knowledge.max_document_chars or MAX_DOCUMENT_CHARS
+                ),
             )
             if production is not None:
                 await copy_tables(production, database, CARRIED_TABLES)

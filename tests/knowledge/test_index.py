@@ -228,6 +228,25 @@ async def test_a_file_is_not_read_again_while_its_stamp_is_as_last_read(
     assert read == [] and report.unchanged == 7
 
 
+async def test_files_a_pattern_rule_governs_are_read_every_time(database, workspace, tmp_path):
+    # What a `files:` rule decides depends on which other files exist: a pattern that
+    # names a file no longer there withholds the file it was most likely written for.
+    knowledge = workspace / "knowledge"
+    _write(knowledge, "hr/_access.yml", "default: [everyone]\nfiles:\n  salaries.md: [hr]\n")
+    _write(knowledge, "hr/salaries.md", "# Salaries\n\nBands are reviewed yearly.\n")
+    _write(knowledge, "hr/salaries-faq.md", "# Salaries FAQ\n\nAsk your manager.\n")
+    await ingest(database, knowledge)
+    (knowledge / "hr" / "salaries.md").unlink()
+    await ingest(database, knowledge)
+    fresh = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    await upgrade(fresh)
+    await ingest(fresh, knowledge)
+    for doc_id in ("hr/salaries-faq",):
+        kept, anew = await get_document(database, doc_id), await get_document(fresh, doc_id)
+        assert kept is not None and anew is not None and kept.access == anew.access, doc_id
+    await fresh.dispose()
+
+
 async def test_changed_file_is_updated_and_deleted_file_removed(database, workspace):
     knowledge = workspace / "knowledge"
     await ingest(database, knowledge)

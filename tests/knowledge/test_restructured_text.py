@@ -124,3 +124,11 @@ def test_a_text_file_written_in_rst_is_read_as_rst(tmp_path):
     )
     assert "An LTS release gets security fixes for three years." in document.text
     assert not any(mark in document.text for mark in ("``", ":doc:", "`_", "====", "~~~"))
+
+
+def test_a_title_under_a_line_of_dashes_is_no_front_matter(tmp_path):
+    _write(
+        tmp_path, "leave.rst", "------------\nLeave policy\n------------\n\nStaff get 25 days.\n"
+    )
+    document = _load(tmp_path, "leave.rst")
+    assert document.title == "Leave policy" and "Staff get 25 days." in document.text
