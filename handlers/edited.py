@@ -3,7 +3,8 @@
 Slack reports an edit as a `message` event of subtype `message_changed`, carrying the
 message as it now reads (`message`, with `edited`) and as it read (`previous_message`). An
 edit of a question Trellis took on, whose words changed, is a question of its own, as is an
-edit that adds a mention of Trellis (Slack sends no `app_mention` for an edit): it is
+edit that adds a mention of Trellis (Slack's `app_mention` for an edited message, which
+carries `edited`, is left aside: the edit is read once, from `message_changed`): it is
 stored with its delivery's claim like any other (the claim names the edit, so Slack's
 retries of it are answered once, and each later edit again), and answered in the question's
 thread below the first answer, marked as the answer to the question as edited. The first
@@ -11,9 +12,10 @@ answer stays: it answered what was asked at the time, and the audit keeps both.
 
 Not an edit to answer: one that changes no words (Slack also reports a link's preview, a
 reply count or a pin this way), one by a bot or of a system message, an edit that makes
-the message a thanks, and any other edit of a message Trellis did not take on. Edits inside a
-direct message's threads (the assistant view's, among them) never reach these handlers:
-Bolt acknowledges and drops them (its Assistant middleware).
+the message a thanks, and any other edit of a message Trellis did not take on. In a direct
+message, edits never reach these handlers once Trellis has replied: the question then
+heads a thread, and Bolt's Assistant middleware acknowledges and drops any `message_changed`
+of a direct message's thread.
 """
 
 from __future__ import annotations

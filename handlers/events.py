@@ -78,6 +78,9 @@ async def store_before_ack(
 async def _decide(
     services: Services, body: dict[str, Any], event: dict[str, Any], *, wait: bool = False
 ) -> _Decision:
+    if event.get("type") == "app_mention" and event.get("edited"):
+        return False  # Slack tells of an edit's mention again: the edit is read from
+        # its `message_changed` (handlers/edited.py), once
     edit = edited_question(event, slack_of(services).bot_user_id)
     if edit is not None:  # handlers/edited.py
         if not await _asked_again(services, edit):

@@ -122,6 +122,8 @@ def app_mention_event(ws: SandboxWorkspace, message: Message) -> dict[str, Any]:
     }
     if message.thread_ts:
         event["thread_ts"] = message.thread_ts
+    if message.edited_ts:
+        event["edited"] = {"user": message.user, "ts": message.edited_ts}
     _mark_external(ws, event, message)
     return event
 

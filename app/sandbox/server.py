@@ -14,7 +14,7 @@ from app.sandbox import events
 from app.sandbox.browser import BrowserView
 from app.sandbox.file_methods import Files
 from app.sandbox.http_delivery import HttpDelivery
-from app.sandbox.records import ApiCall, Change, Ephemeral, Message, View
+from app.sandbox.records import ApiCall, Change, Conversation, Ephemeral, Message, View
 from app.sandbox.simulation import SlackSimulation
 from app.sandbox.socket_mode import EVENTS_API, Delivery, SocketModeGateway
 from app.sandbox.state import SandboxWorkspace
@@ -293,6 +293,8 @@ class SandboxServer(SlackSimulation):
                 else events.changed_event(ws, message, change.previous or message, conversation)
             )
             self._emit(MESSAGE_SUBSCRIPTIONS[conversation.channel_type], event, conversation)
+            if change.kind == "message_edited":  # Slack tells of the mention in it again
+                self._mentioned(message, conversation)
             return
         if change.kind in REACTION_KINDS:
             event = events.reaction_event(
@@ -309,6 +311,12 @@ class SandboxServer(SlackSimulation):
             events.message_event(ws, message, conversation),
             conversation,
         )
+        self._mentioned(message, conversation)
+
+    def _mentioned(self, message: Message, conversation: Conversation) -> None:
+        """`app_mention` for a message that mentions the app (an edited one too, with its
+        `edited`, as Slack sends it)."""
+        ws = self.workspace
         mentioned = {m.group(1) for m in events.MENTION.finditer(message.text)}
         if (
             conversation.channel_type not in ("im", "mpim")  # Slack sends none in DMs
