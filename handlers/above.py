@@ -16,9 +16,11 @@ import asyncio
 
 import structlog
 
-from app.answering.addressed import asks_trellis
+from app.answering.addressed import asks_trellis, points_above
+from app.db.models.records import ReceivedQuestion
 from app.services import Services
 from handlers.delivered import plain_text
+from handlers.edited import EDITED_LEAD
 from handlers.gateway import slack_of
 from handlers.views.blocks import clip
 
@@ -58,3 +60,28 @@ async def question_above(
 
 def above_lead(question: str) -> str:
     return f"Answering the question above: \u201c{clip(question, ABOVE_SHOWN)}\u201d"
+
+
+async def as_asked(
+    services: Services, question: ReceivedQuestion, *, edited: bool
+) -> tuple[str, str | None]:
+    """What is asked, and the line over its answer: for a mention pointing above, the
+    question above; for an edit (handlers/edited.py), its words as they now read. A
+    question taken over after a crash is read the same way."""
+    lead = EDITED_LEAD if edited else None
+    if question.thread_ts and question.message_ts and points_above(question.text):
+        above = await question_above(
+            services, question.channel_id, question.thread_ts, question.message_ts
+        )
+        if above is not None:
+            return above, above_lead(above)
+    return question.text, lead
+
+
+def earlier_turns(question: ReceivedQuestion) -> str | None:
+    """The thread whose earlier turns the question follows up: none for a question in a
+    thread of its own (an edit is answered in its question's thread, after its first
+    answer, and follows up nothing)."""
+    if question.thread_ts == question.message_ts:
+        return None
+    return question.thread_ts

@@ -11,7 +11,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from app.answering.addressed import asks_trellis, points_above, thanks_or_agreement
+from app.answering.addressed import asks_trellis, thanks_or_agreement
 from app.answering.intake import Surface
 from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository, HandledEventRepository
@@ -20,11 +20,11 @@ from app.errors import DatabaseAway
 from app.services import Services
 from app.trust.quotas import SLACK_MESSAGE_LIMIT
 from handlers import traces
-from handlers.above import above_lead, question_above
+from handlers.above import as_asked, earlier_turns
 from handlers.asking import answer_in_thread
 from handlers.deleted import deleted_ts, on_deleted
 from handlers.delivered import is_direct_message, is_group_message, plain_text
-from handlers.edited import EDITED_LEAD, edit_key, edited_question, mention_added
+from handlers.edited import edit_key, edited_question, mention_added
 from handlers.gateway import slack_of
 from handlers.help import HELP_IN_THREAD_SECONDS, help_for
 from handlers.people import with_names
@@ -85,6 +85,9 @@ async def _decide(
     if edit is not None:  # handlers/edited.py
         if not await _asked_again(services, edit):
             return False
+        # Answered in its question's thread, below the first answer: a takeover after a
+        # crash must not take that answer for the edit's own (handlers/recovery.py).
+        edit = {**edit, "thread_ts": edit.get("thread_ts") or edit["ts"]}
         return await _claim(services, body, edit, wait=wait, key=edit_key(edit))
     if not await _is_question(services, event):
         return False
@@ -225,14 +228,7 @@ async def _answer_thread_askers(
 
 async def _answer(services: Services, question: ReceivedQuestion, *, edited: bool) -> None:
     """`edited`: the question is an edit of one answered before (handlers/edited.py)."""
-    lead = EDITED_LEAD if edited else None
-    text = question.text
-    if question.thread_ts and question.message_ts and points_above(text):
-        above = await question_above(
-            services, question.channel_id, question.thread_ts, question.message_ts
-        )
-        if above is not None:  # "@Trellis can you answer this?" (handlers/above.py)
-            text, lead = above, above_lead(above)
+    text, lead = await as_asked(services, question, edited=edited)  # handlers/above.py
     if not text:
         await slack_of(services).post(
             channel=question.channel_id,
@@ -273,7 +269,7 @@ async def _answer(services: Services, question: ReceivedQuestion, *, edited: boo
         slack_user_id=question.slack_user_id,
         team_id=question.team_id,
         message_ts=question.message_ts,
-        thread_ts=question.thread_ts,
+        thread_ts=earlier_turns(question),
         received=question if question.text else None,  # a mention alone is not stored
         lead=lead,
     )

@@ -34,6 +34,7 @@ from app.db.repositories.records import AnswerRepository
 from app.errors import QuestionKept
 from app.services import Services
 from app.trust import answer_log
+from handlers.above import as_asked, earlier_turns
 from handlers.answer_stream import stop_streaming
 from handlers.asking import answer_in_thread, answer_privately, post_thinking, tell_privately
 from handlers.deleted import deleted_before
@@ -110,14 +111,16 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
                 received=question,
             )
         else:
+            text, lead = await as_asked(services, question, edited=False)
             await answer_in_thread(
                 services,
-                text=await with_names(services, question.text, skip=slack_of(services).bot_user_id),
+                text=await with_names(services, text, skip=slack_of(services).bot_user_id),
                 channel_id=question.channel_id,
                 slack_user_id=question.slack_user_id,
                 team_id=question.team_id,
                 message_ts=question.message_ts,
-                thread_ts=question.thread_ts,
+                thread_ts=earlier_turns(question),
+                lead=lead,
                 received=question,
                 audience_channel_id=question.audience_channel_id,
                 shown_ts=shown,
@@ -209,8 +212,10 @@ async def _progress_message(services: Services, question: ReceivedQuestion) -> s
     for message in replies:
         if answers.shows_progress_of(message, question.message_ts):
             return await _adopted(services, question, str(message["ts"]))
-    if question.thread_ts is not None and question.thread_ts != question.message_ts:
-        return None  # a shared thread: an unmarked reply may answer another question
+    if question.thread_ts is not None:
+        # A shared thread, or an edit answered below the first answer in its own thread:
+        # an unmarked reply may answer another question.
+        return None
     first = next((m for m in replies if slack.wrote(m) and m["ts"] != thread), None)
     if first is None or not await _adopted(services, question, str(first["ts"])):
         return None
