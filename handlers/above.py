@@ -51,7 +51,7 @@ async def question_above(
     said = [
         text
         for m in before
-        if not m.get("bot_id") and m.get("subtype") in (None, "thread_broadcast")
+        if not m.get("bot_id") and m.get("subtype") in (None, "thread_broadcast", "file_share")
         if (text := plain_text(m.get("text"), drop_user=slack.bot_user_id))
     ]
     asked = [text for text in said if asks_trellis(text, bot_user_id=slack.bot_user_id)]

@@ -21,7 +21,7 @@ from app.slack_people import SlackChannel
 from app.trust import owners
 from handlers.answer_stream import SLACK_FAILED
 from handlers.deleted import was_deleted, withhold
-from handlers.errors import NOT_ANSWERED, message_for
+from handlers.errors import NOT_ANSWERED, lasting_refusal, message_for
 from handlers.gateway import slack_of
 from handlers.views import answers
 from handlers.views.blocks import Block, notice_blocks
@@ -340,6 +340,8 @@ def kept(services: Services, received: ReceivedQuestion | None, error: Exception
     if received is None:
         return error
     give_up(services, received)
+    if lasting_refusal(error) is not None:  # Slack will not take it later either: the
+        return error  # sweep settles it, and its asker hears why (handlers/recovery.py)
     return QuestionKept(KEPT_NOTICE, detail=repr(error))
 
 

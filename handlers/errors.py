@@ -19,7 +19,7 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.errors import SlackUnavailable, TrellisError
+from app.errors import QuestionKept, SlackUnavailable, TrellisError
 from app.slack_api import OUT_OF_REACH, error_code
 from app.slack_retries import passing
 from handlers.delivered import is_direct_message
@@ -88,3 +88,35 @@ async def _tell(
         thread_ts=event.get("thread_ts"),
         blocks=notice_blocks(text),
     )
+
+
+LASTING_REFUSALS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "thread_not_found",
+        "message_not_found",
+        "cant_update_message",
+        "user_not_in_channel",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "team_access_not_granted",
+    }
+)
+"""Slack's refusals that asking again will not change: the conversation is gone, archived or
+closed to Trellis, its thread or message deleted."""
+
+
+def lasting_refusal(error: BaseException) -> str | None:
+    """Slack's error code, when `error` (or the failure a `QuestionKept` reports) is a
+    refusal asking again will not change."""
+    if isinstance(error, QuestionKept) and error.__cause__ is not None:
+        error = error.__cause__
+    if isinstance(error, SlackApiError):
+        code = error.response.get("error")
+        if isinstance(code, str) and code in LASTING_REFUSALS:
+            return code
+    return None

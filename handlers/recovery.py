@@ -25,19 +25,18 @@ from __future__ import annotations
 import asyncio
 
 import structlog
-from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from app.answering.intake import MAX_ATTEMPTS, Surface
 from app.db.models.records import ReceivedQuestion
 from app.db.repositories.records import AnswerRepository
-from app.errors import QuestionKept
 from app.services import Services
 from app.trust import answer_log
 from handlers.above import as_asked, earlier_turns
 from handlers.answer_stream import stop_streaming
 from handlers.asking import answer_in_thread, answer_privately, post_thinking, tell_privately
 from handlers.deleted import deleted_before
+from handlers.errors import lasting_refusal
 from handlers.gateway import slack_of
 from handlers.people import with_names
 from handlers.views import answers
@@ -49,24 +48,6 @@ GAVE_UP = (
     "Sorry, Trellis stopped while answering your question and could not finish it. "
     "Please ask it again."
 )
-LASTING_REFUSALS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "thread_not_found",
-        "message_not_found",
-        "cant_update_message",
-        "user_not_in_channel",
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "restricted_action_thread_only_channel",
-        "restricted_action_non_threadable_channel",
-        "team_access_not_granted",
-    }
-)
-"""Slack's refusals that asking again will not change: the conversation is gone, archived or
-closed to Trellis, its thread or message deleted."""
 EXHAUSTED = "attempts_exhausted"
 """Why a question is settled unanswered when every try at it (and the apology) failed."""
 
@@ -134,18 +115,6 @@ async def _resume(services: Services, question: ReceivedQuestion) -> None:
         else:  # Slack or the database failing again: the next sweep tries again
             services.intake.give_up(question)
             log.warning("question_not_resumed", question=question.id, exc_info=True)
-
-
-def lasting_refusal(error: BaseException) -> str | None:
-    """Slack's error code, when `error` (or the failure a `QuestionKept` reports) is a
-    refusal asking again will not change."""
-    if isinstance(error, QuestionKept) and error.__cause__ is not None:
-        error = error.__cause__
-    if isinstance(error, SlackApiError):
-        code = error.response.get("error")
-        if isinstance(code, str) and code in LASTING_REFUSALS:
-            return code
-    return None
 
 
 async def _settle_unanswered(

@@ -25,6 +25,12 @@ _UPPER = re.compile(
     rf"\b(up to|at most|below|under|less than|max(?:imum)?)\s+\D{{0,4}}{_NUMBER}", re.I
 )
 _SPAN = re.compile(rf"{_NUMBER}\s*%?\s*(?:-|–|to)\s*\D{{0,4}}{_NUMBER}")
+_BOUNDED = re.compile(
+    rf"\b(?:more than|over|above|from|at least)\s+\D{{0,4}}{_NUMBER}\s*%?\s*(?:,|and|but)?\s*"
+    rf"(?:up to|at most|below|under|less than)\s+\D{{0,4}}{_NUMBER}",
+    re.I,
+)
+"""A lower and an upper bound said together: one range."""
 _BETWEEN = re.compile(rf"\bbetween\s+\D{{0,4}}{_NUMBER}\s*%?\s*and\s+\D{{0,4}}{_NUMBER}", re.I)
 
 Range = tuple[float, bool, float, bool]
@@ -44,15 +50,27 @@ def asked_ranges(question: str) -> list[Range]:
         low, high = (_value(match.group(i)) for i in (1, 2))
         ranges.append((min(low, high), True, max(low, high), True))
         taken.append(match.span())
+    for match in _BOUNDED.finditer(question):  # "more than 10% and up to 25%": one range
+        if free(match.span()) and not _is_year(match) and (bounds := _bounds(match.group(0))):
+            ranges.append(bounds)
+            taken.append(match.span())
     for pattern in (_LOWER, _UPPER):
         for match in pattern.finditer(question):
-            if free(match.span()) and (bounds := _bounds(match.group(0))) is not None:
+            if free(match.span()) and not _is_year(match) and (bounds := _bounds(match.group(0))):
                 ranges.append(bounds)
                 taken.append(match.span())
     rest = question
     for start, end in taken:
         rest = rest[:start] + " " * (end - start) + rest[end:]
     return ranges + points(sorted(numbers(rest)))
+
+
+def _is_year(match: re.Match[str]) -> bool:
+    """A bound that is a year ("from 2026"): a date, not an amount."""
+    return any(
+        len(raw) == 4 and raw.isdigit() and 1900 <= int(raw) <= 2100
+        for raw in re.findall(r"\d+(?:[.,]\d+)?", match.group(0))
+    )
 
 
 def points(numbers: Sequence[float]) -> list[Range]:

@@ -18,8 +18,7 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from importlib import metadata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from app.config.links import url_allowed
 from app.db.base import utcnow
@@ -27,14 +26,15 @@ from app.db.models.knowledge import Document
 from app.db.repositories.knowledge import Fingerprint, KnowledgeRepository
 from app.db.session import Database
 from app.errors import BrokenAccessRule, WorkspaceError
-from app.knowledge.access_rules import ACCESS_FILE, AccessRules, display_name
+from app.knowledge.access_rules import AccessRules, display_name
 from app.knowledge.chunking import TextChunk, chunk_blocks
 from app.knowledge.embeddings import TextEmbedder, shared_embedder
 from app.knowledge.limits import MAX_DOCUMENT_CHARS, too_long
-from app.knowledge.loaders import LoadedDocument, is_document, load_document, not_read
-from app.knowledge.paths import scope_of, within
+from app.knowledge.loaders import LoadedDocument, load_document
+from app.knowledge.paths import document_files, scope_of, within
 from app.knowledge.report import IngestReport
 from app.knowledge.segments import IndexedChunk, index_chunks
+from app.knowledge.stamps import read_stamps
 
 EMBED_DOCUMENTS = 16
 """Changed documents embedded together in one call to the model."""
@@ -43,21 +43,6 @@ CHUNKER_VERSION = 7
 re-indexes."""
 
 Progress = Callable[[int, int], None]
-
-
-def _installed(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "-"
-
-
-READERS = sorted(
-    f"{name} {_installed(name)}"
-    for name in ("docutils", "markdown-it-py", "selectolax", "pypdf", "pypdfium2", "python-docx")
-)
-"""The libraries that read documents, by version: part of every stamp, so an upgrade of one
-reads every file again."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +93,13 @@ async def ingest(
     async with database.session() as session:
         indexed = await KnowledgeRepository(session).fingerprints()
     stamps = await asyncio.to_thread(
-        _read_stamps, files, knowledge_dir, model, allowed_url_prefixes, max_document_chars
+        read_stamps,
+        files,
+        knowledge_dir,
+        model,
+        allowed_url_prefixes,
+        max_document_chars,
+        CHUNKER_VERSION,
     )
     for path in files:  # read every time: what its rule decides depends on other files
         if rules.named_by_pattern(path.relative_to(knowledge_dir).as_posix()):
@@ -278,7 +269,7 @@ def _survey(
     scope = scope_of(only, knowledge_dir, root)
     rules = AccessRules.load(knowledge_dir, display_root=root)
     report.errors.extend(rules.errors)
-    return knowledge_dir, root, scope, rules, _document_files(knowledge_dir, scope, report)
+    return knowledge_dir, root, scope, rules, document_files(knowledge_dir, scope, report)
 
 
 def url_refused(name: str, url: str) -> WorkspaceError:
@@ -335,34 +326,6 @@ def _fingerprint(document: LoadedDocument, access: tuple[str, ...], model: str |
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 
-def _read_stamps(
-    files: list[Path],
-    knowledge_dir: Path,
-    model: str | None,
-    prefixes: Sequence[str] | None,
-    max_document_chars: int,
-) -> dict[Path, str]:
-    """Each file's stamp: what its reading depends on, found without reading it."""
-    rules = {
-        PurePosixPath(path.relative_to(knowledge_dir).parent.as_posix()): hashlib.sha256(
-            path.read_bytes()
-        ).hexdigest()
-        for path in knowledge_dir.rglob(ACCESS_FILE)
-    }
-    settings = [CHUNKER_VERSION, READERS, model, sorted(prefixes or ()), max_document_chars]
-    stamps = {}
-    for path in files:
-        relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())
-        above = sorted((str(f), h) for f, h in rules.items() if f in relative.parents)
-        try:
-            content = hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            content = ""  # read (and reported) as the file it is
-        facts = [*settings, str(relative), content, above]
-        stamps[path] = hashlib.sha256(json.dumps(facts).encode()).hexdigest()
-    return stamps
-
-
 def _record(item: _Prepared) -> Document:
     document = item.document
     return Document(
@@ -379,35 +342,6 @@ def _record(item: _Prepared) -> Document:
         read_stamp=item.read_stamp,
         ingested_at=utcnow(),
     )
-
-
-def _document_files(knowledge_dir: Path, scope: str | None, report: IngestReport) -> list[Path]:
-    start = knowledge_dir / scope if scope else knowledge_dir
-    if start.is_file():
-        candidates = [start]
-    elif start.is_dir():
-        candidates = sorted(p for p in start.rglob("*") if p.is_file())
-    else:
-        return []
-    files = []
-    for path in candidates:
-        relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())
-        if any(part.startswith(".") for part in relative.parts) or path.name == ACCESS_FILE:
-            continue
-        name = f"{knowledge_dir.name}/{relative}"
-        if not path.resolve().is_relative_to(knowledge_dir):
-            # A link to a file elsewhere on the host would publish it under the folder's
-            # access rule: knowledge files are read only inside the knowledge folder.
-            problem = "links to a file outside the knowledge folder; it was not read"
-            report.errors.append(WorkspaceError(name, problem))
-            continue
-        if is_document(path):
-            files.append(path)
-        else:
-            report.skipped += 1
-            if (warning := not_read(name, path)) is not None:
-                report.warnings.append(warning)
-    return files
 
 
 def _duplicate_of(

@@ -1,12 +1,14 @@
-"""Paths inside the knowledge folder: the part of it that `trellis ingest PATH` names, and
-whether an indexed document lies within that part."""
+"""Paths inside the knowledge folder: the part of it that `trellis ingest PATH` names,
+whether an indexed document lies within that part, and the documents to read there."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from app.errors import WorkspaceError
-from app.knowledge.access_rules import display_name
+from app.knowledge.access_rules import ACCESS_FILE, display_name
+from app.knowledge.loaders import is_document, not_read
+from app.knowledge.report import IngestReport
 
 
 def scope_of(only: Path | None, knowledge_dir: Path, root: Path) -> str | None:
@@ -42,3 +44,36 @@ def scope_of(only: Path | None, knowledge_dir: Path, root: Path) -> str | None:
 
 def within(relative: str, scope: str | None) -> bool:
     return scope is None or relative == scope or relative.startswith(scope + "/")
+
+
+def document_files(knowledge_dir: Path, scope: str | None, report: IngestReport) -> list[Path]:
+    """The documents to read in `knowledge_dir` (or its part `scope`): hidden files and
+    `_access.yml` aside; a file linking outside the folder is an error, and one of a kind
+    Trellis does not read is counted as skipped (with a warning when it should be saved
+    as another kind)."""
+    start = knowledge_dir / scope if scope else knowledge_dir
+    if start.is_file():
+        candidates = [start]
+    elif start.is_dir():
+        candidates = sorted(p for p in start.rglob("*") if p.is_file())
+    else:
+        return []
+    files = []
+    for path in candidates:
+        relative = PurePosixPath(path.relative_to(knowledge_dir).as_posix())
+        if any(part.startswith(".") for part in relative.parts) or path.name == ACCESS_FILE:
+            continue
+        name = f"{knowledge_dir.name}/{relative}"
+        if not path.resolve().is_relative_to(knowledge_dir):
+            # A link to a file elsewhere on the host would publish it under the folder's
+            # access rule: knowledge files are read only inside the knowledge folder.
+            problem = "links to a file outside the knowledge folder; it was not read"
+            report.errors.append(WorkspaceError(name, problem))
+            continue
+        if is_document(path):
+            files.append(path)
+        else:
+            report.skipped += 1
+            if (warning := not_read(name, path)) is not None:
+                report.warnings.append(warning)
+    return files

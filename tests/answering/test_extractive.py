@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from math import inf
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.backends.quotes import says_something
+from app.answering.ranges import asked_ranges
 from app.domain import DocumentStatus, Passage, Turn
 from app.text.numbers import numbers
 from app.text.sentences import split_sentences
@@ -494,8 +496,10 @@ async def test_a_number_in_the_question_picks_the_row_of_a_table_of_ranges(answe
         ("a 40%", "VP of Sales"),
         # what is asked is a range too: "more than 25%" is not the row holding 25
         ("a discount of more than 25%", "VP of Sales"),
-        ("more than 10 and up to 25 percent", "One sales manager"),
-        ("between 12 and 20%", "One sales manager"),
+        # (asked with no number, the row is "One sales manager": these must find theirs)
+        ("more than 1% and up to 9%", "No approval needed"),
+        ("between 2 and 8%", "No approval needed"),
+        ("over 30 but under 50 percent", "VP of Sales"),
         ("under 10%", "No approval needed"),
         ("at least 30%", "VP of Sales"),
     ):
@@ -691,3 +695,12 @@ def test_a_list_of_names_ends_where_a_sentence_follows_it():
     )
     assert "GitHub Sponsors (monthly); Polar; thanks.dev [1]" in result.text
     assert "office" not in result.text
+
+
+def test_a_year_is_no_bound_and_bounds_said_together_are_one_range():
+    assert asked_ranges("Who approves discounts on deals signed from 2026?") == []
+    assert asked_ranges("more than 10% and up to 25%") == [(10.0, False, 25.0, True)]
+    assert asked_ranges("a 2-year deal over 30%") == [
+        (30.0, False, inf, True),
+        (2.0, True, 2.0, True),
+    ]
