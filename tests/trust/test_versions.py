@@ -131,7 +131,8 @@ async def test_scoring_below_the_live_version_is_refused_even_above_the_threshol
             root,
             "trellis.yml",
             "min_confidence: 0.5",
-            "min_confidence: 0.99\nevals: {min_status_accuracy: 0.1, min_source_recall: 0.0}",
+            "min_confidence: 0.99\nevals: {min_status_accuracy: 0.1, min_source_recall: 0.0, "
+            "min_fact_recall: 0.0}",
         )
         verdict = await reloading.reload(trellis.services)
         assert verdict.outcome == "refused"
