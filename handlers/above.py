@@ -19,7 +19,7 @@ import structlog
 from app.answering.addressed import asks_trellis, points_above
 from app.db.models.records import ReceivedQuestion
 from app.services import Services
-from handlers.delivered import plain_text
+from handlers.delivered import QUESTION_SUBTYPES, plain_text
 from handlers.edited import EDITED_LEAD
 from handlers.gateway import slack_of
 from handlers.views.blocks import clip
@@ -51,7 +51,7 @@ async def question_above(
     said = [
         text
         for m in before
-        if not m.get("bot_id") and m.get("subtype") in (None, "thread_broadcast", "file_share")
+        if not m.get("bot_id") and m.get("subtype") in QUESTION_SUBTYPES
         if (text := plain_text(m.get("text"), drop_user=slack.bot_user_id))
     ]
     asked = [text for text in said if asks_trellis(text, bot_user_id=slack.bot_user_id)]

@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+QUESTION_SUBTYPES = {None, "file_share", "thread_broadcast"}
+"""Messages a person writes: plain ones, with files attached, and thread replies also sent
+to the channel. Every other subtype (edits, deletions, joins, bot and system messages, the
+assistant view's own thread roots) is something that happened, not something asked."""
 _MARKUP = re.compile(r"<([^<>]*)>")
 
 

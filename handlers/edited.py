@@ -23,11 +23,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from handlers.delivered import plain_text
+from handlers.delivered import QUESTION_SUBTYPES, plain_text
 
 EDITED_LEAD = "You edited your question: this answers it as it now reads."
-EDITABLE_SUBTYPES = {None, "file_share", "thread_broadcast"}
-"""Messages a person writes (handlers/events.py `QUESTION_SUBTYPES`)."""
 
 
 def edited_question(event: dict[str, Any], bot_user_id: str | None) -> dict[str, Any] | None:
@@ -42,7 +40,7 @@ def edited_question(event: dict[str, Any], bot_user_id: str | None) -> dict[str,
         not user
         or user == bot_user_id
         or message.get("bot_id")
-        or message.get("subtype") not in EDITABLE_SUBTYPES
+        or message.get("subtype") not in QUESTION_SUBTYPES
         or not message.get("ts")
     ):
         return None

@@ -23,7 +23,7 @@ from handlers import traces
 from handlers.above import as_asked, earlier_turns
 from handlers.asking import answer_in_thread
 from handlers.deleted import deleted_ts, on_deleted
-from handlers.delivered import is_direct_message, is_group_message, plain_text
+from handlers.delivered import QUESTION_SUBTYPES, is_direct_message, is_group_message, plain_text
 from handlers.edited import edit_key, edited_question, mention_added
 from handlers.gateway import slack_of
 from handlers.help import HELP_IN_THREAD_SECONDS, help_for
@@ -36,10 +36,6 @@ DATABASE_AWAY = (
     "Trellis can't reach its database right now, so it could not take your question. "
     "Please ask again in a few minutes."
 )
-QUESTION_SUBTYPES = {None, "file_share", "thread_broadcast"}
-"""Messages a person writes: plain ones, with files attached, and thread replies also sent
-to the channel. Every other subtype (edits, deletions, joins, bot and system messages, the
-assistant view's own thread roots) is something that happened, not something asked."""
 
 
 def register(app: AsyncApp) -> None:

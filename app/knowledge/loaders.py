@@ -31,6 +31,7 @@ from app.errors import WorkspaceError
 from app.knowledge.access_rules import Principals, display_name, normalize_principal
 from app.knowledge.formats.blocks import Block, BlockKind, render_row
 from app.knowledge.formats.contents import without_contents
+from app.knowledge.formats.failures import unreadable
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.markdown import markdown_blocks, written_in_markdown
 from app.knowledge.formats.pdf import pdf_blocks
@@ -173,12 +174,14 @@ def load_document(
             blocks = markdown_blocks(body)
             title = next((b.text for b in blocks if b.kind == "heading"), None)
         elif written_in_rst(body):
-            title, blocks = rst_blocks(body)
+            with unreadable(name, "reStructuredText document"):
+                title, blocks = rst_blocks(body)
         else:
             title, blocks = text_blocks(body)
     elif suffix == ".rst":
         meta, lines, access_lines, body = _split_front_matter(_decode(raw, name), path, name)
-        title, blocks = rst_blocks(body)
+        with unreadable(name, "reStructuredText document"):
+            title, blocks = rst_blocks(body)
     elif suffix in (".html", ".htm"):
         title, blocks = html_blocks(_decode(raw, name))
     elif suffix == ".pdf":

@@ -4,6 +4,10 @@ matter as in Markdown, and nothing read from outside the file."""
 
 from __future__ import annotations
 
+import pytest
+
+from app.errors import WorkspaceError
+from app.knowledge.formats import restructured
 from app.knowledge.loaders import SUPPORTED_SUFFIXES
 from tests.knowledge.test_loaders import _load, _write
 
@@ -132,3 +136,15 @@ def test_a_title_under_a_line_of_dashes_is_no_front_matter(tmp_path):
     )
     document = _load(tmp_path, "leave.rst")
     assert document.title == "Leave policy" and "Staff get 25 days." in document.text
+
+
+def test_a_page_docutils_fails_on_is_an_error_naming_the_file(tmp_path, monkeypatch):
+    def fails(*args, **kwargs):  # docutils is a third-party parser: any failure is the file's
+        raise RuntimeError("table parser gave up")
+
+    monkeypatch.setattr(restructured, "publish_parts", fails)
+    _write(tmp_path, "broken.rst", "Title\n=====\n\nText.\n")
+    with pytest.raises(WorkspaceError) as caught:
+        _load(tmp_path, "broken.rst")
+    assert "broken.rst" in str(caught.value)
+    assert "not a readable reStructuredText document (table parser gave up)" in str(caught.value)

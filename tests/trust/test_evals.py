@@ -56,6 +56,17 @@ class LeakyAnswerer:
         return dataclasses.replace(answer, text=f"{answer.text} {SALARY_SENTENCE}")
 
 
+def trail_day_case(**expected) -> EvalCase:
+    return EvalCase(
+        id="trail-day",
+        question="When is Trail Day in 2026?",
+        asker=LIAM,
+        expect_status="answered",
+        expect_sources=["company-holidays-2026"],
+        **expected,
+    )
+
+
 def demo_copy(tmp_path: Path, *, config_tail: str = "") -> Path:
     root = tmp_path / "workspace"
     shutil.copytree(default_workspace_path(), root)
@@ -89,13 +100,7 @@ async def test_the_golden_set_is_asked_by_each_asker_and_scored_from_the_results
 
 async def test_restricted_text_in_an_answer_is_a_leak_even_without_a_citation():
     workspace = load_workspace(default_workspace_path())
-    case = EvalCase(
-        id="trail-day",
-        question="When is Trail Day in 2026?",
-        asker=LIAM,
-        expect_status="answered",
-        expect_sources=["company-holidays-2026"],
-    )
+    case = trail_day_case()
     directory = SandboxDirectory.for_workspace(workspace)
     report = await run_evals(
         Settings(), workspace, directory=directory, answerer=LeakyAnswerer(), cases=[case]
@@ -158,14 +163,7 @@ async def test_an_eval_run_starts_from_productions_index(tmp_path, monkeypatch, 
         return scratch_ingests[-1]
 
     monkeypatch.setattr(evals, "ingest", ingest_seen)
-    case = EvalCase(
-        id="trail-day",
-        question="When is Trail Day in 2026?",
-        asker=LIAM,
-        expect_status="answered",
-        expect_sources=["company-holidays-2026"],
-        expect_facts=["October 16"],  # the folder's text, not production's older index
-    )
+    case = trail_day_case(expect_facts=["October 16"])  # the folder's, not production's index
     directory = SandboxDirectory.for_workspace(workspace)
     report = await run_evals(
         Settings(), workspace, directory=directory, cases=[case], production=production
