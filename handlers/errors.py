@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 import structlog
-from slack_bolt.async_app import AsyncRespond
+from slack_bolt.async_app import AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -60,22 +60,37 @@ def message_for(error: Exception, *, outcome: str = NOT_HANDLED, **context: obje
 
 
 async def report_unexpected(
-    error: Exception, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    error: Exception,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
 ) -> None:
     text = message_for(error, type=body.get("type"))
     try:
-        await _tell(body, text, client, respond)
+        await _tell(body, text, client, respond, bot_user_id=context.bot_user_id)
     except Exception:  # Slack itself is failing: the log is all that is left
         log.warning("listener_failure_not_told", error=repr(error), exc_info=True)
 
 
 async def _tell(
-    body: dict[str, Any], text: str, client: AsyncWebClient, respond: AsyncRespond
+    body: dict[str, Any],
+    text: str,
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    *,
+    bot_user_id: str | None,
 ) -> None:
     if body.get("response_url") or (body.get("response_urls") or [None])[0]:
         await respond(text=text, response_type="ephemeral", replace_original=False)
         return
     event = body.get("event") or {}
+    if event.get("subtype") == "message_changed":  # an edit: its author is the message's
+        edited = event.get("message") or {}
+        mentions = bool(bot_user_id) and f"<@{bot_user_id}" in (edited.get("text") or "")
+        if not (mentions or is_direct_message(event)):
+            return
+        event = {**edited, "type": "app_mention", "channel": event.get("channel")}
     addressed = event.get("type") in ADDRESSED_EVENTS or is_direct_message(event)
     if not addressed or event.get("bot_id") or not event.get("user") or not event.get("channel"):
         return

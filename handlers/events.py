@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -48,6 +48,7 @@ STORE_BEFORE_ACK_SECONDS = 1.0
 """How long the ack of a question's event may wait for the question to be stored."""
 _TAKING = "trellis_taking"
 """In the Bolt context: `store_before_ack`'s decision, a task (see `_decide`)."""
+_T = TypeVar("_T")
 _Decision = ReceivedQuestion | bool | None
 """The stored question; None when it is not the first delivery; False when it is no question."""
 
@@ -79,30 +80,36 @@ async def _decide(
         # its `message_changed` (handlers/edited.py), once
     edit = edited_question(event, slack_of(services).bot_user_id)
     if edit is not None:  # handlers/edited.py
-        if not await _asked_again(services, edit):
+        asked = _asked_again(services, edit)
+        if not await (when_database_answers(services, asked) if wait else asked()):
             return False
         # Answered in its question's thread, below the first answer: a takeover after a
         # crash must not take that answer for the edit's own (handlers/recovery.py).
         edit = {**edit, "thread_ts": edit.get("thread_ts") or edit["ts"]}
         return await _claim(services, body, edit, wait=wait, key=edit_key(edit))
-    if not await _is_question(services, event):
+    if not await _is_question(services, event, wait=wait):
         return False
     return await _claim(services, body, event, wait=wait)
 
 
-async def _asked_again(services: Services, edit: dict[str, Any]) -> bool:
+def _asked_again(services: Services, edit: dict[str, Any]) -> Callable[[], Awaitable[bool]]:
     """Whether an edited message asks something of its own: it still asks something (not
     emptied, nor made a thanks), and it was a question Trellis took on or now mentions it."""
-    text, bot_user_id = edit["text"], slack_of(services).bot_user_id
-    if not _question_text(edit, bot_user_id) or thanks_or_agreement(text):
-        return False
-    if mention_added(edit, bot_user_id):
-        return True
-    async with services.database.reading() as session:
-        return await HandledEventRepository(session).taken(f"msg:{edit['channel']}:{edit['ts']}")
+
+    async def asked() -> bool:
+        text, bot_user_id = edit["text"], slack_of(services).bot_user_id
+        if not _question_text(edit, bot_user_id) or thanks_or_agreement(text):
+            return False
+        if mention_added(edit, bot_user_id):
+            return True
+        async with services.database.reading() as session:
+            key = f"msg:{edit['channel']}:{edit['ts']}"
+            return await HandledEventRepository(session).taken(key)
+
+    return asked
 
 
-async def _is_question(services: Services, event: dict[str, Any]) -> bool:
+async def _is_question(services: Services, event: dict[str, Any], *, wait: bool) -> bool:
     """A mention, a direct message, or a follow-up in a thread Trellis answers in. A message
     with no words (a file dropped in) is one only when it is addressed to Trellis, a mention
     or a new direct message, which get the help text. Thanks ("thanks, that helps!") is
@@ -132,7 +139,12 @@ async def _is_question(services: Services, event: dict[str, Any]) -> bool:
         or not asks_trellis(text, bot_user_id=bot_user_id, asked_here=True)
     ):
         return False  # read before the database is asked whose thread it is
-    askers = await _answer_thread_askers(services, event["channel"], thread_ts)
+    where = (event["channel"], thread_ts)
+    askers = await (
+        when_database_answers(services, lambda: _answer_thread_askers(services, *where))
+        if wait
+        else _answer_thread_askers(services, *where)
+    )
     if askers is None:
         return False
     return event.get("user") in askers or asks_trellis(text, bot_user_id=bot_user_id)
@@ -154,19 +166,25 @@ async def first_delivery(
 ) -> bool:
     """True the first time any Slack delivery with these keys is seen (Slack retries); the
     question it carries is then stored with the claim. While the database is out of reach
-    the claim is tried again, for up to `database_wait_seconds`; then the asker is told to
-    ask again (`DatabaseAway`, reported by the Bolt error handler)."""
+    the claim is tried again (`when_database_answers`)."""
+    return await when_database_answers(services, lambda: services.claims.claim(keys, question))
+
+
+async def when_database_answers(services: Services, call: Callable[[], Awaitable[_T]]) -> _T:
+    """`call`'s result, tried again while the database is out of reach, for up to
+    `database_wait_seconds`; then the asker is told to ask again (`DatabaseAway`, reported
+    by the Bolt error handler)."""
     started, pause = time.monotonic(), 0.25
     while True:
         try:
-            return await services.claims.claim(keys, question)
+            return await call()
         except Exception as error:
             if not database_unavailable(error):
                 raise
             waited = time.monotonic() - started
             if waited >= services.settings.database_wait_seconds:
                 raise DatabaseAway(DATABASE_AWAY, detail=repr(error)) from error
-            log.warning("claim_waits_for_database", waited=round(waited, 2), error=repr(error))
+            log.warning("question_waits_for_database", waited=round(waited, 2), error=repr(error))
         await asyncio.sleep(pause)
         pause = min(pause * 2, 5.0)
 

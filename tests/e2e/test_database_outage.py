@@ -154,3 +154,48 @@ async def test_a_database_lost_while_answering_is_answered_in_the_same_message(t
         replies = trellis.bot_replies(im, ts)
         assert len(replies) == 1  # the notice became the answer
         assert LATER_NOTICE not in shown_text(replies[0])
+
+
+EDITED = "What is the daily meal allowance when travelling in North America?"
+
+
+async def test_an_edit_made_while_the_database_is_away_is_answered_when_it_is_back(
+    tmp_path, outage
+):
+    async with trellis_on(tmp_path, outage) as trellis:
+        sandbox, support = trellis.sandbox, trellis.channel("support")
+        ts = await trellis.ask(SAM, "support", QUESTION)
+        await trellis.answer_in_thread("support", ts)
+        await outage.away()
+        await sandbox.edit_message(trellis.user(SAM), support, ts, f"<@{trellis.bot}> {EDITED}")
+        await asyncio.sleep(2)  # whether it was a question taken on waits for the database
+        assert len(trellis.bot_replies("support", ts)) == 1
+        await outage.back()
+        await sandbox.wait_until(
+            lambda: (
+                True
+                if any("meal" in shown_text(m).lower() for m in trellis.bot_replies("support", ts))
+                else None
+            ),
+            30,
+            "the edit's answer, once the database is back",
+        )
+
+
+async def test_an_edit_the_database_stays_away_for_is_said_to_its_author(
+    tmp_path, outage, monkeypatch
+):
+    monkeypatch.setenv("TRELLIS_DATABASE_WAIT_SECONDS", "1")
+    async with trellis_on(tmp_path, outage) as trellis:
+        sandbox, support = trellis.sandbox, trellis.channel("support")
+        ts = await trellis.ask(SAM, "support", QUESTION)
+        await trellis.answer_in_thread("support", ts)
+        await outage.away()
+        try:
+            await sandbox.edit_message(trellis.user(SAM), support, ts, f"<@{trellis.bot}> {EDITED}")
+            await sandbox.wait_for_ephemeral(
+                trellis.user(SAM), lambda e: DATABASE_AWAY in (e.text or ""), 90
+            )
+            assert len(trellis.bot_replies("support", ts)) == 1
+        finally:
+            await outage.back()
