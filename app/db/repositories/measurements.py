@@ -148,13 +148,15 @@ async def copy_tables(
     source: Database, target: Database, tables: Sequence[str], *, batch: int = 500
 ) -> None:
     """Copy every row of these tables (those both databases have) from source to target,
-    `batch` rows at a time (an index's chunks carry their vectors: never all at once)."""
-    for name in tables:
-        table = models.Base.metadata.tables.get(name)
-        if table is None:
-            continue
-        async with source.reading() as read:
-            if await MeasurementRepository(read).table_columns(name) is None:
+    `batch` rows at a time (an index's chunks carry their vectors: never all at once). All
+    of them are read in one transaction that sees one moment of the source (on PostgreSQL a
+    repeatable read), so a re-index that commits meanwhile is copied whole or not at all."""
+    async with source.reading() as read:
+        if read.bind.dialect.name == "postgresql":
+            await read.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        for name in tables:
+            table = models.Base.metadata.tables.get(name)
+            if table is None or await MeasurementRepository(read).table_columns(name) is None:
                 continue
             rows = await read.stream(select(table).execution_options(yield_per=batch))
             async for part in rows.partitions(batch):
