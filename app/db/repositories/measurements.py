@@ -152,7 +152,7 @@ async def copy_tables(
     of them are read in one transaction that sees one moment of the source (on PostgreSQL a
     repeatable read), so a re-index that commits meanwhile is copied whole or not at all."""
     async with source.reading() as read:
-        if read.bind.dialect.name == "postgresql":
+        if source.is_postgres:
             await read.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         for name in tables:
             table = models.Base.metadata.tables.get(name)
