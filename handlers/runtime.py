@@ -259,7 +259,7 @@ async def serve(settings: Settings, *, console: Console, stop: asyncio.Event | N
             f"({report.added} new, {report.updated} updated, {report.removed} removed)."
         )
         for error in report.errors:
-            console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
+            console.print(f"[yellow]skipped[/yellow] {error.summary()}", highlight=False)
         for notice in report.warnings:
             console.print(f"[yellow]warning[/yellow] {notice}", highlight=False)
 

@@ -168,7 +168,7 @@ def ingest(
     for warning in report.warnings:
         say(f"[yellow]warning[/yellow] {escape(str(warning))}")
     for error in report.errors:
-        say(f"[red]error[/red] {escape(str(error))}")
+        say(f"[red]error[/red] {escape(error.summary())}")
     if report.errors:
         raise typer.Exit(1)
 

@@ -227,7 +227,7 @@ def print_knowledge(report: IngestReport | None) -> None:
     if report.errors:
         console.print(f"{NO} {could_not_read(len(report.errors))}", highlight=False)
         for error in report.errors:
-            console.print(f"  {escape(str(error))}", highlight=False, soft_wrap=True)
+            console.print(f"  {escape(error.summary())}", highlight=False, soft_wrap=True)
     for notice in report.warnings:
         errors.print(f"[yellow]warning[/yellow] {escape(str(notice))}", highlight=False)
 

@@ -13,6 +13,7 @@ workspace) and the line, counted from the top of the file.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import re
@@ -131,7 +132,12 @@ def _string_list(value: Any) -> Any:
 
 
 class FrontMatter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Trellis's keys. Real pages carry others (a static-site generator's `layout`,
+    `date`, `categories`, an `SPDX-License-Identifier`): those are left alone, except one
+    that reads as a misspelling of these (`acess`, `titel`), which is an error: a
+    restriction misspelt must not go unnoticed (`_foreign_keys`)."""
+
+    model_config = ConfigDict(extra="ignore")
 
     id: NonEmpty | None = None
     title: NonEmpty | None = None
@@ -278,8 +284,25 @@ def _split_front_matter(
             name, "front matter must be a mapping of keys to values", line=doc.line_of(())
         )
     lines = {str(loc[0]): line for loc, line in doc.lines.items() if len(loc) == 1}
+    _foreign_keys(doc)
     meta = validate(doc, FrontMatter)
     return meta, lines, _principal_lines(doc), body
+
+
+def _foreign_keys(doc: YamlDocument) -> None:
+    """Raise for front-matter keys that are not Trellis's but read as a misspelling of one
+    (every one found, at its line); any other key of another tool is not Trellis's to judge."""
+    known = list(FrontMatter.model_fields)
+    mistakes = []
+    for key in doc.data:
+        if str(key) in known:
+            continue
+        near = difflib.get_close_matches(str(key).casefold(), known, n=1, cutoff=0.8)
+        if near and len(str(key)) > 3:  # not `uid`, nor `subtitle` (0.77 of `title`)
+            mistakes.append(doc.error((key,), f"{key}: unknown key; did you mean {near[0]!r}?"))
+    if mistakes:
+        first, *rest = mistakes
+        raise WorkspaceError(first.file, first.problem, line=first.line, also=tuple(rest))
 
 
 def _principal_lines(doc: YamlDocument) -> dict[str, int]:

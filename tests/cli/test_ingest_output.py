@@ -108,3 +108,15 @@ def test_the_workspaces_limit_holds_for_every_command_that_indexes(workspace):
     config.write_text(config.read_text().replace("1000\n", "0\n"), encoding="utf-8")
     refused = trellis("check", "-w", workspace)
     assert "trellis.yml:" in refused.output and "max_document_chars" in refused.output
+
+
+def test_every_mistake_in_a_documents_front_matter_is_named(workspace):
+    (workspace / "knowledge" / "uids.md").write_text(
+        "---\ntitel: UIDs\nlayout: page\nowners: hr\n---\n# UIDs\n\nSystem users.\n", "utf-8"
+    )
+    ingest = trellis("ingest", "-w", workspace)
+    assert ingest.exit_code == 1
+    said = flat(ingest.output)
+    assert "knowledge/uids.md:2: titel: unknown key; did you mean 'title'?" in said
+    assert "knowledge/uids.md:4: owners: unknown key; did you mean 'owner'?" in said
+    assert "layout" not in said

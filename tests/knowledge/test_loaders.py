@@ -223,7 +223,7 @@ def test_nested_lists_links_and_markup_flatten_to_plain_text(tmp_path):
     ("front_matter", "line", "problem"),
     [
         ("title: PTO\nstatus: archived\n", 3, "status"),
-        ("title: PTO\nowner: hr\ncolour: blue\n", 4, "colour"),
+        ("title: PTO\nowner: hr\nacess: [hr]\n", 4, "acess: unknown key; did you mean 'access'?"),
         ("title: PTO\nupdated: next tuesday\n", 3, "updated"),
         ("title: PTO\naccess: [sales team]\n", 3, "access"),
         ("title: PTO\ntags: [a, b\n", 3, "invalid YAML"),
@@ -239,6 +239,28 @@ def test_broken_front_matter_names_file_line_and_problem(tmp_path, front_matter,
     assert error.line == line
     assert problem in error.problem
     assert str(error).startswith(f"knowledge/hr/pto.md:{line}: ")
+
+
+def test_another_tools_front_matter_keys_are_left_alone_and_misspelt_ones_named(tmp_path):
+    _write(
+        tmp_path,
+        "hr/uids.md",
+        "---\ntitle: Users, Groups, UIDs and GIDs\ncategory: Users, Groups and Logins\n"
+        "layout: default\nSPDX-License-Identifier: LGPL-2.1-or-later\ndate: 2023-02-01\n"
+        "subtitle: on systemd systems\n---\n# Users\n\nSystem users have low UIDs.\n",
+    )
+    doc = _load(tmp_path, "hr/uids.md")
+    assert doc.title == "Users, Groups, UIDs and GIDs"
+    assert [b.text for b in doc.blocks][-1] == "System users have low UIDs."
+
+    _write(tmp_path, "hr/pto.md", "---\ntitel: PTO\nlayout: page\nowners: hr\n---\n# PTO\n")
+    with pytest.raises(WorkspaceError) as caught:
+        _load(tmp_path, "hr/pto.md")
+    named = [(e.line, e.problem) for e in (caught.value, *caught.value.also)]
+    assert named == [
+        (2, "titel: unknown key; did you mean 'title'?"),
+        (4, "owners: unknown key; did you mean 'owner'?"),
+    ]
 
 
 def test_front_matter_lines_count_from_the_top_of_the_file(tmp_path):
@@ -336,11 +358,11 @@ def test_plain_text_takes_front_matter_as_markdown_does(tmp_path):
 
 
 def test_broken_front_matter_of_plain_text_names_its_line(tmp_path):
-    _write(tmp_path, "it/access-conf.txt", "---\ntitle: Access\ncolour: red\n---\n" + MAN_PAGE)
+    _write(tmp_path, "it/access-conf.txt", "---\ntitle: Access\nstatus: old\n---\n" + MAN_PAGE)
     with pytest.raises(WorkspaceError) as caught:
         _load(tmp_path, "it/access-conf.txt")
     assert (caught.value.file, caught.value.line) == ("knowledge/it/access-conf.txt", 3)
-    assert "colour" in caught.value.problem
+    assert "status" in caught.value.problem
 
 
 def test_a_plain_text_title_line_is_the_title_and_stands_apart(tmp_path):
