@@ -121,7 +121,7 @@ async def on_workflow_command(
     await asyncio.wait({admission}, timeout=ADMIT_WITHIN_SECONDS)
     late = not admission.done()
     if late:
-        await ack(text=f"Checking your {workflow.title} request…")
+        await ack(text=f"Checking your {_request_named(workflow.title)}…")
 
     async def tell(text: str) -> None:
         if late:
@@ -338,3 +338,8 @@ async def begin(services: Services, request: WorkflowRequest) -> WorkflowOutcome
     }.get(outcome.status, ":warning:")
     await slack.update(channel=where, ts=ts, text=text, blocks=[section(f"{emoji} {text}")])
     return outcome
+
+
+def _request_named(title: str) -> str:
+    """ "Discount request" as it is, "Refund" as "Refund request"."""
+    return title if title.casefold().endswith("request") else f"{title} request"

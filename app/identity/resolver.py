@@ -161,10 +161,10 @@ class IdentityResolver:
         organisation is not sent to an internal channel, nor shown its name."""
         if reason in OUTSIDERS:
             return (
-                "I can't verify who you are, so I can't answer here: Trellis answers only "
+                "I can't verify who you are, so I can't help you here: Trellis serves only "
                 "the people in this organisation's directory."
             )
         return (
-            "I can't verify who you are, so I can't answer here. "
+            "I can't verify who you are, so I can't help you here. "
             f"If you work here, ask {self.admins_hint} to add you to Trellis's directory."
         )

@@ -36,12 +36,12 @@ def validate_input(workflow: Workflow, raw: Mapping[str, Any]) -> dict[str, Any]
             if spec.default is not None:
                 values[name] = coerce(spec, spec.default)
             elif spec.required:
-                problems[name] = f"{spec.title(name)} is required."
+                problems[name] = f"“{spec.title(name)}” is required."
             continue
         try:
             values[name] = coerce(spec, value)
         except InvalidValue as exc:
-            problems[name] = f"{spec.title(name)} {exc}."
+            problems[name] = f"“{spec.title(name)}” {exc}."
     if problems:
         raise InvalidInput(problems)
     return values

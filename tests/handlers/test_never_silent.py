@@ -211,7 +211,7 @@ async def test_a_workflow_command_slack_is_slow_to_check_is_acked_in_time_then_s
             "/trellis",
             'discount_request customer="Alpine Co." percent=15 reason="Spring order volume"',
         )
-        assert "Checking your" in (ack.get("text") or "")  # within Slack's 3 s
+        assert ack.get("text") == "Checking your Discount request…"  # within Slack's 3 s
         started = await sandbox.wait_for_ephemeral(liam, lambda e: "Starting" in (e.text or ""), 15)
         assert started.channel == trellis.channel("sales")
         card = await card_in(trellis, "deal-approvals")

@@ -38,42 +38,46 @@ def test_input_is_typed_and_defaults_are_applied(book):
 @pytest.mark.parametrize(
     ("raw", "field", "message"),
     [
-        ({"percent": 5}, "customer", "Customer is required."),
-        ({"customer": "A", "percent": "lots"}, "percent", "Discount % must be a number."),
+        ({"percent": 5}, "customer", "“Customer” is required."),
+        ({"customer": "A", "percent": "lots"}, "percent", "“Discount %” must be a number."),
         # A decimal comma is ambiguous ("7,5" is 7.5 in much of Europe, 75 read as thousands).
         (
             {"customer": "A", "percent": "7,5"},
             "percent",
-            "Discount % must be written with a decimal point, like 7.5.",
+            "“Discount %” must be written with a decimal point, like 7.5.",
         ),
         (
             {"customer": "A", "percent": "1,5"},
             "percent",
-            "Discount % must be written with a decimal point, like 7.5.",
+            "“Discount %” must be written with a decimal point, like 7.5.",
         ),
-        ({"customer": "A", "percent": 120}, "percent", "Discount % must be at most 100."),
-        ({"customer": "A", "percent": -1}, "percent", "Discount % must be at least 0."),
-        ({"customer": "A", "percent": 5, "seats": "2.5"}, "seats", "Seats must be a whole number."),
-        ({"customer": "A", "percent": 5, "seats": 0}, "seats", "Seats must be at least 1."),
+        ({"customer": "A", "percent": 120}, "percent", "“Discount %” must be at most 100."),
+        ({"customer": "A", "percent": -1}, "percent", "“Discount %” must be at least 0."),
+        (
+            {"customer": "A", "percent": 5, "seats": "2.5"},
+            "seats",
+            "“Seats” must be a whole number.",
+        ),
+        ({"customer": "A", "percent": 5, "seats": 0}, "seats", "“Seats” must be at least 1."),
         (
             {"customer": "A", "percent": 5, "region": "LATAM"},
             "region",
-            "Region must be one of: EMEA, AMER, APAC.",
+            "“Region” must be one of: EMEA, AMER, APAC.",
         ),
         (
             {"customer": "A", "percent": 5, "contact": "ana"},
             "contact",
-            "Contact email must be an email address like name@example.com.",
+            "“Contact email” must be an email address like name@example.com.",
         ),
         (
             {"customer": "A", "percent": 5, "renewal": "maybe"},
             "renewal",
-            "Renewal must be yes or no.",
+            "“Renewal” must be yes or no.",
         ),
         (
             {"customer": "x" * 41, "percent": 5},
             "customer",
-            "Customer must be at most 40 characters.",
+            "“Customer” must be at most 40 characters.",
         ),
         (
             {"customer": "A", "percent": 5, "colour": "red"},
