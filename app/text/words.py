@@ -111,7 +111,11 @@ from two to twenty (and round tens) to their figures: "five years" meets "Year 5
 _stem: Callable[[str], str] = lru_cache(maxsize=65536)(Stemmer.Stemmer("english").stemWord)
 _QUESTION_PARTICLES = frozenset({"off", "over", "up", "out"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_FIGURE = r"\d+(?:[.,]\d+)+(?![^\W_])"
+_WORD = re.compile(_FIGURE + r"|[^\W_]+(?:'[^\W_]+)*")
+"""A word, or a figure with its decimals or thousands ("2.7", "1,500", "10.0.0.1") kept whole:
+apart, "Python 2.7" would meet the "2" of "6.2" and the "7" of "7.0"."""
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _HYPHENATED = re.compile(r"(?<![^\W_])[^\W_]++(?:[-\u2010\u2011][^\W_]++)+")
 """A hyphenated compound. Tried only where a word starts, each part taken whole: otherwise
 a long run of letters without a hyphen is tried again from each of its letters (quadratic:
@@ -124,10 +128,13 @@ def fold(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Every word of `text`, folded; a possessive "'s" is dropped, contractions are kept."""
+    """Every word of `text`, folded; a possessive "'s" is dropped, contractions are kept, and
+    a figure is one word with its decimals ("2.7") or thousands ("1,500" as "1500")."""
     words = []
     for raw in _WORD.findall(fold(text)):
         word = raw[:-2] if raw.endswith("'s") else raw
+        if _THOUSANDS.fullmatch(word):
+            word = word.replace(",", "")  # "1,500" meets "1500"
         if word:
             words.append(word)
     return words
@@ -213,7 +220,7 @@ class QuestionWord:
     ("OneDrive", "GPU"), or letters with digits ("SEV1")."""
 
 
-_QUESTION_TOKEN = re.compile(r"[^\W_]+(?:(?:[-\u2010\u2011]|')[^\W_]+)*")
+_QUESTION_TOKEN = re.compile(_FIGURE + r"|[^\W_]+(?:(?:[-\u2010\u2011]|')[^\W_]+)*")
 
 
 def _name_like(raw: str, first: bool) -> bool:
@@ -246,6 +253,8 @@ def _question_words(question: str) -> tuple[QuestionWord, ...]:
         raw = match.group()
         if raw.casefold().endswith("'s"):
             raw = raw[:-2]
+        if _THOUSANDS.fullmatch(raw):
+            raw = raw.replace(",", "")
         parts = re.split(r"[-\u2010\u2011]", raw)
         surface = " ".join(parts).casefold()
         words.append(("".join(parts).casefold(), surface, _name_like(raw, index == 0)))

@@ -402,6 +402,18 @@ async def test_figures_of_different_things_are_not_a_conflict(answerer):
     assert not any(n.startswith("conflict") for n in result.notes)
 
 
+async def test_a_figure_with_decimals_is_asked_whole_not_as_its_digits(answerer):
+    rows = "\n".join(
+        f"pytest version: {pytest}; min. Python version: {python}."
+        for pytest, python in [("9.0+", "3.10+"), ("6.2 - 7.0", "3.6+"), ("3.3 - 4.6", "2.7, 3.4+")]
+    )
+    table = Passage(chunk_id="support#1", doc_id="python-support", title="Support", text=rows)
+    result = await ask(answerer, "Which pytest releases still worked with Python 2.7?", [table])
+    assert "3.3 - 4.6" in result.text and "6.2 - 7.0" not in result.text
+    assert question_terms("Python 2.7 for 1,500 users?") == ["python", "2.7", "1500", "user"]
+    assert content_terms("1,500 users of 6.2") >= {"1500", "6.2"}
+
+
 async def test_a_deprecated_document_is_never_part_of_a_conflict(answerer):
     unlinked = Passage(**{**PTO_2025.__dict__, "supersedes": None})
     result = await ask(
