@@ -26,7 +26,15 @@ def _installed(name: str) -> str:
 
 READERS = sorted(
     f"{name} {_installed(name)}"
-    for name in ("docutils", "markdown-it-py", "selectolax", "pypdf", "pypdfium2", "python-docx")
+    for name in (
+        "docutils",
+        "markdown-it-py",
+        "mdit-py-plugins",
+        "selectolax",
+        "pypdf",
+        "pypdfium2",
+        "python-docx",
+    )
 )
 """The libraries that read documents, by version: part of every stamp, so an upgrade of one
 reads every file again."""

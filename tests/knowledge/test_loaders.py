@@ -769,3 +769,28 @@ def test_a_heading_that_names_a_part_of_any_document_is_no_title(tmp_path):
     _write(tmp_path, "report.md", "# Abstract\n\nWe measured the queue.\n")
     assert _load(tmp_path, "bash-manual.txt").title == "bash-manual"
     assert _load(tmp_path, "report.md").title == "report"
+
+
+def test_myst_markdown_reads_as_its_readers_see_it(tmp_path):
+    _write(
+        tmp_path,
+        "eng/triage.md",
+        "```{note}\nThis page is being [written](https://example.com/6583).\n```\n\n"
+        "(triage-target)=\n# Issue triage\n\n% a comment for the page's authors\n"
+        "Closed issues are locked after 30 days; see {ref}`the news file <news-file>`.\n\n"
+        ":::{warning}\n:class: tip\nNever close a **security** report.\n:::\n\n"
+        "```{toctree}\n:maxdepth: 2\nlabels\n```\n\n"
+        "```{versionadded} 2.1\nThe triage label.\n```\n\n"
+        "Stale\n: An issue with no reply for 14 days.\n\n"
+        "```{code-block} python\nprint('kept as code')\n```\n",
+    )
+    doc = _load(tmp_path, "eng/triage.md")
+    assert [b.text for b in doc.blocks] == [
+        "This page is being written.",
+        "Issue triage",
+        "Closed issues are locked after 30 days; see the news file.",
+        "Never close a security report.",
+        "New in version 2.1: The triage label.",
+        "Stale: An issue with no reply for 14 days.",
+        "print('kept as code')",
+    ]

@@ -3,6 +3,13 @@
 The token stream already knows headings, paragraphs, lists, quotes, code and tables; this
 module only flattens each one into plain text: emphasis markers go, link and image text
 stays, inline code is kept as text. Front matter is split off before this (see `loaders`).
+
+MyST, the Markdown of Sphinx and Jupyter Book projects, is read too (mdit-py-plugins): a
+directive's fence (```` ```{note} ```` or `:::{warning}`) is read as the Markdown it holds,
+not quoted as code, unless it holds code or builds navigation (`toctree`, as in
+reStructuredText); a role (`` {ref}`the news file <news-file>` ``) reads as its words;
+targets (`(label)=`) and `%` comments are no text. A definition list's term leads its
+definition ("Term: definition"), as in HTML.
 """
 
 from __future__ import annotations
@@ -13,11 +20,33 @@ from dataclasses import replace
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from mdit_py_plugins.colon_fence import colon_fence_plugin
+from mdit_py_plugins.deflist import deflist_plugin
+from mdit_py_plugins.myst_blocks import myst_block_plugin
+from mdit_py_plugins.myst_role import myst_role_plugin
 
 from app.knowledge.formats.blocks import Block, collapse, table_blocks
 from app.knowledge.formats.html import html_blocks
+from app.knowledge.formats.restructured import LEFT_OUT, VERSIONED, role_words, rst_blocks
 
-_PARSER = MarkdownIt("commonmark").enable("table")
+_PARSER = (
+    MarkdownIt("commonmark")
+    .enable("table")
+    .use(colon_fence_plugin)
+    .use(myst_role_plugin)
+    .use(myst_block_plugin)
+    .use(deflist_plugin)
+)
+_DIRECTIVE = re.compile(r"^\{([A-Za-z][\w:+.-]*)\}[ \t]*(.*)$")
+"""A MyST directive's fence info: `{note}`, `{admonition} A title`, `{code-block} python`."""
+CODE_DIRECTIVES = frozenset(
+    {"code", "code-block", "code-cell", "sourcecode", "math", "mermaid", "raw", "csv-table"}
+)
+"""Directives whose content is code or data, kept as written."""
+_OPTIONS = re.compile(r"\A(?:[ \t]*:[\w-]+:[^\n]*\n)+")
+"""A directive's options at the top of its content (`:class: tip`)."""
+_OPTION_BLOCK = re.compile(r"\A---\n.*?\n---\n", re.S)
+"""... or the same as a YAML block between `---` lines."""
 
 _INLINE_TEXT = frozenset({"text", "code_inline", "image"})
 """Inline tokens whose `content` is visible text (an image's content is its alt text)."""
@@ -59,6 +88,7 @@ def markdown_blocks(body: str) -> list[Block]:
     blocks: list[Block] = []
     marker = ""  # an ordered list item's number, put before its first paragraph
     item = False  # the next paragraph is a list item's first
+    term = ""  # a definition list's term, put before its definition
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -77,21 +107,48 @@ def markdown_blocks(body: str) -> list[Block]:
             item = True
         elif token.type == "list_item_close":
             marker = ""
+        elif token.type == "dt_open":
+            term = _inline_text(tokens[index + 1])
+            index += 3
+            continue
         elif token.type == "inline":  # a paragraph's content
             text = _inline_text(token)
+            if term and text:
+                text, term = f"{term.rstrip(':')}: {text}", ""
             if item:  # a task list's box ("- [ ] Send the pre-alert") is not its words
                 text = _TASK_BOX.sub("", text, count=1)
                 item = False
             if text:
                 blocks.append(Block("text", marker + text))
                 marker = ""
-        elif token.type in ("fence", "code_block"):
-            code = token.content.strip("\n")
-            if code.strip():
-                blocks.append(Block("text", code))
+        elif token.type in ("fence", "code_block", "colon_fence"):
+            blocks.extend(_fenced(token))
         elif token.type == "html_block":
             blocks.extend(_markdown_within(block) for block in html_blocks(token.content)[1])
         index += 1
+    return blocks
+
+
+def _fenced(token: Token) -> list[Block]:
+    """A fence's blocks: its code as one text, or a MyST directive's content as text."""
+    directive = _DIRECTIVE.match(token.info.strip())
+    content = token.content.strip("\n")
+    if directive is None or directive.group(1) in CODE_DIRECTIVES:
+        return [Block("text", content)] if content.strip() else []
+    name, argument = directive.group(1), directive.group(2).strip()
+    if name in LEFT_OUT or name.split(":")[-1].startswith("auto"):
+        return []
+    content = _OPTION_BLOCK.sub("", _OPTIONS.sub("", content + "\n", count=1), count=1)
+    if name == "eval-rst":
+        return rst_blocks(content)[1]
+    blocks = markdown_blocks(content)
+    if name in VERSIONED:
+        lead = VERSIONED[name].format(argument)
+        if blocks and blocks[0].kind == "text":
+            return [replace(blocks[0], text=f"{lead} {blocks[0].text}"), *blocks[1:]]
+        return [Block("text", lead), *blocks]
+    if argument and name not in ("figure", "image"):  # a title, or a note's first words
+        blocks.insert(0, Block("text", argument))
     return blocks
 
 
@@ -109,6 +166,8 @@ def _inline_text(token: Token) -> str:
     for child in token.children or ():
         if child.type in _INLINE_TEXT:
             parts.append(child.content)
+        elif child.type == "myst_role":
+            parts.append(role_words(child.content))
         elif child.type in _INLINE_SPACE:
             parts.append(" ")
     return collapse("".join(parts))

@@ -54,7 +54,7 @@ page is built: no text of the page."""
 _ENGLISH = languages.get_language("en")
 _known: set[str] = set()
 """Directive names already looked at (`_know_directives`)."""
-_VERSIONED = {
+VERSIONED = {
     "versionadded": "New in version {}:",
     "versionchanged": "Changed in version {}:",
     "deprecated": "Deprecated since version {}:",
@@ -73,9 +73,9 @@ class _Kept(Directive):  # type: ignore[misc]  # docutils ships no type hints
     def run(self) -> list[nodes.Node]:
         container = nodes.container()
         arguments = " ".join(self.arguments)
-        if self.name in _VERSIONED and arguments:
+        if self.name in VERSIONED and arguments:
             version, _, rest = arguments.partition(" ")
-            arguments = f"{_VERSIONED[self.name].format(version)} {rest}".strip()
+            arguments = f"{VERSIONED[self.name].format(version)} {rest}".strip()
         if arguments:
             container += nodes.paragraph(text=arguments)
         if self.content:
@@ -137,7 +137,12 @@ def rst_blocks(text: str) -> tuple[str | None, list[Block]]:
 
 
 def _role_text(match: re.Match[str]) -> str:
-    text = match.group(1).replace("\\`", "`")
+    return role_words(match.group(1).replace("\\`", "`"))
+
+
+def role_words(text: str) -> str:
+    """What a role reads as: its label ("the news file <news-file>" -> "the news file"),
+    else its target without Sphinx's `~` and `!` marks."""
     labelled = _LABELLED.match(text)
     words = labelled.group(1) if labelled and labelled.group(1) else text
     return words.lstrip("~!")
