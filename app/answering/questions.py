@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from app.text.numbers import numbers
-from app.text.words import FRAMING_STEMS, fold, question_words
+from app.text.words import FRAMING_STEMS, STOPWORDS, fold, question_words
 
 _PART_BREAK = re.compile(
     r"\?\s+|;\s+|(?:,\s*|\s+)(?:and|or|also|plus|but)\s+"
@@ -102,6 +102,9 @@ _ROLES = re.compile(
     r"agent|representative|executive|approver|reviewer)s?\b"
 )
 _NAME_PAIR = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'&-]+ (?:of |and |& )?[A-Z][\w'&-]+")
+_LEADING_PAIR = re.compile(r"^[A-Z][\w'&-]+ [A-Z][\w'&-]+")
+"""Two capitalised words opening a sentence ("Pradyun Gedam is …"), unless the first is a
+word any sentence may open with ("The Board …")."""
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _PLACES = re.compile(
     r"\b(room|floor|building|office|desk|library|gate|site|campus|basement|street|road|"
@@ -140,8 +143,10 @@ def answer_kind(question: str) -> str | None:
     return None
 
 
-def states_kind(sentence: str, kind: str | None) -> bool:
-    """Whether `sentence` gives an answer of `kind` at all (always true for no kind)."""
+def states_kind(sentence: str, kind: str | None, asked: str = "") -> bool:
+    """Whether `sentence` gives an answer of `kind` at all (always true for no kind). A
+    person or place the question `asked` names itself is not an answer to it: "The release
+    manager may, at their discretion, …" names no one for "Who is the release manager?"."""
     if kind is None:
         return True
     folded = fold(sentence)
@@ -153,10 +158,32 @@ def states_kind(sentence: str, kind: str | None) -> bool:
         return bool(numbers(sentence) or _FIGURE.search(folded) or _AMOUNT.search(folded))
     if kind == "money":
         return bool(_MONEY.search(folded))
+    named = _named_words(asked)
     if kind == "person":
-        return bool(_ROLES.search(folded) or _NAME_PAIR.search(sentence) or _EMAIL.search(sentence))
+        return (
+            _other_than(_ROLES, folded, named)
+            or any(
+                not set(_WORDS.findall(fold(pair.group()))) <= named
+                for pair in [*_NAME_PAIR.finditer(sentence), *_LEADING_PAIR.finditer(sentence)]
+                if fold(pair.group().split()[0]) not in STOPWORDS
+            )
+            or bool(_EMAIL.search(sentence))
+        )
     if kind == "place":
-        return bool(_PLACES.search(folded) or _PLACE_NAME.search(sentence))
+        return _other_than(_PLACES, folded, named) or bool(_PLACE_NAME.search(sentence))
     if kind == "contact":
         return bool(_CONTACT.search(sentence))
     return True
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _named_words(asked: str) -> frozenset[str]:
+    words = _WORDS.findall(fold(asked))
+    return frozenset(words) | frozenset(w[:-1] for w in words if w.endswith("s"))
+
+
+def _other_than(pattern: re.Pattern[str], folded: str, named: frozenset[str]) -> bool:
+    """Whether `pattern` finds something in `folded` that is not a word of the question."""
+    return any(not m.group(1) or m.group(1) not in named for m in pattern.finditer(folded))

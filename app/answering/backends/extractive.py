@@ -122,7 +122,8 @@ def _answered_by(part: Part, answered: Sequence[Part]) -> bool:
         return False
     spare = 1 if len(terms) > 1 else 0
     return any(
-        states_kind(c.sentence.text, kind) and len(terms - content_terms(c.sentence.text)) <= spare
+        states_kind(c.sentence.text, kind, part.text)
+        and len(terms - content_terms(c.sentence.text)) <= spare
         for other in answered
         for c in other.chosen
     )
@@ -270,7 +271,7 @@ class ExtractiveAnswerer:
         chosen = with_continuation(chosen, sources)
         confidence = coverage(chosen, judged)
         confidence *= MISSING_NAME_FACTOR ** len(judged.missing & names)
-        if kind and not any(states_kind(c.sentence.text, kind) for c in chosen):
+        if kind and not any(states_kind(c.sentence.text, kind, text) for c in chosen):
             if weights is not own:
                 # Read in the thread, the topic is the thread's; what the follow-up adds is
                 # the kind of answer it wants ("How long does that take?"): unstated, the
