@@ -16,7 +16,12 @@ from rich.text import Text
 
 from app.db.models.versions import ConfigVersion
 
-SCORES = (("acc.", "status_accuracy"), ("prec.", "source_precision"), ("recall", "source_recall"))
+SCORES = (
+    ("acc.", "status_accuracy"),
+    ("prec.", "source_precision"),
+    ("recall", "source_recall"),
+    ("facts", "fact_recall"),
+)
 SEEN_FORMAT = "%m-%d %H:%M"
 NARROWEST_REASON = 24
 """The fewest columns the reasons may wrap in before the table gives way to blocks."""
@@ -30,11 +35,12 @@ def version_name(row: ConfigVersion, current: str | None) -> str:
 
 
 def score_marks(row: ConfigVersion) -> list[str]:
-    """Accuracy, precision, recall and the number of cases; dashes when nothing was tested."""
+    """Accuracy, precision, recall, fact recall and the number of cases; dashes when nothing
+    was tested (or, for fact recall, by a version from before it was measured)."""
     scores = row.eval_scores or {}
     cases = scores.get("cases")
     if not cases:
-        return ["-", "-", "-", str(cases if cases is not None else "-")]
+        return [*("-" for _ in SCORES), str(cases if cases is not None else "-")]
     marks = [f"{scores[key]:.0%}" if key in scores else "-" for _, key in SCORES]
     return [*marks, str(cases)]
 
@@ -87,7 +93,7 @@ def print_version_blocks(rows: list[ConfigVersion], current: str | None, console
     the scores and the reason, wrapped."""
     console.print("Workspace versions", highlight=False)
     for row in rows:
-        accuracy, precision, recall, cases = score_marks(row)
+        accuracy, precision, recall, facts, cases = score_marks(row)
         console.print(
             f"{version_name(row, current)}  {row.status}  {row.created_at:{SEEN_FORMAT}} UTC",
             highlight=False,
@@ -95,7 +101,10 @@ def print_version_blocks(rows: list[ConfigVersion], current: str | None, console
             overflow="ignore",
             crop=False,
         )
-        scores = f"accuracy {accuracy}, precision {precision}, recall {recall}, cases {cases}"
+        scores = (
+            f"accuracy {accuracy}, precision {precision}, recall {recall}, "
+            f"fact recall {facts}, cases {cases}"
+        )
         console.print(Padding(Text(scores), (0, 0, 0, 2), expand=False))
         reason = why(row)
         if reason:

@@ -280,6 +280,6 @@ def _scores_text(scores: EvalScores) -> str:
         return UNTESTED
     return (
         f"status accuracy {scores.status_accuracy:.0%}, source precision "
-        f"{scores.source_precision:.0%}, source recall {scores.source_recall:.0%} "
-        f"on {scores.cases} cases"
+        f"{scores.source_precision:.0%}, source recall {scores.source_recall:.0%}, "
+        f"fact recall {scores.fact_recall:.0%} on {scores.cases} cases"
     )

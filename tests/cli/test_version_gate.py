@@ -243,6 +243,7 @@ def test_versions_in_a_narrow_terminal_show_every_id_whole_and_wrap_the_reasons(
         assert live in words and version in words, listed.stdout
         assert "40%" in words and "…" not in listed.stdout, listed.stdout
         assert reason in " ".join(words), listed.stdout
+        assert "facts" in words or "fact recall" in " ".join(words), listed.stdout
 
 
 def test_rollback_keeps_unsaved_edits_and_refuses_unclear_or_refused_versions(tmp_path, acme):
