@@ -175,40 +175,78 @@ def ingest(
 
 @cli.command()
 def ask(
-    question: Annotated[str, typer.Argument(help="The question.")],
     as_: Annotated[str, typer.Option("--as", help="Ask as this person (their directory email).")],
+    questions: Annotated[
+        list[str] | None,
+        typer.Argument(help="The question; several are answered one after the other."),
+    ] = None,
     channel: Annotated[
         str | None, typer.Option("--channel", help="Answer for this channel's members.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    from_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Questions to ask, one a line ('-' reads them from standard input); blank "
+            "lines and lines starting with # are skipped.",
+        ),
+    ] = None,
+    thread: Annotated[
+        bool,
+        typer.Option(
+            "--thread", help="Ask each question after the first as a follow-up in its thread."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (a line each for several).")
+    ] = False,
     workspace: WorkspaceOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Answer a question as a person would get it in Slack: from the live version. Files
     in the folder the eval gate has not judged yet go through it first, as with reload.
+    Several questions (as arguments or from --file) are answered in one run, each as a
+    question of its own, or with --thread as a thread's follow-ups.
 
-    Exit status 1 when the answer is refused (an asker Trellis cannot verify, say)."""
+    Exit status 1 when an answer is refused (an asker Trellis cannot verify, say)."""
     from app.cli.operations import ask_as
 
-    if not question.strip():
+    asked = [*(questions or ()), *(_questions_in(from_file) if from_file else ())]
+    if not asked or any(not question.strip() for question in asked):
         raise typer.BadParameter("the question is empty; ask something", param_hint="QUESTION")
     settings = settings_for(workspace, database_url)
-    result = run_async(
+    results = run_async(
         lambda: ask_as(
             settings,
             email=as_,
-            question=question,
+            questions=asked,
             channel_id=channel,
+            thread=thread,
             tell=lambda note: say(f"[yellow]{escape(note)}[/yellow]"),
         )
     )
-    if as_json:
-        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    else:
+    for question, result in zip(asked, results, strict=True):
+        if as_json:
+            shown = result if len(asked) == 1 else {"question": question, **result}
+            sys.stdout.write(json.dumps(shown, ensure_ascii=False) + "\n")
+            continue
+        if len(asked) > 1:
+            console.print(f"\n[bold]Q:[/bold] {escape(question)}", highlight=False)
         _print_answer(result)
         console.print(f"[dim]audit {result['audit_id']}[/dim]")
-    if result["status"] == "refused":  # a refusal exits with 1, as for every command
-        raise typer.Exit(1)
+    if any(result["status"] == "refused" for result in results):
+        raise typer.Exit(1)  # a refusal exits with 1, as for every command
+
+
+def _questions_in(path: Path) -> list[str]:
+    """The questions of a file (or standard input, for '-'), one a line."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="--file") from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _print_answer(result: dict[str, Any]) -> None:

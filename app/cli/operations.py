@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from app.knowledge.report import IngestReport, could_not_read
 from app.knowledge.search import count_chunks, count_documents
 from app.knowledge.sync import WorkspaceIdentity, check_served, sync_knowledge
 from app.knowledge.sync import take_over as take_over_database
-from app.pipeline import Question, answer_question
+from app.pipeline import Outcome, Question, answer_question
 from app.services import Services, build_answerer, build_services, check_anthropic_key
 from app.slack_api import SlackGateway, retrying_client
 from app.slack_people import SlackChannel, SlackDirectory
@@ -144,19 +145,24 @@ async def ask_as(
     settings: Settings,
     *,
     email: str,
-    question: str,
+    questions: Sequence[str],
     channel_id: str | None = None,
+    thread: bool = False,
     tell: Callable[[str], None] = lambda _note: None,
-) -> dict[str, Any]:
-    """The answer `email` gets from the version Trellis serves; `tell` hears which version
-    that is when it is not simply the folder's (see `served_for_cli`), and each file of
-    knowledge/ that could not be read (its last good version answers)."""
+) -> list[dict[str, Any]]:
+    """The answers `email` gets from the version Trellis serves, one per question, asked
+    one after the other (the workspace, the index and the models are made ready once);
+    with `thread`, each question after the first is a follow-up in the first's thread, as
+    in Slack. `tell` hears which version answers when it is not simply the folder's (see
+    `served_for_cli`), and each file of knowledge/ that could not be read (its last good
+    version answers)."""
     folder = workspace_for(settings)  # a broken folder stops here, every mistake listed
     channel: SlackChannel = CommandLine()
     if channel_id:  # before anything is evaluated; the channels are always the folder's
         asker = folder.directory.by_email(email)
         channel = await _channel_to_ask_in(offline_directory(folder), channel_id, asker)
     await check_anthropic_key(settings)
+    results = []
     async with open_database(settings.database_url) as database:
         await check_served(database, folder)  # before the eval gate records anything in it
         served = await served_for_cli(settings, database, by="ask", trial=True)
@@ -168,15 +174,26 @@ async def ask_as(
         for error in knowledge.errors:
             tell(f"{could_not_read(1)} {error}")
         services = offline_services(settings, workspace, database)
-        outcome = await answer_question(
-            services,
-            Question(
-                text=question,
-                channel=channel,
-                person=person,
-                slack_user_id=person.slack_id if person else f"cli:{email}",
-            ),
-        )
+        root = f"cli-{uuid.uuid4().hex}" if thread else None
+        for turn, text in enumerate(questions):
+            outcome = await answer_question(
+                services,
+                Question(
+                    text=text,
+                    channel=channel,
+                    person=person,
+                    slack_user_id=person.slack_id if person else f"cli:{email}",
+                    thread_ts=root if turn else None,
+                    message_ts=f"{root}.{turn}" if root and turn else root,
+                    answer_ts=f"{root}.answer.{turn}" if root else None,
+                ),
+            )
+            results.append(_asked_result(outcome, workspace, services))
+    return results
+
+
+def _asked_result(outcome: Outcome, workspace: Workspace, services: Services) -> dict[str, Any]:
+    """One answer of `ask_as` as its JSON reads."""
     public = outcome.public
     # No owner hears of it, and there is no button; a reply that stands for the asker's
     # private answer reads as it does in Slack.

@@ -49,10 +49,10 @@ def _settings(corpus: Corpus, database_url: str) -> Settings:
 @pytest.mark.parametrize(("corpus_name", "case"), list(_params()))
 async def test_question_gets_the_expected_answer(databases, corpus_name: str, case: Case):
     corpus = CORPORA[corpus_name]
-    result = await ask_as(
+    (result,) = await ask_as(
         _settings(corpus, databases[corpus_name]),
         email=case.asker,
-        question=case.question,
+        questions=[case.question],
         channel_id=case.channel,
     )
     assert problems(case, result) == [], result

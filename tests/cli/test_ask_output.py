@@ -3,6 +3,7 @@ channel's answer had to leave sources out, and the audit id once."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -56,3 +57,35 @@ def test_ask_says_which_document_it_could_not_read_and_answers_from_its_last_goo
     assert "knowledge/company/holidays-2026.md:6: invalid YAML" in printed, printed
     assert "the last good version of its documents keeps being served" in printed
     assert "October 9" in printed and "October 16" not in printed
+
+
+def test_several_questions_are_answered_in_one_run_and_a_thread_carries_its_topic(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite:///{tmp_path / 'trellis.db'}")
+    workspace = shutil.copytree(DEMO, tmp_path / "demo")
+    asked = tmp_path / "questions.txt"
+    asked.write_text(
+        "# tried on the first day\nHow many unused PTO days carry over into next year?\n\n"
+        "By when do I have to take them?\n",
+        "utf-8",
+    )
+    ask = ["ask", "-w", str(workspace), "--as", "sam.ortiz@northwind.example", "--json"]
+
+    apart = CliRunner().invoke(cli, [*ask, "--file", str(asked)])
+    assert apart.exit_code == 0, apart.output
+    answers = [json.loads(line) for line in apart.stdout.splitlines()]
+    assert [a["question"] for a in answers] == [
+        "How many unused PTO days carry over into next year?",
+        "By when do I have to take them?",
+    ]
+    assert "5 unused days" in answers[0]["answer"]
+    assert "March 31" not in answers[1]["answer"]  # asked alone, "them" is nothing
+
+    threaded = CliRunner().invoke(cli, [*ask, "--thread", "--file", str(asked)])
+    assert threaded.exit_code == 0, threaded.output
+    follow_up = json.loads(threaded.stdout.splitlines()[1])
+    assert "March 31" in follow_up["answer"]  # the thread says what "them" are
+
+    one = CliRunner().invoke(cli, [*ask, "When is Trail Day in 2026?"])
+    assert "question" not in json.loads(one.stdout)  # one question: one object, as before
