@@ -492,6 +492,7 @@ def test_a_definition_lists_term_leads_its_definition_and_docbook_chrome_goes(tm
         "<dt>scram-sha-256</dt><dd><p>Performs SCRAM authentication.</p>"
         "<p>This is the most secure method.</p></dd>"
         "<dt>md5</dt><dt>password:</dt><dd>Older methods.</dd><dt>trust</dt></dl>"
+        "<dl><dt>There must be an issue.</dt><dd>See more below.</dd></dl>"
         '<p>Choose one.</p><div class="navfooter"><a href="x.html">Home</a></div></body>',
     )
     doc = _load(tmp_path, "auth.html")
@@ -501,6 +502,7 @@ def test_a_definition_lists_term_leads_its_definition_and_docbook_chrome_goes(tm
         ("text", "This is the most secure method."),
         ("text", "md5, password: Older methods."),
         ("text", "trust"),  # a term without a definition stands alone
+        ("text", "There must be an issue. See more below."),  # a sentence reads on
         ("text", "Choose one."),
     ]
 

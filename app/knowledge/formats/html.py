@@ -64,7 +64,9 @@ def _read(root: LexborNode) -> list[Block]:
         buffer.clear()
         if paragraph and terms:
             named = ", ".join(terms)
-            paragraph = f"{named}{'' if named.endswith(':') else ':'} {paragraph}"
+            # A term that is a sentence (a list item whose next line was indented too
+            # far, which reStructuredText reads as a term) reads on into what follows.
+            paragraph = f"{named}{'' if named[-1] in ':.!?' else ':'} {paragraph}"
             terms.clear()
         if paragraph:
             blocks.append(Block("text", paragraph))

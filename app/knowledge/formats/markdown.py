@@ -114,7 +114,7 @@ def markdown_blocks(body: str) -> list[Block]:
         elif token.type == "inline":  # a paragraph's content
             text = _inline_text(token)
             if term and text:
-                text, term = f"{term.rstrip(':')}: {text}", ""
+                text, term = f"{term}{'' if term[-1] in ':.!?' else ':'} {text}", ""
             if item:  # a task list's box ("- [ ] Send the pre-alert") is not its words
                 text = _TASK_BOX.sub("", text, count=1)
                 item = False
