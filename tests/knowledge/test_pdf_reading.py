@@ -128,3 +128,39 @@ def test_a_page_whose_places_cannot_be_read_still_gives_its_text(tmp_path, monke
     monkeypatch.setattr(pdf._Reading, "visit", broken)
     doc = _load(tmp_path, make_pdf([["Meals are paid up to 50 USD a day."]]))
     assert doc.text == "Meals are paid up to 50 USD a day."
+
+
+def test_a_line_broken_although_the_next_word_would_fit_ends_its_paragraph(tmp_path):
+    # A list printed from a web page: its bullets are drawn as shapes, not as text, and
+    # its items are as far apart as the lines of a paragraph.
+    wrapped = [
+        "Since April 2023 the project has been fiscally sponsored by the Python Software",
+        "Foundation, which manages every donation, whatever its source. We currently get",
+        "donations from the following sources, each of which is listed below in its turn",
+    ]
+    intro = [*wrapped[:2], "donations from the following sources:"]
+    pdf = make_pdf(
+        [
+            [
+                *intro,
+                "Direct contributions via the foundation",
+                "GitHub Sponsors",
+                "Tidelift",
+                "",
+                *wrapped[:2],
+                "donations from these sources.",
+                "",
+                *wrapped,
+                *wrapped,
+            ]
+        ]
+    )
+    texts = [b.text for b in _load(tmp_path, pdf).blocks]
+    assert texts[:4] == [
+        " ".join(intro),
+        "Direct contributions via the foundation",
+        "GitHub Sponsors",
+        "Tidelift",
+    ]
+    assert texts[4].endswith("We currently get donations from these sources.")
+    assert texts[5] == " ".join(wrapped + wrapped)  # full lines are one paragraph

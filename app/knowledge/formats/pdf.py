@@ -263,6 +263,7 @@ def _blocks(lines: list[_Line]) -> list[Block]:
 
     blocks: list[Block] = []
     paragraph: list[str] = []
+    width = _full_width(lines, body)
 
     def flush() -> None:
         if paragraph:
@@ -280,6 +281,7 @@ def _blocks(lines: list[_Line]) -> list[Block]:
             bool(_GLYPH.match(line.text) or _NUMBERED.match(line.text))
             or (line.gap is not None and (line.gap < 0 or line.gap > PARAGRAPH_GAP * spacing))
             or (new_page and bool(paragraph) and paragraph[-1].endswith((".", "!", "?", ":")))
+            or (bool(paragraph) and _broken_short(paragraph[-1], line.text, width))
         )
         if starts:
             flush()
@@ -291,6 +293,28 @@ def _blocks(lines: list[_Line]) -> list[Block]:
             paragraph.append(line.text)
     flush()
     return blocks
+
+
+SHORT_LINE = 0.8
+"""A line whose next line's first word would have fit on it, with room to spare (this
+share of a full line), was broken on purpose, unless the next line starts in lower case:
+a list item drawn without a bullet, a line of an address. Wrapped text fills its lines."""
+
+
+def _full_width(lines: list[_Line], body: float) -> int | None:
+    """The characters of a full line of body text (the 90th percentile), when the document
+    has lines enough to tell."""
+    lengths = sorted(len(line.text) for line in lines if line.size == body)
+    return lengths[int(len(lengths) * 0.9)] if len(lengths) >= 10 else None
+
+
+def _broken_short(previous: str, line: str, width: int | None) -> bool:
+    """Whether `previous` ended where it did although `line`'s first word would have fit,
+    and `line` does not carry on a sentence (an indented list item's lines are shorter
+    than the page's: "… needs to send an" / "email to …" is one sentence)."""
+    if width is None or previous.endswith("-") or line[:1].islower():
+        return False
+    return len(previous) + 1 + len(line.split(" ", 1)[0]) <= SHORT_LINE * width
 
 
 def _heading_level(line: _Line, body: float, larger: list[float]) -> int:
