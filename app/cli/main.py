@@ -210,9 +210,9 @@ def ask(
     question of its own, or with --thread as a thread's follow-ups.
 
     Exit status 1 when an answer is refused (an asker Trellis cannot verify, say)."""
-    from app.cli.operations import ask_as
+    from app.cli.operations import ask_as, questions_in
 
-    asked = [*(questions or ()), *(_questions_in(from_file) if from_file else ())]
+    asked = [*(questions or ()), *(questions_in(from_file) if from_file else ())]
     if not asked or any(not question.strip() for question in asked):
         raise typer.BadParameter("the question is empty; ask something", param_hint="QUESTION")
     settings = settings_for(workspace, database_url)
@@ -237,16 +237,6 @@ def ask(
         console.print(f"[dim]audit {result['audit_id']}[/dim]")
     if any(result["status"] == "refused" for result in results):
         raise typer.Exit(1)  # a refusal exits with 1, as for every command
-
-
-def _questions_in(path: Path) -> list[str]:
-    """The questions of a file (or standard input, for '-'), one a line."""
-    try:
-        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"cannot read {path}: {exc}", param_hint="--file") from exc
-    lines = (line.strip() for line in text.splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
 
 
 def _print_answer(result: dict[str, Any]) -> None:

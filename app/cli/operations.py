@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -14,6 +15,7 @@ from rich.console import Console
 from app.answering.base import NOTE_ASKER_OWNS
 from app.answering.compose import NOTE_ASKER_ONLY, Reply
 from app.answering.declined import PassedOn, no_answer_text
+from app.cli.common import given_path
 from app.config.settings import Settings
 from app.config.workspace import Workspace, load_workspace
 from app.db.migrate import open_database
@@ -219,6 +221,17 @@ def _asked_result(outcome: Outcome, workspace: Workspace, services: Services) ->
             "audit_id": outcome.audit_id,
         }
     return result
+
+
+def questions_in(path: Path) -> list[str]:
+    """The questions of a file (or standard input, for '-'), one a line."""
+    with given_path("--file", path, "read"):
+        try:
+            text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SetupError("--file", f"{path} is not UTF-8 text") from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 @dataclass(frozen=True)

@@ -89,3 +89,13 @@ def test_several_questions_are_answered_in_one_run_and_a_thread_carries_its_topi
 
     one = CliRunner().invoke(cli, [*ask, "When is Trail Day in 2026?"])
     assert "question" not in json.loads(one.stdout)  # one question: one object, as before
+
+
+def test_a_questions_file_that_cannot_be_read_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite:///{tmp_path / 'trellis.db'}")
+    missing = tmp_path / "nowhere.txt"
+    ask = ["ask", "-w", str(DEMO), "--as", "sam.ortiz@northwind.example", "--file", str(missing)]
+    result = CliRunner().invoke(cli, ask)
+    assert result.exit_code == 2, result.output
+    said = " ".join(result.output.split())
+    assert f"--file: cannot read {missing} (no such file or directory)" in said

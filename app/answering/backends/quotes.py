@@ -165,9 +165,7 @@ def scored_sentences(
             words += 0.3 * len(earlier & (terms | around))
             score = words / max(weights.total, 1e-9) + MEANING_WEIGHT * max(meaning, 0.0)
             if kind:
-                score *= (
-                    KIND_BONUS if states_kind(sentence.text, kind, question) else 1 / KIND_BONUS
-                )
+                score *= KIND_BONUS ** (1 if states_kind(sentence.text, kind, question) else -1)
             score *= STATUS_FACTOR.get(passage.status, 1.0)
             score /= 1.0 + max(0, len(sequence) - 35) / 35
             score *= 1.0 - RANK_STEP * min(rank, 10)
