@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
@@ -80,8 +81,7 @@ async def _decide(
         # its `message_changed` (handlers/edited.py), once
     edit = edited_question(event, slack_of(services).bot_user_id)
     if edit is not None:  # handlers/edited.py
-        asked = _asked_again(services, edit)
-        if not await (when_database_answers(services, asked) if wait else asked()):
+        if not await _read(services, partial(_asked_again, services, edit), wait=wait):
             return False
         # Answered in its question's thread, below the first answer: a takeover after a
         # crash must not take that answer for the edit's own (handlers/recovery.py).
@@ -92,21 +92,21 @@ async def _decide(
     return await _claim(services, body, event, wait=wait)
 
 
-def _asked_again(services: Services, edit: dict[str, Any]) -> Callable[[], Awaitable[bool]]:
+async def _asked_again(services: Services, edit: dict[str, Any]) -> bool:
     """Whether an edited message asks something of its own: it still asks something (not
     emptied, nor made a thanks), and it was a question Trellis took on or now mentions it."""
+    text, bot_user_id = edit["text"], slack_of(services).bot_user_id
+    if not _question_text(edit, bot_user_id) or thanks_or_agreement(text):
+        return False
+    if mention_added(edit, bot_user_id):
+        return True
+    async with services.database.reading() as session:
+        return await HandledEventRepository(session).taken(f"msg:{edit['channel']}:{edit['ts']}")
 
-    async def asked() -> bool:
-        text, bot_user_id = edit["text"], slack_of(services).bot_user_id
-        if not _question_text(edit, bot_user_id) or thanks_or_agreement(text):
-            return False
-        if mention_added(edit, bot_user_id):
-            return True
-        async with services.database.reading() as session:
-            key = f"msg:{edit['channel']}:{edit['ts']}"
-            return await HandledEventRepository(session).taken(key)
 
-    return asked
+async def _read(services: Services, read: Callable[[], Awaitable[_T]], *, wait: bool) -> _T:
+    """`read`'s result; with `wait`, once the database answers (`when_database_answers`)."""
+    return await (when_database_answers(services, read) if wait else read())
 
 
 async def _is_question(services: Services, event: dict[str, Any], *, wait: bool) -> bool:
@@ -139,11 +139,8 @@ async def _is_question(services: Services, event: dict[str, Any], *, wait: bool)
         or not asks_trellis(text, bot_user_id=bot_user_id, asked_here=True)
     ):
         return False  # read before the database is asked whose thread it is
-    where = (event["channel"], thread_ts)
-    askers = await (
-        when_database_answers(services, lambda: _answer_thread_askers(services, *where))
-        if wait
-        else _answer_thread_askers(services, *where)
+    askers = await _read(
+        services, lambda: _answer_thread_askers(services, event["channel"], thread_ts), wait=wait
     )
     if askers is None:
         return False

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 
 from app.text.numbers import numbers
-from app.text.words import FRAMING_STEMS, STOPWORDS, fold, question_words
+from app.text.words import FRAMING_STEMS, STOPWORDS, fold, question_words, tokenize
 
 _PART_BREAK = re.compile(
     r"\?\s+|;\s+|(?:,\s*|\s+)(?:and|or|also|plus|but)\s+"
@@ -163,7 +163,7 @@ def states_kind(sentence: str, kind: str | None, asked: str = "") -> bool:
         return (
             _other_than(_ROLES, folded, named)
             or any(
-                not set(_WORDS.findall(fold(pair.group()))) <= named
+                not set(tokenize(pair.group())) <= named
                 for pair in [*_NAME_PAIR.finditer(sentence), *_LEADING_PAIR.finditer(sentence)]
                 if fold(pair.group().split()[0]) not in STOPWORDS
             )
@@ -176,11 +176,8 @@ def states_kind(sentence: str, kind: str | None, asked: str = "") -> bool:
     return True
 
 
-_WORDS = re.compile(r"\w+")
-
-
 def _named_words(asked: str) -> frozenset[str]:
-    words = _WORDS.findall(fold(asked))
+    words = tokenize(asked)
     return frozenset(words) | frozenset(w[:-1] for w in words if w.endswith("s"))
 
 

@@ -152,3 +152,10 @@ def _is_short_name(text: str) -> bool:
 
 def _full_stop(text: str) -> str:
     return text if text.endswith(_SENTENCE_END) else f"{text}."
+
+
+def term_leads(term: str, definition: str) -> str:
+    """A definition list's entry as one text: "scram-sha-256: Performs SCRAM …". A term
+    that ends a sentence (a list item whose next line was indented too far, which
+    reStructuredText reads as a term) reads on into its definition."""
+    return f"{term}{'' if term[-1:] in (':', '.', '!', '?') else ':'} {definition}"

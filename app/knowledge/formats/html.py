@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from app.knowledge.formats.blocks import Block, collapse, table_blocks
+from app.knowledge.formats.blocks import Block, collapse, table_blocks, term_leads
 
 _NOISE = (
     "script, style, noscript, template, svg, iframe, object, nav, footer, "
@@ -63,10 +63,7 @@ def _read(root: LexborNode) -> list[Block]:
         paragraph = collapse("".join(buffer))
         buffer.clear()
         if paragraph and terms:
-            named = ", ".join(terms)
-            # A term that is a sentence (a list item whose next line was indented too
-            # far, which reStructuredText reads as a term) reads on into what follows.
-            paragraph = f"{named}{'' if named[-1] in ':.!?' else ':'} {paragraph}"
+            paragraph = term_leads(", ".join(terms), paragraph)
             terms.clear()
         if paragraph:
             blocks.append(Block("text", paragraph))

@@ -25,7 +25,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.myst_blocks import myst_block_plugin
 from mdit_py_plugins.myst_role import myst_role_plugin
 
-from app.knowledge.formats.blocks import Block, collapse, table_blocks
+from app.knowledge.formats.blocks import Block, collapse, table_blocks, term_leads
 from app.knowledge.formats.html import html_blocks
 from app.knowledge.formats.restructured import LEFT_OUT, VERSIONED, role_words, rst_blocks
 
@@ -114,7 +114,7 @@ def markdown_blocks(body: str) -> list[Block]:
         elif token.type == "inline":  # a paragraph's content
             text = _inline_text(token)
             if term and text:
-                text, term = f"{term}{'' if term[-1] in ':.!?' else ':'} {text}", ""
+                text, term = term_leads(term, text), ""
             if item:  # a task list's box ("- [ ] Send the pre-alert") is not its words
                 text = _TASK_BOX.sub("", text, count=1)
                 item = False
