@@ -141,3 +141,16 @@ def cited_after_edit(
     if not markers_in(before, len(citations)):
         return after, list(citations)
     return still_cited(after, citations)
+
+
+def told_apart(sources: Sequence[tuple[str, str]]) -> list[str]:
+    """What each of `sources` ((doc_id, title) pairs) is called where they are listed
+    together: its title, and where two documents share a title (each folder's "README",
+    two teams' "Onboarding"), its document id after it, so a reader can tell them apart."""
+    ids_by_title: dict[str, set[str]] = {}
+    for doc_id, title in sources:
+        ids_by_title.setdefault(title.casefold(), set()).add(doc_id)
+    return [
+        f"{title} ({doc_id})" if doc_id and len(ids_by_title[title.casefold()]) > 1 else title
+        for doc_id, title in sources
+    ]

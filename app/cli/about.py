@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -32,8 +32,10 @@ from app.cli.common import (
 )
 from app.config.settings import Settings
 from app.errors import TrellisError
-from app.trust.about import About
-from app.trust.about_weeks import WEEKS
+from app.trust import WEEKS
+
+if TYPE_CHECKING:
+    from app.trust.about import About
 
 
 def about_command(

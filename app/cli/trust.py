@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from textwrap import shorten
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,7 +22,9 @@ from app.cli.common import (
     settings_for,
 )
 from app.knowledge.report import IngestReport, could_not_read
-from app.trust.evals import EvalReport
+
+if TYPE_CHECKING:
+    from app.trust.evals import EvalReport
 
 OK, NO = "[green]✓[/green]", "[red]✗[/red]"
 ANSWER_SHOWN = 300

@@ -17,7 +17,6 @@ import typer
 from rich.markup import escape
 
 from app.cli.common import WorkspaceOption, console, os_reason, settings_for
-from app.cli.review import review_workspace
 from app.errors import SetupError, WorkspaceError
 
 STARTER = Path(__file__).parent / "starter"
@@ -27,6 +26,8 @@ def check_command(workspace: WorkspaceOption = None) -> None:
     """Check a workspace without starting anything: every problem at once, as
     file:line: what is wrong. Exit status 1 when there are errors, 0 otherwise."""
     root = settings_for(workspace).workspace_path()
+    from app.cli.review import review_workspace
+
     review = review_workspace(root, os.environ)
     for error in review.errors:
         console.print(f"[red]error[/red]   {escape(str(error))}", highlight=False, soft_wrap=True)

@@ -7,13 +7,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.config.directory import Directory
 from app.config.yamlfile import Loc, YamlDocument, load_yaml
 from app.errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from app.knowledge.loaders import LoadedDocument
 from app.knowledge.access_rules import ACCESS_FILE, display_name, normalize_principal
-from app.knowledge.loaders import LoadedDocument
 
 
 def access_principals(

@@ -16,9 +16,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.config.workspace import default_workspace_path
-
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def default_workspace_path() -> Path:
+    """The demo workspace bundled with the package: the one Trellis runs without another."""
+    return Path(__file__).resolve().parent.parent / "demo" / "workspace"
 
 
 class Settings(BaseSettings):

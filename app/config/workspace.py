@@ -36,6 +36,7 @@ from app.config.links import KnowledgeConfig
 from app.config.people import invalid
 from app.config.principals import access_principals, dotted, unknown_principals
 from app.config.sandbox import SANDBOX_FILE, Sandbox, load_sandbox, sandbox_problems
+from app.config.settings import default_workspace_path as default_workspace_path
 from app.config.yamlfile import Loc, YamlDocument, load_yaml, validate_sections
 from app.errors import WorkspaceError
 from app.rules.loading import named_principals, named_prompts, read_rules, readable_rules
@@ -47,11 +48,6 @@ RULES_FILE = "rules.yml"
 DIRECTORY_FILES = ("directory.yml", "directory.csv")
 PROMPT_SUFFIXES = (".md", ".txt")
 T = TypeVar("T")
-
-
-def default_workspace_path() -> Path:
-    """The demo workspace bundled with the package."""
-    return Path(__file__).resolve().parent.parent / "demo" / "workspace"
 
 
 # --- trellis.yml ----------------------------------------------------------------------

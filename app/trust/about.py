@@ -23,8 +23,9 @@ from datetime import datetime
 
 from app.domain import Person
 from app.services import Services
+from app.trust import WEEKS
 from app.trust.about_facts import Facts, gather
-from app.trust.about_weeks import WEEKS, Week
+from app.trust.about_weeks import Week
 
 QUESTIONS = (
     ("access", "Who can access this?"),

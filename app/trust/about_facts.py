@@ -27,8 +27,9 @@ from app.knowledge.access_rules import ACCESS_FILE
 from app.knowledge.search import get_documents
 from app.rules.schema import MANAGER, Workflow
 from app.services import Services
+from app.trust import WEEKS
 from app.trust.about_rules import approvers_words, condition_words, tier_conditions
-from app.trust.about_weeks import WEEKS, Measures, measure
+from app.trust.about_weeks import Measures, measure
 from app.trust.feedback import is_admin
 
 TOP_LEVEL = "(top level)"

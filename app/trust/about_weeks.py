@@ -22,9 +22,9 @@ from app.db.repositories.about import AboutRepository, Logged, VersionRow
 from app.db.repositories.measurements import MeasurementRepository
 from app.db.session import Database
 from app.domain import FlagStatus
+from app.trust import WEEKS
 from app.trust.report import QUESTION_KINDS, percentile
 
-WEEKS = 8
 REFUSAL_DAYS = 7
 CORRECTED = (FlagStatus.ACCEPTED.value, FlagStatus.SOURCE_UPDATE.value)
 DECIDED = ("approved", "rejected", "executing", "done", "failed")

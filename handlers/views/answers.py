@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.answering.base import NOTE_ASKER_OWNS
+from app.answering.citations import told_apart
 from app.answering.compose import NOTE_ASKER_ONLY, Reply
 from app.answering.declined import DONT_FORWARD_LABEL
 from app.domain import AnswerStatus, Citation
@@ -49,9 +50,9 @@ def edited_out(edited_by: str | None) -> str:
     )
 
 
-def _citation_line(number: int, citation: Citation) -> str:
+def _citation_line(number: int, citation: Citation, name: str) -> str:
     quote = clip(" ".join(citation.quote.split()), QUOTE_LIMIT)
-    return f"*[{number}]* {link(citation.url, citation.title)}\n> {escape(quote)}"
+    return f"*[{number}]* {link(citation.url, name)}\n> {escape(quote)}"
 
 
 PROGRESS_MARK = "trellis-progress-"
@@ -103,7 +104,11 @@ def answer_blocks(
     tail = _under_answer(reply, final=final, checked_by=checked_by)
     room = MESSAGE_BLOCKS - len(head) - len(notes) - len(tail)
     chars = MESSAGE_TEXT - text_in([*head, *notes, *tail])
-    lines = [_citation_line(i, c) for i, c in enumerate(reply.citations, start=1)]
+    names = told_apart([(c.doc_id, c.title) for c in reply.citations])
+    lines = [
+        _citation_line(i, c, name)
+        for i, (c, name) in enumerate(zip(reply.citations, names, strict=True), start=1)
+    ]
     if lines:
         room -= 2  # the divider, and at least one section of sources
     # The sources keep up to a third of the message's text; the answer has the rest first.

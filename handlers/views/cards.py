@@ -12,7 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from app.answering.citations import marks_sources
+from app.answering.citations import marks_sources, told_apart
 from app.approvals.drafts import ActionView, DraftState, DraftView
 from app.domain import ActionState
 from handlers.views.answers import edited_out
@@ -168,9 +168,15 @@ def _under_text(draft: DraftView) -> list[Block]:
     and each action's progress."""
     blocks: list[Block] = []
     if draft.citations:
+        names = told_apart(
+            [
+                (c.get("doc_id") or "", c.get("title") or c.get("doc_id") or "source")
+                for c in draft.citations
+            ]
+        )
         lines = [
-            f"[{i}] {link(c.get('url'), c.get('title') or c.get('doc_id') or 'source')}"
-            for i, c in enumerate(draft.citations, start=1)
+            f"[{i}] {link(c.get('url'), name)}"
+            for i, (c, name) in enumerate(zip(draft.citations, names, strict=True), start=1)
         ]
         blocks.append(context("*Sources:* " + "  ".join(lines)))
     elif draft.sources_edited_out:

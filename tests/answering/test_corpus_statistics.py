@@ -8,8 +8,8 @@ from pathlib import Path
 from app.answering.backends.extractive import ExtractiveAnswerer
 from app.answering.corpus import RetrievedPassages, corpus_of
 from app.domain import AccessScope, Person
-from app.knowledge import ingest, search
-from app.knowledge.search import RetrievalMode
+from app.knowledge.ingest import ingest
+from app.knowledge.search import RetrievalMode, search
 from app.text.words import stem
 
 OPS = Person(email="tom@port.example", name="Tom", groups=frozenset({"ops"}))

@@ -139,7 +139,7 @@ async def test_the_private_fuller_answer_goes_through_the_review_rules(tmp_path)
     from app.db.models.approvals import Draft
     from app.db.session import Database
     from app.domain import AnswerStatus
-    from app.knowledge import ingest
+    from app.knowledge.ingest import ingest
     from app.pipeline import Question, answer_question
     from tests.question_sets import WORKSPACES
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -93,3 +94,24 @@ def test_run_takes_both_options_too(tmp_path):
         timeout=90,
     )
     assert done.returncode == 2 and "--workspace" in done.stderr, done.stdout + done.stderr
+
+
+def test_the_command_line_loads_no_database_model_or_slack_code_before_a_command_runs():
+    """`trellis --help`, a mistyped command and every command's own start pay only for the
+    command line: the database layer, the models' runtime, the rules engine and the Slack
+    and HTTP clients load inside the command that needs them (bench/startup.py)."""
+    heavy = ["sqlalchemy", "numpy", "onnxruntime", "celpy", "aiohttp", "slack_bolt", "anthropic"]
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, app.cli.main; print(' '.join(sorted(m for m in sys.modules)))",
+        ],
+        cwd=Path(__file__).resolve().parents[2],  # this checkout's code
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = set(shown.stdout.split())
+    assert "app.cli.main" in loaded
+    assert [name for name in heavy if name in loaded] == []

@@ -13,7 +13,7 @@ import pytest
 from app.cli.workspaces import STARTER
 from app.config.workspace import Workspace, load_workspace
 from app.errors import SetupError
-from app.knowledge import count_documents
+from app.knowledge.search import count_documents
 from app.knowledge.sync import check_served, served_workspace, sync_knowledge, take_over
 
 

@@ -57,3 +57,32 @@ def test_answer_blocks_render_hostile_document_text_inert_and_are_valid_block_ki
     assert "Based on sources every member of #support can see" in text
     for block in blocks:
         Block.parse(block).validate_json()
+
+
+def test_sources_that_share_a_title_are_told_apart_by_their_document():
+    reply = Reply(
+        AnswerStatus.ANSWERED,
+        "Run the linter first [1]. Sign the CLA before a review [2]. Ask in #help [3].",
+        (
+            Citation("pip/contributing", "Contributing", "Run the linter first."),
+            Citation("pytest/contributing", "contributing", "Sign the CLA before a review."),
+            Citation("support", "Getting help", "Ask in #help."),
+        ),
+        confidence=0.8,
+        scope_label="you",
+    )
+    text = _all_text(answer_blocks(reply))
+    assert "*[1]* Contributing (pip/contributing)" in text
+    assert "*[2]* contributing (pytest/contributing)" in text
+    assert "*[3]* Getting help\n" in text  # a title nothing shares stays as it is
+
+
+def test_a_title_shown_once_keeps_no_document_id():
+    reply = Reply(
+        AnswerStatus.ANSWERED,
+        "Run the linter first [1].",
+        (Citation("pip/contributing", "Contributing", "Run the linter first."),),
+        confidence=0.8,
+        scope_label="you",
+    )
+    assert "pip/contributing" not in _all_text(answer_blocks(reply))

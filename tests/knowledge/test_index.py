@@ -13,16 +13,16 @@ from app.db.migrate import upgrade
 from app.db.session import Database
 from app.domain import OUTSIDER_PRINCIPALS, AccessScope, Person
 from app.errors import WorkspaceError
-from app.knowledge import (
+from app.knowledge.embeddings import DIMENSIONS, Embedder
+from app.knowledge.ingest import ingest
+from app.knowledge.search import (
+    RetrievalMode,
     count_documents,
     get_document,
     get_documents,
-    ingest,
     search,
     visible_document_count,
 )
-from app.knowledge.embeddings import DIMENSIONS, Embedder
-from app.knowledge.search import RetrievalMode
 
 ANA = Person(email="ana@acme.example", name="Ana", groups=frozenset({"support"}))
 BO = Person(email="bo@acme.example", name="Bo", groups=frozenset({"sales"}))

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from app.db.migrate import upgrade
 from app.db.session import Database
 from app.domain import AccessScope
-from app.knowledge import ingest, search
-from app.knowledge.search import RetrievalMode
+from app.knowledge.ingest import ingest
+from app.knowledge.search import RetrievalMode, search
 
 PRINCIPALS = ["everyone", "public", "sales", "support", "hr", "ana@acme.example", "bo@acme.example"]
 WORDS = ["apple", "river", "quartz", "mango", "violet"]

@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.errors import WorkspaceError
-from app.knowledge import count_documents, ingest
+from app.knowledge.ingest import ingest
 from app.knowledge.loaders import load_document
+from app.knowledge.search import count_documents
 from app.text.words import _HYPHENATED, index_terms
 from tests.knowledge.test_loaders import make_pdf
 
