@@ -308,7 +308,31 @@ async def _gate_inputs(database, question: str, scope, *, earlier: str | None) -
     else:
         reading = read(question, passages, history=history)[1]
         inputs = judged(question, inputs, reading, history=history)
+        if inputs.judged is not None:
+            extra = _judged_in_place(" ".join(filter(None, (earlier, question))), passages, reading)
+            return {**inputs.as_dict(), **_standing_out(question, passages), **extra}
     return {**inputs.as_dict(), **_standing_out(question, passages)}
+
+
+def _judged_in_place(asked: str, passages, reading) -> dict[str, float]:
+    """A candidate gate input, logged to be measured: the judge reading the quotes with
+    the cited document's title and the quoted passage's heading in front of them, as a
+    reader sees them (not used by the gate; see bench/RESULTS.md)."""
+    from app.answering.citations import without_markers
+    from app.answering.judge import shared_judge
+
+    if not reading.citations:
+        return {}
+    first = reading.citations[0]
+    passage = next((p for p in passages if p.chunk_id == first.chunk_id), None)
+    place = " > ".join(filter(None, (first.title, passage.heading if passage else None)))
+    quote = without_markers(reading.text).strip()
+    judge = shared_judge()
+    scores = {
+        "judged_in_place": judge.score(asked, f"{place}: {quote}"),
+        "judged_passage": judge.score(asked, f"{place}: {passage.text}") if passage else None,
+    }
+    return {name: score for name, score in scores.items() if score is not None}
 
 
 def _standing_out(question: str, passages) -> dict[str, float]:

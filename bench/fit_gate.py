@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "WEIGHTS = (" + ", ".join(f"{v:.3f}" for v in w) + ")  # intercept, " + ", ".join(FEATURES)
     )
+    summed = np.zeros((len(THRESHOLDS), 3))
     for name, group in by_corpus.items():
         shown = w
         if everyone:
@@ -108,11 +109,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             mark = " (fitted here)" if name == args.train else ""
         print(f"\n{name}{mark}: {len(group)} cases")
-        for t in THRESHOLDS:
+        for i, t in enumerate(THRESHOLDS):
             right, wrong, refused = outcomes(group, shown, t)
+            summed[i] += np.array([right, wrong, refused]) * len(group)
             print(
                 f"  t={t:.2f}  right {right:.3f}  wrong {wrong:.3f}  wrongly refused {refused:.3f}"
             )
+    if everyone:
+        print(f"\nheld out, summed over all {len(rows)} cases (counts):")
+        for t, (right, wrong, refused) in zip(THRESHOLDS, summed, strict=True):
+            print(f"  t={t:.2f}  right {right:.0f}  wrong {wrong:.0f}  wrongly refused {refused:.0f}")
     return 0
 
 
