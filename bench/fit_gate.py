@@ -118,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     if everyone:
         print(f"\nheld out, summed over all {len(rows)} cases (counts):")
         for t, (right, wrong, refused) in zip(THRESHOLDS, summed, strict=True):
-            print(f"  t={t:.2f}  right {right:.0f}  wrong {wrong:.0f}  wrongly refused {refused:.0f}")
+            print(
+                f"  t={t:.2f}  right {right:.0f}  wrong {wrong:.0f}  wrongly refused {refused:.0f}"
+            )
     return 0
 
 
