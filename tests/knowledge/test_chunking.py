@@ -182,3 +182,48 @@ def test_a_task_lists_boxes_are_not_read_as_words():
         "[link] is not a box",
         "[ ] outside a list, as written",
     ]
+
+
+def _paperwork(items: int) -> str:
+    steps = "\n".join(
+        f"- Form {n}: a signed statement of the leave you have used and the leave you "
+        f"expect to earn, with your supervisor's name, copy {n}."
+        for n in range(1, items + 1)
+    )
+    return (
+        "# Advanced sick leave\n\nYou can borrow against sick leave you will earn. "
+        "To get approval, you will need to submit the following paperwork:\n\n"
+        f"{steps}\n\nHR answers within a week.\n"
+    )
+
+
+def test_a_chunk_that_goes_on_with_a_list_carries_its_lead_in_after_its_heading():
+    chunks = chunk_blocks(markdown_blocks(_paperwork(20)), title="Leave")
+    assert len(chunks) >= 3
+    lead = "To get approval, you will need to submit the following paperwork:"
+    assert chunks[0].heading == "Advanced sick leave"  # the lead-in is its own text
+    assert lead in chunks[0].text
+    for chunk in chunks[1:]:
+        assert chunk.heading == f"Advanced sick leave > {lead}"
+        assert lead not in chunk.text  # quoted without it: the text is the document's
+        assert chunk.text.startswith("Form ")
+
+
+def test_a_list_lead_in_is_carried_only_by_chunks_that_start_with_its_items():
+    body = markdown_blocks(_paperwork(12) + "\n" + " ".join(["Appeals go to the board."] * 60))
+    chunks = chunk_blocks(body, title="Leave")
+    after_the_list = [c for c in chunks if c.text.startswith(("HR answers", "Appeals"))]
+    assert after_the_list
+    assert all(c.heading == "Advanced sick leave" for c in after_the_list)
+
+
+def test_paragraphs_that_are_not_list_items_carry_no_lead_in():
+    # Plain text and PDFs do not say which paragraphs are items: nothing is guessed.
+    blocks = [Block("heading", "Advanced sick leave", 1), Block("text", "Submit these forms:")]
+    blocks += [Block("text", f"Form {n}: a signed statement, copy {n}. " * 3) for n in range(30)]
+    assert {c.heading for c in chunk_blocks(blocks)} == {"Advanced sick leave"}
+    # A lead-in too long to be one sentence of context is not carried either.
+    long_lead = "Submit these forms, " + "which " * 60 + "are:"
+    items = [Block("text", f"Form {n}: a signed statement, copy {n}. " * 3, 1) for n in range(30)]
+    chunks = chunk_blocks([blocks[0], Block("text", long_lead), *items])
+    assert {c.heading for c in chunks} == {"Advanced sick leave"}

@@ -207,10 +207,10 @@ def test_nested_lists_links_and_markup_flatten_to_plain_text(tmp_path):
     doc = _load(tmp_path, "it/setup.md")
     assert [(b.kind, b.text, b.level) for b in doc.blocks] == [
         ("heading", "Set up", 1),
-        ("text", "1. Open the portal and sign in.", 0),
-        ("text", "2. Pick a plan:", 0),
-        ("text", "Basic, see the chart", 0),
-        ("text", "Pro, run setup --pro with admin rights", 0),
+        ("text", "1. Open the portal and sign in.", 1),  # a paragraph's level: its list depth
+        ("text", "2. Pick a plan:", 1),
+        ("text", "Basic, see the chart", 2),
+        ("text", "Pro, run setup --pro with admin rights", 2),
         ("text", "Call us on 0800 123 & ask for Ana.", 0),
         ("text", "Raw HTML block", 0),
         ("text", "indented code", 0),
@@ -463,6 +463,25 @@ def test_html_page_with_a_table_scripts_and_navigation(tmp_path):
     ]
     for noise in ("secret", "track", "Home", "Help", "Example Ltd", "internal", "JavaScript"):
         assert noise not in doc.text
+
+
+def test_html_list_items_know_how_deep_in_lists_they_are(tmp_path):
+    _write(
+        tmp_path,
+        "it/setup.html",
+        "<html><body><h1>Set up</h1><p>Pick a plan:</p>"
+        "<ol><li>Basic</li><li><p>Pro, with:</p><ul><li>admin rights</li></ul>"
+        "<p>and a key</p></li></ol><p>Done.</p></body></html>",
+    )
+    doc = _load(tmp_path, "it/setup.html")
+    assert [(b.text, b.level) for b in doc.blocks if b.kind == "text"] == [
+        ("Pick a plan:", 0),
+        ("Basic", 1),
+        ("Pro, with:", 1),
+        ("admin rights", 2),
+        ("and a key", 1),
+        ("Done.", 0),
+    ]
 
 
 def test_html_headings_are_read_without_their_permalink_marks(tmp_path):

@@ -15,7 +15,10 @@ _SUBJECT_MAX_CHARS = 60
 
 @dataclass(frozen=True)
 class Block:
-    """A heading (with its level), a paragraph of text, or one table row."""
+    """A heading (with its level), a paragraph of text, or one table row.
+
+    A paragraph's `level` is how deep in lists it sits, where the format says (Markdown,
+    HTML): 1 in an item of a list, 2 in an item of a list inside one, 0 outside lists."""
 
     kind: BlockKind
     text: str

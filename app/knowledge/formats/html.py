@@ -65,8 +65,8 @@ def _read(root: LexborNode) -> list[Block]:
         if paragraph and terms:
             paragraph = term_leads(", ".join(terms), paragraph)
             terms.clear()
-        if paragraph:
-            blocks.append(Block("text", paragraph))
+        if paragraph:  # within the list items still open: the paragraph's own is
+            blocks.append(Block("text", paragraph, sum(tag == "li" for *_, tag in frames)))
 
     def unmatched_terms() -> None:
         if terms:
@@ -80,9 +80,9 @@ def _read(root: LexborNode) -> list[Block]:
         children, is_block, tag = frames[-1]
         child = next(children, None)
         if child is None:
-            frames.pop()
             if is_block:
                 flush()
+            frames.pop()
             if tag == "dl":
                 unmatched_terms()  # a term with no definition stands alone
         elif child.is_text_node:

@@ -89,6 +89,7 @@ def markdown_blocks(body: str) -> list[Block]:
     marker = ""  # an ordered list item's number, put before its first paragraph
     item = False  # the next paragraph is a list item's first
     term = ""  # a definition list's term, put before its definition
+    depth = 0  # how many list items the next paragraph is inside
     index = 0
     while index < len(tokens):
         token = tokens[index]
@@ -105,8 +106,10 @@ def markdown_blocks(body: str) -> list[Block]:
             # Numbers carry the order of steps; bullet markers carry nothing.
             marker = f"{token.info}{token.markup} " if token.info else ""
             item = True
+            depth += 1
         elif token.type == "list_item_close":
             marker = ""
+            depth -= 1
         elif token.type == "dt_open":
             term = _inline_text(tokens[index + 1])
             index += 3
@@ -119,7 +122,7 @@ def markdown_blocks(body: str) -> list[Block]:
                 text = _TASK_BOX.sub("", text, count=1)
                 item = False
             if text:
-                blocks.append(Block("text", marker + text))
+                blocks.append(Block("text", marker + text, depth))
                 marker = ""
         elif token.type in ("fence", "code_block", "colon_fence"):
             blocks.extend(_fenced(token))
