@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
+import structlog
+
 from app.answering import budgets, gate, near_words
 from app.answering.backends.extractive import ExtractiveAnswerer
-from app.answering.base import NOTE_ASKER_OWNS, Answerer, TextSink
+from app.answering.base import NOTE_ASKER_OWNS, Answerer, TextSink, describe_source
 from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
 from app.answering.declined import Names, PassedOn, asker_only_viewing, no_answer_text
@@ -28,12 +30,15 @@ from app.domain import (
     AccessScope,
     AnswerStatus,
     Citation,
+    ModelAnswer,
     Passage,
     Turn,
     Usage,
 )
 from app.trust import tracing
 from app.trust.corrections import Curated
+
+log = structlog.get_logger(__name__)
 
 NOTE_ASKER_ONLY = "answered for the asker only"
 """Note of a reply in a conversation whose asker alone is answered: nothing went unanswered,
@@ -48,6 +53,15 @@ leave in a country it does not cover, while documents merely near a question (a 
 list or the handbook for a parking, a pet or a salary question) scored at most 0.08: their
 words cover too little of it. (With the earlier, word-heavy weights: 0.29 to 0.33 against
 at most 0.18, on two workspaces.)"""
+
+
+NEAREST_PROBABILITY = 0.1
+"""A reply that does not answer names the page the reading would have quoted (`nearest_page`)
+when the gate gave that reading at least this probability. On the bench's 513 cases
+(bench/RESULTS.md, "The closest page"), 94 of the 113 answerable questions the gate
+declines get a page named, 69 of them the page that holds the answer; on the demo, the
+questions merely near its documents (parking, a dog, a salary band) score at most 0.04
+and get none."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,9 @@ class Reply:
     backend: str | None = None
     model: str | None = None
     usage: Usage = Usage()
+    nearest: str | None = None
+    """Of a reply that does not answer: the page its readers may see that came closest
+    (`nearest_page`), shown under it (`declined.closest_page`), not in its text."""
 
 
 async def compose(
@@ -151,6 +168,16 @@ async def _compose(
             )
         support = gate.confidence(inputs) if inputs is not None else 0.0
         passed = support > 0.0 and support >= config.answers.min_confidence
+        # Why an answer was or was not given, for an operator reading at DEBUG.
+        log.debug(
+            "gate_decided",
+            support=round(support, 3),
+            threshold=config.answers.min_confidence,
+            passed=passed,
+            passages=len(passages),
+            **({k: _rounded(v) for k, v in inputs.as_dict().items()} if inputs else {}),
+            quoted=[c.doc_id for c in reading.citations] if reading is not None else [],
+        )
         tracing.attributes(
             span,
             {
@@ -162,7 +189,16 @@ async def _compose(
         )
     # The reply when the documents do not answer it, and to whom the question goes.
     unanswered = partial(
-        _unanswered, text, passages, history, config, scope, names=names, here=here, asker=asker
+        _unanswered,
+        text,
+        passages,
+        history,
+        config,
+        scope,
+        names=names,
+        here=here,
+        asker=asker,
+        nearest=nearest_page(reading, passages) if support >= NEAREST_PROBABILITY else None,
     )
     if not passed:
         return unanswered(confidence=support)
@@ -315,6 +351,20 @@ def alone(passages: Sequence[Passage], own: Sequence[Passage]) -> Sequence[Passa
     return RetrievedPassages(own, passages.corpus, evidence)
 
 
+def _rounded(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def nearest_page(reading: ModelAnswer | None, passages: Sequence[Passage]) -> str | None:
+    """The page (title and section) the gate's reading would have quoted first, to name
+    in a reply that does not answer: only from `passages`, which its readers may see."""
+    if reading is None or not reading.citations:
+        return None
+    cited = reading.citations[0]
+    passage = next((p for p in passages if p.chunk_id == cited.chunk_id), None)
+    return describe_source(passage) if passage is not None else None
+
+
 def seen_by_outsiders(scope: AccessScope) -> bool:
     """Whether someone outside the directory (a guest, an external member) reads what is
     shown to this scope."""
@@ -332,6 +382,7 @@ def _unanswered(
     here: str,
     asker: Callable[[str], bool] | None,
     confidence: float,
+    nearest: str | None = None,
 ) -> Reply:
     """The reply to a question the documents do not answer, passed on to the owners of its
     topic but its asker: an asker who alone owns its documents is told so, and nothing is
@@ -357,4 +408,5 @@ def _unanswered(
         notes=(NOTE_ASKER_OWNS,) if owns and not others else (),
         owners=others or owners,
         scope_label=scope.label,
+        nearest=nearest,
     )

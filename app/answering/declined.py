@@ -5,13 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from app.config.workspace import TrellisConfig
+if TYPE_CHECKING:
+    from app.config.workspace import TrellisConfig
 
 DONT_FORWARD_LABEL = "Don't forward my question"
 
 Names = Callable[[str], str]
 """A principal as a reader should see it: a person's name for their email."""
+
+
+def closest_page(page: str) -> str:
+    """What a reply that does not answer says of the page that came closest (`Reply.nearest`):
+    where to look, and that it is no answer. Shown under the reply to its readers only, never
+    part of its text, which other surfaces (a flag's notice, the owners' notice) show to
+    people who may not read that page."""
+    return f"The closest page I found is “{page}”, but I couldn't confirm that it answers your question."
 
 
 def asker_only_viewing(channel: str) -> str:

@@ -242,6 +242,10 @@ def ask(
 def _print_answer(result: dict[str, Any]) -> None:
     console.print(f"[bold]{result['status']}[/bold]  confidence {result['confidence']:.2f}")
     console.print(result["answer"], highlight=False, markup=False)
+    if result.get("nearest"):
+        from app.answering.declined import closest_page
+
+        console.print(closest_page(result["nearest"]), highlight=False, markup=False, style="dim")
     for i, citation in enumerate(result["citations"], start=1):
         console.print(
             f"  [{i}] {citation['title']} ({citation['doc_id']})", highlight=False, markup=False

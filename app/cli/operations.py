@@ -282,6 +282,7 @@ def _reply_json(reply: Reply, *, status: AnswerStatus) -> dict[str, Any]:
         "notes": list(reply.notes),
         "backend": reply.backend,
         "model": reply.model,
+        "nearest": reply.nearest,
     }
 
 

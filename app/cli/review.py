@@ -114,6 +114,7 @@ def _review_knowledge(
             review.warnings.extend(_unknown_owner(name, owner, line, directory, root))
     ids: dict[str, str] = {}
     documents: Documents = {}
+    admitted_by_none: dict[Path, list[str]] = {}  # folder -> its documents nobody may see
     complete = True
     for path in sorted(p for p in knowledge.rglob("*") if p.is_file()):
         relative = path.relative_to(knowledge)
@@ -160,13 +161,7 @@ def _review_knowledge(
         if access.withheld:  # the misspelt pattern is reported once, above
             continue
         if not access.principals:
-            review.warnings.append(
-                WorkspaceError(
-                    name,
-                    "no access rule admits anyone, so nobody will see it: give it `access:` "
-                    f"in its front matter or a rule in an {ACCESS_FILE} of its folder",
-                )
-            )
+            admitted_by_none.setdefault(path.parent, []).append(name)
         elif directory is not None and document.access is not None:
             review.warnings.extend(unknown_access(name, document, directory, _directory_name(root)))
         elif directory is not None and not any(
@@ -179,7 +174,37 @@ def _review_knowledge(
                     "nobody in the directory, so nobody will see it",
                 )
             )
+    for folder, names in admitted_by_none.items():
+        review.warnings.extend(_admitted_by_none(display_name(folder, root), names))
     return documents if complete else None
+
+
+FOLDER_WARNING_FROM = 3
+"""From this many documents of one folder that no access rule admits, one warning names the
+folder (a folder of documents copied in without an `_access.yml`) instead of one per file."""
+
+
+def _admitted_by_none(folder: str, names: Sequence[str]) -> list[WorkspaceError]:
+    if len(names) < FOLDER_WARNING_FROM:
+        return [
+            WorkspaceError(
+                name,
+                "no access rule admits anyone, so nobody will see it: give it `access:` "
+                f"in its front matter or a rule in an {ACCESS_FILE} of its folder",
+            )
+            for name in names
+        ]
+    listed = ", ".join(Path(name).name for name in names[:3])
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return [
+        WorkspaceError(
+            f"{folder}/",
+            f"no access rule admits anyone to its {len(names)} documents ({listed}{more}), "
+            f"so nobody will see them: add an {ACCESS_FILE} to the folder (`default: "
+            "[everyone]` lets every employee read them) or give each `access:` in its "
+            "front matter",
+        )
+    ]
 
 
 def _unknown_owner(

@@ -63,6 +63,10 @@ LIBRARY_LOGGERS = (
     "anthropic",
 )
 """Loggers whose lines below WARNING are bookkeeping to an operator."""
+TRACING_LOGGERS = ("markdown_it", "celpy", "lark", "pypdf", "pdfminer", "aiosqlite")
+"""Libraries that trace every step below WARNING (markdown-it thousands of lines a
+document, cel-python each rule it evaluates, aiosqlite each call it hands its thread): never
+an operator's concern, so quiet at DEBUG too."""
 
 
 def mask_email(match: re.Match[str]) -> str:
@@ -151,6 +155,8 @@ def quiet_libraries(level: int) -> None:
         logging.getLogger(name).setLevel(
             logging.NOTSET if level <= logging.DEBUG else logging.WARNING
         )
+    for name in TRACING_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _from_a_library(record: logging.LogRecord) -> bool:

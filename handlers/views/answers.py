@@ -9,7 +9,7 @@ from typing import Any
 from app.answering.base import NOTE_ASKER_OWNS
 from app.answering.citations import told_apart
 from app.answering.compose import NOTE_ASKER_ONLY, Reply
-from app.answering.declined import DONT_FORWARD_LABEL
+from app.answering.declined import DONT_FORWARD_LABEL, closest_page
 from app.domain import AnswerStatus, Citation
 from handlers.views.blocks import (
     MESSAGE_BLOCKS,
@@ -101,6 +101,8 @@ def answer_blocks(
         for note in reply.notes
         if note != NOTE_ASKER_OWNS  # its text says so
     ]
+    if reply.status == AnswerStatus.NO_ANSWER and reply.nearest:
+        notes.append(context(f":mag: {clip_mrkdwn(escape(closest_page(reply.nearest)), 1500)}"))
     tail = _under_answer(reply, final=final, checked_by=checked_by)
     room = MESSAGE_BLOCKS - len(head) - len(notes) - len(tail)
     chars = MESSAGE_TEXT - text_in([*head, *notes, *tail])

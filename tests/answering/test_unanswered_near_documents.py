@@ -69,3 +69,27 @@ async def test_a_question_about_a_document_goes_to_its_owners_named_as_people(da
     assert outcome.public.owners == ("people-ops",)
     assert "The people who own this topic are: Grace Adeyemi (people-ops)." in outcome.public.text
     assert "pass your question on to them as you wrote it" in outcome.public.text
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_a_reply_that_does_not_answer_names_the_closest_page_only_when_it_is_about_it(
+    database,
+):
+    services = await services_for(database)
+    outcome = await asked(services, ABOUT_BUT_UNANSWERED)
+    assert outcome.public.nearest is not None
+    assert outcome.public.nearest.startswith("Parental Leave")
+    # Shown under the reply, not in its text: a flag's or the owners' notice shows the
+    # text to people who may not read that page.
+    assert "Parental Leave" not in outcome.public.text
+    for text in NEAR_BUT_NOT_ABOUT:  # a page merely near the question is not pointed to
+        outcome = await asked(services, text)
+        assert outcome.public.nearest is None
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+async def test_the_closest_page_is_never_one_the_asker_may_not_read(database):
+    services = await services_for(database)
+    # The salary bands are for People Operations and leadership; Sam is in support.
+    outcome = await asked(services, "What is the salary band for a level 3 support engineer?")
+    assert "Salary Bands" not in (outcome.public.nearest or "")

@@ -99,3 +99,20 @@ def test_a_questions_file_that_cannot_be_read_is_named(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     said = " ".join(result.output.split())
     assert f"--file: cannot read {missing} (no such file or directory)" in said
+
+
+def test_a_question_not_answered_names_the_closest_page_in_print_and_in_json(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRELLIS_DATABASE_URL", f"sqlite:///{tmp_path / 'trellis.db'}")
+    workspace = shutil.copytree(DEMO, tmp_path / "demo")
+    ask = ["ask", "-w", str(workspace), "--as", "sam.ortiz@northwind.example"]
+    asked = ["What is the parental leave policy in Brazil?", "Where can I park my car?"]
+    printed = CliRunner().invoke(cli, [*ask, *asked])
+    assert printed.exit_code == 0, printed.output
+    brazil, parking = " ".join(printed.output.split()).split("Q: ")[1:]
+    assert brazil.startswith(asked[0]) and "no_answer" in brazil
+    assert "The closest page I found is “Parental Leave" in brazil
+    assert "closest page" not in parking  # nothing is near enough to name
+    shown = CliRunner().invoke(cli, [*ask, "--json", *asked])
+    results = [json.loads(line) for line in shown.output.splitlines() if line.startswith("{")]
+    assert [r["status"] for r in results] == ["no_answer", "no_answer"]
+    assert results[0]["nearest"].startswith("Parental Leave") and results[1]["nearest"] is None

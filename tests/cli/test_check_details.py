@@ -83,3 +83,18 @@ def test_a_number_in_quotes_is_said_to_be_text(tmp_path, cobalt):
     said = " ".join(found[("error", "rules.yml", 12)].split())
     assert "'100' is text, as it is in quotes: write 100.0 without quotes" in said
     assert "write 10.0, not 10" not in said
+
+
+def test_a_folder_of_documents_no_rule_admits_is_one_warning_naming_the_folder(tmp_path, cobalt):
+    page = "---\ntitle: {0}\n---\n\n# {0}\n\nWe work in six-week cycles.\n"
+    write(cobalt, {f"knowledge/policies/{n}.md": page.format(n) for n in "abcde"})
+    write(cobalt, {"knowledge/loose/only.md": page.format("Only")})
+    done, found = check(tmp_path, cobalt)
+    folder = " ".join(found[("warning", "knowledge/policies/", None)].split())
+    assert "no access rule admits anyone to its 5 documents (a.md, b.md, c.md and 2 more)" in folder
+    assert "add an _access.yml to the folder" in folder
+    assert not [
+        key for key in found if key[1].startswith("knowledge/policies/") and key[1][-1] != "/"
+    ]
+    alone = " ".join(found[("warning", "knowledge/loose/only.md", None)].split())
+    assert alone.startswith("no access rule admits anyone, so nobody will see it")

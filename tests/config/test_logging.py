@@ -15,7 +15,7 @@ import structlog
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from app.config.logging import LIBRARY_LOGGERS, configure_logging
+from app.config.logging import LIBRARY_LOGGERS, TRACING_LOGGERS, configure_logging
 from app.config.settings import Settings
 from tests.logging_state import restore_logging  # noqa: F401  (a fixture)
 
@@ -26,7 +26,9 @@ BOLT = "slack_bolt.AsyncApp"
 
 @pytest.fixture(autouse=True)
 def clean(restore_logging) -> Iterator[None]:  # noqa: F811
-    levels = {name: logging.getLogger(name).level for name in (*LIBRARY_LOGGERS, BOLT)}
+    levels = {
+        name: logging.getLogger(name).level for name in (*LIBRARY_LOGGERS, *TRACING_LOGGERS, BOLT)
+    }
     yield
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
@@ -147,3 +149,23 @@ def test_bolts_warning_about_the_client_trellis_gives_it_is_not_shown(monkeypatc
     shown = stream.getvalue()
     assert "`token` will be unused" not in shown
     assert "Failed to establish a connection" in shown  # its other warnings still show
+
+
+def test_parsers_tracing_their_steps_stay_quiet_even_at_debug_but_warn(tmp_path):
+    stream = io.StringIO()
+    configure_logging(Settings(log_level="DEBUG"), stream=stream)
+    # The real libraries, doing their real work: a Markdown page read, a rule evaluated.
+    from app.knowledge.formats.markdown import markdown_blocks
+    from app.rules.conditions import Condition
+
+    markdown_blocks("# Leave\n\n- Annual leave: 25 days\n- Sick leave: 10 days\n")
+    assert Condition.compile("input.percent > 15").holds({"input": {"percent": 20}})
+    logging.getLogger("markdown_it.rules_block").warning("a real problem")
+    structlog.get_logger("app.answering.compose").debug("gate_decided")
+    shown = stream.getvalue()
+    assert not [
+        line
+        for line in shown.splitlines()
+        if ("markdown_it" in line or "celpy" in line) and "a real problem" not in line
+    ], shown[:2000]
+    assert "a real problem" in shown and "gate_decided" in shown

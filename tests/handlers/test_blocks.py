@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from slack_sdk.models.blocks import Block
 
 from app.answering.compose import Reply
@@ -86,3 +88,21 @@ def test_a_title_shown_once_keeps_no_document_id():
         scope_label="you",
     )
     assert "pip/contributing" not in _all_text(answer_blocks(reply))
+
+
+def test_a_reply_that_does_not_answer_shows_the_closest_page_under_it_as_no_answer():
+    reply = Reply(
+        AnswerStatus.NO_ANSWER,
+        "I couldn't find a well-supported answer in the documents available here.",
+        confidence=0.3,
+        nearest="Benefits > Health insurance <abroad>",
+    )
+    blocks = answer_blocks(reply)
+    text = _all_text(blocks)
+    assert (
+        ":mag: The closest page I found is “Benefits &gt; Health insurance &lt;abroad&gt;”, "
+        "but I couldn't confirm that it answers your question."
+    ) in text
+    assert "closest page" not in _all_text(answer_blocks(replace(reply, nearest=None)))
+    for block in blocks:
+        Block.parse(block).validate_json()
