@@ -38,7 +38,7 @@ from app.knowledge.stamps import read_stamps
 
 EMBED_DOCUMENTS = 16
 """Changed documents embedded together in one call to the model."""
-CHUNKER_VERSION = 11
+CHUNKER_VERSION = 12
 """Part of every fingerprint: bump it when chunking or indexing changes so everything
 re-indexes."""
 

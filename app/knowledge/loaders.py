@@ -30,7 +30,7 @@ from app.config.yamlfile import YamlDocument, load_yaml, validate
 from app.domain import DocumentStatus
 from app.errors import WorkspaceError
 from app.knowledge.access_rules import Principals, display_name, normalize_principal
-from app.knowledge.formats.blocks import Block, BlockKind, render_row
+from app.knowledge.formats.blocks import Block, BlockKind, render_row, render_rows
 from app.knowledge.formats.contents import without_contents
 from app.knowledge.formats.failures import unreadable
 from app.knowledge.formats.html import html_blocks
@@ -335,9 +335,7 @@ def csv_blocks(text: str, name: str) -> list[Block]:
     if not rows:
         return []
     header, data = rows[0], rows[1:]
-    blocks = []
+    blocks: list[Block] = []
     for row in data:
-        rendered = render_row(header, row)
-        if rendered:
-            blocks.append(Block("row", rendered))
+        blocks.extend(Block("row", rendered) for rendered in render_rows(header, row))
     return blocks

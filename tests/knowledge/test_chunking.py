@@ -13,6 +13,7 @@ from app.knowledge.chunking import (
     paragraph_sentences,
 )
 from app.knowledge.loaders import Block, csv_blocks, markdown_blocks
+from app.text.sentences import split_sentences
 
 WORDS = [
     "policy",
@@ -227,3 +228,28 @@ def test_paragraphs_that_are_not_list_items_carry_no_lead_in():
     items = [Block("text", f"Form {n}: a signed statement, copy {n}. " * 3, 1) for n in range(30)]
     chunks = chunk_blocks([blocks[0], Block("text", long_lead), *items])
     assert {c.heading for c in chunks} == {"Advanced sick leave"}
+
+
+def test_a_row_too_long_for_a_chunk_is_written_as_sentences_each_led_by_its_subject():
+    levels = ["Junior (L1)", "Programmer (L2)", "Senior (L3)", "Lead (L4)", "Principal (L5)"]
+    cells = [f"Handles incidents of tier {n}. " * 9 for n in range(1, 6)]
+    table = (
+        "# Ladder\n\n| Category | "
+        + " | ".join(levels)
+        + " |\n"
+        + "|---" * 6
+        + "|\n| *Ownership* | "
+        + " | ".join(c.strip() for c in cells)
+        + " |\n"
+    )
+    rows = [b.text for b in markdown_blocks(table) if b.kind == "row"]
+    assert len(rows) >= 2 and all(len(row) <= 1000 for row in rows)
+    assert all(row.startswith("Ownership: ") and row.endswith(".") for row in rows)
+    # Every cell is kept whole, once, after its column's name, in order.
+    said = " ".join(rows)
+    for level, cell in zip(levels, cells, strict=True):
+        assert said.count(f"{level}: {cell.strip()}") == 1
+    # Each is one unit to the answerer, so a quote never starts inside a cell.
+    for chunk in chunk_blocks(markdown_blocks(table)):
+        units = split_sentences(chunk.text)
+        assert all(u.kind == "row" and u.text.startswith("Ownership: ") for u in units)

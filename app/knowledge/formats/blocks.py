@@ -11,6 +11,10 @@ BlockKind = Literal["heading", "text", "row"]
 
 _SENTENCE_END = (".", "!", "?", "\u2026")
 _SUBJECT_MAX_CHARS = 60
+ROW_MAX_CHARS = 1000
+"""A row written out longer than this (a wide table of long cells: a career ladder's levels)
+is written as several sentences, each with the row's subject (`render_rows`), as long as a
+chunk may be (`app.knowledge.chunking.MAX_CHARS`)."""
 
 
 @dataclass(frozen=True)
@@ -141,12 +145,43 @@ def column_name(header: str) -> str:
     return text[0].upper() + text[1:]
 
 
+def render_rows(header: Sequence[str] | None, cells: Sequence[str]) -> list[str]:
+    """A row as `render_row` writes it, or, when that is longer than `ROW_MAX_CHARS`, as
+    several sentences of its cells in order, each led by the row's subject and within the
+    limit where its cells allow: "Ownership: Programmer (L2): …; Senior Programmer (L3): …."
+    then "Ownership: Lead Programmer (L4): …." A cut between words would leave a cell
+    without its row and its column, read as if it said something of another level."""
+    whole = render_row(header, cells)
+    if len(whole) <= ROW_MAX_CHARS or not header or len(header) < len(cells):
+        return [whole] if whole else []
+    values = [collapse(cell) for cell in cells]
+    labels = [column_name(name) for name in header]
+    pairs = [
+        f"{label}: {value}" if label else value
+        for label, value in zip(labels, values, strict=False)
+        if value
+    ]
+    subject = values[0]
+    if len(header) >= 3 and _is_short_name(subject) and len(pairs) >= 2:
+        lead, pairs = f"{subject}: ", pairs[1:]
+    else:
+        lead = ""
+    sentences: list[str] = []
+    taken: list[str] = []
+    for pair in pairs:
+        if taken and len(lead) + len("; ".join([*taken, pair])) + 1 > ROW_MAX_CHARS:
+            sentences.append(_full_stop(lead + "; ".join(taken)))
+            taken = []
+        taken.append(pair)
+    sentences.append(_full_stop(lead + "; ".join(taken)))
+    return sentences
+
+
 def table_blocks(rows: Sequence[Sequence[str]], header: Sequence[str] | None) -> list[Block]:
     """The rows of one table; a table that is only a header row is kept as a plain row."""
     if header is not None and not rows:
         rows, header = [header], None
-    rendered = (render_row(header, row) for row in rows)
-    return [Block("row", text) for text in rendered if text]
+    return [Block("row", text) for row in rows for text in render_rows(header, row)]
 
 
 def _is_short_name(text: str) -> bool:
