@@ -67,6 +67,13 @@ def render_row(header: Sequence[str] | None, cells: Sequence[str]) -> str:
         return ""
     if not header or len(header) < len(values):
         return _full_stop("; ".join(value for value in values if value))
+    lead, pairs = _labelled(header, values)
+    return _full_stop(lead + "; ".join(pairs))
+
+
+def _labelled(header: Sequence[str], values: Sequence[str]) -> tuple[str, list[str]]:
+    """A row's subject as it leads the sentence ("Gold: ", or "" when it does not lead) and
+    its other non-empty cells as `Header: value` (see `render_row`)."""
     labels = [column_name(name) for name in header]
     pairs = [
         f"{label}: {value}" if label else value
@@ -75,8 +82,8 @@ def render_row(header: Sequence[str] | None, cells: Sequence[str]) -> str:
     ]
     subject = values[0]
     if len(header) >= 3 and _is_short_name(subject) and len(pairs) >= 2:
-        return _full_stop(f"{subject}: " + "; ".join(pairs[1:]))
-    return _full_stop("; ".join(pairs))
+        return f"{subject}: ", pairs[1:]
+    return "", pairs
 
 
 _MACHINE_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -154,18 +161,7 @@ def render_rows(header: Sequence[str] | None, cells: Sequence[str]) -> list[str]
     whole = render_row(header, cells)
     if len(whole) <= ROW_MAX_CHARS or not header or len(header) < len(cells):
         return [whole] if whole else []
-    values = [collapse(cell) for cell in cells]
-    labels = [column_name(name) for name in header]
-    pairs = [
-        f"{label}: {value}" if label else value
-        for label, value in zip(labels, values, strict=False)
-        if value
-    ]
-    subject = values[0]
-    if len(header) >= 3 and _is_short_name(subject) and len(pairs) >= 2:
-        lead, pairs = f"{subject}: ", pairs[1:]
-    else:
-        lead = ""
+    lead, pairs = _labelled(header, [collapse(cell) for cell in cells])
     sentences: list[str] = []
     taken: list[str] = []
     for pair in pairs:
