@@ -19,10 +19,17 @@ import structlog
 
 from app.answering import budgets, gate, near_words
 from app.answering.backends.extractive import ExtractiveAnswerer
-from app.answering.base import NOTE_ASKER_OWNS, Answerer, TextSink, describe_source
+from app.answering.base import NOTE_ASKER_OWNS, Answerer, TextSink
 from app.answering.citations import verify_citations
 from app.answering.corpus import RetrievedPassages
-from app.answering.declined import Names, PassedOn, asker_only_viewing, no_answer_text
+from app.answering.declined import (
+    NEAREST_PROBABILITY,
+    Names,
+    PassedOn,
+    asker_only_viewing,
+    nearest_page,
+    no_answer_text,
+)
 from app.answering.queue import at_the_model
 from app.config.workspace import TrellisConfig
 from app.domain import (
@@ -30,7 +37,6 @@ from app.domain import (
     AccessScope,
     AnswerStatus,
     Citation,
-    ModelAnswer,
     Passage,
     Turn,
     Usage,
@@ -53,15 +59,6 @@ leave in a country it does not cover, while documents merely near a question (a 
 list or the handbook for a parking, a pet or a salary question) scored at most 0.08: their
 words cover too little of it. (With the earlier, word-heavy weights: 0.29 to 0.33 against
 at most 0.18, on two workspaces.)"""
-
-
-NEAREST_PROBABILITY = 0.1
-"""A reply that does not answer names the page the reading would have quoted (`nearest_page`)
-when the gate gave that reading at least this probability. On the bench's 513 cases
-(bench/RESULTS.md, "The closest page"), 94 of the 113 answerable questions the gate
-declines get a page named, 69 of them the page that holds the answer; on the demo, the
-questions merely near its documents (parking, a dog, a salary band) score at most 0.04
-and get none."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +172,11 @@ async def _compose(
             threshold=config.answers.min_confidence,
             passed=passed,
             passages=len(passages),
-            **({k: _rounded(v) for k, v in inputs.as_dict().items()} if inputs else {}),
+            **(
+                {k: round(v, 3) if isinstance(v, float) else v for k, v in inputs.as_dict().items()}
+                if inputs
+                else {}
+            ),
             quoted=[c.doc_id for c in reading.citations] if reading is not None else [],
         )
         tracing.attributes(
@@ -349,20 +350,6 @@ def alone(passages: Sequence[Passage], own: Sequence[Passage]) -> Sequence[Passa
     if evidence is not None:
         evidence = replace(evidence, best_similarity=max(p.similarity for p in own))
     return RetrievedPassages(own, passages.corpus, evidence)
-
-
-def _rounded(value: Any) -> Any:
-    return round(value, 3) if isinstance(value, float) else value
-
-
-def nearest_page(reading: ModelAnswer | None, passages: Sequence[Passage]) -> str | None:
-    """The page (title and section) the gate's reading would have quoted first, to name
-    in a reply that does not answer: only from `passages`, which its readers may see."""
-    if reading is None or not reading.citations:
-        return None
-    cited = reading.citations[0]
-    passage = next((p for p in passages if p.chunk_id == cited.chunk_id), None)
-    return describe_source(passage) if passage is not None else None
 
 
 def seen_by_outsiders(scope: AccessScope) -> bool:
