@@ -28,6 +28,8 @@ HEADING_SEPARATOR = " > "
 LEAD_MAX_CHARS = 200
 """A longer last sentence before a list is no lead-in to carry."""
 LEAD_MAX_ITEMS = 60
+"""How many paragraphs back a chunk looks for its list's lead-in (a list this long is cut
+many times; its later chunks go without)."""
 
 _SENTENCE_END = re.compile(r"([.!?…][\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
 
